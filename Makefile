@@ -1,0 +1,103 @@
+# nightshift - one non-recursive GNU Makefile.
+#   make              build build/nightshift
+#   make test         build, then unit tests (cmocka) and end-to-end tests
+#   make check-asan   the whole test suite under AddressSanitizer + UBSan
+#   make check-tsan   the whole test suite under ThreadSanitizer
+#   make bench        benchmarks against xargs and GNU parallel -> docs/benchmarks.md
+#   make screenshots  drive the console in tmux and render screenshots/*.png
+#   make install      PREFIX=/usr/local DESTDIR=
+# V=1 shows full commands.
+
+NS_VERSION := 0.1.0
+CC ?= gcc
+BUILD ?= build
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+
+PKGS := yaml-0.1 sqlite3 ncursesw
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS := $(shell pkg-config --libs $(PKGS))
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wwrite-strings \
+        -Wformat=2 -Wvla -Werror
+CFLAGS ?= -O2 -g
+ALL_CFLAGS := -std=c11 $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -pthread
+ALL_CPPFLAGS := -Iinclude -D_GNU_SOURCE -DNS_VERSION='"$(NS_VERSION)"' $(PKG_CFLAGS) $(CPPFLAGS)
+ALL_LDFLAGS := -pthread $(LDFLAGS) $(EXTRA_CFLAGS)
+LIBS := $(PKG_LIBS) -lm
+
+ifeq ($(V),1)
+Q :=
+quiet = @:
+else
+Q := @
+quiet = @printf '  %-6s %s\n' $(1) $(2);
+endif
+
+LIB_SRCS := $(filter-out runtime/main.c,$(wildcard runtime/*.c tui/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+MAIN_OBJ := $(BUILD)/runtime/main.o
+BIN := $(BUILD)/nightshift
+UNIT_SRCS := $(wildcard tests/unit/test-*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+TEST_HELPER_SRCS := $(wildcard tests/helpers/*.c)
+TEST_HELPER_BINS := $(TEST_HELPER_SRCS:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
+
+.PHONY: all test unit e2e check-asan check-tsan bench screenshots install clean format
+all: $(BIN) $(TEST_HELPER_BINS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(call quiet,CC,$<)
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BIN): $(MAIN_OBJ) $(LIB_OBJS)
+	$(call quiet,LINK,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/test-%: tests/unit/test-%.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(call quiet,TEST,$@)
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< $(LIB_OBJS) \
+		$(ALL_LDFLAGS) $(LIBS) $(CMOCKA_LIBS)
+
+$(BUILD)/tests/helpers/%: tests/helpers/%.c
+	@mkdir -p $(dir $@)
+	$(call quiet,CC,$@)
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS)
+
+unit: $(UNIT_BINS)
+	@fail=0; for t in $(UNIT_BINS); do $$t || fail=1; done; exit $$fail
+
+e2e: all
+	@NIGHTSHIFT_BUILD=$(BUILD) tests/run-e2e.sh
+
+test: all unit e2e
+
+check-asan:
+	$(MAKE) BUILD=build-asan CFLAGS='-O1 -g' \
+		EXTRA_CFLAGS='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' test
+
+check-tsan:
+	$(MAKE) BUILD=build-tsan CFLAGS='-O1 -g' EXTRA_CFLAGS='-fsanitize=thread' test
+
+bench: all
+	tests/bench/run.sh $(BIN)
+
+screenshots: all
+	tests/screenshots/make-screenshots.sh $(BIN)
+
+install: $(BIN)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/nightshift
+	install -m 644 docs/nightshift.1 $(DESTDIR)$(MANDIR)/man1/nightshift.1
+
+format:
+	clang-format -i $(wildcard include/nightshift/*.h runtime/*.c runtime/*.h tui/*.c tui/*.h tests/unit/*.c)
+
+clean:
+	rm -rf build build-asan build-tsan
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,51 @@
+/*
+ * cli.h - the subcommand table and what command files share.
+ *
+ * Each runtime/cmd-*.c (and tui/cmd-console.c) exports one const
+ * struct ns_command; NS_COMMANDS lists them once so main's table and the
+ * usage text can never drift. Only command files and main print or exit.
+ */
+#ifndef NIGHTSHIFT_CLI_H
+#define NIGHTSHIFT_CLI_H
+
+#include <stdio.h>
+
+/* Exit statuses of the nightshift binary (docs/cli.md). */
+enum ns_exit {
+    NS_EXIT_OK = 0,      /* success: the run (or command) completed */
+    NS_EXIT_FAILED = 1,  /* the run finished with failed partitions */
+    NS_EXIT_USAGE = 2,   /* bad arguments or an invalid spec */
+    NS_EXIT_ERROR = 3,   /* database, I/O or another runtime holds the run */
+    NS_EXIT_STOPPED = 4, /* the run was stopped or halted before it finished */
+};
+
+struct ns_command {
+    const char *name;
+    const char *args;    /* one-line synopsis after the name */
+    const char *summary; /* what it does, one line */
+    int (*main)(int argc, char **argv); /* argv[0] is the subcommand name */
+};
+
+/* X-macro: every subcommand, in the order `nightshift --help` lists them. */
+#define NS_COMMANDS(X)                                                                             \
+    X(run)                                                                                         \
+    X(validate)                                                                                    \
+    X(plan)                                                                                        \
+    X(status)                                                                                      \
+    X(errors)                                                                                      \
+    X(logs)                                                                                        \
+    X(emit)                                                                                        \
+    X(console)
+
+#define NS_DECLARE_COMMAND(n) extern const struct ns_command cmd_##n;
+NS_COMMANDS(NS_DECLARE_COMMAND)
+#undef NS_DECLARE_COMMAND
+
+/* "nightshift: <subject>: <message>" on stderr. */
+void cli_error(const char *subject, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints "usage: nightshift NAME ARGS" for cmd to f. */
+void cli_usage(const struct ns_command *cmd, FILE *f);
+/* True if argv[i] is -h or --help. */
+int cli_is_help(const char *arg);
+
+#endif

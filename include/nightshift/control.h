@@ -1,0 +1,48 @@
+/*
+ * control.h - operator commands: the one path the CLI and the console share.
+ *
+ * A client inserts a row into `commands` (who, when, verb, JSON args) and may
+ * wait for the runtime to mark it applied or refused. The runtime driving the
+ * run is the only one that acts on commands and writes job state; a command
+ * for a run whose runtime is not alive stays pending and is applied on the
+ * next start where that makes sense (retry, skip), or is refused at once
+ * (pause, resume, stop, kill, set) - see control_needs_live_runtime().
+ */
+#ifndef NIGHTSHIFT_CONTROL_H
+#define NIGHTSHIFT_CONTROL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "nightshift/store.h"
+
+/* Verbs and their JSON args (docs/cli.md):
+ *   pause {} | resume {} | stop {"now":bool} | set {"concurrency":N}
+ *   retry {"partitions":[i...]} | {"failed":true} | {"signature":"..."}, plus "from_scratch":bool
+ *   skip  {"partitions":[i...]} | {"signature":"..."}, plus "reason":"..."
+ *   kill  {"partitions":[i...]} */
+#define NS_VERBS(X)                                                                                \
+    X(pause, true)                                                                                 \
+    X(resume, true)                                                                                \
+    X(stop, true)                                                                                  \
+    X(set, true)                                                                                   \
+    X(retry, false)                                                                                \
+    X(skip, false)                                                                                 \
+    X(kill, true)
+
+/* Inserts a pending command for run_id; who is taken from the process (user
+ * name and uid), source is "cli" or "console". Returns 0 and the new id, or
+ * -1 with err filled (unknown verb, database error). */
+int control_submit(struct ns_store *st, int64_t run_id, const char *verb, const char *args_json,
+                   const char *source, int64_t *cmd_id, char *err, size_t errlen);
+
+/* Waits up to timeout_s for the runtime to decide on cmd_id. Returns 1 when
+ * applied, 0 when refused, 2 when still pending at the deadline, -1 on a
+ * database error; result (if non-NULL) gets the runtime's words. */
+int control_wait(struct ns_store *st, int64_t cmd_id, double timeout_s, char *result,
+                 size_t resultlen);
+
+/* True for verbs that only make sense while a runtime drives the run. */
+bool control_needs_live_runtime(const char *verb);
+
+#endif

@@ -1,0 +1,31 @@
+/*
+ * escape.h - make untrusted bytes safe to show on a terminal.
+ *
+ * Everything a worker wrote (keys, messages, payloads, log tails) passes
+ * through here before it reaches a screen or a plain-text CLI listing. C0 and
+ * C1 controls, DEL, bidi overrides (U+202A-202E, U+2066-2069), zero-width and
+ * other invisible format characters and invalid UTF-8 become visible escapes
+ * ("\x1b", "\r", "<U+202E>"); a backslash becomes "\\" so the output is
+ * unambiguous. The result contains only printable characters (and, with
+ * NS_ESC_ASCII, only printable ASCII).
+ */
+#ifndef NIGHTSHIFT_ESCAPE_H
+#define NIGHTSHIFT_ESCAPE_H
+
+#include <stddef.h>
+
+#include "nightshift/util.h"
+
+enum {
+    NS_ESC_ASCII = 1 << 0,   /* escape every non-ASCII character as <U+XXXX> */
+    NS_ESC_NEWLINES = 1 << 1 /* keep '\n' as a line break instead of "\n" */
+};
+
+/* Appends the escaped form of data[0..len) to out. */
+void escape_for_terminal(const void *data, size_t len, int flags, struct ns_buf *out);
+/* Convenience: returns a heap string; the caller frees it. */
+char *escape_dup(const void *data, size_t len, int flags);
+/* Appends a classic hex dump (offset, 16 bytes hex, ASCII column with '.'). */
+void escape_hexdump(const void *data, size_t len, struct ns_buf *out);
+
+#endif

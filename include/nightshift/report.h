@@ -1,0 +1,66 @@
+/*
+ * report.h - the worker report protocol: an incremental, pure parser.
+ *
+ * Workers write lines to the report fd (docs/protocol.md):
+ *   total N | progress N | checkpoint TOKEN | error KEY MESSAGE |
+ *   error/LEN KEY MESSAGE <newline> LEN raw payload bytes | log LEVEL MESSAGE
+ * Bytes arrive in arbitrary chunks; the parser keeps what it needs between
+ * calls and never fails: anything it cannot read becomes a MALFORMED message
+ * carrying the reason, so the caller records it and carries on.
+ */
+#ifndef NIGHTSHIFT_REPORT_H
+#define NIGHTSHIFT_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nightshift/util.h"
+
+#define NS_REPORT_MAX_LINE (64 * 1024)
+#define NS_REPORT_MAX_PAYLOAD (1024 * 1024)
+
+enum ns_report_kind {
+    NS_REPORT_TOTAL,
+    NS_REPORT_PROGRESS,
+    NS_REPORT_CHECKPOINT,
+    NS_REPORT_ERROR,
+    NS_REPORT_LOG,
+    NS_REPORT_MALFORMED,
+};
+
+/* One parsed message. Pointers are valid only during the callback. */
+struct ns_report_msg {
+    enum ns_report_kind kind;
+    int64_t number;            /* total, progress */
+    const char *key;           /* error: record key; log: level */
+    size_t key_len;
+    const char *text;          /* checkpoint token, error/log message, malformed: reason */
+    size_t text_len;
+    const unsigned char *payload; /* error payload (may hold any bytes) or NULL */
+    size_t payload_len;
+    const char *raw;           /* malformed: the offending bytes (truncated) */
+    size_t raw_len;
+};
+
+typedef void (*ns_report_cb)(void *ctx, const struct ns_report_msg *msg);
+
+struct ns_report_parser {
+    struct ns_buf pending;     /* bytes of an incomplete line or payload */
+    int64_t payload_need;      /* > 0 while reading an error payload */
+    int64_t skip_payload;      /* bytes of an oversized payload still to drop */
+    int discarding_line;       /* dropping the rest of an overlong line */
+    size_t header_len;         /* length of the error/LEN header kept in pending */
+};
+
+void report_parser_init(struct ns_report_parser *p);
+/* Feeds len bytes; calls cb for each complete message, in order. */
+void report_parser_feed(struct ns_report_parser *p, const void *data, size_t len, ns_report_cb cb,
+                        void *ctx);
+/* End of stream: a partial last line without newline is parsed; an
+ * unfinished payload becomes a MALFORMED message. */
+void report_parser_finish(struct ns_report_parser *p, ns_report_cb cb, void *ctx);
+void report_parser_release(struct ns_report_parser *p);
+
+const char *report_kind_name(enum ns_report_kind k);
+
+#endif

@@ -1,0 +1,74 @@
+/*
+ * store.h - the SQLite store: schema, opening, and small shared queries.
+ *
+ * One database holds many runs. The runtime driving a run is the only writer
+ * of that run's job state (runs, partitions, attempts, error_records, events,
+ * samples); clients (CLI, console) only read those and insert rows into
+ * `commands`. Every write transaction starts with BEGIN IMMEDIATE. Readers
+ * must not hold a read transaction between refreshes (WAL checkpoints would
+ * starve). docs/store.md describes every table for readers.
+ */
+#ifndef NIGHTSHIFT_STORE_H
+#define NIGHTSHIFT_STORE_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define NS_SCHEMA_VERSION 1
+
+/* The SQL that creates the current schema (for docs and tests). */
+extern const char *const store_schema_sql;
+
+enum ns_store_mode {
+    NS_STORE_READ,   /* console, status: never writes */
+    NS_STORE_CLIENT, /* control CLI: inserts commands; creates nothing */
+    NS_STORE_WRITER, /* the runtime: creates and migrates the schema */
+};
+
+struct ns_store {
+    sqlite3 *db;
+    char *path;     /* database file */
+    char *data_dir; /* "<path>.d": attempt logs, run locks, runtime logs */
+};
+
+/* The database path: db_opt if given, else $NIGHTSHIFT_DB, else
+ * $XDG_STATE_HOME/nightshift/nightshift.db (~/.local/state/...). Caller frees. */
+char *store_default_path(const char *db_opt);
+
+/* Opens the store. WRITER creates the file 0600 in a 0700 directory and
+ * migrates the schema; READ and CLIENT refuse a missing file or a schema
+ * newer than this binary knows. Returns 0, or -1 with a sentence in err. */
+int store_open(struct ns_store *st, const char *path, enum ns_store_mode mode, char *err,
+               size_t errlen);
+void store_close(struct ns_store *st);
+
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK; 0 or -1 (err filled). */
+int store_begin(struct ns_store *st, char *err, size_t errlen);
+int store_commit(struct ns_store *st, char *err, size_t errlen);
+void store_rollback(struct ns_store *st);
+
+/* Runs a statement with no result rows; -1 with err on failure. */
+int store_exec(struct ns_store *st, const char *sql, char *err, size_t errlen);
+
+/* Prepares sql or aborts with a message: our own SQL failing to prepare is a
+ * programming error, not a run-time condition. Caller finalizes. */
+sqlite3_stmt *store_prepare(struct ns_store *st, const char *sql);
+
+/* Finds a run by id ("12") or by job name (the newest run of that job).
+ * Returns the run id, 0 if none matches, -1 on a database error. */
+int64_t store_find_run(struct ns_store *st, const char *run_or_job, char *err, size_t errlen);
+
+/* The newest run id in the database, 0 if there is none. */
+int64_t store_latest_run(struct ns_store *st);
+
+/* Directory for one run's attempt logs: "<data_dir>/run-<id>". Caller frees. */
+char *store_run_dir(const struct ns_store *st, int64_t run_id);
+
+/* Path of the lock file held by the runtime driving run_id. Caller frees. */
+char *store_lock_path(const struct ns_store *st, int64_t run_id);
+
+/* True if some process holds run_id's runtime lock (the runtime is alive). */
+bool store_runtime_alive(const struct ns_store *st, int64_t run_id);
+
+#endif

@@ -1,0 +1,74 @@
+/*
+ * util.h - small shared helpers: growable byte buffers, checked allocation,
+ * durations and sizes, the clock, JSON string quoting.
+ *
+ * Everything here is pure or nearly so (the clock reads the environment once)
+ * so parsers built on it stay easy to unit-test and to fuzz.
+ */
+#ifndef NIGHTSHIFT_UTIL_H
+#define NIGHTSHIFT_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define NS_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Allocation that never returns NULL: out of memory aborts, because no caller
+ * could do anything more useful than crash cleanly. */
+void *ns_xmalloc(size_t n);
+void *ns_xcalloc(size_t n, size_t size);
+void *ns_xrealloc(void *p, size_t n);
+char *ns_xstrdup(const char *s);
+char *ns_xstrndup(const char *s, size_t n);
+/* printf into a fresh heap string; the caller frees it. */
+char *ns_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* snprintf into a caller's error buffer (err may be NULL). */
+void ns_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* A growable byte buffer, always NUL-terminated (data may hold NULs too). */
+struct ns_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+};
+#define NS_BUF_INIT {NULL, 0, 0}
+
+void buf_grow(struct ns_buf *b, size_t extra);
+void buf_add(struct ns_buf *b, const void *data, size_t len);
+void buf_adds(struct ns_buf *b, const char *s);
+void buf_addc(struct ns_buf *b, char c);
+void buf_addf(struct ns_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_vaddf(struct ns_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+/* Appends s (len bytes) as a JSON string literal with quotes; bytes that are
+ * not valid UTF-8 are written as \u00XX of the byte so output stays valid JSON. */
+void buf_add_json_string(struct ns_buf *b, const char *s, size_t len);
+void buf_reset(struct ns_buf *b);
+/* Hands the heap string to the caller (never NULL) and empties the buffer. */
+char *buf_detach(struct ns_buf *b);
+void buf_release(struct ns_buf *b);
+
+/* "500ms", "30s", "10m", "3h", "2d", "1w", "1h30m", bare "45" = seconds.
+ * Returns 0 and stores milliseconds, or -1 if the text is not a duration. */
+int ns_parse_duration(const char *s, int64_t *ms_out);
+/* Formats milliseconds compactly ("1h02m", "3.2s") into out; returns out. */
+char *ns_format_duration(int64_t ms, char *out, size_t outlen);
+/* "1048576", "64KiB", "1MiB", "2GiB", "10kB", "5MB". Returns 0 or -1. */
+int ns_parse_size(const char *s, int64_t *bytes_out);
+/* Strict decimal integer (optional sign), whole string. Returns 0 or -1. */
+int ns_parse_int64(const char *s, int64_t *out);
+
+/* Wall-clock time in seconds. Tests may set NIGHTSHIFT_TEST_NOW=<epoch
+ * seconds>: the clock then starts there at process start and advances with
+ * real elapsed time, so deadlines can be placed seconds away. */
+double ns_now(void);
+/* Monotonic seconds, for timeouts and rates. */
+double ns_monotonic(void);
+
+/* 64-bit FNV-1a, for change detection (not security). */
+uint64_t ns_hash64(const void *data, size_t len, uint64_t seed);
+#define NS_HASH_SEED 0xcbf29ce484222325ULL
+
+#endif

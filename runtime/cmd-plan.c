@@ -1,0 +1,13 @@
+/* cmd-plan.c - placeholder until the owner of this command lands it. */
+#include <stdio.h>
+
+#include "nightshift/cli.h"
+
+static int plan(int argc, char **argv)
+{
+    (void)argc;
+    cli_error(argv[0], "not implemented yet");
+    return NS_EXIT_ERROR;
+}
+
+const struct ns_command cmd_plan = {"plan", "", "(not implemented yet)", plan};

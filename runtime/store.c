@@ -1,0 +1,414 @@
+/*
+ * store.c - open the SQLite store, create and migrate its schema.
+ *
+ * Invariants: WAL mode, foreign keys on, PRAGMA user_version is the schema
+ * version; migrations only move forward, one transaction each. The file is
+ * created 0600 inside a 0700 directory because run parameters, keys and
+ * payloads may be private.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "nightshift/store.h"
+#include "nightshift/util.h"
+
+/* Schema version 1. Times are Unix seconds (REAL); states are the words of
+ * DESIGN.md. Counters on runs are maintained by the runtime so a runs list
+ * never scans partitions. */
+const char *const store_schema_sql =
+    "CREATE TABLE runs (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  job TEXT NOT NULL,\n"
+    "  params TEXT NOT NULL,            -- canonical 'name=value\\n' lines, sorted\n"
+    "  params_json TEXT NOT NULL,\n"
+    "  spec_path TEXT NOT NULL,         -- absolute path of the spec\n"
+    "  spec_canon TEXT NOT NULL,        -- canonical settings, to say what changed\n"
+    "  spec_hash TEXT NOT NULL,\n"
+    "  plan_hash TEXT NOT NULL,\n"
+    "  state TEXT NOT NULL,             -- running paused halted stopping stopped succeeded failed\n"
+    "  state_reason TEXT,\n"
+    "  concurrency INTEGER NOT NULL,\n"
+    "  total INTEGER NOT NULL,          -- partitions\n"
+    "  n_pending INTEGER NOT NULL DEFAULT 0,\n"
+    "  n_running INTEGER NOT NULL DEFAULT 0,\n"
+    "  n_retry_wait INTEGER NOT NULL DEFAULT 0,\n"
+    "  n_succeeded INTEGER NOT NULL DEFAULT 0,\n"
+    "  n_failed INTEGER NOT NULL DEFAULT 0,\n"
+    "  n_skipped INTEGER NOT NULL DEFAULT 0,\n"
+    "  records_done INTEGER NOT NULL DEFAULT 0,\n"
+    "  records_total INTEGER NOT NULL DEFAULT 0,\n"
+    "  error_records INTEGER NOT NULL DEFAULT 0,\n"
+    "  created_at REAL NOT NULL,\n"
+    "  started_at REAL,                 -- first start of a runtime for this run\n"
+    "  finished_at REAL,\n"
+    "  updated_at REAL NOT NULL,\n"
+    "  runtime_pid INTEGER,\n"
+    "  heartbeat_at REAL,               -- refreshed every second by a live runtime\n"
+    "  throughput REAL,                 -- partitions finished per second, recent\n"
+    "  record_rate REAL,                -- records per second, recent\n"
+    "  projected_finish REAL,\n"
+    "  sla_deadline REAL,\n"
+    "  sla_max_duration REAL,\n"
+    "  sla_state TEXT,                  -- NULL (no SLA), ok, at_risk, missed, met\n"
+    "  runtime_log TEXT\n"
+    ");\n"
+    "CREATE INDEX runs_identity ON runs(job, params, id);\n"
+    "CREATE TABLE partitions (\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  idx INTEGER NOT NULL,\n"
+    "  key TEXT NOT NULL,\n"
+    "  params_json TEXT NOT NULL,\n"
+    "  state TEXT NOT NULL,             -- pending running retry_wait paused succeeded failed skipped\n"
+    "  attempts INTEGER NOT NULL DEFAULT 0,       -- started within the current budget\n"
+    "  attempts_total INTEGER NOT NULL DEFAULT 0, -- ever started\n"
+    "  max_attempts INTEGER NOT NULL,\n"
+    "  progress INTEGER NOT NULL DEFAULT 0,\n"
+    "  total INTEGER,                  -- records, when the worker reported it\n"
+    "  checkpoint BLOB,\n"
+    "  checkpoint_at REAL,\n"
+    "  checkpoint_progress INTEGER,\n"
+    "  checkpoint_err_id INTEGER,      -- error_records.id high-water mark at checkpoint\n"
+    "  error_records INTEGER NOT NULL DEFAULT 0,\n"
+    "  last_message TEXT,              -- worker bytes: escape before display\n"
+    "  last_signature TEXT,            -- signature of the last failure\n"
+    "  next_attempt_at REAL,           -- retry_wait: not before\n"
+    "  started_at REAL,\n"
+    "  finished_at REAL,\n"
+    "  updated_at REAL,\n"
+    "  skip_reason TEXT,\n"
+    "  PRIMARY KEY (run_id, idx)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE INDEX partitions_state ON partitions(run_id, state, idx);\n"
+    "CREATE INDEX partitions_signature ON partitions(run_id, last_signature, idx)\n"
+    "  WHERE last_signature IS NOT NULL;\n"
+    "CREATE TABLE attempts (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  idx INTEGER NOT NULL,\n"
+    "  n INTEGER NOT NULL,             -- 1-based over the partition's life\n"
+    "  pid INTEGER,\n"
+    "  pid_start INTEGER,              -- start time in clock ticks since boot (/proc/PID/stat)\n"
+    "  pgid INTEGER,\n"
+    "  started_at REAL NOT NULL,\n"
+    "  ended_at REAL,\n"
+    "  outcome TEXT,                   -- NULL while live; succeeded failed signalled timed_out killed interrupted\n"
+    "  exit_code INTEGER,\n"
+    "  signal INTEGER,\n"
+    "  duration REAL,\n"
+    "  log_path TEXT,\n"
+    "  log_bytes INTEGER,\n"
+    "  log_dropped INTEGER,\n"
+    "  message TEXT,                   -- what happened, in words\n"
+    "  resumed_from BLOB               -- checkpoint handed to this attempt\n"
+    ");\n"
+    "CREATE INDEX attempts_partition ON attempts(run_id, idx, n);\n"
+    "CREATE INDEX attempts_live ON attempts(run_id) WHERE outcome IS NULL;\n"
+    "CREATE TABLE error_records (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  idx INTEGER NOT NULL,\n"
+    "  attempt_id INTEGER NOT NULL,\n"
+    "  at REAL NOT NULL,\n"
+    "  key TEXT NOT NULL,              -- worker bytes\n"
+    "  message TEXT NOT NULL,          -- worker bytes\n"
+    "  signature TEXT NOT NULL,\n"
+    "  payload BLOB                    -- raw bytes, exact\n"
+    ");\n"
+    "CREATE INDEX error_records_run ON error_records(run_id, id);\n"
+    "CREATE INDEX error_records_partition ON error_records(run_id, idx, id);\n"
+    "CREATE INDEX error_records_signature ON error_records(run_id, signature, id);\n"
+    "CREATE TABLE events (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  idx INTEGER,\n"
+    "  attempt_id INTEGER,\n"
+    "  at REAL NOT NULL,\n"
+    "  kind TEXT NOT NULL,             -- run_state partition_state attempt_start attempt_end\n"
+    "                                  -- log protocol command hook sla halt reconcile\n"
+    "  message TEXT NOT NULL\n"
+    ");\n"
+    "CREATE INDEX events_run ON events(run_id, id);\n"
+    "CREATE TABLE commands (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  issued_at REAL NOT NULL,\n"
+    "  user TEXT NOT NULL,\n"
+    "  uid INTEGER NOT NULL,\n"
+    "  source TEXT NOT NULL,           -- cli, console\n"
+    "  verb TEXT NOT NULL,\n"
+    "  args TEXT NOT NULL,             -- JSON object\n"
+    "  state TEXT NOT NULL DEFAULT 'pending', -- pending applied refused\n"
+    "  result TEXT,\n"
+    "  applied_at REAL\n"
+    ");\n"
+    "CREATE INDEX commands_pending ON commands(run_id, id) WHERE state = 'pending';\n"
+    "CREATE TABLE samples (\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  at REAL NOT NULL,\n"
+    "  done INTEGER NOT NULL,          -- partitions finished (succeeded+failed+skipped)\n"
+    "  records INTEGER NOT NULL,       -- records done\n"
+    "  failed INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (run_id, at)\n"
+    ") WITHOUT ROWID;\n";
+
+
+char *store_default_path(const char *db_opt)
+{
+    if (db_opt && *db_opt)
+        return ns_xstrdup(db_opt);
+    const char *env = getenv("NIGHTSHIFT_DB");
+    if (env && *env)
+        return ns_xstrdup(env);
+    const char *state = getenv("XDG_STATE_HOME");
+    if (state && *state == '/')
+        return ns_xasprintf("%s/nightshift/nightshift.db", state);
+    const char *home = getenv("HOME");
+    return ns_xasprintf("%s/.local/state/nightshift/nightshift.db", home && *home ? home : ".");
+}
+
+/* mkdir -p with mode for each created component. */
+static int make_dirs(const char *path, mode_t mode)
+{
+    char *p = ns_xstrdup(path);
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        if (mkdir(p, mode) != 0 && errno != EEXIST) {
+            free(p);
+            return -1;
+        }
+        *s = '/';
+    }
+    int rc = (mkdir(p, mode) != 0 && errno != EEXIST) ? -1 : 0;
+    free(p);
+    return rc;
+}
+
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return ns_xstrdup(".");
+    if (slash == path)
+        return ns_xstrdup("/");
+    return ns_xstrndup(path, (size_t)(slash - path));
+}
+
+int store_exec(struct ns_store *st, const char *sql, char *err, size_t errlen)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        ns_errf(err, errlen, "%s: %s", st->path, msg ? msg : sqlite3_errmsg(st->db));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+sqlite3_stmt *store_prepare(struct ns_store *st, const char *sql)
+{
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+        fprintf(stderr, "nightshift: internal error: cannot prepare SQL: %s\n%s\n",
+                sqlite3_errmsg(st->db), sql);
+        abort();
+    }
+    return stmt;
+}
+
+int store_begin(struct ns_store *st, char *err, size_t errlen)
+{
+    return store_exec(st, "BEGIN IMMEDIATE", err, errlen);
+}
+
+int store_commit(struct ns_store *st, char *err, size_t errlen)
+{
+    if (store_exec(st, "COMMIT", err, errlen) != 0) {
+        store_rollback(st);
+        return -1;
+    }
+    return 0;
+}
+
+void store_rollback(struct ns_store *st)
+{
+    if (!sqlite3_get_autocommit(st->db))
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int user_version(struct ns_store *st)
+{
+    sqlite3_stmt *s = store_prepare(st, "PRAGMA user_version");
+    int v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : -1;
+    sqlite3_finalize(s);
+    return v;
+}
+
+/* Forward migrations: entry i takes the schema from version i to i+1. */
+static const char *const migrations[] = {
+    NULL, /* 0 -> 1 is store_schema_sql itself */
+};
+
+static int migrate(struct ns_store *st, char *err, size_t errlen)
+{
+    if (store_begin(st, err, errlen) != 0)
+        return -1;
+    int v = user_version(st);
+    if (v > NS_SCHEMA_VERSION) {
+        store_rollback(st);
+        snprintf(err, errlen,
+                 "%s: schema version %d is newer than this nightshift knows (%d); upgrade it",
+                 st->path, v, NS_SCHEMA_VERSION);
+        return -1;
+    }
+    for (; v < NS_SCHEMA_VERSION; v++) {
+        const char *sql = v == 0 ? store_schema_sql : migrations[v];
+        if (store_exec(st, sql, err, errlen) != 0) {
+            store_rollback(st);
+            return -1;
+        }
+    }
+    char pragma[64];
+    snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", NS_SCHEMA_VERSION);
+    if (store_exec(st, pragma, err, errlen) != 0) {
+        store_rollback(st);
+        return -1;
+    }
+    return store_commit(st, err, errlen);
+}
+
+int store_open(struct ns_store *st, const char *path, enum ns_store_mode mode, char *err,
+               size_t errlen)
+{
+    memset(st, 0, sizeof *st);
+    st->path = ns_xstrdup(path);
+    st->data_dir = ns_xasprintf("%s.d", path);
+    if (mode == NS_STORE_WRITER) {
+        char *dir = dir_of(path);
+        int rc = make_dirs(dir, 0700);
+        free(dir);
+        if (rc != 0) {
+            ns_errf(err, errlen, "%s: cannot create its directory: %s", path, strerror(errno));
+            goto fail;
+        }
+        /* Create the file ourselves so it is 0600 whatever the umask. */
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0) {
+            ns_errf(err, errlen, "%s: %s", path, strerror(errno));
+            goto fail;
+        }
+        close(fd);
+        if (make_dirs(st->data_dir, 0700) != 0) {
+            ns_errf(err, errlen, "%s: %s", st->data_dir, strerror(errno));
+            goto fail;
+        }
+    } else if (access(path, F_OK) != 0) {
+        ns_errf(err, errlen, "%s: no such database; nothing has run here yet (or pass --db)",
+                path);
+        goto fail;
+    }
+    int flags = mode == NS_STORE_READ ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+    if (sqlite3_open_v2(path, &st->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        ns_errf(err, errlen, "%s: %s", path, st->db ? sqlite3_errmsg(st->db) : "cannot open");
+        goto fail;
+    }
+    sqlite3_busy_timeout(st->db, 5000);
+    sqlite3_extended_result_codes(st->db, 1);
+    if (mode == NS_STORE_WRITER) {
+        if (store_exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", err, errlen) != 0)
+            goto fail;
+    }
+    if (store_exec(st, "PRAGMA foreign_keys=ON", err, errlen) != 0)
+        goto fail;
+    if (mode == NS_STORE_WRITER) {
+        if (migrate(st, err, errlen) != 0)
+            goto fail;
+    } else {
+        int v = user_version(st);
+        if (v == 0) {
+            ns_errf(err, errlen, "%s: not a nightshift database", path);
+            goto fail;
+        }
+        if (v != NS_SCHEMA_VERSION) {
+            ns_errf(err, errlen, "%s: schema version %d, this nightshift knows %d (%s)", path, v,
+                    NS_SCHEMA_VERSION,
+                    v > NS_SCHEMA_VERSION ? "upgrade nightshift" : "a run with it migrates it");
+            goto fail;
+        }
+    }
+    return 0;
+fail:
+    store_close(st);
+    return -1;
+}
+
+void store_close(struct ns_store *st)
+{
+    if (st->db)
+        sqlite3_close(st->db);
+    free(st->path);
+    free(st->data_dir);
+    memset(st, 0, sizeof *st);
+}
+
+int64_t store_find_run(struct ns_store *st, const char *run_or_job, char *err, size_t errlen)
+{
+    int64_t id;
+    sqlite3_stmt *s;
+    if (ns_parse_int64(run_or_job, &id) == 0) {
+        s = store_prepare(st, "SELECT id FROM runs WHERE id = ?");
+        sqlite3_bind_int64(s, 1, id);
+    } else {
+        s = store_prepare(st, "SELECT id FROM runs WHERE job = ? ORDER BY id DESC LIMIT 1");
+        sqlite3_bind_text(s, 1, run_or_job, -1, SQLITE_STATIC);
+    }
+    int rc = sqlite3_step(s);
+    int64_t found = 0;
+    if (rc == SQLITE_ROW) {
+        found = sqlite3_column_int64(s, 0);
+    } else if (rc != SQLITE_DONE) {
+        ns_errf(err, errlen, "%s: %s", st->path, sqlite3_errmsg(st->db));
+        found = -1;
+    }
+    sqlite3_finalize(s);
+    return found;
+}
+
+int64_t store_latest_run(struct ns_store *st)
+{
+    sqlite3_stmt *s = store_prepare(st, "SELECT max(id) FROM runs");
+    int64_t id = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_finalize(s);
+    return id;
+}
+
+char *store_run_dir(const struct ns_store *st, int64_t run_id)
+{
+    return ns_xasprintf("%s/run-%lld", st->data_dir, (long long)run_id);
+}
+
+char *store_lock_path(const struct ns_store *st, int64_t run_id)
+{
+    return ns_xasprintf("%s/run-%lld.lock", st->data_dir, (long long)run_id);
+}
+
+bool store_runtime_alive(const struct ns_store *st, int64_t run_id)
+{
+    char *path = store_lock_path(st, run_id);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    free(path);
+    if (fd < 0)
+        return false;
+    /* The runtime holds an exclusive flock for its whole life; the kernel
+     * drops it when the process dies, however it dies. */
+    bool alive = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    close(fd);
+    return alive;
+}

@@ -1,0 +1,366 @@
+/*
+ * util.c - allocation, buffers, durations, sizes, clock, hashing.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "nightshift/util.h"
+
+void *ns_xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p)
+        abort();
+    return p;
+}
+
+void *ns_xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p)
+        abort();
+    return p;
+}
+
+void *ns_xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q)
+        abort();
+    return q;
+}
+
+char *ns_xstrdup(const char *s)
+{
+    return ns_xstrndup(s, strlen(s));
+}
+
+char *ns_xstrndup(const char *s, size_t n)
+{
+    char *d = ns_xmalloc(n + 1);
+    memcpy(d, s, n);
+    d[n] = '\0';
+    return d;
+}
+
+char *ns_xasprintf(const char *fmt, ...)
+{
+    struct ns_buf b = NS_BUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vaddf(&b, fmt, ap);
+    va_end(ap);
+    return buf_detach(&b);
+}
+
+void ns_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || !errlen)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+void buf_grow(struct ns_buf *b, size_t extra)
+{
+    if (b->len + extra + 1 <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < b->len + extra + 1)
+        cap *= 2;
+    b->data = ns_xrealloc(b->data, cap);
+    b->cap = cap;
+}
+
+void buf_add(struct ns_buf *b, const void *data, size_t len)
+{
+    buf_grow(b, len);
+    if (len)
+        memcpy(b->data + b->len, data, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+}
+
+void buf_adds(struct ns_buf *b, const char *s)
+{
+    buf_add(b, s, strlen(s));
+}
+
+void buf_addc(struct ns_buf *b, char c)
+{
+    buf_add(b, &c, 1);
+}
+
+void buf_vaddf(struct ns_buf *b, const char *fmt, va_list ap)
+{
+    va_list cp;
+    va_copy(cp, ap);
+    int n = vsnprintf(NULL, 0, fmt, cp);
+    va_end(cp);
+    if (n < 0)
+        return;
+    buf_grow(b, (size_t)n);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    b->len += (size_t)n;
+}
+
+void buf_addf(struct ns_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vaddf(b, fmt, ap);
+    va_end(ap);
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
+static size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+    if (s[0] < 0x80)
+        return 1;
+    size_t need;
+    unsigned min;
+    unsigned cp;
+    if ((s[0] & 0xe0) == 0xc0) {
+        need = 2, min = 0x80, cp = s[0] & 0x1f;
+    } else if ((s[0] & 0xf0) == 0xe0) {
+        need = 3, min = 0x800, cp = s[0] & 0x0f;
+    } else if ((s[0] & 0xf8) == 0xf0) {
+        need = 4, min = 0x10000, cp = s[0] & 0x07;
+    } else {
+        return 0;
+    }
+    if (n < need)
+        return 0;
+    for (size_t i = 1; i < need; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return need;
+}
+
+void buf_add_json_string(struct ns_buf *b, const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    buf_addc(b, '"');
+    for (size_t i = 0; i < len;) {
+        unsigned char c = p[i];
+        if (c == '"' || c == '\\') {
+            buf_addc(b, '\\');
+            buf_addc(b, (char)c);
+            i++;
+        } else if (c == '\n') {
+            buf_adds(b, "\\n"), i++;
+        } else if (c == '\t') {
+            buf_adds(b, "\\t"), i++;
+        } else if (c == '\r') {
+            buf_adds(b, "\\r"), i++;
+        } else if (c < 0x20 || c == 0x7f) {
+            buf_addf(b, "\\u%04x", c), i++;
+        } else if (c < 0x80) {
+            buf_addc(b, (char)c), i++;
+        } else {
+            size_t n = utf8_seq_len(p + i, len - i);
+            if (n == 0) {
+                /* Not UTF-8: keep the byte's value visible and the JSON valid. */
+                buf_addf(b, "\\u%04x", c);
+                i++;
+            } else {
+                buf_add(b, p + i, n);
+                i += n;
+            }
+        }
+    }
+    buf_addc(b, '"');
+}
+
+void buf_reset(struct ns_buf *b)
+{
+    b->len = 0;
+    if (b->data)
+        b->data[0] = '\0';
+}
+
+char *buf_detach(struct ns_buf *b)
+{
+    char *s = b->data ? b->data : ns_xstrdup("");
+    b->data = NULL;
+    b->len = b->cap = 0;
+    return s;
+}
+
+void buf_release(struct ns_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+int ns_parse_int64(const char *s, int64_t *out)
+{
+    if (!s || !*s || isspace((unsigned char)*s))
+        return -1;
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int ns_parse_duration(const char *s, int64_t *ms_out)
+{
+    static const struct {
+        const char *unit;
+        int64_t ms;
+    } units[] = {{"ms", 1},          {"s", 1000},           {"m", 60000},
+                 {"h", 3600000},     {"d", 86400000},       {"w", 7 * 86400000LL}};
+    if (!s || !*s)
+        return -1;
+    int64_t total = 0;
+    const char *p = s;
+    int parts = 0;
+    while (*p) {
+        if (!isdigit((unsigned char)*p))
+            return -1;
+        char *end;
+        errno = 0;
+        double v = strtod(p, &end);
+        if (errno || end == p || v < 0)
+            return -1;
+        p = end;
+        if (!*p) {
+            if (parts > 0)
+                return -1; /* "1h30" is ambiguous */
+            if (v * 1000 > (double)INT64_MAX / 2)
+                return -1;
+            total = (int64_t)(v * 1000 + 0.5);
+            parts++;
+            break;
+        }
+        size_t best = 0;
+        int64_t mul = 0;
+        for (size_t i = 0; i < NS_ARRAY_LEN(units); i++) {
+            size_t ul = strlen(units[i].unit);
+            if (strncmp(p, units[i].unit, ul) == 0 && ul > best &&
+                !isalpha((unsigned char)p[ul])) {
+                best = ul;
+                mul = units[i].ms;
+            }
+        }
+        if (!best)
+            return -1;
+        if (v * (double)mul > (double)INT64_MAX / 2)
+            return -1;
+        total += (int64_t)(v * (double)mul + 0.5);
+        p += best;
+        parts++;
+    }
+    *ms_out = total;
+    return 0;
+}
+
+char *ns_format_duration(int64_t ms, char *out, size_t outlen)
+{
+    if (ms < 0)
+        ms = 0;
+    if (ms < 10000)
+        snprintf(out, outlen, "%.1fs", (double)ms / 1000.0);
+    else if (ms < 60000)
+        snprintf(out, outlen, "%llds", (long long)(ms / 1000));
+    else if (ms < 3600000)
+        snprintf(out, outlen, "%lldm%02llds", (long long)(ms / 60000),
+                 (long long)(ms / 1000 % 60));
+    else if (ms < 86400000)
+        snprintf(out, outlen, "%lldh%02lldm", (long long)(ms / 3600000),
+                 (long long)(ms / 60000 % 60));
+    else
+        snprintf(out, outlen, "%lldd%02lldh", (long long)(ms / 86400000),
+                 (long long)(ms / 3600000 % 24));
+    return out;
+}
+
+int ns_parse_size(const char *s, int64_t *bytes_out)
+{
+    static const struct {
+        const char *unit;
+        int64_t mul;
+    } units[] = {{"", 1},          {"B", 1},
+                 {"kB", 1000},     {"KB", 1000},
+                 {"KiB", 1024},    {"MB", 1000000},
+                 {"MiB", 1 << 20}, {"GB", 1000000000},
+                 {"GiB", 1 << 30}};
+    if (!s || !isdigit((unsigned char)*s))
+        return -1;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno)
+        return -1;
+    for (size_t i = 0; i < NS_ARRAY_LEN(units); i++) {
+        if (strcmp(end, units[i].unit) == 0) {
+            if (v > (unsigned long long)(INT64_MAX / units[i].mul))
+                return -1;
+            *bytes_out = (int64_t)v * units[i].mul;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+double ns_monotonic(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Read once per process; tests set it before starting the binary. */
+static double test_base_now = -1, test_base_mono;
+static pthread_once_t test_clock_once = PTHREAD_ONCE_INIT;
+
+static void test_clock_init(void)
+{
+    const char *e = getenv("NIGHTSHIFT_TEST_NOW");
+    if (e && *e) {
+        char *end;
+        double v = strtod(e, &end);
+        if (end != e && *end == '\0') {
+            test_base_now = v;
+            test_base_mono = ns_monotonic();
+        }
+    }
+}
+
+double ns_now(void)
+{
+    pthread_once(&test_clock_once, test_clock_init);
+    double base_now = test_base_now, base_mono = test_base_mono;
+    if (base_now >= 0)
+        return base_now + (ns_monotonic() - base_mono);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+uint64_t ns_hash64(const void *data, size_t len, uint64_t seed)
+{
+    const unsigned char *p = data;
+    uint64_t h = seed;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
