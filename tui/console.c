@@ -1,0 +1,697 @@
+/*
+ * console.c - the console's one event loop, its view stack, and the path of
+ * operator actions.
+ *
+ * Refresh policy: getch() waits at most NIGHTSHIFT_CONSOLE_REFRESH_MS
+ * (default 250 ms, 4 Hz). Each turn asks SQLite for PRAGMA data_version,
+ * which changes only when another connection committed; the top view
+ * re-reads its keyset pages only then (or after a key), so an idle console
+ * costs one cheap pragma per turn. Each read is its own implicit transaction
+ * that ends before the next getch(): no read transaction is ever held while
+ * waiting. The screen is repainted with erase()+refresh(), which lets
+ * ncurses send only the differences (no flicker).
+ *
+ * Actions: control_submit() on a second, client-mode handle; the verdict
+ * is polled without blocking and shown on the status line.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "nightshift/cli.h"
+#include "nightshift/control.h"
+#include "nightshift/escape.h"
+#include "tui-internal.h"
+
+/* ---- helpers shared by the views ---- */
+
+char *tui_esc(const struct tui *t, const void *data, size_t len)
+{
+    if (!data)
+        return ns_xstrdup("");
+    return escape_dup(data, len, t->esc_flags);
+}
+
+char *tui_esc_col(const struct tui *t, sqlite3_stmt *s, int col)
+{
+    if (sqlite3_column_type(s, col) == SQLITE_NULL)
+        return ns_xstrdup("");
+    const void *p = sqlite3_column_blob(s, col);
+    int n = sqlite3_column_bytes(s, col);
+    return tui_esc(t, p ? p : "", (size_t)n);
+}
+
+void tui_status(struct tui *t, attr_t attr, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(t->status, sizeof t->status, fmt, ap);
+    va_end(ap);
+    t->status_attr = attr;
+}
+
+char *tui_fmt_dur(double seconds, char *out, size_t len)
+{
+    if (!(seconds >= 0) || seconds > 1e9) {
+        snprintf(out, len, "-");
+        return out;
+    }
+    int64_t s = (int64_t)seconds;
+    if (s < 60)
+        snprintf(out, len, "%llds", (long long)s);
+    else if (s < 3600)
+        snprintf(out, len, "%lldm%02llds", (long long)(s / 60), (long long)(s % 60));
+    else if (s < 86400)
+        snprintf(out, len, "%lldh%02lldm", (long long)(s / 3600), (long long)(s / 60 % 60));
+    else
+        snprintf(out, len, "%lldd%02lldh", (long long)(s / 86400), (long long)(s / 3600 % 24));
+    return out;
+}
+
+char *tui_fmt_rate(double per_s, char *out, size_t len)
+{
+    if (!(per_s > 0))
+        snprintf(out, len, "-");
+    else if (per_s >= 10000)
+        snprintf(out, len, "%.0fk/s", per_s / 1000);
+    else if (per_s >= 100)
+        snprintf(out, len, "%.0f/s", per_s);
+    else
+        snprintf(out, len, "%.1f/s", per_s);
+    return out;
+}
+
+char *tui_fmt_count(int64_t n, char *out, size_t len)
+{
+    if (n < 100000)
+        snprintf(out, len, "%lld", (long long)n);
+    else if (n < 10000000)
+        snprintf(out, len, "%.1fk", (double)n / 1e3);
+    else
+        snprintf(out, len, "%.1fM", (double)n / 1e6);
+    return out;
+}
+
+char *tui_fmt_clock(double epoch, char *out, size_t len)
+{
+    if (!(epoch > 0)) {
+        snprintf(out, len, "-");
+        return out;
+    }
+    time_t tt = (time_t)epoch;
+    struct tm tm;
+    localtime_r(&tt, &tm);
+    strftime(out, len, "%H:%M:%S", &tm);
+    return out;
+}
+
+void tui_sparkline(const struct tui *t, int y, int x, int w, const double *vals, int n,
+                   attr_t attr)
+{
+    static const char *const blocks[] = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
+    static const char ascii[] = "_.-:=+*#";
+    if (w <= 0)
+        return;
+    double max = 0;
+    for (int i = 0; i < n; i++)
+        if (vals[i] > max)
+            max = vals[i];
+    char buf[2048];
+    size_t o = 0;
+    int start = n > w ? n - w : 0;
+    for (int i = start; i < n && o + 4 < sizeof buf; i++) {
+        int lvl = max > 0 ? (int)(vals[i] / max * 7.0 + 0.5) : 0;
+        if (lvl < 0)
+            lvl = 0;
+        if (lvl > 7)
+            lvl = 7;
+        if (t->utf8) {
+            size_t bl = strlen(blocks[lvl]);
+            memcpy(buf + o, blocks[lvl], bl);
+            o += bl;
+        } else {
+            buf[o++] = ascii[lvl];
+        }
+    }
+    buf[o] = '\0';
+    term_put(y, x, w, attr, buf);
+}
+
+/* ---- status-line dialogs ---- */
+
+static int dialog_key(void)
+{
+    for (;;) {
+        int ch = getch();
+        if (term_signal())
+            return 27;
+        if (ch != ERR && ch != KEY_RESIZE)
+            return ch;
+    }
+}
+
+static void dialog_line(const char *text)
+{
+    int y = LINES - 2;
+    term_fill(y, 0, COLS, term_attr(TUI_C_TITLE) | A_BOLD);
+    term_put(y, 0, COLS, term_attr(TUI_C_TITLE) | A_BOLD, text);
+    refresh();
+}
+
+int tui_choose(struct tui *t, const char *question, const char *choices)
+{
+    (void)t;
+    dialog_line(question);
+    int ch = dialog_key();
+    if (ch >= 'A' && ch <= 'Z')
+        ch += 'a' - 'A';
+    return ch > 0 && ch < 128 && strchr(choices, ch) ? ch : 0;
+}
+
+bool tui_confirm(struct tui *t, const char *question)
+{
+    char q[600];
+    snprintf(q, sizeof q, "%s [y/N] ", question);
+    return tui_choose(t, q, "y") == 'y';
+}
+
+bool tui_prompt(struct tui *t, const char *label, char *out, size_t outlen)
+{
+    size_t len = strlen(out);
+    curs_set(1);
+    bool ok = false;
+    for (;;) {
+        char *shown = tui_esc(t, out, len);
+        char *line = ns_xasprintf("%s%s", label, shown);
+        dialog_line(line);
+        int tw = term_width(line);
+        move(LINES - 2, tw < COLS ? tw : COLS - 1);
+        free(line);
+        free(shown);
+        refresh();
+        int ch = dialog_key();
+        if (ch == 27) {
+            break;
+        } else if (ch == '\r' || ch == '\n' || ch == KEY_ENTER) {
+            ok = true;
+            break;
+        } else if (ch == KEY_BACKSPACE || ch == 127 || ch == 8) {
+            /* Drop a whole UTF-8 character. */
+            while (len > 0 && ((unsigned char)out[len - 1] & 0xc0) == 0x80)
+                len--;
+            if (len > 0)
+                len--;
+            out[len] = '\0';
+        } else if (ch == 21) { /* ^U */
+            len = 0;
+            out[0] = '\0';
+        } else if (ch >= 0x20 && ch < 0x100 && ch != 0x7f && len + 1 < outlen) {
+            out[len++] = (char)ch;
+            out[len] = '\0';
+        }
+    }
+    curs_set(0);
+    return ok;
+}
+
+/* ---- operator actions ---- */
+
+void tui_command(struct tui *t, int64_t run_id, const char *verb, const char *args_json,
+                 const char *what)
+{
+    char err[512];
+    if (t->read_only) {
+        tui_status(t, term_attr(TUI_C_BAD), "read-only console: %s refused", what);
+        return;
+    }
+    if (run_id <= 0) {
+        tui_status(t, term_attr(TUI_C_WAIT), "no run selected");
+        return;
+    }
+    if (!t->client_open) {
+        if (store_open(&t->client, t->st.path, NS_STORE_CLIENT, err, sizeof err) != 0) {
+            tui_status(t, term_attr(TUI_C_BAD), "%s: %s", what, err);
+            return;
+        }
+        t->client_open = true;
+    }
+    if (control_needs_live_runtime(verb) && !store_runtime_alive(&t->client, run_id)) {
+        tui_status(t, term_attr(TUI_C_BAD),
+                   "%s: refused: no runtime is driving run %lld (start it with nightshift run)",
+                   what, (long long)run_id);
+        return;
+    }
+    int64_t id;
+    if (control_submit(&t->client, run_id, verb, args_json, "console", &id, err, sizeof err) !=
+        0) {
+        tui_status(t, term_attr(TUI_C_BAD), "%s: %s", what, err);
+        return;
+    }
+    t->pending_cmd = id;
+    t->pending_since = ns_monotonic();
+    snprintf(t->pending_what, sizeof t->pending_what, "%s", what);
+    tui_status(t, term_attr(TUI_C_WAIT), "%s: sent (command %lld), waiting for the runtime",
+               what, (long long)id);
+}
+
+/* Checks the verdict of the pending command without waiting. */
+static bool poll_command(struct tui *t)
+{
+    if (!t->pending_cmd)
+        return false;
+    char result[400];
+    int r = control_wait(&t->client, t->pending_cmd, 0, result, sizeof result);
+    if (r == 2) {
+        if (ns_monotonic() - t->pending_since > 10 && !strstr(t->status, "still pending")) {
+            tui_status(t, term_attr(TUI_C_WAIT), "%s: still pending (command %lld)",
+                       t->pending_what, (long long)t->pending_cmd);
+            return true;
+        }
+        return false;
+    }
+    char *safe = tui_esc(t, result, strlen(result));
+    if (r == 1)
+        tui_status(t, term_attr(TUI_C_OK), "%s: applied: %s", t->pending_what, safe);
+    else if (r == 0)
+        tui_status(t, term_attr(TUI_C_BAD), "%s: refused: %s", t->pending_what, safe);
+    else
+        tui_status(t, term_attr(TUI_C_BAD), "%s: %s", t->pending_what, safe);
+    free(safe);
+    t->pending_cmd = 0;
+    return true;
+}
+
+bool tui_partition_action(struct tui *t, int64_t run_id, enum tui_cmd cmd, const int64_t *idx,
+                          size_t n, const char *signature)
+{
+    if (cmd != TUI_CMD_RETRY && cmd != TUI_CMD_RETRY_SCRATCH && cmd != TUI_CMD_KILL &&
+        cmd != TUI_CMD_SKIP)
+        return false;
+    if (!signature && n == 0) {
+        tui_status(t, term_attr(TUI_C_WAIT), "no partition selected");
+        return true;
+    }
+    struct ns_buf target = NS_BUF_INIT, what = NS_BUF_INIT;
+    if (signature) {
+        buf_adds(&target, "\"signature\":");
+        buf_add_json_string(&target, signature, strlen(signature));
+        char *safe = tui_esc(t, signature, strlen(signature));
+        buf_addf(&what, "group \"%.60s\"", safe);
+        free(safe);
+    } else {
+        buf_adds(&target, "\"partitions\":[");
+        for (size_t i = 0; i < n; i++)
+            buf_addf(&target, "%s%lld", i ? "," : "", (long long)idx[i]);
+        buf_adds(&target, "]");
+        if (n == 1)
+            buf_addf(&what, "partition %lld", (long long)idx[0]);
+        else
+            buf_addf(&what, "%zu marked partitions", n);
+    }
+    char q[600], words[300];
+    char reason[256] = "";
+    char *args = NULL;
+    const char *verb = NULL;
+    switch (cmd) {
+    case TUI_CMD_RETRY:
+        snprintf(q, sizeof q, "Retry %s from its checkpoint?", what.data);
+        if (!signature && n == 1) {
+            /* One partition: retrying is not destructive, no question. */
+        } else if (!tui_confirm(t, q)) {
+            goto cancel;
+        }
+        verb = "retry";
+        args = ns_xasprintf("{%s,\"from_scratch\":false}", target.data);
+        snprintf(words, sizeof words, "retry %s", what.data);
+        break;
+    case TUI_CMD_RETRY_SCRATCH:
+        snprintf(q, sizeof q, "Retry %s FROM SCRATCH (checkpoint discarded)?", what.data);
+        if (!tui_confirm(t, q))
+            goto cancel;
+        verb = "retry";
+        args = ns_xasprintf("{%s,\"from_scratch\":true}", target.data);
+        snprintf(words, sizeof words, "retry from scratch %s", what.data);
+        break;
+    case TUI_CMD_KILL:
+        if (signature) {
+            tui_status(t, term_attr(TUI_C_WAIT), "kill works on partitions, not on groups");
+            goto out;
+        }
+        snprintf(q, sizeof q, "Kill the running attempt of %s?", what.data);
+        if (!tui_confirm(t, q))
+            goto cancel;
+        verb = "kill";
+        args = ns_xasprintf("{%s}", target.data);
+        snprintf(words, sizeof words, "kill %s", what.data);
+        break;
+    default: { /* SKIP */
+        snprintf(q, sizeof q, "Skip %s - reason: ", what.data);
+        if (!tui_prompt(t, q, reason, sizeof reason) || !reason[0])
+            goto cancel;
+        snprintf(q, sizeof q, "Skip %s (it will not run again)?", what.data);
+        if (!tui_confirm(t, q))
+            goto cancel;
+        struct ns_buf a = NS_BUF_INIT;
+        buf_addf(&a, "{%s,\"reason\":", target.data);
+        buf_add_json_string(&a, reason, strlen(reason));
+        buf_adds(&a, "}");
+        args = buf_detach(&a);
+        verb = "skip";
+        snprintf(words, sizeof words, "skip %s", what.data);
+        break;
+    }
+    }
+    tui_command(t, run_id, verb, args, words);
+    goto out;
+cancel:
+    tui_status(t, A_NORMAL, "cancelled");
+out:
+    free(args);
+    buf_release(&target);
+    buf_release(&what);
+    return true;
+}
+
+/* Run-level actions, the same from every view that knows its run. */
+static void run_action(struct tui *t, int64_t run_id, enum tui_cmd cmd)
+{
+    char q[200], what[100];
+    switch (cmd) {
+    case TUI_CMD_PAUSE:
+        snprintf(what, sizeof what, "pause run %lld", (long long)run_id);
+        tui_command(t, run_id, "pause", "{}", what);
+        break;
+    case TUI_CMD_RESUME:
+        snprintf(what, sizeof what, "resume run %lld", (long long)run_id);
+        tui_command(t, run_id, "resume", "{}", what);
+        break;
+    case TUI_CMD_STOP:
+    case TUI_CMD_STOP_NOW: {
+        bool now = cmd == TUI_CMD_STOP_NOW;
+        snprintf(q, sizeof q, "%s run %lld?",
+                 now ? "Stop NOW (workers killed)" : "Stop gracefully (SIGTERM, grace, kill)",
+                 (long long)run_id);
+        if (!tui_confirm(t, q)) {
+            tui_status(t, A_NORMAL, "cancelled");
+            break;
+        }
+        snprintf(what, sizeof what, "stop%s run %lld", now ? " now" : "", (long long)run_id);
+        tui_command(t, run_id, "stop", now ? "{\"now\":true}" : "{\"now\":false}", what);
+        break;
+    }
+    case TUI_CMD_RETRY_FAILED: {
+        snprintf(q, sizeof q,
+                 "Retry ALL failed partitions of run %lld? [y] from checkpoint, [s] from "
+                 "scratch, [N]o ",
+                 (long long)run_id);
+        int c = tui_choose(t, q, "ys");
+        if (!c) {
+            tui_status(t, A_NORMAL, "cancelled");
+            break;
+        }
+        snprintf(what, sizeof what, "retry all failed of run %lld%s", (long long)run_id,
+                 c == 's' ? " from scratch" : "");
+        tui_command(t, run_id, "retry",
+                    c == 's' ? "{\"failed\":true,\"from_scratch\":true}"
+                             : "{\"failed\":true,\"from_scratch\":false}",
+                    what);
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+/* ---- the loop ---- */
+
+static void draw(struct tui *t)
+{
+    erase();
+    int w = COLS, h = LINES;
+    struct tui_view *top = t->stack[t->depth - 1];
+
+    /* Breadcrumbs. */
+    attr_t title = term_attr(TUI_C_TITLE);
+    term_fill(0, 0, w, title);
+    struct ns_buf crumbs = NS_BUF_INIT;
+    for (int i = 0; i < t->depth; i++) {
+        if (i)
+            buf_adds(&crumbs, " > ");
+        t->stack[i]->ops->crumb(t->stack[i], &crumbs);
+    }
+    char right[80], clock[16];
+    snprintf(right, sizeof right, "%s%s %s", t->frozen ? "FROZEN " : "",
+             t->read_only ? "read-only" : "", tui_fmt_clock(t->now, clock, sizeof clock));
+    int rw = term_width(right);
+    /* Keep the end of long breadcrumbs: that is where the operator is. */
+    const char *c = crumbs.data ? crumbs.data : "";
+    int avail = w - rw - 2;
+    while (term_width(c) > avail && *c) {
+        c++;
+        while ((*c & 0xc0) == 0x80)
+            c++;
+    }
+    term_put(0, 0, avail, title | A_BOLD, c);
+    if (rw < w)
+        term_put(0, w - rw, rw, t->frozen ? (title | A_BLINK | A_BOLD) : title, right);
+    buf_release(&crumbs);
+
+    /* The view. */
+    int vh = h - 3;
+    if (vh > 0) {
+        top->height = vh;
+        top->ops->draw(top, t, 1, vh, w);
+    }
+
+    /* Status line. */
+    if (t->status[0])
+        term_put(h - 2, 0, w, t->status_attr, t->status);
+
+    /* Function-key bar, generated from the key table. */
+    int x = 0;
+    unsigned scope = top->ops->scope;
+    term_fill(h - 1, 0, w, term_attr(TUI_C_TITLE));
+    for (size_t i = 0; i < tui_n_bindings && x < w; i++) {
+        const struct tui_binding *b = &tui_bindings[i];
+        if (!b->bar || !(b->scope & scope))
+            continue;
+        if (t->read_only && (b->flags & TUI_KEY_WRITES))
+            continue;
+        int kw = term_width(b->keyname), lw = term_width(b->bar);
+        if (x + kw + lw > w)
+            break;
+        x += term_put(h - 1, x, w - x, term_attr(TUI_C_KEY), b->keyname);
+        x += term_put(h - 1, x, w - x, term_attr(TUI_C_TITLE), b->bar);
+        x += 1;
+    }
+    const char *tail = t->frozen ? "f:FROZEN" : "f:freeze ?:keys";
+    int tw = term_width(tail);
+    if (x + tw < w)
+        term_put(h - 1, w - tw, tw, term_attr(TUI_C_TITLE) | (t->frozen ? A_BOLD : 0), tail);
+    refresh();
+}
+
+static int64_t data_version(struct tui *t, sqlite3_stmt *s)
+{
+    int64_t v = -1;
+    if (sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    return v;
+}
+
+static void push(struct tui *t, struct tui_view *v)
+{
+    if (t->depth == TUI_MAX_DEPTH) {
+        /* Drop the oldest view above the runs list to make room. */
+        t->stack[1]->ops->free(t->stack[1]);
+        memmove(&t->stack[1], &t->stack[2], sizeof t->stack[0] * (size_t)(t->depth - 2));
+        t->depth--;
+    }
+    t->stack[t->depth++] = v;
+}
+
+static int refresh_ms_from_env(void)
+{
+    const char *e = getenv("NIGHTSHIFT_CONSOLE_REFRESH_MS");
+    int64_t v;
+    if (e && ns_parse_int64(e, &v) == 0 && v >= 20 && v <= 10000)
+        return (int)v;
+    return 250;
+}
+
+int tui_run(const struct tui_options *opt, char *err, size_t errlen)
+{
+    struct tui t;
+    memset(&t, 0, sizeof t);
+    char *path = store_default_path(opt->db_path);
+    if (store_open(&t.st, path, NS_STORE_READ, err, errlen) != 0) {
+        free(path);
+        return NS_EXIT_ERROR;
+    }
+    t.read_only = opt->read_only;
+    t.refresh_ms = refresh_ms_from_env();
+    int64_t run_id = 0;
+    if (opt->run) {
+        run_id = store_find_run(&t.st, opt->run, err, errlen);
+        if (run_id <= 0) {
+            if (run_id == 0)
+                ns_errf(err, errlen, "%s: no such run or job in %s", opt->run, path);
+            store_close(&t.st);
+            free(path);
+            return run_id == 0 ? NS_EXIT_USAGE : NS_EXIT_ERROR;
+        }
+    }
+
+    term_init(&t.utf8, &t.color);
+    t.esc_flags = t.utf8 ? 0 : NS_ESC_ASCII;
+    push(&t, view_runs_new(&t));
+    if (run_id > 0)
+        push(&t, view_run_new(&t, run_id));
+
+    sqlite3_stmt *dv = store_prepare(&t.st, "PRAGMA data_version");
+    int64_t last_dv = -2;
+    bool reload = true, redraw = true, stale = false;
+    double last_draw = 0;
+    int status = NS_EXIT_OK;
+    int last_timeout = -1;
+    err[0] = '\0';
+
+    for (;;) {
+        t.now = ns_now();
+        int sig = term_signal();
+        if (sig) {
+            status = NS_EXIT_OK;
+            break;
+        }
+        if (access(path, F_OK) != 0 && errno == ENOENT) {
+            ns_errf(err, errlen, "database %s disappeared", path);
+            status = NS_EXIT_ERROR;
+            break;
+        }
+        struct tui_view *top = t.stack[t.depth - 1];
+        int64_t v = data_version(&t, dv);
+        if (v != last_dv) {
+            last_dv = v;
+            if (t.frozen)
+                stale = true;
+            else
+                reload = true;
+        }
+        if (poll_command(&t))
+            redraw = true;
+        if (!t.frozen && top->ops->poll && top->ops->poll(top, &t))
+            redraw = true;
+        if (reload) {
+            top->ops->load(top, &t);
+            reload = false;
+            redraw = true;
+        }
+        /* Clocks (elapsed, ETA, heartbeat age) move once a second. */
+        if (!t.frozen && t.now - last_draw >= 1.0)
+            redraw = true;
+        if (redraw) {
+            draw(&t);
+            last_draw = t.now;
+            redraw = false;
+        }
+
+        int to = t.pending_cmd ? 50 : t.refresh_ms;
+        if (to != last_timeout) {
+            timeout(to);
+            last_timeout = to;
+        }
+        int ch = getch();
+        if (ch == ERR)
+            continue;
+        if (ch == KEY_RESIZE) {
+            redraw = true;
+            reload = true; /* page heights changed */
+            continue;
+        }
+        top = t.stack[t.depth - 1];
+        enum tui_cmd cmd = keys_lookup(ch, top->ops->scope);
+        redraw = true;
+        const struct tui_binding *b = NULL;
+        for (size_t i = 0; i < tui_n_bindings && !b; i++)
+            if (tui_bindings[i].key == ch && (tui_bindings[i].scope & top->ops->scope))
+                b = &tui_bindings[i];
+        if (b && (b->flags & TUI_KEY_WRITES) && t.read_only) {
+            tui_status(&t, term_attr(TUI_C_WAIT), "read-only console: actions are disabled");
+            continue;
+        }
+        enum tui_result res = TUI_OK;
+        switch (cmd) {
+        case TUI_CMD_QUIT:
+            res = TUI_QUIT;
+            break;
+        case TUI_CMD_HELP: {
+            struct ns_buf help = NS_BUF_INIT;
+            keys_help_text(top->ops->scope, t.read_only, &help);
+            t.pushed = view_text_new(&t, "help", buf_detach(&help), NULL);
+            res = TUI_PUSH;
+            break;
+        }
+        case TUI_CMD_FREEZE:
+            t.frozen = !t.frozen;
+            tui_status(&t, A_NORMAL, "%s", t.frozen ? "display frozen: press f to resume updates"
+                                                    : "live updates resumed");
+            if (!t.frozen && stale) {
+                reload = true;
+                stale = false;
+            }
+            break;
+        case TUI_CMD_REDRAW:
+            clearok(curscr, TRUE);
+            reload = true;
+            break;
+        case TUI_CMD_PAUSE:
+        case TUI_CMD_RESUME:
+        case TUI_CMD_STOP:
+        case TUI_CMD_STOP_NOW:
+        case TUI_CMD_RETRY_FAILED:
+            run_action(&t, top->run_id, cmd);
+            break;
+        default:
+            res = top->ops->key(top, &t, cmd, ch);
+            break;
+        }
+        if (res == TUI_QUIT)
+            break;
+        switch (res) {
+        case TUI_RELOAD:
+            reload = true;
+            break;
+        case TUI_PUSH:
+            if (t.pushed) {
+                push(&t, t.pushed);
+                t.pushed = NULL;
+                reload = true;
+            }
+            break;
+        case TUI_POP:
+            if (t.depth == 1)
+                goto out;
+            top->ops->free(top);
+            t.depth--;
+            reload = true;
+            break;
+        default:
+            break;
+        }
+    }
+out:
+    sqlite3_finalize(dv);
+    term_restore();
+    for (int i = t.depth - 1; i >= 0; i--)
+        t.stack[i]->ops->free(t.stack[i]);
+    if (t.client_open)
+        store_close(&t.client);
+    store_close(&t.st);
+    free(path);
+    return status;
+}

@@ -1,0 +1,312 @@
+/*
+ * tui-internal.h - what the console's modules share.
+ *
+ * Structure (after tig and htop): term.c owns ncurses (init, restore, colours,
+ * width-aware drawing); keys.c holds the key-binding table from which the help
+ * screen and the function-key bar are generated; console.c is the one event
+ * loop with the view stack, the refresh policy and operator actions; each
+ * view-*.c implements one screen behind struct tui_view_ops and returns what
+ * it needs (redraw, reload, push, pop, quit) to the loop; list.c is the
+ * keyset-paginated cursor every list view uses.
+ *
+ * Threading: single-threaded. Signals only set a flag (term.c).
+ * Every string a view stores for display was escaped when it was read
+ * (tui_esc*), so drawing code never sees raw worker bytes.
+ */
+#ifndef NIGHTSHIFT_TUI_INTERNAL_H
+#define NIGHTSHIFT_TUI_INTERNAL_H
+
+#include <curses.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "nightshift/store.h"
+#include "nightshift/tui.h"
+#include "nightshift/util.h"
+
+/* ---- commands and key bindings (keys.c) ---- */
+
+#define TUI_CMDS(X)                                                                                \
+    X(NONE)                                                                                        \
+    X(HELP)                                                                                        \
+    X(QUIT)                                                                                        \
+    X(BACK)                                                                                        \
+    X(UP)                                                                                          \
+    X(DOWN)                                                                                        \
+    X(LEFT)                                                                                        \
+    X(RIGHT)                                                                                       \
+    X(PGUP)                                                                                        \
+    X(PGDN)                                                                                        \
+    X(HOME)                                                                                        \
+    X(END)                                                                                         \
+    X(OPEN)                                                                                        \
+    X(SEARCH)                                                                                      \
+    X(FREEZE)                                                                                      \
+    X(REDRAW)                                                                                      \
+    X(MARK)                                                                                        \
+    X(UNMARK)                                                                                      \
+    X(FILTER)                                                                                      \
+    X(SORT)                                                                                        \
+    X(MAP)                                                                                         \
+    X(ZOOM)                                                                                        \
+    X(ERRORS)                                                                                      \
+    X(FAILURES)                                                                                    \
+    X(GROUP)                                                                                       \
+    X(EXPORT)                                                                                      \
+    X(LOG)                                                                                         \
+    X(PAUSE)                                                                                       \
+    X(RESUME)                                                                                      \
+    X(STOP)                                                                                        \
+    X(STOP_NOW)                                                                                    \
+    X(RETRY)                                                                                       \
+    X(RETRY_SCRATCH)                                                                               \
+    X(RETRY_FAILED)                                                                                \
+    X(KILL)                                                                                        \
+    X(SKIP)
+
+#define TUI_CMD_ENUM(n) TUI_CMD_##n,
+enum tui_cmd { TUI_CMDS(TUI_CMD_ENUM) TUI_CMD_COUNT };
+#undef TUI_CMD_ENUM
+
+/* Which views a binding applies to (a view has exactly one scope bit). */
+enum {
+    TUI_SCOPE_RUNS = 1 << 0,
+    TUI_SCOPE_RUN = 1 << 1,
+    TUI_SCOPE_PART = 1 << 2,
+    TUI_SCOPE_ERRORS = 1 << 3,
+    TUI_SCOPE_TEXT = 1 << 4, /* help, full error record, log */
+    TUI_SCOPE_ALL = 0x1f,
+};
+
+/* Binding flags. */
+enum {
+    TUI_KEY_WRITES = 1 << 0, /* an operator action: hidden and refused with --read-only */
+};
+
+struct tui_binding {
+    int key;             /* ncurses key code or character */
+    const char *keyname; /* as the help screen and bar show it */
+    enum tui_cmd cmd;
+    unsigned scope;
+    unsigned flags;
+    const char *bar;  /* label in the function-key bar, or NULL */
+    const char *help; /* one line for the help screen */
+};
+
+extern const struct tui_binding tui_bindings[];
+extern const size_t tui_n_bindings;
+
+/* The command bound to key in scope (TUI_CMD_NONE if none). */
+enum tui_cmd keys_lookup(int key, unsigned scope);
+/* Appends the help text for scope (every key, generated from the table). */
+void keys_help_text(unsigned scope, bool read_only, struct ns_buf *out);
+
+/* ---- terminal (term.c) ---- */
+
+enum tui_color {
+    TUI_C_DEFAULT,
+    TUI_C_OK,      /* succeeded */
+    TUI_C_RUN,     /* running */
+    TUI_C_WAIT,    /* retry_wait, stopping, at risk */
+    TUI_C_PAUSED,  /* paused */
+    TUI_C_BAD,     /* failed, halted, missed */
+    TUI_C_SKIP,    /* skipped */
+    TUI_C_PENDING, /* pending */
+    TUI_C_TITLE,   /* breadcrumbs, function bar */
+    TUI_C_KEY,     /* key names in the function bar */
+    TUI_C_COUNT
+};
+
+/* Starts curses: locale, raw keys, colours (unless NO_COLOR or the terminal
+ * has none), signal handlers that only set a flag. */
+void term_init(bool *utf8, bool *color);
+/* Restores the terminal; safe to call twice. */
+void term_restore(void);
+/* The terminating signal received so far (0 if none). */
+int term_signal(void);
+/* Attribute for a colour role; with colours off, attributes stand in. */
+attr_t term_attr(enum tui_color c);
+/* Colour role of a partition, run, attempt or SLA state word. */
+enum tui_color term_state_color(const char *state);
+/* Attribute for a map cell: foreground state fg over background state bg
+ * (for half-blocks); bg < 0 means the terminal's default background. */
+attr_t term_cell_attr(int fg, int bg);
+
+/* Draws s (escaped UTF-8, or ASCII) at (y, x) in at most maxw columns;
+ * returns the columns used. Never interprets s as a format. */
+int term_put(int y, int x, int maxw, attr_t attr, const char *s);
+/* printf-style wrapper over term_put for our own text only. */
+int term_putf(int y, int x, int maxw, attr_t attr, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* Clears columns [x, x+w) of row y with attr. */
+void term_fill(int y, int x, int w, attr_t attr);
+/* A progress bar of w columns (frac in [0,1]), UTF-8 eighths or ASCII '#'. */
+void term_bar(int y, int x, int w, double frac, attr_t attr, bool utf8);
+/* Display width of an escaped string. */
+int term_width(const char *s);
+
+/* ---- views ---- */
+
+enum tui_result {
+    TUI_OK,     /* nothing changed on screen */
+    TUI_REDRAW, /* redraw from the data in memory */
+    TUI_RELOAD, /* re-read from the store, then redraw */
+    TUI_PUSH,   /* open t->pushed on top */
+    TUI_POP,    /* close this view */
+    TUI_QUIT,
+};
+
+struct tui;
+struct tui_view;
+
+struct tui_view_ops {
+    const char *name;
+    unsigned scope;
+    void (*free)(struct tui_view *v);
+    /* Re-reads what the view shows (keyset pages only); no transaction is
+     * left open. */
+    void (*load)(struct tui_view *v, struct tui *t);
+    /* Optional: changes outside the database (a growing log file).
+     * Returns true when the view reloaded itself and needs a redraw. */
+    bool (*poll)(struct tui_view *v, struct tui *t);
+    /* Draws into rows [y, y+h) of width w. */
+    void (*draw)(struct tui_view *v, struct tui *t, int y, int h, int w);
+    enum tui_result (*key)(struct tui_view *v, struct tui *t, enum tui_cmd cmd, int ch);
+    /* Appends this view's breadcrumb ("run 3 events-backfill"). */
+    void (*crumb)(struct tui_view *v, struct ns_buf *out);
+};
+
+struct tui_view {
+    const struct tui_view_ops *ops;
+    int64_t run_id; /* the run the run-level actions apply to (0: none) */
+    int height;     /* rows given at the last draw, for paging */
+};
+
+struct tui_view *view_runs_new(struct tui *t);
+struct tui_view *view_run_new(struct tui *t, int64_t run_id);
+/* A run view showing only failed partitions whose last failure has signature. */
+struct tui_view *view_run_new_signature(struct tui *t, int64_t run_id, const char *signature);
+struct tui_view *view_partition_new(struct tui *t, int64_t run_id, int64_t idx);
+/* Error browser of a run, or of one partition when idx >= 0. */
+struct tui_view *view_errors_new(struct tui *t, int64_t run_id, int64_t idx, bool failures);
+/* A scrollable text (help, full record, log); takes ownership of text.
+ * follow_path: a log file re-read (last 64 KiB) whenever it changes. */
+struct tui_view *view_text_new(struct tui *t, const char *title, char *text,
+                               const char *follow_path);
+
+/* ---- the console (console.c) ---- */
+
+#define TUI_MAX_DEPTH 16
+
+struct tui {
+    struct ns_store st;     /* read-only handle for every view */
+    struct ns_store client; /* for control_submit, opened on first action */
+    bool client_open;
+    bool read_only, utf8, color, frozen;
+    int esc_flags;  /* for escape_for_terminal: NS_ESC_ASCII when not UTF-8 */
+    int refresh_ms; /* getch timeout */
+    double now;     /* ns_now() at the start of this iteration */
+    struct tui_view *stack[TUI_MAX_DEPTH];
+    int depth;
+    struct tui_view *pushed; /* set by a view returning TUI_PUSH */
+    char status[512];        /* the status line (already safe text) */
+    attr_t status_attr;
+    int64_t pending_cmd; /* command submitted, verdict not seen yet */
+    char pending_what[160];
+    double pending_since;
+};
+
+/* Escapes untrusted bytes for display; the caller frees. NULL -> "". */
+char *tui_esc(const struct tui *t, const void *data, size_t len);
+/* Escapes column col of the current row of s; the caller frees. */
+char *tui_esc_col(const struct tui *t, sqlite3_stmt *s, int col);
+/* Sets the status line (our own words; escape any data first). */
+void tui_status(struct tui *t, attr_t attr, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Asks a yes/no question on the status line; true on y/Y. */
+bool tui_confirm(struct tui *t, const char *question);
+/* Asks a question whose answer is one of the characters in choices
+ * (lower case); returns the answer or 0 on Esc / anything else. */
+int tui_choose(struct tui *t, const char *question, const char *choices);
+/* Reads a line on the status line; returns false on Esc. out is
+ * NUL-terminated and may be pre-filled. */
+bool tui_prompt(struct tui *t, const char *label, char *out, size_t outlen);
+/* Submits an operator command for run_id (unless read-only, or the verb
+ * needs a live runtime and none is alive); the verdict shows on the status
+ * line when the runtime has decided. what: words for the status line. */
+void tui_command(struct tui *t, int64_t run_id, const char *verb, const char *args_json,
+                 const char *what);
+/* Partition actions shared by the run, map, partition and error views:
+ * retry / retry from scratch / kill / skip for the partitions in idx[0..n)
+ * or, when signature is non-NULL, the whole group. Asks for confirmation
+ * (and a reason for skip). Returns true if the command was handled. */
+bool tui_partition_action(struct tui *t, int64_t run_id, enum tui_cmd cmd, const int64_t *idx,
+                          size_t n, const char *signature);
+
+/* Small formatting helpers (console.c). */
+char *tui_fmt_dur(double seconds, char *out, size_t len);  /* "-" if < 0 */
+char *tui_fmt_rate(double per_s, char *out, size_t len);   /* "12.3/s" */
+char *tui_fmt_count(int64_t n, char *out, size_t len);     /* 1234567 -> "1.2M" */
+char *tui_fmt_clock(double epoch, char *out, size_t len);  /* "14:03:07" */
+/* A sparkline of vals[0..n) scaled to the maximum, w columns wide. */
+void tui_sparkline(const struct tui *t, int y, int x, int w, const double *vals, int n,
+                   attr_t attr);
+
+/* The last max bytes of a regular file (from a line start), NUL-terminated;
+ * NULL if it cannot be read. st (if non-NULL) gets its stat. Caller frees. */
+char *tui_read_tail(const char *path, size_t max, size_t *len, struct stat *st);
+
+/* ---- table columns (list.c) ---- */
+
+struct tui_col {
+    const char *title;
+    int width; /* minimum width; a flex column takes what is left */
+    int prio;  /* lower is more important: kept when the screen is narrow */
+    bool flex, right;
+    int x;      /* computed */
+    bool shown; /* computed */
+};
+
+/* Chooses the columns that fit in w and their positions. */
+void cols_layout(struct tui_col *c, int n, int w);
+/* Draws the column titles on row y. */
+void cols_header(const struct tui_col *c, int n, int y, int w, attr_t attr);
+/* Draws text in column c on row y (right-aligned if the column says so). */
+void cols_cell(const struct tui_col *c, int y, attr_t attr, const char *text);
+
+/* ---- keyset-paginated list (list.c) ---- */
+
+struct tui_list_ops {
+    size_t row_size;
+    void (*release)(void *row);
+    /* Up to limit rows into out (row_size each), in display order:
+     * dir > 0: rows after anchor (from the first row if anchor is NULL);
+     * dir < 0: the rows just before anchor (the last rows if NULL);
+     * dir == 0: rows from anchor inclusive. Returns the count. */
+    int (*fetch)(void *ctx, const void *anchor, int dir, int limit, void *out);
+    /* True if a and b are the same item (to keep the cursor on it). */
+    bool (*same)(const void *a, const void *b);
+};
+
+struct tui_list {
+    const struct tui_list_ops *ops;
+    void *ctx;
+    char *rows; /* the visible window, n rows */
+    int n, cur, height;
+};
+
+void list_init(struct tui_list *l, const struct tui_list_ops *ops, void *ctx);
+void list_release(struct tui_list *l);
+/* Rows in the window; reloads when the height changes. */
+void list_set_height(struct tui_list *l, int height);
+/* Re-reads the window from its first row, keeping the cursor's item. */
+void list_reload(struct tui_list *l);
+/* Drops the window and reads the first page. */
+void list_reset(struct tui_list *l);
+void *list_row(const struct tui_list *l, int i);
+void *list_current(const struct tui_list *l); /* NULL if empty */
+/* Navigation commands (UP DOWN PGUP PGDN HOME END); false if not one. */
+bool list_navigate(struct tui_list *l, enum tui_cmd cmd);
+
+#endif

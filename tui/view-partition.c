@@ -1,0 +1,395 @@
+/*
+ * view-partition.c - one partition: parameters, checkpoint, attempts, the
+ * live tail of the selected attempt's log.
+ *
+ * Attempts are read newest first over attempts_partition (run_id, idx, n),
+ * at most 100. The log tail reads only the last 64 KiB of the file and is
+ * re-read when the file's size or mtime changes (poll), so it follows a
+ * running attempt without the database changing.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "nightshift/escape.h"
+#include "tui-internal.h"
+
+#define MAX_ATTEMPTS 100
+#define LOG_TAIL (64 * 1024)
+
+struct attempt_row {
+    int64_t id, n, pid, exit_code, sig;
+    bool has_exit, has_sig;
+    double started, ended, duration;
+    char *outcome, *log_path, *message;
+};
+
+struct part_view {
+    struct tui_view base;
+    struct tui *t;
+    int64_t idx;
+    bool found;
+    char *key, *state, *params, *checkpoint, *skip_reason, *last_message, *signature;
+    int64_t attempts, max_attempts, progress, total, errors, ck_progress;
+    bool has_total;
+    double ck_at, next_at, started, finished;
+    struct attempt_row att[MAX_ATTEMPTS];
+    int n_att, cur;
+    int64_t cur_id; /* keeps the selection across reloads */
+    /* log tail of the selected attempt */
+    char *log_file; /* resolved path */
+    char *log_text; /* escaped, '\n' separated */
+    off_t log_size;
+    struct timespec log_mtime;
+};
+
+static void clear_attempts(struct part_view *v)
+{
+    for (int i = 0; i < v->n_att; i++) {
+        free(v->att[i].outcome);
+        free(v->att[i].log_path);
+        free(v->att[i].message);
+    }
+    v->n_att = 0;
+}
+
+static void clear_fields(struct part_view *v)
+{
+    char **f[] = {&v->key, &v->state, &v->params, &v->checkpoint, &v->skip_reason,
+                  &v->last_message, &v->signature};
+    for (size_t i = 0; i < NS_ARRAY_LEN(f); i++) {
+        free(*f[i]);
+        *f[i] = NULL;
+    }
+}
+
+static void read_log(struct part_view *v)
+{
+    free(v->log_text);
+    v->log_text = NULL;
+    v->log_size = -1;
+    if (!v->log_file)
+        return;
+    size_t len;
+    struct stat st;
+    char *raw = tui_read_tail(v->log_file, LOG_TAIL, &len, &st);
+    if (!raw) {
+        v->log_text = ns_xstrdup("(no log file yet)");
+        return;
+    }
+    v->log_size = st.st_size;
+    v->log_mtime = st.st_mtim;
+    v->log_text = escape_dup(raw, len, v->t->esc_flags | NS_ESC_NEWLINES);
+    free(raw);
+}
+
+static void select_attempt(struct part_view *v)
+{
+    free(v->log_file);
+    v->log_file = NULL;
+    if (v->n_att > 0) {
+        struct attempt_row *a = &v->att[v->cur];
+        v->cur_id = a->id;
+        if (a->log_path && a->log_path[0])
+            v->log_file = a->log_path[0] == '/'
+                              ? ns_xstrdup(a->log_path)
+                              : ns_xasprintf("%s/%s", v->t->st.data_dir, a->log_path);
+    }
+    read_log(v);
+}
+
+static void part_load(struct tui_view *vv, struct tui *t)
+{
+    struct part_view *v = (struct part_view *)vv;
+    clear_fields(v);
+    sqlite3_stmt *s = store_prepare(
+        &t->st,
+        "SELECT key, state, params_json, checkpoint, coalesce(skip_reason,''), "
+        "coalesce(last_message,''), coalesce(last_signature,''), attempts, max_attempts, "
+        "progress, total, error_records, coalesce(checkpoint_progress,0), "
+        "coalesce(checkpoint_at,0), coalesce(next_attempt_at,0), coalesce(started_at,0), "
+        "coalesce(finished_at,0) FROM partitions WHERE run_id = ? AND idx = ?");
+    sqlite3_bind_int64(s, 1, vv->run_id);
+    sqlite3_bind_int64(s, 2, v->idx);
+    v->found = sqlite3_step(s) == SQLITE_ROW;
+    if (v->found) {
+        v->key = tui_esc_col(t, s, 0);
+        v->state = tui_esc_col(t, s, 1);
+        v->params = tui_esc_col(t, s, 2);
+        v->checkpoint = sqlite3_column_type(s, 3) == SQLITE_NULL ? NULL : tui_esc_col(t, s, 3);
+        v->skip_reason = tui_esc_col(t, s, 4);
+        v->last_message = tui_esc_col(t, s, 5);
+        v->signature = tui_esc_col(t, s, 6);
+        v->attempts = sqlite3_column_int64(s, 7);
+        v->max_attempts = sqlite3_column_int64(s, 8);
+        v->progress = sqlite3_column_int64(s, 9);
+        v->has_total = sqlite3_column_type(s, 10) != SQLITE_NULL;
+        v->total = sqlite3_column_int64(s, 10);
+        v->errors = sqlite3_column_int64(s, 11);
+        v->ck_progress = sqlite3_column_int64(s, 12);
+        v->ck_at = sqlite3_column_double(s, 13);
+        v->next_at = sqlite3_column_double(s, 14);
+        v->started = sqlite3_column_double(s, 15);
+        v->finished = sqlite3_column_double(s, 16);
+    }
+    sqlite3_finalize(s);
+
+    clear_attempts(v);
+    s = store_prepare(&t->st,
+                      "SELECT id, n, coalesce(pid,0), started_at, coalesce(ended_at,0), "
+                      "coalesce(outcome,''), exit_code, signal, coalesce(duration,-1), "
+                      "coalesce(log_path,''), coalesce(message,'') FROM attempts "
+                      "WHERE run_id = ? AND idx = ? ORDER BY n DESC LIMIT ?");
+    sqlite3_bind_int64(s, 1, vv->run_id);
+    sqlite3_bind_int64(s, 2, v->idx);
+    sqlite3_bind_int(s, 3, MAX_ATTEMPTS);
+    int cur = 0;
+    while (v->n_att < MAX_ATTEMPTS && sqlite3_step(s) == SQLITE_ROW) {
+        struct attempt_row *a = &v->att[v->n_att];
+        a->id = sqlite3_column_int64(s, 0);
+        a->n = sqlite3_column_int64(s, 1);
+        a->pid = sqlite3_column_int64(s, 2);
+        a->started = sqlite3_column_double(s, 3);
+        a->ended = sqlite3_column_double(s, 4);
+        a->outcome = tui_esc_col(t, s, 5);
+        a->has_exit = sqlite3_column_type(s, 6) != SQLITE_NULL;
+        a->exit_code = sqlite3_column_int64(s, 6);
+        a->has_sig = sqlite3_column_type(s, 7) != SQLITE_NULL;
+        a->sig = sqlite3_column_int64(s, 7);
+        a->duration = sqlite3_column_double(s, 8);
+        /* The path is ours (the runtime chose it): kept raw to open it. */
+        const unsigned char *lp = sqlite3_column_text(s, 9);
+        a->log_path = ns_xstrdup(lp ? (const char *)lp : "");
+        a->message = tui_esc_col(t, s, 10);
+        if (a->id == v->cur_id)
+            cur = v->n_att;
+        v->n_att++;
+    }
+    sqlite3_finalize(s);
+    bool changed = v->n_att == 0 || v->att[cur].id != v->cur_id || !v->log_text;
+    v->cur = cur;
+    if (changed)
+        select_attempt(v);
+}
+
+static bool part_poll(struct tui_view *vv, struct tui *t)
+{
+    struct part_view *v = (struct part_view *)vv;
+    (void)t;
+    if (!v->log_file)
+        return false;
+    struct stat st;
+    if (stat(v->log_file, &st) != 0)
+        return false;
+    if (st.st_size == v->log_size && st.st_mtim.tv_sec == v->log_mtime.tv_sec &&
+        st.st_mtim.tv_nsec == v->log_mtime.tv_nsec)
+        return false;
+    read_log(v);
+    return true;
+}
+
+static const char *sig_name(int64_t sig)
+{
+    const char *d = sigabbrev_np((int)sig);
+    return d ? d : "?";
+}
+
+static void part_draw(struct tui_view *vv, struct tui *t, int y, int h, int w)
+{
+    struct part_view *v = (struct part_view *)vv;
+    char a[48], b[48];
+    if (!v->found) {
+        term_put(y, 0, w, A_BOLD, "this partition is not in the database");
+        return;
+    }
+    int x = term_putf(y, 0, w, A_BOLD, "partition %lld  ", (long long)v->idx);
+    x += term_put(y, x, w - x, A_BOLD, v->key);
+    x += term_put(y, x, w - x, A_NORMAL, "  ");
+    x += term_put(y, x, w - x, term_attr(term_state_color(v->state)) | A_BOLD, v->state);
+    x += term_putf(y, x, w - x, A_NORMAL, "  attempt %lld/%lld  progress %lld",
+                   (long long)v->attempts, (long long)v->max_attempts, (long long)v->progress);
+    if (v->has_total)
+        x += term_putf(y, x, w - x, A_NORMAL, "/%lld", (long long)v->total);
+    x += term_putf(y, x, w - x, A_NORMAL, "  errors %lld", (long long)v->errors);
+    if (v->next_at > 0 && strcmp(v->state, "retry_wait") == 0)
+        term_putf(y, x, w - x, A_NORMAL, "  next attempt in %s",
+                  tui_fmt_dur(v->next_at - t->now, a, sizeof a));
+    int row = y + 1;
+    x = term_put(row, 0, w, A_DIM, "params     ");
+    term_put(row, x, w - x, A_NORMAL, v->params);
+    row++;
+    x = term_put(row, 0, w, A_DIM, "checkpoint ");
+    if (v->checkpoint) {
+        x += term_putf(row, x, w - x, A_NORMAL, "(%s, progress %lld) ",
+                       tui_fmt_clock(v->ck_at, a, sizeof a), (long long)v->ck_progress);
+        term_put(row, x, w - x, A_NORMAL, v->checkpoint);
+    } else {
+        term_put(row, x, w - x, A_DIM, "none (starts fresh)");
+    }
+    row++;
+    if (v->skip_reason[0]) {
+        x = term_put(row, 0, w, A_DIM, "skipped    ");
+        term_put(row, x, w - x, term_attr(TUI_C_SKIP), v->skip_reason);
+    } else {
+        x = term_put(row, 0, w, A_DIM, "message    ");
+        term_put(row, x, w - x, A_NORMAL, v->last_message);
+    }
+    row++;
+
+    /* Attempts. */
+    int att_rows = v->n_att < 6 ? v->n_att : 6;
+    if (h - (row - y) < 8)
+        att_rows = v->n_att < 2 ? v->n_att : 2;
+    term_fill(row, 0, w, A_BOLD | A_UNDERLINE);
+    term_put(row, 0, w, A_BOLD | A_UNDERLINE,
+             "  N  STARTED   DURATION  PID      OUTCOME      EXIT      MESSAGE");
+    row++;
+    int first = v->cur - att_rows + 1;
+    if (first < 0)
+        first = 0;
+    for (int i = first; i < v->n_att && i < first + att_rows; i++, row++) {
+        struct attempt_row *at = &v->att[i];
+        attr_t base = i == v->cur ? A_REVERSE : A_NORMAL;
+        if (i == v->cur)
+            term_fill(row, 0, w, base);
+        double dur = at->duration >= 0 ? at->duration
+                                       : (at->ended > 0 ? at->ended : t->now) - at->started;
+        char exitw[32] = "";
+        if (at->has_sig && at->sig)
+            snprintf(exitw, sizeof exitw, "SIG%s", sig_name(at->sig));
+        else if (at->has_exit)
+            snprintf(exitw, sizeof exitw, "%lld", (long long)at->exit_code);
+        x = term_putf(row, 0, w, base, "%3lld  %-8s  %-8s  %-7lld  ", (long long)at->n,
+                      tui_fmt_clock(at->started, a, sizeof a), tui_fmt_dur(dur, b, sizeof b),
+                      (long long)at->pid);
+        x += term_putf(row, x, w - x, base | term_attr(term_state_color(at->outcome)), "%-11s",
+                       at->outcome[0] ? at->outcome : "live");
+        x += term_putf(row, x, w - x, base, "  %-8s  ", exitw);
+        term_put(row, x, w - x, base, at->message);
+    }
+    if (v->n_att == 0)
+        term_put(row++, 2, w - 2, A_DIM, "no attempt yet");
+
+    /* Log tail of the selected attempt. */
+    if (row >= y + h)
+        return;
+    term_fill(row, 0, w, A_BOLD | A_UNDERLINE);
+    x = term_putf(row, 0, w, A_BOLD | A_UNDERLINE, "log of attempt %lld ",
+                  v->n_att ? (long long)v->att[v->cur].n : 0LL);
+    if (v->log_file) {
+        char *safe = tui_esc(t, v->log_file, strlen(v->log_file));
+        term_put(row, x, w - x, A_UNDERLINE | A_DIM, safe);
+        free(safe);
+    }
+    row++;
+    int lines = y + h - row;
+    if (lines <= 0 || !v->log_text)
+        return;
+    /* The last `lines` lines (long ones truncated, L shows them whole). */
+    const char *end = v->log_text + strlen(v->log_text);
+    while (end > v->log_text && end[-1] == '\n')
+        end--;
+    const char *p = end;
+    int n = 0;
+    while (p > v->log_text && n < lines) {
+        p--;
+        if (*p == '\n') {
+            n++;
+            if (n == lines) {
+                p++;
+                break;
+            }
+        }
+    }
+    for (int i = 0; i < lines && p < end; i++) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        char *line = ns_xstrndup(p, len);
+        term_put(row + i, 0, w, A_NORMAL, line);
+        free(line);
+        p += len + (nl ? 1 : 0);
+    }
+}
+
+static enum tui_result part_key(struct tui_view *vv, struct tui *t, enum tui_cmd cmd, int ch)
+{
+    struct part_view *v = (struct part_view *)vv;
+    (void)ch;
+    switch (cmd) {
+    case TUI_CMD_UP:
+        if (v->cur > 0) {
+            v->cur--;
+            select_attempt(v);
+        }
+        return TUI_REDRAW;
+    case TUI_CMD_DOWN:
+        if (v->cur < v->n_att - 1) {
+            v->cur++;
+            select_attempt(v);
+        }
+        return TUI_REDRAW;
+    case TUI_CMD_HOME:
+        v->cur = 0;
+        select_attempt(v);
+        return TUI_REDRAW;
+    case TUI_CMD_END:
+        v->cur = v->n_att > 0 ? v->n_att - 1 : 0;
+        select_attempt(v);
+        return TUI_REDRAW;
+    case TUI_CMD_BACK:
+        return TUI_POP;
+    case TUI_CMD_OPEN:
+    case TUI_CMD_LOG: {
+        if (!v->log_file) {
+            tui_status(t, A_NORMAL, "this attempt has no log");
+            return TUI_REDRAW;
+        }
+        char title[64];
+        snprintf(title, sizeof title, "log of attempt %lld", (long long)v->att[v->cur].n);
+        t->pushed = view_text_new(t, title, NULL, v->log_file);
+        return TUI_PUSH;
+    }
+    case TUI_CMD_ERRORS:
+        t->pushed = view_errors_new(t, vv->run_id, v->idx, false);
+        return TUI_PUSH;
+    case TUI_CMD_RETRY:
+    case TUI_CMD_RETRY_SCRATCH:
+    case TUI_CMD_KILL:
+    case TUI_CMD_SKIP:
+        tui_partition_action(t, vv->run_id, cmd, &v->idx, 1, NULL);
+        return TUI_RELOAD;
+    default:
+        return TUI_OK;
+    }
+}
+
+static void part_crumb(struct tui_view *vv, struct ns_buf *out)
+{
+    struct part_view *v = (struct part_view *)vv;
+    buf_addf(out, "partition %lld", (long long)v->idx);
+}
+
+static void part_free(struct tui_view *vv)
+{
+    struct part_view *v = (struct part_view *)vv;
+    clear_fields(v);
+    clear_attempts(v);
+    free(v->log_file);
+    free(v->log_text);
+    free(v);
+}
+
+static const struct tui_view_ops part_ops = {
+    "partition", TUI_SCOPE_PART, part_free, part_load, part_poll, part_draw, part_key, part_crumb,
+};
+
+struct tui_view *view_partition_new(struct tui *t, int64_t run_id, int64_t idx)
+{
+    struct part_view *v = ns_xcalloc(1, sizeof *v);
+    v->base.ops = &part_ops;
+    v->base.run_id = run_id;
+    v->t = t;
+    v->idx = idx;
+    v->cur_id = -1;
+    return &v->base;
+}
