@@ -414,3 +414,116 @@ void report_parser_finish(struct ns_report_parser *p, ns_report_cb cb, void *ctx
     p->discarding_line = 0;
     p->header_len = 0;
 }
+
+/* Appends s[0..n) with '\n' and '\r' turned into spaces, so a message can
+ * never end its line early. */
+static void add_one_line(struct ns_buf *out, const char *s, size_t n)
+{
+    size_t start = out->len;
+    buf_add(out, s, n);
+    for (size_t i = start; i < out->len; i++)
+        if (out->data[i] == '\n' || out->data[i] == '\r')
+            out->data[i] = ' ';
+}
+
+static int check_key(const char *key, size_t n, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)key[i];
+        if (c <= 0x20 || c == 0x7f) {
+            ns_errf(err, errlen, "record key may not contain %s (byte %zu is 0x%02x)",
+                    c == ' ' || c == '\t' ? "whitespace" : "control characters", i + 1, c);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int report_format(struct ns_buf *out, const struct ns_report_msg *msg, char *err, size_t errlen)
+{
+    size_t start = out->len;
+    const char *text = msg->text ? msg->text : "";
+
+    switch (msg->kind) {
+    case NS_REPORT_TOTAL:
+    case NS_REPORT_PROGRESS:
+        if (msg->number < 0) {
+            ns_errf(err, errlen, "%s must not be negative", report_kind_name(msg->kind));
+            return -1;
+        }
+        buf_addf(out, "%s %lld\n", report_kind_name(msg->kind), (long long)msg->number);
+        return 0;
+    case NS_REPORT_CHECKPOINT:
+        if (msg->text_len == 0) {
+            ns_errf(err, errlen, "checkpoint token is empty");
+            return -1;
+        }
+        if (msg->text_len > NS_CHECKPOINT_MAX) {
+            ns_errf(err, errlen, "checkpoint token of %zu bytes exceeds %d", msg->text_len,
+                    NS_CHECKPOINT_MAX);
+            return -1;
+        }
+        if (memchr(text, '\n', msg->text_len) || memchr(text, '\0', msg->text_len) ||
+            text[msg->text_len - 1] == '\r') {
+            ns_errf(err, errlen, "checkpoint token may not contain a newline or NUL byte");
+            return -1;
+        }
+        buf_add(out, "checkpoint ", 11);
+        buf_add(out, text, msg->text_len);
+        buf_addc(out, '\n');
+        return 0;
+    case NS_REPORT_ERROR: {
+        const char *key = msg->key_len ? msg->key : "-";
+        size_t key_len = msg->key_len ? msg->key_len : 1;
+        if (check_key(key, key_len, err, errlen) < 0)
+            return -1;
+        if (msg->payload && msg->payload_len > NS_REPORT_MAX_PAYLOAD) {
+            ns_errf(err, errlen, "payload of %zu bytes exceeds %d", msg->payload_len,
+                    NS_REPORT_MAX_PAYLOAD);
+            return -1;
+        }
+        if (msg->payload)
+            buf_addf(out, "error/%zu ", msg->payload_len);
+        else
+            buf_add(out, "error ", 6);
+        buf_add(out, key, key_len);
+        buf_addc(out, ' ');
+        add_one_line(out, text, msg->text_len);
+        break;
+    }
+    case NS_REPORT_LOG: {
+        int ok = 0;
+        for (size_t i = 0; i < NS_ARRAY_LEN(log_levels); i++)
+            if (msg->key && strlen(log_levels[i]) == msg->key_len &&
+                memcmp(log_levels[i], msg->key, msg->key_len) == 0)
+                ok = 1;
+        if (!ok) {
+            ns_errf(err, errlen, "log level must be debug, info, warn or error");
+            return -1;
+        }
+        buf_add(out, "log ", 4);
+        buf_add(out, msg->key, msg->key_len);
+        buf_addc(out, ' ');
+        add_one_line(out, text, msg->text_len);
+        break;
+    }
+    default:
+        ns_errf(err, errlen, "a %s message cannot be sent", report_kind_name(msg->kind));
+        return -1;
+    }
+
+    /* error and log: one line, then for error/LEN the payload. */
+    if (out->len - start > NS_REPORT_MAX_LINE) {
+        ns_errf(err, errlen, "message of %zu bytes exceeds the line limit of %d bytes",
+                out->len - start, NS_REPORT_MAX_LINE);
+        out->len = start;
+        out->data[start] = '\0';
+        return -1;
+    }
+    buf_addc(out, '\n');
+    if (msg->kind == NS_REPORT_ERROR && msg->payload) {
+        buf_add(out, msg->payload, msg->payload_len);
+        buf_addc(out, '\n');
+    }
+    return 0;
+}
