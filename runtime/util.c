@@ -101,14 +101,23 @@ void buf_addc(struct ns_buf *b, char c)
 
 void buf_vaddf(struct ns_buf *b, const char *fmt, va_list ap)
 {
+    /* Format into the spare room first (most calls fit); measure and retry
+     * only when it did not. Avoids vsnprintf(NULL, 0, ...), which gcc 12
+     * flags under -fsanitize with -Werror=format-truncation. */
     va_list cp;
+    buf_grow(b, 64);
+    size_t room = b->cap - b->len;
     va_copy(cp, ap);
-    int n = vsnprintf(NULL, 0, fmt, cp);
+    int n = vsnprintf(b->data + b->len, room, fmt, cp);
     va_end(cp);
-    if (n < 0)
+    if (n < 0) {
+        b->data[b->len] = '\0';
         return;
-    buf_grow(b, (size_t)n);
-    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    }
+    if ((size_t)n >= room) {
+        buf_grow(b, (size_t)n);
+        vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    }
     b->len += (size_t)n;
 }
 
