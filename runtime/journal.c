@@ -135,12 +135,9 @@ int journal_commit(struct journal *j, char *err, size_t errlen)
     if (!j->in_txn)
         return 0;
     j->in_txn = false;
-    if (j->failed) {
-        j->failed = false;
-        ns_errf(err, errlen, "%s: %s", j->st->path, j->err);
-        store_rollback(j->st);
-        return -1;
-    }
+    /* A statement that failed (a constraint, say) was undone alone by
+     * SQLite; the rest of the turn is still worth keeping. */
+    j->failed = false;
     for (int tries = 0;; tries++) {
         if (store_exec(j->st, "COMMIT", err, errlen) == 0)
             return 0;
@@ -268,8 +265,9 @@ int64_t journal_error_record(struct journal *j, int64_t idx, int64_t attempt_id,
     sqlite3_bind_int64(s, 2, idx);
     sqlite3_bind_int64(s, 3, attempt_id);
     sqlite3_bind_double(s, 4, ns_now());
-    sqlite3_bind_text(s, 5, key, (int)key_len, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 6, msg, (int)msg_len, SQLITE_TRANSIENT);
+    /* NOT NULL columns: "no key" and "no message" are stored empty. */
+    sqlite3_bind_text(s, 5, key ? key : "", key ? (int)key_len : 0, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 6, msg ? msg : "", msg ? (int)msg_len : 0, SQLITE_TRANSIENT);
     sqlite3_bind_text(s, 7, signature, -1, SQLITE_TRANSIENT);
     if (payload)
         sqlite3_bind_blob(s, 8, payload, (int)payload_len, SQLITE_TRANSIENT);

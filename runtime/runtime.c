@@ -723,7 +723,7 @@ static void on_report(void *ctx, const struct ns_report_msg *m)
         a->progress_written_mono = ns_monotonic();
         break;
     case NS_REPORT_ERROR: {
-        char *sig = signature_of(m->text, m->text_len);
+        char *sig = signature_of(m->text ? m->text : "", m->text_len);
         p->last_err_id = journal_error_record(rt->j, a->idx, a->id, m->key, m->key_len, m->text,
                                               m->text_len, sig, m->payload, m->payload_len);
         free(sig);
@@ -1406,12 +1406,16 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     }
     sqlite3_stmt *s = store_prepare(
         &rt->st, "UPDATE runs SET started_at = coalesce(started_at, ?1), finished_at = NULL, "
-                 "runtime_pid = ?2, heartbeat_at = ?1 WHERE id = ?3");
+                 "runtime_pid = ?2, heartbeat_at = ?1, runtime_log = ?4 WHERE id = ?3");
     sqlite3_bind_double(s, 1, rt->start_wall);
     sqlite3_bind_int(s, 2, (int)getpid());
     sqlite3_bind_int64(s, 3, rt->run_id);
+    if (opts->runtime_log)
+        sqlite3_bind_text(s, 4, opts->runtime_log, -1, SQLITE_STATIC);
     sqlite3_step(s);
     sqlite3_finalize(s);
+    if (opts->on_started)
+        opts->on_started(opts->ctx, rt->run_id);
     if (result->resumed)
         reconcile(rt);
     rt->state = RS_RUNNING;

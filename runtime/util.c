@@ -193,6 +193,23 @@ void buf_add_json_string(struct ns_buf *b, const char *s, size_t len)
     buf_addc(b, '"');
 }
 
+void buf_add_base64(struct ns_buf *b, const void *data, size_t len)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const unsigned char *p = data;
+    buf_grow(b, (len + 2) / 3 * 4);
+    for (size_t i = 0; i < len; i += 3) {
+        unsigned v = (unsigned)p[i] << 16;
+        if (i + 1 < len)
+            v |= (unsigned)p[i + 1] << 8;
+        if (i + 2 < len)
+            v |= p[i + 2];
+        char out[4] = {tab[(v >> 18) & 63], tab[(v >> 12) & 63],
+                       i + 1 < len ? tab[(v >> 6) & 63] : '=', i + 2 < len ? tab[v & 63] : '='};
+        buf_add(b, out, 4);
+    }
+}
+
 void buf_reset(struct ns_buf *b)
 {
     b->len = 0;

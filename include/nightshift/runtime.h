@@ -35,6 +35,9 @@ struct ns_runtime_opts {
     void (*on_event)(void *ctx, const char *line);
     /* Called about 5 times a second with fresh counters. */
     void (*on_tick)(void *ctx, const struct ns_counts *c);
+    /* Called once the runtime holds the run's lock, before any work. */
+    void (*on_started)(void *ctx, int64_t run_id);
+    const char *runtime_log; /* --detach: where the runtime's output goes */
     void *ctx;
 };
 
