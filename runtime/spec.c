@@ -545,6 +545,8 @@ static const char *describe(const struct node *n)
 /* Reports "PATH: expected WHAT, got X"; returns -1. */
 static int expected(struct loader *L, const struct node *n, const char *path, const char *what)
 {
+    if (n->ignored)
+        return -1; /* an alias: reported once already */
     if (n->type == N_SCALAR && !n->null)
         diags_add(L->diags, n->line, n->col, "%s: expected %s, got %s", path, what, Q(n->text));
     else
