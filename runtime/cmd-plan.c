@@ -1,13 +1,138 @@
-/* cmd-plan.c - placeholder until the owner of this command lands it. */
+/*
+ * cmd-plan.c - `nightshift plan SPEC [-p name=value]... [--json]`: list the
+ * partitions a run would have, as aligned text or as JSON lines.
+ *
+ * Keys and values may come from user files (keys files, file names), so the
+ * text listing passes them through show() before they reach the terminal.
+ */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "nightshift/cli.h"
+#include "nightshift/plan.h"
+#include "nightshift/spec.h"
 
-static int plan(int argc, char **argv)
+static const char help_text[] =
+    "Lists the partitions a run of SPEC would have: a header line, then one line\n"
+    "per partition: INDEX KEY name=value... With --json, one JSON object per\n"
+    "partition and line (JSONL), every value a string. Exit status 2 when the\n"
+    "spec or the plan has a problem (reported as FILE:LINE:COL: message).\n\n"
+    "  -p, --param NAME=VALUE   set a run parameter (repeatable)\n"
+    "      --json               print JSON lines\n"
+    "  -h, --help               show this help\n";
+
+/* Untrusted text for the terminal. TODO escape: replace the body with
+ * escape_dup(s, strlen(s), 0) once escape.c is merged; until then control
+ * bytes are shown as \xNN here so nothing raw reaches the terminal. */
+static char *show(const char *s)
 {
-    (void)argc;
-    cli_error(argv[0], "not implemented yet");
-    return NS_EXIT_ERROR;
+    struct ns_buf b = NS_BUF_INIT;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f || *p == '\\')
+            buf_addf(&b, *p == '\\' ? "\\\\" : "\\x%02x", *p);
+        else
+            buf_addc(&b, (char)*p);
+    }
+    return buf_detach(&b);
 }
 
-const struct ns_command cmd_plan = {"plan", "", "(not implemented yet)", plan};
+static int plan_main(int argc, char **argv)
+{
+    const char *file = NULL;
+    char **given = calloc((size_t)argc + 1, sizeof(char *));
+    size_t ngiven = 0;
+    bool json = false, loaded = false;
+    int rc = NS_EXIT_USAGE;
+    struct ns_spec spec;
+    struct ns_plan plan;
+    struct ns_diags diags = {0};
+
+    if (!given)
+        return NS_EXIT_ERROR;
+    for (int i = 1; i < argc; i++) {
+        if (cli_is_help(argv[i])) {
+            cli_usage(&cmd_plan, stdout);
+            fputs(help_text, stdout);
+            rc = NS_EXIT_OK;
+            goto out;
+        } else if (strcmp(argv[i], "--json") == 0) {
+            json = true;
+        } else if (strcmp(argv[i], "-p") == 0 || strcmp(argv[i], "--param") == 0) {
+            if (++i == argc) {
+                cli_error(argv[0], "%s needs NAME=VALUE", argv[i - 1]);
+                goto out;
+            }
+            given[ngiven++] = argv[i];
+        } else if (strncmp(argv[i], "-p", 2) == 0 && argv[i][2]) {
+            given[ngiven++] = argv[i] + 2;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            cli_error(argv[0], "unknown option %s", argv[i]);
+            cli_usage(&cmd_plan, stderr);
+            goto out;
+        } else if (!file) {
+            file = argv[i];
+        } else {
+            cli_error(argv[0], "one spec at a time (got %s and %s)", file, argv[i]);
+            goto out;
+        }
+    }
+    if (!file) {
+        cli_usage(&cmd_plan, stderr);
+        goto out;
+    }
+    if (spec_load(file, &spec, &diags) < 0)
+        goto problems;
+    loaded = true;
+    if (plan_build(&spec, given, ngiven, &plan, &diags) < 0)
+        goto problems;
+
+    if (json) {
+        for (size_t i = 0; i < plan.len; i++) {
+            char *line = plan_partition_json(&plan.parts[i]);
+            puts(line);
+            free(line);
+        }
+    } else {
+        /* Align the key column on the widest key, within reason. */
+        size_t kw = 3;
+        for (size_t i = 0; i < plan.len && kw < 40; i++) {
+            size_t l = strlen(plan.parts[i].key);
+            if (l > kw)
+                kw = l > 40 ? 40 : l;
+        }
+        int iw = snprintf(NULL, 0, "%zu", plan.len - 1);
+        if (iw < 5)
+            iw = 5;
+        printf("%-*s  %-*s  PARAMS\n", iw, "INDEX", (int)kw, "KEY");
+        for (size_t i = 0; i < plan.len; i++) {
+            const struct ns_partition *p = &plan.parts[i];
+            char *key = show(p->key);
+            printf("%*lld  %-*s ", iw, (long long)p->index, (int)kw, key);
+            free(key);
+            for (size_t j = 2; j < p->params_len; j++) {
+                char *v = show(p->params[j].value);
+                printf(" %s=%s", p->params[j].name, v);
+                free(v);
+            }
+            putchar('\n');
+        }
+    }
+    plan_release(&plan);
+    rc = fflush(stdout) == 0 ? NS_EXIT_OK : NS_EXIT_ERROR;
+    goto out;
+problems: {
+    char *text = diags_format(&diags, file);
+    fputs(text, stderr);
+    free(text);
+}
+out:
+    if (loaded)
+        spec_release(&spec);
+    diags_release(&diags);
+    free(given);
+    return rc;
+}
+
+const struct ns_command cmd_plan = {"plan", "SPEC [-p NAME=VALUE]... [--json]",
+                                    "list the partitions a run would have", plan_main};

@@ -1,7 +1,6 @@
 /*
  * main.c - the nightshift binary: dispatch to one subcommand.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,26 +9,6 @@
 #define NS_COMMAND_ENTRY(n) &cmd_##n,
 static const struct ns_command *const commands[] = {NS_COMMANDS(NS_COMMAND_ENTRY)};
 #undef NS_COMMAND_ENTRY
-
-void cli_error(const char *subject, const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "nightshift: %s: ", subject);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
-
-void cli_usage(const struct ns_command *cmd, FILE *f)
-{
-    fprintf(f, "usage: nightshift %s %s\n", cmd->name, cmd->args);
-}
-
-int cli_is_help(const char *arg)
-{
-    return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
-}
 
 static void usage(FILE *f)
 {

@@ -101,14 +101,23 @@ void buf_addc(struct ns_buf *b, char c)
 
 void buf_vaddf(struct ns_buf *b, const char *fmt, va_list ap)
 {
+    /* Format into the spare room first (most calls fit); measure and retry
+     * only when it did not. Avoids vsnprintf(NULL, 0, ...), which gcc 12
+     * flags under -fsanitize with -Werror=format-truncation. */
     va_list cp;
+    buf_grow(b, 64);
+    size_t room = b->cap - b->len;
     va_copy(cp, ap);
-    int n = vsnprintf(NULL, 0, fmt, cp);
+    int n = vsnprintf(b->data + b->len, room, fmt, cp);
     va_end(cp);
-    if (n < 0)
+    if (n < 0) {
+        b->data[b->len] = '\0';
         return;
-    buf_grow(b, (size_t)n);
-    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    }
+    if ((size_t)n >= room) {
+        buf_grow(b, (size_t)n);
+        vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    }
     b->len += (size_t)n;
 }
 
@@ -182,6 +191,23 @@ void buf_add_json_string(struct ns_buf *b, const char *s, size_t len)
         }
     }
     buf_addc(b, '"');
+}
+
+void buf_add_base64(struct ns_buf *b, const void *data, size_t len)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const unsigned char *p = data;
+    buf_grow(b, (len + 2) / 3 * 4);
+    for (size_t i = 0; i < len; i += 3) {
+        unsigned v = (unsigned)p[i] << 16;
+        if (i + 1 < len)
+            v |= (unsigned)p[i + 1] << 8;
+        if (i + 2 < len)
+            v |= p[i + 2];
+        char out[4] = {tab[(v >> 18) & 63], tab[(v >> 12) & 63],
+                       i + 1 < len ? tab[(v >> 6) & 63] : '=', i + 2 < len ? tab[v & 63] : '='};
+        buf_add(b, out, 4);
+    }
 }
 
 void buf_reset(struct ns_buf *b)

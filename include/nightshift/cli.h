@@ -41,6 +41,16 @@ struct ns_command {
 NS_COMMANDS(NS_DECLARE_COMMAND)
 #undef NS_DECLARE_COMMAND
 
+struct ns_store;
+
+/* Opens the database named by --db (db_opt, may be NULL) or the default one
+ * for a command; prints "nightshift: NAME: ..." and returns -1 on failure. */
+int cli_open_store(const char *name, const char *db_opt, int mode, struct ns_store *st);
+
+/* Resolves a RUN argument (id or job name) to a run id; prints the error and
+ * returns 0 if there is no such run. arg NULL means the newest run. */
+long long cli_find_run(const char *name, struct ns_store *st, const char *arg);
+
 /* "nightshift: <subject>: <message>" on stderr. */
 void cli_error(const char *subject, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints "usage: nightshift NAME ARGS" for cmd to f. */

@@ -63,4 +63,17 @@ void report_parser_release(struct ns_report_parser *p);
 
 const char *report_kind_name(enum ns_report_kind k);
 
+/* Frames one message for the report fd and appends it to out: the single
+ * place the protocol's framing is written (`nightshift emit` uses it;
+ * nightshift/emit.h mirrors it for C workers). msg->kind is TOTAL, PROGRESS
+ * (number >= 0), CHECKPOINT (text: 1..NS_CHECKPOINT_MAX bytes, no newline or
+ * NUL, not ending in CR), ERROR (key: NULL/empty for none, else no
+ * whitespace or control bytes; text: the message; payload: non-NULL for an
+ * error/LEN frame of payload_len <= NS_REPORT_MAX_PAYLOAD bytes, followed by
+ * one newline) or LOG (key: debug|info|warn|error; text: the message).
+ * Newlines and CRs in a message become spaces. A line may not exceed
+ * NS_REPORT_MAX_LINE. Returns 0, or -1 with a sentence in err and out
+ * unchanged. */
+int report_format(struct ns_buf *out, const struct ns_report_msg *msg, char *err, size_t errlen);
+
 #endif

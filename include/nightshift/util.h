@@ -45,6 +45,8 @@ void buf_vaddf(struct ns_buf *b, const char *fmt, va_list ap) __attribute__((for
 /* Appends s (len bytes) as a JSON string literal with quotes; bytes that are
  * not valid UTF-8 are written as \u00XX of the byte so output stays valid JSON. */
 void buf_add_json_string(struct ns_buf *b, const char *s, size_t len);
+/* Appends the standard base64 (RFC 4648, padded) of data. */
+void buf_add_base64(struct ns_buf *b, const void *data, size_t len);
 void buf_reset(struct ns_buf *b);
 /* Hands the heap string to the caller (never NULL) and empties the buffer. */
 char *buf_detach(struct ns_buf *b);

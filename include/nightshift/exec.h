@@ -1,0 +1,61 @@
+/*
+ * exec.h - the executor: start a worker, signal it, find it again.
+ *
+ * `local` is the only implementation: each attempt is its own process group
+ * (pgid = pid), started with posix_spawn with an empty signal mask, default
+ * dispositions and exactly three descriptors besides stdin: stdout and stderr
+ * on the log pipe, the report pipe on fd 3. A process is identified by pid
+ * AND its start time (field 22 of /proc/PID/stat), so a recycled pid is never
+ * mistaken for a worker after a restart.
+ */
+#ifndef NIGHTSHIFT_EXEC_H
+#define NIGHTSHIFT_EXEC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define NS_REPORT_FD 3
+
+struct ns_launch {
+    char *const *argv; /* argv[0] is looked up in PATH if it has no slash */
+    char *const *envp;
+    const char *workdir; /* NULL: inherit */
+};
+
+struct ns_proc {
+    pid_t pid;          /* also the process group id */
+    uint64_t start_time; /* clock ticks after boot, 0 if unknown */
+    int report_fd;      /* read end of the report pipe, non-blocking, CLOEXEC */
+    int output_fd;      /* read end of the stdout+stderr pipe, non-blocking, CLOEXEC */
+};
+
+/* Starts the worker. Returns 0, or -1 with err filled (e.g. "./w.sh: No such
+ * file or directory" - the exec failure is detected before returning). */
+int exec_start(const struct ns_launch *l, struct ns_proc *out, char *err, size_t errlen);
+
+/* Sends sig to the whole process group. Returns 0 or -1 (errno set). */
+int exec_signal_group(pid_t pgid, int sig);
+
+/* Start time of pid from /proc, 0 if the process does not exist. */
+uint64_t exec_start_time(pid_t pid);
+
+/* True if pid is alive and still the process that started at start_time. */
+bool exec_same_process(pid_t pid, uint64_t start_time);
+
+/* Ends a worker left behind by a dead runtime: if (pid, start_time) still
+ * names it, SIGTERM its group, wait up to grace_ms, then SIGKILL. Returns 1
+ * if a process was ended, 0 if it was already gone. */
+int exec_end_orphan(pid_t pid, uint64_t start_time, int64_t grace_ms);
+
+/* Finds processes whose environment carries NIGHTSHIFT_RUN_ID=<run_id>
+ * (workers and their descendants, even those that left their group) and
+ * ends their groups: SIGTERM, grace, SIGKILL. Skips the calling process.
+ * Returns how many processes were found. */
+int exec_end_run_processes(int64_t run_id, int64_t grace_ms);
+
+/* Makes the calling process a child subreaper, so orphaned grandchildren
+ * are reparented to it and can be reaped. */
+void exec_become_subreaper(void);
+
+#endif

@@ -1,0 +1,66 @@
+/*
+ * runtime.h - drive one run of a job to its end.
+ *
+ * runtime_run finds or creates the run for (job, parameters), takes its lock,
+ * reconciles what a dead predecessor left behind, then dispatches partitions
+ * to worker processes in one poll loop until nothing is left to do or an
+ * operator stops it. It never prints: what happens is reported through the
+ * callbacks, and the command file decides what the user sees.
+ */
+#ifndef NIGHTSHIFT_RUNTIME_H
+#define NIGHTSHIFT_RUNTIME_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "nightshift/plan.h"
+#include "nightshift/spec.h"
+
+/* A snapshot of a run's counters, for progress lines. */
+struct ns_counts {
+    int64_t total, pending, running, retry_wait, paused, succeeded, failed, skipped;
+    int64_t records_done, error_records;
+    double elapsed_s;     /* since this runtime started */
+    double rate;          /* partitions per second, recent */
+    double eta_s;         /* < 0 when unknown */
+    const char *state;    /* run state word */
+};
+
+struct ns_runtime_opts {
+    bool rerun;          /* start a new run even if an unfinished one exists */
+    bool force;          /* accept a changed spec (not a changed plan) on resume */
+    bool retry_failed;   /* on resume, give failed partitions a fresh budget */
+    /* A line about something that happened (partition finished, retry,
+     * state change), already made safe for a terminal. */
+    void (*on_event)(void *ctx, const char *line);
+    /* Called about 5 times a second with fresh counters. */
+    void (*on_tick)(void *ctx, const struct ns_counts *c);
+    /* Called once the runtime holds the run's lock, before any work. */
+    void (*on_started)(void *ctx, int64_t run_id);
+    const char *runtime_log; /* --detach: where the runtime's output goes */
+    void *ctx;
+};
+
+struct ns_run_result {
+    int64_t run_id;
+    bool resumed;
+    bool already_succeeded; /* nothing to do: the run had succeeded before */
+    char state[16];         /* final run state */
+    struct ns_counts counts;
+};
+
+/* Runs spec/plan against the database at db_path. Returns 0 when the run
+ * reached a final state (its state says which), or -1 with a sentence in err
+ * (database error, lock held by a live runtime, changed spec, ...);
+ * *refused is set when the failure is the user's to fix (changed spec,
+ * another runtime) rather than an operational error. */
+int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const char *db_path,
+                const struct ns_runtime_opts *opts, struct ns_run_result *result, bool *refused,
+                char *err, size_t errlen);
+
+/* Retry delay in ms before attempt number `next_attempt` (2 = first retry):
+ * backoff * factor^(next_attempt-2), capped at max_backoff, then spread by
+ * +-jitter using u in [0,1). Pure, for tests. */
+int64_t runtime_backoff_ms(const struct ns_spec *spec, int next_attempt, double u);
+
+#endif

@@ -1,0 +1,362 @@
+/*
+ * apply.c - the runtime side of operator commands.
+ *
+ * Pending rows of `commands` for this run are taken in id order. Each one's
+ * effect on job state and its verdict (applied / refused, with words) are
+ * written in the same transaction by the poll loop's next commit, so after a
+ * crash a command is either fully applied and marked, or still pending and
+ * applied by the next runtime: never lost, never applied twice.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime-internal.h"
+#include "nightshift/util.h"
+
+struct cmd {
+    int64_t id;
+    const char *verb;
+    const char *user;
+    const char *source;
+    const char *args;
+};
+
+/* Partition indexes named by a command: "partitions":[...], "failed":true,
+ * or "signature":"..." (matching last_signature). Returns a heap array. */
+static int64_t *select_partitions(struct rt *rt, const struct cmd *c, size_t *n_out, char *why,
+                                  size_t whylen)
+{
+    int64_t *out = NULL;
+    size_t n = 0;
+    sqlite3_stmt *s = store_prepare(&rt->st, "SELECT json_extract(?1, '$.failed'), "
+                                             "json_extract(?1, '$.signature'), "
+                                             "json_type(?1, '$.partitions')");
+    sqlite3_bind_text(s, 1, c->args, -1, SQLITE_STATIC);
+    bool failed = false;
+    char *signature = NULL;
+    bool has_list = false;
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        failed = sqlite3_column_int(s, 0) != 0;
+        if (sqlite3_column_type(s, 1) != SQLITE_NULL)
+            signature = ns_xstrdup((const char *)sqlite3_column_text(s, 1));
+        has_list = sqlite3_column_type(s, 2) != SQLITE_NULL;
+    }
+    sqlite3_finalize(s);
+    if (has_list) {
+        s = store_prepare(&rt->st, "SELECT value FROM json_each(?1, '$.partitions')");
+        sqlite3_bind_text(s, 1, c->args, -1, SQLITE_STATIC);
+        while (sqlite3_step(s) == SQLITE_ROW) {
+            int64_t idx = sqlite3_column_int64(s, 0);
+            if (idx < 0 || (size_t)idx >= rt->nparts) {
+                ns_errf(why, whylen, "no partition %lld (the run has 0..%zu)", (long long)idx,
+                        rt->nparts - 1);
+                sqlite3_finalize(s);
+                free(out);
+                free(signature);
+                return NULL;
+            }
+            out = ns_xrealloc(out, (n + 1) * sizeof *out);
+            out[n++] = idx;
+        }
+        sqlite3_finalize(s);
+    } else if (failed || signature) {
+        for (size_t i = 0; i < rt->nparts; i++) {
+            const struct part *p = &rt->parts[i];
+            bool match = signature ? (p->last_signature &&
+                                      strcmp(p->last_signature, signature) == 0 &&
+                                      p->state != P_SUCCEEDED && p->state != P_SKIPPED)
+                                   : p->state == P_FAILED;
+            if (match) {
+                out = ns_xrealloc(out, (n + 1) * sizeof *out);
+                out[n++] = (int64_t)i;
+            }
+        }
+    } else {
+        ns_errf(why, whylen, "name partitions, --failed or --signature");
+        free(signature);
+        return NULL;
+    }
+    free(signature);
+    if (n == 0) {
+        ns_errf(why, whylen, "no partition matches");
+        free(out);
+        return NULL;
+    }
+    *n_out = n;
+    return out;
+}
+
+static bool json_bool(struct rt *rt, const char *args, const char *path)
+{
+    sqlite3_stmt *s = store_prepare(&rt->st, "SELECT json_extract(?1, ?2)");
+    sqlite3_bind_text(s, 1, args, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, path, -1, SQLITE_STATIC);
+    bool v = sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0) != 0;
+    sqlite3_finalize(s);
+    return v;
+}
+
+static char *json_text(struct rt *rt, const char *args, const char *path)
+{
+    sqlite3_stmt *s = store_prepare(&rt->st, "SELECT json_extract(?1, ?2)");
+    sqlite3_bind_text(s, 1, args, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, path, -1, SQLITE_STATIC);
+    char *v = NULL;
+    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
+        v = ns_xstrdup((const char *)sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+    return v;
+}
+
+static bool run_is_final(const struct rt *rt)
+{
+    return rt->state == RS_STOPPED || rt->state == RS_SUCCEEDED || rt->state == RS_FAILED;
+}
+
+/* Each verb: returns true when applied, with its words in out. */
+static bool do_pause(struct rt *rt, const struct cmd *c, struct ns_buf *out)
+{
+    (void)c;
+    if (rt->state == RS_PAUSED) {
+        buf_adds(out, "already paused");
+        return true;
+    }
+    if (rt->state != RS_RUNNING && rt->state != RS_HALTED) {
+        buf_addf(out, "the run is %s", run_state_names[rt->state]);
+        return false;
+    }
+    rt_pause_workers(rt, true);
+    rt_set_run_state(rt, RS_PAUSED, "paused by the operator");
+    buf_addf(out, "paused; %lld worker%s stopped (SIGSTOP)", (long long)rt->counts[P_PAUSED],
+             rt->counts[P_PAUSED] == 1 ? "" : "s");
+    return true;
+}
+
+static bool do_resume(struct rt *rt, const struct cmd *c, struct ns_buf *out)
+{
+    (void)c;
+    if (rt->state == RS_RUNNING) {
+        buf_adds(out, "already running");
+        return true;
+    }
+    if (rt->state != RS_PAUSED && rt->state != RS_HALTED) {
+        buf_addf(out, "the run is %s", run_state_names[rt->state]);
+        return false;
+    }
+    bool was_halted = rt->state == RS_HALTED;
+    rt_pause_workers(rt, false);
+    rt_set_run_state(rt, RS_RUNNING, was_halted ? "resumed by the operator after a halt"
+                                                : "resumed by the operator");
+    rt->halt_ack_failed = rt->counts[P_FAILED];
+    rt->halt_ack_errors = rt->error_records;
+    buf_adds(out, was_halted ? "resumed after the halt" : "resumed");
+    return true;
+}
+
+static bool do_stop(struct rt *rt, const struct cmd *c, struct ns_buf *out)
+{
+    bool now = json_bool(rt, c->args, "$.now");
+    if (run_is_final(rt)) {
+        buf_addf(out, "the run is %s", run_state_names[rt->state]);
+        return false;
+    }
+    if (rt->state == RS_STOPPING && !now) {
+        buf_adds(out, "already stopping");
+        return true;
+    }
+    rt_request_stop(rt, now);
+    buf_addf(out, "%s; %zu worker%s signalled", now ? "stopping now" : "stopping gracefully",
+             rt->nlive, rt->nlive == 1 ? "" : "s");
+    return true;
+}
+
+static bool do_set(struct rt *rt, const struct cmd *c, struct ns_buf *out)
+{
+    char *v = json_text(rt, c->args, "$.concurrency");
+    int64_t n;
+    if (!v || ns_parse_int64(v, &n) != 0 || n < 1 || n > 1024) {
+        buf_addf(out, "concurrency must be a whole number from 1 to 1024%s%s%s", v ? " (got " : "",
+                 v ? v : "", v ? ")" : "");
+        free(v);
+        return false;
+    }
+    free(v);
+    int old = rt->concurrency;
+    rt->concurrency = (int)n;
+    journal_concurrency(rt->j, rt->concurrency);
+    buf_addf(out, "concurrency %d -> %d%s", old, rt->concurrency,
+             rt->concurrency < (int)rt->nlive ? " (running attempts finish first)" : "");
+    return true;
+}
+
+static bool do_retry(struct rt *rt, const struct cmd *c, struct ns_buf *out)
+{
+    char why[256] = "";
+    size_t n = 0;
+    int64_t *idx = select_partitions(rt, c, &n, why, sizeof why);
+    if (!idx) {
+        buf_adds(out, why);
+        return false;
+    }
+    bool scratch = json_bool(rt, c->args, "$.from_scratch");
+    size_t done = 0, skipped = 0;
+    struct ns_buf notes = NS_BUF_INIT;
+    for (size_t i = 0; i < n; i++) {
+        struct part *p = &rt->parts[idx[i]];
+        if (p->state == P_RUNNING || p->state == P_PAUSED || p->state == P_SUCCEEDED ||
+            (p->state == P_PENDING && !scratch)) {
+            if (skipped++ < 5)
+                buf_addf(&notes, "%s%lld is %s", skipped > 1 ? ", " : "", (long long)idx[i],
+                         pstate_names[p->state]);
+            continue;
+        }
+        if (scratch)
+            rt_clear_checkpoint(rt, idx[i]);
+        p->attempts = 0;
+        p->finished_at = 0;
+        if (p->state != P_PENDING)
+            rt_set_state(rt, idx[i], P_PENDING);
+        journal_partition(rt->j, idx[i], p);
+        if (rt->state != RS_STOPPING)
+            rt_requeue(rt, idx[i]);
+        done++;
+    }
+    free(idx);
+    if (done == 0) {
+        buf_addf(out, "nothing to retry: %s", notes.data ? notes.data : "");
+        buf_release(&notes);
+        return false;
+    }
+    buf_addf(out, "retrying %zu partition%s %s", done, done == 1 ? "" : "s",
+             scratch ? "from scratch" : "from their checkpoints");
+    if (skipped)
+        buf_addf(out, "; left %zu alone (%s%s)", skipped, notes.data, skipped > 5 ? ", ..." : "");
+    if (rt->state == RS_HALTED || rt->state == RS_PAUSED)
+        buf_addf(out, "; the run is %s: resume it to dispatch them", run_state_names[rt->state]);
+    buf_release(&notes);
+    return true;
+}
+
+static bool do_skip(struct rt *rt, const struct cmd *c, struct ns_buf *out)
+{
+    char why[256] = "";
+    size_t n = 0;
+    int64_t *idx = select_partitions(rt, c, &n, why, sizeof why);
+    if (!idx) {
+        buf_adds(out, why);
+        return false;
+    }
+    char *reason = json_text(rt, c->args, "$.reason");
+    size_t done = 0, killed = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct part *p = &rt->parts[idx[i]];
+        if (p->state == P_SUCCEEDED || p->state == P_SKIPPED)
+            continue;
+        char *note = ns_xasprintf("skipped by %s: %s", c->user, reason ? reason : "no reason given");
+        free(p->last_message);
+        p->last_message = note;
+        if (p->live) {
+            /* Poisoned and still running: end it; finish_attempt skips it. */
+            p->skip_when_done = true;
+            rt_end_attempt(rt, p->live, END_KILL);
+            killed++;
+        } else {
+            p->finished_at = ns_now();
+            rt_set_state(rt, idx[i], P_SKIPPED);
+            journal_partition(rt->j, idx[i], p);
+        }
+        journal_skip_reason(rt->j, idx[i], reason ? reason : "no reason given");
+        done++;
+    }
+    free(idx);
+    free(reason);
+    if (done == 0) {
+        buf_adds(out, "nothing to skip: every named partition has succeeded or is skipped");
+        return false;
+    }
+    buf_addf(out, "skipped %zu partition%s", done, done == 1 ? "" : "s");
+    if (killed)
+        buf_addf(out, " (%zu running attempt%s ended)", killed, killed == 1 ? "" : "s");
+    return true;
+}
+
+static bool do_kill(struct rt *rt, const struct cmd *c, struct ns_buf *out)
+{
+    char why[256] = "";
+    size_t n = 0;
+    int64_t *idx = select_partitions(rt, c, &n, why, sizeof why);
+    if (!idx) {
+        buf_adds(out, why);
+        return false;
+    }
+    size_t done = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct part *p = &rt->parts[idx[i]];
+        if (p->live && p->live->ending == END_NONE && !p->live->reaped) {
+            rt_end_attempt(rt, p->live, END_KILL);
+            done++;
+        }
+    }
+    free(idx);
+    if (done == 0) {
+        buf_adds(out, "no running attempt among the named partitions");
+        return false;
+    }
+    buf_addf(out, "ending %zu attempt%s (SIGTERM, SIGKILL after stop_grace); it counts as a "
+                  "failed attempt",
+             done, done == 1 ? "" : "s");
+    return true;
+}
+
+static const struct {
+    const char *verb;
+    bool (*apply)(struct rt *rt, const struct cmd *c, struct ns_buf *out);
+} handlers[] = {
+    {"pause", do_pause}, {"resume", do_resume}, {"stop", do_stop}, {"set", do_set},
+    {"retry", do_retry}, {"skip", do_skip},     {"kill", do_kill},
+};
+
+void apply_pending_commands(struct rt *rt)
+{
+    sqlite3_stmt *s = store_prepare(&rt->st, "SELECT id, verb, user, source, args FROM commands "
+                                             "WHERE run_id = ? AND state = 'pending' ORDER BY id");
+    sqlite3_bind_int64(s, 1, rt->run_id);
+    struct cmd *cmds = NULL;
+    size_t n = 0;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        cmds = ns_xrealloc(cmds, (n + 1) * sizeof *cmds);
+        cmds[n].id = sqlite3_column_int64(s, 0);
+        cmds[n].verb = ns_xstrdup((const char *)sqlite3_column_text(s, 1));
+        cmds[n].user = ns_xstrdup((const char *)sqlite3_column_text(s, 2));
+        cmds[n].source = ns_xstrdup((const char *)sqlite3_column_text(s, 3));
+        cmds[n].args = ns_xstrdup((const char *)sqlite3_column_text(s, 4));
+        n++;
+    }
+    sqlite3_finalize(s);
+    for (size_t i = 0; i < n; i++) {
+        struct cmd *c = &cmds[i];
+        struct ns_buf out = NS_BUF_INIT;
+        bool ok = false;
+        bool known = false;
+        for (size_t h = 0; h < NS_ARRAY_LEN(handlers); h++) {
+            if (strcmp(handlers[h].verb, c->verb) == 0) {
+                known = true;
+                ok = handlers[h].apply(rt, c, &out);
+                break;
+            }
+        }
+        if (!known)
+            buf_addf(&out, "unknown command \"%s\"", c->verb);
+        journal_command_result(rt->j, c->id, ok, out.data ? out.data : "");
+        rt_event(rt, -1, 0, "command", "command %lld by %s (%s): %s %s: %s", (long long)c->id,
+                 c->user, c->source, c->verb, ok ? "applied" : "refused",
+                 out.data ? out.data : "");
+        buf_release(&out);
+        free((char *)c->verb);
+        free((char *)c->user);
+        free((char *)c->source);
+        free((char *)c->args);
+    }
+    free(cmds);
+}

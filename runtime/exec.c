@@ -1,0 +1,309 @@
+/*
+ * exec.c - the local executor (see exec.h).
+ *
+ * posix_spawn is used rather than fork+exec: it is safe from a threaded
+ * process and glibc implements it with vfork semantics, so spawning is cheap
+ * even when the runtime holds a large plan in memory. Exec failures are
+ * reported by glibc's posix_spawn as a return value, so a mistyped command is
+ * an error at start, not a mysterious exit 127.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "nightshift/exec.h"
+#include "nightshift/util.h"
+
+static int set_nonblock(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+int exec_start(const struct ns_launch *l, struct ns_proc *out, char *err, size_t errlen)
+{
+    int rep[2] = {-1, -1}, outp[2] = {-1, -1};
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    int fa_ok = 0, attr_ok = 0, rc;
+    memset(out, 0, sizeof *out);
+    out->report_fd = out->output_fd = -1;
+
+    if (pipe2(rep, O_CLOEXEC) != 0 || pipe2(outp, O_CLOEXEC) != 0) {
+        ns_errf(err, errlen, "cannot create pipes: %s", strerror(errno));
+        goto fail;
+    }
+    /* The child's ends must not sit on 0-3 already, or dup2 below would
+     * clobber them; pipe2 returns the lowest free fds, and 0-2 are open in
+     * any sane runtime, but fd 3 may be one of ours: move it away. */
+    for (int i = 0; i < 2; i++) {
+        if (rep[i] <= NS_REPORT_FD) {
+            int moved = fcntl(rep[i], F_DUPFD_CLOEXEC, NS_REPORT_FD + 1);
+            close(rep[i]);
+            rep[i] = moved;
+        }
+        if (outp[i] <= NS_REPORT_FD) {
+            int moved = fcntl(outp[i], F_DUPFD_CLOEXEC, NS_REPORT_FD + 1);
+            close(outp[i]);
+            outp[i] = moved;
+        }
+    }
+    if (rep[0] < 0 || rep[1] < 0 || outp[0] < 0 || outp[1] < 0) {
+        ns_errf(err, errlen, "cannot move pipe descriptors: %s", strerror(errno));
+        goto fail;
+    }
+
+    posix_spawn_file_actions_init(&fa);
+    fa_ok = 1;
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, outp[1], 2);
+    posix_spawn_file_actions_adddup2(&fa, rep[1], NS_REPORT_FD);
+    if (l->workdir)
+        posix_spawn_file_actions_addchdir_np(&fa, l->workdir);
+
+    posix_spawnattr_init(&attr);
+    attr_ok = 1;
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setpgroup(&attr, 0);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+                                         POSIX_SPAWN_SETSIGDEF);
+
+    pid_t pid;
+    rc = posix_spawnp(&pid, l->argv[0], &fa, &attr, l->argv, l->envp);
+    if (rc != 0) {
+        if (l->workdir && rc == ENOENT && access(l->workdir, X_OK) != 0)
+            ns_errf(err, errlen, "workdir %s: %s", l->workdir, strerror(rc));
+        else
+            ns_errf(err, errlen, "%s: %s", l->argv[0], strerror(rc));
+        goto fail;
+    }
+    close(rep[1]);
+    close(outp[1]);
+    set_nonblock(rep[0]);
+    set_nonblock(outp[0]);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    out->pid = pid;
+    out->start_time = exec_start_time(pid);
+    out->report_fd = rep[0];
+    out->output_fd = outp[0];
+    return 0;
+
+fail:
+    for (int i = 0; i < 2; i++) {
+        if (rep[i] >= 0)
+            close(rep[i]);
+        if (outp[i] >= 0)
+            close(outp[i]);
+    }
+    if (fa_ok)
+        posix_spawn_file_actions_destroy(&fa);
+    if (attr_ok)
+        posix_spawnattr_destroy(&attr);
+    return -1;
+}
+
+int exec_signal_group(pid_t pgid, int sig)
+{
+    if (pgid <= 1)
+        return -1; /* never signal init's group or "every process" */
+    return kill(-pgid, sig);
+}
+
+/* Reads /proc/PID/stat into buf; returns a pointer just past the ")" that
+ * ends the command name (which may itself contain spaces and parentheses). */
+static const char *read_stat(pid_t pid, char *buf, size_t len)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    ssize_t n = read(fd, buf, len - 1);
+    close(fd);
+    if (n <= 0)
+        return NULL;
+    buf[n] = '\0';
+    char *rp = strrchr(buf, ')');
+    return rp ? rp + 1 : NULL;
+}
+
+uint64_t exec_start_time(pid_t pid)
+{
+    char buf[1024];
+    const char *p = read_stat(pid, buf, sizeof buf);
+    if (!p)
+        return 0;
+    /* After ")": field 3 (state) ... field 22 (starttime): skip 19 fields. */
+    int field = 2;
+    while (*p && field < 21) {
+        if (*p == ' ')
+            field++;
+        p++;
+    }
+    return strtoull(p, NULL, 10);
+}
+
+bool exec_same_process(pid_t pid, uint64_t start_time)
+{
+    if (pid <= 1)
+        return false;
+    uint64_t st = exec_start_time(pid);
+    return st != 0 && st == start_time;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Reaps pid if it is our child (non-blocking); true once it is gone. */
+static bool gone(pid_t pid, uint64_t start_time)
+{
+    waitpid(pid, NULL, WNOHANG);
+    if (!exec_same_process(pid, start_time))
+        return true;
+    /* A zombie still has its /proc entry; treat it as gone. */
+    char buf[1024];
+    const char *p = read_stat(pid, buf, sizeof buf);
+    return !p || (p[0] == ' ' && p[1] == 'Z');
+}
+
+static bool group_gone(pid_t pgid)
+{
+    return kill(-pgid, 0) != 0 && errno == ESRCH;
+}
+
+int exec_end_orphan(pid_t pid, uint64_t start_time, int64_t grace_ms)
+{
+    if (!exec_same_process(pid, start_time))
+        return 0;
+    exec_signal_group(pid, SIGCONT); /* a paused group cannot act on SIGTERM */
+    exec_signal_group(pid, SIGTERM);
+    double deadline = ns_monotonic() + (double)grace_ms / 1000.0;
+    while (ns_monotonic() < deadline && !(gone(pid, start_time) && group_gone(pid)))
+        sleep_ms(20);
+    exec_signal_group(pid, SIGKILL);
+    if (exec_same_process(pid, start_time))
+        kill(pid, SIGKILL);
+    return 1;
+}
+
+/* True if /proc/PID/environ holds the exact entry needle. */
+static bool environ_has(pid_t pid, const char *needle, size_t nlen)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    /* Entries are NUL-separated; read in chunks, keeping a tail for matches
+     * that straddle a chunk boundary. */
+    char buf[8192 + 256];
+    size_t keep = 0;
+    bool found = false;
+    for (;;) {
+        ssize_t n = read(fd, buf + keep, sizeof buf - keep - 1);
+        if (n <= 0)
+            break;
+        size_t len = keep + (size_t)n;
+        size_t start = 0;
+        for (size_t i = 0; i < len; i++) {
+            if (buf[i] != '\0')
+                continue;
+            if (i - start == nlen && memcmp(buf + start, needle, nlen) == 0) {
+                found = true;
+                break;
+            }
+            start = i + 1;
+        }
+        if (found)
+            break;
+        keep = len - start;
+        if (keep > 256)
+            keep = 0; /* an entry longer than any needle: drop it */
+        else
+            memmove(buf, buf + start, keep);
+    }
+    if (!found && keep == nlen && memcmp(buf, needle, nlen) == 0)
+        found = true;
+    close(fd);
+    return found;
+}
+
+int exec_end_run_processes(int64_t run_id, int64_t grace_ms)
+{
+    char needle[64];
+    int nlen = snprintf(needle, sizeof needle, "NIGHTSHIFT_RUN_ID=%lld", (long long)run_id);
+    pid_t self = getpid();
+    pid_t *found = NULL;
+    size_t nfound = 0;
+    DIR *d = opendir("/proc");
+    if (!d)
+        return 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+        if (*end || pid <= 1 || pid == self)
+            continue;
+        if (environ_has((pid_t)pid, needle, (size_t)nlen)) {
+            found = ns_xrealloc(found, (nfound + 1) * sizeof *found);
+            found[nfound++] = (pid_t)pid;
+        }
+    }
+    closedir(d);
+    for (size_t i = 0; i < nfound; i++) {
+        pid_t pgid = getpgid(found[i]);
+        if (pgid > 1 && pgid != getpgrp()) {
+            exec_signal_group(pgid, SIGCONT);
+            exec_signal_group(pgid, SIGTERM);
+        }
+        kill(found[i], SIGCONT);
+        kill(found[i], SIGTERM);
+    }
+    if (nfound) {
+        double deadline = ns_monotonic() + (double)grace_ms / 1000.0;
+        for (;;) {
+            bool any = false;
+            for (size_t i = 0; i < nfound; i++) {
+                waitpid(found[i], NULL, WNOHANG);
+                if (kill(found[i], 0) == 0) {
+                    char buf[1024];
+                    const char *p = read_stat(found[i], buf, sizeof buf);
+                    if (p && !(p[0] == ' ' && p[1] == 'Z'))
+                        any = true;
+                }
+            }
+            if (!any || ns_monotonic() >= deadline)
+                break;
+            sleep_ms(20);
+        }
+        for (size_t i = 0; i < nfound; i++) {
+            kill(found[i], SIGKILL);
+            waitpid(found[i], NULL, WNOHANG);
+        }
+    }
+    free(found);
+    return (int)nfound;
+}
+
+void exec_become_subreaper(void)
+{
+    prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+}

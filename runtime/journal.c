@@ -1,0 +1,362 @@
+/*
+ * journal.c - the one place the runtime writes job state.
+ *
+ * Writes join a transaction begun on demand (BEGIN IMMEDIATE) and the poll
+ * loop commits once per turn, before it blocks: so everything observed in
+ * one turn (a finished attempt, its error records, its partition's new state
+ * and the run's counters) becomes durable together or not at all. Crash
+ * points, metrics and events hang off this file.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "runtime-internal.h"
+#include "nightshift/util.h"
+
+#define JOURNAL_STATEMENTS(X)                                                                      \
+    X(EVENT, "INSERT INTO events(run_id, idx, attempt_id, at, kind, message) "                     \
+             "VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                                                    \
+    X(PARTITION, "UPDATE partitions SET state = ?3, attempts = ?4, attempts_total = ?5, "          \
+                 "progress = ?6, total = ?7, error_records = ?8, last_message = ?9, "              \
+                 "last_signature = ?10, next_attempt_at = ?11, started_at = ?12, "                 \
+                 "finished_at = ?13, updated_at = ?14 WHERE run_id = ?1 AND idx = ?2")             \
+    X(PROGRESS, "UPDATE partitions SET progress = ?3, total = ?4, error_records = ?5, "            \
+                "last_message = ?6, updated_at = ?7 WHERE run_id = ?1 AND idx = ?2")               \
+    X(CHECKPOINT, "UPDATE partitions SET checkpoint = ?3, checkpoint_at = ?4, "                    \
+                  "checkpoint_progress = ?5, checkpoint_err_id = ?6 "                              \
+                  "WHERE run_id = ?1 AND idx = ?2")                                                \
+    X(ATTEMPT_START, "INSERT INTO attempts(run_id, idx, n, started_at, log_path, resumed_from) "   \
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                                            \
+    X(ATTEMPT_PID, "UPDATE attempts SET pid = ?2, pid_start = ?3, pgid = ?2 WHERE id = ?1")        \
+    X(ATTEMPT_END, "UPDATE attempts SET ended_at = ?2, outcome = ?3, exit_code = ?4, signal = ?5, "\
+                   "duration = ?6, log_bytes = ?7, log_dropped = ?8, message = ?9 WHERE id = ?1")  \
+    X(ERROR, "INSERT INTO error_records(run_id, idx, attempt_id, at, key, message, signature, "    \
+             "payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")                                   \
+    X(DROP_ERRORS, "DELETE FROM error_records WHERE run_id = ?1 AND idx = ?2 AND id > ?3")         \
+    X(RUN_STATE, "UPDATE runs SET state = ?2, state_reason = ?3, updated_at = ?4, "                \
+                 "finished_at = CASE WHEN ?5 THEN ?4 ELSE NULL END WHERE id = ?1")                 \
+    X(RUN_COUNTERS, "UPDATE runs SET n_pending = ?2, n_running = ?3, n_retry_wait = ?4, "          \
+                    "n_succeeded = ?5, n_failed = ?6, n_skipped = ?7, records_done = ?8, "         \
+                    "records_total = ?9, error_records = ?10, throughput = ?11, "                  \
+                    "record_rate = ?12, projected_finish = ?13, updated_at = ?14 WHERE id = ?1")   \
+    X(HEARTBEAT, "UPDATE runs SET heartbeat_at = ?2, runtime_pid = ?3 WHERE id = ?1")              \
+    X(SAMPLE, "INSERT OR REPLACE INTO samples(run_id, at, done, records, failed) "                 \
+              "VALUES (?1, ?2, ?3, ?4, ?5)")                                                       \
+    X(SKIP_REASON, "UPDATE partitions SET skip_reason = ?3 WHERE run_id = ?1 AND idx = ?2")       \
+    X(CONCURRENCY, "UPDATE runs SET concurrency = ?2 WHERE id = ?1")                               \
+    X(COMMAND_RESULT, "UPDATE commands SET state = ?2, result = ?3, applied_at = ?4 "             \
+                      "WHERE id = ?1 AND state = 'pending'")
+
+#define J_ENUM(name, sql) J_##name,
+enum { JOURNAL_STATEMENTS(J_ENUM) J_COUNT };
+#undef J_ENUM
+#define J_SQL(name, sql) sql,
+static const char *const journal_sql[] = {JOURNAL_STATEMENTS(J_SQL)};
+#undef J_SQL
+
+struct journal {
+    struct ns_store *st;
+    int64_t run_id;
+    sqlite3_stmt *stmt[J_COUNT];
+    bool in_txn;
+    bool failed;       /* a write in this transaction failed */
+    char err[512];
+};
+
+struct journal *journal_new(struct ns_store *st, int64_t run_id)
+{
+    struct journal *j = ns_xcalloc(1, sizeof *j);
+    j->st = st;
+    j->run_id = run_id;
+    for (int i = 0; i < J_COUNT; i++)
+        j->stmt[i] = store_prepare(st, journal_sql[i]);
+    return j;
+}
+
+void journal_free(struct journal *j)
+{
+    if (!j)
+        return;
+    if (j->in_txn)
+        store_rollback(j->st);
+    for (int i = 0; i < J_COUNT; i++)
+        sqlite3_finalize(j->stmt[i]);
+    free(j);
+}
+
+/* Returns the statement ready for binding, inside a transaction. */
+static sqlite3_stmt *use(struct journal *j, int which)
+{
+    if (!j->in_txn) {
+        /* busy_timeout covers the wait for another writer; if even that
+         * fails, keep trying: losing job state is worse than a stall. */
+        while (store_begin(j->st, j->err, sizeof j->err) != 0)
+            usleep(50 * 1000);
+        j->in_txn = true;
+    }
+    sqlite3_stmt *s = j->stmt[which];
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    sqlite3_bind_int64(s, 1, j->run_id);
+    return s;
+}
+
+static void run(struct journal *j, sqlite3_stmt *s)
+{
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        j->failed = true;
+        snprintf(j->err, sizeof j->err, "%s", sqlite3_errmsg(j->st->db));
+    }
+    sqlite3_reset(s);
+}
+
+static void bind_text_or_null(sqlite3_stmt *s, int i, const char *t)
+{
+    if (t)
+        sqlite3_bind_text(s, i, t, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(s, i);
+}
+
+static void bind_time(sqlite3_stmt *s, int i, double t)
+{
+    if (t > 0)
+        sqlite3_bind_double(s, i, t);
+    else
+        sqlite3_bind_null(s, i);
+}
+
+int journal_commit(struct journal *j, char *err, size_t errlen)
+{
+    if (!j->in_txn)
+        return 0;
+    j->in_txn = false;
+    /* A statement that failed (a constraint, say) was undone alone by
+     * SQLite; the rest of the turn is still worth keeping. */
+    j->failed = false;
+    for (int tries = 0;; tries++) {
+        if (store_exec(j->st, "COMMIT", err, errlen) == 0)
+            return 0;
+        if (tries >= 100 || sqlite3_get_autocommit(j->st->db)) {
+            store_rollback(j->st);
+            return -1;
+        }
+        usleep(50 * 1000);
+    }
+}
+
+void journal_event(struct journal *j, int64_t idx, int64_t attempt_id, const char *kind,
+                   const char *fmt, ...)
+{
+    struct ns_buf b = NS_BUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vaddf(&b, fmt, ap);
+    va_end(ap);
+    sqlite3_stmt *s = use(j, J_EVENT);
+    if (idx >= 0)
+        sqlite3_bind_int64(s, 2, idx);
+    if (attempt_id > 0)
+        sqlite3_bind_int64(s, 3, attempt_id);
+    sqlite3_bind_double(s, 4, ns_now());
+    sqlite3_bind_text(s, 5, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 6, b.data ? b.data : "", (int)b.len, SQLITE_TRANSIENT);
+    run(j, s);
+    buf_release(&b);
+}
+
+void journal_partition(struct journal *j, int64_t idx, const struct part *p)
+{
+    sqlite3_stmt *s = use(j, J_PARTITION);
+    sqlite3_bind_int64(s, 2, idx);
+    sqlite3_bind_text(s, 3, pstate_names[p->state], -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 4, p->attempts);
+    sqlite3_bind_int(s, 5, p->attempts_total);
+    sqlite3_bind_int64(s, 6, p->progress);
+    if (p->total >= 0)
+        sqlite3_bind_int64(s, 7, p->total);
+    sqlite3_bind_int64(s, 8, p->errors);
+    bind_text_or_null(s, 9, p->last_message);
+    bind_text_or_null(s, 10, p->last_signature);
+    if (p->state == P_RETRY_WAIT)
+        sqlite3_bind_double(s, 11, p->retry_at);
+    bind_time(s, 12, p->started_at);
+    bind_time(s, 13, p->finished_at);
+    sqlite3_bind_double(s, 14, ns_now());
+    run(j, s);
+}
+
+void journal_progress(struct journal *j, int64_t idx, const struct part *p)
+{
+    sqlite3_stmt *s = use(j, J_PROGRESS);
+    sqlite3_bind_int64(s, 2, idx);
+    sqlite3_bind_int64(s, 3, p->progress);
+    if (p->total >= 0)
+        sqlite3_bind_int64(s, 4, p->total);
+    sqlite3_bind_int64(s, 5, p->errors);
+    bind_text_or_null(s, 6, p->last_message);
+    sqlite3_bind_double(s, 7, ns_now());
+    run(j, s);
+}
+
+void journal_checkpoint(struct journal *j, int64_t idx, const struct part *p)
+{
+    sqlite3_stmt *s = use(j, J_CHECKPOINT);
+    sqlite3_bind_int64(s, 2, idx);
+    if (p->checkpoint) {
+        sqlite3_bind_blob(s, 3, p->checkpoint, (int)p->checkpoint_len, SQLITE_TRANSIENT);
+        sqlite3_bind_double(s, 4, ns_now());
+        sqlite3_bind_int64(s, 5, p->checkpoint_progress);
+        sqlite3_bind_int64(s, 6, p->checkpoint_err_id);
+    }
+    run(j, s);
+}
+
+int64_t journal_attempt_start(struct journal *j, int64_t idx, int n, double at,
+                              const char *log_path, const char *resumed_from, size_t rlen)
+{
+    sqlite3_stmt *s = use(j, J_ATTEMPT_START);
+    sqlite3_bind_int64(s, 2, idx);
+    sqlite3_bind_int(s, 3, n);
+    sqlite3_bind_double(s, 4, at);
+    bind_text_or_null(s, 5, log_path);
+    if (resumed_from)
+        sqlite3_bind_blob(s, 6, resumed_from, (int)rlen, SQLITE_TRANSIENT);
+    run(j, s);
+    return sqlite3_last_insert_rowid(j->st->db);
+}
+
+void journal_attempt_pid(struct journal *j, int64_t attempt_id, const struct ns_proc *proc)
+{
+    sqlite3_stmt *s = use(j, J_ATTEMPT_PID);
+    sqlite3_bind_int64(s, 1, attempt_id);
+    sqlite3_bind_int64(s, 2, proc->pid);
+    sqlite3_bind_int64(s, 3, (sqlite3_int64)proc->start_time);
+    run(j, s);
+}
+
+void journal_attempt_end(struct journal *j, const struct attempt *a, double at, const char *outcome,
+                         int exit_code, int sig, const char *message)
+{
+    sqlite3_stmt *s = use(j, J_ATTEMPT_END);
+    sqlite3_bind_int64(s, 1, a->id);
+    sqlite3_bind_double(s, 2, at);
+    sqlite3_bind_text(s, 3, outcome, -1, SQLITE_STATIC);
+    if (exit_code >= 0)
+        sqlite3_bind_int(s, 4, exit_code);
+    if (sig > 0)
+        sqlite3_bind_int(s, 5, sig);
+    sqlite3_bind_double(s, 6, at - a->started_wall);
+    sqlite3_bind_int64(s, 7, a->log_bytes);
+    sqlite3_bind_int64(s, 8, a->log_dropped);
+    bind_text_or_null(s, 9, message);
+    run(j, s);
+}
+
+int64_t journal_error_record(struct journal *j, int64_t idx, int64_t attempt_id, const char *key,
+                             size_t key_len, const char *msg, size_t msg_len, const char *signature,
+                             const unsigned char *payload, size_t payload_len)
+{
+    sqlite3_stmt *s = use(j, J_ERROR);
+    sqlite3_bind_int64(s, 2, idx);
+    sqlite3_bind_int64(s, 3, attempt_id);
+    sqlite3_bind_double(s, 4, ns_now());
+    /* NOT NULL columns: "no key" and "no message" are stored empty. */
+    sqlite3_bind_text(s, 5, key ? key : "", key ? (int)key_len : 0, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 6, msg ? msg : "", msg ? (int)msg_len : 0, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 7, signature, -1, SQLITE_TRANSIENT);
+    if (payload)
+        sqlite3_bind_blob(s, 8, payload, (int)payload_len, SQLITE_TRANSIENT);
+    run(j, s);
+    return sqlite3_last_insert_rowid(j->st->db);
+}
+
+int64_t journal_drop_errors_after(struct journal *j, int64_t idx, int64_t after_id)
+{
+    sqlite3_stmt *s = use(j, J_DROP_ERRORS);
+    sqlite3_bind_int64(s, 2, idx);
+    sqlite3_bind_int64(s, 3, after_id);
+    run(j, s);
+    return sqlite3_changes(j->st->db);
+}
+
+void journal_run_state(struct journal *j, const char *state, const char *reason, bool finished)
+{
+    sqlite3_stmt *s = use(j, J_RUN_STATE);
+    sqlite3_bind_text(s, 2, state, -1, SQLITE_STATIC);
+    bind_text_or_null(s, 3, reason);
+    sqlite3_bind_double(s, 4, ns_now());
+    sqlite3_bind_int(s, 5, finished);
+    run(j, s);
+}
+
+void journal_run_counters(struct journal *j, const struct rt *rt, double rate, double record_rate,
+                          double projected_finish)
+{
+    sqlite3_stmt *s = use(j, J_RUN_COUNTERS);
+    sqlite3_bind_int64(s, 2, rt->counts[P_PENDING] + rt->counts[P_PAUSED]);
+    sqlite3_bind_int64(s, 3, rt->counts[P_RUNNING]);
+    sqlite3_bind_int64(s, 4, rt->counts[P_RETRY_WAIT]);
+    sqlite3_bind_int64(s, 5, rt->counts[P_SUCCEEDED]);
+    sqlite3_bind_int64(s, 6, rt->counts[P_FAILED]);
+    sqlite3_bind_int64(s, 7, rt->counts[P_SKIPPED]);
+    sqlite3_bind_int64(s, 8, rt->records_done);
+    int64_t records_total = 0;
+    for (size_t i = 0; i < rt->nparts; i++)
+        if (rt->parts[i].total > 0)
+            records_total += rt->parts[i].total;
+    sqlite3_bind_int64(s, 9, records_total);
+    sqlite3_bind_int64(s, 10, rt->error_records);
+    sqlite3_bind_double(s, 11, rate);
+    sqlite3_bind_double(s, 12, record_rate);
+    bind_time(s, 13, projected_finish);
+    sqlite3_bind_double(s, 14, ns_now());
+    run(j, s);
+}
+
+void journal_heartbeat(struct journal *j, double at, int pid)
+{
+    sqlite3_stmt *s = use(j, J_HEARTBEAT);
+    sqlite3_bind_double(s, 2, at);
+    sqlite3_bind_int(s, 3, pid);
+    run(j, s);
+}
+
+void journal_sample(struct journal *j, double at, int64_t done, int64_t records, int64_t failed)
+{
+    sqlite3_stmt *s = use(j, J_SAMPLE);
+    sqlite3_bind_double(s, 2, at);
+    sqlite3_bind_int64(s, 3, done);
+    sqlite3_bind_int64(s, 4, records);
+    sqlite3_bind_int64(s, 5, failed);
+    run(j, s);
+}
+
+void journal_concurrency(struct journal *j, int concurrency)
+{
+    sqlite3_stmt *s = use(j, J_CONCURRENCY);
+    sqlite3_bind_int(s, 2, concurrency);
+    run(j, s);
+}
+
+void journal_command_result(struct journal *j, int64_t id, bool ok, const char *result)
+{
+    sqlite3_stmt *s = use(j, J_COMMAND_RESULT);
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_text(s, 2, ok ? "applied" : "refused", -1, SQLITE_STATIC);
+    bind_text_or_null(s, 3, result);
+    sqlite3_bind_double(s, 4, ns_now());
+    run(j, s);
+}
+
+void journal_skip_reason(struct journal *j, int64_t idx, const char *reason)
+{
+    sqlite3_stmt *s = use(j, J_SKIP_REASON);
+    sqlite3_bind_int64(s, 2, idx);
+    sqlite3_bind_text(s, 3, reason, -1, SQLITE_TRANSIENT);
+    run(j, s);
+}

@@ -1,0 +1,737 @@
+/*
+ * plan.c - from a loaded spec and -p parameters to the list of partitions.
+ *
+ * Invariants: the plan is a pure function of the spec, the run parameters and
+ * (for list files and globs) the files they name; partitions are numbered in
+ * order from 0; keys are unique. Each partition's parameters live in one heap
+ * block (the kv array followed by its strings), so a plan of millions of
+ * partitions costs one allocation per partition and plan_release frees that
+ * block only. Duplicate keys are found by sorting, never by pairwise search.
+ */
+#include <errno.h>
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "nightshift/plan.h"
+#include "spec-internal.h"
+
+#define MAX_DUP_DIAGS 10
+
+/* ---- templates ---------------------------------------------------------- */
+
+int tmpl_is_name(const char *name, size_t len)
+{
+    if (len == 0)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = name[i];
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+                 (i > 0 && c >= '0' && c <= '9');
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
+
+int tmpl_expand_with(const char *text, tmpl_lookup_fn lookup, void *ctx, struct ns_buf *out,
+                     char *err, size_t errlen)
+{
+    const char *p = text;
+    while (*p) {
+        if (p[0] == '{' && p[1] == '{') {
+            if (out)
+                buf_addc(out, '{');
+            p += 2;
+        } else if (p[0] == '}' && p[1] == '}') {
+            if (out)
+                buf_addc(out, '}');
+            p += 2;
+        } else if (p[0] == '}') {
+            ns_errf(err, errlen, "unbalanced \"}\" (write }} for a literal brace)");
+            return -1;
+        } else if (p[0] == '{') {
+            const char *close = strchr(p + 1, '}');
+            const char *open = strchr(p + 1, '{');
+            if (!close || (open && open < close)) {
+                ns_errf(err, errlen, "unbalanced \"{\" (write {{ for a literal brace)");
+                return -1;
+            }
+            size_t len = (size_t)(close - p - 1);
+            if (!tmpl_is_name(p + 1, len)) {
+                ns_errf(err, errlen,
+                        "bad placeholder \"%.*s\" (a placeholder is {name}; write {{ and }} for "
+                        "literal braces)",
+                        (int)(len > 40 ? 40 : len) + 2, p);
+                return -1;
+            }
+            const char *v = lookup(ctx, p + 1, len);
+            if (!v) {
+                ns_errf(err, errlen, "unknown placeholder {%.*s}", (int)len, p + 1);
+                return -1;
+            }
+            if (out)
+                buf_adds(out, v);
+            p = close + 1;
+        } else {
+            size_t n = strcspn(p, "{}");
+            if (out)
+                buf_add(out, p, n);
+            p += n;
+        }
+    }
+    return 0;
+}
+
+struct kv_ctx {
+    const struct ns_kv *kv;
+    size_t len;
+};
+
+static const char *kv_lookup(void *ctx, const char *name, size_t len)
+{
+    const struct kv_ctx *c = ctx;
+    for (size_t i = 0; i < c->len; i++)
+        if (strlen(c->kv[i].name) == len && memcmp(c->kv[i].name, name, len) == 0)
+            return c->kv[i].value ? c->kv[i].value : "";
+    return NULL;
+}
+
+int tmpl_expand(const char *text, const struct ns_kv *params, size_t params_len,
+                struct ns_buf *out, char *err, size_t errlen)
+{
+    struct kv_ctx c = {params, params_len};
+    return tmpl_expand_with(text, kv_lookup, &c, out, err, errlen);
+}
+
+const char *kv_get(const struct ns_kv *kv, size_t len, const char *name)
+{
+    for (size_t i = 0; i < len; i++)
+        if (strcmp(kv[i].name, name) == 0)
+            return kv[i].value;
+    return NULL;
+}
+
+/* ---- values ------------------------------------------------------------- */
+
+int plan_parse_date(const char *s, time_t *out)
+{
+    int y, m, d, n = 0;
+    if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10 ||
+        s[4] != '-' || s[7] != '-')
+        return -1;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+            return -1;
+    if (y < 1 || m < 1 || m > 12 || d < 1 || d > 31)
+        return -1;
+    struct tm tm = {0};
+    tm.tm_year = y - 1900;
+    tm.tm_mon = m - 1;
+    tm.tm_mday = d;
+    time_t t = timegm(&tm);
+    struct tm back;
+    /* timegm normalises 2026-02-30 to March: reject what does not round-trip. */
+    if (!gmtime_r(&t, &back) || back.tm_year != y - 1900 || back.tm_mon != m - 1 ||
+        back.tm_mday != d)
+        return -1;
+    *out = t;
+    return 0;
+}
+
+int plan_parse_step(const char *s, int64_t *days_out)
+{
+    int64_t ms;
+    if (ns_parse_duration(s, &ms) < 0 || ms <= 0 || ms % 86400000 != 0)
+        return -1;
+    *days_out = ms / 86400000;
+    return 0;
+}
+
+/* ---- building ----------------------------------------------------------- */
+
+struct builder {
+    const struct ns_spec *spec;
+    struct ns_plan *plan;
+    struct ns_diags *diags;
+    size_t cap;
+    int failed;
+};
+
+/* Appends a partition: index, key, the partitioner's np parameters, then the
+ * run parameters, all in one block. Returns -1 (with a diag) past the cap. */
+static int add_part(struct builder *b, const char *key, const char *const *names,
+                    const char *const *vals, size_t np)
+{
+    struct ns_plan *pl = b->plan;
+    if (pl->len >= NS_PLAN_MAX_PARTITIONS) {
+        diags_add(b->diags, b->spec->partitions.line, b->spec->partitions.col,
+                  "partitions: more than %d partitions", NS_PLAN_MAX_PARTITIONS);
+        b->failed = 1;
+        return -1;
+    }
+    if (pl->len == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 64;
+        pl->parts = ns_xrealloc(pl->parts, b->cap * sizeof(*pl->parts));
+    }
+    char idx[24];
+    snprintf(idx, sizeof idx, "%zu", pl->len);
+    size_t n = 2 + np + pl->run_params_len;
+    size_t bytes = n * sizeof(struct ns_kv);
+    bytes += sizeof "index" + strlen(idx) + 1 + sizeof "key" + strlen(key) + 1;
+    for (size_t i = 0; i < np; i++)
+        bytes += strlen(names[i]) + strlen(vals[i]) + 2;
+    for (size_t i = 0; i < pl->run_params_len; i++)
+        bytes += strlen(pl->run_params[i].name) + strlen(pl->run_params[i].value) + 2;
+    struct ns_kv *kv = ns_xmalloc(bytes);
+    char *s = (char *)(kv + n);
+#define PUT(dst, src)                                                                              \
+    do {                                                                                           \
+        size_t l_ = strlen(src) + 1;                                                               \
+        memcpy(s, (src), l_);                                                                      \
+        (dst) = s;                                                                                 \
+        s += l_;                                                                                   \
+    } while (0)
+    PUT(kv[0].name, "index");
+    PUT(kv[0].value, idx);
+    PUT(kv[1].name, "key");
+    PUT(kv[1].value, key);
+    for (size_t i = 0; i < np; i++) {
+        PUT(kv[2 + i].name, names[i]);
+        PUT(kv[2 + i].value, vals[i]);
+    }
+    for (size_t i = 0; i < pl->run_params_len; i++) {
+        PUT(kv[2 + np + i].name, pl->run_params[i].name);
+        PUT(kv[2 + np + i].value, pl->run_params[i].value);
+    }
+#undef PUT
+    struct ns_partition *p = &pl->parts[pl->len];
+    p->index = (int64_t)pl->len;
+    p->key = kv[1].value;
+    p->params = kv;
+    p->params_len = n;
+    pl->len++;
+    return 0;
+}
+
+/* Expands a spec value with the run parameters; NULL (and a diag) on error. */
+static char *expand(struct builder *b, const struct ns_tmpl *t, const char *what)
+{
+    struct ns_buf out = NS_BUF_INIT;
+    char err[256];
+    if (tmpl_expand(t->text, b->plan->run_params, b->plan->run_params_len, &out, err,
+                    sizeof err) < 0) {
+        diags_add(b->diags, t->line, t->col, "%s: %s", what, err);
+        buf_release(&out);
+        b->failed = 1;
+        return NULL;
+    }
+    return buf_detach(&out);
+}
+
+static int check_key(struct builder *b, const char *key, const struct ns_tmpl *at,
+                     const char *what)
+{
+    if (!*key) {
+        diags_add(b->diags, at->line, at->col, "%s: a partition key is empty", what);
+    } else if (strlen(key) > NS_PLAN_MAX_KEY) {
+        diags_add(b->diags, at->line, at->col, "%s: a partition key is longer than %d bytes",
+                  what, NS_PLAN_MAX_KEY);
+    } else {
+        return 0;
+    }
+    b->failed = 1;
+    return -1;
+}
+
+static void build_list_inline(struct builder *b)
+{
+    const struct ns_partition_spec *ps = &b->spec->partitions;
+    for (size_t i = 0; i < ps->keys_len; i++) {
+        char what[48];
+        snprintf(what, sizeof what, "partitions.list[%zu]", i);
+        char *key = expand(b, &ps->keys[i], what);
+        if (key && check_key(b, key, &ps->keys[i], what) == 0)
+            add_part(b, key, NULL, NULL, 0);
+        free(key);
+        if (b->failed && b->plan->len >= NS_PLAN_MAX_PARTITIONS)
+            return;
+    }
+}
+
+static char *join_dir(const char *dir, const char *path)
+{
+    if (path[0] == '/' || !dir || !*dir)
+        return ns_xstrdup(path);
+    return ns_xasprintf("%s/%s", dir, path);
+}
+
+static void build_list_file(struct builder *b)
+{
+    const struct ns_tmpl *t = &b->spec->partitions.keys_file;
+    const char *what = "partitions.list.file";
+    char *rel = expand(b, t, what);
+    if (!rel)
+        return;
+    char *path = join_dir(b->spec->dir, rel);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        diags_add(b->diags, t->line, t->col, "%s: cannot read \"%s\": %s", what, rel,
+                  strerror(errno));
+        b->failed = 1;
+        goto out;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    long lineno = 0;
+    while ((n = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        if ((size_t)n != strlen(line)) {
+            diags_add(b->diags, t->line, t->col, "%s: \"%s\" line %ld: contains a NUL byte",
+                      what, rel, lineno);
+            b->failed = 1;
+            break;
+        }
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+            line[--n] = '\0';
+        const char *first = line + strspn(line, " \t");
+        if (!*first || *first == '#')
+            continue;
+        if (strlen(line) > NS_PLAN_MAX_KEY) {
+            diags_add(b->diags, t->line, t->col,
+                      "%s: \"%s\" line %ld: key is longer than %d bytes", what, rel, lineno,
+                      NS_PLAN_MAX_KEY);
+            b->failed = 1;
+            continue;
+        }
+        if (add_part(b, line, NULL, NULL, 0) < 0)
+            break;
+    }
+    if (ferror(f)) {
+        diags_add(b->diags, t->line, t->col, "%s: cannot read \"%s\": %s", what, rel,
+                  strerror(errno));
+        b->failed = 1;
+    } else if (!b->failed && b->plan->len == 0) {
+        diags_add(b->diags, t->line, t->col, "%s: \"%s\" has no keys", what, rel);
+        b->failed = 1;
+    }
+    free(line);
+    fclose(f);
+out:
+    free(path);
+    free(rel);
+}
+
+/* Expands and parses an integer value; -1 with a diag on error. */
+static int expand_int(struct builder *b, const struct ns_tmpl *t, const char *what,
+                      int64_t *out)
+{
+    char *s = expand(b, t, what);
+    if (!s)
+        return -1;
+    int rc = ns_parse_int64(s, out);
+    if (rc < 0) {
+        diags_add(b->diags, t->line, t->col, "%s: expected an integer, got \"%s\"", what, s);
+        b->failed = 1;
+    }
+    free(s);
+    return rc;
+}
+
+static void build_range(struct builder *b)
+{
+    const struct ns_partition_spec *ps = &b->spec->partitions;
+    int64_t start, end, size;
+    int bad = expand_int(b, &ps->start, "partitions.range.start", &start);
+    bad |= expand_int(b, &ps->end, "partitions.range.end", &end);
+    bad |= expand_int(b, &ps->size, "partitions.range.size", &size);
+    if (bad)
+        return;
+    if (size <= 0) {
+        diags_add(b->diags, ps->size.line, ps->size.col,
+                  "partitions.range.size: must be at least 1, got %lld", (long long)size);
+        b->failed = 1;
+        return;
+    }
+    if (start > end) {
+        diags_add(b->diags, ps->start.line, ps->start.col,
+                  "partitions.range: start %lld is greater than end %lld", (long long)start,
+                  (long long)end);
+        b->failed = 1;
+        return;
+    }
+    /* The span of an ordered int64 pair always fits in uint64. */
+    uint64_t span = (uint64_t)end - (uint64_t)start;
+    if (span / (uint64_t)size >= NS_PLAN_MAX_PARTITIONS) {
+        diags_add(b->diags, ps->line, ps->col, "partitions: more than %d partitions",
+                  NS_PLAN_MAX_PARTITIONS);
+        b->failed = 1;
+        return;
+    }
+    uint64_t count = span / (uint64_t)size + 1;
+    static const char *const names[] = {"start", "end"};
+    for (uint64_t i = 0; i < count; i++) {
+        int64_t s = (int64_t)((uint64_t)start + i * (uint64_t)size);
+        int64_t e = ((uint64_t)end - (uint64_t)s < (uint64_t)size - 1)
+                        ? end
+                        : (int64_t)((uint64_t)s + (uint64_t)size - 1);
+        char sv[24], ev[24], key[48];
+        snprintf(sv, sizeof sv, "%lld", (long long)s);
+        snprintf(ev, sizeof ev, "%lld", (long long)e);
+        snprintf(key, sizeof key, "%s-%s", sv, ev);
+        const char *vals[] = {sv, ev};
+        add_part(b, key, names, vals, 2);
+    }
+}
+
+static void build_dates(struct builder *b)
+{
+    const struct ns_partition_spec *ps = &b->spec->partitions;
+    char *from = expand(b, &ps->from, "partitions.dates.from");
+    char *to = expand(b, &ps->to, "partitions.dates.to");
+    char *step = expand(b, &ps->step, "partitions.dates.step");
+    char *fmt = expand(b, &ps->format, "partitions.dates.format");
+    time_t t0 = 0, t1 = 0;
+    int64_t days = 0;
+    if (!from || !to || !step || !fmt)
+        goto out;
+    if (plan_parse_date(from, &t0) < 0) {
+        diags_add(b->diags, ps->from.line, ps->from.col,
+                  "partitions.dates.from: \"%s\" is not a date (YYYY-MM-DD)", from);
+        b->failed = 1;
+    }
+    if (plan_parse_date(to, &t1) < 0) {
+        diags_add(b->diags, ps->to.line, ps->to.col,
+                  "partitions.dates.to: \"%s\" is not a date (YYYY-MM-DD)", to);
+        b->failed = 1;
+    }
+    if (plan_parse_step(step, &days) < 0) {
+        diags_add(b->diags, ps->step.line, ps->step.col,
+                  "partitions.dates.step: \"%s\" is not a whole number of days (examples: 1d, "
+                  "7d, 1w)",
+                  step);
+        b->failed = 1;
+    }
+    if (b->failed)
+        goto out;
+    if (t0 > t1) {
+        diags_add(b->diags, ps->from.line, ps->from.col,
+                  "partitions.dates: from %s is after to %s", from, to);
+        b->failed = 1;
+        goto out;
+    }
+    int64_t ndays = (int64_t)(t1 - t0) / 86400;
+    int64_t count = ndays / days + 1;
+    if (count > NS_PLAN_MAX_PARTITIONS) {
+        diags_add(b->diags, ps->line, ps->col, "partitions: more than %d partitions",
+                  NS_PLAN_MAX_PARTITIONS);
+        b->failed = 1;
+        goto out;
+    }
+    static const char *const names[] = {"date"};
+    for (int64_t i = 0; i < count; i++) {
+        /* UTC midnights: every day is exactly 86400 s, no DST to trip over. */
+        time_t t = t0 + (time_t)(i * days * 86400);
+        struct tm tm;
+        char date[256];
+        gmtime_r(&t, &tm);
+        /* The format is the spec author's by design (partitions.dates.format). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+        size_t dn = strftime(date, sizeof date, fmt, &tm);
+#pragma GCC diagnostic pop
+        if (dn == 0) {
+            diags_add(b->diags, ps->format.line, ps->format.col,
+                      "partitions.dates.format: \"%s\" gives an empty or too long date", fmt);
+            b->failed = 1;
+            goto out;
+        }
+        const char *vals[] = {date};
+        add_part(b, date, names, vals, 1);
+    }
+out:
+    free(from);
+    free(to);
+    free(step);
+    free(fmt);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Copies path with glob metacharacters escaped, so a spec directory named
+ * "data[1]" is taken literally. */
+static void add_glob_literal(struct ns_buf *b, const char *path)
+{
+    for (const char *p = path; *p; p++) {
+        if (strchr("*?[\\", *p))
+            buf_addc(b, '\\');
+        buf_addc(b, *p);
+    }
+}
+
+static void build_files(struct builder *b)
+{
+    const struct ns_partition_spec *ps = &b->spec->partitions;
+    char *pat = expand(b, &ps->glob, "partitions.files");
+    if (!pat)
+        return;
+    struct ns_buf full = NS_BUF_INIT;
+    size_t prefix = 0;
+    if (pat[0] != '/' && b->spec->dir && *b->spec->dir) {
+        add_glob_literal(&full, b->spec->dir);
+        buf_addc(&full, '/');
+        prefix = strlen(b->spec->dir) + 1;
+    }
+    buf_adds(&full, pat);
+    glob_t g;
+    int rc = glob(full.data, GLOB_NOSORT, NULL, &g);
+    if (rc == GLOB_NOMATCH || (rc == 0 && g.gl_pathc == 0)) {
+        diags_add(b->diags, ps->glob.line, ps->glob.col, "partitions.files: no file matches \"%s\"",
+                  pat);
+        b->failed = 1;
+    } else if (rc != 0) {
+        diags_add(b->diags, ps->glob.line, ps->glob.col,
+                  "partitions.files: cannot search for \"%s\"%s", pat,
+                  rc == GLOB_NOSPACE ? ": out of memory" : ": read error");
+        b->failed = 1;
+    } else {
+        /* Byte order, not the locale's collation: the plan must not depend on LC_ALL. */
+        qsort(g.gl_pathv, g.gl_pathc, sizeof(char *), cmp_str);
+        static const char *const names[] = {"file"};
+        for (size_t i = 0; i < g.gl_pathc; i++) {
+            const char *m = g.gl_pathv[i];
+            const char *key = m;
+            if (prefix && strlen(m) > prefix)
+                key = m + prefix;
+            const char *vals[] = {m};
+            if (add_part(b, key, names, vals, 1) < 0)
+                break;
+        }
+    }
+    if (rc == 0)
+        globfree(&g);
+    buf_release(&full);
+    free(pat);
+}
+
+struct keyref {
+    const char *key;
+    size_t index;
+};
+
+static int cmp_keyref(const void *a, const void *b)
+{
+    const struct keyref *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    if (c)
+        return c;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static void check_duplicates(struct builder *b)
+{
+    struct ns_plan *pl = b->plan;
+    if (pl->len < 2)
+        return;
+    struct keyref *refs = ns_xmalloc(pl->len * sizeof(*refs));
+    for (size_t i = 0; i < pl->len; i++)
+        refs[i] = (struct keyref){pl->parts[i].key, i};
+    qsort(refs, pl->len, sizeof(*refs), cmp_keyref);
+    size_t dups = 0;
+    const struct ns_partition_spec *ps = &b->spec->partitions;
+    for (size_t i = 1; i < pl->len; i++) {
+        if (strcmp(refs[i].key, refs[i - 1].key) != 0)
+            continue;
+        /* Report each duplicate against the first partition holding the key. */
+        size_t first = i - 1;
+        while (first > 0 && strcmp(refs[first - 1].key, refs[i].key) == 0)
+            first--;
+        if (dups < MAX_DUP_DIAGS) {
+            int line = ps->line, col = ps->col;
+            if (ps->kind == NS_PART_LIST && !ps->keys_file.text && refs[i].index < ps->keys_len) {
+                line = ps->keys[refs[i].index].line;
+                col = ps->keys[refs[i].index].col;
+            }
+            diags_add(b->diags, line, col, "partitions: duplicate key \"%s\" (partitions %zu and %zu)",
+                      refs[i].key, refs[first].index, refs[i].index);
+        }
+        dups++;
+    }
+    if (dups > MAX_DUP_DIAGS)
+        diags_add(b->diags, ps->line, ps->col, "partitions: %zu more duplicate keys",
+                  dups - MAX_DUP_DIAGS);
+    if (dups)
+        b->failed = 1;
+    free(refs);
+}
+
+static int cmp_kv(const void *a, const void *b)
+{
+    return strcmp(((const struct ns_kv *)a)->name, ((const struct ns_kv *)b)->name);
+}
+
+/* Declared defaults overridden by -p; sorted by name. -1 with diags on error. */
+static int resolve_params(const struct ns_spec *spec, char *const *given, size_t given_len,
+                          struct ns_plan *out, struct ns_diags *diags)
+{
+    int bad = 0;
+    size_t n = spec->params_len;
+    struct ns_kv *rp = ns_xcalloc(n ? n : 1, sizeof(*rp));
+    char *from_cli = ns_xcalloc(n ? n : 1, 1);
+    for (size_t i = 0; i < n; i++) {
+        rp[i].name = ns_xstrdup(spec->params[i].name);
+        rp[i].value = spec->params[i].value ? ns_xstrdup(spec->params[i].value) : NULL;
+    }
+    for (size_t g = 0; g < given_len; g++) {
+        const char *eq = strchr(given[g], '=');
+        if (!eq || eq == given[g]) {
+            diags_add(diags, 0, 0, "-p \"%s\": expected name=value", given[g]);
+            bad = 1;
+            continue;
+        }
+        size_t nl = (size_t)(eq - given[g]);
+        size_t i;
+        for (i = 0; i < n; i++)
+            if (strlen(rp[i].name) == nl && memcmp(rp[i].name, given[g], nl) == 0)
+                break;
+        if (i == n) {
+            struct ns_buf names = NS_BUF_INIT;
+            for (size_t j = 0; j < n; j++)
+                buf_addf(&names, "%s%s", j ? ", " : "", spec->params[j].name);
+            if (n)
+                diags_add(diags, 0, 0, "unknown parameter \"%.*s\" (declared: %s)", (int)nl,
+                          given[g], names.data);
+            else
+                diags_add(diags, 0, 0,
+                          "unknown parameter \"%.*s\" (this spec declares no parameters)",
+                          (int)nl, given[g]);
+            buf_release(&names);
+            bad = 1;
+            continue;
+        }
+        if (from_cli[i]) {
+            diags_add(diags, 0, 0, "parameter \"%s\" is given twice", rp[i].name);
+            bad = 1;
+            continue;
+        }
+        from_cli[i] = 1;
+        free(rp[i].value);
+        rp[i].value = ns_xstrdup(eq + 1);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!rp[i].value) {
+            diags_add(diags, 0, 0, "parameter \"%s\" is required: pass -p %s=VALUE", rp[i].name,
+                      rp[i].name);
+            bad = 1;
+        }
+    }
+    free(from_cli);
+    qsort(rp, n, sizeof(*rp), cmp_kv);
+    out->run_params = rp;
+    out->run_params_len = n;
+    return bad ? -1 : 0;
+}
+
+int plan_build(const struct ns_spec *spec, char *const *given, size_t given_len,
+               struct ns_plan *out, struct ns_diags *diags)
+{
+    memset(out, 0, sizeof(*out));
+    if (resolve_params(spec, given, given_len, out, diags) < 0) {
+        plan_release(out);
+        return -1;
+    }
+    struct builder b = {spec, out, diags, 0, 0};
+    const struct ns_partition_spec *ps = &spec->partitions;
+    switch (ps->kind) {
+    case NS_PART_LIST:
+        if (ps->keys_file.text)
+            build_list_file(&b);
+        else
+            build_list_inline(&b);
+        break;
+    case NS_PART_RANGE:
+        build_range(&b);
+        break;
+    case NS_PART_DATES:
+        build_dates(&b);
+        break;
+    case NS_PART_FILES:
+        build_files(&b);
+        break;
+    }
+    if (!b.failed && out->len == 0) {
+        diags_add(diags, ps->line, ps->col, "partitions: the plan is empty");
+        b.failed = 1;
+    }
+    if (!b.failed)
+        check_duplicates(&b);
+    if (b.failed) {
+        plan_release(out);
+        return -1;
+    }
+    uint64_t h = NS_HASH_SEED;
+    for (size_t i = 0; i < out->len; i++) {
+        const struct ns_partition *p = &out->parts[i];
+        for (size_t j = 0; j < p->params_len; j++) {
+            /* NUL separators: "a"+"bc" and "ab"+"c" must hash apart. */
+            h = ns_hash64(p->params[j].name, strlen(p->params[j].name) + 1, h);
+            h = ns_hash64(p->params[j].value, strlen(p->params[j].value) + 1, h);
+        }
+        h = ns_hash64("\n", 1, h);
+    }
+    out->hash = h;
+    return 0;
+}
+
+void plan_release(struct ns_plan *plan)
+{
+    for (size_t i = 0; i < plan->len; i++)
+        free(plan->parts[i].params); /* the key and every string live in this block */
+    free(plan->parts);
+    for (size_t i = 0; i < plan->run_params_len; i++) {
+        free(plan->run_params[i].name);
+        free(plan->run_params[i].value);
+    }
+    free(plan->run_params);
+    memset(plan, 0, sizeof(*plan));
+}
+
+char *plan_params_canonical(const struct ns_plan *plan)
+{
+    struct ns_buf b = NS_BUF_INIT;
+    for (size_t i = 0; i < plan->run_params_len; i++) {
+        buf_addf(&b, "%s=", plan->run_params[i].name);
+        /* A value holding "\n" must not read as a second parameter. */
+        for (const char *v = plan->run_params[i].value; *v; v++) {
+            if (*v == '\\')
+                buf_adds(&b, "\\\\");
+            else if (*v == '\n')
+                buf_adds(&b, "\\n");
+            else
+                buf_addc(&b, *v);
+        }
+        buf_addc(&b, '\n');
+    }
+    return buf_detach(&b);
+}
+
+char *plan_partition_json(const struct ns_partition *p)
+{
+    struct ns_buf b = NS_BUF_INIT;
+    buf_addc(&b, '{');
+    for (size_t i = 0; i < p->params_len; i++) {
+        if (i)
+            buf_addc(&b, ',');
+        buf_add_json_string(&b, p->params[i].name, strlen(p->params[i].name));
+        buf_addc(&b, ':');
+        buf_add_json_string(&b, p->params[i].value, strlen(p->params[i].value));
+    }
+    buf_addc(&b, '}');
+    return buf_detach(&b);
+}

@@ -1,0 +1,172 @@
+/*
+ * runtime-internal.h - the runtime's in-memory model of one run, shared by
+ * runtime.c (the poll loop), journal.c (every write of job state) and
+ * apply.c (operator commands).
+ *
+ * Ownership: everything here belongs to the single thread running the poll
+ * loop; nothing is shared with other threads.
+ */
+#ifndef NIGHTSHIFT_RUNTIME_INTERNAL_H
+#define NIGHTSHIFT_RUNTIME_INTERNAL_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "nightshift/exec.h"
+#include "nightshift/plan.h"
+#include "nightshift/report.h"
+#include "nightshift/runtime.h"
+#include "nightshift/spec.h"
+#include "nightshift/store.h"
+
+/* Partition states, names as stored (DESIGN.md). */
+#define NS_PSTATES(X)                                                                              \
+    X(PENDING, "pending")                                                                          \
+    X(RUNNING, "running")                                                                          \
+    X(RETRY_WAIT, "retry_wait")                                                                    \
+    X(PAUSED, "paused")                                                                            \
+    X(SUCCEEDED, "succeeded")                                                                      \
+    X(FAILED, "failed")                                                                            \
+    X(SKIPPED, "skipped")
+
+#define NS_PSTATE_ENUM(e, s) P_##e,
+enum pstate { NS_PSTATES(NS_PSTATE_ENUM) P_NSTATES };
+#undef NS_PSTATE_ENUM
+
+extern const char *const pstate_names[P_NSTATES];
+int pstate_from_name(const char *name); /* -1 if unknown */
+
+/* How a live attempt is being ended by us, if it is. */
+enum ending { END_NONE, END_TIMEOUT, END_KILL, END_STOP };
+
+struct attempt {
+    int64_t id; /* attempts.id */
+    int64_t idx;
+    int n; /* attempts_total ordinal */
+    struct ns_proc proc;
+    bool reaped;
+    int wstatus;
+    struct ns_report_parser parser;
+    int log_fd;
+    char *log_path;
+    int64_t log_bytes, log_dropped;
+    int64_t malformed;
+    double started_wall, started_mono;
+    double deadline_mono; /* 0: no timeout; moved forward by pauses */
+    double paused_at_mono; /* > 0 while SIGSTOPped */
+    enum ending ending;
+    double kill_at_mono; /* SIGKILL due (after SIGTERM + stop_grace) */
+    double progress_written_mono;
+    bool progress_dirty;
+};
+
+struct part {
+    enum pstate state;
+    int attempts;       /* started within the current budget */
+    int attempts_total; /* ever */
+    int max_attempts;
+    double retry_at;    /* wall clock, retry_wait only */
+    double started_at, finished_at;
+    int64_t progress, total; /* total < 0: unknown */
+    int64_t errors;
+    char *checkpoint; /* NULL: none */
+    size_t checkpoint_len;
+    int64_t checkpoint_progress;
+    int64_t checkpoint_err_id;
+    int64_t last_err_id; /* newest error record of this partition */
+    char *last_message;
+    char *last_signature;
+    bool queued; /* in the retry queue */
+    bool skip_when_done; /* an operator skipped it while it ran */
+    struct attempt *live;
+};
+
+struct journal; /* journal.c */
+
+enum run_state { RS_RUNNING, RS_PAUSED, RS_HALTED, RS_STOPPING, RS_STOPPED, RS_SUCCEEDED, RS_FAILED };
+extern const char *const run_state_names[];
+
+struct rt {
+    const struct ns_spec *spec;
+    const struct ns_plan *plan;
+    const struct ns_runtime_opts *opts;
+    struct ns_store st;
+    struct journal *j;
+    int64_t run_id;
+    int lock_fd;
+    char *run_dir;
+    char *self_exe;
+    struct part *parts;
+    size_t nparts;
+    int64_t counts[P_NSTATES];
+    int64_t records_done, error_records;
+    struct attempt **live;
+    size_t nlive, live_cap;
+    int concurrency;
+    enum run_state state;
+    char *state_reason;
+    bool stop_now;
+    size_t cursor; /* next index to look at for pending work */
+    int64_t *requeue; /* partitions made pending out of order */
+    size_t nrequeue, requeue_cap;
+    int sigfd;
+    double start_mono, start_wall;
+    double last_heartbeat, last_sample, last_tick, last_cmd_poll;
+    int64_t data_version;
+    uint64_t rng;
+    /* Recent throughput: ring of (time, done) samples. */
+    double rate_t[32];
+    int64_t rate_done[32];
+    int rate_n;
+    bool tty_gone;
+    /* Error budget: counts when the operator last resumed a halt. */
+    int64_t halt_ack_failed, halt_ack_errors;
+};
+
+/* journal.c: every write of job state goes through these. Each call joins
+ * the current transaction (begun on demand); journal_commit ends it. */
+struct journal *journal_new(struct ns_store *st, int64_t run_id);
+void journal_free(struct journal *j);
+int journal_commit(struct journal *j, char *err, size_t errlen);
+void journal_event(struct journal *j, int64_t idx, int64_t attempt_id, const char *kind,
+                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void journal_partition(struct journal *j, int64_t idx, const struct part *p);
+void journal_progress(struct journal *j, int64_t idx, const struct part *p);
+void journal_checkpoint(struct journal *j, int64_t idx, const struct part *p);
+int64_t journal_attempt_start(struct journal *j, int64_t idx, int n, double at,
+                              const char *log_path, const char *resumed_from, size_t rlen);
+void journal_attempt_pid(struct journal *j, int64_t attempt_id, const struct ns_proc *proc);
+void journal_attempt_end(struct journal *j, const struct attempt *a, double at, const char *outcome,
+                         int exit_code, int sig, const char *message);
+int64_t journal_error_record(struct journal *j, int64_t idx, int64_t attempt_id, const char *key,
+                             size_t key_len, const char *msg, size_t msg_len, const char *signature,
+                             const unsigned char *payload, size_t payload_len);
+/* Deletes a partition's error records newer than after_id (0: all); returns
+ * how many were deleted. */
+int64_t journal_drop_errors_after(struct journal *j, int64_t idx, int64_t after_id);
+void journal_run_state(struct journal *j, const char *state, const char *reason, bool finished);
+void journal_run_counters(struct journal *j, const struct rt *rt, double rate, double record_rate,
+                          double projected_finish);
+void journal_heartbeat(struct journal *j, double at, int pid);
+void journal_sample(struct journal *j, double at, int64_t done, int64_t records, int64_t failed);
+void journal_concurrency(struct journal *j, int concurrency);
+void journal_skip_reason(struct journal *j, int64_t idx, const char *reason);
+/* Marks command id applied (ok) or refused with result. */
+void journal_command_result(struct journal *j, int64_t id, bool ok, const char *result);
+
+/* apply.c: operator commands, pending rows in `commands`. */
+void apply_pending_commands(struct rt *rt);
+
+/* runtime.c helpers that apply.c uses. */
+void rt_set_state(struct rt *rt, int64_t idx, enum pstate to);
+void rt_requeue(struct rt *rt, int64_t idx);
+void rt_event(struct rt *rt, int64_t idx, int64_t attempt_id, const char *kind, const char *fmt,
+              ...) __attribute__((format(printf, 5, 6)));
+void rt_set_run_state(struct rt *rt, enum run_state s, const char *reason);
+void rt_pause_workers(struct rt *rt, bool pause);
+void rt_end_attempt(struct rt *rt, struct attempt *a, enum ending why);
+void rt_clear_checkpoint(struct rt *rt, int64_t idx);
+void rt_request_stop(struct rt *rt, bool now);
+
+#endif

@@ -1,0 +1,1457 @@
+/*
+ * runtime.c - the supervisor: one poll loop drives one run.
+ *
+ * Design: a single thread owns all run state (struct rt). It waits in poll()
+ * on a signalfd (SIGCHLD, SIGINT, SIGTERM, SIGHUP) and on two pipes per live
+ * attempt (reports, output), with a timeout that is the nearest deadline
+ * (attempt timeout, SIGKILL after stop_grace, a retry coming due, the
+ * command poll). Every turn ends with one commit of what the turn observed
+ * (journal.c), so the database always holds a consistent story.
+ *
+ * Invariants:
+ *  - at most one live attempt per partition (part->live), and at most
+ *    `concurrency` live attempts;
+ *  - a partition's succeeded state is written once, in the turn its worker
+ *    was reaped with exit 0; a restarted runtime never dispatches it again;
+ *  - before dispatching anything, a restarted runtime ends every process a
+ *    dead predecessor left (by pid + start time, then by environment).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runtime-internal.h"
+#include "nightshift/escape.h"
+#include "nightshift/signature.h"
+#include "nightshift/util.h"
+
+extern char **environ;
+
+#define NS_PSTATE_NAME(e, s) s,
+const char *const pstate_names[P_NSTATES] = {NS_PSTATES(NS_PSTATE_NAME)};
+#undef NS_PSTATE_NAME
+
+const char *const run_state_names[] = {"running", "paused",    "halted", "stopping",
+                                       "stopped", "succeeded", "failed"};
+
+#define COMMAND_POLL_S 0.05
+#define PROGRESS_WRITE_S 0.25
+#define HEARTBEAT_S 1.0
+#define SAMPLE_S 5.0
+#define TICK_S 0.2
+#define READ_CHUNK 65536
+#define MAX_MALFORMED_EVENTS 20
+
+int pstate_from_name(const char *name)
+{
+    for (int i = 0; i < P_NSTATES; i++)
+        if (strcmp(pstate_names[i], name) == 0)
+            return i;
+    return -1;
+}
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static uint64_t rng_next(struct rt *rt)
+{
+    /* xorshift64*: jitter only, not security. */
+    uint64_t x = rt->rng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    rt->rng = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+static double rng_unit(struct rt *rt)
+{
+    return (double)(rng_next(rt) >> 11) / 9007199254740992.0;
+}
+
+int64_t runtime_backoff_ms(const struct ns_spec *spec, int next_attempt, double u)
+{
+    double d = (double)spec->backoff_ms;
+    for (int i = 2; i < next_attempt && d < (double)spec->max_backoff_ms; i++)
+        d *= spec->backoff_factor;
+    if (d > (double)spec->max_backoff_ms)
+        d = (double)spec->max_backoff_ms;
+    d *= 1.0 + spec->jitter * (2.0 * u - 1.0);
+    return d < 0 ? 0 : (int64_t)llround(d);
+}
+
+static const char *part_key(const struct rt *rt, int64_t idx)
+{
+    return rt->plan->parts[idx].key;
+}
+
+void rt_event(struct rt *rt, int64_t idx, int64_t attempt_id, const char *kind, const char *fmt,
+              ...)
+{
+    struct ns_buf b = NS_BUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vaddf(&b, fmt, ap);
+    va_end(ap);
+    journal_event(rt->j, idx, attempt_id, kind, "%s", b.data ? b.data : "");
+    if (rt->opts->on_event) {
+        /* Keys and messages in b come from users and workers. */
+        char *safe = escape_dup(b.data ? b.data : "", b.len, 0);
+        rt->opts->on_event(rt->opts->ctx, safe);
+        free(safe);
+    }
+    buf_release(&b);
+}
+
+static void set_str(char **dst, const char *s, size_t len)
+{
+    free(*dst);
+    *dst = s ? ns_xstrndup(s, len) : NULL;
+}
+
+void rt_set_state(struct rt *rt, int64_t idx, enum pstate to)
+{
+    struct part *p = &rt->parts[idx];
+    rt->counts[p->state]--;
+    rt->counts[to]++;
+    p->state = to;
+}
+
+void rt_requeue(struct rt *rt, int64_t idx)
+{
+    if (rt->parts[idx].queued)
+        return;
+    if (rt->nrequeue == rt->requeue_cap) {
+        rt->requeue_cap = rt->requeue_cap ? rt->requeue_cap * 2 : 64;
+        rt->requeue = ns_xrealloc(rt->requeue, rt->requeue_cap * sizeof *rt->requeue);
+    }
+    rt->requeue[rt->nrequeue++] = idx;
+    rt->parts[idx].queued = true;
+}
+
+void rt_set_run_state(struct rt *rt, enum run_state s, const char *reason)
+{
+    if (rt->state == s && !reason)
+        return;
+    enum run_state from = rt->state;
+    rt->state = s;
+    set_str(&rt->state_reason, reason, reason ? strlen(reason) : 0);
+    bool final = s == RS_STOPPED || s == RS_SUCCEEDED || s == RS_FAILED;
+    journal_run_state(rt->j, run_state_names[s], reason, final);
+    rt_event(rt, -1, 0, "run_state", "run %lld: %s -> %s%s%s", (long long)rt->run_id,
+             run_state_names[from], run_state_names[s], reason ? ": " : "", reason ? reason : "");
+}
+
+void rt_clear_checkpoint(struct rt *rt, int64_t idx)
+{
+    struct part *p = &rt->parts[idx];
+    free(p->checkpoint);
+    p->checkpoint = NULL;
+    p->checkpoint_len = 0;
+    p->checkpoint_progress = 0;
+    p->checkpoint_err_id = 0;
+    journal_checkpoint(rt->j, idx, p);
+}
+
+/* ---- setup: find or create the run ------------------------------------- */
+
+static char *hex64(uint64_t h)
+{
+    return ns_xasprintf("%016llx", (unsigned long long)h);
+}
+
+/* Lines of a that are not in b, each prefixed; for "what changed". */
+static void diff_lines(struct ns_buf *out, const char *a, const char *b, const char *prefix)
+{
+    const char *line = a;
+    while (*line) {
+        const char *nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line) : strlen(line);
+        bool found = false;
+        for (const char *q = b; *q;) {
+            const char *qn = strchr(q, '\n');
+            size_t ql = qn ? (size_t)(qn - q) : strlen(q);
+            if (ql == len && memcmp(q, line, len) == 0) {
+                found = true;
+                break;
+            }
+            q += ql + (qn ? 1 : 0);
+        }
+        if (!found && len) {
+            buf_adds(out, prefix);
+            buf_add(out, line, len);
+            buf_addc(out, '\n');
+        }
+        line += len + (nl ? 1 : 0);
+    }
+}
+
+static int create_run(struct rt *rt, const char *params, const char *spec_canon,
+                      const char *spec_hash, const char *plan_hash, char *err, size_t errlen)
+{
+    char *params_json;
+    {
+        struct ns_buf b = NS_BUF_INIT;
+        buf_addc(&b, '{');
+        for (size_t i = 0; i < rt->plan->run_params_len; i++) {
+            const struct ns_kv *kv = &rt->plan->run_params[i];
+            if (i)
+                buf_addc(&b, ',');
+            buf_add_json_string(&b, kv->name, strlen(kv->name));
+            buf_addc(&b, ':');
+            buf_add_json_string(&b, kv->value, strlen(kv->value));
+        }
+        buf_addc(&b, '}');
+        params_json = buf_detach(&b);
+    }
+    char *abs_spec = realpath(rt->spec->path, NULL);
+    int rc = -1;
+    if (store_begin(&rt->st, err, errlen) != 0)
+        goto out;
+    double now = ns_now();
+    sqlite3_stmt *s = store_prepare(
+        &rt->st, "INSERT INTO runs(job, params, params_json, spec_path, spec_canon, spec_hash, "
+                 "plan_hash, state, concurrency, total, n_pending, created_at, updated_at) "
+                 "VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)");
+    sqlite3_bind_text(s, 1, rt->spec->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, params, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, params_json, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, abs_spec ? abs_spec : rt->spec->path, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 5, spec_canon, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 6, spec_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 7, plan_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 8, rt->spec->concurrency);
+    sqlite3_bind_int64(s, 9, (sqlite3_int64)rt->plan->len);
+    sqlite3_bind_int64(s, 10, (sqlite3_int64)rt->plan->len);
+    sqlite3_bind_double(s, 11, now);
+    sqlite3_bind_double(s, 12, now);
+    int step = sqlite3_step(s);
+    sqlite3_finalize(s);
+    if (step != SQLITE_DONE) {
+        ns_errf(err, errlen, "%s: cannot create the run: %s", rt->st.path,
+                sqlite3_errmsg(rt->st.db));
+        store_rollback(&rt->st);
+        goto out;
+    }
+    rt->run_id = sqlite3_last_insert_rowid(rt->st.db);
+    s = store_prepare(&rt->st, "INSERT INTO partitions(run_id, idx, key, params_json, state, "
+                               "max_attempts) VALUES (?, ?, ?, ?, 'pending', ?)");
+    for (size_t i = 0; i < rt->plan->len; i++) {
+        const struct ns_partition *pp = &rt->plan->parts[i];
+        char *pj = plan_partition_json(pp);
+        sqlite3_reset(s);
+        sqlite3_bind_int64(s, 1, rt->run_id);
+        sqlite3_bind_int64(s, 2, pp->index);
+        sqlite3_bind_text(s, 3, pp->key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 4, pj, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(s, 5, rt->spec->retry_attempts);
+        step = sqlite3_step(s);
+        free(pj);
+        if (step != SQLITE_DONE) {
+            ns_errf(err, errlen, "%s: cannot store partitions: %s", rt->st.path,
+                    sqlite3_errmsg(rt->st.db));
+            sqlite3_finalize(s);
+            store_rollback(&rt->st);
+            goto out;
+        }
+    }
+    sqlite3_finalize(s);
+    rc = store_commit(&rt->st, err, errlen);
+out:
+    free(params_json);
+    free(abs_spec);
+    return rc;
+}
+
+/* Finds the run to drive. Returns 0 (rt->run_id set, or result->already_succeeded),
+ * -1 on error (*refused when it is the user's to fix). */
+static int find_or_create_run(struct rt *rt, struct ns_run_result *result, bool *refused,
+                              char *err, size_t errlen)
+{
+    char *params = plan_params_canonical(rt->plan);
+    char *canon = spec_canonical(rt->spec);
+    char *spec_hash = hex64(ns_hash64(canon, strlen(canon), NS_HASH_SEED));
+    char *plan_hash = hex64(rt->plan->hash);
+    int rc = -1;
+
+    if (!rt->opts->rerun) {
+        sqlite3_stmt *s = store_prepare(
+            &rt->st, "SELECT id, state, spec_hash, plan_hash, spec_canon, total FROM runs "
+                     "WHERE job = ? AND params = ? ORDER BY id DESC LIMIT 1");
+        sqlite3_bind_text(s, 1, rt->spec->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, params, -1, SQLITE_STATIC);
+        if (sqlite3_step(s) == SQLITE_ROW) {
+            int64_t id = sqlite3_column_int64(s, 0);
+            const char *state = (const char *)sqlite3_column_text(s, 1);
+            const char *old_spec = (const char *)sqlite3_column_text(s, 2);
+            const char *old_plan = (const char *)sqlite3_column_text(s, 3);
+            const char *old_canon = (const char *)sqlite3_column_text(s, 4);
+            int64_t old_total = sqlite3_column_int64(s, 5);
+            result->run_id = id;
+            if (strcmp(state, "succeeded") == 0) {
+                result->already_succeeded = true;
+                snprintf(result->state, sizeof result->state, "succeeded");
+                sqlite3_finalize(s);
+                rc = 0;
+                goto out;
+            }
+            if (strcmp(old_plan, plan_hash) != 0) {
+                struct ns_buf b = NS_BUF_INIT;
+                buf_addf(&b, "run %lld: the plan changed since it started (%lld partitions then, "
+                             "%zu now, or different keys); finish it with the old spec, or "
+                             "start a new run with --rerun",
+                         (long long)id, (long long)old_total, rt->plan->len);
+                ns_errf(err, errlen, "%s", b.data);
+                buf_release(&b);
+                *refused = true;
+                sqlite3_finalize(s);
+                goto out;
+            }
+            if (strcmp(old_spec, spec_hash) != 0) {
+                struct ns_buf b = NS_BUF_INIT;
+                diff_lines(&b, old_canon, canon, "  was: ");
+                diff_lines(&b, canon, old_canon, "  now: ");
+                if (!rt->opts->force) {
+                    ns_errf(err, errlen,
+                            "run %lld: the spec changed since the run started:\n%s"
+                            "resume anyway with --force, or start a new run with --rerun",
+                            (long long)id, b.data ? b.data : "");
+                    buf_release(&b);
+                    *refused = true;
+                    sqlite3_finalize(s);
+                    goto out;
+                }
+                sqlite3_stmt *u = store_prepare(
+                    &rt->st, "UPDATE runs SET spec_canon = ?, spec_hash = ? WHERE id = ?");
+                sqlite3_bind_text(u, 1, canon, -1, SQLITE_STATIC);
+                sqlite3_bind_text(u, 2, spec_hash, -1, SQLITE_STATIC);
+                sqlite3_bind_int64(u, 3, id);
+                sqlite3_step(u);
+                sqlite3_finalize(u);
+                buf_release(&b);
+            }
+            rt->run_id = id;
+            result->resumed = true;
+        }
+        sqlite3_finalize(s);
+    }
+    if (!rt->run_id && create_run(rt, params, canon, spec_hash, plan_hash, err, errlen) != 0)
+        goto out;
+    result->run_id = rt->run_id;
+    rc = 0;
+out:
+    free(params);
+    free(canon);
+    free(spec_hash);
+    free(plan_hash);
+    return rc;
+}
+
+static int take_lock(struct rt *rt, bool *refused, char *err, size_t errlen)
+{
+    char *path = store_lock_path(&rt->st, rt->run_id);
+    rt->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (rt->lock_fd < 0) {
+        ns_errf(err, errlen, "%s: %s", path, strerror(errno));
+        free(path);
+        return -1;
+    }
+    free(path);
+    if (flock(rt->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        sqlite3_stmt *s = store_prepare(&rt->st, "SELECT runtime_pid FROM runs WHERE id = ?");
+        sqlite3_bind_int64(s, 1, rt->run_id);
+        long long pid = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+        sqlite3_finalize(s);
+        ns_errf(err, errlen,
+                "run %lld is already being driven by a live runtime (pid %lld); watch it with "
+                "'nightshift console %lld'",
+                (long long)rt->run_id, pid, (long long)rt->run_id);
+        *refused = true;
+        return -1;
+    }
+    return 0;
+}
+
+static int load_partitions(struct rt *rt, char *err, size_t errlen)
+{
+    rt->nparts = rt->plan->len;
+    rt->parts = ns_xcalloc(rt->nparts, sizeof *rt->parts);
+    sqlite3_stmt *s = store_prepare(
+        &rt->st, "SELECT idx, state, attempts, attempts_total, progress, total, error_records, "
+                 "checkpoint, checkpoint_progress, checkpoint_err_id, next_attempt_at, "
+                 "started_at, finished_at, last_message, last_signature FROM partitions "
+                 "WHERE run_id = ? ORDER BY idx");
+    sqlite3_bind_int64(s, 1, rt->run_id);
+    size_t seen = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int64_t idx = sqlite3_column_int64(s, 0);
+        if (idx < 0 || (size_t)idx >= rt->nparts)
+            continue;
+        struct part *p = &rt->parts[idx];
+        int st = pstate_from_name((const char *)sqlite3_column_text(s, 1));
+        p->state = st < 0 ? P_PENDING : (enum pstate)st;
+        p->attempts = sqlite3_column_int(s, 2);
+        p->attempts_total = sqlite3_column_int(s, 3);
+        p->max_attempts = rt->spec->retry_attempts;
+        p->progress = sqlite3_column_int64(s, 4);
+        p->total = sqlite3_column_type(s, 5) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 5);
+        p->errors = sqlite3_column_int64(s, 6);
+        if (sqlite3_column_type(s, 7) != SQLITE_NULL) {
+            p->checkpoint_len = (size_t)sqlite3_column_bytes(s, 7);
+            p->checkpoint = ns_xstrndup(sqlite3_column_blob(s, 7), p->checkpoint_len);
+            p->checkpoint_progress = sqlite3_column_int64(s, 8);
+            p->checkpoint_err_id = sqlite3_column_int64(s, 9);
+        }
+        p->retry_at = sqlite3_column_double(s, 10);
+        p->started_at = sqlite3_column_double(s, 11);
+        p->finished_at = sqlite3_column_double(s, 12);
+        if (sqlite3_column_type(s, 13) != SQLITE_NULL)
+            p->last_message = ns_xstrdup((const char *)sqlite3_column_text(s, 13));
+        if (sqlite3_column_type(s, 14) != SQLITE_NULL)
+            p->last_signature = ns_xstrdup((const char *)sqlite3_column_text(s, 14));
+        rt->counts[p->state]++;
+        rt->records_done += p->progress;
+        rt->error_records += p->errors;
+        seen++;
+    }
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE || seen != rt->nparts) {
+        ns_errf(err, errlen, "%s: run %lld: expected %zu partitions, found %zu%s%s", rt->st.path,
+                (long long)rt->run_id, rt->nparts, seen, rc != SQLITE_DONE ? ": " : "",
+                rc != SQLITE_DONE ? sqlite3_errmsg(rt->st.db) : "");
+        return -1;
+    }
+    return 0;
+}
+
+/* Ends what a dead runtime left behind and puts interrupted partitions back
+ * in the queue. Runs before anything is dispatched. */
+static void reconcile(struct rt *rt)
+{
+    sqlite3_stmt *s = store_prepare(&rt->st, "SELECT id, idx, pid, pid_start, started_at FROM "
+                                             "attempts WHERE run_id = ? AND outcome IS NULL");
+    sqlite3_bind_int64(s, 1, rt->run_id);
+    struct {
+        int64_t id, idx, pid;
+        uint64_t start;
+        double started;
+    } *orphans = NULL;
+    size_t n = 0;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        orphans = ns_xrealloc(orphans, (n + 1) * sizeof *orphans);
+        orphans[n].id = sqlite3_column_int64(s, 0);
+        orphans[n].idx = sqlite3_column_int64(s, 1);
+        orphans[n].pid = sqlite3_column_int64(s, 2);
+        orphans[n].start = (uint64_t)sqlite3_column_int64(s, 3);
+        orphans[n].started = sqlite3_column_double(s, 4);
+        n++;
+    }
+    sqlite3_finalize(s);
+    double now = ns_now();
+    for (size_t i = 0; i < n; i++) {
+        bool ended = orphans[i].pid > 1 &&
+                     exec_end_orphan((pid_t)orphans[i].pid, orphans[i].start,
+                                     rt->spec->stop_grace_ms) == 1;
+        struct attempt a = {0};
+        a.id = orphans[i].id;
+        a.started_wall = orphans[i].started;
+        char msg[160];
+        snprintf(msg, sizeof msg, "runtime died during the attempt; %s",
+                 ended ? "its worker was still running and was ended on restart"
+                       : "its worker was already gone");
+        journal_attempt_end(rt->j, &a, now, "interrupted", -1, 0, msg);
+        rt_event(rt, orphans[i].idx, a.id, "reconcile", "partition %lld [%s]: attempt %lld %s",
+                 (long long)orphans[i].idx, part_key(rt, orphans[i].idx), (long long)a.id, msg);
+    }
+    free(orphans);
+    int strays = exec_end_run_processes(rt->run_id, rt->spec->stop_grace_ms);
+    if (strays > 0)
+        rt_event(rt, -1, 0, "reconcile", "ended %d leftover process%s of run %lld", strays,
+                 strays == 1 ? "" : "es", (long long)rt->run_id);
+    for (size_t i = 0; i < rt->nparts; i++) {
+        struct part *p = &rt->parts[i];
+        if (p->state == P_RUNNING || p->state == P_PAUSED) {
+            /* Interrupted through no fault of the worker: the attempt does
+             * not count against the partition's budget. */
+            if (p->attempts > 0)
+                p->attempts--;
+            rt_set_state(rt, (int64_t)i, P_PENDING);
+            journal_partition(rt->j, (int64_t)i, p);
+        } else if (p->state == P_FAILED && rt->opts->retry_failed) {
+            p->attempts = 0;
+            rt_set_state(rt, (int64_t)i, P_PENDING);
+            journal_partition(rt->j, (int64_t)i, p);
+            rt_event(rt, (int64_t)i, 0, "partition_state",
+                     "partition %lld [%s]: failed -> pending (--retry-failed)", (long long)i,
+                     part_key(rt, (int64_t)i));
+        }
+    }
+}
+
+/* ---- launching ---------------------------------------------------------- */
+
+static void push_env(char ***env, size_t *n, char *entry)
+{
+    *env = ns_xrealloc(*env, (*n + 2) * sizeof **env);
+    (*env)[(*n)++] = entry;
+    (*env)[*n] = NULL;
+}
+
+static void free_strv(char **v)
+{
+    if (!v)
+        return;
+    for (char **p = v; *p; p++)
+        free(*p);
+    free(v);
+}
+
+/* Builds the worker's environment: ours without NIGHTSHIFT_* (a worker of a
+ * nested run must not inherit the outer run's identity), the spec's env,
+ * then the contract variables. */
+static char **build_env(struct rt *rt, int64_t idx, int attempt_n, const struct part *p,
+                        char *err, size_t errlen)
+{
+    const struct ns_partition *pp = &rt->plan->parts[idx];
+    char **env = NULL;
+    size_t n = 0;
+    for (char **e = environ; e && *e; e++)
+        if (strncmp(*e, "NIGHTSHIFT_", 11) != 0)
+            push_env(&env, &n, ns_xstrdup(*e));
+    struct ns_buf b = NS_BUF_INIT;
+    for (size_t i = 0; i < rt->spec->env_len; i++) {
+        buf_reset(&b);
+        if (tmpl_expand(rt->spec->env[i].value, pp->params, pp->params_len, &b, err, errlen) !=
+            0) {
+            buf_release(&b);
+            free_strv(env);
+            return NULL;
+        }
+        push_env(&env, &n, ns_xasprintf("%s=%s", rt->spec->env[i].name, b.data ? b.data : ""));
+    }
+    buf_release(&b);
+    push_env(&env, &n, ns_xasprintf("NIGHTSHIFT_RUN_ID=%lld", (long long)rt->run_id));
+    push_env(&env, &n, ns_xasprintf("NIGHTSHIFT_JOB=%s", rt->spec->name));
+    push_env(&env, &n, ns_xasprintf("NIGHTSHIFT_PARTITION=%lld", (long long)idx));
+    push_env(&env, &n, ns_xasprintf("NIGHTSHIFT_PARTITION_KEY=%s", pp->key));
+    push_env(&env, &n, ns_xasprintf("NIGHTSHIFT_ATTEMPT=%d", attempt_n));
+    push_env(&env, &n,
+             ns_xasprintf("NIGHTSHIFT_CHECKPOINT=%s", p->checkpoint ? p->checkpoint : ""));
+    push_env(&env, &n, ns_xasprintf("NIGHTSHIFT_REPORT_FD=%d", NS_REPORT_FD));
+    push_env(&env, &n, ns_xasprintf("NIGHTSHIFT_BIN=%s", rt->self_exe));
+    push_env(&env, &n, ns_xasprintf("NIGHTSHIFT_DB=%s", rt->st.path));
+    for (size_t i = 0; i < pp->params_len; i++) {
+        struct ns_buf name = NS_BUF_INIT;
+        buf_adds(&name, "NIGHTSHIFT_P_");
+        for (const char *c = pp->params[i].name; *c; c++)
+            buf_addc(&name, (*c >= 'a' && *c <= 'z') ? (char)(*c - 32) : *c);
+        push_env(&env, &n, ns_xasprintf("%s=%s", name.data, pp->params[i].value));
+        buf_release(&name);
+    }
+    return env;
+}
+
+static char **build_argv(struct rt *rt, int64_t idx, char *err, size_t errlen)
+{
+    const struct ns_partition *pp = &rt->plan->parts[idx];
+    char **argv = NULL;
+    size_t n = 0;
+    if (rt->spec->shell) {
+        /* No expansion into shell text (injection); parameters are in the
+         * environment as NIGHTSHIFT_P_<NAME>. */
+        push_env(&argv, &n, ns_xstrdup("/bin/sh"));
+        push_env(&argv, &n, ns_xstrdup("-c"));
+        push_env(&argv, &n, ns_xstrdup(rt->spec->command.items[0].text));
+        return argv;
+    }
+    struct ns_buf b = NS_BUF_INIT;
+    for (size_t i = 0; i < rt->spec->command.len; i++) {
+        buf_reset(&b);
+        if (tmpl_expand(rt->spec->command.items[i].text, pp->params, pp->params_len, &b, err,
+                        errlen) != 0) {
+            buf_release(&b);
+            free_strv(argv);
+            return NULL;
+        }
+        push_env(&argv, &n, ns_xstrdup(b.data ? b.data : ""));
+    }
+    buf_release(&b);
+    return argv;
+}
+
+static char *build_workdir(struct rt *rt, int64_t idx)
+{
+    const struct ns_partition *pp = &rt->plan->parts[idx];
+    if (!rt->spec->workdir.text)
+        return ns_xstrdup(rt->spec->dir);
+    struct ns_buf b = NS_BUF_INIT;
+    char err[256];
+    if (tmpl_expand(rt->spec->workdir.text, pp->params, pp->params_len, &b, err, sizeof err) !=
+        0) {
+        buf_release(&b);
+        return ns_xstrdup(rt->spec->dir);
+    }
+    char *w = buf_detach(&b);
+    if (w[0] != '/') {
+        char *abs = ns_xasprintf("%s/%s", rt->spec->dir, w);
+        free(w);
+        w = abs;
+    }
+    return w;
+}
+
+static void live_add(struct rt *rt, struct attempt *a)
+{
+    if (rt->nlive == rt->live_cap) {
+        rt->live_cap = rt->live_cap ? rt->live_cap * 2 : 8;
+        rt->live = ns_xrealloc(rt->live, rt->live_cap * sizeof *rt->live);
+    }
+    rt->live[rt->nlive++] = a;
+}
+
+static void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_error);
+
+static void launch(struct rt *rt, int64_t idx)
+{
+    struct part *p = &rt->parts[idx];
+    char err[512] = "";
+    double now = ns_now();
+    p->attempts++;
+    p->attempts_total++;
+    /* Resume from the checkpoint: progress and error records past it will be
+     * reported again by this attempt, so earlier copies go. */
+    int64_t dropped = journal_drop_errors_after(rt->j, idx, p->checkpoint ? p->checkpoint_err_id : 0);
+    p->errors -= dropped;
+    rt->error_records -= dropped;
+    if (p->errors < 0)
+        p->errors = 0;
+    p->last_err_id = p->checkpoint ? p->checkpoint_err_id : 0;
+    int64_t new_progress = p->checkpoint ? p->checkpoint_progress : 0;
+    rt->records_done += new_progress - p->progress;
+    p->progress = new_progress;
+    if (!p->checkpoint)
+        p->total = p->total >= 0 ? p->total : -1;
+
+    struct attempt *a = ns_xcalloc(1, sizeof *a);
+    a->idx = idx;
+    a->n = p->attempts_total;
+    a->log_fd = -1;
+    a->proc.report_fd = a->proc.output_fd = -1;
+    a->started_wall = now;
+    a->started_mono = ns_monotonic();
+    report_parser_init(&a->parser);
+    a->log_path = ns_xasprintf("%s/p%06lld-a%d.log", rt->run_dir, (long long)idx, a->n);
+    a->log_fd = open(a->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    a->id = journal_attempt_start(rt->j, idx, a->n, now, a->log_path, p->checkpoint,
+                                  p->checkpoint_len);
+    p->live = a;
+    if (!p->started_at)
+        p->started_at = now;
+    p->finished_at = 0;
+    rt_set_state(rt, idx, P_RUNNING);
+    live_add(rt, a);
+
+    char **argv = build_argv(rt, idx, err, sizeof err);
+    char **envp = argv ? build_env(rt, idx, a->n, p, err, sizeof err) : NULL;
+    char *workdir = build_workdir(rt, idx);
+    int rc = -1;
+    if (argv && envp) {
+        struct ns_launch l = {argv, envp, workdir};
+        rc = exec_start(&l, &a->proc, err, sizeof err);
+    }
+    free_strv(argv);
+    free_strv(envp);
+    free(workdir);
+    if (rc != 0) {
+        a->reaped = true;
+        finish_attempt(rt, a, err);
+        return;
+    }
+    journal_attempt_pid(rt->j, a->id, &a->proc);
+    if (rt->spec->timeout_ms > 0)
+        a->deadline_mono = a->started_mono + (double)rt->spec->timeout_ms / 1000.0;
+    journal_partition(rt->j, idx, p);
+    rt_event(rt, idx, a->id, "attempt_start", "partition %lld [%s]: attempt %d started (pid %d%s)",
+             (long long)idx, part_key(rt, idx), a->n, (int)a->proc.pid,
+             p->checkpoint ? ", resuming from checkpoint" : "");
+}
+
+/* ---- reports from workers ---------------------------------------------- */
+
+struct report_ctx {
+    struct rt *rt;
+    struct attempt *a;
+};
+
+static void on_report(void *ctx, const struct ns_report_msg *m)
+{
+    struct report_ctx *rc = ctx;
+    struct rt *rt = rc->rt;
+    struct attempt *a = rc->a;
+    struct part *p = &rt->parts[a->idx];
+    switch (m->kind) {
+    case NS_REPORT_TOTAL:
+        p->total = m->number;
+        a->progress_dirty = true;
+        break;
+    case NS_REPORT_PROGRESS:
+        rt->records_done += m->number - p->progress;
+        p->progress = m->number;
+        a->progress_dirty = true;
+        break;
+    case NS_REPORT_CHECKPOINT:
+        set_str(&p->checkpoint, m->text, m->text_len);
+        p->checkpoint_len = m->text_len;
+        p->checkpoint_progress = p->progress;
+        p->checkpoint_err_id = p->last_err_id;
+        /* Progress first, so a reader never sees a checkpoint ahead of it. */
+        journal_progress(rt->j, a->idx, p);
+        journal_checkpoint(rt->j, a->idx, p);
+        a->progress_dirty = false;
+        a->progress_written_mono = ns_monotonic();
+        break;
+    case NS_REPORT_ERROR: {
+        char *sig = signature_of(m->text ? m->text : "", m->text_len);
+        p->last_err_id = journal_error_record(rt->j, a->idx, a->id, m->key, m->key_len, m->text,
+                                              m->text_len, sig, m->payload, m->payload_len);
+        free(sig);
+        p->errors++;
+        rt->error_records++;
+        a->progress_dirty = true;
+        break;
+    }
+    case NS_REPORT_LOG: {
+        struct ns_buf b = NS_BUF_INIT;
+        buf_add(&b, m->key, m->key_len);
+        buf_adds(&b, ": ");
+        buf_add(&b, m->text, m->text_len);
+        set_str(&p->last_message, b.data, b.len);
+        a->progress_dirty = true;
+        if ((m->key_len == 4 && memcmp(m->key, "warn", 4) == 0) ||
+            (m->key_len == 5 && memcmp(m->key, "error", 5) == 0))
+            journal_event(rt->j, a->idx, a->id, "log", "%s", b.data);
+        buf_release(&b);
+        break;
+    }
+    case NS_REPORT_MALFORMED:
+        a->malformed++;
+        if (a->malformed <= MAX_MALFORMED_EVENTS) {
+            char *raw = escape_dup(m->raw ? m->raw : "", m->raw ? m->raw_len : 0, NS_ESC_ASCII);
+            journal_event(rt->j, a->idx, a->id, "protocol",
+                          "partition %lld attempt %d: ignored a malformed report line (%.*s): %s",
+                          (long long)a->idx, a->n, (int)m->text_len, m->text, raw);
+            free(raw);
+            if (a->malformed == MAX_MALFORMED_EVENTS)
+                journal_event(rt->j, a->idx, a->id, "protocol",
+                              "partition %lld attempt %d: further malformed lines are counted, "
+                              "not recorded",
+                              (long long)a->idx, a->n);
+        }
+        break;
+    }
+}
+
+/* Reads what is available on the report pipe; returns false at EOF/error. */
+static bool read_reports(struct rt *rt, struct attempt *a, size_t budget)
+{
+    char buf[READ_CHUNK];
+    struct report_ctx ctx = {rt, a};
+    while (budget > 0) {
+        ssize_t n = read(a->proc.report_fd, buf, sizeof buf);
+        if (n > 0) {
+            report_parser_feed(&a->parser, buf, (size_t)n, on_report, &ctx);
+            budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return true;
+        close(a->proc.report_fd);
+        a->proc.report_fd = -1;
+        return false;
+    }
+    return true;
+}
+
+/* Copies worker output into the attempt log, up to log_limit; the rest is
+ * read and counted so a flooding worker never blocks on a full pipe. */
+static bool read_output(struct rt *rt, struct attempt *a, size_t budget)
+{
+    char buf[READ_CHUNK];
+    while (budget > 0) {
+        ssize_t n = read(a->proc.output_fd, buf, sizeof buf);
+        if (n > 0) {
+            int64_t room = rt->spec->log_limit - a->log_bytes;
+            int64_t keep = room <= 0 ? 0 : (n < room ? n : room);
+            if (keep > 0 && a->log_fd >= 0) {
+                ssize_t w = write(a->log_fd, buf, (size_t)keep);
+                (void)w;
+            }
+            a->log_bytes += keep;
+            a->log_dropped += n - keep;
+            budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return true;
+        close(a->proc.output_fd);
+        a->proc.output_fd = -1;
+        return false;
+    }
+    return true;
+}
+
+/* ---- ending attempts ---------------------------------------------------- */
+
+void rt_end_attempt(struct rt *rt, struct attempt *a, enum ending why)
+{
+    if (a->reaped || a->ending != END_NONE)
+        return;
+    a->ending = why;
+    exec_signal_group(a->proc.pid, SIGCONT); /* a stopped group cannot die gracefully */
+    exec_signal_group(a->proc.pid, SIGTERM);
+    a->paused_at_mono = 0;
+    a->kill_at_mono = ns_monotonic() + (double)rt->spec->stop_grace_ms / 1000.0;
+}
+
+void rt_pause_workers(struct rt *rt, bool pause)
+{
+    double now = ns_monotonic();
+    for (size_t i = 0; i < rt->nlive; i++) {
+        struct attempt *a = rt->live[i];
+        if (a->reaped || a->ending != END_NONE)
+            continue;
+        if (pause && a->paused_at_mono == 0) {
+            exec_signal_group(a->proc.pid, SIGSTOP);
+            a->paused_at_mono = now;
+            rt_set_state(rt, a->idx, P_PAUSED);
+        } else if (!pause && a->paused_at_mono > 0) {
+            /* Timeouts do not tick while paused. */
+            if (a->deadline_mono > 0)
+                a->deadline_mono += now - a->paused_at_mono;
+            a->paused_at_mono = 0;
+            exec_signal_group(a->proc.pid, SIGCONT);
+            rt_set_state(rt, a->idx, P_RUNNING);
+        } else {
+            continue;
+        }
+        journal_partition(rt->j, a->idx, &rt->parts[a->idx]);
+    }
+}
+
+static enum ns_exit_action classify_exit(const struct ns_spec *spec, int code)
+{
+    for (size_t i = 0; i < spec->on_exit_len; i++)
+        if (spec->on_exit[i].code == code)
+            return spec->on_exit[i].action;
+    return NS_EXIT_RETRY;
+}
+
+static void live_remove(struct rt *rt, struct attempt *a)
+{
+    for (size_t i = 0; i < rt->nlive; i++) {
+        if (rt->live[i] == a) {
+            rt->live[i] = rt->live[--rt->nlive];
+            return;
+        }
+    }
+}
+
+static void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_error)
+{
+    struct part *p = &rt->parts[a->idx];
+    double now = ns_now();
+    char dur[32], msg[512];
+    /* Drain what the worker wrote before it exited, bounded: a grandchild
+     * that escaped the group could keep a pipe open and writing forever. */
+    if (a->proc.report_fd >= 0)
+        read_reports(rt, a, 8 * 1024 * 1024);
+    if (a->proc.output_fd >= 0)
+        read_output(rt, a, 8 * 1024 * 1024);
+    if (a->proc.pid > 1)
+        exec_signal_group(a->proc.pid, SIGKILL); /* stragglers left in the group */
+    struct report_ctx ctx = {rt, a};
+    report_parser_finish(&a->parser, on_report, &ctx);
+    report_parser_release(&a->parser);
+    if (a->proc.report_fd >= 0)
+        close(a->proc.report_fd);
+    if (a->proc.output_fd >= 0)
+        close(a->proc.output_fd);
+    if (a->log_fd >= 0) {
+        if (a->log_dropped > 0) {
+            char note[160];
+            int n = snprintf(note, sizeof note,
+                             "\n[nightshift: %lld more bytes of output dropped: log_limit is "
+                             "%lld bytes]\n",
+                             (long long)a->log_dropped, (long long)rt->spec->log_limit);
+            ssize_t w = write(a->log_fd, note, (size_t)n);
+            (void)w;
+        }
+        close(a->log_fd);
+    }
+    ns_format_duration((int64_t)((now - a->started_wall) * 1000), dur, sizeof dur);
+
+    const char *outcome;
+    int code = -1, sig = 0;
+    enum ns_exit_action action = NS_EXIT_RETRY;
+    bool counts = true; /* against the attempt budget */
+    if (spawn_error) {
+        outcome = "failed";
+        snprintf(msg, sizeof msg, "could not start: %s", spawn_error);
+    } else if (a->ending == END_STOP) {
+        outcome = "interrupted";
+        counts = false;
+        snprintf(msg, sizeof msg, "stopped by the operator after %s", dur);
+    } else if (a->ending == END_TIMEOUT) {
+        outcome = "timed_out";
+        char lim[32];
+        ns_format_duration(rt->spec->timeout_ms, lim, sizeof lim);
+        snprintf(msg, sizeof msg, "timed out after %s", lim);
+    } else if (a->ending == END_KILL) {
+        outcome = "killed";
+        snprintf(msg, sizeof msg, "killed by the operator after %s", dur);
+    } else if (WIFEXITED(a->wstatus) && WEXITSTATUS(a->wstatus) == 0) {
+        outcome = "succeeded";
+        snprintf(msg, sizeof msg, "succeeded in %s", dur);
+    } else if (WIFEXITED(a->wstatus)) {
+        outcome = "failed";
+        code = WEXITSTATUS(a->wstatus);
+        action = classify_exit(rt->spec, code);
+        snprintf(msg, sizeof msg, "exit %d after %s", code, dur);
+    } else {
+        outcome = "signalled";
+        sig = WTERMSIG(a->wstatus);
+        snprintf(msg, sizeof msg, "killed by signal %d (%s) after %s", sig, strsignal(sig), dur);
+    }
+    if (WIFEXITED(a->wstatus) && a->ending != END_NONE)
+        code = WEXITSTATUS(a->wstatus);
+    if (WIFSIGNALED(a->wstatus) && a->ending != END_NONE)
+        sig = WTERMSIG(a->wstatus);
+    if (a->malformed > 0) {
+        size_t l = strlen(msg);
+        snprintf(msg + l, sizeof msg - l, "; %lld malformed report line%s ignored",
+                 (long long)a->malformed, a->malformed == 1 ? "" : "s");
+    }
+    journal_attempt_end(rt->j, a, now, outcome, code, sig, msg);
+
+    bool succeeded = strcmp(outcome, "succeeded") == 0;
+    enum pstate to;
+    char next[128] = "";
+    if (succeeded) {
+        to = P_SUCCEEDED;
+        p->finished_at = now;
+    } else if (p->skip_when_done) {
+        to = P_SKIPPED;
+        p->finished_at = now;
+        snprintf(next, sizeof next, "; partition skipped by the operator");
+    } else if (!counts) {
+        p->attempts--;
+        to = P_PENDING;
+    } else {
+        set_str(&p->last_message, msg, strlen(msg));
+        char *sigtext = signature_of(msg, strlen(msg));
+        set_str(&p->last_signature, sigtext, strlen(sigtext));
+        free(sigtext);
+        if (action == NS_EXIT_RETRY && p->attempts < p->max_attempts) {
+            int64_t delay = runtime_backoff_ms(rt->spec, p->attempts + 1, rng_unit(rt));
+            p->retry_at = now + (double)delay / 1000.0;
+            to = P_RETRY_WAIT;
+            char d[32];
+            snprintf(next, sizeof next, "; retry %d/%d in %s", p->attempts + 1, p->max_attempts,
+                     ns_format_duration(delay, d, sizeof d));
+        } else {
+            to = P_FAILED;
+            p->finished_at = now;
+            snprintf(next, sizeof next, "; %s",
+                     action == NS_EXIT_FAIL   ? "on_exit says fail: partition failed"
+                     : action == NS_EXIT_HALT ? "on_exit says halt: partition failed, run halted"
+                                              : "no attempts left: partition failed");
+        }
+    }
+    p->live = NULL;
+    p->skip_when_done = false;
+    rt_set_state(rt, a->idx, to);
+    journal_partition(rt->j, a->idx, p);
+    rt_event(rt, a->idx, a->id, "attempt_end", "partition %lld [%s]: attempt %d %s%s",
+             (long long)a->idx, part_key(rt, a->idx), a->n, msg, next);
+    if (to == P_PENDING && rt->state != RS_STOPPING)
+        rt_requeue(rt, a->idx);
+    if (!succeeded && counts && action == NS_EXIT_HALT && rt->state == RS_RUNNING) {
+        char reason[128];
+        snprintf(reason, sizeof reason, "partition %lld exited %d, which on_exit maps to halt",
+                 (long long)a->idx, code);
+        rt_set_run_state(rt, RS_HALTED, reason);
+    }
+    live_remove(rt, a);
+    free(a->log_path);
+    free(a);
+}
+
+/* ---- the loop ----------------------------------------------------------- */
+
+static int64_t next_dispatchable(struct rt *rt)
+{
+    while (rt->nrequeue > 0) {
+        int64_t idx = rt->requeue[0];
+        memmove(rt->requeue, rt->requeue + 1, (rt->nrequeue - 1) * sizeof *rt->requeue);
+        rt->nrequeue--;
+        rt->parts[idx].queued = false;
+        if (rt->parts[idx].state == P_PENDING && !rt->parts[idx].live)
+            return idx;
+    }
+    while (rt->cursor < rt->nparts) {
+        size_t i = rt->cursor++;
+        if (rt->parts[i].state == P_PENDING && !rt->parts[i].live)
+            return (int64_t)i;
+    }
+    return -1;
+}
+
+static void promote_retries(struct rt *rt, double now)
+{
+    if (rt->counts[P_RETRY_WAIT] == 0)
+        return;
+    for (size_t i = 0; i < rt->nparts; i++) {
+        struct part *p = &rt->parts[i];
+        if (p->state == P_RETRY_WAIT && p->retry_at <= now) {
+            rt_set_state(rt, (int64_t)i, P_PENDING);
+            journal_partition(rt->j, (int64_t)i, p);
+            rt_requeue(rt, (int64_t)i);
+        }
+    }
+}
+
+static double next_retry_at(const struct rt *rt)
+{
+    double best = 0;
+    if (rt->counts[P_RETRY_WAIT] == 0)
+        return 0;
+    for (size_t i = 0; i < rt->nparts; i++)
+        if (rt->parts[i].state == P_RETRY_WAIT && (best == 0 || rt->parts[i].retry_at < best))
+            best = rt->parts[i].retry_at;
+    return best;
+}
+
+static void dispatch(struct rt *rt)
+{
+    while (rt->state == RS_RUNNING && rt->nlive < (size_t)rt->concurrency) {
+        int64_t idx = next_dispatchable(rt);
+        if (idx < 0)
+            return;
+        launch(rt, idx);
+    }
+}
+
+static void reap(struct rt *rt)
+{
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        for (size_t i = 0; i < rt->nlive; i++) {
+            if (rt->live[i]->proc.pid == pid && !rt->live[i]->reaped) {
+                rt->live[i]->reaped = true;
+                rt->live[i]->wstatus = status;
+                break;
+            }
+        }
+        /* Other pids are orphaned grandchildren reparented to us. */
+    }
+}
+
+void rt_request_stop(struct rt *rt, bool now)
+{
+    if (now) {
+        rt->stop_now = true;
+        for (size_t i = 0; i < rt->nlive; i++) {
+            struct attempt *a = rt->live[i];
+            if (a->ending == END_NONE)
+                a->ending = END_STOP;
+            exec_signal_group(a->proc.pid, SIGKILL);
+        }
+    }
+    if (rt->state == RS_STOPPING)
+        return;
+    rt_set_run_state(rt, RS_STOPPING, now ? "stop now requested" : "graceful stop requested");
+    for (size_t i = 0; i < rt->nlive; i++)
+        rt_end_attempt(rt, rt->live[i], END_STOP);
+}
+
+static void handle_signals(struct rt *rt)
+{
+    struct signalfd_siginfo si;
+    while (read(rt->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+        switch (si.ssi_signo) {
+        case SIGCHLD:
+            break; /* reap() below */
+        case SIGINT:
+        case SIGTERM: {
+            bool again = rt->state == RS_STOPPING;
+            rt_event(rt, -1, 0, "signal", "runtime got %s: %s", strsignal((int)si.ssi_signo),
+                     again ? "stopping now (SIGKILL to workers)"
+                           : "stopping gracefully (send it again to stop now)");
+            rt_request_stop(rt, again);
+            break;
+        }
+        case SIGHUP:
+            rt->tty_gone = true;
+            journal_event(rt->j, -1, 0, "signal", "terminal hung up; the run goes on");
+            break;
+        }
+    }
+    reap(rt);
+}
+
+static void check_deadlines(struct rt *rt)
+{
+    double now = ns_monotonic();
+    for (size_t i = 0; i < rt->nlive; i++) {
+        struct attempt *a = rt->live[i];
+        if (a->reaped)
+            continue;
+        if (a->ending == END_NONE && a->deadline_mono > 0 && a->paused_at_mono == 0 &&
+            now >= a->deadline_mono)
+            rt_end_attempt(rt, a, END_TIMEOUT);
+        if (a->kill_at_mono > 0 && now >= a->kill_at_mono) {
+            exec_signal_group(a->proc.pid, SIGKILL);
+            a->kill_at_mono = 0;
+        }
+    }
+}
+
+static int64_t done_count(const struct rt *rt)
+{
+    return rt->counts[P_SUCCEEDED] + rt->counts[P_FAILED] + rt->counts[P_SKIPPED];
+}
+
+/* Recent partitions/s over the last ~30 s of one-second samples. */
+static double recent_rate(struct rt *rt, double now_mono, bool sample)
+{
+    int64_t done = done_count(rt);
+    if (sample) {
+        if (rt->rate_n == (int)NS_ARRAY_LEN(rt->rate_t)) {
+            memmove(rt->rate_t, rt->rate_t + 1, sizeof rt->rate_t - sizeof rt->rate_t[0]);
+            memmove(rt->rate_done, rt->rate_done + 1,
+                    sizeof rt->rate_done - sizeof rt->rate_done[0]);
+            rt->rate_n--;
+        }
+        rt->rate_t[rt->rate_n] = now_mono;
+        rt->rate_done[rt->rate_n] = done;
+        rt->rate_n++;
+    }
+    if (rt->rate_n < 1)
+        return 0;
+    double dt = now_mono - rt->rate_t[0];
+    if (dt < 0.5)
+        return 0;
+    return (double)(done - rt->rate_done[0]) / dt;
+}
+
+static void fill_counts(struct rt *rt, struct ns_counts *c, double rate)
+{
+    memset(c, 0, sizeof *c);
+    c->total = (int64_t)rt->nparts;
+    c->pending = rt->counts[P_PENDING];
+    c->running = rt->counts[P_RUNNING];
+    c->retry_wait = rt->counts[P_RETRY_WAIT];
+    c->paused = rt->counts[P_PAUSED];
+    c->succeeded = rt->counts[P_SUCCEEDED];
+    c->failed = rt->counts[P_FAILED];
+    c->skipped = rt->counts[P_SKIPPED];
+    c->records_done = rt->records_done;
+    c->error_records = rt->error_records;
+    c->elapsed_s = ns_monotonic() - rt->start_mono;
+    c->rate = rate;
+    int64_t left = c->total - done_count(rt);
+    c->eta_s = rate > 0 ? (double)left / rate : (left == 0 ? 0 : -1);
+    c->state = run_state_names[rt->state];
+}
+
+static void periodic(struct rt *rt, bool force)
+{
+    double now_mono = ns_monotonic();
+    double now = ns_now();
+    /* Coalesced progress: a few writes per second per partition at most. */
+    for (size_t i = 0; i < rt->nlive; i++) {
+        struct attempt *a = rt->live[i];
+        if (a->progress_dirty && (force || now_mono - a->progress_written_mono >= PROGRESS_WRITE_S)) {
+            journal_progress(rt->j, a->idx, &rt->parts[a->idx]);
+            a->progress_dirty = false;
+            a->progress_written_mono = now_mono;
+        }
+    }
+    bool beat = force || now_mono - rt->last_heartbeat >= HEARTBEAT_S;
+    double rate = recent_rate(rt, now_mono, beat);
+    if (beat) {
+        rt->last_heartbeat = now_mono;
+        journal_heartbeat(rt->j, now, (int)getpid());
+    }
+    if (force || now_mono - rt->last_tick >= TICK_S) {
+        rt->last_tick = now_mono;
+        struct ns_counts c;
+        fill_counts(rt, &c, rate);
+        double record_rate = c.elapsed_s > 0.5 ? (double)rt->records_done / c.elapsed_s : 0;
+        journal_run_counters(rt->j, rt, rate, record_rate, c.eta_s >= 0 ? now + c.eta_s : 0);
+        if (rt->opts->on_tick && !rt->tty_gone)
+            rt->opts->on_tick(rt->opts->ctx, &c);
+    }
+    if (force || now_mono - rt->last_sample >= SAMPLE_S) {
+        rt->last_sample = now_mono;
+        journal_sample(rt->j, now, done_count(rt), rt->records_done, rt->counts[P_FAILED]);
+    }
+}
+
+static bool finished(struct rt *rt)
+{
+    if (rt->nlive > 0)
+        return false;
+    if (rt->state == RS_STOPPING)
+        return true;
+    if (rt->state != RS_RUNNING)
+        return false; /* paused or halted: wait for the operator */
+    return rt->counts[P_PENDING] == 0 && rt->counts[P_RETRY_WAIT] == 0;
+}
+
+static void poll_commands(struct rt *rt, bool force)
+{
+    double now = ns_monotonic();
+    if (!force && now - rt->last_cmd_poll < COMMAND_POLL_S)
+        return;
+    rt->last_cmd_poll = now;
+    /* data_version changes only when another connection commits: a cheap
+     * test before looking at the commands table. */
+    sqlite3_stmt *s = store_prepare(&rt->st, "PRAGMA data_version");
+    int64_t v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_finalize(s);
+    if (!force && v == rt->data_version)
+        return;
+    rt->data_version = v;
+    apply_pending_commands(rt);
+}
+
+static int loop(struct rt *rt, char *err, size_t errlen)
+{
+    struct pollfd *pfd = NULL;
+    size_t pfd_cap = 0;
+    for (;;) {
+        promote_retries(rt, ns_now());
+        dispatch(rt);
+        periodic(rt, false);
+        if (journal_commit(rt->j, err, errlen) != 0)
+            goto fail;
+        if (finished(rt))
+            break;
+
+        /* Wait for the nearest of: a pipe, a signal, a deadline. */
+        size_t need = 1 + 2 * rt->nlive;
+        if (need > pfd_cap) {
+            pfd_cap = need * 2;
+            pfd = ns_xrealloc(pfd, pfd_cap * sizeof *pfd);
+        }
+        size_t n = 0;
+        pfd[n++] = (struct pollfd){rt->sigfd, POLLIN, 0};
+        for (size_t i = 0; i < rt->nlive; i++) {
+            pfd[n++] = (struct pollfd){rt->live[i]->proc.report_fd, POLLIN, 0};
+            pfd[n++] = (struct pollfd){rt->live[i]->proc.output_fd, POLLIN, 0};
+        }
+        double now_mono = ns_monotonic();
+        double wait = COMMAND_POLL_S;
+        for (size_t i = 0; i < rt->nlive; i++) {
+            struct attempt *a = rt->live[i];
+            if (a->deadline_mono > 0 && a->paused_at_mono == 0 && a->ending == END_NONE)
+                wait = fmin(wait, a->deadline_mono - now_mono);
+            if (a->kill_at_mono > 0)
+                wait = fmin(wait, a->kill_at_mono - now_mono);
+        }
+        double retry = next_retry_at(rt);
+        if (retry > 0)
+            wait = fmin(wait, retry - ns_now());
+        int timeout_ms = wait <= 0 ? 0 : (int)(wait * 1000) + 1;
+        int rc = poll(pfd, n, timeout_ms);
+        if (rc < 0 && errno != EINTR) {
+            ns_errf(err, errlen, "poll: %s", strerror(errno));
+            goto fail;
+        }
+        if (rc > 0) {
+            if (pfd[0].revents)
+                handle_signals(rt);
+            /* Walk by pollfd order; live[] is stable until finish below. */
+            for (size_t i = 0; i < rt->nlive; i++) {
+                struct attempt *a = rt->live[i];
+                if (pfd[1 + 2 * i].revents && a->proc.report_fd >= 0)
+                    read_reports(rt, a, 4 * READ_CHUNK);
+                if (pfd[2 + 2 * i].revents && a->proc.output_fd >= 0)
+                    read_output(rt, a, 4 * READ_CHUNK);
+            }
+        }
+        reap(rt);
+        for (size_t i = 0; i < rt->nlive;) {
+            if (rt->live[i]->reaped)
+                finish_attempt(rt, rt->live[i], NULL); /* swaps the last into i */
+            else
+                i++;
+        }
+        check_deadlines(rt);
+        poll_commands(rt, false);
+    }
+    free(pfd);
+    return 0;
+fail:
+    free(pfd);
+    return -1;
+}
+
+/* ---- entry point --------------------------------------------------------- */
+
+static void rt_release(struct rt *rt)
+{
+    for (size_t i = 0; i < rt->nparts; i++) {
+        free(rt->parts[i].checkpoint);
+        free(rt->parts[i].last_message);
+        free(rt->parts[i].last_signature);
+    }
+    free(rt->parts);
+    free(rt->live);
+    free(rt->requeue);
+    free(rt->run_dir);
+    free(rt->self_exe);
+    free(rt->state_reason);
+    journal_free(rt->j);
+    if (rt->sigfd >= 0)
+        close(rt->sigfd);
+    if (rt->lock_fd >= 0)
+        close(rt->lock_fd);
+    store_close(&rt->st);
+}
+
+int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const char *db_path,
+                const struct ns_runtime_opts *opts, struct ns_run_result *result, bool *refused,
+                char *err, size_t errlen)
+{
+    struct rt rt_storage = {0}, *rt = &rt_storage;
+    int rc = -1;
+    memset(result, 0, sizeof *result);
+    *refused = false;
+    rt->spec = spec;
+    rt->plan = plan;
+    rt->opts = opts;
+    rt->lock_fd = rt->sigfd = -1;
+    rt->concurrency = spec->concurrency;
+    rt->start_mono = ns_monotonic();
+    rt->start_wall = ns_now();
+    rt->rng = (uint64_t)getpid() * 0x9E3779B97F4A7C15ULL ^ (uint64_t)(rt->start_wall * 1e6);
+    if (!rt->rng)
+        rt->rng = 1;
+    rt->self_exe = realpath("/proc/self/exe", NULL);
+    if (!rt->self_exe)
+        rt->self_exe = ns_xstrdup("nightshift");
+
+    if (store_open(&rt->st, db_path, NS_STORE_WRITER, err, errlen) != 0)
+        goto out;
+    if (spec->durability_full && store_exec(&rt->st, "PRAGMA synchronous=FULL", err, errlen) != 0)
+        goto out;
+    if (find_or_create_run(rt, result, refused, err, errlen) != 0)
+        goto out;
+    if (result->already_succeeded) {
+        rc = 0;
+        goto out;
+    }
+    if (take_lock(rt, refused, err, errlen) != 0)
+        goto out;
+    rt->run_dir = store_run_dir(&rt->st, rt->run_id);
+    if (mkdir(rt->run_dir, 0700) != 0 && errno != EEXIST) {
+        ns_errf(err, errlen, "%s: %s", rt->run_dir, strerror(errno));
+        goto out;
+    }
+    if (load_partitions(rt, err, errlen) != 0)
+        goto out;
+
+    /* Signals become readable events; children get a clean mask (exec.c). */
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGCHLD);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGHUP);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    rt->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (rt->sigfd < 0) {
+        ns_errf(err, errlen, "signalfd: %s", strerror(errno));
+        goto out;
+    }
+    exec_become_subreaper();
+
+    rt->j = journal_new(&rt->st, rt->run_id);
+    {
+        sqlite3_stmt *s = store_prepare(&rt->st, "SELECT concurrency FROM runs WHERE id = ?");
+        sqlite3_bind_int64(s, 1, rt->run_id);
+        if (result->resumed && sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0) > 0)
+            rt->concurrency = sqlite3_column_int(s, 0); /* an operator's `set` survives */
+        sqlite3_finalize(s);
+    }
+    sqlite3_stmt *s = store_prepare(
+        &rt->st, "UPDATE runs SET started_at = coalesce(started_at, ?1), finished_at = NULL, "
+                 "runtime_pid = ?2, heartbeat_at = ?1, runtime_log = ?4 WHERE id = ?3");
+    sqlite3_bind_double(s, 1, rt->start_wall);
+    sqlite3_bind_int(s, 2, (int)getpid());
+    sqlite3_bind_int64(s, 3, rt->run_id);
+    if (opts->runtime_log)
+        sqlite3_bind_text(s, 4, opts->runtime_log, -1, SQLITE_STATIC);
+    sqlite3_step(s);
+    sqlite3_finalize(s);
+    if (opts->on_started)
+        opts->on_started(opts->ctx, rt->run_id);
+    if (result->resumed)
+        reconcile(rt);
+    rt->state = RS_RUNNING;
+    journal_run_state(rt->j, "running", NULL, false);
+    rt_event(rt, -1, 0, "run_state", "run %lld: runtime %d %s (%zu partitions: %lld done, %lld to do)",
+             (long long)rt->run_id, (int)getpid(), result->resumed ? "resumed it" : "started it",
+             rt->nparts, (long long)done_count(rt),
+             (long long)(rt->nparts - (size_t)done_count(rt)));
+    if (result->resumed && spec->restore_paused)
+        rt_set_run_state(rt, RS_PAUSED, "on_restore: pause - resume it when ready");
+    poll_commands(rt, true); /* retries and skips queued while no runtime ran */
+
+    if (loop(rt, err, errlen) != 0)
+        goto out;
+
+    int strays = exec_end_run_processes(rt->run_id, spec->stop_grace_ms);
+    if (strays > 0)
+        rt_event(rt, -1, 0, "cleanup", "ended %d leftover process%s of the run", strays,
+                 strays == 1 ? "" : "es");
+    if (rt->state == RS_STOPPING)
+        rt_set_run_state(rt, RS_STOPPED, rt->state_reason);
+    else if (rt->counts[P_FAILED] > 0) {
+        char reason[96];
+        snprintf(reason, sizeof reason, "%lld of %zu partitions failed",
+                 (long long)rt->counts[P_FAILED], rt->nparts);
+        rt_set_run_state(rt, RS_FAILED, reason);
+    } else {
+        rt_set_run_state(rt, RS_SUCCEEDED, NULL);
+    }
+    periodic(rt, true);
+    if (journal_commit(rt->j, err, errlen) != 0)
+        goto out;
+    snprintf(result->state, sizeof result->state, "%s", run_state_names[rt->state]);
+    fill_counts(rt, &result->counts, 0);
+    rc = 0;
+out:
+    rt_release(rt);
+    return rc;
+}

@@ -1,0 +1,212 @@
+/*
+ * signature.c - error signatures: a message with its variable parts masked.
+ *
+ * One left-to-right scan. At the start of each alphanumeric word we try, in
+ * order: a UUID (<uuid>), a 0x-prefixed hex number (<hex>), an IPv4 address
+ * with an optional :port (<ip>), a whole-word hex run of >= 6 digits that
+ * holds at least one decimal digit (<hex>, so "deadbeef" the word survives
+ * but "7f3a9c" the id does not). Any other word keeps its letters and has
+ * its decimal numbers (with an optional fraction) masked: "user42" ->
+ * "user<n>", "1532.5" -> "<n>". A quoted string ('...' or "...", the quote
+ * not inside a word, so "don't" is left alone) becomes '<s>' or "<s>".
+ * Whitespace runs fold to one space, the ends are trimmed, and the result is
+ * cut to SIG_MAX bytes on a UTF-8 character boundary.
+ *
+ * Pure function over a buffer: no locale, no allocation beyond the result.
+ */
+#include <string.h>
+
+#include "nightshift/signature.h"
+#include "nightshift/util.h"
+
+#define SIG_MAX 200
+
+static int is_digit(unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static int is_alpha(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static int is_alnum(unsigned char c)
+{
+    return is_digit(c) || is_alpha(c);
+}
+
+static int is_hex(unsigned char c)
+{
+    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static int is_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* Length of a UUID (8-4-4-4-12 hex) at s, or 0. */
+static size_t match_uuid(const unsigned char *s, size_t n)
+{
+    static const int groups[] = {8, 4, 4, 4, 12};
+    size_t i = 0;
+    for (size_t g = 0; g < NS_ARRAY_LEN(groups); g++) {
+        if (g > 0) {
+            if (i >= n || s[i] != '-')
+                return 0;
+            i++;
+        }
+        for (int k = 0; k < groups[g]; k++, i++)
+            if (i >= n || !is_hex(s[i]))
+                return 0;
+    }
+    return i < n && is_alnum(s[i]) ? 0 : i;
+}
+
+/* Length of "0x" + hex digits ending the word at s, or 0. */
+static size_t match_0x(const unsigned char *s, size_t n)
+{
+    if (n < 3 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X') || !is_hex(s[2]))
+        return 0;
+    size_t i = 2;
+    while (i < n && is_hex(s[i]))
+        i++;
+    return i < n && is_alnum(s[i]) ? 0 : i;
+}
+
+/* Length of a dotted-quad IPv4 address (each part <= 255) with an optional
+ * ":port" at s, or 0. */
+static size_t match_ipv4(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    for (int part = 0; part < 4; part++) {
+        if (part > 0) {
+            if (i >= n || s[i] != '.')
+                return 0;
+            i++;
+        }
+        unsigned v = 0;
+        size_t digits = 0;
+        while (i < n && is_digit(s[i]) && digits < 3) {
+            v = v * 10 + (unsigned)(s[i] - '0');
+            i++, digits++;
+        }
+        if (digits == 0 || v > 255)
+            return 0;
+    }
+    if (i < n && (is_alnum(s[i]) || (s[i] == '.' && i + 1 < n && is_digit(s[i + 1]))))
+        return 0;
+    if (i + 1 < n && s[i] == ':' && is_digit(s[i + 1])) {
+        i++;
+        while (i < n && is_digit(s[i]))
+            i++;
+    }
+    return i;
+}
+
+/* Length of a whole-word hex run of >= 6 digits containing a decimal digit
+ * at s, or 0. */
+static size_t match_hex_run(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    int digit = 0;
+    while (i < n && is_hex(s[i]))
+        digit |= is_digit(s[i++]);
+    if (i < 6 || !digit || (i < n && is_alnum(s[i])))
+        return 0;
+    return i;
+}
+
+/* Length of a quoted string opened by s[0] (a quote), closed by the same
+ * quote that is not followed by a word character, or 0. */
+static size_t match_quoted(const unsigned char *s, size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        if (s[i] == s[0] && (i + 1 >= n || !is_alnum(s[i + 1])))
+            return i + 1;
+    return 0;
+}
+
+char *signature_of(const char *msg, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)msg;
+    struct ns_buf out = NS_BUF_INIT;
+    int space = 0; /* a whitespace run is waiting to be written as one space */
+    size_t i = 0;
+
+    buf_grow(&out, len < SIG_MAX ? len : SIG_MAX);
+    out.data[0] = '\0';
+#define EMIT_SPACE()                                                                               \
+    do {                                                                                           \
+        if (space && out.len > 0)                                                                  \
+            buf_addc(&out, ' ');                                                                   \
+        space = 0;                                                                                 \
+    } while (0)
+
+    /* Stop once the cap is passed by a margin: the rest would be cut anyway. */
+    while (i < len && out.len <= SIG_MAX) {
+        unsigned char c = s[i];
+        int word_start = i == 0 || !is_alnum(s[i - 1]);
+        size_t k;
+
+        if (is_space(c)) {
+            space = 1;
+            i++;
+            continue;
+        }
+        EMIT_SPACE();
+        if ((c == '\'' || c == '"') && word_start && (k = match_quoted(s + i, len - i))) {
+            buf_adds(&out, c == '\'' ? "'<s>'" : "\"<s>\"");
+            i += k;
+            continue;
+        }
+        if (!is_alnum(c)) {
+            buf_addc(&out, (char)c);
+            i++;
+            continue;
+        }
+        if (word_start) {
+            if ((k = match_uuid(s + i, len - i))) {
+                buf_adds(&out, "<uuid>");
+                i += k;
+                continue;
+            }
+            if ((k = match_0x(s + i, len - i)) || (k = match_hex_run(s + i, len - i))) {
+                buf_adds(&out, "<hex>");
+                i += k;
+                continue;
+            }
+            if ((i == 0 || s[i - 1] != '.') && (k = match_ipv4(s + i, len - i))) {
+                buf_adds(&out, "<ip>");
+                i += k;
+                continue;
+            }
+        }
+        if (is_digit(c)) {
+            while (i < len && is_digit(s[i]))
+                i++;
+            if (i + 1 < len && s[i] == '.' && is_digit(s[i + 1])) {
+                i++;
+                while (i < len && is_digit(s[i]))
+                    i++;
+            }
+            buf_adds(&out, "<n>");
+            continue;
+        }
+        buf_addc(&out, (char)c);
+        i++;
+    }
+#undef EMIT_SPACE
+
+    if (out.len > SIG_MAX) {
+        size_t cut = SIG_MAX;
+        while (cut > 0 && (out.data[cut] & 0xC0) == 0x80)
+            cut--; /* don't split a UTF-8 character */
+        out.len = cut;
+        out.data[cut] = '\0';
+    }
+    while (out.len > 0 && out.data[out.len - 1] == ' ')
+        out.data[--out.len] = '\0';
+    return buf_detach(&out);
+}
