@@ -45,6 +45,23 @@ char *tui_esc_col(const struct tui *t, sqlite3_stmt *s, int col)
     return tui_esc(t, p ? p : "", (size_t)n);
 }
 
+char *tui_esc_col_line(const struct tui *t, sqlite3_stmt *s, int col)
+{
+    if (sqlite3_column_type(s, col) == SQLITE_NULL)
+        return ns_xstrdup("");
+    const char *p = sqlite3_column_blob(s, col);
+    size_t n = (size_t)sqlite3_column_bytes(s, col);
+    char *copy = ns_xstrndup(p ? p : "", n);
+    while (n > 0 && copy[n - 1] == '\n')
+        n--;
+    for (size_t i = 0; i < n; i++)
+        if (copy[i] == '\n')
+            copy[i] = ' ';
+    char *e = tui_esc(t, copy, n);
+    free(copy);
+    return e;
+}
+
 void tui_status(struct tui *t, attr_t attr, const char *fmt, ...)
 {
     va_list ap;
@@ -174,9 +191,10 @@ int tui_choose(struct tui *t, const char *question, const char *choices)
 
 bool tui_confirm(struct tui *t, const char *question)
 {
-    char q[600];
-    snprintf(q, sizeof q, "%s [y/N] ", question);
-    return tui_choose(t, q, "y") == 'y';
+    char *q = ns_xasprintf("%s [y/N] ", question);
+    bool yes = tui_choose(t, q, "y") == 'y';
+    free(q);
+    return yes;
 }
 
 bool tui_prompt(struct tui *t, const char *label, char *out, size_t outlen)
@@ -495,7 +513,7 @@ static void draw(struct tui *t)
     refresh();
 }
 
-static int64_t data_version(struct tui *t, sqlite3_stmt *s)
+static int64_t data_version(sqlite3_stmt *s)
 {
     int64_t v = -1;
     if (sqlite3_step(s) == SQLITE_ROW)
@@ -574,7 +592,7 @@ int tui_run(const struct tui_options *opt, char *err, size_t errlen)
             break;
         }
         struct tui_view *top = t.stack[t.depth - 1];
-        int64_t v = data_version(&t, dv);
+        int64_t v = data_version(dv);
         if (v != last_dv) {
             last_dv = v;
             if (t.frozen)

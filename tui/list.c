@@ -132,7 +132,7 @@ void list_set_height(struct tui_list *l, int height)
 }
 
 /* Scrolls by up to k rows in direction dir; returns the rows moved. */
-static int scroll(struct tui_list *l, int dir, int k)
+static int list_scroll(struct tui_list *l, int dir, int k)
 {
     if (l->n == 0)
         return 0;
@@ -175,20 +175,20 @@ bool list_navigate(struct tui_list *l, enum tui_cmd cmd)
         if (l->cur < l->n - 1)
             l->cur++;
         else
-            scroll(l, 1, 1);
+            list_scroll(l, 1, 1);
         break;
     case TUI_CMD_UP:
         if (l->cur > 0)
             l->cur--;
         else
-            scroll(l, -1, 1);
+            list_scroll(l, -1, 1);
         break;
     case TUI_CMD_PGDN:
-        if (scroll(l, 1, l->height) == 0)
+        if (list_scroll(l, 1, l->height) == 0)
             l->cur = l->n - 1;
         break;
     case TUI_CMD_PGUP:
-        if (scroll(l, -1, l->height) == 0)
+        if (list_scroll(l, -1, l->height) == 0)
             l->cur = 0;
         break;
     case TUI_CMD_HOME:

@@ -221,6 +221,8 @@ struct tui {
 char *tui_esc(const struct tui *t, const void *data, size_t len);
 /* Escapes column col of the current row of s; the caller frees. */
 char *tui_esc_col(const struct tui *t, sqlite3_stmt *s, int col);
+/* The same for "name=value" lines: newlines become spaces first. */
+char *tui_esc_col_line(const struct tui *t, sqlite3_stmt *s, int col);
 /* Sets the status line (our own words; escape any data first). */
 void tui_status(struct tui *t, attr_t attr, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

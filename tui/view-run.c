@@ -72,6 +72,7 @@ struct run_head {
     bool found;
     char *job, *params, *state, *reason, *sla;
     int64_t total, pending, running, retry, ok, failed, skipped, errors, concurrency, pid;
+    int64_t paused; /* counted over partitions_state: runs has no counter */
     int64_t rec_done, rec_total;
     double throughput, record_rate, started, finished, projected, deadline, heartbeat;
 };
@@ -204,10 +205,7 @@ static void load_head(struct run_view *v)
     if (sqlite3_step(s) == SQLITE_ROW) {
         h->found = true;
         h->job = tui_esc_col(t, s, 0);
-        h->params = tui_esc_col(t, s, 1);
-        for (char *p = h->params; *p; p++)
-            if (*p == '\n')
-                *p = ' ';
+        h->params = tui_esc_col_line(t, s, 1);
         h->state = tui_esc_col(t, s, 2);
         h->reason = tui_esc_col(t, s, 3);
         h->sla = tui_esc_col(t, s, 4);
@@ -222,6 +220,17 @@ static void load_head(struct run_view *v)
             *dbl[i] = sqlite3_column_double(s, 17 + i);
     }
     sqlite3_finalize(s);
+    s = store_prepare(&t->st, "SELECT count(*) FROM partitions WHERE run_id = ? AND "
+                              "state = 'paused'");
+    sqlite3_bind_int64(s, 1, v->base.run_id);
+    h->paused = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_finalize(s);
+    /* The runtime folds paused partitions into n_pending when its counters
+     * add up to the total without them. */
+    if (h->paused > 0 &&
+        h->pending + h->running + h->retry + h->ok + h->failed + h->skipped == h->total &&
+        h->pending >= h->paused)
+        h->pending -= h->paused;
     if (!h->found) {
         h->job = ns_xstrdup("?");
         h->params = ns_xstrdup("");
@@ -418,9 +427,7 @@ static void draw_header(struct run_view *v, int y, int w)
     struct run_head *h = &v->h;
     char a[64], b[64], c[64];
     int64_t done = h->ok + h->failed + h->skipped;
-    int64_t paused = h->total - done - h->pending - h->running - h->retry;
-    if (paused < 0)
-        paused = 0;
+    int64_t paused = h->paused;
     int x = 0;
     x += term_put(y, x, w - x, term_attr(term_state_color(h->state)) | A_BOLD, h->state);
     if (h->reason[0]) {
@@ -561,8 +568,9 @@ static void draw_table(struct run_view *v, int y, int h, int w)
                           (long long)r->progress);
             }
         }
-        double end = r->finished > 0 ? r->finished : t->now;
-        double elapsed = r->started > 0 ? end - r->started : -1;
+        bool live = strcmp(r->state, "running") == 0;
+        double end = r->finished > 0 ? r->finished : live ? t->now : -1;
+        double elapsed = r->started > 0 && end > 0 ? end - r->started : -1;
         double rate = elapsed > 0 ? (double)r->progress / elapsed : 0;
         cols_cell(&c[P_RATE], yy, base, rate > 0 ? tui_fmt_rate(rate, buf, sizeof buf) : "-");
         snprintf(buf, sizeof buf, "%lld/%lld", (long long)r->attempts, (long long)r->max_attempts);
@@ -580,8 +588,6 @@ static void draw_table(struct run_view *v, int y, int h, int w)
         term_put(y + 2, 2, w - 2, A_DIM, "no partition matches (t: filter, /: text)");
 }
 
-static const char *const braille_bits_doc = "dot n of a 2x4 braille cell";
-
 static void put_cell(int y, int x, attr_t a, const char *glyph)
 {
     term_put(y, x, 1, a, glyph);
@@ -589,8 +595,6 @@ static void put_cell(int y, int x, attr_t a, const char *glyph)
 
 static void draw_map(struct run_view *v, int y, int h, int w)
 {
-    struct tui *t = v->t;
-    (void)braille_bits_doc;
     int rows = h - 2;
     if (rows < 1)
         rows = 1;

@@ -66,7 +66,7 @@ static int runs_fetch(void *ctx, const void *anchor, int dir, int limit, void *o
         struct run_row *r = &rows[n++];
         r->id = sqlite3_column_int64(s, 0);
         r->job = tui_esc_col(v->t, s, 1);
-        r->params = tui_esc_col(v->t, s, 2);
+        r->params = tui_esc_col_line(v->t, s, 2);
         r->state = tui_esc_col(v->t, s, 3);
         r->sla = tui_esc_col(v->t, s, 4);
         r->total = sqlite3_column_int64(s, 5);
@@ -99,14 +99,6 @@ static void runs_load(struct tui_view *vv, struct tui *t)
     struct runs_view *v = (struct runs_view *)vv;
     (void)t;
     list_reload(&v->list);
-}
-
-/* "params" lines ("a=1\nb=2") shown on one line. */
-static void one_line(char *s)
-{
-    for (char *p = s; *p; p++)
-        if (*p == '\n')
-            *p = ' ';
 }
 
 static bool run_active(const char *state)
@@ -156,7 +148,6 @@ static void runs_draw(struct tui_view *vv, struct tui *t, int y, int h, int w)
         snprintf(buf, sizeof buf, "%lld", (long long)r->id);
         cols_cell(&c[C_ID], yy, base, buf);
         cols_cell(&c[C_JOB], yy, base | A_BOLD, r->job);
-        one_line(r->params);
         cols_cell(&c[C_PARAMS], yy, base, r->params);
         bool stale = run_active(r->state) && t->now - r->heartbeat > 5;
         snprintf(buf, sizeof buf, "%s%s", r->state, stale ? "?" : "");
