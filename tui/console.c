@@ -69,6 +69,7 @@ void tui_status(struct tui *t, attr_t attr, const char *fmt, ...)
     vsnprintf(t->status, sizeof t->status, fmt, ap);
     va_end(ap);
     t->status_attr = attr;
+    t->status_at = ns_monotonic();
 }
 
 char *tui_fmt_dur(double seconds, char *out, size_t len)
@@ -106,10 +107,10 @@ char *tui_fmt_count(int64_t n, char *out, size_t len)
 {
     if (n < 100000)
         snprintf(out, len, "%lld", (long long)n);
-    else if (n < 10000000)
+    else if (n < 1000000)
         snprintf(out, len, "%.1fk", (double)n / 1e3);
     else
-        snprintf(out, len, "%.1fM", (double)n / 1e6);
+        snprintf(out, len, "%.2fM", (double)n / 1e6);
     return out;
 }
 
@@ -486,6 +487,8 @@ static void draw(struct tui *t)
     }
 
     /* Status line. */
+    if (t->status[0] && !t->pending_cmd && ns_monotonic() - t->status_at > 10)
+        t->status[0] = '\0';
     if (t->status[0])
         term_put(h - 2, 0, w, t->status_attr, t->status);
 

@@ -212,6 +212,7 @@ struct tui {
     struct tui_view *pushed; /* set by a view returning TUI_PUSH */
     char status[512];        /* the status line (already safe text) */
     attr_t status_attr;
+    double status_at;        /* when it was set: it fades after a while */
     int64_t pending_cmd; /* command submitted, verdict not seen yet */
     char pending_what[160];
     double pending_since;
