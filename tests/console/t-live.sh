@@ -1,0 +1,99 @@
+#!/bin/sh
+# t-live.sh - the console on a real, live run (configs/demo.yaml): the
+# partition appears, its progress moves, pause really stops the worker (T
+# in /proc/PID/stat) and resume continues it, a failure is shown, retry from
+# the console changes the partition in SQLite, a hostile error payload is
+# shown escaped (and the pane title is not changed), and at 80x24 the layout
+# stays readable.
+. "$(dirname "$0")/lib.sh"
+
+# Chunk 1000-1999 (partition 1) fails for good; chunks take 2-6 s at pace
+# 0.2, so the run (56 chunks, 4 at a time) lasts about a minute.
+spawn run "$NIGHTSHIFT" run "$CONFIGS/demo.yaml" --db "$NIGHTSHIFT_DB" \
+    -p pace=0.2 -p fail_chunk=1000 -p flaky_chunk=-1 -p out="$T/out"
+wait_for "the run is recorded" 15 sql_is "select count(*) from runs" 1 || bail_out "no run"
+
+console_start 120 40 demo
+wait_screen "the run view opens" 10 '^Runs > run 1 demo'
+wait_screen "partition 0 appears, running" 10 '^ +0 0-999 +running'
+
+pct0() { screen | grep -E '^ +0 0-999 ' | grep -oE '[0-9]+%' | head -n 1; }
+first=$(pct0)
+moved() { p=$(pct0); [ -n "$p" ] && [ "$p" != "$first" ]; }
+wait_for "progress of partition 0 moves" 10 moved && ok "progress moves ($first -> $(pct0))"
+
+# Pause: every live worker is stopped (SIGSTOP -> state T).
+keys p
+wait_screen "pause is applied" 5 'pause run 1: applied'
+wait_screen "header says paused" 5 '^paused'
+pids=$(sql "select pid from attempts where outcome is null")
+all_stopped() {
+    [ -n "$pids" ] || return 1
+    for p in $pids; do
+        [ "$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)" = T ] || return 1
+    done
+}
+wait_for "paused workers are in state T" 5 all_stopped && ok "paused workers are stopped (T): $(echo $pids)"
+keys c
+wait_screen "resume is applied" 5 'resume run 1: applied'
+none_stopped() {
+    for p in $pids; do
+        [ "$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)" != T ] || return 1
+    done
+}
+wait_for "workers continue" 5 none_stopped && ok "resumed workers run again"
+
+# The failure shows up; retry it from the console (failed filter first).
+wait_screen "partition 1 is shown failed" 30 '^ +1 1000-1999 +failed'
+keys t t
+wait_screen "failed filter" 5 'filter failed'
+wait_screen "the failed partition is listed" 5 '^ +1 1000-1999 +failed'
+keys r
+wait_screen "retry is applied" 5 'retry partition 1: applied'
+retried() { sql_is "select attempts_total >= 2 or state <> 'failed' from partitions where idx = 1" 1; }
+wait_for "retry changes the partition in SQLite" 10 retried &&
+    ok "retry changed partition 1 in SQLite ($(sql "select state, attempts_total from partitions where idx = 1"))"
+is "the command is recorded as from the console" \
+    "$(sql "select source, verb, state from commands where verb = 'retry'")" "console|retry|applied"
+keys t t
+
+# The hostile record (chunk 0, document 99), escaped in list and full view.
+keys e
+wait_screen "error browser" 5 '\[records\]'
+wait_screen "hostile message escaped in the list" 20 'doc-99 +title has control bytes \\x1b\[31mRED'
+keys / doc-99 Enter
+wait_screen "filtered to the hostile record" 5 '/doc-99'
+keys Enter
+wait_screen "full record" 5 'error record [0-9]+'
+wait_screen_fixed "payload OSC title escaped" 5 '\x1b]0;pwned\x07'
+wait_screen_fixed "payload clear-screen escaped" 5 '\x1b[2J'
+wait_screen_fixed "carriage return escaped" 5 'report\rfdp.exe'
+wait_screen_fixed "bidi override made visible" 5 '<U+202E>'
+is "the pane title was not changed" "$(title)" console-test-title
+wait_screen "the screen was not cleared" 5 'payload as hex'
+keys q q
+
+# Partition view of a running partition: attempts and the live log.
+wait_screen "back in the run view" 5 '\[table\]'
+keys q
+wait_screen "runs list" 5 '^Runs +'
+keys Enter
+wait_screen "run again" 5 '\[table\]'
+
+# 80x24 stays readable.
+tmx resize-window -t c -x 80 -y 24
+fits() { [ "$(screen | LC_ALL=C.UTF-8 wc -L)" -le 80 ] && [ "$(screen | wc -l)" -le 24 ]; }
+wait_for "the screen fits 80x24" 5 fits && ok "the screen fits 80x24"
+wait_screen "breadcrumbs at 80x24" 5 '^Runs > run 1 demo'
+wait_screen "header at 80x24" 5 '[0-9]+/56 done'
+wait_screen "table columns at 80x24" 5 '# KEY +STATE +PROGRESS'
+wait_screen "function keys at 80x24" 5 'F1Help.*F10Quit'
+wait_screen "rows at 80x24" 5 '^ +[0-9]+ [0-9]+-[0-9]+ +(succeeded|running|pending|failed)'
+keys m
+wait_screen "map at 80x24" 5 'of 56'
+
+keys Q
+wait_for "Q quits" 5 console_exited && ok "Q quits"
+is "console exit status" "$(cat "$T/console.rc")" 0
+check "the run goes on without the console" kill -0 "$(cat "$T/run.pid")"
+done_testing
