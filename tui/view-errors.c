@@ -49,6 +49,12 @@ struct errors_view {
     struct group_row *groups;
     int n_groups;
     int64_t total; /* error records in scope (from counters where possible) */
+    /* Grouping a million records takes a noticeable fraction of a second:
+     * regroup only when the run's counters moved, at most every few
+     * seconds, or when the operator changed what is shown. */
+    bool regroup;
+    int64_t groups_key;
+    double groups_at;
 };
 
 static void err_row_release(void *p)
@@ -255,15 +261,34 @@ static void load_total(struct errors_view *v)
     sqlite3_finalize(s);
 }
 
+/* A number that changes when the groups may have changed. */
+static int64_t groups_key(struct errors_view *v)
+{
+    sqlite3_stmt *s = store_prepare(&v->t->st, "SELECT error_records * 1000003 + n_failed * 7 "
+                                               "+ n_succeeded FROM runs WHERE id = ?");
+    sqlite3_bind_int64(s, 1, v->base.run_id);
+    int64_t k = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_finalize(s);
+    return k;
+}
+
 static void errors_load(struct tui_view *vv, struct tui *t)
 {
     struct errors_view *v = (struct errors_view *)vv;
-    (void)t;
     load_total(v);
-    if (v->mode == M_RECORDS)
+    if (v->mode == M_RECORDS) {
         list_reload(&v->list);
-    else
+        return;
+    }
+    int64_t k = groups_key(v);
+    double now = ns_monotonic();
+    if (v->regroup || (k != v->groups_key && now - v->groups_at >= 3)) {
         load_groups(v);
+        v->groups_key = k;
+        v->groups_at = now;
+        v->regroup = false;
+    }
+    (void)t;
 }
 
 static void errors_draw(struct tui_view *vv, struct tui *t, int y, int h, int w)
@@ -545,11 +570,13 @@ static enum tui_result errors_key(struct tui_view *vv, struct tui *t, enum tui_c
         return TUI_POP;
     case TUI_CMD_GROUP:
         v->mode = (v->mode + 1) % M_N;
+        v->regroup = true;
         if (v->mode == M_RECORDS)
             list_reset(&v->list);
         return TUI_RELOAD;
     case TUI_CMD_FAILURES:
         v->mode = M_FAILURES;
+        v->regroup = true;
         return TUI_RELOAD;
     case TUI_CMD_ERRORS:
         v->mode = M_RECORDS;
@@ -558,6 +585,7 @@ static enum tui_result errors_key(struct tui_view *vv, struct tui *t, enum tui_c
     case TUI_CMD_SEARCH:
         tui_prompt(t, "filter error records (message or key): ", v->search, sizeof v->search);
         list_reset(&v->list);
+        v->regroup = true;
         return TUI_RELOAD;
     case TUI_CMD_EXPORT:
         do_export(v);
@@ -605,6 +633,7 @@ static enum tui_result errors_key(struct tui_view *vv, struct tui *t, enum tui_c
                 return TUI_REDRAW;
             }
             tui_partition_action(t, vv->run_id, cmd, NULL, 0, g->signature);
+            v->regroup = true;
         }
         return TUI_RELOAD;
     default:
@@ -643,6 +672,7 @@ struct tui_view *view_errors_new(struct tui *t, int64_t run_id, int64_t idx, boo
     v->t = t;
     v->idx = idx;
     v->mode = failures ? M_FAILURES : M_RECORDS;
+    v->regroup = true;
     list_init(&v->list, &errs_list_ops, v);
     list_init(&v->glist, &groups_list_ops, v);
     return &v->base;
