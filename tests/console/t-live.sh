@@ -76,6 +76,64 @@ wait_for "retry changes the partition in SQLite" 10 retried &&
 is "the command is recorded as from the console" \
     "$(sql "select source, verb, state from commands where verb = 'retry'")" "console|retry|applied"
 keys t t
+wait_screen "filter all" 5 'filter all'
+
+# Skip the last partition (still pending) with a reason.
+keys G
+wait_screen "the last partition, pending" 5 '^ +55 55000-55999 +pending'
+keys x
+wait_screen "skip asks for a reason" 5 'Skip partition 55 - reason:'
+keys "not needed tonight" Enter
+wait_screen "skip asks to confirm" 5 'Skip partition 55 .*\[y/N\]'
+keys y
+wait_screen "skip is applied" 5 'skip partition 55: applied'
+wait_for "partition 55 is skipped in SQLite" 10 \
+    sql_is "select state || '|' || skip_reason from partitions where idx = 55" \
+    "skipped|not needed tonight" && ok "partition 55 is skipped in SQLite, with the reason"
+wait_screen "the table shows it skipped" 5 '^ +55 55000-55999 +skipped'
+keys g
+
+# Kill the attempt of a running partition from its partition view.
+keys t
+wait_screen "running filter" 5 'filter running'
+wait_screen "a running partition" 10 '^ +[0-9]+ [0-9]+-[0-9]+ +running'
+# The one with the most work left (least likely to end before the kill),
+# not partition 1 (it fails by design).
+victim=$(screen | grep -E '^ +[0-9]+ [0-9]+-[0-9]+ +running' | awk '$1 != 1' |
+    sed -E 's/^ +([0-9]+) .* ([0-9]+)% .*/\2 \1/' | sort -n | head -n 1 | cut -d' ' -f2)
+keys / C-u "${victim}000-${victim}999" Enter
+wait_screen "only partition $victim listed" 5 "^ +$victim ${victim}000-${victim}999 "
+keys Enter
+wait_screen "partition view of $victim" 5 "> partition $victim\$|> partition $victim "
+wait_screen "its live attempt" 5 '^ +1 +[0-9:]+ .* live'
+wait_screen "its log" 5 '^log of attempt 1 '
+keys K
+wait_screen "kill asks to confirm" 5 "Kill the running attempt of partition $victim\\? \\[y/N\\]"
+keys y
+wait_screen "kill is applied" 5 "kill partition $victim: applied"
+wait_for "the attempt is killed in SQLite" 10 \
+    sql_is "select outcome from attempts where idx = $victim order by n limit 1" killed &&
+    ok "attempt 1 of partition $victim is killed in SQLite"
+wait_screen "the partition view shows it" 5 '^ +1 +[0-9:]+ .*killed'
+keys q
+wait_screen "back to the table" 5 'filter running'
+keys / C-u Enter t t t
+wait_screen "filter all again" 5 'filter all'
+
+# The failures view groups failed partitions by signature; r retries a group.
+keys F
+wait_screen "failures view" 5 'failed partitions by signature'
+wait_screen "partition 1's failure is a group" 20 '^ +1 +1  .*exit'
+before=$(sql "select attempts_total from partitions where idx = 1")
+keys r
+wait_screen "group retry asks" 5 'Retry group .*\[y/N\]'
+keys y
+wait_screen "group retry is applied" 5 'retry group .*: applied'
+retried_again() { sql_is "select attempts_total > $before or state <> 'failed' from partitions where idx = 1" 1; }
+wait_for "the group retry reaches SQLite" 10 retried_again && ok "the group retry reached partition 1"
+like "the command names the signature" "$(sql "select args from commands where verb = 'retry' order by id desc limit 1")" '"signature":'
+keys q
+wait_screen "back to the table" 5 'filter all'
 
 # The hostile record (chunk 0, document 99), escaped in list and full view.
 keys e
@@ -116,4 +174,21 @@ keys Q
 wait_for "Q quits" 5 console_exited && ok "Q quits"
 is "console exit status" "$(cat "$T/console.rc")" 0
 check "the run goes on without the console" kill -0 "$(cat "$T/run.pid")"
+tmx kill-server
+
+# A new console stops the run at once (asks first).
+console_start 100 30 1
+wait_screen "run view again" 5 '^Runs > run 1 demo'
+keys S
+wait_screen "stop now asks" 5 'Stop NOW .*run 1\? \[y/N\]'
+keys n
+wait_screen "n cancels" 5 'cancelled'
+keys S y
+wait_screen "stop now is applied" 5 'stop now run 1: applied'
+runtime_gone() { ! kill -0 "$(cat "$T/run.pid")" 2>/dev/null; }
+wait_for "the runtime exits" 15 runtime_gone && ok "the runtime exits after stop now"
+is "the run is stopped" "$(sql "select state from runs")" stopped
+wait_screen "the console shows it stopped" 5 '^stopped'
+keys Q
+wait_for "quits" 5 console_exited
 done_testing
