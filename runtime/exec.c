@@ -246,10 +246,10 @@ static bool environ_has(pid_t pid, const char *needle, size_t nlen)
     return found;
 }
 
-int exec_end_run_processes(int64_t run_id, int64_t grace_ms)
+int exec_end_run_processes(const char *marker, int64_t grace_ms)
 {
-    char needle[64];
-    int nlen = snprintf(needle, sizeof needle, "NIGHTSHIFT_RUN_ID=%lld", (long long)run_id);
+    const char *needle = marker;
+    size_t nlen = strlen(marker);
     pid_t self = getpid();
     pid_t *found = NULL;
     size_t nfound = 0;
@@ -262,7 +262,7 @@ int exec_end_run_processes(int64_t run_id, int64_t grace_ms)
         long pid = strtol(e->d_name, &end, 10);
         if (*end || pid <= 1 || pid == self)
             continue;
-        if (environ_has((pid_t)pid, needle, (size_t)nlen)) {
+        if (environ_has((pid_t)pid, needle, nlen)) {
             found = ns_xrealloc(found, (nfound + 1) * sizeof *found);
             found[nfound++] = (pid_t)pid;
         }

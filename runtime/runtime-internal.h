@@ -97,6 +97,7 @@ struct rt {
     int lock_fd;
     char *run_dir;
     char *self_exe;
+    char *run_token; /* "NIGHTSHIFT_RUN_TOKEN=<db hash>.<run id>": finds our processes */
     struct part *parts;
     size_t nparts;
     int64_t counts[P_NSTATES];

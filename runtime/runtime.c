@@ -476,7 +476,7 @@ static void reconcile(struct rt *rt)
                  (long long)orphans[i].idx, part_key(rt, orphans[i].idx), (long long)a.id, msg);
     }
     free(orphans);
-    int strays = exec_end_run_processes(rt->run_id, rt->spec->stop_grace_ms);
+    int strays = exec_end_run_processes(rt->run_token, rt->spec->stop_grace_ms);
     if (strays > 0)
         rt_event(rt, -1, 0, "reconcile", "ended %d leftover process%s of run %lld", strays,
                  strays == 1 ? "" : "es", (long long)rt->run_id);
@@ -543,6 +543,7 @@ static char **build_env(struct rt *rt, int64_t idx, int attempt_n, const struct 
     }
     buf_release(&b);
     push_env(&env, &n, ns_xasprintf("NIGHTSHIFT_RUN_ID=%lld", (long long)rt->run_id));
+    push_env(&env, &n, ns_xstrdup(rt->run_token));
     push_env(&env, &n, ns_xasprintf("NIGHTSHIFT_JOB=%s", rt->spec->name));
     push_env(&env, &n, ns_xasprintf("NIGHTSHIFT_PARTITION=%lld", (long long)idx));
     push_env(&env, &n, ns_xasprintf("NIGHTSHIFT_PARTITION_KEY=%s", pp->key));
@@ -927,6 +928,7 @@ static void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_e
         snprintf(msg, sizeof msg, "killed by the operator after %s", dur);
     } else if (WIFEXITED(a->wstatus) && WEXITSTATUS(a->wstatus) == 0) {
         outcome = "succeeded";
+        code = 0;
         snprintf(msg, sizeof msg, "succeeded in %s", dur);
     } else if (WIFEXITED(a->wstatus)) {
         outcome = "failed";
@@ -1329,6 +1331,7 @@ static void rt_release(struct rt *rt)
     free(rt->requeue);
     free(rt->run_dir);
     free(rt->self_exe);
+    free(rt->run_token);
     free(rt->state_reason);
     journal_free(rt->j);
     if (rt->sigfd >= 0)
@@ -1372,6 +1375,15 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     }
     if (take_lock(rt, refused, err, errlen) != 0)
         goto out;
+    {
+        /* Run ids repeat across databases: the token names both. */
+        char *real = realpath(rt->st.path, NULL);
+        const char *p = real ? real : rt->st.path;
+        rt->run_token = ns_xasprintf("NIGHTSHIFT_RUN_TOKEN=%016llx.%lld",
+                                     (unsigned long long)ns_hash64(p, strlen(p), NS_HASH_SEED),
+                                     (long long)rt->run_id);
+        free(real);
+    }
     rt->run_dir = store_run_dir(&rt->st, rt->run_id);
     if (mkdir(rt->run_dir, 0700) != 0 && errno != EEXIST) {
         ns_errf(err, errlen, "%s: %s", rt->run_dir, strerror(errno));
@@ -1431,7 +1443,7 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     if (loop(rt, err, errlen) != 0)
         goto out;
 
-    int strays = exec_end_run_processes(rt->run_id, spec->stop_grace_ms);
+    int strays = exec_end_run_processes(rt->run_token, spec->stop_grace_ms);
     if (strays > 0)
         rt_event(rt, -1, 0, "cleanup", "ended %d leftover process%s of the run", strays,
                  strays == 1 ? "" : "es");
