@@ -423,8 +423,22 @@ static int load_partitions(struct rt *rt, char *err, size_t errlen)
             p->last_signature = ns_xstrdup((const char *)sqlite3_column_text(s, 14));
         rt->counts[p->state]++;
         rt->records_done += p->progress;
-        rt->error_records += p->errors;
         seen++;
+    }
+    sqlite3_finalize(s);
+    /* Error counters on rows are coalesced and may lag after a crash; the
+     * records themselves are the truth. */
+    s = store_prepare(&rt->st, "SELECT idx, count(*) FROM error_records WHERE run_id = ? "
+                               "GROUP BY idx");
+    sqlite3_bind_int64(s, 1, rt->run_id);
+    for (size_t i = 0; i < rt->nparts; i++)
+        rt->parts[i].errors = 0;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        int64_t idx = sqlite3_column_int64(s, 0);
+        if (idx >= 0 && (size_t)idx < rt->nparts) {
+            rt->parts[idx].errors = sqlite3_column_int64(s, 1);
+            rt->error_records += rt->parts[idx].errors;
+        }
     }
     sqlite3_finalize(s);
     if (rc != SQLITE_DONE || seen != rt->nparts) {
