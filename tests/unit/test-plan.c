@@ -309,10 +309,8 @@ static void test_files(void **state)
 static void test_params(void **state)
 {
     (void)state;
-    const char *yaml = "name: j\ncommand: [w]\nparams: {zeta: z, date: ~, alpha: ~}\n"
-                       "partitions: {list: [a]}\n";
-    /* "date" clashes, so use other names. */
-    yaml = "name: j\ncommand: [w]\nparams: {zeta: z, day: ~, alpha: ~}\npartitions: {list: [a]}\n";
+    const char *yaml =
+        "name: j\ncommand: [w]\nparams: {zeta: z, day: ~, alpha: ~}\npartitions: {list: [a]}\n";
     char *ok[] = {S("day=2026-11-23"), S("alpha=x=y")};
     struct ns_plan p;
     build(yaml, ok, 2, &p);
