@@ -97,7 +97,9 @@ static int plan_main(int argc, char **argv)
         /* Align the key column on the widest key, within reason. */
         size_t kw = 3;
         for (size_t i = 0; i < plan.len && kw < 40; i++) {
-            size_t l = strlen(plan.parts[i].key);
+            char *key = show(plan.parts[i].key);
+            size_t l = strlen(key);
+            free(key);
             if (l > kw)
                 kw = l > 40 ? 40 : l;
         }
@@ -121,7 +123,7 @@ static int plan_main(int argc, char **argv)
     plan_release(&plan);
     rc = fflush(stdout) == 0 ? NS_EXIT_OK : NS_EXIT_ERROR;
     goto out;
-problems: {
+problems : {
     char *text = diags_format(&diags, file);
     fputs(text, stderr);
     free(text);

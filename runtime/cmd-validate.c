@@ -129,7 +129,8 @@ static int validate(int argc, char **argv)
         snprintf(what, sizeof what, ps->keys_file.text ? "list from a keys file" : "list");
         break;
     case NS_PART_RANGE:
-        snprintf(what, sizeof what, "range %s..%s", kv_get(first->params, first->params_len, "start"),
+        snprintf(what, sizeof what, "range %s..%s",
+                 kv_get(first->params, first->params_len, "start"),
                  kv_get(last->params, last->params_len, "end"));
         break;
     case NS_PART_DATES:
