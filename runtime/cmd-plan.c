@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "nightshift/cli.h"
+#include "nightshift/escape.h"
 #include "nightshift/plan.h"
 #include "nightshift/spec.h"
 
@@ -22,19 +23,10 @@ static const char help_text[] =
     "      --json               print JSON lines\n"
     "  -h, --help               show this help\n";
 
-/* Untrusted text for the terminal. TODO escape: replace the body with
- * escape_dup(s, strlen(s), 0) once escape.c is merged; until then control
- * bytes are shown as \xNN here so nothing raw reaches the terminal. */
+/* Keys and values come from users' files: escape them for the terminal. */
 static char *show(const char *s)
 {
-    struct ns_buf b = NS_BUF_INIT;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p < 0x20 || *p == 0x7f || *p == '\\')
-            buf_addf(&b, *p == '\\' ? "\\\\" : "\\x%02x", *p);
-        else
-            buf_addc(&b, (char)*p);
-    }
-    return buf_detach(&b);
+    return escape_dup(s, strlen(s), 0);
 }
 
 static int plan_main(int argc, char **argv)

@@ -16,20 +16,6 @@
 #include "nightshift/plan.h"
 #include "nightshift/spec.h"
 
-/* cli_* live in main.c, which unit tests do not link; a real one wins. */
-__attribute__((weak)) void cli_error(const char *subject, const char *fmt, ...)
-{
-    (void)subject, (void)fmt;
-}
-__attribute__((weak)) void cli_usage(const struct ns_command *cmd, FILE *f)
-{
-    (void)cmd, (void)f;
-}
-__attribute__((weak)) int cli_is_help(const char *arg)
-{
-    return strcmp(arg, "--help") == 0;
-}
-
 /* -Wwrite-strings: a writable copy of a literal. */
 #define S(lit) ((char[]){lit})
 #define MIN_NOPARAMS "name: j\ncommand: [w]\npartitions: {list: [a]}\n"
