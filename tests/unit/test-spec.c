@@ -14,21 +14,6 @@
 #include "nightshift/spec.h"
 #include "nightshift/util.h"
 
-/* The runtime objects reference cli_error & co., which live in main.c (not
- * linked into unit tests). Weak stand-ins: a real definition wins if one
- * moves into the library. */
-__attribute__((weak)) void cli_error(const char *subject, const char *fmt, ...)
-{
-    (void)subject, (void)fmt;
-}
-__attribute__((weak)) void cli_usage(const struct ns_command *cmd, FILE *f)
-{
-    (void)cmd, (void)f;
-}
-__attribute__((weak)) int cli_is_help(const char *arg)
-{
-    return strcmp(arg, "--help") == 0;
-}
 
 /* Loads yaml and returns the formatted diagnostics ("" when it loaded). */
 static char *load_diags(const char *yaml)
