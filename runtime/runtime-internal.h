@@ -123,6 +123,13 @@ struct rt {
     bool tty_gone;
     /* Error budget: counts when the operator last resumed a halt. */
     int64_t halt_ack_failed, halt_ack_errors;
+    double run_started_at; /* wall clock, first start of the run */
+    double sla_deadline;   /* 0: no SLA */
+    char *sla_state;
+    bool sla_risk_fired;
+    double projected_finish;
+    struct hook **hooks; /* running hook commands */
+    size_t nhooks;
 };
 
 /* journal.c: every write of job state goes through these. Each call joins
@@ -155,6 +162,22 @@ void journal_concurrency(struct journal *j, int concurrency);
 void journal_skip_reason(struct journal *j, int64_t idx, const char *reason);
 /* Marks command id applied (ok) or refused with result. */
 void journal_command_result(struct journal *j, int64_t id, bool ok, const char *result);
+
+void journal_sla(struct journal *j, double deadline, double max_duration, const char *state);
+
+/* hooks.c: the spec's hook commands, run beside the loop. */
+struct pollfd;
+void hooks_fire(struct rt *rt, enum ns_hook_event ev);
+size_t hooks_pollfds(struct rt *rt, struct pollfd *pfd);
+void hooks_service(struct rt *rt, const struct pollfd *pfd, size_t n);
+bool hooks_reaped(struct rt *rt, pid_t pid, int status);
+double hooks_next_deadline(const struct rt *rt);
+void hooks_wait_all(struct rt *rt);
+
+/* guard.c: error budget and SLA. */
+void guard_check_budget(struct rt *rt);
+void guard_init_sla(struct rt *rt);
+void guard_check_sla(struct rt *rt, double projected_finish, bool final);
 
 /* apply.c: operator commands, pending rows in `commands`. */
 void apply_pending_commands(struct rt *rt);

@@ -1012,6 +1012,7 @@ static void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_e
         snprintf(reason, sizeof reason, "partition %lld exited %d, which on_exit maps to halt",
                  (long long)a->idx, code);
         rt_set_run_state(rt, RS_HALTED, reason);
+        hooks_fire(rt, NS_HOOK_HALT);
     }
     live_remove(rt, a);
     free(a->log_path);
@@ -1078,6 +1079,8 @@ static void reap(struct rt *rt)
     int status;
     pid_t pid;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        if (hooks_reaped(rt, pid, status))
+            continue;
         for (size_t i = 0; i < rt->nlive; i++) {
             if (rt->live[i]->proc.pid == pid && !rt->live[i]->reaped) {
                 rt->live[i]->reaped = true;
@@ -1197,6 +1200,28 @@ static void fill_counts(struct rt *rt, struct ns_counts *c, double rate)
     c->state = run_state_names[rt->state];
 }
 
+/* When the run will end: from the recent rate if partitions are finishing,
+ * else from the share of work done so far (partitions plus the reported
+ * progress of running ones) - so a run of a few long partitions still gets
+ * a projection before the first one ends. 0 when unknown. */
+static double projected_finish(const struct rt *rt, const struct ns_counts *c, double now)
+{
+    if (c->eta_s >= 0 && c->rate > 0)
+        return now + c->eta_s;
+    double done = (double)done_count(rt);
+    for (size_t i = 0; i < rt->nlive; i++) {
+        const struct part *p = &rt->parts[rt->live[i]->idx];
+        if (p->total > 0)
+            done += fmin(1.0, (double)p->progress / (double)p->total);
+    }
+    if (done >= (double)rt->nparts)
+        return now;
+    double elapsed = now - rt->start_wall;
+    if (done <= 0 || elapsed < 1.0)
+        return 0;
+    return now + elapsed * ((double)rt->nparts - done) / done;
+}
+
 static void periodic(struct rt *rt, bool force)
 {
     double now_mono = ns_monotonic();
@@ -1221,7 +1246,10 @@ static void periodic(struct rt *rt, bool force)
         struct ns_counts c;
         fill_counts(rt, &c, rate);
         double record_rate = c.elapsed_s > 0.5 ? (double)rt->records_done / c.elapsed_s : 0;
-        journal_run_counters(rt->j, rt, rate, record_rate, c.eta_s >= 0 ? now + c.eta_s : 0);
+        rt->projected_finish = projected_finish(rt, &c, now);
+        journal_run_counters(rt->j, rt, rate, record_rate, rt->projected_finish);
+        guard_check_budget(rt);
+        guard_check_sla(rt, rt->projected_finish, false);
         if (rt->opts->on_tick && !rt->tty_gone)
             rt->opts->on_tick(rt->opts->ctx, &c);
     }
@@ -1273,7 +1301,7 @@ static int loop(struct rt *rt, char *err, size_t errlen)
             break;
 
         /* Wait for the nearest of: a pipe, a signal, a deadline. */
-        size_t need = 1 + 2 * rt->nlive;
+        size_t need = 1 + 2 * rt->nlive + rt->nhooks;
         if (need > pfd_cap) {
             pfd_cap = need * 2;
             pfd = ns_xrealloc(pfd, pfd_cap * sizeof *pfd);
@@ -1284,8 +1312,13 @@ static int loop(struct rt *rt, char *err, size_t errlen)
             pfd[n++] = (struct pollfd){rt->live[i]->proc.report_fd, POLLIN, 0};
             pfd[n++] = (struct pollfd){rt->live[i]->proc.output_fd, POLLIN, 0};
         }
+        size_t hook_at = n;
+        n += hooks_pollfds(rt, pfd + hook_at);
         double now_mono = ns_monotonic();
         double wait = COMMAND_POLL_S;
+        double hook_deadline = hooks_next_deadline(rt);
+        if (hook_deadline > 0)
+            wait = fmin(wait, hook_deadline - now_mono);
         for (size_t i = 0; i < rt->nlive; i++) {
             struct attempt *a = rt->live[i];
             if (a->deadline_mono > 0 && a->paused_at_mono == 0 && a->ending == END_NONE)
@@ -1315,6 +1348,7 @@ static int loop(struct rt *rt, char *err, size_t errlen)
             }
         }
         reap(rt);
+        hooks_service(rt, pfd + hook_at, rc > 0 ? n - hook_at : 0);
         for (size_t i = 0; i < rt->nlive;) {
             if (rt->live[i]->reaped)
                 finish_attempt(rt, rt->live[i], NULL); /* swaps the last into i */
@@ -1347,6 +1381,8 @@ static void rt_release(struct rt *rt)
     free(rt->self_exe);
     free(rt->run_token);
     free(rt->state_reason);
+    free(rt->sla_state);
+    free(rt->hooks);
     journal_free(rt->j);
     if (rt->sigfd >= 0)
         close(rt->sigfd);
@@ -1442,8 +1478,17 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     sqlite3_finalize(s);
     if (opts->on_started)
         opts->on_started(opts->ctx, rt->run_id);
+    {
+        sqlite3_stmt *q = store_prepare(&rt->st, "SELECT started_at FROM runs WHERE id = ?");
+        sqlite3_bind_int64(q, 1, rt->run_id);
+        rt->run_started_at = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_double(q, 0) : 0;
+        sqlite3_finalize(q);
+        if (rt->run_started_at <= 0)
+            rt->run_started_at = rt->start_wall;
+    }
     if (result->resumed)
         reconcile(rt);
+    guard_init_sla(rt);
     rt->state = RS_RUNNING;
     journal_run_state(rt->j, "running", NULL, false);
     rt_event(rt, -1, 0, "run_state", "run %lld: runtime %d %s (%zu partitions: %lld done, %lld to do)",
@@ -1471,9 +1516,16 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     } else {
         rt_set_run_state(rt, RS_SUCCEEDED, NULL);
     }
+    if (rt->state != RS_STOPPED)
+        guard_check_sla(rt, 0, true);
     periodic(rt, true);
+    if (rt->state == RS_SUCCEEDED)
+        hooks_fire(rt, NS_HOOK_SUCCESS);
+    else if (rt->state == RS_FAILED)
+        hooks_fire(rt, NS_HOOK_FAILURE);
     if (journal_commit(rt->j, err, errlen) != 0)
         goto out;
+    hooks_wait_all(rt); /* each bounded by hooks.timeout */
     snprintf(result->state, sizeof result->state, "%s", run_state_names[rt->state]);
     fill_counts(rt, &result->counts, 0);
     rc = 0;
