@@ -1526,6 +1526,8 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     if (journal_commit(rt->j, err, errlen) != 0)
         goto out;
     hooks_wait_all(rt); /* each bounded by hooks.timeout */
+    if (journal_commit(rt->j, err, errlen) != 0)
+        goto out;
     snprintf(result->state, sizeof result->state, "%s", run_state_names[rt->state]);
     fill_counts(rt, &result->counts, 0);
     rc = 0;
