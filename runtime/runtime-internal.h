@@ -51,6 +51,8 @@ struct attempt {
     int log_fd;
     char *log_path;
     int64_t log_bytes, log_dropped;
+    char *tail; /* ring of the last log_limit/2 bytes beyond the head */
+    size_t tail_len, tail_pos;
     int64_t malformed;
     double started_wall, started_mono;
     double deadline_mono; /* 0: no timeout; moved forward by pauses */

@@ -801,22 +801,73 @@ static bool read_reports(struct rt *rt, struct attempt *a, size_t budget)
     return true;
 }
 
-/* Copies worker output into the attempt log, up to log_limit; the rest is
- * read and counted so a flooding worker never blocks on a full pipe. */
+/* Copies worker output into the attempt log. Within log_limit everything is
+ * kept; beyond it, the first half goes to the file as it comes and the last
+ * half lives in a ring (tail) written when the attempt ends, so the log shows
+ * how the worker started and how it ended. Excess is read and counted, never
+ * left in the pipe: a flooding worker cannot block. */
+static void keep_output(struct rt *rt, struct attempt *a, const char *buf, size_t n)
+{
+    int64_t head_cap = rt->spec->log_limit - rt->spec->log_limit / 2;
+    size_t tail_cap = (size_t)(rt->spec->log_limit / 2);
+    while (n > 0 && a->log_bytes < head_cap) {
+        size_t k = (size_t)(head_cap - a->log_bytes) < n ? (size_t)(head_cap - a->log_bytes) : n;
+        if (a->log_fd >= 0) {
+            ssize_t w = write(a->log_fd, buf, k);
+            (void)w;
+        }
+        a->log_bytes += (int64_t)k;
+        buf += k;
+        n -= k;
+    }
+    if (n == 0 || tail_cap == 0) {
+        a->log_dropped += (int64_t)n;
+        return;
+    }
+    if (!a->tail)
+        a->tail = ns_xmalloc(tail_cap);
+    for (size_t i = 0; i < n; i++) {
+        if (a->tail_len == tail_cap)
+            a->log_dropped++; /* the oldest tail byte is overwritten */
+        else
+            a->tail_len++;
+        a->tail[a->tail_pos] = buf[i];
+        a->tail_pos = (a->tail_pos + 1) % tail_cap;
+    }
+}
+
+/* Writes the tail ring (oldest first) after the head, with a note if bytes
+ * were dropped between them. */
+static void flush_tail(struct rt *rt, struct attempt *a)
+{
+    if (a->log_fd < 0 || !a->tail_len)
+        return;
+    size_t cap = (size_t)(rt->spec->log_limit / 2);
+    if (a->log_dropped > 0) {
+        char note[160];
+        int m = snprintf(note, sizeof note,
+                         "\n[nightshift: %lld bytes of output dropped here: log_limit is %lld "
+                         "bytes]\n",
+                         (long long)a->log_dropped, (long long)rt->spec->log_limit);
+        ssize_t w = write(a->log_fd, note, (size_t)m);
+        (void)w;
+    }
+    size_t start = a->tail_len == cap ? a->tail_pos : 0;
+    size_t first = a->tail_len == cap ? cap - start : a->tail_len;
+    ssize_t w = write(a->log_fd, a->tail + start, first);
+    if (a->tail_len == cap && start > 0)
+        w = write(a->log_fd, a->tail, start);
+    (void)w;
+    a->log_bytes += (int64_t)a->tail_len;
+}
+
 static bool read_output(struct rt *rt, struct attempt *a, size_t budget)
 {
     char buf[READ_CHUNK];
     while (budget > 0) {
         ssize_t n = read(a->proc.output_fd, buf, sizeof buf);
         if (n > 0) {
-            int64_t room = rt->spec->log_limit - a->log_bytes;
-            int64_t keep = room <= 0 ? 0 : (n < room ? n : room);
-            if (keep > 0 && a->log_fd >= 0) {
-                ssize_t w = write(a->log_fd, buf, (size_t)keep);
-                (void)w;
-            }
-            a->log_bytes += keep;
-            a->log_dropped += n - keep;
+            keep_output(rt, a, buf, (size_t)n);
             budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
             continue;
         }
@@ -908,17 +959,10 @@ static void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_e
     if (a->proc.output_fd >= 0)
         close(a->proc.output_fd);
     if (a->log_fd >= 0) {
-        if (a->log_dropped > 0) {
-            char note[160];
-            int n = snprintf(note, sizeof note,
-                             "\n[nightshift: %lld more bytes of output dropped: log_limit is "
-                             "%lld bytes]\n",
-                             (long long)a->log_dropped, (long long)rt->spec->log_limit);
-            ssize_t w = write(a->log_fd, note, (size_t)n);
-            (void)w;
-        }
+        flush_tail(rt, a);
         close(a->log_fd);
     }
+    free(a->tail);
     ns_format_duration((int64_t)((now - a->started_wall) * 1000), dur, sizeof dur);
 
     const char *outcome;
