@@ -65,7 +65,7 @@ void guard_check_budget(struct rt *rt)
     }
     if (!reason[0])
         return;
-    char full[320];
+    char full[400];
     snprintf(full, sizeof full, "error budget crossed (%s): no new dispatch until an operator "
                                 "resumes or stops the run",
              reason);
