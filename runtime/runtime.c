@@ -1411,6 +1411,23 @@ fail:
 
 /* ---- entry point --------------------------------------------------------- */
 
+/* As a subreaper we inherit the run's orphaned grandchildren; the ones that
+ * were killed must not outlive us as zombies (a container's init may never
+ * reap them). Bounded: everything of the run was SIGKILLed already. */
+static void reap_leftovers(void)
+{
+    double deadline = ns_monotonic() + 2.0;
+    for (;;) {
+        pid_t pid = waitpid(-1, NULL, WNOHANG);
+        if (pid > 0)
+            continue;
+        if (pid < 0 || ns_monotonic() >= deadline)
+            return; /* ECHILD: none left */
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
 static void rt_release(struct rt *rt)
 {
     for (size_t i = 0; i < rt->nparts; i++) {
@@ -1570,6 +1587,7 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     if (journal_commit(rt->j, err, errlen) != 0)
         goto out;
     hooks_wait_all(rt); /* each bounded by hooks.timeout */
+    reap_leftovers();
     if (journal_commit(rt->j, err, errlen) != 0)
         goto out;
     snprintf(result->state, sizeof result->state, "%s", run_state_names[rt->state]);
