@@ -148,9 +148,10 @@ uint64_t exec_start_time(pid_t pid)
     const char *p = read_stat(pid, buf, sizeof buf);
     if (!p)
         return 0;
-    /* After ")": field 3 (state) ... field 22 (starttime): skip 19 fields. */
+    /* After ")" each field is preceded by one space: field 3 (state) ...
+     * field 22 (starttime). */
     int field = 2;
-    while (*p && field < 21) {
+    while (*p && field < 22) {
         if (*p == ' ')
             field++;
         p++;

@@ -10,7 +10,7 @@ P="-p from=2026-11-01 -p to=2026-11-10 -p pace=0.15 -p data=$T/data -p out=$T/ou
 spawn runtime "$NIGHTSHIFT" run --db "$NIGHTSHIFT_DB" "$CONFIGS/backfill.yaml" $P
 rt=$SPAWNED
 wait_for "3 partitions done and a running one checkpointed" 60 sh -c \
-    "test \"\$(sqlite3 '$NIGHTSHIFT_DB' \"SELECT (SELECT count(*) FROM partitions WHERE state = 'succeeded') >= 3 AND (SELECT count(*) FROM partitions WHERE state = 'running' AND checkpoint IS NOT NULL) >= 1\" 2>/dev/null)\" = 1"
+    "test \"\$(sqlite3 '$NIGHTSHIFT_DB' \"SELECT (SELECT count(*) FROM partitions WHERE state = 'succeeded') >= 3 AND (SELECT count(*) FROM partitions WHERE state = 'running' AND checkpoint IS NOT NULL AND checkpoint_progress <= 2000) >= 1\" 2>/dev/null)\" = 1"
 live=$(sql "SELECT pid || ':' || pid_start FROM attempts WHERE outcome IS NULL")
 kill -9 "$rt"
 check "runtime killed" sh -c "while kill -0 $rt 2>/dev/null; do sleep 0.05; done"
