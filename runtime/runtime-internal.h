@@ -112,7 +112,9 @@ struct rt {
     bool stop_now;
     size_t cursor; /* next index to look at for pending work */
     int64_t *requeue; /* partitions made pending out of order */
-    size_t nrequeue, requeue_cap;
+    size_t requeue_head, nrequeue, requeue_cap; /* FIFO: [head, n) */
+    int64_t *waiting; /* partitions in retry_wait (may hold stale entries) */
+    size_t nwaiting, waiting_cap;
     int sigfd;
     double start_mono, start_wall;
     double last_heartbeat, last_sample, last_tick, last_cmd_poll;
@@ -187,6 +189,7 @@ void apply_pending_commands(struct rt *rt);
 /* runtime.c helpers that apply.c uses. */
 void rt_set_state(struct rt *rt, int64_t idx, enum pstate to);
 void rt_requeue(struct rt *rt, int64_t idx);
+void rt_wait_retry(struct rt *rt, int64_t idx);
 void rt_event(struct rt *rt, int64_t idx, int64_t attempt_id, const char *kind, const char *fmt,
               ...) __attribute__((format(printf, 5, 6)));
 void rt_set_run_state(struct rt *rt, enum run_state s, const char *reason);

@@ -423,6 +423,8 @@ static int load_partitions(struct rt *rt, char *err, size_t errlen)
             p->last_signature = ns_xstrdup((const char *)sqlite3_column_text(s, 14));
         rt->counts[p->state]++;
         rt->records_done += p->progress;
+        if (p->state == P_RETRY_WAIT)
+            rt_wait_retry(rt, idx);
         seen++;
     }
     sqlite3_finalize(s);
@@ -1031,6 +1033,7 @@ static void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_e
             int64_t delay = runtime_backoff_ms(rt->spec, p->attempts + 1, rng_unit(rt));
             p->retry_at = now + (double)delay / 1000.0;
             to = P_RETRY_WAIT;
+            rt_wait_retry(rt, a->idx);
             char d[32];
             snprintf(next, sizeof next, "; retry %d/%d in %s", p->attempts + 1, p->max_attempts,
                      ns_format_duration(delay, d, sizeof d));
@@ -1067,10 +1070,10 @@ static void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_e
 
 static int64_t next_dispatchable(struct rt *rt)
 {
-    while (rt->nrequeue > 0) {
-        int64_t idx = rt->requeue[0];
-        memmove(rt->requeue, rt->requeue + 1, (rt->nrequeue - 1) * sizeof *rt->requeue);
-        rt->nrequeue--;
+    while (rt->requeue_head < rt->nrequeue) {
+        int64_t idx = rt->requeue[rt->requeue_head++];
+        if (rt->requeue_head == rt->nrequeue)
+            rt->requeue_head = rt->nrequeue = 0;
         rt->parts[idx].queued = false;
         if (rt->parts[idx].state == P_PENDING && !rt->parts[idx].live)
             return idx;
@@ -1083,28 +1086,45 @@ static int64_t next_dispatchable(struct rt *rt)
     return -1;
 }
 
+/* Partitions in retry_wait are kept in a short list (rt->waiting) so that a
+ * run of 100 000 partitions does not scan them all on every turn. Entries
+ * whose partition left retry_wait (an operator retried or skipped it) are
+ * dropped here. */
+void rt_wait_retry(struct rt *rt, int64_t idx)
+{
+    if (rt->nwaiting == rt->waiting_cap) {
+        rt->waiting_cap = rt->waiting_cap ? rt->waiting_cap * 2 : 16;
+        rt->waiting = ns_xrealloc(rt->waiting, rt->waiting_cap * sizeof *rt->waiting);
+    }
+    rt->waiting[rt->nwaiting++] = idx;
+}
+
 static void promote_retries(struct rt *rt, double now)
 {
-    if (rt->counts[P_RETRY_WAIT] == 0)
-        return;
-    for (size_t i = 0; i < rt->nparts; i++) {
-        struct part *p = &rt->parts[i];
-        if (p->state == P_RETRY_WAIT && p->retry_at <= now) {
-            rt_set_state(rt, (int64_t)i, P_PENDING);
-            journal_partition(rt->j, (int64_t)i, p);
-            rt_requeue(rt, (int64_t)i);
+    for (size_t i = 0; i < rt->nwaiting;) {
+        int64_t idx = rt->waiting[i];
+        struct part *p = &rt->parts[idx];
+        if (p->state == P_RETRY_WAIT && p->retry_at > now) {
+            i++;
+            continue;
         }
+        if (p->state == P_RETRY_WAIT) {
+            rt_set_state(rt, idx, P_PENDING);
+            journal_partition(rt->j, idx, p);
+            rt_requeue(rt, idx);
+        }
+        rt->waiting[i] = rt->waiting[--rt->nwaiting];
     }
 }
 
 static double next_retry_at(const struct rt *rt)
 {
     double best = 0;
-    if (rt->counts[P_RETRY_WAIT] == 0)
-        return 0;
-    for (size_t i = 0; i < rt->nparts; i++)
-        if (rt->parts[i].state == P_RETRY_WAIT && (best == 0 || rt->parts[i].retry_at < best))
-            best = rt->parts[i].retry_at;
+    for (size_t i = 0; i < rt->nwaiting; i++) {
+        const struct part *p = &rt->parts[rt->waiting[i]];
+        if (p->state == P_RETRY_WAIT && (best == 0 || p->retry_at < best))
+            best = p->retry_at;
+    }
     return best;
 }
 
@@ -1438,6 +1458,7 @@ static void rt_release(struct rt *rt)
     free(rt->parts);
     free(rt->live);
     free(rt->requeue);
+    free(rt->waiting);
     free(rt->run_dir);
     free(rt->self_exe);
     free(rt->run_token);
