@@ -50,10 +50,10 @@ is "exactly the contract's NIGHTSHIFT_* variables" "$names" \
     "NIGHTSHIFT_ATTEMPT NIGHTSHIFT_BIN NIGHTSHIFT_CHECKPOINT NIGHTSHIFT_DB NIGHTSHIFT_JOB NIGHTSHIFT_PARTITION NIGHTSHIFT_PARTITION_KEY NIGHTSHIFT_P_GREETING NIGHTSHIFT_P_INDEX NIGHTSHIFT_P_KEY NIGHTSHIFT_P_OUT NIGHTSHIFT_REPORT_FD NIGHTSHIFT_RUN_ID NIGHTSHIFT_RUN_TOKEN "
 is "NIGHTSHIFT_DB is the run's database" "$(envvar "$EB" NIGHTSHIFT_DB)" "$NIGHTSHIFT_DB"
 is "stdin is /dev/null" "$(cat "$T/out/beta.1.stdin")" /dev/null
-read -r pid pgid sid <"$T/out/beta.1.ids"
+read -r pid pgid _ <"$T/out/beta.1.ids"
 is "the attempt is its own process group (pgid == pid)" "$pgid" "$pid"
 is "the stored pgid is the worker's" "$(sql "SELECT pgid FROM attempts WHERE run_id = 1 AND idx = 1")" "$pid"
-read -r pid1 pgid1 sid1 <"$T/out/alpha.1.ids"
+read -r pid1 pgid1 _ <"$T/out/alpha.1.ids"
 is "the other attempts too" "$pgid1" "$pid1"
 check "attempts get different groups" test "$pgid1" != "$pgid"
 
@@ -66,7 +66,9 @@ check "attempts get different groups" test "$pgid1" != "$pgid"
 is "the shell run exits 0" "$?" 0
 is "three partitions succeeded" "$(sql "SELECT n_succeeded FROM runs WHERE job = 'shell-contract'")" 3
 is "argv is /bin/sh -c TEXT" "$(sed -n '1,2p' "$T/sh/0/cmdline" | tr '\n' ' ')" "/bin/sh -c "
+# shellcheck disable=SC2016 # literal shell text
 like "TEXT is the spec's command, unexpanded" "$(sed -n 3p "$T/sh/0/cmdline")" '^d="\$NIGHTSHIFT_P_OUT/\$NIGHTSHIFT_PARTITION";'
+# shellcheck disable=SC2016
 is "a key full of shell syntax arrives intact in the environment" "$(cat "$T/sh/1/key")" 'x; touch pwned-$(id -u) #'
 is "a key that looks like a placeholder too" "$(cat "$T/sh/2/key")" '{key}'
 check "and nothing was injected" sh -c "! ls '$SPECS' '$T/sh' '$T' | grep -q pwned"

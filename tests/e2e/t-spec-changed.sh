@@ -21,7 +21,7 @@ is "it resumed run 1" "$(sql "SELECT count(*) FROM runs")" 1
 
 # Change the timeout and the command.
 sed -i 's/^timeout: 30s$/timeout: 45s/; s/"{out}"\]$/"{out}", --verbose]/' "$S"
-grep -q 'timeout: 45s' "$S" && grep -q -- '--verbose' "$S" || bail_out "sed did not edit the spec"
+if ! grep -q 'timeout: 45s' "$S" || ! grep -q -- '--verbose' "$S"; then bail_out "sed did not edit the spec"; fi
 ns run "$S" -p out="$T/out" >"$T/changed.out" 2>&1
 is "a changed spec is refused with exit 3" "$?" 3
 out=$(cat "$T/changed.out")
@@ -61,6 +61,7 @@ like "the forced change is recorded as an event, with what changed" "$(sql "SELE
 # After a kill -9 of the runtime: the same refusal, then --force resumes.
 cp "$SPECS/changing.yaml" "$SPECS/changing.sh" "$T/job/"
 sed -i 's/^name: changing$/name: changing2/; s/list: \[a, b, c\]/list: [a, b, c, slow]/' "$S"
+# shellcheck disable=SC2016 # shell text for the worker
 sed -i 's/^exit 0$/[ "$key" = slow ] \&\& [ ! -e "$out\/fixed2" ] \&\& sleep 300\nexit 0/' "$T/job/changing.sh"
 rm -f "$T/out/fixed"
 # shellcheck disable=SC2086

@@ -42,7 +42,7 @@ bgchild)
     ;;
 closefd3)
     eval "exec $fd>&-"
-    echo "progress 1" >&"$fd" 2>/dev/null
+    { echo "progress 1" >&"$fd"; } 2>/dev/null
     "$NIGHTSHIFT_BIN" emit progress 1 2>/dev/null
     echo "emit without a report fd exited $?"
     exit 0
