@@ -68,6 +68,8 @@ int exec_start(const struct ns_launch *l, struct ns_proc *out, char *err, size_t
     posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
     posix_spawn_file_actions_adddup2(&fa, outp[1], 2);
     posix_spawn_file_actions_adddup2(&fa, rep[1], NS_REPORT_FD);
+    /* Whatever the runtime inherited without CLOEXEC stays out of workers. */
+    posix_spawn_file_actions_addclosefrom_np(&fa, NS_REPORT_FD + 1);
     if (l->workdir)
         posix_spawn_file_actions_addchdir_np(&fa, l->workdir);
 

@@ -125,6 +125,7 @@ struct rt {
     int64_t rate_done[32];
     int rate_n;
     bool tty_gone;
+    char *forced_changes; /* --force: the was/now lines to record */
     /* Error budget: counts when the operator last resumed a halt. */
     int64_t halt_ack_failed, halt_ack_errors;
     double run_started_at; /* wall clock, first start of the run */

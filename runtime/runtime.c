@@ -339,7 +339,9 @@ static int find_or_create_run(struct rt *rt, struct ns_run_result *result, bool 
                 sqlite3_bind_int64(u, 3, id);
                 sqlite3_step(u);
                 sqlite3_finalize(u);
-                buf_release(&b);
+                /* Recorded once the journal is open: earlier attempts ran
+                 * with the old settings, and the store must say so. */
+                rt->forced_changes = buf_detach(&b);
             }
             rt->run_id = id;
             result->resumed = true;
@@ -766,9 +768,11 @@ static void on_report(void *ctx, const struct ns_report_msg *m)
         a->malformed++;
         if (a->malformed <= MAX_MALFORMED_EVENTS) {
             char *raw = escape_dup(m->raw ? m->raw : "", m->raw ? m->raw_len : 0, NS_ESC_ASCII);
+            char *why = escape_dup(m->text ? m->text : "", m->text_len, NS_ESC_ASCII);
             journal_event(rt->j, a->idx, a->id, "protocol",
-                          "partition %lld attempt %d: ignored a malformed report line (%.*s): %s",
-                          (long long)a->idx, a->n, (int)m->text_len, m->text, raw);
+                          "partition %lld attempt %d: ignored a malformed report line (%s): %s",
+                          (long long)a->idx, a->n, why, raw);
+            free(why);
             free(raw);
             if (a->malformed == MAX_MALFORMED_EVENTS)
                 journal_event(rt->j, a->idx, a->id, "protocol",
@@ -1462,6 +1466,7 @@ static void rt_release(struct rt *rt)
     free(rt->run_dir);
     free(rt->self_exe);
     free(rt->run_token);
+    free(rt->forced_changes);
     free(rt->state_reason);
     free(rt->sla_state);
     free(rt->hooks);
@@ -1567,6 +1572,12 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
         sqlite3_finalize(q);
         if (rt->run_started_at <= 0)
             rt->run_started_at = rt->start_wall;
+    }
+    if (rt->forced_changes) {
+        char *safe = escape_dup(rt->forced_changes, strlen(rt->forced_changes), NS_ESC_ASCII);
+        rt_event(rt, -1, 0, "spec_changed", "run %lld resumed with --force; the spec changed:\n%s",
+                 (long long)rt->run_id, safe);
+        free(safe);
     }
     if (result->resumed)
         reconcile(rt);
