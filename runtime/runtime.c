@@ -749,6 +749,7 @@ static void on_report(void *ctx, const struct ns_report_msg *m)
         p->errors++;
         rt->error_records++;
         a->progress_dirty = true;
+        guard_check_budget(rt); /* a few comparisons: cheap enough per record */
         break;
     }
     case NS_REPORT_LOG: {
@@ -1065,6 +1066,8 @@ static void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_e
         rt_set_run_state(rt, RS_HALTED, reason);
         hooks_fire(rt, NS_HOOK_HALT);
     }
+    if (to == P_FAILED)
+        guard_check_budget(rt); /* before anything else is dispatched */
     live_remove(rt, a);
     free(a->log_path);
     free(a);
