@@ -306,11 +306,7 @@ void journal_run_counters(struct journal *j, const struct rt *rt, double rate, d
     sqlite3_bind_int64(s, 6, rt->counts[P_FAILED]);
     sqlite3_bind_int64(s, 7, rt->counts[P_SKIPPED]);
     sqlite3_bind_int64(s, 8, rt->records_done);
-    int64_t records_total = 0;
-    for (size_t i = 0; i < rt->nparts; i++)
-        if (rt->parts[i].total > 0)
-            records_total += rt->parts[i].total;
-    sqlite3_bind_int64(s, 9, records_total);
+    sqlite3_bind_int64(s, 9, rt->records_total);
     sqlite3_bind_int64(s, 10, rt->error_records);
     sqlite3_bind_double(s, 11, rate);
     sqlite3_bind_double(s, 12, record_rate);

@@ -103,7 +103,8 @@ struct rt {
     struct part *parts;
     size_t nparts;
     int64_t counts[P_NSTATES];
-    int64_t records_done, error_records;
+    int64_t records_done, records_total, error_records;
+    bool dirty; /* counters changed since they were last written */
     struct attempt **live;
     size_t nlive, live_cap;
     int concurrency;

@@ -126,6 +126,7 @@ void rt_set_state(struct rt *rt, int64_t idx, enum pstate to)
     rt->counts[p->state]--;
     rt->counts[to]++;
     p->state = to;
+    rt->dirty = true;
 }
 
 void rt_requeue(struct rt *rt, int64_t idx)
@@ -425,6 +426,8 @@ static int load_partitions(struct rt *rt, char *err, size_t errlen)
             p->last_signature = ns_xstrdup((const char *)sqlite3_column_text(s, 14));
         rt->counts[p->state]++;
         rt->records_done += p->progress;
+        if (p->total > 0)
+            rt->records_total += p->total;
         if (p->state == P_RETRY_WAIT)
             rt_wait_retry(rt, idx);
         seen++;
@@ -722,13 +725,14 @@ static void on_report(void *ctx, const struct ns_report_msg *m)
     struct part *p = &rt->parts[a->idx];
     switch (m->kind) {
     case NS_REPORT_TOTAL:
+        rt->records_total += m->number - (p->total > 0 ? p->total : 0);
         p->total = m->number;
-        a->progress_dirty = true;
+        a->progress_dirty = rt->dirty = true;
         break;
     case NS_REPORT_PROGRESS:
         rt->records_done += m->number - p->progress;
         p->progress = m->number;
-        a->progress_dirty = true;
+        a->progress_dirty = rt->dirty = true;
         break;
     case NS_REPORT_CHECKPOINT:
         set_str(&p->checkpoint, m->text, m->text_len);
@@ -748,7 +752,7 @@ static void on_report(void *ctx, const struct ns_report_msg *m)
         free(sig);
         p->errors++;
         rt->error_records++;
-        a->progress_dirty = true;
+        a->progress_dirty = rt->dirty = true;
         guard_check_budget(rt); /* a few comparisons: cheap enough per record */
         break;
     }
@@ -1318,7 +1322,11 @@ static void periodic(struct rt *rt, bool force)
         fill_counts(rt, &c, rate);
         double record_rate = c.elapsed_s > 0.5 ? (double)rt->records_done / c.elapsed_s : 0;
         rt->projected_finish = projected_finish(rt, &c, now);
-        journal_run_counters(rt->j, rt, rate, record_rate, rt->projected_finish);
+        /* Idle runs (paused, waiting) write once a second, with the beat. */
+        if (rt->dirty || beat) {
+            journal_run_counters(rt->j, rt, rate, record_rate, rt->projected_finish);
+            rt->dirty = false;
+        }
         guard_check_budget(rt);
         guard_check_sla(rt, rt->projected_finish, false);
         if (rt->opts->on_tick && !rt->tty_gone)
