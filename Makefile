@@ -1,4 +1,6 @@
 # nightshift - one non-recursive GNU Makefile.
+#   make setup        install the Debian packages it needs (.ci/install-deps)
+#   make demo         build, start the demo run in the background, open the console
 #   make              build build/nightshift
 #   make test         build, then unit tests (cmocka) and end-to-end tests
 #   make check-asan   the whole test suite under AddressSanitizer + UBSan
@@ -16,17 +18,17 @@ BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 
 PKGS := yaml-0.1 sqlite3 ncursesw
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS := $(shell pkg-config --libs $(PKGS))
-CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS = $(shell pkg-config --libs $(PKGS))
+CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wwrite-strings \
         -Wformat=2 -Wvla -Werror
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := -std=c11 $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -pthread
-ALL_CPPFLAGS := -Iinclude -D_GNU_SOURCE -DNS_VERSION='"$(NS_VERSION)"' $(PKG_CFLAGS) $(CPPFLAGS)
+ALL_CPPFLAGS = -Iinclude -D_GNU_SOURCE -DNS_VERSION='"$(NS_VERSION)"' $(PKG_CFLAGS) $(CPPFLAGS)
 ALL_LDFLAGS := -pthread $(LDFLAGS) $(EXTRA_CFLAGS)
-LIBS := $(PKG_LIBS) -lm
+LIBS = $(PKG_LIBS) -lm
 
 ifeq ($(V),1)
 Q :=
@@ -45,7 +47,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TEST_HELPER_SRCS := $(wildcard tests/helpers/*.c)
 TEST_HELPER_BINS := $(TEST_HELPER_SRCS:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 
-.PHONY: all test unit e2e check-asan check-tsan bench screenshots install clean format
+.PHONY: all setup demo test unit e2e check-asan check-tsan bench screenshots install clean format
 all: $(BIN) $(TEST_HELPER_BINS)
 
 $(BUILD)/%.o: %.c
@@ -67,6 +69,15 @@ $(BUILD)/tests/helpers/%: tests/helpers/%.c
 	@mkdir -p $(dir $@)
 	$(call quiet,CC,$@)
 	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS)
+
+setup:
+	.ci/install-deps
+
+# The demo run goes to the default database; the console opens on it. Quit
+# the console with q: the run goes on in the background (nightshift status).
+demo: all
+	$(BIN) run --rerun --detach configs/demo.yaml
+	$(BIN) console demo
 
 unit: $(UNIT_BINS)
 	@fail=0; for t in $(UNIT_BINS); do $$t || fail=1; done; exit $$fail

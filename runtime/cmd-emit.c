@@ -192,8 +192,8 @@ static int parse_error(int argc, char **argv, struct ns_report_msg *msg, struct 
     msg->text = text->data ? text->data : "";
     msg->text_len = text->len;
     if (have_payload) {
-        msg->payload = payload->data ? (const unsigned char *)payload->data
-                                     : (const unsigned char *)"";
+        msg->payload =
+            payload->data ? (const unsigned char *)payload->data : (const unsigned char *)"";
         msg->payload_len = payload->len;
     }
     return 0;

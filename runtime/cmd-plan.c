@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "nightshift/cli.h"
+#include "nightshift/escape.h"
 #include "nightshift/plan.h"
 #include "nightshift/spec.h"
 
@@ -22,19 +23,10 @@ static const char help_text[] =
     "      --json               print JSON lines\n"
     "  -h, --help               show this help\n";
 
-/* Untrusted text for the terminal. TODO escape: replace the body with
- * escape_dup(s, strlen(s), 0) once escape.c is merged; until then control
- * bytes are shown as \xNN here so nothing raw reaches the terminal. */
+/* Keys and values come from users' files: escape them for the terminal. */
 static char *show(const char *s)
 {
-    struct ns_buf b = NS_BUF_INIT;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p < 0x20 || *p == 0x7f || *p == '\\')
-            buf_addf(&b, *p == '\\' ? "\\\\" : "\\x%02x", *p);
-        else
-            buf_addc(&b, (char)*p);
-    }
-    return buf_detach(&b);
+    return escape_dup(s, strlen(s), 0);
 }
 
 static int plan_main(int argc, char **argv)
@@ -97,7 +89,9 @@ static int plan_main(int argc, char **argv)
         /* Align the key column on the widest key, within reason. */
         size_t kw = 3;
         for (size_t i = 0; i < plan.len && kw < 40; i++) {
-            size_t l = strlen(plan.parts[i].key);
+            char *key = show(plan.parts[i].key);
+            size_t l = strlen(key);
+            free(key);
             if (l > kw)
                 kw = l > 40 ? 40 : l;
         }
@@ -121,7 +115,7 @@ static int plan_main(int argc, char **argv)
     plan_release(&plan);
     rc = fflush(stdout) == 0 ? NS_EXIT_OK : NS_EXIT_ERROR;
     goto out;
-problems: {
+problems : {
     char *text = diags_format(&diags, file);
     fputs(text, stderr);
     free(text);

@@ -96,6 +96,31 @@ static int validate(int argc, char **argv)
     }
     loaded = true;
 
+    /* The given -p first: a typo must not hide behind "plan not checked". */
+    for (size_t g = 0; g < ngiven; g++) {
+        const char *eq = strchr(given[g], '=');
+        size_t nl = eq ? (size_t)(eq - given[g]) : 0;
+        bool declared = false, twice = false;
+        for (size_t i = 0; eq && i < spec.params_len; i++)
+            if (strlen(spec.params[i].name) == nl && strncmp(spec.params[i].name, given[g], nl) == 0)
+                declared = true;
+        for (size_t h = 0; eq && h < g; h++)
+            if (strncmp(given[h], given[g], nl + 1) == 0)
+                twice = true;
+        if (!eq || !declared || twice) {
+            if (!eq)
+                cli_error("validate", "-p %s: expected NAME=VALUE", given[g]);
+            else if (twice)
+                cli_error("validate", "-p %s: parameter \"%.*s\" given twice", given[g], (int)nl,
+                          given[g]);
+            else
+                cli_error("validate", "-p %s: unknown parameter \"%.*s\" (see params: in %s)",
+                          given[g], (int)nl, given[g], file);
+            rc = NS_EXIT_USAGE;
+            goto out;
+        }
+    }
+
     /* Required parameters missing: the structure is fine, the plan unknown. */
     struct ns_buf missing = NS_BUF_INIT;
     for (size_t i = 0; i < spec.params_len; i++) {
@@ -129,7 +154,8 @@ static int validate(int argc, char **argv)
         snprintf(what, sizeof what, ps->keys_file.text ? "list from a keys file" : "list");
         break;
     case NS_PART_RANGE:
-        snprintf(what, sizeof what, "range %s..%s", kv_get(first->params, first->params_len, "start"),
+        snprintf(what, sizeof what, "range %s..%s",
+                 kv_get(first->params, first->params_len, "start"),
                  kv_get(last->params, last->params_len, "end"));
         break;
     case NS_PART_DATES:

@@ -37,8 +37,10 @@ bool control_needs_live_runtime(const char *verb)
     return v ? v->needs_live : true;
 }
 
-int control_submit(struct ns_store *st, int64_t run_id, const char *verb, const char *args_json,
-                   const char *source, int64_t *cmd_id, char *err, size_t errlen)
+/* One INSERT for both paths: state 'pending' (result NULL) or 'refused'. */
+static int insert_command(struct ns_store *st, int64_t run_id, const char *verb,
+                          const char *args_json, const char *source, const char *refused,
+                          int64_t *cmd_id, char *err, size_t errlen)
 {
     if (!find_verb(verb)) {
         ns_errf(err, errlen, "unknown command \"%s\"", verb);
@@ -47,25 +49,57 @@ int control_submit(struct ns_store *st, int64_t run_id, const char *verb, const 
     uid_t uid = getuid();
     struct passwd *pw = getpwuid(uid);
     const char *user = pw ? pw->pw_name : "?";
+    double now = ns_now();
     sqlite3_stmt *s = store_prepare(
-        st, "INSERT INTO commands(run_id, issued_at, user, uid, source, verb, args) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)");
+        st, "INSERT INTO commands(run_id, issued_at, user, uid, source, verb, args, state, "
+            "result, applied_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+            "CASE WHEN ?8 IS NULL THEN 'pending' ELSE 'refused' END, ?8, "
+            "CASE WHEN ?8 IS NULL THEN NULL ELSE ?2 END)");
     sqlite3_bind_int64(s, 1, run_id);
-    sqlite3_bind_double(s, 2, ns_now());
+    sqlite3_bind_double(s, 2, now);
     sqlite3_bind_text(s, 3, user, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(s, 4, (sqlite3_int64)uid);
     sqlite3_bind_text(s, 5, source, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 6, verb, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 7, args_json ? args_json : "{}", -1, SQLITE_STATIC);
+    if (refused)
+        sqlite3_bind_text(s, 8, refused, -1, SQLITE_STATIC);
     int rc = sqlite3_step(s);
     sqlite3_finalize(s);
     if (rc != SQLITE_DONE) {
-        ns_errf(err, errlen, "%s: cannot record the command: %s", st->path,
-                sqlite3_errmsg(st->db));
+        ns_errf(err, errlen, "%s: cannot record the command: %s", st->path, sqlite3_errmsg(st->db));
         return -1;
     }
     *cmd_id = sqlite3_last_insert_rowid(st->db);
     return 0;
+}
+
+int control_submit(struct ns_store *st, int64_t run_id, const char *verb, const char *args_json,
+                   const char *source, int64_t *cmd_id, char *err, size_t errlen)
+{
+    return insert_command(st, run_id, verb, args_json, source, NULL, cmd_id, err, errlen);
+}
+
+int control_submit_refused(struct ns_store *st, int64_t run_id, const char *verb,
+                           const char *args_json, const char *source, const char *result,
+                           int64_t *cmd_id, char *err, size_t errlen)
+{
+    return insert_command(st, run_id, verb, args_json, source, result ? result : "refused", cmd_id,
+                          err, errlen);
+}
+
+int control_withdraw(struct ns_store *st, int64_t cmd_id, const char *result)
+{
+    sqlite3_stmt *s = store_prepare(st, "UPDATE commands SET state = 'refused', result = ?2, "
+                                        "applied_at = ?3 WHERE id = ?1 AND state = 'pending'");
+    sqlite3_bind_int64(s, 1, cmd_id);
+    sqlite3_bind_text(s, 2, result, -1, SQLITE_STATIC);
+    sqlite3_bind_double(s, 3, ns_now());
+    int rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE)
+        return -1;
+    return sqlite3_changes(st->db) > 0 ? 1 : 0;
 }
 
 int control_wait(struct ns_store *st, int64_t cmd_id, double timeout_s, char *result,

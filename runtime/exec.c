@@ -68,6 +68,8 @@ int exec_start(const struct ns_launch *l, struct ns_proc *out, char *err, size_t
     posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
     posix_spawn_file_actions_adddup2(&fa, outp[1], 2);
     posix_spawn_file_actions_adddup2(&fa, rep[1], NS_REPORT_FD);
+    /* Whatever the runtime inherited without CLOEXEC stays out of workers. */
+    posix_spawn_file_actions_addclosefrom_np(&fa, NS_REPORT_FD + 1);
     if (l->workdir)
         posix_spawn_file_actions_addchdir_np(&fa, l->workdir);
 
@@ -148,9 +150,10 @@ uint64_t exec_start_time(pid_t pid)
     const char *p = read_stat(pid, buf, sizeof buf);
     if (!p)
         return 0;
-    /* After ")": field 3 (state) ... field 22 (starttime): skip 19 fields. */
+    /* After ")" each field is preceded by one space: field 3 (state) ...
+     * field 22 (starttime). */
     int field = 2;
-    while (*p && field < 21) {
+    while (*p && field < 22) {
         if (*p == ' ')
             field++;
         p++;
@@ -246,10 +249,10 @@ static bool environ_has(pid_t pid, const char *needle, size_t nlen)
     return found;
 }
 
-int exec_end_run_processes(int64_t run_id, int64_t grace_ms)
+int exec_end_run_processes(const char *marker, int64_t grace_ms)
 {
-    char needle[64];
-    int nlen = snprintf(needle, sizeof needle, "NIGHTSHIFT_RUN_ID=%lld", (long long)run_id);
+    const char *needle = marker;
+    size_t nlen = strlen(marker);
     pid_t self = getpid();
     pid_t *found = NULL;
     size_t nfound = 0;
@@ -262,7 +265,7 @@ int exec_end_run_processes(int64_t run_id, int64_t grace_ms)
         long pid = strtol(e->d_name, &end, 10);
         if (*end || pid <= 1 || pid == self)
             continue;
-        if (environ_has((pid_t)pid, needle, (size_t)nlen)) {
+        if (environ_has((pid_t)pid, needle, nlen)) {
             found = ns_xrealloc(found, (nfound + 1) * sizeof *found);
             found[nfound++] = (pid_t)pid;
         }

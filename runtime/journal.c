@@ -46,6 +46,7 @@
     X(SAMPLE, "INSERT OR REPLACE INTO samples(run_id, at, done, records, failed) "                 \
               "VALUES (?1, ?2, ?3, ?4, ?5)")                                                       \
     X(SKIP_REASON, "UPDATE partitions SET skip_reason = ?3 WHERE run_id = ?1 AND idx = ?2")       \
+    X(SLA, "UPDATE runs SET sla_deadline = ?2, sla_max_duration = ?3, sla_state = ?4 WHERE id = ?1") \
     X(CONCURRENCY, "UPDATE runs SET concurrency = ?2 WHERE id = ?1")                               \
     X(COMMAND_RESULT, "UPDATE commands SET state = ?2, result = ?3, applied_at = ?4 "             \
                       "WHERE id = ?1 AND state = 'pending'")
@@ -305,11 +306,7 @@ void journal_run_counters(struct journal *j, const struct rt *rt, double rate, d
     sqlite3_bind_int64(s, 6, rt->counts[P_FAILED]);
     sqlite3_bind_int64(s, 7, rt->counts[P_SKIPPED]);
     sqlite3_bind_int64(s, 8, rt->records_done);
-    int64_t records_total = 0;
-    for (size_t i = 0; i < rt->nparts; i++)
-        if (rt->parts[i].total > 0)
-            records_total += rt->parts[i].total;
-    sqlite3_bind_int64(s, 9, records_total);
+    sqlite3_bind_int64(s, 9, rt->records_total);
     sqlite3_bind_int64(s, 10, rt->error_records);
     sqlite3_bind_double(s, 11, rate);
     sqlite3_bind_double(s, 12, record_rate);
@@ -358,5 +355,16 @@ void journal_skip_reason(struct journal *j, int64_t idx, const char *reason)
     sqlite3_stmt *s = use(j, J_SKIP_REASON);
     sqlite3_bind_int64(s, 2, idx);
     sqlite3_bind_text(s, 3, reason, -1, SQLITE_TRANSIENT);
+    run(j, s);
+}
+
+void journal_sla(struct journal *j, double deadline, double max_duration, const char *state)
+{
+    sqlite3_stmt *s = use(j, J_SLA);
+    if (deadline > 0)
+        sqlite3_bind_double(s, 2, deadline);
+    if (max_duration > 0)
+        sqlite3_bind_double(s, 3, max_duration);
+    sqlite3_bind_text(s, 4, state, -1, SQLITE_TRANSIENT);
     run(j, s);
 }

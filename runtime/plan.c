@@ -99,8 +99,8 @@ static const char *kv_lookup(void *ctx, const char *name, size_t len)
     return NULL;
 }
 
-int tmpl_expand(const char *text, const struct ns_kv *params, size_t params_len,
-                struct ns_buf *out, char *err, size_t errlen)
+int tmpl_expand(const char *text, const struct ns_kv *params, size_t params_len, struct ns_buf *out,
+                char *err, size_t errlen)
 {
     struct kv_ctx c = {params, params_len};
     return tmpl_expand_with(text, kv_lookup, &c, out, err, errlen);
@@ -221,8 +221,8 @@ static char *expand(struct builder *b, const struct ns_tmpl *t, const char *what
 {
     struct ns_buf out = NS_BUF_INIT;
     char err[256];
-    if (tmpl_expand(t->text, b->plan->run_params, b->plan->run_params_len, &out, err,
-                    sizeof err) < 0) {
+    if (tmpl_expand(t->text, b->plan->run_params, b->plan->run_params_len, &out, err, sizeof err) <
+        0) {
         diags_add(b->diags, t->line, t->col, "%s: %s", what, err);
         buf_release(&out);
         b->failed = 1;
@@ -231,14 +231,13 @@ static char *expand(struct builder *b, const struct ns_tmpl *t, const char *what
     return buf_detach(&out);
 }
 
-static int check_key(struct builder *b, const char *key, const struct ns_tmpl *at,
-                     const char *what)
+static int check_key(struct builder *b, const char *key, const struct ns_tmpl *at, const char *what)
 {
     if (!*key) {
         diags_add(b->diags, at->line, at->col, "%s: a partition key is empty", what);
     } else if (strlen(key) > NS_PLAN_MAX_KEY) {
-        diags_add(b->diags, at->line, at->col, "%s: a partition key is longer than %d bytes",
-                  what, NS_PLAN_MAX_KEY);
+        diags_add(b->diags, at->line, at->col, "%s: a partition key is longer than %d bytes", what,
+                  NS_PLAN_MAX_KEY);
     } else {
         return 0;
     }
@@ -290,8 +289,8 @@ static void build_list_file(struct builder *b)
     while ((n = getline(&line, &cap, f)) >= 0) {
         lineno++;
         if ((size_t)n != strlen(line)) {
-            diags_add(b->diags, t->line, t->col, "%s: \"%s\" line %ld: contains a NUL byte",
-                      what, rel, lineno);
+            diags_add(b->diags, t->line, t->col, "%s: \"%s\" line %ld: contains a NUL byte", what,
+                      rel, lineno);
             b->failed = 1;
             break;
         }
@@ -301,9 +300,8 @@ static void build_list_file(struct builder *b)
         if (!*first || *first == '#')
             continue;
         if (strlen(line) > NS_PLAN_MAX_KEY) {
-            diags_add(b->diags, t->line, t->col,
-                      "%s: \"%s\" line %ld: key is longer than %d bytes", what, rel, lineno,
-                      NS_PLAN_MAX_KEY);
+            diags_add(b->diags, t->line, t->col, "%s: \"%s\" line %ld: key is longer than %d bytes",
+                      what, rel, lineno, NS_PLAN_MAX_KEY);
             b->failed = 1;
             continue;
         }
@@ -326,8 +324,7 @@ out:
 }
 
 /* Expands and parses an integer value; -1 with a diag on error. */
-static int expand_int(struct builder *b, const struct ns_tmpl *t, const char *what,
-                      int64_t *out)
+static int expand_int(struct builder *b, const struct ns_tmpl *t, const char *what, int64_t *out)
 {
     char *s = expand(b, t, what);
     if (!s)
@@ -418,8 +415,8 @@ static void build_dates(struct builder *b)
     if (b->failed)
         goto out;
     if (t0 > t1) {
-        diags_add(b->diags, ps->from.line, ps->from.col,
-                  "partitions.dates: from %s is after to %s", from, to);
+        diags_add(b->diags, ps->from.line, ps->from.col, "partitions.dates: from %s is after to %s",
+                  from, to);
         b->failed = 1;
         goto out;
     }
@@ -558,8 +555,9 @@ static void check_duplicates(struct builder *b)
                 line = ps->keys[refs[i].index].line;
                 col = ps->keys[refs[i].index].col;
             }
-            diags_add(b->diags, line, col, "partitions: duplicate key \"%s\" (partitions %zu and %zu)",
-                      refs[i].key, refs[first].index, refs[i].index);
+            diags_add(b->diags, line, col,
+                      "partitions: duplicate key \"%s\" (partitions %zu and %zu)", refs[i].key,
+                      refs[first].index, refs[i].index);
         }
         dups++;
     }
@@ -609,8 +607,8 @@ static int resolve_params(const struct ns_spec *spec, char *const *given, size_t
                           given[g], names.data);
             else
                 diags_add(diags, 0, 0,
-                          "unknown parameter \"%.*s\" (this spec declares no parameters)",
-                          (int)nl, given[g]);
+                          "unknown parameter \"%.*s\" (this spec declares no parameters)", (int)nl,
+                          given[g]);
             buf_release(&names);
             bad = 1;
             continue;

@@ -23,8 +23,8 @@
 #include "nightshift/report.h"
 #include "nightshift/spec.h"
 
-#define RAW_MAX 200   /* bytes of an offending line kept in a MALFORMED message */
-#define QUOTE_MAX 40  /* bytes of a bad argument quoted in a reason */
+#define RAW_MAX 200  /* bytes of an offending line kept in a MALFORMED message */
+#define QUOTE_MAX 40 /* bytes of a bad argument quoted in a reason */
 
 static const char *const log_levels[] = {"debug", "info", "warn", "error"};
 
@@ -54,11 +54,11 @@ void report_parser_release(struct ns_report_parser *p)
     memset(p, 0, sizeof *p);
 }
 
-static void malformed(ns_report_cb cb, void *ctx, const char *raw, size_t raw_len,
-                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void malformed(ns_report_cb cb, void *ctx, const char *raw, size_t raw_len, const char *fmt,
+                      ...) __attribute__((format(printf, 5, 6)));
 
-static void malformed(ns_report_cb cb, void *ctx, const char *raw, size_t raw_len,
-                      const char *fmt, ...)
+static void malformed(ns_report_cb cb, void *ctx, const char *raw, size_t raw_len, const char *fmt,
+                      ...)
 {
     char reason[256];
     va_list ap;

@@ -51,6 +51,8 @@ struct attempt {
     int log_fd;
     char *log_path;
     int64_t log_bytes, log_dropped;
+    char *tail; /* ring of the last log_limit/2 bytes beyond the head */
+    size_t tail_len, tail_pos;
     int64_t malformed;
     double started_wall, started_mono;
     double deadline_mono; /* 0: no timeout; moved forward by pauses */
@@ -97,10 +99,12 @@ struct rt {
     int lock_fd;
     char *run_dir;
     char *self_exe;
+    char *run_token; /* "NIGHTSHIFT_RUN_TOKEN=<db hash>.<run id>": finds our processes */
     struct part *parts;
     size_t nparts;
     int64_t counts[P_NSTATES];
-    int64_t records_done, error_records;
+    int64_t records_done, records_total, error_records;
+    bool dirty; /* counters changed since they were last written */
     struct attempt **live;
     size_t nlive, live_cap;
     int concurrency;
@@ -109,7 +113,9 @@ struct rt {
     bool stop_now;
     size_t cursor; /* next index to look at for pending work */
     int64_t *requeue; /* partitions made pending out of order */
-    size_t nrequeue, requeue_cap;
+    size_t requeue_head, nrequeue, requeue_cap; /* FIFO: [head, n) */
+    int64_t *waiting; /* partitions in retry_wait (may hold stale entries) */
+    size_t nwaiting, waiting_cap;
     int sigfd;
     double start_mono, start_wall;
     double last_heartbeat, last_sample, last_tick, last_cmd_poll;
@@ -120,8 +126,16 @@ struct rt {
     int64_t rate_done[32];
     int rate_n;
     bool tty_gone;
+    char *forced_changes; /* --force: the was/now lines to record */
     /* Error budget: counts when the operator last resumed a halt. */
     int64_t halt_ack_failed, halt_ack_errors;
+    double run_started_at; /* wall clock, first start of the run */
+    double sla_deadline;   /* 0: no SLA */
+    char *sla_state;
+    bool sla_risk_fired;
+    double projected_finish;
+    struct hook **hooks; /* running hook commands */
+    size_t nhooks;
 };
 
 /* journal.c: every write of job state goes through these. Each call joins
@@ -155,12 +169,29 @@ void journal_skip_reason(struct journal *j, int64_t idx, const char *reason);
 /* Marks command id applied (ok) or refused with result. */
 void journal_command_result(struct journal *j, int64_t id, bool ok, const char *result);
 
+void journal_sla(struct journal *j, double deadline, double max_duration, const char *state);
+
+/* hooks.c: the spec's hook commands, run beside the loop. */
+struct pollfd;
+void hooks_fire(struct rt *rt, enum ns_hook_event ev);
+size_t hooks_pollfds(struct rt *rt, struct pollfd *pfd);
+void hooks_service(struct rt *rt, const struct pollfd *pfd, size_t n);
+bool hooks_reaped(struct rt *rt, pid_t pid, int status);
+double hooks_next_deadline(const struct rt *rt);
+void hooks_wait_all(struct rt *rt);
+
+/* guard.c: error budget and SLA. */
+void guard_check_budget(struct rt *rt);
+void guard_init_sla(struct rt *rt);
+void guard_check_sla(struct rt *rt, double projected_finish, bool final);
+
 /* apply.c: operator commands, pending rows in `commands`. */
 void apply_pending_commands(struct rt *rt);
 
 /* runtime.c helpers that apply.c uses. */
 void rt_set_state(struct rt *rt, int64_t idx, enum pstate to);
 void rt_requeue(struct rt *rt, int64_t idx);
+void rt_wait_retry(struct rt *rt, int64_t idx);
 void rt_event(struct rt *rt, int64_t idx, int64_t attempt_id, const char *kind, const char *fmt,
               ...) __attribute__((format(printf, 5, 6)));
 void rt_set_run_state(struct rt *rt, enum run_state s, const char *reason);

@@ -126,6 +126,7 @@ void rt_set_state(struct rt *rt, int64_t idx, enum pstate to)
     rt->counts[p->state]--;
     rt->counts[to]++;
     p->state = to;
+    rt->dirty = true;
 }
 
 void rt_requeue(struct rt *rt, int64_t idx)
@@ -339,7 +340,9 @@ static int find_or_create_run(struct rt *rt, struct ns_run_result *result, bool 
                 sqlite3_bind_int64(u, 3, id);
                 sqlite3_step(u);
                 sqlite3_finalize(u);
-                buf_release(&b);
+                /* Recorded once the journal is open: earlier attempts ran
+                 * with the old settings, and the store must say so. */
+                rt->forced_changes = buf_detach(&b);
             }
             rt->run_id = id;
             result->resumed = true;
@@ -423,8 +426,26 @@ static int load_partitions(struct rt *rt, char *err, size_t errlen)
             p->last_signature = ns_xstrdup((const char *)sqlite3_column_text(s, 14));
         rt->counts[p->state]++;
         rt->records_done += p->progress;
-        rt->error_records += p->errors;
+        if (p->total > 0)
+            rt->records_total += p->total;
+        if (p->state == P_RETRY_WAIT)
+            rt_wait_retry(rt, idx);
         seen++;
+    }
+    sqlite3_finalize(s);
+    /* Error counters on rows are coalesced and may lag after a crash; the
+     * records themselves are the truth. */
+    s = store_prepare(&rt->st, "SELECT idx, count(*) FROM error_records WHERE run_id = ? "
+                               "GROUP BY idx");
+    sqlite3_bind_int64(s, 1, rt->run_id);
+    for (size_t i = 0; i < rt->nparts; i++)
+        rt->parts[i].errors = 0;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        int64_t idx = sqlite3_column_int64(s, 0);
+        if (idx >= 0 && (size_t)idx < rt->nparts) {
+            rt->parts[idx].errors = sqlite3_column_int64(s, 1);
+            rt->error_records += rt->parts[idx].errors;
+        }
     }
     sqlite3_finalize(s);
     if (rc != SQLITE_DONE || seen != rt->nparts) {
@@ -476,7 +497,7 @@ static void reconcile(struct rt *rt)
                  (long long)orphans[i].idx, part_key(rt, orphans[i].idx), (long long)a.id, msg);
     }
     free(orphans);
-    int strays = exec_end_run_processes(rt->run_id, rt->spec->stop_grace_ms);
+    int strays = exec_end_run_processes(rt->run_token, rt->spec->stop_grace_ms);
     if (strays > 0)
         rt_event(rt, -1, 0, "reconcile", "ended %d leftover process%s of run %lld", strays,
                  strays == 1 ? "" : "es", (long long)rt->run_id);
@@ -543,6 +564,7 @@ static char **build_env(struct rt *rt, int64_t idx, int attempt_n, const struct 
     }
     buf_release(&b);
     push_env(&env, &n, ns_xasprintf("NIGHTSHIFT_RUN_ID=%lld", (long long)rt->run_id));
+    push_env(&env, &n, ns_xstrdup(rt->run_token));
     push_env(&env, &n, ns_xasprintf("NIGHTSHIFT_JOB=%s", rt->spec->name));
     push_env(&env, &n, ns_xasprintf("NIGHTSHIFT_PARTITION=%lld", (long long)idx));
     push_env(&env, &n, ns_xasprintf("NIGHTSHIFT_PARTITION_KEY=%s", pp->key));
@@ -703,13 +725,14 @@ static void on_report(void *ctx, const struct ns_report_msg *m)
     struct part *p = &rt->parts[a->idx];
     switch (m->kind) {
     case NS_REPORT_TOTAL:
+        rt->records_total += m->number - (p->total > 0 ? p->total : 0);
         p->total = m->number;
-        a->progress_dirty = true;
+        a->progress_dirty = rt->dirty = true;
         break;
     case NS_REPORT_PROGRESS:
         rt->records_done += m->number - p->progress;
         p->progress = m->number;
-        a->progress_dirty = true;
+        a->progress_dirty = rt->dirty = true;
         break;
     case NS_REPORT_CHECKPOINT:
         set_str(&p->checkpoint, m->text, m->text_len);
@@ -729,7 +752,8 @@ static void on_report(void *ctx, const struct ns_report_msg *m)
         free(sig);
         p->errors++;
         rt->error_records++;
-        a->progress_dirty = true;
+        a->progress_dirty = rt->dirty = true;
+        guard_check_budget(rt); /* a few comparisons: cheap enough per record */
         break;
     }
     case NS_REPORT_LOG: {
@@ -749,9 +773,11 @@ static void on_report(void *ctx, const struct ns_report_msg *m)
         a->malformed++;
         if (a->malformed <= MAX_MALFORMED_EVENTS) {
             char *raw = escape_dup(m->raw ? m->raw : "", m->raw ? m->raw_len : 0, NS_ESC_ASCII);
+            char *why = escape_dup(m->text ? m->text : "", m->text_len, NS_ESC_ASCII);
             journal_event(rt->j, a->idx, a->id, "protocol",
-                          "partition %lld attempt %d: ignored a malformed report line (%.*s): %s",
-                          (long long)a->idx, a->n, (int)m->text_len, m->text, raw);
+                          "partition %lld attempt %d: ignored a malformed report line (%s): %s",
+                          (long long)a->idx, a->n, why, raw);
+            free(why);
             free(raw);
             if (a->malformed == MAX_MALFORMED_EVENTS)
                 journal_event(rt->j, a->idx, a->id, "protocol",
@@ -786,22 +812,73 @@ static bool read_reports(struct rt *rt, struct attempt *a, size_t budget)
     return true;
 }
 
-/* Copies worker output into the attempt log, up to log_limit; the rest is
- * read and counted so a flooding worker never blocks on a full pipe. */
+/* Copies worker output into the attempt log. Within log_limit everything is
+ * kept; beyond it, the first half goes to the file as it comes and the last
+ * half lives in a ring (tail) written when the attempt ends, so the log shows
+ * how the worker started and how it ended. Excess is read and counted, never
+ * left in the pipe: a flooding worker cannot block. */
+static void keep_output(struct rt *rt, struct attempt *a, const char *buf, size_t n)
+{
+    int64_t head_cap = rt->spec->log_limit - rt->spec->log_limit / 2;
+    size_t tail_cap = (size_t)(rt->spec->log_limit / 2);
+    while (n > 0 && a->log_bytes < head_cap) {
+        size_t k = (size_t)(head_cap - a->log_bytes) < n ? (size_t)(head_cap - a->log_bytes) : n;
+        if (a->log_fd >= 0) {
+            ssize_t w = write(a->log_fd, buf, k);
+            (void)w;
+        }
+        a->log_bytes += (int64_t)k;
+        buf += k;
+        n -= k;
+    }
+    if (n == 0 || tail_cap == 0) {
+        a->log_dropped += (int64_t)n;
+        return;
+    }
+    if (!a->tail)
+        a->tail = ns_xmalloc(tail_cap);
+    for (size_t i = 0; i < n; i++) {
+        if (a->tail_len == tail_cap)
+            a->log_dropped++; /* the oldest tail byte is overwritten */
+        else
+            a->tail_len++;
+        a->tail[a->tail_pos] = buf[i];
+        a->tail_pos = (a->tail_pos + 1) % tail_cap;
+    }
+}
+
+/* Writes the tail ring (oldest first) after the head, with a note if bytes
+ * were dropped between them. */
+static void flush_tail(struct rt *rt, struct attempt *a)
+{
+    if (a->log_fd < 0 || !a->tail_len)
+        return;
+    size_t cap = (size_t)(rt->spec->log_limit / 2);
+    if (a->log_dropped > 0) {
+        char note[160];
+        int m = snprintf(note, sizeof note,
+                         "\n[nightshift: %lld bytes of output dropped here: log_limit is %lld "
+                         "bytes]\n",
+                         (long long)a->log_dropped, (long long)rt->spec->log_limit);
+        ssize_t w = write(a->log_fd, note, (size_t)m);
+        (void)w;
+    }
+    size_t start = a->tail_len == cap ? a->tail_pos : 0;
+    size_t first = a->tail_len == cap ? cap - start : a->tail_len;
+    ssize_t w = write(a->log_fd, a->tail + start, first);
+    if (a->tail_len == cap && start > 0)
+        w = write(a->log_fd, a->tail, start);
+    (void)w;
+    a->log_bytes += (int64_t)a->tail_len;
+}
+
 static bool read_output(struct rt *rt, struct attempt *a, size_t budget)
 {
     char buf[READ_CHUNK];
     while (budget > 0) {
         ssize_t n = read(a->proc.output_fd, buf, sizeof buf);
         if (n > 0) {
-            int64_t room = rt->spec->log_limit - a->log_bytes;
-            int64_t keep = room <= 0 ? 0 : (n < room ? n : room);
-            if (keep > 0 && a->log_fd >= 0) {
-                ssize_t w = write(a->log_fd, buf, (size_t)keep);
-                (void)w;
-            }
-            a->log_bytes += keep;
-            a->log_dropped += n - keep;
+            keep_output(rt, a, buf, (size_t)n);
             budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
             continue;
         }
@@ -893,17 +970,10 @@ static void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_e
     if (a->proc.output_fd >= 0)
         close(a->proc.output_fd);
     if (a->log_fd >= 0) {
-        if (a->log_dropped > 0) {
-            char note[160];
-            int n = snprintf(note, sizeof note,
-                             "\n[nightshift: %lld more bytes of output dropped: log_limit is "
-                             "%lld bytes]\n",
-                             (long long)a->log_dropped, (long long)rt->spec->log_limit);
-            ssize_t w = write(a->log_fd, note, (size_t)n);
-            (void)w;
-        }
+        flush_tail(rt, a);
         close(a->log_fd);
     }
+    free(a->tail);
     ns_format_duration((int64_t)((now - a->started_wall) * 1000), dur, sizeof dur);
 
     const char *outcome;
@@ -927,6 +997,7 @@ static void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_e
         snprintf(msg, sizeof msg, "killed by the operator after %s", dur);
     } else if (WIFEXITED(a->wstatus) && WEXITSTATUS(a->wstatus) == 0) {
         outcome = "succeeded";
+        code = 0;
         snprintf(msg, sizeof msg, "succeeded in %s", dur);
     } else if (WIFEXITED(a->wstatus)) {
         outcome = "failed";
@@ -971,6 +1042,7 @@ static void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_e
             int64_t delay = runtime_backoff_ms(rt->spec, p->attempts + 1, rng_unit(rt));
             p->retry_at = now + (double)delay / 1000.0;
             to = P_RETRY_WAIT;
+            rt_wait_retry(rt, a->idx);
             char d[32];
             snprintf(next, sizeof next, "; retry %d/%d in %s", p->attempts + 1, p->max_attempts,
                      ns_format_duration(delay, d, sizeof d));
@@ -996,7 +1068,10 @@ static void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_e
         snprintf(reason, sizeof reason, "partition %lld exited %d, which on_exit maps to halt",
                  (long long)a->idx, code);
         rt_set_run_state(rt, RS_HALTED, reason);
+        hooks_fire(rt, NS_HOOK_HALT);
     }
+    if (to == P_FAILED)
+        guard_check_budget(rt); /* before anything else is dispatched */
     live_remove(rt, a);
     free(a->log_path);
     free(a);
@@ -1006,10 +1081,10 @@ static void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_e
 
 static int64_t next_dispatchable(struct rt *rt)
 {
-    while (rt->nrequeue > 0) {
-        int64_t idx = rt->requeue[0];
-        memmove(rt->requeue, rt->requeue + 1, (rt->nrequeue - 1) * sizeof *rt->requeue);
-        rt->nrequeue--;
+    while (rt->requeue_head < rt->nrequeue) {
+        int64_t idx = rt->requeue[rt->requeue_head++];
+        if (rt->requeue_head == rt->nrequeue)
+            rt->requeue_head = rt->nrequeue = 0;
         rt->parts[idx].queued = false;
         if (rt->parts[idx].state == P_PENDING && !rt->parts[idx].live)
             return idx;
@@ -1022,28 +1097,45 @@ static int64_t next_dispatchable(struct rt *rt)
     return -1;
 }
 
+/* Partitions in retry_wait are kept in a short list (rt->waiting) so that a
+ * run of 100 000 partitions does not scan them all on every turn. Entries
+ * whose partition left retry_wait (an operator retried or skipped it) are
+ * dropped here. */
+void rt_wait_retry(struct rt *rt, int64_t idx)
+{
+    if (rt->nwaiting == rt->waiting_cap) {
+        rt->waiting_cap = rt->waiting_cap ? rt->waiting_cap * 2 : 16;
+        rt->waiting = ns_xrealloc(rt->waiting, rt->waiting_cap * sizeof *rt->waiting);
+    }
+    rt->waiting[rt->nwaiting++] = idx;
+}
+
 static void promote_retries(struct rt *rt, double now)
 {
-    if (rt->counts[P_RETRY_WAIT] == 0)
-        return;
-    for (size_t i = 0; i < rt->nparts; i++) {
-        struct part *p = &rt->parts[i];
-        if (p->state == P_RETRY_WAIT && p->retry_at <= now) {
-            rt_set_state(rt, (int64_t)i, P_PENDING);
-            journal_partition(rt->j, (int64_t)i, p);
-            rt_requeue(rt, (int64_t)i);
+    for (size_t i = 0; i < rt->nwaiting;) {
+        int64_t idx = rt->waiting[i];
+        struct part *p = &rt->parts[idx];
+        if (p->state == P_RETRY_WAIT && p->retry_at > now) {
+            i++;
+            continue;
         }
+        if (p->state == P_RETRY_WAIT) {
+            rt_set_state(rt, idx, P_PENDING);
+            journal_partition(rt->j, idx, p);
+            rt_requeue(rt, idx);
+        }
+        rt->waiting[i] = rt->waiting[--rt->nwaiting];
     }
 }
 
 static double next_retry_at(const struct rt *rt)
 {
     double best = 0;
-    if (rt->counts[P_RETRY_WAIT] == 0)
-        return 0;
-    for (size_t i = 0; i < rt->nparts; i++)
-        if (rt->parts[i].state == P_RETRY_WAIT && (best == 0 || rt->parts[i].retry_at < best))
-            best = rt->parts[i].retry_at;
+    for (size_t i = 0; i < rt->nwaiting; i++) {
+        const struct part *p = &rt->parts[rt->waiting[i]];
+        if (p->state == P_RETRY_WAIT && (best == 0 || p->retry_at < best))
+            best = p->retry_at;
+    }
     return best;
 }
 
@@ -1062,6 +1154,8 @@ static void reap(struct rt *rt)
     int status;
     pid_t pid;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        if (hooks_reaped(rt, pid, status))
+            continue;
         for (size_t i = 0; i < rt->nlive; i++) {
             if (rt->live[i]->proc.pid == pid && !rt->live[i]->reaped) {
                 rt->live[i]->reaped = true;
@@ -1181,6 +1275,28 @@ static void fill_counts(struct rt *rt, struct ns_counts *c, double rate)
     c->state = run_state_names[rt->state];
 }
 
+/* When the run will end: from the recent rate if partitions are finishing,
+ * else from the share of work done so far (partitions plus the reported
+ * progress of running ones) - so a run of a few long partitions still gets
+ * a projection before the first one ends. 0 when unknown. */
+static double projected_finish(const struct rt *rt, const struct ns_counts *c, double now)
+{
+    if (c->eta_s >= 0 && c->rate > 0)
+        return now + c->eta_s;
+    double done = (double)done_count(rt);
+    for (size_t i = 0; i < rt->nlive; i++) {
+        const struct part *p = &rt->parts[rt->live[i]->idx];
+        if (p->total > 0)
+            done += fmin(1.0, (double)p->progress / (double)p->total);
+    }
+    if (done >= (double)rt->nparts)
+        return now;
+    double elapsed = now - rt->start_wall;
+    if (done <= 0 || elapsed < 1.0)
+        return 0;
+    return now + elapsed * ((double)rt->nparts - done) / done;
+}
+
 static void periodic(struct rt *rt, bool force)
 {
     double now_mono = ns_monotonic();
@@ -1205,7 +1321,14 @@ static void periodic(struct rt *rt, bool force)
         struct ns_counts c;
         fill_counts(rt, &c, rate);
         double record_rate = c.elapsed_s > 0.5 ? (double)rt->records_done / c.elapsed_s : 0;
-        journal_run_counters(rt->j, rt, rate, record_rate, c.eta_s >= 0 ? now + c.eta_s : 0);
+        rt->projected_finish = projected_finish(rt, &c, now);
+        /* Idle runs (paused, waiting) write once a second, with the beat. */
+        if (rt->dirty || beat) {
+            journal_run_counters(rt->j, rt, rate, record_rate, rt->projected_finish);
+            rt->dirty = false;
+        }
+        guard_check_budget(rt);
+        guard_check_sla(rt, rt->projected_finish, false);
         if (rt->opts->on_tick && !rt->tty_gone)
             rt->opts->on_tick(rt->opts->ctx, &c);
     }
@@ -1257,7 +1380,7 @@ static int loop(struct rt *rt, char *err, size_t errlen)
             break;
 
         /* Wait for the nearest of: a pipe, a signal, a deadline. */
-        size_t need = 1 + 2 * rt->nlive;
+        size_t need = 1 + 2 * rt->nlive + rt->nhooks;
         if (need > pfd_cap) {
             pfd_cap = need * 2;
             pfd = ns_xrealloc(pfd, pfd_cap * sizeof *pfd);
@@ -1268,8 +1391,13 @@ static int loop(struct rt *rt, char *err, size_t errlen)
             pfd[n++] = (struct pollfd){rt->live[i]->proc.report_fd, POLLIN, 0};
             pfd[n++] = (struct pollfd){rt->live[i]->proc.output_fd, POLLIN, 0};
         }
+        size_t hook_at = n;
+        n += hooks_pollfds(rt, pfd + hook_at);
         double now_mono = ns_monotonic();
         double wait = COMMAND_POLL_S;
+        double hook_deadline = hooks_next_deadline(rt);
+        if (hook_deadline > 0)
+            wait = fmin(wait, hook_deadline - now_mono);
         for (size_t i = 0; i < rt->nlive; i++) {
             struct attempt *a = rt->live[i];
             if (a->deadline_mono > 0 && a->paused_at_mono == 0 && a->ending == END_NONE)
@@ -1299,6 +1427,7 @@ static int loop(struct rt *rt, char *err, size_t errlen)
             }
         }
         reap(rt);
+        hooks_service(rt, pfd + hook_at, rc > 0 ? n - hook_at : 0);
         for (size_t i = 0; i < rt->nlive;) {
             if (rt->live[i]->reaped)
                 finish_attempt(rt, rt->live[i], NULL); /* swaps the last into i */
@@ -1317,6 +1446,23 @@ fail:
 
 /* ---- entry point --------------------------------------------------------- */
 
+/* As a subreaper we inherit the run's orphaned grandchildren; the ones that
+ * were killed must not outlive us as zombies (a container's init may never
+ * reap them). Bounded: everything of the run was SIGKILLed already. */
+static void reap_leftovers(void)
+{
+    double deadline = ns_monotonic() + 2.0;
+    for (;;) {
+        pid_t pid = waitpid(-1, NULL, WNOHANG);
+        if (pid > 0)
+            continue;
+        if (pid < 0 || ns_monotonic() >= deadline)
+            return; /* ECHILD: none left */
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
 static void rt_release(struct rt *rt)
 {
     for (size_t i = 0; i < rt->nparts; i++) {
@@ -1327,9 +1473,14 @@ static void rt_release(struct rt *rt)
     free(rt->parts);
     free(rt->live);
     free(rt->requeue);
+    free(rt->waiting);
     free(rt->run_dir);
     free(rt->self_exe);
+    free(rt->run_token);
+    free(rt->forced_changes);
     free(rt->state_reason);
+    free(rt->sla_state);
+    free(rt->hooks);
     journal_free(rt->j);
     if (rt->sigfd >= 0)
         close(rt->sigfd);
@@ -1372,6 +1523,15 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     }
     if (take_lock(rt, refused, err, errlen) != 0)
         goto out;
+    {
+        /* Run ids repeat across databases: the token names both. */
+        char *real = realpath(rt->st.path, NULL);
+        const char *p = real ? real : rt->st.path;
+        rt->run_token = ns_xasprintf("NIGHTSHIFT_RUN_TOKEN=%016llx.%lld",
+                                     (unsigned long long)ns_hash64(p, strlen(p), NS_HASH_SEED),
+                                     (long long)rt->run_id);
+        free(real);
+    }
     rt->run_dir = store_run_dir(&rt->st, rt->run_id);
     if (mkdir(rt->run_dir, 0700) != 0 && errno != EEXIST) {
         ns_errf(err, errlen, "%s: %s", rt->run_dir, strerror(errno));
@@ -1416,8 +1576,23 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     sqlite3_finalize(s);
     if (opts->on_started)
         opts->on_started(opts->ctx, rt->run_id);
+    {
+        sqlite3_stmt *q = store_prepare(&rt->st, "SELECT started_at FROM runs WHERE id = ?");
+        sqlite3_bind_int64(q, 1, rt->run_id);
+        rt->run_started_at = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_double(q, 0) : 0;
+        sqlite3_finalize(q);
+        if (rt->run_started_at <= 0)
+            rt->run_started_at = rt->start_wall;
+    }
+    if (rt->forced_changes) {
+        char *safe = escape_dup(rt->forced_changes, strlen(rt->forced_changes), NS_ESC_ASCII);
+        rt_event(rt, -1, 0, "spec_changed", "run %lld resumed with --force; the spec changed:\n%s",
+                 (long long)rt->run_id, safe);
+        free(safe);
+    }
     if (result->resumed)
         reconcile(rt);
+    guard_init_sla(rt);
     rt->state = RS_RUNNING;
     journal_run_state(rt->j, "running", NULL, false);
     rt_event(rt, -1, 0, "run_state", "run %lld: runtime %d %s (%zu partitions: %lld done, %lld to do)",
@@ -1431,7 +1606,7 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     if (loop(rt, err, errlen) != 0)
         goto out;
 
-    int strays = exec_end_run_processes(rt->run_id, spec->stop_grace_ms);
+    int strays = exec_end_run_processes(rt->run_token, spec->stop_grace_ms);
     if (strays > 0)
         rt_event(rt, -1, 0, "cleanup", "ended %d leftover process%s of the run", strays,
                  strays == 1 ? "" : "es");
@@ -1445,7 +1620,17 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     } else {
         rt_set_run_state(rt, RS_SUCCEEDED, NULL);
     }
+    if (rt->state != RS_STOPPED)
+        guard_check_sla(rt, 0, true);
     periodic(rt, true);
+    if (rt->state == RS_SUCCEEDED)
+        hooks_fire(rt, NS_HOOK_SUCCESS);
+    else if (rt->state == RS_FAILED)
+        hooks_fire(rt, NS_HOOK_FAILURE);
+    if (journal_commit(rt->j, err, errlen) != 0)
+        goto out;
+    hooks_wait_all(rt); /* each bounded by hooks.timeout */
+    reap_leftovers();
     if (journal_commit(rt->j, err, errlen) != 0)
         goto out;
     snprintf(result->state, sizeof result->state, "%s", run_state_names[rt->state]);

@@ -105,15 +105,19 @@ static size_t match_ipv4(const unsigned char *s, size_t n)
     return i;
 }
 
-/* Length of a whole-word hex run of >= 6 digits containing a decimal digit
- * at s, or 0. */
+/* Length of a whole-word hex run of >= 6 digits containing both a decimal
+ * digit and a letter a-f at s, or 0: "7f3a9c" is hex, "1048576" is a number
+ * (masked as <n> elsewhere) and "facade" a word. */
 static size_t match_hex_run(const unsigned char *s, size_t n)
 {
     size_t i = 0;
-    int digit = 0;
-    while (i < n && is_hex(s[i]))
-        digit |= is_digit(s[i++]);
-    if (i < 6 || !digit || (i < n && is_alnum(s[i])))
+    int digit = 0, letter = 0;
+    while (i < n && is_hex(s[i])) {
+        digit |= is_digit(s[i]);
+        letter |= !is_digit(s[i]);
+        i++;
+    }
+    if (i < 6 || !digit || !letter || (i < n && is_alnum(s[i])))
         return 0;
     return i;
 }

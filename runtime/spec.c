@@ -68,8 +68,8 @@ void diags_release(struct ns_diags *d)
 static int cmp_diag(const void *a, const void *b)
 {
     const struct ns_diag *x = a, *y = b;
-    /* Position-less problems (line 0) come last; ties keep insertion order
-     * via the message pointer order being irrelevant - use a stable sort. */
+    /* Position-less problems (line 0) come last; diags_sort is stable, so
+     * problems at one position keep the order they were found in. */
     long kx = x->line ? (long)x->line * 100000 + x->col : LONG_MAX;
     long ky = y->line ? (long)y->line * 100000 + y->col : LONG_MAX;
     return kx < ky ? -1 : kx > ky;
@@ -96,10 +96,10 @@ enum node_type { N_SCALAR, N_SEQ, N_MAP };
 struct node {
     enum node_type type;
     int line, col;
-    bool null;    /* plain "", "~" or "null" */
-    bool ignored; /* a duplicate key's value or a non-scalar key: skip it */
-    char *text;   /* scalar */
-    char *path;   /* mapping: its key path ("retry"), for duplicate-key messages */
+    bool null;          /* plain "", "~" or "null" */
+    bool ignored;       /* a duplicate key's value or a non-scalar key: skip it */
+    char *text;         /* scalar */
+    char *path;         /* mapping: its key path ("retry"), for duplicate-key messages */
     struct node **kids; /* seq: items; map: key, value, key, value... */
     size_t len, cap;
 };
@@ -187,8 +187,8 @@ static void check_map_keys(struct node *map, struct ns_diags *diags)
         struct node *k0 = map->kids[refs[first].pos], *k = map->kids[refs[i].pos];
         char *full = map->path && *map->path ? ns_xasprintf("%s.%s", map->path, k->text)
                                              : ns_xstrdup(k->text);
-        diags_add(diags, k->line, k->col, "duplicate key %s (lines %d and %d)", Q(full),
-                  k0->line, k->line);
+        diags_add(diags, k->line, k->col, "duplicate key %s (lines %d and %d)", Q(full), k0->line,
+                  k->line);
         free(full);
         k->ignored = true;
         map->kids[refs[i].pos + 1]->ignored = true;
@@ -225,8 +225,8 @@ static struct node *parse_tree(const char *data, size_t len, struct ns_diags *di
     yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
     while (!done) {
         if (!yaml_parser_parse(&parser, &ev)) {
-            diags_add(diags, (int)parser.problem_mark.line + 1,
-                      (int)parser.problem_mark.column + 1, "YAML syntax error: %s%s%s",
+            diags_add(diags, (int)parser.problem_mark.line + 1, (int)parser.problem_mark.column + 1,
+                      "YAML syntax error: %s%s%s",
                       parser.problem ? parser.problem : "unknown problem",
                       parser.context ? " " : "", parser.context ? parser.context : "");
             bad = true;
@@ -316,9 +316,9 @@ static struct node *parse_tree(const char *data, size_t len, struct ns_diags *di
                     if (parent->type == N_SEQ)
                         n->path = ns_xasprintf("%s[%zu]", pp, parent->len);
                     else if (parent->len % 2 == 1 && parent->kids[parent->len - 1]->text)
-                        n->path = *pp ? ns_xasprintf("%s.%s", pp,
-                                                     parent->kids[parent->len - 1]->text)
-                                      : ns_xstrdup(parent->kids[parent->len - 1]->text);
+                        n->path =
+                            *pp ? ns_xasprintf("%s.%s", pp, parent->kids[parent->len - 1]->text)
+                                : ns_xstrdup(parent->kids[parent->len - 1]->text);
                 }
                 node_add(parent, n);
             } else if (!root) {
@@ -343,8 +343,9 @@ static struct node *parse_tree(const char *data, size_t len, struct ns_diags *di
         return NULL;
     }
     if (root->type != N_MAP) {
-        diags_add(diags, root->line, root->col, "a spec is a mapping of keys (name: ..., "
-                                                "command: ...)");
+        diags_add(diags, root->line, root->col,
+                  "a spec is a mapping of keys (name: ..., "
+                  "command: ...)");
         node_free(root);
         return NULL;
     }
@@ -396,7 +397,10 @@ struct section {
 };
 
 #define OFF(field) offsetof(struct ns_spec, field)
-#define SECTION(path, table) {path, table, NS_ARRAY_LEN(table)}
+#define SECTION(path, table)                                                                       \
+    {                                                                                              \
+        path, table, NS_ARRAY_LEN(table)                                                           \
+    }
 
 static const char *const durability_words[] = {"normal", "full", NULL};
 static const char *const restore_words[] = {"resume", "pause", NULL};
@@ -448,8 +452,7 @@ static const struct key_def keys_file_keys[] = {
 static const struct section keys_file_section = SECTION("partitions.list", keys_file_keys);
 
 static const struct key_def range_keys[] = {
-    {"start", F_TMPL, OFF(partitions.start), NULL, 0, 0, K_REQUIRED, NULL, NULL,
-     "first number"},
+    {"start", F_TMPL, OFF(partitions.start), NULL, 0, 0, K_REQUIRED, NULL, NULL, "first number"},
     {"end", F_TMPL, OFF(partitions.end), NULL, 0, 0, K_REQUIRED, NULL, NULL,
      "last number, inclusive"},
     {"size", F_TMPL, OFF(partitions.size), "1", 0, 0, 0, NULL, NULL, "numbers per partition"},
@@ -458,8 +461,7 @@ static const struct key_def range_keys[] = {
 static const struct key_def dates_keys[] = {
     {"from", F_TMPL, OFF(partitions.from), NULL, 0, 0, K_REQUIRED, NULL, NULL,
      "first date, YYYY-MM-DD"},
-    {"to", F_TMPL, OFF(partitions.to), NULL, 0, 0, K_REQUIRED, NULL, NULL,
-     "last date, inclusive"},
+    {"to", F_TMPL, OFF(partitions.to), NULL, 0, 0, K_REQUIRED, NULL, NULL, "last date, inclusive"},
     {"step", F_TMPL, OFF(partitions.step), "1d", 0, 0, 0, NULL, NULL, "whole days: 1d, 7d, 1w"},
     {"format", F_TMPL, OFF(partitions.format), "%Y-%m-%d", 0, 0, 0, NULL, NULL,
      "strftime format of {date}"},
@@ -487,8 +489,7 @@ static const struct key_def top_keys[] = {
     {"workdir", F_TMPL, OFF(workdir), NULL, 0, 0, 0, NULL, NULL, "worker's directory"},
     {"params", F_PARAMS, OFF(params), NULL, 0, 0, 0, NULL, NULL, "run parameters"},
     {"partitions", F_SECTION, OFF(partitions), NULL, 0, 0, K_REQUIRED,
-     &(const struct section)SECTION("partitions", partition_keys), NULL,
-     "how the run is split"},
+     &(const struct section)SECTION("partitions", partition_keys), NULL, "how the run is split"},
     {"concurrency", F_INT, OFF(concurrency), "1", 1, 1024, 0, NULL, NULL,
      "partitions running at once"},
     {"timeout", F_DURATION, OFF(timeout_ms), NULL, 0, 0, 0, NULL, NULL, "per attempt"},
@@ -522,9 +523,9 @@ struct loader {
     struct ns_diags *diags;
     const struct node *command_node; /* to check against shell: later */
     const struct node *partitions_node;
-    unsigned partition_mask;         /* which partitioners were given */
-    int *env_pos;                    /* line, col of each env value */
-    const struct node *key;          /* the key whose value is being converted */
+    unsigned partition_mask; /* which partitioners were given */
+    int *env_pos;            /* line, col of each env value */
+    const struct node *key;  /* the key whose value is being converted */
     int partitions_line, partitions_col;
 };
 
@@ -779,8 +780,7 @@ static void conv_env(struct loader *L, const struct node *n, const char *path)
         }
         if (strncmp(key->text, "NIGHTSHIFT_", 11) == 0) {
             diags_add(L->diags, key->line, key->col,
-                      "%s.%s: NIGHTSHIFT_ variables are set by nightshift itself", path,
-                      key->text);
+                      "%s.%s: NIGHTSHIFT_ variables are set by nightshift itself", path, key->text);
             continue;
         }
         if (val->type != N_SCALAR) {
@@ -834,9 +834,8 @@ static void conv_on_exit(struct loader *L, const struct node *n, const char *pat
                 if (strcmp(val->text, actions[a]) == 0)
                     break;
         if (a == NS_ARRAY_LEN(actions)) {
-            const char *hint = val->type == N_SCALAR
-                                   ? suggest(val->text, actions, NS_ARRAY_LEN(actions))
-                                   : NULL;
+            const char *hint =
+                val->type == N_SCALAR ? suggest(val->text, actions, NS_ARRAY_LEN(actions)) : NULL;
             if (val->type == N_SCALAR && !val->null)
                 diags_add(L->diags, val->line, val->col,
                           "%s: expected retry, fail or halt, got %s%s%s%s", p, Q(val->text),
@@ -847,8 +846,7 @@ static void conv_on_exit(struct loader *L, const struct node *n, const char *pat
         }
         free(p);
         if (!bad)
-            s->on_exit[s->on_exit_len++] =
-                (struct ns_exit_rule){(int)code, (enum ns_exit_action)a};
+            s->on_exit[s->on_exit_len++] = (struct ns_exit_rule){(int)code, (enum ns_exit_action)a};
     }
 }
 
@@ -924,10 +922,10 @@ static void convert(struct loader *L, const struct key_def *k, const struct node
     }
     if (n->type != N_SCALAR) {
         static const char *const what[] = {
-            [F_STRING] = "a string",   [F_NAME] = "a name",       [F_TMPL] = "a string",
-            [F_BOOL] = "true or false", [F_INT] = "an integer",    [F_NUMBER] = "a number",
-            [F_DURATION] = "a duration", [F_SIZE] = "a size",     [F_LIMIT] = "a count or N%",
-            [F_CLOCK] = "a time HH:MM", [F_CHOICE] = "a word",
+            [F_STRING] = "a string",     [F_NAME] = "a name",    [F_TMPL] = "a string",
+            [F_BOOL] = "true or false",  [F_INT] = "an integer", [F_NUMBER] = "a number",
+            [F_DURATION] = "a duration", [F_SIZE] = "a size",    [F_LIMIT] = "a count or N%",
+            [F_CLOCK] = "a time HH:MM",  [F_CHOICE] = "a word",
         };
         expected(L, n, path, what[k->type]);
         return;
@@ -1140,8 +1138,8 @@ static void check_shell_line(struct loader *L, const struct ns_tmpl *t, const ch
                 char upper[72];
                 size_t k;
                 for (k = 0; k < len && k < 64; k++)
-                    upper[k] = (char)((p[1 + k] >= 'a' && p[1 + k] <= 'z') ? p[1 + k] - 32
-                                                                            : p[1 + k]);
+                    upper[k] =
+                        (char)((p[1 + k] >= 'a' && p[1 + k] <= 'z') ? p[1 + k] - 32 : p[1 + k]);
                 upper[k] = '\0';
                 diags_add(L->diags, t->line, t->col,
                           "command: placeholders are not expanded with shell: true (a value "
@@ -1208,8 +1206,8 @@ static void check_spec(struct loader *L, const struct node *root)
         s->partitions.line = L->partitions_line;
         s->partitions.col = L->partitions_col;
     }
-    bool one_partitioner = L->partitions_node && L->partition_mask &&
-                           !(L->partition_mask & (L->partition_mask - 1));
+    bool one_partitioner =
+        L->partitions_node && L->partition_mask && !(L->partition_mask & (L->partition_mask - 1));
 
     /* Names a template may use: the run parameters, index, key and the
      * chosen partitioner's own (all of them if that is not known). */
@@ -1291,8 +1289,8 @@ static void check_spec(struct loader *L, const struct node *root)
 static char *spec_dir_of(const char *path)
 {
     const char *slash = strrchr(path, '/');
-    char *dir = slash ? ns_xstrndup(path, slash == path ? 1 : (size_t)(slash - path))
-                      : ns_xstrdup(".");
+    char *dir =
+        slash ? ns_xstrndup(path, slash == path ? 1 : (size_t)(slash - path)) : ns_xstrdup(".");
     char *real = realpath(dir, NULL);
     if (real) {
         free(dir);

@@ -94,6 +94,11 @@ if [ -n "$cp" ]; then
     cp_line=${cp_line%%,*}
     cp_bytes=${cp##*,bytes=}
     have=-1
+    # Killed between the last checkpoint and the rename: the finished file
+    # is the partial one under its final name.
+    if [ ! -f "$partial" ] && [ -f "$final" ] && [ "$cp_line" = "$total" ]; then
+        mv -f "$final" "$partial"
+    fi
     [ -f "$partial" ] && have=$(($(wc -c <"$partial")))
     if ns_is_uint "$cp_line" && ns_is_uint "$cp_bytes" && [ "$cp_line" -le "$total" ] &&
         [ "$have" -ge "$cp_bytes" ]; then

@@ -33,6 +33,14 @@ struct ns_command {
     X(plan)                                                                                        \
     X(status)                                                                                      \
     X(errors)                                                                                      \
+    X(pause)                                                                                       \
+    X(resume)                                                                                      \
+    X(stop)                                                                                        \
+    X(retry)                                                                                       \
+    X(skip)                                                                                        \
+    X(kill)                                                                                        \
+    X(set)                                                                                         \
+    X(audit)                                                                                       \
     X(logs)                                                                                        \
     X(emit)                                                                                        \
     X(console)

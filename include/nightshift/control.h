@@ -36,6 +36,19 @@
 int control_submit(struct ns_store *st, int64_t run_id, const char *verb, const char *args_json,
                    const char *source, int64_t *cmd_id, char *err, size_t errlen);
 
+/* Records a command that the client itself refuses (no runtime drives the
+ * run, so a live-only verb cannot act): inserted already in state 'refused'
+ * with result and applied_at set, so the audit log shows the attempt.
+ * Returns 0 and the new id, or -1 with err filled. */
+int control_submit_refused(struct ns_store *st, int64_t run_id, const char *verb,
+                           const char *args_json, const char *source, const char *result,
+                           int64_t *cmd_id, char *err, size_t errlen);
+
+/* Marks cmd_id refused with result if it is still pending (the runtime it was
+ * meant for exited before deciding). Returns 1 if it was withdrawn, 0 if the
+ * runtime had decided already, -1 on a database error. */
+int control_withdraw(struct ns_store *st, int64_t cmd_id, const char *result);
+
 /* Waits up to timeout_s for the runtime to decide on cmd_id. Returns 1 when
  * applied, 0 when refused, 2 when still pending at the deadline, -1 on a
  * database error; result (if non-NULL) gets the runtime's words. */

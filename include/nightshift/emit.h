@@ -124,8 +124,7 @@ static inline int ns_emit_checkpoint(const char *token)
 
 /* key: record key without whitespace, or NULL; payload: the raw record
  * (any bytes, at most 1 MiB) or NULL. */
-static inline int ns_emit_error(const char *key, const char *msg, const void *payload,
-                                size_t len)
+static inline int ns_emit_error(const char *key, const char *msg, const void *payload, size_t len)
 {
     if (!key || !*key)
         key = "-";

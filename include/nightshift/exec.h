@@ -48,11 +48,12 @@ bool exec_same_process(pid_t pid, uint64_t start_time);
  * if a process was ended, 0 if it was already gone. */
 int exec_end_orphan(pid_t pid, uint64_t start_time, int64_t grace_ms);
 
-/* Finds processes whose environment carries NIGHTSHIFT_RUN_ID=<run_id>
- * (workers and their descendants, even those that left their group) and
- * ends their groups: SIGTERM, grace, SIGKILL. Skips the calling process.
+/* Finds processes whose environment holds the exact entry `marker` (the
+ * runtime gives every worker NIGHTSHIFT_RUN_TOKEN=<database>.<run>, which
+ * descendants inherit even when they leave the process group) and ends
+ * them: SIGTERM to their groups, grace, SIGKILL. Skips the calling process.
  * Returns how many processes were found. */
-int exec_end_run_processes(int64_t run_id, int64_t grace_ms);
+int exec_end_run_processes(const char *marker, int64_t grace_ms);
 
 /* Makes the calling process a child subreaper, so orphaned grandchildren
  * are reparented to it and can be reaped. */

@@ -146,6 +146,12 @@ spawn() {
     echo "$SPAWNED" >>"$T/.pgids"
 }
 
+# pid_gone PID: true when PID does not exist or is a zombie (dead, unreaped).
+pid_gone() {
+    ! kill -0 "$1" 2>/dev/null && return 0
+    [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)" = Z ]
+}
+
 # group_alive PGID: true while any process of the group exists.
 group_alive() { kill -s 0 -- "-$1" 2>/dev/null; }
 

@@ -100,8 +100,8 @@ static void test_format_roundtrip(void **state)
     c.text_len = sizeof tok;
     roundtrip(&c);
 
-    struct ns_report_msg e = {.kind = NS_REPORT_ERROR, .key = "rec-1", .key_len = 5,
-                              .text = "bad  row ", .text_len = 9};
+    struct ns_report_msg e = {
+        .kind = NS_REPORT_ERROR, .key = "rec-1", .key_len = 5, .text = "bad  row ", .text_len = 9};
     roundtrip(&e);
     e.key = NULL;
     e.key_len = 0;
@@ -123,8 +123,8 @@ static void test_format_roundtrip(void **state)
     e.payload_len = 0;
     roundtrip(&e);
 
-    struct ns_report_msg l = {.kind = NS_REPORT_LOG, .key = "warn", .key_len = 4,
-                              .text = "slow disk", .text_len = 9};
+    struct ns_report_msg l = {
+        .kind = NS_REPORT_LOG, .key = "warn", .key_len = 4, .text = "slow disk", .text_len = 9};
     roundtrip(&l);
 }
 
@@ -179,8 +179,11 @@ static void test_format_refuses(void **state)
 static void test_format_folds_newlines(void **state)
 {
     (void)state;
-    struct ns_report_msg e = {.kind = NS_REPORT_ERROR, .key = "k", .key_len = 1,
-                              .text = "two\nlines\r\n", .text_len = 11};
+    struct ns_report_msg e = {.kind = NS_REPORT_ERROR,
+                              .key = "k",
+                              .key_len = 1,
+                              .text = "two\nlines\r\n",
+                              .text_len = 11};
     struct ns_buf out = NS_BUF_INIT;
     assert_int_equal(report_format(&out, &e, NULL, 0), 0);
     assert_string_equal(out.data, "error k two lines  \n");

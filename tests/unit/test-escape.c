@@ -23,7 +23,8 @@ static void test_plain_text(void **state)
     (void)state;
     CHECK("", 0, "");
     CHECK("hello, world", 0, "hello, world");
-    CHECK("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 0, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+    CHECK("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 0,
+          "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
 }
 
 static void test_osc_title(void **state)
@@ -71,12 +72,16 @@ static void test_bidi_and_invisible(void **state)
 {
     (void)state;
     CHECK("file\xe2\x80\xaetxt.exe", 0, "file<U+202E>txt.exe");
-    CHECK("a\xe2\x80\x8b" "b", 0, "a<U+200B>b");
+    CHECK("a\xe2\x80\x8b"
+          "b",
+          0, "a<U+200B>b");
     CHECK("\xe2\x81\xa6x\xe2\x81\xa9", 0, "<U+2066>x<U+2069>");
     CHECK("\xe2\x80\x8e\xe2\x80\x8f\xd8\x9c", 0, "<U+200E><U+200F><U+061C>");
     CHECK("\xef\xbb\xbfhi", 0, "<U+FEFF>hi");
     CHECK("soft\xc2\xadhyphen", 0, "soft<U+00AD>hyphen");
-    CHECK("a\xe2\x80\xa8" "b\xe2\x80\xa9", 0, "a<U+2028>b<U+2029>");
+    CHECK("a\xe2\x80\xa8"
+          "b\xe2\x80\xa9",
+          0, "a<U+2028>b<U+2029>");
     CHECK("\xe2\x81\xa0\xe2\x81\xa4", 0, "<U+2060><U+2064>");
     CHECK("\xef\xbf\xbe\xef\xb7\x90\xf4\x8f\xbf\xbf", 0, "<U+FFFE><U+FDD0><U+10FFFF>");
 }
@@ -84,24 +89,28 @@ static void test_bidi_and_invisible(void **state)
 static void test_c1(void **state)
 {
     (void)state;
-    CHECK("\xc2\x9b" "2J", 0, "<U+009B>2J");
+    CHECK("\xc2\x9b"
+          "2J",
+          0, "<U+009B>2J");
     CHECK("\xc2\x80\xc2\x9f", 0, "<U+0080><U+009F>");
     /* A raw C1 byte is not UTF-8 at all. */
-    CHECK("\x9b" "2J", 0, "\\x9b2J");
+    CHECK("\x9b"
+          "2J",
+          0, "\\x9b2J");
 }
 
 static void test_invalid_utf8(void **state)
 {
     (void)state;
     CHECK("\xff\xfe", 0, "\\xff\\xfe");
-    CHECK("\xc0\xaf", 0, "\\xc0\\xaf");             /* overlong '/' */
-    CHECK("\xe0\x80\xaf", 0, "\\xe0\\x80\\xaf");     /* overlong, 3 bytes */
+    CHECK("\xc0\xaf", 0, "\\xc0\\xaf");          /* overlong '/' */
+    CHECK("\xe0\x80\xaf", 0, "\\xe0\\x80\\xaf"); /* overlong, 3 bytes */
     CHECK("\xf0\x80\x80\xaf", 0, "\\xf0\\x80\\x80\\xaf");
-    CHECK("\xed\xa0\x80", 0, "\\xed\\xa0\\x80");     /* surrogate U+D800 */
+    CHECK("\xed\xa0\x80", 0, "\\xed\\xa0\\x80");          /* surrogate U+D800 */
     CHECK("\xf4\x90\x80\x80", 0, "\\xf4\\x90\\x80\\x80"); /* > U+10FFFF */
     CHECK("\xf8\x88\x80\x80\x80", 0, "\\xf8\\x88\\x80\\x80\\x80");
-    CHECK("\x80x", 0, "\\x80x");                      /* stray continuation */
-    CHECK("\xc3(", 0, "\\xc3(");                      /* bad continuation */
+    CHECK("\x80x", 0, "\\x80x"); /* stray continuation */
+    CHECK("\xc3(", 0, "\\xc3("); /* bad continuation */
 }
 
 static void test_truncated_at_end(void **state)

@@ -16,20 +16,6 @@
 #include "nightshift/plan.h"
 #include "nightshift/spec.h"
 
-/* cli_* live in main.c, which unit tests do not link; a real one wins. */
-__attribute__((weak)) void cli_error(const char *subject, const char *fmt, ...)
-{
-    (void)subject, (void)fmt;
-}
-__attribute__((weak)) void cli_usage(const struct ns_command *cmd, FILE *f)
-{
-    (void)cmd, (void)f;
-}
-__attribute__((weak)) int cli_is_help(const char *arg)
-{
-    return strcmp(arg, "--help") == 0;
-}
-
 /* -Wwrite-strings: a writable copy of a literal. */
 #define S(lit) ((char[]){lit})
 #define MIN_NOPARAMS "name: j\ncommand: [w]\npartitions: {list: [a]}\n"
@@ -213,8 +199,8 @@ static void test_range_errors(void **state)
                 g2, 1, "s.yaml:4:29: partitions.range.start: expected an integer, got \"x\"\n");
     expect_fail("name: j\ncommand: [w]\npartitions: {range: {start: 5, end: 1}}\n", NULL, 0,
                 "s.yaml:3:29: partitions.range: start 5 is greater than end 1\n");
-    expect_fail("name: j\ncommand: [w]\npartitions: {range: {start: 0, end: 100000000000}}\n",
-                NULL, 0, "s.yaml:3:1: partitions: more than 10000000 partitions\n");
+    expect_fail("name: j\ncommand: [w]\npartitions: {range: {start: 0, end: 100000000000}}\n", NULL,
+                0, "s.yaml:3:1: partitions: more than 10000000 partitions\n");
 }
 
 static void test_dates(void **state)
@@ -226,8 +212,9 @@ static void test_dates(void **state)
           "partitions: {dates: {from: 2026-11-29, to: \"{to}\"}}\n",
           given, 1, &p);
     assert_int_equal(p.len, 4);
-    expect_json(&p, 0, "{\"index\":\"0\",\"key\":\"2026-11-29\",\"date\":\"2026-11-29\",\"to\":"
-                       "\"2026-12-02\"}");
+    expect_json(&p, 0,
+                "{\"index\":\"0\",\"key\":\"2026-11-29\",\"date\":\"2026-11-29\",\"to\":"
+                "\"2026-12-02\"}");
     assert_string_equal(p.parts[1].key, "2026-11-30");
     assert_string_equal(p.parts[2].key, "2026-12-01");
     assert_string_equal(p.parts[3].key, "2026-12-02");
@@ -242,8 +229,8 @@ static void test_dates(void **state)
     assert_string_equal(p.parts[0].key, "20260301");
     assert_string_equal(p.parts[4].key, "20260329");
     plan_release(&p);
-    build("name: j\ncommand: [w]\npartitions: {dates: {from: 2024-02-28, to: 2024-03-01}}\n",
-          NULL, 0, &p);
+    build("name: j\ncommand: [w]\npartitions: {dates: {from: 2024-02-28, to: 2024-03-01}}\n", NULL,
+          0, &p);
     assert_int_equal(p.len, 3);
     assert_string_equal(p.parts[1].key, "2024-02-29");
     plan_release(&p);
@@ -257,14 +244,15 @@ static void test_dates_errors(void **state)
     char *g[] = {S("from=2026-13-01")};
     expect_fail("name: j\ncommand: [w]\nparams: {from: ~}\n"
                 "partitions: {dates: {from: \"{from}\", to: 2026-12-01}}\n",
-                g, 1, "s.yaml:4:28: partitions.dates.from: \"2026-13-01\" is not a date "
-                      "(YYYY-MM-DD)\n");
+                g, 1,
+                "s.yaml:4:28: partitions.dates.from: \"2026-13-01\" is not a date "
+                "(YYYY-MM-DD)\n");
     expect_fail("name: j\ncommand: [w]\npartitions: {dates: {from: 2026-12-01, to: 2026-11-01}}\n",
-                NULL, 0,
-                "s.yaml:3:28: partitions.dates: from 2026-12-01 is after to 2026-11-01\n");
+                NULL, 0, "s.yaml:3:28: partitions.dates: from 2026-12-01 is after to 2026-11-01\n");
     expect_fail("name: j\ncommand: [w]\npartitions: {dates: {from: 2026-11-01, to: 2026-11-02, "
                 "format: \"%Y-%m\"}}\n",
-                NULL, 0, "s.yaml:3:1: partitions: duplicate key \"2026-11\" (partitions 0 and 1)\n");
+                NULL, 0,
+                "s.yaml:3:1: partitions: duplicate key \"2026-11\" (partitions 0 and 1)\n");
 }
 
 static void test_files(void **state)
@@ -307,10 +295,8 @@ static void test_files(void **state)
 static void test_params(void **state)
 {
     (void)state;
-    const char *yaml = "name: j\ncommand: [w]\nparams: {zeta: z, date: ~, alpha: ~}\n"
-                       "partitions: {list: [a]}\n";
-    /* "date" clashes, so use other names. */
-    yaml = "name: j\ncommand: [w]\nparams: {zeta: z, day: ~, alpha: ~}\npartitions: {list: [a]}\n";
+    const char *yaml =
+        "name: j\ncommand: [w]\nparams: {zeta: z, day: ~, alpha: ~}\npartitions: {list: [a]}\n";
     char *ok[] = {S("day=2026-11-23"), S("alpha=x=y")};
     struct ns_plan p;
     build(yaml, ok, 2, &p);
@@ -318,16 +304,15 @@ static void test_params(void **state)
     char *c = plan_params_canonical(&p);
     assert_string_equal(c, "alpha=x=y\nday=2026-11-23\nzeta=z\n");
     free(c);
-    expect_json(&p, 0, "{\"index\":\"0\",\"key\":\"a\",\"alpha\":\"x=y\",\"day\":\"2026-11-23\","
-                       "\"zeta\":\"z\"}");
+    expect_json(&p, 0,
+                "{\"index\":\"0\",\"key\":\"a\",\"alpha\":\"x=y\",\"day\":\"2026-11-23\","
+                "\"zeta\":\"z\"}");
     plan_release(&p);
 
     char *unknown[] = {S("day=1"), S("alpha=2"), S("x=3")};
-    expect_fail(yaml, unknown, 3,
-                "s.yaml: unknown parameter \"x\" (declared: zeta, day, alpha)\n");
+    expect_fail(yaml, unknown, 3, "s.yaml: unknown parameter \"x\" (declared: zeta, day, alpha)\n");
     char *missing[] = {S("alpha=2")};
-    expect_fail(yaml, missing, 1,
-                "s.yaml: parameter \"day\" is required: pass -p day=VALUE\n");
+    expect_fail(yaml, missing, 1, "s.yaml: parameter \"day\" is required: pass -p day=VALUE\n");
     char *malformed[] = {S("day"), S("alpha=1"), S("day=2")};
     expect_fail(yaml, malformed, 3, "s.yaml: -p \"day\": expected name=value\n");
     char *twice[] = {S("day=1"), S("alpha=1"), S("day=2")};
@@ -418,8 +403,7 @@ static void test_large_range(void **state)
     assert_int_equal(p.len, 100000);
     assert_string_equal(p.parts[99999].key, "99999-99999");
     assert_int_equal(p.parts[54321].index, 54321);
-    assert_string_equal(kv_get(p.parts[54321].params, p.parts[54321].params_len, "start"),
-                        "54321");
+    assert_string_equal(kv_get(p.parts[54321].params, p.parts[54321].params_len, "start"), "54321");
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     /* Generous for sanitizer builds; an unsanitized build takes ~50 ms. */
     assert_true(secs < 3.0);
@@ -429,18 +413,12 @@ static void test_large_range(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_list_inline),
-        cmocka_unit_test(test_list_file),
-        cmocka_unit_test(test_range),
-        cmocka_unit_test(test_range_errors),
-        cmocka_unit_test(test_dates),
-        cmocka_unit_test(test_dates_errors),
-        cmocka_unit_test(test_files),
-        cmocka_unit_test(test_params),
-        cmocka_unit_test(test_duplicates),
-        cmocka_unit_test(test_determinism),
-        cmocka_unit_test(test_tmpl_expand),
-        cmocka_unit_test(test_json_escaping),
+        cmocka_unit_test(test_list_inline), cmocka_unit_test(test_list_file),
+        cmocka_unit_test(test_range),       cmocka_unit_test(test_range_errors),
+        cmocka_unit_test(test_dates),       cmocka_unit_test(test_dates_errors),
+        cmocka_unit_test(test_files),       cmocka_unit_test(test_params),
+        cmocka_unit_test(test_duplicates),  cmocka_unit_test(test_determinism),
+        cmocka_unit_test(test_tmpl_expand), cmocka_unit_test(test_json_escaping),
         cmocka_unit_test(test_large_range),
     };
     return cmocka_run_group_tests(tests, setup_dir, teardown_dir);

@@ -118,7 +118,8 @@ static void test_numbers(void **state)
     CHECK("progress 9223372036854775807\n", "progress 9223372036854775807\n");
     CHECK("progress abc\n",
           "malformed reason=[progress: \"abc\" is not a number] raw=[progress abc]\n");
-    CHECK("progress -5\n", "malformed reason=[progress: \"-5\" is not a number] raw=[progress -5]\n");
+    CHECK("progress -5\n",
+          "malformed reason=[progress: \"-5\" is not a number] raw=[progress -5]\n");
     CHECK("total 99999999999999999999\n",
           "malformed reason=[total: \"99999999999999999999\" is not a number] "
           "raw=[total 99999999999999999999]\n");
@@ -205,8 +206,7 @@ static void test_payload(void **state)
     CHECK("error/5 k msg\nab\0\ncprogress 1\n",
           "error key=[k] msg=[msg] payload=[ab\\x00\\nc]\nprogress 1\n");
     /* One newline after the payload is just an empty line. */
-    CHECK("error/3 k m\nxyz\nprogress 2\n",
-          "error key=[k] msg=[m] payload=[xyz]\nprogress 2\n");
+    CHECK("error/3 k m\nxyz\nprogress 2\n", "error key=[k] msg=[m] payload=[xyz]\nprogress 2\n");
     CHECK("error/0 - empty\nprogress 3\n", "error key=(null) msg=[empty] payload=[]\nprogress 3\n");
     /* The payload may look like protocol lines: it is data. */
     CHECK("error/11 k m\nprogress 9\n\ntotal 1\n",
@@ -296,12 +296,15 @@ static void test_oversized_payload_skipped(void **state)
 static void test_unfinished_payload(void **state)
 {
     (void)state;
-    CHECK("error/10 k m\nabc",
-          "malformed reason=[stream ended inside a payload: got 3 of 10 bytes] raw=[error/10 k m]\n");
-    CHECK("error/10 k m\n",
-          "malformed reason=[stream ended inside a payload: got 0 of 10 bytes] raw=[error/10 k m]\n");
-    CHECK("error/10 k m",
-          "malformed reason=[stream ended inside a payload: got 0 of 10 bytes] raw=[error/10 k m]\n");
+    CHECK(
+        "error/10 k m\nabc",
+        "malformed reason=[stream ended inside a payload: got 3 of 10 bytes] raw=[error/10 k m]\n");
+    CHECK(
+        "error/10 k m\n",
+        "malformed reason=[stream ended inside a payload: got 0 of 10 bytes] raw=[error/10 k m]\n");
+    CHECK(
+        "error/10 k m",
+        "malformed reason=[stream ended inside a payload: got 0 of 10 bytes] raw=[error/10 k m]\n");
 }
 
 static void test_huge_lines(void **state)
@@ -413,10 +416,10 @@ static void test_split_every_boundary(void **state)
 static void test_fuzz_random_bytes(void **state)
 {
     (void)state;
-    static const char *const pieces[] = {"progress ", "total ", "checkpoint ", "error ",
-                                         "error/",    "log info ", "log ",      "\n",
-                                         "\r\n",      "12",        "-",         " ",
-                                         "\0",        "999999999", "k ",        "error/3 k m\n"};
+    static const char *const pieces[] = {"progress ", "total ",    "checkpoint ", "error ",
+                                         "error/",    "log info ", "log ",        "\n",
+                                         "\r\n",      "12",        "-",           " ",
+                                         "\0",        "999999999", "k ",          "error/3 k m\n"};
     unsigned char buf[2048];
     srand(4242);
     for (int iter = 0; iter < 3000; iter++) {

@@ -46,9 +46,9 @@ static void test_hex_and_uuid(void **state)
     check("request 550e8400-e29b-41d4-a716-446655440000 failed", "request <uuid> failed");
     check("id 7f3a9c)", "id <hex>)");
     check("at 0xdeadbeef and 0x1F", "at <hex> and <hex>");
-    check("deadbeef cafe", "deadbeef cafe");       /* no digit: a word, kept */
+    check("deadbeef cafe", "deadbeef cafe"); /* no digit: a word, kept */
     check("sha 3f786850e387550fdab836ed7e6dc881de23001b", "sha <hex>");
-    check("abc12", "abc<n>");                        /* short: digits masked only */
+    check("abc12", "abc<n>"); /* short: digits masked only */
     check("req-7f3a9c12", "req-<hex>");
 }
 

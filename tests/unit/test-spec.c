@@ -14,21 +14,6 @@
 #include "nightshift/spec.h"
 #include "nightshift/util.h"
 
-/* The runtime objects reference cli_error & co., which live in main.c (not
- * linked into unit tests). Weak stand-ins: a real definition wins if one
- * moves into the library. */
-__attribute__((weak)) void cli_error(const char *subject, const char *fmt, ...)
-{
-    (void)subject, (void)fmt;
-}
-__attribute__((weak)) void cli_usage(const struct ns_command *cmd, FILE *f)
-{
-    (void)cmd, (void)f;
-}
-__attribute__((weak)) int cli_is_help(const char *arg)
-{
-    return strcmp(arg, "--help") == 0;
-}
 
 /* Loads yaml and returns the formatted diagnostics ("" when it loaded). */
 static char *load_diags(const char *yaml)
@@ -518,26 +503,16 @@ static void test_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_full_spec),
-        cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_partitioners),
-        cmocka_unit_test(test_unknown_key_suggestion),
-        cmocka_unit_test(test_wrong_types),
-        cmocka_unit_test(test_bad_duration),
-        cmocka_unit_test(test_duplicate_key),
-        cmocka_unit_test(test_alias_rejected),
-        cmocka_unit_test(test_depth_bomb),
-        cmocka_unit_test(test_oversized),
-        cmocka_unit_test(test_too_many_events),
-        cmocka_unit_test(test_structure_errors),
-        cmocka_unit_test(test_shell_placeholder),
-        cmocka_unit_test(test_partitioner_choice),
-        cmocka_unit_test(test_on_exit),
-        cmocka_unit_test(test_templates_checked),
-        cmocka_unit_test(test_params_and_env),
-        cmocka_unit_test(test_many_problems_at_once),
-        cmocka_unit_test(test_canonical),
-        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_full_spec),         cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_partitioners),      cmocka_unit_test(test_unknown_key_suggestion),
+        cmocka_unit_test(test_wrong_types),       cmocka_unit_test(test_bad_duration),
+        cmocka_unit_test(test_duplicate_key),     cmocka_unit_test(test_alias_rejected),
+        cmocka_unit_test(test_depth_bomb),        cmocka_unit_test(test_oversized),
+        cmocka_unit_test(test_too_many_events),   cmocka_unit_test(test_structure_errors),
+        cmocka_unit_test(test_shell_placeholder), cmocka_unit_test(test_partitioner_choice),
+        cmocka_unit_test(test_on_exit),           cmocka_unit_test(test_templates_checked),
+        cmocka_unit_test(test_params_and_env),    cmocka_unit_test(test_many_problems_at_once),
+        cmocka_unit_test(test_canonical),         cmocka_unit_test(test_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,179 @@
+/*
+ * guard.c - the run's two watchmen: the error budget (halt_when) and the SLA.
+ *
+ * Error budget: when failed partitions or error records reach their limit
+ * (a count, or a percentage of partitions / of records processed), the run
+ * halts: nothing new is dispatched, running attempts finish, an event says
+ * which limit and by how much, on_halt fires. After the operator resumes,
+ * the budget trips again only when the count grows past where it stood.
+ *
+ * SLA: the deadline is the earlier of `deadline` (next HH:MM local time
+ * after the run first started) and started + max_duration. Each tick the
+ * projected finish (now + ETA) is compared with it: past it means at_risk
+ * (before the miss; on_sla_risk fires once), a deadline passed with work
+ * left means missed; at the end it is met or missed.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "runtime-internal.h"
+#include "nightshift/util.h"
+
+/* Errors as a share of records need a sample before they mean anything. */
+#define ERROR_SHARE_MIN_RECORDS 100
+
+static double limit_value(const struct ns_limit *l, double whole)
+{
+    return l->percent ? l->value / 100.0 * whole : l->value;
+}
+
+static void describe(char *out, size_t len, const char *what, int64_t count,
+                     const struct ns_limit *l, double whole, const char *of)
+{
+    if (l->percent)
+        snprintf(out, len, "%s: %lld = %.1f%% of %.0f %s, limit %g%%", what, (long long)count,
+                 whole > 0 ? 100.0 * (double)count / whole : 0.0, whole, of, l->value);
+    else
+        snprintf(out, len, "%s: %lld, limit %g (over by %lld)", what, (long long)count, l->value,
+                 (long long)(count - (int64_t)l->value));
+}
+
+void guard_check_budget(struct rt *rt)
+{
+    if (rt->state != RS_RUNNING)
+        return;
+    const struct ns_spec *s = rt->spec;
+    char reason[256] = "";
+    int64_t failed = rt->counts[P_FAILED];
+    if (s->halt_failed_partitions.set && failed > rt->halt_ack_failed) {
+        double lim = limit_value(&s->halt_failed_partitions, (double)rt->nparts);
+        if ((double)failed >= lim && failed > 0)
+            describe(reason, sizeof reason, "failed partitions", failed,
+                     &s->halt_failed_partitions, (double)rt->nparts, "partitions");
+    }
+    if (!reason[0] && s->halt_error_records.set && rt->error_records > rt->halt_ack_errors) {
+        bool pct = s->halt_error_records.percent;
+        double whole = (double)(rt->records_done > 0 ? rt->records_done : 0);
+        double lim = limit_value(&s->halt_error_records, whole);
+        if ((!pct || rt->records_done >= ERROR_SHARE_MIN_RECORDS) &&
+            (double)rt->error_records >= lim && rt->error_records > 0)
+            describe(reason, sizeof reason, "error records", rt->error_records,
+                     &s->halt_error_records, whole, "records processed");
+    }
+    if (!reason[0])
+        return;
+    char full[400];
+    snprintf(full, sizeof full, "error budget crossed (%s): no new dispatch until an operator "
+                                "resumes or stops the run",
+             reason);
+    rt_set_run_state(rt, RS_HALTED, full);
+    journal_event(rt->j, -1, 0, "halt", "%s", full);
+    hooks_fire(rt, NS_HOOK_HALT);
+}
+
+/* Next local HH:MM strictly after `after` (seconds since the epoch). */
+static double next_local_time(const char *hhmm, double after)
+{
+    int h = 0, m = 0;
+    if (sscanf(hhmm, "%d:%d", &h, &m) != 2)
+        return 0;
+    time_t t = (time_t)after;
+    struct tm tm;
+    localtime_r(&t, &tm);
+    for (int day = 0; day < 3; day++) {
+        struct tm c = tm;
+        c.tm_mday += day;
+        c.tm_hour = h;
+        c.tm_min = m;
+        c.tm_sec = 0;
+        c.tm_isdst = -1;
+        time_t when = mktime(&c);
+        if ((double)when > after)
+            return (double)when;
+    }
+    return 0;
+}
+
+void guard_init_sla(struct rt *rt)
+{
+    const struct ns_spec *s = rt->spec;
+    if (!s->sla_deadline && !s->sla_max_duration_ms)
+        return;
+    /* Keep the deadline a resumed run was given when it first started. */
+    sqlite3_stmt *q = store_prepare(&rt->st, "SELECT sla_deadline, sla_state FROM runs WHERE id = ?");
+    sqlite3_bind_int64(q, 1, rt->run_id);
+    double stored = 0;
+    if (sqlite3_step(q) == SQLITE_ROW) {
+        stored = sqlite3_column_double(q, 0);
+        if (sqlite3_column_type(q, 1) != SQLITE_NULL)
+            rt->sla_state = ns_xstrdup((const char *)sqlite3_column_text(q, 1));
+    }
+    sqlite3_finalize(q);
+    double deadline = stored;
+    if (deadline <= 0) {
+        if (s->sla_deadline)
+            deadline = next_local_time(s->sla_deadline, rt->run_started_at);
+        if (s->sla_max_duration_ms) {
+            double d2 = rt->run_started_at + (double)s->sla_max_duration_ms / 1000.0;
+            deadline = deadline > 0 ? fmin(deadline, d2) : d2;
+        }
+    }
+    rt->sla_deadline = deadline;
+    if (!rt->sla_state)
+        rt->sla_state = ns_xstrdup("ok");
+    journal_sla(rt->j, rt->sla_deadline, (double)s->sla_max_duration_ms / 1000.0, rt->sla_state);
+}
+
+/* Records a new SLA state with the sentence "<before><time a><middle><time b>". */
+static void set_sla(struct rt *rt, const char *state, const char *before, double a,
+                    const char *middle, double b)
+{
+    if (rt->sla_state && strcmp(rt->sla_state, state) == 0)
+        return;
+    free(rt->sla_state);
+    rt->sla_state = ns_xstrdup(state);
+    journal_sla(rt->j, rt->sla_deadline, (double)rt->spec->sla_max_duration_ms / 1000.0, state);
+    char da[32], db[32];
+    time_t ta = (time_t)a, tb = (time_t)b;
+    struct tm tma, tmb;
+    localtime_r(&ta, &tma);
+    localtime_r(&tb, &tmb);
+    strftime(da, sizeof da, "%Y-%m-%d %H:%M:%S", &tma);
+    strftime(db, sizeof db, "%Y-%m-%d %H:%M:%S", &tmb);
+    rt_event(rt, -1, 0, "sla", "%s%s%s%s", before, da, middle, db);
+}
+
+void guard_check_sla(struct rt *rt, double projected_finish, bool final)
+{
+    if (rt->sla_deadline <= 0)
+        return;
+    double now = ns_now();
+    if (final) {
+        if (now <= rt->sla_deadline)
+            set_sla(rt, "met", "SLA met: finished ", now, ", deadline ", rt->sla_deadline);
+        else
+            set_sla(rt, "missed", "SLA missed: finished ", now, ", deadline was ",
+                    rt->sla_deadline);
+        return;
+    }
+    if (now > rt->sla_deadline) {
+        set_sla(rt, "missed", "SLA missed: still running at ", now, ", deadline was ",
+                rt->sla_deadline);
+        return;
+    }
+    if (projected_finish > rt->sla_deadline) {
+        bool first = !rt->sla_risk_fired;
+        set_sla(rt, "at_risk", "SLA at risk: projected finish ",
+                projected_finish, " is after the deadline ", rt->sla_deadline);
+        if (first) {
+            rt->sla_risk_fired = true;
+            hooks_fire(rt, NS_HOOK_SLA_RISK);
+        }
+    } else if (projected_finish > 0 && rt->sla_state && strcmp(rt->sla_state, "at_risk") == 0) {
+        set_sla(rt, "ok", "SLA back on track: projected finish ", projected_finish,
+                ", deadline ", rt->sla_deadline);
+    }
+}

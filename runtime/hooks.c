@@ -1,0 +1,228 @@
+/*
+ * hooks.c - run the spec's on_success / on_failure / on_halt / on_sla_risk
+ * commands without ever letting them hold up or kill the run.
+ *
+ * A hook is started like a worker (own process group, clean signals) with
+ * the run's figures in its environment. The poll loop watches its output
+ * pipe (the first 4 KiB are kept for the event) and reaps it; past
+ * hooks.timeout its group is killed. Its exit status, duration and output
+ * are recorded as an event. Only at the very end does the runtime wait for
+ * hooks still running, and never longer than their timeout.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "runtime-internal.h"
+#include "nightshift/escape.h"
+#include "nightshift/util.h"
+
+extern char **environ;
+
+#define HOOK_OUTPUT_KEEP 4096
+
+struct hook {
+    enum ns_hook_event event;
+    struct ns_proc proc;
+    double started_mono, deadline_mono;
+    bool reaped, killed;
+    int wstatus;
+    struct ns_buf output;
+};
+
+static void push(char ***v, size_t *n, char *s)
+{
+    *v = ns_xrealloc(*v, (*n + 2) * sizeof **v);
+    (*v)[(*n)++] = s;
+    (*v)[*n] = NULL;
+}
+
+static void free_strv(char **v)
+{
+    for (char **p = v; p && *p; p++)
+        free(*p);
+    free(v);
+}
+
+void hooks_fire(struct rt *rt, enum ns_hook_event ev)
+{
+    const struct ns_argv *argv = &rt->spec->hooks[ev];
+    if (argv->len == 0)
+        return;
+    char **args = NULL, **env = NULL;
+    size_t na = 0, ne = 0;
+    /* Run parameters ({out}, {date}...) expand; there is no partition here. */
+    struct ns_buf b = NS_BUF_INIT;
+    char err[512];
+    for (size_t i = 0; i < argv->len; i++) {
+        buf_reset(&b);
+        if (tmpl_expand(argv->items[i].text, rt->plan->run_params, rt->plan->run_params_len, &b,
+                        err, sizeof err) != 0) {
+            rt_event(rt, -1, 0, "hook", "hook %s not run: %s", spec_hook_name(ev), err);
+            buf_release(&b);
+            free_strv(args);
+            return;
+        }
+        push(&args, &na, ns_xstrdup(b.data ? b.data : ""));
+    }
+    buf_release(&b);
+    for (char **e = environ; e && *e; e++)
+        if (strncmp(*e, "NIGHTSHIFT_", 11) != 0)
+            push(&env, &ne, ns_xstrdup(*e));
+    double now = ns_now();
+    push(&env, &ne, ns_xasprintf("NIGHTSHIFT_HOOK=%s", spec_hook_name(ev)));
+    push(&env, &ne, ns_xasprintf("NIGHTSHIFT_RUN_ID=%lld", (long long)rt->run_id));
+    push(&env, &ne, ns_xasprintf("NIGHTSHIFT_JOB=%s", rt->spec->name));
+    push(&env, &ne, ns_xasprintf("NIGHTSHIFT_DB=%s", rt->st.path));
+    push(&env, &ne, ns_xasprintf("NIGHTSHIFT_RUN_STATE=%s", run_state_names[rt->state]));
+    push(&env, &ne, ns_xasprintf("NIGHTSHIFT_STATE_REASON=%s",
+                                 rt->state_reason ? rt->state_reason : ""));
+    push(&env, &ne, ns_xasprintf("NIGHTSHIFT_TOTAL=%zu", rt->nparts));
+    push(&env, &ne, ns_xasprintf("NIGHTSHIFT_SUCCEEDED=%lld", (long long)rt->counts[P_SUCCEEDED]));
+    push(&env, &ne, ns_xasprintf("NIGHTSHIFT_FAILED=%lld", (long long)rt->counts[P_FAILED]));
+    push(&env, &ne, ns_xasprintf("NIGHTSHIFT_SKIPPED=%lld", (long long)rt->counts[P_SKIPPED]));
+    push(&env, &ne, ns_xasprintf("NIGHTSHIFT_PENDING=%lld",
+                                 (long long)(rt->nparts - (size_t)(rt->counts[P_SUCCEEDED] +
+                                                                   rt->counts[P_FAILED] +
+                                                                   rt->counts[P_SKIPPED]))));
+    push(&env, &ne, ns_xasprintf("NIGHTSHIFT_ERROR_RECORDS=%lld", (long long)rt->error_records));
+    push(&env, &ne, ns_xasprintf("NIGHTSHIFT_RECORDS_DONE=%lld", (long long)rt->records_done));
+    push(&env, &ne, ns_xasprintf("NIGHTSHIFT_DURATION=%.0f", now - rt->run_started_at));
+    push(&env, &ne, ns_xasprintf("NIGHTSHIFT_SLA_STATE=%s", rt->sla_state ? rt->sla_state : ""));
+    push(&env, &ne, ns_xasprintf("NIGHTSHIFT_SLA_DEADLINE=%.0f", rt->sla_deadline));
+    push(&env, &ne, ns_xasprintf("NIGHTSHIFT_PROJECTED_FINISH=%.0f", rt->projected_finish));
+
+    struct hook *h = ns_xcalloc(1, sizeof *h);
+    h->event = ev;
+    struct ns_launch l = {args, env, rt->spec->dir};
+    if (exec_start(&l, &h->proc, err, sizeof err) != 0) {
+        rt_event(rt, -1, 0, "hook", "hook %s could not start: %s", spec_hook_name(ev), err);
+        free(h);
+    } else {
+        close(h->proc.report_fd); /* hooks do not report */
+        h->proc.report_fd = -1;
+        h->started_mono = ns_monotonic();
+        h->deadline_mono = h->started_mono + (double)rt->spec->hook_timeout_ms / 1000.0;
+        rt->hooks = ns_xrealloc(rt->hooks, (rt->nhooks + 1) * sizeof *rt->hooks);
+        rt->hooks[rt->nhooks++] = h;
+        journal_event(rt->j, -1, 0, "hook", "hook %s started (pid %d)", spec_hook_name(ev),
+                      (int)h->proc.pid);
+    }
+    free_strv(args);
+    free_strv(env);
+}
+
+static void read_output(struct hook *h)
+{
+    char buf[4096];
+    for (;;) {
+        ssize_t n = read(h->proc.output_fd, buf, sizeof buf);
+        if (n > 0) {
+            size_t room = h->output.len < HOOK_OUTPUT_KEEP ? HOOK_OUTPUT_KEEP - h->output.len : 0;
+            buf_add(&h->output, buf, (size_t)n < room ? (size_t)n : room);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n == 0 || errno != EAGAIN) {
+            close(h->proc.output_fd);
+            h->proc.output_fd = -1;
+        }
+        return;
+    }
+}
+
+size_t hooks_pollfds(struct rt *rt, struct pollfd *pfd)
+{
+    for (size_t i = 0; i < rt->nhooks; i++)
+        pfd[i] = (struct pollfd){rt->hooks[i]->proc.output_fd, POLLIN, 0};
+    return rt->nhooks;
+}
+
+bool hooks_reaped(struct rt *rt, pid_t pid, int status)
+{
+    for (size_t i = 0; i < rt->nhooks; i++) {
+        if (rt->hooks[i]->proc.pid == pid) {
+            rt->hooks[i]->reaped = true;
+            rt->hooks[i]->wstatus = status;
+            return true;
+        }
+    }
+    return false;
+}
+
+static void finish(struct rt *rt, struct hook *h)
+{
+    if (h->proc.output_fd >= 0)
+        read_output(h);
+    if (h->proc.output_fd >= 0)
+        close(h->proc.output_fd);
+    exec_signal_group(h->proc.pid, SIGKILL); /* whatever it left behind */
+    char dur[32], what[96];
+    ns_format_duration((int64_t)((ns_monotonic() - h->started_mono) * 1000), dur, sizeof dur);
+    if (h->killed)
+        snprintf(what, sizeof what, "timed out after %s and was killed", dur);
+    else if (WIFEXITED(h->wstatus))
+        snprintf(what, sizeof what, "exited %d after %s", WEXITSTATUS(h->wstatus), dur);
+    else
+        snprintf(what, sizeof what, "was killed by signal %d after %s", WTERMSIG(h->wstatus), dur);
+    char *out = escape_dup(h->output.data ? h->output.data : "", h->output.len, NS_ESC_ASCII);
+    rt_event(rt, -1, 0, "hook", "hook %s %s%s%s", spec_hook_name(h->event), what,
+             h->output.len ? "; output: " : "", out);
+    free(out);
+    buf_release(&h->output);
+}
+
+void hooks_service(struct rt *rt, const struct pollfd *pfd, size_t n)
+{
+    double now = ns_monotonic();
+    for (size_t i = 0; i < n && i < rt->nhooks; i++)
+        if (pfd[i].revents && rt->hooks[i]->proc.output_fd >= 0)
+            read_output(rt->hooks[i]);
+    for (size_t i = 0; i < rt->nhooks;) {
+        struct hook *h = rt->hooks[i];
+        if (!h->reaped && !h->killed && now >= h->deadline_mono) {
+            exec_signal_group(h->proc.pid, SIGKILL);
+            h->killed = true;
+        }
+        if (h->reaped) {
+            finish(rt, h);
+            free(h);
+            rt->hooks[i] = rt->hooks[--rt->nhooks];
+        } else {
+            i++;
+        }
+    }
+}
+
+double hooks_next_deadline(const struct rt *rt)
+{
+    double best = 0;
+    for (size_t i = 0; i < rt->nhooks; i++)
+        if (!rt->hooks[i]->killed && (best == 0 || rt->hooks[i]->deadline_mono < best))
+            best = rt->hooks[i]->deadline_mono;
+    return best;
+}
+
+void hooks_wait_all(struct rt *rt)
+{
+    while (rt->nhooks > 0) {
+        struct pollfd pfd[64];
+        size_t n = rt->nhooks < 64 ? rt->nhooks : 64;
+        for (size_t i = 0; i < n; i++)
+            pfd[i] = (struct pollfd){rt->hooks[i]->proc.output_fd, POLLIN, 0};
+        poll(pfd, n, 50);
+        int status;
+        pid_t pid;
+        while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+            hooks_reaped(rt, pid, status);
+        hooks_service(rt, pfd, n);
+    }
+    free(rt->hooks);
+    rt->hooks = NULL;
+}

@@ -1,0 +1,23 @@
+#!/bin/sh
+# marker.sh DIR STEPS: a worker for crash tests. Holds an exclusive lock on
+# DIR/lock-<index> while it runs and writes an OVERLAP marker if another live
+# attempt of the same partition holds it (two live attempts would be a bug).
+# Appends "start" and "done" markers to DIR/markers; resumes from its
+# checkpoint (the step it reached); reports progress and a checkpoint a step.
+dir=$1 steps=$2
+idx=$NIGHTSHIFT_PARTITION
+exec 9>"$dir/lock-$idx"
+if ! flock -n 9; then
+    echo "OVERLAP $idx $NIGHTSHIFT_ATTEMPT $$" >>"$dir/markers"
+    flock 9
+fi
+echo "start $idx $NIGHTSHIFT_ATTEMPT $$ from=${NIGHTSHIFT_CHECKPOINT:-0}" >>"$dir/markers"
+i=${NIGHTSHIFT_CHECKPOINT:-0}
+echo "total $steps" >&3
+while [ "$i" -lt "$steps" ]; do
+    i=$((i + 1))
+    sleep 0.05
+    echo "progress $i" >&3
+    echo "checkpoint $i" >&3
+done
+echo "done $idx $NIGHTSHIFT_ATTEMPT $$" >>"$dir/markers"

@@ -1,0 +1,62 @@
+#!/bin/sh
+# The crash loop: one run, its runtime killed with SIGKILL at 20+ random
+# moments, each followed by a rerun, with operator commands in flight. In the
+# end every partition succeeded exactly once, no two attempts of a partition
+# were ever live together, no finished partition ran again, and every
+# command was applied (or refused) exactly once.
+. "$(dirname "$0")/lib.sh"
+
+KILLS=${CRASH_LOOP_KILLS:-20}
+mkdir -p "$T/w"
+cat >"$T/crash.yaml" <<YAML
+name: crash
+command: [sh, $ROOT/tests/e2e/specs/marker.sh, "$T/w", "8"]
+partitions: {range: {start: 1, end: 40}}
+concurrency: 4
+stop_grace: 1s
+retry: {attempts: 3, backoff: 100ms}
+YAML
+seed=$$
+kills=0
+while [ "$kills" -lt "$KILLS" ]; do
+    spawn "rt$kills" "$NIGHTSHIFT" run --db "$NIGHTSHIFT_DB" "$T/crash.yaml"
+    rt=$SPAWNED
+    # A random moment: 100..1300 ms after start (awk's rand, seeded per round).
+    ms=$(awk -v s="$seed" -v k="$kills" 'BEGIN { srand(s + k); printf "%d", 100 + rand() * 1200 }')
+    sleep "$(awk -v m="$ms" 'BEGIN { printf "%.3f", m / 1000 }')"
+    # Commands in flight: queued, maybe applied, maybe not, when the kill lands.
+    ns set 1 "concurrency=$((kills % 3 + 2))" --no-wait >/dev/null 2>&1
+    ns pause 1 --no-wait >/dev/null 2>&1
+    ns resume 1 --no-wait >/dev/null 2>&1
+    kill -9 "$rt" 2>/dev/null
+    wait_for "runtime $rt is gone" 10 sh -c "! kill -0 $rt 2>/dev/null" || break
+    kills=$((kills + 1))
+    [ "$(sql "SELECT state FROM runs WHERE id = 1" 2>/dev/null)" = succeeded ] && break
+done
+diag "killed the runtime $kills times"
+check "at least $KILLS kills before the run could finish" test "$kills" -ge "$KILLS"
+
+ns run "$T/crash.yaml" >"$T/final.out" 2>&1
+is "the final rerun exits 0" "$?" 0
+is "one run only" "$(sql "SELECT count(*) FROM runs")" 1
+is "every partition succeeded" "$(sql "SELECT count(*) FROM partitions WHERE state = 'succeeded'")" 40
+is "exactly once: one succeeded attempt per partition" \
+    "$(sql "SELECT count(*) FROM (SELECT idx FROM attempts WHERE outcome = 'succeeded' GROUP BY idx HAVING count(*) = 1)")" 40
+is "no succeeded attempt beyond one per partition" "$(sql "SELECT count(*) FROM attempts WHERE outcome = 'succeeded'")" 40
+is "no finished partition ran again" \
+    "$(sql "SELECT count(*) FROM attempts a JOIN attempts s ON s.run_id = a.run_id AND s.idx = a.idx AND s.outcome = 'succeeded' WHERE a.started_at > s.ended_at")" 0
+is "never two live attempts of one partition (markers)" "$(grep -c OVERLAP "$T/w/markers")" 0
+is "never two live attempts of one partition (store)" \
+    "$(sql "SELECT count(*) FROM attempts a JOIN attempts b ON a.run_id = b.run_id AND a.idx = b.idx AND a.id < b.id WHERE b.started_at < a.ended_at")" 0
+is "no attempt left live" "$(sql "SELECT count(*) FROM attempts WHERE outcome IS NULL")" 0
+check "interrupted attempts were resumed from checkpoints" \
+    test "$(grep -c 'from=[1-9]' "$T/w/markers")" -ge 1
+is "no command was lost: none is pending" "$(sql "SELECT count(*) FROM commands WHERE state = 'pending'")" 0
+is "no command was applied twice: one event per command" \
+    "$(sql "SELECT count(*) FROM (SELECT substr(message, 1, instr(message, ' by ')) AS c, count(*) AS n FROM events WHERE kind = 'command' GROUP BY c HAVING n > 1)")" 0
+is "every command has its verdict event" \
+    "$(sql "SELECT count(*) FROM commands WHERE state = 'applied'") $(sql "SELECT count(*) FROM commands WHERE state = 'applied'")" \
+    "$(sql "SELECT count(*) FROM commands WHERE state = 'applied'") $(sql "SELECT count(*) FROM events WHERE kind = 'command' AND message LIKE '%: % applied:%'")"
+# [m]: the pattern must not match this check's own command line.
+check "no worker of the run is left" sh -c "! pgrep -f '[m]arker.sh $T/w' >/dev/null"
+done_testing
