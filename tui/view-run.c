@@ -28,11 +28,11 @@ static const struct {
     int severity; /* which state colours a braille cell of several */
 } pstates[PS_N] = {
     [PS_NONE] = {"", ' ', TUI_C_DEFAULT, 0},
-    [PS_PENDING] = {"pending", '.', TUI_C_PENDING, 1},
+    [PS_PENDING] = {"pending", '.', TUI_C_PENDING, 0},
     [PS_RUNNING] = {"running", 'R', TUI_C_RUN, 5},
     [PS_RETRY] = {"retry_wait", 'w', TUI_C_WAIT, 4},
     [PS_PAUSED] = {"paused", 'p', TUI_C_PAUSED, 3},
-    [PS_OK] = {"succeeded", '+', TUI_C_OK, 0},
+    [PS_OK] = {"succeeded", '+', TUI_C_OK, 1},
     [PS_FAILED] = {"failed", 'F', TUI_C_BAD, 6},
     [PS_SKIPPED] = {"skipped", '-', TUI_C_SKIP, 2},
 };
@@ -631,19 +631,35 @@ static void draw_map(struct run_view *v, int y, int h, int w)
                 char g[2] = {pstates[s].letter, 0};
                 if (is_marked(v, v->idx_min + ords[0]))
                     g[0] = '*';
-                attr_t a = term_attr(pstates[s].color);
-                put_cell(yy, cx, cursor ? (A_REVERSE | A_BOLD) : a, g);
+                /* Colour: a coloured block that still shows its letter. */
+                attr_t a = term_attr(pstates[s].color) | (v->t->color ? A_REVERSE : 0);
+                if (cursor)
+                    a = v->t->color ? (A_BOLD | A_UNDERLINE) : (A_REVERSE | A_BOLD);
+                put_cell(yy, cx, a, g);
             } else if (v->density == 2) {
+                /* Half-blocks: the top partition in the foreground, the
+                 * bottom one in the background; pending halves stay empty
+                 * (a dim dot when both are), so what has run stands out. */
                 int top = states[0], bot = states[1];
-                attr_t a = term_cell_attr(pstates[top].color,
-                                          bot < 0 ? -1 : (int)pstates[bot].color);
-                put_cell(yy, cx, cursor ? (A_REVERSE | A_BOLD) : a, cursor ? "◆" : "▀");
+                bool tp = top == PS_PENDING, bp = bot < 0 || bot == PS_PENDING;
+                int tc = (int)pstates[top].color, bc = bot < 0 ? -1 : (int)pstates[bot].color;
+                if (cursor)
+                    put_cell(yy, cx, A_REVERSE | A_BOLD, "◆");
+                else if (tp && bp)
+                    put_cell(yy, cx, A_DIM, "·");
+                else if (tp)
+                    put_cell(yy, cx, term_cell_attr(bc, -1), "▄");
+                else if (bp)
+                    put_cell(yy, cx, term_cell_attr(tc, -1), "▀");
+                else
+                    put_cell(yy, cx, term_cell_attr(tc, bc), "▀");
             } else {
                 /* Braille: a dot per started or finished partition; the cell
-                 * takes the colour of its most urgent state. */
+                 * takes the colour of its most urgent state; a cell of only
+                 * pending partitions is all dots, dim. */
                 static const int bit[4][2] = {{0x01, 0x08}, {0x02, 0x10}, {0x04, 0x20},
                                               {0x40, 0x80}};
-                int bits = 0, worst = PS_OK, sev = -1;
+                int bits = 0, worst = PS_PENDING, sev = -1;
                 for (int dy = 0; dy < 4; dy++)
                     for (int dx = 0; dx < 2; dx++) {
                         int s = states[dy * 2 + dx];
@@ -656,6 +672,8 @@ static void draw_map(struct run_view *v, int y, int h, int w)
                             worst = s;
                         }
                     }
+                if (bits == 0)
+                    bits = 0xff;
                 unsigned cp = 0x2800u + (unsigned)bits;
                 char g[4] = {(char)(0xe0 | (cp >> 12)), (char)(0x80 | ((cp >> 6) & 0x3f)),
                              (char)(0x80 | (cp & 0x3f)), 0};
@@ -678,7 +696,12 @@ static void draw_map(struct run_view *v, int y, int h, int w)
         if (v->density == 1) {
             x += term_put(ly, x, w - x, term_attr(pstates[s].color), g);
         } else {
-            x += term_put(ly, x, w - x, term_attr(pstates[s].color) | A_REVERSE, " ");
+            /* The swatch is drawn like a map cell, so it matches exactly. */
+            if (s == PS_PENDING)
+                x += term_put(ly, x, w - x, A_DIM, v->density == 2 ? "·" : "⣿");
+            else
+                x += term_put(ly, x, w - x,
+                              term_cell_attr(pstates[s].color, (int)pstates[s].color), "▀");
             x += term_put(ly, x, w - x, A_NORMAL, g + 1);
         }
     }
