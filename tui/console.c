@@ -474,7 +474,7 @@ static void draw(struct tui *t)
         while ((*c & 0xc0) == 0x80)
             c++;
     }
-    term_put(0, 0, avail, title | A_BOLD, c);
+    term_put(0, 0, avail, title, c);
     if (rw < w)
         term_put(0, w - rw, rw, t->frozen ? (title | A_BLINK | A_BOLD) : title, right);
     buf_release(&crumbs);

@@ -135,6 +135,15 @@ like "the command names the signature" "$(sql "select args from commands where v
 keys q
 wait_screen "back to the table" 5 'filter all'
 
+# A: retry all failed partitions, here from scratch (the question offers both).
+wait_for "partition 1 fails again" 20 sql_is "select state from partitions where idx = 1" failed
+keys A
+wait_screen "retry-all asks" 5 'Retry ALL failed partitions of run 1\? \[y\] from checkpoint, \[s\] from scratch'
+keys s
+wait_screen "retry-all is applied" 5 'retry all failed of run 1 from scratch: applied'
+is "its arguments" "$(sql "select args from commands where verb = 'retry' order by id desc limit 1")" \
+    '{"failed":true,"from_scratch":true}'
+
 # The hostile record (chunk 0, document 99), escaped in list and full view.
 keys e
 wait_screen "error browser" 5 '\[records\]'
