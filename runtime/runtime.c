@@ -334,10 +334,15 @@ static int find_or_create_run(struct rt *rt, struct ns_run_result *result, bool 
                     goto out;
                 }
                 sqlite3_stmt *u = store_prepare(
-                    &rt->st, "UPDATE runs SET spec_canon = ?, spec_hash = ? WHERE id = ?");
+                    &rt->st, "UPDATE runs SET spec_canon = ?, spec_hash = ?, concurrency = ?, spec_path = "
+                             "coalesce(?, spec_path) WHERE id = ?");
+                char *abs_spec = realpath(rt->spec->path, NULL);
                 sqlite3_bind_text(u, 1, canon, -1, SQLITE_STATIC);
                 sqlite3_bind_text(u, 2, spec_hash, -1, SQLITE_STATIC);
-                sqlite3_bind_int64(u, 3, id);
+                sqlite3_bind_int(u, 3, rt->spec->concurrency); /* the new spec's */
+                sqlite3_bind_text(u, 4, abs_spec, -1, SQLITE_TRANSIENT);
+                sqlite3_bind_int64(u, 5, id);
+                free(abs_spec);
                 sqlite3_step(u);
                 sqlite3_finalize(u);
                 /* Recorded once the journal is open: earlier attempts ran
