@@ -64,3 +64,10 @@ stays_false() {
     done
     ok "$_d"
 }
+
+# out_rc CMD...: CMD's stdout and stderr on one line, then " rc=STATUS".
+out_rc() {
+    _o=$("$@" 2>&1)
+    _rc=$?
+    printf '%s rc=%s\n' "$(printf '%s' "$_o" | tr '\n' ' ')" "$_rc"
+}

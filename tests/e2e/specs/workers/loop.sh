@@ -5,7 +5,7 @@
 # Every 0.1 s: one step (progress N, checkpoint "step=N"). It resumes from
 # its checkpoint. At each step it looks in DIR:
 #   release-KEY or release-all   finish with exit 0
-#   fail-KEY (holds a code)      exit with that code
+#   fail-KEY (holds a code)      exit with that code ("kill": die of SIGKILL)
 # and, once at start, ignore-term: ignore SIGTERM (only SIGKILL ends it).
 # and it finishes by itself after --steps steps (0 = never).
 # It appends "KEY ATTEMPT FROM_STEP" to DIR/starts at each start and
@@ -40,7 +40,8 @@ while :; do
     fi
     if [ -e "$dir/fail-$key" ]; then
         code=$(cat "$dir/fail-$key")
-        echo "loop.sh: $key: failing with exit $code at step $i" >&2
+        echo "loop.sh: $key: failing with $code at step $i" >&2
+        [ "$code" = kill ] && kill -KILL $$
         exit "$code"
     fi
     [ "$steps" -gt 0 ] && [ "$i" -ge "$steps" ] && break
