@@ -14,11 +14,13 @@ live_pids() { sql "SELECT pid FROM attempts WHERE run_id = $1 AND outcome IS NUL
 # The name (field 2) may hold spaces, so cut after its closing parenthesis.
 proc_state() { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1; }
 
-# group_states PGID: the state letters of every process in the group.
-group_states() { ps -e -o pgid=,stat= | awk -v g="$1" '$1 == g { printf "%s", substr($2, 1, 1) }'; }
+# group_states PGID: the state letters of every live (non-zombie) process in the group.
+group_states() { ps -e -o pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^Z/ { printf "%s", substr($2, 1, 1) }'; }
 
 # workers_all RUN ERE: true if the run has live attempts and every process of
 # every live attempt's group has a state letter matching ERE (e.g. '^T+$').
+# Zombies are left out: a child that exited just as its group was stopped
+# stays Z until its (stopped) parent reaps it.
 workers_all() {
     _pids=$(live_pids "$1")
     [ -n "$_pids" ] || return 1

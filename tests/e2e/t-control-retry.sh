@@ -37,8 +37,11 @@ wait_for "a's attempt 2" 10 sql_true "SELECT count(*) = 1 FROM attempts WHERE ru
 is "a's attempt 2 resumed from its checkpoint" "$(sql "SELECT CAST(resumed_from AS TEXT) FROM attempts WHERE run_id = 1 AND idx = 0 AND n = 2")" "$cp_a"
 is "a's attempt budget was reset (1 of 2 used)" "$(sql "SELECT attempts || '/' || max_attempts FROM partitions WHERE run_id = 1 AND key = 'a'")" "1/2"
 
-like "retry b --from-scratch" "$(ns retry 1 b --from-scratch)" "retry applied: retrying 1 partition from scratch"
-is "b's checkpoint is gone as soon as retry returns" "$(sql "SELECT checkpoint IS NULL FROM partitions WHERE run_id = 1 AND key = 'b'")" 1
+# Paused, so that b's new attempt cannot checkpoint before we look.
+like "pause" "$(ns pause 1)" "pause applied"
+like "retry b --from-scratch" "$(ns retry 1 b --from-scratch)" "retry applied: retrying 1 partition from scratch; the run is paused: resume it to dispatch them"
+is "b is pending and its checkpoint is gone as soon as retry returns" "$(sql "SELECT state || ':' || (checkpoint IS NULL) FROM partitions WHERE run_id = 1 AND key = 'b'")" "pending:1"
+like "resume" "$(ns resume 1)" "resume applied"
 wait_for "b's attempt 2" 10 sql_true "SELECT count(*) = 1 FROM attempts WHERE run_id = 1 AND idx = 1 AND n = 2"
 is "b's attempt 2 started afresh (resumed_from NULL)" "$(sql "SELECT resumed_from IS NULL FROM attempts WHERE run_id = 1 AND idx = 1 AND n = 2")" 1
 wait_for "b's attempt 2 starts at step 0" 5 grep -q "^b 2 0$" "$D/starts"
