@@ -272,6 +272,20 @@ static int show_run(struct ns_store *st, long long id)
     show_partitions(st, id, "failed", "failed", 20);
     show_partitions(st, id, "skipped", "skipped", 10);
 
+    /* The 3 a.m. question: why are they failing? Grouped by signature. */
+    s = store_prepare(st, "SELECT count(*), last_signature FROM partitions WHERE run_id = ? AND "
+                          "state IN ('failed', 'retry_wait') AND last_signature IS NOT NULL "
+                          "GROUP BY last_signature ORDER BY count(*) DESC, last_signature LIMIT 6");
+    sqlite3_bind_int64(s, 1, id);
+    for (int n = 0; sqlite3_step(s) == SQLITE_ROW; n++) {
+        if (n == 0)
+            printf("failures by cause (retry or skip a group with --signature):\n");
+        char *sig = esc(col(s, 1));
+        printf("  %6lld  %s\n", sqlite3_column_int64(s, 0), sig);
+        free(sig);
+    }
+    sqlite3_finalize(s);
+
     s = store_prepare(st, "SELECT at, message FROM (SELECT id, at, message FROM events WHERE "
                           "run_id = ? AND kind NOT IN ('attempt_start') ORDER BY id DESC "
                           "LIMIT 8) ORDER BY id");

@@ -1162,7 +1162,8 @@ static void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_e
     rt_set_state(rt, a->idx, to);
     journal_partition(rt->j, a->idx, p);
     rt_event(rt, a->idx, a->id, "attempt_end", "partition %lld [%s]: attempt %d %s%s",
-             (long long)a->idx, part_key(rt, a->idx), a->n, msg, next);
+             (long long)a->idx, part_key(rt, a->idx), a->n,
+             !succeeded && counts && p->last_message ? p->last_message : msg, next);
     if (to == P_PENDING && rt->state != RS_STOPPING)
         rt_requeue(rt, a->idx);
     if (!succeeded && counts && action == NS_EXIT_HALT && rt->state == RS_RUNNING) {
