@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "runtime-internal.h"
+#include "nightshift/control.h"
 #include "nightshift/util.h"
 
 struct cmd {
@@ -339,7 +340,13 @@ void apply_pending_commands(struct rt *rt)
         struct ns_buf out = NS_BUF_INIT;
         bool ok = false;
         bool known = false;
-        for (size_t h = 0; h < NS_ARRAY_LEN(handlers); h++) {
+        if (c->id <= rt->stale_cmd_max && control_needs_live_runtime(c->verb)) {
+            /* Sent to a runtime that died before deciding: a pause or stop
+             * meant for it must not ambush the runtime that resumes the run. */
+            buf_adds(&out, "the runtime it was sent to is gone; not applied after the restart");
+            known = true;
+        }
+        for (size_t h = 0; !known && h < NS_ARRAY_LEN(handlers); h++) {
             if (strcmp(handlers[h].verb, c->verb) == 0) {
                 known = true;
                 ok = handlers[h].apply(rt, c, &out);

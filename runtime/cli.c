@@ -9,7 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <time.h>
+
 #include "nightshift/cli.h"
+#include "nightshift/escape.h"
 #include "nightshift/store.h"
 
 void cli_error(const char *subject, const char *fmt, ...)
@@ -56,4 +59,67 @@ long long cli_find_run(const char *name, struct ns_store *st, const char *arg)
     else if (id == 0)
         cli_error(name, "no runs in %s yet", st->path);
     return id > 0 ? id : 0;
+}
+
+int cli_parse_spec_args(const struct ns_command *cmd, const char *help, bool json, int argc,
+                        char **argv, struct cli_spec_args *out)
+{
+    memset(out, 0, sizeof *out);
+    out->given = calloc((size_t)argc + 1, sizeof(char *));
+    if (!out->given)
+        abort();
+    for (int i = 1; i < argc; i++) {
+        if (cli_is_help(argv[i])) {
+            cli_usage(cmd, stdout);
+            fputs(help, stdout);
+            return 1;
+        } else if (json && strcmp(argv[i], "--json") == 0) {
+            out->json = true;
+        } else if (strcmp(argv[i], "-p") == 0 || strcmp(argv[i], "--param") == 0) {
+            if (++i == argc) {
+                cli_error(argv[0], "%s needs NAME=VALUE", argv[i - 1]);
+                return -1;
+            }
+            out->given[out->ngiven++] = argv[i];
+        } else if (strncmp(argv[i], "-p", 2) == 0 && argv[i][2]) {
+            out->given[out->ngiven++] = argv[i] + 2;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            cli_error(argv[0], "unknown option %s", argv[i]);
+            cli_usage(cmd, stderr);
+            return -1;
+        } else if (!out->file) {
+            out->file = argv[i];
+        } else {
+            cli_error(argv[0], "one spec at a time (got %s and %s)", out->file, argv[i]);
+            return -1;
+        }
+    }
+    if (!out->file) {
+        cli_usage(cmd, stderr);
+        return -1;
+    }
+    return 0;
+}
+
+const char *cli_col(sqlite3_stmt *s, int i)
+{
+    const char *t = (const char *)sqlite3_column_text(s, i);
+    return t ? t : "";
+}
+
+char *cli_escape(const char *s)
+{
+    return escape_dup(s, strlen(s), 0);
+}
+
+void cli_format_time(double t, char *out, size_t len)
+{
+    if (t <= 0) {
+        snprintf(out, len, "-");
+        return;
+    }
+    time_t tt = (time_t)t;
+    struct tm tm;
+    localtime_r(&tt, &tm);
+    strftime(out, len, "%Y-%m-%d %H:%M:%S", &tm);
 }

@@ -27,26 +27,6 @@ static const char audit_help[] =
     "  --after ID       only commands with an id above ID (to page)\n"
     "  --limit N        at most N commands (default: all)\n";
 
-static const char *col(sqlite3_stmt *s, int i)
-{
-    const char *t = (const char *)sqlite3_column_text(s, i);
-    return t ? t : "";
-}
-
-static char *esc(const char *s)
-{
-    return escape_dup(s, strlen(s), 0);
-}
-
-static void fmt_time(double t, char *out, size_t len)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    localtime_r(&tt, &tm);
-    size_t n = strftime(out, len, "%Y-%m-%d %H:%M:%S", &tm);
-    snprintf(out + n, len - n, ".%03d", (int)((t - (double)tt) * 1000) % 1000);
-}
-
 static int audit_json(struct ns_store *st, long long run, long long after, long long limit)
 {
     sqlite3_stmt *s = store_prepare(
@@ -61,7 +41,7 @@ static int audit_json(struct ns_store *st, long long run, long long after, long 
     sqlite3_bind_int64(s, 3, limit);
     fputs("[", stdout);
     for (int i = 0; sqlite3_step(s) == SQLITE_ROW; i++)
-        printf("%s%s", i ? ",\n " : "", col(s, 0));
+        printf("%s%s", i ? ",\n " : "", cli_col(s, 0));
     fputs("]\n", stdout);
     sqlite3_finalize(s);
     return NS_EXIT_OK;
@@ -81,19 +61,19 @@ static int audit_text(struct ns_store *st, long long run, long long after, long 
             printf("%-5s %-23s %-16s %-7s %-7s %-8s %9s  %s\n", "ID", "ISSUED", "USER(UID)",
                    "SOURCE", "VERB", "STATE", "LATENCY", "ARGS -> RESULT");
         char issued[48], who[64], lat[32] = "-";
-        fmt_time(sqlite3_column_double(s, 1), issued, sizeof issued);
-        char *user = esc(col(s, 2));
+        cli_format_time(sqlite3_column_double(s, 1), issued, sizeof issued);
+        char *user = cli_escape(cli_col(s, 2));
         snprintf(who, sizeof who, "%s(%lld)", user, sqlite3_column_int64(s, 3));
         free(user);
         if (sqlite3_column_type(s, 9) != SQLITE_NULL)
             snprintf(lat, sizeof lat, "%.1fms",
                      (sqlite3_column_double(s, 9) - sqlite3_column_double(s, 1)) * 1000);
-        char *source = esc(col(s, 4));
-        char *verb = esc(col(s, 5));
-        char *args = esc(col(s, 6));
-        char *result = esc(col(s, 8));
+        char *source = cli_escape(cli_col(s, 4));
+        char *verb = cli_escape(cli_col(s, 5));
+        char *args = cli_escape(cli_col(s, 6));
+        char *result = cli_escape(cli_col(s, 8));
         printf("%-5lld %-23s %-16s %-7s %-7s %-8s %9s  %s -> %s\n", sqlite3_column_int64(s, 0),
-               issued, who, source, verb, col(s, 7), lat, args, *result ? result : "(pending)");
+               issued, who, source, verb, cli_col(s, 7), lat, args, *result ? result : "(pending)");
         free(source);
         free(verb);
         free(args);

@@ -32,7 +32,7 @@ static char *show(const char *s)
 static int plan_main(int argc, char **argv)
 {
     const char *file = NULL;
-    char **given = calloc((size_t)argc + 1, sizeof(char *));
+    char **given = NULL;
     size_t ngiven = 0;
     bool json = false, loaded = false;
     int rc = NS_EXIT_USAGE;
@@ -40,39 +40,16 @@ static int plan_main(int argc, char **argv)
     struct ns_plan plan;
     struct ns_diags diags = {0};
 
-    if (!given)
-        return NS_EXIT_ERROR;
-    for (int i = 1; i < argc; i++) {
-        if (cli_is_help(argv[i])) {
-            cli_usage(&cmd_plan, stdout);
-            fputs(help_text, stdout);
-            rc = NS_EXIT_OK;
-            goto out;
-        } else if (strcmp(argv[i], "--json") == 0) {
-            json = true;
-        } else if (strcmp(argv[i], "-p") == 0 || strcmp(argv[i], "--param") == 0) {
-            if (++i == argc) {
-                cli_error(argv[0], "%s needs NAME=VALUE", argv[i - 1]);
-                goto out;
-            }
-            given[ngiven++] = argv[i];
-        } else if (strncmp(argv[i], "-p", 2) == 0 && argv[i][2]) {
-            given[ngiven++] = argv[i] + 2;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            cli_error(argv[0], "unknown option %s", argv[i]);
-            cli_usage(&cmd_plan, stderr);
-            goto out;
-        } else if (!file) {
-            file = argv[i];
-        } else {
-            cli_error(argv[0], "one spec at a time (got %s and %s)", file, argv[i]);
-            goto out;
-        }
-    }
-    if (!file) {
-        cli_usage(&cmd_plan, stderr);
+    struct cli_spec_args args;
+    int parsed = cli_parse_spec_args(&cmd_plan, help_text, true, argc, argv, &args);
+    given = args.given;
+    ngiven = args.ngiven;
+    file = args.file;
+    if (parsed != 0) {
+        rc = parsed > 0 ? NS_EXIT_OK : NS_EXIT_USAGE;
         goto out;
     }
+    json = args.json;
     if (spec_load(file, &spec, &diags) < 0)
         goto problems;
     loaded = true;

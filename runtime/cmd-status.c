@@ -26,29 +26,6 @@ static const char status_help[] =
     "driving it, partition counts, throughput, ETA, SLA state, the running and\n"
     "failed partitions and the latest events. --json prints one JSON object.\n";
 
-static const char *col(sqlite3_stmt *s, int i)
-{
-    const char *t = (const char *)sqlite3_column_text(s, i);
-    return t ? t : "";
-}
-
-static char *esc(const char *s)
-{
-    return escape_dup(s, strlen(s), 0);
-}
-
-static void fmt_time(double t, char *out, size_t len)
-{
-    if (t <= 0) {
-        snprintf(out, len, "-");
-        return;
-    }
-    time_t tt = (time_t)t;
-    struct tm tm;
-    localtime_r(&tt, &tm);
-    strftime(out, len, "%Y-%m-%d %H:%M:%S", &tm);
-}
-
 /* "from=2026-11-01 to=..." from canonical "a=1\nb=2\n". */
 static char *params_line(const char *canon)
 {
@@ -59,7 +36,7 @@ static char *params_line(const char *canon)
     for (char *p = s; *p; p++)
         if (*p == '\n')
             *p = ' ';
-    char *e = esc(s);
+    char *e = cli_escape(s);
     free(s);
     return e;
 }
@@ -81,7 +58,7 @@ static int list_runs(struct ns_store *st, bool all, bool json)
     if (json) {
         fputs("[", stdout);
         for (int i = 0; sqlite3_step(s) == SQLITE_ROW; i++)
-            printf("%s%s", i ? ",\n " : "", col(s, 0));
+            printf("%s%s", i ? ",\n " : "", cli_col(s, 0));
         fputs("]\n", stdout);
         sqlite3_finalize(s);
         return NS_EXIT_OK;
@@ -91,14 +68,14 @@ static int list_runs(struct ns_store *st, bool all, bool json)
     int rows = 0;
     while (sqlite3_step(s) == SQLITE_ROW) {
         char started[32], el[32], done[32];
-        fmt_time(sqlite3_column_double(s, 8), started, sizeof started);
+        cli_format_time(sqlite3_column_double(s, 8), started, sizeof started);
         ns_format_duration((int64_t)(sqlite3_column_double(s, 9) * 1000), el, sizeof el);
         snprintf(done, sizeof done, "%lld/%lld", sqlite3_column_int64(s, 4),
                  sqlite3_column_int64(s, 5));
-        char *job = esc(col(s, 1));
-        char *params = params_line(col(s, 2));
+        char *job = cli_escape(cli_col(s, 1));
+        char *params = params_line(cli_col(s, 2));
         printf("%-5lld %-20s %-10s %13s %6lld %8lld %-19s %9s  %s\n", sqlite3_column_int64(s, 0),
-               job, col(s, 3), done, sqlite3_column_int64(s, 6), sqlite3_column_int64(s, 7),
+               job, cli_col(s, 3), done, sqlite3_column_int64(s, 6), sqlite3_column_int64(s, 7),
                started, el, params);
         free(job);
         free(params);
@@ -137,7 +114,7 @@ static int show_json(struct ns_store *st, long long id)
     sqlite3_bind_text(s, 2, alive ? "true" : "false", -1, SQLITE_STATIC);
     sqlite3_bind_double(s, 3, ns_now());
     if (sqlite3_step(s) == SQLITE_ROW)
-        printf("%s\n", col(s, 0));
+        printf("%s\n", cli_col(s, 0));
     sqlite3_finalize(s);
     return NS_EXIT_OK;
 }
@@ -160,8 +137,8 @@ static void show_partitions(struct ns_store *st, long long id, const char *state
             printf("  ... (nightshift console %lld shows them all)\n", id);
             break;
         }
-        char *key = esc(col(s, 1));
-        char *msg = esc(sqlite3_column_type(s, 7) != SQLITE_NULL ? col(s, 7) : col(s, 6));
+        char *key = cli_escape(cli_col(s, 1));
+        char *msg = cli_escape(sqlite3_column_type(s, 7) != SQLITE_NULL ? cli_col(s, 7) : cli_col(s, 6));
         char prog[48] = "";
         if (sqlite3_column_type(s, 5) != SQLITE_NULL && sqlite3_column_int64(s, 5) > 0)
             snprintf(prog, sizeof prog, "%lld/%lld %3.0f%%", sqlite3_column_int64(s, 4),
@@ -192,25 +169,25 @@ static int show_run(struct ns_store *st, long long id)
         return NS_EXIT_ERROR;
     }
     double now = ns_now();
-    const char *state = col(s, 2);
+    const char *state = cli_col(s, 2);
     bool final = strcmp(state, "succeeded") == 0 || strcmp(state, "failed") == 0 ||
                  strcmp(state, "stopped") == 0;
     bool alive = store_runtime_alive(st, id);
-    char *job = esc(col(s, 0));
-    char *params = params_line(col(s, 1));
+    char *job = cli_escape(cli_col(s, 0));
+    char *params = params_line(cli_col(s, 1));
     printf("run %lld  %s  %s\n", id, job, params);
     free(job);
     free(params);
     printf("state      %s", state);
     if (sqlite3_column_type(s, 3) != SQLITE_NULL)
-        printf(" (%s)", col(s, 3));
+        printf(" (%s)", cli_col(s, 3));
     if (alive)
         printf("; runtime pid %lld, heartbeat %.1fs ago", sqlite3_column_int64(s, 4),
                now - sqlite3_column_double(s, 5));
     else if (!final)
         printf("; NO RUNTIME is driving it (it was killed or crashed): 'nightshift run %s' "
                "resumes it",
-               col(s, 25));
+               cli_col(s, 25));
     printf("\n");
     long long total = sqlite3_column_int64(s, 6);
     long long done = sqlite3_column_int64(s, 10) + sqlite3_column_int64(s, 11) +
@@ -225,12 +202,12 @@ static int show_run(struct ns_store *st, long long id)
         printf(" of %lld reported", sqlite3_column_int64(s, 14));
     printf("; %lld error records\n", sqlite3_column_int64(s, 15));
     char started[32], finished[32], el[32];
-    fmt_time(sqlite3_column_double(s, 22), started, sizeof started);
+    cli_format_time(sqlite3_column_double(s, 22), started, sizeof started);
     double end = sqlite3_column_type(s, 23) != SQLITE_NULL ? sqlite3_column_double(s, 23) : now;
     ns_format_duration((int64_t)((end - sqlite3_column_double(s, 22)) * 1000), el, sizeof el);
     printf("time       started %s, %s %s", started, final ? "took" : "elapsed", el);
     if (final) {
-        fmt_time(sqlite3_column_double(s, 23), finished, sizeof finished);
+        cli_format_time(sqlite3_column_double(s, 23), finished, sizeof finished);
         printf(", finished %s", finished);
     }
     printf("\n");
@@ -241,7 +218,7 @@ static int show_run(struct ns_store *st, long long id)
             char eta[32], pf[32];
             ns_format_duration((int64_t)((sqlite3_column_double(s, 18) - now) * 1000), eta,
                                sizeof eta);
-            fmt_time(sqlite3_column_double(s, 18), pf, sizeof pf);
+            cli_format_time(sqlite3_column_double(s, 18), pf, sizeof pf);
             printf("; ETA %s (projected finish %s)", eta, pf);
         } else {
             printf("; ETA unknown yet");
@@ -249,10 +226,10 @@ static int show_run(struct ns_store *st, long long id)
         printf("\n");
     }
     if (sqlite3_column_type(s, 21) != SQLITE_NULL) {
-        printf("SLA        %s", col(s, 21));
+        printf("SLA        %s", cli_col(s, 21));
         if (sqlite3_column_type(s, 19) != SQLITE_NULL) {
             char dl[32];
-            fmt_time(sqlite3_column_double(s, 19), dl, sizeof dl);
+            cli_format_time(sqlite3_column_double(s, 19), dl, sizeof dl);
             printf("; deadline %s", dl);
         }
         if (sqlite3_column_type(s, 20) != SQLITE_NULL) {
@@ -263,7 +240,7 @@ static int show_run(struct ns_store *st, long long id)
         printf("\n");
     }
     if (sqlite3_column_type(s, 26) != SQLITE_NULL)
-        printf("log        %s\n", col(s, 26));
+        printf("log        %s\n", cli_col(s, 26));
     sqlite3_finalize(s);
 
     show_partitions(st, id, "running", "running", 20);
@@ -271,6 +248,20 @@ static int show_run(struct ns_store *st, long long id)
     show_partitions(st, id, "retry_wait", "waiting to retry", 20);
     show_partitions(st, id, "failed", "failed", 20);
     show_partitions(st, id, "skipped", "skipped", 10);
+
+    /* The 3 a.m. question: why are they failing? Grouped by signature. */
+    s = store_prepare(st, "SELECT count(*), last_signature FROM partitions WHERE run_id = ? AND "
+                          "state IN ('failed', 'retry_wait') AND last_signature IS NOT NULL "
+                          "GROUP BY last_signature ORDER BY count(*) DESC, last_signature LIMIT 6");
+    sqlite3_bind_int64(s, 1, id);
+    for (int n = 0; sqlite3_step(s) == SQLITE_ROW; n++) {
+        if (n == 0)
+            printf("failures by cause (retry or skip a group with --signature):\n");
+        char *sig = cli_escape(cli_col(s, 1));
+        printf("  %6lld  %s\n", sqlite3_column_int64(s, 0), sig);
+        free(sig);
+    }
+    sqlite3_finalize(s);
 
     s = store_prepare(st, "SELECT at, message FROM (SELECT id, at, message FROM events WHERE "
                           "run_id = ? AND kind NOT IN ('attempt_start') ORDER BY id DESC "
@@ -286,7 +277,7 @@ static int show_run(struct ns_store *st, long long id)
         struct tm tm;
         localtime_r(&tt, &tm);
         strftime(t, sizeof t, "%H:%M:%S", &tm);
-        char *m = esc(col(s, 1));
+        char *m = cli_escape(cli_col(s, 1));
         printf("  %s  %s\n", t, m);
         free(m);
     }

@@ -22,7 +22,8 @@
     X(PARTITION, "UPDATE partitions SET state = ?3, attempts = ?4, attempts_total = ?5, "          \
                  "progress = ?6, total = ?7, error_records = ?8, last_message = ?9, "              \
                  "last_signature = ?10, next_attempt_at = ?11, started_at = ?12, "                 \
-                 "finished_at = ?13, updated_at = ?14 WHERE run_id = ?1 AND idx = ?2")             \
+                 "finished_at = ?13, updated_at = ?14, max_attempts = ?15 "                        \
+                 "WHERE run_id = ?1 AND idx = ?2")             \
     X(PROGRESS, "UPDATE partitions SET progress = ?3, total = ?4, error_records = ?5, "            \
                 "last_message = ?6, updated_at = ?7 WHERE run_id = ?1 AND idx = ?2")               \
     X(CHECKPOINT, "UPDATE partitions SET checkpoint = ?3, checkpoint_at = ?4, "                    \
@@ -188,6 +189,7 @@ void journal_partition(struct journal *j, int64_t idx, const struct part *p)
     bind_time(s, 12, p->started_at);
     bind_time(s, 13, p->finished_at);
     sqlite3_bind_double(s, 14, ns_now());
+    sqlite3_bind_int(s, 15, p->max_attempts);
     run(j, s);
 }
 

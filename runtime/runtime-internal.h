@@ -51,6 +51,7 @@ struct attempt {
     int log_fd;
     char *log_path;
     int64_t log_bytes, log_dropped;
+    char *cause; /* the worker's last error/warn report this attempt */
     char *tail; /* ring of the last log_limit/2 bytes beyond the head */
     size_t tail_len, tail_pos;
     int64_t malformed;
@@ -126,6 +127,7 @@ struct rt {
     int64_t rate_done[32];
     int rate_n;
     bool tty_gone;
+    int64_t stale_cmd_max; /* commands up to this id predate this runtime */
     char *forced_changes; /* --force: the was/now lines to record */
     /* Error budget: counts when the operator last resumed a halt. */
     int64_t halt_ack_failed, halt_ack_errors;

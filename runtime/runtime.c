@@ -16,6 +16,7 @@
  *  - before dispatching anything, a restarted runtime ends every process a
  *    dead predecessor left (by pid + start time, then by environment).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -334,10 +335,15 @@ static int find_or_create_run(struct rt *rt, struct ns_run_result *result, bool 
                     goto out;
                 }
                 sqlite3_stmt *u = store_prepare(
-                    &rt->st, "UPDATE runs SET spec_canon = ?, spec_hash = ? WHERE id = ?");
+                    &rt->st, "UPDATE runs SET spec_canon = ?, spec_hash = ?, concurrency = ?, spec_path = "
+                             "coalesce(?, spec_path) WHERE id = ?");
+                char *abs_spec = realpath(rt->spec->path, NULL);
                 sqlite3_bind_text(u, 1, canon, -1, SQLITE_STATIC);
                 sqlite3_bind_text(u, 2, spec_hash, -1, SQLITE_STATIC);
-                sqlite3_bind_int64(u, 3, id);
+                sqlite3_bind_int(u, 3, rt->spec->concurrency); /* the new spec's */
+                sqlite3_bind_text(u, 4, abs_spec, -1, SQLITE_TRANSIENT);
+                sqlite3_bind_int64(u, 5, id);
+                free(abs_spec);
                 sqlite3_step(u);
                 sqlite3_finalize(u);
                 /* Recorded once the journal is open: earlier attempts ran
@@ -764,8 +770,12 @@ static void on_report(void *ctx, const struct ns_report_msg *m)
         set_str(&p->last_message, b.data, b.len);
         a->progress_dirty = true;
         if ((m->key_len == 4 && memcmp(m->key, "warn", 4) == 0) ||
-            (m->key_len == 5 && memcmp(m->key, "error", 5) == 0))
+            (m->key_len == 5 && memcmp(m->key, "error", 5) == 0)) {
             journal_event(rt->j, a->idx, a->id, "log", "%s", b.data);
+            /* The worker's own words about what went wrong: the failure's
+             * cause if the attempt then fails. */
+            set_str(&a->cause, m->text, m->text_len > 300 ? 300 : m->text_len);
+        }
         buf_release(&b);
         break;
     }
@@ -949,6 +959,102 @@ static void live_remove(struct rt *rt, struct attempt *a)
     }
 }
 
+/* The last non-empty line of the worker's output (from the tail ring, or
+ * from the head written to the log file when the output was short). */
+static char *last_output_line(struct rt *rt, struct attempt *a)
+{
+    struct ns_buf b = NS_BUF_INIT;
+    size_t cap = (size_t)(rt->spec->log_limit / 2);
+    if (a->tail_len) {
+        size_t start = a->tail_len == cap ? a->tail_pos : 0;
+        for (size_t i = 0; i < a->tail_len; i++)
+            buf_addc(&b, a->tail[(start + i) % (cap ? cap : 1)]);
+    } else if (a->log_path && a->log_bytes > 0) {
+        FILE *f = fopen(a->log_path, "rb");
+        if (f) {
+            long from = a->log_bytes > 4096 ? (long)(a->log_bytes - 4096) : 0;
+            char chunk[4096];
+            fseek(f, from, SEEK_SET);
+            size_t n = fread(chunk, 1, sizeof chunk, f);
+            buf_add(&b, chunk, n);
+            fclose(f);
+        }
+    }
+    char *line = NULL;
+    size_t end = b.len;
+    while (end > 0 && (b.data[end - 1] == '\n' || b.data[end - 1] == '\r' ||
+                       b.data[end - 1] == ' '))
+        end--;
+    if (end > 0) {
+        size_t begin = end;
+        while (begin > 0 && b.data[begin - 1] != '\n')
+            begin--;
+        if (end - begin > 300)
+            begin = end - 300;
+        line = ns_xstrndup(b.data + begin, end - begin);
+    }
+    buf_release(&b);
+    return line;
+}
+
+/* Records why a failed attempt failed, in the partition's last_message and
+ * its error signature. The signature keeps the exit code or signal as is
+ * (exit 2 and exit 75 are different causes) and adds the masked cause: the
+ * worker's last error/warn report, else its last line of output - so
+ * "exit 1: connection reset by peer" and "exit 1: disk full" are two groups. */
+static void set_failure(struct rt *rt, struct attempt *a, struct part *p, const char *msg,
+                        int code, int sig)
+{
+    char *cause = a->cause ? ns_xstrdup(a->cause) : last_output_line(rt, a);
+    struct ns_buf text = NS_BUF_INIT, signature = NS_BUF_INIT;
+    buf_adds(&text, msg);
+    if (a->ending == END_TIMEOUT)
+        buf_adds(&signature, "timed out");
+    else if (a->ending == END_KILL)
+        buf_adds(&signature, "killed by the operator");
+    else if (sig > 0)
+        buf_addf(&signature, "signal %d (%s)", sig, strsignal(sig));
+    else if (code >= 0)
+        buf_addf(&signature, "exit %d", code);
+    else
+        buf_adds(&signature, "could not start");
+    if (cause && *cause) {
+        buf_adds(&text, ": ");
+        buf_adds(&text, cause);
+        /* Workers often name their own partition ("cannot load eu-west"):
+         * that is not part of the cause. */
+        const char *key = part_key(rt, a->idx);
+        size_t klen = strlen(key);
+        struct ns_buf unkeyed = NS_BUF_INIT;
+        for (const char *c = cause; *c;) {
+            bool word_start = c == cause || !isalnum((unsigned char)c[-1]);
+            if (klen > 0 && word_start && strncmp(c, key, klen) == 0 &&
+                !isalnum((unsigned char)c[klen])) {
+                buf_adds(&unkeyed, "<key>");
+                c += klen;
+            } else {
+                buf_addc(&unkeyed, *c++);
+            }
+        }
+        free(cause);
+        cause = buf_detach(&unkeyed);
+        char *masked = signature_of(cause, strlen(cause));
+        buf_adds(&signature, ": ");
+        buf_adds(&signature, masked);
+        free(masked);
+    } else if (code < 0 && sig <= 0 && a->ending == END_NONE) {
+        char *masked = signature_of(msg, strlen(msg)); /* spawn errors name the command */
+        buf_adds(&signature, ": ");
+        buf_adds(&signature, masked);
+        free(masked);
+    }
+    set_str(&p->last_message, text.data, text.len);
+    set_str(&p->last_signature, signature.data, signature.len);
+    buf_release(&text);
+    buf_release(&signature);
+    free(cause);
+}
+
 static void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_error)
 {
     struct part *p = &rt->parts[a->idx];
@@ -973,7 +1079,6 @@ static void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_e
         flush_tail(rt, a);
         close(a->log_fd);
     }
-    free(a->tail);
     ns_format_duration((int64_t)((now - a->started_wall) * 1000), dur, sizeof dur);
 
     const char *outcome;
@@ -1034,10 +1139,7 @@ static void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_e
         p->attempts--;
         to = P_PENDING;
     } else {
-        set_str(&p->last_message, msg, strlen(msg));
-        char *sigtext = signature_of(msg, strlen(msg));
-        set_str(&p->last_signature, sigtext, strlen(sigtext));
-        free(sigtext);
+        set_failure(rt, a, p, msg, code, sig);
         if (action == NS_EXIT_RETRY && p->attempts < p->max_attempts) {
             int64_t delay = runtime_backoff_ms(rt->spec, p->attempts + 1, rng_unit(rt));
             p->retry_at = now + (double)delay / 1000.0;
@@ -1060,7 +1162,8 @@ static void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_e
     rt_set_state(rt, a->idx, to);
     journal_partition(rt->j, a->idx, p);
     rt_event(rt, a->idx, a->id, "attempt_end", "partition %lld [%s]: attempt %d %s%s",
-             (long long)a->idx, part_key(rt, a->idx), a->n, msg, next);
+             (long long)a->idx, part_key(rt, a->idx), a->n,
+             !succeeded && counts && p->last_message ? p->last_message : msg, next);
     if (to == P_PENDING && rt->state != RS_STOPPING)
         rt_requeue(rt, a->idx);
     if (!succeeded && counts && action == NS_EXIT_HALT && rt->state == RS_RUNNING) {
@@ -1074,6 +1177,8 @@ static void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_e
         guard_check_budget(rt); /* before anything else is dispatched */
     live_remove(rt, a);
     free(a->log_path);
+    free(a->cause);
+    free(a->tail);
     free(a);
 }
 
@@ -1523,6 +1628,15 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     }
     if (take_lock(rt, refused, err, errlen) != 0)
         goto out;
+    {
+        /* Commands recorded before we held the lock were meant for a runtime
+         * that is gone; clients that saw us alive write ids above this. */
+        sqlite3_stmt *q =
+            store_prepare(&rt->st, "SELECT coalesce(max(id), 0) FROM commands WHERE run_id = ?");
+        sqlite3_bind_int64(q, 1, rt->run_id);
+        rt->stale_cmd_max = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+        sqlite3_finalize(q);
+    }
     {
         /* Run ids repeat across databases: the token names both. */
         char *real = realpath(rt->st.path, NULL);

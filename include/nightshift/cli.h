@@ -8,6 +8,9 @@
 #ifndef NIGHTSHIFT_CLI_H
 #define NIGHTSHIFT_CLI_H
 
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 /* Exit statuses of the nightshift binary (docs/cli.md). */
@@ -58,6 +61,27 @@ int cli_open_store(const char *name, const char *db_opt, int mode, struct ns_sto
 /* Resolves a RUN argument (id or job name) to a run id; prints the error and
  * returns 0 if there is no such run. arg NULL means the newest run. */
 long long cli_find_run(const char *name, struct ns_store *st, const char *arg);
+
+/* The arguments of validate and plan: SPEC [-p NAME=VALUE | -pNAME=VALUE |
+ * --param NAME=VALUE]... [--json]. given points into argv; free(given). */
+struct cli_spec_args {
+    const char *file;
+    char **given;
+    size_t ngiven;
+    bool json;
+};
+
+/* Parses them for cmd (json: whether --json is accepted). Returns 0, 1 when
+ * --help was printed (exit 0), -1 after printing a usage error (exit 2). */
+int cli_parse_spec_args(const struct ns_command *cmd, const char *help, bool json, int argc,
+                        char **argv, struct cli_spec_args *out);
+
+/* Column text or "" for NULL. */
+const char *cli_col(sqlite3_stmt *s, int i);
+/* Worker or user text made safe for the terminal; the caller frees. */
+char *cli_escape(const char *s);
+/* Local "YYYY-MM-DD HH:MM:SS", or "-" when t <= 0. */
+void cli_format_time(double t, char *out, size_t len);
 
 /* "nightshift: <subject>: <message>" on stderr. */
 void cli_error(const char *subject, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -192,6 +192,13 @@ else
     rss_kb=''
 fi
 
+# --- d. operator commands and an idle runtime -------------------------------
+say "d. operator command latency (200 commands) and e. idle CPU with 2 paused workers (60 s)"
+latency=$(NIGHTSHIFT_BUILD=$BUILD "$ROOT/tests/bench/control-latency.sh" 200 2>&1) ||
+    notes+=("d. control-latency.sh failed: $(echo "$latency" | tail -n 1)")
+idle=$("$ROOT/tests/bench/idle-cpu.sh" "$BIN" "${BENCH_IDLE_SECONDS:-60}" 2>&1) ||
+    notes+=("e. idle-cpu.sh failed: $(echo "$idle" | tail -n 1)")
+
 # --- the report ---------------------------------------------------------------
 ms_per() { [ -n "$1" ] && awk -v s="$1" -v n="$2" 'BEGIN { printf "%.3f", s * 1000 / n }'; }
 cell() { if [ -n "$1" ]; then fmt "$1" "$2"; else echo "not measured"; fi; }
@@ -247,6 +254,25 @@ mkdir -p "$(dirname "$OUT")"
     echo "| bytes per partition | $( [ -n "$rss_kb" ] && fmt "$(awk -v k="$rss_kb" -v n="$BIG" 'BEGIN { print k * 1024 / n }')" 0 || echo -) |"
     echo "| wall time | $( [ -n "$full_s" ] && echo "$(fmt "$full_s" 1) s" || echo "-") |"
     echo "| partitions per second | $( [ -n "$full_s" ] && fmt "$(awk -v s="$full_s" -v n="$BIG" 'BEGIN { print n / s }')" 0 || echo -) |"
+    echo
+    echo "## d. Operator command latency"
+    echo
+    echo "tests/bench/control-latency.sh: pause/resume alternated on a live run, 200 commands per"
+    echo "mode (see the script for what each line measures)."
+    echo
+    echo '```'
+    echo "$latency"
+    echo '```'
+    echo
+    echo "## e. CPU of an idle runtime"
+    echo
+    echo "tests/bench/idle-cpu.sh: a runtime whose 2 workers are paused (SIGSTOP), measured from"
+    echo "/proc/PID/stat (utime + stime). The runtime wakes 20 times a second to look for operator"
+    echo "commands (PRAGMA data_version) and writes a heartbeat once a second."
+    echo
+    echo '```'
+    echo "$idle"
+    echo '```'
     if [ ${#notes[@]} -gt 0 ]; then
         echo
         echo "## Notes"
