@@ -568,7 +568,11 @@ int tui_run(const struct tui_options *opt, char *err, size_t errlen)
         }
     }
 
-    term_init(&t.utf8, &t.color);
+    if (term_init(&t.utf8, &t.color, err, errlen) != 0) {
+        store_close(&t.st);
+        free(path);
+        return NS_EXIT_ERROR;
+    }
     t.esc_flags = t.utf8 ? 0 : NS_ESC_ASCII;
     push(&t, view_runs_new(&t));
     if (run_id > 0)
@@ -576,7 +580,12 @@ int tui_run(const struct tui_options *opt, char *err, size_t errlen)
 
     sqlite3_stmt *dv = store_prepare(&t.st, "PRAGMA data_version");
     int64_t last_dv = -2;
-    bool reload = true, redraw = true, stale = false;
+    bool reload = true, redraw = true, stale = false, changed = false;
+    /* A view whose reload is expensive (a text filter scanning a million
+     * error records) re-reads after a data change at most every 10x its
+     * own cost, so a live run can never keep the console busy; a key
+     * always re-reads at once. */
+    double next_auto_reload = 0;
     double last_draw = 0;
     int status = NS_EXIT_OK;
     int last_timeout = -1;
@@ -601,15 +610,20 @@ int tui_run(const struct tui_options *opt, char *err, size_t errlen)
             if (t.frozen)
                 stale = true;
             else
-                reload = true;
+                changed = true;
         }
+        if (changed && ns_monotonic() >= next_auto_reload)
+            reload = true;
         if (poll_command(&t))
             redraw = true;
         if (!t.frozen && top->ops->poll && top->ops->poll(top, &t))
             redraw = true;
         if (reload) {
+            double t0 = ns_monotonic();
             top->ops->load(top, &t);
-            reload = false;
+            double cost = ns_monotonic() - t0;
+            next_auto_reload = t0 + cost + 10 * cost;
+            reload = changed = false;
             redraw = true;
         }
         /* Clocks (elapsed, ETA, heartbeat age) move once a second. */

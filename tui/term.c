@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 #include <wchar.h>
 
 #include "tui-internal.h"
@@ -35,12 +36,21 @@ int term_signal(void)
 
 enum { CELL_PAIR_BASE = 16 };
 
-void term_init(bool *utf8, bool *color)
+int term_init(bool *utf8, bool *color, char *err, size_t errlen)
 {
     setlocale(LC_ALL, "");
     const char *cs = nl_langinfo(CODESET);
     *utf8 = cs && (strcasecmp(cs, "UTF-8") == 0 || strcasecmp(cs, "utf8") == 0);
-    initscr();
+    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+        ns_errf(err, errlen, "needs a terminal (standard input and output are not one)");
+        return -1;
+    }
+    /* newterm, not initscr: an unknown TERM is an error we report, not exit. */
+    if (!newterm(NULL, stdout, stdin)) {
+        const char *term = getenv("TERM");
+        ns_errf(err, errlen, "cannot use the terminal \"%s\"", term ? term : "");
+        return -1;
+    }
     started = true;
     cbreak();
     noecho();
@@ -86,6 +96,7 @@ void term_init(bool *utf8, bool *color)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     sigaction(SIGQUIT, &sa, NULL);
+    return 0;
 }
 
 void term_restore(void)

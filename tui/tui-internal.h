@@ -119,8 +119,9 @@ enum tui_color {
 };
 
 /* Starts curses: locale, raw keys, colours (unless NO_COLOR or the terminal
- * has none), signal handlers that only set a flag. */
-void term_init(bool *utf8, bool *color);
+ * has none), signal handlers that only set a flag. Returns 0, or -1 with a
+ * sentence in err (not a terminal, unknown TERM). */
+int term_init(bool *utf8, bool *color, char *err, size_t errlen);
 /* Restores the terminal; safe to call twice. */
 void term_restore(void);
 /* The terminating signal received so far (0 if none). */
