@@ -127,8 +127,7 @@ char *tui_fmt_clock(double epoch, char *out, size_t len)
     return out;
 }
 
-void tui_sparkline(const struct tui *t, int y, int x, int w, const double *vals, int n,
-                   attr_t attr)
+void tui_sparkline(const struct tui *t, int y, int x, int w, const double *vals, int n, attr_t attr)
 {
     static const char *const blocks[] = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
     static const char ascii[] = "_.-:=+*#";
@@ -265,16 +264,15 @@ void tui_command(struct tui *t, int64_t run_id, const char *verb, const char *ar
         return;
     }
     int64_t id;
-    if (control_submit(&t->client, run_id, verb, args_json, "console", &id, err, sizeof err) !=
-        0) {
+    if (control_submit(&t->client, run_id, verb, args_json, "console", &id, err, sizeof err) != 0) {
         tui_status(t, term_attr(TUI_C_BAD), "%s: %s", what, err);
         return;
     }
     t->pending_cmd = id;
     t->pending_since = ns_monotonic();
     snprintf(t->pending_what, sizeof t->pending_what, "%s", what);
-    tui_status(t, term_attr(TUI_C_WAIT), "%s: sent (command %lld), waiting for the runtime",
-               what, (long long)id);
+    tui_status(t, term_attr(TUI_C_WAIT), "%s: sent (command %lld), waiting for the runtime", what,
+               (long long)id);
 }
 
 /* Checks the verdict of the pending command without waiting. */
@@ -673,8 +671,9 @@ int tui_run(const struct tui_options *opt, char *err, size_t errlen)
         }
         case TUI_CMD_FREEZE:
             t.frozen = !t.frozen;
-            tui_status(&t, A_NORMAL, "%s", t.frozen ? "display frozen: press f to resume updates"
-                                                    : "live updates resumed");
+            tui_status(&t, A_NORMAL, "%s",
+                       t.frozen ? "display frozen: press f to resume updates"
+                                : "live updates resumed");
             if (!t.frozen && stale) {
                 reload = true;
                 stale = false;

@@ -14,15 +14,14 @@
 #define S_RUNCTL (TUI_SCOPE_RUNS | TUI_SCOPE_RUN | TUI_SCOPE_PART | TUI_SCOPE_ERRORS)
 #define S_PARTS (TUI_SCOPE_RUN | TUI_SCOPE_PART | TUI_SCOPE_ERRORS)
 #define W TUI_KEY_WRITES
-#define CTRL(c) ((c) & 0x1f)
+#define CTRL(c) ((c)&0x1f)
 
 const struct tui_binding tui_bindings[] = {
     /* Function keys first: they are what the bar shows. */
     {KEY_F(1), "F1", TUI_CMD_HELP, S_ALL, 0, "Help", "this help"},
     {'?', "?", TUI_CMD_HELP, S_ALL, 0, NULL, "this help"},
     {KEY_F(3), "F3", TUI_CMD_SEARCH, S_LISTS | TUI_SCOPE_TEXT, 0, "Find", "filter by text"},
-    {'/', "/", TUI_CMD_SEARCH, S_LISTS | TUI_SCOPE_TEXT, 0, NULL,
-     "filter by text (empty clears)"},
+    {'/', "/", TUI_CMD_SEARCH, S_LISTS | TUI_SCOPE_TEXT, 0, NULL, "filter by text (empty clears)"},
     {KEY_F(4), "F4", TUI_CMD_FILTER, TUI_SCOPE_RUN, 0, "Filter",
      "partitions shown: all / running / failed / waiting"},
     {'t', "t", TUI_CMD_FILTER, TUI_SCOPE_RUN, 0, NULL,
@@ -64,8 +63,7 @@ const struct tui_binding tui_bindings[] = {
     {'\n', "Enter", TUI_CMD_OPEN, S_LISTS, 0, NULL, NULL},
     {KEY_ENTER, "Enter", TUI_CMD_OPEN, S_LISTS, 0, NULL, NULL},
     {'l', "l", TUI_CMD_OPEN, S_LISTS & ~TUI_SCOPE_RUN, 0, NULL, "open the selected row"},
-    {KEY_RIGHT, "Right", TUI_CMD_OPEN, S_LISTS & ~TUI_SCOPE_RUN, 0, NULL,
-     "open the selected row"},
+    {KEY_RIGHT, "Right", TUI_CMD_OPEN, S_LISTS & ~TUI_SCOPE_RUN, 0, NULL, "open the selected row"},
     {'q', "q", TUI_CMD_BACK, S_ALL, 0, NULL, "back (quit from the runs list)"},
     {27, "Esc", TUI_CMD_BACK, S_ALL, 0, NULL, "back"},
     {KEY_BACKSPACE, "Bksp", TUI_CMD_BACK, S_ALL, 0, NULL, "back"},

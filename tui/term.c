@@ -74,8 +74,8 @@ int term_init(bool *utf8, bool *color, char *err, size_t errlen)
         init_pair(TUI_C_TITLE, COLOR_BLACK, COLOR_CYAN);
         init_pair(TUI_C_KEY, COLOR_WHITE, COLOR_BLACK);
         /* Map cells: one pair per (foreground state, background state). */
-        static const short cols[] = {-1, COLOR_GREEN, COLOR_CYAN, COLOR_YELLOW,
-                                     COLOR_MAGENTA, COLOR_RED, COLOR_BLUE, 0};
+        static const short cols[] = {
+            -1, COLOR_GREEN, COLOR_CYAN, COLOR_YELLOW, COLOR_MAGENTA, COLOR_RED, COLOR_BLUE, 0};
         int n = (int)NS_ARRAY_LEN(cols);
         for (int f = 0; f < n; f++)
             for (int b = 0; b < n + 1; b++) {
@@ -146,12 +146,12 @@ static const struct {
     const char *word;
     enum tui_color color;
 } state_colors[] = {
-    {"succeeded", TUI_C_OK}, {"met", TUI_C_OK},          {"ok", TUI_C_OK},
-    {"running", TUI_C_RUN},  {"retry_wait", TUI_C_WAIT}, {"stopping", TUI_C_WAIT},
-    {"stopped", TUI_C_WAIT}, {"at_risk", TUI_C_WAIT},    {"paused", TUI_C_PAUSED},
-    {"failed", TUI_C_BAD},   {"halted", TUI_C_BAD},      {"missed", TUI_C_BAD},
-    {"signalled", TUI_C_BAD}, {"timed_out", TUI_C_BAD},  {"killed", TUI_C_BAD},
-    {"interrupted", TUI_C_WAIT}, {"skipped", TUI_C_SKIP}, {"pending", TUI_C_PENDING},
+    {"succeeded", TUI_C_OK},     {"met", TUI_C_OK},          {"ok", TUI_C_OK},
+    {"running", TUI_C_RUN},      {"retry_wait", TUI_C_WAIT}, {"stopping", TUI_C_WAIT},
+    {"stopped", TUI_C_WAIT},     {"at_risk", TUI_C_WAIT},    {"paused", TUI_C_PAUSED},
+    {"failed", TUI_C_BAD},       {"halted", TUI_C_BAD},      {"missed", TUI_C_BAD},
+    {"signalled", TUI_C_BAD},    {"timed_out", TUI_C_BAD},   {"killed", TUI_C_BAD},
+    {"interrupted", TUI_C_WAIT}, {"skipped", TUI_C_SKIP},    {"pending", TUI_C_PENDING},
 };
 
 enum tui_color term_state_color(const char *state)

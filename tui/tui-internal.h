@@ -213,7 +213,7 @@ struct tui {
     struct tui_view *pushed; /* set by a view returning TUI_PUSH */
     char status[512];        /* the status line (already safe text) */
     attr_t status_attr;
-    double status_at;        /* when it was set: it fades after a while */
+    double status_at;    /* when it was set: it fades after a while */
     int64_t pending_cmd; /* command submitted, verdict not seen yet */
     char pending_what[160];
     double pending_since;
@@ -249,10 +249,10 @@ bool tui_partition_action(struct tui *t, int64_t run_id, enum tui_cmd cmd, const
                           size_t n, const char *signature);
 
 /* Small formatting helpers (console.c). */
-char *tui_fmt_dur(double seconds, char *out, size_t len);  /* "-" if < 0 */
-char *tui_fmt_rate(double per_s, char *out, size_t len);   /* "12.3/s" */
-char *tui_fmt_count(int64_t n, char *out, size_t len);     /* 1234567 -> "1.2M" */
-char *tui_fmt_clock(double epoch, char *out, size_t len);  /* "14:03:07" */
+char *tui_fmt_dur(double seconds, char *out, size_t len); /* "-" if < 0 */
+char *tui_fmt_rate(double per_s, char *out, size_t len);  /* "12.3/s" */
+char *tui_fmt_count(int64_t n, char *out, size_t len);    /* 1234567 -> "1.2M" */
+char *tui_fmt_clock(double epoch, char *out, size_t len); /* "14:03:07" */
 /* A sparkline of vals[0..n) scaled to the maximum, w columns wide. */
 void tui_sparkline(const struct tui *t, int y, int x, int w, const double *vals, int n,
                    attr_t attr);

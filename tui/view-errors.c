@@ -44,8 +44,8 @@ struct errors_view {
     char *signature; /* records of one signature only (raw) */
     int mode;
     char search[128];
-    struct tui_list list;   /* records */
-    struct tui_list glist;  /* groups (from the array below) */
+    struct tui_list list;  /* records */
+    struct tui_list glist; /* groups (from the array below) */
     struct group_row *groups;
     int n_groups;
     int64_t total; /* error records in scope (from counters where possible) */
@@ -131,7 +131,10 @@ static int errs_fetch(void *ctx, const void *anchor, int dir, int limit, void *o
 }
 
 static const struct tui_list_ops errs_list_ops = {
-    sizeof(struct err_row), err_row_release, errs_fetch, err_row_same,
+    sizeof(struct err_row),
+    err_row_release,
+    errs_fetch,
+    err_row_same,
 };
 
 /* Groups live in a bounded array; the list pages over array positions. */
@@ -168,7 +171,10 @@ static bool group_same(const void *a, const void *b)
 }
 
 static const struct tui_list_ops groups_list_ops = {
-    sizeof(struct group_row), NULL, groups_fetch, group_same,
+    sizeof(struct group_row),
+    NULL,
+    groups_fetch,
+    group_same,
 };
 
 static void free_groups(struct errors_view *v)
@@ -543,8 +549,7 @@ static void do_export(struct errors_view *v)
         int64_t n = 0;
         if (export_records(v, path, err, sizeof err, &n) == 0) {
             char *safe = tui_esc(t, path, strlen(path));
-            tui_status(t, term_attr(TUI_C_OK), "exported %lld records to %s", (long long)n,
-                       safe);
+            tui_status(t, term_attr(TUI_C_OK), "exported %lld records to %s", (long long)n, safe);
             free(safe);
         } else {
             char *safe = tui_esc(t, err, strlen(err));
@@ -660,8 +665,8 @@ static void errors_free(struct tui_view *vv)
 }
 
 static const struct tui_view_ops errors_ops = {
-    "errors", TUI_SCOPE_ERRORS, errors_free, errors_load, NULL, errors_draw, errors_key,
-    errors_crumb,
+    "errors", TUI_SCOPE_ERRORS, errors_free, errors_load,
+    NULL,     errors_draw,      errors_key,  errors_crumb,
 };
 
 struct tui_view *view_errors_new(struct tui *t, int64_t run_id, int64_t idx, bool failures)

@@ -55,8 +55,8 @@ static void clear_attempts(struct part_view *v)
 
 static void clear_fields(struct part_view *v)
 {
-    char **f[] = {&v->key, &v->state, &v->params, &v->checkpoint, &v->skip_reason,
-                  &v->last_message, &v->signature};
+    char **f[] = {&v->key,         &v->state,        &v->params,   &v->checkpoint,
+                  &v->skip_reason, &v->last_message, &v->signature};
     for (size_t i = 0; i < NS_ARRAY_LEN(f); i++) {
         free(*f[i]);
         *f[i] = NULL;
@@ -103,12 +103,11 @@ static void part_load(struct tui_view *vv, struct tui *t)
     struct part_view *v = (struct part_view *)vv;
     clear_fields(v);
     sqlite3_stmt *s = store_prepare(
-        &t->st,
-        "SELECT key, state, params_json, checkpoint, coalesce(skip_reason,''), "
-        "coalesce(last_message,''), coalesce(last_signature,''), attempts, max_attempts, "
-        "progress, total, error_records, coalesce(checkpoint_progress,0), "
-        "coalesce(checkpoint_at,0), coalesce(next_attempt_at,0), coalesce(started_at,0), "
-        "coalesce(finished_at,0) FROM partitions WHERE run_id = ? AND idx = ?");
+        &t->st, "SELECT key, state, params_json, checkpoint, coalesce(skip_reason,''), "
+                "coalesce(last_message,''), coalesce(last_signature,''), attempts, max_attempts, "
+                "progress, total, error_records, coalesce(checkpoint_progress,0), "
+                "coalesce(checkpoint_at,0), coalesce(next_attempt_at,0), coalesce(started_at,0), "
+                "coalesce(finished_at,0) FROM partitions WHERE run_id = ? AND idx = ?");
     sqlite3_bind_int64(s, 1, vv->run_id);
     sqlite3_bind_int64(s, 2, v->idx);
     v->found = sqlite3_step(s) == SQLITE_ROW;
@@ -135,11 +134,10 @@ static void part_load(struct tui_view *vv, struct tui *t)
     sqlite3_finalize(s);
 
     clear_attempts(v);
-    s = store_prepare(&t->st,
-                      "SELECT id, n, coalesce(pid,0), started_at, coalesce(ended_at,0), "
-                      "coalesce(outcome,''), exit_code, signal, coalesce(duration,-1), "
-                      "coalesce(log_path,''), coalesce(message,'') FROM attempts "
-                      "WHERE run_id = ? AND idx = ? ORDER BY n DESC LIMIT ?");
+    s = store_prepare(&t->st, "SELECT id, n, coalesce(pid,0), started_at, coalesce(ended_at,0), "
+                              "coalesce(outcome,''), exit_code, signal, coalesce(duration,-1), "
+                              "coalesce(log_path,''), coalesce(message,'') FROM attempts "
+                              "WHERE run_id = ? AND idx = ? ORDER BY n DESC LIMIT ?");
     sqlite3_bind_int64(s, 1, vv->run_id);
     sqlite3_bind_int64(s, 2, v->idx);
     sqlite3_bind_int(s, 3, MAX_ATTEMPTS);
@@ -252,8 +250,8 @@ static void part_draw(struct tui_view *vv, struct tui *t, int y, int h, int w)
         attr_t base = i == v->cur ? A_REVERSE : A_NORMAL;
         if (i == v->cur)
             term_fill(row, 0, w, base);
-        double dur = at->duration >= 0 ? at->duration
-                                       : (at->ended > 0 ? at->ended : t->now) - at->started;
+        double dur =
+            at->duration >= 0 ? at->duration : (at->ended > 0 ? at->ended : t->now) - at->started;
         char exitw[32] = "";
         if (at->has_sig && at->sig)
             snprintf(exitw, sizeof exitw, "SIG%s", sig_name(at->sig));

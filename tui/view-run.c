@@ -18,8 +18,17 @@
 
 #include "tui-internal.h"
 
-enum pstate { PS_NONE, PS_PENDING, PS_RUNNING, PS_RETRY, PS_PAUSED, PS_OK, PS_FAILED, PS_SKIPPED,
-              PS_N };
+enum pstate {
+    PS_NONE,
+    PS_PENDING,
+    PS_RUNNING,
+    PS_RETRY,
+    PS_PAUSED,
+    PS_OK,
+    PS_FAILED,
+    PS_SKIPPED,
+    PS_N
+};
 
 static const struct {
     const char *word;
@@ -55,17 +64,15 @@ struct part_row {
 
 enum { F_ALL, F_RUNNING, F_FAILED, F_WAITING, F_N };
 static const char *const filter_names[F_N] = {"all", "running", "failed", "waiting"};
-static const char *const filter_sql[F_N] = {
-    "1", "state = 'running'", "state = 'failed'",
-    "state IN ('pending', 'retry_wait', 'paused')"};
+static const char *const filter_sql[F_N] = {"1", "state = 'running'", "state = 'failed'",
+                                            "state IN ('pending', 'retry_wait', 'paused')"};
 
 enum { SORT_IDX, SORT_IDX_DESC, SORT_STATE, SORT_N };
 static const char *const sort_names[SORT_N] = {"index", "index desc", "state"};
 static const char *const sort_fwd[SORT_N] = {"idx ASC", "idx DESC", "state ASC, idx ASC"};
 static const char *const sort_rev[SORT_N] = {"idx DESC", "idx ASC", "state DESC, idx DESC"};
 static const char *const key_after[SORT_N] = {"idx > ?2", "idx < ?2", "(state, idx) > (?3, ?2)"};
-static const char *const key_before[SORT_N] = {"idx < ?2", "idx > ?2",
-                                               "(state, idx) < (?3, ?2)"};
+static const char *const key_before[SORT_N] = {"idx < ?2", "idx > ?2", "(state, idx) < (?3, ?2)"};
 static const char *const key_at[SORT_N] = {"idx >= ?2", "idx <= ?2", "(state, idx) >= (?3, ?2)"};
 
 struct run_head {
@@ -115,7 +122,7 @@ static bool part_row_same(const void *a, const void *b)
 }
 
 #define PART_COLS                                                                                  \
-    "idx, key, state, progress, total, attempts, max_attempts, error_records, "                  \
+    "idx, key, state, progress, total, attempts, max_attempts, error_records, "                    \
     "coalesce(started_at,0), coalesce(finished_at,0), last_message"
 
 static void read_part(const struct tui *t, sqlite3_stmt *s, struct part_row *r)
@@ -138,9 +145,10 @@ static int parts_fetch(void *ctx, const void *anchor, int dir, int limit, void *
 {
     struct run_view *v = ctx;
     const struct part_row *a = anchor;
-    const char *keyset = !a ? "1" : dir > 0 ? key_after[v->sort]
-                                 : dir < 0 ? key_before[v->sort]
-                                           : key_at[v->sort];
+    const char *keyset = !a        ? "1"
+                         : dir > 0 ? key_after[v->sort]
+                         : dir < 0 ? key_before[v->sort]
+                                   : key_at[v->sort];
     const char *order = dir < 0 ? sort_rev[v->sort] : sort_fwd[v->sort];
     char sql[1024];
     snprintf(sql, sizeof sql,
@@ -175,7 +183,10 @@ static int parts_fetch(void *ctx, const void *anchor, int dir, int limit, void *
 }
 
 static const struct tui_list_ops parts_list_ops = {
-    sizeof(struct part_row), part_row_release, parts_fetch, part_row_same,
+    sizeof(struct part_row),
+    part_row_release,
+    parts_fetch,
+    part_row_same,
 };
 
 static void head_release(struct run_head *h)
@@ -209,12 +220,12 @@ static void load_head(struct run_view *v)
         h->state = tui_esc_col(t, s, 2);
         h->reason = tui_esc_col(t, s, 3);
         h->sla = tui_esc_col(t, s, 4);
-        int64_t *ints[] = {&h->total,  &h->pending, &h->running,     &h->retry,
-                           &h->ok,     &h->failed,  &h->skipped,     &h->errors,
-                           &h->concurrency, &h->pid, &h->rec_done,   &h->rec_total};
+        int64_t *ints[] = {&h->total,       &h->pending, &h->running,  &h->retry,
+                           &h->ok,          &h->failed,  &h->skipped,  &h->errors,
+                           &h->concurrency, &h->pid,     &h->rec_done, &h->rec_total};
         for (int i = 0; i < 12; i++)
             *ints[i] = sqlite3_column_int64(s, 5 + i);
-        double *dbl[] = {&h->throughput, &h->record_rate, &h->started, &h->finished,
+        double *dbl[] = {&h->throughput, &h->record_rate, &h->started,  &h->finished,
                          &h->projected,  &h->deadline,    &h->heartbeat};
         for (int i = 0; i < 7; i++)
             *dbl[i] = sqlite3_column_double(s, 17 + i);
@@ -316,8 +327,8 @@ static void map_scroll_to_cursor(struct run_view *v)
 {
     int px, py;
     density_shape(v->density, &px, &py);
-    int64_t pw = (int64_t)v->map_w * px;             /* partitions per pixel row */
-    int64_t per_screen = pw * py * v->map_rows;      /* partitions on screen */
+    int64_t pw = (int64_t)v->map_w * px;        /* partitions per pixel row */
+    int64_t per_screen = pw * py * v->map_rows; /* partitions on screen */
     int64_t per_cell_row = pw * py;
     int64_t n = map_count(v);
     if (v->map_cur >= n)
@@ -337,8 +348,8 @@ static void load_cur_part(struct run_view *v)
     if (v->cur_loaded)
         part_row_release(&v->cur_part);
     v->cur_loaded = false;
-    sqlite3_stmt *s = store_prepare(
-        &v->t->st, "SELECT " PART_COLS " FROM partitions WHERE run_id = ? AND idx = ?");
+    sqlite3_stmt *s = store_prepare(&v->t->st, "SELECT " PART_COLS
+                                               " FROM partitions WHERE run_id = ? AND idx = ?");
     sqlite3_bind_int64(s, 1, v->base.run_id);
     sqlite3_bind_int64(s, 2, v->idx_min + v->map_cur);
     if (sqlite3_step(s) == SQLITE_ROW) {
@@ -497,12 +508,11 @@ static void draw_header(struct run_view *v, int y, int w)
     x = 0;
     double end = h->finished > 0 ? h->finished : t->now;
     if (active && t->now - h->heartbeat > 5) {
-        x += term_putf(y + 3, x, w, term_attr(TUI_C_BAD), "runtime not running (heartbeat %s ago)",
-                       h->heartbeat > 0 ? tui_fmt_dur(t->now - h->heartbeat, a, sizeof a)
-                                        : "never");
+        x +=
+            term_putf(y + 3, x, w, term_attr(TUI_C_BAD), "runtime not running (heartbeat %s ago)",
+                      h->heartbeat > 0 ? tui_fmt_dur(t->now - h->heartbeat, a, sizeof a) : "never");
     } else if (active) {
-        x += term_putf(y + 3, x, w, term_attr(TUI_C_OK), "runtime pid %lld",
-                       (long long)h->pid);
+        x += term_putf(y + 3, x, w, term_attr(TUI_C_OK), "runtime pid %lld", (long long)h->pid);
     }
     x += term_putf(y + 3, x, w - x, A_NORMAL, "%selapsed %s  ", x ? "  " : "",
                    tui_fmt_dur(h->started > 0 ? end - h->started : -1, a, sizeof a));
@@ -512,8 +522,7 @@ static void draw_header(struct run_view *v, int y, int w)
     }
 }
 
-enum { P_MARK, P_IDX, P_KEY, P_STATE, P_BAR, P_RATE, P_ATT, P_ELAPSED, P_ETA, P_ERRS, P_MSG,
-       P_N };
+enum { P_MARK, P_IDX, P_KEY, P_STATE, P_BAR, P_RATE, P_ATT, P_ELAPSED, P_ETA, P_ERRS, P_MSG, P_N };
 static const struct tui_col part_cols[P_N] = {
     [P_MARK] = {"", 1, 0, false, false, 0, false},
     [P_IDX] = {"#", 6, 0, false, true, 0, false},
@@ -564,8 +573,7 @@ static void draw_table(struct run_view *v, int y, int h, int w)
                          t->utf8);
                 term_putf(yy, c[P_BAR].x + bw, 5, base, "%4.0f%%", frac > 1 ? 100 : frac * 100);
             } else if (r->progress > 0) {
-                term_putf(yy, c[P_BAR].x, c[P_BAR].width, base, "%lld rec",
-                          (long long)r->progress);
+                term_putf(yy, c[P_BAR].x, c[P_BAR].width, base, "%lld rec", (long long)r->progress);
             }
         }
         bool live = strcmp(r->state, "running") == 0;
@@ -657,8 +665,8 @@ static void draw_map(struct run_view *v, int y, int h, int w)
                 /* Braille: a dot per started or finished partition; the cell
                  * takes the colour of its most urgent state; a cell of only
                  * pending partitions is all dots, dim. */
-                static const int bit[4][2] = {{0x01, 0x08}, {0x02, 0x10}, {0x04, 0x20},
-                                              {0x40, 0x80}};
+                static const int bit[4][2] = {
+                    {0x01, 0x08}, {0x02, 0x10}, {0x04, 0x20}, {0x40, 0x80}};
                 int bits = 0, worst = PS_PENDING, sev = -1;
                 for (int dy = 0; dy < 4; dy++)
                     for (int dx = 0; dx < 2; dx++) {
@@ -684,15 +692,14 @@ static void draw_map(struct run_view *v, int y, int h, int w)
     }
     /* Legend and the partition under the cursor. */
     int ly = y + rows;
-    int x = term_putf(ly, 0, w, A_DIM, "%d/cell  %lld-%lld of %lld  ", v->density,
-                      (long long)(v->idx_min + v->map_top),
-                      (long long)(v->idx_min + (v->map_top + v->n_cells < n ? v->map_top + v->n_cells
-                                                                           : n) - 1),
-                      (long long)n);
+    int x = term_putf(
+        ly, 0, w, A_DIM, "%d/cell  %lld-%lld of %lld  ", v->density,
+        (long long)(v->idx_min + v->map_top),
+        (long long)(v->idx_min + (v->map_top + v->n_cells < n ? v->map_top + v->n_cells : n) - 1),
+        (long long)n);
     for (int s = 1; s < PS_N && x < w; s++) {
         char g[24];
-        snprintf(g, sizeof g, "%c %s ", v->density == 1 ? pstates[s].letter : '#',
-                 pstates[s].word);
+        snprintf(g, sizeof g, "%c %s ", v->density == 1 ? pstates[s].letter : '#', pstates[s].word);
         if (v->density == 1) {
             x += term_put(ly, x, w - x, term_attr(pstates[s].color), g);
         } else {
@@ -700,8 +707,8 @@ static void draw_map(struct run_view *v, int y, int h, int w)
             if (s == PS_PENDING)
                 x += term_put(ly, x, w - x, A_DIM, v->density == 2 ? "·" : "⣿");
             else
-                x += term_put(ly, x, w - x,
-                              term_cell_attr(pstates[s].color, (int)pstates[s].color), "▀");
+                x += term_put(ly, x, w - x, term_cell_attr(pstates[s].color, (int)pstates[s].color),
+                              "▀");
             x += term_put(ly, x, w - x, A_NORMAL, g + 1);
         }
     }
@@ -749,8 +756,8 @@ static void run_draw(struct tui_view *vv, struct tui *t, int y, int h, int w)
     }
     if (v->n_marks)
         x += term_putf(yy, x, w - x, A_BOLD, "  marked %zu", v->n_marks);
-    term_put(yy, x, w - x, A_DIM, v->map ? "  m:table z:zoom arrows/hjkl Enter" :
-                                           "  t:filter o:sort m:map Space:mark");
+    term_put(yy, x, w - x, A_DIM,
+             v->map ? "  m:table z:zoom arrows/hjkl Enter" : "  t:filter o:sort m:map Space:mark");
     if (v->map)
         draw_map(v, yy + 1, h - 5, w);
     else

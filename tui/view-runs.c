@@ -39,8 +39,8 @@ static bool run_row_same(const void *a, const void *b)
 }
 
 #define RUN_COLS                                                                                   \
-    "id, job, params, state, coalesce(sla_state,''), total, n_succeeded + n_failed + n_skipped, " \
-    "n_failed, error_records, n_running, coalesce(throughput,0), coalesce(started_at,0), "       \
+    "id, job, params, state, coalesce(sla_state,''), total, n_succeeded + n_failed + n_skipped, "  \
+    "n_failed, error_records, n_running, coalesce(throughput,0), coalesce(started_at,0), "         \
     "coalesce(finished_at,0), coalesce(projected_finish,0), coalesce(heartbeat_at,0)"
 
 static int runs_fetch(void *ctx, const void *anchor, int dir, int limit, void *out)
@@ -91,7 +91,10 @@ static int runs_fetch(void *ctx, const void *anchor, int dir, int limit, void *o
 }
 
 static const struct tui_list_ops runs_list_ops = {
-    sizeof(struct run_row), run_row_release, runs_fetch, run_row_same,
+    sizeof(struct run_row),
+    run_row_release,
+    runs_fetch,
+    run_row_same,
 };
 
 static void runs_load(struct tui_view *vv, struct tui *t)
@@ -107,8 +110,21 @@ static bool run_active(const char *state)
            strcmp(state, "stopping") == 0 || strcmp(state, "halted") == 0;
 }
 
-enum { C_ID, C_JOB, C_PARAMS, C_STATE, C_DONE, C_BAR, C_FAILED, C_ERRS, C_THR, C_ELAPSED,
-       C_ETA, C_SLA, C_N };
+enum {
+    C_ID,
+    C_JOB,
+    C_PARAMS,
+    C_STATE,
+    C_DONE,
+    C_BAR,
+    C_FAILED,
+    C_ERRS,
+    C_THR,
+    C_ELAPSED,
+    C_ETA,
+    C_SLA,
+    C_N
+};
 
 static const struct tui_col runs_cols[C_N] = {
     [C_ID] = {"ID", 4, 0, false, true, 0, false},
