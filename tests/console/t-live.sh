@@ -23,8 +23,10 @@ moved() { p=$(pct0); [ -n "$p" ] && [ "$p" != "$first" ]; }
 wait_for "progress of partition 0 moves" 10 moved && ok "progress moves ($first -> $(pct0))"
 
 # Pause: every live worker is stopped (SIGSTOP -> state T).
+t0=$(now_ms)
 keys p
 wait_screen "pause is applied" 5 'pause run 1: applied'
+diag "key p -> 'applied' on screen: $(ms_since "$t0") ms (through tmux, 50 ms polling)"
 wait_screen "header says paused" 5 '^paused'
 # The live attempts are re-read each time: one may end just before the pause.
 # A worker inside an uninterruptible system call (D, e.g. an fsync on a busy
