@@ -115,10 +115,12 @@ void rt_event(struct rt *rt, int64_t idx, int64_t attempt_id, const char *kind, 
     buf_release(&b);
 }
 
+/* Replaces *dst with a copy of s; s may be *dst itself (copied first). */
 static void set_str(char **dst, const char *s, size_t len)
 {
+    char *copy = s ? ns_xstrndup(s, len) : NULL;
     free(*dst);
-    *dst = s ? ns_xstrndup(s, len) : NULL;
+    *dst = copy;
 }
 
 void rt_set_state(struct rt *rt, int64_t idx, enum pstate to)
