@@ -368,7 +368,7 @@ static void load_map(struct run_view *v)
         free(v->cells);
         v->cells = ns_xcalloc((size_t)want, 1);
         v->n_cells = want;
-    } else {
+    } else if (v->cells) {
         memset(v->cells, 0, (size_t)want);
     }
     v->cells_from = v->map_top;
