@@ -121,18 +121,13 @@ static int exit_for_state(const char *state)
  * beside the database; the parent returns once the runtime holds the run. */
 static int detach(const char *db_path, char **log_path_out)
 {
-    char *db_dir = ns_xasprintf("%s.d", db_path);
-    char *dbcopy = ns_xstrdup(db_path);
-    char *slash = strrchr(dbcopy, '/');
-    if (slash) {
-        *slash = '\0';
-        mkdir(dbcopy, 0700);
+    char err[512];
+    if (store_make_dirs(db_path, err, sizeof err) != 0) {
+        cli_error("run", "--detach: %s", err);
+        return -1;
     }
-    free(dbcopy);
-    mkdir(db_dir, 0700);
-    char *log_path = ns_xasprintf("%s/runtime-%lld-%d.log", db_dir, (long long)ns_now(),
+    char *log_path = ns_xasprintf("%s.d/runtime-%lld-%d.log", db_path, (long long)ns_now(),
                                   (int)getpid());
-    free(db_dir);
     int ready[2];
     if (pipe2(ready, O_CLOEXEC) != 0) {
         cli_error("run", "--detach: %s", strerror(errno));
@@ -151,41 +146,49 @@ static int detach(const char *db_path, char **log_path_out)
         setsid();
         int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        if (fd < 0 || nul < 0)
+        if (fd < 0 || nul < 0) {
+            dprintf(ready[1], "!%s: %s", log_path, strerror(errno));
             _exit(NS_EXIT_ERROR);
+        }
         dup2(nul, 0);
         dup2(fd, 1);
         dup2(fd, 2);
         close(fd);
         close(nul);
-        /* The write end stays open until runtime_run reports it started; see
-         * on_started_detached. */
+        /* The write end stays open until runtime_run reports it started
+         * (on_started); if the runtime fails first, the parent sees EOF and
+         * shows the log, which holds the error. */
         *log_path_out = log_path;
         return ready[1];
     }
     close(ready[1]);
-    char buf[64] = "";
+    char buf[600] = "";
     ssize_t n = read(ready[0], buf, sizeof buf - 1);
     close(ready[0]);
-    if (n > 0) {
+    if (n > 0 && buf[0] != '!') {
         buf[n] = '\0';
         printf("run %s started in the background (runtime pid %d)\nlog: %s\n", buf, (int)pid,
                log_path);
         free(log_path);
         exit(NS_EXIT_OK);
     }
-    /* The child exited before starting the run: its log says why. */
     int status = 0;
     waitpid(pid, &status, 0);
-    FILE *f = fopen(log_path, "r");
-    if (f) {
-        char line[1024];
-        while (fgets(line, sizeof line, f))
-            fputs(line, stderr);
-        fclose(f);
+    if (n > 0) {
+        buf[n] = '\0';
+        cli_error("run", "--detach: %s", buf + 1);
+    } else {
+        /* The runtime exited before starting the run: its log says why. */
+        FILE *f = fopen(log_path, "r");
+        if (f) {
+            char line[1024];
+            while (fgets(line, sizeof line, f))
+                fputs(line, stderr);
+            fclose(f);
+        }
     }
     free(log_path);
-    exit(WIFEXITED(status) ? WEXITSTATUS(status) : NS_EXIT_ERROR);
+    exit(WIFEXITED(status) && WEXITSTATUS(status) ? WEXITSTATUS(status) : NS_EXIT_ERROR);
 }
 
 static int ready_fd = -1;

@@ -201,6 +201,23 @@ static char *dir_of(const char *path)
     return ns_xstrndup(path, (size_t)(slash - path));
 }
 
+int store_make_dirs(const char *path, char *err, size_t errlen)
+{
+    char *dir = dir_of(path);
+    char *data = ns_xasprintf("%s.d", path);
+    int rc = 0;
+    if (make_dirs(dir, 0700) != 0) {
+        ns_errf(err, errlen, "%s: cannot create it: %s", dir, strerror(errno));
+        rc = -1;
+    } else if (make_dirs(data, 0700) != 0) {
+        ns_errf(err, errlen, "%s: cannot create it: %s", data, strerror(errno));
+        rc = -1;
+    }
+    free(dir);
+    free(data);
+    return rc;
+}
+
 int store_exec(struct ns_store *st, const char *sql, char *err, size_t errlen)
 {
     char *msg = NULL;

@@ -43,6 +43,10 @@ int store_open(struct ns_store *st, const char *path, enum ns_store_mode mode, c
                size_t errlen);
 void store_close(struct ns_store *st);
 
+/* Creates the database's directory (0700, with its parents) and its data
+ * directory "<path>.d" without opening the database. 0, or -1 with err. */
+int store_make_dirs(const char *path, char *err, size_t errlen);
+
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK; 0 or -1 (err filled). */
 int store_begin(struct ns_store *st, char *err, size_t errlen);
 int store_commit(struct ns_store *st, char *err, size_t errlen);

@@ -48,4 +48,15 @@ printf 'name: x\ntimeout: soon\ncommand: [true]\npartitions:\n  list: [a]\n' >"$
 out=$(ns run --detach "$T/bad.yaml" 2>&1)
 is "--detach on a broken spec exits 2" "$?" 2
 like "and says why" "$out" 'bad.yaml:2:10: timeout: "soon" is not a duration'
+
+# On a fresh account: the default database under ~/.local/state, whose
+# directories do not exist yet (make demo's case).
+fresh=$T/fresh-home
+mkdir -p "$fresh"
+out=$(env -u NIGHTSHIFT_DB -u XDG_STATE_HOME HOME="$fresh" "$NIGHTSHIFT" run --detach "$SPECS/slow.yaml" -p pace=0.1 2>&1)
+is "--detach on the default database of a fresh account exits 0" "$?" 0
+like "and prints the run id" "$out" "^run 1 started in the background"
+check "the database was created under ~/.local/state/nightshift" test -f "$fresh/.local/state/nightshift/nightshift.db"
+is "with a private directory" "$(stat -c %a "$fresh/.local/state/nightshift")" 700
+wait_for "the fresh run to finish" 30 sh -c "test \"\$(sqlite3 '$fresh/.local/state/nightshift/nightshift.db' 'SELECT state FROM runs' 2>/dev/null)\" = succeeded"
 done_testing
