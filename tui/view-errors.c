@@ -324,8 +324,8 @@ static void errors_draw(struct tui_view *vv, struct tui *t, int y, int h, int w)
         rows = 1;
     if (v->mode == M_RECORDS) {
         term_fill(y + 1, 0, w, A_BOLD | A_UNDERLINE);
-        term_put(y + 1, 0, w, A_BOLD | A_UNDERLINE,
-                 "      ID   PART  TIME      KEY                  MESSAGE");
+        term_putf(y + 1, 0, w, A_BOLD | A_UNDERLINE, "%8s %6s  %-8s  %-20s %s", "ID", "PART",
+                  "TIME", "KEY", "MESSAGE");
         if (rows != v->list.height)
             list_set_height(&v->list, rows);
         for (int i = 0; i < v->list.n; i++) {

@@ -59,6 +59,7 @@ struct part_row {
     char *key, *state, *message;
     int64_t progress, total, attempts, max_attempts, errors;
     double started, finished;
+    double pfrac; /* the "least progress" sort key, as SQLite computed it */
     bool has_total;
 };
 
@@ -67,13 +68,23 @@ static const char *const filter_names[F_N] = {"all", "running", "failed", "waiti
 static const char *const filter_sql[F_N] = {"1", "state = 'running'", "state = 'failed'",
                                             "state IN ('pending', 'retry_wait', 'paused')"};
 
-enum { SORT_IDX, SORT_IDX_DESC, SORT_STATE, SORT_N };
-static const char *const sort_names[SORT_N] = {"index", "index desc", "state"};
-static const char *const sort_fwd[SORT_N] = {"idx ASC", "idx DESC", "state ASC, idx ASC"};
-static const char *const sort_rev[SORT_N] = {"idx DESC", "idx ASC", "state DESC, idx DESC"};
-static const char *const key_after[SORT_N] = {"idx > ?2", "idx < ?2", "(state, idx) > (?3, ?2)"};
-static const char *const key_before[SORT_N] = {"idx < ?2", "idx > ?2", "(state, idx) < (?3, ?2)"};
-static const char *const key_at[SORT_N] = {"idx >= ?2", "idx <= ?2", "(state, idx) >= (?3, ?2)"};
+/* Sorts. Index and state ride on an index; "least progress" (stragglers
+ * first) has none, so SQLite sorts the rows of the current filter - cheap
+ * for running/failed/waiting, a scan for "all" (whose re-reads the event
+ * loop then rate-limits). */
+#define PFRAC "coalesce(CAST(progress AS REAL) / nullif(total, 0), 0.0)"
+enum { SORT_IDX, SORT_IDX_DESC, SORT_STATE, SORT_PROGRESS, SORT_N };
+static const char *const sort_names[SORT_N] = {"index", "index desc", "state", "least progress"};
+static const char *const sort_fwd[SORT_N] = {"idx ASC", "idx DESC", "state ASC, idx ASC",
+                                             PFRAC " ASC, idx ASC"};
+static const char *const sort_rev[SORT_N] = {"idx DESC", "idx ASC", "state DESC, idx DESC",
+                                             PFRAC " DESC, idx DESC"};
+static const char *const key_after[SORT_N] = {"idx > ?2", "idx < ?2", "(state, idx) > (?3, ?2)",
+                                              "(" PFRAC ", idx) > (?7, ?2)"};
+static const char *const key_before[SORT_N] = {"idx < ?2", "idx > ?2", "(state, idx) < (?3, ?2)",
+                                               "(" PFRAC ", idx) < (?7, ?2)"};
+static const char *const key_at[SORT_N] = {"idx >= ?2", "idx <= ?2", "(state, idx) >= (?3, ?2)",
+                                           "(" PFRAC ", idx) >= (?7, ?2)"};
 
 struct run_head {
     bool found;
@@ -123,7 +134,7 @@ static bool part_row_same(const void *a, const void *b)
 
 #define PART_COLS                                                                                  \
     "idx, key, state, progress, total, attempts, max_attempts, error_records, "                    \
-    "coalesce(started_at,0), coalesce(finished_at,0), last_message"
+    "coalesce(started_at,0), coalesce(finished_at,0), last_message, " PFRAC
 
 static void read_part(const struct tui *t, sqlite3_stmt *s, struct part_row *r)
 {
@@ -139,6 +150,7 @@ static void read_part(const struct tui *t, sqlite3_stmt *s, struct part_row *r)
     r->started = sqlite3_column_double(s, 8);
     r->finished = sqlite3_column_double(s, 9);
     r->message = tui_esc_col(t, s, 10);
+    r->pfrac = sqlite3_column_double(s, 11);
 }
 
 static int parts_fetch(void *ctx, const void *anchor, int dir, int limit, void *out)
@@ -163,6 +175,7 @@ static int parts_fetch(void *ctx, const void *anchor, int dir, int limit, void *
         sqlite3_bind_int64(s, 2, a->idx);
         /* a->state is escaped, but state words are plain ASCII: same bytes. */
         sqlite3_bind_text(s, 3, a->state, -1, SQLITE_STATIC);
+        sqlite3_bind_double(s, 7, a->pfrac);
     }
     sqlite3_bind_int(s, 4, limit);
     sqlite3_bind_text(s, 5, v->search, -1, SQLITE_STATIC);
@@ -368,7 +381,7 @@ static void load_map(struct run_view *v)
         free(v->cells);
         v->cells = ns_xcalloc((size_t)want, 1);
         v->n_cells = want;
-    } else {
+    } else if (v->cells) {
         memset(v->cells, 0, (size_t)want);
     }
     v->cells_from = v->map_top;

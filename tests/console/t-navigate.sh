@@ -25,6 +25,16 @@ wait_screen "failed rows show their message" 5 '8 part-000008 +failed.*connectio
 keys t t
 wait_screen "filter all again" 5 'filter all'
 
+keys o o o
+wait_screen "sort: least progress" 5 'sort least progress'
+wait_screen "stragglers first" 5 '^ +7 part-000007 +pending'
+keys G
+wait_screen "End of the progress order" 5 '^ +1999 part-001999 +retry_wait'
+keys k k
+wait_screen "scrolling up in the progress order" 5 '^ +1998 part-001998 +failed'
+keys o g
+wait_screen "sort: index again" 5 'sort index'
+
 keys /
 wait_screen "/ prompts" 5 'filter partitions'
 keys "part-0011" Enter
