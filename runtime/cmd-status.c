@@ -95,7 +95,7 @@ static int show_json(struct ns_store *st, long long id)
         "SELECT json_object('id', r.id, 'job', r.job, 'params', json(r.params_json), "
         "'state', r.state, 'state_reason', r.state_reason, 'runtime_alive', json(?2), "
         "'runtime_pid', r.runtime_pid, 'heartbeat_at', r.heartbeat_at, 'concurrency', "
-        "r.concurrency, 'total', r.total, 'pending', r.n_pending, 'running', r.n_running, "
+        "r.concurrency, 'total', r.total, 'pending', r.n_pending, 'paused', r.n_paused, 'running', r.n_running, "
         "'retry_wait', r.n_retry_wait, 'succeeded', r.n_succeeded, 'failed', r.n_failed, "
         "'skipped', r.n_skipped, 'records_done', r.records_done, 'records_total', "
         "r.records_total, 'error_records', r.error_records, 'throughput', r.throughput, "

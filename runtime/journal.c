@@ -42,7 +42,8 @@
     X(RUN_COUNTERS, "UPDATE runs SET n_pending = ?2, n_running = ?3, n_retry_wait = ?4, "          \
                     "n_succeeded = ?5, n_failed = ?6, n_skipped = ?7, records_done = ?8, "         \
                     "records_total = ?9, error_records = ?10, throughput = ?11, "                  \
-                    "record_rate = ?12, projected_finish = ?13, updated_at = ?14 WHERE id = ?1")   \
+                    "record_rate = ?12, projected_finish = ?13, updated_at = ?14, n_paused = ?15 "   \
+                    "WHERE id = ?1")   \
     X(HEARTBEAT, "UPDATE runs SET heartbeat_at = ?2, runtime_pid = ?3 WHERE id = ?1")              \
     X(SAMPLE, "INSERT OR REPLACE INTO samples(run_id, at, done, records, failed) "                 \
               "VALUES (?1, ?2, ?3, ?4, ?5)")                                                       \
@@ -301,7 +302,8 @@ void journal_run_counters(struct journal *j, const struct rt *rt, double rate, d
                           double projected_finish)
 {
     sqlite3_stmt *s = use(j, J_RUN_COUNTERS);
-    sqlite3_bind_int64(s, 2, rt->counts[P_PENDING] + rt->counts[P_PAUSED]);
+    sqlite3_bind_int64(s, 2, rt->counts[P_PENDING]);
+    sqlite3_bind_int64(s, 15, rt->counts[P_PAUSED]);
     sqlite3_bind_int64(s, 3, rt->counts[P_RUNNING]);
     sqlite3_bind_int64(s, 4, rt->counts[P_RETRY_WAIT]);
     sqlite3_bind_int64(s, 5, rt->counts[P_SUCCEEDED]);

@@ -90,7 +90,7 @@ struct run_head {
     bool found;
     char *job, *params, *state, *reason, *sla;
     int64_t total, pending, running, retry, ok, failed, skipped, errors, concurrency, pid;
-    int64_t paused; /* counted over partitions_state: runs has no counter */
+    int64_t paused; /* runs.n_paused: partitions whose workers are SIGSTOPped */
     int64_t rec_done, rec_total;
     double throughput, record_rate, started, finished, projected, deadline, heartbeat;
 };
@@ -223,7 +223,7 @@ static void load_head(struct run_view *v)
         "concurrency, coalesce(runtime_pid,0), records_done, records_total, "
         "coalesce(throughput,0), coalesce(record_rate,0), coalesce(started_at,0), "
         "coalesce(finished_at,0), coalesce(projected_finish,0), coalesce(sla_deadline,0), "
-        "coalesce(heartbeat_at,0) FROM runs WHERE id = ?");
+        "coalesce(heartbeat_at,0), n_paused FROM runs WHERE id = ?");
     sqlite3_bind_int64(s, 1, v->base.run_id);
     struct run_head *h = &v->h;
     if (sqlite3_step(s) == SQLITE_ROW) {
@@ -242,19 +242,9 @@ static void load_head(struct run_view *v)
                          &h->projected,  &h->deadline,    &h->heartbeat};
         for (int i = 0; i < 7; i++)
             *dbl[i] = sqlite3_column_double(s, 17 + i);
+        h->paused = sqlite3_column_int64(s, 24);
     }
     sqlite3_finalize(s);
-    s = store_prepare(&t->st, "SELECT count(*) FROM partitions WHERE run_id = ? AND "
-                              "state = 'paused'");
-    sqlite3_bind_int64(s, 1, v->base.run_id);
-    h->paused = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    sqlite3_finalize(s);
-    /* The runtime folds paused partitions into n_pending when its counters
-     * add up to the total without them. */
-    if (h->paused > 0 &&
-        h->pending + h->running + h->retry + h->ok + h->failed + h->skipped == h->total &&
-        h->pending >= h->paused)
-        h->pending -= h->paused;
     if (!h->found) {
         h->job = ns_xstrdup("?");
         h->params = ns_xstrdup("");

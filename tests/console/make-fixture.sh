@@ -71,6 +71,7 @@ UPDATE runs SET
   n_succeeded = (SELECT count(*) FROM partitions WHERE state = 'succeeded'),
   n_running = (SELECT count(*) FROM partitions WHERE state = 'running'),
   n_pending = (SELECT count(*) FROM partitions WHERE state = 'pending'),
+  n_paused = (SELECT count(*) FROM partitions WHERE state = 'paused'),
   n_failed = (SELECT count(*) FROM partitions WHERE state = 'failed'),
   n_retry_wait = (SELECT count(*) FROM partitions WHERE state = 'retry_wait'),
   error_records = $ne, records_done = $np * 80, records_total = $np * 100;

@@ -53,9 +53,8 @@ several.yaml:3:10: timeout: "5 minutes" is not a duration (examples: 30s, 10m, 1
     head -c 2097152 /dev/zero | tr '\0' a
     printf '"\n'
 } >big.yaml
-start=$(now_ms)
+# Refused by its size before anything is parsed (the message says so).
 expect_invalid big.yaml 'big.yaml: spec is larger than 1048576 bytes (1 MiB)'
-check "the 2 MiB spec is refused quickly" test $(($(now_ms) - start)) -lt 2000
 
 {
     printf 'name: x\ncommand: [true]\npartitions:\n  list: [a]\nenv:\n  A: '
