@@ -150,7 +150,9 @@ void rt_set_run_state(struct rt *rt, enum run_state s, const char *reason)
         return;
     enum run_state from = rt->state;
     rt->state = s;
+    /* reason may be rt->state_reason itself: use the stored copy from here. */
     set_str(&rt->state_reason, reason, reason ? strlen(reason) : 0);
+    reason = rt->state_reason;
     bool final = s == RS_STOPPED || s == RS_SUCCEEDED || s == RS_FAILED;
     journal_run_state(rt->j, run_state_names[s], reason, final);
     rt_event(rt, -1, 0, "run_state", "run %lld: %s -> %s%s%s", (long long)rt->run_id,
