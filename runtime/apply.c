@@ -64,10 +64,10 @@ static int64_t *select_partitions(struct rt *rt, const struct cmd *c, size_t *n_
     } else if (failed || signature) {
         for (size_t i = 0; i < rt->nparts; i++) {
             const struct part *p = &rt->parts[i];
-            bool match = signature ? (p->last_signature &&
-                                      strcmp(p->last_signature, signature) == 0 &&
-                                      p->state != P_SUCCEEDED && p->state != P_SKIPPED)
-                                   : p->state == P_FAILED;
+            bool match = signature
+                             ? (p->last_signature && strcmp(p->last_signature, signature) == 0 &&
+                                p->state != P_SUCCEEDED && p->state != P_SKIPPED)
+                             : p->state == P_FAILED;
             if (match) {
                 out = ns_xrealloc(out, (n + 1) * sizeof *out);
                 out[n++] = (int64_t)i;
@@ -147,8 +147,9 @@ static bool do_resume(struct rt *rt, const struct cmd *c, struct ns_buf *out)
     }
     bool was_halted = rt->state == RS_HALTED;
     rt_pause_workers(rt, false);
-    rt_set_run_state(rt, RS_RUNNING, was_halted ? "resumed by the operator after a halt"
-                                                : "resumed by the operator");
+    rt_set_run_state(rt, RS_RUNNING,
+                     was_halted ? "resumed by the operator after a halt"
+                                : "resumed by the operator");
     rt->halt_ack_failed = rt->counts[P_FAILED];
     rt->halt_ack_errors = rt->error_records;
     buf_adds(out, was_halted ? "resumed after the halt" : "resumed");
@@ -254,7 +255,8 @@ static bool do_skip(struct rt *rt, const struct cmd *c, struct ns_buf *out)
         struct part *p = &rt->parts[idx[i]];
         if (p->state == P_SUCCEEDED || p->state == P_SKIPPED)
             continue;
-        char *note = ns_xasprintf("skipped by %s: %s", c->user, reason ? reason : "no reason given");
+        char *note =
+            ns_xasprintf("skipped by %s: %s", c->user, reason ? reason : "no reason given");
         free(p->last_message);
         p->last_message = note;
         if (p->live) {
@@ -304,8 +306,9 @@ static bool do_kill(struct rt *rt, const struct cmd *c, struct ns_buf *out)
         buf_adds(out, "no running attempt among the named partitions");
         return false;
     }
-    buf_addf(out, "ending %zu attempt%s (SIGTERM, SIGKILL after stop_grace); it counts as a "
-                  "failed attempt",
+    buf_addf(out,
+             "ending %zu attempt%s (SIGTERM, SIGKILL after stop_grace); it counts as a "
+             "failed attempt",
              done, done == 1 ? "" : "s");
     return true;
 }
@@ -357,8 +360,7 @@ void apply_pending_commands(struct rt *rt)
             buf_addf(&out, "unknown command \"%s\"", c->verb);
         journal_command_result(rt->j, c->id, ok, out.data ? out.data : "");
         rt_event(rt, -1, 0, "command", "command %lld by %s (%s): %s %s: %s", (long long)c->id,
-                 c->user, c->source, c->verb, ok ? "applied" : "refused",
-                 out.data ? out.data : "");
+                 c->user, c->source, c->verb, ok ? "applied" : "refused", out.data ? out.data : "");
         buf_release(&out);
         free((char *)c->verb);
         free((char *)c->user);

@@ -53,8 +53,9 @@ long long cli_find_run(const char *name, struct ns_store *st, const char *arg)
     if (id < 0)
         cli_error(name, "%s", err);
     else if (id == 0 && arg)
-        cli_error(name, "no run \"%s\" in %s (give a run id or a job name; 'nightshift status' "
-                        "lists them)",
+        cli_error(name,
+                  "no run \"%s\" in %s (give a run id or a job name; 'nightshift status' "
+                  "lists them)",
                   arg, st->path);
     else if (id == 0)
         cli_error(name, "no runs in %s yet", st->path);

@@ -178,12 +178,16 @@ static int list(struct ns_store *st, long long run, long long part, const char *
 
 static int errors(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"db", required_argument, NULL, 'd'},        {"partition", required_argument, NULL, 'P'},
-        {"signature", required_argument, NULL, 's'}, {"after", required_argument, NULL, 'a'},
-        {"limit", required_argument, NULL, 'l'},     {"format", required_argument, NULL, 'f'},
-        {"group", no_argument, NULL, 'g'},           {"raw", required_argument, NULL, 'r'},
-        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"db", required_argument, NULL, 'd'},
+                                             {"partition", required_argument, NULL, 'P'},
+                                             {"signature", required_argument, NULL, 's'},
+                                             {"after", required_argument, NULL, 'a'},
+                                             {"limit", required_argument, NULL, 'l'},
+                                             {"format", required_argument, NULL, 'f'},
+                                             {"group", no_argument, NULL, 'g'},
+                                             {"raw", required_argument, NULL, 'r'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
     const char *db_opt = NULL, *signature = NULL;
     int64_t part = -1, after = 0, limit = 0, raw = -1;
     bool grouped = false;

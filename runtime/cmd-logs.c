@@ -26,9 +26,9 @@ static const char logs_help[] =
 static int logs(int argc, char **argv)
 {
     static const struct option longopts[] = {{"db", required_argument, NULL, 'd'},
-                                              {"attempt", required_argument, NULL, 'a'},
-                                              {"help", no_argument, NULL, 'h'},
-                                              {NULL, 0, NULL, 0}};
+                                             {"attempt", required_argument, NULL, 'a'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
     const char *db_opt = NULL;
     int64_t attempt = 0, part;
     int c;

@@ -49,9 +49,9 @@ static const char run_help[] =
     "4 stopped or halted before the end.\n";
 
 struct run_view {
-    bool tty;      /* live line on stderr */
+    bool tty; /* live line on stderr */
     bool quiet;
-    bool line_up;  /* a live line is on screen */
+    bool line_up; /* a live line is on screen */
 };
 
 /* Events worth a line above the live progress line on a terminal. */
@@ -100,8 +100,9 @@ static void on_tick(void *ctx, const struct ns_counts *c)
     else
         snprintf(eta, sizeof eta, "?");
     int64_t done = c->succeeded + c->failed + c->skipped;
-    fprintf(stderr, "\r\033[K[%s] %lld/%lld done, %lld running, %lld failed, %lld errors, "
-                    "%.1f/s, elapsed %s, ETA %s",
+    fprintf(stderr,
+            "\r\033[K[%s] %lld/%lld done, %lld running, %lld failed, %lld errors, "
+            "%.1f/s, elapsed %s, ETA %s",
             c->state, (long long)done, (long long)c->total, (long long)(c->running + c->paused),
             (long long)c->failed, (long long)c->error_records, c->rate, el, eta);
     fflush(stderr);
@@ -126,8 +127,8 @@ static int detach(const char *db_path, char **log_path_out)
         cli_error("run", "--detach: %s", err);
         return -1;
     }
-    char *log_path = ns_xasprintf("%s.d/runtime-%lld-%d.log", db_path, (long long)ns_now(),
-                                  (int)getpid());
+    char *log_path =
+        ns_xasprintf("%s.d/runtime-%lld-%d.log", db_path, (long long)ns_now(), (int)getpid());
     int ready[2];
     if (pipe2(ready, O_CLOEXEC) != 0) {
         cli_error("run", "--detach: %s", strerror(errno));
@@ -208,12 +209,15 @@ static void on_started(void *ctx, int64_t run_id)
 
 static int run(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"param", required_argument, NULL, 'p'}, {"db", required_argument, NULL, 'd'},
-        {"rerun", no_argument, NULL, 'r'},       {"force", no_argument, NULL, 'f'},
-        {"retry-failed", no_argument, NULL, 'R'}, {"detach", no_argument, NULL, 'D'},
-        {"quiet", no_argument, NULL, 'q'},       {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"param", required_argument, NULL, 'p'},
+                                             {"db", required_argument, NULL, 'd'},
+                                             {"rerun", no_argument, NULL, 'r'},
+                                             {"force", no_argument, NULL, 'f'},
+                                             {"retry-failed", no_argument, NULL, 'R'},
+                                             {"detach", no_argument, NULL, 'D'},
+                                             {"quiet", no_argument, NULL, 'q'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
     char **params = NULL;
     size_t nparams = 0;
     const char *db_opt = NULL;
@@ -321,8 +325,8 @@ static int run(int argc, char **argv)
     printf("run %lld %s: %lld succeeded, %lld failed, %lld skipped of %lld partitions; "
            "%lld error records; %s\n",
            (long long)res.run_id, res.state, (long long)res.counts.succeeded,
-           (long long)res.counts.failed, (long long)res.counts.skipped,
-           (long long)res.counts.total, (long long)res.counts.error_records, el);
+           (long long)res.counts.failed, (long long)res.counts.skipped, (long long)res.counts.total,
+           (long long)res.counts.error_records, el);
     if (res.counts.failed > 0)
         printf("see the failures: nightshift status %lld; retry them: nightshift retry %lld "
                "--failed, then run again\n",
@@ -338,5 +342,5 @@ out:
     return rc;
 }
 
-const struct ns_command cmd_run = {"run", "SPEC [-p NAME=VALUE]... [--db PATH] [--rerun] [--detach]",
-                                   "run or resume a job", run};
+const struct ns_command cmd_run = {
+    "run", "SPEC [-p NAME=VALUE]... [--db PATH] [--rerun] [--detach]", "run or resume a job", run};

@@ -91,25 +91,25 @@ static int show_json(struct ns_store *st, long long id)
 {
     bool alive = store_runtime_alive(st, id);
     sqlite3_stmt *s = store_prepare(
-        st,
-        "SELECT json_object('id', r.id, 'job', r.job, 'params', json(r.params_json), "
-        "'state', r.state, 'state_reason', r.state_reason, 'runtime_alive', json(?2), "
-        "'runtime_pid', r.runtime_pid, 'heartbeat_at', r.heartbeat_at, 'concurrency', "
-        "r.concurrency, 'total', r.total, 'pending', r.n_pending, 'paused', r.n_paused, 'running', r.n_running, "
-        "'retry_wait', r.n_retry_wait, 'succeeded', r.n_succeeded, 'failed', r.n_failed, "
-        "'skipped', r.n_skipped, 'records_done', r.records_done, 'records_total', "
-        "r.records_total, 'error_records', r.error_records, 'throughput', r.throughput, "
-        "'record_rate', r.record_rate, 'projected_finish', r.projected_finish, 'eta_seconds', "
-        "CASE WHEN r.projected_finish IS NULL OR r.finished_at IS NOT NULL THEN NULL ELSE "
-        "max(0, r.projected_finish - ?3) END, 'sla_deadline', r.sla_deadline, "
-        "'sla_max_duration', r.sla_max_duration, 'sla_state', r.sla_state, 'created_at', "
-        "r.created_at, 'started_at', r.started_at, 'finished_at', r.finished_at, 'spec_path', "
-        "r.spec_path, 'partitions', (SELECT json_group_array(json_object('index', p.idx, "
-        "'key', p.key, 'state', p.state, 'attempts', p.attempts, 'max_attempts', "
-        "p.max_attempts, 'progress', p.progress, 'total', p.total, 'error_records', "
-        "p.error_records, 'last_message', p.last_message, 'skip_reason', p.skip_reason)) "
-        "FROM partitions p WHERE p.run_id = r.id AND p.state NOT IN ('pending', "
-        "'succeeded'))) FROM runs r WHERE r.id = ?1");
+        st, "SELECT json_object('id', r.id, 'job', r.job, 'params', json(r.params_json), "
+            "'state', r.state, 'state_reason', r.state_reason, 'runtime_alive', json(?2), "
+            "'runtime_pid', r.runtime_pid, 'heartbeat_at', r.heartbeat_at, 'concurrency', "
+            "r.concurrency, 'total', r.total, 'pending', r.n_pending, 'paused', r.n_paused, "
+            "'running', r.n_running, "
+            "'retry_wait', r.n_retry_wait, 'succeeded', r.n_succeeded, 'failed', r.n_failed, "
+            "'skipped', r.n_skipped, 'records_done', r.records_done, 'records_total', "
+            "r.records_total, 'error_records', r.error_records, 'throughput', r.throughput, "
+            "'record_rate', r.record_rate, 'projected_finish', r.projected_finish, 'eta_seconds', "
+            "CASE WHEN r.projected_finish IS NULL OR r.finished_at IS NOT NULL THEN NULL ELSE "
+            "max(0, r.projected_finish - ?3) END, 'sla_deadline', r.sla_deadline, "
+            "'sla_max_duration', r.sla_max_duration, 'sla_state', r.sla_state, 'created_at', "
+            "r.created_at, 'started_at', r.started_at, 'finished_at', r.finished_at, 'spec_path', "
+            "r.spec_path, 'partitions', (SELECT json_group_array(json_object('index', p.idx, "
+            "'key', p.key, 'state', p.state, 'attempts', p.attempts, 'max_attempts', "
+            "p.max_attempts, 'progress', p.progress, 'total', p.total, 'error_records', "
+            "p.error_records, 'last_message', p.last_message, 'skip_reason', p.skip_reason)) "
+            "FROM partitions p WHERE p.run_id = r.id AND p.state NOT IN ('pending', "
+            "'succeeded'))) FROM runs r WHERE r.id = ?1");
     sqlite3_bind_int64(s, 1, id);
     sqlite3_bind_text(s, 2, alive ? "true" : "false", -1, SQLITE_STATIC);
     sqlite3_bind_double(s, 3, ns_now());
@@ -122,10 +122,10 @@ static int show_json(struct ns_store *st, long long id)
 static void show_partitions(struct ns_store *st, long long id, const char *state, const char *title,
                             int limit)
 {
-    sqlite3_stmt *s = store_prepare(
-        st, "SELECT idx, key, attempts, max_attempts, progress, total, last_message, "
-            "skip_reason, started_at FROM partitions WHERE run_id = ? AND state = ? "
-            "ORDER BY idx LIMIT ?");
+    sqlite3_stmt *s =
+        store_prepare(st, "SELECT idx, key, attempts, max_attempts, progress, total, last_message, "
+                          "skip_reason, started_at FROM partitions WHERE run_id = ? AND state = ? "
+                          "ORDER BY idx LIMIT ?");
     sqlite3_bind_int64(s, 1, id);
     sqlite3_bind_text(s, 2, state, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 3, limit + 1);
@@ -138,7 +138,8 @@ static void show_partitions(struct ns_store *st, long long id, const char *state
             break;
         }
         char *key = cli_escape(cli_col(s, 1));
-        char *msg = cli_escape(sqlite3_column_type(s, 7) != SQLITE_NULL ? cli_col(s, 7) : cli_col(s, 6));
+        char *msg =
+            cli_escape(sqlite3_column_type(s, 7) != SQLITE_NULL ? cli_col(s, 7) : cli_col(s, 6));
         char prog[48] = "";
         if (sqlite3_column_type(s, 5) != SQLITE_NULL && sqlite3_column_int64(s, 5) > 0)
             snprintf(prog, sizeof prog, "%lld/%lld %3.0f%%", sqlite3_column_int64(s, 4),
@@ -190,8 +191,8 @@ static int show_run(struct ns_store *st, long long id)
                cli_col(s, 25));
     printf("\n");
     long long total = sqlite3_column_int64(s, 6);
-    long long done = sqlite3_column_int64(s, 10) + sqlite3_column_int64(s, 11) +
-                     sqlite3_column_int64(s, 12);
+    long long done =
+        sqlite3_column_int64(s, 10) + sqlite3_column_int64(s, 11) + sqlite3_column_int64(s, 12);
     printf("partitions %lld/%lld done: %lld succeeded, %lld failed, %lld skipped; %lld running, "
            "%lld waiting to retry, %lld pending (concurrency %d)\n",
            done, total, sqlite3_column_int64(s, 10), sqlite3_column_int64(s, 11),
@@ -288,10 +289,10 @@ static int show_run(struct ns_store *st, long long id)
 static int status(int argc, char **argv)
 {
     static const struct option longopts[] = {{"db", required_argument, NULL, 'd'},
-                                              {"json", no_argument, NULL, 'j'},
-                                              {"all", no_argument, NULL, 'a'},
-                                              {"help", no_argument, NULL, 'h'},
-                                              {NULL, 0, NULL, 0}};
+                                             {"json", no_argument, NULL, 'j'},
+                                             {"all", no_argument, NULL, 'a'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
     const char *db_opt = NULL;
     bool json = false, all = false;
     int c;

@@ -80,7 +80,8 @@ static int validate(int argc, char **argv)
         size_t nl = eq ? (size_t)(eq - given[g]) : 0;
         bool declared = false, twice = false;
         for (size_t i = 0; eq && i < spec.params_len; i++)
-            if (strlen(spec.params[i].name) == nl && strncmp(spec.params[i].name, given[g], nl) == 0)
+            if (strlen(spec.params[i].name) == nl &&
+                strncmp(spec.params[i].name, given[g], nl) == 0)
                 declared = true;
         for (size_t h = 0; eq && h < g; h++)
             if (strncmp(given[h], given[g], nl + 1) == 0)

@@ -82,7 +82,7 @@ int exec_start(const struct ns_launch *l, struct ns_proc *out, char *err, size_t
     posix_spawnattr_setsigdefault(&attr, &all);
     posix_spawnattr_setpgroup(&attr, 0);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                         POSIX_SPAWN_SETSIGDEF);
+                                        POSIX_SPAWN_SETSIGDEF);
 
     pid_t pid;
     rc = posix_spawnp(&pid, l->argv[0], &fa, &attr, l->argv, l->envp);

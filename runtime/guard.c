@@ -51,8 +51,8 @@ void guard_check_budget(struct rt *rt)
     if (s->halt_failed_partitions.set && failed > rt->halt_ack_failed) {
         double lim = limit_value(&s->halt_failed_partitions, (double)rt->nparts);
         if ((double)failed >= lim && failed > 0)
-            describe(reason, sizeof reason, "failed partitions", failed,
-                     &s->halt_failed_partitions, (double)rt->nparts, "partitions");
+            describe(reason, sizeof reason, "failed partitions", failed, &s->halt_failed_partitions,
+                     (double)rt->nparts, "partitions");
     }
     if (!reason[0] && s->halt_error_records.set && rt->error_records > rt->halt_ack_errors) {
         bool pct = s->halt_error_records.percent;
@@ -66,8 +66,9 @@ void guard_check_budget(struct rt *rt)
     if (!reason[0])
         return;
     char full[400];
-    snprintf(full, sizeof full, "error budget crossed (%s): no new dispatch until an operator "
-                                "resumes or stops the run",
+    snprintf(full, sizeof full,
+             "error budget crossed (%s): no new dispatch until an operator "
+             "resumes or stops the run",
              reason);
     rt_set_run_state(rt, RS_HALTED, full);
     journal_event(rt->j, -1, 0, "halt", "%s", full);
@@ -103,7 +104,8 @@ void guard_init_sla(struct rt *rt)
     if (!s->sla_deadline && !s->sla_max_duration_ms)
         return;
     /* Keep the deadline a resumed run was given when it first started. */
-    sqlite3_stmt *q = store_prepare(&rt->st, "SELECT sla_deadline, sla_state FROM runs WHERE id = ?");
+    sqlite3_stmt *q =
+        store_prepare(&rt->st, "SELECT sla_deadline, sla_state FROM runs WHERE id = ?");
     sqlite3_bind_int64(q, 1, rt->run_id);
     double stored = 0;
     if (sqlite3_step(q) == SQLITE_ROW) {
@@ -166,14 +168,14 @@ void guard_check_sla(struct rt *rt, double projected_finish, bool final)
     }
     if (projected_finish > rt->sla_deadline) {
         bool first = !rt->sla_risk_fired;
-        set_sla(rt, "at_risk", "SLA at risk: projected finish ",
-                projected_finish, " is after the deadline ", rt->sla_deadline);
+        set_sla(rt, "at_risk", "SLA at risk: projected finish ", projected_finish,
+                " is after the deadline ", rt->sla_deadline);
         if (first) {
             rt->sla_risk_fired = true;
             hooks_fire(rt, NS_HOOK_SLA_RISK);
         }
     } else if (projected_finish > 0 && rt->sla_state && strcmp(rt->sla_state, "at_risk") == 0) {
-        set_sla(rt, "ok", "SLA back on track: projected finish ", projected_finish,
-                ", deadline ", rt->sla_deadline);
+        set_sla(rt, "ok", "SLA back on track: projected finish ", projected_finish, ", deadline ",
+                rt->sla_deadline);
     }
 }

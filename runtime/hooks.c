@@ -80,16 +80,17 @@ void hooks_fire(struct rt *rt, enum ns_hook_event ev)
     push(&env, &ne, ns_xasprintf("NIGHTSHIFT_JOB=%s", rt->spec->name));
     push(&env, &ne, ns_xasprintf("NIGHTSHIFT_DB=%s", rt->st.path));
     push(&env, &ne, ns_xasprintf("NIGHTSHIFT_RUN_STATE=%s", run_state_names[rt->state]));
-    push(&env, &ne, ns_xasprintf("NIGHTSHIFT_STATE_REASON=%s",
-                                 rt->state_reason ? rt->state_reason : ""));
+    push(&env, &ne,
+         ns_xasprintf("NIGHTSHIFT_STATE_REASON=%s", rt->state_reason ? rt->state_reason : ""));
     push(&env, &ne, ns_xasprintf("NIGHTSHIFT_TOTAL=%zu", rt->nparts));
     push(&env, &ne, ns_xasprintf("NIGHTSHIFT_SUCCEEDED=%lld", (long long)rt->counts[P_SUCCEEDED]));
     push(&env, &ne, ns_xasprintf("NIGHTSHIFT_FAILED=%lld", (long long)rt->counts[P_FAILED]));
     push(&env, &ne, ns_xasprintf("NIGHTSHIFT_SKIPPED=%lld", (long long)rt->counts[P_SKIPPED]));
-    push(&env, &ne, ns_xasprintf("NIGHTSHIFT_PENDING=%lld",
-                                 (long long)(rt->nparts - (size_t)(rt->counts[P_SUCCEEDED] +
-                                                                   rt->counts[P_FAILED] +
-                                                                   rt->counts[P_SKIPPED]))));
+    push(&env, &ne,
+         ns_xasprintf(
+             "NIGHTSHIFT_PENDING=%lld",
+             (long long)(rt->nparts - (size_t)(rt->counts[P_SUCCEEDED] + rt->counts[P_FAILED] +
+                                               rt->counts[P_SKIPPED]))));
     push(&env, &ne, ns_xasprintf("NIGHTSHIFT_ERROR_RECORDS=%lld", (long long)rt->error_records));
     push(&env, &ne, ns_xasprintf("NIGHTSHIFT_RECORDS_DONE=%lld", (long long)rt->records_done));
     push(&env, &ne, ns_xasprintf("NIGHTSHIFT_DURATION=%.0f", now - rt->run_started_at));

@@ -23,7 +23,7 @@
                  "progress = ?6, total = ?7, error_records = ?8, last_message = ?9, "              \
                  "last_signature = ?10, next_attempt_at = ?11, started_at = ?12, "                 \
                  "finished_at = ?13, updated_at = ?14, max_attempts = ?15 "                        \
-                 "WHERE run_id = ?1 AND idx = ?2")             \
+                 "WHERE run_id = ?1 AND idx = ?2")                                                 \
     X(PROGRESS, "UPDATE partitions SET progress = ?3, total = ?4, error_records = ?5, "            \
                 "last_message = ?6, updated_at = ?7 WHERE run_id = ?1 AND idx = ?2")               \
     X(CHECKPOINT, "UPDATE partitions SET checkpoint = ?3, checkpoint_at = ?4, "                    \
@@ -32,8 +32,9 @@
     X(ATTEMPT_START, "INSERT INTO attempts(run_id, idx, n, started_at, log_path, resumed_from) "   \
                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                                            \
     X(ATTEMPT_PID, "UPDATE attempts SET pid = ?2, pid_start = ?3, pgid = ?2 WHERE id = ?1")        \
-    X(ATTEMPT_END, "UPDATE attempts SET ended_at = ?2, outcome = ?3, exit_code = ?4, signal = ?5, "\
-                   "duration = ?6, log_bytes = ?7, log_dropped = ?8, message = ?9 WHERE id = ?1")  \
+    X(ATTEMPT_END,                                                                                 \
+      "UPDATE attempts SET ended_at = ?2, outcome = ?3, exit_code = ?4, signal = ?5, "             \
+      "duration = ?6, log_bytes = ?7, log_dropped = ?8, message = ?9 WHERE id = ?1")               \
     X(ERROR, "INSERT INTO error_records(run_id, idx, attempt_id, at, key, message, signature, "    \
              "payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")                                   \
     X(DROP_ERRORS, "DELETE FROM error_records WHERE run_id = ?1 AND idx = ?2 AND id > ?3")         \
@@ -42,15 +43,16 @@
     X(RUN_COUNTERS, "UPDATE runs SET n_pending = ?2, n_running = ?3, n_retry_wait = ?4, "          \
                     "n_succeeded = ?5, n_failed = ?6, n_skipped = ?7, records_done = ?8, "         \
                     "records_total = ?9, error_records = ?10, throughput = ?11, "                  \
-                    "record_rate = ?12, projected_finish = ?13, updated_at = ?14, n_paused = ?15 "   \
-                    "WHERE id = ?1")   \
+                    "record_rate = ?12, projected_finish = ?13, updated_at = ?14, n_paused = ?15 " \
+                    "WHERE id = ?1")                                                               \
     X(HEARTBEAT, "UPDATE runs SET heartbeat_at = ?2, runtime_pid = ?3 WHERE id = ?1")              \
     X(SAMPLE, "INSERT OR REPLACE INTO samples(run_id, at, done, records, failed) "                 \
               "VALUES (?1, ?2, ?3, ?4, ?5)")                                                       \
-    X(SKIP_REASON, "UPDATE partitions SET skip_reason = ?3 WHERE run_id = ?1 AND idx = ?2")       \
-    X(SLA, "UPDATE runs SET sla_deadline = ?2, sla_max_duration = ?3, sla_state = ?4 WHERE id = ?1") \
+    X(SKIP_REASON, "UPDATE partitions SET skip_reason = ?3 WHERE run_id = ?1 AND idx = ?2")        \
+    X(SLA,                                                                                         \
+      "UPDATE runs SET sla_deadline = ?2, sla_max_duration = ?3, sla_state = ?4 WHERE id = ?1")    \
     X(CONCURRENCY, "UPDATE runs SET concurrency = ?2 WHERE id = ?1")                               \
-    X(COMMAND_RESULT, "UPDATE commands SET state = ?2, result = ?3, applied_at = ?4 "             \
+    X(COMMAND_RESULT, "UPDATE commands SET state = ?2, result = ?3, applied_at = ?4 "              \
                       "WHERE id = ?1 AND state = 'pending'")
 
 #define J_ENUM(name, sql) J_##name,
@@ -65,7 +67,7 @@ struct journal {
     int64_t run_id;
     sqlite3_stmt *stmt[J_COUNT];
     bool in_txn;
-    bool failed;       /* a write in this transaction failed */
+    bool failed; /* a write in this transaction failed */
     char err[512];
 };
 

@@ -52,11 +52,11 @@ struct attempt {
     char *log_path;
     int64_t log_bytes, log_dropped;
     char *cause; /* the worker's last error/warn report this attempt */
-    char *tail; /* ring of the last log_limit/2 bytes beyond the head */
+    char *tail;  /* ring of the last log_limit/2 bytes beyond the head */
     size_t tail_len, tail_pos;
     int64_t malformed;
     double started_wall, started_mono;
-    double deadline_mono; /* 0: no timeout; moved forward by pauses */
+    double deadline_mono;  /* 0: no timeout; moved forward by pauses */
     double paused_at_mono; /* > 0 while SIGSTOPped */
     enum ending ending;
     double kill_at_mono; /* SIGKILL due (after SIGTERM + stop_grace) */
@@ -69,7 +69,7 @@ struct part {
     int attempts;       /* started within the current budget */
     int attempts_total; /* ever */
     int max_attempts;
-    double retry_at;    /* wall clock, retry_wait only */
+    double retry_at; /* wall clock, retry_wait only */
     double started_at, finished_at;
     int64_t progress, total; /* total < 0: unknown */
     int64_t errors;
@@ -80,14 +80,22 @@ struct part {
     int64_t last_err_id; /* newest error record of this partition */
     char *last_message;
     char *last_signature;
-    bool queued; /* in the retry queue */
+    bool queued;         /* in the retry queue */
     bool skip_when_done; /* an operator skipped it while it ran */
     struct attempt *live;
 };
 
 struct journal; /* journal.c */
 
-enum run_state { RS_RUNNING, RS_PAUSED, RS_HALTED, RS_STOPPING, RS_STOPPED, RS_SUCCEEDED, RS_FAILED };
+enum run_state {
+    RS_RUNNING,
+    RS_PAUSED,
+    RS_HALTED,
+    RS_STOPPING,
+    RS_STOPPED,
+    RS_SUCCEEDED,
+    RS_FAILED
+};
 extern const char *const run_state_names[];
 
 struct rt {
@@ -112,8 +120,8 @@ struct rt {
     enum run_state state;
     char *state_reason;
     bool stop_now;
-    size_t cursor; /* next index to look at for pending work */
-    int64_t *requeue; /* partitions made pending out of order */
+    size_t cursor;                              /* next index to look at for pending work */
+    int64_t *requeue;                           /* partitions made pending out of order */
     size_t requeue_head, nrequeue, requeue_cap; /* FIFO: [head, n) */
     int64_t *waiting; /* partitions in retry_wait (may hold stale entries) */
     size_t nwaiting, waiting_cap;
@@ -128,7 +136,7 @@ struct rt {
     int rate_n;
     bool tty_gone;
     int64_t stale_cmd_max; /* commands up to this id predate this runtime */
-    char *forced_changes; /* --force: the was/now lines to record */
+    char *forced_changes;  /* --force: the was/now lines to record */
     /* Error budget: counts when the operator last resumed a halt. */
     int64_t halt_ack_failed, halt_ack_errors;
     double run_started_at; /* wall clock, first start of the run */

@@ -282,8 +282,8 @@ out:
 
 /* Finds the run to drive. Returns 0 (rt->run_id set, or result->already_succeeded),
  * -1 on error (*refused when it is the user's to fix). */
-static int find_or_create_run(struct rt *rt, struct ns_run_result *result, bool *refused,
-                              char *err, size_t errlen)
+static int find_or_create_run(struct rt *rt, struct ns_run_result *result, bool *refused, char *err,
+                              size_t errlen)
 {
     char *params = plan_params_canonical(rt->plan);
     char *canon = spec_canonical(rt->spec);
@@ -314,9 +314,10 @@ static int find_or_create_run(struct rt *rt, struct ns_run_result *result, bool 
             }
             if (strcmp(old_plan, plan_hash) != 0) {
                 struct ns_buf b = NS_BUF_INIT;
-                buf_addf(&b, "run %lld: the plan changed since it started (%lld partitions then, "
-                             "%zu now, or different keys); finish it with the old spec, or "
-                             "start a new run with --rerun",
+                buf_addf(&b,
+                         "run %lld: the plan changed since it started (%lld partitions then, "
+                         "%zu now, or different keys); finish it with the old spec, or "
+                         "start a new run with --rerun",
                          (long long)id, (long long)old_total, rt->plan->len);
                 ns_errf(err, errlen, "%s", b.data);
                 buf_release(&b);
@@ -339,8 +340,9 @@ static int find_or_create_run(struct rt *rt, struct ns_run_result *result, bool 
                     goto out;
                 }
                 sqlite3_stmt *u = store_prepare(
-                    &rt->st, "UPDATE runs SET spec_canon = ?, spec_hash = ?, concurrency = ?, spec_path = "
-                             "coalesce(?, spec_path) WHERE id = ?");
+                    &rt->st,
+                    "UPDATE runs SET spec_canon = ?, spec_hash = ?, concurrency = ?, spec_path = "
+                    "coalesce(?, spec_path) WHERE id = ?");
                 char *abs_spec = realpath(rt->spec->path, NULL);
                 sqlite3_bind_text(u, 1, canon, -1, SQLITE_STATIC);
                 sqlite3_bind_text(u, 2, spec_hash, -1, SQLITE_STATIC);
@@ -492,9 +494,8 @@ static void reconcile(struct rt *rt)
     sqlite3_finalize(s);
     double now = ns_now();
     for (size_t i = 0; i < n; i++) {
-        bool ended = orphans[i].pid > 1 &&
-                     exec_end_orphan((pid_t)orphans[i].pid, orphans[i].start,
-                                     rt->spec->stop_grace_ms) == 1;
+        bool ended = orphans[i].pid > 1 && exec_end_orphan((pid_t)orphans[i].pid, orphans[i].start,
+                                                           rt->spec->stop_grace_ms) == 1;
         struct attempt a = {0};
         a.id = orphans[i].id;
         a.started_wall = orphans[i].started;
@@ -552,8 +553,8 @@ static void free_strv(char **v)
 /* Builds the worker's environment: ours without NIGHTSHIFT_* (a worker of a
  * nested run must not inherit the outer run's identity), the spec's env,
  * then the contract variables. */
-static char **build_env(struct rt *rt, int64_t idx, int attempt_n, const struct part *p,
-                        char *err, size_t errlen)
+static char **build_env(struct rt *rt, int64_t idx, int attempt_n, const struct part *p, char *err,
+                        size_t errlen)
 {
     const struct ns_partition *pp = &rt->plan->parts[idx];
     char **env = NULL;
@@ -564,8 +565,7 @@ static char **build_env(struct rt *rt, int64_t idx, int attempt_n, const struct 
     struct ns_buf b = NS_BUF_INIT;
     for (size_t i = 0; i < rt->spec->env_len; i++) {
         buf_reset(&b);
-        if (tmpl_expand(rt->spec->env[i].value, pp->params, pp->params_len, &b, err, errlen) !=
-            0) {
+        if (tmpl_expand(rt->spec->env[i].value, pp->params, pp->params_len, &b, err, errlen) != 0) {
             buf_release(&b);
             free_strv(env);
             return NULL;
@@ -630,8 +630,7 @@ static char *build_workdir(struct rt *rt, int64_t idx)
         return ns_xstrdup(rt->spec->dir);
     struct ns_buf b = NS_BUF_INIT;
     char err[256];
-    if (tmpl_expand(rt->spec->workdir.text, pp->params, pp->params_len, &b, err, sizeof err) !=
-        0) {
+    if (tmpl_expand(rt->spec->workdir.text, pp->params, pp->params_len, &b, err, sizeof err) != 0) {
         buf_release(&b);
         return ns_xstrdup(rt->spec->dir);
     }
@@ -664,7 +663,8 @@ static void launch(struct rt *rt, int64_t idx)
     p->attempts_total++;
     /* Resume from the checkpoint: progress and error records past it will be
      * reported again by this attempt, so earlier copies go. */
-    int64_t dropped = journal_drop_errors_after(rt->j, idx, p->checkpoint ? p->checkpoint_err_id : 0);
+    int64_t dropped =
+        journal_drop_errors_after(rt->j, idx, p->checkpoint ? p->checkpoint_err_id : 0);
     p->errors -= dropped;
     rt->error_records -= dropped;
     if (p->errors < 0)
@@ -686,8 +686,8 @@ static void launch(struct rt *rt, int64_t idx)
     report_parser_init(&a->parser);
     a->log_path = ns_xasprintf("%s/p%06lld-a%d.log", rt->run_dir, (long long)idx, a->n);
     a->log_fd = open(a->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    a->id = journal_attempt_start(rt->j, idx, a->n, now, a->log_path, p->checkpoint,
-                                  p->checkpoint_len);
+    a->id =
+        journal_attempt_start(rt->j, idx, a->n, now, a->log_path, p->checkpoint, p->checkpoint_len);
     p->live = a;
     if (!p->started_at)
         p->started_at = now;
@@ -986,8 +986,8 @@ static char *last_output_line(struct rt *rt, struct attempt *a)
     }
     char *line = NULL;
     size_t end = b.len;
-    while (end > 0 && (b.data[end - 1] == '\n' || b.data[end - 1] == '\r' ||
-                       b.data[end - 1] == ' '))
+    while (end > 0 &&
+           (b.data[end - 1] == '\n' || b.data[end - 1] == '\r' || b.data[end - 1] == ' '))
         end--;
     if (end > 0) {
         size_t begin = end;
@@ -1006,8 +1006,8 @@ static char *last_output_line(struct rt *rt, struct attempt *a)
  * (exit 2 and exit 75 are different causes) and adds the masked cause: the
  * worker's last error/warn report, else its last line of output - so
  * "exit 1: connection reset by peer" and "exit 1: disk full" are two groups. */
-static void set_failure(struct rt *rt, struct attempt *a, struct part *p, const char *msg,
-                        int code, int sig)
+static void set_failure(struct rt *rt, struct attempt *a, struct part *p, const char *msg, int code,
+                        int sig)
 {
     char *cause = a->cause ? ns_xstrdup(a->cause) : last_output_line(rt, a);
     struct ns_buf text = NS_BUF_INIT, signature = NS_BUF_INIT;
@@ -1413,7 +1413,8 @@ static void periodic(struct rt *rt, bool force)
     /* Coalesced progress: a few writes per second per partition at most. */
     for (size_t i = 0; i < rt->nlive; i++) {
         struct attempt *a = rt->live[i];
-        if (a->progress_dirty && (force || now_mono - a->progress_written_mono >= PROGRESS_WRITE_S)) {
+        if (a->progress_dirty &&
+            (force || now_mono - a->progress_written_mono >= PROGRESS_WRITE_S)) {
             journal_progress(rt->j, a->idx, &rt->parts[a->idx]);
             a->progress_dirty = false;
             a->progress_written_mono = now_mono;
@@ -1713,10 +1714,10 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     guard_init_sla(rt);
     rt->state = RS_RUNNING;
     journal_run_state(rt->j, "running", NULL, false);
-    rt_event(rt, -1, 0, "run_state", "run %lld: runtime %d %s (%zu partitions: %lld done, %lld to do)",
-             (long long)rt->run_id, (int)getpid(), result->resumed ? "resumed it" : "started it",
-             rt->nparts, (long long)done_count(rt),
-             (long long)(rt->nparts - (size_t)done_count(rt)));
+    rt_event(
+        rt, -1, 0, "run_state", "run %lld: runtime %d %s (%zu partitions: %lld done, %lld to do)",
+        (long long)rt->run_id, (int)getpid(), result->resumed ? "resumed it" : "started it",
+        rt->nparts, (long long)done_count(rt), (long long)(rt->nparts - (size_t)done_count(rt)));
     if (result->resumed && spec->restore_paused)
         rt_set_run_state(rt, RS_PAUSED, "on_restore: pause - resume it when ready");
     poll_commands(rt, true); /* retries and skips queued while no runtime ran */

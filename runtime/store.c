@@ -31,7 +31,8 @@ const char *const store_schema_sql =
     "  spec_canon TEXT NOT NULL,        -- canonical settings, to say what changed\n"
     "  spec_hash TEXT NOT NULL,\n"
     "  plan_hash TEXT NOT NULL,\n"
-    "  state TEXT NOT NULL,             -- running paused halted stopping stopped succeeded failed\n"
+    "  state TEXT NOT NULL,             -- running paused halted stopping stopped succeeded "
+    "failed\n"
     "  state_reason TEXT,\n"
     "  concurrency INTEGER NOT NULL,\n"
     "  total INTEGER NOT NULL,          -- partitions\n"
@@ -65,7 +66,8 @@ const char *const store_schema_sql =
     "  idx INTEGER NOT NULL,\n"
     "  key TEXT NOT NULL,\n"
     "  params_json TEXT NOT NULL,\n"
-    "  state TEXT NOT NULL,             -- pending running retry_wait paused succeeded failed skipped\n"
+    "  state TEXT NOT NULL,             -- pending running retry_wait paused succeeded failed "
+    "skipped\n"
     "  attempts INTEGER NOT NULL DEFAULT 0,       -- started within the current budget\n"
     "  attempts_total INTEGER NOT NULL DEFAULT 0, -- ever started\n"
     "  max_attempts INTEGER NOT NULL,\n"
@@ -98,7 +100,8 @@ const char *const store_schema_sql =
     "  pgid INTEGER,\n"
     "  started_at REAL NOT NULL,\n"
     "  ended_at REAL,\n"
-    "  outcome TEXT,                   -- NULL while live; succeeded failed signalled timed_out killed interrupted\n"
+    "  outcome TEXT,                   -- NULL while live; succeeded failed signalled timed_out "
+    "killed interrupted\n"
     "  exit_code INTEGER,\n"
     "  signal INTEGER,\n"
     "  duration REAL,\n"
@@ -158,7 +161,6 @@ const char *const store_schema_sql =
     "  failed INTEGER NOT NULL,\n"
     "  PRIMARY KEY (run_id, at)\n"
     ") WITHOUT ROWID;\n";
-
 
 char *store_default_path(const char *db_opt)
 {
@@ -329,8 +331,7 @@ int store_open(struct ns_store *st, const char *path, enum ns_store_mode mode, c
             goto fail;
         }
     } else if (access(path, F_OK) != 0) {
-        ns_errf(err, errlen, "%s: no such database; nothing has run here yet (or pass --db)",
-                path);
+        ns_errf(err, errlen, "%s: no such database; nothing has run here yet (or pass --db)", path);
         goto fail;
     }
     int flags = mode == NS_STORE_READ ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;

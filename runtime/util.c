@@ -250,8 +250,8 @@ int ns_parse_duration(const char *s, int64_t *ms_out)
     static const struct {
         const char *unit;
         int64_t ms;
-    } units[] = {{"ms", 1},          {"s", 1000},           {"m", 60000},
-                 {"h", 3600000},     {"d", 86400000},       {"w", 7 * 86400000LL}};
+    } units[] = {{"ms", 1},      {"s", 1000},     {"m", 60000},
+                 {"h", 3600000}, {"d", 86400000}, {"w", 7 * 86400000LL}};
     if (!s || !*s)
         return -1;
     int64_t total = 0;
@@ -279,8 +279,7 @@ int ns_parse_duration(const char *s, int64_t *ms_out)
         int64_t mul = 0;
         for (size_t i = 0; i < NS_ARRAY_LEN(units); i++) {
             size_t ul = strlen(units[i].unit);
-            if (strncmp(p, units[i].unit, ul) == 0 && ul > best &&
-                !isalpha((unsigned char)p[ul])) {
+            if (strncmp(p, units[i].unit, ul) == 0 && ul > best && !isalpha((unsigned char)p[ul])) {
                 best = ul;
                 mul = units[i].ms;
             }
@@ -306,8 +305,7 @@ char *ns_format_duration(int64_t ms, char *out, size_t outlen)
     else if (ms < 60000)
         snprintf(out, outlen, "%llds", (long long)(ms / 1000));
     else if (ms < 3600000)
-        snprintf(out, outlen, "%lldm%02llds", (long long)(ms / 60000),
-                 (long long)(ms / 1000 % 60));
+        snprintf(out, outlen, "%lldm%02llds", (long long)(ms / 60000), (long long)(ms / 1000 % 60));
     else if (ms < 86400000)
         snprintf(out, outlen, "%lldh%02lldm", (long long)(ms / 3600000),
                  (long long)(ms / 60000 % 60));
@@ -322,11 +320,9 @@ int ns_parse_size(const char *s, int64_t *bytes_out)
     static const struct {
         const char *unit;
         int64_t mul;
-    } units[] = {{"", 1},          {"B", 1},
-                 {"kB", 1000},     {"KB", 1000},
-                 {"KiB", 1024},    {"MB", 1000000},
-                 {"MiB", 1 << 20}, {"GB", 1000000000},
-                 {"GiB", 1 << 30}};
+    } units[] = {{"", 1},          {"B", 1},           {"kB", 1000},
+                 {"KB", 1000},     {"KiB", 1024},      {"MB", 1000000},
+                 {"MiB", 1 << 20}, {"GB", 1000000000}, {"GiB", 1 << 30}};
     if (!s || !isdigit((unsigned char)*s))
         return -1;
     char *end;

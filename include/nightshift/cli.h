@@ -24,8 +24,8 @@ enum ns_exit {
 
 struct ns_command {
     const char *name;
-    const char *args;    /* one-line synopsis after the name */
-    const char *summary; /* what it does, one line */
+    const char *args;                   /* one-line synopsis after the name */
+    const char *summary;                /* what it does, one line */
     int (*main)(int argc, char **argv); /* argv[0] is the subcommand name */
 };
 

@@ -24,10 +24,10 @@ struct ns_launch {
 };
 
 struct ns_proc {
-    pid_t pid;          /* also the process group id */
+    pid_t pid;           /* also the process group id */
     uint64_t start_time; /* clock ticks after boot, 0 if unknown */
-    int report_fd;      /* read end of the report pipe, non-blocking, CLOEXEC */
-    int output_fd;      /* read end of the stdout+stderr pipe, non-blocking, CLOEXEC */
+    int report_fd;       /* read end of the report pipe, non-blocking, CLOEXEC */
+    int output_fd;       /* read end of the stdout+stderr pipe, non-blocking, CLOEXEC */
 };
 
 /* Starts the worker. Returns 0, or -1 with err filled (e.g. "./w.sh: No such

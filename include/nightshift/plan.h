@@ -48,8 +48,8 @@ char *plan_partition_json(const struct ns_partition *p);
 /* Expands {name} placeholders in text from params ("{{" and "}}" are literal
  * braces). Returns 0, or -1 with a message in err naming the unknown
  * placeholder or the unbalanced brace. */
-int tmpl_expand(const char *text, const struct ns_kv *params, size_t params_len,
-                struct ns_buf *out, char *err, size_t errlen);
+int tmpl_expand(const char *text, const struct ns_kv *params, size_t params_len, struct ns_buf *out,
+                char *err, size_t errlen);
 
 /* Looks a parameter up by name; NULL if absent. */
 const char *kv_get(const struct ns_kv *kv, size_t len, const char *name);

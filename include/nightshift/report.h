@@ -31,25 +31,25 @@ enum ns_report_kind {
 /* One parsed message. Pointers are valid only during the callback. */
 struct ns_report_msg {
     enum ns_report_kind kind;
-    int64_t number;            /* total, progress */
-    const char *key;           /* error: record key; log: level */
+    int64_t number;  /* total, progress */
+    const char *key; /* error: record key; log: level */
     size_t key_len;
-    const char *text;          /* checkpoint token, error/log message, malformed: reason */
+    const char *text; /* checkpoint token, error/log message, malformed: reason */
     size_t text_len;
     const unsigned char *payload; /* error payload (may hold any bytes) or NULL */
     size_t payload_len;
-    const char *raw;           /* malformed: the offending bytes (truncated) */
+    const char *raw; /* malformed: the offending bytes (truncated) */
     size_t raw_len;
 };
 
 typedef void (*ns_report_cb)(void *ctx, const struct ns_report_msg *msg);
 
 struct ns_report_parser {
-    struct ns_buf pending;     /* bytes of an incomplete line or payload */
-    int64_t payload_need;      /* > 0 while reading an error payload */
-    int64_t skip_payload;      /* bytes of an oversized payload still to drop */
-    int discarding_line;       /* dropping the rest of an overlong line */
-    size_t header_len;         /* length of the error/LEN header kept in pending */
+    struct ns_buf pending; /* bytes of an incomplete line or payload */
+    int64_t payload_need;  /* > 0 while reading an error payload */
+    int64_t skip_payload;  /* bytes of an oversized payload still to drop */
+    int discarding_line;   /* dropping the rest of an overlong line */
+    size_t header_len;     /* length of the error/LEN header kept in pending */
 };
 
 void report_parser_init(struct ns_report_parser *p);

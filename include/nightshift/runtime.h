@@ -20,16 +20,16 @@
 struct ns_counts {
     int64_t total, pending, running, retry_wait, paused, succeeded, failed, skipped;
     int64_t records_done, error_records;
-    double elapsed_s;     /* since this runtime started */
-    double rate;          /* partitions per second, recent */
-    double eta_s;         /* < 0 when unknown */
-    const char *state;    /* run state word */
+    double elapsed_s;  /* since this runtime started */
+    double rate;       /* partitions per second, recent */
+    double eta_s;      /* < 0 when unknown */
+    const char *state; /* run state word */
 };
 
 struct ns_runtime_opts {
-    bool rerun;          /* start a new run even if an unfinished one exists */
-    bool force;          /* accept a changed spec (not a changed plan) on resume */
-    bool retry_failed;   /* on resume, give failed partitions a fresh budget */
+    bool rerun;        /* start a new run even if an unfinished one exists */
+    bool force;        /* accept a changed spec (not a changed plan) on resume */
+    bool retry_failed; /* on resume, give failed partitions a fresh budget */
     /* A line about something that happened (partition finished, retry,
      * state change), already made safe for a terminal. */
     void (*on_event)(void *ctx, const char *line);

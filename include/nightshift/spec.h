@@ -63,7 +63,7 @@ struct ns_partition_spec {
     enum ns_partitioner kind;
     struct ns_tmpl *keys; /* list: inline keys */
     size_t keys_len;
-    struct ns_tmpl keys_file; /* list: file with one key per line (text NULL if unset) */
+    struct ns_tmpl keys_file;        /* list: file with one key per line (text NULL if unset) */
     struct ns_tmpl start, end, size; /* range */
     struct ns_tmpl from, to, step;   /* dates; step like "1d" or "7d" */
     struct ns_tmpl format;           /* dates: strftime format of {date}, default %Y-%m-%d */
@@ -85,7 +85,13 @@ struct ns_limit {
     double value;
 };
 
-enum ns_hook_event { NS_HOOK_SUCCESS, NS_HOOK_FAILURE, NS_HOOK_HALT, NS_HOOK_SLA_RISK, NS_HOOK_COUNT };
+enum ns_hook_event {
+    NS_HOOK_SUCCESS,
+    NS_HOOK_FAILURE,
+    NS_HOOK_HALT,
+    NS_HOOK_SLA_RISK,
+    NS_HOOK_COUNT
+};
 
 struct ns_argv {
     struct ns_tmpl *items;
@@ -98,15 +104,15 @@ struct ns_spec {
     char *name;        /* [A-Za-z0-9._-]+ */
     char *description; /* may be NULL */
     struct ns_argv command;
-    bool shell;            /* command has one element, run by /bin/sh -c */
+    bool shell;             /* command has one element, run by /bin/sh -c */
     struct ns_tmpl workdir; /* NULL text: the spec's directory */
     struct ns_kv *params;   /* declared run parameters with defaults */
     size_t params_len;
     struct ns_partition_spec partitions;
-    int concurrency;     /* default 1 */
-    int64_t timeout_ms;  /* 0: none */
-    int retry_attempts;  /* total attempts including the first, default 1 */
-    int64_t backoff_ms;  /* first retry delay, default 1s */
+    int concurrency;        /* default 1 */
+    int64_t timeout_ms;     /* 0: none */
+    int retry_attempts;     /* total attempts including the first, default 1 */
+    int64_t backoff_ms;     /* first retry delay, default 1s */
     int64_t max_backoff_ms; /* default 5m */
     double backoff_factor;  /* default 2 */
     double jitter;          /* 0..1, default 0.1: delay * (1 +- jitter) */

@@ -34,7 +34,10 @@ struct ns_buf {
     size_t len;
     size_t cap;
 };
-#define NS_BUF_INIT {NULL, 0, 0}
+#define NS_BUF_INIT                                                                                \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 void buf_grow(struct ns_buf *b, size_t extra);
 void buf_add(struct ns_buf *b, const void *data, size_t len);

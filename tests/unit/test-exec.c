@@ -29,8 +29,9 @@ static unsigned long long starttime_of(pid_t pid)
     char *p = strrchr(buf, ')') + 2;
     unsigned long long v = 0;
     /* fields 3..21 skipped, 22 read */
-    int got = sscanf(p, "%*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
-                        "%*s %*s %llu",
+    int got = sscanf(p,
+                     "%*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
+                     "%*s %*s %llu",
                      &v);
     assert_int_equal(got, 1);
     return v;

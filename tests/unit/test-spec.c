@@ -14,7 +14,6 @@
 #include "nightshift/spec.h"
 #include "nightshift/util.h"
 
-
 /* Loads yaml and returns the formatted diagnostics ("" when it loaded). */
 static char *load_diags(const char *yaml)
 {
