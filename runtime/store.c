@@ -21,6 +21,8 @@
 /* Schema version 1. Times are Unix seconds (REAL); states are the words of
  * DESIGN.md. Counters on runs are maintained by the runtime so a runs list
  * never scans partitions. */
+/* One SQL line per C line: tests/console/make-fixture.sh reads them. */
+/* clang-format off */
 const char *const store_schema_sql =
     "CREATE TABLE runs (\n"
     "  id INTEGER PRIMARY KEY,\n"
@@ -31,8 +33,7 @@ const char *const store_schema_sql =
     "  spec_canon TEXT NOT NULL,        -- canonical settings, to say what changed\n"
     "  spec_hash TEXT NOT NULL,\n"
     "  plan_hash TEXT NOT NULL,\n"
-    "  state TEXT NOT NULL,             -- running paused halted stopping stopped succeeded "
-    "failed\n"
+    "  state TEXT NOT NULL,             -- running paused halted stopping stopped succeeded failed\n"
     "  state_reason TEXT,\n"
     "  concurrency INTEGER NOT NULL,\n"
     "  total INTEGER NOT NULL,          -- partitions\n"
@@ -66,8 +67,7 @@ const char *const store_schema_sql =
     "  idx INTEGER NOT NULL,\n"
     "  key TEXT NOT NULL,\n"
     "  params_json TEXT NOT NULL,\n"
-    "  state TEXT NOT NULL,             -- pending running retry_wait paused succeeded failed "
-    "skipped\n"
+    "  state TEXT NOT NULL,             -- pending running retry_wait paused succeeded failed skipped\n"
     "  attempts INTEGER NOT NULL DEFAULT 0,       -- started within the current budget\n"
     "  attempts_total INTEGER NOT NULL DEFAULT 0, -- ever started\n"
     "  max_attempts INTEGER NOT NULL,\n"
@@ -100,8 +100,7 @@ const char *const store_schema_sql =
     "  pgid INTEGER,\n"
     "  started_at REAL NOT NULL,\n"
     "  ended_at REAL,\n"
-    "  outcome TEXT,                   -- NULL while live; succeeded failed signalled timed_out "
-    "killed interrupted\n"
+    "  outcome TEXT,                   -- NULL while live; succeeded failed signalled timed_out killed interrupted\n"
     "  exit_code INTEGER,\n"
     "  signal INTEGER,\n"
     "  duration REAL,\n"
@@ -161,6 +160,7 @@ const char *const store_schema_sql =
     "  failed INTEGER NOT NULL,\n"
     "  PRIMARY KEY (run_id, at)\n"
     ") WITHOUT ROWID;\n";
+/* clang-format on */
 
 char *store_default_path(const char *db_opt)
 {
