@@ -24,7 +24,7 @@ DB=$T/db/nightshift.db
 mkdir -p "$T/d"
 setsid "$NS" run --db "$DB" "$ROOT/tests/e2e/specs/loop.yaml" -p dir="$T/d" >"$T/run.out" 2>&1 </dev/null &
 RT=$!
-trap 'kill -INT $RT 2>/dev/null; sleep 0.2; kill -INT $RT 2>/dev/null; wait $RT 2>/dev/null; rm -rf "$T"' EXIT
+trap 'rc=$?; set +e; kill -INT $RT 2>/dev/null; sleep 0.2; kill -INT $RT 2>/dev/null; wait $RT 2>/dev/null; rm -rf "$T"; exit $rc' EXIT
 python3 - "$NS" "$DB" "$N" <<'PY'
 import json, sqlite3, subprocess, sys, time
 ns, db, n = sys.argv[1], sys.argv[2], int(sys.argv[3])

@@ -6,7 +6,8 @@
 set -eu
 BIN=$1 SECS=${2:-60}
 T=$(mktemp -d "${TMPDIR:-/tmp}/nightshift-idle.XXXXXX")
-trap 'kill -9 "$rt" 2>/dev/null; rm -rf "$T"' EXIT
+# Keep the status of the measurement, whatever the clean-up returns.
+trap 'rc=$?; set +e; kill -9 "$rt" 2>/dev/null; wait "$rt" 2>/dev/null; rm -rf "$T"; exit $rc' EXIT
 export NIGHTSHIFT_DB=$T/db
 cat >"$T/idle.yaml" <<YAML
 name: idle
@@ -35,3 +36,4 @@ awk -v ms="$ms" -v s="$SECS" -v st="$paused" 'BEGIN {
     printf "idle runtime, 2 paused workers (states %s): %.3f %% of one core (%d ms CPU over %d s)\n",
         st, ms / (s * 10), ms, s }'
 "$BIN" stop --now 1 >/dev/null 2>&1 || true
+wait "$rt" 2>/dev/null || true

@@ -156,7 +156,7 @@ done
 say "b. $SMALL partitions of true at concurrency 2"
 spec "$TMP/small.yaml" bench-small "$SMALL" 2 true
 ns_s='' xargs_s='' par_s=''
-if bench nightshift "rm -f $(q "$TMP")/small.db*" \
+if bench nightshift "rm -rf $(q "$TMP")/small.db*" \
     "$(q "$BIN") run $(q "$TMP/small.yaml") --db $(q "$TMP/small.db")"; then
     ns_s=$(cat "$TMP/nightshift.median")
 else
