@@ -35,6 +35,12 @@ is "a run with a failed partition exits 1" "$?" 1
 is "ap-south failed after one attempt (on_exit 2: fail)" "$(sql "SELECT state, attempts_total FROM partitions WHERE run_id = 3 AND key = 'ap-south'")" "failed|1"
 is "run 3 failed" "$(sql "SELECT state, n_failed FROM runs WHERE id = 3")" "failed|1"
 like "status names the failed partition" "$(ns status 3)" "ap-south.*exit 2"
+# --retry-failed: running the same command again gives failed partitions a
+# fresh budget (here ap-south fails again, on its second attempt).
+ns run "$CONFIGS/flaky-keys.yaml" -p pace=0 -p broken=ap-south --retry-failed >"$T/again3.out" 2>&1
+is "--retry-failed resumes run 3 and exits 1 again" "$?" 1
+is "ap-south was attempted once more, nothing else ran" "$(sql "SELECT group_concat(p.key || ':' || p.attempts_total) FROM partitions p WHERE p.run_id = 3 AND p.attempts_total > 1 AND p.key <> 'eu-west'")" "ap-south:2"
+is "still one run for these parameters" "$(sql "SELECT count(*) FROM runs WHERE params LIKE '%broken=ap-south%'")" 1
 json=$(ns status 3 --json)
 is "status --json is valid JSON with the counts" "$(sql "SELECT json_extract('$(echo "$json" | sed "s/'/''/g")', '\$.failed') || '/' || json_extract('$(echo "$json" | sed "s/'/''/g")', '\$.succeeded')")" "1/7"
 done_testing
