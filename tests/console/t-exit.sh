@@ -50,11 +50,12 @@ keys Q
 wait_for "read-only console quits" 5 console_exited && ok "read-only console quits"
 tmx kill-server
 
-# Without a live runtime, pause is refused by the console itself.
+# Without a live runtime, pause is refused by the console itself, and the
+# refusal is in the audit log (as with the CLI).
 console_start 100 30 1
 keys p
 wait_screen "pause needs a live runtime" 5 'refused: no runtime is driving run 1'
-is "still no command written" "$(sql "select count(*) from commands")" 0
+is "the refused pause is recorded" "$(sql "select verb, state, source from commands")" "pause|refused|console"
 keys Q
 wait_for "quits" 5 console_exited
 tmx kill-server
