@@ -2,7 +2,7 @@
 # t-idle-cpu.sh - the console's CPU use while it watches a live run of 1 000
 # partitions and nobody touches a key (CONSOLE_IDLE_SECONDS, default 20; the
 # issue's figure is over 60). The default refresh period is used (250 ms).
-# Prints the figure as a TAP comment; fails above 5 %.
+# Prints the figure as a TAP comment (measured, never asserted).
 . "$(dirname "$0")/lib.sh"
 
 secs=${CONSOLE_IDLE_SECONDS:-20}
@@ -34,7 +34,7 @@ c1=$(ticks)
 ms=$(ms_since "$t0")
 pct=$(awk -v c=$((c1 - c0)) -v hz="$hz" -v ms="$ms" 'BEGIN { printf "%.2f", 100 * c / hz / (ms / 1000) }')
 diag "console CPU over ${secs}s on a live 1000-partition run: ${pct}% ($((c1 - c0)) ticks)"
-check "idle CPU below 5%" awk -v p="$pct" 'BEGIN { exit !(p < 5) }'
+# Reported, not asserted: speed and CPU belong to the benchmarks.
 check "the run progressed meanwhile" test "$(sql "select n_succeeded from runs")" -gt "$done_before"
 wait_screen "the header follows the run" 5 "$(sql "select n_succeeded from runs" | sed 's/^/succeeded /')|succeeded [0-9]+"
 rss=$(awk '/^VmRSS/ {print $2, $3}' "/proc/$CONSOLE_PID/status")
