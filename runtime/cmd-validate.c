@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "nightshift/cli.h"
+#include "nightshift/escape.h"
 #include "nightshift/plan.h"
 #include "nightshift/spec.h"
 
@@ -137,10 +138,15 @@ static int validate(int argc, char **argv)
                  kv_get(first->params, first->params_len, "start"),
                  kv_get(last->params, last->params_len, "end"));
         break;
-    case NS_PART_DATES:
-        /* TODO escape: dates come from the spec's own format, printable unless it is odd */
-        snprintf(what, sizeof what, "dates %s..%s", first->key, last->key);
+    case NS_PART_DATES: {
+        /* The format is the user's: escape what it made, like any key. */
+        char *from = escape_dup(first->key, strlen(first->key), 0);
+        char *to = escape_dup(last->key, strlen(last->key), 0);
+        snprintf(what, sizeof what, "dates %s..%s", from, to);
+        free(from);
+        free(to);
         break;
+    }
     case NS_PART_FILES:
         snprintf(what, sizeof what, "files");
         break;
