@@ -88,6 +88,16 @@ static int64_t *select_partitions(struct rt *rt, const struct cmd *c, size_t *n_
     return out;
 }
 
+/* select_partitions, or NULL with the reason written as the verdict. */
+static int64_t *select_or_refuse(struct rt *rt, const struct cmd *c, size_t *n, struct ns_buf *out)
+{
+    char why[256] = "";
+    int64_t *idx = select_partitions(rt, c, n, why, sizeof why);
+    if (!idx)
+        buf_adds(out, why);
+    return idx;
+}
+
 static bool json_bool(struct rt *rt, const char *args, const char *path)
 {
     sqlite3_stmt *s = store_prepare(&rt->st, "SELECT json_extract(?1, ?2)");
@@ -194,13 +204,10 @@ static bool do_set(struct rt *rt, const struct cmd *c, struct ns_buf *out)
 
 static bool do_retry(struct rt *rt, const struct cmd *c, struct ns_buf *out)
 {
-    char why[256] = "";
     size_t n = 0;
-    int64_t *idx = select_partitions(rt, c, &n, why, sizeof why);
-    if (!idx) {
-        buf_adds(out, why);
+    int64_t *idx = select_or_refuse(rt, c, &n, out);
+    if (!idx)
         return false;
-    }
     bool scratch = json_bool(rt, c->args, "$.from_scratch");
     size_t done = 0, skipped = 0;
     struct ns_buf notes = NS_BUF_INIT;
@@ -242,13 +249,10 @@ static bool do_retry(struct rt *rt, const struct cmd *c, struct ns_buf *out)
 
 static bool do_skip(struct rt *rt, const struct cmd *c, struct ns_buf *out)
 {
-    char why[256] = "";
     size_t n = 0;
-    int64_t *idx = select_partitions(rt, c, &n, why, sizeof why);
-    if (!idx) {
-        buf_adds(out, why);
+    int64_t *idx = select_or_refuse(rt, c, &n, out);
+    if (!idx)
         return false;
-    }
     char *reason = json_text(rt, c->args, "$.reason");
     size_t done = 0, killed = 0;
     for (size_t i = 0; i < n; i++) {
@@ -286,13 +290,10 @@ static bool do_skip(struct rt *rt, const struct cmd *c, struct ns_buf *out)
 
 static bool do_kill(struct rt *rt, const struct cmd *c, struct ns_buf *out)
 {
-    char why[256] = "";
     size_t n = 0;
-    int64_t *idx = select_partitions(rt, c, &n, why, sizeof why);
-    if (!idx) {
-        buf_adds(out, why);
+    int64_t *idx = select_or_refuse(rt, c, &n, out);
+    if (!idx)
         return false;
-    }
     size_t done = 0;
     for (size_t i = 0; i < n; i++) {
         struct part *p = &rt->parts[idx[i]];

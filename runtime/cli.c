@@ -13,6 +13,7 @@
 
 #include "nightshift/cli.h"
 #include "nightshift/escape.h"
+#include "nightshift/spec.h"
 #include "nightshift/store.h"
 
 void cli_error(const char *subject, const char *fmt, ...)
@@ -123,4 +124,11 @@ void cli_format_time(double t, char *out, size_t len)
     struct tm tm;
     localtime_r(&tt, &tm);
     strftime(out, len, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+void cli_print_diags(const struct ns_diags *d, const char *file)
+{
+    char *text = diags_format(d, file);
+    fputs(text, stderr);
+    free(text);
 }

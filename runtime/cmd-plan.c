@@ -92,11 +92,8 @@ static int plan_main(int argc, char **argv)
     plan_release(&plan);
     rc = fflush(stdout) == 0 ? NS_EXIT_OK : NS_EXIT_ERROR;
     goto out;
-problems : {
-    char *text = diags_format(&diags, file);
-    fputs(text, stderr);
-    free(text);
-}
+problems:
+    cli_print_diags(&diags, file);
 out:
     if (loaded)
         spec_release(&spec);

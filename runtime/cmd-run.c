@@ -271,17 +271,13 @@ static int run(int argc, char **argv)
     struct ns_diags diags = {0};
     int rc = NS_EXIT_USAGE;
     if (spec_load(spec_path, &spec, &diags) != 0) {
-        char *text = diags_format(&diags, spec_path);
-        fputs(text, stderr);
-        free(text);
+        cli_print_diags(&diags, spec_path);
         diags_release(&diags);
         free(params);
         return NS_EXIT_USAGE;
     }
     if (plan_build(&spec, params, nparams, &plan, &diags) != 0) {
-        char *text = diags_format(&diags, spec_path);
-        fputs(text, stderr);
-        free(text);
+        cli_print_diags(&diags, spec_path);
         diags_release(&diags);
         spec_release(&spec);
         free(params);

@@ -42,13 +42,6 @@ static void format_span(int64_t ms, char *out, size_t len)
         snprintf(out, len, "0s");
 }
 
-static void print_diags(const struct ns_diags *d, const char *file)
-{
-    char *text = diags_format(d, file);
-    fputs(text, stderr);
-    free(text);
-}
-
 static int validate(int argc, char **argv)
 {
     const char *file = NULL;
@@ -70,7 +63,7 @@ static int validate(int argc, char **argv)
         goto out;
     }
     if (spec_load(file, &spec, &diags) < 0) {
-        print_diags(&diags, file);
+        cli_print_diags(&diags, file);
         goto out;
     }
     loaded = true;
@@ -123,7 +116,7 @@ static int validate(int argc, char **argv)
     buf_release(&missing);
 
     if (plan_build(&spec, given, ngiven, &plan, &diags) < 0) {
-        print_diags(&diags, file);
+        cli_print_diags(&diags, file);
         goto out;
     }
     char what[160];

@@ -803,27 +803,40 @@ static void on_report(void *ctx, const struct ns_report_msg *m)
     }
 }
 
-/* Reads what is available on the report pipe; returns false at EOF/error. */
-static bool read_reports(struct rt *rt, struct attempt *a, size_t budget)
+/* Reads what a pipe holds (at most about budget bytes), handing each chunk
+ * to consume; at EOF or error closes *fd and sets it to -1. One loop for the
+ * report pipe and the output pipe, so both get the same EINTR/EAGAIN care. */
+static void drain_pipe(int *fd, size_t budget,
+                       void (*consume)(struct rt *, struct attempt *, const char *, size_t),
+                       struct rt *rt, struct attempt *a)
 {
     char buf[READ_CHUNK];
-    struct report_ctx ctx = {rt, a};
     while (budget > 0) {
-        ssize_t n = read(a->proc.report_fd, buf, sizeof buf);
+        ssize_t n = read(*fd, buf, sizeof buf);
         if (n > 0) {
-            report_parser_feed(&a->parser, buf, (size_t)n, on_report, &ctx);
+            consume(rt, a, buf, (size_t)n);
             budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
             continue;
         }
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && errno == EAGAIN)
-            return true;
-        close(a->proc.report_fd);
-        a->proc.report_fd = -1;
-        return false;
+            return;
+        close(*fd);
+        *fd = -1;
+        return;
     }
-    return true;
+}
+
+static void consume_reports(struct rt *rt, struct attempt *a, const char *buf, size_t n)
+{
+    struct report_ctx ctx = {rt, a};
+    report_parser_feed(&a->parser, buf, n, on_report, &ctx);
+}
+
+static void read_reports(struct rt *rt, struct attempt *a, size_t budget)
+{
+    drain_pipe(&a->proc.report_fd, budget, consume_reports, rt, a);
 }
 
 /* Copies worker output into the attempt log. Within log_limit everything is
@@ -886,25 +899,9 @@ static void flush_tail(struct rt *rt, struct attempt *a)
     a->log_bytes += (int64_t)a->tail_len;
 }
 
-static bool read_output(struct rt *rt, struct attempt *a, size_t budget)
+static void read_output(struct rt *rt, struct attempt *a, size_t budget)
 {
-    char buf[READ_CHUNK];
-    while (budget > 0) {
-        ssize_t n = read(a->proc.output_fd, buf, sizeof buf);
-        if (n > 0) {
-            keep_output(rt, a, buf, (size_t)n);
-            budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN)
-            return true;
-        close(a->proc.output_fd);
-        a->proc.output_fd = -1;
-        return false;
-    }
-    return true;
+    drain_pipe(&a->proc.output_fd, budget, keep_output, rt, a);
 }
 
 /* ---- ending attempts ---------------------------------------------------- */

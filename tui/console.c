@@ -261,10 +261,10 @@ void tui_command(struct tui *t, int64_t run_id, const char *verb, const char *ar
         /* Recorded as refused, as the CLI does: the audit log shows the try. */
         char why[160];
         int64_t refused_id;
-        snprintf(why, sizeof why,
-                 "no runtime is driving run %lld (start it with nightshift run)", (long long)run_id);
-        if (control_submit_refused(&t->client, run_id, verb, args_json, "console", why,
-                                   &refused_id, err, sizeof err) != 0)
+        snprintf(why, sizeof why, "no runtime is driving run %lld (start it with nightshift run)",
+                 (long long)run_id);
+        if (control_submit_refused(&t->client, run_id, verb, args_json, "console", why, &refused_id,
+                                   err, sizeof err) != 0)
             tui_status(t, term_attr(TUI_C_BAD), "%s: %s", what, err);
         else
             tui_status(t, term_attr(TUI_C_BAD), "%s: refused: %s", what, why);

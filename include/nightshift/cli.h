@@ -76,6 +76,10 @@ struct cli_spec_args {
 int cli_parse_spec_args(const struct ns_command *cmd, const char *help, bool json, int argc,
                         char **argv, struct cli_spec_args *out);
 
+struct ns_diags;
+/* Prints every spec problem as FILE:LINE:COL: message on stderr. */
+void cli_print_diags(const struct ns_diags *d, const char *file);
+
 /* Column text or "" for NULL. */
 const char *cli_col(sqlite3_stmt *s, int i);
 /* Worker or user text made safe for the terminal; the caller frees. */
