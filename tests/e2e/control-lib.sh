@@ -14,8 +14,24 @@ live_pids() { sql "SELECT pid FROM attempts WHERE run_id = $1 AND outcome IS NUL
 # The name (field 2) may hold spaces, so cut after its closing parenthesis.
 proc_state() { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1; }
 
-# group_states PGID: the state letters of every live (non-zombie) process in the group.
-group_states() { ps -e -o pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^Z/ { printf "%s", substr($2, 1, 1) }'; }
+# stopped_state PID: like proc_state, but a shell caught by SIGSTOP inside
+# vfork() - it sits in D until its child execs, and that child is stopped
+# (T) - counts as T: nothing of it can run.
+stopped_state() {
+    _s=$(proc_state "$1")
+    if [ "$_s" = D ] && ps -e -o ppid=,stat= | awk -v p="$1" '$1 == p && $2 ~ /^T/ { f = 1 } END { exit !f }'; then
+        _s=T
+    fi
+    echo "$_s"
+}
+
+# group_states PGID: the state letter of every live (non-zombie) process in
+# the group, as stopped_state sees it.
+group_states() {
+    for _g in $(ps -e -o pgid=,pid=,stat= | awk -v g="$1" '$1 == g && $3 !~ /^Z/ { print $2 }'); do
+        printf '%s' "$(stopped_state "$_g")"
+    done
+}
 
 # workers_all RUN ERE: true if the run has live attempts and every process of
 # every live attempt's group has a state letter matching ERE (e.g. '^T+$').
@@ -27,7 +43,7 @@ workers_all() {
     for _p in $_pids; do
         _st=$(group_states "$_p")
         printf '%s\n' "$_st" | grep -Eq -- "$2" || return 1
-        proc_state "$_p" | grep -Eq -- "$2" || return 1
+        stopped_state "$_p" | grep -Eq -- "$2" || return 1
     done
 }
 
