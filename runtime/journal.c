@@ -52,6 +52,8 @@
     X(SLA,                                                                                         \
       "UPDATE runs SET sla_deadline = ?2, sla_max_duration = ?3, sla_state = ?4 WHERE id = ?1")    \
     X(CONCURRENCY, "UPDATE runs SET concurrency = ?2 WHERE id = ?1")                               \
+    X(SPEC, "UPDATE runs SET spec_canon = ?2, spec_hash = ?3, concurrency = ?4, "                  \
+            "spec_path = coalesce(?5, spec_path) WHERE id = ?1")                                   \
     X(COMMAND_RESULT, "UPDATE commands SET state = ?2, result = ?3, applied_at = ?4 "              \
                       "WHERE id = ?1 AND state = 'pending'")
 
@@ -372,5 +374,16 @@ void journal_sla(struct journal *j, double deadline, double max_duration, const 
     if (max_duration > 0)
         sqlite3_bind_double(s, 3, max_duration);
     sqlite3_bind_text(s, 4, state, -1, SQLITE_TRANSIENT);
+    run(j, s);
+}
+
+void journal_spec(struct journal *j, const char *canon, const char *hash, int concurrency,
+                  const char *spec_path)
+{
+    sqlite3_stmt *s = use(j, J_SPEC);
+    sqlite3_bind_text(s, 2, canon, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 3, hash, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(s, 4, concurrency);
+    bind_text_or_null(s, 5, spec_path);
     run(j, s);
 }

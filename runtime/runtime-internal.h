@@ -175,6 +175,9 @@ void journal_run_counters(struct journal *j, const struct rt *rt, double rate, d
 void journal_heartbeat(struct journal *j, double at, int pid);
 void journal_sample(struct journal *j, double at, int64_t done, int64_t records, int64_t failed);
 void journal_concurrency(struct journal *j, int concurrency);
+/* run --force: the run now records the new spec (spec_path NULL: unchanged). */
+void journal_spec(struct journal *j, const char *canon, const char *hash, int concurrency,
+                  const char *spec_path);
 void journal_skip_reason(struct journal *j, int64_t idx, const char *reason);
 /* Marks command id applied (ok) or refused with result. */
 void journal_command_result(struct journal *j, int64_t id, bool ok, const char *result);

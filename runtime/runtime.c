@@ -339,20 +339,8 @@ static int find_or_create_run(struct rt *rt, struct ns_run_result *result, bool 
                     sqlite3_finalize(s);
                     goto out;
                 }
-                sqlite3_stmt *u = store_prepare(
-                    &rt->st,
-                    "UPDATE runs SET spec_canon = ?, spec_hash = ?, concurrency = ?, spec_path = "
-                    "coalesce(?, spec_path) WHERE id = ?");
-                char *abs_spec = realpath(rt->spec->path, NULL);
-                sqlite3_bind_text(u, 1, canon, -1, SQLITE_STATIC);
-                sqlite3_bind_text(u, 2, spec_hash, -1, SQLITE_STATIC);
-                sqlite3_bind_int(u, 3, rt->spec->concurrency); /* the new spec's */
-                sqlite3_bind_text(u, 4, abs_spec, -1, SQLITE_TRANSIENT);
-                sqlite3_bind_int64(u, 5, id);
-                free(abs_spec);
-                sqlite3_step(u);
-                sqlite3_finalize(u);
-                /* Recorded once the journal is open: earlier attempts ran
+                /* Written (journal_spec) and recorded once we hold the
+                 * lock: a refused run changes nothing. Earlier attempts ran
                  * with the old settings, and the store must say so. */
                 rt->forced_changes = buf_detach(&b);
             }
@@ -376,7 +364,7 @@ out:
 static int take_lock(struct rt *rt, bool *refused, char *err, size_t errlen)
 {
     char *path = store_lock_path(&rt->st, rt->run_id);
-    rt->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    rt->lock_fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (rt->lock_fd < 0) {
         ns_errf(err, errlen, "%s: %s", path, strerror(errno));
         free(path);
@@ -685,7 +673,7 @@ static void launch(struct rt *rt, int64_t idx)
     a->started_mono = ns_monotonic();
     report_parser_init(&a->parser);
     a->log_path = ns_xasprintf("%s/p%06lld-a%d.log", rt->run_dir, (long long)idx, a->n);
-    a->log_fd = open(a->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    a->log_fd = ns_create_file(a->log_path);
     a->id =
         journal_attempt_start(rt->j, idx, a->n, now, a->log_path, p->checkpoint, p->checkpoint_len);
     p->live = a;
@@ -1648,11 +1636,9 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
                                      (long long)rt->run_id);
         free(real);
     }
-    rt->run_dir = store_run_dir(&rt->st, rt->run_id);
-    if (mkdir(rt->run_dir, 0700) != 0 && errno != EEXIST) {
-        ns_errf(err, errlen, "%s: %s", rt->run_dir, strerror(errno));
+    rt->run_dir = store_make_run_dir(&rt->st, rt->run_id, err, errlen);
+    if (!rt->run_dir)
         goto out;
-    }
     if (load_partitions(rt, err, errlen) != 0)
         goto out;
 
@@ -1673,7 +1659,15 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     exec_become_subreaper();
 
     rt->j = journal_new(&rt->st, rt->run_id);
-    {
+    if (rt->forced_changes) {
+        char *canon = spec_canonical(spec);
+        char *hash = hex64(ns_hash64(canon, strlen(canon), NS_HASH_SEED));
+        char *abs_spec = realpath(spec->path, NULL);
+        journal_spec(rt->j, canon, hash, spec->concurrency, abs_spec); /* the new spec's */
+        free(abs_spec);
+        free(hash);
+        free(canon);
+    } else {
         sqlite3_stmt *s = store_prepare(&rt->st, "SELECT concurrency FROM runs WHERE id = ?");
         sqlite3_bind_int64(s, 1, rt->run_id);
         if (result->resumed && sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0) > 0)

@@ -3,12 +3,14 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "nightshift/util.h"
 
@@ -385,4 +387,17 @@ uint64_t ns_hash64(const void *data, size_t len, uint64_t seed)
         h *= 0x100000001b3ULL;
     }
     return h;
+}
+
+int ns_create_file(const char *path)
+{
+    for (int tries = 0;; tries++) {
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd >= 0 || errno != EEXIST || tries > 0)
+            return fd;
+        /* A leftover (a crashed attempt's log, or a planted symlink): unlink
+         * removes the name, never what a symlink points to. */
+        if (unlink(path) != 0)
+            return -1;
+    }
 }

@@ -69,6 +69,11 @@ int ns_parse_int64(const char *s, int64_t *out);
  * seconds>: the clock then starts there at process start and advances with
  * real elapsed time, so deadlines can be placed seconds away. */
 double ns_now(void);
+/* Creates path afresh for writing, 0600, never through a symlink: a file or
+ * symlink already there is unlinked first (O_EXCL | O_NOFOLLOW). Returns the
+ * fd (close-on-exec) or -1 with errno. Use it only in a directory that only
+ * we can write (store_make_run_dir checks). */
+int ns_create_file(const char *path);
 /* Monotonic seconds, for timeouts and rates. */
 double ns_monotonic(void);
 
