@@ -32,8 +32,15 @@ static const char errors_help[] =
 
 enum fmt { FMT_TEXT, FMT_JSONL, FMT_CSV };
 
-static void csv_field(struct ns_buf *b, const char *s, size_t len)
+/* escape: on a terminal the fields are escaped (escape.h) like text
+ * output; to a pipe or a file they are exact. */
+static void csv_field(struct ns_buf *b, const char *s, size_t len, bool escape)
 {
+    char *esc = escape ? escape_dup(s, len, 0) : NULL;
+    if (esc) {
+        s = esc;
+        len = strlen(esc);
+    }
     buf_addc(b, '"');
     for (size_t i = 0; i < len; i++) {
         if (s[i] == '"')
@@ -41,6 +48,17 @@ static void csv_field(struct ns_buf *b, const char *s, size_t len)
         buf_addc(b, s[i]);
     }
     buf_addc(b, '"');
+    free(esc);
+}
+
+static bool has_partition(struct ns_store *st, long long run, long long part)
+{
+    sqlite3_stmt *s = store_prepare(st, "SELECT 1 FROM partitions WHERE run_id = ? AND idx = ?");
+    sqlite3_bind_int64(s, 1, run);
+    sqlite3_bind_int64(s, 2, part);
+    bool found = sqlite3_step(s) == SQLITE_ROW;
+    sqlite3_finalize(s);
+    return found;
 }
 
 static int raw_payload(struct ns_store *st, long long run, long long rec)
@@ -104,6 +122,7 @@ static int list(struct ns_store *st, long long run, long long part, const char *
         sqlite3_bind_text(s, 4, signature, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 5, limit > 0 ? limit : -1);
     struct ns_buf b = NS_BUF_INIT;
+    bool tty = isatty(STDOUT_FILENO);
     if (fmt == FMT_CSV)
         puts("id,partition,partition_key,attempt_id,at,key,message,signature,payload_b64");
     else if (fmt == FMT_TEXT)
@@ -154,13 +173,13 @@ static int list(struct ns_store *st, long long run, long long part, const char *
             buf_addc(&b, '}');
         } else {
             buf_addf(&b, "%lld,%lld,", sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1));
-            csv_field(&b, pkey ? pkey : "", pkey ? strlen(pkey) : 0);
+            csv_field(&b, pkey ? pkey : "", pkey ? strlen(pkey) : 0, tty);
             buf_addf(&b, ",%lld,%.3f,", sqlite3_column_int64(s, 3), sqlite3_column_double(s, 4));
-            csv_field(&b, key, key_len);
+            csv_field(&b, key, key_len, tty);
             buf_addc(&b, ',');
-            csv_field(&b, msg, msg_len);
+            csv_field(&b, msg, msg_len, tty);
             buf_addc(&b, ',');
-            csv_field(&b, sig ? sig : "", sig ? strlen(sig) : 0);
+            csv_field(&b, sig ? sig : "", sig ? strlen(sig) : 0, tty);
             buf_addc(&b, ',');
             if (has_payload)
                 buf_add_base64(&b, payload, plen);
@@ -251,7 +270,10 @@ static int errors(int argc, char **argv)
         return NS_EXIT_ERROR;
     long long run = cli_find_run("errors", &st, argv[optind]);
     int rc = NS_EXIT_ERROR;
-    if (run) {
+    if (run && part >= 0 && !has_partition(&st, run, part)) {
+        cli_error("errors", "run %lld has no partition %lld", run, (long long)part);
+        rc = NS_EXIT_USAGE; /* as retry, kill and skip say of an unknown partition */
+    } else if (run) {
         if (raw >= 0)
             rc = raw_payload(&st, run, raw);
         else if (grouped)

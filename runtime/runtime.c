@@ -461,11 +461,11 @@ static int load_partitions(struct rt *rt, char *err, size_t errlen)
  * in the queue. Runs before anything is dispatched. */
 static void reconcile(struct rt *rt)
 {
-    sqlite3_stmt *s = store_prepare(&rt->st, "SELECT id, idx, pid, pid_start, started_at FROM "
+    sqlite3_stmt *s = store_prepare(&rt->st, "SELECT id, idx, pid, pid_start, started_at, n FROM "
                                              "attempts WHERE run_id = ? AND outcome IS NULL");
     sqlite3_bind_int64(s, 1, rt->run_id);
     struct {
-        int64_t id, idx, pid;
+        int64_t id, idx, pid, n;
         uint64_t start;
         double started;
     } *orphans = NULL;
@@ -477,6 +477,7 @@ static void reconcile(struct rt *rt)
         orphans[n].pid = sqlite3_column_int64(s, 2);
         orphans[n].start = (uint64_t)sqlite3_column_int64(s, 3);
         orphans[n].started = sqlite3_column_double(s, 4);
+        orphans[n].n = sqlite3_column_int64(s, 5);
         n++;
     }
     sqlite3_finalize(s);
@@ -493,7 +494,8 @@ static void reconcile(struct rt *rt)
                        : "its worker was already gone");
         journal_attempt_end(rt->j, &a, now, "interrupted", -1, 0, msg);
         rt_event(rt, orphans[i].idx, a.id, "reconcile", "partition %lld [%s]: attempt %lld %s",
-                 (long long)orphans[i].idx, part_key(rt, orphans[i].idx), (long long)a.id, msg);
+                 (long long)orphans[i].idx, part_key(rt, orphans[i].idx), (long long)orphans[i].n,
+                 msg);
     }
     free(orphans);
     int strays = exec_end_run_processes(rt->run_token, rt->spec->stop_grace_ms);

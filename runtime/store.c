@@ -6,6 +6,7 @@
  * created 0600 inside a 0700 directory because run parameters, keys and
  * payloads may be private.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "nightshift/store.h"
@@ -263,6 +265,50 @@ static int check_private(const char *path, bool dir, char *err, size_t errlen)
     return 0;
 }
 
+static bool on_read_only_fs(const char *path)
+{
+    struct statvfs vfs;
+    return statvfs(path, &vfs) == 0 && (vfs.f_flag & ST_RDONLY);
+}
+
+/* A WAL database on a read-only filesystem cannot be opened the usual way
+ * (readers need "<db>-shm"). Nothing can change it there, so a reader opens
+ * it immutable - unless its -wal still holds commits the file lacks. Writers
+ * and clients are refused: they would record nothing. */
+static int read_only_uri(const char *path, enum ns_store_mode mode, char **uri, char *err,
+                         size_t errlen)
+{
+    if (mode != NS_STORE_READ) {
+        ns_errf(err, errlen,
+                "%s: on a read-only filesystem: nothing can be recorded there (runs and "
+                "operator commands need a writable database)",
+                path);
+        return -1;
+    }
+    char *wal = ns_xasprintf("%s-wal", path);
+    struct stat sb;
+    bool pending = stat(wal, &sb) == 0 && sb.st_size > 0;
+    free(wal);
+    if (pending) {
+        ns_errf(err, errlen,
+                "%s: on a read-only filesystem, with commits still in its write-ahead log "
+                "(-wal); copy the database with its -wal file to a writable place to read it",
+                path);
+        return -1;
+    }
+    struct ns_buf b = NS_BUF_INIT;
+    buf_adds(&b, "file:");
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+        if (isalnum(*p) || strchr("/._-~", *p))
+            buf_addc(&b, (char)*p);
+        else
+            buf_addf(&b, "%%%02X", *p);
+    }
+    buf_adds(&b, "?immutable=1");
+    *uri = buf_detach(&b);
+    return 0;
+}
+
 int store_make_dirs(const char *path, char *err, size_t errlen)
 {
     char *dir = dir_of(path);
@@ -400,7 +446,15 @@ int store_open(struct ns_store *st, const char *path, enum ns_store_mode mode, c
         check_private(st->data_dir, true, err, errlen) != 0)
         goto fail;
     int flags = mode == NS_STORE_READ ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
-    if (sqlite3_open_v2(path, &st->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+    char *uri = NULL;
+    if (on_read_only_fs(path)) {
+        if (read_only_uri(path, mode, &uri, err, errlen) != 0)
+            goto fail;
+        flags |= SQLITE_OPEN_URI;
+    }
+    int orc = sqlite3_open_v2(uri ? uri : path, &st->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+    free(uri);
+    if (orc != SQLITE_OK) {
         ns_errf(err, errlen, "%s: %s", path, st->db ? sqlite3_errmsg(st->db) : "cannot open");
         goto fail;
     }
