@@ -15,6 +15,7 @@
 
 #include "nightshift/cli.h"
 #include "nightshift/escape.h"
+#include "nightshift/query.h"
 #include "nightshift/store.h"
 #include "nightshift/util.h"
 
@@ -158,91 +159,91 @@ static void show_partitions(struct ns_store *st, long long id, const char *state
 
 static int show_run(struct ns_store *st, long long id)
 {
-    sqlite3_stmt *s = store_prepare(
-        st, "SELECT job, params, state, state_reason, runtime_pid, heartbeat_at, total, "
-            "n_pending, n_running, n_retry_wait, n_succeeded, n_failed, n_skipped, "
-            "records_done, records_total, error_records, throughput, record_rate, "
-            "projected_finish, sla_deadline, sla_max_duration, sla_state, started_at, "
-            "finished_at, concurrency, spec_path, runtime_log FROM runs WHERE id = ?");
-    sqlite3_bind_int64(s, 1, id);
-    if (sqlite3_step(s) != SQLITE_ROW) {
-        sqlite3_finalize(s);
+    double now = ns_now();
+    struct ns_run_summary r;
+    char err[256] = "";
+    if (query_run_summary(st, id, now, &r, err, sizeof err) != 1) {
+        if (err[0])
+            cli_error("status", "%s", err);
+        query_run_summary_release(&r);
         return NS_EXIT_ERROR;
     }
-    double now = ns_now();
-    const char *state = cli_col(s, 2);
-    bool final = strcmp(state, "succeeded") == 0 || strcmp(state, "failed") == 0 ||
-                 strcmp(state, "stopped") == 0;
-    bool alive = store_runtime_alive(st, id);
-    char *job = cli_escape(cli_col(s, 0));
-    char *params = params_line(cli_col(s, 1));
+    const int64_t *n = r.counts.n;
+    char *job = cli_escape(r.job);
+    char *params = params_line(r.params);
     printf("run %lld  %s  %s\n", id, job, params);
     free(job);
     free(params);
-    printf("state      %s", state);
-    if (sqlite3_column_type(s, 3) != SQLITE_NULL)
-        printf(" (%s)", cli_col(s, 3));
-    if (alive)
-        printf("; runtime pid %lld, heartbeat %.1fs ago", sqlite3_column_int64(s, 4),
-               now - sqlite3_column_double(s, 5));
-    else if (!final)
+    printf("state      %s", r.state);
+    if (r.state_reason) {
+        char *reason = cli_escape(r.state_reason);
+        printf(" (%s)", reason);
+        free(reason);
+    }
+    if (r.alive)
+        printf("; runtime pid %lld, heartbeat %.1fs ago", (long long)r.runtime_pid,
+               now - r.heartbeat_at);
+    else if (!r.final) {
+        char *spec = cli_escape(r.spec_path);
         printf("; NO RUNTIME is driving it (it was killed or crashed): 'nightshift run %s' "
                "resumes it",
-               cli_col(s, 25));
+               spec);
+        free(spec);
+    }
     printf("\n");
-    long long total = sqlite3_column_int64(s, 6);
-    long long done =
-        sqlite3_column_int64(s, 10) + sqlite3_column_int64(s, 11) + sqlite3_column_int64(s, 12);
     printf("partitions %lld/%lld done: %lld succeeded, %lld failed, %lld skipped; %lld running, "
-           "%lld waiting to retry, %lld pending (concurrency %d)\n",
-           done, total, sqlite3_column_int64(s, 10), sqlite3_column_int64(s, 11),
-           sqlite3_column_int64(s, 12), sqlite3_column_int64(s, 8), sqlite3_column_int64(s, 9),
-           sqlite3_column_int64(s, 7), sqlite3_column_int(s, 24));
-    printf("records    %lld done", sqlite3_column_int64(s, 13));
-    if (sqlite3_column_int64(s, 14) > 0)
-        printf(" of %lld reported", sqlite3_column_int64(s, 14));
-    printf("; %lld error records\n", sqlite3_column_int64(s, 15));
+           "%lld paused, %lld waiting to retry, %lld pending (concurrency %lld)\n",
+           (long long)query_done(&r.counts), (long long)r.counts.total,
+           (long long)n[NS_PS_SUCCEEDED], (long long)n[NS_PS_FAILED], (long long)n[NS_PS_SKIPPED],
+           (long long)n[NS_PS_RUNNING], (long long)n[NS_PS_PAUSED], (long long)n[NS_PS_RETRY_WAIT],
+           (long long)n[NS_PS_PENDING], (long long)r.concurrency);
+    printf("records    %lld done", (long long)r.records_done);
+    if (r.records_total > 0)
+        printf(" of %lld reported", (long long)r.records_total);
+    printf("; %lld error records\n", (long long)r.error_records);
     char started[32], finished[32], el[32];
-    cli_format_time(sqlite3_column_double(s, 22), started, sizeof started);
-    double end = sqlite3_column_type(s, 23) != SQLITE_NULL ? sqlite3_column_double(s, 23) : now;
-    ns_format_duration((int64_t)((end - sqlite3_column_double(s, 22)) * 1000), el, sizeof el);
-    printf("time       started %s, %s %s", started, final ? "took" : "elapsed", el);
-    if (final) {
-        cli_format_time(sqlite3_column_double(s, 23), finished, sizeof finished);
+    cli_format_time(r.started_at, started, sizeof started);
+    ns_format_duration((int64_t)(r.elapsed_s * 1000), el, sizeof el);
+    printf("time       started %s, %s %s", started, r.final ? "took" : "elapsed", el);
+    if (r.final) {
+        cli_format_time(r.finished_at, finished, sizeof finished);
         printf(", finished %s", finished);
     }
     printf("\n");
-    if (!final) {
-        printf("rate       %.2f partitions/s, %.1f records/s", sqlite3_column_double(s, 16),
-               sqlite3_column_double(s, 17));
-        if (sqlite3_column_type(s, 18) != SQLITE_NULL) {
+    if (!r.final) {
+        printf("rate       %.2f partitions/s, %.1f records/s", r.throughput, r.record_rate);
+        if (r.has_eta) {
             char eta[32], pf[32];
-            ns_format_duration((int64_t)((sqlite3_column_double(s, 18) - now) * 1000), eta,
-                               sizeof eta);
-            cli_format_time(sqlite3_column_double(s, 18), pf, sizeof pf);
+            ns_format_duration((int64_t)(r.eta_s * 1000), eta, sizeof eta);
+            cli_format_time(r.finish_at, pf, sizeof pf);
             printf("; ETA %s (projected finish %s)", eta, pf);
         } else {
-            printf("; ETA unknown yet");
+            printf("; no ETA (%s)", !r.alive                          ? "no runtime"
+                                    : strcmp(r.state, "running") != 0 ? r.state
+                                                                      : "not known yet");
         }
         printf("\n");
     }
-    if (sqlite3_column_type(s, 21) != SQLITE_NULL) {
-        printf("SLA        %s", cli_col(s, 21));
-        if (sqlite3_column_type(s, 19) != SQLITE_NULL) {
+    if (r.sla_state) {
+        printf("SLA        %s", r.sla_state);
+        if (r.sla_deadline > 0) {
             char dl[32];
-            cli_format_time(sqlite3_column_double(s, 19), dl, sizeof dl);
+            cli_format_time(r.sla_deadline, dl, sizeof dl);
             printf("; deadline %s", dl);
         }
-        if (sqlite3_column_type(s, 20) != SQLITE_NULL) {
+        if (r.sla_max_duration > 0) {
             char md[32];
-            ns_format_duration((int64_t)(sqlite3_column_double(s, 20) * 1000), md, sizeof md);
+            ns_format_duration((int64_t)(r.sla_max_duration * 1000), md, sizeof md);
             printf("; max duration %s", md);
         }
         printf("\n");
     }
-    if (sqlite3_column_type(s, 26) != SQLITE_NULL)
-        printf("log        %s\n", cli_col(s, 26));
-    sqlite3_finalize(s);
+    if (r.runtime_log) {
+        char *log = cli_escape(r.runtime_log);
+        printf("log        %s\n", log);
+        free(log);
+    }
+    query_run_summary_release(&r);
 
     show_partitions(st, id, "running", "running", 20);
     show_partitions(st, id, "paused", "paused", 20);
@@ -251,19 +252,22 @@ static int show_run(struct ns_store *st, long long id)
     show_partitions(st, id, "skipped", "skipped", 10);
 
     /* The 3 a.m. question: why are they failing? Grouped by signature. */
-    s = store_prepare(st, "SELECT count(*), last_signature FROM partitions WHERE run_id = ? AND "
-                          "state IN ('failed', 'retry_wait') AND last_signature IS NOT NULL "
-                          "GROUP BY last_signature ORDER BY count(*) DESC, last_signature LIMIT 6");
-    sqlite3_bind_int64(s, 1, id);
-    for (int n = 0; sqlite3_step(s) == SQLITE_ROW; n++) {
-        if (n == 0)
-            printf("failures by cause (retry or skip a group with --signature):\n");
-        char *sig = cli_escape(cli_col(s, 1));
-        printf("  %6lld  %s\n", sqlite3_column_int64(s, 0), sig);
-        free(sig);
+    struct ns_failure_groups fg;
+    if (query_failure_groups(st, id, 6, &fg, err, sizeof err) == 0) {
+        for (size_t i = 0; i < fg.n; i++) {
+            if (i == 0)
+                printf("failures by cause (retry or skip a group with --signature):\n");
+            char *sig = cli_escape(fg.g[i].signature ? fg.g[i].signature : "(no signature)");
+            printf("  %6lld  %s", (long long)fg.g[i].count, sig);
+            if (fg.g[i].retry_wait)
+                printf("  (%lld waiting to retry)", (long long)fg.g[i].retry_wait);
+            printf("\n");
+            free(sig);
+        }
+        query_failure_groups_release(&fg);
     }
-    sqlite3_finalize(s);
 
+    sqlite3_stmt *s;
     s = store_prepare(st, "SELECT at, message FROM (SELECT id, at, message FROM events WHERE "
                           "run_id = ? AND kind NOT IN ('attempt_start') ORDER BY id DESC "
                           "LIMIT 8) ORDER BY id");
