@@ -166,4 +166,179 @@ void query_failure_groups_release(struct ns_failure_groups *g);
  * (what `retry|skip --signature` would touch). -1 on a database error. */
 int64_t query_failure_group_count(struct ns_store *st, int64_t run_id, const char *signature);
 
+/* ---- pages ----
+ * Every list is read by keyset: the caller passes the row it has (anchor,
+ * NULL for an end) and a direction, as the console's list cursor asks:
+ *   dir > 0: rows after anchor (from the first row if anchor is NULL);
+ *   dir < 0: the rows just before anchor (the last rows if NULL);
+ *   dir == 0: rows from anchor inclusive.
+ * Rows come back in display order, at most limit of them; the return is
+ * their count, or -1 on a database error (err filled). Rows hold heap
+ * strings: release each with its *_release. */
+
+/* Runs, newest first, whose job or parameters contain text ("" = all);
+ * each row a full summary (liveness and ETA included). */
+int query_runs(struct ns_store *st, const char *text, const struct ns_run_summary *anchor, int dir,
+               int limit, double now, struct ns_run_summary *rows, char *err, size_t errlen);
+
+/* Which partitions a page shows. */
+#define NS_PART_FILTERS(X)                                                                         \
+    X(ALL, "all", "1")                                                                             \
+    X(RUNNING, "running", "state = 'running'")                                                     \
+    X(FAILED, "failed", "state = 'failed'")                                                        \
+    X(WAITING, "waiting", "state IN ('pending', 'retry_wait', 'paused')")                          \
+    X(UNFINISHED, "unfinished", "state NOT IN ('pending', 'succeeded')")                           \
+    X(GROUP, "failure group", "state IN (" NS_FAILURE_GROUP_STATES ") AND last_signature = ?6")
+#define NS_PF_ENUM(e, name, sql) NS_PF_##e,
+enum ns_part_filter { NS_PART_FILTERS(NS_PF_ENUM) NS_PF_COUNT };
+#undef NS_PF_ENUM
+const char *query_part_filter_name(enum ns_part_filter f);
+
+/* Orders of a partition page. Index and state ride on an index; "least
+ * progress" (stragglers first) has none, so SQLite sorts the rows of the
+ * filter - cheap for running/failed/waiting, a scan for "all". */
+enum ns_part_sort { NS_SORT_IDX, NS_SORT_IDX_DESC, NS_SORT_STATE, NS_SORT_PROGRESS, NS_SORT_COUNT };
+const char *query_part_sort_name(enum ns_part_sort s);
+
+struct ns_part_select {
+    int64_t run_id;
+    enum ns_part_filter filter;
+    const char *state;     /* one state word instead of the filter, or NULL */
+    const char *signature; /* NS_PF_GROUP: the failure group */
+    const char *text;      /* key or last message contains it; NULL or "" = any */
+    enum ns_part_sort sort;
+};
+
+struct ns_part_row {
+    int64_t idx;
+    char *key, *state, *params_json;
+    char *last_message, *last_signature, *skip_reason; /* may be NULL */
+    char *checkpoint;                                  /* bytes, NULL if none */
+    size_t checkpoint_len;
+    int64_t progress, total; /* total < 0: not reported */
+    int64_t attempts;        /* started within the current budget */
+    int64_t attempts_total;  /* started ever (retries by an operator included) */
+    int64_t max_attempts;    /* the budget */
+    int64_t errors, checkpoint_progress;
+    double started_at, finished_at, checkpoint_at, next_attempt_at, updated_at; /* 0: NULL */
+    double attempts_time; /* the sum of every ended attempt's duration */
+    double pfrac;         /* progress / total, the "least progress" sort key */
+};
+
+int query_partitions(struct ns_store *st, const struct ns_part_select *sel,
+                     const struct ns_part_row *anchor, int dir, int limit, struct ns_part_row *rows,
+                     char *err, size_t errlen);
+/* One partition: 1 found, 0 none, -1 database error. */
+int query_partition(struct ns_store *st, int64_t run_id, int64_t idx, struct ns_part_row *out,
+                    char *err, size_t errlen);
+void query_part_row_release(struct ns_part_row *r);
+/* Number of partitions a selection holds (what an action on it touches). */
+int64_t query_partition_count(struct ns_store *st, const struct ns_part_select *sel);
+/* The lowest and highest partition index of run_id; *lo > *hi when none. */
+void query_partition_range(struct ns_store *st, int64_t run_id, int64_t *lo, int64_t *hi);
+/* The states of partitions [from, from + n) as enum ns_part_state + 1
+ * (0 where there is no partition), one primary-key range. */
+void query_partition_states(struct ns_store *st, int64_t run_id, int64_t from, int64_t n,
+                            unsigned char *cells);
+/* The partition whose key is key (or -1): for `PART` arguments. */
+int64_t query_partition_by_key(struct ns_store *st, int64_t run_id, const char *key);
+
+/* ---- attempts ---- */
+
+struct ns_attempt_row {
+    int64_t id, n, pid, exit_code, signal;
+    bool has_exit, has_signal;
+    double started_at, ended_at, duration; /* ended_at 0 while live; duration < 0 unknown */
+    char *outcome;                         /* NULL while live */
+    char *log_path; /* as stored (relative to the data directory or absolute) */
+    char *message;  /* may be NULL */
+};
+
+/* The attempts of one partition, newest first, at most limit. Returns the
+ * count or -1 (err filled). */
+int query_attempts(struct ns_store *st, int64_t run_id, int64_t idx, int limit,
+                   struct ns_attempt_row *rows, char *err, size_t errlen);
+/* Attempt number n of a partition (n == 0: its latest). 1 found, 0 none, -1 error. */
+int query_attempt(struct ns_store *st, int64_t run_id, int64_t idx, int64_t n,
+                  struct ns_attempt_row *out, char *err, size_t errlen);
+void query_attempt_row_release(struct ns_attempt_row *r);
+
+/* ---- error records ---- */
+
+struct ns_error_select {
+    int64_t run_id;
+    int64_t idx;           /* one partition, or -1 */
+    const char *signature; /* one signature, or NULL */
+    const char *text;      /* message or key contains it; NULL or "" = any */
+};
+
+struct ns_error_row {
+    int64_t id, idx, attempt_id;
+    double at;
+    char *partition_key;
+    char *key, *message, *signature; /* worker bytes (may hold NULs: use the lengths) */
+    size_t key_len, message_len;
+    void *payload; /* NULL when the record has none */
+    size_t payload_len;
+};
+
+/* A page of error records by id; with_payload reads the payloads too. */
+int query_errors(struct ns_store *st, const struct ns_error_select *sel,
+                 const struct ns_error_row *anchor, int dir, int limit, bool with_payload,
+                 struct ns_error_row *rows, char *err, size_t errlen);
+/* One record of run_id with its payload: 1 found, 0 none, -1 error. */
+int query_error(struct ns_store *st, int64_t run_id, int64_t id, struct ns_error_row *out,
+                char *err, size_t errlen);
+void query_error_row_release(struct ns_error_row *r);
+/* How many records a selection holds: exact for the whole run or one
+ * partition (the counters), -1 for a filtered selection (not counted). */
+int64_t query_error_count(struct ns_store *st, const struct ns_error_select *sel);
+
+struct ns_error_group {
+    char *signature;
+    int64_t records, partitions, first_idx;
+    char *example; /* the smallest message of the group */
+};
+/* Error records grouped by signature, top causes first, at most limit
+ * (<= 0: all). Returns the count or -1; the caller frees with
+ * query_error_groups_release(rows, n). */
+int query_error_groups(struct ns_store *st, const struct ns_error_select *sel, int limit,
+                       struct ns_error_group **rows, char *err, size_t errlen);
+void query_error_groups_release(struct ns_error_group *rows, int n);
+/* A number that changes when the groups may have changed. */
+int64_t query_groups_version(struct ns_store *st, int64_t run_id);
+
+/* ---- events, samples, commands ---- */
+
+struct ns_event_row {
+    int64_t id, idx, attempt_id; /* idx, attempt_id -1 when NULL */
+    double at;
+    char *kind, *message;
+};
+/* The latest limit events of run_id except attempt starts, oldest first. */
+int query_events_tail(struct ns_store *st, int64_t run_id, int limit, struct ns_event_row *rows,
+                      char *err, size_t errlen);
+void query_event_row_release(struct ns_event_row *r);
+
+/* Partitions finished per second between the samples taken since `since`,
+ * oldest first (at most 2000). *rates is heap (caller frees); count returned. */
+int query_throughput_series(struct ns_store *st, int64_t run_id, double since, double **rates);
+
+struct ns_command_row {
+    int64_t id, run_id, uid;
+    double issued_at, applied_at;                       /* applied_at 0 while pending */
+    char *user, *source, *verb, *args, *state, *result; /* result NULL while pending */
+};
+/* Operator commands of run_id with id > after, oldest first, at most limit
+ * (< 0: all). Returns the count or -1; *rows is heap, released with
+ * query_command_rows_release(rows, n). */
+int query_commands(struct ns_store *st, int64_t run_id, int64_t after, int64_t limit,
+                   struct ns_command_row **rows, char *err, size_t errlen);
+void query_command_rows_release(struct ns_command_row *rows, int n);
+
+/* The spec path and the "-p name=value" arguments that resume run_id:
+ * argv-ready words, spec first, NULL-terminated; NULL if no such run.
+ * The caller frees each word and the array. */
+char **query_resume_args(struct ns_store *st, int64_t run_id);
+
 #endif
