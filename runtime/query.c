@@ -327,6 +327,21 @@ static void reverse_rows(void *rows, int n, size_t size)
     free(tmp);
 }
 
+/* One row of sql, whose ?1..?nargs are the integers in args, into out
+ * (size bytes, zeroed first): 1 found, 0 none, -1 error. */
+static int one_row(struct ns_store *st, const char *sql, const int64_t *args, int nargs, void *out,
+                   size_t size, void (*read)(sqlite3_stmt *, void *), const char *what, char *err,
+                   size_t errlen)
+{
+    memset(out, 0, size);
+    sqlite3_stmt *s = prep(st, sql, what, err, errlen);
+    if (!s)
+        return -1;
+    for (int i = 0; i < nargs; i++)
+        sqlite3_bind_int64(s, i + 1, args[i]);
+    return step_rows(st, s, 1, out, size, read, what, err, errlen);
+}
+
 /* ---- runs ---- */
 
 static void read_run(sqlite3_stmt *s, void *row)
@@ -533,14 +548,11 @@ int query_partition(struct ns_store *st, int64_t run_id, int64_t idx, struct ns_
     struct ns_buf sql = NS_BUF_INIT;
     part_select_sql(&sql);
     buf_adds(&sql, "WHERE run_id = ?1 AND idx = ?2");
-    sqlite3_stmt *s = prep(st, sql.data, "a partition", err, errlen);
+    const int64_t args[] = {run_id, idx};
+    int rc =
+        one_row(st, sql.data, args, 2, out, sizeof *out, read_part, "a partition", err, errlen);
     buf_release(&sql);
-    memset(out, 0, sizeof *out);
-    if (!s)
-        return -1;
-    sqlite3_bind_int64(s, 1, run_id);
-    sqlite3_bind_int64(s, 2, idx);
-    return step_rows(st, s, 1, out, sizeof *out, read_part, "a partition", err, errlen);
+    return rc;
 }
 
 void query_part_row_release(struct ns_part_row *r)
@@ -668,15 +680,11 @@ int query_attempt(struct ns_store *st, int64_t run_id, int64_t idx, int64_t n,
     struct ns_buf sql = NS_BUF_INIT;
     attempt_select_sql(&sql);
     buf_adds(&sql, "WHERE run_id = ?1 AND idx = ?2 AND (?3 = 0 OR n = ?3) ORDER BY n DESC LIMIT 1");
-    sqlite3_stmt *s = prep(st, sql.data, "an attempt", err, errlen);
+    const int64_t args[] = {run_id, idx, n};
+    int rc =
+        one_row(st, sql.data, args, 3, out, sizeof *out, read_attempt, "an attempt", err, errlen);
     buf_release(&sql);
-    memset(out, 0, sizeof *out);
-    if (!s)
-        return -1;
-    sqlite3_bind_int64(s, 1, run_id);
-    sqlite3_bind_int64(s, 2, idx);
-    sqlite3_bind_int64(s, 3, n);
-    return step_rows(st, s, 1, out, sizeof *out, read_attempt, "an attempt", err, errlen);
+    return rc;
 }
 
 void query_attempt_row_release(struct ns_attempt_row *r)
@@ -770,15 +778,9 @@ int query_errors(struct ns_store *st, const struct ns_error_select *sel,
 int query_error(struct ns_store *st, int64_t run_id, int64_t id, struct ns_error_row *out,
                 char *err, size_t errlen)
 {
-    sqlite3_stmt *s =
-        prep(st, "SELECT " ERROR_COLS "e.payload" ERROR_FROM "e.run_id = ? AND e.id = ?",
-             "an error record", err, errlen);
-    memset(out, 0, sizeof *out);
-    if (!s)
-        return -1;
-    sqlite3_bind_int64(s, 1, run_id);
-    sqlite3_bind_int64(s, 2, id);
-    return step_rows(st, s, 1, out, sizeof *out, read_error, "an error record", err, errlen);
+    const int64_t args[] = {run_id, id};
+    return one_row(st, "SELECT " ERROR_COLS "e.payload" ERROR_FROM "e.run_id = ?1 AND e.id = ?2",
+                   args, 2, out, sizeof *out, read_error, "an error record", err, errlen);
 }
 
 void query_error_row_release(struct ns_error_row *r)
