@@ -88,11 +88,11 @@ static void json_run_fields(struct ns_json *j, const struct ns_run_summary *r)
     json_field_bytes(j, "spec_path", r->spec_path, strlen(r->spec_path));
 }
 
-static void print_json(struct ns_buf *b)
+static void print_json(struct ns_json *j)
 {
-    buf_addc(b, '\n');
-    fwrite(b->data, 1, b->len, stdout);
-    buf_release(b);
+    json_end_document(j);
+    fwrite(j->out->data, 1, j->out->len, stdout);
+    buf_release(j->out);
 }
 
 #define LIST_PAGE 64
@@ -109,8 +109,7 @@ static int list_runs(struct ns_store *st, bool all, bool json)
     struct ns_json j;
     json_init(&j, &b);
     if (json) {
-        json_open_object(&j, NULL);
-        json_field_int(&j, "schema", NS_JSON_SCHEMA);
+        json_begin_document(&j, &b);
         json_open_array(&j, "runs");
     } else {
         printf("%-5s %-20s %-10s %13s %6s %8s %-19s %9s  %s\n", "RUN", "JOB", "STATE", "DONE/TOTAL",
@@ -159,8 +158,7 @@ static int list_runs(struct ns_store *st, bool all, bool json)
     }
     if (json) {
         json_close_array(&j);
-        json_close_object(&j);
-        print_json(&b);
+        print_json(&j);
     } else if (!shown) {
         printf("(no runs yet)\n");
     }
@@ -182,9 +180,7 @@ static int show_json(struct ns_store *st, long long id)
     }
     struct ns_buf b = NS_BUF_INIT;
     struct ns_json j;
-    json_init(&j, &b);
-    json_open_object(&j, NULL);
-    json_field_int(&j, "schema", NS_JSON_SCHEMA);
+    json_begin_document(&j, &b);
     json_run_fields(&j, &r);
     query_run_summary_release(&r);
 
@@ -263,8 +259,7 @@ static int show_json(struct ns_store *st, long long id)
     }
     json_close_array(&j);
     json_field_bool(&j, "partitions_truncated", more);
-    json_close_object(&j);
-    print_json(&b);
+    print_json(&j);
     return NS_EXIT_OK;
 }
 

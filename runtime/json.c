@@ -149,6 +149,19 @@ void json_close_array(struct ns_json *j)
     close_c(j, ']');
 }
 
+void json_begin_document(struct ns_json *j, struct ns_buf *out)
+{
+    json_init(j, out);
+    json_open_object(j, NULL);
+    json_field_int(j, "schema", NS_JSON_SCHEMA);
+}
+
+void json_end_document(struct ns_json *j)
+{
+    json_close_object(j);
+    buf_addc(j->out, '\n');
+}
+
 void json_field_int(struct ns_json *j, const char *key, int64_t v)
 {
     item(j, key);

@@ -36,6 +36,11 @@ struct ns_json {
 
 void json_init(struct ns_json *j, struct ns_buf *out);
 
+/* Starts a top-level document: json_init, "{" and "schema": NS_JSON_SCHEMA.
+ * json_end_document closes it and appends a newline. */
+void json_begin_document(struct ns_json *j, struct ns_buf *out);
+void json_end_document(struct ns_json *j);
+
 /* Containers; key is NULL inside an array (or for the top level). */
 void json_open_object(struct ns_json *j, const char *key);
 void json_close_object(struct ns_json *j);
