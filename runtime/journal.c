@@ -68,12 +68,37 @@ enum { JOURNAL_STATEMENTS(J_ENUM) J_COUNT };
 static const char *const journal_sql[] = {JOURNAL_STATEMENTS(J_SQL)};
 #undef J_SQL
 
+/* Crash points (ns_crashpoint): "<kind>.before" when a write of that kind
+ * joins the transaction, "<kind>.after" once its statement ran (still
+ * uncommitted), and "commit.before" / "commit.after" around each COMMIT. */
+static const struct {
+    int stmt;
+    const char *before, *after;
+} crash_points[] = {
+    {J_PARTITION, "state.before", "state.after"},
+    {J_RUN_STATE, "state.before", "state.after"},
+    {J_CHECKPOINT, "checkpoint.before", "checkpoint.after"},
+    {J_ERROR, "error.before", "error.after"},
+    {J_COMMAND_RESULT, "verdict.before", "verdict.after"},
+    {J_ATTEMPT_START, "attempt_start.before", "attempt_start.after"},
+    {J_ATTEMPT_END, "attempt_end.before", "attempt_end.after"},
+};
+
+static const char *crash_point(int stmt, bool after)
+{
+    for (size_t i = 0; i < NS_ARRAY_LEN(crash_points); i++)
+        if (crash_points[i].stmt == stmt)
+            return after ? crash_points[i].after : crash_points[i].before;
+    return NULL;
+}
+
 struct journal {
     struct ns_store *st;
     int64_t run_id;
     sqlite3_stmt *stmt[J_COUNT];
     bool in_txn;
-    bool failed; /* a write in this transaction failed */
+    bool failed;              /* a write in this transaction failed */
+    const char *crash_after; /* the crash point of the statement being run */
     char err[512];
 };
 
@@ -108,6 +133,10 @@ static sqlite3_stmt *use(struct journal *j, int which)
             usleep(50 * 1000);
         j->in_txn = true;
     }
+    const char *point = crash_point(which, false);
+    if (point)
+        ns_crashpoint(point);
+    j->crash_after = crash_point(which, true);
     sqlite3_stmt *s = j->stmt[which];
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
@@ -123,6 +152,9 @@ static void run(struct journal *j, sqlite3_stmt *s)
         snprintf(j->err, sizeof j->err, "%s", sqlite3_errmsg(j->st->db));
     }
     sqlite3_reset(s);
+    if (j->crash_after)
+        ns_crashpoint(j->crash_after);
+    j->crash_after = NULL;
 }
 
 static void bind_text_or_null(sqlite3_stmt *s, int i, const char *t)
@@ -149,9 +181,12 @@ int journal_commit(struct journal *j, char *err, size_t errlen)
     /* A statement that failed (a constraint, say) was undone alone by
      * SQLite; the rest of the turn is still worth keeping. */
     j->failed = false;
+    ns_crashpoint("commit.before");
     for (int tries = 0;; tries++) {
-        if (store_exec(j->st, "COMMIT", err, errlen) == 0)
+        if (store_exec(j->st, "COMMIT", err, errlen) == 0) {
+            ns_crashpoint("commit.after");
             return 0;
+        }
         if (tries >= 100 || sqlite3_get_autocommit(j->st->db)) {
             store_rollback(j->st);
             return -1;

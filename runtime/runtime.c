@@ -227,6 +227,7 @@ static int create_run(struct rt *rt, const char *params, const char *spec_canon,
     }
     char *abs_spec = realpath(rt->spec->path, NULL);
     int rc = -1;
+    ns_crashpoint("create.before");
     if (store_begin(&rt->st, err, errlen) != 0)
         goto out;
     double now = ns_now();
@@ -278,6 +279,7 @@ static int create_run(struct rt *rt, const char *params, const char *spec_canon,
     }
     sqlite3_finalize(s);
     rc = store_commit(&rt->st, err, errlen);
+    ns_crashpoint("create.after");
 out:
     free(params_json);
     free(abs_spec);

@@ -413,6 +413,7 @@ static int migrate(struct ns_store *st, char *err, size_t errlen)
     }
     for (; v < NS_SCHEMA_VERSION; v = v == 0 ? NS_SCHEMA_VERSION : v + 1) {
         const char *sql = v == 0 ? store_schema_sql : migrations[v];
+        ns_crashpoint("migrate.before");
         if (store_exec(st, sql, err, errlen) != 0) {
             store_rollback(st);
             return -1;
@@ -424,7 +425,9 @@ static int migrate(struct ns_store *st, char *err, size_t errlen)
         store_rollback(st);
         return -1;
     }
-    return store_commit(st, err, errlen);
+    int rc = store_commit(st, err, errlen);
+    ns_crashpoint("migrate.after");
+    return rc;
 }
 
 int store_open(struct ns_store *st, const char *path, enum ns_store_mode mode, char *err,

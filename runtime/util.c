@@ -3,6 +3,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
@@ -343,4 +344,27 @@ int ns_create_file(const char *path)
         if (unlink(path) != 0)
             return -1;
     }
+}
+
+/* Test-only crash points. Parsed once; hit only from the thread that
+ * writes the store (the runtime's loop), so plain counters suffice. */
+void ns_crashpoint(const char *name)
+{
+    static int parsed;
+    static char armed[64];
+    static long want, hits;
+    if (!parsed) {
+        parsed = 1;
+        const char *env = getenv("NIGHTSHIFT_CRASHPOINT");
+        const char *colon = env ? strrchr(env, ':') : NULL;
+        if (colon && (size_t)(colon - env) < sizeof armed) {
+            memcpy(armed, env, (size_t)(colon - env));
+            armed[colon - env] = '\0';
+            want = strtol(colon + 1, NULL, 10);
+        }
+    }
+    if (!armed[0] || want <= 0 || strcmp(name, armed) != 0 || ++hits != want)
+        return;
+    kill(getpid(), SIGKILL); /* as kill -9 would: no cleanup, no flush */
+    _exit(137);
 }

@@ -74,6 +74,13 @@ double ns_now(void);
  * fd (close-on-exec) or -1 with errno. Use it only in a directory that only
  * we can write (store_make_run_dir checks). */
 int ns_create_file(const char *path);
+
+/* A named crash point, for tests only: when NIGHTSHIFT_CRASHPOINT is
+ * "NAME:N", the Nth call of ns_crashpoint(NAME) kills the process with
+ * SIGKILL, as kill -9 would. Unset (always, outside tests), it does nothing.
+ * The points ("state.before", "commit.after", ...) are listed in
+ * docs/cli.md; only the thread that writes the store calls it. */
+void ns_crashpoint(const char *name);
 /* Monotonic seconds, for timeouts and rates. */
 double ns_monotonic(void);
 
