@@ -1330,6 +1330,8 @@ static double next_retry_at(const struct rt *rt)
 
 static void dispatch(struct rt *rt)
 {
+    if (journal_waiting(rt->j))
+        return; /* an attempt needs its row now; the lock is another's */
     while (rt->state == RS_RUNNING && rt->nlive < (size_t)rt->concurrency) {
         int64_t idx = next_dispatchable(rt);
         if (idx < 0)
@@ -1543,6 +1545,8 @@ static bool finished(struct rt *rt)
 
 static void poll_commands(struct rt *rt, bool force)
 {
+    if (journal_waiting(rt->j))
+        return; /* a verdict must be committed before the command is seen again */
     double now = ns_monotonic();
     if (!force && now - rt->last_cmd_poll < COMMAND_POLL_S)
         return;
@@ -1568,7 +1572,7 @@ static int loop(struct rt *rt, char *err, size_t errlen)
         if (rt->exops->flush(rt->ex, err, errlen) != 0)
             rt_event(rt, -1, 0, "executor", "%s executor: %s", rt->exops->name, err);
         periodic(rt, false);
-        if (journal_commit(rt->j, err, errlen) != 0)
+        if (journal_try_commit(rt->j, err, errlen) != 0)
             goto fail;
         if (finished(rt))
             break;
@@ -1601,6 +1605,8 @@ static int loop(struct rt *rt, char *err, size_t errlen)
             if (a->kill_at_mono > 0)
                 wait = fmin(wait, a->kill_at_mono - now_mono);
         }
+        if (journal_waiting(rt->j))
+            wait = fmin(wait, 0.05); /* retry the write lock soon */
         double retry = next_retry_at(rt);
         if (retry > 0)
             wait = fmin(wait, retry - ns_now());
