@@ -1659,6 +1659,28 @@ static void reap_leftovers(void)
     }
 }
 
+/* The store failed for good (disk full, I/O error): nothing more can be
+ * recorded, so no worker may go on unrecorded. Each is ended (SIGTERM, then
+ * SIGKILL after stop_grace, its group and everything with the run token);
+ * their attempts stay open in the store, and the next `run` reconciles
+ * them as interrupted and resumes from the last committed checkpoints. */
+static void abandon_workers(struct rt *rt, char *err, size_t errlen)
+{
+    size_t n = rt->nlive;
+    for (size_t i = 0; i < rt->nlive; i++)
+        rt->exops->control(rt->ex, rt->live[i]->task, NS_EXEC_TERMINATE);
+    int strays = rt->exops->end_strays(rt->ex); /* waits stop_grace, then kills */
+    for (size_t i = 0; i < rt->nlive; i++)
+        rt->exops->control(rt->ex, rt->live[i]->task, NS_EXEC_KILL);
+    reap_leftovers();
+    size_t len = strlen(err);
+    if (n > 0 && len + 1 < errlen)
+        snprintf(err + len, errlen - len,
+                 "\nthe run's %zu running attempt%s ended (%d process%s); 'nightshift run' again "
+                 "resumes from the last committed checkpoints",
+                 n, n == 1 ? " was" : "s were", strays, strays == 1 ? "" : "es");
+}
+
 static void rt_release(struct rt *rt)
 {
     for (size_t i = 0; i < rt->nparts; i++) {
@@ -1831,8 +1853,10 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
         rt_set_run_state(rt, RS_PAUSED, "on_restore: pause - resume it when ready");
     poll_commands(rt, true); /* retries and skips queued while no runtime ran */
 
-    if (loop(rt, err, errlen) != 0)
+    if (loop(rt, err, errlen) != 0) {
+        abandon_workers(rt, err, errlen);
         goto out;
+    }
 
     int strays = rt->exops->end_strays(rt->ex);
     if (strays > 0)
