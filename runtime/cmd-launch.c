@@ -71,12 +71,13 @@ static char **merge_env(char **envp)
         m++;
     char **out = ns_xcalloc(n + m + 1, sizeof(*out));
     memcpy(out, envp, n * sizeof(*out));
+    size_t given = n;
     for (char **e = environ; *e; e++) {
         if (strncmp(*e, "SLURM_", 6) != 0)
             continue;
         size_t kl = strcspn(*e, "=");
         bool have = false;
-        for (size_t i = 0; i < n && !have; i++)
+        for (size_t i = 0; i < given && !have; i++)
             have = strncmp(envp[i], *e, kl + 1) == 0;
         if (!have)
             out[n++] = *e;
@@ -98,6 +99,9 @@ static void exec_worker(const struct spool_launch *l, char **env, int report_fd,
     int ok = null >= 0 && dup2(null, 0) == 0 && dup2(output_fd, 1) == 1 &&
              dup2(output_fd, 2) == 2 && dup2(report_fd, NS_REPORT_FD) == NS_REPORT_FD;
     if (ok) {
+        /* dup2 onto itself keeps FD_CLOEXEC: clear it on the four we pass. */
+        for (int fd = 0; fd <= NS_REPORT_FD; fd++)
+            fcntl(fd, F_SETFD, 0);
         for (int fd = NS_REPORT_FD + 1; fd < 1024; fd++)
             if (fd != errpipe)
                 close(fd);

@@ -727,6 +727,15 @@ static void live_add(struct rt *rt, struct attempt *a)
 
 static void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_error);
 
+/* Stores where the attempt's task runs (locator, and the label in buf). */
+static void record_locator(struct rt *rt, struct attempt *a, char *label, size_t len)
+{
+    char *locator = rt->exops->locator(rt->ex, a->task);
+    rt->exops->describe(rt->ex, a->task, label, len);
+    journal_attempt_locator(rt->j, a->id, rt->exops->name, locator, label);
+    free(locator);
+}
+
 static void launch(struct rt *rt, int64_t idx)
 {
     struct part *p = &rt->parts[idx];
@@ -783,12 +792,9 @@ static void launch(struct rt *rt, int64_t idx)
         finish_attempt(rt, a, err);
         return;
     }
-    char *locator = rt->exops->locator(rt->ex, a->task);
     char label[96];
-    rt->exops->describe(rt->ex, a->task, label, sizeof label);
-    journal_attempt_locator(rt->j, a->id, rt->exops->name, locator, label);
-    free(locator);
-    if (rt->spec->timeout_ms > 0)
+    record_locator(rt, a, label, sizeof label);
+    if (rt->spec->timeout_ms > 0 && !(rt->exops->caps & NS_EXEC_QUEUES)) /* else on `started` */
         a->deadline_mono = a->started_mono + (double)rt->spec->timeout_ms / 1000.0;
     journal_partition(rt->j, idx, p);
     rt_event(rt, idx, a->id, "attempt_start", "partition %lld [%s]: attempt %d started (%s%s)",
@@ -967,11 +973,21 @@ static void on_output_bytes(void *ctx, void *owner, const char *buf, size_t n)
     keep_output(ctx, owner, buf, n);
 }
 
-/* Executor event: a queued attempt now runs (NS_EXEC_QUEUES backends). */
+/* Executor event: a queued attempt now runs (NS_EXEC_QUEUES backends): its
+ * timeout starts now, and the locator and label (the Slurm job id) are
+ * known. */
 static void on_started(void *ctx, void *owner)
 {
-    (void)ctx;
-    (void)owner;
+    struct rt *rt = ctx;
+    struct attempt *a = owner;
+    a->started_mono = ns_monotonic();
+    if (rt->spec->timeout_ms > 0)
+        a->deadline_mono = a->started_mono + (double)rt->spec->timeout_ms / 1000.0;
+    if (a->paused_at_mono > 0)
+        a->paused_at_mono = a->started_mono; /* held while queued: the clock starts on resume */
+    char label[96];
+    if (a->task)
+        record_locator(rt, a, label, sizeof label);
 }
 
 /* Executor event: the attempt ended; the task handle is gone. The loop
@@ -1335,9 +1351,18 @@ static double next_retry_at(const struct rt *rt)
     return best;
 }
 
+/* Backends that queue (NS_EXEC_QUEUES: Slurm throttles the array itself)
+ * get up to this many partitions at once, in one submission, whenever fewer
+ * than `concurrency` of theirs are live - the memory bound of what is "next
+ * in line". */
+#define QUEUE_AHEAD 1000
+
 static void dispatch(struct rt *rt)
 {
-    while (rt->state == RS_RUNNING && rt->nlive < (size_t)rt->concurrency) {
+    size_t limit = (size_t)rt->concurrency;
+    if ((rt->exops->caps & NS_EXEC_QUEUES) && rt->nlive < limit)
+        limit = limit > QUEUE_AHEAD ? limit : QUEUE_AHEAD;
+    while (rt->state == RS_RUNNING && rt->nlive < limit) {
         int64_t idx = next_dispatchable(rt);
         if (idx < 0)
             return;
@@ -1703,7 +1728,7 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     rt->opts = opts;
     rt->lock_fd = rt->sigfd = -1;
     rt->concurrency = spec->concurrency;
-    rt->exops = executor_find("local"); /* the spec's `executor:` when it has one */
+    rt->exops = executor_find(spec->executor);
     rt->start_mono = ns_monotonic();
     rt->start_wall = ns_now();
     rt->rng = (uint64_t)getpid() * 0x9E3779B97F4A7C15ULL ^ (uint64_t)(rt->start_wall * 1e6);
@@ -1783,7 +1808,7 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
             .run_id = rt->run_id,
             .stop_grace_ms = spec->stop_grace_ms,
             .concurrency = rt->concurrency,
-            .backend = NULL,
+            .backend = rt->exops == &ns_exec_slurm ? &spec->slurm : NULL,
         };
         if (rt->exops->open(&cfg, &rt->ex, err, errlen) != 0)
             goto out;
