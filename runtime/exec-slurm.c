@@ -758,23 +758,40 @@ static void deliver_started(struct ns_executor *ex, struct ns_task *t,
         ev->started(ctx, t->owner);
 }
 
+static int state_find(const char *s);
+static enum ns_exec_end_kind state_overrides(int si);
+
 /* If t's exit file is there: delivers the rest of its files and `ended`.
- * Returns true when t is gone. */
+ * Returns true when t is gone. A worker killed by a signal we did not send
+ * may have been ended by Slurm (scancel behind our back, its time limit,
+ * preemption): unless slurm_over says Slurm has finished with the task, that
+ * waits for the next squeue, whose state then decides. */
 static bool try_finish(struct ns_executor *ex, struct ns_task *t, const struct ns_exec_events *ev,
-                       void *ctx)
+                       void *ctx, bool slurm_over)
 {
     char *text = spool_read_file(t->dir, "exit");
     if (!text)
         return false;
     struct spool_exit x;
     struct ns_exec_end end = {NS_END_LOST, -1, 0, ""};
+    int parsed = spool_parse_exit(text, &x);
+    if (parsed == 0 && x.kind == SPOOL_SIGNALLED && !t->asked && !slurm_over) {
+        free(text);
+        return false;
+    }
     deliver_started(ex, t, ev, ctx);
     drain(&t->report_fd, t, t->dir, "report", t->report_off, 0, ev->report, ctx);
     drain(&t->output_fd, t, t->dir, "output", t->output_off, 0, ev->output, ctx);
-    if (spool_parse_exit(text, &x) != 0) {
+    enum ns_exec_end_kind by_slurm =
+        t->slurm_state[0] ? state_overrides(state_find(t->slurm_state)) : NS_END_SIGNALLED;
+    if (parsed != 0) {
         snprintf(end.detail, sizeof end.detail, "unreadable exit file in %s", t->dir);
     } else if (x.kind == SPOOL_EXITED) {
         end = (struct ns_exec_end){NS_END_EXITED, x.value, 0, ""};
+    } else if (x.kind == SPOOL_SIGNALLED && !t->asked && by_slurm != NS_END_SIGNALLED) {
+        end = (struct ns_exec_end){by_slurm, -1, 0, ""};
+        snprintf(end.detail, sizeof end.detail, "Slurm job %lld_%d %s (signal %d)",
+                 (long long)t->job, t->index, t->slurm_state, x.value);
     } else if (x.kind == SPOOL_SIGNALLED) {
         end = (struct ns_exec_end){NS_END_SIGNALLED, -1, x.value, ""};
     } else {
@@ -875,6 +892,21 @@ static int state_find(const char *s)
     return -1;
 }
 
+/* For a worker that died of a signal we did not send: the end Slurm's state
+ * stands for (cancelled, timed out, lost), or NS_END_SIGNALLED when the
+ * signal was the worker's own business (FAILED, OUT_OF_MEMORY...). */
+static enum ns_exec_end_kind state_overrides(int si)
+{
+    static const char *const by_slurm[] = {"CANCELLED", "TIMEOUT",  "PREEMPTED", "NODE_FAIL",
+                                           "DEADLINE",  "BOOT_FAIL", "REVOKED"};
+    if (si < 0)
+        return NS_END_SIGNALLED;
+    for (size_t i = 0; i < NS_ARRAY_LEN(by_slurm); i++)
+        if (strcmp(states[si].state, by_slurm[i]) == 0)
+            return states[si].kind;
+    return NS_END_SIGNALLED;
+}
+
 /* The end of a task Slurm no longer runs and that wrote no exit file. */
 static void vanished(struct ns_executor *ex, struct ns_task *t, const struct ns_exec_events *ev,
                      void *ctx)
@@ -917,7 +949,7 @@ static void poll_slurm(struct ns_executor *ex, const struct ns_exec_events *ev, 
             continue;
         }
         /* Finished or forgotten: its exit file says how, else it vanished. */
-        if (try_finish(ex, t, ev, ctx))
+        if (try_finish(ex, t, ev, ctx, true))
             continue;
         if (t->asked && t->state == T_SUBMITTED) {
             vanished(ex, t, ev, ctx); /* cancelled by us before it ran: nothing to wait for */
@@ -988,7 +1020,7 @@ static void slurm_service(struct ns_executor *ex, const struct pollfd *pfd, size
             next = t->next;
             if (t->state != T_STARTED)
                 continue;
-            if (try_finish(ex, t, ev, ctx))
+            if (try_finish(ex, t, ev, ctx, false))
                 continue;
             drain(&t->report_fd, t, t->dir, "report", t->report_off, TURN_BUDGET, ev->report,
                   ctx);
