@@ -40,6 +40,7 @@
 #include "runtime-internal.h"
 #include "nightshift/escape.h"
 #include "nightshift/signature.h"
+#include "nightshift/query.h"
 #include "nightshift/util.h"
 
 extern char **environ;
@@ -463,6 +464,7 @@ static int load_partitions(struct rt *rt, char *err, size_t errlen)
         }
     }
     sqlite3_finalize(s);
+    rt->records_at_start = rt->records_done; /* records/s counts this runtime's own */
     if (rc != SQLITE_DONE || seen != rt->nparts) {
         ns_errf(err, errlen, "%s: run %lld: expected %zu partitions, found %zu%s%s", rt->st.path,
                 (long long)rt->run_id, rt->nparts, seen, rc != SQLITE_DONE ? ": " : "",
@@ -1475,7 +1477,28 @@ static double recent_rate(struct rt *rt, double now_mono, bool sample)
     return (double)(done - rt->rate_done[0]) / dt;
 }
 
-static void fill_counts(struct rt *rt, struct ns_counts *c, double rate)
+/* When the run will end, by the one projection every reader shows
+ * (query_project): nothing while it does not dispatch, else from the recent
+ * rate, else from the share of work done (running partitions' progress
+ * included). 0 when unknown. */
+static double projected_finish(const struct rt *rt, double rate, double now)
+{
+    struct ns_projection_in in = {
+        .total = (int64_t)rt->nparts,
+        .done = done_count(rt),
+        .rate = rate,
+        .elapsed_s = now - rt->start_wall,
+        .dispatching = rt->state == RS_RUNNING,
+    };
+    for (size_t i = 0; i < rt->nlive; i++) {
+        const struct part *p = &rt->parts[rt->live[i]->idx];
+        if (p->total > 0)
+            in.partial += fmin(1.0, (double)p->progress / (double)p->total);
+    }
+    return query_project(&in, now);
+}
+
+static void fill_counts(struct rt *rt, struct ns_counts *c, double rate, double finish, double now)
 {
     memset(c, 0, sizeof *c);
     c->total = (int64_t)rt->nparts;
@@ -1490,31 +1513,8 @@ static void fill_counts(struct rt *rt, struct ns_counts *c, double rate)
     c->error_records = rt->error_records;
     c->elapsed_s = ns_monotonic() - rt->start_mono;
     c->rate = rate;
-    int64_t left = c->total - done_count(rt);
-    c->eta_s = rate > 0 ? (double)left / rate : (left == 0 ? 0 : -1);
+    c->eta_s = finish > 0 ? finish - now : -1;
     c->state = run_state_names[rt->state];
-}
-
-/* When the run will end: from the recent rate if partitions are finishing,
- * else from the share of work done so far (partitions plus the reported
- * progress of running ones) - so a run of a few long partitions still gets
- * a projection before the first one ends. 0 when unknown. */
-static double projected_finish(const struct rt *rt, const struct ns_counts *c, double now)
-{
-    if (c->eta_s >= 0 && c->rate > 0)
-        return now + c->eta_s;
-    double done = (double)done_count(rt);
-    for (size_t i = 0; i < rt->nlive; i++) {
-        const struct part *p = &rt->parts[rt->live[i]->idx];
-        if (p->total > 0)
-            done += fmin(1.0, (double)p->progress / (double)p->total);
-    }
-    if (done >= (double)rt->nparts)
-        return now;
-    double elapsed = now - rt->start_wall;
-    if (done <= 0 || elapsed < 1.0)
-        return 0;
-    return now + elapsed * ((double)rt->nparts - done) / done;
 }
 
 static void periodic(struct rt *rt, bool force)
@@ -1544,10 +1544,10 @@ static void periodic(struct rt *rt, bool force)
     }
     if (force || now_mono - rt->last_tick >= TICK_S) {
         rt->last_tick = now_mono;
+        rt->projected_finish = projected_finish(rt, rate, now);
         struct ns_counts c;
-        fill_counts(rt, &c, rate);
-        double record_rate = c.elapsed_s > 0.5 ? (double)rt->records_done / c.elapsed_s : 0;
-        rt->projected_finish = projected_finish(rt, &c, now);
+        fill_counts(rt, &c, rate, rt->projected_finish, now);
+        double record_rate = query_record_rate(rt->records_done, rt->records_at_start, c.elapsed_s);
         /* Idle runs (paused, waiting) write once a second, with the beat. */
         if (rt->dirty || beat) {
             journal_run_counters(rt->j, rt, rate, record_rate, rt->projected_finish);
@@ -1884,7 +1884,7 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     if (journal_commit(rt->j, err, errlen) != 0)
         goto out;
     snprintf(result->state, sizeof result->state, "%s", run_state_names[rt->state]);
-    fill_counts(rt, &result->counts, 0);
+    fill_counts(rt, &result->counts, 0, 0, ns_now());
     rc = 0;
 out:
     rt_release(rt);
