@@ -1680,6 +1680,14 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
             rt->concurrency = sqlite3_column_int(s, 0); /* an operator's `set` survives */
         sqlite3_finalize(s);
     }
+    bool ended_before = false; /* its end hooks fired when it ended */
+    {
+        sqlite3_stmt *q =
+            store_prepare(&rt->st, "SELECT finished_at IS NOT NULL FROM runs WHERE id = ?");
+        sqlite3_bind_int64(q, 1, rt->run_id);
+        ended_before = sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0);
+        sqlite3_finalize(q);
+    }
     sqlite3_stmt *s = store_prepare(
         &rt->st, "UPDATE runs SET started_at = coalesce(started_at, ?1), finished_at = NULL, "
                  "runtime_pid = ?2, heartbeat_at = ?1, runtime_log = ?4 WHERE id = ?3");
@@ -1718,6 +1726,8 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     if (result->resumed && spec->restore_paused)
         rt_set_run_state(rt, RS_PAUSED, "on_restore: pause - resume it when ready");
     poll_commands(rt, true); /* retries and skips queued while no runtime ran */
+    bool idle_resume = ended_before && rt->nlive == 0 && rt->counts[P_PENDING] == 0 &&
+                       rt->counts[P_RETRY_WAIT] == 0 && rt->counts[P_RUNNING] == 0;
 
     if (loop(rt, err, errlen) != 0)
         goto out;
@@ -1739,7 +1749,9 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     if (rt->state != RS_STOPPED)
         guard_check_sla(rt, 0, true);
     periodic(rt, true);
-    if (rt->state == RS_SUCCEEDED)
+    if (idle_resume && (rt->state == RS_SUCCEEDED || rt->state == RS_FAILED))
+        rt_event(rt, -1, 0, "hook", "end hooks not run again: the resumed run had nothing to do");
+    else if (rt->state == RS_SUCCEEDED)
         hooks_fire(rt, NS_HOOK_SUCCESS);
     else if (rt->state == RS_FAILED)
         hooks_fire(rt, NS_HOOK_FAILURE);

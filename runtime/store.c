@@ -275,6 +275,10 @@ static int user_version(struct ns_store *st)
 /* Forward migrations: entry i takes the schema from version i to i+1. */
 static const char *const migrations[] = {
     NULL, /* 0 -> 1 is store_schema_sql itself */
+    /* 1 -> 2: where each attempt started and how much it had to redo
+     * (the morning report's rework after crashes and retries). */
+    "ALTER TABLE attempts ADD COLUMN progress_from INTEGER;\n"
+    "ALTER TABLE attempts ADD COLUMN redone INTEGER;\n",
 };
 
 static int migrate(struct ns_store *st, char *err, size_t errlen)

@@ -44,6 +44,7 @@ struct ns_command {
     X(kill)                                                                                        \
     X(set)                                                                                         \
     X(audit)                                                                                       \
+    X(summary)                                                                                     \
     X(logs)                                                                                        \
     X(emit)                                                                                        \
     X(console)
