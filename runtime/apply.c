@@ -297,7 +297,7 @@ static bool do_kill(struct rt *rt, const struct cmd *c, struct ns_buf *out)
     size_t done = 0;
     for (size_t i = 0; i < n; i++) {
         struct part *p = &rt->parts[idx[i]];
-        if (p->live && p->live->ending == END_NONE && !p->live->reaped) {
+        if (p->live && p->live->ending == END_NONE && !p->live->ended) {
             rt_end_attempt(rt, p->live, END_KILL);
             done++;
         }
