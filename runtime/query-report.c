@@ -90,7 +90,9 @@ static void load_attempts(struct ns_store *st, struct ns_run_report *r)
             "count(CASE WHEN outcome = 'failed' THEN 1 END), "
             "coalesce(sum(max(redone, 0)), 0), "
             "coalesce(sum(CASE WHEN prev = 'interrupted' THEN max(redone, 0) END), 0), "
-            "count(CASE WHEN redone > 0 THEN 1 END) "
+            "count(CASE WHEN redone > 0 THEN 1 END), "
+            "count(CASE WHEN outcome = 'succeeded' THEN 1 END), "
+            "count(CASE WHEN outcome IS NULL THEN 1 END) "
             "FROM (SELECT idx, outcome, redone, lag(outcome) OVER (PARTITION BY idx ORDER BY n) "
             "AS prev FROM attempts WHERE run_id = ?)");
     sqlite3_bind_int64(s, 1, r->run_id);
@@ -98,7 +100,7 @@ static void load_attempts(struct ns_store *st, struct ns_run_report *r)
         int64_t *v[] = {&r->attempts,        &r->retries, &r->interrupted,
                         &r->timed_out,       &r->signalled, &r->killed,
                         &r->failed_attempts, &r->redone,  &r->redone_after_crash,
-                        &r->resumed_attempts};
+                        &r->resumed_attempts, &r->succeeded_attempts, &r->live_attempts};
         for (size_t i = 0; i < NS_ARRAY_LEN(v); i++)
             *v[i] = sqlite3_column_int64(s, (int)i);
     }
@@ -131,11 +133,13 @@ static int64_t rank_of(double p, int64_t n)
 
 static void load_durations(struct ns_store *st, struct ns_run_report *r)
 {
-    sqlite3_stmt *s = store_prepare(st, DURATIONS "SELECT count(*), coalesce(max(secs), 0) FROM d");
+    sqlite3_stmt *s = store_prepare(st, DURATIONS "SELECT count(*), coalesce(max(secs), 0), "
+                                        "coalesce(sum(secs), 0) FROM d");
     sqlite3_bind_int64(s, 1, r->run_id);
     if (sqlite3_step(s) == SQLITE_ROW) {
         r->ndurations = sqlite3_column_int64(s, 0);
         r->max_s = sqlite3_column_double(s, 1);
+        r->sum_s = sqlite3_column_double(s, 2);
     }
     sqlite3_finalize(s);
     if (r->ndurations == 0)
@@ -253,6 +257,50 @@ static void load_times(struct ns_store *st, struct ns_run_report *r)
     sqlite3_bind_int64(s, 1, r->run_id);
     r->last_success_at = sqlite3_step(s) == SQLITE_ROW ? col_time(s, 0) : 0;
     sqlite3_finalize(s);
+    s = store_prepare(st, "SELECT max(finished_at) FROM runs WHERE job = ? AND state = "
+                          "'succeeded'");
+    sqlite3_bind_text(s, 1, r->job, -1, SQLITE_STATIC);
+    r->job_last_success_at = sqlite3_step(s) == SQLITE_ROW ? col_time(s, 0) : 0;
+    sqlite3_finalize(s);
+}
+
+/* "N", "N%" or "none" after name= in the canonical settings' halt_when line. */
+static void parse_limit(const char *line, const char *name, double *v, bool *pct)
+{
+    *v = -1;
+    *pct = false;
+    const char *p = line ? strstr(line, name) : NULL;
+    if (!p)
+        return;
+    p += strlen(name);
+    char *end;
+    double d = strtod(p, &end);
+    if (end == p)
+        return;
+    *v = d;
+    *pct = *end == '%';
+}
+
+static void load_budget(struct ns_store *st, struct ns_run_report *r)
+{
+    sqlite3_stmt *s = store_prepare(st, "SELECT spec_canon FROM runs WHERE id = ?");
+    sqlite3_bind_int64(s, 1, r->run_id);
+    const char *canon = sqlite3_step(s) == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0)
+                                                      : NULL;
+    const char *line = canon ? strstr(canon, "halt_when: ") : NULL;
+    char *l = line ? ns_xstrndup(line, strcspn(line, "\n")) : NULL;
+    parse_limit(l, "failed_partitions=", &r->budget_failed, &r->budget_failed_pct);
+    parse_limit(l, "error_records=", &r->budget_errors, &r->budget_errors_pct);
+    free(l);
+    sqlite3_finalize(s);
+}
+
+double report_eta_seconds(const struct ns_run_report *r)
+{
+    if (r->finished_at > 0 || !r->runtime_alive || strcmp(r->state, "running") != 0 ||
+        r->projected_finish <= 0)
+        return -1;
+    return r->projected_finish > r->now ? r->projected_finish - r->now : 0;
 }
 
 int report_load(struct ns_store *st, int64_t run_id, int top, int list_limit,
@@ -268,6 +316,7 @@ int report_load(struct ns_store *st, int64_t run_id, int top, int list_limit,
     load_groups(st, r, top);
     load_lists(st, r, list_limit);
     load_times(st, r);
+    load_budget(st, r);
     return 0;
 }
 
@@ -430,6 +479,21 @@ long report_job_names(struct ns_store *st, int limit, char ***names)
     while (sqlite3_step(s) == SQLITE_ROW) {
         *names = ns_xrealloc(*names, (size_t)(n + 1) * sizeof **names);
         (*names)[n++] = col_dup_empty(s, 0);
+    }
+    sqlite3_finalize(s);
+    return n;
+}
+
+long report_latest_per_job(struct ns_store *st, int limit, int64_t **ids)
+{
+    sqlite3_stmt *s = store_prepare(st, "SELECT max(id) AS m FROM runs GROUP BY job ORDER BY m "
+                                        "DESC LIMIT ?");
+    sqlite3_bind_int(s, 1, limit);
+    long n = 0;
+    *ids = NULL;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        *ids = ns_xrealloc(*ids, (size_t)(n + 1) * sizeof **ids);
+        (*ids)[n++] = sqlite3_column_int64(s, 0);
     }
     sqlite3_finalize(s);
     return n;

@@ -39,6 +39,7 @@
 
 #include "runtime-internal.h"
 #include "nightshift/escape.h"
+#include "nightshift/metrics.h"
 #include "nightshift/signature.h"
 #include "nightshift/util.h"
 
@@ -55,6 +56,7 @@ const char *const run_state_names[] = {"running", "paused",    "halted", "stoppi
 #define PROGRESS_WRITE_S 0.25
 #define HEARTBEAT_S 1.0
 #define SAMPLE_S 5.0
+#define METRICS_S 5.0 /* textfile refresh */
 #define TICK_S 0.2
 #define MAX_MALFORMED_EVENTS 20
 
@@ -1537,6 +1539,42 @@ static void periodic(struct rt *rt, bool force)
         rt->last_sample = now_mono;
         journal_sample(rt->j, now, done_count(rt), rt->records_done, rt->counts[P_FAILED]);
     }
+    if (rt->metrics_path && (force || now_mono - rt->last_metrics >= rt->metrics_every)) {
+        rt->last_metrics = now_mono;
+        char err[512];
+        int rc = metrics_write_textfile(&rt->st, rt->run_id, rt->metrics_path, err, sizeof err);
+        /* A big run's figures cost more to read: never spend over 5 % of
+         * the loop's time on them. */
+        rt->metrics_every = fmax(METRICS_S, 20 * (ns_monotonic() - now_mono));
+        if (rc != 0) {
+            if (!rt->metrics_failed)
+                rt_event(rt, -1, 0, "metrics", "metrics textfile not written: %s", err);
+            rt->metrics_failed = true;
+        } else {
+            rt->metrics_failed = false;
+        }
+    }
+}
+
+/* The textfile's path: --metrics-textfile, else metrics.textfile expanded
+ * with the run parameters, relative to the spec's directory. */
+static char *metrics_path(const struct rt *rt)
+{
+    if (rt->opts->metrics_textfile)
+        return ns_xstrdup(rt->opts->metrics_textfile);
+    if (!rt->spec->metrics_textfile.text)
+        return NULL;
+    struct ns_buf b = NS_BUF_INIT;
+    char err[256];
+    if (tmpl_expand(rt->spec->metrics_textfile.text, rt->plan->run_params,
+                    rt->plan->run_params_len, &b, err, sizeof err) != 0) {
+        buf_release(&b);
+        return NULL; /* validate checked the placeholders */
+    }
+    char *p = b.data && b.data[0] == '/' ? ns_xstrdup(b.data)
+                                         : ns_xasprintf("%s/%s", rt->spec->dir, b.data ? b.data : "");
+    buf_release(&b);
+    return p;
 }
 
 static bool finished(struct rt *rt)
@@ -1674,6 +1712,7 @@ static void rt_release(struct rt *rt)
     free(rt->requeue);
     free(rt->waiting);
     free(rt->run_dir);
+    free(rt->metrics_path);
     free(rt->self_exe);
     free(rt->run_token);
     free(rt->forced_changes);
@@ -1744,6 +1783,7 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
         free(real);
     }
     rt->run_dir = store_run_dir(&rt->st, rt->run_id);
+    rt->metrics_path = metrics_path(rt);
     if (mkdir(rt->run_dir, 0700) != 0 && errno != EEXIST) {
         ns_errf(err, errlen, "%s: %s", rt->run_dir, strerror(errno));
         goto out;

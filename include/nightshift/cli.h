@@ -45,6 +45,7 @@ struct ns_command {
     X(set)                                                                                         \
     X(audit)                                                                                       \
     X(summary)                                                                                     \
+    X(metrics)                                                                                     \
     X(logs)                                                                                        \
     X(emit)                                                                                        \
     X(console)

@@ -68,12 +68,13 @@ struct ns_run_report {
     double throughput, record_rate, projected_finish;
     /* attempts */
     int64_t attempts, retries, interrupted, timed_out, signalled, killed, failed_attempts;
+    int64_t succeeded_attempts, live_attempts;
     /* rework: records done again because an attempt resumed behind the
      * progress its predecessor had reached */
     int64_t redone, redone_after_crash, resumed_attempts;
     /* partition durations (finished partitions, summed attempt time) */
     int64_t ndurations;
-    double p50_s, p95_s, max_s;
+    double p50_s, p95_s, max_s, sum_s;
     struct ns_report_part slowest[NS_REPORT_SLOWEST];
     size_t nslowest;
     /* error records by signature, biggest first */
@@ -92,8 +93,17 @@ struct ns_run_report {
     double sla_deadline, sla_max_duration;
     /* checkpoint lag: the oldest checkpoint (or start) among running partitions */
     double checkpoint_lag_s;
-    double last_success_at; /* the last partition that succeeded */
+    double last_success_at;     /* the last partition that succeeded */
+    double job_last_success_at; /* the last run of this job that succeeded */
+    /* error budget (halt_when): limit < 0 means none; percent of the
+     * partitions (failed) or of the records processed (error records) */
+    double budget_failed, budget_errors;
+    bool budget_failed_pct, budget_errors_pct;
 };
+
+/* Seconds until the run is projected to finish; < 0 when unknown (finished,
+ * paused, no runtime, no projection yet). */
+double report_eta_seconds(const struct ns_run_report *r);
 
 /* Loads run_id's report: top error groups (at most top), failed partitions
  * and skipped ones (at most list_limit each), the audit trail (at most
@@ -140,6 +150,10 @@ struct ns_gc_run {
 long report_gc_select(struct ns_store *st, double cutoff, struct ns_gc_run **runs, char *err,
                       size_t errlen);
 void report_gc_free(struct ns_gc_run *runs, long n);
+
+/* The newest run of each job (at most limit), newest first, into a fresh
+ * array (caller frees). Returns the count. */
+long report_latest_per_job(struct ns_store *st, int limit, int64_t **ids);
 
 /* Run names for shell completion: distinct job names, newest first. Returns
  * the count and a fresh array of strings (caller frees each and the array). */
