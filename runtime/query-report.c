@@ -362,7 +362,7 @@ void report_release(struct ns_run_report *r)
 }
 
 long report_events(struct ns_store *st, int64_t run_id, int64_t after, int limit,
-                   struct ns_event_row **rows, char *err, size_t errlen)
+                   struct ns_report_event **rows, char *err, size_t errlen)
 {
     sqlite3_stmt *s = store_prepare(st, "SELECT id, at, coalesce(idx, -1), coalesce(attempt_id, "
                                         "0), kind, message FROM events WHERE run_id = ? AND "
@@ -375,7 +375,7 @@ long report_events(struct ns_store *st, int64_t run_id, int64_t after, int limit
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         *rows = ns_xrealloc(*rows, (size_t)(n + 1) * sizeof **rows);
-        struct ns_event_row *e = &(*rows)[n++];
+        struct ns_report_event *e = &(*rows)[n++];
         e->id = sqlite3_column_int64(s, 0);
         e->at = sqlite3_column_double(s, 1);
         e->idx = sqlite3_column_int64(s, 2);
@@ -394,7 +394,7 @@ long report_events(struct ns_store *st, int64_t run_id, int64_t after, int limit
     return n;
 }
 
-void report_events_free(struct ns_event_row *rows, long n)
+void report_events_free(struct ns_report_event *rows, long n)
 {
     for (long i = 0; i < n; i++) {
         free(rows[i].kind);
@@ -495,6 +495,15 @@ long report_latest_per_job(struct ns_store *st, int limit, int64_t **ids)
         *ids = ns_xrealloc(*ids, (size_t)(n + 1) * sizeof **ids);
         (*ids)[n++] = sqlite3_column_int64(s, 0);
     }
+    sqlite3_finalize(s);
+    return n;
+}
+
+int64_t report_run_total(struct ns_store *st, int64_t run_id)
+{
+    sqlite3_stmt *s = store_prepare(st, "SELECT total FROM runs WHERE id = ?");
+    sqlite3_bind_int64(s, 1, run_id);
+    int64_t n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
     sqlite3_finalize(s);
     return n;
 }

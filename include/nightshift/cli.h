@@ -46,6 +46,7 @@ struct ns_command {
     X(audit)                                                                                       \
     X(summary)                                                                                     \
     X(metrics)                                                                                     \
+    X(events)                                                                                      \
     X(logs)                                                                                        \
     X(emit)                                                                                        \
     X(console)

@@ -114,7 +114,7 @@ int report_load(struct ns_store *st, int64_t run_id, int top, int list_limit,
 void report_release(struct ns_run_report *r);
 
 /* One row of the events feed. */
-struct ns_event_row {
+struct ns_report_event {
     int64_t id;
     double at;
     int64_t idx; /* -1: the run itself */
@@ -127,14 +127,17 @@ struct ns_event_row {
  * array (*rows, caller frees with report_events_free). Returns the count, or
  * -1 with err. Keyset pagination: pass the last id back as after. */
 long report_events(struct ns_store *st, int64_t run_id, int64_t after, int limit,
-                   struct ns_event_row **rows, char *err, size_t errlen);
-void report_events_free(struct ns_event_row *rows, long n);
+                   struct ns_report_event **rows, char *err, size_t errlen);
+void report_events_free(struct ns_report_event *rows, long n);
 
 /* The state of one attempt for `logs --follow`: its log path (caller frees)
  * and whether it is still running. Returns 1 found, 0 no such attempt, -1
  * database error. n 0 means the latest attempt. */
 int report_attempt(struct ns_store *st, int64_t run_id, int64_t idx, int64_t n, int64_t *n_out,
                    char **log_path, bool *live);
+
+/* Partitions in run_id's plan (valid indexes are 0..n-1); -1 if no such run. */
+int64_t report_run_total(struct ns_store *st, int64_t run_id);
 
 /* gc's selection: finished runs (succeeded, failed, stopped) whose end is
  * older than cutoff (Unix seconds), with no live runtime. */
