@@ -129,7 +129,10 @@ struct rt {
     size_t nwaiting, waiting_cap;
     int sigfd;
     double start_mono, start_wall;
-    double last_heartbeat, last_sample, last_tick, last_cmd_poll;
+    double last_heartbeat, last_sample, last_tick, last_cmd_poll, last_metrics;
+    char *metrics_path;   /* Prometheus textfile kept fresh (NULL: none) */
+    double metrics_every; /* seconds between its refreshes */
+    bool metrics_failed; /* the failure was told once */
     int64_t data_version;
     uint64_t rng;
     /* Recent throughput: ring of (time, done) samples. */

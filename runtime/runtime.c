@@ -39,6 +39,7 @@
 
 #include "runtime-internal.h"
 #include "nightshift/escape.h"
+#include "nightshift/metrics.h"
 #include "nightshift/signature.h"
 #include "nightshift/query.h"
 #include "nightshift/util.h"
@@ -56,6 +57,7 @@ const char *const run_state_names[] = {"running", "paused",    "halted", "stoppi
 #define PROGRESS_WRITE_S 0.25
 #define HEARTBEAT_S 1.0
 #define SAMPLE_S 5.0
+#define METRICS_S 5.0 /* textfile refresh */
 #define TICK_S 0.2
 #define MAX_MALFORMED_EVENTS 20
 
@@ -1562,6 +1564,42 @@ static void periodic(struct rt *rt, bool force)
         rt->last_sample = now_mono;
         journal_sample(rt->j, now, done_count(rt), rt->records_done, rt->counts[P_FAILED]);
     }
+    if (rt->metrics_path && (force || now_mono - rt->last_metrics >= rt->metrics_every)) {
+        rt->last_metrics = now_mono;
+        char err[512];
+        int rc = metrics_write_textfile(&rt->st, rt->run_id, rt->metrics_path, err, sizeof err);
+        /* A big run's figures cost more to read: never spend over 5 % of
+         * the loop's time on them. */
+        rt->metrics_every = fmax(METRICS_S, 20 * (ns_monotonic() - now_mono));
+        if (rc != 0) {
+            if (!rt->metrics_failed)
+                rt_event(rt, -1, 0, "metrics", "metrics textfile not written: %s", err);
+            rt->metrics_failed = true;
+        } else {
+            rt->metrics_failed = false;
+        }
+    }
+}
+
+/* The textfile's path: --metrics-textfile, else metrics.textfile expanded
+ * with the run parameters, relative to the spec's directory. */
+static char *metrics_path(const struct rt *rt)
+{
+    if (rt->opts->metrics_textfile)
+        return ns_xstrdup(rt->opts->metrics_textfile);
+    if (!rt->spec->metrics_textfile.text)
+        return NULL;
+    struct ns_buf b = NS_BUF_INIT;
+    char err[256];
+    if (tmpl_expand(rt->spec->metrics_textfile.text, rt->plan->run_params,
+                    rt->plan->run_params_len, &b, err, sizeof err) != 0) {
+        buf_release(&b);
+        return NULL; /* validate checked the placeholders */
+    }
+    char *p = b.data && b.data[0] == '/' ? ns_xstrdup(b.data)
+                                         : ns_xasprintf("%s/%s", rt->spec->dir, b.data ? b.data : "");
+    buf_release(&b);
+    return p;
 }
 
 static bool finished(struct rt *rt)
@@ -1699,6 +1737,7 @@ static void rt_release(struct rt *rt)
     free(rt->requeue);
     free(rt->waiting);
     free(rt->run_dir);
+    free(rt->metrics_path);
     free(rt->self_exe);
     free(rt->run_token);
     free(rt->forced_changes);
@@ -1769,6 +1808,7 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
         free(real);
     }
     rt->run_dir = store_run_dir(&rt->st, rt->run_id);
+    rt->metrics_path = metrics_path(rt);
     if (mkdir(rt->run_dir, 0700) != 0 && errno != EEXIST) {
         ns_errf(err, errlen, "%s: %s", rt->run_dir, strerror(errno));
         goto out;
@@ -1799,6 +1839,14 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
         if (result->resumed && sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0) > 0)
             rt->concurrency = sqlite3_column_int(s, 0); /* an operator's `set` survives */
         sqlite3_finalize(s);
+    }
+    bool ended_before = false; /* its end hooks fired when it ended */
+    {
+        sqlite3_stmt *q =
+            store_prepare(&rt->st, "SELECT finished_at IS NOT NULL FROM runs WHERE id = ?");
+        sqlite3_bind_int64(q, 1, rt->run_id);
+        ended_before = sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0);
+        sqlite3_finalize(q);
     }
     {
         struct ns_exec_config cfg = {
@@ -1852,6 +1900,8 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     if (result->resumed && spec->restore_paused)
         rt_set_run_state(rt, RS_PAUSED, "on_restore: pause - resume it when ready");
     poll_commands(rt, true); /* retries and skips queued while no runtime ran */
+    bool idle_resume = ended_before && rt->nlive == 0 && rt->counts[P_PENDING] == 0 &&
+                       rt->counts[P_RETRY_WAIT] == 0 && rt->counts[P_RUNNING] == 0;
 
     if (loop(rt, err, errlen) != 0)
         goto out;
@@ -1873,7 +1923,9 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     if (rt->state != RS_STOPPED)
         guard_check_sla(rt, 0, true);
     periodic(rt, true);
-    if (rt->state == RS_SUCCEEDED)
+    if (idle_resume && (rt->state == RS_SUCCEEDED || rt->state == RS_FAILED))
+        rt_event(rt, -1, 0, "hook", "end hooks not run again: the resumed run had nothing to do");
+    else if (rt->state == RS_SUCCEEDED)
         hooks_fire(rt, NS_HOOK_SUCCESS);
     else if (rt->state == RS_FAILED)
         hooks_fire(rt, NS_HOOK_FAILURE);

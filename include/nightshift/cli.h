@@ -44,6 +44,9 @@ struct ns_command {
     X(kill)                                                                                        \
     X(set)                                                                                         \
     X(audit)                                                                                       \
+    X(summary)                                                                                     \
+    X(metrics)                                                                                     \
+    X(events)                                                                                      \
     X(logs)                                                                                        \
     X(emit)                                                                                        \
     X(console)
