@@ -58,9 +58,12 @@ FUZZ_SEEDS_values := tests/fuzz/seeds/values
 FUZZ_SEEDS_escape := tests/fuzz/seeds/escape
 FUZZ_SECONDS ?= 60
 
+BENCH_SRCS := $(wildcard tests/bench/*.c)
+BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/tests/bench/%)
+
 .PHONY: all setup demo test unit e2e check-asan check-tsan bench screenshots install clean format \
 	fuzz fuzz-bins fuzz-replay
-all: $(BIN) $(TEST_HELPER_BINS)
+all: $(BIN) $(TEST_HELPER_BINS) $(BENCH_BINS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -119,6 +122,11 @@ fuzz-run-%:
 		{ tail -40 $(BUILD)/fuzz-$*.log; exit 1; }
 	@grep -E '^stat::number_of_executed_units|^stat::peak_rss_mb|^#[0-9]+ *DONE' \
 		$(BUILD)/fuzz-$*.log
+# Benchmark programs (the spawn floor, a fast worker): no nightshift objects.
+$(BUILD)/tests/bench/%: tests/bench/%.c
+	@mkdir -p $(dir $@)
+	$(call quiet,CC,$@)
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS)
 
 setup:
 	.ci/install-deps

@@ -198,6 +198,8 @@ static bool do_set(struct rt *rt, const struct cmd *c, struct ns_buf *out)
     int old = rt->concurrency;
     rt->concurrency = (int)n;
     journal_concurrency(rt->j, rt->concurrency);
+    if (rt->exops->set_concurrency) /* a queueing backend's own throttle */
+        rt->exops->set_concurrency(rt->ex, rt->concurrency);
     buf_addf(out, "concurrency %d -> %d%s", old, rt->concurrency,
              rt->concurrency < (int)rt->nlive ? " (running attempts finish first)" : "");
     return true;
@@ -361,6 +363,7 @@ void apply_pending_commands(struct rt *rt)
         if (!known)
             buf_addf(&out, "unknown command \"%s\"", c->verb);
         journal_command_result(rt->j, c->id, ok, out.data ? out.data : "");
+        rt->verdicts = true; /* the loop pokes the verdict hint after the commit */
         rt_event(rt, -1, 0, "command", "command %lld by %s (%s): %s %s: %s", (long long)c->id,
                  c->user, c->source, c->verb, ok ? "applied" : "refused", out.data ? out.data : "");
         buf_release(&out);

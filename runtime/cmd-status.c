@@ -32,13 +32,7 @@ static const char status_help[] =
 /* "from=2026-11-01 to=..." from canonical "a=1\nb=2\n". */
 static char *params_line(const char *canon)
 {
-    char *s = ns_xstrdup(canon);
-    size_t n = strlen(s);
-    while (n && s[n - 1] == '\n')
-        s[--n] = '\0';
-    for (char *p = s; *p; p++)
-        if (*p == '\n')
-            *p = ' ';
+    char *s = ns_params_oneline(canon);
     char *e = cli_escape(s);
     free(s);
     return e;
@@ -81,6 +75,7 @@ static void json_run_fields(struct ns_json *j, const struct ns_run_summary *r)
     json_field_time(j, "sla_deadline", r->sla_deadline);
     json_field_time(j, "sla_max_duration", r->sla_max_duration);
     json_field_str(j, "sla_state", r->sla_state);
+    json_field_str(j, "executor", r->executor);
     json_field_time(j, "created_at", r->created_at);
     json_field_time(j, "started_at", r->started_at);
     json_field_time(j, "finished_at", r->finished_at);
@@ -331,6 +326,7 @@ static int show_run(struct ns_store *st, long long id)
         free(spec);
     }
     printf("\n");
+    printf("executor   %s\n", r.executor);
     printf("partitions %lld/%lld done: %lld succeeded, %lld failed, %lld skipped; %lld running, "
            "%lld paused, %lld waiting to retry, %lld pending (concurrency %lld)\n",
            (long long)query_done(&r.counts), (long long)r.counts.total,

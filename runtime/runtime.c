@@ -39,9 +39,11 @@
 
 #include "runtime-internal.h"
 #include "nightshift/escape.h"
+#include "nightshift/metrics.h"
 #include "nightshift/signature.h"
 #include "nightshift/query.h"
 #include "nightshift/util.h"
+#include "nightshift/wake.h"
 
 extern char **environ;
 
@@ -52,10 +54,10 @@ const char *const pstate_names[P_NSTATES] = {NS_PSTATES(NS_PSTATE_NAME)};
 const char *const run_state_names[] = {"running", "paused",    "halted", "stopping",
                                        "stopped", "succeeded", "failed"};
 
-#define COMMAND_POLL_S 0.05
 #define PROGRESS_WRITE_S 0.25
 #define HEARTBEAT_S 1.0
 #define SAMPLE_S 5.0
+#define METRICS_S 5.0 /* textfile refresh */
 #define TICK_S 0.2
 #define MAX_MALFORMED_EVENTS 20
 
@@ -472,7 +474,7 @@ static void open_attempt_log(struct attempt *a, bool append)
 {
     /* Never through a symlink planted in its place (ns_create_file). */
     a->log_fd = append ? open(a->log_path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC)
-                       : ns_create_file(a->log_path);
+                       : ns_create_file(a->log_path, 0600);
 }
 
 /* Takes a task the executor re-attached to (recover) back into the loop:
@@ -720,6 +722,15 @@ static void live_add(struct rt *rt, struct attempt *a)
 
 static void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_error);
 
+/* Stores where the attempt's task runs (locator, and the label in buf). */
+static void record_locator(struct rt *rt, struct attempt *a, char *label, size_t len)
+{
+    char *locator = rt->exops->locator(rt->ex, a->task);
+    rt->exops->describe(rt->ex, a->task, label, len);
+    journal_attempt_locator(rt->j, a->id, rt->exops->name, locator, label);
+    free(locator);
+}
+
 static void launch(struct rt *rt, int64_t idx)
 {
     struct part *p = &rt->parts[idx];
@@ -776,12 +787,9 @@ static void launch(struct rt *rt, int64_t idx)
         finish_attempt(rt, a, err);
         return;
     }
-    char *locator = rt->exops->locator(rt->ex, a->task);
     char label[96];
-    rt->exops->describe(rt->ex, a->task, label, sizeof label);
-    journal_attempt_locator(rt->j, a->id, rt->exops->name, locator, label);
-    free(locator);
-    if (rt->spec->timeout_ms > 0)
+    record_locator(rt, a, label, sizeof label);
+    if (rt->spec->timeout_ms > 0 && !(rt->exops->caps & NS_EXEC_QUEUES)) /* else on `started` */
         a->deadline_mono = a->started_mono + (double)rt->spec->timeout_ms / 1000.0;
     journal_partition(rt->j, idx, p);
     rt_event(rt, idx, a->id, "attempt_start", "partition %lld [%s]: attempt %d started (%s%s)",
@@ -960,11 +968,21 @@ static void on_output_bytes(void *ctx, void *owner, const char *buf, size_t n)
     keep_output(ctx, owner, buf, n);
 }
 
-/* Executor event: a queued attempt now runs (NS_EXEC_QUEUES backends). */
+/* Executor event: a queued attempt now runs (NS_EXEC_QUEUES backends): its
+ * timeout starts now, and the locator and label (the Slurm job id) are
+ * known. */
 static void on_started(void *ctx, void *owner)
 {
-    (void)ctx;
-    (void)owner;
+    struct rt *rt = ctx;
+    struct attempt *a = owner;
+    a->started_mono = ns_monotonic();
+    if (rt->spec->timeout_ms > 0)
+        a->deadline_mono = a->started_mono + (double)rt->spec->timeout_ms / 1000.0;
+    if (a->paused_at_mono > 0)
+        a->paused_at_mono = a->started_mono; /* held while queued: the clock starts on resume */
+    char label[96];
+    if (a->task)
+        record_locator(rt, a, label, sizeof label);
 }
 
 /* Executor event: the attempt ended; the task handle is gone. The loop
@@ -1328,11 +1346,20 @@ static double next_retry_at(const struct rt *rt)
     return best;
 }
 
+/* Backends that queue (NS_EXEC_QUEUES: Slurm throttles the array itself)
+ * get up to this many partitions at once, in one submission, whenever fewer
+ * than `concurrency` of theirs are live - the memory bound of what is "next
+ * in line". */
+#define QUEUE_AHEAD 1000
+
 static void dispatch(struct rt *rt)
 {
     if (journal_waiting(rt->j))
         return; /* an attempt needs its row now; the lock is another's */
-    while (rt->state == RS_RUNNING && rt->nlive < (size_t)rt->concurrency) {
+    size_t limit = (size_t)rt->concurrency;
+    if ((rt->exops->caps & NS_EXEC_QUEUES) && rt->nlive < limit)
+        limit = limit > QUEUE_AHEAD ? limit : QUEUE_AHEAD;
+    while (rt->state == RS_RUNNING && rt->nlive < limit) {
         int64_t idx = next_dispatchable(rt);
         if (idx < 0)
             return;
@@ -1530,6 +1557,42 @@ static void periodic(struct rt *rt, bool force)
         rt->last_sample = now_mono;
         journal_sample(rt->j, now, done_count(rt), rt->records_done, rt->counts[P_FAILED]);
     }
+    if (rt->metrics_path && (force || now_mono - rt->last_metrics >= rt->metrics_every)) {
+        rt->last_metrics = now_mono;
+        char err[512];
+        int rc = metrics_write_textfile(&rt->st, rt->run_id, rt->metrics_path, err, sizeof err);
+        /* A big run's figures cost more to read: never spend over 5 % of
+         * the loop's time on them. */
+        rt->metrics_every = fmax(METRICS_S, 20 * (ns_monotonic() - now_mono));
+        if (rc != 0) {
+            if (!rt->metrics_failed)
+                rt_event(rt, -1, 0, "metrics", "metrics textfile not written: %s", err);
+            rt->metrics_failed = true;
+        } else {
+            rt->metrics_failed = false;
+        }
+    }
+}
+
+/* The textfile's path: --metrics-textfile, else metrics.textfile expanded
+ * with the run parameters, relative to the spec's directory. */
+static char *metrics_path(const struct rt *rt)
+{
+    if (rt->opts->metrics_textfile)
+        return ns_xstrdup(rt->opts->metrics_textfile);
+    if (!rt->spec->metrics_textfile.text)
+        return NULL;
+    struct ns_buf b = NS_BUF_INIT;
+    char err[256];
+    if (tmpl_expand(rt->spec->metrics_textfile.text, rt->plan->run_params,
+                    rt->plan->run_params_len, &b, err, sizeof err) != 0) {
+        buf_release(&b);
+        return NULL; /* validate checked the placeholders */
+    }
+    char *p = b.data && b.data[0] == '/' ? ns_xstrdup(b.data)
+                                         : ns_xasprintf("%s/%s", rt->spec->dir, b.data ? b.data : "");
+    buf_release(&b);
+    return p;
 }
 
 static bool finished(struct rt *rt)
@@ -1543,12 +1606,46 @@ static bool finished(struct rt *rt)
     return rt->counts[P_PENDING] == 0 && rt->counts[P_RETRY_WAIT] == 0;
 }
 
+/* Seconds until periodic() has work that is due: coalesced progress, the
+ * heartbeat, and the counters tick while something runs. An idle runtime
+ * (paused, waiting for the operator) wakes only for the heartbeat. */
+static double periodic_due(const struct rt *rt, double now_mono)
+{
+    double due = rt->last_heartbeat + HEARTBEAT_S;
+    bool active = rt->dirty;
+    for (size_t i = 0; i < rt->nlive; i++) {
+        const struct attempt *a = rt->live[i];
+        if (a->progress_dirty)
+            due = fmin(due, a->progress_written_mono + PROGRESS_WRITE_S);
+        if (a->paused_at_mono == 0)
+            active = true;
+    }
+    if (active)
+        due = fmin(due, rt->last_tick + TICK_S);
+    return due - now_mono;
+}
+
+/* Ends the turn's transaction; verdicts in it are then announced (wake.h).
+ * wait: if another process holds the write lock, wait for it (the end of
+ * the run); else the writes stay queued until a later turn (the loop). */
+static int commit_turn(struct rt *rt, bool wait, char *err, size_t errlen)
+{
+    if ((wait ? journal_commit : journal_try_commit)(rt->j, err, errlen) != 0)
+        return -1;
+    if (journal_waiting(rt->j))
+        return 0; /* the verdicts are announced once committed */
+    if (rt->verdicts && rt->waiters_dir)
+        wake_poke_all(rt->waiters_dir);
+    rt->verdicts = false;
+    return 0;
+}
+
 static void poll_commands(struct rt *rt, bool force)
 {
     if (journal_waiting(rt->j))
         return; /* a verdict must be committed before the command is seen again */
     double now = ns_monotonic();
-    if (!force && now - rt->last_cmd_poll < COMMAND_POLL_S)
+    if (!force && now - rt->last_cmd_poll < rt->command_poll_s)
         return;
     rt->last_cmd_poll = now;
     /* data_version changes only when another connection commits: a cheap
@@ -1572,14 +1669,14 @@ static int loop(struct rt *rt, char *err, size_t errlen)
         if (rt->exops->flush(rt->ex, err, errlen) != 0)
             rt_event(rt, -1, 0, "executor", "%s executor: %s", rt->exops->name, err);
         periodic(rt, false);
-        if (journal_try_commit(rt->j, err, errlen) != 0)
+        if (commit_turn(rt, false, err, errlen) != 0)
             goto fail;
         if (finished(rt))
             break;
 
-        /* Wait for the nearest of: a pipe, a signal, a deadline. */
+        /* Wait for the nearest of: a pipe, a signal, a hint, a deadline. */
         size_t ex_n = rt->exops->pollfds(rt->ex, NULL, 0);
-        size_t need = 1 + ex_n + rt->nhooks;
+        size_t need = 2 + ex_n + rt->nhooks;
         if (need > pfd_cap) {
             pfd_cap = need * 2;
             pfd = ns_xrealloc(pfd, pfd_cap * sizeof *pfd);
@@ -1588,10 +1685,12 @@ static int loop(struct rt *rt, char *err, size_t errlen)
         pfd[n++] = (struct pollfd){rt->sigfd, POLLIN, 0};
         size_t ex_at = n;
         n += rt->exops->pollfds(rt->ex, pfd + ex_at, ex_n);
+        size_t wake_at = n;
+        pfd[n++] = (struct pollfd){rt->wake_fd, POLLIN, 0}; /* fd -1: ignored */
         size_t hook_at = n;
         n += hooks_pollfds(rt, pfd + hook_at);
         double now_mono = ns_monotonic();
-        double wait = COMMAND_POLL_S;
+        double wait = fmin(rt->command_poll_s, periodic_due(rt, now_mono));
         double ex_wake = rt->exops->next_wakeup(rt->ex);
         if (ex_wake > 0)
             wait = fmin(wait, ex_wake - now_mono);
@@ -1622,7 +1721,7 @@ static int loop(struct rt *rt, char *err, size_t errlen)
         if (rc > 0 && pfd[0].revents)
             handle_signals(rt);
         reap(rt);
-        rt->exops->service(rt->ex, pfd + ex_at, hook_at - ex_at, &exec_events, rt);
+        rt->exops->service(rt->ex, pfd + ex_at, wake_at - ex_at, &exec_events, rt);
         hooks_service(rt, pfd + hook_at, rc > 0 ? n - hook_at : 0);
         for (size_t i = 0; i < rt->nlive;) {
             if (rt->live[i]->ended)
@@ -1631,7 +1730,10 @@ static int loop(struct rt *rt, char *err, size_t errlen)
                 i++;
         }
         check_deadlines(rt);
-        poll_commands(rt, false);
+        bool hinted = rc > 0 && pfd[wake_at].revents;
+        if (hinted)
+            wake_drain(rt->wake_fd);
+        poll_commands(rt, hinted);
     }
     free(pfd);
     return 0;
@@ -1693,6 +1795,10 @@ static void rt_release(struct rt *rt)
     free(rt->requeue);
     free(rt->waiting);
     free(rt->run_dir);
+    free(rt->metrics_path);
+    free(rt->waiters_dir);
+    if (rt->wake_fd >= 0)
+        close(rt->wake_fd);
     free(rt->self_exe);
     free(rt->run_token);
     free(rt->forced_changes);
@@ -1720,9 +1826,9 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     rt->spec = spec;
     rt->plan = plan;
     rt->opts = opts;
-    rt->lock_fd = rt->sigfd = -1;
+    rt->lock_fd = rt->sigfd = rt->wake_fd = -1;
     rt->concurrency = spec->concurrency;
-    rt->exops = executor_find("local"); /* the spec's `executor:` when it has one */
+    rt->exops = executor_find(spec->executor);
     rt->start_mono = ns_monotonic();
     rt->start_wall = ns_now();
     rt->rng = (uint64_t)getpid() * 0x9E3779B97F4A7C15ULL ^ (uint64_t)(rt->start_wall * 1e6);
@@ -1765,8 +1871,18 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     rt->run_dir = store_make_run_dir(&rt->st, rt->run_id, err, errlen);
     if (!rt->run_dir)
         goto out;
+    rt->metrics_path = metrics_path(rt);
     if (load_partitions(rt, err, errlen) != 0)
         goto out;
+    {
+        /* Hints (wake.h); without them the command poll still works. */
+        char *wake = wake_path(&rt->st, rt->run_id, WAKE_COMMANDS);
+        rt->wake_fd = wake_listen(wake);
+        /* Commands arrive with a hint; the poll only covers a lost one. */
+        rt->command_poll_s = wake_poll_interval();
+        free(wake);
+        rt->waiters_dir = wake_path(&rt->st, rt->run_id, WAKE_WAITERS);
+    }
 
     /* Signals become readable events; children get a clean mask (exec.c). */
     sigset_t mask;
@@ -1800,6 +1916,14 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
             rt->concurrency = sqlite3_column_int(s, 0); /* an operator's `set` survives */
         sqlite3_finalize(s);
     }
+    bool ended_before = false; /* its end hooks fired when it ended */
+    {
+        sqlite3_stmt *q =
+            store_prepare(&rt->st, "SELECT finished_at IS NOT NULL FROM runs WHERE id = ?");
+        sqlite3_bind_int64(q, 1, rt->run_id);
+        ended_before = sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0);
+        sqlite3_finalize(q);
+    }
     {
         struct ns_exec_config cfg = {
             .db_path = rt->st.path,
@@ -1808,7 +1932,7 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
             .run_id = rt->run_id,
             .stop_grace_ms = spec->stop_grace_ms,
             .concurrency = rt->concurrency,
-            .backend = NULL,
+            .backend = rt->exops == &ns_exec_slurm ? &spec->slurm : NULL,
         };
         if (rt->exops->open(&cfg, &rt->ex, err, errlen) != 0)
             goto out;
@@ -1852,6 +1976,8 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     if (result->resumed && spec->restore_paused)
         rt_set_run_state(rt, RS_PAUSED, "on_restore: pause - resume it when ready");
     poll_commands(rt, true); /* retries and skips queued while no runtime ran */
+    bool idle_resume = ended_before && rt->nlive == 0 && rt->counts[P_PENDING] == 0 &&
+                       rt->counts[P_RETRY_WAIT] == 0 && rt->counts[P_RUNNING] == 0;
 
     if (loop(rt, err, errlen) != 0) {
         abandon_workers(rt, err, errlen);
@@ -1875,15 +2001,17 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     if (rt->state != RS_STOPPED)
         guard_check_sla(rt, 0, true);
     periodic(rt, true);
-    if (rt->state == RS_SUCCEEDED)
+    if (idle_resume && (rt->state == RS_SUCCEEDED || rt->state == RS_FAILED))
+        rt_event(rt, -1, 0, "hook", "end hooks not run again: the resumed run had nothing to do");
+    else if (rt->state == RS_SUCCEEDED)
         hooks_fire(rt, NS_HOOK_SUCCESS);
     else if (rt->state == RS_FAILED)
         hooks_fire(rt, NS_HOOK_FAILURE);
-    if (journal_commit(rt->j, err, errlen) != 0)
+    if (commit_turn(rt, true, err, errlen) != 0)
         goto out;
     hooks_wait_all(rt); /* each bounded by hooks.timeout */
     reap_leftovers();
-    if (journal_commit(rt->j, err, errlen) != 0)
+    if (commit_turn(rt, true, err, errlen) != 0)
         goto out;
     snprintf(result->state, sizeof result->state, "%s", run_state_names[rt->state]);
     fill_counts(rt, &result->counts, 0, 0, ns_now());

@@ -333,10 +333,10 @@ uint64_t ns_hash64(const void *data, size_t len, uint64_t seed)
     return h;
 }
 
-int ns_create_file(const char *path)
+int ns_create_file(const char *path, mode_t mode)
 {
     for (int tries = 0;; tries++) {
-        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
         if (fd >= 0 || errno != EEXIST || tries > 0)
             return fd;
         /* A leftover (a crashed attempt's log, or a planted symlink): unlink
@@ -367,4 +367,62 @@ void ns_crashpoint(const char *name)
         return;
     kill(getpid(), SIGKILL); /* as kill -9 would: no cleanup, no flush */
     _exit(137);
+}
+
+int ns_write_file_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen)
+{
+    char *tmp = ns_xasprintf("%s.tmp.%ld", path, (long)getpid());
+    int fd = ns_create_file(tmp, 0644);
+    if (fd < 0) {
+        ns_errf(err, errlen, "%s: %s", tmp, strerror(errno));
+        free(tmp);
+        return -1;
+    }
+    const char *p = data;
+    size_t left = len;
+    while (left > 0) {
+        ssize_t n = write(fd, p, left);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            ns_errf(err, errlen, "%s: %s", tmp, n < 0 ? strerror(errno) : "short write");
+            goto fail;
+        }
+        p += n;
+        left -= (size_t)n;
+    }
+    if (fsync(fd) != 0) {
+        ns_errf(err, errlen, "%s: %s", tmp, strerror(errno));
+        goto fail;
+    }
+    if (close(fd) != 0) {
+        fd = -1;
+        ns_errf(err, errlen, "%s: %s", tmp, strerror(errno));
+        goto fail;
+    }
+    fd = -1;
+    if (rename(tmp, path) != 0) {
+        ns_errf(err, errlen, "%s: %s", path, strerror(errno));
+        goto fail;
+    }
+    free(tmp);
+    return 0;
+fail:
+    if (fd >= 0)
+        close(fd);
+    unlink(tmp);
+    free(tmp);
+    return -1;
+}
+
+char *ns_params_oneline(const char *canon)
+{
+    char *s = ns_xstrdup(canon);
+    size_t n = strlen(s);
+    while (n && s[n - 1] == '\n')
+        s[--n] = '\0';
+    for (char *p = s; *p; p++)
+        if (*p == '\n')
+            *p = ' ';
+    return s;
 }
