@@ -643,6 +643,10 @@ static char **build_env(struct rt *rt, int64_t idx, int attempt_n, const struct 
     buf_release(&b);
     push_env(&env, &n, ns_xasprintf("NIGHTSHIFT_RUN_ID=%lld", (long long)rt->run_id));
     push_env(&env, &n, ns_xstrdup(rt->run_token));
+    /* Its own token: what escapes the attempt's group is ended with it. */
+    push_env(&env, &n,
+             ns_xasprintf("NIGHTSHIFT_ATTEMPT_TOKEN=%s.%lld.%d", strchr(rt->run_token, '=') + 1,
+                          (long long)idx, attempt_n));
     push_env(&env, &n, ns_xasprintf("NIGHTSHIFT_JOB=%s", rt->spec->name));
     push_env(&env, &n, ns_xasprintf("NIGHTSHIFT_PARTITION=%lld", (long long)idx));
     push_env(&env, &n, ns_xasprintf("NIGHTSHIFT_PARTITION_KEY=%s", pp->key));
@@ -1220,6 +1224,10 @@ static void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_e
         code = a->end.code;
     if (a->ending != END_NONE && a->end.kind == NS_END_SIGNALLED)
         sig = a->end.sig;
+    if (a->end.detail[0] && (a->end.kind == NS_END_EXITED || a->end.kind == NS_END_SIGNALLED)) {
+        size_t l = strlen(msg); /* what the executor found, e.g. escaped processes it ended */
+        snprintf(msg + l, sizeof msg - l, "; %s", a->end.detail);
+    }
     if (a->malformed > 0) {
         size_t l = strlen(msg);
         snprintf(msg + l, sizeof msg - l, "; %lld malformed report line%s ignored",
