@@ -7,6 +7,8 @@
 #   make check-tsan   the whole test suite under ThreadSanitizer
 #   make bench        benchmarks against xargs and GNU parallel -> docs/benchmarks.md
 #   make screenshots  drive the console in tmux and render screenshots/*.png
+#   make soak         the crash and pressure tests long: 2000 kills, every crash point
+#                     at more hits, 10 minutes of store pressure (~25 min)
 #   make fuzz         libFuzzer (clang) on each tests/fuzz target, FUZZ_SECONDS each
 #   make fuzz-replay  the fuzz targets over their seeds and regressions (in make test)
 #   make install      PREFIX=/usr/local DESTDIR=
@@ -62,7 +64,7 @@ BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/tests/bench/%)
 
 .PHONY: all setup demo test unit e2e check-asan check-tsan bench screenshots install clean format \
-	fuzz fuzz-bins fuzz-replay
+	fuzz fuzz-bins fuzz-replay soak
 all: $(BIN) $(TEST_HELPER_BINS) $(BENCH_BINS)
 
 $(BUILD)/%.o: %.c
@@ -127,6 +129,13 @@ $(BUILD)/tests/bench/%: tests/bench/%.c
 	@mkdir -p $(dir $@)
 	$(call quiet,CC,$@)
 	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS)
+
+# Each script runs alone here (its own temporary HOME and database), so the
+# knobs reach it; make test runs the same scripts short.
+soak: all
+	KILL9_KILLS=2000 NIGHTSHIFT_BUILD=$(BUILD) tests/e2e/t-harden-kill9.sh
+	CRASHPOINT_HITS="1 2 3 7" NIGHTSHIFT_BUILD=$(BUILD) tests/e2e/t-harden-crashpoints.sh
+	PRESSURE_SECONDS=600 NIGHTSHIFT_BUILD=$(BUILD) tests/console/t-pressure.sh
 
 setup:
 	.ci/install-deps
