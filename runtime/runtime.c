@@ -1779,16 +1779,26 @@ static void abandon_workers(struct rt *rt, char *err, size_t errlen)
     size_t n = rt->nlive;
     for (size_t i = 0; i < rt->nlive; i++)
         rt->exops->control(rt->ex, rt->live[i]->task, NS_EXEC_TERMINATE);
-    int strays = rt->exops->end_strays(rt->ex); /* waits stop_grace, then kills */
-    for (size_t i = 0; i < rt->nlive; i++)
-        rt->exops->control(rt->ex, rt->live[i]->task, NS_EXEC_KILL);
+    rt->exops->end_strays(rt->ex); /* waits stop_grace, then kills */
+    for (size_t i = 0; i < rt->nlive; i++) {
+        struct attempt *a = rt->live[i];
+        rt->exops->control(rt->ex, a->task, NS_EXEC_KILL);
+        report_parser_release(&a->parser);
+        if (a->log_fd >= 0)
+            close(a->log_fd);
+        free(a->log_path);
+        free(a->cause);
+        free(a->tail);
+        free(a);
+    }
+    rt->nlive = 0;
     reap_leftovers();
     size_t len = strlen(err);
     if (n > 0 && len + 1 < errlen)
         snprintf(err + len, errlen - len,
-                 "\nthe run's %zu running attempt%s ended (%d process%s); 'nightshift run' again "
+                 "\nthe run's %zu running attempt%s ended first; 'nightshift run' again "
                  "resumes from the last committed checkpoints",
-                 n, n == 1 ? " was" : "s were", strays, strays == 1 ? "" : "es");
+                 n, n == 1 ? " was" : "s were");
 }
 
 static void rt_release(struct rt *rt)
