@@ -42,6 +42,14 @@ bool query_in_failure_group(const char *state_word)
            (strcmp(state_word, "failed") == 0 || strcmp(state_word, "retry_wait") == 0);
 }
 
+int64_t query_data_version(struct ns_store *st)
+{
+    sqlite3_stmt *s = store_prepare(st, "PRAGMA data_version");
+    int64_t v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+    sqlite3_finalize(s);
+    return v;
+}
+
 bool query_runtime_alive(const struct ns_store *st, int64_t run_id)
 {
     return store_runtime_alive(st, run_id);
@@ -460,6 +468,9 @@ static const struct col part_cols[] = {
     {"(SELECT coalesce(sum(a.duration), 0) FROM attempts a WHERE a.run_id = partitions.run_id "
      "AND a.idx = partitions.idx)",
      C_REAL, PR(attempts_time)},
+    {"(SELECT coalesce(max(a.started_at), 0) FROM attempts a WHERE a.run_id = partitions.run_id "
+     "AND a.idx = partitions.idx AND a.outcome IS NULL)",
+     C_REAL, PR(live_started_at)},
     {PFRAC, C_REAL, PR(pfrac)},
 };
 #undef PR
@@ -540,6 +551,21 @@ int query_partitions(struct ns_store *st, const struct ns_part_select *sel,
     if (dir < 0 && n > 0)
         reverse_rows(rows, n, sizeof *rows);
     return n;
+}
+
+int64_t query_attempts_allowed(const struct ns_part_row *r)
+{
+    return r->attempts_total - r->attempts + r->max_attempts;
+}
+
+double query_attempts_seconds(const struct ns_part_row *r, double now)
+{
+    double t = r->attempts_time;
+    if (r->live_started_at > 0 && now > r->live_started_at)
+        t += now - r->live_started_at;
+    if (t == 0 && r->started_at > 0) /* no attempt rows with durations: wall time */
+        t = (r->finished_at > 0 ? r->finished_at : now) - r->started_at;
+    return t;
 }
 
 int query_partition(struct ns_store *st, int64_t run_id, int64_t idx, struct ns_part_row *out,

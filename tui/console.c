@@ -14,6 +14,7 @@
  * Actions: control_submit() on a second, client-mode handle; the verdict
  * is polled without blocking and shown on the status line.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@
 #include "nightshift/cli.h"
 #include "nightshift/control.h"
 #include "nightshift/escape.h"
+#include "nightshift/query.h"
 #include "tui-internal.h"
 
 /* ---- helpers shared by the views ---- */
@@ -36,22 +38,10 @@ char *tui_esc(const struct tui *t, const void *data, size_t len)
     return escape_dup(data, len, t->esc_flags);
 }
 
-char *tui_esc_col(const struct tui *t, sqlite3_stmt *s, int col)
+char *tui_esc_line(const struct tui *t, const char *s)
 {
-    if (sqlite3_column_type(s, col) == SQLITE_NULL)
-        return ns_xstrdup("");
-    const void *p = sqlite3_column_blob(s, col);
-    int n = sqlite3_column_bytes(s, col);
-    return tui_esc(t, p ? p : "", (size_t)n);
-}
-
-char *tui_esc_col_line(const struct tui *t, sqlite3_stmt *s, int col)
-{
-    if (sqlite3_column_type(s, col) == SQLITE_NULL)
-        return ns_xstrdup("");
-    const char *p = sqlite3_column_blob(s, col);
-    size_t n = (size_t)sqlite3_column_bytes(s, col);
-    char *copy = ns_xstrndup(p ? p : "", n);
+    size_t n = strlen(s);
+    char *copy = ns_xstrndup(s, n);
     while (n > 0 && copy[n - 1] == '\n')
         n--;
     for (size_t i = 0; i < n; i++)
@@ -59,6 +49,47 @@ char *tui_esc_col_line(const struct tui *t, sqlite3_stmt *s, int col)
             copy[i] = ' ';
     char *e = tui_esc(t, copy, n);
     free(copy);
+    return e;
+}
+
+size_t tui_cause_cut(const char *msg, size_t len, size_t *from)
+{
+    /* "exit 3 after 3.0s: cause" -> "exit 3" + ": cause": the duration
+     * before the first ": " is boilerplate next to the cause. */
+    const char *colon = memchr(msg, ':', len);
+    if (!colon) { /* no cause follows: the duration is all there is */
+        *from = len;
+        return len;
+    }
+    size_t head = (size_t)(colon - msg);
+    static const char after[] = " after ";
+    for (size_t i = 0; i + sizeof after - 1 <= head; i++) {
+        if (memcmp(msg + i, after, sizeof after - 1) != 0)
+            continue;
+        size_t j = i + sizeof after - 1;
+        size_t k = j;
+        while (k < head &&
+               (isdigit((unsigned char)msg[k]) || msg[k] == '.' || strchr("hmsdw", msg[k])))
+            k++;
+        if (k > j && k == head && isdigit((unsigned char)msg[j])) {
+            *from = k;
+            return i;
+        }
+    }
+    *from = len;
+    return len;
+}
+
+char *tui_esc_cause(const struct tui *t, const char *msg, size_t len)
+{
+    size_t from, cut = tui_cause_cut(msg, len, &from);
+    if (cut == len)
+        return tui_esc(t, msg, len);
+    char *joined = ns_xmalloc(len + 1);
+    memcpy(joined, msg, cut);
+    memcpy(joined + cut, msg + from, len - from);
+    char *e = tui_esc(t, joined, cut + (len - from));
+    free(joined);
     return e;
 }
 
@@ -257,7 +288,7 @@ void tui_command(struct tui *t, int64_t run_id, const char *verb, const char *ar
         }
         t->client_open = true;
     }
-    if (control_needs_live_runtime(verb) && !store_runtime_alive(&t->client, run_id)) {
+    if (control_needs_live_runtime(verb) && !query_runtime_alive(&t->client, run_id)) {
         /* Recorded as refused, as the CLI does: the audit log shows the try. */
         char why[160];
         int64_t refused_id;
@@ -521,15 +552,6 @@ static void draw(struct tui *t)
     refresh();
 }
 
-static int64_t data_version(sqlite3_stmt *s)
-{
-    int64_t v = -1;
-    if (sqlite3_step(s) == SQLITE_ROW)
-        v = sqlite3_column_int64(s, 0);
-    sqlite3_reset(s);
-    return v;
-}
-
 static void push(struct tui *t, struct tui_view *v)
 {
     if (t->depth == TUI_MAX_DEPTH) {
@@ -583,7 +605,6 @@ int tui_run(const struct tui_options *opt, char *err, size_t errlen)
     if (run_id > 0)
         push(&t, view_run_new(&t, run_id));
 
-    sqlite3_stmt *dv = store_prepare(&t.st, "PRAGMA data_version");
     int64_t last_dv = -2;
     bool reload = true, redraw = true, stale = false, changed = false;
     /* A view whose reload is expensive (a text filter scanning a million
@@ -609,7 +630,7 @@ int tui_run(const struct tui_options *opt, char *err, size_t errlen)
             break;
         }
         struct tui_view *top = t.stack[t.depth - 1];
-        int64_t v = data_version(dv);
+        int64_t v = query_data_version(&t.st);
         if (v != last_dv) {
             last_dv = v;
             if (t.frozen)
@@ -726,7 +747,6 @@ int tui_run(const struct tui_options *opt, char *err, size_t errlen)
         }
     }
 out:
-    sqlite3_finalize(dv);
     term_restore();
     for (int i = t.depth - 1; i >= 0; i--)
         t.stack[i]->ops->free(t.stack[i]);

@@ -221,10 +221,14 @@ struct tui {
 
 /* Escapes untrusted bytes for display; the caller frees. NULL -> "". */
 char *tui_esc(const struct tui *t, const void *data, size_t len);
-/* Escapes column col of the current row of s; the caller frees. */
-char *tui_esc_col(const struct tui *t, sqlite3_stmt *s, int col);
-/* The same for "name=value" lines: newlines become spaces first. */
-char *tui_esc_col_line(const struct tui *t, sqlite3_stmt *s, int col);
+/* tui_esc of canonical "a=1\nb=2\n" lines shown on one line. */
+char *tui_esc_line(const struct tui *t, const char *s);
+/* Where the boilerplate duration of an attempt message starts ("exit 3
+ * after 3.0s: cause": at " after "), with *from where the cause goes on;
+ * len (and *from = len) when there is none. Pure. */
+size_t tui_cause_cut(const char *msg, size_t len, size_t *from);
+/* tui_esc of msg without that duration: "exit 3: cause". */
+char *tui_esc_cause(const struct tui *t, const char *msg, size_t len);
 /* Sets the status line (our own words; escape any data first). */
 void tui_status(struct tui *t, attr_t attr, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
