@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "nightshift/exec.h"
+#include "nightshift/executor.h"
 #include "nightshift/plan.h"
 #include "nightshift/report.h"
 #include "nightshift/runtime.h"
@@ -39,9 +40,12 @@ struct attempt {
     int64_t id; /* attempts.id */
     int64_t idx;
     int n; /* attempts_total ordinal */
-    struct ns_proc proc;
-    bool reaped;
-    int wstatus;
+    struct ns_task *task; /* the executor's handle; NULL once it ended */
+    bool ended;           /* the executor said how it ended (end) */
+    struct ns_exec_end end;
+    int64_t report_fed, report_offset; /* report bytes fed; fed up to the last whole message */
+    int64_t output_fed;
+    bool offsets_dirty; /* adoptable executors: offsets to store with this turn */
     struct ns_report_parser parser;
     int log_fd;
     char *log_path;
@@ -99,6 +103,8 @@ struct rt {
     const struct ns_runtime_opts *opts;
     struct ns_store st;
     struct journal *j;
+    const struct ns_executor_ops *exops; /* where attempts run */
+    struct ns_executor *ex;
     int64_t run_id;
     int lock_fd;
     char *run_dir;
@@ -123,7 +129,10 @@ struct rt {
     size_t nwaiting, waiting_cap;
     int sigfd;
     double start_mono, start_wall;
-    double last_heartbeat, last_sample, last_tick, last_cmd_poll;
+    double last_heartbeat, last_sample, last_tick, last_cmd_poll, last_metrics;
+    char *metrics_path;   /* Prometheus textfile kept fresh (NULL: none) */
+    double metrics_every; /* seconds between its refreshes */
+    bool metrics_failed; /* the failure was told once */
     int64_t data_version;
     uint64_t rng;
     /* Recent throughput: ring of (time, done) samples. */
@@ -156,7 +165,17 @@ void journal_progress(struct journal *j, int64_t idx, const struct part *p);
 void journal_checkpoint(struct journal *j, int64_t idx, const struct part *p);
 int64_t journal_attempt_start(struct journal *j, int64_t idx, int n, double at,
                               const char *log_path, const char *resumed_from, size_t rlen);
-void journal_attempt_pid(struct journal *j, int64_t attempt_id, const struct ns_proc *proc);
+/* Where the attempt runs: its executor, the locator that finds it again
+ * after a restart, and its label ("pid 4121", "job 881_4"). */
+void journal_attempt_locator(struct journal *j, int64_t attempt_id, const char *executor,
+                             const char *locator, const char *label);
+/* Report and output bytes consumed, stored with what they produced (the
+ * same transaction), so an adopted task resumes without duplicates. */
+void journal_attempt_offsets(struct journal *j, int64_t attempt_id, int64_t report_offset,
+                             int64_t output_offset);
+/* Deletes the error records of one attempt; returns how many. */
+int64_t journal_drop_attempt_errors(struct journal *j, int64_t attempt_id);
+void journal_run_executor(struct journal *j, const char *executor);
 void journal_attempt_end(struct journal *j, const struct attempt *a, double at, const char *outcome,
                          int exit_code, int sig, const char *message);
 int64_t journal_error_record(struct journal *j, int64_t idx, int64_t attempt_id, const char *key,
