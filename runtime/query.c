@@ -151,6 +151,7 @@ static const struct col run_cols[] = {
     {"spec_path", C_TEXT, RS(spec_path)},
     {"runtime_log", C_TEXT, RS(runtime_log)},
     {"sla_state", C_TEXT, RS(sla_state)},
+    {"executor", C_TEXT, RS(executor)},
     {"concurrency", C_INT, RS(concurrency)},
     {"total", C_INT, RS(counts.total)},
     {"n_pending", C_INT, RS(counts.n[NS_PS_PENDING])},
@@ -216,6 +217,7 @@ void query_run_summary_release(struct ns_run_summary *s)
     free(s->spec_path);
     free(s->runtime_log);
     free(s->sla_state);
+    free(s->executor);
     memset(s, 0, sizeof *s);
 }
 
@@ -370,6 +372,8 @@ static void derive_run(struct ns_store *st, struct ns_run_summary *out, double n
         out->state = ns_xstrdup("?");
     if (!out->spec_path)
         out->spec_path = ns_xstrdup("");
+    if (!out->executor)
+        out->executor = ns_xstrdup("local");
     out->final = query_run_final(out->state);
     /* A final run's lock is not probed: nothing drives it by definition. */
     out->alive = !out->final && query_runtime_alive(st, out->id);
@@ -664,6 +668,9 @@ static const struct col attempt_cols[] = {
     {"outcome", C_TEXT, AR(outcome)},
     {"log_path", C_TEXT, AR(log_path)},
     {"message", C_TEXT, AR(message)},
+    {"executor", C_TEXT, AR(executor)},
+    {"locator", C_TEXT, AR(locator)},
+    {"label", C_TEXT, AR(label)},
 };
 #undef AR
 #define ATTEMPT_FLAGS_COL ((int)NS_ARRAY_LEN(attempt_cols))
@@ -718,6 +725,9 @@ void query_attempt_row_release(struct ns_attempt_row *r)
     free(r->outcome);
     free(r->log_path);
     free(r->message);
+    free(r->executor);
+    free(r->locator);
+    free(r->label);
     memset(r, 0, sizeof *r);
 }
 

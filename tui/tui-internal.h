@@ -63,7 +63,8 @@
     X(RETRY_SCRATCH)                                                                               \
     X(RETRY_FAILED)                                                                                \
     X(KILL)                                                                                        \
-    X(SKIP)
+    X(SKIP)                                                                                        \
+    X(CONCURRENCY)
 
 #define TUI_CMD_ENUM(n) TUI_CMD_##n,
 enum tui_cmd { TUI_CMDS(TUI_CMD_ENUM) TUI_CMD_COUNT };
@@ -195,6 +196,9 @@ struct tui_view *view_errors_new(struct tui *t, int64_t run_id, int64_t idx, boo
  * follow_path: a log file re-read (last 64 KiB) whenever it changes. */
 struct tui_view *view_text_new(struct tui *t, const char *title, char *text,
                                const char *follow_path);
+/* The log of attempt n (0: the latest) of a partition, following the file;
+ * NULL (a status line said why) when there is none. */
+struct tui_view *view_log_new(struct tui *t, int64_t run_id, int64_t idx, int64_t n);
 
 /* ---- the console (console.c) ---- */
 
@@ -214,7 +218,10 @@ struct tui {
     char status[512];        /* the status line (already safe text) */
     attr_t status_attr;
     double status_at;    /* when it was set: it fades after a while */
+    int64_t status_run;  /* the run an action's line is about (0: any view) */
     int64_t pending_cmd; /* command submitted, verdict not seen yet */
+    int64_t pending_run;
+    char pending_verb[16];
     char pending_what[160];
     double pending_since;
 };

@@ -84,6 +84,15 @@ static void read_log(struct part_view *v)
     free(raw);
 }
 
+/* The log file of an attempt as stored: relative to the data directory. */
+static char *log_file_of(const struct tui *t, const char *log_path)
+{
+    if (!log_path || !log_path[0])
+        return NULL;
+    return log_path[0] == '/' ? ns_xstrdup(log_path)
+                              : ns_xasprintf("%s/%s", t->st.data_dir, log_path);
+}
+
 static void select_attempt(struct part_view *v)
 {
     free(v->log_file);
@@ -91,12 +100,31 @@ static void select_attempt(struct part_view *v)
     if (v->n_att > 0) {
         struct attempt_row *a = &v->att[v->cur];
         v->cur_id = a->id;
-        if (a->log_path && a->log_path[0])
-            v->log_file = a->log_path[0] == '/'
-                              ? ns_xstrdup(a->log_path)
-                              : ns_xasprintf("%s/%s", v->t->st.data_dir, a->log_path);
+        v->log_file = log_file_of(v->t, a->log_path);
     }
     read_log(v);
+}
+
+struct tui_view *view_log_new(struct tui *t, int64_t run_id, int64_t idx, int64_t n)
+{
+    struct ns_attempt_row a;
+    char err[256] = "";
+    int found = query_attempt(&t->st, run_id, idx, n, &a, err, sizeof err);
+    char *file = found == 1 ? log_file_of(t, a.log_path) : NULL;
+    struct tui_view *v = NULL;
+    if (file) {
+        char title[96];
+        snprintf(title, sizeof title, "log of partition %lld attempt %lld", (long long)idx,
+                 (long long)a.n);
+        v = view_text_new(t, title, NULL, file);
+    } else if (found < 0) {
+        tui_status(t, term_attr(TUI_C_BAD), "%s", err);
+    } else {
+        tui_status(t, A_NORMAL, "partition %lld has no attempt log yet", (long long)idx);
+    }
+    free(file);
+    query_attempt_row_release(&a);
+    return v;
 }
 
 static void part_load(struct tui_view *vv, struct tui *t)

@@ -739,7 +739,8 @@ static enum tui_result run_key(struct tui_view *vv, struct tui *t, enum tui_cmd 
     switch (cmd) {
     case TUI_CMD_BACK:
         return TUI_POP;
-    case TUI_CMD_OPEN: {
+    case TUI_CMD_OPEN:
+    case TUI_CMD_LOG: {
         int64_t idx;
         if (v->map) {
             if (map_count(v) <= 0)
@@ -751,8 +752,9 @@ static enum tui_result run_key(struct tui_view *vv, struct tui *t, enum tui_cmd 
                 return TUI_OK;
             idx = r->q.idx;
         }
-        t->pushed = view_partition_new(t, vv->run_id, idx);
-        return TUI_PUSH;
+        t->pushed = cmd == TUI_CMD_LOG ? view_log_new(t, vv->run_id, idx, 0)
+                                       : view_partition_new(t, vv->run_id, idx);
+        return t->pushed ? TUI_PUSH : TUI_REDRAW;
     }
     case TUI_CMD_MAP:
         v->map = !v->map;

@@ -105,7 +105,7 @@ keys C-u "$T/pwned.jsonl" Enter
 wait_screen "export reports" 5 'exported [0-9]+ records'
 n=$(wc -l <"$T/pwned.jsonl")
 is "export wrote the filtered selection" "$n" "$(sql "select count(*) from error_records where instr(message,'pwned')")"
-like "export is JSON (schema 1) with the partition key and the payload in base64" "$(head -n 1 "$T/pwned.jsonl")" '^\{"schema":1,.*"partition_key":"[^"]+".*"payload_b64":"'
+like "export is JSON (schema nightshift.error/1) with the partition key and the payload in base64" "$(head -n 1 "$T/pwned.jsonl")" '^\{"schema":"nightshift.error/1",.*"partition_key":"[^"]+".*"payload_b64":"'
 check "the export is the CLI's: same bytes as errors --format jsonl with the same filter" \
     sh -c "ns_out=\$('$NIGHTSHIFT' errors 1 --format jsonl | grep -F pwned); [ \"\$ns_out\" = \"\$(cat '$T/pwned.jsonl')\" ]"
 check "export lines end in LF, not CRLF" sh -c "! grep -q \"\$(printf '\\r')\" '$T/pwned.jsonl'"
