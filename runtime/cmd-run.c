@@ -336,11 +336,12 @@ static int run(int argc, char **argv)
     }
     char el[32];
     ns_format_duration((int64_t)(res.counts.elapsed_s * 1000), el, sizeof el);
-    printf("run %lld %s: %lld succeeded, %lld failed, %lld skipped of %lld partitions; "
-           "%lld error records; %s\n",
+    printf("run %lld %s: %lld succeeded, %lld failed, %lld skipped of %lld partition%s; "
+           "%lld error record%s; %s\n",
            (long long)res.run_id, res.state, (long long)res.counts.succeeded,
            (long long)res.counts.failed, (long long)res.counts.skipped, (long long)res.counts.total,
-           (long long)res.counts.error_records, el);
+           res.counts.total == 1 ? "" : "s", (long long)res.counts.error_records,
+           res.counts.error_records == 1 ? "" : "s", el);
     if (res.counts.failed > 0)
         printf("see the failures: nightshift status %lld; retry them: nightshift retry %lld "
                "--failed, then run again\n",

@@ -378,12 +378,22 @@ static void derive_run(struct ns_store *st, struct ns_run_summary *out, double n
     /* A final run's lock is not probed: nothing drives it by definition. */
     out->alive = !out->final && query_runtime_alive(st, out->id);
     out->has_eta = query_has_eta(out->state, out->alive) && out->finish_at > 0;
-    if (out->has_eta)
-        out->eta_s = out->finish_at - now;
-    else
-        out->eta_s = out->finish_at = 0;
-    if (out->started_at > 0)
-        out->elapsed_s = (out->finished_at > 0 ? out->finished_at : now) - out->started_at;
+    if (!out->has_eta)
+        out->finish_at = 0;
+    out->eta_s = out->has_eta ? query_eta_at(out, now) : 0;
+    out->elapsed_s = query_elapsed_at(out, now);
+}
+
+double query_eta_at(const struct ns_run_summary *s, double now)
+{
+    return s->has_eta ? s->finish_at - now : -1;
+}
+
+double query_elapsed_at(const struct ns_run_summary *s, double now)
+{
+    if (s->started_at <= 0)
+        return 0;
+    return (s->finished_at > 0 ? s->finished_at : now) - s->started_at;
 }
 
 int query_runs(struct ns_store *st, const char *text, const struct ns_run_summary *anchor, int dir,

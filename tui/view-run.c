@@ -92,6 +92,7 @@ struct run_view {
     unsigned char *cells;     /* states of [map_top, map_top + n_cells) */
     int64_t n_cells, cells_from;
     int map_rows, map_w, density;
+    double alive_probed;      /* monotonic time of the last lock probe (run_poll) */
     struct part_row cur_part; /* the partition under the map cursor */
     bool cur_loaded;
 };
@@ -383,8 +384,11 @@ static void draw_header(struct run_view *v, int y, int w)
     x += term_putf(y + 2, x, w - x, A_NORMAL, "%s %s rec/s ",
                    tui_fmt_rate(r->throughput, a, sizeof a),
                    tui_fmt_count((int64_t)r->record_rate, b, sizeof b));
+    /* Overdue by a fraction of a second (the runtime writes its projection
+     * once a second): "0s", as due now. */
+    double eta = query_eta_at(r, t->now);
     x += term_putf(y + 2, x, w - x, A_BOLD, " ETA %s",
-                   tui_fmt_dur(r->has_eta ? r->eta_s : -1, a, sizeof a));
+                   tui_fmt_dur(r->has_eta ? fmax(eta, 0) : -1, a, sizeof a));
     if (r->has_eta)
         x += term_putf(y + 2, x, w - x, A_NORMAL, "  finish %s",
                        tui_fmt_clock(r->finish_at, b, sizeof b));
@@ -404,7 +408,7 @@ static void draw_header(struct run_view *v, int y, int w)
         x += term_putf(y + 3, x, w, term_attr(TUI_C_OK), "runtime pid %lld",
                        (long long)r->runtime_pid);
     x += term_putf(y + 3, x, w - x, A_NORMAL, "%selapsed %s  ", x ? "  " : "",
-                   tui_fmt_dur(r->started_at > 0 ? r->elapsed_s : -1, a, sizeof a));
+                   tui_fmt_dur(r->started_at > 0 ? query_elapsed_at(r, t->now) : -1, a, sizeof a));
     if (h->params[0]) {
         x += term_put(y + 3, x, w - x, A_DIM, "params ");
         term_put(y + 3, x, w - x, A_NORMAL, h->params);
@@ -858,8 +862,24 @@ static void run_free(struct tui_view *vv)
     free(v);
 }
 
+/* A runtime dies without a commit (kill -9): the database does not change,
+ * the lock does. Once a second the lock is probed again - an open and a
+ * flock, nothing read - and the header re-read when the answer changed. */
+static bool run_poll(struct tui_view *vv, struct tui *t)
+{
+    struct run_view *v = (struct run_view *)vv;
+    double now = ns_monotonic();
+    if (!v->h.found || v->h.r.final || now - v->alive_probed < 1.0)
+        return false;
+    v->alive_probed = now;
+    if (query_runtime_alive(&t->st, vv->run_id) == v->h.r.alive)
+        return false;
+    load_head(v);
+    return true;
+}
+
 static const struct tui_view_ops run_ops = {
-    "run", TUI_SCOPE_RUN, run_free, run_load, NULL, run_draw, run_key, run_crumb,
+    "run", TUI_SCOPE_RUN, run_free, run_load, run_poll, run_draw, run_key, run_crumb,
 };
 
 struct tui_view *view_run_new(struct tui *t, int64_t run_id)

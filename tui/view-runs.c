@@ -23,6 +23,7 @@ struct runs_view {
     struct tui *t;
     struct tui_list list;
     char search[128];
+    double alive_probed; /* monotonic time of the last lock probe (runs_poll) */
 };
 
 static void run_row_release(void *p)
@@ -219,8 +220,28 @@ static void runs_load_and_track(struct tui_view *vv, struct tui *t)
     vv->run_id = r ? r->id : 0;
 }
 
+/* As run_poll (view-run.c): a runtime killed -9 changes no row, only its
+ * lock; the visible unfinished runs are probed once a second. */
+static bool runs_poll(struct tui_view *vv, struct tui *t)
+{
+    struct runs_view *v = (struct runs_view *)vv;
+    double now = ns_monotonic();
+    if (now - v->alive_probed < 1.0)
+        return false;
+    v->alive_probed = now;
+    for (int i = 0; i < v->list.n; i++) {
+        const struct run_row *r = list_row(&v->list, i);
+        if (!r->r.final && query_runtime_alive(&t->st, r->id) != r->r.alive) {
+            list_reload(&v->list);
+            return true;
+        }
+    }
+    return false;
+}
+
 static const struct tui_view_ops runs_ops = {
-    "runs", TUI_SCOPE_RUNS, runs_free, runs_load_and_track, NULL, runs_draw, runs_key, runs_crumb,
+    "runs",    TUI_SCOPE_RUNS, runs_free, runs_load_and_track,
+    runs_poll, runs_draw,      runs_key,  runs_crumb,
 };
 
 struct tui_view *view_runs_new(struct tui *t)

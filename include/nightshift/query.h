@@ -129,6 +129,13 @@ struct ns_run_summary {
     double elapsed_s; /* (finished_at or now) - started_at; 0 before the start */
 };
 
+/* The ETA of a summary at another moment than its read (a screen redrawn
+ * every second): finish_at - now when it has one, else -1. And its elapsed
+ * time then. Pure; the summary's own eta_s and elapsed_s are these at its
+ * read time. */
+double query_eta_at(const struct ns_run_summary *s, double now);
+double query_elapsed_at(const struct ns_run_summary *s, double now);
+
 /* Reads run run_id at time now. Returns 1 and fills *out, 0 when there is
  * no such run, -1 on a database error (err filled). The caller releases
  * *out with query_run_summary_release (also after 0 or -1). */
