@@ -85,11 +85,17 @@ char *tui_esc_cause(const struct tui *t, const char *msg, size_t len)
     size_t from, cut = tui_cause_cut(msg, len, &from);
     if (cut == len)
         return tui_esc(t, msg, len);
-    char *joined = ns_xmalloc(len + 1);
-    memcpy(joined, msg, cut);
-    memcpy(joined + cut, msg + from, len - from);
-    char *e = tui_esc(t, joined, cut + (len - from));
-    free(joined);
+    /* The cause first, so a narrow column still shows it: "cause (exit 3)". */
+    size_t c = from;
+    while (c < len && (msg[c] == ':' || msg[c] == ' '))
+        c++;
+    struct ns_buf b = NS_BUF_INIT;
+    buf_add(&b, msg + c, len - c);
+    buf_adds(&b, " (");
+    buf_add(&b, msg, cut);
+    buf_addc(&b, ')');
+    char *e = tui_esc(t, b.data, b.len);
+    buf_release(&b);
     return e;
 }
 

@@ -234,7 +234,8 @@ char *tui_esc_line(const struct tui *t, const char *s);
  * after 3.0s: cause": at " after "), with *from where the cause goes on;
  * len (and *from = len) when there is none. Pure. */
 size_t tui_cause_cut(const char *msg, size_t len, size_t *from);
-/* tui_esc of msg without that duration: "exit 3: cause". */
+/* tui_esc of msg with the cause first and the duration dropped:
+ * "exit 3 after 3.0s: connection reset" -> "connection reset (exit 3)". */
 char *tui_esc_cause(const struct tui *t, const char *msg, size_t len);
 /* Sets the status line (our own words; escape any data first). */
 void tui_status(struct tui *t, attr_t attr, const char *fmt, ...)

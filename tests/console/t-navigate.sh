@@ -86,7 +86,7 @@ wait_screen "groups with counts, top first" 5 '^ +200 .*missing field user_id at
 keys Enter
 wait_screen "a group's records" 5 'signature: bad date <n>'
 keys q Tab
-wait_screen "failures grouped by signature" 5 '^ +200 +8  exit <n>: connection reset by peer'
+wait_screen "failures grouped by signature" 5 '^ +200 +8  exit 2: connection reset by peer'
 keys Tab
 wait_screen "records again" 5 '\[records\]'
 keys / "pwned" Enter

@@ -1,5 +1,5 @@
 /* test-tui-cause.c - LAST MESSAGE keeps the cause and drops the
- * boilerplate duration ("exit 3 after 3.0s: cause" -> "exit 3: cause"). */
+ * boilerplate duration ("exit 3 after 3.0s: cause" -> "cause (exit 3)"). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -34,8 +34,27 @@ static void test_cause_kept(void **state)
     check("", "");
 }
 
+static void shown(const char *in, const char *want)
+{
+    struct tui t;
+    memset(&t, 0, sizeof t);
+    char *got = tui_esc_cause(&t, in, strlen(in));
+    assert_string_equal(got, want);
+    free(got);
+}
+
+static void test_cause_first(void **state)
+{
+    (void)state;
+    shown("exit 3 after 3.0s: connection reset by peer", "connection reset by peer (exit 3)");
+    shown("killed by signal 9 (Killed) after 2s: oom", "oom (killed by signal 9 (Killed))");
+    shown("ok 12", "ok 12");
+    shown("exit 2 after 1s: \x1b]0;x\x07", "\\x1b]0;x\\x07 (exit 2)"); /* still escaped */
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_cause_kept)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_cause_kept),
+                                       cmocka_unit_test(test_cause_first)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
