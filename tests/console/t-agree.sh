@@ -23,6 +23,10 @@ wait_for "a failed, b succeeded, two running" 20 \
 echo 4 >"$D/fail-c"
 wait_for "c failed" 10 sql_is "SELECT state FROM partitions WHERE run_id = 1 AND idx = 2" failed
 
+# A second, finished run, for the "another run's view" check at the end.
+ns run "$ROOT/configs/flaky-keys.yaml" -p pace=0 -p fail_times=0 --quiet >/dev/null 2>&1 ||
+    bail_out "the second run failed"
+
 console_start 160 40 1
 wait_screen "the run view" 10 '^Runs > run 1 loop'
 
@@ -131,6 +135,29 @@ wait_screen "the console says no runtime" 5 '^no runtime'
 agree_now "no runtime: both say so, no ETA"
 like "status (text) says it too" "$(ns status 1)" "NO RUNTIME"
 like "status (text) has no ETA" "$(ns status 1 | grep '^rate')" "no ETA \(no runtime\)"
+
+# The one submit policy: a retry with no runtime is queued, and the console
+# says what the CLI says.
+keys g
+wait_screen "partition a selected" 5 '^ +0 a +failed'
+keys r
+wait_screen "the console queues the retry" 5 'retry partition 0: queued: no runtime: run `nightshift run'
+said=$(screen | grep -o 'queued: no runtime: run .*' | head -n 1 | sed 's/ *$//')
+cli=$(ns retry 1 b 2>&1 | grep -o 'queued (command [0-9]*): no runtime: run .*' | sed 's/ (command [0-9]*)//')
+diag "console: $said"
+diag "cli:     $cli"
+case $cli in
+"$said"*) ok "the CLI says the same words (the console's line is cut at the screen's edge)" ;;
+*) fail "the CLI says the same words" ;;
+esac
+is "both are queued in the audit log" "$(sql "SELECT group_concat(source || ':' || state, ' ') FROM commands WHERE run_id = 1 AND verb = 'retry'")" "console:pending cli:pending"
+# The line belongs to run 1: not shown while run 2 is selected.
+keys q
+wait_screen "the runs list" 5 '^Runs +'
+keys g
+wait_screen_not "run 2 selected: run 1's line is not shown" 5 'queued: no runtime'
+keys j
+wait_screen "run 1 selected: its line again" 5 'queued: no runtime'
 
 keys Q
 wait_for "the console quits" 5 console_exited && ok "the console quits"
