@@ -157,7 +157,7 @@ setup:
 	.ci/install-deps
 
 # The demo run goes to the default database; the console opens on it. Quit
-# the console with q: the run goes on in the background (nightshift status).
+# the console with Q: the run goes on in the background (nightshift status).
 demo: all
 	$(BIN) run --rerun --detach configs/demo.yaml
 	$(BIN) console demo

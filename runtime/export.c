@@ -89,7 +89,7 @@ static void record(struct ns_buf *b, enum ns_export_format fmt, const struct ns_
         struct ns_json j;
         json_init(&j, b);
         json_open_object(&j, NULL);
-        json_field_int(&j, "schema", NS_JSON_SCHEMA);
+        json_field_schema(&j, "error");
         json_field_int(&j, "id", r->id);
         json_field_int(&j, "partition", r->idx);
         json_field_bytes(&j, "partition_key", r->partition_key, strlen(r->partition_key));

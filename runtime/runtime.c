@@ -1988,9 +1988,10 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     rt->state = RS_RUNNING;
     journal_run_state(rt->j, "running", NULL, false);
     rt_event(
-        rt, -1, 0, "run_state", "run %lld: runtime %d %s (%zu partitions: %lld done, %lld to do)",
+        rt, -1, 0, "run_state", "run %lld: runtime %d %s (%zu partition%s: %lld done, %lld to do)",
         (long long)rt->run_id, (int)getpid(), result->resumed ? "resumed it" : "started it",
-        rt->nparts, (long long)done_count(rt), (long long)(rt->nparts - (size_t)done_count(rt)));
+        rt->nparts, rt->nparts == 1 ? "" : "s", (long long)done_count(rt),
+        (long long)(rt->nparts - (size_t)done_count(rt)));
     if (result->resumed && spec->restore_paused)
         rt_set_run_state(rt, RS_PAUSED, "on_restore: pause - resume it when ready");
     poll_commands(rt, true); /* retries and skips queued while no runtime ran */

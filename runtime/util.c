@@ -298,6 +298,8 @@ double ns_monotonic(void)
 static double test_base_now = -1, test_base_mono;
 static pthread_once_t test_clock_once = PTHREAD_ONCE_INIT;
 
+static bool test_clock_frozen;
+
 static void test_clock_init(void)
 {
     const char *e = getenv("NIGHTSHIFT_TEST_NOW");
@@ -307,6 +309,8 @@ static void test_clock_init(void)
         if (end != e && *end == '\0') {
             test_base_now = v;
             test_base_mono = ns_monotonic();
+            const char *f = getenv("NIGHTSHIFT_TEST_CLOCK");
+            test_clock_frozen = f && strcmp(f, "frozen") == 0;
         }
     }
 }
@@ -316,7 +320,7 @@ double ns_now(void)
     pthread_once(&test_clock_once, test_clock_init);
     double base_now = test_base_now, base_mono = test_base_mono;
     if (base_now >= 0)
-        return base_now + (ns_monotonic() - base_mono);
+        return test_clock_frozen ? base_now : base_now + (ns_monotonic() - base_mono);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;

@@ -68,7 +68,9 @@ int ns_parse_int64(const char *s, int64_t *out);
 
 /* Wall-clock time in seconds. Tests may set NIGHTSHIFT_TEST_NOW=<epoch
  * seconds>: the clock then starts there at process start and advances with
- * real elapsed time, so deadlines can be placed seconds away. */
+ * real elapsed time, so deadlines can be placed seconds away; with
+ * NIGHTSHIFT_TEST_CLOCK=frozen as well it stays there (whole-screen dumps
+ * of the console compare byte for byte). */
 double ns_now(void);
 /* Creates path afresh for writing with mode, never through a symlink: a
  * file or symlink already there is unlinked first (O_EXCL | O_NOFOLLOW).
