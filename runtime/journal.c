@@ -174,7 +174,7 @@ void journal_free(struct journal *j)
  * SQLite result code (SQLITE_BUSY: another process holds the write lock). */
 static int begin_now(struct journal *j)
 {
-    sqlite3_busy_timeout(j->st->db, 20);
+    sqlite3_busy_timeout(j->st->db, 50); /* a client's insert takes less */
     int rc = sqlite3_exec(j->st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     sqlite3_busy_timeout(j->st->db, 5000);
     return rc;

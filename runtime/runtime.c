@@ -1650,8 +1650,12 @@ static int commit_turn(struct rt *rt, bool wait, char *err, size_t errlen)
 
 static void poll_commands(struct rt *rt, bool force)
 {
-    if (journal_waiting(rt->j))
-        return; /* a verdict must be committed before the command is seen again */
+    if (journal_waiting(rt->j)) {
+        /* A verdict must be committed before the command is seen again;
+         * whatever woke us (a hint) is served on the first turn after. */
+        rt->last_cmd_poll = 0;
+        return;
+    }
     double now = ns_monotonic();
     if (!force && now - rt->last_cmd_poll < rt->command_poll_s)
         return;
