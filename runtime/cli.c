@@ -15,6 +15,7 @@
 #include "nightshift/escape.h"
 #include "nightshift/spec.h"
 #include "nightshift/store.h"
+#include "nightshift/util.h"
 
 void cli_error(const char *subject, const char *fmt, ...)
 {
@@ -63,6 +64,35 @@ long long cli_find_run(const char *name, struct ns_store *st, const char *arg)
     return id > 0 ? id : 0;
 }
 
+char *cli_resolve_date(const char *name_value)
+{
+    const char *eq = strchr(name_value, '=');
+    char date[16];
+    if (!eq || ns_resolve_relative_date(eq + 1, ns_now(), date, sizeof date) != 1)
+        return NULL;
+    return ns_xasprintf("%.*s=%s", (int)(eq - name_value), name_value, date);
+}
+
+static void add_given(struct cli_spec_args *a, char *p)
+{
+    char *resolved = cli_resolve_date(p);
+    if (resolved) {
+        a->owned = ns_xrealloc(a->owned, (a->nowned + 1) * sizeof *a->owned);
+        a->owned[a->nowned++] = resolved;
+        p = resolved;
+    }
+    a->given[a->ngiven++] = p;
+}
+
+void cli_spec_args_release(struct cli_spec_args *a)
+{
+    for (size_t i = 0; i < a->nowned; i++)
+        free(a->owned[i]);
+    free(a->owned);
+    free(a->given);
+    memset(a, 0, sizeof *a);
+}
+
 int cli_parse_spec_args(const struct ns_command *cmd, const char *help, bool json, int argc,
                         char **argv, struct cli_spec_args *out)
 {
@@ -82,9 +112,9 @@ int cli_parse_spec_args(const struct ns_command *cmd, const char *help, bool jso
                 cli_error(argv[0], "%s needs NAME=VALUE", argv[i - 1]);
                 return -1;
             }
-            out->given[out->ngiven++] = argv[i];
+            add_given(out, argv[i]);
         } else if (strncmp(argv[i], "-p", 2) == 0 && argv[i][2]) {
-            out->given[out->ngiven++] = argv[i] + 2;
+            add_given(out, argv[i] + 2);
         } else if (argv[i][0] == '-' && argv[i][1]) {
             cli_error(argv[0], "unknown option %s", argv[i]);
             cli_usage(cmd, stderr);

@@ -211,6 +211,13 @@ static void on_started(void *ctx, int64_t run_id)
     ready_fd = -1;
 }
 
+static void free_params(char **params, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(params[i]);
+    free(params);
+}
+
 static int run(int argc, char **argv)
 {
     static const struct option longopts[] = {{"param", required_argument, NULL, 'p'},
@@ -235,10 +242,13 @@ static int run(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "p:hq", longopts, NULL)) != -1) {
         switch (c) {
-        case 'p':
+        case 'p': {
+            /* A relative date is resolved now, once: the run stores the date. */
+            char *resolved = cli_resolve_date(optarg);
             params = ns_xrealloc(params, (nparams + 1) * sizeof *params);
-            params[nparams++] = optarg;
+            params[nparams++] = resolved ? resolved : ns_xstrdup(optarg);
             break;
+        }
         case 'd':
             db_opt = optarg;
             break;
@@ -262,17 +272,17 @@ static int run(int argc, char **argv)
             break;
         case 'h':
             fputs(run_help, stdout);
-            free(params);
+            free_params(params, nparams);
             return NS_EXIT_OK;
         default:
             fputs(run_help, stderr);
-            free(params);
+            free_params(params, nparams);
             return NS_EXIT_USAGE;
         }
     }
     if (optind != argc - 1) {
         fputs(run_help, stderr);
-        free(params);
+        free_params(params, nparams);
         return NS_EXIT_USAGE;
     }
     const char *spec_path = argv[optind];
@@ -283,14 +293,14 @@ static int run(int argc, char **argv)
     if (spec_load(spec_path, &spec, &diags) != 0) {
         cli_print_diags(&diags, spec_path);
         diags_release(&diags);
-        free(params);
+        free_params(params, nparams);
         return NS_EXIT_USAGE;
     }
     if (plan_build(&spec, params, nparams, &plan, &diags) != 0) {
         cli_print_diags(&diags, spec_path);
         diags_release(&diags);
         spec_release(&spec);
-        free(params);
+        free_params(params, nparams);
         return NS_EXIT_USAGE;
     }
     char *db_path = store_default_path(db_opt);
@@ -353,7 +363,7 @@ out:
     plan_release(&plan);
     spec_release(&spec);
     diags_release(&diags);
-    free(params);
+    free_params(params, nparams);
     return rc;
 }
 

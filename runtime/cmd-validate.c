@@ -159,7 +159,7 @@ out:
     if (loaded)
         spec_release(&spec);
     diags_release(&diags);
-    free(given);
+    cli_spec_args_release(&args);
     return rc;
 }
 

@@ -47,6 +47,7 @@ struct ns_command {
     X(summary)                                                                                     \
     X(metrics)                                                                                     \
     X(events)                                                                                      \
+    X(schedule)                                                                                    \
     X(logs)                                                                                        \
     X(emit)                                                                                        \
     X(console)
@@ -66,13 +67,24 @@ int cli_open_store(const char *name, const char *db_opt, int mode, struct ns_sto
 long long cli_find_run(const char *name, struct ns_store *st, const char *arg);
 
 /* The arguments of validate and plan: SPEC [-p NAME=VALUE | -pNAME=VALUE |
- * --param NAME=VALUE]... [--json]. given points into argv; free(given). */
+ * --param NAME=VALUE]... [--json]. given points into argv, except values
+ * that were relative dates (cli_resolve_date); release with
+ * cli_spec_args_release. */
 struct cli_spec_args {
     const char *file;
     char **given;
     size_t ngiven;
     bool json;
+    char **owned; /* the resolved NAME=DATE strings */
+    size_t nowned;
 };
+void cli_spec_args_release(struct cli_spec_args *a);
+
+/* If the value of "NAME=VALUE" is a relative date (today, yesterday,
+ * today-7d: ns_resolve_relative_date), returns a fresh "NAME=YYYY-MM-DD"
+ * (the caller frees); else NULL. Resolved once, when the run is created, so
+ * the run's identity and stored parameters hold the date itself. */
+char *cli_resolve_date(const char *name_value);
 
 /* Parses them for cmd (json: whether --json is accepted). Returns 0, 1 when
  * --help was printed (exit 0), -1 after printing a usage error (exit 2). */
