@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "runtime-internal.h"
+#include "nightshift/query.h"
 #include "nightshift/control.h"
 #include "nightshift/util.h"
 
@@ -66,7 +67,7 @@ static int64_t *select_partitions(struct rt *rt, const struct cmd *c, size_t *n_
             const struct part *p = &rt->parts[i];
             bool match = signature
                              ? (p->last_signature && strcmp(p->last_signature, signature) == 0 &&
-                                p->state != P_SUCCEEDED && p->state != P_SKIPPED)
+                                query_in_failure_group(pstate_names[p->state]))
                              : p->state == P_FAILED;
             if (match) {
                 out = ns_xrealloc(out, (n + 1) * sizeof *out);
@@ -197,6 +198,8 @@ static bool do_set(struct rt *rt, const struct cmd *c, struct ns_buf *out)
     int old = rt->concurrency;
     rt->concurrency = (int)n;
     journal_concurrency(rt->j, rt->concurrency);
+    if (rt->exops->set_concurrency) /* a queueing backend's own throttle */
+        rt->exops->set_concurrency(rt->ex, rt->concurrency);
     buf_addf(out, "concurrency %d -> %d%s", old, rt->concurrency,
              rt->concurrency < (int)rt->nlive ? " (running attempts finish first)" : "");
     return true;

@@ -19,17 +19,12 @@
 #include "nightshift/report.h"
 #include "nightshift/runtime.h"
 #include "nightshift/spec.h"
+#include "nightshift/query.h"
 #include "nightshift/store.h"
 
-/* Partition states, names as stored (DESIGN.md). */
-#define NS_PSTATES(X)                                                                              \
-    X(PENDING, "pending")                                                                          \
-    X(RUNNING, "running")                                                                          \
-    X(RETRY_WAIT, "retry_wait")                                                                    \
-    X(PAUSED, "paused")                                                                            \
-    X(SUCCEEDED, "succeeded")                                                                      \
-    X(FAILED, "failed")                                                                            \
-    X(SKIPPED, "skipped")
+/* Partition states, names as stored: the read model's one list (query.h),
+ * so P_X == NS_PS_X and the runtime's counters index ns_state_counts. */
+#define NS_PSTATES(X) NS_PART_STATES(X)
 
 #define NS_PSTATE_ENUM(e, s) P_##e,
 enum pstate { NS_PSTATES(NS_PSTATE_ENUM) P_NSTATES };
@@ -119,6 +114,7 @@ struct rt {
     size_t nparts;
     int64_t counts[P_NSTATES];
     int64_t records_done, records_total, error_records;
+    int64_t records_at_start; /* records_done when this runtime loaded the run */
     bool dirty; /* counters changed since they were last written */
     struct attempt **live;
     size_t nlive, live_cap;

@@ -41,6 +41,7 @@
 #include "nightshift/escape.h"
 #include "nightshift/metrics.h"
 #include "nightshift/signature.h"
+#include "nightshift/query.h"
 #include "nightshift/util.h"
 
 extern char **environ;
@@ -488,6 +489,7 @@ static int load_partitions(struct rt *rt, char *err, size_t errlen)
         }
     }
     sqlite3_finalize(s);
+    rt->records_at_start = rt->records_done; /* records/s counts this runtime's own */
     if (rc != SQLITE_DONE || seen != rt->nparts) {
         ns_errf(err, errlen, "%s: run %lld: expected %zu partitions, found %zu%s%s", rt->st.path,
                 (long long)rt->run_id, rt->nparts, seen, rc != SQLITE_DONE ? ": " : "",
@@ -752,6 +754,15 @@ static void live_add(struct rt *rt, struct attempt *a)
 
 static void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_error);
 
+/* Stores where the attempt's task runs (locator, and the label in buf). */
+static void record_locator(struct rt *rt, struct attempt *a, char *label, size_t len)
+{
+    char *locator = rt->exops->locator(rt->ex, a->task);
+    rt->exops->describe(rt->ex, a->task, label, len);
+    journal_attempt_locator(rt->j, a->id, rt->exops->name, locator, label);
+    free(locator);
+}
+
 static void launch(struct rt *rt, int64_t idx)
 {
     struct part *p = &rt->parts[idx];
@@ -808,12 +819,9 @@ static void launch(struct rt *rt, int64_t idx)
         finish_attempt(rt, a, err);
         return;
     }
-    char *locator = rt->exops->locator(rt->ex, a->task);
     char label[96];
-    rt->exops->describe(rt->ex, a->task, label, sizeof label);
-    journal_attempt_locator(rt->j, a->id, rt->exops->name, locator, label);
-    free(locator);
-    if (rt->spec->timeout_ms > 0)
+    record_locator(rt, a, label, sizeof label);
+    if (rt->spec->timeout_ms > 0 && !(rt->exops->caps & NS_EXEC_QUEUES)) /* else on `started` */
         a->deadline_mono = a->started_mono + (double)rt->spec->timeout_ms / 1000.0;
     journal_partition(rt->j, idx, p);
     rt_event(rt, idx, a->id, "attempt_start", "partition %lld [%s]: attempt %d started (%s%s)",
@@ -992,11 +1000,21 @@ static void on_output_bytes(void *ctx, void *owner, const char *buf, size_t n)
     keep_output(ctx, owner, buf, n);
 }
 
-/* Executor event: a queued attempt now runs (NS_EXEC_QUEUES backends). */
+/* Executor event: a queued attempt now runs (NS_EXEC_QUEUES backends): its
+ * timeout starts now, and the locator and label (the Slurm job id) are
+ * known. */
 static void on_started(void *ctx, void *owner)
 {
-    (void)ctx;
-    (void)owner;
+    struct rt *rt = ctx;
+    struct attempt *a = owner;
+    a->started_mono = ns_monotonic();
+    if (rt->spec->timeout_ms > 0)
+        a->deadline_mono = a->started_mono + (double)rt->spec->timeout_ms / 1000.0;
+    if (a->paused_at_mono > 0)
+        a->paused_at_mono = a->started_mono; /* held while queued: the clock starts on resume */
+    char label[96];
+    if (a->task)
+        record_locator(rt, a, label, sizeof label);
 }
 
 /* Executor event: the attempt ended; the task handle is gone. The loop
@@ -1360,9 +1378,18 @@ static double next_retry_at(const struct rt *rt)
     return best;
 }
 
+/* Backends that queue (NS_EXEC_QUEUES: Slurm throttles the array itself)
+ * get up to this many partitions at once, in one submission, whenever fewer
+ * than `concurrency` of theirs are live - the memory bound of what is "next
+ * in line". */
+#define QUEUE_AHEAD 1000
+
 static void dispatch(struct rt *rt)
 {
-    while (rt->state == RS_RUNNING && rt->nlive < (size_t)rt->concurrency) {
+    size_t limit = (size_t)rt->concurrency;
+    if ((rt->exops->caps & NS_EXEC_QUEUES) && rt->nlive < limit)
+        limit = limit > QUEUE_AHEAD ? limit : QUEUE_AHEAD;
+    while (rt->state == RS_RUNNING && rt->nlive < limit) {
         int64_t idx = next_dispatchable(rt);
         if (idx < 0)
             return;
@@ -1475,7 +1502,28 @@ static double recent_rate(struct rt *rt, double now_mono, bool sample)
     return (double)(done - rt->rate_done[0]) / dt;
 }
 
-static void fill_counts(struct rt *rt, struct ns_counts *c, double rate)
+/* When the run will end, by the one projection every reader shows
+ * (query_project): nothing while it does not dispatch, else from the recent
+ * rate, else from the share of work done (running partitions' progress
+ * included). 0 when unknown. */
+static double projected_finish(const struct rt *rt, double rate, double now)
+{
+    struct ns_projection_in in = {
+        .total = (int64_t)rt->nparts,
+        .done = done_count(rt),
+        .rate = rate,
+        .elapsed_s = now - rt->start_wall,
+        .dispatching = rt->state == RS_RUNNING,
+    };
+    for (size_t i = 0; i < rt->nlive; i++) {
+        const struct part *p = &rt->parts[rt->live[i]->idx];
+        if (p->total > 0)
+            in.partial += fmin(1.0, (double)p->progress / (double)p->total);
+    }
+    return query_project(&in, now);
+}
+
+static void fill_counts(struct rt *rt, struct ns_counts *c, double rate, double finish, double now)
 {
     memset(c, 0, sizeof *c);
     c->total = (int64_t)rt->nparts;
@@ -1490,31 +1538,8 @@ static void fill_counts(struct rt *rt, struct ns_counts *c, double rate)
     c->error_records = rt->error_records;
     c->elapsed_s = ns_monotonic() - rt->start_mono;
     c->rate = rate;
-    int64_t left = c->total - done_count(rt);
-    c->eta_s = rate > 0 ? (double)left / rate : (left == 0 ? 0 : -1);
+    c->eta_s = finish > 0 ? finish - now : -1;
     c->state = run_state_names[rt->state];
-}
-
-/* When the run will end: from the recent rate if partitions are finishing,
- * else from the share of work done so far (partitions plus the reported
- * progress of running ones) - so a run of a few long partitions still gets
- * a projection before the first one ends. 0 when unknown. */
-static double projected_finish(const struct rt *rt, const struct ns_counts *c, double now)
-{
-    if (c->eta_s >= 0 && c->rate > 0)
-        return now + c->eta_s;
-    double done = (double)done_count(rt);
-    for (size_t i = 0; i < rt->nlive; i++) {
-        const struct part *p = &rt->parts[rt->live[i]->idx];
-        if (p->total > 0)
-            done += fmin(1.0, (double)p->progress / (double)p->total);
-    }
-    if (done >= (double)rt->nparts)
-        return now;
-    double elapsed = now - rt->start_wall;
-    if (done <= 0 || elapsed < 1.0)
-        return 0;
-    return now + elapsed * ((double)rt->nparts - done) / done;
 }
 
 static void periodic(struct rt *rt, bool force)
@@ -1544,10 +1569,10 @@ static void periodic(struct rt *rt, bool force)
     }
     if (force || now_mono - rt->last_tick >= TICK_S) {
         rt->last_tick = now_mono;
+        rt->projected_finish = projected_finish(rt, rate, now);
         struct ns_counts c;
-        fill_counts(rt, &c, rate);
-        double record_rate = c.elapsed_s > 0.5 ? (double)rt->records_done / c.elapsed_s : 0;
-        rt->projected_finish = projected_finish(rt, &c, now);
+        fill_counts(rt, &c, rate, rt->projected_finish, now);
+        double record_rate = query_record_rate(rt->records_done, rt->records_at_start, c.elapsed_s);
         /* Idle runs (paused, waiting) write once a second, with the beat. */
         if (rt->dirty || beat) {
             journal_run_counters(rt->j, rt, rate, record_rate, rt->projected_finish);
@@ -1765,7 +1790,7 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     rt->opts = opts;
     rt->lock_fd = rt->sigfd = -1;
     rt->concurrency = spec->concurrency;
-    rt->exops = executor_find("local"); /* the spec's `executor:` when it has one */
+    rt->exops = executor_find(spec->executor);
     rt->start_mono = ns_monotonic();
     rt->start_wall = ns_now();
     rt->rng = (uint64_t)getpid() * 0x9E3779B97F4A7C15ULL ^ (uint64_t)(rt->start_wall * 1e6);
@@ -1854,7 +1879,7 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
             .run_id = rt->run_id,
             .stop_grace_ms = spec->stop_grace_ms,
             .concurrency = rt->concurrency,
-            .backend = NULL,
+            .backend = rt->exops == &ns_exec_slurm ? &spec->slurm : NULL,
         };
         if (rt->exops->open(&cfg, &rt->ex, err, errlen) != 0)
             goto out;
@@ -1934,7 +1959,7 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     if (journal_commit(rt->j, err, errlen) != 0)
         goto out;
     snprintf(result->state, sizeof result->state, "%s", run_state_names[rt->state]);
-    fill_counts(rt, &result->counts, 0);
+    fill_counts(rt, &result->counts, 0, 0, ns_now());
     rc = 0;
 out:
     rt_release(rt);

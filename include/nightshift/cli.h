@@ -56,6 +56,10 @@ struct ns_command {
 NS_COMMANDS(NS_DECLARE_COMMAND)
 #undef NS_DECLARE_COMMAND
 
+/* Hidden commands: run by nightshift itself, not listed by --help.
+ * `_launch` starts a worker on a Slurm node (cmd-launch.c). */
+extern const struct ns_command cmd_launch;
+
 struct ns_store;
 
 /* Opens the database named by --db (db_opt, may be NULL) or the default one
