@@ -22,7 +22,7 @@ static const char summary_help[] =
     "operator's reason), the audit trail and the SLA outcome.\n"
     "\n"
     "  --format F   text (default), markdown (for a mail or a wiki) or json\n"
-    "               (schema nightshift.summary/1, docs/cli.md)\n"
+    "               (one object, \"schema\": 1; fields in docs/cli.md)\n"
     "  --top N      error signatures to list (default 5)\n"
     "\n"
     "Exit status: 0 printed, 2 bad arguments, 3 no such run or a database error.\n";
