@@ -48,6 +48,7 @@ struct ns_command {
     X(metrics)                                                                                     \
     X(events)                                                                                      \
     X(schedule)                                                                                    \
+    X(gc)                                                                                          \
     X(logs)                                                                                        \
     X(emit)                                                                                        \
     X(console)
