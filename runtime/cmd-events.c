@@ -32,15 +32,12 @@ static const char events_help[] =
     "  --json        one JSON object a line: id, at, run_id, partition, attempt_id,\n"
     "                kind, message (\"schema\": 1)\n"
     "  --after ID    only events with an id above ID (to page)\n"
-    "  --limit N     at most N events (without --follow)\n"
-    "\n"
-    "Exit status: 0 printed, 2 bad arguments, 3 no such run or a database error.\n";
+    "  --limit N     at most N events (without --follow)\n";
 
 #define EVENTS_PAGE 500
 #define FOLLOW_POLL_NS 200000000L
 
-static void print_event(const struct ns_report_event *e, long long run, bool json,
-                        struct ns_buf *b)
+static void print_event(const struct ns_report_event *e, long long run, bool json, struct ns_buf *b)
 {
     buf_reset(b);
     if (json) {
@@ -78,7 +75,8 @@ static long print_page(struct ns_store *st, long long run, int64_t *after, long 
 {
     long printed = 0;
     for (;;) {
-        int want = limit < 0 || limit - printed > EVENTS_PAGE ? EVENTS_PAGE : (int)(limit - printed);
+        int want =
+            limit < 0 || limit - printed > EVENTS_PAGE ? EVENTS_PAGE : (int)(limit - printed);
         if (want == 0)
             return printed;
         struct ns_report_event *rows;
@@ -101,11 +99,13 @@ static long print_page(struct ns_store *st, long long run, int64_t *after, long 
 
 static int events(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"db", required_argument, NULL, 'd'},    {"json", no_argument, NULL, 'j'},
-        {"follow", no_argument, NULL, 'f'},      {"after", required_argument, NULL, 'a'},
-        {"limit", required_argument, NULL, 'l'}, {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"db", required_argument, NULL, 'd'},
+                                             {"json", no_argument, NULL, 'j'},
+                                             {"follow", no_argument, NULL, 'f'},
+                                             {"after", required_argument, NULL, 'a'},
+                                             {"limit", required_argument, NULL, 'l'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
     const char *db_opt = NULL;
     bool json = false, follow = false;
     int64_t after = 0, limit = -1;
@@ -132,7 +132,7 @@ static int events(int argc, char **argv)
             }
             break;
         case 'h':
-            fputs(events_help, stdout);
+            cli_help(&cmd_events, stdout);
             return NS_EXIT_OK;
         default:
             fputs(events_help, stderr);
@@ -173,5 +173,9 @@ out:
     return rc;
 }
 
-const struct ns_command cmd_events = {"events", "RUN [--follow] [--json] [--after ID] [--limit N]",
-                                      "print a run's events, or follow them", events};
+const struct ns_command cmd_events = {"events",
+                                      "RUN [--follow] [--json] [--after ID] [--limit N]",
+                                      "print a run's events, or follow them",
+                                      events,
+                                      events_help,
+                                      "023"};

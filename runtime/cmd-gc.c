@@ -21,10 +21,7 @@ static const char gc_help[] =
     "it only lists what would go. Unfinished runs are never touched.\n"
     "\n"
     "  --older-than AGE  finished before now - AGE\n"
-    "  --yes             delete (without it: a dry run)\n"
-    "\n"
-    "Exit status: 0 done (or listed), 2 bad arguments, 3 database error or a run\n"
-    "that could not be deleted.\n";
+    "  --yes             delete (without it: a dry run)\n";
 
 static void human_size(int64_t bytes, char *out, size_t len)
 {
@@ -64,7 +61,7 @@ static int gc(int argc, char **argv)
             yes = true;
             break;
         case 'h':
-            fputs(gc_help, stdout);
+            cli_help(&cmd_gc, stdout);
             return NS_EXIT_OK;
         default:
             fputs(gc_help, stderr);
@@ -127,19 +124,21 @@ static int gc(int argc, char **argv)
         char fsz[32], b[32], a[32];
         human_size(files, fsz, sizeof fsz);
         if (gc_reclaim(&st, &before, &after, err, sizeof err) != 0) {
-            cli_error("gc", "space not reclaimed (try again when the database is quiet): %s",
-                      err);
+            cli_error("gc", "space not reclaimed (try again when the database is quiet): %s", err);
             rc = NS_EXIT_ERROR;
         }
         human_size(before, b, sizeof b);
         human_size(after, a, sizeof a);
-        printf("deleted %lld run%s and %s of attempt logs; database %s -> %s\n",
-               (long long)deleted, deleted == 1 ? "" : "s", fsz, b, a);
+        printf("deleted %lld run%s and %s of attempt logs; database %s -> %s\n", (long long)deleted,
+               deleted == 1 ? "" : "s", fsz, b, a);
     }
     store_close(&st);
     return rc;
 }
 
-const struct ns_command cmd_gc = {"gc", "--older-than AGE [--yes] [--db PATH]",
+const struct ns_command cmd_gc = {"gc",
+                                  "--older-than AGE [--yes] [--db PATH]",
                                   "delete finished runs older than AGE (dry run without --yes)",
-                                  gc};
+                                  gc,
+                                  gc_help,
+                                  "023"};

@@ -30,10 +30,7 @@ static const char logs_help[] =
     "bytes (see docs/spec.md).\n"
     "\n"
     "  --attempt N   that attempt (1 is the first)\n"
-    "  --follow, -f  keep printing as the log grows; end when the attempt ends\n"
-    "\n"
-    "Exit status: 0 printed, 2 bad arguments, 3 no such run, partition or\n"
-    "attempt, or the log cannot be read.\n";
+    "  --follow, -f  keep printing as the log grows; end when the attempt ends\n";
 
 #define FOLLOW_POLL_NS 100000000L /* 100 ms between looks at a growing log */
 
@@ -96,7 +93,7 @@ static int logs(int argc, char **argv)
             follow = true;
             break;
         case 'h':
-            fputs(logs_help, stdout);
+            cli_help(&cmd_logs, stdout);
             return NS_EXIT_OK;
         default:
             fputs(logs_help, stderr);
@@ -181,5 +178,6 @@ out:
     return rc;
 }
 
-const struct ns_command cmd_logs = {"logs", "RUN PARTITION [--attempt N] [--follow]",
-                                    "print one attempt's output", logs};
+const struct ns_command cmd_logs = {
+    "logs", "RUN PARTITION [--attempt N] [--follow]", "print one attempt's output", logs, logs_help,
+    "023"};

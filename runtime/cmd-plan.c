@@ -102,5 +102,9 @@ out:
     return rc;
 }
 
-const struct ns_command cmd_plan = {"plan", "SPEC [-p NAME=VALUE]... [--json]",
-                                    "list the partitions a run would have", plan_main};
+const struct ns_command cmd_plan = {"plan",
+                                    "SPEC [-p NAME=VALUE]... [--json]",
+                                    "list the partitions a run would have",
+                                    plan_main,
+                                    help_text,
+                                    "02"};

@@ -47,10 +47,7 @@ static const char run_help[] =
     "                   textfile collector; overrides metrics.textfile in the spec\n"
     "\n"
     "SIGINT or SIGTERM stops the run gracefully (workers get SIGTERM, then SIGKILL\n"
-    "after stop_grace); a second one stops it at once. A later `run` resumes it.\n"
-    "Exit status: 0 succeeded, 1 some partitions failed, 2 usage or spec error,\n"
-    "3 could not run (database, another runtime drives the run, changed spec),\n"
-    "4 stopped or halted before the end.\n";
+    "after stop_grace); a second one stops it at once. A later `run` resumes it.\n";
 
 struct run_view {
     bool tty; /* live line on stderr */
@@ -271,7 +268,7 @@ static int run(int argc, char **argv)
             metrics_opt = optarg;
             break;
         case 'h':
-            fputs(run_help, stdout);
+            cli_help(&cmd_run, stdout);
             free_params(params, nparams);
             return NS_EXIT_OK;
         default:
@@ -367,5 +364,9 @@ out:
     return rc;
 }
 
-const struct ns_command cmd_run = {
-    "run", "SPEC [-p NAME=VALUE]... [--db PATH] [--rerun] [--detach]", "run or resume a job", run};
+const struct ns_command cmd_run = {"run",
+                                   "SPEC [-p NAME=VALUE]... [--db PATH] [--rerun] [--detach]",
+                                   "run or resume a job",
+                                   run,
+                                   run_help,
+                                   "01234"};

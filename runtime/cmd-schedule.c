@@ -36,9 +36,7 @@ static const char schedule_help[] =
     "  --on-calendar WHEN  systemd calendar expression (see systemd.time(7))\n"
     "  --cron EXPR         the five crontab time fields (default: derived from\n"
     "                      WHEN when it is daily, hourly, weekly or HH:MM)\n"
-    "  --only PART         print only the service, the timer or the crontab line\n"
-    "\n"
-    "Exit status: 0 printed, 2 bad arguments or an invalid spec.\n";
+    "  --only PART         print only the service, the timer or the crontab line\n";
 
 #define DEFAULT_CALENDAR "*-*-* 01:00:00"
 
@@ -143,7 +141,7 @@ static int schedule(int argc, char **argv)
             }
             break;
         case 'h':
-            fputs(schedule_help, stdout);
+            cli_help(&cmd_schedule, stdout);
             rc = NS_EXIT_OK;
             goto done;
         default:
@@ -265,5 +263,9 @@ done:
 }
 
 const struct ns_command cmd_schedule = {
-    "schedule", "SPEC [-p NAME=VALUE]... [--on-calendar WHEN] [--cron EXPR] [--only PART]",
-    "print a systemd timer and a crontab line for a job", schedule};
+    "schedule",
+    "SPEC [-p NAME=VALUE]... [--on-calendar WHEN] [--cron EXPR] [--only PART]",
+    "print a systemd timer and a crontab line for a job",
+    schedule,
+    schedule_help,
+    "02"};

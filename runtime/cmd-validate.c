@@ -163,5 +163,9 @@ out:
     return rc;
 }
 
-const struct ns_command cmd_validate = {"validate", "SPEC [-p NAME=VALUE]...",
-                                        "check a job spec and summarise its plan", validate};
+const struct ns_command cmd_validate = {"validate",
+                                        "SPEC [-p NAME=VALUE]...",
+                                        "check a job spec and summarise its plan",
+                                        validate,
+                                        help_text,
+                                        "02"};

@@ -101,10 +101,12 @@ static void load_attempts(struct ns_store *st, struct ns_run_report *r)
             "AS prev FROM attempts WHERE run_id = ?)");
     sqlite3_bind_int64(s, 1, r->run_id);
     if (sqlite3_step(s) == SQLITE_ROW) {
-        int64_t *v[] = {&r->attempts,        &r->retries, &r->interrupted,
-                        &r->timed_out,       &r->signalled, &r->killed,
-                        &r->failed_attempts, &r->redone,  &r->redone_after_crash,
-                        &r->resumed_attempts, &r->succeeded_attempts, &r->live_attempts};
+        int64_t *v[] = {&r->attempts,           &r->retries,
+                        &r->interrupted,        &r->timed_out,
+                        &r->signalled,          &r->killed,
+                        &r->failed_attempts,    &r->redone,
+                        &r->redone_after_crash, &r->resumed_attempts,
+                        &r->succeeded_attempts, &r->live_attempts};
         for (size_t i = 0; i < NS_ARRAY_LEN(v); i++)
             *v[i] = sqlite3_column_int64(s, (int)i);
     }
@@ -138,7 +140,7 @@ static int64_t rank_of(double p, int64_t n)
 static void load_durations(struct ns_store *st, struct ns_run_report *r)
 {
     sqlite3_stmt *s = store_prepare(st, DURATIONS "SELECT count(*), coalesce(max(secs), 0), "
-                                        "coalesce(sum(secs), 0) FROM d");
+                                                  "coalesce(sum(secs), 0) FROM d");
     sqlite3_bind_int64(s, 1, r->run_id);
     if (sqlite3_step(s) == SQLITE_ROW) {
         r->ndurations = sqlite3_column_int64(s, 0);
@@ -199,7 +201,8 @@ static void load_lists(struct ns_store *st, struct ns_run_report *r, int limit)
     sqlite3_bind_int64(s, 1, r->run_id);
     sqlite3_bind_int(s, 2, limit);
     while (sqlite3_step(s) == SQLITE_ROW) {
-        r->failed_parts = ns_xrealloc(r->failed_parts, (r->nfailed_parts + 1) * sizeof(*r->failed_parts));
+        r->failed_parts =
+            ns_xrealloc(r->failed_parts, (r->nfailed_parts + 1) * sizeof(*r->failed_parts));
         struct ns_report_failed *f = &r->failed_parts[r->nfailed_parts++];
         f->idx = sqlite3_column_int64(s, 0);
         f->key = col_dup_empty(s, 1);
@@ -289,8 +292,8 @@ static void load_budget(struct ns_store *st, struct ns_run_report *r)
 {
     sqlite3_stmt *s = store_prepare(st, "SELECT spec_canon FROM runs WHERE id = ?");
     sqlite3_bind_int64(s, 1, r->run_id);
-    const char *canon = sqlite3_step(s) == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0)
-                                                      : NULL;
+    const char *canon =
+        sqlite3_step(s) == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0) : NULL;
     const char *line = canon ? strstr(canon, "halt_when: ") : NULL;
     char *l = line ? ns_xstrndup(line, strcspn(line, "\n")) : NULL;
     parse_limit(l, "failed_partitions=", &r->budget_failed, &r->budget_failed_pct);
@@ -481,4 +484,3 @@ long report_latest_per_job(struct ns_store *st, int limit, int64_t **ids)
     sqlite3_finalize(s);
     return n;
 }
-

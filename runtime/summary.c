@@ -154,10 +154,10 @@ done:
     t->nrows = 0;
 }
 
-static void figure(struct ns_buf *out, enum ns_summary_format f, const char *label,
-                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static void figure(struct ns_buf *out, enum ns_summary_format f, const char *label,
-                   const char *fmt, ...)
+static void figure(struct ns_buf *out, enum ns_summary_format f, const char *label, const char *fmt,
+                   ...) __attribute__((format(printf, 4, 5)));
+static void figure(struct ns_buf *out, enum ns_summary_format f, const char *label, const char *fmt,
+                   ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -194,7 +194,9 @@ static void render_human(const struct ns_run_report *r, enum ns_summary_format f
     bool final = r->finished_at > 0;
     figure(out, f, "state", "%s%s%s%s%s", r->state, reason ? " (" : "", reason ? reason : "",
            reason ? ")" : "",
-           final ? "" : r->runtime_alive ? "; a runtime is driving it" : "; no runtime drives it");
+           final              ? ""
+           : r->runtime_alive ? "; a runtime is driving it"
+                              : "; no runtime drives it");
     free(reason);
     char *wall = fmt_dur(r->wall_s), *t0 = fmt_time(r->started_at), *t1 = fmt_time(r->finished_at);
     figure(out, f, "wall time", "%s (started %s, %s %s)", wall, t0,
@@ -203,10 +205,9 @@ static void render_human(const struct ns_run_report *r, enum ns_summary_format f
     free(t0);
     free(t1);
     int64_t unfinished = r->total - r->succeeded - r->failed - r->skipped;
-    figure(out, f, "partitions",
-           "%lld: %lld succeeded, %lld failed, %lld skipped, %lld unfinished", (long long)r->total,
-           (long long)r->succeeded, (long long)r->failed, (long long)r->skipped,
-           (long long)unfinished);
+    figure(out, f, "partitions", "%lld: %lld succeeded, %lld failed, %lld skipped, %lld unfinished",
+           (long long)r->total, (long long)r->succeeded, (long long)r->failed,
+           (long long)r->skipped, (long long)unfinished);
     if (r->ndurations > 0) {
         char *p50 = fmt_dur(r->p50_s), *p95 = fmt_dur(r->p95_s), *mx = fmt_dur(r->max_s);
         figure(out, f, "durations", "p50 %s, p95 %s, max %s (over %lld finished partitions)", p50,
@@ -239,13 +240,12 @@ static void render_human(const struct ns_run_report *r, enum ns_summary_format f
         figure(out, f, "SLA", "none set");
     }
 
-    struct table t = {"slowest partitions", 5, {"PART", "KEY", "TIME", "ATTEMPTS", "STATE"}, NULL,
-                      0};
+    struct table t = {
+        "slowest partitions", 5, {"PART", "KEY", "TIME", "ATTEMPTS", "STATE"}, NULL, 0};
     for (size_t i = 0; i < r->nslowest; i++) {
         const struct ns_report_part *p = &r->slowest[i];
-        table_row(&t, ns_xasprintf("%lld", (long long)p->idx), cell(p->key, f),
-                  fmt_dur(p->seconds), ns_xasprintf("%lld", (long long)p->attempts),
-                  ns_xstrdup(p->state));
+        table_row(&t, ns_xasprintf("%lld", (long long)p->idx), cell(p->key, f), fmt_dur(p->seconds),
+                  ns_xasprintf("%lld", (long long)p->attempts), ns_xstrdup(p->state));
     }
     table_write(&t, f, out);
 
@@ -283,8 +283,8 @@ static void render_human(const struct ns_run_report *r, enum ns_summary_format f
 
     snprintf(title, sizeof title, "audit trail (%lld operator commands)",
              (long long)r->naudit_total);
-    t = (struct table){title, 6, {"ID", "ISSUED", "WHO", "VERB", "STATE", "ARGS -> RESULT"}, NULL,
-                       0};
+    t = (struct table){
+        title, 6, {"ID", "ISSUED", "WHO", "VERB", "STATE", "ARGS -> RESULT"}, NULL, 0};
     for (size_t i = 0; i < r->naudit; i++) {
         const struct ns_report_audit *a = &r->audit[i];
         char *user = cell(a->user, f), *src = cell(a->source, f), *args = cell(a->args, f),

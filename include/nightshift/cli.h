@@ -13,20 +13,29 @@
 #include <stddef.h>
 #include <stdio.h>
 
-/* Exit statuses of the nightshift binary (docs/cli.md). */
-enum ns_exit {
-    NS_EXIT_OK = 0,      /* success: the run (or command) completed */
-    NS_EXIT_FAILED = 1,  /* the run finished with failed partitions */
-    NS_EXIT_USAGE = 2,   /* bad arguments or an invalid spec */
-    NS_EXIT_ERROR = 3,   /* database, I/O or another runtime holds the run */
-    NS_EXIT_STOPPED = 4, /* the run was stopped or halted before it finished */
-};
+/* Exit statuses of the nightshift binary, with what each means - the one
+ * table behind every command's --help and docs/cli.md's list. */
+#define NS_EXITS(X)                                                                                \
+    X(NS_EXIT_OK, 0, "success: the run succeeded, or the command did what was asked")              \
+    X(NS_EXIT_FAILED, 1,                                                                           \
+      "the run finished with failed partitions; an operator command was refused")                  \
+    X(NS_EXIT_USAGE, 2, "bad arguments or an invalid spec (nothing was run or recorded)")          \
+    X(NS_EXIT_ERROR, 3,                                                                            \
+      "could not do it: no such run, partition or attempt; a database or I/O error; another "      \
+      "runtime drives the run; the spec changed; no verdict in time")                              \
+    X(NS_EXIT_STOPPED, 4, "the run was stopped or halted before it finished")
+
+#define NS_EXIT_ENUM(name, code, text) name = code,
+enum ns_exit { NS_EXITS(NS_EXIT_ENUM) };
+#undef NS_EXIT_ENUM
 
 struct ns_command {
     const char *name;
     const char *args;                   /* one-line synopsis after the name */
     const char *summary;                /* what it does, one line */
     int (*main)(int argc, char **argv); /* argv[0] is the subcommand name */
+    const char *help;                   /* the --help text: usage, options */
+    const char *exits;                  /* the exit codes it can return, e.g. "023" */
 };
 
 /* X-macro: every subcommand, in the order `nightshift --help` lists them. */
@@ -109,6 +118,13 @@ void cli_format_time(double t, char *out, size_t len);
 
 /* "nightshift: <subject>: <message>" on stderr. */
 void cli_error(const char *subject, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The command named name (hidden ones included), or NULL. */
+const struct ns_command *cli_find_command(const char *name);
+/* The commands `nightshift --help` lists, in order; *n gets the count. */
+const struct ns_command *const *cli_commands(size_t *n);
+/* Prints cmd's help - its text, then its exit codes from NS_EXITS - to f:
+ * what `nightshift CMD --help` and `nightshift help CMD` both print. */
+void cli_help(const struct ns_command *cmd, FILE *f);
 /* Prints "usage: nightshift NAME ARGS" for cmd to f. */
 void cli_usage(const struct ns_command *cmd, FILE *f);
 /* True if argv[i] is -h or --help. */
