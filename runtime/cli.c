@@ -30,7 +30,7 @@ void cli_error(const char *subject, const char *fmt, ...)
 #define NS_COMMAND_ENTRY(n) &cmd_##n,
 static const struct ns_command *const commands[] = {NS_COMMANDS(NS_COMMAND_ENTRY)};
 #undef NS_COMMAND_ENTRY
-static const struct ns_command *const hidden[] = {&cmd_launch};
+static const struct ns_command *const hidden[] = {&cmd_launch, &cmd_spec_man, &cmd_complete};
 
 static const struct {
     int code;

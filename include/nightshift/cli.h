@@ -69,6 +69,10 @@ NS_COMMANDS(NS_DECLARE_COMMAND)
 /* Hidden commands: run by nightshift itself, not listed by --help.
  * `_launch` starts a worker on a Slurm node (cmd-launch.c). */
 extern const struct ns_command cmd_launch;
+/* `_spec-man` writes nightshift-spec(5) from the spec's key table (make). */
+extern const struct ns_command cmd_spec_man;
+/* `_complete runs` prints run names for the bash completion. */
+extern const struct ns_command cmd_complete;
 
 struct ns_store;
 
