@@ -75,6 +75,7 @@ static void json_run_fields(struct ns_json *j, const struct ns_run_summary *r)
     json_field_time(j, "sla_deadline", r->sla_deadline);
     json_field_time(j, "sla_max_duration", r->sla_max_duration);
     json_field_str(j, "sla_state", r->sla_state);
+    json_field_str(j, "executor", r->executor);
     json_field_time(j, "created_at", r->created_at);
     json_field_time(j, "started_at", r->started_at);
     json_field_time(j, "finished_at", r->finished_at);
@@ -325,6 +326,7 @@ static int show_run(struct ns_store *st, long long id)
         free(spec);
     }
     printf("\n");
+    printf("executor   %s\n", r.executor);
     printf("partitions %lld/%lld done: %lld succeeded, %lld failed, %lld skipped; %lld running, "
            "%lld paused, %lld waiting to retry, %lld pending (concurrency %lld)\n",
            (long long)query_done(&r.counts), (long long)r.counts.total,

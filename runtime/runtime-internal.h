@@ -128,6 +128,10 @@ struct rt {
     int64_t *waiting; /* partitions in retry_wait (may hold stale entries) */
     size_t nwaiting, waiting_cap;
     int sigfd;
+    int wake_fd;        /* the commands hint FIFO (wake.h), or -1: poll only */
+    char *waiters_dir;  /* waiting clients' FIFOs, poked after verdicts are committed */
+    bool verdicts;      /* verdicts written in the open transaction */
+    double command_poll_s; /* the fallback poll for commands (wake_poll_interval) */
     double start_mono, start_wall;
     double last_heartbeat, last_sample, last_tick, last_cmd_poll, last_metrics;
     char *metrics_path;   /* Prometheus textfile kept fresh (NULL: none) */

@@ -43,6 +43,7 @@
 #include "nightshift/signature.h"
 #include "nightshift/query.h"
 #include "nightshift/util.h"
+#include "nightshift/wake.h"
 
 extern char **environ;
 
@@ -53,7 +54,6 @@ const char *const pstate_names[P_NSTATES] = {NS_PSTATES(NS_PSTATE_NAME)};
 const char *const run_state_names[] = {"running", "paused",    "halted", "stopping",
                                        "stopped", "succeeded", "failed"};
 
-#define COMMAND_POLL_S 0.05
 #define PROGRESS_WRITE_S 0.25
 #define HEARTBEAT_S 1.0
 #define SAMPLE_S 5.0
@@ -1636,10 +1636,40 @@ static bool finished(struct rt *rt)
     return rt->counts[P_PENDING] == 0 && rt->counts[P_RETRY_WAIT] == 0;
 }
 
+/* Seconds until periodic() has work that is due: coalesced progress, the
+ * heartbeat, and the counters tick while something runs. An idle runtime
+ * (paused, waiting for the operator) wakes only for the heartbeat. */
+static double periodic_due(const struct rt *rt, double now_mono)
+{
+    double due = rt->last_heartbeat + HEARTBEAT_S;
+    bool active = rt->dirty;
+    for (size_t i = 0; i < rt->nlive; i++) {
+        const struct attempt *a = rt->live[i];
+        if (a->progress_dirty)
+            due = fmin(due, a->progress_written_mono + PROGRESS_WRITE_S);
+        if (a->paused_at_mono == 0)
+            active = true;
+    }
+    if (active)
+        due = fmin(due, rt->last_tick + TICK_S);
+    return due - now_mono;
+}
+
+/* Ends the turn's transaction; verdicts in it are then announced (wake.h). */
+static int commit_turn(struct rt *rt, char *err, size_t errlen)
+{
+    if (journal_commit(rt->j, err, errlen) != 0)
+        return -1;
+    if (rt->verdicts && rt->waiters_dir)
+        wake_poke_all(rt->waiters_dir);
+    rt->verdicts = false;
+    return 0;
+}
+
 static void poll_commands(struct rt *rt, bool force)
 {
     double now = ns_monotonic();
-    if (!force && now - rt->last_cmd_poll < COMMAND_POLL_S)
+    if (!force && now - rt->last_cmd_poll < rt->command_poll_s)
         return;
     rt->last_cmd_poll = now;
     /* data_version changes only when another connection commits: a cheap
@@ -1663,14 +1693,14 @@ static int loop(struct rt *rt, char *err, size_t errlen)
         if (rt->exops->flush(rt->ex, err, errlen) != 0)
             rt_event(rt, -1, 0, "executor", "%s executor: %s", rt->exops->name, err);
         periodic(rt, false);
-        if (journal_commit(rt->j, err, errlen) != 0)
+        if (commit_turn(rt, err, errlen) != 0)
             goto fail;
         if (finished(rt))
             break;
 
-        /* Wait for the nearest of: a pipe, a signal, a deadline. */
+        /* Wait for the nearest of: a pipe, a signal, a hint, a deadline. */
         size_t ex_n = rt->exops->pollfds(rt->ex, NULL, 0);
-        size_t need = 1 + ex_n + rt->nhooks;
+        size_t need = 2 + ex_n + rt->nhooks;
         if (need > pfd_cap) {
             pfd_cap = need * 2;
             pfd = ns_xrealloc(pfd, pfd_cap * sizeof *pfd);
@@ -1679,10 +1709,12 @@ static int loop(struct rt *rt, char *err, size_t errlen)
         pfd[n++] = (struct pollfd){rt->sigfd, POLLIN, 0};
         size_t ex_at = n;
         n += rt->exops->pollfds(rt->ex, pfd + ex_at, ex_n);
+        size_t wake_at = n;
+        pfd[n++] = (struct pollfd){rt->wake_fd, POLLIN, 0}; /* fd -1: ignored */
         size_t hook_at = n;
         n += hooks_pollfds(rt, pfd + hook_at);
         double now_mono = ns_monotonic();
-        double wait = COMMAND_POLL_S;
+        double wait = fmin(rt->command_poll_s, periodic_due(rt, now_mono));
         double ex_wake = rt->exops->next_wakeup(rt->ex);
         if (ex_wake > 0)
             wait = fmin(wait, ex_wake - now_mono);
@@ -1711,7 +1743,7 @@ static int loop(struct rt *rt, char *err, size_t errlen)
         if (rc > 0 && pfd[0].revents)
             handle_signals(rt);
         reap(rt);
-        rt->exops->service(rt->ex, pfd + ex_at, hook_at - ex_at, &exec_events, rt);
+        rt->exops->service(rt->ex, pfd + ex_at, wake_at - ex_at, &exec_events, rt);
         hooks_service(rt, pfd + hook_at, rc > 0 ? n - hook_at : 0);
         for (size_t i = 0; i < rt->nlive;) {
             if (rt->live[i]->ended)
@@ -1720,7 +1752,10 @@ static int loop(struct rt *rt, char *err, size_t errlen)
                 i++;
         }
         check_deadlines(rt);
-        poll_commands(rt, false);
+        bool hinted = rc > 0 && pfd[wake_at].revents;
+        if (hinted)
+            wake_drain(rt->wake_fd);
+        poll_commands(rt, hinted);
     }
     free(pfd);
     return 0;
@@ -1761,6 +1796,9 @@ static void rt_release(struct rt *rt)
     free(rt->waiting);
     free(rt->run_dir);
     free(rt->metrics_path);
+    free(rt->waiters_dir);
+    if (rt->wake_fd >= 0)
+        close(rt->wake_fd);
     free(rt->self_exe);
     free(rt->run_token);
     free(rt->forced_changes);
@@ -1788,7 +1826,7 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     rt->spec = spec;
     rt->plan = plan;
     rt->opts = opts;
-    rt->lock_fd = rt->sigfd = -1;
+    rt->lock_fd = rt->sigfd = rt->wake_fd = -1;
     rt->concurrency = spec->concurrency;
     rt->exops = executor_find(spec->executor);
     rt->start_mono = ns_monotonic();
@@ -1838,6 +1876,15 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     }
     if (load_partitions(rt, err, errlen) != 0)
         goto out;
+    {
+        /* Hints (wake.h); without them the command poll still works. */
+        char *wake = wake_path(&rt->st, rt->run_id, WAKE_COMMANDS);
+        rt->wake_fd = wake_listen(wake);
+        /* Commands arrive with a hint; the poll only covers a lost one. */
+        rt->command_poll_s = wake_poll_interval();
+        free(wake);
+        rt->waiters_dir = wake_path(&rt->st, rt->run_id, WAKE_WAITERS);
+    }
 
     /* Signals become readable events; children get a clean mask (exec.c). */
     sigset_t mask;
@@ -1952,11 +1999,11 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
         hooks_fire(rt, NS_HOOK_SUCCESS);
     else if (rt->state == RS_FAILED)
         hooks_fire(rt, NS_HOOK_FAILURE);
-    if (journal_commit(rt->j, err, errlen) != 0)
+    if (commit_turn(rt, err, errlen) != 0)
         goto out;
     hooks_wait_all(rt); /* each bounded by hooks.timeout */
     reap_leftovers();
-    if (journal_commit(rt->j, err, errlen) != 0)
+    if (commit_turn(rt, err, errlen) != 0)
         goto out;
     snprintf(result->state, sizeof result->state, "%s", run_state_names[rt->state]);
     fill_counts(rt, &result->counts, 0, 0, ns_now());

@@ -31,8 +31,10 @@
     X(kill, true)
 
 /* Inserts a pending command for run_id; who is taken from the process (user
- * name and uid), source is "cli" or "console". Returns 0 and the new id, or
- * -1 with err filled (unknown verb, database error). */
+ * name and uid), source is "cli" or "console". After the row is committed it
+ * pokes the runtime's wake-up FIFO (wake.h), so a live runtime acts within
+ * milliseconds. Returns 0 and the new id, or -1 with err filled (unknown
+ * verb, database error). */
 int control_submit(struct ns_store *st, int64_t run_id, const char *verb, const char *args_json,
                    const char *source, int64_t *cmd_id, char *err, size_t errlen);
 
@@ -49,9 +51,13 @@ int control_submit_refused(struct ns_store *st, int64_t run_id, const char *verb
  * runtime had decided already, -1 on a database error. */
 int control_withdraw(struct ns_store *st, int64_t cmd_id, const char *result);
 
-/* Waits up to timeout_s for the runtime to decide on cmd_id. Returns 1 when
- * applied, 0 when refused, 2 when still pending at the deadline, -1 on a
- * database error; result (if non-NULL) gets the runtime's words. */
+/* Waits up to timeout_s for the runtime to decide on cmd_id: it sleeps on
+ * a waiter FIFO the runtime pokes after committing verdicts (wake.h) and
+ * re-reads the row when poked, or every second (every 50 ms when the FIFO
+ * cannot be made). timeout_s = 0
+ * reads the row once. Returns 1 when applied, 0 when refused, 2 when still
+ * pending at the deadline, -1 on a database error; result (if non-NULL) gets
+ * the runtime's words. */
 int control_wait(struct ns_store *st, int64_t cmd_id, double timeout_s, char *result,
                  size_t resultlen);
 
