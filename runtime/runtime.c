@@ -1851,6 +1851,20 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     if (take_lock(rt, refused, err, errlen) != 0)
         goto out;
     {
+        /* `gc` deletes a finished run under its lock: one it took between
+         * our lookup and our lock is gone now. */
+        sqlite3_stmt *q = store_prepare(&rt->st, "SELECT 1 FROM runs WHERE id = ?");
+        sqlite3_bind_int64(q, 1, rt->run_id);
+        bool exists = sqlite3_step(q) == SQLITE_ROW;
+        sqlite3_finalize(q);
+        if (!exists) {
+            ns_errf(err, errlen, "run %lld was deleted (nightshift gc) as it was resumed; run again",
+                    (long long)rt->run_id);
+            *refused = true;
+            goto out;
+        }
+    }
+    {
         /* Commands recorded before we held the lock were meant for a runtime
          * that is gone; clients that saw us alive write ids above this. */
         sqlite3_stmt *q =

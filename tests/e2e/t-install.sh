@@ -8,8 +8,9 @@
 . "$(dirname "$0")/lib.sh"
 
 D=$T/dest
+# -o: the binary under test is installed as it is, never rebuilt mid-suite.
 P=/usr/local
-make -C "$ROOT" BUILD="$NIGHTSHIFT_BUILD" DESTDIR="$D" PREFIX="$P" install >"$T/install.out" 2>&1
+make -C "$ROOT" -o "$NIGHTSHIFT_BUILD/nightshift" BUILD="$NIGHTSHIFT_BUILD" DESTDIR="$D" PREFIX="$P" install >"$T/install.out" 2>&1
 is "make install exits 0" "$?" 0
 bin=$D$P/bin/nightshift
 check "the binary is installed, executable" test -x "$bin"
@@ -60,7 +61,7 @@ is "run names from the database (--db on the line)" "$(comp "$bin" status --db "
 is "help completes commands" "$(comp "$bin" help gc)" "gc"
 is "no run names where none is wanted" "$(comp "$bin" status --db "$NIGHTSHIFT_DB" flaky-keys f)" ""
 
-make -C "$ROOT" BUILD="$NIGHTSHIFT_BUILD" DESTDIR="$D" PREFIX="$P" uninstall >"$T/uninstall.out" 2>&1
+make -C "$ROOT" -o "$NIGHTSHIFT_BUILD/nightshift" BUILD="$NIGHTSHIFT_BUILD" DESTDIR="$D" PREFIX="$P" uninstall >"$T/uninstall.out" 2>&1
 is "make uninstall exits 0" "$?" 0
 is "no file is left" "$(find "$D" ! -type d)" ""
 is "nightshift's own directories are gone" "$(cd "$D" && find . -name '*nightshift*')" ""
