@@ -226,6 +226,6 @@ format:
 	clang-format -i $(wildcard include/nightshift/*.h runtime/*.c runtime/*.h tui/*.c tui/*.h tests/unit/*.c)
 
 clean:
-	rm -rf build build-asan build-tsan build-fuzz build-analyze
+	rm -rf build build-asan build-tsan build-fuzz build-analyze build-soak
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
