@@ -1394,6 +1394,10 @@ static void dispatch(struct rt *rt)
         int64_t idx = next_dispatchable(rt);
         if (idx < 0)
             return;
+        if (!journal_ready(rt->j)) {
+            rt_requeue(rt, idx); /* launched once another process's write lock frees */
+            return;
+        }
         launch(rt, idx);
     }
 }

@@ -1,7 +1,8 @@
 #!/bin/sh
 # A database write-locked by another process for 10 s (BEGIN IMMEDIATE in
 # the sqlite3 shell) does not stop the runtime (issue 10, item 3): an
-# attempt's 6 s timeout is enforced on time, a worker writing 2 MiB of
+# attempt's 6 s timeout is enforced on time (a partition that becomes due
+# meanwhile waits for the lock, it does not block), a worker writing 2 MiB of
 # reports is drained and finishes, SIGTERM to the runtime is acted on
 # (workers told to stop) — all during the lock; when the lock frees, what
 # the runtime observed is committed with true timestamps and the wait is an
@@ -13,10 +14,11 @@ name: locked
 command: [sh, -c, 'case \$NIGHTSHIFT_PARTITION_KEY in
   hang) date +%s.%N >"$T/w/hang.start"; trap "date +%s.%N >$T/w/hang.term; exit 143" TERM; sleep 60 & wait ;;
   flood) while [ ! -e "$T/w/go" ]; do sleep 0.05; done; i=0; while [ \$i -lt 2048 ]; do printf "log warn %01000d\n" \$i; i=\$((i + 1)); done >&3; date +%s.%N >"$T/w/flood.done" ;;
+  after) exit 0 ;;
   esac']
 partitions:
-  list: [hang, flood]
-concurrency: 3
+  list: [hang, flood, after]
+concurrency: 2
 timeout: 6s
 stop_grace: 1s
 retry: {attempts: 1}
@@ -59,6 +61,10 @@ check "with its true duration (${dur}s, not the lock's)" awk -v d="$dur" 'BEGIN 
 ended=$(sql "SELECT ended_at FROM attempts a JOIN partitions p USING (run_id, idx) WHERE p.key = 'hang'")
 check "and its true end time (before the lock freed)" awk -v a="$ended" -v e="$lock_end" 'BEGIN { exit !(a < e - 1) }'
 is "flood succeeded" "$(sql "SELECT state FROM partitions WHERE key = 'flood'")" succeeded
+# 'after' became due when flood finished, during the lock: it waited for the
+# lock instead of blocking the loop (the timeout above was still on time).
+is "after succeeded" "$(sql "SELECT state FROM partitions WHERE key = 'after'")" succeeded
+check "after was launched once the lock freed" awk -v a="$(sql "SELECT a.started_at FROM attempts a JOIN partitions p USING (run_id, idx) WHERE p.key = 'after'")" -v e="$lock_end" 'BEGIN { exit !(a > e - 1) }'
 is "all its 2048 log lines were read (recorded as events)" "$(sql "SELECT count(*) FROM events WHERE kind = 'log' AND idx = 1")" 2048
 like "the wait is an event" "$(sql "SELECT message FROM events WHERE kind = 'store'")" "locked by another process for [0-9.]+s"
 is "the run failed (hang timed out), recorded once the lock freed" "$(sql "SELECT state FROM runs WHERE id = 1")" failed
