@@ -72,6 +72,35 @@ is "no attempt left live" "$(sql "SELECT count(*) FROM attempts WHERE outcome IS
 is "integrity_check" "$(sql "PRAGMA integrity_check")" ok
 is "counters equal the rows" "$(sql "SELECT n_succeeded || ' ' || n_failed FROM runs")" "$(sql "SELECT (SELECT count(*) FROM partitions WHERE state = 'succeeded') || ' ' || (SELECT count(*) FROM partitions WHERE state = 'failed')")"
 
+# Error records and a checkpoint reported during a lock get provisional ids
+# until the lock frees; the retry then resumes from that checkpoint and drops
+# exactly the records after it (r2), which it reports again: each once.
+cat >"$T/locked3.yaml" <<YAML
+name: locked3
+command: [sh, -c, 'if [ "\$NIGHTSHIFT_ATTEMPT" = 1 ]; then
+    while [ ! -e "$T/w/go3" ]; do sleep 0.05; done;
+    printf "error r1 first\ncheckpoint 1\nerror r2 second\n" >&3; exit 75;
+  fi;
+  [ "\$NIGHTSHIFT_CHECKPOINT" = 1 ] && printf "error r2 second again\n" >&3']
+partitions:
+  list: [retrier]
+retry: {attempts: 2, backoff: 10ms, jitter: 0}
+on_exit: {75: retry}
+YAML
+spawn rt3 "$NIGHTSHIFT" run --db "$NIGHTSHIFT_DB" "$T/locked3.yaml"
+rt3=$SPAWNED
+wait_for "retrier is live" 30 sh -c "test \"\$(sqlite3 '$NIGHTSHIFT_DB' \"SELECT count(*) FROM attempts WHERE outcome IS NULL AND pid > 0\" 2>/dev/null)\" = 1"
+hold_lock 3 "$T/lock3.out"
+wait_for "the third lock is held" 5 grep -q locked "$T/lock3.out"
+touch "$T/w/go3"
+wait "$locker"
+wait_for "the third runtime exits" 30 pid_gone "$rt3"
+is "the retrier succeeded on attempt 2" "$(sql "SELECT p.state || ' ' || p.attempts_total FROM partitions p JOIN runs r ON r.id = p.run_id WHERE r.job = 'locked3'")" "succeeded 2"
+is "its error records, each once: r1 from attempt 1, r2 from attempt 2" \
+    "$(sql "SELECT group_concat(e.key || '@' || a.n, ' ') FROM (SELECT * FROM error_records ORDER BY id) e JOIN attempts a ON a.id = e.attempt_id JOIN runs r ON r.id = e.run_id WHERE r.job = 'locked3'")" "r1@1 r2@2"
+is "those reports waited for the lock" "$(sql "SELECT count(*) FROM events e JOIN runs r ON r.id = e.run_id WHERE r.job = 'locked3' AND e.kind = 'store'")" 1
+is "the checkpoint's error mark is a real id" "$(sql "SELECT checkpoint_err_id > 0 FROM partitions p JOIN runs r ON r.id = p.run_id WHERE r.job = 'locked3'")" 1
+
 # SIGTERM during a lock: the workers are told to stop at once.
 cat >"$T/locked2.yaml" <<YAML
 name: locked2
