@@ -134,8 +134,10 @@ static int detach(const char *db_path, char **log_path_out)
         cli_error("run", "--detach: %s", err);
         return -1;
     }
+    char *data_dir = store_data_dir(db_path);
     char *log_path =
-        ns_xasprintf("%s.d/runtime-%lld-%d.log", db_path, (long long)ns_now(), (int)getpid());
+        ns_xasprintf("%s/runtime-%lld-%d.log", data_dir, (long long)ns_now(), (int)getpid());
+    free(data_dir);
     int ready[2];
     if (pipe2(ready, O_CLOEXEC) != 0) {
         cli_error("run", "--detach: %s", strerror(errno));
@@ -152,7 +154,8 @@ static int detach(const char *db_path, char **log_path_out)
     if (pid == 0) {
         close(ready[0]);
         setsid();
-        int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        int fd = open(log_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_APPEND | O_CLOEXEC,
+                      0600);
         int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (fd < 0 || nul < 0) {
             dprintf(ready[1], "!%s: %s", log_path, strerror(errno));
