@@ -573,6 +573,20 @@ int64_t query_attempts_allowed(const struct ns_part_row *r)
     return r->attempts_total - r->attempts + r->max_attempts;
 }
 
+double query_part_rate(const struct ns_part_row *r, double now)
+{
+    double live = r->live_started_at > 0 ? now - r->live_started_at : 0;
+    return live > 0 ? (double)r->progress / live : 0;
+}
+
+double query_part_eta(const struct ns_part_row *r, double now)
+{
+    double rate = query_part_rate(r, now);
+    if (strcmp(r->state, "running") != 0 || rate <= 0 || r->total < 0)
+        return -1;
+    return (double)(r->total - r->progress) / rate;
+}
+
 double query_attempts_seconds(const struct ns_part_row *r, double now)
 {
     double t = r->attempts_time;

@@ -484,17 +484,13 @@ static void draw_table(struct run_view *v, int y, int h, int w)
         }
         /* Time: every attempt's, the live one up to now (across retries). */
         double elapsed = q->attempts_total > 0 ? query_attempts_seconds(q, t->now) : -1;
-        double live = q->live_started_at > 0 ? t->now - q->live_started_at : -1;
-        double rate = live > 0 ? (double)q->progress / live : 0;
+        double rate = query_part_rate(q, t->now);
         cols_cell(&c[P_RATE], yy, base, rate > 0 ? tui_fmt_rate(rate, buf, sizeof buf) : "-");
         snprintf(buf, sizeof buf, "%lld/%lld", (long long)q->attempts_total,
                  (long long)query_attempts_allowed(q));
         cols_cell(&c[P_ATT], yy, base, buf);
         cols_cell(&c[P_ELAPSED], yy, base, tui_fmt_dur(elapsed, buf, sizeof buf));
-        double eta = -1;
-        if (strcmp(q->state, "running") == 0 && rate > 0 && q->total >= 0)
-            eta = (double)(q->total - q->progress) / rate;
-        cols_cell(&c[P_ETA], yy, base, tui_fmt_dur(eta, buf, sizeof buf));
+        cols_cell(&c[P_ETA], yy, base, tui_fmt_dur(query_part_eta(q, t->now), buf, sizeof buf));
         snprintf(buf, sizeof buf, "%lld", (long long)q->errors);
         cols_cell(&c[P_ERRS], yy, base, q->errors ? buf : "");
         cols_cell(&c[P_MSG], yy, base | (cur ? 0 : A_DIM), r->message);
