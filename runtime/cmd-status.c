@@ -96,7 +96,7 @@ static void print_json(struct ns_json *j)
 static int list_runs(struct ns_store *st, bool all, bool json)
 {
     double now = ns_now();
-    int want = all ? -1 : 20, shown = 0;
+    int want = all ? -1 : 20, shown = 0, orphans = 0;
     char err[256] = "";
     struct ns_run_summary rows[LIST_PAGE];
     struct ns_run_summary last = {0};
@@ -135,8 +135,13 @@ static int list_runs(struct ns_store *st, bool all, bool json)
                          (long long)r->counts.total);
                 char *job = cli_escape(r->job);
                 char *params = params_line(r->params);
+                /* As the console's runs list: "?" = no runtime drives it. */
+                char state[24];
+                bool orphan = !r->final && !r->alive;
+                snprintf(state, sizeof state, "%s%s", r->state, orphan ? "?" : "");
+                orphans += orphan;
                 printf("%-5lld %-20s %-10s %13s %6lld %8lld %-19s %9s  %s\n", (long long)r->id, job,
-                       r->state, done, (long long)r->counts.n[NS_PS_FAILED],
+                       state, done, (long long)r->counts.n[NS_PS_FAILED],
                        (long long)r->error_records, started, el, params);
                 free(job);
                 free(params);
@@ -157,6 +162,9 @@ static int list_runs(struct ns_store *st, bool all, bool json)
         print_json(&j);
     } else if (!shown) {
         printf("(no runs yet)\n");
+    } else if (orphans) {
+        printf("state? = no runtime drives the run ('nightshift status RUN' says how to resume "
+               "it)\n");
     }
     return NS_EXIT_OK;
 }

@@ -151,6 +151,7 @@ wait_screen "the console says no runtime" 5 '^no runtime'
 agree_now "no runtime: both say so, no ETA"
 like "status (text) says it too" "$(ns status 1)" "NO RUNTIME"
 like "status (text) has no ETA" "$(ns status 1 | grep '^rate')" "no ETA \(no runtime\)"
+like "the status list marks it as the console's runs list does" "$(ns status)" "^1 +loop +paused\? "
 
 # The one submit policy: a retry with no runtime is queued, and the console
 # says what the CLI says.
