@@ -120,12 +120,6 @@ int cli_parse_spec_args(const struct ns_command *cmd, const char *help, bool jso
     return 0;
 }
 
-const char *cli_col(sqlite3_stmt *s, int i)
-{
-    const char *t = (const char *)sqlite3_column_text(s, i);
-    return t ? t : "";
-}
-
 char *cli_escape(const char *s)
 {
     return escape_dup(s, strlen(s), 0);

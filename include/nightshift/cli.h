@@ -8,7 +8,6 @@
 #ifndef NIGHTSHIFT_CLI_H
 #define NIGHTSHIFT_CLI_H
 
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -88,8 +87,6 @@ struct ns_diags;
  * (escape.h; line breaks kept): values from the spec are shown, never sent. */
 void cli_print_diags(const struct ns_diags *d, const char *file);
 
-/* Column text or "" for NULL. */
-const char *cli_col(sqlite3_stmt *s, int i);
 /* Worker or user text made safe for the terminal; the caller frees. */
 char *cli_escape(const char *s);
 /* Local "YYYY-MM-DD HH:MM:SS", or "-" when t <= 0. */
