@@ -76,7 +76,6 @@ static void json_run_fields(struct ns_json *j, const struct ns_run_summary *r)
     json_field_time(j, "sla_deadline", r->sla_deadline);
     json_field_time(j, "sla_max_duration", r->sla_max_duration);
     json_field_str(j, "sla_state", r->sla_state);
-    json_field_str(j, "executor", r->executor);
     json_field_time(j, "created_at", r->created_at);
     json_field_time(j, "started_at", r->started_at);
     json_field_time(j, "finished_at", r->finished_at);
@@ -342,7 +341,6 @@ static int show_run(struct ns_store *st, long long id)
            (long long)n[NS_PS_SUCCEEDED], (long long)n[NS_PS_FAILED], (long long)n[NS_PS_SKIPPED],
            (long long)n[NS_PS_RUNNING], (long long)n[NS_PS_PAUSED], (long long)n[NS_PS_RETRY_WAIT],
            (long long)n[NS_PS_PENDING], (long long)r.concurrency);
-    printf("executor   %s\n", r.executor);
     printf("records    %lld done", (long long)r.records_done);
     if (r.records_total > 0)
         printf(" of %lld reported", (long long)r.records_total);
