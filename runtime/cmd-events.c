@@ -28,7 +28,7 @@ static const struct cli_option events_options[] = {
                     false},
     [OPT_JSON] = {"json", 0, NULL,
                   "one JSON object a line: id, at, run_id, partition, attempt_id, kind, message "
-                  "(\"schema\": 1)",
+                  "(schema nightshift.event/1)",
                   false},
     [OPT_AFTER] = {"after", 0, "ID", "only events with an id above ID (to page)", false},
     [OPT_LIMIT] = {"limit", 0, "N", "at most N events (without --follow)", false},
@@ -48,7 +48,7 @@ static void print_event(const struct ns_report_event *e, long long run, bool jso
     buf_reset(b);
     if (json) {
         struct ns_json j;
-        json_begin_document(&j, b);
+        json_begin_document(&j, b, "event");
         json_field_int(&j, "id", e->id);
         json_field_real(&j, "at", e->at);
         json_field_int(&j, "run_id", run);

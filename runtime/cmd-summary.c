@@ -15,7 +15,7 @@ enum { OPT_FORMAT, OPT_TOP };
 static const struct cli_option summary_options[] = {
     [OPT_FORMAT] = {"format", 0, "F",
                     "text (default), markdown (for a mail or a wiki) or json (one object, "
-                    "\"schema\": 1; fields in docs/cli.md)",
+                    "schema nightshift.summary/1, docs/cli.md)",
                     false},
     [OPT_TOP] = {"top", 0, "N", "error signatures to list (default 5)", false},
 };

@@ -310,7 +310,7 @@ static void json_str(struct ns_json *j, const char *key, const char *v)
 static void render_json(const struct ns_run_report *r, struct ns_buf *b)
 {
     struct ns_json j;
-    json_begin_document(&j, b);
+    json_begin_document(&j, b, "summary");
     json_field_int(&j, "run_id", r->run_id);
     json_str(&j, "job", r->job);
     json_str(&j, "params", r->params);

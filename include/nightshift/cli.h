@@ -150,7 +150,8 @@ int cli_parse_spec_args(const struct ns_command *cmd, const char *help, bool jso
                         char **argv, struct cli_spec_args *out);
 
 struct ns_diags;
-/* Prints every spec problem as FILE:LINE:COL: message on stderr. */
+/* Prints every spec problem as FILE:LINE:COL: message on stderr, escaped
+ * (escape.h; line breaks kept): values from the spec are shown, never sent. */
 void cli_print_diags(const struct ns_diags *d, const char *file);
 
 /* Column text or "" for NULL. */
@@ -160,7 +161,7 @@ char *cli_escape(const char *s);
 /* Local "YYYY-MM-DD HH:MM:SS", or "-" when t <= 0. */
 void cli_format_time(double t, char *out, size_t len);
 
-/* "nightshift: <subject>: <message>" on stderr. */
+/* "nightshift: <subject>: <message>" on stderr, escaped as cli_print_diags. */
 void cli_error(const char *subject, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The command named name (hidden ones included), or NULL. */
 const struct ns_command *cli_find_command(const char *name);
