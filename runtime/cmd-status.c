@@ -479,4 +479,4 @@ static int status(int argc, char **argv)
 
 const struct ns_command cmd_status = {
     "status", "[RUN] [--db PATH] [--json]", "show runs, or one run in detail", status, status_help,
-    "023"};
+    "023", NULL, 0, false};

@@ -168,4 +168,4 @@ const struct ns_command cmd_validate = {"validate",
                                         "check a job spec and summarise its plan",
                                         validate,
                                         help_text,
-                                        "02"};
+                                        "02", NULL, 0, false};
