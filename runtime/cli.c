@@ -23,12 +23,24 @@
  * names, -p names, database paths): escaped wherever they go, a terminal or
  * a log that is later shown on one. Line breaks stay, and so do
  * backslashes: spec.c quotes values escaped already ("\x1b"). */
-static void put_escaped(const char *text, size_t len)
+static void put_escaped(FILE *f, const char *text, size_t len)
 {
     struct ns_buf b = NS_BUF_INIT;
     escape_for_terminal(text, len, NS_ESC_NEWLINES | NS_ESC_KEEP_BACKSLASH, &b);
     if (b.len)
-        fwrite(b.data, 1, b.len, stderr);
+        fwrite(b.data, 1, b.len, f);
+    buf_release(&b);
+}
+
+void cli_say(const char *fmt, ...)
+{
+    struct ns_buf b = NS_BUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vaddf(&b, fmt, ap);
+    va_end(ap);
+    buf_addc(&b, '\n');
+    put_escaped(stdout, b.data, b.len);
     buf_release(&b);
 }
 
@@ -41,7 +53,7 @@ void cli_error(const char *subject, const char *fmt, ...)
     buf_vaddf(&b, fmt, ap);
     va_end(ap);
     buf_addc(&b, '\n');
-    put_escaped(b.data, b.len);
+    put_escaped(stderr, b.data, b.len);
     buf_release(&b);
 }
 
@@ -360,6 +372,6 @@ void cli_format_time(double t, char *out, size_t len)
 void cli_print_diags(const struct ns_diags *d, const char *file)
 {
     char *text = diags_format(d, file);
-    put_escaped(text, strlen(text));
+    put_escaped(stderr, text, strlen(text));
     free(text);
 }

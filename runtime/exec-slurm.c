@@ -540,7 +540,7 @@ static int slurm_flush(struct ns_executor *ex, char *err, size_t errlen)
             for (size_t i = 0; i < n; i++) {
                 batch[i]->failed_submit = true;
                 snprintf(batch[i]->submit_error, sizeof batch[i]->submit_error,
-                         "not submitted: %s", e);
+                         "not submitted: %.140s", e);
             }
         }
     }

@@ -172,6 +172,10 @@ int journal_try_commit(struct journal *j, char *err, size_t errlen);
  * dispatches nothing and applies no command (both need rows now), and
  * wakes often to retry. */
 bool journal_waiting(const struct journal *j);
+/* True if a write now joins a transaction of ours (one is begun if the lock
+ * is free); false if another process holds the write lock (the journal then
+ * waits, as above). For what needs a row at once (an attempt's start). */
+bool journal_ready(struct journal *j);
 void journal_event(struct journal *j, int64_t idx, int64_t attempt_id, const char *kind,
                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void journal_partition(struct journal *j, int64_t idx, const struct part *p);

@@ -666,6 +666,10 @@ static char **build_env(struct rt *rt, int64_t idx, int attempt_n, const struct 
     buf_release(&b);
     push_env(&env, &n, ns_xasprintf("NIGHTSHIFT_RUN_ID=%lld", (long long)rt->run_id));
     push_env(&env, &n, ns_xstrdup(rt->run_token));
+    /* Its own token: what escapes the attempt's group is ended with it. */
+    push_env(&env, &n,
+             ns_xasprintf("NIGHTSHIFT_ATTEMPT_TOKEN=%s.%lld.%d", strchr(rt->run_token, '=') + 1,
+                          (long long)idx, attempt_n));
     push_env(&env, &n, ns_xasprintf("NIGHTSHIFT_JOB=%s", rt->spec->name));
     push_env(&env, &n, ns_xasprintf("NIGHTSHIFT_PARTITION=%lld", (long long)idx));
     push_env(&env, &n, ns_xasprintf("NIGHTSHIFT_PARTITION_KEY=%s", pp->key));
@@ -1243,6 +1247,10 @@ static void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_e
         code = a->end.code;
     if (a->ending != END_NONE && a->end.kind == NS_END_SIGNALLED)
         sig = a->end.sig;
+    if (a->end.detail[0] && (a->end.kind == NS_END_EXITED || a->end.kind == NS_END_SIGNALLED)) {
+        size_t l = strlen(msg); /* what the executor found, e.g. escaped processes it ended */
+        snprintf(msg + l, sizeof msg - l, "; %s", a->end.detail);
+    }
     if (a->malformed > 0) {
         size_t l = strlen(msg);
         snprintf(msg + l, sizeof msg - l, "; %lld malformed report line%s ignored",
@@ -1386,6 +1394,10 @@ static void dispatch(struct rt *rt)
         int64_t idx = next_dispatchable(rt);
         if (idx < 0)
             return;
+        if (!journal_ready(rt->j)) {
+            rt_requeue(rt, idx); /* launched once another process's write lock frees */
+            return;
+        }
         launch(rt, idx);
     }
 }
@@ -1665,8 +1677,12 @@ static int commit_turn(struct rt *rt, bool wait, char *err, size_t errlen)
 
 static void poll_commands(struct rt *rt, bool force)
 {
-    if (journal_waiting(rt->j))
-        return; /* a verdict must be committed before the command is seen again */
+    if (journal_waiting(rt->j)) {
+        /* A verdict must be committed before the command is seen again;
+         * whatever woke us (a hint) is served on the first turn after. */
+        rt->last_cmd_poll = 0;
+        return;
+    }
     double now = ns_monotonic();
     if (!force && now - rt->last_cmd_poll < rt->command_poll_s)
         return;
@@ -1794,16 +1810,26 @@ static void abandon_workers(struct rt *rt, char *err, size_t errlen)
     size_t n = rt->nlive;
     for (size_t i = 0; i < rt->nlive; i++)
         rt->exops->control(rt->ex, rt->live[i]->task, NS_EXEC_TERMINATE);
-    int strays = rt->exops->end_strays(rt->ex); /* waits stop_grace, then kills */
-    for (size_t i = 0; i < rt->nlive; i++)
-        rt->exops->control(rt->ex, rt->live[i]->task, NS_EXEC_KILL);
+    rt->exops->end_strays(rt->ex); /* waits stop_grace, then kills */
+    for (size_t i = 0; i < rt->nlive; i++) {
+        struct attempt *a = rt->live[i];
+        rt->exops->control(rt->ex, a->task, NS_EXEC_KILL);
+        report_parser_release(&a->parser);
+        if (a->log_fd >= 0)
+            close(a->log_fd);
+        free(a->log_path);
+        free(a->cause);
+        free(a->tail);
+        free(a);
+    }
+    rt->nlive = 0;
     reap_leftovers();
     size_t len = strlen(err);
     if (n > 0 && len + 1 < errlen)
         snprintf(err + len, errlen - len,
-                 "\nthe run's %zu running attempt%s ended (%d process%s); 'nightshift run' again "
+                 "\nthe run's %zu running attempt%s ended first; 'nightshift run' again "
                  "resumes from the last committed checkpoints",
-                 n, n == 1 ? " was" : "s were", strays, strays == 1 ? "" : "es");
+                 n, n == 1 ? " was" : "s were");
 }
 
 static void rt_release(struct rt *rt)

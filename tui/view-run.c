@@ -534,7 +534,7 @@ static void draw_map(struct run_view *v, int y, int h, int w)
             bool cursor = false;
             for (int i = 0; i < k; i++)
                 cursor = cursor || ords[i] == v->map_cur;
-            if (states[0] < 0)
+            if (k == 0 || states[0] < 0) /* k >= 1: density_shape gives px, py >= 1 */
                 continue;
             int yy = y + r;
             if (v->density == 1) {

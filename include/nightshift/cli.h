@@ -158,6 +158,9 @@ char *cli_escape(const char *s);
 /* Local "YYYY-MM-DD HH:MM:SS", or "-" when t <= 0. */
 void cli_format_time(double t, char *out, size_t len);
 
+/* One line on stdout, escaped as cli_error: for messages that echo values
+ * (paths, keys, a runtime's verdict). */
+void cli_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "nightshift: <subject>: <message>" on stderr, escaped as cli_print_diags. */
 void cli_error(const char *subject, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The command named name (hidden ones included), or NULL. */
