@@ -63,9 +63,9 @@ static int logs(int argc, char **argv)
     int rc = NS_EXIT_ERROR;
     if (!run)
         goto out;
-    sqlite3_stmt *s = store_prepare(
-        &st, "SELECT n, log_path FROM attempts WHERE run_id = ? AND idx = ? AND (? = 0 OR n = ?) "
-             "ORDER BY n DESC LIMIT 1");
+    sqlite3_stmt *s = store_prepare(&st, "SELECT n, log_path, executor, label FROM attempts WHERE "
+                                         "run_id = ? AND idx = ? AND (? = 0 OR n = ?) "
+                                         "ORDER BY n DESC LIMIT 1");
     sqlite3_bind_int64(s, 1, run);
     sqlite3_bind_int64(s, 2, part);
     sqlite3_bind_int64(s, 3, attempt);
@@ -77,6 +77,14 @@ static int logs(int argc, char **argv)
         goto out;
     }
     char *path = ns_xstrdup((const char *)sqlite3_column_text(s, 1));
+    const char *exec = (const char *)sqlite3_column_text(s, 2);
+    if (exec && strcmp(exec, "local") != 0) {
+        /* Where it ran, on stderr: stdout stays the worker's bytes. */
+        char *label = cli_escape(cli_col(s, 3));
+        fprintf(stderr, "attempt %lld ran on %s: %s\n", (long long)sqlite3_column_int64(s, 0), exec,
+                label[0] ? label : "not submitted");
+        free(label);
+    }
     sqlite3_finalize(s);
     FILE *f = fopen(path, "rb");
     if (!f) {

@@ -62,6 +62,7 @@ static void json_run_fields(struct ns_json *j, const struct ns_run_summary *r)
         json_field_null(j, "runtime_pid");
     json_field_time(j, "heartbeat_at", r->heartbeat_at);
     json_field_int(j, "concurrency", r->concurrency);
+    json_field_str(j, "executor", r->executor ? r->executor : "local");
     json_field_int(j, "total", r->counts.total);
     json_field_int(j, "done", query_done(&r->counts));
     for (int i = 0; i < NS_PS_COUNT; i++)
@@ -331,6 +332,8 @@ static int show_run(struct ns_store *st, long long id)
         free(spec);
     }
     printf("\n");
+    if (r.executor && strcmp(r.executor, "local") != 0)
+        printf("executor   %s (attempts are its jobs; 'nightshift logs' names them)\n", r.executor);
     printf("partitions %lld/%lld done: %lld succeeded, %lld failed, %lld skipped; %lld running, "
            "%lld paused, %lld waiting to retry, %lld pending (concurrency %lld)\n",
            (long long)query_done(&r.counts), (long long)r.counts.total,

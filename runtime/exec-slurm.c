@@ -47,10 +47,10 @@
 
 extern char **environ;
 
-#define POLL_INTERVAL_S 1.0   /* one squeue per second for the whole run */
-#define TAIL_INTERVAL_S 0.25  /* started tasks' spool files */
-#define EXIT_GRACE_S 3.0      /* a finished task's exit file may lag on a shared filesystem */
-#define CMD_TIMEOUT_S 60.0    /* a Slurm command that hangs longer is killed */
+#define POLL_INTERVAL_S 1.0  /* one squeue per second for the whole run */
+#define TAIL_INTERVAL_S 0.25 /* started tasks' spool files */
+#define EXIT_GRACE_S 3.0     /* a finished task's exit file may lag on a shared filesystem */
+#define CMD_TIMEOUT_S 60.0   /* a Slurm command that hangs longer is killed */
 #define READ_CHUNK 65536
 #define TURN_BUDGET (4 * READ_CHUNK)
 #define DEFAULT_MAX_ARRAY 1001
@@ -109,14 +109,14 @@ struct ns_executor {
     struct array {
         int64_t job;
         int throttle;
-    } *arrays;
+    } * arrays;
     size_t narrays;
     /* The last squeue listing, sorted by (job, index), for recover(). */
     struct slot {
         int64_t job;
         int index;
         char state[24];
-    } *snap;
+    } * snap;
     size_t nsnap;
     double snap_at;
     bool snap_ok;
@@ -539,8 +539,8 @@ static int slurm_flush(struct ns_executor *ex, char *err, size_t errlen)
             ns_errf(err, errlen, "%s", e);
             for (size_t i = 0; i < n; i++) {
                 batch[i]->failed_submit = true;
-                snprintf(batch[i]->submit_error, sizeof batch[i]->submit_error,
-                         "not submitted: %s", e);
+                snprintf(batch[i]->submit_error, sizeof batch[i]->submit_error, "not submitted: %s",
+                         e);
             }
         }
     }
@@ -655,9 +655,10 @@ static void apply_actions(struct ns_executor *ex)
         bool comma;
         unsigned also; /* a KILL is followed by a cancel, so Slurm ends the job */
     } order[] = {
-        {A_RESUME, resume, true, 0},    {A_RELEASE, release, true, 0}, {A_HOLD, hold, true, 0},
-        {A_SUSPEND, suspend, true, 0},  {A_TERM, term, false, 0},
-        {A_KILL, kill9, false, A_CANCEL}, {A_CANCEL, cancel, false, 0},
+        {A_RESUME, resume, true, 0},  {A_RELEASE, release, true, 0},
+        {A_HOLD, hold, true, 0},      {A_SUSPEND, suspend, true, 0},
+        {A_TERM, term, false, 0},     {A_KILL, kill9, false, A_CANCEL},
+        {A_CANCEL, cancel, false, 0},
     };
     ex->actions_pending = false;
     for (size_t i = 0; i < NS_ARRAY_LEN(order); i++) {
@@ -720,8 +721,7 @@ static int open_at(const char *dir, const char *name, int64_t off)
 
 /* Delivers what is new in one spool file, at most budget bytes (0: all). */
 static void drain(int *fd, struct ns_task *t, const char *dir, const char *name, int64_t off,
-                  size_t budget, void (*deliver)(void *, void *, const char *, size_t),
-                  void *ctx)
+                  size_t budget, void (*deliver)(void *, void *, const char *, size_t), void *ctx)
 {
     if (*fd < 0)
         *fd = open_at(dir, name, off);
@@ -821,8 +821,13 @@ static int take_snapshot(struct ns_executor *ex)
 {
     char name[PATH_MAX];
     snprintf(name, sizeof name, "--name=%s", ex->job_name);
-    char *argv[] = {(char *)"squeue", (char *)"--noheader", (char *)"--array",
-                    (char *)"--states=all", name, (char *)"--format=%F|%K|%T", NULL};
+    char *argv[] = {(char *)"squeue",
+                    (char *)"--noheader",
+                    (char *)"--array",
+                    (char *)"--states=all",
+                    name,
+                    (char *)"--format=%F|%K|%T",
+                    NULL};
     struct ns_buf out = NS_BUF_INIT;
     char err[256];
     ex->snap_at = ns_monotonic();
@@ -871,17 +876,17 @@ static const struct {
     bool over;    /* it will not run (any more) */
     enum ns_exec_end_kind kind;
 } states[] = {
-    {"PENDING", false, false, NS_END_LOST},       {"CONFIGURING", false, false, NS_END_LOST},
-    {"REQUEUED", false, false, NS_END_LOST},      {"REQUEUE_HOLD", false, false, NS_END_LOST},
-    {"RUNNING", true, false, NS_END_LOST},        {"SUSPENDED", true, false, NS_END_LOST},
-    {"COMPLETING", true, false, NS_END_LOST},     {"SIGNALING", true, false, NS_END_LOST},
-    {"STAGE_OUT", true, false, NS_END_LOST},      {"STOPPED", true, false, NS_END_LOST},
-    {"RESIZING", true, false, NS_END_LOST},       {"COMPLETED", true, true, NS_END_LOST},
-    {"FAILED", true, true, NS_END_LOST},          {"CANCELLED", false, true, NS_END_CANCELLED},
-    {"TIMEOUT", true, true, NS_END_TIMED_OUT},    {"NODE_FAIL", false, true, NS_END_LOST},
-    {"PREEMPTED", false, true, NS_END_LOST},      {"BOOT_FAIL", false, true, NS_END_LOST},
-    {"DEADLINE", false, true, NS_END_LOST},       {"OUT_OF_MEMORY", true, true, NS_END_LOST},
-    {"SPECIAL_EXIT", false, true, NS_END_LOST},   {"REVOKED", false, true, NS_END_LOST},
+    {"PENDING", false, false, NS_END_LOST},     {"CONFIGURING", false, false, NS_END_LOST},
+    {"REQUEUED", false, false, NS_END_LOST},    {"REQUEUE_HOLD", false, false, NS_END_LOST},
+    {"RUNNING", true, false, NS_END_LOST},      {"SUSPENDED", true, false, NS_END_LOST},
+    {"COMPLETING", true, false, NS_END_LOST},   {"SIGNALING", true, false, NS_END_LOST},
+    {"STAGE_OUT", true, false, NS_END_LOST},    {"STOPPED", true, false, NS_END_LOST},
+    {"RESIZING", true, false, NS_END_LOST},     {"COMPLETED", true, true, NS_END_LOST},
+    {"FAILED", true, true, NS_END_LOST},        {"CANCELLED", false, true, NS_END_CANCELLED},
+    {"TIMEOUT", true, true, NS_END_TIMED_OUT},  {"NODE_FAIL", false, true, NS_END_LOST},
+    {"PREEMPTED", false, true, NS_END_LOST},    {"BOOT_FAIL", false, true, NS_END_LOST},
+    {"DEADLINE", false, true, NS_END_LOST},     {"OUT_OF_MEMORY", true, true, NS_END_LOST},
+    {"SPECIAL_EXIT", false, true, NS_END_LOST}, {"REVOKED", false, true, NS_END_LOST},
 };
 
 static int state_find(const char *s)
@@ -897,7 +902,7 @@ static int state_find(const char *s)
  * signal was the worker's own business (FAILED, OUT_OF_MEMORY...). */
 static enum ns_exec_end_kind state_overrides(int si)
 {
-    static const char *const by_slurm[] = {"CANCELLED", "TIMEOUT",  "PREEMPTED", "NODE_FAIL",
+    static const char *const by_slurm[] = {"CANCELLED", "TIMEOUT",   "PREEMPTED", "NODE_FAIL",
                                            "DEADLINE",  "BOOT_FAIL", "REVOKED"};
     if (si < 0)
         return NS_END_SIGNALLED;
@@ -1022,10 +1027,8 @@ static void slurm_service(struct ns_executor *ex, const struct pollfd *pfd, size
                 continue;
             if (try_finish(ex, t, ev, ctx, false))
                 continue;
-            drain(&t->report_fd, t, t->dir, "report", t->report_off, TURN_BUDGET, ev->report,
-                  ctx);
-            drain(&t->output_fd, t, t->dir, "output", t->output_off, TURN_BUDGET, ev->output,
-                  ctx);
+            drain(&t->report_fd, t, t->dir, "report", t->report_off, TURN_BUDGET, ev->report, ctx);
+            drain(&t->output_fd, t, t->dir, "output", t->output_off, TURN_BUDGET, ev->output, ctx);
         }
     }
     if (ex->nsubmitted + ex->nstarted > 0 && now >= ex->next_poll) {

@@ -143,6 +143,7 @@ static const struct col run_cols[] = {
     {"spec_path", C_TEXT, RS(spec_path)},
     {"runtime_log", C_TEXT, RS(runtime_log)},
     {"sla_state", C_TEXT, RS(sla_state)},
+    {"executor", C_TEXT, RS(executor)},
     {"concurrency", C_INT, RS(concurrency)},
     {"total", C_INT, RS(counts.total)},
     {"n_pending", C_INT, RS(counts.n[NS_PS_PENDING])},
@@ -208,6 +209,7 @@ void query_run_summary_release(struct ns_run_summary *s)
     free(s->spec_path);
     free(s->runtime_log);
     free(s->sla_state);
+    free(s->executor);
     memset(s, 0, sizeof *s);
 }
 
@@ -638,6 +640,8 @@ static const struct col attempt_cols[] = {
     {"outcome", C_TEXT, AR(outcome)},
     {"log_path", C_TEXT, AR(log_path)},
     {"message", C_TEXT, AR(message)},
+    {"executor", C_TEXT, AR(executor)},
+    {"label", C_TEXT, AR(label)},
 };
 #undef AR
 #define ATTEMPT_FLAGS_COL ((int)NS_ARRAY_LEN(attempt_cols))
@@ -692,6 +696,8 @@ void query_attempt_row_release(struct ns_attempt_row *r)
     free(r->outcome);
     free(r->log_path);
     free(r->message);
+    free(r->executor);
+    free(r->label);
     memset(r, 0, sizeof *r);
 }
 

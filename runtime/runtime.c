@@ -480,8 +480,8 @@ static void live_add(struct rt *rt, struct attempt *a);
  * adopted attempt continues it. */
 static void open_attempt_log(struct attempt *a, bool append)
 {
-    a->log_fd = open(a->log_path,
-                     O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0600);
+    a->log_fd =
+        open(a->log_path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0600);
 }
 
 /* Takes a task the executor re-attached to (recover) back into the loop:
@@ -496,9 +496,9 @@ static void adopt_attempt(struct rt *rt, struct attempt *a, int64_t report_offse
     a->report_fed = a->report_offset = report_offset;
     a->output_fed = output_offset;
     a->log_bytes = output_offset;
-    a->log_path = log_path ? ns_xstrdup(log_path)
-                           : ns_xasprintf("%s/p%06lld-a%d.log", rt->run_dir, (long long)a->idx,
-                                          a->n);
+    a->log_path = log_path
+                      ? ns_xstrdup(log_path)
+                      : ns_xasprintf("%s/p%06lld-a%d.log", rt->run_dir, (long long)a->idx, a->n);
     open_attempt_log(a, true);
     a->started_mono = ns_monotonic() - (now - a->started_wall);
     if (rt->spec->timeout_ms > 0)
@@ -983,6 +983,7 @@ static void on_started(void *ctx, void *owner)
     struct rt *rt = ctx;
     struct attempt *a = owner;
     a->started_mono = ns_monotonic();
+    a->started_wall = ns_now(); /* durations count from here, not from the queue */
     if (rt->spec->timeout_ms > 0)
         a->deadline_mono = a->started_mono + (double)rt->spec->timeout_ms / 1000.0;
     if (a->paused_at_mono > 0)
@@ -1220,8 +1221,8 @@ static void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_e
          * its own; retried per policy from its checkpoint. */
         outcome = "lost";
         snprintf(msg, sizeof msg, "%s after %s%s%s",
-                 a->end.kind == NS_END_CANCELLED ? "cancelled outside nightshift" : "lost",
-                 dur, a->end.detail[0] ? ": " : "", a->end.detail);
+                 a->end.kind == NS_END_CANCELLED ? "cancelled outside nightshift" : "lost", dur,
+                 a->end.detail[0] ? ": " : "", a->end.detail);
     }
     if (a->ending != END_NONE && a->end.kind == NS_END_EXITED)
         code = a->end.code;

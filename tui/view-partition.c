@@ -22,6 +22,7 @@ struct attempt_row {
     bool has_exit, has_sig;
     double started, ended, duration;
     char *outcome, *log_path, *message;
+    char *label; /* "" for local attempts (the pid column says it), else "job 881_4" */
 };
 
 struct part_view {
@@ -49,6 +50,7 @@ static void clear_attempts(struct part_view *v)
         free(v->att[i].outcome);
         free(v->att[i].log_path);
         free(v->att[i].message);
+        free(v->att[i].label);
     }
     v->n_att = 0;
 }
@@ -136,7 +138,9 @@ static void part_load(struct tui_view *vv, struct tui *t)
     clear_attempts(v);
     s = store_prepare(&t->st, "SELECT id, n, coalesce(pid,0), started_at, coalesce(ended_at,0), "
                               "coalesce(outcome,''), exit_code, signal, coalesce(duration,-1), "
-                              "coalesce(log_path,''), coalesce(message,'') FROM attempts "
+                              "coalesce(log_path,''), coalesce(message,''), "
+                              "CASE executor WHEN 'local' THEN '' ELSE coalesce(label,'') END "
+                              "FROM attempts "
                               "WHERE run_id = ? AND idx = ? ORDER BY n DESC LIMIT ?");
     sqlite3_bind_int64(s, 1, vv->run_id);
     sqlite3_bind_int64(s, 2, v->idx);
@@ -159,6 +163,7 @@ static void part_load(struct tui_view *vv, struct tui *t)
         const unsigned char *lp = sqlite3_column_text(s, 9);
         a->log_path = ns_xstrdup(lp ? (const char *)lp : "");
         a->message = tui_esc_col(t, s, 10);
+        a->label = tui_esc_col(t, s, 11);
         if (a->id == v->cur_id)
             cur = v->n_att;
         v->n_att++;
@@ -239,8 +244,10 @@ static void part_draw(struct tui_view *vv, struct tui *t, int y, int h, int w)
     if (h - (row - y) < 8)
         att_rows = v->n_att < 2 ? v->n_att : 2;
     term_fill(row, 0, w, A_BOLD | A_UNDERLINE);
+    bool remote = v->n_att > 0 && v->att[0].label[0];
     term_put(row, 0, w, A_BOLD | A_UNDERLINE,
-             "  N  STARTED   DURATION  PID      OUTCOME      EXIT      MESSAGE");
+             remote ? "  N  STARTED   DURATION  WHERE    OUTCOME      EXIT      MESSAGE"
+                    : "  N  STARTED   DURATION  PID      OUTCOME      EXIT      MESSAGE");
     row++;
     int first = v->cur - att_rows + 1;
     if (first < 0)
@@ -257,9 +264,14 @@ static void part_draw(struct tui_view *vv, struct tui *t, int y, int h, int w)
             snprintf(exitw, sizeof exitw, "SIG%s", sig_name(at->sig));
         else if (at->has_exit)
             snprintf(exitw, sizeof exitw, "%lld", (long long)at->exit_code);
-        x = term_putf(row, 0, w, base, "%3lld  %-8s  %-8s  %-7lld  ", (long long)at->n,
+        char where[32];
+        if (at->label[0])
+            snprintf(where, sizeof where, "%s", at->label); /* another executor's id */
+        else
+            snprintf(where, sizeof where, "%lld", (long long)at->pid);
+        x = term_putf(row, 0, w, base, "%3lld  %-8s  %-8s  %-7s  ", (long long)at->n,
                       tui_fmt_clock(at->started, a, sizeof a), tui_fmt_dur(dur, b, sizeof b),
-                      (long long)at->pid);
+                      where);
         x += term_putf(row, x, w - x, base | term_attr(term_state_color(at->outcome)), "%-11s",
                        at->outcome[0] ? at->outcome : "live");
         x += term_putf(row, x, w - x, base, "  %-8s  ", exitw);

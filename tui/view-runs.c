@@ -38,8 +38,10 @@ static bool run_row_same(const void *a, const void *b)
     return ((const struct run_row *)a)->id == ((const struct run_row *)b)->id;
 }
 
+/* A run that does not execute locally says where: "backfill @slurm". */
 #define RUN_COLS                                                                                   \
-    "id, job, params, state, coalesce(sla_state,''), total, n_succeeded + n_failed + n_skipped, "  \
+    "id, CASE executor WHEN 'local' THEN job ELSE job || ' @' || executor END, params, state, "    \
+    "coalesce(sla_state,''), total, n_succeeded + n_failed + n_skipped, "                          \
     "n_failed, error_records, n_running, coalesce(throughput,0), coalesce(started_at,0), "         \
     "coalesce(finished_at,0), coalesce(projected_finish,0), coalesce(heartbeat_at,0)"
 

@@ -106,6 +106,7 @@ struct ns_run_summary {
     char *state, *state_reason;       /* state_reason may be NULL */
     char *spec_path, *runtime_log;    /* runtime_log may be NULL */
     char *sla_state;                  /* NULL when the run has no SLA */
+    char *executor;                   /* where its attempts run: "local", "slurm" */
     int64_t concurrency;
     struct ns_state_counts counts;
     int64_t records_done, records_total, error_records;
@@ -252,6 +253,8 @@ struct ns_attempt_row {
     char *outcome;                         /* NULL while live */
     char *log_path; /* as stored (relative to the data directory or absolute) */
     char *message;  /* may be NULL */
+    char *executor; /* "local", "slurm" */
+    char *label;    /* the executor's words for it ("pid 4121", "job 881_4"), may be NULL */
 };
 
 /* The attempts of one partition, newest first, at most limit. Returns the

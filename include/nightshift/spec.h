@@ -101,13 +101,13 @@ struct ns_argv {
 /* executor: slurm settings (docs/spec.md, docs/cluster.md). Strings are
  * NULL when not given; they go to sbatch as they are, never through a shell. */
 struct ns_spec_slurm {
-    char *partition;       /* --partition */
-    char *account;         /* --account */
-    char *qos;             /* --qos */
-    int64_t time_ms;       /* --time in whole minutes, rounded up; 0: the partition's */
-    char *mem;             /* --mem, Slurm's syntax ("4G", "500M") */
-    int cpus_per_task;     /* --cpus-per-task; 0: not given */
-    char *spool;           /* shared directory for launch data and reports; NULL: beside the db */
+    char *partition;   /* --partition */
+    char *account;     /* --account */
+    char *qos;         /* --qos */
+    int64_t time_ms;   /* --time in whole minutes, rounded up; 0: the partition's */
+    char *mem;         /* --mem, Slurm's syntax ("4G", "500M") */
+    int cpus_per_task; /* --cpus-per-task; 0: not given */
+    char *spool;       /* shared directory for launch data and reports; NULL: beside the db */
     struct ns_argv extra_args; /* more sbatch options, each one argv element */
 };
 
