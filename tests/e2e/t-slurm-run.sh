@@ -41,7 +41,12 @@ is "the run records its executor" "$(sql "SELECT executor FROM runs WHERE id = 1
 is "every attempt ran on slurm" "$(sql "SELECT count(*) FROM attempts WHERE run_id = 1 AND executor = 'slurm'")" 10
 is "every attempt has its Slurm job id as label and locator" \
     "$(sql "SELECT count(*) FROM attempts WHERE run_id = 1 AND label = 'job ' || locator AND locator GLOB '[0-9]*_[0-9]*'")" 10
-like "status names the executor" "$(ns status 1)" "slurm"
+like "status names the executor" "$(ns status 1)" "executor +slurm"
+like "status --json names the executor" "$(ns status 1 --json)" '"executor": ?"slurm"'
+like "logs says which Slurm job the attempt was (on stderr)" "$(ns logs 1 2 2>&1 >/dev/null)" \
+    "^attempt 3 ran on slurm: job [0-9]+_[0-9]+$"
+ns logs 1 2 --attempt 2 >"$T/log2" 2>/dev/null
+like "logs prints the worker's output" "$(cat "$T/log2")" "503"
 
 # --- 2. retry from a checkpoint ---------------------------------------------
 P="-p from=2026-11-01 -p to=2026-11-04 -p pace=0 -p lines=2000 -p crash_at=1200"
