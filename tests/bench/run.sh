@@ -10,7 +10,10 @@
 #   b. per-partition overhead: 2 000 partitions of `true` at concurrency 2
 #      next to `xargs -P2 -n1 true` and GNU `parallel -j2 true`;
 #   c. peak RSS (and wall time) of the runtime over a whole run of 100 000
-#      partitions of `true` (build/tests/helpers/peakrss, wait4's ru_maxrss).
+#      partitions of `true` (build/tests/helpers/peakrss, wait4's ru_maxrss);
+#   d./e. operator command latency and an idle runtime's CPU;
+#   f. executor: slurm against a bare Slurm array (tests/bench/slurm.sh; needs
+#      root and the Slurm packages, else a note says why it was skipped).
 # Timing: hyperfine when installed, else BENCH_RUNS repetitions timed with
 # `date +%s.%N`, median. Databases live in a temporary directory.
 # Knobs: BENCH_RUNS (5), BENCH_PARALLEL_RUNS (1), BENCH_BIG (100000), BENCH_SMALL (2000),
@@ -199,6 +202,14 @@ latency=$(NIGHTSHIFT_BUILD=$BUILD "$ROOT/tests/bench/control-latency.sh" 200 2>&
 idle=$("$ROOT/tests/bench/idle-cpu.sh" "$BIN" "${BENCH_IDLE_SECONDS:-60}" 2>&1) ||
     notes+=("e. idle-cpu.sh failed: $(echo "$idle" | tail -n 1)")
 
+say "f. executor: slurm against a bare sbatch array (tests/bench/slurm.sh)"
+slurm_md=$(NIGHTSHIFT_BUILD=$BUILD "$ROOT/tests/bench/slurm.sh" 2>"$TMP/slurm.err")
+case $? in
+0) ;;
+77) notes+=("f. skipped: $(grep -m1 SKIP "$TMP/slurm.err" | sed 's/.*SKIP *//')") slurm_md='' ;;
+*) notes+=("f. slurm.sh failed: $(tail -n 1 "$TMP/slurm.err")") slurm_md='' ;;
+esac
+
 # --- the report ---------------------------------------------------------------
 ms_per() { [ -n "$1" ] && awk -v s="$1" -v n="$2" 'BEGIN { printf "%.3f", s * 1000 / n }'; }
 cell() { if [ -n "$1" ]; then fmt "$1" "$2"; else echo "not measured"; fi; }
@@ -273,6 +284,10 @@ mkdir -p "$(dirname "$OUT")"
     echo '```'
     echo "$idle"
     echo '```'
+    if [ -n "$slurm_md" ]; then
+        echo
+        echo "$slurm_md"
+    fi
     if [ ${#notes[@]} -gt 0 ]; then
         echo
         echo "## Notes"
