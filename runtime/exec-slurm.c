@@ -539,8 +539,8 @@ static int slurm_flush(struct ns_executor *ex, char *err, size_t errlen)
             ns_errf(err, errlen, "%s", e);
             for (size_t i = 0; i < n; i++) {
                 batch[i]->failed_submit = true;
-                snprintf(batch[i]->submit_error, sizeof batch[i]->submit_error, "not submitted: %s",
-                         e);
+                snprintf(batch[i]->submit_error, sizeof batch[i]->submit_error,
+                         "not submitted: %.140s", e);
             }
         }
     }
