@@ -768,7 +768,10 @@ static void launch(struct rt *rt, int64_t idx)
     a->started_mono = ns_monotonic();
     report_parser_init(&a->parser);
     a->log_path = ns_xasprintf("%s/p%06lld-a%d.log", rt->run_dir, (long long)idx, a->n);
-    open_attempt_log(a, false);
+    /* A queueing backend may hold a thousand attempts in its queue: their
+     * logs open when they start, so descriptors follow what runs. */
+    if (!(rt->exops->caps & NS_EXEC_QUEUES))
+        open_attempt_log(a, false);
     a->id =
         journal_attempt_start(rt->j, idx, a->n, now, a->log_path, p->checkpoint, p->checkpoint_len);
     p->live = a;
@@ -988,6 +991,8 @@ static void on_started(void *ctx, void *owner)
         a->deadline_mono = a->started_mono + (double)rt->spec->timeout_ms / 1000.0;
     if (a->paused_at_mono > 0)
         a->paused_at_mono = a->started_mono; /* held while queued: the clock starts on resume */
+    if (a->log_fd < 0)
+        open_attempt_log(a, false);
     char label[96];
     if (a->task)
         record_locator(rt, a, label, sizeof label);
