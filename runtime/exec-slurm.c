@@ -120,14 +120,22 @@ struct ns_executor {
     size_t nsnap;
     double snap_at;
     bool snap_ok;
+    /* The per-second squeue runs beside the loop: its stdout is one of our
+     * pollfds, the supervisor reaps it and offers it to child_exited(). */
+    pid_t poll_pid; /* 0: none running */
+    int poll_fd, poll_errfd;
+    bool poll_reaped;
+    int poll_status;
+    double poll_deadline;
+    struct ns_buf poll_out;
 };
 
 /* ---- running Slurm's commands ------------------------------------------ */
 
-/* Runs argv (looked up in PATH) without a shell; stdout into out (may be
- * NULL), stderr's first line into err. Returns the exit status, or -1 if it
- * could not run or was killed at CMD_TIMEOUT_S. */
-static int run_cmd(char *const *argv, struct ns_buf *out, char *err, size_t errlen)
+/* Starts argv (looked up in PATH, no shell) with stdin /dev/null and
+ * stdout and stderr on pipes whose read ends go to *out_fd and *err_fd
+ * (CLOEXEC). Returns the pid, or -1 with err filled. */
+static pid_t spawn_cmd(char *const *argv, int *out_fd, int *err_fd, char *err, size_t errlen)
 {
     int po[2], pe[2];
     if (pipe2(po, O_CLOEXEC) != 0)
@@ -162,8 +170,23 @@ static int run_cmd(char *const *argv, struct ns_buf *out, char *err, size_t errl
         ns_errf(err, errlen, "%s: %s", argv[0], strerror(rc));
         return -1;
     }
+    *out_fd = po[0];
+    *err_fd = pe[0];
+    return pid;
+}
+
+/* Runs argv to its end: stdout into out (may be NULL), stderr's first line
+ * into err. Returns the exit status, or -1 if it could not run or was
+ * killed at CMD_TIMEOUT_S. Blocks: for the short commands (sbatch, scontrol,
+ * scancel); the per-second squeue runs beside the loop (poll_begin). */
+static int run_cmd(char *const *argv, struct ns_buf *out, char *err, size_t errlen)
+{
+    int ofd, efd;
+    pid_t pid = spawn_cmd(argv, &ofd, &efd, err, errlen);
+    if (pid < 0)
+        return -1;
     struct ns_buf eb = NS_BUF_INIT;
-    struct pollfd pfd[2] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}};
+    struct pollfd pfd[2] = {{ofd, POLLIN, 0}, {efd, POLLIN, 0}};
     double deadline = ns_monotonic() + CMD_TIMEOUT_S;
     bool killed = false;
     while (pfd[0].fd >= 0 || pfd[1].fd >= 0) {
@@ -355,6 +378,7 @@ static int slurm_open(const struct ns_exec_config *cfg, struct ns_executor **out
     ex->cfg = *cfg;
     ex->sl = sl;
     ex->concurrency = cfg->concurrency > 0 ? cfg->concurrency : 1;
+    ex->poll_fd = ex->poll_errfd = -1;
     const char *eq = strchr(cfg->run_token, '=');
     ex->run_key = ns_xstrdup(eq ? eq + 1 : cfg->run_token);
     ex->job_name = ns_xasprintf("nightshift.%s", ex->run_key);
@@ -405,6 +429,15 @@ static void slurm_close(struct ns_executor *ex)
         return;
     while (ex->head)
         task_free(ex, ex->head);
+    if (ex->poll_pid > 0 && !ex->poll_reaped) {
+        kill(ex->poll_pid, SIGKILL);
+        waitpid(ex->poll_pid, NULL, 0);
+    }
+    if (ex->poll_fd >= 0)
+        close(ex->poll_fd);
+    if (ex->poll_errfd >= 0)
+        close(ex->poll_errfd);
+    buf_release(&ex->poll_out);
     free(ex->snap);
     free(ex->arrays);
     free(ex->run_key);
@@ -443,7 +476,8 @@ static void sbatch_args(const struct ns_executor *ex, struct args *a, const char
     args_addf(a, "--output=%s/%%a.slurm.out", bdir);
     args_add(a, "--open-mode=append");
     args_add(a, "--no-requeue"); /* a rerun is a new attempt, decided by the supervisor */
-    args_add(a, "--export=NONE");
+    /* No --export=NONE: it makes Slurm ~2x slower per task here (measured,
+     * tests/bench/slurm.sh); the launcher replaces the environment anyway. */
     args_addf(a, "--chdir=%s", bdir);
     const struct {
         const char *opt, *value;
@@ -815,30 +849,21 @@ static int cmp_slot(const void *a, const void *b)
     return (x->index > y->index) - (x->index < y->index);
 }
 
-/* One squeue for every task of the run. Returns 0, or -1 if Slurm did not
- * answer (nothing is concluded from silence). */
-static int take_snapshot(struct ns_executor *ex)
+/* The squeue that lists every task of the run (filled into argv[7]). */
+static void squeue_argv(const struct ns_executor *ex, char *name, size_t len, char **argv)
 {
-    char name[PATH_MAX];
-    snprintf(name, sizeof name, "--name=%s", ex->job_name);
-    char *argv[] = {(char *)"squeue",
-                    (char *)"--noheader",
-                    (char *)"--array",
-                    (char *)"--states=all",
-                    name,
-                    (char *)"--format=%F|%K|%T",
-                    NULL};
-    struct ns_buf out = NS_BUF_INIT;
-    char err[256];
-    ex->snap_at = ns_monotonic();
-    if (run_cmd(argv, &out, err, sizeof err) != 0) {
-        buf_release(&out);
-        ex->snap_ok = false;
-        return -1;
-    }
+    snprintf(name, len, "--name=%s", ex->job_name);
+    char *const v[] = {(char *)"squeue",      (char *)"--noheader",        (char *)"--array",
+                       (char *)"--states=all", name, (char *)"--format=%F|%K|%T", NULL};
+    memcpy(argv, v, sizeof v);
+}
+
+/* Replaces the snapshot with squeue's answer (lines "job|index|STATE"). */
+static void parse_snapshot(struct ns_executor *ex, char *data)
+{
     ex->nsnap = 0;
     size_t cap = 0;
-    for (char *line = out.data, *next; line && *line; line = next) {
+    for (char *line = data, *next; line && *line; line = next) {
         next = strchr(line, '\n');
         if (next)
             *next++ = '\0';
@@ -856,11 +881,28 @@ static int take_snapshot(struct ns_executor *ex)
         s->index = index;
         snprintf(s->state, sizeof s->state, "%s", state);
     }
-    buf_release(&out);
     if (ex->nsnap)
         qsort(ex->snap, ex->nsnap, sizeof *ex->snap, cmp_slot);
     ex->snap_ok = true;
-    return 0;
+}
+
+/* One squeue for every task of the run, waited for (recover, end_strays:
+ * before the loop runs). Returns 0, or -1 if Slurm did not answer (nothing
+ * is concluded from silence). */
+static int take_snapshot(struct ns_executor *ex)
+{
+    char name[PATH_MAX], *argv[7];
+    squeue_argv(ex, name, sizeof name, argv);
+    struct ns_buf out = NS_BUF_INIT;
+    char err[256];
+    ex->snap_at = ns_monotonic();
+    int rc = run_cmd(argv, &out, err, sizeof err);
+    if (rc == 0)
+        parse_snapshot(ex, out.data);
+    else
+        ex->snap_ok = false;
+    buf_release(&out);
+    return rc == 0 ? 0 : -1;
 }
 
 static const struct slot *snap_find(const struct ns_executor *ex, int64_t job, int index)
@@ -934,10 +976,9 @@ static void vanished(struct ns_executor *ex, struct ns_task *t, const struct ns_
     end_task(ex, t, &end, ev, ctx);
 }
 
-static void poll_slurm(struct ns_executor *ex, const struct ns_exec_events *ev, void *ctx)
+/* What the fresh snapshot means for each task in Slurm. */
+static void apply_snapshot(struct ns_executor *ex, const struct ns_exec_events *ev, void *ctx)
 {
-    if (take_snapshot(ex) != 0)
-        return;
     double now = ns_monotonic();
     for (struct ns_task *t = ex->head, *next; t; t = next) {
         next = t->next;
@@ -967,14 +1008,84 @@ static void poll_slurm(struct ns_executor *ex, const struct ns_exec_events *ev, 
     }
 }
 
+/* Starts the per-second squeue without waiting for it. */
+static void poll_begin(struct ns_executor *ex)
+{
+    char name[PATH_MAX], *argv[7], err[256];
+    squeue_argv(ex, name, sizeof name, argv);
+    pid_t pid = spawn_cmd(argv, &ex->poll_fd, &ex->poll_errfd, err, sizeof err);
+    if (pid < 0)
+        return; /* tried again next interval */
+    fcntl(ex->poll_fd, F_SETFL, O_NONBLOCK);
+    fcntl(ex->poll_errfd, F_SETFL, O_NONBLOCK);
+    ex->poll_pid = pid;
+    ex->poll_reaped = false;
+    ex->poll_deadline = ns_monotonic() + CMD_TIMEOUT_S;
+    buf_reset(&ex->poll_out);
+}
+
+/* Reads what squeue wrote; at EOF on both pipes and once it was reaped,
+ * applies the answer (a failed squeue changes nothing). */
+static void poll_continue(struct ns_executor *ex, const struct ns_exec_events *ev, void *ctx)
+{
+    int *fds[] = {&ex->poll_fd, &ex->poll_errfd};
+    for (size_t i = 0; i < NS_ARRAY_LEN(fds); i++) {
+        char chunk[READ_CHUNK];
+        ssize_t r = 0;
+        while (*fds[i] >= 0 && (r = read(*fds[i], chunk, sizeof chunk)) != 0) {
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r < 0 && errno == EAGAIN)
+                break;
+            if (r < 0)
+                break;
+            if (i == 0)
+                buf_add(&ex->poll_out, chunk, (size_t)r); /* stderr: drained, not kept */
+        }
+        if (*fds[i] >= 0 && r <= 0 && !(r < 0 && errno == EAGAIN)) {
+            close(*fds[i]);
+            *fds[i] = -1;
+        }
+    }
+    if (!ex->poll_reaped && ns_monotonic() > ex->poll_deadline)
+        kill(ex->poll_pid, SIGKILL); /* reaped as usual; the answer is dropped */
+    if (ex->poll_fd >= 0 || ex->poll_errfd >= 0 || !ex->poll_reaped)
+        return;
+    ex->poll_pid = 0;
+    ex->snap_at = ns_monotonic();
+    if (WIFEXITED(ex->poll_status) && WEXITSTATUS(ex->poll_status) == 0) {
+        parse_snapshot(ex, ex->poll_out.data);
+        apply_snapshot(ex, ev, ctx);
+        rebalance(ex);
+    }
+    buf_reset(&ex->poll_out);
+}
+
+static bool slurm_child_exited(struct ns_executor *ex, int pid, int wstatus)
+{
+    if (ex->poll_pid <= 0 || pid != ex->poll_pid)
+        return false;
+    ex->poll_reaped = true;
+    ex->poll_status = wstatus;
+    return true;
+}
+
 /* ---- the loop's side ------------------------------------------------------------- */
 
 static size_t slurm_pollfds(struct ns_executor *ex, struct pollfd *pfd, size_t cap)
 {
-    (void)ex;
-    (void)pfd;
-    (void)cap;
-    return 0; /* files on a shared filesystem cannot be polled: timers */
+    /* Spool files on a shared filesystem cannot be polled (timers tail
+     * them); only the running squeue's pipes can. */
+    int fds[] = {ex->poll_fd, ex->poll_errfd};
+    size_t n = 0;
+    for (size_t i = 0; i < NS_ARRAY_LEN(fds); i++) {
+        if (fds[i] < 0)
+            continue;
+        if (n < cap)
+            pfd[n] = (struct pollfd){fds[i], POLLIN, 0};
+        n++;
+    }
+    return n;
 }
 
 static double slurm_next_wakeup(const struct ns_executor *ex)
@@ -1031,10 +1142,11 @@ static void slurm_service(struct ns_executor *ex, const struct pollfd *pfd, size
             drain(&t->output_fd, t, t->dir, "output", t->output_off, TURN_BUDGET, ev->output, ctx);
         }
     }
-    if (ex->nsubmitted + ex->nstarted > 0 && now >= ex->next_poll) {
+    if (ex->poll_pid > 0)
+        poll_continue(ex, ev, ctx);
+    else if (ex->nsubmitted + ex->nstarted > 0 && now >= ex->next_poll) {
         ex->next_poll = now + POLL_INTERVAL_S;
-        poll_slurm(ex, ev, ctx);
-        rebalance(ex);
+        poll_begin(ex);
     }
 }
 
@@ -1173,7 +1285,7 @@ const struct ns_executor_ops ns_exec_slurm = {
     .pollfds = slurm_pollfds,
     .next_wakeup = slurm_next_wakeup,
     .service = slurm_service,
-    .child_exited = NULL,
+    .child_exited = slurm_child_exited,
     .locator = slurm_locator,
     .recover = slurm_recover,
     .end_strays = slurm_end_strays,

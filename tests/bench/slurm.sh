@@ -69,7 +69,7 @@ EOS
 "$NIGHTSHIFT" run --db "$T/queued.db" --quiet "$T/thousand.yaml" >"$T/queued.out" 2>&1 &
 rt=$!
 t0=$(now_ms)
-while [ "$(squeue -h -t PD,R -o %i 2>/dev/null | wc -l)" -lt 1000 ] ||
+while [ "$(squeue -h -r -t PD,R -o %i 2>/dev/null | wc -l)" -lt 1000 ] ||
     [ "$(sqlite3 "$T/queued.db" "SELECT count(*) FROM attempts WHERE label GLOB 'job *'" 2>/dev/null)" -lt 2 ]; do
     [ $(($(now_ms) - t0)) -lt 120000 ] || break
     sleep 0.1
@@ -83,8 +83,8 @@ sleep 30
 c1=$(ticks)
 kb=$(rss)
 ms=$(( (c1 - c0) * 1000 / hz ))
-pending=$(squeue -h -t PD -o %i | wc -l)
-running=$(squeue -h -t R -o %i | wc -l)
+pending=$(squeue -h -r -t PD -o %i | wc -l)
+running=$(squeue -h -r -t R -o %i | wc -l)
 t0=$(now_ms)
 "$NIGHTSHIFT" stop --db "$T/queued.db" --now 1 >/dev/null 2>&1
 while ! pid_gone "$rt"; do sleep 0.05; done
