@@ -8,7 +8,9 @@
 #      checkpoint on attempt 2; outputs and error records equal a local run;
 #   3. error records with binary payloads arrive byte for byte;
 #   4. a task cancelled behind nightshift's back (scancel) is recorded as lost
-#      and retried.
+#      and retried;
+#   5. what cannot work says why: an unwritable spool refuses the run, a
+#      submission Slurm rejects fails the partition with sbatch's words.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/slurm-lib.sh"
 slurm_start
@@ -123,4 +125,30 @@ like "its message says it was cancelled outside nightshift" \
     "$(sql "SELECT message FROM attempts WHERE run_id = $R AND n = 1")" "cancelled outside nightshift"
 is "attempt 2 succeeded" "$(sql "SELECT outcome FROM attempts WHERE run_id = $R AND n = 2")" succeeded
 is "the partition succeeded" "$(sql "SELECT state || ' ' || progress FROM partitions WHERE run_id = $R")" "succeeded 2"
+# --- 5. clear errors --------------------------------------------------------
+# (root may write anywhere on disk: /proc is where even root cannot.)
+cat >"$T/badspool.yaml" <<EOS
+name: badspool
+command: ["true"]
+partitions: {list: [a]}
+executor: slurm
+slurm: {spool: /proc/nightshift-spool}
+EOS
+ns run "$T/badspool.yaml" >"$T/badspool.out" 2>&1
+is "an unusable spool refuses the run (exit 3)" "$?" 3
+like "and says what must be true of it" "$(cat "$T/badspool.out")" \
+    "^nightshift: run: slurm.spool: /proc/nightshift-spool: .*(it must be a writable directory on a filesystem the compute nodes share)"
+cat >"$T/badpart.yaml" <<EOS
+name: badpart
+command: ["true"]
+partitions: {list: [a]}
+executor: slurm
+slurm: {partition: no-such-partition}
+EOS
+ns run "$T/badpart.yaml" >"$T/badpart.out" 2>&1
+is "a rejected submission fails the run (exit 1)" "$?" 1
+R=$(sql "SELECT id FROM runs WHERE job = 'badpart'")
+is "the partition failed" "$(sql "SELECT state FROM partitions WHERE run_id = $R")" failed
+like "its attempt says what sbatch said" "$(sql "SELECT message FROM attempts WHERE run_id = $R")" \
+    "lost.*not submitted: .*invalid partition"
 done_testing
