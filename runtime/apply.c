@@ -363,6 +363,7 @@ void apply_pending_commands(struct rt *rt)
         if (!known)
             buf_addf(&out, "unknown command \"%s\"", c->verb);
         journal_command_result(rt->j, c->id, ok, out.data ? out.data : "");
+        rt->verdicts = true; /* the loop pokes the verdict hint after the commit */
         rt_event(rt, -1, 0, "command", "command %lld by %s (%s): %s %s: %s", (long long)c->id,
                  c->user, c->source, c->verb, ok ? "applied" : "refused", out.data ? out.data : "");
         buf_release(&out);

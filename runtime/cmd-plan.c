@@ -4,6 +4,9 @@
  *
  * Keys and values may come from user files (keys files, file names), so the
  * text listing passes them through show() before they reach the terminal.
+ * The plan is streamed (plan_stream): memory stays flat however many
+ * partitions it has; the first pass measures the key column, the second
+ * prints.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,10 +26,90 @@ static const char help_text[] =
     "      --json               print JSON lines\n"
     "  -h, --help               show this help\n";
 
-/* Keys and values come from users' files: escape them for the terminal. */
-static char *show(const char *s)
+/* Keys and values come from users' files: escape them for the terminal.
+ * Plain printable ASCII (nearly every key) is shown as it is, uncopied;
+ * returns s itself then, else a copy the caller frees (see unshow). */
+static const char *show(const char *s)
 {
-    return escape_dup(s, strlen(s), 0);
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++)
+        if (*c < 0x20 || *c > 0x7e)
+            return escape_dup(s, strlen(s), 0);
+    return s;
+}
+
+static void unshow(const char *shown, const char *s)
+{
+    if (shown != s)
+        free((char *)shown);
+}
+
+struct listing {
+    bool json;
+    size_t kw;     /* key column width */
+    int64_t last;  /* the last index: the index column's width */
+    int iw;        /* index column width, set with the header */
+    bool header;
+    struct ns_buf line;
+};
+
+/* First pass: the widest key, within reason, and the last index. */
+static int measure(void *ctx, const struct ns_partition *p)
+{
+    struct listing *l = ctx;
+    l->last = p->index;
+    if (!l->json && l->kw < 40) {
+        const char *key = show(p->key);
+        size_t n = strlen(key);
+        unshow(key, p->key);
+        if (n > l->kw)
+            l->kw = n > 40 ? 40 : n;
+    }
+    return 0;
+}
+
+static int print_one(void *ctx, const struct ns_partition *p)
+{
+    struct listing *l = ctx;
+    if (l->json) {
+        char *line = plan_partition_json(p);
+        puts(line);
+        free(line);
+        return ferror(stdout) ? 1 : 0;
+    }
+    if (!l->header) {
+        l->iw = snprintf(NULL, 0, "%lld", (long long)l->last);
+        if (l->iw < 5)
+            l->iw = 5;
+        printf("%-*s  %-*s  PARAMS\n", l->iw, "INDEX", (int)l->kw, "KEY");
+        l->header = true;
+    }
+    /* One line built in one buffer: printf per field costs more than the
+     * plan itself at a million partitions. */
+    struct ns_buf *b = &l->line;
+    buf_reset(b);
+    char idx[24];
+    int n = snprintf(idx, sizeof idx, "%lld", (long long)p->index);
+    for (int i = n; i < l->iw; i++)
+        buf_addc(b, ' ');
+    buf_add(b, idx, (size_t)n);
+    buf_adds(b, "  ");
+    const char *key = show(p->key);
+    buf_adds(b, key);
+    for (size_t i = strlen(key); i < l->kw; i++)
+        buf_addc(b, ' ');
+    unshow(key, p->key);
+    buf_addc(b, ' ');
+    for (size_t j = 2; j < p->params_len; j++) {
+        const char *v = show(p->params[j].value);
+        buf_addc(b, ' ');
+        buf_adds(b, p->params[j].name);
+        buf_addc(b, '=');
+        buf_adds(b, v);
+        unshow(v, p->params[j].value);
+    }
+    buf_addc(b, '\n');
+    fwrite(b->data, 1, b->len, stdout);
+    return ferror(stdout) ? 1 : 0;
 }
 
 static int plan_main(int argc, char **argv)
@@ -34,7 +117,7 @@ static int plan_main(int argc, char **argv)
     const char *file = NULL;
     char **given = NULL;
     size_t ngiven = 0;
-    bool json = false, loaded = false;
+    bool loaded = false;
     int rc = NS_EXIT_USAGE;
     struct ns_spec spec;
     struct ns_plan plan;
@@ -49,45 +132,21 @@ static int plan_main(int argc, char **argv)
         rc = parsed > 0 ? NS_EXIT_OK : NS_EXIT_USAGE;
         goto out;
     }
-    json = args.json;
     if (spec_load(file, &spec, &diags) < 0)
         goto problems;
     loaded = true;
-    if (plan_build(&spec, given, ngiven, &plan, &diags) < 0)
+    struct listing l = {.json = args.json, .kw = 3};
+    int stopped = 0;
+    /* Pass one validates and measures; only a good plan is printed. */
+    int streamed = plan_stream(&spec, given, ngiven, measure, print_one, &l, &plan, &diags,
+                               &stopped);
+    buf_release(&l.line);
+    if (streamed < 0) {
+        if (stopped) {
+            rc = NS_EXIT_ERROR; /* stdout failed (a closed pipe, a full disk) */
+            goto out;
+        }
         goto problems;
-
-    if (json) {
-        for (size_t i = 0; i < plan.len; i++) {
-            char *line = plan_partition_json(&plan.parts[i]);
-            puts(line);
-            free(line);
-        }
-    } else {
-        /* Align the key column on the widest key, within reason. */
-        size_t kw = 3;
-        for (size_t i = 0; i < plan.len && kw < 40; i++) {
-            char *key = show(plan.parts[i].key);
-            size_t l = strlen(key);
-            free(key);
-            if (l > kw)
-                kw = l > 40 ? 40 : l;
-        }
-        int iw = snprintf(NULL, 0, "%zu", plan.len - 1);
-        if (iw < 5)
-            iw = 5;
-        printf("%-*s  %-*s  PARAMS\n", iw, "INDEX", (int)kw, "KEY");
-        for (size_t i = 0; i < plan.len; i++) {
-            const struct ns_partition *p = &plan.parts[i];
-            char *key = show(p->key);
-            printf("%*lld  %-*s ", iw, (long long)p->index, (int)kw, key);
-            free(key);
-            for (size_t j = 2; j < p->params_len; j++) {
-                char *v = show(p->params[j].value);
-                printf(" %s=%s", p->params[j].name, v);
-                free(v);
-            }
-            putchar('\n');
-        }
     }
     plan_release(&plan);
     rc = fflush(stdout) == 0 ? NS_EXIT_OK : NS_EXIT_ERROR;

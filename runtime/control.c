@@ -1,18 +1,31 @@
 /*
  * control.c - the client side of operator commands: insert, then wait.
  *
- * The row is the record (who, when, what); the runtime polls for pending
+ * The row is the record (who, when, what); the runtime looks for pending
  * rows, acts, and writes state + result in one transaction, so a command is
- * never lost nor applied twice, even across a crash.
+ * never lost nor applied twice, even across a crash. Hints (wake.h) make
+ * both directions prompt: after the INSERT commits the client pokes the
+ * runtime's FIFO, and after it committed verdicts the runtime pokes the FIFO
+ * of every waiting client; each side still polls slowly in case a hint is
+ * lost.
  */
+#include <poll.h>
 #include <pwd.h>
+#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "nightshift/control.h"
+#include "nightshift/query.h"
 #include "nightshift/util.h"
+#include "nightshift/wake.h"
+
+/* The poll without a waiter FIFO (it could not be made); with one it is
+ * wake_poll_interval(). */
+#define WAIT_POLL_BLIND_S 0.05
 
 struct verb_info {
     const char *name;
@@ -77,7 +90,13 @@ static int insert_command(struct ns_store *st, int64_t run_id, const char *verb,
 int control_submit(struct ns_store *st, int64_t run_id, const char *verb, const char *args_json,
                    const char *source, int64_t *cmd_id, char *err, size_t errlen)
 {
-    return insert_command(st, run_id, verb, args_json, source, NULL, cmd_id, err, errlen);
+    if (insert_command(st, run_id, verb, args_json, source, NULL, cmd_id, err, errlen) != 0)
+        return -1;
+    /* Committed (autocommit): now the hint, which only says "look now". */
+    char *wake = wake_path(st, run_id, WAKE_COMMANDS);
+    wake_poke(wake);
+    free(wake);
+    return 0;
 }
 
 int control_submit_refused(struct ns_store *st, int64_t run_id, const char *verb,
@@ -102,10 +121,29 @@ int control_withdraw(struct ns_store *st, int64_t cmd_id, const char *result)
     return sqlite3_changes(st->db) > 0 ? 1 : 0;
 }
 
+/* A waiter's FIFO for cmd_id's run (wake.h), or -1. Made before the first
+ * look at the row, so a verdict committed in between still pokes it. */
+static int wait_hint(struct ns_store *st, int64_t cmd_id, char **path)
+{
+    *path = NULL;
+    sqlite3_stmt *s = store_prepare(st, "SELECT run_id FROM commands WHERE id = ?");
+    sqlite3_bind_int64(s, 1, cmd_id);
+    int64_t run_id = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_finalize(s);
+    if (!run_id)
+        return -1;
+    char *dir = wake_path(st, run_id, WAKE_WAITERS);
+    int fd = wake_waiter_new(dir, path);
+    free(dir);
+    return fd;
+}
+
 int control_wait(struct ns_store *st, int64_t cmd_id, double timeout_s, char *result,
                  size_t resultlen)
 {
     double deadline = ns_monotonic() + timeout_s;
+    char *hint_path = NULL;
+    int watch = timeout_s > 0 ? wait_hint(st, cmd_id, &hint_path) : -1;
     sqlite3_stmt *s = store_prepare(st, "SELECT state, result FROM commands WHERE id = ?");
     sqlite3_bind_int64(s, 1, cmd_id);
     int outcome = 2;
@@ -123,15 +161,130 @@ int control_wait(struct ns_store *st, int64_t cmd_id, double timeout_s, char *re
             ns_errf(result, resultlen, "%s", text ? text : state);
             break;
         }
-        sqlite3_reset(s);
-        if (ns_monotonic() >= deadline) {
+        sqlite3_reset(s); /* no read transaction is held while we wait */
+        double left = deadline - ns_monotonic();
+        if (left <= 0) {
             ns_errf(result, resultlen, "not yet applied");
             break;
         }
-        /* 5 ms: well under the 250 ms effect budget, negligible CPU. */
-        struct timespec ts = {0, 5 * 1000 * 1000};
-        nanosleep(&ts, NULL);
+        double nap = watch >= 0 ? wake_poll_interval() : WAIT_POLL_BLIND_S;
+        if (nap > left)
+            nap = left;
+        struct pollfd pfd = {watch, POLLIN, 0};
+        if (poll(&pfd, watch >= 0 ? 1 : 0, (int)(nap * 1000) + 1) > 0)
+            wake_drain(watch);
     }
     sqlite3_finalize(s);
+    wake_waiter_free(watch, hint_path);
     return outcome;
+}
+
+/* ---- the one submit policy ---- */
+
+void control_add_shell_word(struct ns_buf *b, const char *s)
+{
+    bool plain = *s != '\0';
+    for (const char *p = s; *p; p++)
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./=:,+@%", *p))
+            plain = false;
+    if (plain) {
+        buf_adds(b, s);
+        return;
+    }
+    buf_addc(b, '\'');
+    for (const char *p = s; *p; p++) {
+        if (*p == '\'')
+            buf_adds(b, "'\\''");
+        else
+            buf_addc(b, *p);
+    }
+    buf_addc(b, '\'');
+}
+
+char *control_resume_command(struct ns_store *st, int64_t run_id, const char *db_shown)
+{
+    struct ns_buf b = NS_BUF_INIT;
+    buf_adds(&b, "nightshift run");
+    if (db_shown) {
+        buf_adds(&b, " --db ");
+        control_add_shell_word(&b, db_shown);
+    }
+    char **w = query_resume_args(st, run_id);
+    for (size_t i = 0; w && w[i]; i++) {
+        buf_addc(&b, ' ');
+        control_add_shell_word(&b, w[i]);
+        free(w[i]);
+    }
+    free(w);
+    return buf_detach(&b);
+}
+
+/* The run's state word, or "" if the run is gone. */
+static void run_state(struct ns_store *st, int64_t run_id, char *out, size_t outlen)
+{
+    struct ns_run_summary r;
+    char err[128];
+    out[0] = '\0';
+    if (query_run_summary(st, run_id, ns_now(), &r, err, sizeof err) == 1)
+        snprintf(out, outlen, "%s", r.state);
+    query_run_summary_release(&r);
+}
+
+int control_issue(struct ns_store *st, int64_t run_id, const char *verb, const char *args_json,
+                  const char *source, const char *db_shown, struct ns_submit *out, char *err,
+                  size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    if (!find_verb(verb)) {
+        ns_errf(err, errlen, "unknown command \"%s\"", verb);
+        return -1;
+    }
+    if (query_runtime_alive(st, run_id)) {
+        out->outcome = NS_SUBMIT_SENT;
+        return insert_command(st, run_id, verb, args_json, source, NULL, &out->cmd_id, err, errlen);
+    }
+    char *how = control_resume_command(st, run_id, db_shown);
+    char state[32];
+    run_state(st, run_id, state, sizeof state);
+    if (control_needs_live_runtime(verb)) {
+        out->outcome = NS_SUBMIT_REFUSED;
+        snprintf(out->why, sizeof out->why, "no runtime is driving run %lld (start it with `%s`)",
+                 (long long)run_id, how);
+    } else if (strcmp(state, "succeeded") == 0) {
+        /* `nightshift run` would say "already succeeded" and apply nothing. */
+        out->outcome = NS_SUBMIT_REFUSED;
+        snprintf(out->why, sizeof out->why,
+                 "the run succeeded: every partition is done (a new run: "
+                 "`nightshift run --rerun ...`)");
+    } else {
+        out->outcome = NS_SUBMIT_QUEUED;
+        snprintf(out->why, sizeof out->why, "no runtime: run `%s` to apply it", how);
+    }
+    free(how);
+    return insert_command(st, run_id, verb, args_json, source,
+                          out->outcome == NS_SUBMIT_REFUSED ? out->why : NULL, &out->cmd_id, err,
+                          errlen);
+}
+
+int control_verdict(struct ns_store *st, int64_t run_id, int64_t cmd_id, const char *verb,
+                    const char *db_shown, double timeout_s, char *result, size_t resultlen)
+{
+    int v = control_wait(st, cmd_id, timeout_s, result, resultlen);
+    if (v != 2 || query_runtime_alive(st, run_id))
+        return v;
+    /* Pending with nobody to decide: the runtime exited first. */
+    if (control_needs_live_runtime(verb)) {
+        /* A pause or stop must not linger and surprise the next runtime. */
+        const char *why = "the runtime exited before acting on it";
+        int w = control_withdraw(st, cmd_id, why);
+        if (w == 1) {
+            snprintf(result, resultlen, "%s", why);
+            return 0;
+        }
+        return w < 0 ? -1 : control_wait(st, cmd_id, 0, result, resultlen);
+    }
+    char *how = control_resume_command(st, run_id, db_shown);
+    snprintf(result, resultlen, "no runtime: run `%s` to apply it", how);
+    free(how);
+    return 3;
 }

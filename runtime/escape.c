@@ -120,7 +120,8 @@ void escape_for_terminal(const void *data, size_t len, int flags, struct ns_buf 
         if (c >= 0x20 && c < 0x7F) {
             /* Copy the longest run of plain printable ASCII at once. */
             size_t j = i;
-            while (j < len && s[j] >= 0x20 && s[j] < 0x7F && s[j] != '\\')
+            while (j < len && s[j] >= 0x20 && s[j] < 0x7F &&
+                   (s[j] != '\\' || (flags & NS_ESC_KEEP_BACKSLASH)))
                 j++;
             if (j > i) {
                 buf_add(out, s + i, j - i);
@@ -195,4 +196,20 @@ void escape_hexdump(const void *data, size_t len, struct ns_buf *out)
         }
         buf_add(out, "|\n", 2);
     }
+}
+
+size_t escape_stream_prefix(const void *data, size_t len)
+{
+    const unsigned char *s = data;
+    /* Look back at most 3 bytes for the lead byte of an unfinished sequence. */
+    for (size_t back = 1; back <= 3 && back <= len; back++) {
+        unsigned char c = s[len - back];
+        if ((c & 0xC0) == 0x80)
+            continue; /* a continuation byte: the lead is further back */
+        size_t need = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 1;
+        if (c >= 0xF5)
+            need = 1;
+        return need > back ? len - back : len;
+    }
+    return len;
 }

@@ -152,13 +152,54 @@ int plan_parse_step(const char *s, int64_t *days_out)
 
 /* ---- building ----------------------------------------------------------- */
 
+/* Collecting (plan_build) keeps every partition in plan->parts. Streaming
+ * (plan_stream) keeps none: each partition goes to `each` and is freed, and
+ * only its key's 64-bit hash is kept (when key_hashes is set) so duplicates
+ * can be found in 8 bytes per partition. plan->len counts in both modes. */
 struct builder {
     const struct ns_spec *spec;
     struct ns_plan *plan;
     struct ns_diags *diags;
     size_t cap;
     int failed;
+    bool stream;
+    ns_plan_each_fn each;
+    void *ctx;
+    int each_rc;          /* the first non-zero return of each: stops the build */
+    uint64_t *key_hashes; /* streaming: one per partition, for the duplicate check */
+    uint64_t hash;        /* plan->hash, folded in partition by partition */
+    bool no_hash;         /* a second pass over a pure partitioner: known already */
 };
+
+static uint64_t hash_part(uint64_t h, const struct ns_partition *p)
+{
+    for (size_t j = 0; j < p->params_len; j++) {
+        /* NUL separators: "a"+"bc" and "ab"+"c" must hash apart. */
+        h = ns_hash64(p->params[j].name, strlen(p->params[j].name) + 1, h);
+        h = ns_hash64(p->params[j].value, strlen(p->params[j].value) + 1, h);
+    }
+    return ns_hash64("\n", 1, h);
+}
+
+/* Decimal text of v into buf (>= 21 bytes); returns its length. snprintf
+ * is the largest cost of a million-partition range, so not snprintf. */
+static size_t fmt_i64(char *buf, int64_t v)
+{
+    char tmp[24];
+    size_t n = 0;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    size_t len = 0;
+    if (v < 0)
+        buf[len++] = '-';
+    while (n)
+        buf[len++] = tmp[--n];
+    buf[len] = '\0';
+    return len;
+}
 
 /* Appends a partition: index, key, the partitioner's np parameters, then the
  * run parameters, all in one block. Returns -1 (with a diag) past the cap. */
@@ -172,12 +213,17 @@ static int add_part(struct builder *b, const char *key, const char *const *names
         b->failed = 1;
         return -1;
     }
+    if (b->each_rc)
+        return -1;
     if (pl->len == b->cap) {
         b->cap = b->cap ? b->cap * 2 : 64;
-        pl->parts = ns_xrealloc(pl->parts, b->cap * sizeof(*pl->parts));
+        if (!b->stream)
+            pl->parts = ns_xrealloc(pl->parts, b->cap * sizeof(*pl->parts));
+        else if (b->key_hashes)
+            b->key_hashes = ns_xrealloc(b->key_hashes, b->cap * sizeof(*b->key_hashes));
     }
     char idx[24];
-    snprintf(idx, sizeof idx, "%zu", pl->len);
+    fmt_i64(idx, (int64_t)pl->len);
     size_t n = 2 + np + pl->run_params_len;
     size_t bytes = n * sizeof(struct ns_kv);
     bytes += sizeof "index" + strlen(idx) + 1 + sizeof "key" + strlen(key) + 1;
@@ -207,13 +253,22 @@ static int add_part(struct builder *b, const char *key, const char *const *names
         PUT(kv[2 + np + i].value, pl->run_params[i].value);
     }
 #undef PUT
-    struct ns_partition *p = &pl->parts[pl->len];
+    struct ns_partition one, *p = b->stream ? &one : &pl->parts[pl->len];
     p->index = (int64_t)pl->len;
     p->key = kv[1].value;
     p->params = kv;
     p->params_len = n;
+    if (!b->no_hash)
+        b->hash = hash_part(b->hash, p);
+    if (b->stream) {
+        if (b->key_hashes)
+            b->key_hashes[pl->len] = ns_hash64(p->key, strlen(p->key), NS_HASH_SEED);
+        if (b->each)
+            b->each_rc = b->each(b->ctx, p);
+        free(kv);
+    }
     pl->len++;
-    return 0;
+    return b->each_rc ? -1 : 0;
 }
 
 /* Expands a spec value with the run parameters; NULL (and a diag) on error. */
@@ -376,9 +431,11 @@ static void build_range(struct builder *b)
                         ? end
                         : (int64_t)((uint64_t)s + (uint64_t)size - 1);
         char sv[24], ev[24], key[48];
-        snprintf(sv, sizeof sv, "%lld", (long long)s);
-        snprintf(ev, sizeof ev, "%lld", (long long)e);
-        snprintf(key, sizeof key, "%s-%s", sv, ev);
+        size_t sl = fmt_i64(sv, s);
+        fmt_i64(ev, e);
+        memcpy(key, sv, sl);
+        key[sl] = '-';
+        memcpy(key + sl + 1, ev, strlen(ev) + 1);
         const char *vals[] = {sv, ev};
         add_part(b, key, names, vals, 2);
     }
@@ -636,6 +693,34 @@ static int resolve_params(const struct ns_spec *spec, char *const *given, size_t
     return bad ? -1 : 0;
 }
 
+/* Runs the spec's partitioner into b (collecting or streaming). */
+static void build_parts(struct builder *b)
+{
+    const struct ns_partition_spec *ps = &b->spec->partitions;
+    b->hash = NS_HASH_SEED;
+    switch (ps->kind) {
+    case NS_PART_LIST:
+        if (ps->keys_file.text)
+            build_list_file(b);
+        else
+            build_list_inline(b);
+        break;
+    case NS_PART_RANGE:
+        build_range(b);
+        break;
+    case NS_PART_DATES:
+        build_dates(b);
+        break;
+    case NS_PART_FILES:
+        build_files(b);
+        break;
+    }
+    if (!b->failed && !b->each_rc && b->plan->len == 0) {
+        diags_add(b->diags, ps->line, ps->col, "partitions: the plan is empty");
+        b->failed = 1;
+    }
+}
+
 int plan_build(const struct ns_spec *spec, char *const *given, size_t given_len,
                struct ns_plan *out, struct ns_diags *diags)
 {
@@ -644,52 +729,100 @@ int plan_build(const struct ns_spec *spec, char *const *given, size_t given_len,
         plan_release(out);
         return -1;
     }
-    struct builder b = {spec, out, diags, 0, 0};
-    const struct ns_partition_spec *ps = &spec->partitions;
-    switch (ps->kind) {
-    case NS_PART_LIST:
-        if (ps->keys_file.text)
-            build_list_file(&b);
-        else
-            build_list_inline(&b);
-        break;
-    case NS_PART_RANGE:
-        build_range(&b);
-        break;
-    case NS_PART_DATES:
-        build_dates(&b);
-        break;
-    case NS_PART_FILES:
-        build_files(&b);
-        break;
-    }
-    if (!b.failed && out->len == 0) {
-        diags_add(diags, ps->line, ps->col, "partitions: the plan is empty");
-        b.failed = 1;
-    }
+    struct builder b = {.spec = spec, .plan = out, .diags = diags};
+    build_parts(&b);
     if (!b.failed)
         check_duplicates(&b);
     if (b.failed) {
         plan_release(out);
         return -1;
     }
-    uint64_t h = NS_HASH_SEED;
-    for (size_t i = 0; i < out->len; i++) {
-        const struct ns_partition *p = &out->parts[i];
-        for (size_t j = 0; j < p->params_len; j++) {
-            /* NUL separators: "a"+"bc" and "ab"+"c" must hash apart. */
-            h = ns_hash64(p->params[j].name, strlen(p->params[j].name) + 1, h);
-            h = ns_hash64(p->params[j].value, strlen(p->params[j].value) + 1, h);
-        }
-        h = ns_hash64("\n", 1, h);
-    }
-    out->hash = h;
+    out->hash = b.hash;
     return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* One streaming pass over the partitioner; 0, or -1 (diags, or each's stop). */
+static int stream_pass(const struct ns_spec *spec, struct ns_plan *summary, ns_plan_each_fn each,
+                       void *ctx, bool dup_hashes, bool no_hash, struct builder *b,
+                       struct ns_diags *diags)
+{
+    *b = (struct builder){.spec = spec, .plan = summary, .diags = diags, .stream = true,
+                          .each = each, .ctx = ctx, .no_hash = no_hash};
+    if (dup_hashes)
+        b->key_hashes = ns_xmalloc(64 * sizeof *b->key_hashes), b->cap = 64;
+    summary->len = 0;
+    build_parts(b);
+    return b->failed || b->each_rc ? -1 : 0;
+}
+
+int plan_stream(const struct ns_spec *spec, char *const *given, size_t given_len,
+                ns_plan_each_fn first, ns_plan_each_fn each, void *ctx, struct ns_plan *summary,
+                struct ns_diags *diags, int *each_rc)
+{
+    memset(summary, 0, sizeof(*summary));
+    *each_rc = 0;
+    if (resolve_params(spec, given, given_len, summary, diags) < 0)
+        goto fail;
+    struct builder b;
+    /* range keys ("start-end") and file names are unique by construction;
+     * list keys and formatted dates may repeat. */
+    bool may_repeat = spec->partitions.kind == NS_PART_LIST || spec->partitions.kind == NS_PART_DATES;
+    int rc = stream_pass(spec, summary, first, ctx, may_repeat, false, &b, diags);
+    if (rc == 0 && may_repeat && summary->len > 1) {
+        /* Equal key hashes: almost surely a duplicate key. The collecting
+         * build names the partitions holding it (or finds none: a hash
+         * collision, and the plan is fine). */
+        qsort(b.key_hashes, summary->len, sizeof *b.key_hashes, cmp_u64);
+        bool suspect = false;
+        for (size_t i = 1; i < summary->len && !suspect; i++)
+            suspect = b.key_hashes[i] == b.key_hashes[i - 1];
+        if (suspect) {
+            struct ns_plan full;
+            if (plan_build(spec, given, given_len, &full, diags) < 0)
+                rc = -1;
+            else
+                plan_release(&full);
+        }
+    }
+    free(b.key_hashes);
+    *each_rc = b.each_rc;
+    if (rc != 0)
+        goto fail;
+    uint64_t hash = b.hash;
+    size_t len = summary->len;
+    summary->hash = hash;
+    if (!each)
+        return 0;
+    /* Only keys files and globs can change between the passes; ranges and
+     * dates are functions of the spec, so their hash is not recomputed. */
+    bool reads_files = spec->partitions.kind == NS_PART_FILES ||
+                       (spec->partitions.kind == NS_PART_LIST && spec->partitions.keys_file.text);
+    rc = stream_pass(spec, summary, each, ctx, false, !reads_files, &b, diags);
+    *each_rc = b.each_rc;
+    if (rc != 0)
+        goto fail;
+    if ((reads_files && b.hash != hash) || summary->len != len) {
+        /* A keys file or a glob changed between the passes. */
+        diags_add(diags, spec->partitions.line, spec->partitions.col,
+                  "partitions: the plan changed while it was read (a keys file or the files "
+                  "matched changed); try again");
+        goto fail;
+    }
+    return 0;
+fail:
+    plan_release(summary);
+    return -1;
 }
 
 void plan_release(struct ns_plan *plan)
 {
-    for (size_t i = 0; i < plan->len; i++)
+    for (size_t i = 0; plan->parts && i < plan->len; i++)
         free(plan->parts[i].params); /* the key and every string live in this block */
     free(plan->parts);
     for (size_t i = 0; i < plan->run_params_len; i++) {

@@ -128,8 +128,15 @@ struct rt {
     int64_t *waiting; /* partitions in retry_wait (may hold stale entries) */
     size_t nwaiting, waiting_cap;
     int sigfd;
+    int wake_fd;        /* the commands hint FIFO (wake.h), or -1: poll only */
+    char *waiters_dir;  /* waiting clients' FIFOs, poked after verdicts are committed */
+    bool verdicts;      /* verdicts written in the open transaction */
+    double command_poll_s; /* the fallback poll for commands (wake_poll_interval) */
     double start_mono, start_wall;
-    double last_heartbeat, last_sample, last_tick, last_cmd_poll;
+    double last_heartbeat, last_sample, last_tick, last_cmd_poll, last_metrics;
+    char *metrics_path;   /* Prometheus textfile kept fresh (NULL: none) */
+    double metrics_every; /* seconds between its refreshes */
+    bool metrics_failed; /* the failure was told once */
     int64_t data_version;
     uint64_t rng;
     /* Recent throughput: ring of (time, done) samples. */
@@ -154,7 +161,17 @@ struct rt {
  * the current transaction (begun on demand); journal_commit ends it. */
 struct journal *journal_new(struct ns_store *st, int64_t run_id);
 void journal_free(struct journal *j);
+/* Commits the turn's writes, waiting for the write lock if another process
+ * holds it (and ending a wait: its queued writes are committed too). */
 int journal_commit(struct journal *j, char *err, size_t errlen);
+/* The loop's commit: never waits. While another process holds the write
+ * lock the writes stay queued (with their true timestamps) and 0 is
+ * returned; they are committed by the first call that gets the lock. */
+int journal_try_commit(struct journal *j, char *err, size_t errlen);
+/* True while writes are queued for a lock another process holds: the loop
+ * dispatches nothing and applies no command (both need rows now), and
+ * wakes often to retry. */
+bool journal_waiting(const struct journal *j);
 void journal_event(struct journal *j, int64_t idx, int64_t attempt_id, const char *kind,
                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void journal_partition(struct journal *j, int64_t idx, const struct part *p);
@@ -187,6 +204,9 @@ void journal_run_counters(struct journal *j, const struct rt *rt, double rate, d
 void journal_heartbeat(struct journal *j, double at, int pid);
 void journal_sample(struct journal *j, double at, int64_t done, int64_t records, int64_t failed);
 void journal_concurrency(struct journal *j, int concurrency);
+/* run --force: the run now records the new spec (spec_path NULL: unchanged). */
+void journal_spec(struct journal *j, const char *canon, const char *hash, int concurrency,
+                  const char *spec_path);
 void journal_skip_reason(struct journal *j, int64_t idx, const char *reason);
 /* Marks command id applied (ok) or refused with result. */
 void journal_command_result(struct journal *j, int64_t id, bool ok, const char *result);

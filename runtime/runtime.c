@@ -39,9 +39,11 @@
 
 #include "runtime-internal.h"
 #include "nightshift/escape.h"
+#include "nightshift/metrics.h"
 #include "nightshift/signature.h"
 #include "nightshift/query.h"
 #include "nightshift/util.h"
+#include "nightshift/wake.h"
 
 extern char **environ;
 
@@ -52,10 +54,10 @@ const char *const pstate_names[P_NSTATES] = {NS_PSTATES(NS_PSTATE_NAME)};
 const char *const run_state_names[] = {"running", "paused",    "halted", "stopping",
                                        "stopped", "succeeded", "failed"};
 
-#define COMMAND_POLL_S 0.05
 #define PROGRESS_WRITE_S 0.25
 #define HEARTBEAT_S 1.0
 #define SAMPLE_S 5.0
+#define METRICS_S 5.0 /* textfile refresh */
 #define TICK_S 0.2
 #define MAX_MALFORMED_EVENTS 20
 
@@ -227,6 +229,7 @@ static int create_run(struct rt *rt, const char *params, const char *spec_canon,
     }
     char *abs_spec = realpath(rt->spec->path, NULL);
     int rc = -1;
+    ns_crashpoint("create.before");
     if (store_begin(&rt->st, err, errlen) != 0)
         goto out;
     double now = ns_now();
@@ -278,6 +281,7 @@ static int create_run(struct rt *rt, const char *params, const char *spec_canon,
     }
     sqlite3_finalize(s);
     rc = store_commit(&rt->st, err, errlen);
+    ns_crashpoint("create.after");
 out:
     free(params_json);
     free(abs_spec);
@@ -343,20 +347,8 @@ static int find_or_create_run(struct rt *rt, struct ns_run_result *result, bool 
                     sqlite3_finalize(s);
                     goto out;
                 }
-                sqlite3_stmt *u = store_prepare(
-                    &rt->st,
-                    "UPDATE runs SET spec_canon = ?, spec_hash = ?, concurrency = ?, spec_path = "
-                    "coalesce(?, spec_path) WHERE id = ?");
-                char *abs_spec = realpath(rt->spec->path, NULL);
-                sqlite3_bind_text(u, 1, canon, -1, SQLITE_STATIC);
-                sqlite3_bind_text(u, 2, spec_hash, -1, SQLITE_STATIC);
-                sqlite3_bind_int(u, 3, rt->spec->concurrency); /* the new spec's */
-                sqlite3_bind_text(u, 4, abs_spec, -1, SQLITE_TRANSIENT);
-                sqlite3_bind_int64(u, 5, id);
-                free(abs_spec);
-                sqlite3_step(u);
-                sqlite3_finalize(u);
-                /* Recorded once the journal is open: earlier attempts ran
+                /* Written (journal_spec) and recorded once we hold the
+                 * lock: a refused run changes nothing. Earlier attempts ran
                  * with the old settings, and the store must say so. */
                 rt->forced_changes = buf_detach(&b);
             }
@@ -380,7 +372,7 @@ out:
 static int take_lock(struct rt *rt, bool *refused, char *err, size_t errlen)
 {
     char *path = store_lock_path(&rt->st, rt->run_id);
-    rt->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    rt->lock_fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (rt->lock_fd < 0) {
         ns_errf(err, errlen, "%s: %s", path, strerror(errno));
         free(path);
@@ -480,8 +472,9 @@ static void live_add(struct rt *rt, struct attempt *a);
  * adopted attempt continues it. */
 static void open_attempt_log(struct attempt *a, bool append)
 {
-    a->log_fd =
-        open(a->log_path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0600);
+    /* Never through a symlink planted in its place (ns_create_file). */
+    a->log_fd = append ? open(a->log_path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC)
+                       : ns_create_file(a->log_path, 0600);
 }
 
 /* Takes a task the executor re-attached to (recover) back into the loop:
@@ -768,10 +761,13 @@ static void launch(struct rt *rt, int64_t idx)
     a->started_mono = ns_monotonic();
     report_parser_init(&a->parser);
     a->log_path = ns_xasprintf("%s/p%06lld-a%d.log", rt->run_dir, (long long)idx, a->n);
+    open_attempt_log(a, false);
     /* A queueing backend may hold a thousand attempts in its queue: their
-     * logs open when they start, so descriptors follow what runs. */
-    if (!(rt->exops->caps & NS_EXEC_QUEUES))
-        open_attempt_log(a, false);
+     * logs exist from the launch but stay open only while they run. */
+    if ((rt->exops->caps & NS_EXEC_QUEUES) && a->log_fd >= 0) {
+        close(a->log_fd);
+        a->log_fd = -1;
+    }
     a->id =
         journal_attempt_start(rt->j, idx, a->n, now, a->log_path, p->checkpoint, p->checkpoint_len);
     p->live = a;
@@ -992,7 +988,7 @@ static void on_started(void *ctx, void *owner)
     if (a->paused_at_mono > 0)
         a->paused_at_mono = a->started_mono; /* held while queued: the clock starts on resume */
     if (a->log_fd < 0)
-        open_attempt_log(a, false);
+        open_attempt_log(a, true);
     char label[96];
     if (a->task)
         record_locator(rt, a, label, sizeof label);
@@ -1367,6 +1363,8 @@ static double next_retry_at(const struct rt *rt)
 
 static void dispatch(struct rt *rt)
 {
+    if (journal_waiting(rt->j))
+        return; /* an attempt needs its row now; the lock is another's */
     size_t limit = (size_t)rt->concurrency;
     if ((rt->exops->caps & NS_EXEC_QUEUES) && rt->nlive < limit)
         limit = limit > QUEUE_AHEAD ? limit : QUEUE_AHEAD;
@@ -1568,6 +1566,43 @@ static void periodic(struct rt *rt, bool force)
         rt->last_sample = now_mono;
         journal_sample(rt->j, now, done_count(rt), rt->records_done, rt->counts[P_FAILED]);
     }
+    if (rt->metrics_path && (force || now_mono - rt->last_metrics >= rt->metrics_every)) {
+        rt->last_metrics = now_mono;
+        char err[512];
+        int rc = metrics_write_textfile(&rt->st, rt->run_id, rt->metrics_path, err, sizeof err);
+        /* A big run's figures cost more to read: never spend over 5 % of
+         * the loop's time on them. */
+        rt->metrics_every = fmax(METRICS_S, 20 * (ns_monotonic() - now_mono));
+        if (rc != 0) {
+            if (!rt->metrics_failed)
+                rt_event(rt, -1, 0, "metrics", "metrics textfile not written: %s", err);
+            rt->metrics_failed = true;
+        } else {
+            rt->metrics_failed = false;
+        }
+    }
+}
+
+/* The textfile's path: --metrics-textfile, else metrics.textfile expanded
+ * with the run parameters, relative to the spec's directory. */
+static char *metrics_path(const struct rt *rt)
+{
+    if (rt->opts->metrics_textfile)
+        return ns_xstrdup(rt->opts->metrics_textfile);
+    if (!rt->spec->metrics_textfile.text)
+        return NULL;
+    struct ns_buf b = NS_BUF_INIT;
+    char err[256];
+    if (tmpl_expand(rt->spec->metrics_textfile.text, rt->plan->run_params, rt->plan->run_params_len,
+                    &b, err, sizeof err) != 0) {
+        buf_release(&b);
+        return NULL; /* validate checked the placeholders */
+    }
+    char *p = b.data && b.data[0] == '/'
+                  ? ns_xstrdup(b.data)
+                  : ns_xasprintf("%s/%s", rt->spec->dir, b.data ? b.data : "");
+    buf_release(&b);
+    return p;
 }
 
 static bool finished(struct rt *rt)
@@ -1581,10 +1616,46 @@ static bool finished(struct rt *rt)
     return rt->counts[P_PENDING] == 0 && rt->counts[P_RETRY_WAIT] == 0;
 }
 
+/* Seconds until periodic() has work that is due: coalesced progress, the
+ * heartbeat, and the counters tick while something runs. An idle runtime
+ * (paused, waiting for the operator) wakes only for the heartbeat. */
+static double periodic_due(const struct rt *rt, double now_mono)
+{
+    double due = rt->last_heartbeat + HEARTBEAT_S;
+    bool active = rt->dirty;
+    for (size_t i = 0; i < rt->nlive; i++) {
+        const struct attempt *a = rt->live[i];
+        if (a->progress_dirty)
+            due = fmin(due, a->progress_written_mono + PROGRESS_WRITE_S);
+        if (a->paused_at_mono == 0)
+            active = true;
+    }
+    if (active)
+        due = fmin(due, rt->last_tick + TICK_S);
+    return due - now_mono;
+}
+
+/* Ends the turn's transaction; verdicts in it are then announced (wake.h).
+ * wait: if another process holds the write lock, wait for it (the end of
+ * the run); else the writes stay queued until a later turn (the loop). */
+static int commit_turn(struct rt *rt, bool wait, char *err, size_t errlen)
+{
+    if ((wait ? journal_commit : journal_try_commit)(rt->j, err, errlen) != 0)
+        return -1;
+    if (journal_waiting(rt->j))
+        return 0; /* the verdicts are announced once committed */
+    if (rt->verdicts && rt->waiters_dir)
+        wake_poke_all(rt->waiters_dir);
+    rt->verdicts = false;
+    return 0;
+}
+
 static void poll_commands(struct rt *rt, bool force)
 {
+    if (journal_waiting(rt->j))
+        return; /* a verdict must be committed before the command is seen again */
     double now = ns_monotonic();
-    if (!force && now - rt->last_cmd_poll < COMMAND_POLL_S)
+    if (!force && now - rt->last_cmd_poll < rt->command_poll_s)
         return;
     rt->last_cmd_poll = now;
     /* data_version changes only when another connection commits: a cheap
@@ -1608,14 +1679,14 @@ static int loop(struct rt *rt, char *err, size_t errlen)
         if (rt->exops->flush(rt->ex, err, errlen) != 0)
             rt_event(rt, -1, 0, "executor", "%s executor: %s", rt->exops->name, err);
         periodic(rt, false);
-        if (journal_commit(rt->j, err, errlen) != 0)
+        if (commit_turn(rt, false, err, errlen) != 0)
             goto fail;
         if (finished(rt))
             break;
 
-        /* Wait for the nearest of: a pipe, a signal, a deadline. */
+        /* Wait for the nearest of: a pipe, a signal, a hint, a deadline. */
         size_t ex_n = rt->exops->pollfds(rt->ex, NULL, 0);
-        size_t need = 1 + ex_n + rt->nhooks;
+        size_t need = 2 + ex_n + rt->nhooks;
         if (need > pfd_cap) {
             pfd_cap = need * 2;
             pfd = ns_xrealloc(pfd, pfd_cap * sizeof *pfd);
@@ -1624,10 +1695,12 @@ static int loop(struct rt *rt, char *err, size_t errlen)
         pfd[n++] = (struct pollfd){rt->sigfd, POLLIN, 0};
         size_t ex_at = n;
         n += rt->exops->pollfds(rt->ex, pfd + ex_at, ex_n);
+        size_t wake_at = n;
+        pfd[n++] = (struct pollfd){rt->wake_fd, POLLIN, 0}; /* fd -1: ignored */
         size_t hook_at = n;
         n += hooks_pollfds(rt, pfd + hook_at);
         double now_mono = ns_monotonic();
-        double wait = COMMAND_POLL_S;
+        double wait = fmin(rt->command_poll_s, periodic_due(rt, now_mono));
         double ex_wake = rt->exops->next_wakeup(rt->ex);
         if (ex_wake > 0)
             wait = fmin(wait, ex_wake - now_mono);
@@ -1641,6 +1714,8 @@ static int loop(struct rt *rt, char *err, size_t errlen)
             if (a->kill_at_mono > 0)
                 wait = fmin(wait, a->kill_at_mono - now_mono);
         }
+        if (journal_waiting(rt->j))
+            wait = fmin(wait, 0.05); /* retry the write lock soon */
         double retry = next_retry_at(rt);
         if (retry > 0)
             wait = fmin(wait, retry - ns_now());
@@ -1656,7 +1731,7 @@ static int loop(struct rt *rt, char *err, size_t errlen)
         if (rc > 0 && pfd[0].revents)
             handle_signals(rt);
         reap(rt);
-        rt->exops->service(rt->ex, pfd + ex_at, hook_at - ex_at, &exec_events, rt);
+        rt->exops->service(rt->ex, pfd + ex_at, wake_at - ex_at, &exec_events, rt);
         hooks_service(rt, pfd + hook_at, rc > 0 ? n - hook_at : 0);
         for (size_t i = 0; i < rt->nlive;) {
             if (rt->live[i]->ended)
@@ -1665,7 +1740,10 @@ static int loop(struct rt *rt, char *err, size_t errlen)
                 i++;
         }
         check_deadlines(rt);
-        poll_commands(rt, false);
+        bool hinted = rc > 0 && pfd[wake_at].revents;
+        if (hinted)
+            wake_drain(rt->wake_fd);
+        poll_commands(rt, hinted);
     }
     free(pfd);
     return 0;
@@ -1693,6 +1771,28 @@ static void reap_leftovers(void)
     }
 }
 
+/* The store failed for good (disk full, I/O error): nothing more can be
+ * recorded, so no worker may go on unrecorded. Each is ended (SIGTERM, then
+ * SIGKILL after stop_grace, its group and everything with the run token);
+ * their attempts stay open in the store, and the next `run` reconciles
+ * them as interrupted and resumes from the last committed checkpoints. */
+static void abandon_workers(struct rt *rt, char *err, size_t errlen)
+{
+    size_t n = rt->nlive;
+    for (size_t i = 0; i < rt->nlive; i++)
+        rt->exops->control(rt->ex, rt->live[i]->task, NS_EXEC_TERMINATE);
+    int strays = rt->exops->end_strays(rt->ex); /* waits stop_grace, then kills */
+    for (size_t i = 0; i < rt->nlive; i++)
+        rt->exops->control(rt->ex, rt->live[i]->task, NS_EXEC_KILL);
+    reap_leftovers();
+    size_t len = strlen(err);
+    if (n > 0 && len + 1 < errlen)
+        snprintf(err + len, errlen - len,
+                 "\nthe run's %zu running attempt%s ended (%d process%s); 'nightshift run' again "
+                 "resumes from the last committed checkpoints",
+                 n, n == 1 ? " was" : "s were", strays, strays == 1 ? "" : "es");
+}
+
 static void rt_release(struct rt *rt)
 {
     for (size_t i = 0; i < rt->nparts; i++) {
@@ -1705,6 +1805,10 @@ static void rt_release(struct rt *rt)
     free(rt->requeue);
     free(rt->waiting);
     free(rt->run_dir);
+    free(rt->metrics_path);
+    free(rt->waiters_dir);
+    if (rt->wake_fd >= 0)
+        close(rt->wake_fd);
     free(rt->self_exe);
     free(rt->run_token);
     free(rt->forced_changes);
@@ -1732,7 +1836,7 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     rt->spec = spec;
     rt->plan = plan;
     rt->opts = opts;
-    rt->lock_fd = rt->sigfd = -1;
+    rt->lock_fd = rt->sigfd = rt->wake_fd = -1;
     rt->concurrency = spec->concurrency;
     rt->exops = executor_find(spec->executor);
     rt->start_mono = ns_monotonic();
@@ -1774,13 +1878,21 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
                                      (long long)rt->run_id);
         free(real);
     }
-    rt->run_dir = store_run_dir(&rt->st, rt->run_id);
-    if (mkdir(rt->run_dir, 0700) != 0 && errno != EEXIST) {
-        ns_errf(err, errlen, "%s: %s", rt->run_dir, strerror(errno));
+    rt->run_dir = store_make_run_dir(&rt->st, rt->run_id, err, errlen);
+    if (!rt->run_dir)
         goto out;
-    }
+    rt->metrics_path = metrics_path(rt);
     if (load_partitions(rt, err, errlen) != 0)
         goto out;
+    {
+        /* Hints (wake.h); without them the command poll still works. */
+        char *wake = wake_path(&rt->st, rt->run_id, WAKE_COMMANDS);
+        rt->wake_fd = wake_listen(wake);
+        /* Commands arrive with a hint; the poll only covers a lost one. */
+        rt->command_poll_s = wake_poll_interval();
+        free(wake);
+        rt->waiters_dir = wake_path(&rt->st, rt->run_id, WAKE_WAITERS);
+    }
 
     /* Signals become readable events; children get a clean mask (exec.c). */
     sigset_t mask;
@@ -1799,12 +1911,28 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     exec_become_subreaper();
 
     rt->j = journal_new(&rt->st, rt->run_id);
-    {
+    if (rt->forced_changes) {
+        char *canon = spec_canonical(spec);
+        char *hash = hex64(ns_hash64(canon, strlen(canon), NS_HASH_SEED));
+        char *abs_spec = realpath(spec->path, NULL);
+        journal_spec(rt->j, canon, hash, spec->concurrency, abs_spec); /* the new spec's */
+        free(abs_spec);
+        free(hash);
+        free(canon);
+    } else {
         sqlite3_stmt *s = store_prepare(&rt->st, "SELECT concurrency FROM runs WHERE id = ?");
         sqlite3_bind_int64(s, 1, rt->run_id);
         if (result->resumed && sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0) > 0)
             rt->concurrency = sqlite3_column_int(s, 0); /* an operator's `set` survives */
         sqlite3_finalize(s);
+    }
+    bool ended_before = false; /* its end hooks fired when it ended */
+    {
+        sqlite3_stmt *q =
+            store_prepare(&rt->st, "SELECT finished_at IS NOT NULL FROM runs WHERE id = ?");
+        sqlite3_bind_int64(q, 1, rt->run_id);
+        ended_before = sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0);
+        sqlite3_finalize(q);
     }
     {
         struct ns_exec_config cfg = {
@@ -1851,16 +1979,21 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     guard_init_sla(rt);
     rt->state = RS_RUNNING;
     journal_run_state(rt->j, "running", NULL, false);
-    rt_event(
-        rt, -1, 0, "run_state", "run %lld: runtime %d %s (%zu partitions: %lld done, %lld to do)",
-        (long long)rt->run_id, (int)getpid(), result->resumed ? "resumed it" : "started it",
-        rt->nparts, (long long)done_count(rt), (long long)(rt->nparts - (size_t)done_count(rt)));
+    rt_event(rt, -1, 0, "run_state",
+             "run %lld: runtime %d %s (%zu partition%s: %lld done, %lld to do)",
+             (long long)rt->run_id, (int)getpid(), result->resumed ? "resumed it" : "started it",
+             rt->nparts, rt->nparts == 1 ? "" : "s", (long long)done_count(rt),
+             (long long)(rt->nparts - (size_t)done_count(rt)));
     if (result->resumed && spec->restore_paused)
         rt_set_run_state(rt, RS_PAUSED, "on_restore: pause - resume it when ready");
     poll_commands(rt, true); /* retries and skips queued while no runtime ran */
+    bool idle_resume = ended_before && rt->nlive == 0 && rt->counts[P_PENDING] == 0 &&
+                       rt->counts[P_RETRY_WAIT] == 0 && rt->counts[P_RUNNING] == 0;
 
-    if (loop(rt, err, errlen) != 0)
+    if (loop(rt, err, errlen) != 0) {
+        abandon_workers(rt, err, errlen);
         goto out;
+    }
 
     int strays = rt->exops->end_strays(rt->ex);
     if (strays > 0)
@@ -1879,15 +2012,17 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     if (rt->state != RS_STOPPED)
         guard_check_sla(rt, 0, true);
     periodic(rt, true);
-    if (rt->state == RS_SUCCEEDED)
+    if (idle_resume && (rt->state == RS_SUCCEEDED || rt->state == RS_FAILED))
+        rt_event(rt, -1, 0, "hook", "end hooks not run again: the resumed run had nothing to do");
+    else if (rt->state == RS_SUCCEEDED)
         hooks_fire(rt, NS_HOOK_SUCCESS);
     else if (rt->state == RS_FAILED)
         hooks_fire(rt, NS_HOOK_FAILURE);
-    if (journal_commit(rt->j, err, errlen) != 0)
+    if (commit_turn(rt, true, err, errlen) != 0)
         goto out;
     hooks_wait_all(rt); /* each bounded by hooks.timeout */
     reap_leftovers();
-    if (journal_commit(rt->j, err, errlen) != 0)
+    if (commit_turn(rt, true, err, errlen) != 0)
         goto out;
     snprintf(result->state, sizeof result->state, "%s", run_state_names[rt->state]);
     fill_counts(rt, &result->counts, 0, 0, ns_now());

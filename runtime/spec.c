@@ -468,6 +468,11 @@ static const struct key_def hook_keys[] = {
      "a hook is killed after this long"},
 };
 
+static const struct key_def metrics_keys[] = {
+    {"textfile", F_TMPL, OFF(metrics_textfile), NULL, 0, 0, 0, NULL, NULL,
+     "Prometheus text file kept fresh while the run runs (node_exporter's textfile collector)"},
+};
+
 static const struct key_def keys_file_keys[] = {
     {"file", F_TMPL, OFF(partitions.keys_file), NULL, 0, 0, K_REQUIRED, NULL, NULL,
      "file with one key per line, relative to the spec"},
@@ -529,6 +534,8 @@ static const struct key_def top_keys[] = {
      &(const struct section)SECTION("sla", sla_keys), NULL, "service level"},
     {"hooks", F_SECTION, OFF(hooks), NULL, 0, 0, 0,
      &(const struct section)SECTION("hooks", hook_keys), NULL, "commands run at the end"},
+    {"metrics", F_SECTION, OFF(metrics_textfile), NULL, 0, 0, 0,
+     &(const struct section)SECTION("metrics", metrics_keys), NULL, "metrics export"},
     {"durability", F_CHOICE, OFF(durability_full), "normal", 0, 0, 0, NULL, durability_words,
      "full: fsync every state change"},
     {"on_restore", F_CHOICE, OFF(restore_paused), "resume", 0, 0, 0, NULL, restore_words,
@@ -1291,6 +1298,7 @@ static void check_spec(struct loader *L, const struct node *root)
             }
     }
     check_tmpl(L, &s->workdir, "workdir", names, n);
+    check_tmpl(L, &s->metrics_textfile, "metrics.textfile", names, nrun);
     for (size_t i = 0; i < s->env_len; i++) {
         struct ns_tmpl t = {s->env[i].value, L->env_pos[2 * i], L->env_pos[2 * i + 1]};
         char *p = ns_xasprintf("env.%s", s->env[i].name);
@@ -1433,6 +1441,7 @@ void spec_release(struct ns_spec *s)
     free(s->description);
     argv_release(&s->command);
     free(s->workdir.text);
+    free(s->metrics_textfile.text);
     kvs_free(s->params, s->params_len);
     struct ns_partition_spec *ps = &s->partitions;
     for (size_t i = 0; i < ps->keys_len; i++)

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "nightshift/store.h"
+#include "nightshift/util.h"
 
 /* Verbs and their JSON args (docs/cli.md):
  *   pause {} | resume {} | stop {"now":bool} | set {"concurrency":N}
@@ -31,8 +32,10 @@
     X(kill, true)
 
 /* Inserts a pending command for run_id; who is taken from the process (user
- * name and uid), source is "cli" or "console". Returns 0 and the new id, or
- * -1 with err filled (unknown verb, database error). */
+ * name and uid), source is "cli" or "console". After the row is committed it
+ * pokes the runtime's wake-up FIFO (wake.h), so a live runtime acts within
+ * milliseconds. Returns 0 and the new id, or -1 with err filled (unknown
+ * verb, database error). */
 int control_submit(struct ns_store *st, int64_t run_id, const char *verb, const char *args_json,
                    const char *source, int64_t *cmd_id, char *err, size_t errlen);
 
@@ -49,13 +52,61 @@ int control_submit_refused(struct ns_store *st, int64_t run_id, const char *verb
  * runtime had decided already, -1 on a database error. */
 int control_withdraw(struct ns_store *st, int64_t cmd_id, const char *result);
 
-/* Waits up to timeout_s for the runtime to decide on cmd_id. Returns 1 when
- * applied, 0 when refused, 2 when still pending at the deadline, -1 on a
- * database error; result (if non-NULL) gets the runtime's words. */
+/* Waits up to timeout_s for the runtime to decide on cmd_id: it sleeps on
+ * a waiter FIFO the runtime pokes after committing verdicts (wake.h) and
+ * re-reads the row when poked, or every second (every 50 ms when the FIFO
+ * cannot be made). timeout_s = 0
+ * reads the row once. Returns 1 when applied, 0 when refused, 2 when still
+ * pending at the deadline, -1 on a database error; result (if non-NULL) gets
+ * the runtime's words. */
 int control_wait(struct ns_store *st, int64_t cmd_id, double timeout_s, char *result,
                  size_t resultlen);
 
 /* True for verbs that only make sense while a runtime drives the run. */
 bool control_needs_live_runtime(const char *verb);
+
+/* ---- the one submit policy (the CLI's control commands and the console) ----
+ * What happens to a command depends on whether a runtime holds the run's
+ * lock (query_runtime_alive) and on the verb:
+ *   runtime alive               -> SENT: pending until the runtime decides;
+ *   no runtime, live-only verb  -> REFUSED at once ("no runtime is driving
+ *                                  run N (start it with `nightshift run ...`)");
+ *   no runtime, retry|skip, run succeeded -> REFUSED (nothing would apply it);
+ *   no runtime, retry|skip      -> QUEUED: pending, applied by the next
+ *                                  `nightshift run` ("no runtime: run
+ *                                  `nightshift run ...` to apply it").
+ * A refusal is recorded as a refused row, so the audit log shows the try.
+ * Later, control_verdict() withdraws a live-only command whose runtime
+ * exited before deciding, and reports a retry|skip left by a runtime that
+ * exited as queued: nothing stays "pending" with nobody to decide it. */
+enum ns_submit_outcome { NS_SUBMIT_SENT, NS_SUBMIT_QUEUED, NS_SUBMIT_REFUSED };
+
+struct ns_submit {
+    enum ns_submit_outcome outcome;
+    int64_t cmd_id;
+    char why[1024]; /* REFUSED: the reason; QUEUED: how it will be applied */
+};
+
+/* Decides by the policy above and records the command. db_shown is the
+ * database to name in the printed `nightshift run` (NULL: the default one,
+ * not named). Returns 0 with *out filled, or -1 with err filled (database
+ * error, unknown verb). */
+int control_issue(struct ns_store *st, int64_t run_id, const char *verb, const char *args_json,
+                  const char *source, const char *db_shown, struct ns_submit *out, char *err,
+                  size_t errlen);
+
+/* Waits up to timeout_s for the verdict of a command control_issue sent:
+ * 1 applied, 0 refused (also when a live-only command was withdrawn
+ * because its runtime exited first), 3 queued (a retry|skip whose runtime
+ * exited: the next `nightshift run` applies it; result says how), 2 still
+ * pending at the deadline with a live runtime, -1 database error. */
+int control_verdict(struct ns_store *st, int64_t run_id, int64_t cmd_id, const char *verb,
+                    const char *db_shown, double timeout_s, char *result, size_t resultlen);
+
+/* "nightshift run [--db DB] SPEC -p a=1 ..." that resumes run_id, each word
+ * quoted for a POSIX shell where needed. The caller frees. */
+char *control_resume_command(struct ns_store *st, int64_t run_id, const char *db_shown);
+/* Appends s quoted for a POSIX shell when it needs it. */
+void control_add_shell_word(struct ns_buf *b, const char *s);
 
 #endif

@@ -38,6 +38,23 @@ int plan_build(const struct ns_spec *spec, char *const *given, size_t given_len,
                struct ns_plan *out, struct ns_diags *diags);
 void plan_release(struct ns_plan *plan);
 
+/* Called once per partition, in index order; p and its strings are valid
+ * only during the call. A non-zero return stops the plan. */
+typedef int (*ns_plan_each_fn)(void *ctx, const struct ns_partition *p);
+
+/* The plan without holding it: memory stays flat in the partition count
+ * (8 bytes per partition for the duplicate-key check, freed before `each`).
+ * Two passes over the partitioner: the first validates exactly as
+ * plan_build does and calls first(ctx, p) (may be NULL: e.g. to measure
+ * column widths); then, if the plan is good and each is not NULL, the second
+ * calls each(ctx, p). summary gets len, hash and run_params (parts stays
+ * NULL); release it with plan_release. Returns 0, or -1 with diags filled
+ * (the plan_build problems; a keys file or glob that changed between the
+ * passes) or when a callback stopped it (its value in *each_rc). */
+int plan_stream(const struct ns_spec *spec, char *const *given, size_t given_len,
+                ns_plan_each_fn first, ns_plan_each_fn each, void *ctx, struct ns_plan *summary,
+                struct ns_diags *diags, int *each_rc);
+
 /* Canonical text of the run parameters, "a=1\nb=x\n" sorted by name: with the
  * job name it is a run's identity. Caller frees. */
 char *plan_params_canonical(const struct ns_plan *plan);

@@ -119,6 +119,7 @@ struct ns_spec {
     struct ns_argv command;
     bool shell;             /* command has one element, run by /bin/sh -c */
     struct ns_tmpl workdir; /* NULL text: the spec's directory */
+    struct ns_tmpl metrics_textfile; /* metrics.textfile: Prometheus file kept fresh (NULL: none) */
     struct ns_kv *params;   /* declared run parameters with defaults */
     size_t params_len;
     struct ns_partition_spec partitions;

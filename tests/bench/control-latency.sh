@@ -49,8 +49,8 @@ def pct(xs, p):
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
 
 def show(name, xs):
-    print("%-44s n=%d  p50 %7.1f ms  p99 %7.1f ms  max %7.1f ms"
-          % (name, len(xs), pct(xs, 50), pct(xs, 99), max(xs)))
+    print("%-44s n=%d  p50 %7.1f ms  p90 %7.1f ms  p99 %7.1f ms  max %7.1f ms"
+          % (name, len(xs), pct(xs, 50), pct(xs, 90), pct(xs, 99), max(xs)))
 
 wall, to_status, nowait = [], [], []
 for i in range(n):

@@ -93,7 +93,7 @@ stop_s=$(secs "$t0" "$(now_ms)")
 cpu=$(awk -v ms="$ms" 'BEGIN { printf "%.2f", ms / 300 }')
 
 cat >&3 <<EOM
-## f. executor: slurm against bare Slurm
+## executor: slurm against a bare Slurm array
 
 tests/bench/slurm.sh on a single-node Slurm 22.05 started by tests/e2e/slurm-lib.sh
 (loopback, \`sched_interval=2\`, \`batch_sched_delay=0\`; 2 CPUs, so 2 tasks at a time).

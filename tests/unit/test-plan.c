@@ -410,6 +410,104 @@ static void test_large_range(void **state)
     plan_release(&p);
 }
 
+/* plan_stream gives what plan_build gives: the same partitions in the same
+ * order (as JSON), the same hash and count, and the same diagnostics. */
+struct collected {
+    char **lines;
+    size_t n;
+    int stop_at; /* > 0: each returns 7 at this many partitions */
+};
+
+static int collect(void *ctx, const struct ns_partition *p)
+{
+    struct collected *c = ctx;
+    c->lines = realloc(c->lines, (c->n + 1) * sizeof *c->lines);
+    c->lines[c->n++] = plan_partition_json(p);
+    return c->stop_at > 0 && (int)c->n == c->stop_at ? 7 : 0;
+}
+
+static void free_collected(struct collected *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        free(c->lines[i]);
+    free(c->lines);
+    memset(c, 0, sizeof *c);
+}
+
+static void expect_stream_like_build(const char *yaml)
+{
+    struct ns_spec s;
+    load("s.yaml", yaml, &s);
+    struct ns_plan full, sum;
+    struct ns_diags d1 = {0}, d2 = {0};
+    int rb = plan_build(&s, NULL, 0, &full, &d1);
+    struct collected first = {0}, each = {0};
+    int stopped = -1;
+    int rs = plan_stream(&s, NULL, 0, NULL, collect, &each, &sum, &d2, &stopped);
+    assert_int_equal(rs, rb);
+    assert_int_equal(stopped, 0);
+    char *t1 = diags_format(&d1, "s.yaml"), *t2 = diags_format(&d2, "s.yaml");
+    assert_string_equal(t1, t2);
+    free(t1);
+    free(t2);
+    if (rb == 0) {
+        assert_int_equal(sum.len, full.len);
+        assert_true(sum.hash == full.hash);
+        assert_null(sum.parts);
+        assert_int_equal(each.n, full.len);
+        for (size_t i = 0; i < full.len; i++) {
+            char *j = json(&full, i);
+            assert_string_equal(each.lines[i], j);
+            free(j);
+        }
+        size_t n = full.len;
+        plan_release(&full);
+        plan_release(&sum);
+        /* The first pass sees the same partitions; each is then not called. */
+        free_collected(&each);
+        assert_int_equal(plan_stream(&s, NULL, 0, collect, NULL, &first, &sum, &d2, &stopped), 0);
+        assert_int_equal(first.n, n);
+        plan_release(&sum);
+    } else {
+        assert_int_equal(each.n, 0); /* a bad plan prints nothing */
+    }
+    free_collected(&first);
+    free_collected(&each);
+    diags_release(&d1);
+    diags_release(&d2);
+    spec_release(&s);
+}
+
+static void test_stream(void **state)
+{
+    (void)state;
+    expect_stream_like_build("name: j\ncommand: [w]\npartitions: {list: [a, b, c]}\n");
+    expect_stream_like_build("name: j\ncommand: [w]\npartitions: {range: {start: 5, end: 99, "
+                             "size: 7}}\n");
+    expect_stream_like_build("name: j\ncommand: [w]\npartitions: {dates: {from: 2026-01-30, "
+                             "to: 2026-03-02}}\n");
+    /* Duplicates, also ones a date format makes. */
+    expect_stream_like_build("name: j\ncommand: [w]\npartitions: {list: [a, b, a, c, b]}\n");
+    expect_stream_like_build("name: j\ncommand: [w]\npartitions: {dates: {from: 2026-01-30, "
+                             "to: 2026-03-02, format: '%Y-%m'}}\n");
+    expect_stream_like_build("name: j\ncommand: [w]\npartitions: {range: {start: 9, end: 1}}\n");
+
+    /* A callback's non-zero return stops the stream and is handed back. */
+    struct ns_spec s;
+    load("s.yaml", "name: j\ncommand: [w]\npartitions: {range: {start: 1, end: 100}}\n", &s);
+    struct collected c = {.stop_at = 10};
+    struct ns_plan sum;
+    struct ns_diags d = {0};
+    int stopped = 0;
+    assert_int_equal(plan_stream(&s, NULL, 0, NULL, collect, &c, &sum, &d, &stopped), -1);
+    assert_int_equal(stopped, 7);
+    assert_int_equal(c.n, 10);
+    assert_int_equal(d.len, 0);
+    free_collected(&c);
+    diags_release(&d);
+    spec_release(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -419,7 +517,7 @@ int main(void)
         cmocka_unit_test(test_files),       cmocka_unit_test(test_params),
         cmocka_unit_test(test_duplicates),  cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_tmpl_expand), cmocka_unit_test(test_json_escaping),
-        cmocka_unit_test(test_large_range),
+        cmocka_unit_test(test_large_range), cmocka_unit_test(test_stream),
     };
     return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }
