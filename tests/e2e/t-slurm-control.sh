@@ -6,7 +6,9 @@
 #   2. a graceful stop ends the run's tasks (interrupted, not failed); the
 #      next `run` finishes it;
 #   3. stop --now ends them at once;
-#   4. kill -9 of the runtime mid-run, then the same command again: it
+#   4. set concurrency=N becomes the array's ArrayTaskThrottle, and N tasks run;
+#   5. a timeout ends the task as locally, counted from its start on Slurm;
+#   6. kill -9 of the runtime mid-run, then the same command again: it
 #      re-attaches to the tasks Slurm still runs or has finished - no attempt
 #      is submitted twice, every partition succeeds exactly once and the
 #      outputs equal a local run's.
@@ -127,7 +129,52 @@ is "the run is stopped" "$(sql "SELECT state FROM runs WHERE id = $R")" stopped
 is "its attempts were interrupted" "$(sql "SELECT group_concat(DISTINCT outcome) FROM attempts WHERE run_id = $R")" interrupted
 wait_for "Slurm has no task of it left" 30 no_live_jobs && ok "no task left in Slurm"
 
-# --- 4. kill -9 of the runtime, then run again -------------------------------
+# --- 4. set concurrency ------------------------------------------------------
+cat >"$T/specs/throttle.yaml" <<EOS
+name: throttle
+command: [sh, steady.sh, "100", "0.1"]
+partitions: {list: [a, b, c, d]}
+concurrency: 1
+executor: slurm
+EOS
+spawn throttle "$NIGHTSHIFT" run --db "$NIGHTSHIFT_DB" "$T/specs/throttle.yaml"
+rt=$SPAWNED
+running_tasks() { [ "$(squeue -h -r -t R -o %i 2>/dev/null | wc -l)" = "$1" ]; }
+wait_for "one task runs" 60 running_tasks 1
+R=$(run_of throttle)
+wait_for "the runtime saw it start" 30 sh -c "[ -n \"\$(sqlite3 '$NIGHTSHIFT_DB' \"SELECT locator FROM attempts WHERE run_id = $R AND locator IS NOT NULL\" 2>/dev/null)\" ]"
+job=$(sql "SELECT substr(locator, 1, instr(locator, '_') - 1) FROM attempts WHERE run_id = $R AND locator IS NOT NULL LIMIT 1")
+like "the array has a job id" "$job" '^[0-9]+$'
+like "the array was submitted with throttle 1" "$(scontrol show job "$job" | grep -o 'ArrayTaskThrottle=[0-9]*' | head -n 1)" '=1$'
+ns set "$R" concurrency=2 >"$T/set.out" 2>&1
+is "set exits 0" "$?" 0
+wait_for "the throttle is 2" 30 sh -c "scontrol show job '$job' | grep -q 'ArrayTaskThrottle=2'" && ok "set concurrency=2 became ArrayTaskThrottle=2"
+wait_for "two tasks run" 60 running_tasks 2 && ok "two tasks run at once"
+ns stop --now "$R" >/dev/null 2>&1
+wait_for "the runtime stops" 60 pid_gone "$rt"
+wait "$rt"
+wait_for "Slurm has no task of it left" 30 no_live_jobs
+
+# --- 5. timeout ----------------------------------------------------------------
+cat >"$T/specs/slowpoke.yaml" <<EOS
+name: slowpoke
+command: [sleep, "300"]
+partitions: {list: [only]}
+timeout: 2s
+stop_grace: 1s
+retry: {attempts: 1}
+executor: slurm
+EOS
+t0=$(now_ms)
+ns run "$T/specs/slowpoke.yaml" >"$T/slowpoke.out" 2>&1
+is "a timed-out run exits 1" "$?" 1
+diag "2 s timeout on slurm: run took $(($(now_ms) - t0)) ms"
+R=$(run_of slowpoke)
+is "the attempt timed out" "$(sql "SELECT outcome FROM attempts WHERE run_id = $R")" timed_out
+is "the partition failed" "$(sql "SELECT state FROM partitions WHERE run_id = $R")" failed
+wait_for "Slurm has no task of it left" 30 no_live_jobs && ok "the timed-out task is gone from Slurm"
+
+# --- 6. kill -9 of the runtime, then run again -------------------------------
 P="-p from=2026-11-01 -p to=2026-11-06 -p pace=0.1 -p lines=2000 -p data=$T/data -p out=$T/out"
 # shellcheck disable=SC2086
 spawn backfill "$NIGHTSHIFT" run --db "$NIGHTSHIFT_DB" "$T/configs/backfill.yaml" $P
