@@ -218,5 +218,5 @@ static int launch_main(int argc, char **argv)
     return rc;
 }
 
-const struct ns_command cmd_launch = {"_launch", "BATCHDIR",
-                                      "(internal) run one Slurm array task's worker", launch_main};
+const struct ns_command cmd_launch = {
+    "_launch", "BATCHDIR", "(internal) run one Slurm array task's worker", launch_main, NULL, NULL};
