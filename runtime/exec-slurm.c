@@ -1268,7 +1268,8 @@ static void slurm_describe(const struct ns_executor *ex, const struct ns_task *t
 {
     (void)ex;
     if (t->job)
-        snprintf(buf, len, "job %lld_%d", (long long)t->job, t->index);
+        snprintf(buf, len, "job %lld_%d%s", (long long)t->job, t->index,
+                 t->state == T_SUBMITTED ? " (queued)" : "");
     else
         snprintf(buf, len, "queued for sbatch");
 }

@@ -751,7 +751,28 @@ static void record_locator(struct rt *rt, struct attempt *a, char *label, size_t
     char *locator = rt->exops->locator(rt->ex, a->task);
     rt->exops->describe(rt->ex, a->task, label, len);
     journal_attempt_locator(rt->j, a->id, rt->exops->name, locator, label);
+    a->located = locator != NULL;
     free(locator);
+}
+
+/* After a queueing backend's submission: the locators (Slurm job ids) it
+ * has learnt, stored at once, so the console shows them and a restart finds
+ * the tasks before they run. */
+static void record_new_locators(struct rt *rt)
+{
+    if (!(rt->exops->caps & NS_EXEC_QUEUES))
+        return;
+    for (size_t i = 0; i < rt->nlive; i++) {
+        struct attempt *a = rt->live[i];
+        if (a->located || !a->task)
+            continue;
+        char *locator = rt->exops->locator(rt->ex, a->task);
+        if (locator) {
+            char label[96];
+            record_locator(rt, a, label, sizeof label);
+        }
+        free(locator);
+    }
 }
 
 static void launch(struct rt *rt, int64_t idx)
@@ -1701,6 +1722,7 @@ static int loop(struct rt *rt, char *err, size_t errlen)
         dispatch(rt);
         if (rt->exops->flush(rt->ex, err, errlen) != 0)
             rt_event(rt, -1, 0, "executor", "%s executor: %s", rt->exops->name, err);
+        record_new_locators(rt);
         periodic(rt, false);
         if (commit_turn(rt, false, err, errlen) != 0)
             goto fail;

@@ -80,6 +80,8 @@ wait_for "both workers are frozen" 30 all_frozen "$R" 2 && ok "pause suspends bo
 reported() { cat "$SPOOL"/*/a*/report 2>/dev/null | wc -c; }
 p1=$(reported)
 wait_for "the queued task is held in Slurm" 30 sh -c "squeue -h -t PD -o %r | grep -q JobHeld" && ok "the queued task is held"
+like "the queued attempt already shows its Slurm job id" \
+    "$(sql "SELECT label FROM attempts WHERE run_id = $R AND idx = 2")" '^job [0-9]+_2 \(queued\)$'
 sleep 1.5 # progress must not move while frozen (a property over time)
 is "no report written while paused" "$(reported)" "$p1"
 is "the run is paused" "$(sql "SELECT state FROM runs WHERE id = $R")" paused
