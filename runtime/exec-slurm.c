@@ -788,6 +788,13 @@ static void deliver_started(struct ns_executor *ex, struct ns_task *t,
     if (t->state == T_STARTED)
         return;
     task_set_state(ex, t, T_STARTED);
+    if (t->held && !t->suspended) {
+        /* Held while Slurm was already starting it: suspend it instead
+         * (resume then releases and resumes). */
+        t->actions |= A_SUSPEND;
+        t->suspended = true;
+        ex->actions_pending = true;
+    }
     if (ev->started)
         ev->started(ctx, t->owner);
 }
