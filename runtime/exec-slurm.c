@@ -876,9 +876,11 @@ static void parse_snapshot(struct ns_executor *ex, char *data)
             *next++ = '\0';
         long long job;
         int index;
-        char state[24];
-        if (sscanf(line, "%lld|%d|%23s", &job, &index, state) != 3)
+        char idx[24], state[24];
+        if (sscanf(line, "%lld|%23[^|]|%23s", &job, idx, state) != 3)
             continue;
+        if (sscanf(idx, "%d", &index) != 1)
+            index = -1; /* not an array task ("N/A"): someone's plain job of our name */
         if (ex->nsnap == cap) {
             cap = cap ? cap * 2 : 64;
             ex->snap = ns_xrealloc(ex->snap, cap * sizeof *ex->snap);
@@ -1239,7 +1241,10 @@ static int slurm_end_strays(struct ns_executor *ex)
             known = t->job == s->job && t->index == s->index;
         if (known)
             continue;
-        args_addf(&a, "%lld_%d", (long long)s->job, s->index);
+        if (s->index >= 0)
+            args_addf(&a, "%lld_%d", (long long)s->job, s->index);
+        else
+            args_addf(&a, "%lld", (long long)s->job);
         n++;
     }
     if (n > 0) {
@@ -1254,8 +1259,8 @@ static int slurm_end_strays(struct ns_executor *ex)
             bool live = false;
             for (int i = 1; i <= n && !live; i++) {
                 long long job;
-                int index;
-                if (sscanf(a.v[i], "%lld_%d", &job, &index) != 2)
+                int index = -1;
+                if (sscanf(a.v[i], "%lld_%d", &job, &index) < 1)
                     continue;
                 const struct slot *s = snap_find(ex, job, index);
                 int si = s ? state_find(s->state) : -1;

@@ -192,14 +192,21 @@ before=$(sql "SELECT count(*) FROM partitions WHERE run_id = $R AND state = 'suc
 live=$(sql "SELECT count(*) FROM attempts WHERE run_id = $R AND outcome IS NULL")
 diag "killed with $before done and $live attempts live"
 check "attempts were live when it died" test "$live" -ge 1
+# A job of the run that no attempt knows (as if the runtime had died inside
+# sbatch): the rerun must cancel it before it submits anything.
+key=$(ls "$SPOOL" | while read -r k; do [ -d "$SPOOL/$k/a$(sql "SELECT min(id) FROM attempts WHERE run_id = $R")" ] && echo "$k"; done)
+printf '#!/bin/sh\nsleep 300\n' >"$T/stray.sh"
+stray=$(sbatch --parsable --array=0-1 --job-name="nightshift.$key" --output=/dev/null "$T/stray.sh")
+like "a stray array of the run is in Slurm" "$stray" '^[0-9]+$'
 # shellcheck disable=SC2086
 ns run "$T/configs/backfill.yaml" $P >"$T/rerun.out" 2>&1
 is "the rerun exits 0" "$?" 0
 like "it re-attached to tasks Slurm still had" "$(sql "SELECT count(*) FROM events WHERE run_id = $R AND kind = 'reconcile' AND message LIKE '%adopted%'")" '^[1-9]'
+like "it ended the stray tasks" "$(sql "SELECT message FROM events WHERE run_id = $R AND kind = 'reconcile' AND message LIKE 'ended % leftover%'")" '^ended 2 leftover'
+is "Slurm has no task of the stray left" "$(squeue -h -r -t PD,R,S,CG -j "$stray" -o %i 2>/dev/null | grep -c .)" 0
 is "every partition succeeded" "$(sql "SELECT count(*) FROM partitions WHERE run_id = $R AND state = 'succeeded'")" 6
 is "exactly once: one succeeded attempt per partition" \
     "$(sql "SELECT count(*) FROM (SELECT idx FROM attempts WHERE run_id = $R AND outcome = 'succeeded' GROUP BY idx HAVING count(*) = 1)")" 6
-key=$(ls "$SPOOL" | while read -r k; do [ -d "$SPOOL/$k/a$(sql "SELECT min(id) FROM attempts WHERE run_id = $R")" ] && echo "$k"; done)
 subs=$(for l in "$SPOOL/$key"/b*/[0-9]*; do case $l in *.slurm.out) ;; *) readlink "$l" ;; esac; done | sort)
 is "no attempt was submitted twice" "$(echo "$subs" | uniq -d | grep -c .)" 0
 is "every attempt was submitted once" "$(echo "$subs" | grep -c .)" "$(sql "SELECT count(*) FROM attempts WHERE run_id = $R")"
