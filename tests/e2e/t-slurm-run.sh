@@ -27,6 +27,7 @@ lsql() { sqlite3 -bail -batch -cmd '.timeout 5000' "$LOCAL_DB" "$@"; }
 # --- 1. the same spec, local and slurm --------------------------------------
 is "the copies differ from the originals by one line" \
     "$(diff "$CONFIGS/flaky-keys.yaml" "$T/configs/flaky-keys.yaml" | grep -c '^[<>]')" 1
+like "validate says where it runs" "$(ns validate "$T/configs/flaky-keys.yaml")" ', on slurm$'
 t0=$(now_ms)
 ns run "$T/configs/flaky-keys.yaml" -p pace=0 >"$T/flaky.out" 2>&1
 is "flaky-keys on slurm exits 0" "$?" 0
