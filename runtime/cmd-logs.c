@@ -128,6 +128,18 @@ static int logs(int argc, char **argv)
             cli_error("logs", "run %lld partition %lld has no attempt yet", run, (long long)part);
         goto out;
     }
+    {
+        /* Where it ran, on stderr: stdout stays the worker's bytes. */
+        struct ns_attempt_row row;
+        char qerr[256];
+        if (query_attempt(&st, run, part, n, &row, qerr, sizeof qerr) == 1 && row.executor &&
+            strcmp(row.executor, "local") != 0) {
+            char *label = cli_escape(row.label ? row.label : "not submitted");
+            fprintf(stderr, "attempt %lld ran on %s: %s\n", (long long)n, row.executor, label);
+            free(label);
+        }
+        query_attempt_row_release(&row);
+    }
     const struct timespec pause = {0, FOLLOW_POLL_NS};
     f = fopen(path, "rb");
     /* A live attempt's log is created at its launch; give it that moment. */
