@@ -46,6 +46,7 @@ struct attempt {
     int64_t report_fed, report_offset; /* report bytes fed; fed up to the last whole message */
     int64_t output_fed;
     bool offsets_dirty; /* adoptable executors: offsets to store with this turn */
+    bool located;       /* its locator is stored (queueing backends learn it at submission) */
     struct ns_report_parser parser;
     int log_fd;
     char *log_path;

@@ -512,9 +512,9 @@ static void adopt_attempt(struct rt *rt, struct attempt *a, int64_t report_offse
     a->report_fed = a->report_offset = report_offset;
     a->output_fed = output_offset;
     a->log_bytes = output_offset;
-    a->log_path = log_path ? ns_xstrdup(log_path)
-                           : ns_xasprintf("%s/p%06lld-a%d.log", rt->run_dir, (long long)a->idx,
-                                          a->n);
+    a->log_path = log_path
+                      ? ns_xstrdup(log_path)
+                      : ns_xasprintf("%s/p%06lld-a%d.log", rt->run_dir, (long long)a->idx, a->n);
     open_attempt_log(a, true);
     a->started_mono = ns_monotonic() - (now - a->started_wall);
     if (rt->spec->timeout_ms > 0)
@@ -755,7 +755,28 @@ static void record_locator(struct rt *rt, struct attempt *a, char *label, size_t
     char *locator = rt->exops->locator(rt->ex, a->task);
     rt->exops->describe(rt->ex, a->task, label, len);
     journal_attempt_locator(rt->j, a->id, rt->exops->name, locator, label);
+    a->located = locator != NULL;
     free(locator);
+}
+
+/* After a queueing backend's submission: the locators (Slurm job ids) it
+ * has learnt, stored at once, so the console shows them and a restart finds
+ * the tasks before they run. */
+static void record_new_locators(struct rt *rt)
+{
+    if (!(rt->exops->caps & NS_EXEC_QUEUES))
+        return;
+    for (size_t i = 0; i < rt->nlive; i++) {
+        struct attempt *a = rt->live[i];
+        if (a->located || !a->task)
+            continue;
+        char *locator = rt->exops->locator(rt->ex, a->task);
+        if (locator) {
+            char label[96];
+            record_locator(rt, a, label, sizeof label);
+        }
+        free(locator);
+    }
 }
 
 static void launch(struct rt *rt, int64_t idx)
@@ -789,6 +810,12 @@ static void launch(struct rt *rt, int64_t idx)
     report_parser_init(&a->parser);
     a->log_path = ns_xasprintf("%s/p%06lld-a%d.log", rt->run_dir, (long long)idx, a->n);
     open_attempt_log(a, false);
+    /* A queueing backend may hold a thousand attempts in its queue: their
+     * logs exist from the launch but stay open only while they run. */
+    if ((rt->exops->caps & NS_EXEC_QUEUES) && a->log_fd >= 0) {
+        close(a->log_fd);
+        a->log_fd = -1;
+    }
     a->id =
         journal_attempt_start(rt->j, idx, a->n, now, a->log_path, p->checkpoint, p->checkpoint_len);
     p->live = a;
@@ -1003,10 +1030,13 @@ static void on_started(void *ctx, void *owner)
     struct rt *rt = ctx;
     struct attempt *a = owner;
     a->started_mono = ns_monotonic();
+    a->started_wall = ns_now(); /* durations count from here, not from the queue */
     if (rt->spec->timeout_ms > 0)
         a->deadline_mono = a->started_mono + (double)rt->spec->timeout_ms / 1000.0;
     if (a->paused_at_mono > 0)
         a->paused_at_mono = a->started_mono; /* held while queued: the clock starts on resume */
+    if (a->log_fd < 0)
+        open_attempt_log(a, true);
     char label[96];
     if (a->task)
         record_locator(rt, a, label, sizeof label);
@@ -1240,8 +1270,8 @@ static void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_e
          * its own; retried per policy from its checkpoint. */
         outcome = "lost";
         snprintf(msg, sizeof msg, "%s after %s%s%s",
-                 a->end.kind == NS_END_CANCELLED ? "cancelled outside nightshift" : "lost",
-                 dur, a->end.detail[0] ? ": " : "", a->end.detail);
+                 a->end.kind == NS_END_CANCELLED ? "cancelled outside nightshift" : "lost", dur,
+                 a->end.detail[0] ? ": " : "", a->end.detail);
     }
     if (a->ending != END_NONE && a->end.kind == NS_END_EXITED)
         code = a->end.code;
@@ -1619,13 +1649,14 @@ static char *metrics_path(const struct rt *rt)
         return NULL;
     struct ns_buf b = NS_BUF_INIT;
     char err[256];
-    if (tmpl_expand(rt->spec->metrics_textfile.text, rt->plan->run_params,
-                    rt->plan->run_params_len, &b, err, sizeof err) != 0) {
+    if (tmpl_expand(rt->spec->metrics_textfile.text, rt->plan->run_params, rt->plan->run_params_len,
+                    &b, err, sizeof err) != 0) {
         buf_release(&b);
         return NULL; /* validate checked the placeholders */
     }
-    char *p = b.data && b.data[0] == '/' ? ns_xstrdup(b.data)
-                                         : ns_xasprintf("%s/%s", rt->spec->dir, b.data ? b.data : "");
+    char *p = b.data && b.data[0] == '/'
+                  ? ns_xstrdup(b.data)
+                  : ns_xasprintf("%s/%s", rt->spec->dir, b.data ? b.data : "");
     buf_release(&b);
     return p;
 }
@@ -1707,6 +1738,7 @@ static int loop(struct rt *rt, char *err, size_t errlen)
         dispatch(rt);
         if (rt->exops->flush(rt->ex, err, errlen) != 0)
             rt_event(rt, -1, 0, "executor", "%s executor: %s", rt->exops->name, err);
+        record_new_locators(rt);
         periodic(rt, false);
         if (commit_turn(rt, false, err, errlen) != 0)
             goto fail;
@@ -2032,11 +2064,11 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     guard_init_sla(rt);
     rt->state = RS_RUNNING;
     journal_run_state(rt->j, "running", NULL, false);
-    rt_event(
-        rt, -1, 0, "run_state", "run %lld: runtime %d %s (%zu partition%s: %lld done, %lld to do)",
-        (long long)rt->run_id, (int)getpid(), result->resumed ? "resumed it" : "started it",
-        rt->nparts, rt->nparts == 1 ? "" : "s", (long long)done_count(rt),
-        (long long)(rt->nparts - (size_t)done_count(rt)));
+    rt_event(rt, -1, 0, "run_state",
+             "run %lld: runtime %d %s (%zu partition%s: %lld done, %lld to do)",
+             (long long)rt->run_id, (int)getpid(), result->resumed ? "resumed it" : "started it",
+             rt->nparts, rt->nparts == 1 ? "" : "s", (long long)done_count(rt),
+             (long long)(rt->nparts - (size_t)done_count(rt)));
     if (result->resumed && spec->restore_paused)
         rt_set_run_state(rt, RS_PAUSED, "on_restore: pause - resume it when ready");
     poll_commands(rt, true); /* retries and skips queued while no runtime ran */
