@@ -19,6 +19,7 @@
  * that take such an id translate it through temp.ns_errmap. The queue is
  * bounded (QUEUE_MAX_BYTES); past it, the journal blocks as before.
  */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -180,13 +181,15 @@ static int begin_now(struct journal *j)
     return rc;
 }
 
-/* Runs the queued writes in order inside the transaction just begun. */
-static void replay(struct journal *j)
+/* Runs the queued writes in order inside the transaction just begun;
+ * returns how many failed (the last error is in j->err). */
+static size_t replay(struct journal *j)
 {
+    size_t failed = 0;
     for (size_t i = 0; i < j->nqueue; i++) {
         struct queued *q = &j->queue[i];
         if (sqlite3_exec(j->st->db, q->sql, NULL, NULL, NULL) != SQLITE_OK) {
-            j->failed = true;
+            failed++;
             snprintf(j->err, sizeof j->err, "%s", sqlite3_errmsg(j->st->db));
         } else if (q->prov < 0) {
             sqlite3_reset(j->map_insert);
@@ -198,6 +201,7 @@ static void replay(struct journal *j)
         sqlite3_free(q->sql);
     }
     j->nqueue = j->queue_bytes = 0;
+    return failed;
 }
 
 /* Holds the lock again after a wait: the queue is replayed and the wait is
@@ -208,14 +212,16 @@ static void end_wait(struct journal *j)
     double waited = ns_monotonic() - j->wait_started;
     j->waiting = false;
     j->in_txn = true;
-    replay(j);
+    size_t failed = replay(j);
     /* Its own statement: the wait may end inside a use() of J_EVENT. */
-    char msg[256];
-    snprintf(msg, sizeof msg,
-             "the database was locked by another process for %.1fs; the runtime went on "
-             "serving deadlines, signals and pipes and committed the %zu writes of the wait "
-             "when the lock was free",
-             waited, n);
+    char msg[768];
+    int len = snprintf(msg, sizeof msg,
+                       "the database was locked by another process for %.1fs; the runtime went "
+                       "on serving deadlines, signals and pipes and committed the %zu writes of "
+                       "the wait when the lock was free",
+                       waited, n - failed);
+    if (failed && len > 0 && (size_t)len < sizeof msg)
+        snprintf(msg + len, sizeof msg - (size_t)len, " (%zu failed: %s)", failed, j->err);
     sqlite3_stmt *e = store_prepare(
         j->st, "INSERT INTO events(run_id, at, kind, message) VALUES (?1, ?2, 'store', ?3)");
     sqlite3_bind_int64(e, 1, j->run_id);
@@ -279,10 +285,44 @@ static sqlite3_stmt *use(struct journal *j, int which)
     return s;
 }
 
+/* sqlite3_expanded_sql() renders an infinite REAL as Inf, which SQL does
+ * not read back: outside string and blob literals each Inf token becomes
+ * 9e999 (which SQLite reads as infinity). Returns sql or a new string
+ * (sqlite3_malloc'd either way; sql is freed if replaced). */
+static char *finite_literals(char *sql)
+{
+    bool quoted = false, found = false;
+    for (const char *p = sql; *p && !found; p++) {
+        if (*p == '\'')
+            quoted = !quoted;
+        else if (!quoted && strncmp(p, "Inf", 3) == 0 && !isalnum((unsigned char)p[3]))
+            found = p == sql || !(isalnum((unsigned char)p[-1]) || p[-1] == '_');
+    }
+    if (!found)
+        return sql;
+    sqlite3_str *out = sqlite3_str_new(NULL);
+    quoted = false;
+    for (const char *p = sql; *p; p++) {
+        if (*p == '\'')
+            quoted = !quoted;
+        if (!quoted && strncmp(p, "Inf", 3) == 0 && !isalnum((unsigned char)p[3]) &&
+            (p == sql || !(isalnum((unsigned char)p[-1]) || p[-1] == '_'))) {
+            sqlite3_str_appendall(out, "9e999");
+            p += 2;
+            continue;
+        }
+        sqlite3_str_appendchar(out, 1, *p);
+    }
+    sqlite3_free(sql);
+    return sqlite3_str_finish(out);
+}
+
 /* Queues the bound statement s; prov < 0 names an error record's insert. */
 static void queue_write(struct journal *j, sqlite3_stmt *s, int64_t prov)
 {
     char *sql = sqlite3_expanded_sql(s);
+    if (sql)
+        sql = finite_literals(sql);
     if (!sql || j->queue_bytes > QUEUE_MAX_BYTES) {
         sqlite3_free(sql); /* cannot queue it: wait here, as before, then queue nothing */
         begin_blocking(j);
@@ -520,6 +560,10 @@ int64_t journal_error_record(struct journal *j, int64_t idx, int64_t attempt_id,
                              size_t key_len, const char *msg, size_t msg_len, const char *signature,
                              const unsigned char *payload, size_t payload_len)
 {
+    /* The expanded SQL of a text value stops at a NUL byte: a record holding
+     * one cannot wait in the queue, so it waits for the lock here. */
+    if (!j->in_txn && ((key && memchr(key, 0, key_len)) || (msg && memchr(msg, 0, msg_len))))
+        begin_blocking(j);
     sqlite3_stmt *s = use(j, J_ERROR);
     sqlite3_bind_int64(s, 2, idx);
     sqlite3_bind_int64(s, 3, attempt_id);

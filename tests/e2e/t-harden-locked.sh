@@ -74,12 +74,14 @@ is "counters equal the rows" "$(sql "SELECT n_succeeded || ' ' || n_failed FROM 
 
 # Error records and a checkpoint reported during a lock get provisional ids
 # until the lock frees; the retry then resumes from that checkpoint and drops
-# exactly the records after it (r2), which it reports again: each once.
+# exactly the records after it (r2), which it reports again: each once. A
+# key with a NUL byte cannot wait in the queue (its SQL text would stop
+# there): it waits for the lock, and is stored whole.
 cat >"$T/locked3.yaml" <<YAML
 name: locked3
 command: [sh, -c, 'if [ "\$NIGHTSHIFT_ATTEMPT" = 1 ]; then
     while [ ! -e "$T/w/go3" ]; do sleep 0.05; done;
-    printf "error r1 first\ncheckpoint 1\nerror r2 second\n" >&3; exit 75;
+    printf "error r1 first\nerror k\\000z with a NUL\ncheckpoint 1\nerror r2 second\n" >&3; exit 75;
   fi;
   [ "\$NIGHTSHIFT_CHECKPOINT" = 1 ] && printf "error r2 second again\n" >&3']
 partitions:
@@ -97,7 +99,9 @@ wait "$locker"
 wait_for "the third runtime exits" 30 pid_gone "$rt3"
 is "the retrier succeeded on attempt 2" "$(sql "SELECT p.state || ' ' || p.attempts_total FROM partitions p JOIN runs r ON r.id = p.run_id WHERE r.job = 'locked3'")" "succeeded 2"
 is "its error records, each once: r1 from attempt 1, r2 from attempt 2" \
-    "$(sql "SELECT group_concat(e.key || '@' || a.n, ' ') FROM (SELECT * FROM error_records ORDER BY id) e JOIN attempts a ON a.id = e.attempt_id JOIN runs r ON r.id = e.run_id WHERE r.job = 'locked3'")" "r1@1 r2@2"
+    "$(sql "SELECT group_concat(e.key || '@' || a.n, ' ') FROM (SELECT * FROM error_records ORDER BY id) e JOIN attempts a ON a.id = e.attempt_id JOIN runs r ON r.id = e.run_id WHERE r.job = 'locked3' AND e.key LIKE 'r%'")" "r1@1 r2@2"
+is "a key holding a NUL byte, reported during the lock, is stored whole" \
+    "$(sql "SELECT hex(CAST(e.key AS BLOB)) FROM error_records e JOIN runs r ON r.id = e.run_id WHERE r.job = 'locked3' AND e.key NOT LIKE 'r%'")" 6B007A
 is "those reports waited for the lock" "$(sql "SELECT count(*) FROM events e JOIN runs r ON r.id = e.run_id WHERE r.job = 'locked3' AND e.kind = 'store'")" 1
 is "the checkpoint's error mark is a real id" "$(sql "SELECT checkpoint_err_id > 0 FROM partitions p JOIN runs r ON r.id = p.run_id WHERE r.job = 'locked3'")" 1
 
