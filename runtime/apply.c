@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "runtime-internal.h"
+#include "nightshift/query.h"
 #include "nightshift/control.h"
 #include "nightshift/util.h"
 
@@ -66,7 +67,7 @@ static int64_t *select_partitions(struct rt *rt, const struct cmd *c, size_t *n_
             const struct part *p = &rt->parts[i];
             bool match = signature
                              ? (p->last_signature && strcmp(p->last_signature, signature) == 0 &&
-                                p->state != P_SUCCEEDED && p->state != P_SKIPPED)
+                                query_in_failure_group(pstate_names[p->state]))
                              : p->state == P_FAILED;
             if (match) {
                 out = ns_xrealloc(out, (n + 1) * sizeof *out);
@@ -297,7 +298,7 @@ static bool do_kill(struct rt *rt, const struct cmd *c, struct ns_buf *out)
     size_t done = 0;
     for (size_t i = 0; i < n; i++) {
         struct part *p = &rt->parts[idx[i]];
-        if (p->live && p->live->ending == END_NONE && !p->live->reaped) {
+        if (p->live && p->live->ending == END_NONE && !p->live->ended) {
             rt_end_attempt(rt, p->live, END_KILL);
             done++;
         }

@@ -11,6 +11,8 @@
 
 #include "nightshift/cli.h"
 #include "nightshift/escape.h"
+#include "nightshift/json.h"
+#include "nightshift/query.h"
 #include "nightshift/store.h"
 #include "nightshift/util.h"
 
@@ -23,65 +25,89 @@ static const char audit_help[] =
     "refused), the runtime's words and the latency from issue to verdict.\n"
     "Commands refused because no runtime drove the run are listed too.\n"
     "\n"
-    "  --json           one JSON array (issued_at, applied_at: Unix seconds)\n"
+    "  --json           one JSON object, schema 1 (docs/json.md; times in Unix seconds)\n"
     "  --after ID       only commands with an id above ID (to page)\n"
     "  --limit N        at most N commands (default: all)\n";
 
-static int audit_json(struct ns_store *st, long long run, long long after, long long limit)
+static void audit_json(const struct ns_command_row *rows, int n, long long run)
 {
-    sqlite3_stmt *s = store_prepare(
-        st, "SELECT json_object('id', id, 'run_id', run_id, 'issued_at', issued_at, 'user', "
-            "user, 'uid', uid, 'source', source, 'verb', verb, 'args', CASE WHEN "
-            "json_valid(args) THEN json(args) ELSE args END, 'state', state, 'result', result, "
-            "'applied_at', applied_at, 'latency_ms', CASE WHEN applied_at IS NULL THEN NULL "
-            "ELSE round((applied_at - issued_at) * 1000, 1) END) FROM commands "
-            "WHERE run_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3");
-    sqlite3_bind_int64(s, 1, run);
-    sqlite3_bind_int64(s, 2, after);
-    sqlite3_bind_int64(s, 3, limit);
-    fputs("[", stdout);
-    for (int i = 0; sqlite3_step(s) == SQLITE_ROW; i++)
-        printf("%s%s", i ? ",\n " : "", cli_col(s, 0));
-    fputs("]\n", stdout);
-    sqlite3_finalize(s);
-    return NS_EXIT_OK;
+    struct ns_buf b = NS_BUF_INIT;
+    struct ns_json j;
+    json_begin_document(&j, &b);
+    json_field_int(&j, "run_id", run);
+    json_open_array(&j, "commands");
+    for (int i = 0; i < n; i++) {
+        const struct ns_command_row *c = &rows[i];
+        json_open_object(&j, NULL);
+        json_field_int(&j, "id", c->id);
+        json_field_int(&j, "run_id", c->run_id);
+        json_field_real(&j, "issued_at", c->issued_at);
+        json_field_bytes(&j, "user", c->user, strlen(c->user));
+        json_field_int(&j, "uid", c->uid);
+        json_field_str(&j, "source", c->source);
+        json_field_str(&j, "verb", c->verb);
+        json_field_raw(&j, "args", c->args);
+        json_field_str(&j, "state", c->state);
+        json_field_bytes(&j, "result", c->result, c->result ? strlen(c->result) : 0);
+        json_field_time(&j, "applied_at", c->applied_at);
+        if (c->applied_at > 0)
+            json_field_real(&j, "latency_ms", (c->applied_at - c->issued_at) * 1000);
+        else
+            json_field_null(&j, "latency_ms");
+        json_close_object(&j);
+    }
+    json_close_array(&j);
+    json_end_document(&j);
+    fwrite(b.data, 1, b.len, stdout);
+    buf_release(&b);
 }
 
-static int audit_text(struct ns_store *st, long long run, long long after, long long limit)
+static void audit_text(const struct ns_command_row *rows, int n, long long run)
 {
-    sqlite3_stmt *s = store_prepare(
-        st, "SELECT id, issued_at, user, uid, source, verb, args, state, result, applied_at "
-            "FROM commands WHERE run_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3");
-    sqlite3_bind_int64(s, 1, run);
-    sqlite3_bind_int64(s, 2, after);
-    sqlite3_bind_int64(s, 3, limit);
-    int rows = 0;
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        if (rows++ == 0)
+    for (int i = 0; i < n; i++) {
+        const struct ns_command_row *c = &rows[i];
+        if (i == 0)
             printf("%-5s %-23s %-16s %-7s %-7s %-8s %9s  %s\n", "ID", "ISSUED", "USER(UID)",
                    "SOURCE", "VERB", "STATE", "LATENCY", "ARGS -> RESULT");
         char issued[48], who[64], lat[32] = "-";
-        cli_format_time(sqlite3_column_double(s, 1), issued, sizeof issued);
-        char *user = cli_escape(cli_col(s, 2));
-        snprintf(who, sizeof who, "%s(%lld)", user, sqlite3_column_int64(s, 3));
+        cli_format_time(c->issued_at, issued, sizeof issued);
+        char *user = cli_escape(c->user);
+        snprintf(who, sizeof who, "%s(%lld)", user, (long long)c->uid);
         free(user);
-        if (sqlite3_column_type(s, 9) != SQLITE_NULL)
-            snprintf(lat, sizeof lat, "%.1fms",
-                     (sqlite3_column_double(s, 9) - sqlite3_column_double(s, 1)) * 1000);
-        char *source = cli_escape(cli_col(s, 4));
-        char *verb = cli_escape(cli_col(s, 5));
-        char *args = cli_escape(cli_col(s, 6));
-        char *result = cli_escape(cli_col(s, 8));
-        printf("%-5lld %-23s %-16s %-7s %-7s %-8s %9s  %s -> %s\n", sqlite3_column_int64(s, 0),
-               issued, who, source, verb, cli_col(s, 7), lat, args, *result ? result : "(pending)");
+        if (c->applied_at > 0)
+            snprintf(lat, sizeof lat, "%.1fms", (c->applied_at - c->issued_at) * 1000);
+        char *source = cli_escape(c->source);
+        char *verb = cli_escape(c->verb);
+        char *args = cli_escape(c->args);
+        char *result = cli_escape(c->result ? c->result : "");
+        char *state = cli_escape(c->state);
+        printf("%-5lld %-23s %-16s %-7s %-7s %-8s %9s  %s -> %s\n", (long long)c->id, issued, who,
+               source, verb, state, lat, args, *result ? result : "(pending)");
         free(source);
         free(verb);
         free(args);
         free(result);
+        free(state);
     }
-    sqlite3_finalize(s);
-    if (!rows)
+    if (!n)
         printf("(no commands for run %lld)\n", run);
+}
+
+static int audit_list(struct ns_store *st, long long run, long long after, long long limit,
+                      bool json)
+{
+    struct ns_command_row *rows;
+    char err[256] = "";
+    int n = query_commands(st, run, after, limit, &rows, err, sizeof err);
+    if (n < 0) {
+        cli_error("audit", "%s", err);
+        return NS_EXIT_ERROR;
+    }
+    if (json)
+        audit_json(rows, n, run);
+    else
+        audit_text(rows, n, run);
+    query_command_rows_release(rows, n);
     return NS_EXIT_OK;
 }
 
@@ -131,8 +157,7 @@ static int audit(int argc, char **argv)
     long long id = cli_find_run("audit", &st, argv[optind]);
     int rc = NS_EXIT_ERROR;
     if (id)
-        rc = json ? audit_json(&st, id, after, limit ? limit : -1)
-                  : audit_text(&st, id, after, limit ? limit : -1);
+        rc = audit_list(&st, id, after, limit ? limit : -1, json);
     store_close(&st);
     return rc;
 }

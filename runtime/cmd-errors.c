@@ -1,8 +1,9 @@
 /*
  * cmd-errors.c - `nightshift errors RUN`: the error records of a run.
  *
- * Text output is escaped for the terminal; jsonl and csv carry the payload
- * as base64 so its bytes survive exactly; --raw writes one payload's bytes
+ * The listing is the one export writer (export.h, shared with the
+ * console's w): text escaped for the terminal, jsonl and csv with the
+ * payload as base64 so its bytes survive exactly; --raw writes one payload's bytes
  * as they are, but never to a terminal. Listing pages with keyset
  * pagination (--after ID), so a million records never load at once.
  */
@@ -14,6 +15,7 @@
 
 #include "nightshift/cli.h"
 #include "nightshift/escape.h"
+#include "nightshift/export.h"
 #include "nightshift/store.h"
 #include "nightshift/util.h"
 
@@ -30,149 +32,64 @@ static const char errors_help[] =
     "first. --raw writes the payload bytes of record ID unchanged (not to a\n"
     "terminal). --limit defaults to all records (0 = no limit).\n";
 
-enum fmt { FMT_TEXT, FMT_JSONL, FMT_CSV };
-
-static void csv_field(struct ns_buf *b, const char *s, size_t len)
-{
-    buf_addc(b, '"');
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] == '"')
-            buf_addc(b, '"');
-        buf_addc(b, s[i]);
-    }
-    buf_addc(b, '"');
-}
-
 static int raw_payload(struct ns_store *st, long long run, long long rec)
 {
     if (isatty(STDOUT_FILENO)) {
         cli_error("errors", "--raw writes raw bytes: redirect it to a file or a pipe");
         return NS_EXIT_USAGE;
     }
-    sqlite3_stmt *s =
-        store_prepare(st, "SELECT payload FROM error_records WHERE run_id = ? AND id = ?");
-    sqlite3_bind_int64(s, 1, run);
-    sqlite3_bind_int64(s, 2, rec);
+    struct ns_error_row r;
+    char err[256] = "";
+    int found = query_error(st, run, rec, &r, err, sizeof err);
     int rc = NS_EXIT_OK;
-    if (sqlite3_step(s) == SQLITE_ROW) {
-        size_t n = (size_t)sqlite3_column_bytes(s, 0);
-        if (n && fwrite(sqlite3_column_blob(s, 0), 1, n, stdout) != n)
+    if (found == 1) {
+        if (r.payload_len && fwrite(r.payload, 1, r.payload_len, stdout) != r.payload_len)
             rc = NS_EXIT_ERROR;
     } else {
-        cli_error("errors", "run %lld has no error record %lld", run, rec);
+        if (found == 0)
+            cli_error("errors", "run %lld has no error record %lld", run, rec);
+        else
+            cli_error("errors", "%s", err);
         rc = NS_EXIT_ERROR;
     }
-    sqlite3_finalize(s);
+    query_error_row_release(&r);
     return rc;
 }
 
 static int group(struct ns_store *st, long long run, long long part)
 {
-    sqlite3_stmt *s = store_prepare(
-        st, "SELECT count(*), signature, min(message), count(DISTINCT idx) FROM error_records "
-            "WHERE run_id = ?1 AND (?2 < 0 OR idx = ?2) GROUP BY signature "
-            "ORDER BY count(*) DESC, signature");
-    sqlite3_bind_int64(s, 1, run);
-    sqlite3_bind_int64(s, 2, part);
+    struct ns_error_select sel = {.run_id = run, .idx = part};
+    struct ns_error_group *g;
+    char err[256] = "";
+    int n = query_error_groups(st, &sel, 0, &g, err, sizeof err);
+    if (n < 0) {
+        cli_error("errors", "%s", err);
+        return NS_EXIT_ERROR;
+    }
     printf("%8s %10s  %s\n", "RECORDS", "PARTITIONS", "SIGNATURE (example message)");
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        const char *sig = (const char *)sqlite3_column_text(s, 1);
-        const char *ex = (const char *)sqlite3_column_text(s, 2);
-        char *esig = escape_dup(sig ? sig : "", sig ? strlen(sig) : 0, 0);
-        char *eex = escape_dup(ex ? ex : "", ex ? strlen(ex) : 0, 0);
-        printf("%8lld %10lld  %s\n%20s(e.g. %s)\n", sqlite3_column_int64(s, 0),
-               sqlite3_column_int64(s, 3), esig, "", eex);
+    for (int i = 0; i < n; i++) {
+        char *esig = escape_dup(g[i].signature, strlen(g[i].signature), 0);
+        char *eex = escape_dup(g[i].example ? g[i].example : "",
+                               g[i].example ? strlen(g[i].example) : 0, 0);
+        printf("%8lld %10lld  %s\n%20s(e.g. %s)\n", (long long)g[i].records,
+               (long long)g[i].partitions, esig, "", eex);
         free(esig);
         free(eex);
     }
-    sqlite3_finalize(s);
+    query_error_groups_release(g, n);
     return NS_EXIT_OK;
 }
 
 static int list(struct ns_store *st, long long run, long long part, const char *signature,
-                long long after, long long limit, enum fmt fmt)
+                long long after, long long limit, enum ns_export_format fmt)
 {
-    sqlite3_stmt *s = store_prepare(
-        st, "SELECT e.id, e.idx, p.key, e.attempt_id, e.at, e.key, e.message, e.signature, "
-            "e.payload FROM error_records e JOIN partitions p ON p.run_id = e.run_id AND "
-            "p.idx = e.idx WHERE e.run_id = ?1 AND e.id > ?2 AND (?3 < 0 OR e.idx = ?3) AND "
-            "(?4 IS NULL OR e.signature = ?4) ORDER BY e.id LIMIT ?5");
-    sqlite3_bind_int64(s, 1, run);
-    sqlite3_bind_int64(s, 2, after);
-    sqlite3_bind_int64(s, 3, part);
-    if (signature)
-        sqlite3_bind_text(s, 4, signature, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 5, limit > 0 ? limit : -1);
-    struct ns_buf b = NS_BUF_INIT;
-    if (fmt == FMT_CSV)
-        puts("id,partition,partition_key,attempt_id,at,key,message,signature,payload_b64");
-    else if (fmt == FMT_TEXT)
-        printf("%8s %6s  %-16s %-40s %s\n", "ID", "PART", "KEY", "MESSAGE", "PAYLOAD");
-    long long n = 0;
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        const char *pkey = (const char *)sqlite3_column_text(s, 2);
-        const char *key = (const char *)sqlite3_column_text(s, 5);
-        size_t key_len = (size_t)sqlite3_column_bytes(s, 5);
-        const char *msg = (const char *)sqlite3_column_text(s, 6);
-        size_t msg_len = (size_t)sqlite3_column_bytes(s, 6);
-        const char *sig = (const char *)sqlite3_column_text(s, 7);
-        const void *payload = sqlite3_column_blob(s, 8);
-        size_t plen = (size_t)sqlite3_column_bytes(s, 8);
-        bool has_payload = sqlite3_column_type(s, 8) != SQLITE_NULL;
-        buf_reset(&b);
-        if (fmt == FMT_TEXT) {
-            char *ek = escape_dup(key, key_len, 0);
-            char *em = escape_dup(msg, msg_len, 0);
-            buf_addf(&b, "%8lld %6lld  %-16s %-40s ", sqlite3_column_int64(s, 0),
-                     sqlite3_column_int64(s, 1), ek, em);
-            if (has_payload) {
-                char *ep = escape_dup(payload, plen > 60 ? 60 : plen, 0);
-                buf_addf(&b, "%zu bytes: %s%s", plen, ep, plen > 60 ? "..." : "");
-                free(ep);
-            }
-            free(ek);
-            free(em);
-        } else if (fmt == FMT_JSONL) {
-            buf_addf(&b, "{\"id\":%lld,\"partition\":%lld,\"partition_key\":",
-                     sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1));
-            buf_add_json_string(&b, pkey ? pkey : "", pkey ? strlen(pkey) : 0);
-            buf_addf(&b, ",\"attempt_id\":%lld,\"at\":%.3f,\"key\":", sqlite3_column_int64(s, 3),
-                     sqlite3_column_double(s, 4));
-            buf_add_json_string(&b, key, key_len);
-            buf_adds(&b, ",\"message\":");
-            buf_add_json_string(&b, msg, msg_len);
-            buf_adds(&b, ",\"signature\":");
-            buf_add_json_string(&b, sig ? sig : "", sig ? strlen(sig) : 0);
-            buf_adds(&b, ",\"payload_b64\":");
-            if (has_payload) {
-                buf_addc(&b, '"');
-                buf_add_base64(&b, payload, plen);
-                buf_addc(&b, '"');
-            } else {
-                buf_adds(&b, "null");
-            }
-            buf_addc(&b, '}');
-        } else {
-            buf_addf(&b, "%lld,%lld,", sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1));
-            csv_field(&b, pkey ? pkey : "", pkey ? strlen(pkey) : 0);
-            buf_addf(&b, ",%lld,%.3f,", sqlite3_column_int64(s, 3), sqlite3_column_double(s, 4));
-            csv_field(&b, key, key_len);
-            buf_addc(&b, ',');
-            csv_field(&b, msg, msg_len);
-            buf_addc(&b, ',');
-            csv_field(&b, sig ? sig : "", sig ? strlen(sig) : 0);
-            buf_addc(&b, ',');
-            if (has_payload)
-                buf_add_base64(&b, payload, plen);
-        }
-        buf_addc(&b, '\n');
-        fwrite(b.data, 1, b.len, stdout);
-        n++;
+    struct ns_error_select sel = {.run_id = run, .idx = part, .signature = signature};
+    char err[256] = "";
+    int64_t n = 0;
+    if (export_errors(st, &sel, after, limit, fmt, stdout, &n, err, sizeof err) != 0) {
+        cli_error("errors", "%s", err);
+        return NS_EXIT_ERROR;
     }
-    sqlite3_finalize(s);
-    buf_release(&b);
-    if (fmt == FMT_TEXT && n == 0)
-        printf("(no error records)\n");
     return NS_EXIT_OK;
 }
 
@@ -191,7 +108,7 @@ static int errors(int argc, char **argv)
     const char *db_opt = NULL, *signature = NULL;
     int64_t part = -1, after = 0, limit = 0, raw = -1;
     bool grouped = false;
-    enum fmt fmt = FMT_TEXT;
+    enum ns_export_format fmt = NS_EXPORT_TEXT;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -219,16 +136,11 @@ static int errors(int argc, char **argv)
             grouped = true;
             break;
         case 'f':
-            if (strcmp(optarg, "text") == 0)
-                fmt = FMT_TEXT;
-            else if (strcmp(optarg, "jsonl") == 0)
-                fmt = FMT_JSONL;
-            else if (strcmp(optarg, "csv") == 0)
-                fmt = FMT_CSV;
-            else {
+            if (export_format_of(optarg) < 0) {
                 cli_error("errors", "--format: \"%s\" is not text, jsonl or csv", optarg);
                 return NS_EXIT_USAGE;
             }
+            fmt = (enum ns_export_format)export_format_of(optarg);
             break;
         case 'h':
             fputs(errors_help, stdout);

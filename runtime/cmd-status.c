@@ -4,7 +4,8 @@
  * Without RUN: one line per run, newest first. With RUN: the run's state, whether a
  * runtime is really driving it, counts, rates, ETA and SLA, then the running
  * and failed partitions and the latest events. Worker-provided text is
- * escaped; --json output is built by SQLite's json_object.
+ * escaped; --json output goes through the one encoder (json.h), schema in
+ * docs/json.md. Every figure comes from the read model (query.h).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -15,6 +16,8 @@
 
 #include "nightshift/cli.h"
 #include "nightshift/escape.h"
+#include "nightshift/json.h"
+#include "nightshift/query.h"
 #include "nightshift/store.h"
 #include "nightshift/util.h"
 
@@ -41,208 +44,346 @@ static char *params_line(const char *canon)
     return e;
 }
 
+/* The fields of one run that status --json and status's list --json share
+ * (docs/json.md, "run"). */
+static void json_run_fields(struct ns_json *j, const struct ns_run_summary *r)
+{
+    const int64_t *n = r->counts.n;
+    json_field_int(j, "id", r->id);
+    json_field_bytes(j, "job", r->job, strlen(r->job));
+    json_field_raw(j, "params", r->params_json);
+    json_field_str(j, "state", r->state);
+    json_field_bytes(j, "state_reason", r->state_reason,
+                     r->state_reason ? strlen(r->state_reason) : 0);
+    json_field_bool(j, "runtime_alive", r->alive);
+    if (r->alive)
+        json_field_int(j, "runtime_pid", r->runtime_pid);
+    else
+        json_field_null(j, "runtime_pid");
+    json_field_time(j, "heartbeat_at", r->heartbeat_at);
+    json_field_int(j, "concurrency", r->concurrency);
+    json_field_int(j, "total", r->counts.total);
+    json_field_int(j, "done", query_done(&r->counts));
+    for (int i = 0; i < NS_PS_COUNT; i++)
+        json_field_int(j, query_part_state_word((enum ns_part_state)i), n[i]);
+    json_field_int(j, "records_done", r->records_done);
+    json_field_int(j, "records_total", r->records_total);
+    json_field_int(j, "error_records", r->error_records);
+    json_field_real(j, "throughput", r->throughput);
+    json_field_real(j, "record_rate", r->record_rate);
+    if (r->has_eta) {
+        json_field_real(j, "eta_seconds", r->eta_s);
+        json_field_real(j, "projected_finish", r->finish_at);
+    } else {
+        json_field_null(j, "eta_seconds");
+        json_field_null(j, "projected_finish");
+    }
+    json_field_time(j, "sla_deadline", r->sla_deadline);
+    json_field_time(j, "sla_max_duration", r->sla_max_duration);
+    json_field_str(j, "sla_state", r->sla_state);
+    json_field_time(j, "created_at", r->created_at);
+    json_field_time(j, "started_at", r->started_at);
+    json_field_time(j, "finished_at", r->finished_at);
+    json_field_real(j, "elapsed_seconds", r->elapsed_s);
+    json_field_bytes(j, "spec_path", r->spec_path, strlen(r->spec_path));
+}
+
+static void print_json(struct ns_json *j)
+{
+    json_end_document(j);
+    fwrite(j->out->data, 1, j->out->len, stdout);
+    buf_release(j->out);
+}
+
+#define LIST_PAGE 64
+
 static int list_runs(struct ns_store *st, bool all, bool json)
 {
-    sqlite3_stmt *s = store_prepare(
-        st, json ? "SELECT json_object('id', id, 'job', job, 'params', json(params_json), "
-                   "'state', state, 'total', total, 'succeeded', n_succeeded, 'failed', "
-                   "n_failed, 'skipped', n_skipped, 'running', n_running, 'error_records', "
-                   "error_records, 'created_at', created_at, 'finished_at', finished_at) "
-                   "FROM runs ORDER BY id DESC LIMIT ?"
-                 : "SELECT id, job, params, state, n_succeeded + n_failed + n_skipped, total, "
-                   "n_failed, error_records, started_at, coalesce(finished_at, ?2) - started_at, "
-                   "projected_finish, sla_state FROM runs ORDER BY id DESC LIMIT ?1");
-    sqlite3_bind_int64(s, 1, all ? -1 : 20);
-    if (!json)
-        sqlite3_bind_double(s, 2, ns_now());
+    double now = ns_now();
+    int want = all ? -1 : 20, shown = 0;
+    char err[256] = "";
+    struct ns_run_summary rows[LIST_PAGE];
+    struct ns_run_summary last = {0};
+    bool have_last = false;
+    struct ns_buf b = NS_BUF_INIT;
+    struct ns_json j;
+    json_init(&j, &b);
     if (json) {
-        fputs("[", stdout);
-        for (int i = 0; sqlite3_step(s) == SQLITE_ROW; i++)
-            printf("%s%s", i ? ",\n " : "", cli_col(s, 0));
-        fputs("]\n", stdout);
-        sqlite3_finalize(s);
-        return NS_EXIT_OK;
+        json_begin_document(&j, &b);
+        json_open_array(&j, "runs");
+    } else {
+        printf("%-5s %-20s %-10s %13s %6s %8s %-19s %9s  %s\n", "RUN", "JOB", "STATE", "DONE/TOTAL",
+               "FAILED", "ERRORS", "STARTED", "ELAPSED", "PARAMS");
     }
-    printf("%-5s %-20s %-10s %13s %6s %8s %-19s %9s  %s\n", "RUN", "JOB", "STATE", "DONE/TOTAL",
-           "FAILED", "ERRORS", "STARTED", "ELAPSED", "PARAMS");
-    int rows = 0;
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        char started[32], el[32], done[32];
-        cli_format_time(sqlite3_column_double(s, 8), started, sizeof started);
-        ns_format_duration((int64_t)(sqlite3_column_double(s, 9) * 1000), el, sizeof el);
-        snprintf(done, sizeof done, "%lld/%lld", sqlite3_column_int64(s, 4),
-                 sqlite3_column_int64(s, 5));
-        char *job = cli_escape(cli_col(s, 1));
-        char *params = params_line(cli_col(s, 2));
-        printf("%-5lld %-20s %-10s %13s %6lld %8lld %-19s %9s  %s\n", sqlite3_column_int64(s, 0),
-               job, cli_col(s, 3), done, sqlite3_column_int64(s, 6), sqlite3_column_int64(s, 7),
-               started, el, params);
-        free(job);
-        free(params);
-        rows++;
+    for (;;) {
+        int limit = want < 0 || want - shown > LIST_PAGE ? LIST_PAGE : want - shown;
+        if (limit <= 0)
+            break;
+        int n = query_runs(st, "", have_last ? &last : NULL, 1, limit, now, rows, err, sizeof err);
+        if (n < 0) {
+            cli_error("status", "%s", err);
+            buf_release(&b);
+            return NS_EXIT_ERROR;
+        }
+        for (int i = 0; i < n; i++) {
+            struct ns_run_summary *r = &rows[i];
+            if (json) {
+                json_open_object(&j, NULL);
+                json_run_fields(&j, r);
+                json_close_object(&j);
+            } else {
+                char started[32], el[32], done[32];
+                cli_format_time(r->started_at, started, sizeof started);
+                ns_format_duration((int64_t)(r->elapsed_s * 1000), el, sizeof el);
+                snprintf(done, sizeof done, "%lld/%lld", (long long)query_done(&r->counts),
+                         (long long)r->counts.total);
+                char *job = cli_escape(r->job);
+                char *params = params_line(r->params);
+                printf("%-5lld %-20s %-10s %13s %6lld %8lld %-19s %9s  %s\n", (long long)r->id, job,
+                       r->state, done, (long long)r->counts.n[NS_PS_FAILED],
+                       (long long)r->error_records, started, el, params);
+                free(job);
+                free(params);
+            }
+        }
+        if (n > 0) {
+            last.id = rows[n - 1].id;
+            have_last = true;
+        }
+        for (int i = 0; i < n; i++)
+            query_run_summary_release(&rows[i]);
+        shown += n;
+        if (n < limit)
+            break;
     }
-    sqlite3_finalize(s);
-    if (!rows)
+    if (json) {
+        json_close_array(&j);
+        print_json(&j);
+    } else if (!shown) {
         printf("(no runs yet)\n");
+    }
     return NS_EXIT_OK;
 }
 
+#define JSON_PARTITIONS_MAX 1000
+
 static int show_json(struct ns_store *st, long long id)
 {
-    bool alive = store_runtime_alive(st, id);
-    sqlite3_stmt *s = store_prepare(
-        st, "SELECT json_object('id', r.id, 'job', r.job, 'params', json(r.params_json), "
-            "'state', r.state, 'state_reason', r.state_reason, 'runtime_alive', json(?2), "
-            "'runtime_pid', r.runtime_pid, 'heartbeat_at', r.heartbeat_at, 'concurrency', "
-            "r.concurrency, 'total', r.total, 'pending', r.n_pending, 'paused', r.n_paused, "
-            "'running', r.n_running, "
-            "'retry_wait', r.n_retry_wait, 'succeeded', r.n_succeeded, 'failed', r.n_failed, "
-            "'skipped', r.n_skipped, 'records_done', r.records_done, 'records_total', "
-            "r.records_total, 'error_records', r.error_records, 'throughput', r.throughput, "
-            "'record_rate', r.record_rate, 'projected_finish', r.projected_finish, 'eta_seconds', "
-            "CASE WHEN r.projected_finish IS NULL OR r.finished_at IS NOT NULL THEN NULL ELSE "
-            "max(0, r.projected_finish - ?3) END, 'sla_deadline', r.sla_deadline, "
-            "'sla_max_duration', r.sla_max_duration, 'sla_state', r.sla_state, 'created_at', "
-            "r.created_at, 'started_at', r.started_at, 'finished_at', r.finished_at, 'spec_path', "
-            "r.spec_path, 'partitions', (SELECT json_group_array(json_object('index', p.idx, "
-            "'key', p.key, 'state', p.state, 'attempts', p.attempts, 'max_attempts', "
-            "p.max_attempts, 'progress', p.progress, 'total', p.total, 'error_records', "
-            "p.error_records, 'last_message', p.last_message, 'skip_reason', p.skip_reason)) "
-            "FROM partitions p WHERE p.run_id = r.id AND p.state NOT IN ('pending', "
-            "'succeeded'))) FROM runs r WHERE r.id = ?1");
-    sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_text(s, 2, alive ? "true" : "false", -1, SQLITE_STATIC);
-    sqlite3_bind_double(s, 3, ns_now());
-    if (sqlite3_step(s) == SQLITE_ROW)
-        printf("%s\n", cli_col(s, 0));
-    sqlite3_finalize(s);
+    double now = ns_now();
+    char err[256] = "";
+    struct ns_run_summary r;
+    if (query_run_summary(st, id, now, &r, err, sizeof err) != 1) {
+        if (err[0])
+            cli_error("status", "%s", err);
+        query_run_summary_release(&r);
+        return NS_EXIT_ERROR;
+    }
+    struct ns_buf b = NS_BUF_INIT;
+    struct ns_json j;
+    json_begin_document(&j, &b);
+    json_run_fields(&j, &r);
+    query_run_summary_release(&r);
+
+    struct ns_failure_groups fg;
+    if (query_failure_groups(st, id, 0, &fg, err, sizeof err) != 0) {
+        cli_error("status", "%s", err);
+        buf_release(&b);
+        return NS_EXIT_ERROR;
+    }
+    json_field_int(&j, "failure_group_partitions", fg.partitions);
+    json_open_array(&j, "failure_groups");
+    for (size_t i = 0; i < fg.n; i++) {
+        const struct ns_failure_group *g = &fg.g[i];
+        json_open_object(&j, NULL);
+        json_field_bytes(&j, "signature", g->signature, g->signature ? strlen(g->signature) : 0);
+        json_field_int(&j, "partitions", g->count);
+        json_field_int(&j, "failed", g->failed);
+        json_field_int(&j, "retry_wait", g->retry_wait);
+        json_field_int(&j, "first_partition", g->first_idx);
+        json_field_bytes(&j, "example", g->example, g->example ? strlen(g->example) : 0);
+        json_close_object(&j);
+    }
+    json_close_array(&j);
+    query_failure_groups_release(&fg);
+
+    /* The partitions that are neither pending nor succeeded, by index. */
+    struct ns_part_select sel = {.run_id = id, .filter = NS_PF_UNFINISHED, .sort = NS_SORT_IDX};
+    struct ns_part_row rows[64], last = {0};
+    bool have_last = false, more = false;
+    int shown = 0;
+    json_open_array(&j, "partitions");
+    for (;;) {
+        int n = query_partitions(st, &sel, have_last ? &last : NULL, 1, 64, rows, err, sizeof err);
+        if (n < 0) {
+            cli_error("status", "%s", err);
+            buf_release(&b);
+            return NS_EXIT_ERROR;
+        }
+        for (int i = 0; i < n; i++) {
+            const struct ns_part_row *p = &rows[i];
+            if (shown < JSON_PARTITIONS_MAX) {
+                json_open_object(&j, NULL);
+                json_field_int(&j, "index", p->idx);
+                json_field_bytes(&j, "key", p->key, strlen(p->key));
+                json_field_str(&j, "state", p->state);
+                json_field_int(&j, "attempts", p->attempts);
+                json_field_int(&j, "attempts_total", p->attempts_total);
+                json_field_int(&j, "max_attempts", p->max_attempts);
+                json_field_real(&j, "attempts_seconds", p->attempts_time);
+                json_field_int(&j, "progress", p->progress);
+                if (p->total >= 0)
+                    json_field_int(&j, "total", p->total);
+                else
+                    json_field_null(&j, "total");
+                json_field_int(&j, "error_records", p->errors);
+                json_field_bytes(&j, "last_message", p->last_message,
+                                 p->last_message ? strlen(p->last_message) : 0);
+                json_field_bytes(&j, "signature", p->last_signature,
+                                 p->last_signature ? strlen(p->last_signature) : 0);
+                json_field_bytes(&j, "skip_reason", p->skip_reason,
+                                 p->skip_reason ? strlen(p->skip_reason) : 0);
+                json_close_object(&j);
+                shown++;
+            } else {
+                more = true;
+            }
+        }
+        if (n > 0) {
+            last.idx = rows[n - 1].idx;
+            have_last = true;
+        }
+        for (int i = 0; i < n; i++)
+            query_part_row_release(&rows[i]);
+        if (n < 64 || more)
+            break;
+    }
+    json_close_array(&j);
+    json_field_bool(&j, "partitions_truncated", more);
+    print_json(&j);
     return NS_EXIT_OK;
 }
 
 static void show_partitions(struct ns_store *st, long long id, const char *state, const char *title,
                             int limit)
 {
-    sqlite3_stmt *s =
-        store_prepare(st, "SELECT idx, key, attempts, max_attempts, progress, total, last_message, "
-                          "skip_reason, started_at FROM partitions WHERE run_id = ? AND state = ? "
-                          "ORDER BY idx LIMIT ?");
-    sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_text(s, 2, state, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 3, limit + 1);
-    int n = 0;
-    while (sqlite3_step(s) == SQLITE_ROW) {
+    struct ns_part_select sel = {.run_id = id, .state = state, .sort = NS_SORT_IDX};
+    struct ns_part_row rows[32];
+    char err[256];
+    int got = query_partitions(st, &sel, NULL, 1, limit + 1, rows, err, sizeof err);
+    for (int n = 0; n < got; n++) {
+        const struct ns_part_row *p = &rows[n];
         if (n == 0)
             printf("%s:\n", title);
-        if (++n > limit) {
+        if (n == limit) {
             printf("  ... (nightshift console %lld shows them all)\n", id);
             break;
         }
-        char *key = cli_escape(cli_col(s, 1));
-        char *msg =
-            cli_escape(sqlite3_column_type(s, 7) != SQLITE_NULL ? cli_col(s, 7) : cli_col(s, 6));
+        char *key = cli_escape(p->key);
+        char *msg = cli_escape(p->skip_reason    ? p->skip_reason
+                               : p->last_message ? p->last_message
+                                                 : "");
         char prog[48] = "";
-        if (sqlite3_column_type(s, 5) != SQLITE_NULL && sqlite3_column_int64(s, 5) > 0)
-            snprintf(prog, sizeof prog, "%lld/%lld %3.0f%%", sqlite3_column_int64(s, 4),
-                     sqlite3_column_int64(s, 5),
-                     100.0 * (double)sqlite3_column_int64(s, 4) /
-                         (double)sqlite3_column_int64(s, 5));
-        else if (sqlite3_column_int64(s, 4) > 0)
-            snprintf(prog, sizeof prog, "%lld done", sqlite3_column_int64(s, 4));
-        printf("  %6lld  %-24s attempt %d/%d  %-18s %s\n", sqlite3_column_int64(s, 0), key,
-               sqlite3_column_int(s, 2), sqlite3_column_int(s, 3), prog, msg);
+        if (p->total > 0)
+            snprintf(prog, sizeof prog, "%lld/%lld %3.0f%%", (long long)p->progress,
+                     (long long)p->total, 100.0 * (double)p->progress / (double)p->total);
+        else if (p->progress > 0)
+            snprintf(prog, sizeof prog, "%lld done", (long long)p->progress);
+        printf("  %6lld  %-24s attempt %lld/%lld  %-18s %s\n", (long long)p->idx, key,
+               (long long)p->attempts, (long long)p->max_attempts, prog, msg);
         free(key);
         free(msg);
     }
-    sqlite3_finalize(s);
+    for (int n = 0; n < got; n++)
+        query_part_row_release(&rows[n]);
 }
 
 static int show_run(struct ns_store *st, long long id)
 {
-    sqlite3_stmt *s = store_prepare(
-        st, "SELECT job, params, state, state_reason, runtime_pid, heartbeat_at, total, "
-            "n_pending, n_running, n_retry_wait, n_succeeded, n_failed, n_skipped, "
-            "records_done, records_total, error_records, throughput, record_rate, "
-            "projected_finish, sla_deadline, sla_max_duration, sla_state, started_at, "
-            "finished_at, concurrency, spec_path, runtime_log FROM runs WHERE id = ?");
-    sqlite3_bind_int64(s, 1, id);
-    if (sqlite3_step(s) != SQLITE_ROW) {
-        sqlite3_finalize(s);
+    double now = ns_now();
+    struct ns_run_summary r;
+    char err[256] = "";
+    if (query_run_summary(st, id, now, &r, err, sizeof err) != 1) {
+        if (err[0])
+            cli_error("status", "%s", err);
+        query_run_summary_release(&r);
         return NS_EXIT_ERROR;
     }
-    double now = ns_now();
-    const char *state = cli_col(s, 2);
-    bool final = strcmp(state, "succeeded") == 0 || strcmp(state, "failed") == 0 ||
-                 strcmp(state, "stopped") == 0;
-    bool alive = store_runtime_alive(st, id);
-    char *job = cli_escape(cli_col(s, 0));
-    char *params = params_line(cli_col(s, 1));
+    const int64_t *n = r.counts.n;
+    char *job = cli_escape(r.job);
+    char *params = params_line(r.params);
     printf("run %lld  %s  %s\n", id, job, params);
     free(job);
     free(params);
-    printf("state      %s", state);
-    if (sqlite3_column_type(s, 3) != SQLITE_NULL)
-        printf(" (%s)", cli_col(s, 3));
-    if (alive)
-        printf("; runtime pid %lld, heartbeat %.1fs ago", sqlite3_column_int64(s, 4),
-               now - sqlite3_column_double(s, 5));
-    else if (!final)
+    printf("state      %s", r.state);
+    if (r.state_reason) {
+        char *reason = cli_escape(r.state_reason);
+        printf(" (%s)", reason);
+        free(reason);
+    }
+    if (r.alive)
+        printf("; runtime pid %lld, heartbeat %.1fs ago", (long long)r.runtime_pid,
+               now - r.heartbeat_at);
+    else if (!r.final) {
+        char *spec = cli_escape(r.spec_path);
         printf("; NO RUNTIME is driving it (it was killed or crashed): 'nightshift run %s' "
                "resumes it",
-               cli_col(s, 25));
+               spec);
+        free(spec);
+    }
     printf("\n");
-    long long total = sqlite3_column_int64(s, 6);
-    long long done =
-        sqlite3_column_int64(s, 10) + sqlite3_column_int64(s, 11) + sqlite3_column_int64(s, 12);
     printf("partitions %lld/%lld done: %lld succeeded, %lld failed, %lld skipped; %lld running, "
-           "%lld waiting to retry, %lld pending (concurrency %d)\n",
-           done, total, sqlite3_column_int64(s, 10), sqlite3_column_int64(s, 11),
-           sqlite3_column_int64(s, 12), sqlite3_column_int64(s, 8), sqlite3_column_int64(s, 9),
-           sqlite3_column_int64(s, 7), sqlite3_column_int(s, 24));
-    printf("records    %lld done", sqlite3_column_int64(s, 13));
-    if (sqlite3_column_int64(s, 14) > 0)
-        printf(" of %lld reported", sqlite3_column_int64(s, 14));
-    printf("; %lld error records\n", sqlite3_column_int64(s, 15));
+           "%lld paused, %lld waiting to retry, %lld pending (concurrency %lld)\n",
+           (long long)query_done(&r.counts), (long long)r.counts.total,
+           (long long)n[NS_PS_SUCCEEDED], (long long)n[NS_PS_FAILED], (long long)n[NS_PS_SKIPPED],
+           (long long)n[NS_PS_RUNNING], (long long)n[NS_PS_PAUSED], (long long)n[NS_PS_RETRY_WAIT],
+           (long long)n[NS_PS_PENDING], (long long)r.concurrency);
+    printf("records    %lld done", (long long)r.records_done);
+    if (r.records_total > 0)
+        printf(" of %lld reported", (long long)r.records_total);
+    printf("; %lld error records\n", (long long)r.error_records);
     char started[32], finished[32], el[32];
-    cli_format_time(sqlite3_column_double(s, 22), started, sizeof started);
-    double end = sqlite3_column_type(s, 23) != SQLITE_NULL ? sqlite3_column_double(s, 23) : now;
-    ns_format_duration((int64_t)((end - sqlite3_column_double(s, 22)) * 1000), el, sizeof el);
-    printf("time       started %s, %s %s", started, final ? "took" : "elapsed", el);
-    if (final) {
-        cli_format_time(sqlite3_column_double(s, 23), finished, sizeof finished);
+    cli_format_time(r.started_at, started, sizeof started);
+    ns_format_duration((int64_t)(r.elapsed_s * 1000), el, sizeof el);
+    printf("time       started %s, %s %s", started, r.final ? "took" : "elapsed", el);
+    if (r.final) {
+        cli_format_time(r.finished_at, finished, sizeof finished);
         printf(", finished %s", finished);
     }
     printf("\n");
-    if (!final) {
-        printf("rate       %.2f partitions/s, %.1f records/s", sqlite3_column_double(s, 16),
-               sqlite3_column_double(s, 17));
-        if (sqlite3_column_type(s, 18) != SQLITE_NULL) {
+    if (!r.final) {
+        printf("rate       %.2f partitions/s, %.1f records/s", r.throughput, r.record_rate);
+        if (r.has_eta) {
             char eta[32], pf[32];
-            ns_format_duration((int64_t)((sqlite3_column_double(s, 18) - now) * 1000), eta,
-                               sizeof eta);
-            cli_format_time(sqlite3_column_double(s, 18), pf, sizeof pf);
+            ns_format_duration((int64_t)(r.eta_s * 1000), eta, sizeof eta);
+            cli_format_time(r.finish_at, pf, sizeof pf);
             printf("; ETA %s (projected finish %s)", eta, pf);
         } else {
-            printf("; ETA unknown yet");
+            printf("; no ETA (%s)", !r.alive                          ? "no runtime"
+                                    : strcmp(r.state, "running") != 0 ? r.state
+                                                                      : "not known yet");
         }
         printf("\n");
     }
-    if (sqlite3_column_type(s, 21) != SQLITE_NULL) {
-        printf("SLA        %s", cli_col(s, 21));
-        if (sqlite3_column_type(s, 19) != SQLITE_NULL) {
+    if (r.sla_state) {
+        printf("SLA        %s", r.sla_state);
+        if (r.sla_deadline > 0) {
             char dl[32];
-            cli_format_time(sqlite3_column_double(s, 19), dl, sizeof dl);
+            cli_format_time(r.sla_deadline, dl, sizeof dl);
             printf("; deadline %s", dl);
         }
-        if (sqlite3_column_type(s, 20) != SQLITE_NULL) {
+        if (r.sla_max_duration > 0) {
             char md[32];
-            ns_format_duration((int64_t)(sqlite3_column_double(s, 20) * 1000), md, sizeof md);
+            ns_format_duration((int64_t)(r.sla_max_duration * 1000), md, sizeof md);
             printf("; max duration %s", md);
         }
         printf("\n");
     }
-    if (sqlite3_column_type(s, 26) != SQLITE_NULL)
-        printf("log        %s\n", cli_col(s, 26));
-    sqlite3_finalize(s);
+    if (r.runtime_log) {
+        char *log = cli_escape(r.runtime_log);
+        printf("log        %s\n", log);
+        free(log);
+    }
+    query_run_summary_release(&r);
 
     show_partitions(st, id, "running", "running", 20);
     show_partitions(st, id, "paused", "paused", 20);
@@ -251,38 +392,36 @@ static int show_run(struct ns_store *st, long long id)
     show_partitions(st, id, "skipped", "skipped", 10);
 
     /* The 3 a.m. question: why are they failing? Grouped by signature. */
-    s = store_prepare(st, "SELECT count(*), last_signature FROM partitions WHERE run_id = ? AND "
-                          "state IN ('failed', 'retry_wait') AND last_signature IS NOT NULL "
-                          "GROUP BY last_signature ORDER BY count(*) DESC, last_signature LIMIT 6");
-    sqlite3_bind_int64(s, 1, id);
-    for (int n = 0; sqlite3_step(s) == SQLITE_ROW; n++) {
-        if (n == 0)
-            printf("failures by cause (retry or skip a group with --signature):\n");
-        char *sig = cli_escape(cli_col(s, 1));
-        printf("  %6lld  %s\n", sqlite3_column_int64(s, 0), sig);
-        free(sig);
+    struct ns_failure_groups fg;
+    if (query_failure_groups(st, id, 6, &fg, err, sizeof err) == 0) {
+        for (size_t i = 0; i < fg.n; i++) {
+            if (i == 0)
+                printf("failures by cause (retry or skip a group with --signature):\n");
+            char *sig = cli_escape(fg.g[i].signature ? fg.g[i].signature : "(no signature)");
+            printf("  %6lld  %s", (long long)fg.g[i].count, sig);
+            if (fg.g[i].retry_wait)
+                printf("  (%lld waiting to retry)", (long long)fg.g[i].retry_wait);
+            printf("\n");
+            free(sig);
+        }
+        query_failure_groups_release(&fg);
     }
-    sqlite3_finalize(s);
 
-    s = store_prepare(st, "SELECT at, message FROM (SELECT id, at, message FROM events WHERE "
-                          "run_id = ? AND kind NOT IN ('attempt_start') ORDER BY id DESC "
-                          "LIMIT 8) ORDER BY id");
-    sqlite3_bind_int64(s, 1, id);
-    bool first = true;
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        if (first)
+    struct ns_event_row ev[8];
+    int nev = query_events_tail(st, id, 8, ev, err, sizeof err);
+    for (int i = 0; i < nev; i++) {
+        if (i == 0)
             printf("latest events:\n");
-        first = false;
         char t[32];
-        time_t tt = (time_t)sqlite3_column_double(s, 0);
+        time_t tt = (time_t)ev[i].at;
         struct tm tm;
         localtime_r(&tt, &tm);
         strftime(t, sizeof t, "%H:%M:%S", &tm);
-        char *m = cli_escape(cli_col(s, 1));
+        char *m = cli_escape(ev[i].message);
         printf("  %s  %s\n", t, m);
         free(m);
+        query_event_row_release(&ev[i]);
     }
-    sqlite3_finalize(s);
     return NS_EXIT_OK;
 }
 

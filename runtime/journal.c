@@ -31,7 +31,11 @@
                   "WHERE run_id = ?1 AND idx = ?2")                                                \
     X(ATTEMPT_START, "INSERT INTO attempts(run_id, idx, n, started_at, log_path, resumed_from) "   \
                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                                            \
-    X(ATTEMPT_PID, "UPDATE attempts SET pid = ?2, pid_start = ?3, pgid = ?2 WHERE id = ?1")        \
+    X(ATTEMPT_LOCATOR, "UPDATE attempts SET executor = ?2, locator = ?3, label = ?4, pid = ?5, "    \
+                       "pid_start = ?6, pgid = ?5 WHERE id = ?1")                                  \
+    X(ATTEMPT_OFFSETS, "UPDATE attempts SET report_offset = ?2, output_offset = ?3 WHERE id = ?1") \
+    X(DROP_ATTEMPT_ERRORS, "DELETE FROM error_records WHERE attempt_id = ?1")                      \
+    X(RUN_EXECUTOR, "UPDATE runs SET executor = ?2 WHERE id = ?1")                                 \
     X(ATTEMPT_END,                                                                                 \
       "UPDATE attempts SET ended_at = ?2, outcome = ?3, exit_code = ?4, signal = ?5, "             \
       "duration = ?6, log_bytes = ?7, log_dropped = ?8, message = ?9 WHERE id = ?1")               \
@@ -236,12 +240,50 @@ int64_t journal_attempt_start(struct journal *j, int64_t idx, int n, double at,
     return sqlite3_last_insert_rowid(j->st->db);
 }
 
-void journal_attempt_pid(struct journal *j, int64_t attempt_id, const struct ns_proc *proc)
+void journal_attempt_locator(struct journal *j, int64_t attempt_id, const char *executor,
+                             const char *locator, const char *label)
 {
-    sqlite3_stmt *s = use(j, J_ATTEMPT_PID);
+    sqlite3_stmt *s = use(j, J_ATTEMPT_LOCATOR);
     sqlite3_bind_int64(s, 1, attempt_id);
-    sqlite3_bind_int64(s, 2, proc->pid);
-    sqlite3_bind_int64(s, 3, (sqlite3_int64)proc->start_time);
+    sqlite3_bind_text(s, 2, executor, -1, SQLITE_STATIC);
+    bind_text_or_null(s, 3, locator);
+    bind_text_or_null(s, 4, label);
+    /* pid, pid_start and pgid are schema 1's columns; scripts and tests read
+     * them, so a local locator ("pid=N start=T") still fills them. */
+    long long pid = 0, start = 0;
+    if (locator && strcmp(executor, "local") == 0 &&
+        sscanf(locator, "pid=%lld start=%lld", &pid, &start) == 2) {
+        sqlite3_bind_int64(s, 5, pid);
+        sqlite3_bind_int64(s, 6, start);
+    } else {
+        sqlite3_bind_null(s, 5);
+        sqlite3_bind_null(s, 6);
+    }
+    run(j, s);
+}
+
+void journal_attempt_offsets(struct journal *j, int64_t attempt_id, int64_t report_offset,
+                             int64_t output_offset)
+{
+    sqlite3_stmt *s = use(j, J_ATTEMPT_OFFSETS);
+    sqlite3_bind_int64(s, 1, attempt_id);
+    sqlite3_bind_int64(s, 2, report_offset);
+    sqlite3_bind_int64(s, 3, output_offset);
+    run(j, s);
+}
+
+int64_t journal_drop_attempt_errors(struct journal *j, int64_t attempt_id)
+{
+    sqlite3_stmt *s = use(j, J_DROP_ATTEMPT_ERRORS);
+    sqlite3_bind_int64(s, 1, attempt_id);
+    run(j, s);
+    return sqlite3_changes(j->st->db);
+}
+
+void journal_run_executor(struct journal *j, const char *executor)
+{
+    sqlite3_stmt *s = use(j, J_RUN_EXECUTOR);
+    sqlite3_bind_text(s, 2, executor, -1, SQLITE_STATIC);
     run(j, s);
 }
 

@@ -14,21 +14,17 @@
 #include <stdint.h>
 
 #include "nightshift/exec.h"
+#include "nightshift/executor.h"
 #include "nightshift/plan.h"
 #include "nightshift/report.h"
 #include "nightshift/runtime.h"
 #include "nightshift/spec.h"
+#include "nightshift/query.h"
 #include "nightshift/store.h"
 
-/* Partition states, names as stored (DESIGN.md). */
-#define NS_PSTATES(X)                                                                              \
-    X(PENDING, "pending")                                                                          \
-    X(RUNNING, "running")                                                                          \
-    X(RETRY_WAIT, "retry_wait")                                                                    \
-    X(PAUSED, "paused")                                                                            \
-    X(SUCCEEDED, "succeeded")                                                                      \
-    X(FAILED, "failed")                                                                            \
-    X(SKIPPED, "skipped")
+/* Partition states, names as stored: the read model's one list (query.h),
+ * so P_X == NS_PS_X and the runtime's counters index ns_state_counts. */
+#define NS_PSTATES(X) NS_PART_STATES(X)
 
 #define NS_PSTATE_ENUM(e, s) P_##e,
 enum pstate { NS_PSTATES(NS_PSTATE_ENUM) P_NSTATES };
@@ -44,9 +40,12 @@ struct attempt {
     int64_t id; /* attempts.id */
     int64_t idx;
     int n; /* attempts_total ordinal */
-    struct ns_proc proc;
-    bool reaped;
-    int wstatus;
+    struct ns_task *task; /* the executor's handle; NULL once it ended */
+    bool ended;           /* the executor said how it ended (end) */
+    struct ns_exec_end end;
+    int64_t report_fed, report_offset; /* report bytes fed; fed up to the last whole message */
+    int64_t output_fed;
+    bool offsets_dirty; /* adoptable executors: offsets to store with this turn */
     struct ns_report_parser parser;
     int log_fd;
     char *log_path;
@@ -104,6 +103,8 @@ struct rt {
     const struct ns_runtime_opts *opts;
     struct ns_store st;
     struct journal *j;
+    const struct ns_executor_ops *exops; /* where attempts run */
+    struct ns_executor *ex;
     int64_t run_id;
     int lock_fd;
     char *run_dir;
@@ -113,6 +114,7 @@ struct rt {
     size_t nparts;
     int64_t counts[P_NSTATES];
     int64_t records_done, records_total, error_records;
+    int64_t records_at_start; /* records_done when this runtime loaded the run */
     bool dirty; /* counters changed since they were last written */
     struct attempt **live;
     size_t nlive, live_cap;
@@ -164,7 +166,17 @@ void journal_progress(struct journal *j, int64_t idx, const struct part *p);
 void journal_checkpoint(struct journal *j, int64_t idx, const struct part *p);
 int64_t journal_attempt_start(struct journal *j, int64_t idx, int n, double at,
                               const char *log_path, const char *resumed_from, size_t rlen);
-void journal_attempt_pid(struct journal *j, int64_t attempt_id, const struct ns_proc *proc);
+/* Where the attempt runs: its executor, the locator that finds it again
+ * after a restart, and its label ("pid 4121", "job 881_4"). */
+void journal_attempt_locator(struct journal *j, int64_t attempt_id, const char *executor,
+                             const char *locator, const char *label);
+/* Report and output bytes consumed, stored with what they produced (the
+ * same transaction), so an adopted task resumes without duplicates. */
+void journal_attempt_offsets(struct journal *j, int64_t attempt_id, int64_t report_offset,
+                             int64_t output_offset);
+/* Deletes the error records of one attempt; returns how many. */
+int64_t journal_drop_attempt_errors(struct journal *j, int64_t attempt_id);
+void journal_run_executor(struct journal *j, const char *executor);
 void journal_attempt_end(struct journal *j, const struct attempt *a, double at, const char *outcome,
                          int exit_code, int sig, const char *message);
 int64_t journal_error_record(struct journal *j, int64_t idx, int64_t attempt_id, const char *key,

@@ -2,11 +2,15 @@
  * runtime.c - the supervisor: one poll loop drives one run.
  *
  * Design: a single thread owns all run state (struct rt). It waits in poll()
- * on a signalfd (SIGCHLD, SIGINT, SIGTERM, SIGHUP) and on two pipes per live
- * attempt (reports, output), with a timeout that is the nearest deadline
- * (attempt timeout, SIGKILL after stop_grace, a retry coming due, the
- * command poll). Every turn ends with one commit of what the turn observed
- * (journal.c), so the database always holds a consistent story.
+ * on a signalfd (the runtime's own SIGCHLD, SIGINT, SIGTERM, SIGHUP) and on
+ * the descriptors the executor asks for, with a timeout that is the nearest
+ * deadline (attempt timeout, kill after stop_grace, a retry coming due, the
+ * executor's next wake-up, the command poll). Where and how an attempt runs
+ * is the executor's business (executor.h: local processes, Slurm): the
+ * supervisor asks for semantic actions (pause, resume, terminate, kill) and
+ * gets events (report bytes, output bytes, ended); it names no pid and no
+ * signal of a worker. Every turn ends with one commit of what the turn
+ * observed (journal.c), so the database always holds a consistent story.
  *
  * Invariants:
  *  - at most one live attempt per partition (part->live), and at most
@@ -36,6 +40,7 @@
 #include "runtime-internal.h"
 #include "nightshift/escape.h"
 #include "nightshift/signature.h"
+#include "nightshift/query.h"
 #include "nightshift/util.h"
 #include "nightshift/wake.h"
 
@@ -52,7 +57,6 @@ const char *const run_state_names[] = {"running", "paused",    "halted", "stoppi
 #define HEARTBEAT_S 1.0
 #define SAMPLE_S 5.0
 #define TICK_S 0.2
-#define READ_CHUNK 65536
 #define MAX_MALFORMED_EVENTS 20
 
 int pstate_from_name(const char *name)
@@ -460,6 +464,7 @@ static int load_partitions(struct rt *rt, char *err, size_t errlen)
         }
     }
     sqlite3_finalize(s);
+    rt->records_at_start = rt->records_done; /* records/s counts this runtime's own */
     if (rc != SQLITE_DONE || seen != rt->nparts) {
         ns_errf(err, errlen, "%s: run %lld: expected %zu partitions, found %zu%s%s", rt->st.path,
                 (long long)rt->run_id, rt->nparts, seen, rc != SQLITE_DONE ? ": " : "",
@@ -469,16 +474,58 @@ static int load_partitions(struct rt *rt, char *err, size_t errlen)
     return 0;
 }
 
+static void live_add(struct rt *rt, struct attempt *a);
+
+/* Opens the attempt's log: created on a fresh start, appended to when an
+ * adopted attempt continues it. */
+static void open_attempt_log(struct attempt *a, bool append)
+{
+    a->log_fd = open(a->log_path,
+                     O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0600);
+}
+
+/* Takes a task the executor re-attached to (recover) back into the loop:
+ * the partition keeps running, its reports continue where the dead runtime's
+ * committed ones stopped. */
+static void adopt_attempt(struct rt *rt, struct attempt *a, int64_t report_offset,
+                          int64_t output_offset, const char *log_path)
+{
+    struct part *p = &rt->parts[a->idx];
+    double now = ns_now();
+    report_parser_init(&a->parser);
+    a->report_fed = a->report_offset = report_offset;
+    a->output_fed = output_offset;
+    a->log_bytes = output_offset;
+    a->log_path = log_path ? ns_xstrdup(log_path)
+                           : ns_xasprintf("%s/p%06lld-a%d.log", rt->run_dir, (long long)a->idx,
+                                          a->n);
+    open_attempt_log(a, true);
+    a->started_mono = ns_monotonic() - (now - a->started_wall);
+    if (rt->spec->timeout_ms > 0)
+        a->deadline_mono = a->started_mono + (double)rt->spec->timeout_ms / 1000.0;
+    p->live = a;
+    if (p->state != P_RUNNING)
+        rt_set_state(rt, a->idx, P_RUNNING);
+    journal_partition(rt->j, a->idx, p);
+    live_add(rt, a);
+    char label[96];
+    rt->exops->describe(rt->ex, a->task, label, sizeof label);
+    rt_event(rt, a->idx, a->id, "reconcile",
+             "partition %lld [%s]: attempt %d was still known to the executor (%s): adopted",
+             (long long)a->idx, part_key(rt, a->idx), a->n, label);
+}
+
 /* Ends what a dead runtime left behind and puts interrupted partitions back
  * in the queue. Runs before anything is dispatched. */
 static void reconcile(struct rt *rt)
 {
-    sqlite3_stmt *s = store_prepare(&rt->st, "SELECT id, idx, pid, pid_start, started_at FROM "
-                                             "attempts WHERE run_id = ? AND outcome IS NULL");
+    sqlite3_stmt *s = store_prepare(
+        &rt->st, "SELECT id, idx, n, executor, locator, started_at, report_offset, output_offset, "
+                 "log_path FROM attempts WHERE run_id = ? AND outcome IS NULL");
     sqlite3_bind_int64(s, 1, rt->run_id);
     struct {
-        int64_t id, idx, pid;
-        uint64_t start;
+        int64_t id, idx, n, report_offset, output_offset;
+        char *executor, *locator, *log_path;
         double started;
     } *orphans = NULL;
     size_t n = 0;
@@ -486,34 +533,62 @@ static void reconcile(struct rt *rt)
         orphans = ns_xrealloc(orphans, (n + 1) * sizeof *orphans);
         orphans[n].id = sqlite3_column_int64(s, 0);
         orphans[n].idx = sqlite3_column_int64(s, 1);
-        orphans[n].pid = sqlite3_column_int64(s, 2);
-        orphans[n].start = (uint64_t)sqlite3_column_int64(s, 3);
-        orphans[n].started = sqlite3_column_double(s, 4);
+        orphans[n].n = sqlite3_column_int64(s, 2);
+        orphans[n].executor = ns_xstrdup((const char *)sqlite3_column_text(s, 3));
+        orphans[n].locator = sqlite3_column_type(s, 4) == SQLITE_NULL
+                                 ? NULL
+                                 : ns_xstrdup((const char *)sqlite3_column_text(s, 4));
+        orphans[n].started = sqlite3_column_double(s, 5);
+        orphans[n].report_offset = sqlite3_column_int64(s, 6);
+        orphans[n].output_offset = sqlite3_column_int64(s, 7);
+        orphans[n].log_path = sqlite3_column_type(s, 8) == SQLITE_NULL
+                                  ? NULL
+                                  : ns_xstrdup((const char *)sqlite3_column_text(s, 8));
         n++;
     }
     sqlite3_finalize(s);
     double now = ns_now();
     for (size_t i = 0; i < n; i++) {
-        bool ended = orphans[i].pid > 1 && exec_end_orphan((pid_t)orphans[i].pid, orphans[i].start,
-                                                           rt->spec->stop_grace_ms) == 1;
-        struct attempt a = {0};
-        a.id = orphans[i].id;
-        a.started_wall = orphans[i].started;
-        char msg[160];
-        snprintf(msg, sizeof msg, "runtime died during the attempt; %s",
-                 ended ? "its worker was still running and was ended on restart"
-                       : "its worker was already gone");
-        journal_attempt_end(rt->j, &a, now, "interrupted", -1, 0, msg);
-        rt_event(rt, orphans[i].idx, a.id, "reconcile", "partition %lld [%s]: attempt %lld %s",
-                 (long long)orphans[i].idx, part_key(rt, orphans[i].idx), (long long)a.id, msg);
+        int64_t idx = orphans[i].idx;
+        enum ns_recover r = NS_RECOVER_GONE;
+        struct attempt *a = ns_xcalloc(1, sizeof *a);
+        a->id = orphans[i].id;
+        a->idx = idx;
+        a->n = (int)orphans[i].n;
+        a->started_wall = orphans[i].started;
+        /* An attempt of another executor (the spec changed under --force)
+         * cannot be found by this one: it is gone as far as we can tell. */
+        if (strcmp(orphans[i].executor, rt->exops->name) == 0 && idx >= 0 &&
+            (size_t)idx < rt->nparts && !rt->parts[idx].live)
+            r = rt->exops->recover(rt->ex, orphans[i].locator, a->id, orphans[i].report_offset,
+                                   orphans[i].output_offset, a, &a->task);
+        if (r == NS_RECOVER_ADOPTED) {
+            adopt_attempt(rt, a, orphans[i].report_offset, orphans[i].output_offset,
+                          orphans[i].log_path);
+            a = NULL;
+        } else {
+            char msg[160];
+            snprintf(msg, sizeof msg, "runtime died during the attempt; %s",
+                     r == NS_RECOVER_ENDED ? "its worker was still running and was ended on restart"
+                                           : "its worker was already gone");
+            journal_attempt_end(rt->j, a, now, "interrupted", -1, 0, msg);
+            rt_event(rt, idx, a->id, "reconcile", "partition %lld [%s]: attempt %d %s",
+                     (long long)idx, part_key(rt, idx), a->n, msg);
+            free(a);
+        }
+        free(orphans[i].executor);
+        free(orphans[i].locator);
+        free(orphans[i].log_path);
     }
     free(orphans);
-    int strays = exec_end_run_processes(rt->run_token, rt->spec->stop_grace_ms);
+    int strays = rt->exops->end_strays(rt->ex);
     if (strays > 0)
         rt_event(rt, -1, 0, "reconcile", "ended %d leftover process%s of run %lld", strays,
                  strays == 1 ? "" : "es", (long long)rt->run_id);
     for (size_t i = 0; i < rt->nparts; i++) {
         struct part *p = &rt->parts[i];
+        if (p->live)
+            continue; /* adopted: it runs on */
         if (p->state == P_RUNNING || p->state == P_PAUSED) {
             /* Interrupted through no fault of the worker: the attempt does
              * not count against the partition's budget. */
@@ -680,12 +755,11 @@ static void launch(struct rt *rt, int64_t idx)
     a->idx = idx;
     a->n = p->attempts_total;
     a->log_fd = -1;
-    a->proc.report_fd = a->proc.output_fd = -1;
     a->started_wall = now;
     a->started_mono = ns_monotonic();
     report_parser_init(&a->parser);
     a->log_path = ns_xasprintf("%s/p%06lld-a%d.log", rt->run_dir, (long long)idx, a->n);
-    a->log_fd = open(a->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    open_attempt_log(a, false);
     a->id =
         journal_attempt_start(rt->j, idx, a->n, now, a->log_path, p->checkpoint, p->checkpoint_len);
     p->live = a;
@@ -701,22 +775,26 @@ static void launch(struct rt *rt, int64_t idx)
     int rc = -1;
     if (argv && envp) {
         struct ns_launch l = {argv, envp, workdir};
-        rc = exec_start(&l, &a->proc, err, sizeof err);
+        rc = rt->exops->start(rt->ex, &l, a->id, a, &a->task, err, sizeof err);
     }
     free_strv(argv);
     free_strv(envp);
     free(workdir);
     if (rc != 0) {
-        a->reaped = true;
+        a->ended = true;
         finish_attempt(rt, a, err);
         return;
     }
-    journal_attempt_pid(rt->j, a->id, &a->proc);
+    char *locator = rt->exops->locator(rt->ex, a->task);
+    char label[96];
+    rt->exops->describe(rt->ex, a->task, label, sizeof label);
+    journal_attempt_locator(rt->j, a->id, rt->exops->name, locator, label);
+    free(locator);
     if (rt->spec->timeout_ms > 0)
         a->deadline_mono = a->started_mono + (double)rt->spec->timeout_ms / 1000.0;
     journal_partition(rt->j, idx, p);
-    rt_event(rt, idx, a->id, "attempt_start", "partition %lld [%s]: attempt %d started (pid %d%s)",
-             (long long)idx, part_key(rt, idx), a->n, (int)a->proc.pid,
+    rt_event(rt, idx, a->id, "attempt_start", "partition %lld [%s]: attempt %d started (%s%s)",
+             (long long)idx, part_key(rt, idx), a->n, label,
              p->checkpoint ? ", resuming from checkpoint" : "");
 }
 
@@ -803,40 +881,24 @@ static void on_report(void *ctx, const struct ns_report_msg *m)
     }
 }
 
-/* Reads what a pipe holds (at most about budget bytes), handing each chunk
- * to consume; at EOF or error closes *fd and sets it to -1. One loop for the
- * report pipe and the output pipe, so both get the same EINTR/EAGAIN care. */
-static void drain_pipe(int *fd, size_t budget,
-                       void (*consume)(struct rt *, struct attempt *, const char *, size_t),
-                       struct rt *rt, struct attempt *a)
+/* True when the parser holds no part of a message: the bytes fed so far
+ * are whole messages, a safe place for an adopted task to resume from. */
+static bool parser_at_boundary(const struct ns_report_parser *p)
 {
-    char buf[READ_CHUNK];
-    while (budget > 0) {
-        ssize_t n = read(*fd, buf, sizeof buf);
-        if (n > 0) {
-            consume(rt, a, buf, (size_t)n);
-            budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN)
-            return;
-        close(*fd);
-        *fd = -1;
-        return;
-    }
+    return p->pending.len == 0 && p->payload_need == 0 && p->skip_payload == 0 &&
+           !p->discarding_line;
 }
 
-static void consume_reports(struct rt *rt, struct attempt *a, const char *buf, size_t n)
+/* Executor event: report bytes from the attempt's worker. */
+static void on_report_bytes(void *ctx, void *owner, const char *buf, size_t n)
 {
-    struct report_ctx ctx = {rt, a};
-    report_parser_feed(&a->parser, buf, n, on_report, &ctx);
-}
-
-static void read_reports(struct rt *rt, struct attempt *a, size_t budget)
-{
-    drain_pipe(&a->proc.report_fd, budget, consume_reports, rt, a);
+    struct report_ctx rc = {ctx, owner};
+    struct attempt *a = owner;
+    report_parser_feed(&a->parser, buf, n, on_report, &rc);
+    a->report_fed += (int64_t)n;
+    if (parser_at_boundary(&a->parser))
+        a->report_offset = a->report_fed;
+    a->offsets_dirty = true;
 }
 
 /* Copies worker output into the attempt log. Within log_limit everything is
@@ -846,6 +908,8 @@ static void read_reports(struct rt *rt, struct attempt *a, size_t budget)
  * left in the pipe: a flooding worker cannot block. */
 static void keep_output(struct rt *rt, struct attempt *a, const char *buf, size_t n)
 {
+    a->output_fed += (int64_t)n;
+    a->offsets_dirty = true;
     int64_t head_cap = rt->spec->log_limit - rt->spec->log_limit / 2;
     size_t tail_cap = (size_t)(rt->spec->log_limit / 2);
     while (n > 0 && a->log_bytes < head_cap) {
@@ -899,20 +963,45 @@ static void flush_tail(struct rt *rt, struct attempt *a)
     a->log_bytes += (int64_t)a->tail_len;
 }
 
-static void read_output(struct rt *rt, struct attempt *a, size_t budget)
+/* Executor event: output bytes (stdout and stderr) from the worker. */
+static void on_output_bytes(void *ctx, void *owner, const char *buf, size_t n)
 {
-    drain_pipe(&a->proc.output_fd, budget, keep_output, rt, a);
+    keep_output(ctx, owner, buf, n);
 }
+
+/* Executor event: a queued attempt now runs (NS_EXEC_QUEUES backends). */
+static void on_started(void *ctx, void *owner)
+{
+    (void)ctx;
+    (void)owner;
+}
+
+/* Executor event: the attempt ended; the task handle is gone. The loop
+ * finishes the attempt after the executor's service() returns. */
+static void on_ended(void *ctx, void *owner, const struct ns_exec_end *end)
+{
+    (void)ctx;
+    struct attempt *a = owner;
+    a->task = NULL;
+    a->ended = true;
+    a->end = *end;
+}
+
+static const struct ns_exec_events exec_events = {
+    .report = on_report_bytes,
+    .output = on_output_bytes,
+    .started = on_started,
+    .ended = on_ended,
+};
 
 /* ---- ending attempts ---------------------------------------------------- */
 
 void rt_end_attempt(struct rt *rt, struct attempt *a, enum ending why)
 {
-    if (a->reaped || a->ending != END_NONE)
+    if (a->ended || a->ending != END_NONE)
         return;
     a->ending = why;
-    exec_signal_group(a->proc.pid, SIGCONT); /* a stopped group cannot die gracefully */
-    exec_signal_group(a->proc.pid, SIGTERM);
+    rt->exops->control(rt->ex, a->task, NS_EXEC_TERMINATE);
     a->paused_at_mono = 0;
     a->kill_at_mono = ns_monotonic() + (double)rt->spec->stop_grace_ms / 1000.0;
 }
@@ -922,10 +1011,10 @@ void rt_pause_workers(struct rt *rt, bool pause)
     double now = ns_monotonic();
     for (size_t i = 0; i < rt->nlive; i++) {
         struct attempt *a = rt->live[i];
-        if (a->reaped || a->ending != END_NONE)
+        if (a->ended || a->ending != END_NONE)
             continue;
         if (pause && a->paused_at_mono == 0) {
-            exec_signal_group(a->proc.pid, SIGSTOP);
+            rt->exops->control(rt->ex, a->task, NS_EXEC_PAUSE);
             a->paused_at_mono = now;
             rt_set_state(rt, a->idx, P_PAUSED);
         } else if (!pause && a->paused_at_mono > 0) {
@@ -933,7 +1022,7 @@ void rt_pause_workers(struct rt *rt, bool pause)
             if (a->deadline_mono > 0)
                 a->deadline_mono += now - a->paused_at_mono;
             a->paused_at_mono = 0;
-            exec_signal_group(a->proc.pid, SIGCONT);
+            rt->exops->control(rt->ex, a->task, NS_EXEC_RESUME);
             rt_set_state(rt, a->idx, P_RUNNING);
         } else {
             continue;
@@ -1009,8 +1098,11 @@ static void set_failure(struct rt *rt, struct attempt *a, struct part *p, const 
     char *cause = a->cause ? ns_xstrdup(a->cause) : last_output_line(rt, a);
     struct ns_buf text = NS_BUF_INIT, signature = NS_BUF_INIT;
     buf_adds(&text, msg);
-    if (a->ending == END_TIMEOUT)
+    if (a->ending == END_TIMEOUT || (a->ending == END_NONE && a->end.kind == NS_END_TIMED_OUT))
         buf_adds(&signature, "timed out");
+    else if (a->ending == END_NONE &&
+             (a->end.kind == NS_END_LOST || a->end.kind == NS_END_CANCELLED))
+        buf_adds(&signature, ns_exec_end_name(a->end.kind));
     else if (a->ending == END_KILL)
         buf_adds(&signature, "killed by the operator");
     else if (sig > 0)
@@ -1061,21 +1153,10 @@ static void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_e
     struct part *p = &rt->parts[a->idx];
     double now = ns_now();
     char dur[32], msg[512];
-    /* Drain what the worker wrote before it exited, bounded: a grandchild
-     * that escaped the group could keep a pipe open and writing forever. */
-    if (a->proc.report_fd >= 0)
-        read_reports(rt, a, 8 * 1024 * 1024);
-    if (a->proc.output_fd >= 0)
-        read_output(rt, a, 8 * 1024 * 1024);
-    if (a->proc.pid > 1)
-        exec_signal_group(a->proc.pid, SIGKILL); /* stragglers left in the group */
+    /* The executor delivered everything the worker wrote before `ended`. */
     struct report_ctx ctx = {rt, a};
     report_parser_finish(&a->parser, on_report, &ctx);
     report_parser_release(&a->parser);
-    if (a->proc.report_fd >= 0)
-        close(a->proc.report_fd);
-    if (a->proc.output_fd >= 0)
-        close(a->proc.output_fd);
     if (a->log_fd >= 0) {
         flush_tail(rt, a);
         close(a->log_fd);
@@ -1101,24 +1182,35 @@ static void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_e
     } else if (a->ending == END_KILL) {
         outcome = "killed";
         snprintf(msg, sizeof msg, "killed by the operator after %s", dur);
-    } else if (WIFEXITED(a->wstatus) && WEXITSTATUS(a->wstatus) == 0) {
+    } else if (a->end.kind == NS_END_EXITED && a->end.code == 0) {
         outcome = "succeeded";
         code = 0;
         snprintf(msg, sizeof msg, "succeeded in %s", dur);
-    } else if (WIFEXITED(a->wstatus)) {
+    } else if (a->end.kind == NS_END_EXITED) {
         outcome = "failed";
-        code = WEXITSTATUS(a->wstatus);
+        code = a->end.code;
         action = classify_exit(rt->spec, code);
         snprintf(msg, sizeof msg, "exit %d after %s", code, dur);
-    } else {
+    } else if (a->end.kind == NS_END_SIGNALLED) {
         outcome = "signalled";
-        sig = WTERMSIG(a->wstatus);
+        sig = a->end.sig;
         snprintf(msg, sizeof msg, "killed by signal %d (%s) after %s", sig, strsignal(sig), dur);
+    } else if (a->end.kind == NS_END_TIMED_OUT) {
+        outcome = "timed_out";
+        snprintf(msg, sizeof msg, "ended by the executor's time limit after %s%s%s", dur,
+                 a->end.detail[0] ? ": " : "", a->end.detail);
+    } else {
+        /* Cancelled behind our back, node lost, preempted: no outcome of
+         * its own; retried per policy from its checkpoint. */
+        outcome = "lost";
+        snprintf(msg, sizeof msg, "%s after %s%s%s",
+                 a->end.kind == NS_END_CANCELLED ? "cancelled outside nightshift" : "lost",
+                 dur, a->end.detail[0] ? ": " : "", a->end.detail);
     }
-    if (WIFEXITED(a->wstatus) && a->ending != END_NONE)
-        code = WEXITSTATUS(a->wstatus);
-    if (WIFSIGNALED(a->wstatus) && a->ending != END_NONE)
-        sig = WTERMSIG(a->wstatus);
+    if (a->ending != END_NONE && a->end.kind == NS_END_EXITED)
+        code = a->end.code;
+    if (a->ending != END_NONE && a->end.kind == NS_END_SIGNALLED)
+        sig = a->end.sig;
     if (a->malformed > 0) {
         size_t l = strlen(msg);
         snprintf(msg + l, sizeof msg - l, "; %lld malformed report line%s ignored",
@@ -1255,6 +1347,9 @@ static void dispatch(struct rt *rt)
     }
 }
 
+/* The runtime's own children: hooks, the executor's (local workers, or the
+ * commands a cluster executor runs), and orphaned grandchildren reparented
+ * to us as the subreaper. The runtime process reaps them all in one place. */
 static void reap(struct rt *rt)
 {
     int status;
@@ -1262,14 +1357,9 @@ static void reap(struct rt *rt)
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
         if (hooks_reaped(rt, pid, status))
             continue;
-        for (size_t i = 0; i < rt->nlive; i++) {
-            if (rt->live[i]->proc.pid == pid && !rt->live[i]->reaped) {
-                rt->live[i]->reaped = true;
-                rt->live[i]->wstatus = status;
-                break;
-            }
-        }
-        /* Other pids are orphaned grandchildren reparented to us. */
+        if (rt->exops->child_exited)
+            rt->exops->child_exited(rt->ex, (int)pid, status);
+        /* Other pids are orphaned grandchildren. */
     }
 }
 
@@ -1281,7 +1371,8 @@ void rt_request_stop(struct rt *rt, bool now)
             struct attempt *a = rt->live[i];
             if (a->ending == END_NONE)
                 a->ending = END_STOP;
-            exec_signal_group(a->proc.pid, SIGKILL);
+            if (!a->ended)
+                rt->exops->control(rt->ex, a->task, NS_EXEC_KILL);
         }
     }
     if (rt->state == RS_STOPPING)
@@ -1321,13 +1412,13 @@ static void check_deadlines(struct rt *rt)
     double now = ns_monotonic();
     for (size_t i = 0; i < rt->nlive; i++) {
         struct attempt *a = rt->live[i];
-        if (a->reaped)
+        if (a->ended)
             continue;
         if (a->ending == END_NONE && a->deadline_mono > 0 && a->paused_at_mono == 0 &&
             now >= a->deadline_mono)
             rt_end_attempt(rt, a, END_TIMEOUT);
         if (a->kill_at_mono > 0 && now >= a->kill_at_mono) {
-            exec_signal_group(a->proc.pid, SIGKILL);
+            rt->exops->control(rt->ex, a->task, NS_EXEC_KILL);
             a->kill_at_mono = 0;
         }
     }
@@ -1361,7 +1452,28 @@ static double recent_rate(struct rt *rt, double now_mono, bool sample)
     return (double)(done - rt->rate_done[0]) / dt;
 }
 
-static void fill_counts(struct rt *rt, struct ns_counts *c, double rate)
+/* When the run will end, by the one projection every reader shows
+ * (query_project): nothing while it does not dispatch, else from the recent
+ * rate, else from the share of work done (running partitions' progress
+ * included). 0 when unknown. */
+static double projected_finish(const struct rt *rt, double rate, double now)
+{
+    struct ns_projection_in in = {
+        .total = (int64_t)rt->nparts,
+        .done = done_count(rt),
+        .rate = rate,
+        .elapsed_s = now - rt->start_wall,
+        .dispatching = rt->state == RS_RUNNING,
+    };
+    for (size_t i = 0; i < rt->nlive; i++) {
+        const struct part *p = &rt->parts[rt->live[i]->idx];
+        if (p->total > 0)
+            in.partial += fmin(1.0, (double)p->progress / (double)p->total);
+    }
+    return query_project(&in, now);
+}
+
+static void fill_counts(struct rt *rt, struct ns_counts *c, double rate, double finish, double now)
 {
     memset(c, 0, sizeof *c);
     c->total = (int64_t)rt->nparts;
@@ -1376,31 +1488,8 @@ static void fill_counts(struct rt *rt, struct ns_counts *c, double rate)
     c->error_records = rt->error_records;
     c->elapsed_s = ns_monotonic() - rt->start_mono;
     c->rate = rate;
-    int64_t left = c->total - done_count(rt);
-    c->eta_s = rate > 0 ? (double)left / rate : (left == 0 ? 0 : -1);
+    c->eta_s = finish > 0 ? finish - now : -1;
     c->state = run_state_names[rt->state];
-}
-
-/* When the run will end: from the recent rate if partitions are finishing,
- * else from the share of work done so far (partitions plus the reported
- * progress of running ones) - so a run of a few long partitions still gets
- * a projection before the first one ends. 0 when unknown. */
-static double projected_finish(const struct rt *rt, const struct ns_counts *c, double now)
-{
-    if (c->eta_s >= 0 && c->rate > 0)
-        return now + c->eta_s;
-    double done = (double)done_count(rt);
-    for (size_t i = 0; i < rt->nlive; i++) {
-        const struct part *p = &rt->parts[rt->live[i]->idx];
-        if (p->total > 0)
-            done += fmin(1.0, (double)p->progress / (double)p->total);
-    }
-    if (done >= (double)rt->nparts)
-        return now;
-    double elapsed = now - rt->start_wall;
-    if (done <= 0 || elapsed < 1.0)
-        return 0;
-    return now + elapsed * ((double)rt->nparts - done) / done;
 }
 
 static void periodic(struct rt *rt, bool force)
@@ -1416,6 +1505,11 @@ static void periodic(struct rt *rt, bool force)
             a->progress_dirty = false;
             a->progress_written_mono = now_mono;
         }
+        /* Every turn, with what they produced: an adopted task must resume
+         * exactly after the reports whose records were committed. */
+        if (a->offsets_dirty && (rt->exops->caps & NS_EXEC_CAN_ADOPT))
+            journal_attempt_offsets(rt->j, a->id, a->report_offset, a->output_fed);
+        a->offsets_dirty = false;
     }
     bool beat = force || now_mono - rt->last_heartbeat >= HEARTBEAT_S;
     double rate = recent_rate(rt, now_mono, beat);
@@ -1425,10 +1519,10 @@ static void periodic(struct rt *rt, bool force)
     }
     if (force || now_mono - rt->last_tick >= TICK_S) {
         rt->last_tick = now_mono;
+        rt->projected_finish = projected_finish(rt, rate, now);
         struct ns_counts c;
-        fill_counts(rt, &c, rate);
-        double record_rate = c.elapsed_s > 0.5 ? (double)rt->records_done / c.elapsed_s : 0;
-        rt->projected_finish = projected_finish(rt, &c, now);
+        fill_counts(rt, &c, rate, rt->projected_finish, now);
+        double record_rate = query_record_rate(rt->records_done, rt->records_at_start, c.elapsed_s);
         /* Idle runs (paused, waiting) write once a second, with the beat. */
         if (rt->dirty || beat) {
             journal_run_counters(rt->j, rt, rate, record_rate, rt->projected_finish);
@@ -1510,6 +1604,8 @@ static int loop(struct rt *rt, char *err, size_t errlen)
     for (;;) {
         promote_retries(rt, ns_now());
         dispatch(rt);
+        if (rt->exops->flush(rt->ex, err, errlen) != 0)
+            rt_event(rt, -1, 0, "executor", "%s executor: %s", rt->exops->name, err);
         periodic(rt, false);
         if (commit_turn(rt, err, errlen) != 0)
             goto fail;
@@ -1517,23 +1613,25 @@ static int loop(struct rt *rt, char *err, size_t errlen)
             break;
 
         /* Wait for the nearest of: a pipe, a signal, a hint, a deadline. */
-        size_t need = 2 + 2 * rt->nlive + rt->nhooks;
+        size_t ex_n = rt->exops->pollfds(rt->ex, NULL, 0);
+        size_t need = 2 + ex_n + rt->nhooks;
         if (need > pfd_cap) {
             pfd_cap = need * 2;
             pfd = ns_xrealloc(pfd, pfd_cap * sizeof *pfd);
         }
         size_t n = 0;
         pfd[n++] = (struct pollfd){rt->sigfd, POLLIN, 0};
-        for (size_t i = 0; i < rt->nlive; i++) {
-            pfd[n++] = (struct pollfd){rt->live[i]->proc.report_fd, POLLIN, 0};
-            pfd[n++] = (struct pollfd){rt->live[i]->proc.output_fd, POLLIN, 0};
-        }
+        size_t ex_at = n;
+        n += rt->exops->pollfds(rt->ex, pfd + ex_at, ex_n);
         size_t wake_at = n;
         pfd[n++] = (struct pollfd){rt->wake_fd, POLLIN, 0}; /* fd -1: ignored */
         size_t hook_at = n;
         n += hooks_pollfds(rt, pfd + hook_at);
         double now_mono = ns_monotonic();
         double wait = fmin(rt->command_poll_s, periodic_due(rt, now_mono));
+        double ex_wake = rt->exops->next_wakeup(rt->ex);
+        if (ex_wake > 0)
+            wait = fmin(wait, ex_wake - now_mono);
         double hook_deadline = hooks_next_deadline(rt);
         if (hook_deadline > 0)
             wait = fmin(wait, hook_deadline - now_mono);
@@ -1553,22 +1651,16 @@ static int loop(struct rt *rt, char *err, size_t errlen)
             ns_errf(err, errlen, "poll: %s", strerror(errno));
             goto fail;
         }
-        if (rc > 0) {
-            if (pfd[0].revents)
-                handle_signals(rt);
-            /* Walk by pollfd order; live[] is stable until finish below. */
-            for (size_t i = 0; i < rt->nlive; i++) {
-                struct attempt *a = rt->live[i];
-                if (pfd[1 + 2 * i].revents && a->proc.report_fd >= 0)
-                    read_reports(rt, a, 4 * READ_CHUNK);
-                if (pfd[2 + 2 * i].revents && a->proc.output_fd >= 0)
-                    read_output(rt, a, 4 * READ_CHUNK);
-            }
-        }
+        if (rc < 0)
+            for (size_t i = 0; i < n; i++)
+                pfd[i].revents = 0;
+        if (rc > 0 && pfd[0].revents)
+            handle_signals(rt);
         reap(rt);
+        rt->exops->service(rt->ex, pfd + ex_at, wake_at - ex_at, &exec_events, rt);
         hooks_service(rt, pfd + hook_at, rc > 0 ? n - hook_at : 0);
         for (size_t i = 0; i < rt->nlive;) {
-            if (rt->live[i]->reaped)
+            if (rt->live[i]->ended)
                 finish_attempt(rt, rt->live[i], NULL); /* swaps the last into i */
             else
                 i++;
@@ -1627,6 +1719,8 @@ static void rt_release(struct rt *rt)
     free(rt->sla_state);
     free(rt->hooks);
     journal_free(rt->j);
+    if (rt->ex)
+        rt->exops->close(rt->ex);
     if (rt->sigfd >= 0)
         close(rt->sigfd);
     if (rt->lock_fd >= 0)
@@ -1647,6 +1741,7 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     rt->opts = opts;
     rt->lock_fd = rt->sigfd = rt->wake_fd = -1;
     rt->concurrency = spec->concurrency;
+    rt->exops = executor_find("local"); /* the spec's `executor:` when it has one */
     rt->start_mono = ns_monotonic();
     rt->start_wall = ns_now();
     rt->rng = (uint64_t)getpid() * 0x9E3779B97F4A7C15ULL ^ (uint64_t)(rt->start_wall * 1e6);
@@ -1727,6 +1822,20 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
             rt->concurrency = sqlite3_column_int(s, 0); /* an operator's `set` survives */
         sqlite3_finalize(s);
     }
+    {
+        struct ns_exec_config cfg = {
+            .db_path = rt->st.path,
+            .run_dir = rt->run_dir,
+            .run_token = rt->run_token,
+            .run_id = rt->run_id,
+            .stop_grace_ms = spec->stop_grace_ms,
+            .concurrency = rt->concurrency,
+            .backend = NULL,
+        };
+        if (rt->exops->open(&cfg, &rt->ex, err, errlen) != 0)
+            goto out;
+        journal_run_executor(rt->j, rt->exops->name);
+    }
     sqlite3_stmt *s = store_prepare(
         &rt->st, "UPDATE runs SET started_at = coalesce(started_at, ?1), finished_at = NULL, "
                  "runtime_pid = ?2, heartbeat_at = ?1, runtime_log = ?4 WHERE id = ?3");
@@ -1769,7 +1878,7 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     if (loop(rt, err, errlen) != 0)
         goto out;
 
-    int strays = exec_end_run_processes(rt->run_token, spec->stop_grace_ms);
+    int strays = rt->exops->end_strays(rt->ex);
     if (strays > 0)
         rt_event(rt, -1, 0, "cleanup", "ended %d leftover process%s of the run", strays,
                  strays == 1 ? "" : "es");
@@ -1797,7 +1906,7 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     if (commit_turn(rt, err, errlen) != 0)
         goto out;
     snprintf(result->state, sizeof result->state, "%s", run_state_names[rt->state]);
-    fill_counts(rt, &result->counts, 0);
+    fill_counts(rt, &result->counts, 0, 0, ns_now());
     rc = 0;
 out:
     rt_release(rt);

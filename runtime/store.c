@@ -18,7 +18,7 @@
 #include "nightshift/store.h"
 #include "nightshift/util.h"
 
-/* Schema version 1. Times are Unix seconds (REAL); states are the words of
+/* Schema version 2 (version 1 plus the executor columns: migrations[1]). Times are Unix seconds (REAL); states are the words of
  * DESIGN.md. Counters on runs are maintained by the runtime so a runs list
  * never scans partitions. */
 /* One SQL line per C line: tests/console/make-fixture.sh reads them. */
@@ -59,7 +59,8 @@ const char *const store_schema_sql =
     "  sla_deadline REAL,\n"
     "  sla_max_duration REAL,\n"
     "  sla_state TEXT,                  -- NULL (no SLA), ok, at_risk, missed, met\n"
-    "  runtime_log TEXT\n"
+    "  runtime_log TEXT,\n"
+    "  executor TEXT NOT NULL DEFAULT 'local'  -- where its attempts run: local, slurm\n"
     ");\n"
     "CREATE INDEX runs_identity ON runs(job, params, id);\n"
     "CREATE TABLE partitions (\n"
@@ -108,7 +109,12 @@ const char *const store_schema_sql =
     "  log_bytes INTEGER,\n"
     "  log_dropped INTEGER,\n"
     "  message TEXT,                   -- what happened, in words\n"
-    "  resumed_from BLOB               -- checkpoint handed to this attempt\n"
+    "  resumed_from BLOB,              -- checkpoint handed to this attempt\n"
+    "  executor TEXT NOT NULL DEFAULT 'local',  -- the backend that ran it\n"
+    "  locator TEXT,                   -- the backend's way to find it again after a restart\n"
+    "  label TEXT,                     -- the backend's words for it: pid 4121, job 881_4\n"
+    "  report_offset INTEGER NOT NULL DEFAULT 0,  -- report bytes consumed (adoptable backends)\n"
+    "  output_offset INTEGER NOT NULL DEFAULT 0   -- output bytes consumed (adoptable backends)\n"
     ");\n"
     "CREATE INDEX attempts_partition ON attempts(run_id, idx, n);\n"
     "CREATE INDEX attempts_live ON attempts(run_id) WHERE outcome IS NULL;\n"
@@ -274,7 +280,17 @@ static int user_version(struct ns_store *st)
 
 /* Forward migrations: entry i takes the schema from version i to i+1. */
 static const char *const migrations[] = {
-    NULL, /* 0 -> 1 is store_schema_sql itself */
+    NULL, /* 0 -> latest is store_schema_sql itself */
+    /* 1 -> 2: attempts know their executor and how to find them again; the
+     * local locator of an old attempt is its pid and start time. */
+    "ALTER TABLE runs ADD COLUMN executor TEXT NOT NULL DEFAULT 'local';\n"
+    "ALTER TABLE attempts ADD COLUMN executor TEXT NOT NULL DEFAULT 'local';\n"
+    "ALTER TABLE attempts ADD COLUMN locator TEXT;\n"
+    "ALTER TABLE attempts ADD COLUMN label TEXT;\n"
+    "ALTER TABLE attempts ADD COLUMN report_offset INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE attempts ADD COLUMN output_offset INTEGER NOT NULL DEFAULT 0;\n"
+    "UPDATE attempts SET locator = printf('pid=%d start=%d', pid, coalesce(pid_start, 0)),\n"
+    "  label = printf('pid %d', pid) WHERE pid IS NOT NULL;\n",
 };
 
 static int migrate(struct ns_store *st, char *err, size_t errlen)
@@ -289,7 +305,7 @@ static int migrate(struct ns_store *st, char *err, size_t errlen)
                  st->path, v, NS_SCHEMA_VERSION);
         return -1;
     }
-    for (; v < NS_SCHEMA_VERSION; v++) {
+    for (; v < NS_SCHEMA_VERSION; v = v == 0 ? NS_SCHEMA_VERSION : v + 1) {
         const char *sql = v == 0 ? store_schema_sql : migrations[v];
         if (store_exec(st, sql, err, errlen) != 0) {
             store_rollback(st);

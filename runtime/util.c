@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "nightshift/json.h"
 #include "nightshift/util.h"
 
 void *ns_xmalloc(size_t n)
@@ -130,67 +131,9 @@ void buf_addf(struct ns_buf *b, const char *fmt, ...)
 }
 
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
-{
-    if (s[0] < 0x80)
-        return 1;
-    size_t need;
-    unsigned min;
-    unsigned cp;
-    if ((s[0] & 0xe0) == 0xc0) {
-        need = 2, min = 0x80, cp = s[0] & 0x1f;
-    } else if ((s[0] & 0xf0) == 0xe0) {
-        need = 3, min = 0x800, cp = s[0] & 0x0f;
-    } else if ((s[0] & 0xf8) == 0xf0) {
-        need = 4, min = 0x10000, cp = s[0] & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < need)
-        return 0;
-    for (size_t i = 1; i < need; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return need;
-}
-
 void buf_add_json_string(struct ns_buf *b, const char *s, size_t len)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    buf_addc(b, '"');
-    for (size_t i = 0; i < len;) {
-        unsigned char c = p[i];
-        if (c == '"' || c == '\\') {
-            buf_addc(b, '\\');
-            buf_addc(b, (char)c);
-            i++;
-        } else if (c == '\n') {
-            buf_adds(b, "\\n"), i++;
-        } else if (c == '\t') {
-            buf_adds(b, "\\t"), i++;
-        } else if (c == '\r') {
-            buf_adds(b, "\\r"), i++;
-        } else if (c < 0x20 || c == 0x7f) {
-            buf_addf(b, "\\u%04x", c), i++;
-        } else if (c < 0x80) {
-            buf_addc(b, (char)c), i++;
-        } else {
-            size_t n = utf8_seq_len(p + i, len - i);
-            if (n == 0) {
-                /* Not UTF-8: keep the byte's value visible and the JSON valid. */
-                buf_addf(b, "\\u%04x", c);
-                i++;
-            } else {
-                buf_add(b, p + i, n);
-                i += n;
-            }
-        }
-    }
-    buf_addc(b, '"');
+    json_add_string(b, s, len); /* the one encoder (json.c) */
 }
 
 void buf_add_base64(struct ns_buf *b, const void *data, size_t len)

@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "nightshift/escape.h"
+#include "nightshift/export.h"
+#include "nightshift/query.h"
 #include "tui-internal.h"
 
 enum { M_RECORDS, M_GROUPS, M_FAILURES, M_N };
@@ -35,6 +37,7 @@ struct group_row {
     char *signature; /* raw (for queries and commands) */
     char *shown;     /* escaped */
     int64_t count, first_idx;
+    int64_t waiting; /* failures view: of count, partitions in retry_wait */
 };
 
 struct errors_view {
@@ -69,65 +72,35 @@ static bool err_row_same(const void *a, const void *b)
     return ((const struct err_row *)a)->id == ((const struct err_row *)b)->id;
 }
 
-/* WHERE clause of the current selection; binds ?1 run, ?2 idx, ?3 signature,
- * ?4 text. Only the constraints in force are written, so SQLite picks the
- * matching (run_id, [idx | signature,] id) index. */
-static void selection_where(const struct errors_view *v, struct ns_buf *w)
+static struct ns_error_select selection(const struct errors_view *v)
 {
-    buf_adds(w, "run_id = ?1");
-    if (v->idx >= 0)
-        buf_adds(w, " AND idx = ?2");
-    if (v->signature)
-        buf_adds(w, " AND signature = ?3");
-    if (v->search[0])
-        buf_adds(w, " AND (instr(message, ?4) > 0 OR instr(key, ?4) > 0)");
-}
-
-static void selection_bind(const struct errors_view *v, sqlite3_stmt *s)
-{
-    sqlite3_bind_int64(s, 1, v->base.run_id);
-    if (v->idx >= 0)
-        sqlite3_bind_int64(s, 2, v->idx);
-    if (v->signature)
-        sqlite3_bind_text(s, 3, v->signature, -1, SQLITE_STATIC);
-    if (v->search[0])
-        sqlite3_bind_text(s, 4, v->search, -1, SQLITE_STATIC);
+    struct ns_error_select sel = {
+        .run_id = v->base.run_id, .idx = v->idx, .signature = v->signature, .text = v->search};
+    return sel;
 }
 
 static int errs_fetch(void *ctx, const void *anchor, int dir, int limit, void *out)
 {
     struct errors_view *v = ctx;
     const struct err_row *a = anchor;
-    struct ns_buf sql = NS_BUF_INIT;
-    buf_adds(&sql, "SELECT id, idx, key, message, at FROM error_records WHERE ");
-    selection_where(v, &sql);
-    if (a)
-        buf_adds(&sql, dir > 0 ? " AND id > ?5" : dir < 0 ? " AND id < ?5" : " AND id >= ?5");
-    buf_addf(&sql, " ORDER BY id %s LIMIT ?6", dir < 0 ? "DESC" : "ASC");
-    sqlite3_stmt *s = store_prepare(&v->t->st, sql.data);
-    buf_release(&sql);
-    selection_bind(v, s);
-    if (a)
-        sqlite3_bind_int64(s, 5, a->id);
-    sqlite3_bind_int(s, 6, limit);
-    struct err_row *rows = out;
-    int n = 0;
-    while (n < limit && sqlite3_step(s) == SQLITE_ROW) {
-        struct err_row *r = &rows[n++];
-        r->id = sqlite3_column_int64(s, 0);
-        r->idx = sqlite3_column_int64(s, 1);
-        r->key = tui_esc_col(v->t, s, 2);
-        r->message = tui_esc_col(v->t, s, 3);
-        r->at = sqlite3_column_double(s, 4);
+    struct ns_error_select sel = selection(v);
+    struct ns_error_row *rows = ns_xcalloc((size_t)(limit > 0 ? limit : 1), sizeof *rows);
+    struct ns_error_row at = {.id = a ? a->id : 0};
+    char err[256];
+    int n = query_errors(&v->t->st, &sel, a ? &at : NULL, dir, limit, false, rows, err, sizeof err);
+    struct err_row *o = out;
+    for (int i = 0; i < n; i++) {
+        o[i].id = rows[i].id;
+        o[i].idx = rows[i].idx;
+        o[i].key = tui_esc(v->t, rows[i].key, rows[i].key_len);
+        o[i].message = tui_esc(v->t, rows[i].message, rows[i].message_len);
+        o[i].at = rows[i].at;
+        query_error_row_release(&rows[i]);
     }
-    sqlite3_finalize(s);
-    if (dir < 0)
-        for (int i = 0; i < n / 2; i++) {
-            struct err_row tmp = rows[i];
-            rows[i] = rows[n - 1 - i];
-            rows[n - 1 - i] = tmp;
-        }
-    return n;
+    free(rows);
+    if (n < 0)
+        tui_status(v->t, term_attr(TUI_C_BAD), "%s", err);
+    return n < 0 ? 0 : n;
 }
 
 static const struct tui_list_ops errs_list_ops = {
@@ -199,41 +172,42 @@ static void load_groups(struct errors_view *v)
     v->glist.rows = NULL;
     v->glist.n = 0;
     free_groups(v);
-    struct ns_buf sql = NS_BUF_INIT;
-    if (v->mode == M_GROUPS) {
-        buf_adds(&sql, "SELECT signature, count(*) AS n, min(idx) FROM error_records WHERE ");
-        selection_where(v, &sql);
-        buf_adds(&sql, " GROUP BY signature ORDER BY n DESC, signature LIMIT ?7");
-    } else {
-        buf_adds(&sql, "SELECT last_signature, count(*) AS n, min(idx) FROM partitions "
-                       "WHERE run_id = ?1 AND state = 'failed' GROUP BY last_signature "
-                       "ORDER BY n DESC, last_signature LIMIT ?7");
-    }
-    sqlite3_stmt *s = store_prepare(&v->t->st, sql.data);
-    buf_release(&sql);
-    if (v->mode == M_GROUPS)
-        selection_bind(v, s);
-    else
-        sqlite3_bind_int64(s, 1, v->base.run_id);
-    sqlite3_bind_int(s, 7, MAX_GROUPS);
     v->groups = ns_xcalloc(MAX_GROUPS, sizeof *v->groups);
-    while (v->n_groups < MAX_GROUPS && sqlite3_step(s) == SQLITE_ROW) {
-        struct group_row *g = &v->groups[v->n_groups];
-        g->pos = v->n_groups;
-        if (sqlite3_column_type(s, 0) == SQLITE_NULL) {
-            g->signature = NULL;
-            g->shown = ns_xstrdup("(no signature)");
-        } else {
-            const void *p = sqlite3_column_blob(s, 0);
-            int n = sqlite3_column_bytes(s, 0);
-            g->signature = ns_xstrndup(p ? p : "", (size_t)n);
-            g->shown = tui_esc(v->t, g->signature, (size_t)n);
+    char err[256] = "";
+    if (v->mode == M_GROUPS) {
+        struct ns_error_select sel = selection(v);
+        struct ns_error_group *eg;
+        int n = query_error_groups(&v->t->st, &sel, MAX_GROUPS, &eg, err, sizeof err);
+        for (int i = 0; i < n; i++) {
+            struct group_row *g = &v->groups[v->n_groups];
+            g->pos = v->n_groups++;
+            g->signature = ns_xstrdup(eg[i].signature);
+            g->shown = tui_esc(v->t, g->signature, strlen(g->signature));
+            g->count = eg[i].records;
+            g->first_idx = eg[i].first_idx;
         }
-        g->count = sqlite3_column_int64(s, 1);
-        g->first_idx = sqlite3_column_int64(s, 2);
-        v->n_groups++;
+        if (n > 0)
+            query_error_groups_release(eg, n);
+    } else {
+        /* The failure groups of status and retry|skip --signature. */
+        struct ns_failure_groups fg;
+        if (query_failure_groups(&v->t->st, v->base.run_id, MAX_GROUPS, &fg, err, sizeof err) ==
+            0) {
+            for (size_t i = 0; i < fg.n; i++) {
+                struct group_row *g = &v->groups[v->n_groups];
+                g->pos = v->n_groups++;
+                g->signature = fg.g[i].signature ? ns_xstrdup(fg.g[i].signature) : NULL;
+                g->shown = g->signature ? tui_esc(v->t, g->signature, strlen(g->signature))
+                                        : ns_xstrdup("(no signature)");
+                g->count = fg.g[i].count;
+                g->waiting = fg.g[i].retry_wait;
+                g->first_idx = fg.g[i].first_idx;
+            }
+            query_failure_groups_release(&fg);
+        }
     }
-    sqlite3_finalize(s);
+    if (err[0])
+        tui_status(v->t, term_attr(TUI_C_BAD), "%s", err);
     list_reset(&v->glist);
     if (keep.signature) {
         for (int i = 0; i < v->n_groups; i++)
@@ -251,31 +225,14 @@ static void load_groups(struct errors_view *v)
 
 static void load_total(struct errors_view *v)
 {
-    sqlite3_stmt *s;
-    if (v->idx >= 0 && !v->signature && !v->search[0]) {
-        s = store_prepare(&v->t->st,
-                          "SELECT error_records FROM partitions WHERE run_id = ? AND idx = ?");
-        sqlite3_bind_int64(s, 2, v->idx);
-    } else if (v->idx < 0 && !v->signature && !v->search[0]) {
-        s = store_prepare(&v->t->st, "SELECT error_records FROM runs WHERE id = ?");
-    } else {
-        v->total = -1; /* counting a filtered million rows is not worth it */
-        return;
-    }
-    sqlite3_bind_int64(s, 1, v->base.run_id);
-    v->total = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    sqlite3_finalize(s);
+    struct ns_error_select sel = selection(v);
+    v->total = query_error_count(&v->t->st, &sel);
 }
 
 /* A number that changes when the groups may have changed. */
 static int64_t groups_key(struct errors_view *v)
 {
-    sqlite3_stmt *s = store_prepare(&v->t->st, "SELECT error_records * 1000003 + n_failed * 7 "
-                                               "+ n_succeeded FROM runs WHERE id = ?");
-    sqlite3_bind_int64(s, 1, v->base.run_id);
-    int64_t k = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    sqlite3_finalize(s);
-    return k;
+    return query_groups_version(&v->t->st, v->base.run_id);
 }
 
 static void errors_load(struct tui_view *vv, struct tui *t)
@@ -347,8 +304,8 @@ static void errors_draw(struct tui_view *vv, struct tui *t, int y, int h, int w)
         term_fill(y + 1, 0, w, A_BOLD | A_UNDERLINE);
         term_put(y + 1, 0, w, A_BOLD | A_UNDERLINE,
                  v->mode == M_GROUPS ? "   COUNT  FIRST  SIGNATURE"
-                                     : "  FAILED  FIRST  SIGNATURE (r retry, R from scratch, x "
-                                       "skip the whole group)");
+                                     : "   PARTS  FIRST  SIGNATURE (failed + waiting to retry; r "
+                                       "retry, R from scratch, x skip the group)");
         if (rows != v->glist.height)
             list_set_height(&v->glist, rows);
         for (int i = 0; i < v->glist.n; i++) {
@@ -359,6 +316,8 @@ static void errors_draw(struct tui_view *vv, struct tui *t, int y, int h, int w)
                 term_fill(yy, 0, w, base);
             x = term_putf(yy, 0, w, base | A_BOLD, "%8lld %6lld  ", (long long)g->count,
                           (long long)g->first_idx);
+            if (v->mode == M_FAILURES && g->waiting)
+                x += term_putf(yy, x, w - x, base, "(%lld waiting) ", (long long)g->waiting);
             term_put(yy, x, w - x, base, g->shown);
         }
         if (v->glist.n == 0)
@@ -372,158 +331,56 @@ static void errors_draw(struct tui_view *vv, struct tui *t, int y, int h, int w)
 static struct tui_view *record_view(struct errors_view *v, int64_t id)
 {
     struct tui *t = v->t;
-    sqlite3_stmt *s = store_prepare(
-        &t->st, "SELECT id, idx, attempt_id, at, key, message, signature, length(payload), "
-                "substr(payload, 1, 1048576) FROM error_records WHERE id = ?");
-    sqlite3_bind_int64(s, 1, id);
+    struct ns_error_row r;
+    char err[256] = "";
     struct ns_buf b = NS_BUF_INIT;
     char title[64];
     snprintf(title, sizeof title, "error record %lld", (long long)id);
-    if (sqlite3_step(s) == SQLITE_ROW) {
+    int found = query_error(&t->st, v->base.run_id, id, &r, err, sizeof err);
+    if (found == 1) {
         char when[32];
         buf_addf(&b, "record     %lld\npartition  %lld\nattempt    %lld\nat         %s\n",
-                 (long long)sqlite3_column_int64(s, 0), (long long)sqlite3_column_int64(s, 1),
-                 (long long)sqlite3_column_int64(s, 2),
-                 tui_fmt_clock(sqlite3_column_double(s, 3), when, sizeof when));
+                 (long long)r.id, (long long)r.idx, (long long)r.attempt_id,
+                 tui_fmt_clock(r.at, when, sizeof when));
         const char *names[] = {"key        ", "message    ", "signature  "};
+        const char *txt[] = {r.key, r.message, r.signature};
+        size_t len[] = {r.key_len, r.message_len, strlen(r.signature)};
         for (int i = 0; i < 3; i++) {
-            char *e = tui_esc_col(t, s, 4 + i);
+            char *e = tui_esc(t, txt[i], len[i]);
             buf_addf(&b, "%s%s\n", names[i], e);
             free(e);
         }
-        int64_t plen = sqlite3_column_int64(s, 7);
-        const void *p = sqlite3_column_blob(s, 8);
-        size_t n = (size_t)sqlite3_column_bytes(s, 8);
-        if (sqlite3_column_type(s, 8) == SQLITE_NULL) {
+        if (!r.payload) {
             buf_adds(&b, "\nno payload\n");
         } else {
-            buf_addf(&b, "\npayload, %lld bytes%s, as escaped text:\n", (long long)plen,
-                     (int64_t)n < plen ? " (first 1 MiB shown)" : "");
-            escape_for_terminal(p ? p : "", n, t->esc_flags | NS_ESC_NEWLINES, &b);
+            size_t n = r.payload_len > 1048576 ? 1048576 : r.payload_len;
+            buf_addf(&b, "\npayload, %zu bytes%s, as escaped text:\n", r.payload_len,
+                     n < r.payload_len ? " (first 1 MiB shown)" : "");
+            escape_for_terminal(r.payload, n, t->esc_flags | NS_ESC_NEWLINES, &b);
             buf_adds(&b, "\n\npayload as hex:\n");
-            escape_hexdump(p ? p : "", n, &b);
+            escape_hexdump(r.payload, n, &b);
         }
-    } else {
+    } else if (found == 0) {
         buf_adds(&b, "this record is gone\n");
+    } else {
+        escape_for_terminal(err, strlen(err), t->esc_flags, &b);
+        buf_addc(&b, '\n');
     }
-    sqlite3_finalize(s);
+    query_error_row_release(&r);
     return view_text_new(t, title, buf_detach(&b), NULL);
 }
 
 /* ---- export ---- */
 
-static void csv_field(FILE *f, const char *s, size_t n)
-{
-    fputc('"', f);
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '"')
-            fputc('"', f);
-        fputc(s[i], f);
-    }
-    fputc('"', f);
-}
-
-/* Writes every record of the current selection, 1000 at a time by id. */
+/* Every record of the current selection, by the one export writer the
+ * CLI's `errors` uses (same columns, LF line ends). */
 static int export_records(struct errors_view *v, const char *path, char *err, size_t errlen,
                           int64_t *count)
 {
-    size_t pl = strlen(path);
-    bool csv = pl > 4 && strcmp(path + pl - 4, ".csv") == 0;
-    char *tmp = ns_xasprintf("%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wx");
-    if (!f) {
-        ns_errf(err, errlen, "%s: %s", tmp, strerror(errno));
-        free(tmp);
-        return -1;
-    }
-    if (csv)
-        fputs("id,partition,attempt_id,at,key,message,signature,payload_hex\r\n", f);
-    struct ns_buf sql = NS_BUF_INIT;
-    buf_adds(&sql, "SELECT id, idx, attempt_id, at, key, message, signature, payload "
-                   "FROM error_records WHERE ");
-    selection_where(v, &sql);
-    buf_adds(&sql, " AND id > ?5 ORDER BY id LIMIT 1000");
-    sqlite3_stmt *s = store_prepare(&v->t->st, sql.data);
-    buf_release(&sql);
-    int64_t last = -1, n = 0;
-    struct ns_buf line = NS_BUF_INIT;
-    for (;;) {
-        selection_bind(v, s);
-        sqlite3_bind_int64(s, 5, last);
-        int got = 0;
-        while (sqlite3_step(s) == SQLITE_ROW) {
-            got++;
-            last = sqlite3_column_int64(s, 0);
-            buf_reset(&line);
-            const char *txt[3];
-            size_t len[3];
-            for (int i = 0; i < 3; i++) {
-                txt[i] = (const char *)sqlite3_column_blob(s, 4 + i);
-                len[i] = (size_t)sqlite3_column_bytes(s, 4 + i);
-                if (!txt[i])
-                    txt[i] = "";
-            }
-            const unsigned char *pay = sqlite3_column_blob(s, 7);
-            size_t plen = (size_t)sqlite3_column_bytes(s, 7);
-            if (csv) {
-                fprintf(f, "%lld,%lld,%lld,%.3f,", (long long)last,
-                        (long long)sqlite3_column_int64(s, 1),
-                        (long long)sqlite3_column_int64(s, 2), sqlite3_column_double(s, 3));
-                for (int i = 0; i < 3; i++) {
-                    csv_field(f, txt[i], len[i]);
-                    fputc(',', f);
-                }
-                for (size_t i = 0; i < plen; i++)
-                    fprintf(f, "%02x", pay[i]);
-                fputs("\r\n", f);
-            } else {
-                buf_addf(&line, "{\"id\":%lld,\"partition\":%lld,\"attempt_id\":%lld,\"at\":%.3f",
-                         (long long)last, (long long)sqlite3_column_int64(s, 1),
-                         (long long)sqlite3_column_int64(s, 2), sqlite3_column_double(s, 3));
-                const char *names[] = {"key", "message", "signature"};
-                for (int i = 0; i < 3; i++) {
-                    buf_addf(&line, ",\"%s\":", names[i]);
-                    buf_add_json_string(&line, txt[i], len[i]);
-                }
-                buf_adds(&line, ",\"payload_hex\":");
-                if (sqlite3_column_type(s, 7) == SQLITE_NULL) {
-                    buf_adds(&line, "null");
-                } else {
-                    buf_addc(&line, '"');
-                    for (size_t i = 0; i < plen; i++)
-                        buf_addf(&line, "%02x", pay[i]);
-                    buf_addc(&line, '"');
-                }
-                buf_adds(&line, "}\n");
-                fwrite(line.data, 1, line.len, f);
-            }
-            n++;
-        }
-        sqlite3_reset(s);
-        sqlite3_clear_bindings(s);
-        if (got < 1000)
-            break;
-    }
-    buf_release(&line);
-    sqlite3_finalize(s);
-    int rc = 0;
-    if (ferror(f) | (fflush(f) != 0) | (fsync(fileno(f)) != 0)) {
-        ns_errf(err, errlen, "%s: %s", tmp, strerror(errno));
-        rc = -1;
-    }
-    if (fclose(f) != 0 && rc == 0) {
-        ns_errf(err, errlen, "%s: %s", tmp, strerror(errno));
-        rc = -1;
-    }
-    if (rc == 0 && rename(tmp, path) != 0) {
-        ns_errf(err, errlen, "%s: %s", path, strerror(errno));
-        rc = -1;
-    }
-    if (rc != 0)
-        unlink(tmp);
-    free(tmp);
-    *count = n;
-    return rc;
+    struct ns_error_select sel = {
+        .run_id = v->base.run_id, .idx = v->idx, .signature = v->signature, .text = v->search};
+    return export_errors_to_file(&v->t->st, &sel, export_format_for_path(path), path, count, err,
+                                 errlen);
 }
 
 static void do_export(struct errors_view *v)
@@ -544,7 +401,8 @@ static void do_export(struct errors_view *v)
     char path[512];
     snprintf(path, sizeof path, "errors-run%lld%s.jsonl", (long long)v->base.run_id,
              group ? "-group" : "");
-    if (tui_prompt(t, "export to (.csv for CSV, else JSONL): ", path, sizeof path) && path[0]) {
+    if (tui_prompt(t, "export to (.csv CSV, .txt text, else JSONL): ", path, sizeof path) &&
+        path[0]) {
         char err[600];
         int64_t n = 0;
         if (export_records(v, path, err, sizeof err, &n) == 0) {

@@ -1,7 +1,8 @@
 /*
- * exec.h - the executor: start a worker, signal it, find it again.
+ * exec.h - local process helpers: start a worker, signal it, find it again.
  *
- * `local` is the only implementation: each attempt is its own process group
+ * The `local` executor (exec-local.c, behind executor.h) and the hooks stand
+ * on these; the supervisor does not call them. Each worker is its own process group
  * (pgid = pid), started with posix_spawn with an empty signal mask, default
  * dispositions and exactly three descriptors besides stdin: stdout and stderr
  * on the log pipe, the report pipe on fd 3. A process is identified by pid

@@ -92,8 +92,8 @@ struct ns_exec_config {
 enum ns_recover {
     NS_RECOVER_GONE,    /* nothing of it is left; no outcome known */
     NS_RECOVER_ENDED,   /* it was still running and could not be adopted: it was ended */
-    NS_RECOVER_ADOPTED, /* *out is a live task again; its reports are delivered anew from
-                           the attempt's start, and `ended` follows as usual */
+    NS_RECOVER_ADOPTED, /* *out is a live task again; its reports and output continue
+                           from the offsets given, and `ended` follows as usual */
 };
 
 struct ns_executor_ops {
@@ -138,9 +138,13 @@ struct ns_executor_ops {
      * attempts.locator); the caller frees it. NULL if not known yet. */
     char *(*locator)(const struct ns_executor *ex, const struct ns_task *t);
     /* Finds the task a dead runtime left (locator may be NULL when the
-     * runtime died before it was stored) and adopts or ends it. */
+     * runtime died before it was stored) and adopts or ends it. An adopted
+     * task delivers its reports from byte report_offset and its output from
+     * output_offset: what the supervisor had consumed and committed (it stores
+     * them with what they produced, for NS_EXEC_CAN_ADOPT backends). */
     enum ns_recover (*recover)(struct ns_executor *ex, const char *locator, int64_t attempt_id,
-                               void *owner, struct ns_task **out);
+                               int64_t report_offset, int64_t output_offset, void *owner,
+                               struct ns_task **out);
     /* Ends everything of this run the backend can find that is not a live
      * or adopted task (grandchildren that escaped, jobs whose submission was
      * never recorded). Returns how many it ended. */
@@ -150,7 +154,6 @@ struct ns_executor_ops {
 };
 
 extern const struct ns_executor_ops ns_exec_local;
-extern const struct ns_executor_ops ns_exec_slurm;
 
 /* The backend named name ("local", "slurm"), or NULL. */
 const struct ns_executor_ops *executor_find(const char *name);

@@ -45,8 +45,8 @@ void buf_adds(struct ns_buf *b, const char *s);
 void buf_addc(struct ns_buf *b, char c);
 void buf_addf(struct ns_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_vaddf(struct ns_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
-/* Appends s (len bytes) as a JSON string literal with quotes; bytes that are
- * not valid UTF-8 are written as \u00XX of the byte so output stays valid JSON. */
+/* Appends s (len bytes) as a JSON string literal with quotes, by the one
+ * encoder's rules (json.h: json_add_string). */
 void buf_add_json_string(struct ns_buf *b, const char *s, size_t len);
 /* Appends the standard base64 (RFC 4648, padded) of data. */
 void buf_add_base64(struct ns_buf *b, const void *data, size_t len);

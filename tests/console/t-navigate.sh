@@ -105,10 +105,13 @@ keys C-u "$T/pwned.jsonl" Enter
 wait_screen "export reports" 5 'exported [0-9]+ records'
 n=$(wc -l <"$T/pwned.jsonl")
 is "export wrote the filtered selection" "$n" "$(sql "select count(*) from error_records where instr(message,'pwned')")"
-like "export is JSON with the payload in hex" "$(head -n 1 "$T/pwned.jsonl")" '"payload_hex":"'
+like "export is JSON (schema 1) with the partition key and the payload in base64" "$(head -n 1 "$T/pwned.jsonl")" '^\{"schema":1,.*"partition_key":"[^"]+".*"payload_b64":"'
+check "the export is the CLI's: same bytes as errors --format jsonl with the same filter" \
+    sh -c "ns_out=\$('$NIGHTSHIFT' errors 1 --format jsonl | grep -F pwned); [ \"\$ns_out\" = \"\$(cat '$T/pwned.jsonl')\" ]"
+check "export lines end in LF, not CRLF" sh -c "! grep -q \"\$(printf '\\r')\" '$T/pwned.jsonl'"
 keys w C-u "$T/pwned.csv" Enter
 wait_screen "CSV export" 5 'exported [0-9]+ records to .*pwned.csv'
-like "CSV header" "$(head -n 1 "$T/pwned.csv")" '^id,partition,attempt_id,at,key,message,signature,payload_hex'
+like "CSV header: the CLI's columns" "$(head -n 1 "$T/pwned.csv")" '^id,partition,partition_key,attempt_id,at,key,message,signature,payload_b64$'
 keys q
 
 keys f

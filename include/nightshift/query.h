@@ -1,0 +1,344 @@
+/*
+ * query.h - the read model: every question a reader asks of the store, with
+ * typed answers.
+ *
+ * The CLI commands (cmd-*.c), the console views (tui/view-*.c), the morning
+ * report and the metrics format what these functions return; they hold no
+ * SQL. Each figure is computed in exactly one place here, so two readers
+ * asking at the same moment can never disagree:
+ *   - liveness: query_runtime_alive() (the run lock probe, never a
+ *     heartbeat age);
+ *   - counts by state: struct ns_state_counts, from the runtime's counters;
+ *   - ETA and projected finish: query_project() computes it (the runtime
+ *     calls it for its SLA watch and stores the result), query_has_eta()
+ *     says when a reader may show it (a running run with a live runtime);
+ *   - failure groups: NS_FAILURE_GROUP_STATES, used by status, the console
+ *     and `retry|skip --signature` (runtime/apply.c).
+ *
+ * Readers never hold a read transaction between calls: each function runs
+ * its statements and resets them. Strings in results are the stored bytes
+ * (worker text is NOT escaped here: the caller escapes for its output).
+ * Results with heap strings have a *_release function.
+ */
+#ifndef NIGHTSHIFT_QUERY_H
+#define NIGHTSHIFT_QUERY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nightshift/store.h"
+
+/* Partition states, in display order (DESIGN.md's vocabulary). */
+#define NS_PART_STATES(X)                                                                          \
+    X(PENDING, "pending")                                                                          \
+    X(RUNNING, "running")                                                                          \
+    X(RETRY_WAIT, "retry_wait")                                                                    \
+    X(PAUSED, "paused")                                                                            \
+    X(SUCCEEDED, "succeeded")                                                                      \
+    X(FAILED, "failed")                                                                            \
+    X(SKIPPED, "skipped")
+
+#define NS_PS_ENUM(e, w) NS_PS_##e,
+enum ns_part_state { NS_PART_STATES(NS_PS_ENUM) NS_PS_COUNT };
+#undef NS_PS_ENUM
+
+/* The word of a partition state, and back (-1 for an unknown word). */
+const char *query_part_state_word(enum ns_part_state s);
+int query_part_state_of(const char *word);
+
+/* The states a failure group counts: partitions whose latest attempt
+ * failed and that still wait for something - exhausted (failed) or about to
+ * try again (retry_wait). One definition, spliced into SQL as
+ * "state IN (" NS_FAILURE_GROUP_STATES ")" by status, the console's
+ * failures view and drill-down, and `retry|skip --signature`. */
+#define NS_FAILURE_GROUP_STATES "'failed', 'retry_wait'"
+
+/* The same definition for code holding a partition in memory (the
+ * runtime applying `retry|skip --signature`): true for the states above. */
+bool query_in_failure_group(const char *state_word);
+
+/* Partition counts by state; all of them disjoint, summing to the total. */
+struct ns_state_counts {
+    int64_t n[NS_PS_COUNT];
+    int64_t total;
+};
+
+/* succeeded + failed + skipped. */
+int64_t query_done(const struct ns_state_counts *c);
+
+/* ---- liveness ---- */
+
+/* True if a runtime holds run_id's lock: the one test of "is a runtime
+ * driving this run" for every reader (status, console, control). */
+bool query_runtime_alive(const struct ns_store *st, int64_t run_id);
+
+/* ---- ETA and projection ---- */
+
+/* What the projection is computed from (the runtime's live figures). */
+struct ns_projection_in {
+    int64_t total;    /* partitions */
+    int64_t done;     /* succeeded + failed + skipped */
+    double partial;   /* sum over live attempts of their reported fraction, 0..1 each */
+    double rate;      /* recent partitions per second, 0 if none finished lately */
+    double elapsed_s; /* since this runtime started */
+    bool dispatching; /* the run is running (not paused, halted, stopping or final) */
+};
+
+/* The projected finish time (Unix seconds) at `now`, or 0 when there is
+ * none: a run that does not dispatch has no projection; otherwise from the
+ * recent rate if partitions are finishing, else from the share of work
+ * done so far (partitions plus the progress of running ones) - so a run of
+ * a few long partitions gets a projection before the first one ends. This
+ * is the runtime's SLA projection and the one every reader shows. Pure. */
+double query_project(const struct ns_projection_in *in, double now);
+
+/* True when a reader may show an ETA and a finish time for a run in state
+ * `state`: it is running and a runtime drives it. A paused, halted,
+ * stopping or final run, or one whose runtime is gone, has none. */
+bool query_has_eta(const char *state, bool alive);
+
+/* ---- the run summary ---- */
+
+struct ns_run_summary {
+    int64_t id;
+    char *job, *params, *params_json; /* params: canonical "name=value\n" lines */
+    char *state, *state_reason;       /* state_reason may be NULL */
+    char *spec_path, *runtime_log;    /* runtime_log may be NULL */
+    char *sla_state;                  /* NULL when the run has no SLA */
+    int64_t concurrency;
+    struct ns_state_counts counts;
+    int64_t records_done, records_total, error_records;
+    double throughput;  /* partitions/s, recent (the runtime's figure) */
+    double record_rate; /* records/s over this runtime's own records */
+    double created_at, started_at, finished_at, updated_at; /* 0 when NULL */
+    double sla_deadline, sla_max_duration;                  /* 0 when NULL */
+    int64_t runtime_pid;                                    /* 0 when NULL */
+    double heartbeat_at;                                    /* 0 when NULL */
+    /* Derived, each by the one function above. */
+    bool alive;       /* query_runtime_alive() */
+    bool final;       /* succeeded, failed or stopped */
+    bool has_eta;     /* query_has_eta(); then: */
+    double eta_s;     /* finish_at - now (not clamped) */
+    double finish_at; /* the runtime's projected finish */
+    double elapsed_s; /* (finished_at or now) - started_at; 0 before the start */
+};
+
+/* Reads run run_id at time now. Returns 1 and fills *out, 0 when there is
+ * no such run, -1 on a database error (err filled). The caller releases
+ * *out with query_run_summary_release (also after 0 or -1). */
+int query_run_summary(struct ns_store *st, int64_t run_id, double now, struct ns_run_summary *out,
+                      char *err, size_t errlen);
+void query_run_summary_release(struct ns_run_summary *s);
+
+/* True for the final run states (succeeded, failed, stopped). */
+bool query_run_final(const char *state);
+
+/* records/s of one runtime: the records it did itself (records_now minus
+ * those done when it started) over its own elapsed time; 0 before half a
+ * second. Pure; the runtime stores it as runs.record_rate. */
+double query_record_rate(int64_t records_now, int64_t records_at_start, double elapsed_s);
+
+/* ---- failure groups ---- */
+
+struct ns_failure_group {
+    char *signature; /* NULL: failed without a signature (not retryable by group) */
+    int64_t failed, retry_wait;
+    int64_t count;     /* failed + retry_wait */
+    int64_t first_idx; /* the lowest partition index in the group */
+    char *example;     /* last_message of first_idx (worker bytes), may be NULL */
+};
+
+struct ns_failure_groups {
+    struct ns_failure_group *g;
+    size_t n;
+    int64_t partitions; /* sum of counts over every group (not only the listed) */
+};
+
+/* The failure groups of run_id, largest first (ties by signature), at most
+ * limit of them (limit <= 0: all). Returns 0, or -1 on a database error.
+ * The caller releases *out with query_failure_groups_release. */
+int query_failure_groups(struct ns_store *st, int64_t run_id, int limit,
+                         struct ns_failure_groups *out, char *err, size_t errlen);
+void query_failure_groups_release(struct ns_failure_groups *g);
+
+/* How many partitions of run_id the failure group `signature` holds now
+ * (what `retry|skip --signature` would touch). -1 on a database error. */
+int64_t query_failure_group_count(struct ns_store *st, int64_t run_id, const char *signature);
+
+/* ---- pages ----
+ * Every list is read by keyset: the caller passes the row it has (anchor,
+ * NULL for an end) and a direction, as the console's list cursor asks:
+ *   dir > 0: rows after anchor (from the first row if anchor is NULL);
+ *   dir < 0: the rows just before anchor (the last rows if NULL);
+ *   dir == 0: rows from anchor inclusive.
+ * Rows come back in display order, at most limit of them; the return is
+ * their count, or -1 on a database error (err filled). Rows hold heap
+ * strings: release each with its *_release. */
+
+/* Runs, newest first, whose job or parameters contain text ("" = all);
+ * each row a full summary (liveness and ETA included). */
+int query_runs(struct ns_store *st, const char *text, const struct ns_run_summary *anchor, int dir,
+               int limit, double now, struct ns_run_summary *rows, char *err, size_t errlen);
+
+/* Which partitions a page shows. */
+#define NS_PART_FILTERS(X)                                                                         \
+    X(ALL, "all", "1")                                                                             \
+    X(RUNNING, "running", "state = 'running'")                                                     \
+    X(FAILED, "failed", "state = 'failed'")                                                        \
+    X(WAITING, "waiting", "state IN ('pending', 'retry_wait', 'paused')")                          \
+    X(UNFINISHED, "unfinished", "state NOT IN ('pending', 'succeeded')")                           \
+    X(GROUP, "failure group", "state IN (" NS_FAILURE_GROUP_STATES ") AND last_signature = ?6")
+#define NS_PF_ENUM(e, name, sql) NS_PF_##e,
+enum ns_part_filter { NS_PART_FILTERS(NS_PF_ENUM) NS_PF_COUNT };
+#undef NS_PF_ENUM
+const char *query_part_filter_name(enum ns_part_filter f);
+
+/* Orders of a partition page. Index and state ride on an index; "least
+ * progress" (stragglers first) has none, so SQLite sorts the rows of the
+ * filter - cheap for running/failed/waiting, a scan for "all". */
+enum ns_part_sort { NS_SORT_IDX, NS_SORT_IDX_DESC, NS_SORT_STATE, NS_SORT_PROGRESS, NS_SORT_COUNT };
+const char *query_part_sort_name(enum ns_part_sort s);
+
+struct ns_part_select {
+    int64_t run_id;
+    enum ns_part_filter filter;
+    const char *state;     /* one state word instead of the filter, or NULL */
+    const char *signature; /* NS_PF_GROUP: the failure group */
+    const char *text;      /* key or last message contains it; NULL or "" = any */
+    enum ns_part_sort sort;
+};
+
+struct ns_part_row {
+    int64_t idx;
+    char *key, *state, *params_json;
+    char *last_message, *last_signature, *skip_reason; /* may be NULL */
+    char *checkpoint;                                  /* bytes, NULL if none */
+    size_t checkpoint_len;
+    int64_t progress, total; /* total < 0: not reported */
+    int64_t attempts;        /* started within the current budget */
+    int64_t attempts_total;  /* started ever (retries by an operator included) */
+    int64_t max_attempts;    /* the budget */
+    int64_t errors, checkpoint_progress;
+    double started_at, finished_at, checkpoint_at, next_attempt_at, updated_at; /* 0: NULL */
+    double attempts_time; /* the sum of every ended attempt's duration */
+    double pfrac;         /* progress / total, the "least progress" sort key */
+};
+
+int query_partitions(struct ns_store *st, const struct ns_part_select *sel,
+                     const struct ns_part_row *anchor, int dir, int limit, struct ns_part_row *rows,
+                     char *err, size_t errlen);
+/* One partition: 1 found, 0 none, -1 database error. */
+int query_partition(struct ns_store *st, int64_t run_id, int64_t idx, struct ns_part_row *out,
+                    char *err, size_t errlen);
+void query_part_row_release(struct ns_part_row *r);
+/* Number of partitions a selection holds (what an action on it touches). */
+int64_t query_partition_count(struct ns_store *st, const struct ns_part_select *sel);
+/* The lowest and highest partition index of run_id; *lo > *hi when none. */
+void query_partition_range(struct ns_store *st, int64_t run_id, int64_t *lo, int64_t *hi);
+/* The states of partitions [from, from + n) as enum ns_part_state + 1
+ * (0 where there is no partition), one primary-key range. */
+void query_partition_states(struct ns_store *st, int64_t run_id, int64_t from, int64_t n,
+                            unsigned char *cells);
+/* The partition whose key is key (or -1): for `PART` arguments. */
+int64_t query_partition_by_key(struct ns_store *st, int64_t run_id, const char *key);
+
+/* ---- attempts ---- */
+
+struct ns_attempt_row {
+    int64_t id, n, pid, exit_code, signal;
+    bool has_exit, has_signal;
+    double started_at, ended_at, duration; /* ended_at 0 while live; duration < 0 unknown */
+    char *outcome;                         /* NULL while live */
+    char *log_path; /* as stored (relative to the data directory or absolute) */
+    char *message;  /* may be NULL */
+};
+
+/* The attempts of one partition, newest first, at most limit. Returns the
+ * count or -1 (err filled). */
+int query_attempts(struct ns_store *st, int64_t run_id, int64_t idx, int limit,
+                   struct ns_attempt_row *rows, char *err, size_t errlen);
+/* Attempt number n of a partition (n == 0: its latest). 1 found, 0 none, -1 error. */
+int query_attempt(struct ns_store *st, int64_t run_id, int64_t idx, int64_t n,
+                  struct ns_attempt_row *out, char *err, size_t errlen);
+void query_attempt_row_release(struct ns_attempt_row *r);
+
+/* ---- error records ---- */
+
+struct ns_error_select {
+    int64_t run_id;
+    int64_t idx;           /* one partition, or -1 */
+    const char *signature; /* one signature, or NULL */
+    const char *text;      /* message or key contains it; NULL or "" = any */
+};
+
+struct ns_error_row {
+    int64_t id, idx, attempt_id;
+    double at;
+    char *partition_key;
+    char *key, *message, *signature; /* worker bytes (may hold NULs: use the lengths) */
+    size_t key_len, message_len;
+    void *payload; /* NULL when the record has none */
+    size_t payload_len;
+};
+
+/* A page of error records by id; with_payload reads the payloads too. */
+int query_errors(struct ns_store *st, const struct ns_error_select *sel,
+                 const struct ns_error_row *anchor, int dir, int limit, bool with_payload,
+                 struct ns_error_row *rows, char *err, size_t errlen);
+/* One record of run_id with its payload: 1 found, 0 none, -1 error. */
+int query_error(struct ns_store *st, int64_t run_id, int64_t id, struct ns_error_row *out,
+                char *err, size_t errlen);
+void query_error_row_release(struct ns_error_row *r);
+/* How many records a selection holds: exact for the whole run or one
+ * partition (the counters), -1 for a filtered selection (not counted). */
+int64_t query_error_count(struct ns_store *st, const struct ns_error_select *sel);
+
+struct ns_error_group {
+    char *signature;
+    int64_t records, partitions, first_idx;
+    char *example; /* the smallest message of the group */
+};
+/* Error records grouped by signature, top causes first, at most limit
+ * (<= 0: all). Returns the count or -1; the caller frees with
+ * query_error_groups_release(rows, n). */
+int query_error_groups(struct ns_store *st, const struct ns_error_select *sel, int limit,
+                       struct ns_error_group **rows, char *err, size_t errlen);
+void query_error_groups_release(struct ns_error_group *rows, int n);
+/* A number that changes when the groups may have changed. */
+int64_t query_groups_version(struct ns_store *st, int64_t run_id);
+
+/* ---- events, samples, commands ---- */
+
+struct ns_event_row {
+    int64_t id, idx, attempt_id; /* idx, attempt_id -1 when NULL */
+    double at;
+    char *kind, *message;
+};
+/* The latest limit events of run_id except attempt starts, oldest first. */
+int query_events_tail(struct ns_store *st, int64_t run_id, int limit, struct ns_event_row *rows,
+                      char *err, size_t errlen);
+void query_event_row_release(struct ns_event_row *r);
+
+/* Partitions finished per second between the samples taken since `since`,
+ * oldest first (at most 2000). *rates is heap (caller frees); count returned. */
+int query_throughput_series(struct ns_store *st, int64_t run_id, double since, double **rates);
+
+struct ns_command_row {
+    int64_t id, run_id, uid;
+    double issued_at, applied_at;                       /* applied_at 0 while pending */
+    char *user, *source, *verb, *args, *state, *result; /* result NULL while pending */
+};
+/* Operator commands of run_id with id > after, oldest first, at most limit
+ * (< 0: all). Returns the count or -1; *rows is heap, released with
+ * query_command_rows_release(rows, n). */
+int query_commands(struct ns_store *st, int64_t run_id, int64_t after, int64_t limit,
+                   struct ns_command_row **rows, char *err, size_t errlen);
+void query_command_rows_release(struct ns_command_row *rows, int n);
+
+/* The spec path and the "-p name=value" arguments that resume run_id:
+ * argv-ready words, spec first, NULL-terminated; NULL if no such run.
+ * The caller frees each word and the array. */
+char **query_resume_args(struct ns_store *st, int64_t run_id);
+
+#endif
