@@ -4,6 +4,7 @@
  * The log holds whatever the worker wrote: on a terminal it is escaped
  * (newlines kept), into a pipe or file it is copied byte for byte.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +22,8 @@ static const char logs_help[] =
     "Prints the stdout and stderr of one attempt of a partition (default: the\n"
     "latest attempt). On a terminal control characters are shown escaped; in a\n"
     "pipe the bytes are copied unchanged. Each attempt keeps at most log_limit\n"
-    "bytes (see docs/spec.md).\n";
+    "bytes (see docs/spec.md); an attempt that printed nothing has no log file\n"
+    "(nothing is printed, a note goes to stderr, exit status 0).\n";
 
 static int logs(int argc, char **argv)
 {
@@ -79,6 +81,14 @@ static int logs(int argc, char **argv)
     char *path = ns_xstrdup((const char *)sqlite3_column_text(s, 1));
     sqlite3_finalize(s);
     FILE *f = fopen(path, "rb");
+    if (!f && errno == ENOENT) {
+        /* The log is created on the worker's first byte of output. */
+        cli_error("logs", "%s: no log file: the attempt printed nothing (or its log was removed)",
+                  path);
+        free(path);
+        rc = NS_EXIT_OK;
+        goto out;
+    }
     if (!f) {
         cli_error("logs", "%s: cannot open the log (removed?)", path);
         free(path);

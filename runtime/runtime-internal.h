@@ -48,6 +48,7 @@ struct attempt {
     bool offsets_dirty; /* adoptable executors: offsets to store with this turn */
     struct ns_report_parser parser;
     int log_fd;
+    bool log_pending; /* the log is created on the first output byte */
     char *log_path;
     int64_t log_bytes, log_dropped;
     char *cause; /* the worker's last error/warn report this attempt */

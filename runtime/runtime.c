@@ -476,12 +476,36 @@ static int load_partitions(struct rt *rt, char *err, size_t errlen)
 
 static void live_add(struct rt *rt, struct attempt *a);
 
-/* Opens the attempt's log: created on a fresh start, appended to when an
- * adopted attempt continues it. */
+/* Where an attempt's log lives: run-N/<idx / 1000>/pIIIIII-aA.log, so no
+ * directory holds more than a thousand partitions' logs. The path is
+ * recorded with the attempt; the file exists only once the worker printed
+ * something (open_attempt_log). */
+static char *attempt_log_path(const struct rt *rt, int64_t idx, int n)
+{
+    return ns_xasprintf("%s/%lld/p%06lld-a%d.log", rt->run_dir, (long long)(idx / 1000),
+                        (long long)idx, n);
+}
+
+/* Opens the attempt's log: created (with its shard directory) when a fresh
+ * attempt prints its first byte, appended to when an adopted attempt
+ * continues it. Most attempts of a big run print nothing: no file then. */
 static void open_attempt_log(struct attempt *a, bool append)
 {
+    a->log_pending = false;
     a->log_fd = open(a->log_path,
                      O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0600);
+    if (a->log_fd < 0 && errno == ENOENT) {
+        char *dir = ns_xstrdup(a->log_path);
+        char *slash = strrchr(dir, '/');
+        if (slash) {
+            *slash = '\0';
+            if (mkdir(dir, 0700) == 0 || errno == EEXIST)
+                a->log_fd = open(a->log_path,
+                                 O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC),
+                                 0600);
+        }
+        free(dir);
+    }
 }
 
 /* Takes a task the executor re-attached to (recover) back into the loop:
@@ -496,9 +520,7 @@ static void adopt_attempt(struct rt *rt, struct attempt *a, int64_t report_offse
     a->report_fed = a->report_offset = report_offset;
     a->output_fed = output_offset;
     a->log_bytes = output_offset;
-    a->log_path = log_path ? ns_xstrdup(log_path)
-                           : ns_xasprintf("%s/p%06lld-a%d.log", rt->run_dir, (long long)a->idx,
-                                          a->n);
+    a->log_path = log_path ? ns_xstrdup(log_path) : attempt_log_path(rt, a->idx, a->n);
     open_attempt_log(a, true);
     a->started_mono = ns_monotonic() - (now - a->started_wall);
     if (rt->spec->timeout_ms > 0)
@@ -758,8 +780,8 @@ static void launch(struct rt *rt, int64_t idx)
     a->started_wall = now;
     a->started_mono = ns_monotonic();
     report_parser_init(&a->parser);
-    a->log_path = ns_xasprintf("%s/p%06lld-a%d.log", rt->run_dir, (long long)idx, a->n);
-    open_attempt_log(a, false);
+    a->log_path = attempt_log_path(rt, idx, a->n);
+    a->log_pending = true; /* opened on the first output byte */
     a->id =
         journal_attempt_start(rt->j, idx, a->n, now, a->log_path, p->checkpoint, p->checkpoint_len);
     p->live = a;
@@ -912,6 +934,8 @@ static void keep_output(struct rt *rt, struct attempt *a, const char *buf, size_
     a->offsets_dirty = true;
     int64_t head_cap = rt->spec->log_limit - rt->spec->log_limit / 2;
     size_t tail_cap = (size_t)(rt->spec->log_limit / 2);
+    if (n > 0 && a->log_pending)
+        open_attempt_log(a, false);
     while (n > 0 && a->log_bytes < head_cap) {
         size_t k = (size_t)(head_cap - a->log_bytes) < n ? (size_t)(head_cap - a->log_bytes) : n;
         if (a->log_fd >= 0) {
