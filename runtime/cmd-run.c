@@ -276,7 +276,10 @@ static int run(int argc, char **argv)
         free(params);
         return NS_EXIT_USAGE;
     }
-    if (plan_build(&spec, params, nparams, &plan, &diags) != 0) {
+    /* Validated and summarised here (len, hash); the runtime streams the
+     * partitions into the database itself, so no plan is ever held. */
+    int stopped = 0;
+    if (plan_stream(&spec, params, nparams, NULL, NULL, NULL, &plan, &diags, &stopped) != 0) {
         cli_print_diags(&diags, spec_path);
         diags_release(&diags);
         spec_release(&spec);
@@ -298,6 +301,8 @@ static int run(int argc, char **argv)
     opts.on_tick = on_tick;
     opts.on_started = on_started;
     opts.runtime_log = log_path;
+    opts.given = params;
+    opts.ngiven = nparams;
     opts.ctx = &view;
 
     struct ns_run_result res;

@@ -129,6 +129,10 @@ struct rt {
     int64_t *waiting; /* partitions in retry_wait (may hold stale entries) */
     size_t nwaiting, waiting_cap;
     int sigfd;
+    sqlite3_stmt *key_stmt;    /* a partition's key, by idx (part_key) */
+    sqlite3_stmt *params_stmt; /* a partition's parameters, by idx (part_load) */
+    char *key_text;            /* part_key's last answer, for key_idx */
+    int64_t key_idx;
     int wake_fd;        /* the commands hint FIFO (wake.h), or -1: poll only */
     char *waiters_dir;  /* waiting clients' FIFOs, poked after verdicts are committed */
     bool verdicts;      /* verdicts written in the open transaction */

@@ -96,9 +96,71 @@ int64_t runtime_backoff_ms(const struct ns_spec *spec, int next_attempt, double 
     return d < 0 ? 0 : (int64_t)llround(d);
 }
 
-static const char *part_key(const struct rt *rt, int64_t idx)
+/* The plan lives in the partitions table, not in memory (flat RSS whatever
+ * the partition count): a partition's key and parameters are read back when
+ * they are needed, by primary key. */
+
+/* The partition's key; valid until the next call. "?" if it cannot be read. */
+static const char *part_key(struct rt *rt, int64_t idx)
 {
-    return rt->plan->parts[idx].key;
+    if (rt->key_text && rt->key_idx == idx)
+        return rt->key_text;
+    free(rt->key_text);
+    rt->key_text = NULL;
+    sqlite3_stmt *s = rt->key_stmt;
+    sqlite3_reset(s);
+    sqlite3_bind_int64(s, 1, rt->run_id);
+    sqlite3_bind_int64(s, 2, idx);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        rt->key_text = ns_xstrdup((const char *)sqlite3_column_text(s, 0));
+    sqlite3_reset(s);
+    rt->key_idx = idx;
+    if (!rt->key_text)
+        rt->key_text = ns_xstrdup("?");
+    return rt->key_text;
+}
+
+/* Loads one partition as the planner made it (index, key, parameters in
+ * order) from its stored params_json. Returns 0, or -1 with err filled.
+ * Release with part_unload. */
+static int part_load(struct rt *rt, int64_t idx, struct ns_partition *out, char *err,
+                     size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *s = rt->params_stmt;
+    sqlite3_reset(s);
+    sqlite3_bind_int64(s, 1, rt->run_id);
+    sqlite3_bind_int64(s, 2, idx);
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (out->params_len == cap) {
+            cap = cap ? cap * 2 : 16;
+            out->params = ns_xrealloc(out->params, cap * sizeof *out->params);
+        }
+        struct ns_kv *kv = &out->params[out->params_len++];
+        kv->name = ns_xstrdup((const char *)sqlite3_column_text(s, 0));
+        kv->value = ns_xstrdup((const char *)sqlite3_column_text(s, 1));
+    }
+    sqlite3_reset(s);
+    out->index = idx;
+    out->key = out->params_len > 1 ? out->params[1].value : NULL;
+    if (rc != SQLITE_DONE || !out->key) {
+        ns_errf(err, errlen, "partition %lld: cannot read its parameters: %s", (long long)idx,
+                rc != SQLITE_DONE ? sqlite3_errmsg(rt->st.db) : "not stored");
+        return -1;
+    }
+    return 0;
+}
+
+static void part_unload(struct ns_partition *pp)
+{
+    for (size_t i = 0; i < pp->params_len; i++) {
+        free(pp->params[i].name);
+        free(pp->params[i].value);
+    }
+    free(pp->params);
+    memset(pp, 0, sizeof *pp);
 }
 
 void rt_event(struct rt *rt, int64_t idx, int64_t attempt_id, const char *kind, const char *fmt,
@@ -207,6 +269,28 @@ static void diff_lines(struct ns_buf *out, const char *a, const char *b, const c
     }
 }
 
+struct store_parts {
+    struct rt *rt;
+    sqlite3_stmt *s;
+    struct ns_buf json;
+};
+
+/* plan_stream callback: one partition row. Non-zero stops the stream. */
+static int store_part(void *ctx, const struct ns_partition *pp)
+{
+    struct store_parts *sp = ctx;
+    struct ns_buf *b = &sp->json;
+    buf_reset(b);
+    plan_partition_json_add(pp, b);
+    sqlite3_reset(sp->s);
+    sqlite3_bind_int64(sp->s, 1, sp->rt->run_id);
+    sqlite3_bind_int64(sp->s, 2, pp->index);
+    sqlite3_bind_text(sp->s, 3, pp->key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(sp->s, 4, b->data, (int)b->len, SQLITE_STATIC);
+    sqlite3_bind_int(sp->s, 5, sp->rt->spec->retry_attempts);
+    return sqlite3_step(sp->s) == SQLITE_DONE ? 0 : 1;
+}
+
 static int create_run(struct rt *rt, const char *params, const char *spec_canon,
                       const char *spec_hash, const char *plan_hash, char *err, size_t errlen)
 {
@@ -255,28 +339,33 @@ static int create_run(struct rt *rt, const char *params, const char *spec_canon,
         goto out;
     }
     rt->run_id = sqlite3_last_insert_rowid(rt->st.db);
-    s = store_prepare(&rt->st, "INSERT INTO partitions(run_id, idx, key, params_json, state, "
-                               "max_attempts) VALUES (?, ?, ?, ?, 'pending', ?)");
-    for (size_t i = 0; i < rt->plan->len; i++) {
-        const struct ns_partition *pp = &rt->plan->parts[i];
-        char *pj = plan_partition_json(pp);
-        sqlite3_reset(s);
-        sqlite3_bind_int64(s, 1, rt->run_id);
-        sqlite3_bind_int64(s, 2, pp->index);
-        sqlite3_bind_text(s, 3, pp->key, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 4, pj, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int(s, 5, rt->spec->retry_attempts);
-        step = sqlite3_step(s);
-        free(pj);
-        if (step != SQLITE_DONE) {
+    struct store_parts sp = {rt,
+                             store_prepare(&rt->st, "INSERT INTO partitions(run_id, idx, key, "
+                                                    "params_json, state, max_attempts) "
+                                                    "VALUES (?, ?, ?, ?, 'pending', ?)"),
+                             NS_BUF_INIT};
+    /* The plan is streamed into the table, never held (plan_stream). */
+    struct ns_plan again;
+    struct ns_diags diags = {0};
+    int stopped = 0;
+    int streamed = plan_stream(rt->spec, rt->opts->given, rt->opts->ngiven, NULL, store_part, &sp,
+                               &again, &diags, &stopped);
+    sqlite3_finalize(sp.s);
+    buf_release(&sp.json);
+    if (streamed != 0 || again.hash != rt->plan->hash || again.len != rt->plan->len) {
+        if (stopped)
             ns_errf(err, errlen, "%s: cannot store partitions: %s", rt->st.path,
                     sqlite3_errmsg(rt->st.db));
-            sqlite3_finalize(s);
-            store_rollback(&rt->st);
-            goto out;
-        }
+        else
+            ns_errf(err, errlen, "the plan changed while the run was being created (a keys file "
+                                 "or the files matched changed); try again");
+        plan_release(&again);
+        diags_release(&diags);
+        store_rollback(&rt->st);
+        goto out;
     }
-    sqlite3_finalize(s);
+    plan_release(&again);
+    diags_release(&diags);
     rc = store_commit(&rt->st, err, errlen);
 out:
     free(params_json);
@@ -650,10 +739,10 @@ static void free_strv(char **v)
 /* Builds the worker's environment: ours without NIGHTSHIFT_* (a worker of a
  * nested run must not inherit the outer run's identity), the spec's env,
  * then the contract variables. */
-static char **build_env(struct rt *rt, int64_t idx, int attempt_n, const struct part *p, char *err,
-                        size_t errlen)
+static char **build_env(struct rt *rt, const struct ns_partition *pp, int attempt_n,
+                        const struct part *p, char *err, size_t errlen)
 {
-    const struct ns_partition *pp = &rt->plan->parts[idx];
+    int64_t idx = pp->index;
     char **env = NULL;
     size_t n = 0;
     for (char **e = environ; e && *e; e++)
@@ -692,9 +781,8 @@ static char **build_env(struct rt *rt, int64_t idx, int attempt_n, const struct 
     return env;
 }
 
-static char **build_argv(struct rt *rt, int64_t idx, char *err, size_t errlen)
+static char **build_argv(struct rt *rt, const struct ns_partition *pp, char *err, size_t errlen)
 {
-    const struct ns_partition *pp = &rt->plan->parts[idx];
     char **argv = NULL;
     size_t n = 0;
     if (rt->spec->shell) {
@@ -720,9 +808,8 @@ static char **build_argv(struct rt *rt, int64_t idx, char *err, size_t errlen)
     return argv;
 }
 
-static char *build_workdir(struct rt *rt, int64_t idx)
+static char *build_workdir(struct rt *rt, const struct ns_partition *pp)
 {
-    const struct ns_partition *pp = &rt->plan->parts[idx];
     if (!rt->spec->workdir.text)
         return ns_xstrdup(rt->spec->dir);
     struct ns_buf b = NS_BUF_INIT;
@@ -791,9 +878,15 @@ static void launch(struct rt *rt, int64_t idx)
     rt_set_state(rt, idx, P_RUNNING);
     live_add(rt, a);
 
-    char **argv = build_argv(rt, idx, err, sizeof err);
-    char **envp = argv ? build_env(rt, idx, a->n, p, err, sizeof err) : NULL;
-    char *workdir = build_workdir(rt, idx);
+    struct ns_partition pp;
+    char **argv = NULL, **envp = NULL;
+    char *workdir = NULL;
+    if (part_load(rt, idx, &pp, err, sizeof err) == 0) {
+        argv = build_argv(rt, &pp, err, sizeof err);
+        envp = argv ? build_env(rt, &pp, a->n, p, err, sizeof err) : NULL;
+        workdir = build_workdir(rt, &pp);
+    }
+    part_unload(&pp);
     int rc = -1;
     if (argv && envp) {
         struct ns_launch l = {argv, envp, workdir};
@@ -1734,6 +1827,9 @@ static void rt_release(struct rt *rt)
     free(rt->waiting);
     free(rt->run_dir);
     free(rt->waiters_dir);
+    free(rt->key_text);
+    sqlite3_finalize(rt->key_stmt);
+    sqlite3_finalize(rt->params_stmt);
     if (rt->wake_fd >= 0)
         close(rt->wake_fd);
     free(rt->self_exe);
@@ -1810,6 +1906,11 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
         ns_errf(err, errlen, "%s: %s", rt->run_dir, strerror(errno));
         goto out;
     }
+    rt->key_stmt =
+        store_prepare(&rt->st, "SELECT key FROM partitions WHERE run_id = ?1 AND idx = ?2");
+    rt->params_stmt = store_prepare(
+        &rt->st, "SELECT j.key, j.value FROM partitions p, json_each(p.params_json) j "
+                 "WHERE p.run_id = ?1 AND p.idx = ?2 ORDER BY j.id");
     if (load_partitions(rt, err, errlen) != 0)
         goto out;
     {
