@@ -198,6 +198,8 @@ static bool do_set(struct rt *rt, const struct cmd *c, struct ns_buf *out)
     int old = rt->concurrency;
     rt->concurrency = (int)n;
     journal_concurrency(rt->j, rt->concurrency);
+    if (rt->exops->set_concurrency) /* a queueing backend's own throttle */
+        rt->exops->set_concurrency(rt->ex, rt->concurrency);
     buf_addf(out, "concurrency %d -> %d%s", old, rt->concurrency,
              rt->concurrency < (int)rt->nlive ? " (running attempts finish first)" : "");
     return true;

@@ -25,7 +25,7 @@
 
 static const char run_help[] =
     "usage: nightshift run SPEC [-p NAME=VALUE]... [--db PATH] [--rerun] [--force]\n"
-    "                      [--retry-failed] [--detach] [--quiet]\n"
+    "                      [--retry-failed] [--detach] [--quiet] [--metrics-textfile PATH]\n"
     "\n"
     "Runs the job described by SPEC. A run is identified by the job name and its\n"
     "parameters: running the same command again resumes the unfinished run\n"
@@ -41,6 +41,10 @@ static const char run_help[] =
     "  --detach         run in the background, detached from the terminal; prints\n"
     "                   the run id and the runtime's log file, then returns\n"
     "  --quiet          print only the final summary\n"
+    "  --metrics-textfile PATH\n"
+    "                   keep PATH fresh with the run's Prometheus metrics (every 5 s and\n"
+    "                   at the end; written whole, then renamed), for node_exporter's\n"
+    "                   textfile collector; overrides metrics.textfile in the spec\n"
     "\n"
     "SIGINT or SIGTERM stops the run gracefully (workers get SIGTERM, then SIGKILL\n"
     "after stop_grace); a second one stops it at once. A later `run` resumes it.\n"
@@ -216,6 +220,7 @@ static int run(int argc, char **argv)
                                              {"retry-failed", no_argument, NULL, 'R'},
                                              {"detach", no_argument, NULL, 'D'},
                                              {"quiet", no_argument, NULL, 'q'},
+                                             {"metrics-textfile", required_argument, NULL, 'M'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     char **params = NULL;
@@ -224,6 +229,8 @@ static int run(int argc, char **argv)
     bool want_detach = false;
     struct ns_runtime_opts opts = {0};
     struct run_view view = {0};
+    const char *metrics_opt = NULL;
+    char *metrics_abs = NULL;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "p:hq", longopts, NULL)) != -1) {
@@ -249,6 +256,9 @@ static int run(int argc, char **argv)
             break;
         case 'q':
             view.quiet = true;
+            break;
+        case 'M':
+            metrics_opt = optarg;
             break;
         case 'h':
             fputs(run_help, stdout);
@@ -300,6 +310,14 @@ static int run(int argc, char **argv)
     opts.on_event = on_event;
     opts.on_tick = on_tick;
     opts.on_started = on_started;
+    if (metrics_opt) {
+        /* The runtime may outlive this directory's meaning (--detach). */
+        char *cwd = getcwd(NULL, 0);
+        metrics_abs = metrics_opt[0] == '/' || !cwd ? ns_xstrdup(metrics_opt)
+                                                    : ns_xasprintf("%s/%s", cwd, metrics_opt);
+        free(cwd);
+        opts.metrics_textfile = metrics_abs;
+    }
     opts.runtime_log = log_path;
     opts.given = params;
     opts.ngiven = nparams;
@@ -334,6 +352,7 @@ static int run(int argc, char **argv)
                (long long)res.run_id, (long long)res.run_id);
     rc = exit_for_state(res.state);
 out:
+    free(metrics_abs);
     free(log_path);
     free(db_path);
     plan_release(&plan);

@@ -32,13 +32,7 @@ static const char status_help[] =
 /* "from=2026-11-01 to=..." from canonical "a=1\nb=2\n". */
 static char *params_line(const char *canon)
 {
-    char *s = ns_xstrdup(canon);
-    size_t n = strlen(s);
-    while (n && s[n - 1] == '\n')
-        s[--n] = '\0';
-    for (char *p = s; *p; p++)
-        if (*p == '\n')
-            *p = ' ';
+    char *s = ns_params_oneline(canon);
     char *e = cli_escape(s);
     free(s);
     return e;

@@ -196,3 +196,19 @@ void escape_hexdump(const void *data, size_t len, struct ns_buf *out)
         buf_add(out, "|\n", 2);
     }
 }
+
+size_t escape_stream_prefix(const void *data, size_t len)
+{
+    const unsigned char *s = data;
+    /* Look back at most 3 bytes for the lead byte of an unfinished sequence. */
+    for (size_t back = 1; back <= 3 && back <= len; back++) {
+        unsigned char c = s[len - back];
+        if ((c & 0xC0) == 0x80)
+            continue; /* a continuation byte: the lead is further back */
+        size_t need = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 1;
+        if (c >= 0xF5)
+            need = 1;
+        return need > back ? len - back : len;
+    }
+    return len;
+}

@@ -8,6 +8,7 @@
 
 static const struct ns_executor_ops *const executors[] = {
     &ns_exec_local,
+    &ns_exec_slurm,
 };
 
 const struct ns_executor_ops *executor_find(const char *name)

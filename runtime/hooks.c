@@ -20,6 +20,7 @@
 
 #include "runtime-internal.h"
 #include "nightshift/escape.h"
+#include "nightshift/summary.h"
 #include "nightshift/util.h"
 
 extern char **environ;
@@ -71,6 +72,14 @@ void hooks_fire(struct rt *rt, enum ns_hook_event ev)
         push(&args, &na, ns_xstrdup(b.data ? b.data : ""));
     }
     buf_release(&b);
+    /* The morning report as it stands, for the hook to mail: written whole
+     * (temp file + rename) before the hook starts. */
+    char *summary = ns_xasprintf("%s/summary.txt", rt->run_dir);
+    if (summary_write_file(&rt->st, rt->run_id, summary, err, sizeof err) != 0) {
+        rt_event(rt, -1, 0, "hook", "hook %s gets no summary: %s", spec_hook_name(ev), err);
+        free(summary);
+        summary = NULL;
+    }
     for (char **e = environ; e && *e; e++)
         if (strncmp(*e, "NIGHTSHIFT_", 11) != 0)
             push(&env, &ne, ns_xstrdup(*e));
@@ -97,6 +106,8 @@ void hooks_fire(struct rt *rt, enum ns_hook_event ev)
     push(&env, &ne, ns_xasprintf("NIGHTSHIFT_SLA_STATE=%s", rt->sla_state ? rt->sla_state : ""));
     push(&env, &ne, ns_xasprintf("NIGHTSHIFT_SLA_DEADLINE=%.0f", rt->sla_deadline));
     push(&env, &ne, ns_xasprintf("NIGHTSHIFT_PROJECTED_FINISH=%.0f", rt->projected_finish));
+    push(&env, &ne, ns_xasprintf("NIGHTSHIFT_SUMMARY=%s", summary ? summary : ""));
+    free(summary);
 
     struct hook *h = ns_xcalloc(1, sizeof *h);
     h->event = ev;

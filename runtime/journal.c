@@ -29,8 +29,15 @@
     X(CHECKPOINT, "UPDATE partitions SET checkpoint = ?3, checkpoint_at = ?4, "                    \
                   "checkpoint_progress = ?5, checkpoint_err_id = ?6 "                              \
                   "WHERE run_id = ?1 AND idx = ?2")                                                \
-    X(ATTEMPT_START, "INSERT INTO attempts(run_id, idx, n, started_at, log_path, resumed_from) "   \
-                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                                            \
+    /* progress_from: where the attempt resumes (its checkpoint's progress,                       \
+     * or 0); redone: what the partition had reached beyond that - records                        \
+     * this attempt does again. Read from the partition row before launch                         \
+     * rewrites it. */                                                                            \
+    X(ATTEMPT_START,                                                                               \
+      "INSERT INTO attempts(run_id, idx, n, started_at, log_path, resumed_from, progress_from, "   \
+      "redone) SELECT ?1, ?2, ?3, ?4, ?5, ?6, f, max(0, p.progress - f) FROM partitions p, "       \
+      "(SELECT CASE WHEN ?6 IS NULL THEN 0 ELSE coalesce(checkpoint_progress, 0) END AS f "        \
+      "FROM partitions WHERE run_id = ?1 AND idx = ?2) WHERE p.run_id = ?1 AND p.idx = ?2")        \
     X(ATTEMPT_LOCATOR, "UPDATE attempts SET executor = ?2, locator = ?3, label = ?4, pid = ?5, "    \
                        "pid_start = ?6, pgid = ?5 WHERE id = ?1")                                  \
     X(ATTEMPT_OFFSETS, "UPDATE attempts SET report_offset = ?2, output_offset = ?3 WHERE id = ?1") \

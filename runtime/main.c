@@ -8,6 +8,7 @@
 
 #define NS_COMMAND_ENTRY(n) &cmd_##n,
 static const struct ns_command *const commands[] = {NS_COMMANDS(NS_COMMAND_ENTRY)};
+static const struct ns_command *const hidden[] = {&cmd_launch};
 #undef NS_COMMAND_ENTRY
 
 static void usage(FILE *f)
@@ -38,6 +39,9 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         if (strcmp(argv[1], commands[i]->name) == 0)
             return commands[i]->main(argc - 1, argv + 1);
+    for (size_t i = 0; i < sizeof(hidden) / sizeof(hidden[0]); i++)
+        if (strcmp(argv[1], hidden[i]->name) == 0)
+            return hidden[i]->main(argc - 1, argv + 1);
     cli_error(argv[1], "unknown command (see 'nightshift --help')");
     return NS_EXIT_USAGE;
 }

@@ -138,7 +138,10 @@ struct rt {
     bool verdicts;      /* verdicts written in the open transaction */
     double command_poll_s; /* the fallback poll for commands (wake_poll_interval) */
     double start_mono, start_wall;
-    double last_heartbeat, last_sample, last_tick, last_cmd_poll;
+    double last_heartbeat, last_sample, last_tick, last_cmd_poll, last_metrics;
+    char *metrics_path;   /* Prometheus textfile kept fresh (NULL: none) */
+    double metrics_every; /* seconds between its refreshes */
+    bool metrics_failed; /* the failure was told once */
     int64_t data_version;
     uint64_t rng;
     /* Recent throughput: ring of (time, done) samples. */

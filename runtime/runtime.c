@@ -39,6 +39,7 @@
 
 #include "runtime-internal.h"
 #include "nightshift/escape.h"
+#include "nightshift/metrics.h"
 #include "nightshift/signature.h"
 #include "nightshift/query.h"
 #include "nightshift/util.h"
@@ -56,6 +57,7 @@ const char *const run_state_names[] = {"running", "paused",    "halted", "stoppi
 #define PROGRESS_WRITE_S 0.25
 #define HEARTBEAT_S 1.0
 #define SAMPLE_S 5.0
+#define METRICS_S 5.0 /* textfile refresh */
 #define TICK_S 0.2
 #define MAX_MALFORMED_EVENTS 20
 
@@ -838,6 +840,15 @@ static void live_add(struct rt *rt, struct attempt *a)
 
 static void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_error);
 
+/* Stores where the attempt's task runs (locator, and the label in buf). */
+static void record_locator(struct rt *rt, struct attempt *a, char *label, size_t len)
+{
+    char *locator = rt->exops->locator(rt->ex, a->task);
+    rt->exops->describe(rt->ex, a->task, label, len);
+    journal_attempt_locator(rt->j, a->id, rt->exops->name, locator, label);
+    free(locator);
+}
+
 static void launch(struct rt *rt, int64_t idx)
 {
     struct part *p = &rt->parts[idx];
@@ -900,12 +911,9 @@ static void launch(struct rt *rt, int64_t idx)
         finish_attempt(rt, a, err);
         return;
     }
-    char *locator = rt->exops->locator(rt->ex, a->task);
     char label[96];
-    rt->exops->describe(rt->ex, a->task, label, sizeof label);
-    journal_attempt_locator(rt->j, a->id, rt->exops->name, locator, label);
-    free(locator);
-    if (rt->spec->timeout_ms > 0)
+    record_locator(rt, a, label, sizeof label);
+    if (rt->spec->timeout_ms > 0 && !(rt->exops->caps & NS_EXEC_QUEUES)) /* else on `started` */
         a->deadline_mono = a->started_mono + (double)rt->spec->timeout_ms / 1000.0;
     journal_partition(rt->j, idx, p);
     rt_event(rt, idx, a->id, "attempt_start", "partition %lld [%s]: attempt %d started (%s%s)",
@@ -1086,11 +1094,21 @@ static void on_output_bytes(void *ctx, void *owner, const char *buf, size_t n)
     keep_output(ctx, owner, buf, n);
 }
 
-/* Executor event: a queued attempt now runs (NS_EXEC_QUEUES backends). */
+/* Executor event: a queued attempt now runs (NS_EXEC_QUEUES backends): its
+ * timeout starts now, and the locator and label (the Slurm job id) are
+ * known. */
 static void on_started(void *ctx, void *owner)
 {
-    (void)ctx;
-    (void)owner;
+    struct rt *rt = ctx;
+    struct attempt *a = owner;
+    a->started_mono = ns_monotonic();
+    if (rt->spec->timeout_ms > 0)
+        a->deadline_mono = a->started_mono + (double)rt->spec->timeout_ms / 1000.0;
+    if (a->paused_at_mono > 0)
+        a->paused_at_mono = a->started_mono; /* held while queued: the clock starts on resume */
+    char label[96];
+    if (a->task)
+        record_locator(rt, a, label, sizeof label);
 }
 
 /* Executor event: the attempt ended; the task handle is gone. The loop
@@ -1454,9 +1472,18 @@ static double next_retry_at(const struct rt *rt)
     return best;
 }
 
+/* Backends that queue (NS_EXEC_QUEUES: Slurm throttles the array itself)
+ * get up to this many partitions at once, in one submission, whenever fewer
+ * than `concurrency` of theirs are live - the memory bound of what is "next
+ * in line". */
+#define QUEUE_AHEAD 1000
+
 static void dispatch(struct rt *rt)
 {
-    while (rt->state == RS_RUNNING && rt->nlive < (size_t)rt->concurrency) {
+    size_t limit = (size_t)rt->concurrency;
+    if ((rt->exops->caps & NS_EXEC_QUEUES) && rt->nlive < limit)
+        limit = limit > QUEUE_AHEAD ? limit : QUEUE_AHEAD;
+    while (rt->state == RS_RUNNING && rt->nlive < limit) {
         int64_t idx = next_dispatchable(rt);
         if (idx < 0)
             return;
@@ -1654,6 +1681,42 @@ static void periodic(struct rt *rt, bool force)
         rt->last_sample = now_mono;
         journal_sample(rt->j, now, done_count(rt), rt->records_done, rt->counts[P_FAILED]);
     }
+    if (rt->metrics_path && (force || now_mono - rt->last_metrics >= rt->metrics_every)) {
+        rt->last_metrics = now_mono;
+        char err[512];
+        int rc = metrics_write_textfile(&rt->st, rt->run_id, rt->metrics_path, err, sizeof err);
+        /* A big run's figures cost more to read: never spend over 5 % of
+         * the loop's time on them. */
+        rt->metrics_every = fmax(METRICS_S, 20 * (ns_monotonic() - now_mono));
+        if (rc != 0) {
+            if (!rt->metrics_failed)
+                rt_event(rt, -1, 0, "metrics", "metrics textfile not written: %s", err);
+            rt->metrics_failed = true;
+        } else {
+            rt->metrics_failed = false;
+        }
+    }
+}
+
+/* The textfile's path: --metrics-textfile, else metrics.textfile expanded
+ * with the run parameters, relative to the spec's directory. */
+static char *metrics_path(const struct rt *rt)
+{
+    if (rt->opts->metrics_textfile)
+        return ns_xstrdup(rt->opts->metrics_textfile);
+    if (!rt->spec->metrics_textfile.text)
+        return NULL;
+    struct ns_buf b = NS_BUF_INIT;
+    char err[256];
+    if (tmpl_expand(rt->spec->metrics_textfile.text, rt->plan->run_params,
+                    rt->plan->run_params_len, &b, err, sizeof err) != 0) {
+        buf_release(&b);
+        return NULL; /* validate checked the placeholders */
+    }
+    char *p = b.data && b.data[0] == '/' ? ns_xstrdup(b.data)
+                                         : ns_xasprintf("%s/%s", rt->spec->dir, b.data ? b.data : "");
+    buf_release(&b);
+    return p;
 }
 
 static bool finished(struct rt *rt)
@@ -1832,6 +1895,7 @@ static void rt_release(struct rt *rt)
     sqlite3_finalize(rt->params_stmt);
     if (rt->wake_fd >= 0)
         close(rt->wake_fd);
+    free(rt->metrics_path);
     free(rt->self_exe);
     free(rt->run_token);
     free(rt->forced_changes);
@@ -1861,7 +1925,7 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     rt->opts = opts;
     rt->lock_fd = rt->sigfd = rt->wake_fd = -1;
     rt->concurrency = spec->concurrency;
-    rt->exops = executor_find("local"); /* the spec's `executor:` when it has one */
+    rt->exops = executor_find(spec->executor);
     rt->start_mono = ns_monotonic();
     rt->start_wall = ns_now();
     rt->rng = (uint64_t)getpid() * 0x9E3779B97F4A7C15ULL ^ (uint64_t)(rt->start_wall * 1e6);
@@ -1902,6 +1966,7 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
         free(real);
     }
     rt->run_dir = store_run_dir(&rt->st, rt->run_id);
+    rt->metrics_path = metrics_path(rt);
     if (mkdir(rt->run_dir, 0700) != 0 && errno != EEXIST) {
         ns_errf(err, errlen, "%s: %s", rt->run_dir, strerror(errno));
         goto out;
@@ -1947,6 +2012,14 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
             rt->concurrency = sqlite3_column_int(s, 0); /* an operator's `set` survives */
         sqlite3_finalize(s);
     }
+    bool ended_before = false; /* its end hooks fired when it ended */
+    {
+        sqlite3_stmt *q =
+            store_prepare(&rt->st, "SELECT finished_at IS NOT NULL FROM runs WHERE id = ?");
+        sqlite3_bind_int64(q, 1, rt->run_id);
+        ended_before = sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0);
+        sqlite3_finalize(q);
+    }
     {
         struct ns_exec_config cfg = {
             .db_path = rt->st.path,
@@ -1955,7 +2028,7 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
             .run_id = rt->run_id,
             .stop_grace_ms = spec->stop_grace_ms,
             .concurrency = rt->concurrency,
-            .backend = NULL,
+            .backend = rt->exops == &ns_exec_slurm ? &spec->slurm : NULL,
         };
         if (rt->exops->open(&cfg, &rt->ex, err, errlen) != 0)
             goto out;
@@ -1999,6 +2072,8 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     if (result->resumed && spec->restore_paused)
         rt_set_run_state(rt, RS_PAUSED, "on_restore: pause - resume it when ready");
     poll_commands(rt, true); /* retries and skips queued while no runtime ran */
+    bool idle_resume = ended_before && rt->nlive == 0 && rt->counts[P_PENDING] == 0 &&
+                       rt->counts[P_RETRY_WAIT] == 0 && rt->counts[P_RUNNING] == 0;
 
     if (loop(rt, err, errlen) != 0)
         goto out;
@@ -2020,7 +2095,9 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     if (rt->state != RS_STOPPED)
         guard_check_sla(rt, 0, true);
     periodic(rt, true);
-    if (rt->state == RS_SUCCEEDED)
+    if (idle_resume && (rt->state == RS_SUCCEEDED || rt->state == RS_FAILED))
+        rt_event(rt, -1, 0, "hook", "end hooks not run again: the resumed run had nothing to do");
+    else if (rt->state == RS_SUCCEEDED)
         hooks_fire(rt, NS_HOOK_SUCCESS);
     else if (rt->state == RS_FAILED)
         hooks_fire(rt, NS_HOOK_FAILURE);

@@ -367,6 +367,8 @@ enum ftype {
     F_LIMIT,    /* a count or "N%" */
     F_CLOCK,    /* "HH:MM" */
     F_CHOICE,   /* one of two words, stored as a bool (second word = true) */
+    F_WORD,     /* one of the words in choices, stored as a copy of it */
+    F_SLURM_MEM, /* a Slurm memory size: digits and an optional K, M, G or T */
     F_PARAMS,   /* params: name -> default or null */
     F_ENV,      /* env: NAME -> template */
     F_ON_EXIT,  /* on_exit: code -> action */
@@ -404,6 +406,27 @@ struct section {
 
 static const char *const durability_words[] = {"normal", "full", NULL};
 static const char *const restore_words[] = {"resume", "pause", NULL};
+
+static const char *const executor_words[] = {"local", "slurm", NULL};
+
+static const struct key_def slurm_keys[] = {
+    {"partition", F_STRING, OFF(slurm.partition), NULL, 0, 0, 0, NULL, NULL,
+     "Slurm partition (sbatch --partition)"},
+    {"account", F_STRING, OFF(slurm.account), NULL, 0, 0, 0, NULL, NULL,
+     "Slurm account (sbatch --account)"},
+    {"qos", F_STRING, OFF(slurm.qos), NULL, 0, 0, 0, NULL, NULL,
+     "quality of service (sbatch --qos)"},
+    {"time", F_DURATION, OFF(slurm.time_ms), NULL, 0, 0, 0, NULL, NULL,
+     "Slurm's time limit per task, a backstop to timeout (sbatch --time)"},
+    {"mem", F_SLURM_MEM, OFF(slurm.mem), NULL, 0, 0, 0, NULL, NULL,
+     "memory per node, Slurm's syntax: 500M, 4G (sbatch --mem)"},
+    {"cpus_per_task", F_INT, OFF(slurm.cpus_per_task), NULL, 1, 4096, 0, NULL, NULL,
+     "CPUs per task (sbatch --cpus-per-task)"},
+    {"spool", F_STRING, OFF(slurm.spool), NULL, 0, 0, 0, NULL, NULL,
+     "directory shared with the compute nodes; default beside the database"},
+    {"extra_args", F_ARGV, OFF(slurm.extra_args), NULL, 0, 0, 0, NULL, NULL,
+     "more sbatch options, one per element"},
+};
 
 static const struct key_def retry_keys[] = {
     {"attempts", F_INT, OFF(retry_attempts), "1", 1, 1000, 0, NULL, NULL,
@@ -443,6 +466,11 @@ static const struct key_def hook_keys[] = {
      "argv run when the SLA is at risk"},
     {"timeout", F_DURATION, OFF(hook_timeout_ms), "30s", 0, 0, 0, NULL, NULL,
      "a hook is killed after this long"},
+};
+
+static const struct key_def metrics_keys[] = {
+    {"textfile", F_TMPL, OFF(metrics_textfile), NULL, 0, 0, 0, NULL, NULL,
+     "Prometheus text file kept fresh while the run runs (node_exporter's textfile collector)"},
 };
 
 static const struct key_def keys_file_keys[] = {
@@ -506,10 +534,16 @@ static const struct key_def top_keys[] = {
      &(const struct section)SECTION("sla", sla_keys), NULL, "service level"},
     {"hooks", F_SECTION, OFF(hooks), NULL, 0, 0, 0,
      &(const struct section)SECTION("hooks", hook_keys), NULL, "commands run at the end"},
+    {"metrics", F_SECTION, OFF(metrics_textfile), NULL, 0, 0, 0,
+     &(const struct section)SECTION("metrics", metrics_keys), NULL, "metrics export"},
     {"durability", F_CHOICE, OFF(durability_full), "normal", 0, 0, 0, NULL, durability_words,
      "full: fsync every state change"},
     {"on_restore", F_CHOICE, OFF(restore_paused), "resume", 0, 0, 0, NULL, restore_words,
      "after a crash: resume or pause"},
+    {"executor", F_WORD, OFF(executor), "local", 0, 0, 0, NULL, executor_words,
+     "where attempts run: local or slurm"},
+    {"slurm", F_SECTION, OFF(slurm), NULL, 0, 0, 0,
+     &(const struct section)SECTION("slurm", slurm_keys), NULL, "settings for executor: slurm"},
 };
 
 static const struct section top_section = SECTION("", top_keys);
@@ -925,7 +959,8 @@ static void convert(struct loader *L, const struct key_def *k, const struct node
             [F_STRING] = "a string",     [F_NAME] = "a name",    [F_TMPL] = "a string",
             [F_BOOL] = "true or false",  [F_INT] = "an integer", [F_NUMBER] = "a number",
             [F_DURATION] = "a duration", [F_SIZE] = "a size",    [F_LIMIT] = "a count or N%",
-            [F_CLOCK] = "a time HH:MM",  [F_CHOICE] = "a word",
+            [F_CLOCK] = "a time HH:MM",  [F_CHOICE] = "a word",    [F_WORD] = "a word",
+            [F_SLURM_MEM] = "a memory size",
         };
         expected(L, n, path, what[k->type]);
         return;
@@ -1020,16 +1055,32 @@ static void convert(struct loader *L, const struct key_def *k, const struct node
         *(char **)dst = ns_xstrdup(t);
         break;
     }
-    case F_CHOICE: {
+    case F_CHOICE:
+    case F_WORD: {
         size_t i;
         for (i = 0; k->choices[i]; i++)
             if (strcmp(t, k->choices[i]) == 0)
                 break;
-        if (!k->choices[i])
+        if (!k->choices[i]) {
             diags_add(L->diags, n->line, n->col, "%s: expected %s or %s, got %s", path,
                       k->choices[0], k->choices[1], Q(t));
-        else
+        } else if (k->type == F_CHOICE) {
             *(bool *)dst = i == 1;
+        } else {
+            free(*(char **)dst);
+            *(char **)dst = ns_xstrdup(k->choices[i]);
+        }
+        break;
+    }
+    case F_SLURM_MEM: {
+        size_t d = strspn(t, "0123456789");
+        if (d == 0 || d > 12 || (t[d] && (strchr("KMGT", t[d]) == NULL || t[d + 1]))) {
+            diags_add(L->diags, n->line, n->col,
+                      "%s: %s is not a Slurm memory size (examples: 500M, 4G)", path, Q(t));
+            break;
+        }
+        free(*(char **)dst);
+        *(char **)dst = ns_xstrdup(t);
         break;
     }
     default:
@@ -1247,6 +1298,7 @@ static void check_spec(struct loader *L, const struct node *root)
             }
     }
     check_tmpl(L, &s->workdir, "workdir", names, n);
+    check_tmpl(L, &s->metrics_textfile, "metrics.textfile", names, nrun);
     for (size_t i = 0; i < s->env_len; i++) {
         struct ns_tmpl t = {s->env[i].value, L->env_pos[2 * i], L->env_pos[2 * i + 1]};
         char *p = ns_xasprintf("env.%s", s->env[i].name);
@@ -1282,6 +1334,12 @@ static void check_spec(struct loader *L, const struct node *root)
     if (s->max_backoff_ms < s->backoff_ms)
         diags_add(L->diags, root->line, root->col,
                   "retry.max_backoff: is shorter than retry.backoff");
+    /* A relative spool is the spec's, like every other relative path. */
+    if (s->slurm.spool && s->slurm.spool[0] != '/') {
+        char *abs = ns_xasprintf("%s/%s", s->dir, s->slurm.spool);
+        free(s->slurm.spool);
+        s->slurm.spool = abs;
+    }
 }
 
 /* ---- public ------------------------------------------------------------- */
@@ -1383,6 +1441,7 @@ void spec_release(struct ns_spec *s)
     free(s->description);
     argv_release(&s->command);
     free(s->workdir.text);
+    free(s->metrics_textfile.text);
     kvs_free(s->params, s->params_len);
     struct ns_partition_spec *ps = &s->partitions;
     for (size_t i = 0; i < ps->keys_len; i++)
@@ -1397,6 +1456,12 @@ void spec_release(struct ns_spec *s)
     free(s->sla_deadline);
     for (int i = 0; i < NS_HOOK_COUNT; i++)
         argv_release(&s->hooks[i]);
+    free(s->executor);
+    struct ns_spec_slurm *sl = &s->slurm;
+    char *strs[] = {sl->partition, sl->account, sl->qos, sl->mem, sl->spool};
+    for (size_t i = 0; i < NS_ARRAY_LEN(strs); i++)
+        free(strs[i]);
+    argv_release(&sl->extra_args);
     memset(s, 0, sizeof(*s));
 }
 
@@ -1549,5 +1614,24 @@ char *spec_canonical(const struct ns_spec *s)
     buf_addf(&b, "hooks.timeout: %lldms\ndurability: %s\non_restore: %s\n",
              (long long)s->hook_timeout_ms, s->durability_full ? "full" : "normal",
              s->restore_paused ? "pause" : "resume");
+    /* Only a non-default executor is written, so the hash of every spec
+     * written before executors existed stays the same. */
+    if (s->executor && strcmp(s->executor, "local") != 0) {
+        const struct ns_spec_slurm *sl = &s->slurm;
+        buf_addf(&b, "executor: %s\nslurm:", s->executor);
+        const struct {
+            const char *name, *value;
+        } strs[] = {{"partition", sl->partition}, {"account", sl->account},
+                    {"qos", sl->qos},             {"mem", sl->mem},
+                    {"spool", sl->spool}};
+        for (size_t i = 0; i < NS_ARRAY_LEN(strs); i++) {
+            buf_addf(&b, " %s=", strs[i].name);
+            add_json(&b, strs[i].value);
+        }
+        buf_addf(&b, " time=%lldms cpus_per_task=%d extra_args=", (long long)sl->time_ms,
+                 sl->cpus_per_task);
+        add_argv(&b, &sl->extra_args);
+        buf_addc(&b, '\n');
+    }
     return buf_detach(&b);
 }

@@ -18,7 +18,8 @@
 #include "nightshift/store.h"
 #include "nightshift/util.h"
 
-/* Schema version 2 (version 1 plus the executor columns: migrations[1]). Times are Unix seconds (REAL); states are the words of
+/* Schema version 3 (version 1, the executor columns of migrations[1], the rework columns of
+ * migrations[2]). Times are Unix seconds (REAL); states are the words of
  * DESIGN.md. Counters on runs are maintained by the runtime so a runs list
  * never scans partitions. */
 /* One SQL line per C line: tests/console/make-fixture.sh reads them. */
@@ -114,7 +115,9 @@ const char *const store_schema_sql =
     "  locator TEXT,                   -- the backend's way to find it again after a restart\n"
     "  label TEXT,                     -- the backend's words for it: pid 4121, job 881_4\n"
     "  report_offset INTEGER NOT NULL DEFAULT 0,  -- report bytes consumed (adoptable backends)\n"
-    "  output_offset INTEGER NOT NULL DEFAULT 0   -- output bytes consumed (adoptable backends)\n"
+    "  output_offset INTEGER NOT NULL DEFAULT 0,  -- output bytes consumed (adoptable backends)\n"
+    "  progress_from INTEGER,          -- progress it resumed at (its checkpoint's, or 0)\n"
+    "  redone INTEGER                  -- progress reached before it beyond that: records done again\n"
     ");\n"
     "CREATE INDEX attempts_partition ON attempts(run_id, idx, n);\n"
     "CREATE INDEX attempts_live ON attempts(run_id) WHERE outcome IS NULL;\n"
@@ -291,6 +294,10 @@ static const char *const migrations[] = {
     "ALTER TABLE attempts ADD COLUMN output_offset INTEGER NOT NULL DEFAULT 0;\n"
     "UPDATE attempts SET locator = printf('pid=%d start=%d', pid, coalesce(pid_start, 0)),\n"
     "  label = printf('pid %d', pid) WHERE pid IS NOT NULL;\n",
+    /* 2 -> 3: where each attempt started and how much it had to redo (the
+     * morning report's rework after crashes and retries). */
+    "ALTER TABLE attempts ADD COLUMN progress_from INTEGER;\n"
+    "ALTER TABLE attempts ADD COLUMN redone INTEGER;\n",
 };
 
 static int migrate(struct ns_store *st, char *err, size_t errlen)

@@ -44,6 +44,9 @@ struct ns_command {
     X(kill)                                                                                        \
     X(set)                                                                                         \
     X(audit)                                                                                       \
+    X(summary)                                                                                     \
+    X(metrics)                                                                                     \
+    X(events)                                                                                      \
     X(logs)                                                                                        \
     X(emit)                                                                                        \
     X(console)
@@ -51,6 +54,10 @@ struct ns_command {
 #define NS_DECLARE_COMMAND(n) extern const struct ns_command cmd_##n;
 NS_COMMANDS(NS_DECLARE_COMMAND)
 #undef NS_DECLARE_COMMAND
+
+/* Hidden commands: run by nightshift itself, not listed by --help.
+ * `_launch` starts a worker on a Slurm node (cmd-launch.c). */
+extern const struct ns_command cmd_launch;
 
 struct ns_store;
 

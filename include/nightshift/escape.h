@@ -25,6 +25,11 @@ enum {
 void escape_for_terminal(const void *data, size_t len, int flags, struct ns_buf *out);
 /* Convenience: returns a heap string; the caller frees it. */
 char *escape_dup(const void *data, size_t len, int flags);
+/* For a stream read in pieces (logs --follow): the length of the longest
+ * prefix of data[0..len) that does not end inside a UTF-8 sequence which
+ * the next piece may complete (at most 3 bytes are held back; bytes that can
+ * never be valid are not). Escape that prefix, keep the rest for later. */
+size_t escape_stream_prefix(const void *data, size_t len);
 /* Appends a classic hex dump (offset, 16 bytes hex, ASCII column with '.'). */
 void escape_hexdump(const void *data, size_t len, struct ns_buf *out);
 

@@ -154,6 +154,7 @@ struct ns_executor_ops {
 };
 
 extern const struct ns_executor_ops ns_exec_local;
+extern const struct ns_executor_ops ns_exec_slurm; /* exec-slurm.c */
 
 /* The backend named name ("local", "slurm"), or NULL. */
 const struct ns_executor_ops *executor_find(const char *name);

@@ -30,6 +30,7 @@ struct ns_runtime_opts {
     bool rerun;        /* start a new run even if an unfinished one exists */
     bool force;        /* accept a changed spec (not a changed plan) on resume */
     bool retry_failed; /* on resume, give failed partitions a fresh budget */
+    const char *metrics_textfile; /* Prometheus textfile (overrides metrics.textfile) */
     /* A line about something that happened (partition finished, retry,
      * state change), already made safe for a terminal. */
     void (*on_event)(void *ctx, const char *line);

@@ -98,6 +98,19 @@ struct ns_argv {
     size_t len;
 };
 
+/* executor: slurm settings (docs/spec.md, docs/cluster.md). Strings are
+ * NULL when not given; they go to sbatch as they are, never through a shell. */
+struct ns_spec_slurm {
+    char *partition;       /* --partition */
+    char *account;         /* --account */
+    char *qos;             /* --qos */
+    int64_t time_ms;       /* --time in whole minutes, rounded up; 0: the partition's */
+    char *mem;             /* --mem, Slurm's syntax ("4G", "500M") */
+    int cpus_per_task;     /* --cpus-per-task; 0: not given */
+    char *spool;           /* shared directory for launch data and reports; NULL: beside the db */
+    struct ns_argv extra_args; /* more sbatch options, each one argv element */
+};
+
 struct ns_spec {
     char *path;        /* as given */
     char *dir;         /* directory holding the spec; relative paths start here */
@@ -106,6 +119,7 @@ struct ns_spec {
     struct ns_argv command;
     bool shell;             /* command has one element, run by /bin/sh -c */
     struct ns_tmpl workdir; /* NULL text: the spec's directory */
+    struct ns_tmpl metrics_textfile; /* metrics.textfile: Prometheus file kept fresh (NULL: none) */
     struct ns_kv *params;   /* declared run parameters with defaults */
     size_t params_len;
     struct ns_partition_spec partitions;
@@ -130,6 +144,8 @@ struct ns_spec {
     int64_t hook_timeout_ms; /* default 30s */
     bool durability_full;    /* synchronous=FULL for every commit */
     bool restore_paused;     /* on_restore: pause */
+    char *executor;          /* "local" (default) or "slurm": executor_find() */
+    struct ns_spec_slurm slurm;
 };
 
 /* Reads and checks the spec at path. On success returns 0 and fills *out

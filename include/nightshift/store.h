@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define NS_SCHEMA_VERSION 2
+#define NS_SCHEMA_VERSION 3
 
 /* The SQL that creates the current schema (for docs and tests). */
 extern const char *const store_schema_sql;

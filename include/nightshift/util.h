@@ -72,6 +72,15 @@ double ns_now(void);
 /* Monotonic seconds, for timeouts and rates. */
 double ns_monotonic(void);
 
+/* Run parameters on one line: canonical "a=1\nb=2\n" becomes "a=1 b=2".
+ * Not escaped (the values are the user's). The caller frees. */
+char *ns_params_oneline(const char *canon);
+
+/* Writes len bytes to path through "<path>.tmp.<pid>" + fsync + rename(),
+ * so a reader sees the old file or the new one, never half of one; the file
+ * is created with mode 0644 less the umask. Returns 0, or -1 with err. */
+int ns_write_file_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen);
+
 /* 64-bit FNV-1a, for change detection (not security). */
 uint64_t ns_hash64(const void *data, size_t len, uint64_t seed);
 #define NS_HASH_SEED 0xcbf29ce484222325ULL

@@ -31,7 +31,7 @@ mkdir -p "$(dirname "$db")"
         }' "$root/runtime/store.c"
     cat <<SQL
 PRAGMA journal_mode=WAL;
-PRAGMA user_version=2;
+PRAGMA user_version=3;
 BEGIN;
 INSERT INTO runs(id, job, params, params_json, spec_path, spec_canon, spec_hash, plan_hash,
                  state, concurrency, total, created_at, started_at, updated_at, heartbeat_at,

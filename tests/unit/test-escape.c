@@ -214,6 +214,24 @@ static void assert_safe(const unsigned char *s, size_t n, int flags)
     }
 }
 
+static void test_stream_prefix(void **state)
+{
+    (void)state;
+    assert_int_equal(escape_stream_prefix("abc", 3), 3);
+    assert_int_equal(escape_stream_prefix("", 0), 0);
+    /* "é" is C3 A9; "€" is E2 82 AC; U+1F600 is F0 9F 98 80. */
+    assert_int_equal(escape_stream_prefix("ab\xc3", 3), 2);
+    assert_int_equal(escape_stream_prefix("ab\xc3\xa9", 4), 4);
+    assert_int_equal(escape_stream_prefix("a\xe2\x82", 3), 1);
+    assert_int_equal(escape_stream_prefix("a\xe2\x82\xac", 4), 4);
+    assert_int_equal(escape_stream_prefix("\xf0\x9f\x98", 3), 0);
+    assert_int_equal(escape_stream_prefix("\xf0\x9f\x98\x80", 4), 4);
+    /* Bytes no later piece can make valid are not held back. */
+    assert_int_equal(escape_stream_prefix("a\xff", 2), 2);
+    assert_int_equal(escape_stream_prefix("a\x80\x80\x80\x80", 5), 5);
+    assert_int_equal(escape_stream_prefix("a\xc0", 2), 2);
+}
+
 static void test_property_random(void **state)
 {
     (void)state;
@@ -253,6 +271,7 @@ int main(void)
         cmocka_unit_test(test_ascii_mode),
         cmocka_unit_test(test_appends),
         cmocka_unit_test(test_hexdump),
+        cmocka_unit_test(test_stream_prefix),
         cmocka_unit_test(test_property_random),
     };
     return cmocka_run_group_tests_name("escape", tests, NULL, NULL);

@@ -499,6 +499,47 @@ static void test_names(void **state)
     assert_string_equal(spec_hook_name(NS_HOOK_SLA_RISK), "on_sla_risk");
 }
 
+static void test_executor_slurm(void **state)
+{
+    (void)state;
+    const char *yaml = MIN_SPEC "executor: slurm\n"
+                                "slurm: {partition: debug, account: a1, qos: low, time: 90s,\n"
+                                "        mem: 4G, cpus_per_task: 2, spool: sp,\n"
+                                "        extra_args: [--nice=5]}\n";
+    struct ns_spec s;
+    struct ns_diags d = {0};
+    assert_int_equal(spec_load_buffer("/x/s.yaml", yaml, strlen(yaml), &s, &d), 0);
+    assert_string_equal(s.executor, "slurm");
+    assert_string_equal(s.slurm.partition, "debug");
+    assert_string_equal(s.slurm.account, "a1");
+    assert_string_equal(s.slurm.qos, "low");
+    assert_int_equal(s.slurm.time_ms, 90000);
+    assert_string_equal(s.slurm.mem, "4G");
+    assert_int_equal(s.slurm.cpus_per_task, 2);
+    assert_string_equal(s.slurm.spool, "/x/sp"); /* relative to the spec */
+    assert_int_equal(s.slurm.extra_args.len, 1);
+    assert_string_equal(s.slurm.extra_args.items[0].text, "--nice=5");
+    char *canon = spec_canonical(&s);
+    assert_non_null(strstr(canon, "executor: slurm\n"));
+    free(canon);
+    spec_release(&s);
+    diags_release(&d);
+
+    assert_int_equal(spec_load_buffer("s.yaml", MIN_SPEC, strlen(MIN_SPEC), &s, &d), 0);
+    assert_string_equal(s.executor, "local");
+    canon = spec_canonical(&s);
+    assert_null(strstr(canon, "executor")); /* old specs keep their hash */
+    free(canon);
+    spec_release(&s);
+
+    expect_diags(MIN_SPEC "executor: k8s\nslurm: {mem: 4X, cpus_per_task: 0, queue: a}\n",
+                 "s.yaml:4:11: executor: expected local or slurm, got \"k8s\"\n"
+                 "s.yaml:5:14: slurm.mem: \"4X\" is not a Slurm memory size (examples: 500M, "
+                 "4G)\n"
+                 "s.yaml:5:33: slurm.cpus_per_task: must be from 1 to 4096, got 0\n"
+                 "s.yaml:5:36: slurm: unknown key \"queue\"\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -512,6 +553,7 @@ int main(void)
         cmocka_unit_test(test_on_exit),           cmocka_unit_test(test_templates_checked),
         cmocka_unit_test(test_params_and_env),    cmocka_unit_test(test_many_problems_at_once),
         cmocka_unit_test(test_canonical),         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_executor_slurm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,165 @@
+/*
+ * query-report.h - the reads behind the operator reports: the morning
+ * summary, the metrics exposition, the events feed and gc's selection.
+ *
+ * Beside the read model (query.h): these are the questions only the reports
+ * ask - percentiles, the slowest partitions, rework, error groups with an
+ * example, audit rows, event pages, runs old enough to collect. Every
+ * function reads on the caller's connection and opens no transaction of its
+ * own beyond one statement at a time, so a reader never holds WAL back.
+ * Texts marked "worker bytes" are raw: the caller escapes them.
+ */
+#ifndef NIGHTSHIFT_QUERY_REPORT_H
+#define NIGHTSHIFT_QUERY_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct ns_store;
+
+#define NS_REPORT_SLOWEST 5
+
+struct ns_report_part {
+    int64_t idx;
+    char *key; /* worker-side bytes (from the plan) */
+    char *state;
+    int64_t attempts;
+    double seconds; /* summed over the partition's attempts */
+};
+
+struct ns_report_group {
+    char *signature;
+    int64_t count;
+    int64_t example_idx;
+    char *example_key;     /* worker bytes */
+    char *example_message; /* worker bytes */
+};
+
+struct ns_report_skip {
+    int64_t idx;
+    char *key;
+    char *reason; /* the operator's words */
+};
+
+struct ns_report_failed {
+    int64_t idx;
+    char *key;
+    int64_t attempts;
+    char *message; /* worker bytes: the last failure */
+};
+
+struct ns_report_audit {
+    int64_t id;
+    double issued_at;
+    char *user, *source, *verb, *args, *state, *result;
+};
+
+/* The figures of one run's morning report. All strings are owned by the
+ * report; report_release frees them. Times are Unix seconds, 0 = none. */
+struct ns_run_report {
+    int64_t run_id;
+    char *job, *params, *state, *state_reason, *spec_path;
+    double created_at, started_at, finished_at, now;
+    double wall_s; /* first start to finish (or now) */
+    bool runtime_alive;
+    int64_t total, pending, running, retry_wait, paused, succeeded, failed, skipped;
+    int64_t records_done, records_total, error_records;
+    double throughput, record_rate, projected_finish;
+    /* attempts */
+    int64_t attempts, retries, interrupted, timed_out, signalled, killed, failed_attempts;
+    int64_t succeeded_attempts, live_attempts;
+    /* rework: records done again because an attempt resumed behind the
+     * progress its predecessor had reached */
+    int64_t redone, redone_after_crash, resumed_attempts;
+    /* partition durations (finished partitions, summed attempt time) */
+    int64_t ndurations;
+    double p50_s, p95_s, max_s, sum_s;
+    struct ns_report_part slowest[NS_REPORT_SLOWEST];
+    size_t nslowest;
+    /* error records by signature, biggest first */
+    struct ns_report_group *groups;
+    size_t ngroups;
+    int64_t nsignatures; /* distinct signatures in all */
+    struct ns_report_failed *failed_parts;
+    size_t nfailed_parts;
+    struct ns_report_skip *skips;
+    size_t nskips;
+    struct ns_report_audit *audit;
+    size_t naudit;
+    int64_t naudit_total;
+    /* SLA */
+    char *sla_state; /* NULL: no SLA */
+    double sla_deadline, sla_max_duration;
+    /* checkpoint lag: the oldest checkpoint (or start) among running partitions */
+    double checkpoint_lag_s;
+    double last_success_at;     /* the last partition that succeeded */
+    double job_last_success_at; /* the last run of this job that succeeded */
+    /* error budget (halt_when): limit < 0 means none; percent of the
+     * partitions (failed) or of the records processed (error records) */
+    double budget_failed, budget_errors;
+    bool budget_failed_pct, budget_errors_pct;
+};
+
+/* Seconds until the run is projected to finish; < 0 when unknown (finished,
+ * paused, no runtime, no projection yet). */
+double report_eta_seconds(const struct ns_run_report *r);
+
+/* Loads run_id's report: top error groups (at most top), failed partitions
+ * and skipped ones (at most list_limit each), the audit trail (at most
+ * list_limit rows, the newest). Returns 0, or -1 with a sentence in err (no
+ * such run, database error). Release with report_release even on error. */
+int report_load(struct ns_store *st, int64_t run_id, int top, int list_limit,
+                struct ns_run_report *r, char *err, size_t errlen);
+void report_release(struct ns_run_report *r);
+
+/* One row of the events feed. */
+struct ns_report_event {
+    int64_t id;
+    double at;
+    int64_t idx; /* -1: the run itself */
+    int64_t attempt_id;
+    char *kind;
+    char *message; /* may hold worker bytes */
+};
+
+/* Up to limit events of run_id with id > after, oldest first, into a fresh
+ * array (*rows, caller frees with report_events_free). Returns the count, or
+ * -1 with err. Keyset pagination: pass the last id back as after. */
+long report_events(struct ns_store *st, int64_t run_id, int64_t after, int limit,
+                   struct ns_report_event **rows, char *err, size_t errlen);
+void report_events_free(struct ns_report_event *rows, long n);
+
+/* The state of one attempt for `logs --follow`: its log path (caller frees)
+ * and whether it is still running. Returns 1 found, 0 no such attempt, -1
+ * database error. n 0 means the latest attempt. */
+int report_attempt(struct ns_store *st, int64_t run_id, int64_t idx, int64_t n, int64_t *n_out,
+                   char **log_path, bool *live);
+
+/* Partitions in run_id's plan (valid indexes are 0..n-1); -1 if no such run. */
+int64_t report_run_total(struct ns_store *st, int64_t run_id);
+
+/* gc's selection: finished runs (succeeded, failed, stopped) whose end is
+ * older than cutoff (Unix seconds), with no live runtime. */
+struct ns_gc_run {
+    int64_t id;
+    char *job;
+    char *state;
+    double finished_at;
+    int64_t partitions, attempts, error_records;
+};
+/* Returns the count and a fresh array in *runs (free with report_gc_free),
+ * or -1 with err. */
+long report_gc_select(struct ns_store *st, double cutoff, struct ns_gc_run **runs, char *err,
+                      size_t errlen);
+void report_gc_free(struct ns_gc_run *runs, long n);
+
+/* The newest run of each job (at most limit), newest first, into a fresh
+ * array (caller frees). Returns the count. */
+long report_latest_per_job(struct ns_store *st, int limit, int64_t **ids);
+
+/* Run names for shell completion: distinct job names, newest first. Returns
+ * the count and a fresh array of strings (caller frees each and the array). */
+long report_job_names(struct ns_store *st, int limit, char ***names);
+
+#endif

@@ -1,0 +1,174 @@
+/*
+ * cmd-events.c - `nightshift events RUN [--follow] [--json]`: the run's
+ * story, oldest first - state changes, attempts, retries, hooks, commands.
+ *
+ * Pages by event id (keyset), never OFFSET. --follow keeps reading new
+ * events while a runtime drives the run, then ends. Messages may hold a
+ * worker's bytes: escaped in text, JSON-encoded with --json (one object a
+ * line).
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "nightshift/cli.h"
+#include "nightshift/query-report.h"
+#include "nightshift/store.h"
+#include "nightshift/util.h"
+
+static const char events_help[] =
+    "usage: nightshift events RUN [--follow] [--json] [--after ID] [--limit N] [--db PATH]\n"
+    "\n"
+    "Prints the events of RUN (a run id or a job name), oldest first: time, kind\n"
+    "(run_state, attempt_start, attempt_end, partition_state, command, hook, sla,\n"
+    "halt, reconcile, ...) and what happened.\n"
+    "\n"
+    "  --follow, -f  keep printing new events while a runtime drives the run;\n"
+    "                end when none does (the run ended, stopped or its runtime died)\n"
+    "  --json        one JSON object a line: id, at, run_id, partition, attempt_id,\n"
+    "                kind, message (schema nightshift.event/1)\n"
+    "  --after ID    only events with an id above ID (to page)\n"
+    "  --limit N     at most N events (without --follow)\n"
+    "\n"
+    "Exit status: 0 printed, 2 bad arguments, 3 no such run or a database error.\n";
+
+#define EVENTS_PAGE 500
+#define FOLLOW_POLL_NS 200000000L
+
+static void print_event(const struct ns_report_event *e, long long run, bool json,
+                        struct ns_buf *b)
+{
+    buf_reset(b);
+    if (json) {
+        buf_addf(b, "{\"schema\":\"nightshift.event/1\",\"id\":%lld,\"at\":%.3f,\"run_id\":%lld,",
+                 (long long)e->id, e->at, run);
+        if (e->idx >= 0)
+            buf_addf(b, "\"partition\":%lld,", (long long)e->idx);
+        else
+            buf_adds(b, "\"partition\":null,");
+        if (e->attempt_id > 0)
+            buf_addf(b, "\"attempt_id\":%lld,", (long long)e->attempt_id);
+        else
+            buf_adds(b, "\"attempt_id\":null,");
+        buf_adds(b, "\"kind\":");
+        buf_add_json_string(b, e->kind, strlen(e->kind));
+        buf_adds(b, ",\"message\":");
+        buf_add_json_string(b, e->message, strlen(e->message));
+        buf_adds(b, "}\n");
+    } else {
+        char t[32];
+        cli_format_time(e->at, t, sizeof t);
+        char *kind = cli_escape(e->kind), *msg = cli_escape(e->message);
+        buf_addf(b, "%-7lld %s  %-15s %s\n", (long long)e->id, t, kind, msg);
+        free(kind);
+        free(msg);
+    }
+    fwrite(b->data, 1, b->len, stdout);
+}
+
+/* Prints events after *after (at most limit, < 0: all); returns the number
+ * printed or -1 on a database error. */
+static long print_page(struct ns_store *st, long long run, int64_t *after, long limit, bool json,
+                       struct ns_buf *b)
+{
+    long printed = 0;
+    for (;;) {
+        int want = limit < 0 || limit - printed > EVENTS_PAGE ? EVENTS_PAGE : (int)(limit - printed);
+        if (want == 0)
+            return printed;
+        struct ns_report_event *rows;
+        char err[512];
+        long n = report_events(st, run, *after, want, &rows, err, sizeof err);
+        if (n < 0) {
+            cli_error("events", "%s", err);
+            return -1;
+        }
+        for (long i = 0; i < n; i++) {
+            print_event(&rows[i], run, json, b);
+            *after = rows[i].id;
+        }
+        report_events_free(rows, n);
+        printed += n;
+        if (n < want)
+            return printed;
+    }
+}
+
+static int events(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"db", required_argument, NULL, 'd'},    {"json", no_argument, NULL, 'j'},
+        {"follow", no_argument, NULL, 'f'},      {"after", required_argument, NULL, 'a'},
+        {"limit", required_argument, NULL, 'l'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    const char *db_opt = NULL;
+    bool json = false, follow = false;
+    int64_t after = 0, limit = -1;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "hf", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            db_opt = optarg;
+            break;
+        case 'j':
+            json = true;
+            break;
+        case 'f':
+            follow = true;
+            break;
+        case 'a':
+        case 'l':
+            if (ns_parse_int64(optarg, c == 'a' ? &after : &limit) != 0 ||
+                (c == 'a' ? after : limit) < 0) {
+                cli_error("events", "--%s wants a whole number (got \"%s\")",
+                          c == 'a' ? "after" : "limit", optarg);
+                return NS_EXIT_USAGE;
+            }
+            break;
+        case 'h':
+            fputs(events_help, stdout);
+            return NS_EXIT_OK;
+        default:
+            fputs(events_help, stderr);
+            return NS_EXIT_USAGE;
+        }
+    }
+    if (argc - optind != 1) {
+        fputs(events_help, stderr);
+        return NS_EXIT_USAGE;
+    }
+    struct ns_store st;
+    if (cli_open_store("events", db_opt, NS_STORE_READ, &st) != 0)
+        return NS_EXIT_ERROR;
+    long long run = cli_find_run("events", &st, argv[optind]);
+    int rc = NS_EXIT_ERROR;
+    struct ns_buf b = NS_BUF_INIT;
+    if (!run)
+        goto out;
+    if (print_page(&st, run, &after, follow ? -1 : limit, json, &b) < 0)
+        goto out;
+    fflush(stdout);
+    const struct timespec pause = {0, FOLLOW_POLL_NS};
+    while (follow) {
+        /* Liveness first: what a runtime wrote before it let go is read in
+         * the last round. */
+        bool alive = store_runtime_alive(&st, run);
+        if (print_page(&st, run, &after, -1, json, &b) < 0)
+            goto out;
+        fflush(stdout);
+        if (!alive)
+            break;
+        nanosleep(&pause, NULL);
+    }
+    rc = NS_EXIT_OK;
+out:
+    buf_release(&b);
+    store_close(&st);
+    return rc;
+}
+
+const struct ns_command cmd_events = {"events", "RUN [--follow] [--json] [--after ID] [--limit N]",
+                                      "print a run's events, or follow them", events};

@@ -1,0 +1,344 @@
+/*
+ * metrics.c - Prometheus text exposition of runs (metrics.h).
+ *
+ * Names follow Prometheus conventions: a nightshift_ prefix, base units
+ * (seconds, ratios 0..1), _total only on counters that never go down within
+ * a run, timestamps as _timestamp_seconds, an enum as one 0/1 series per
+ * value. A figure that is unknown (no ETA yet, no SLA) is left out rather
+ * than written as a made-up number. Label values are escaped as the format
+ * requires (backslash, double quote, newline).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nightshift/metrics.h"
+#include "nightshift/query-report.h"
+#include "nightshift/store.h"
+
+static void label_value(struct ns_buf *b, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\\')
+            buf_adds(b, "\\\\");
+        else if (*s == '"')
+            buf_adds(b, "\\\"");
+        else if (*s == '\n')
+            buf_adds(b, "\\n");
+        else
+            buf_addc(b, *s);
+    }
+}
+
+/* One sample: NAME{job="..",run="..",EXTRA} VALUE */
+static void sample(struct ns_buf *b, const char *name, const struct ns_run_report *r,
+                   const char *extra, double v)
+{
+    buf_addf(b, "%s{job=\"", name);
+    label_value(b, r->job);
+    buf_addf(b, "\",run=\"%lld\"%s%s} ", (long long)r->run_id, extra ? "," : "",
+             extra ? extra : "");
+    if (v == (double)(int64_t)v && v < 1e15 && v > -1e15)
+        buf_addf(b, "%lld\n", (long long)v);
+    else
+        buf_addf(b, "%.15g\n", v); /* timestamps keep their milliseconds */
+}
+
+typedef void (*emit_fn)(struct ns_buf *b, const char *name, const struct ns_run_report *r);
+
+static void e_info(struct ns_buf *b, const char *name, const struct ns_run_report *r)
+{
+    struct ns_buf l = NS_BUF_INIT;
+    buf_adds(&l, "state=\"");
+    label_value(&l, r->state);
+    buf_adds(&l, "\"");
+    sample(b, name, r, l.data, 1);
+    buf_release(&l);
+}
+
+/* A finished run is driven by nobody, even while its runtime still waits
+ * for end hooks (its own last write of the textfile says 0). */
+static void e_up(struct ns_buf *b, const char *name, const struct ns_run_report *r)
+{
+    sample(b, name, r, NULL, r->runtime_alive && r->finished_at <= 0);
+}
+
+static void e_partitions(struct ns_buf *b, const char *name, const struct ns_run_report *r)
+{
+    const struct {
+        const char *state;
+        int64_t n;
+    } s[] = {{"pending", r->pending},     {"running", r->running},
+             {"paused", r->paused},       {"retry_wait", r->retry_wait},
+             {"succeeded", r->succeeded}, {"failed", r->failed},
+             {"skipped", r->skipped}};
+    for (size_t i = 0; i < NS_ARRAY_LEN(s); i++) {
+        char l[40];
+        snprintf(l, sizeof l, "state=\"%s\"", s[i].state);
+        sample(b, name, r, l, (double)s[i].n);
+    }
+}
+
+static void e_planned(struct ns_buf *b, const char *name, const struct ns_run_report *r)
+{
+    sample(b, name, r, NULL, (double)r->total);
+}
+
+static void e_attempts(struct ns_buf *b, const char *name, const struct ns_run_report *r)
+{
+    const struct {
+        const char *outcome;
+        int64_t n;
+    } s[] = {{"succeeded", r->succeeded_attempts}, {"failed", r->failed_attempts},
+             {"timed_out", r->timed_out},          {"signalled", r->signalled},
+             {"killed", r->killed},                {"interrupted", r->interrupted}};
+    for (size_t i = 0; i < NS_ARRAY_LEN(s); i++) {
+        char l[40];
+        snprintf(l, sizeof l, "outcome=\"%s\"", s[i].outcome);
+        sample(b, name, r, l, (double)s[i].n);
+    }
+}
+
+static void e_live(struct ns_buf *b, const char *name, const struct ns_run_report *r)
+{
+    sample(b, name, r, NULL, (double)r->live_attempts);
+}
+
+static void e_retries(struct ns_buf *b, const char *name, const struct ns_run_report *r)
+{
+    sample(b, name, r, NULL, (double)r->retries);
+}
+
+static void e_errors(struct ns_buf *b, const char *name, const struct ns_run_report *r)
+{
+    sample(b, name, r, NULL, (double)r->error_records);
+}
+
+static void e_records(struct ns_buf *b, const char *name, const struct ns_run_report *r)
+{
+    sample(b, name, r, NULL, (double)r->records_done);
+}
+
+static void e_redone(struct ns_buf *b, const char *name, const struct ns_run_report *r)
+{
+    sample(b, name, r, "cause=\"crash\"", (double)r->redone_after_crash);
+    sample(b, name, r, "cause=\"retry\"", (double)(r->redone - r->redone_after_crash));
+}
+
+static void e_record_rate(struct ns_buf *b, const char *name, const struct ns_run_report *r)
+{
+    sample(b, name, r, NULL, r->finished_at > 0 ? 0 : r->record_rate);
+}
+
+static void e_throughput(struct ns_buf *b, const char *name, const struct ns_run_report *r)
+{
+    sample(b, name, r, NULL, r->finished_at > 0 ? 0 : r->throughput);
+}
+
+static void e_eta(struct ns_buf *b, const char *name, const struct ns_run_report *r)
+{
+    double eta = report_eta_seconds(r);
+    if (eta >= 0)
+        sample(b, name, r, NULL, eta);
+}
+
+static void e_sla(struct ns_buf *b, const char *name, const struct ns_run_report *r)
+{
+    static const char *const states[] = {"ok", "at_risk", "missed", "met"};
+    if (!r->sla_state)
+        return;
+    for (size_t i = 0; i < NS_ARRAY_LEN(states); i++) {
+        char l[40];
+        snprintf(l, sizeof l, "state=\"%s\"", states[i]);
+        sample(b, name, r, l, strcmp(r->sla_state, states[i]) == 0);
+    }
+}
+
+static void e_deadline(struct ns_buf *b, const char *name, const struct ns_run_report *r)
+{
+    if (r->sla_deadline > 0)
+        sample(b, name, r, NULL, r->sla_deadline);
+}
+
+static void e_last_part_success(struct ns_buf *b, const char *name, const struct ns_run_report *r)
+{
+    if (r->last_success_at > 0)
+        sample(b, name, r, NULL, r->last_success_at);
+}
+
+static void e_last_run_success(struct ns_buf *b, const char *name, const struct ns_run_report *r)
+{
+    if (r->job_last_success_at > 0)
+        sample(b, name, r, NULL, r->job_last_success_at);
+}
+
+static void e_start(struct ns_buf *b, const char *name, const struct ns_run_report *r)
+{
+    if (r->started_at > 0)
+        sample(b, name, r, NULL, r->started_at);
+}
+
+static void e_end(struct ns_buf *b, const char *name, const struct ns_run_report *r)
+{
+    if (r->finished_at > 0)
+        sample(b, name, r, NULL, r->finished_at);
+}
+
+static void e_wall(struct ns_buf *b, const char *name, const struct ns_run_report *r)
+{
+    sample(b, name, r, NULL, r->wall_s);
+}
+
+static void e_success_ratio(struct ns_buf *b, const char *name, const struct ns_run_report *r)
+{
+    if (r->succeeded + r->failed > 0)
+        sample(b, name, r, NULL, (double)r->succeeded / (double)(r->succeeded + r->failed));
+}
+
+static void e_failure_ratio(struct ns_buf *b, const char *name, const struct ns_run_report *r)
+{
+    int64_t ended = r->attempts - r->live_attempts;
+    if (ended > 0)
+        sample(b, name, r, NULL, (double)(ended - r->succeeded_attempts) / (double)ended);
+}
+
+static void e_queue(struct ns_buf *b, const char *name, const struct ns_run_report *r)
+{
+    sample(b, name, r, NULL, (double)(r->pending + r->retry_wait));
+}
+
+static void e_checkpoint_lag(struct ns_buf *b, const char *name, const struct ns_run_report *r)
+{
+    sample(b, name, r, NULL, r->checkpoint_lag_s);
+}
+
+/* Used share of the halt_when budget: 1 means the run halts. */
+static void e_burn(struct ns_buf *b, const char *name, const struct ns_run_report *r)
+{
+    if (r->budget_failed > 0) {
+        double lim = r->budget_failed_pct ? r->budget_failed / 100.0 * (double)r->total
+                                          : r->budget_failed;
+        if (lim > 0)
+            sample(b, name, r, "budget=\"failed_partitions\"", (double)r->failed / lim);
+    }
+    if (r->budget_errors > 0) {
+        double lim = r->budget_errors_pct
+                         ? r->budget_errors / 100.0 * (double)(r->records_done > 0 ? r->records_done : 0)
+                         : r->budget_errors;
+        if (lim > 0)
+            sample(b, name, r, "budget=\"error_records\"", (double)r->error_records / lim);
+    }
+}
+
+static void e_durations(struct ns_buf *b, const char *name, const struct ns_run_report *r)
+{
+    struct ns_buf n = NS_BUF_INIT;
+    if (r->ndurations > 0) {
+        sample(b, name, r, "quantile=\"0.5\"", r->p50_s);
+        sample(b, name, r, "quantile=\"0.95\"", r->p95_s);
+        sample(b, name, r, "quantile=\"1\"", r->max_s);
+    }
+    buf_addf(&n, "%s_sum", name);
+    sample(b, n.data, r, NULL, r->sum_s);
+    buf_reset(&n);
+    buf_addf(&n, "%s_count", name);
+    sample(b, n.data, r, NULL, (double)r->ndurations);
+    buf_release(&n);
+}
+
+static const struct family {
+    const char *name, *type, *help;
+    emit_fn emit;
+} families[] = {
+    {"nightshift_run_info", "gauge", "The run, with its state as a label (always 1).", e_info},
+    {"nightshift_runtime_up", "gauge", "1 while a runtime drives the unfinished run.", e_up},
+    {"nightshift_partitions", "gauge", "Partitions by state.", e_partitions},
+    {"nightshift_partitions_planned", "gauge", "Partitions in the run's plan.", e_planned},
+    {"nightshift_attempts_total", "counter", "Ended attempts by outcome.", e_attempts},
+    {"nightshift_attempts_running", "gauge", "Attempts running now.", e_live},
+    {"nightshift_retries_total", "counter", "Attempts beyond the first of each partition.",
+     e_retries},
+    {"nightshift_error_records", "gauge",
+     "Error records (skipped input) kept; those past a checkpoint go when a partition resumes.",
+     e_errors},
+    {"nightshift_records_done", "gauge", "Records processed, as the workers reported.", e_records},
+    {"nightshift_records_redone_total", "counter",
+     "Records processed again because an attempt resumed behind the progress reached (reprocess "
+     "volume).",
+     e_redone},
+    {"nightshift_records_per_second", "gauge", "Records processed per second, recent.",
+     e_record_rate},
+    {"nightshift_partitions_per_second", "gauge", "Partitions finished per second, recent.",
+     e_throughput},
+    {"nightshift_eta_seconds", "gauge", "Seconds until the run is projected to finish.", e_eta},
+    {"nightshift_sla_state", "gauge", "SLA state of the run (1 for the current state).", e_sla},
+    {"nightshift_sla_deadline_timestamp_seconds", "gauge", "When the run must have finished.",
+     e_deadline},
+    {"nightshift_last_partition_success_timestamp_seconds", "gauge",
+     "When the run's latest partition succeeded.", e_last_part_success},
+    {"nightshift_job_last_success_timestamp_seconds", "gauge",
+     "When the latest successful run of this job finished.", e_last_run_success},
+    {"nightshift_run_start_timestamp_seconds", "gauge", "When the run first started.", e_start},
+    {"nightshift_run_end_timestamp_seconds", "gauge", "When the run finished.", e_end},
+    {"nightshift_run_duration_seconds", "gauge", "Wall time from first start to finish (or now).",
+     e_wall},
+    {"nightshift_partition_success_ratio", "gauge",
+     "Succeeded partitions over finished (succeeded + failed) ones.", e_success_ratio},
+    {"nightshift_attempt_failure_ratio", "gauge",
+     "Ended attempts that did not succeed over all ended attempts (task failure rate).",
+     e_failure_ratio},
+    {"nightshift_queue_depth", "gauge", "Partitions waiting to run (pending and retry_wait).",
+     e_queue},
+    {"nightshift_checkpoint_lag_seconds", "gauge",
+     "Age of the oldest running partition's last checkpoint (or of its attempt's start).",
+     e_checkpoint_lag},
+    {"nightshift_error_budget_burn_ratio", "gauge",
+     "Share of the halt_when error budget used (1: the run halts).", e_burn},
+    {"nightshift_partition_duration_seconds", "summary",
+     "Time of finished partitions, summed over their attempts.", e_durations},
+};
+
+void metrics_render(const struct ns_run_report *const *reports, size_t n, struct ns_buf *out)
+{
+    for (size_t f = 0; f < NS_ARRAY_LEN(families); f++) {
+        buf_addf(out, "# HELP %s %s\n# TYPE %s %s\n", families[f].name, families[f].help,
+                 families[f].name, families[f].type);
+        for (size_t i = 0; i < n; i++)
+            families[f].emit(out, families[f].name, reports[i]);
+    }
+}
+
+int metrics_render_runs(struct ns_store *st, const int64_t *ids, size_t n, struct ns_buf *out,
+                        char *err, size_t errlen)
+{
+    struct ns_run_report *r = ns_xcalloc(n ? n : 1, sizeof *r);
+    const struct ns_run_report **p = ns_xcalloc(n ? n : 1, sizeof *p);
+    int rc = 0;
+    size_t loaded = 0;
+    for (; loaded < n; loaded++) {
+        p[loaded] = &r[loaded];
+        if (report_load(st, ids[loaded], 0, 0, &r[loaded], err, errlen) != 0) {
+            rc = -1;
+            loaded++;
+            break;
+        }
+    }
+    if (rc == 0)
+        metrics_render(p, n, out);
+    for (size_t i = 0; i < loaded; i++)
+        report_release(&r[i]);
+    free(p);
+    free(r);
+    return rc;
+}
+
+int metrics_write_textfile(struct ns_store *st, int64_t run_id, const char *path, char *err,
+                           size_t errlen)
+{
+    struct ns_buf b = NS_BUF_INIT;
+    int rc = metrics_render_runs(st, &run_id, 1, &b, err, errlen);
+    if (rc == 0)
+        rc = ns_write_file_atomic(path, b.data, b.len, err, errlen);
+    buf_release(&b);
+    return rc;
+}

@@ -1,0 +1,509 @@
+/*
+ * query-report.c - the SQL of the operator reports (query-report.h).
+ *
+ * Percentiles are nearest-rank over the finished partitions' summed attempt
+ * time, read with one ORDER BY per figure (an index-less sort of at most one
+ * row per partition; never the whole table in memory). Rework compares each
+ * attempt's starting progress with the progress its partition had reached
+ * before it (attempts.redone, written at launch by the journal); "after a
+ * crash" means the previous attempt of the partition was interrupted.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nightshift/query-report.h"
+#include "nightshift/store.h"
+#include "nightshift/util.h"
+
+static char *col_dup(sqlite3_stmt *s, int i)
+{
+    const unsigned char *t = sqlite3_column_text(s, i);
+    return t ? ns_xstrndup((const char *)t, (size_t)sqlite3_column_bytes(s, i)) : NULL;
+}
+
+static char *col_dup_empty(sqlite3_stmt *s, int i)
+{
+    char *t = col_dup(s, i);
+    return t ? t : ns_xstrdup("");
+}
+
+static double col_time(sqlite3_stmt *s, int i)
+{
+    return sqlite3_column_type(s, i) == SQLITE_NULL ? 0 : sqlite3_column_double(s, i);
+}
+
+static int load_run(struct ns_store *st, struct ns_run_report *r, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = store_prepare(
+        st, "SELECT job, params, state, state_reason, spec_path, created_at, started_at, "
+            "finished_at, total, n_pending, n_running, n_retry_wait, n_paused, n_succeeded, "
+            "n_failed, n_skipped, records_done, records_total, error_records, throughput, "
+            "record_rate, projected_finish, sla_state, sla_deadline, sla_max_duration "
+            "FROM runs WHERE id = ?");
+    sqlite3_bind_int64(s, 1, r->run_id);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+        if (rc == SQLITE_DONE)
+            ns_errf(err, errlen, "no run %lld in %s", (long long)r->run_id, st->path);
+        else
+            ns_errf(err, errlen, "%s: %s", st->path, sqlite3_errmsg(st->db));
+        sqlite3_finalize(s);
+        return -1;
+    }
+    r->job = col_dup_empty(s, 0);
+    r->params = col_dup_empty(s, 1);
+    r->state = col_dup_empty(s, 2);
+    r->state_reason = col_dup(s, 3);
+    r->spec_path = col_dup_empty(s, 4);
+    r->created_at = col_time(s, 5);
+    r->started_at = col_time(s, 6);
+    r->finished_at = col_time(s, 7);
+    int64_t *counts[] = {&r->total,   &r->pending,   &r->running, &r->retry_wait,
+                         &r->paused,  &r->succeeded, &r->failed,  &r->skipped,
+                         &r->records_done, &r->records_total, &r->error_records};
+    for (size_t i = 0; i < NS_ARRAY_LEN(counts); i++)
+        *counts[i] = sqlite3_column_int64(s, 8 + (int)i);
+    r->throughput = col_time(s, 19);
+    r->record_rate = col_time(s, 20);
+    r->projected_finish = col_time(s, 21);
+    r->sla_state = col_dup(s, 22);
+    r->sla_deadline = col_time(s, 23);
+    r->sla_max_duration = col_time(s, 24);
+    sqlite3_finalize(s);
+    double start = r->started_at > 0 ? r->started_at : r->created_at;
+    r->wall_s = (r->finished_at > 0 ? r->finished_at : r->now) - start;
+    if (r->wall_s < 0)
+        r->wall_s = 0;
+    r->runtime_alive = store_runtime_alive(st, r->run_id);
+    return 0;
+}
+
+static void load_attempts(struct ns_store *st, struct ns_run_report *r)
+{
+    sqlite3_stmt *s = store_prepare(
+        st, "SELECT count(*), count(*) - count(DISTINCT idx), "
+            "count(CASE WHEN outcome = 'interrupted' THEN 1 END), "
+            "count(CASE WHEN outcome = 'timed_out' THEN 1 END), "
+            "count(CASE WHEN outcome = 'signalled' THEN 1 END), "
+            "count(CASE WHEN outcome = 'killed' THEN 1 END), "
+            "count(CASE WHEN outcome = 'failed' THEN 1 END), "
+            "coalesce(sum(max(redone, 0)), 0), "
+            "coalesce(sum(CASE WHEN prev = 'interrupted' THEN max(redone, 0) END), 0), "
+            "count(CASE WHEN redone > 0 THEN 1 END), "
+            "count(CASE WHEN outcome = 'succeeded' THEN 1 END), "
+            "count(CASE WHEN outcome IS NULL THEN 1 END) "
+            "FROM (SELECT idx, outcome, redone, lag(outcome) OVER (PARTITION BY idx ORDER BY n) "
+            "AS prev FROM attempts WHERE run_id = ?)");
+    sqlite3_bind_int64(s, 1, r->run_id);
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        int64_t *v[] = {&r->attempts,        &r->retries, &r->interrupted,
+                        &r->timed_out,       &r->signalled, &r->killed,
+                        &r->failed_attempts, &r->redone,  &r->redone_after_crash,
+                        &r->resumed_attempts, &r->succeeded_attempts, &r->live_attempts};
+        for (size_t i = 0; i < NS_ARRAY_LEN(v); i++)
+            *v[i] = sqlite3_column_int64(s, (int)i);
+    }
+    sqlite3_finalize(s);
+}
+
+/* Finished partitions and their summed attempt time. */
+#define DURATIONS                                                                                  \
+    "WITH d AS (SELECT a.idx, sum(coalesce(a.duration, 0)) AS secs, count(*) AS n FROM attempts "  \
+    "a JOIN partitions p ON p.run_id = a.run_id AND p.idx = a.idx WHERE a.run_id = ?1 AND "        \
+    "p.state IN ('succeeded', 'failed') GROUP BY a.idx) "
+
+static double nth_duration(struct ns_store *st, int64_t run, int64_t k)
+{
+    sqlite3_stmt *s = store_prepare(st, DURATIONS "SELECT secs FROM d ORDER BY secs LIMIT 1 "
+                                                  "OFFSET ?2");
+    sqlite3_bind_int64(s, 1, run);
+    sqlite3_bind_int64(s, 2, k);
+    double v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_double(s, 0) : 0;
+    sqlite3_finalize(s);
+    return v;
+}
+
+/* Nearest rank: the smallest value with at least p of the values at or below it. */
+static int64_t rank_of(double p, int64_t n)
+{
+    int64_t k = (int64_t)ceil(p * (double)n) - 1;
+    return k < 0 ? 0 : k >= n ? n - 1 : k;
+}
+
+static void load_durations(struct ns_store *st, struct ns_run_report *r)
+{
+    sqlite3_stmt *s = store_prepare(st, DURATIONS "SELECT count(*), coalesce(max(secs), 0), "
+                                        "coalesce(sum(secs), 0) FROM d");
+    sqlite3_bind_int64(s, 1, r->run_id);
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        r->ndurations = sqlite3_column_int64(s, 0);
+        r->max_s = sqlite3_column_double(s, 1);
+        r->sum_s = sqlite3_column_double(s, 2);
+    }
+    sqlite3_finalize(s);
+    if (r->ndurations == 0)
+        return;
+    r->p50_s = nth_duration(st, r->run_id, rank_of(0.50, r->ndurations));
+    r->p95_s = nth_duration(st, r->run_id, rank_of(0.95, r->ndurations));
+    s = store_prepare(st, DURATIONS "SELECT d.idx, p.key, p.state, d.n, d.secs FROM d JOIN "
+                                    "partitions p ON p.run_id = ?1 AND p.idx = d.idx "
+                                    "ORDER BY d.secs DESC, d.idx LIMIT ?2");
+    sqlite3_bind_int64(s, 1, r->run_id);
+    sqlite3_bind_int(s, 2, NS_REPORT_SLOWEST);
+    while (sqlite3_step(s) == SQLITE_ROW && r->nslowest < NS_REPORT_SLOWEST) {
+        struct ns_report_part *p = &r->slowest[r->nslowest++];
+        p->idx = sqlite3_column_int64(s, 0);
+        p->key = col_dup_empty(s, 1);
+        p->state = col_dup_empty(s, 2);
+        p->attempts = sqlite3_column_int64(s, 3);
+        p->seconds = sqlite3_column_double(s, 4);
+    }
+    sqlite3_finalize(s);
+}
+
+static void load_groups(struct ns_store *st, struct ns_run_report *r, int top)
+{
+    sqlite3_stmt *s = store_prepare(
+        st, "SELECT g.signature, g.n, e.idx, e.key, e.message FROM (SELECT signature, count(*) "
+            "AS n, min(id) AS first FROM error_records WHERE run_id = ?1 GROUP BY signature "
+            "ORDER BY n DESC, signature LIMIT ?2) g JOIN error_records e ON e.id = g.first "
+            "ORDER BY g.n DESC, g.signature");
+    sqlite3_bind_int64(s, 1, r->run_id);
+    sqlite3_bind_int(s, 2, top);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        r->groups = ns_xrealloc(r->groups, (r->ngroups + 1) * sizeof *r->groups);
+        struct ns_report_group *g = &r->groups[r->ngroups++];
+        g->signature = col_dup_empty(s, 0);
+        g->count = sqlite3_column_int64(s, 1);
+        g->example_idx = sqlite3_column_int64(s, 2);
+        g->example_key = col_dup_empty(s, 3);
+        g->example_message = col_dup_empty(s, 4);
+    }
+    sqlite3_finalize(s);
+    s = store_prepare(st, "SELECT count(DISTINCT signature) FROM error_records WHERE run_id = ?");
+    sqlite3_bind_int64(s, 1, r->run_id);
+    r->nsignatures = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_finalize(s);
+}
+
+static void load_lists(struct ns_store *st, struct ns_run_report *r, int limit)
+{
+    sqlite3_stmt *s = store_prepare(
+        st, "SELECT idx, key, attempts_total, coalesce(last_message, '') FROM partitions "
+            "WHERE run_id = ? AND state = 'failed' ORDER BY idx LIMIT ?");
+    sqlite3_bind_int64(s, 1, r->run_id);
+    sqlite3_bind_int(s, 2, limit);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        r->failed_parts = ns_xrealloc(r->failed_parts, (r->nfailed_parts + 1) * sizeof(*r->failed_parts));
+        struct ns_report_failed *f = &r->failed_parts[r->nfailed_parts++];
+        f->idx = sqlite3_column_int64(s, 0);
+        f->key = col_dup_empty(s, 1);
+        f->attempts = sqlite3_column_int64(s, 2);
+        f->message = col_dup_empty(s, 3);
+    }
+    sqlite3_finalize(s);
+    s = store_prepare(st, "SELECT idx, key, coalesce(skip_reason, '') FROM partitions "
+                          "WHERE run_id = ? AND state = 'skipped' ORDER BY idx LIMIT ?");
+    sqlite3_bind_int64(s, 1, r->run_id);
+    sqlite3_bind_int(s, 2, limit);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        r->skips = ns_xrealloc(r->skips, (r->nskips + 1) * sizeof *r->skips);
+        struct ns_report_skip *k = &r->skips[r->nskips++];
+        k->idx = sqlite3_column_int64(s, 0);
+        k->key = col_dup_empty(s, 1);
+        k->reason = col_dup_empty(s, 2);
+    }
+    sqlite3_finalize(s);
+    /* The newest rows of the trail, shown oldest first. */
+    s = store_prepare(st, "SELECT id, issued_at, user, source, verb, args, state, "
+                          "coalesce(result, '') FROM (SELECT * FROM commands WHERE run_id = ?1 "
+                          "ORDER BY id DESC LIMIT ?2) ORDER BY id");
+    sqlite3_bind_int64(s, 1, r->run_id);
+    sqlite3_bind_int(s, 2, limit);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        r->audit = ns_xrealloc(r->audit, (r->naudit + 1) * sizeof *r->audit);
+        struct ns_report_audit *a = &r->audit[r->naudit++];
+        a->id = sqlite3_column_int64(s, 0);
+        a->issued_at = sqlite3_column_double(s, 1);
+        a->user = col_dup_empty(s, 2);
+        a->source = col_dup_empty(s, 3);
+        a->verb = col_dup_empty(s, 4);
+        a->args = col_dup_empty(s, 5);
+        a->state = col_dup_empty(s, 6);
+        a->result = col_dup_empty(s, 7);
+    }
+    sqlite3_finalize(s);
+    s = store_prepare(st, "SELECT count(*) FROM commands WHERE run_id = ?");
+    sqlite3_bind_int64(s, 1, r->run_id);
+    r->naudit_total = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_finalize(s);
+}
+
+static void load_times(struct ns_store *st, struct ns_run_report *r)
+{
+    /* Checkpoint lag: how much work a crash now would lose, in time - the
+     * oldest of (last checkpoint, else attempt start) among live attempts. */
+    sqlite3_stmt *s = store_prepare(
+        st, "SELECT min(coalesce(max(p.checkpoint_at, a.started_at), a.started_at)) FROM "
+            "attempts a JOIN partitions p ON p.run_id = a.run_id AND p.idx = a.idx "
+            "WHERE a.run_id = ? AND a.outcome IS NULL");
+    sqlite3_bind_int64(s, 1, r->run_id);
+    double oldest = sqlite3_step(s) == SQLITE_ROW ? col_time(s, 0) : 0;
+    sqlite3_finalize(s);
+    r->checkpoint_lag_s = oldest > 0 && r->now > oldest ? r->now - oldest : 0;
+    s = store_prepare(st, "SELECT max(finished_at) FROM partitions WHERE run_id = ? AND "
+                          "state = 'succeeded'");
+    sqlite3_bind_int64(s, 1, r->run_id);
+    r->last_success_at = sqlite3_step(s) == SQLITE_ROW ? col_time(s, 0) : 0;
+    sqlite3_finalize(s);
+    s = store_prepare(st, "SELECT max(finished_at) FROM runs WHERE job = ? AND state = "
+                          "'succeeded'");
+    sqlite3_bind_text(s, 1, r->job, -1, SQLITE_STATIC);
+    r->job_last_success_at = sqlite3_step(s) == SQLITE_ROW ? col_time(s, 0) : 0;
+    sqlite3_finalize(s);
+}
+
+/* "N", "N%" or "none" after name= in the canonical settings' halt_when line. */
+static void parse_limit(const char *line, const char *name, double *v, bool *pct)
+{
+    *v = -1;
+    *pct = false;
+    const char *p = line ? strstr(line, name) : NULL;
+    if (!p)
+        return;
+    p += strlen(name);
+    char *end;
+    double d = strtod(p, &end);
+    if (end == p)
+        return;
+    *v = d;
+    *pct = *end == '%';
+}
+
+static void load_budget(struct ns_store *st, struct ns_run_report *r)
+{
+    sqlite3_stmt *s = store_prepare(st, "SELECT spec_canon FROM runs WHERE id = ?");
+    sqlite3_bind_int64(s, 1, r->run_id);
+    const char *canon = sqlite3_step(s) == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0)
+                                                      : NULL;
+    const char *line = canon ? strstr(canon, "halt_when: ") : NULL;
+    char *l = line ? ns_xstrndup(line, strcspn(line, "\n")) : NULL;
+    parse_limit(l, "failed_partitions=", &r->budget_failed, &r->budget_failed_pct);
+    parse_limit(l, "error_records=", &r->budget_errors, &r->budget_errors_pct);
+    free(l);
+    sqlite3_finalize(s);
+}
+
+double report_eta_seconds(const struct ns_run_report *r)
+{
+    if (r->finished_at > 0 || !r->runtime_alive || strcmp(r->state, "running") != 0 ||
+        r->projected_finish <= 0)
+        return -1;
+    return r->projected_finish > r->now ? r->projected_finish - r->now : 0;
+}
+
+int report_load(struct ns_store *st, int64_t run_id, int top, int list_limit,
+                struct ns_run_report *r, char *err, size_t errlen)
+{
+    memset(r, 0, sizeof *r);
+    r->run_id = run_id;
+    r->now = ns_now();
+    if (load_run(st, r, err, errlen) != 0)
+        return -1;
+    load_attempts(st, r);
+    load_durations(st, r);
+    load_groups(st, r, top);
+    load_lists(st, r, list_limit);
+    load_times(st, r);
+    load_budget(st, r);
+    return 0;
+}
+
+void report_release(struct ns_run_report *r)
+{
+    free(r->job);
+    free(r->params);
+    free(r->state);
+    free(r->state_reason);
+    free(r->spec_path);
+    free(r->sla_state);
+    for (size_t i = 0; i < r->nslowest; i++) {
+        free(r->slowest[i].key);
+        free(r->slowest[i].state);
+    }
+    for (size_t i = 0; i < r->ngroups; i++) {
+        free(r->groups[i].signature);
+        free(r->groups[i].example_key);
+        free(r->groups[i].example_message);
+    }
+    free(r->groups);
+    for (size_t i = 0; i < r->nfailed_parts; i++) {
+        free(r->failed_parts[i].key);
+        free(r->failed_parts[i].message);
+    }
+    free(r->failed_parts);
+    for (size_t i = 0; i < r->nskips; i++) {
+        free(r->skips[i].key);
+        free(r->skips[i].reason);
+    }
+    free(r->skips);
+    for (size_t i = 0; i < r->naudit; i++) {
+        struct ns_report_audit *a = &r->audit[i];
+        free(a->user);
+        free(a->source);
+        free(a->verb);
+        free(a->args);
+        free(a->state);
+        free(a->result);
+    }
+    free(r->audit);
+    memset(r, 0, sizeof *r);
+}
+
+long report_events(struct ns_store *st, int64_t run_id, int64_t after, int limit,
+                   struct ns_report_event **rows, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = store_prepare(st, "SELECT id, at, coalesce(idx, -1), coalesce(attempt_id, "
+                                        "0), kind, message FROM events WHERE run_id = ? AND "
+                                        "id > ? ORDER BY id LIMIT ?");
+    sqlite3_bind_int64(s, 1, run_id);
+    sqlite3_bind_int64(s, 2, after);
+    sqlite3_bind_int(s, 3, limit);
+    long n = 0;
+    *rows = NULL;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        *rows = ns_xrealloc(*rows, (size_t)(n + 1) * sizeof **rows);
+        struct ns_report_event *e = &(*rows)[n++];
+        e->id = sqlite3_column_int64(s, 0);
+        e->at = sqlite3_column_double(s, 1);
+        e->idx = sqlite3_column_int64(s, 2);
+        e->attempt_id = sqlite3_column_int64(s, 3);
+        e->kind = col_dup_empty(s, 4);
+        e->message = col_dup_empty(s, 5);
+    }
+    if (rc != SQLITE_DONE) {
+        ns_errf(err, errlen, "%s: %s", st->path, sqlite3_errmsg(st->db));
+        sqlite3_finalize(s);
+        report_events_free(*rows, n);
+        *rows = NULL;
+        return -1;
+    }
+    sqlite3_finalize(s);
+    return n;
+}
+
+void report_events_free(struct ns_report_event *rows, long n)
+{
+    for (long i = 0; i < n; i++) {
+        free(rows[i].kind);
+        free(rows[i].message);
+    }
+    free(rows);
+}
+
+int report_attempt(struct ns_store *st, int64_t run_id, int64_t idx, int64_t n, int64_t *n_out,
+                   char **log_path, bool *live)
+{
+    sqlite3_stmt *s = store_prepare(
+        st, "SELECT n, log_path, outcome IS NULL FROM attempts WHERE run_id = ?1 AND idx = ?2 "
+            "AND (?3 = 0 OR n = ?3) ORDER BY n DESC LIMIT 1");
+    sqlite3_bind_int64(s, 1, run_id);
+    sqlite3_bind_int64(s, 2, idx);
+    sqlite3_bind_int64(s, 3, n);
+    int rc = sqlite3_step(s);
+    int found = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+    if (found == 1) {
+        *n_out = sqlite3_column_int64(s, 0);
+        *log_path = col_dup(s, 1);
+        *live = sqlite3_column_int(s, 2) != 0;
+    }
+    sqlite3_finalize(s);
+    return found;
+}
+
+long report_gc_select(struct ns_store *st, double cutoff, struct ns_gc_run **runs, char *err,
+                      size_t errlen)
+{
+    sqlite3_stmt *s = store_prepare(
+        st, "SELECT r.id, r.job, r.state, r.finished_at, r.total, (SELECT count(*) FROM attempts "
+            "a WHERE a.run_id = r.id), r.error_records FROM runs r WHERE r.state IN "
+            "('succeeded', 'failed', 'stopped') AND r.finished_at IS NOT NULL AND "
+            "r.finished_at < ? ORDER BY r.id");
+    sqlite3_bind_double(s, 1, cutoff);
+    long n = 0;
+    *runs = NULL;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(s, 0);
+        if (store_runtime_alive(st, id))
+            continue; /* a runtime resuming it right now */
+        *runs = ns_xrealloc(*runs, (size_t)(n + 1) * sizeof **runs);
+        struct ns_gc_run *g = &(*runs)[n++];
+        g->id = id;
+        g->job = col_dup_empty(s, 1);
+        g->state = col_dup_empty(s, 2);
+        g->finished_at = sqlite3_column_double(s, 3);
+        g->partitions = sqlite3_column_int64(s, 4);
+        g->attempts = sqlite3_column_int64(s, 5);
+        g->error_records = sqlite3_column_int64(s, 6);
+    }
+    if (rc != SQLITE_DONE) {
+        ns_errf(err, errlen, "%s: %s", st->path, sqlite3_errmsg(st->db));
+        sqlite3_finalize(s);
+        report_gc_free(*runs, n);
+        *runs = NULL;
+        return -1;
+    }
+    sqlite3_finalize(s);
+    return n;
+}
+
+void report_gc_free(struct ns_gc_run *runs, long n)
+{
+    for (long i = 0; i < n; i++) {
+        free(runs[i].job);
+        free(runs[i].state);
+    }
+    free(runs);
+}
+
+long report_job_names(struct ns_store *st, int limit, char ***names)
+{
+    sqlite3_stmt *s = store_prepare(st, "SELECT job FROM runs GROUP BY job ORDER BY max(id) DESC "
+                                        "LIMIT ?");
+    sqlite3_bind_int(s, 1, limit);
+    long n = 0;
+    *names = NULL;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        *names = ns_xrealloc(*names, (size_t)(n + 1) * sizeof **names);
+        (*names)[n++] = col_dup_empty(s, 0);
+    }
+    sqlite3_finalize(s);
+    return n;
+}
+
+long report_latest_per_job(struct ns_store *st, int limit, int64_t **ids)
+{
+    sqlite3_stmt *s = store_prepare(st, "SELECT max(id) AS m FROM runs GROUP BY job ORDER BY m "
+                                        "DESC LIMIT ?");
+    sqlite3_bind_int(s, 1, limit);
+    long n = 0;
+    *ids = NULL;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        *ids = ns_xrealloc(*ids, (size_t)(n + 1) * sizeof **ids);
+        (*ids)[n++] = sqlite3_column_int64(s, 0);
+    }
+    sqlite3_finalize(s);
+    return n;
+}
+
+int64_t report_run_total(struct ns_store *st, int64_t run_id)
+{
+    sqlite3_stmt *s = store_prepare(st, "SELECT total FROM runs WHERE id = ?");
+    sqlite3_bind_int64(s, 1, run_id);
+    int64_t n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+    sqlite3_finalize(s);
+    return n;
+}
