@@ -65,7 +65,8 @@ struct attempt {
 };
 
 struct part {
-    enum pstate state;
+    int64_t idx;
+    enum pstate state; /* == rt->pstate[idx] */
     int attempts;       /* started within the current budget */
     int attempts_total; /* ever */
     int max_attempts;
@@ -84,6 +85,16 @@ struct part {
     bool skip_when_done; /* an operator skipped it while it ran */
     struct attempt *live;
 };
+
+/* The partitions held in memory, by index (parts.c). */
+struct part_map {
+    struct part **slots;
+    size_t cap, len;
+};
+struct part *part_map_find(const struct part_map *m, int64_t idx);
+void part_map_insert(struct part_map *m, struct part *p);
+void part_map_remove(struct part_map *m, int64_t idx);
+void part_map_release(struct part_map *m, void (*free_part)(struct part *));
 
 struct journal; /* journal.c */
 
@@ -111,7 +122,9 @@ struct rt {
     char *run_dir;
     char *self_exe;
     char *run_token; /* "NIGHTSHIFT_RUN_TOKEN=<db hash>.<run id>": finds our processes */
-    struct part *parts;
+    uint8_t *pstate;       /* every partition's state (enum pstate), one byte each */
+    struct part_map parts; /* the partitions in memory: rt_part() loads on demand */
+    size_t evict_at;       /* parts.len at which settled ones are dropped */
     size_t nparts;
     int64_t counts[P_NSTATES];
     int64_t records_done, records_total, error_records;
@@ -131,6 +144,8 @@ struct rt {
     int sigfd;
     sqlite3_stmt *key_stmt;    /* a partition's key, by idx (part_key) */
     sqlite3_stmt *params_stmt; /* a partition's parameters, by idx (part_load) */
+    sqlite3_stmt *part_stmt;   /* a partition's row, by idx (rt_part) */
+    sqlite3_stmt *part_errors_stmt;
     char *key_text;            /* part_key's last answer, for key_idx */
     int64_t key_idx;
     int wake_fd;        /* the commands hint FIFO (wake.h), or -1: poll only */
@@ -161,6 +176,10 @@ struct rt {
     struct hook **hooks; /* running hook commands */
     size_t nhooks;
 };
+
+/* The partition idx in memory, loaded from its row if it is not (never
+ * NULL: a row that cannot be read gives a pending partition and an event). */
+struct part *rt_part(struct rt *rt, int64_t idx);
 
 /* journal.c: every write of job state goes through these. Each call joins
  * the current transaction (begun on demand); journal_commit ends it. */

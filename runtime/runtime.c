@@ -193,23 +193,25 @@ static void set_str(char **dst, const char *s, size_t len)
 
 void rt_set_state(struct rt *rt, int64_t idx, enum pstate to)
 {
-    struct part *p = &rt->parts[idx];
+    struct part *p = rt_part(rt, idx);
     rt->counts[p->state]--;
     rt->counts[to]++;
     p->state = to;
+    rt->pstate[idx] = (uint8_t)to;
     rt->dirty = true;
 }
 
 void rt_requeue(struct rt *rt, int64_t idx)
 {
-    if (rt->parts[idx].queued)
+    struct part *p = rt_part(rt, idx);
+    if (p->queued)
         return;
     if (rt->nrequeue == rt->requeue_cap) {
         rt->requeue_cap = rt->requeue_cap ? rt->requeue_cap * 2 : 64;
         rt->requeue = ns_xrealloc(rt->requeue, rt->requeue_cap * sizeof *rt->requeue);
     }
     rt->requeue[rt->nrequeue++] = idx;
-    rt->parts[idx].queued = true;
+    p->queued = true;
 }
 
 void rt_set_run_state(struct rt *rt, enum run_state s, const char *reason)
@@ -229,7 +231,7 @@ void rt_set_run_state(struct rt *rt, enum run_state s, const char *reason)
 
 void rt_clear_checkpoint(struct rt *rt, int64_t idx)
 {
-    struct part *p = &rt->parts[idx];
+    struct part *p = rt_part(rt, idx);
     free(p->checkpoint);
     p->checkpoint = NULL;
     p->checkpoint_len = 0;
@@ -493,15 +495,110 @@ static int take_lock(struct rt *rt, bool *refused, char *err, size_t errlen)
     return 0;
 }
 
+/* The columns part_fill reads, in its order. */
+#define PART_COLUMNS                                                                               \
+    "idx, state, attempts, attempts_total, progress, total, error_records, checkpoint, "           \
+    "checkpoint_progress, checkpoint_err_id, next_attempt_at, started_at, finished_at, "          \
+    "last_message, last_signature"
+
+/* One partitions row (PART_COLUMNS) into p; the state is rt->pstate's. */
+static void part_fill(struct rt *rt, struct part *p, sqlite3_stmt *s)
+{
+    p->attempts = sqlite3_column_int(s, 2);
+    p->attempts_total = sqlite3_column_int(s, 3);
+    p->max_attempts = rt->spec->retry_attempts;
+    p->progress = sqlite3_column_int64(s, 4);
+    p->total = sqlite3_column_type(s, 5) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 5);
+    p->errors = sqlite3_column_int64(s, 6);
+    if (sqlite3_column_type(s, 7) != SQLITE_NULL) {
+        p->checkpoint_len = (size_t)sqlite3_column_bytes(s, 7);
+        p->checkpoint = ns_xstrndup(sqlite3_column_blob(s, 7), p->checkpoint_len);
+        p->checkpoint_progress = sqlite3_column_int64(s, 8);
+        p->checkpoint_err_id = sqlite3_column_int64(s, 9);
+    }
+    p->retry_at = sqlite3_column_double(s, 10);
+    p->started_at = sqlite3_column_double(s, 11);
+    p->finished_at = sqlite3_column_double(s, 12);
+    if (sqlite3_column_type(s, 13) != SQLITE_NULL)
+        p->last_message = ns_xstrdup((const char *)sqlite3_column_text(s, 13));
+    if (sqlite3_column_type(s, 14) != SQLITE_NULL)
+        p->last_signature = ns_xstrdup((const char *)sqlite3_column_text(s, 14));
+}
+
+static void part_free(struct part *p)
+{
+    free(p->checkpoint);
+    free(p->last_message);
+    free(p->last_signature);
+    free(p);
+}
+
+struct part *rt_part(struct rt *rt, int64_t idx)
+{
+    struct part *p = part_map_find(&rt->parts, idx);
+    if (p)
+        return p;
+    p = ns_xcalloc(1, sizeof *p);
+    p->idx = idx;
+    p->state = (enum pstate)rt->pstate[idx];
+    p->max_attempts = rt->spec->retry_attempts;
+    p->total = -1;
+    /* The same connection: the row includes this turn's uncommitted writes. */
+    sqlite3_stmt *s = rt->part_stmt;
+    sqlite3_reset(s);
+    sqlite3_bind_int64(s, 1, rt->run_id);
+    sqlite3_bind_int64(s, 2, idx);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        part_fill(rt, p, s);
+    sqlite3_reset(s);
+    /* Error counters on rows are coalesced and may lag after a crash; the
+     * records themselves are the truth. */
+    s = rt->part_errors_stmt;
+    sqlite3_reset(s);
+    sqlite3_bind_int64(s, 1, rt->run_id);
+    sqlite3_bind_int64(s, 2, idx);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        p->errors = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    part_map_insert(&rt->parts, p);
+    return p;
+}
+
+/* Drops the partitions that are settled (succeeded, skipped or failed; not
+ * live, not queued) once their rows are committed: they are read back if an
+ * operator command needs them. Amortised: only when the map has doubled. */
+#define EVICT_MIN 4096
+static void evict_settled(struct rt *rt)
+{
+    if (rt->parts.len < rt->evict_at)
+        return;
+    int64_t *gone = ns_xmalloc(rt->parts.len * sizeof *gone);
+    size_t n = 0;
+    for (size_t i = 0; i < rt->parts.cap; i++) {
+        const struct part *p = rt->parts.slots[i];
+        if (p && !p->live && !p->queued &&
+            (p->state == P_SUCCEEDED || p->state == P_SKIPPED || p->state == P_FAILED))
+            gone[n++] = p->idx;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct part *p = part_map_find(&rt->parts, gone[i]);
+        part_map_remove(&rt->parts, gone[i]);
+        part_free(p);
+    }
+    free(gone);
+    rt->evict_at = 2 * rt->parts.len > EVICT_MIN ? 2 * rt->parts.len : EVICT_MIN;
+}
+
+/* Reads every partition's state (one byte each in memory) and the run's
+ * figures; only the partitions a dead runtime left running or paused, and
+ * those waiting to retry, are taken into memory now. */
 static int load_partitions(struct rt *rt, char *err, size_t errlen)
 {
     rt->nparts = rt->plan->len;
-    rt->parts = ns_xcalloc(rt->nparts, sizeof *rt->parts);
+    rt->pstate = ns_xcalloc(rt->nparts ? rt->nparts : 1, 1);
+    rt->evict_at = EVICT_MIN;
     sqlite3_stmt *s = store_prepare(
-        &rt->st, "SELECT idx, state, attempts, attempts_total, progress, total, error_records, "
-                 "checkpoint, checkpoint_progress, checkpoint_err_id, next_attempt_at, "
-                 "started_at, finished_at, last_message, last_signature FROM partitions "
-                 "WHERE run_id = ? ORDER BY idx");
+        &rt->st, "SELECT idx, state, progress, total FROM partitions WHERE run_id = ? ORDER BY idx");
     sqlite3_bind_int64(s, 1, rt->run_id);
     size_t seen = 0;
     int rc;
@@ -509,51 +606,25 @@ static int load_partitions(struct rt *rt, char *err, size_t errlen)
         int64_t idx = sqlite3_column_int64(s, 0);
         if (idx < 0 || (size_t)idx >= rt->nparts)
             continue;
-        struct part *p = &rt->parts[idx];
         int st = pstate_from_name((const char *)sqlite3_column_text(s, 1));
-        p->state = st < 0 ? P_PENDING : (enum pstate)st;
-        p->attempts = sqlite3_column_int(s, 2);
-        p->attempts_total = sqlite3_column_int(s, 3);
-        p->max_attempts = rt->spec->retry_attempts;
-        p->progress = sqlite3_column_int64(s, 4);
-        p->total = sqlite3_column_type(s, 5) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 5);
-        p->errors = sqlite3_column_int64(s, 6);
-        if (sqlite3_column_type(s, 7) != SQLITE_NULL) {
-            p->checkpoint_len = (size_t)sqlite3_column_bytes(s, 7);
-            p->checkpoint = ns_xstrndup(sqlite3_column_blob(s, 7), p->checkpoint_len);
-            p->checkpoint_progress = sqlite3_column_int64(s, 8);
-            p->checkpoint_err_id = sqlite3_column_int64(s, 9);
+        enum pstate state = st < 0 ? P_PENDING : (enum pstate)st;
+        rt->pstate[idx] = (uint8_t)state;
+        rt->counts[state]++;
+        rt->records_done += sqlite3_column_int64(s, 2);
+        if (sqlite3_column_type(s, 3) != SQLITE_NULL && sqlite3_column_int64(s, 3) > 0)
+            rt->records_total += sqlite3_column_int64(s, 3);
+        if (state == P_RUNNING || state == P_PAUSED || state == P_RETRY_WAIT) {
+            rt_part(rt, idx);
+            if (state == P_RETRY_WAIT)
+                rt_wait_retry(rt, idx);
         }
-        p->retry_at = sqlite3_column_double(s, 10);
-        p->started_at = sqlite3_column_double(s, 11);
-        p->finished_at = sqlite3_column_double(s, 12);
-        if (sqlite3_column_type(s, 13) != SQLITE_NULL)
-            p->last_message = ns_xstrdup((const char *)sqlite3_column_text(s, 13));
-        if (sqlite3_column_type(s, 14) != SQLITE_NULL)
-            p->last_signature = ns_xstrdup((const char *)sqlite3_column_text(s, 14));
-        rt->counts[p->state]++;
-        rt->records_done += p->progress;
-        if (p->total > 0)
-            rt->records_total += p->total;
-        if (p->state == P_RETRY_WAIT)
-            rt_wait_retry(rt, idx);
         seen++;
     }
     sqlite3_finalize(s);
-    /* Error counters on rows are coalesced and may lag after a crash; the
-     * records themselves are the truth. */
-    s = store_prepare(&rt->st, "SELECT idx, count(*) FROM error_records WHERE run_id = ? "
-                               "GROUP BY idx");
+    s = store_prepare(&rt->st, "SELECT count(*) FROM error_records WHERE run_id = ?");
     sqlite3_bind_int64(s, 1, rt->run_id);
-    for (size_t i = 0; i < rt->nparts; i++)
-        rt->parts[i].errors = 0;
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        int64_t idx = sqlite3_column_int64(s, 0);
-        if (idx >= 0 && (size_t)idx < rt->nparts) {
-            rt->parts[idx].errors = sqlite3_column_int64(s, 1);
-            rt->error_records += rt->parts[idx].errors;
-        }
-    }
+    if (sqlite3_step(s) == SQLITE_ROW)
+        rt->error_records = sqlite3_column_int64(s, 0);
     sqlite3_finalize(s);
     rt->records_at_start = rt->records_done; /* records/s counts this runtime's own */
     if (rc != SQLITE_DONE || seen != rt->nparts) {
@@ -605,7 +676,7 @@ static void open_attempt_log(struct attempt *a, bool append)
 static void adopt_attempt(struct rt *rt, struct attempt *a, int64_t report_offset,
                           int64_t output_offset, const char *log_path)
 {
-    struct part *p = &rt->parts[a->idx];
+    struct part *p = rt_part(rt, a->idx);
     double now = ns_now();
     report_parser_init(&a->parser);
     a->report_fed = a->report_offset = report_offset;
@@ -672,7 +743,7 @@ static void reconcile(struct rt *rt)
         /* An attempt of another executor (the spec changed under --force)
          * cannot be found by this one: it is gone as far as we can tell. */
         if (strcmp(orphans[i].executor, rt->exops->name) == 0 && idx >= 0 &&
-            (size_t)idx < rt->nparts && !rt->parts[idx].live)
+            (size_t)idx < rt->nparts && !rt_part(rt, idx)->live)
             r = rt->exops->recover(rt->ex, orphans[i].locator, a->id, orphans[i].report_offset,
                                    orphans[i].output_offset, a, &a->task);
         if (r == NS_RECOVER_ADOPTED) {
@@ -699,7 +770,10 @@ static void reconcile(struct rt *rt)
         rt_event(rt, -1, 0, "reconcile", "ended %d leftover process%s of run %lld", strays,
                  strays == 1 ? "" : "es", (long long)rt->run_id);
     for (size_t i = 0; i < rt->nparts; i++) {
-        struct part *p = &rt->parts[i];
+        enum pstate st = (enum pstate)rt->pstate[i];
+        if (st != P_RUNNING && st != P_PAUSED && !(st == P_FAILED && rt->opts->retry_failed))
+            continue;
+        struct part *p = rt_part(rt, (int64_t)i);
         if (p->live)
             continue; /* adopted: it runs on */
         if (p->state == P_RUNNING || p->state == P_PAUSED) {
@@ -851,7 +925,7 @@ static void record_locator(struct rt *rt, struct attempt *a, char *label, size_t
 
 static void launch(struct rt *rt, int64_t idx)
 {
-    struct part *p = &rt->parts[idx];
+    struct part *p = rt_part(rt, idx);
     char err[512] = "";
     double now = ns_now();
     p->attempts++;
@@ -933,7 +1007,7 @@ static void on_report(void *ctx, const struct ns_report_msg *m)
     struct report_ctx *rc = ctx;
     struct rt *rt = rc->rt;
     struct attempt *a = rc->a;
-    struct part *p = &rt->parts[a->idx];
+    struct part *p = rt_part(rt, a->idx);
     switch (m->kind) {
     case NS_REPORT_TOTAL:
         rt->records_total += m->number - (p->total > 0 ? p->total : 0);
@@ -1162,7 +1236,7 @@ void rt_pause_workers(struct rt *rt, bool pause)
         } else {
             continue;
         }
-        journal_partition(rt->j, a->idx, &rt->parts[a->idx]);
+        journal_partition(rt->j, a->idx, rt_part(rt, a->idx));
     }
 }
 
@@ -1285,7 +1359,7 @@ static void set_failure(struct rt *rt, struct attempt *a, struct part *p, const 
 
 static void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_error)
 {
-    struct part *p = &rt->parts[a->idx];
+    struct part *p = rt_part(rt, a->idx);
     double now = ns_now();
     char dur[32], msg[512];
     /* The executor delivered everything the worker wrote before `ended`. */
@@ -1418,14 +1492,19 @@ static int64_t next_dispatchable(struct rt *rt)
         int64_t idx = rt->requeue[rt->requeue_head++];
         if (rt->requeue_head == rt->nrequeue)
             rt->requeue_head = rt->nrequeue = 0;
-        rt->parts[idx].queued = false;
-        if (rt->parts[idx].state == P_PENDING && !rt->parts[idx].live)
+        struct part *p = rt_part(rt, idx);
+        p->queued = false;
+        if (p->state == P_PENDING && !p->live)
             return idx;
     }
+    /* Next in line: the state bytes, no struct part until it is chosen. */
     while (rt->cursor < rt->nparts) {
         size_t i = rt->cursor++;
-        if (rt->parts[i].state == P_PENDING && !rt->parts[i].live)
-            return (int64_t)i;
+        if (rt->pstate[i] == P_PENDING) {
+            const struct part *p = part_map_find(&rt->parts, (int64_t)i);
+            if (!p || !p->live)
+                return (int64_t)i;
+        }
     }
     return -1;
 }
@@ -1447,7 +1526,7 @@ static void promote_retries(struct rt *rt, double now)
 {
     for (size_t i = 0; i < rt->nwaiting;) {
         int64_t idx = rt->waiting[i];
-        struct part *p = &rt->parts[idx];
+        struct part *p = rt_part(rt, idx);
         if (p->state == P_RETRY_WAIT && p->retry_at > now) {
             i++;
             continue;
@@ -1465,8 +1544,8 @@ static double next_retry_at(const struct rt *rt)
 {
     double best = 0;
     for (size_t i = 0; i < rt->nwaiting; i++) {
-        const struct part *p = &rt->parts[rt->waiting[i]];
-        if (p->state == P_RETRY_WAIT && (best == 0 || p->retry_at < best))
+        const struct part *p = part_map_find(&rt->parts, rt->waiting[i]);
+        if (p && p->state == P_RETRY_WAIT && (best == 0 || p->retry_at < best))
             best = p->retry_at;
     }
     return best;
@@ -1610,7 +1689,9 @@ static double projected_finish(const struct rt *rt, double rate, double now)
         .dispatching = rt->state == RS_RUNNING,
     };
     for (size_t i = 0; i < rt->nlive; i++) {
-        const struct part *p = &rt->parts[rt->live[i]->idx];
+        const struct part *p = part_map_find(&rt->parts, rt->live[i]->idx); /* live: held */
+        if (!p)
+            continue;
         if (p->total > 0)
             in.partial += fmin(1.0, (double)p->progress / (double)p->total);
     }
@@ -1645,7 +1726,7 @@ static void periodic(struct rt *rt, bool force)
         struct attempt *a = rt->live[i];
         if (a->progress_dirty &&
             (force || now_mono - a->progress_written_mono >= PROGRESS_WRITE_S)) {
-            journal_progress(rt->j, a->idx, &rt->parts[a->idx]);
+            journal_progress(rt->j, a->idx, rt_part(rt, a->idx));
             a->progress_dirty = false;
             a->progress_written_mono = now_mono;
         }
@@ -1757,6 +1838,7 @@ static int commit_turn(struct rt *rt, char *err, size_t errlen)
     if (rt->verdicts && rt->waiters_dir)
         wake_poke_all(rt->waiters_dir);
     rt->verdicts = false;
+    evict_settled(rt); /* their rows are committed now */
     return 0;
 }
 
@@ -1879,12 +1961,8 @@ static void reap_leftovers(void)
 
 static void rt_release(struct rt *rt)
 {
-    for (size_t i = 0; i < rt->nparts; i++) {
-        free(rt->parts[i].checkpoint);
-        free(rt->parts[i].last_message);
-        free(rt->parts[i].last_signature);
-    }
-    free(rt->parts);
+    part_map_release(&rt->parts, part_free);
+    free(rt->pstate);
     free(rt->live);
     free(rt->requeue);
     free(rt->waiting);
@@ -1893,6 +1971,8 @@ static void rt_release(struct rt *rt)
     free(rt->key_text);
     sqlite3_finalize(rt->key_stmt);
     sqlite3_finalize(rt->params_stmt);
+    sqlite3_finalize(rt->part_stmt);
+    sqlite3_finalize(rt->part_errors_stmt);
     if (rt->wake_fd >= 0)
         close(rt->wake_fd);
     free(rt->metrics_path);
@@ -1973,6 +2053,10 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     }
     rt->key_stmt =
         store_prepare(&rt->st, "SELECT key FROM partitions WHERE run_id = ?1 AND idx = ?2");
+    rt->part_stmt = store_prepare(&rt->st, "SELECT " PART_COLUMNS " FROM partitions "
+                                           "WHERE run_id = ?1 AND idx = ?2");
+    rt->part_errors_stmt = store_prepare(
+        &rt->st, "SELECT count(*) FROM error_records WHERE run_id = ?1 AND idx = ?2");
     rt->params_stmt = store_prepare(
         &rt->st, "SELECT j.key, j.value FROM partitions p, json_each(p.params_json) j "
                  "WHERE p.run_id = ?1 AND p.idx = ?2 ORDER BY j.id");
