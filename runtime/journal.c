@@ -78,7 +78,8 @@ struct journal {
     int64_t run_id;
     sqlite3_stmt *stmt[J_COUNT];
     bool in_txn;
-    bool failed; /* a write in this transaction failed */
+    double txn_since; /* monotonic time of the open transaction's first write */
+    bool failed;      /* a write in this transaction failed */
     char err[512];
 };
 
@@ -112,6 +113,7 @@ static sqlite3_stmt *use(struct journal *j, int which)
         while (store_begin(j->st, j->err, sizeof j->err) != 0)
             usleep(50 * 1000);
         j->in_txn = true;
+        j->txn_since = ns_monotonic();
     }
     sqlite3_stmt *s = j->stmt[which];
     sqlite3_reset(s);
@@ -144,6 +146,11 @@ static void bind_time(sqlite3_stmt *s, int i, double t)
         sqlite3_bind_double(s, i, t);
     else
         sqlite3_bind_null(s, i);
+}
+
+double journal_open_since(const struct journal *j)
+{
+    return j->in_txn ? j->txn_since : 0;
 }
 
 int journal_commit(struct journal *j, char *err, size_t errlen)

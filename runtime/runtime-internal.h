@@ -186,6 +186,8 @@ struct part *rt_part(struct rt *rt, int64_t idx);
 struct journal *journal_new(struct ns_store *st, int64_t run_id);
 void journal_free(struct journal *j);
 int journal_commit(struct journal *j, char *err, size_t errlen);
+/* Monotonic time of the open transaction's first write; 0 if none is open. */
+double journal_open_since(const struct journal *j);
 void journal_event(struct journal *j, int64_t idx, int64_t attempt_id, const char *kind,
                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void journal_partition(struct journal *j, int64_t idx, const struct part *p);

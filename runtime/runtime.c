@@ -59,6 +59,7 @@ const char *const run_state_names[] = {"running", "paused",    "halted", "stoppi
 #define SAMPLE_S 5.0
 #define METRICS_S 5.0 /* textfile refresh */
 #define TICK_S 0.2
+#define COMMIT_DELAY_S 0.02 /* group commit while busy (loop) */
 #define MAX_MALFORMED_EVENTS 20
 
 int pstate_from_name(const char *name)
@@ -932,8 +933,11 @@ static void launch(struct rt *rt, int64_t idx)
     p->attempts_total++;
     /* Resume from the checkpoint: progress and error records past it will be
      * reported again by this attempt, so earlier copies go. */
+    /* p->errors counts the partition's stored records: none, nothing to drop. */
     int64_t dropped =
-        journal_drop_errors_after(rt->j, idx, p->checkpoint ? p->checkpoint_err_id : 0);
+        p->errors > 0
+            ? journal_drop_errors_after(rt->j, idx, p->checkpoint ? p->checkpoint_err_id : 0)
+            : 0;
     p->errors -= dropped;
     rt->error_records -= dropped;
     if (p->errors < 0)
@@ -1863,15 +1867,26 @@ static int loop(struct rt *rt, char *err, size_t errlen)
 {
     struct pollfd *pfd = NULL;
     size_t pfd_cap = 0;
+    bool quiet = true; /* the last poll timed out: nothing is pouring in */
     for (;;) {
         promote_retries(rt, ns_now());
         dispatch(rt);
         if (rt->exops->flush(rt->ex, err, errlen) != 0)
             rt_event(rt, -1, 0, "executor", "%s executor: %s", rt->exops->name, err);
         periodic(rt, false);
-        if (commit_turn(rt, err, errlen) != 0)
-            goto fail;
-        if (finished(rt))
+        /* Group commit: while events pour in, turns share one transaction
+         * for up to COMMIT_DELAY_S (one commit, not one per finished
+         * attempt); a quiet turn, a verdict a client waits for, or the end
+         * commits at once. Each transaction is still all or nothing, so a
+         * crash loses at most that much recent work, which runs again. */
+        bool done = finished(rt);
+        double since = journal_open_since(rt->j);
+        if (done || quiet || rt->verdicts ||
+            (since > 0 && ns_monotonic() - since >= COMMIT_DELAY_S)) {
+            if (commit_turn(rt, err, errlen) != 0)
+                goto fail;
+        }
+        if (done)
             break;
 
         /* Wait for the nearest of: a pipe, a signal, a hint, a deadline. */
@@ -1894,6 +1909,9 @@ static int loop(struct rt *rt, char *err, size_t errlen)
         double ex_wake = rt->exops->next_wakeup(rt->ex);
         if (ex_wake > 0)
             wait = fmin(wait, ex_wake - now_mono);
+        since = journal_open_since(rt->j);
+        if (since > 0)
+            wait = fmin(wait, since + COMMIT_DELAY_S - now_mono);
         double hook_deadline = hooks_next_deadline(rt);
         if (hook_deadline > 0)
             wait = fmin(wait, hook_deadline - now_mono);
@@ -1909,6 +1927,7 @@ static int loop(struct rt *rt, char *err, size_t errlen)
             wait = fmin(wait, retry - ns_now());
         int timeout_ms = wait <= 0 ? 0 : (int)(wait * 1000) + 1;
         int rc = poll(pfd, n, timeout_ms);
+        quiet = rc == 0;
         if (rc < 0 && errno != EINTR) {
             ns_errf(err, errlen, "poll: %s", strerror(errno));
             goto fail;
