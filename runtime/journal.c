@@ -327,12 +327,13 @@ int64_t journal_error_record(struct journal *j, int64_t idx, int64_t attempt_id,
     sqlite3_bind_int64(s, 2, idx);
     sqlite3_bind_int64(s, 3, attempt_id);
     sqlite3_bind_double(s, 4, ns_now());
-    /* NOT NULL columns: "no key" and "no message" are stored empty. */
-    sqlite3_bind_text(s, 5, key ? key : "", key ? (int)key_len : 0, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 6, msg ? msg : "", msg ? (int)msg_len : 0, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 7, signature, -1, SQLITE_TRANSIENT);
+    /* NOT NULL columns: "no key" and "no message" are stored empty. STATIC:
+     * run() steps at once and resets; use() rebinds before the next step. */
+    sqlite3_bind_text(s, 5, key ? key : "", key ? (int)key_len : 0, SQLITE_STATIC);
+    sqlite3_bind_text(s, 6, msg ? msg : "", msg ? (int)msg_len : 0, SQLITE_STATIC);
+    sqlite3_bind_text(s, 7, signature, -1, SQLITE_STATIC);
     if (payload)
-        sqlite3_bind_blob(s, 8, payload, (int)payload_len, SQLITE_TRANSIENT);
+        sqlite3_bind_blob(s, 8, payload, (int)payload_len, SQLITE_STATIC);
     run(j, s);
     return sqlite3_last_insert_rowid(j->st->db);
 }
