@@ -7,6 +7,8 @@
 #   make check-tsan   the whole test suite under ThreadSanitizer
 #   make bench        benchmarks against xargs and GNU parallel -> docs/benchmarks.md
 #   make screenshots  drive the console in tmux and render screenshots/*.png
+#   make fuzz         libFuzzer (clang) on each tests/fuzz target, FUZZ_SECONDS each
+#   make fuzz-replay  the fuzz targets over their seeds and regressions (in make test)
 #   make install      PREFIX=/usr/local DESTDIR=
 # V=1 shows full commands.
 
@@ -46,10 +48,21 @@ UNIT_SRCS := $(wildcard tests/unit/test-*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TEST_HELPER_SRCS := $(wildcard tests/helpers/*.c)
 TEST_HELPER_BINS := $(TEST_HELPER_SRCS:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
+# Fuzz targets: tests/fuzz/fuzz-NAME.c over one pure parser each. Seeds come
+# from the tree (specs in configs/ and tests/), regressions/NAME/ keeps every
+# crasher found; both are replayed by make test (fuzz-replay).
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz-%.c,%,$(wildcard tests/fuzz/fuzz-*.c))
+FUZZ_SEEDS_spec := configs tests/e2e/specs tests/fuzz/seeds/spec
+FUZZ_SEEDS_report := tests/fuzz/seeds/report
+FUZZ_SEEDS_values := tests/fuzz/seeds/values
+FUZZ_SEEDS_escape := tests/fuzz/seeds/escape
+FUZZ_SECONDS ?= 60
+
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/tests/bench/%)
 
-.PHONY: all setup demo test unit e2e check-asan check-tsan bench screenshots install clean format
+.PHONY: all setup demo test unit e2e check-asan check-tsan bench screenshots install clean format \
+	fuzz fuzz-bins fuzz-replay
 all: $(BIN) $(TEST_HELPER_BINS) $(BENCH_BINS)
 
 $(BUILD)/%.o: %.c
@@ -72,6 +85,43 @@ $(BUILD)/tests/helpers/%: tests/helpers/%.c
 	$(call quiet,CC,$@)
 	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS)
 
+$(BUILD)/fuzz/replay-%: tests/fuzz/fuzz-%.c tests/fuzz/replay.c tests/fuzz/fuzz.h $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(call quiet,FUZZ,$@)
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -o $@ $< tests/fuzz/replay.c $(LIB_OBJS) \
+		$(ALL_LDFLAGS) $(LIBS)
+
+$(BUILD)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/fuzz.h $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(call quiet,FUZZ,$@)
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB_OBJS) \
+		$(ALL_LDFLAGS) $(LIBS)
+
+fuzz-replay: $(FUZZ_TARGETS:%=fuzz-replay-%)
+
+fuzz-replay-%: $(BUILD)/fuzz/replay-%
+	@$< $(FUZZ_SEEDS_$*) tests/fuzz/regressions/$*
+
+fuzz-bins: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz-%)
+
+# Every object is built by clang with coverage for libFuzzer, ASan and UBSan;
+# each target runs FUZZ_SECONDS over a working corpus seeded from the tree.
+# A crash leaves build-fuzz/fuzz/crash-NAME-*: copy it to
+# tests/fuzz/regressions/NAME/ with the fix.
+fuzz:
+	$(MAKE) BUILD=build-fuzz CC=clang CFLAGS='-O1 -g' \
+		EXTRA_CFLAGS='-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer' fuzz-bins
+	$(MAKE) -k BUILD=build-fuzz $(FUZZ_TARGETS:%=fuzz-run-%)
+
+fuzz-run-%:
+	@mkdir -p $(BUILD)/corpus/$*
+	@echo "fuzz: $* for $(FUZZ_SECONDS) s (log: $(BUILD)/fuzz-$*.log)"
+	@$(BUILD)/fuzz/fuzz-$* -max_total_time=$(FUZZ_SECONDS) -timeout=10 -max_len=65536 \
+		-print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/crash-$*- \
+		$(BUILD)/corpus/$* $(FUZZ_SEEDS_$*) 2>$(BUILD)/fuzz-$*.log || \
+		{ tail -40 $(BUILD)/fuzz-$*.log; exit 1; }
+	@grep -E '^stat::number_of_executed_units|^stat::peak_rss_mb|^#[0-9]+ *DONE' \
+		$(BUILD)/fuzz-$*.log
 # Benchmark programs (the spawn floor, a fast worker): no nightshift objects.
 $(BUILD)/tests/bench/%: tests/bench/%.c
 	@mkdir -p $(dir $@)
@@ -82,7 +132,7 @@ setup:
 	.ci/install-deps
 
 # The demo run goes to the default database; the console opens on it. Quit
-# the console with q: the run goes on in the background (nightshift status).
+# the console with Q: the run goes on in the background (nightshift status).
 demo: all
 	$(BIN) run --rerun --detach configs/demo.yaml
 	$(BIN) console demo
@@ -93,7 +143,7 @@ unit: $(UNIT_BINS)
 e2e: all
 	@NIGHTSHIFT_BUILD=$(BUILD) tests/run-e2e.sh
 
-test: all unit e2e
+test: all unit fuzz-replay e2e
 
 check-asan:
 	$(MAKE) BUILD=build-asan CFLAGS='-O1 -g' \
@@ -117,6 +167,6 @@ format:
 	clang-format -i $(wildcard include/nightshift/*.h runtime/*.c runtime/*.h tui/*.c tui/*.h tests/unit/*.c)
 
 clean:
-	rm -rf build build-asan build-tsan
+	rm -rf build build-asan build-tsan build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -15,15 +15,32 @@
 #include "nightshift/escape.h"
 #include "nightshift/spec.h"
 #include "nightshift/store.h"
+#include "nightshift/util.h"
+
+/* Messages echo what users and workers wrote (spec values, keys, file
+ * names, -p names, database paths): escaped wherever they go, a terminal or
+ * a log that is later shown on one. Line breaks stay, and so do
+ * backslashes: spec.c quotes values escaped already ("\x1b"). */
+static void put_escaped(const char *text, size_t len)
+{
+    struct ns_buf b = NS_BUF_INIT;
+    escape_for_terminal(text, len, NS_ESC_NEWLINES | NS_ESC_KEEP_BACKSLASH, &b);
+    if (b.len)
+        fwrite(b.data, 1, b.len, stderr);
+    buf_release(&b);
+}
 
 void cli_error(const char *subject, const char *fmt, ...)
 {
+    struct ns_buf b = NS_BUF_INIT;
     va_list ap;
-    fprintf(stderr, "nightshift: %s: ", subject);
+    buf_addf(&b, "nightshift: %s: ", subject);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    buf_vaddf(&b, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    buf_addc(&b, '\n');
+    put_escaped(b.data, b.len);
+    buf_release(&b);
 }
 
 void cli_usage(const struct ns_command *cmd, FILE *f)
@@ -129,6 +146,6 @@ void cli_format_time(double t, char *out, size_t len)
 void cli_print_diags(const struct ns_diags *d, const char *file)
 {
     char *text = diags_format(d, file);
-    fputs(text, stderr);
+    put_escaped(text, strlen(text));
     free(text);
 }

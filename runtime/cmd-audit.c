@@ -25,7 +25,7 @@ static const char audit_help[] =
     "refused), the runtime's words and the latency from issue to verdict.\n"
     "Commands refused because no runtime drove the run are listed too.\n"
     "\n"
-    "  --json           one JSON object, schema 1 (docs/json.md; times in Unix seconds)\n"
+    "  --json           one JSON object, schema nightshift.audit/1 (docs/json.md)\n"
     "  --after ID       only commands with an id above ID (to page)\n"
     "  --limit N        at most N commands (default: all)\n";
 
@@ -33,7 +33,7 @@ static void audit_json(const struct ns_command_row *rows, int n, long long run)
 {
     struct ns_buf b = NS_BUF_INIT;
     struct ns_json j;
-    json_begin_document(&j, &b);
+    json_begin_document(&j, &b, "audit");
     json_field_int(&j, "run_id", run);
     json_open_array(&j, "commands");
     for (int i = 0; i < n; i++) {

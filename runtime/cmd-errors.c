@@ -163,7 +163,17 @@ static int errors(int argc, char **argv)
         return NS_EXIT_ERROR;
     long long run = cli_find_run("errors", &st, argv[optind]);
     int rc = NS_EXIT_ERROR;
-    if (run) {
+    struct ns_part_row prow;
+    char qerr[256] = "";
+    int found = run && part >= 0 ? query_partition(&st, run, part, &prow, qerr, sizeof qerr) : 1;
+    if (found > 0 && run && part >= 0)
+        query_part_row_release(&prow);
+    if (found < 0) {
+        cli_error("errors", "%s", qerr);
+    } else if (found == 0) {
+        cli_error("errors", "run %lld has no partition %lld", run, (long long)part);
+        rc = NS_EXIT_USAGE; /* as retry, kill and skip say of an unknown partition */
+    } else if (run) {
         if (raw >= 0)
             rc = raw_payload(&st, run, raw);
         else if (grouped)

@@ -97,17 +97,20 @@ static void on_tick(void *ctx, const struct ns_counts *c)
     struct run_view *v = ctx;
     if (!v->tty || v->quiet)
         return;
-    char el[32], eta[32];
+    char el[32], eta[32], paused[48] = "";
     ns_format_duration((int64_t)(c->elapsed_s * 1000), el, sizeof el);
+    /* The one projection (query_project): none while not dispatching. */
     if (c->eta_s >= 0)
         ns_format_duration((int64_t)(c->eta_s * 1000), eta, sizeof eta);
     else
-        snprintf(eta, sizeof eta, "?");
+        snprintf(eta, sizeof eta, "-");
+    if (c->paused)
+        snprintf(paused, sizeof paused, ", %lld paused", (long long)c->paused);
     int64_t done = c->succeeded + c->failed + c->skipped;
     fprintf(stderr,
-            "\r\033[K[%s] %lld/%lld done, %lld running, %lld failed, %lld errors, "
+            "\r\033[K[%s] %lld/%lld done, %lld running%s, %lld failed, %lld errors, "
             "%.1f/s, elapsed %s, ETA %s",
-            c->state, (long long)done, (long long)c->total, (long long)(c->running + c->paused),
+            c->state, (long long)done, (long long)c->total, (long long)c->running, paused,
             (long long)c->failed, (long long)c->error_records, c->rate, el, eta);
     fflush(stderr);
     v->line_up = true;
@@ -131,8 +134,10 @@ static int detach(const char *db_path, char **log_path_out)
         cli_error("run", "--detach: %s", err);
         return -1;
     }
+    char *data_dir = store_data_dir(db_path);
     char *log_path =
-        ns_xasprintf("%s.d/runtime-%lld-%d.log", db_path, (long long)ns_now(), (int)getpid());
+        ns_xasprintf("%s/runtime-%lld-%d.log", data_dir, (long long)ns_now(), (int)getpid());
+    free(data_dir);
     int ready[2];
     if (pipe2(ready, O_CLOEXEC) != 0) {
         cli_error("run", "--detach: %s", strerror(errno));
@@ -149,7 +154,8 @@ static int detach(const char *db_path, char **log_path_out)
     if (pid == 0) {
         close(ready[0]);
         setsid();
-        int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        int fd = open(log_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_APPEND | O_CLOEXEC,
+                      0600);
         int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (fd < 0 || nul < 0) {
             dprintf(ready[1], "!%s: %s", log_path, strerror(errno));
@@ -341,11 +347,12 @@ static int run(int argc, char **argv)
     }
     char el[32];
     ns_format_duration((int64_t)(res.counts.elapsed_s * 1000), el, sizeof el);
-    printf("run %lld %s: %lld succeeded, %lld failed, %lld skipped of %lld partitions; "
-           "%lld error records; %s\n",
+    printf("run %lld %s: %lld succeeded, %lld failed, %lld skipped of %lld partition%s; "
+           "%lld error record%s; %s\n",
            (long long)res.run_id, res.state, (long long)res.counts.succeeded,
            (long long)res.counts.failed, (long long)res.counts.skipped, (long long)res.counts.total,
-           (long long)res.counts.error_records, el);
+           res.counts.total == 1 ? "" : "s", (long long)res.counts.error_records,
+           res.counts.error_records == 1 ? "" : "s", el);
     if (res.counts.failed > 0)
         printf("see the failures: nightshift status %lld; retry them: nightshift retry %lld "
                "--failed, then run again\n",

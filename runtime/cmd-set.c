@@ -6,6 +6,7 @@
 
 #include "nightshift/cli.h"
 #include "nightshift/control-cli.h"
+#include "nightshift/util.h"
 
 static const char set_help[] =
     "usage: nightshift set RUN concurrency=N [--db PATH] [--timeout S] [--no-wait]\n"
@@ -29,6 +30,12 @@ static int set_main(int argc, char **argv)
         return NS_EXIT_USAGE;
     }
     const char *value = c.rest[0] + strlen(prefix);
+    int64_t n;
+    if (ns_parse_int64(value, &n) != 0 || n < 1 || n > 1024) {
+        /* The runtime checks it too (the console sends it as typed). */
+        cli_error("set", "concurrency must be a whole number from 1 to 1024 (got \"%s\")", value);
+        return NS_EXIT_USAGE;
+    }
     struct ns_buf args = NS_BUF_INIT;
     /* Sent as a string: the runtime checks the number and says what was wrong. */
     buf_adds(&args, "{\"concurrency\":");

@@ -56,6 +56,7 @@ static void json_run_fields(struct ns_json *j, const struct ns_run_summary *r)
         json_field_null(j, "runtime_pid");
     json_field_time(j, "heartbeat_at", r->heartbeat_at);
     json_field_int(j, "concurrency", r->concurrency);
+    json_field_str(j, "executor", r->executor);
     json_field_int(j, "total", r->counts.total);
     json_field_int(j, "done", query_done(&r->counts));
     for (int i = 0; i < NS_PS_COUNT; i++)
@@ -75,6 +76,7 @@ static void json_run_fields(struct ns_json *j, const struct ns_run_summary *r)
     json_field_time(j, "sla_deadline", r->sla_deadline);
     json_field_time(j, "sla_max_duration", r->sla_max_duration);
     json_field_str(j, "sla_state", r->sla_state);
+    json_field_str(j, "executor", r->executor);
     json_field_time(j, "created_at", r->created_at);
     json_field_time(j, "started_at", r->started_at);
     json_field_time(j, "finished_at", r->finished_at);
@@ -103,7 +105,7 @@ static int list_runs(struct ns_store *st, bool all, bool json)
     struct ns_json j;
     json_init(&j, &b);
     if (json) {
-        json_begin_document(&j, &b);
+        json_begin_document(&j, &b, "runs");
         json_open_array(&j, "runs");
     } else {
         printf("%-5s %-20s %-10s %13s %6s %8s %-19s %9s  %s\n", "RUN", "JOB", "STATE", "DONE/TOTAL",
@@ -174,7 +176,7 @@ static int show_json(struct ns_store *st, long long id)
     }
     struct ns_buf b = NS_BUF_INIT;
     struct ns_json j;
-    json_begin_document(&j, &b);
+    json_begin_document(&j, &b, "status");
     json_run_fields(&j, &r);
     query_run_summary_release(&r);
 
@@ -325,12 +327,14 @@ static int show_run(struct ns_store *st, long long id)
         free(spec);
     }
     printf("\n");
+    printf("executor   %s\n", r.executor);
     printf("partitions %lld/%lld done: %lld succeeded, %lld failed, %lld skipped; %lld running, "
            "%lld paused, %lld waiting to retry, %lld pending (concurrency %lld)\n",
            (long long)query_done(&r.counts), (long long)r.counts.total,
            (long long)n[NS_PS_SUCCEEDED], (long long)n[NS_PS_FAILED], (long long)n[NS_PS_SKIPPED],
            (long long)n[NS_PS_RUNNING], (long long)n[NS_PS_PAUSED], (long long)n[NS_PS_RETRY_WAIT],
            (long long)n[NS_PS_PENDING], (long long)r.concurrency);
+    printf("executor   %s\n", r.executor);
     printf("records    %lld done", (long long)r.records_done);
     if (r.records_total > 0)
         printf(" of %lld reported", (long long)r.records_total);

@@ -19,6 +19,7 @@
 
 #include "nightshift/cli.h"
 #include "nightshift/control-cli.h"
+#include "nightshift/query.h"
 #include "nightshift/control.h"
 
 enum {
@@ -143,11 +144,11 @@ int ctl_open(struct ctl *c)
     c->run_id = cli_find_run(c->name, &c->st, c->run_arg);
     if (!c->run_id)
         return NS_EXIT_ERROR;
-    sqlite3_stmt *s = store_prepare(&c->st, "SELECT state FROM runs WHERE id = ?");
-    sqlite3_bind_int64(s, 1, c->run_id);
-    if (sqlite3_step(s) == SQLITE_ROW)
-        c->run_state = ns_xstrdup((const char *)sqlite3_column_text(s, 0));
-    sqlite3_finalize(s);
+    struct ns_run_summary r;
+    char err[256];
+    if (query_run_summary(&c->st, c->run_id, ns_now(), &r, err, sizeof err) == 1)
+        c->run_state = ns_xstrdup(r.state);
+    query_run_summary_release(&r);
     if (!c->run_state) {
         cli_error(c->name, "run %lld vanished from %s", (long long)c->run_id, c->st.path);
         return NS_EXIT_ERROR;
@@ -179,25 +180,20 @@ static int64_t resolve_partition(struct ctl *c, const char *arg)
 {
     bool by_index = all_digits(arg);
     const char *key = strncmp(arg, "key:", 4) == 0 ? arg + 4 : arg;
-    sqlite3_stmt *s;
+    int64_t idx = -1;
     if (by_index) {
-        s = store_prepare(&c->st, "SELECT idx FROM partitions WHERE run_id = ? AND idx = ?");
-        sqlite3_bind_int64(s, 1, c->run_id);
-        sqlite3_bind_int64(s, 2, strtoll(arg, NULL, 10));
+        struct ns_part_row r;
+        char err[256];
+        if (query_partition(&c->st, c->run_id, strtoll(arg, NULL, 10), &r, err, sizeof err) == 1)
+            idx = r.idx;
+        query_part_row_release(&r);
     } else {
-        s = store_prepare(&c->st, "SELECT idx FROM partitions WHERE run_id = ? AND key = ? "
-                                  "ORDER BY idx LIMIT 1");
-        sqlite3_bind_int64(s, 1, c->run_id);
-        sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
+        idx = query_partition_by_key(&c->st, c->run_id, key);
     }
-    int64_t idx = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
-    sqlite3_finalize(s);
     if (idx >= 0)
         return idx;
-    s = store_prepare(&c->st, "SELECT count(*) FROM partitions WHERE run_id = ?");
-    sqlite3_bind_int64(s, 1, c->run_id);
-    long long n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    sqlite3_finalize(s);
+    struct ns_part_select all = {.run_id = c->run_id, .filter = NS_PF_ALL};
+    long long n = query_partition_count(&c->st, &all);
     if (by_index)
         cli_error(c->name, "run %lld has no partition %s (indexes 0..%lld; `key:%s` names a key)",
                   (long long)c->run_id, arg, n - 1, arg);
@@ -222,76 +218,10 @@ int ctl_partitions_json(struct ctl *c, struct ns_buf *out)
     return 0;
 }
 
-/* Appends s quoted for a POSIX shell when it needs it, so the printed command
- * can be pasted. */
-static void add_shell_word(struct ns_buf *b, const char *s)
+/* The database to name in a printed command: only one given with --db. */
+static const char *db_shown(const struct ctl *c)
 {
-    bool plain = *s != '\0';
-    for (const char *p = s; *p; p++)
-        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./=:,+@%", *p))
-            plain = false;
-    if (plain) {
-        buf_adds(b, s);
-        return;
-    }
-    buf_addc(b, '\'');
-    for (const char *p = s; *p; p++) {
-        if (*p == '\'')
-            buf_adds(b, "'\\''");
-        else
-            buf_addc(b, *p);
-    }
-    buf_addc(b, '\'');
-}
-
-/* The run's spec path and its -p parameters (from runs.params_json, whose
- * values are exact, unlike the escaped canonical lines) as argv words:
- * "SPEC", "-p", "a=1", ... Returns a NULL-terminated heap array of heap
- * strings; NULL if the run row is gone. */
-static char **run_words(struct ctl *c)
-{
-    sqlite3_stmt *s = store_prepare(
-        &c->st, "SELECT 0, r.spec_path FROM runs r WHERE r.id = ?1 UNION ALL "
-                "SELECT 1, j.key || '=' || j.value FROM runs r, json_each(r.params_json) j "
-                "WHERE r.id = ?1 ORDER BY 1");
-    sqlite3_bind_int64(s, 1, c->run_id);
-    char **w = NULL;
-    size_t n = 0;
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        w = ns_xrealloc(w, (n + 3) * sizeof *w);
-        if (sqlite3_column_int(s, 0) == 1)
-            w[n++] = ns_xstrdup("-p");
-        w[n++] = ns_xstrdup((const char *)sqlite3_column_text(s, 1));
-    }
-    sqlite3_finalize(s);
-    if (w)
-        w[n] = NULL;
-    return w;
-}
-
-static void free_words(char **w)
-{
-    for (size_t i = 0; w && w[i]; i++)
-        free(w[i]);
-    free(w);
-}
-
-/* "nightshift run [--db DB] SPEC -p a=1 ..." for messages. Caller frees. */
-static char *run_command_line(struct ctl *c)
-{
-    struct ns_buf b = NS_BUF_INIT;
-    buf_adds(&b, "nightshift run");
-    if (c->db_opt) {
-        buf_adds(&b, " --db ");
-        add_shell_word(&b, c->st.path);
-    }
-    char **w = run_words(c);
-    for (size_t i = 0; w && w[i]; i++) {
-        buf_addc(&b, ' ');
-        add_shell_word(&b, w[i]);
-    }
-    free_words(w);
-    return buf_detach(&b);
+    return c->db_opt ? c->st.path : NULL;
 }
 
 /* retry --start: `nightshift run --detach --db DB SPEC -p ...` for the run,
@@ -299,7 +229,7 @@ static char *run_command_line(struct ctl *c)
  * then). 0 when it started, else an exit status with the message printed. */
 static int start_runtime(struct ctl *c)
 {
-    char **w = run_words(c);
+    char **w = query_resume_args(&c->st, c->run_id);
     if (!w) {
         cli_error(c->name, "run %lld: cannot read its spec path", (long long)c->run_id);
         return NS_EXIT_ERROR;
@@ -337,40 +267,17 @@ static int start_runtime(struct ctl *c)
                   (long long)c->run_id);
     }
     free(argv);
-    free_words(w);
+    for (size_t i = 0; w[i]; i++)
+        free(w[i]);
+    free(w);
     return rc;
-}
-
-/* Records a refusal decided here and says it; returns the exit status. */
-static int refuse_here(struct ctl *c, const char *verb, const char *args, const char *why)
-{
-    char err[1024];
-    int64_t id;
-    if (control_submit_refused(&c->st, c->run_id, verb, args, "cli", why, &id, err, sizeof err) !=
-        0) {
-        cli_error(c->name, "%s", err);
-        return NS_EXIT_ERROR;
-    }
-    cli_error(c->name, "run %lld: %s refused: %s", (long long)c->run_id, verb, why);
-    return NS_EXIT_FAILED;
 }
 
 static int wait_verdict(struct ctl *c, const char *verb, int64_t id)
 {
     char result[2048];
-    int v = control_wait(&c->st, id, c->timeout_s, result, sizeof result);
-    if (v == 2 && control_needs_live_runtime(verb) && !store_runtime_alive(&c->st, c->run_id)) {
-        /* The runtime exited without deciding (the run ended): a pause or
-         * stop must not linger and surprise the next runtime. */
-        const char *why = "the runtime exited before acting on it";
-        int w = control_withdraw(&c->st, id, why);
-        if (w == 1) {
-            v = 0;
-            snprintf(result, sizeof result, "%s", why);
-        } else if (w == 0) {
-            v = control_wait(&c->st, id, 0, result, sizeof result);
-        }
-    }
+    int v = control_verdict(&c->st, c->run_id, id, verb, db_shown(c), c->timeout_s, result,
+                            sizeof result);
     switch (v) {
     case 1:
         printf("run %lld: %s applied: %s\n", (long long)c->run_id, verb, result);
@@ -378,6 +285,10 @@ static int wait_verdict(struct ctl *c, const char *verb, int64_t id)
     case 0:
         cli_error(c->name, "run %lld: %s refused: %s", (long long)c->run_id, verb, result);
         return NS_EXIT_FAILED;
+    case 3:
+        printf("run %lld: %s queued (command %lld): %s\n", (long long)c->run_id, verb,
+               (long long)id, result);
+        return NS_EXIT_OK;
     case 2:
         cli_error(c->name,
                   "run %lld: %s not decided after %gs; command %lld stays pending "
@@ -393,54 +304,36 @@ static int wait_verdict(struct ctl *c, const char *verb, int64_t id)
 int ctl_issue(struct ctl *c, const char *verb, const char *args)
 {
     char err[1024];
-    int64_t id;
-    bool alive = store_runtime_alive(&c->st, c->run_id);
-    if (!alive) {
-        char *how = run_command_line(c);
-        int rc = -1;
-        if (control_needs_live_runtime(verb)) {
-            char *why = ns_xasprintf("no runtime is driving run %lld (start it with `%s`)",
-                                     (long long)c->run_id, how);
-            rc = refuse_here(c, verb, args, why);
-            free(why);
-        } else if (strcmp(c->run_state, "succeeded") == 0) {
-            /* `nightshift run` would say "already succeeded" and apply nothing. */
-            rc = refuse_here(c, verb, args,
-                             "the run succeeded: every partition is done (a new run: "
-                             "`nightshift run --rerun ...`)");
-        }
-        if (rc >= 0) {
-            free(how);
-            return rc;
-        }
-        if (control_submit(&c->st, c->run_id, verb, args, "cli", &id, err, sizeof err) != 0) {
-            free(how);
-            cli_error(c->name, "%s", err);
-            return NS_EXIT_ERROR;
-        }
+    struct ns_submit sub;
+    if (control_issue(&c->st, c->run_id, verb, args, "cli", db_shown(c), &sub, err, sizeof err) !=
+        0) {
+        cli_error(c->name, "%s", err);
+        return NS_EXIT_ERROR;
+    }
+    switch (sub.outcome) {
+    case NS_SUBMIT_REFUSED:
+        cli_error(c->name, "run %lld: %s refused: %s", (long long)c->run_id, verb, sub.why);
+        return NS_EXIT_FAILED;
+    case NS_SUBMIT_QUEUED: {
         if (!c->start) {
-            printf("run %lld: %s queued (command %lld): applied when the run is resumed with "
-                   "`%s`\n",
-                   (long long)c->run_id, verb, (long long)id, how);
-            free(how);
+            printf("run %lld: %s queued (command %lld): %s\n", (long long)c->run_id, verb,
+                   (long long)sub.cmd_id, sub.why);
             return NS_EXIT_OK;
         }
-        free(how);
-        rc = start_runtime(c);
+        int rc = start_runtime(c);
         if (rc != 0)
             return rc;
         if (c->no_wait)
             return NS_EXIT_OK;
-        return wait_verdict(c, verb, id);
+        return wait_verdict(c, verb, sub.cmd_id);
     }
-    if (control_submit(&c->st, c->run_id, verb, args, "cli", &id, err, sizeof err) != 0) {
-        cli_error(c->name, "%s", err);
-        return NS_EXIT_ERROR;
+    case NS_SUBMIT_SENT:
+    default:
+        if (c->no_wait) {
+            printf("run %lld: %s submitted (command %lld)\n", (long long)c->run_id, verb,
+                   (long long)sub.cmd_id);
+            return NS_EXIT_OK;
+        }
+        return wait_verdict(c, verb, sub.cmd_id);
     }
-    if (c->no_wait) {
-        printf("run %lld: %s submitted (command %lld)\n", (long long)c->run_id, verb,
-               (long long)id);
-        return NS_EXIT_OK;
-    }
-    return wait_verdict(c, verb, id);
 }

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "nightshift/control.h"
+#include "nightshift/query.h"
 #include "nightshift/util.h"
 #include "nightshift/wake.h"
 
@@ -48,7 +49,8 @@ bool control_needs_live_runtime(const char *verb)
     return v ? v->needs_live : true;
 }
 
-/* One INSERT for both paths: state 'pending' (result NULL) or 'refused'. */
+/* One INSERT for both paths: state 'pending' (result NULL) or 'refused'; a
+ * pending one pokes the runtime's wake-up FIFO once it is committed. */
 static int insert_command(struct ns_store *st, int64_t run_id, const char *verb,
                           const char *args_json, const char *source, const char *refused,
                           int64_t *cmd_id, char *err, size_t errlen)
@@ -82,19 +84,19 @@ static int insert_command(struct ns_store *st, int64_t run_id, const char *verb,
         return -1;
     }
     *cmd_id = sqlite3_last_insert_rowid(st->db);
+    if (!refused) {
+        /* Committed (autocommit): now the hint, which only says "look now". */
+        char *wake = wake_path(st, run_id, WAKE_COMMANDS);
+        wake_poke(wake);
+        free(wake);
+    }
     return 0;
 }
 
 int control_submit(struct ns_store *st, int64_t run_id, const char *verb, const char *args_json,
                    const char *source, int64_t *cmd_id, char *err, size_t errlen)
 {
-    if (insert_command(st, run_id, verb, args_json, source, NULL, cmd_id, err, errlen) != 0)
-        return -1;
-    /* Committed (autocommit): now the hint, which only says "look now". */
-    char *wake = wake_path(st, run_id, WAKE_COMMANDS);
-    wake_poke(wake);
-    free(wake);
-    return 0;
+    return insert_command(st, run_id, verb, args_json, source, NULL, cmd_id, err, errlen);
 }
 
 int control_submit_refused(struct ns_store *st, int64_t run_id, const char *verb,
@@ -175,4 +177,114 @@ int control_wait(struct ns_store *st, int64_t cmd_id, double timeout_s, char *re
     sqlite3_finalize(s);
     wake_waiter_free(watch, hint_path);
     return outcome;
+}
+
+/* ---- the one submit policy ---- */
+
+void control_add_shell_word(struct ns_buf *b, const char *s)
+{
+    bool plain = *s != '\0';
+    for (const char *p = s; *p; p++)
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./=:,+@%", *p))
+            plain = false;
+    if (plain) {
+        buf_adds(b, s);
+        return;
+    }
+    buf_addc(b, '\'');
+    for (const char *p = s; *p; p++) {
+        if (*p == '\'')
+            buf_adds(b, "'\\''");
+        else
+            buf_addc(b, *p);
+    }
+    buf_addc(b, '\'');
+}
+
+char *control_resume_command(struct ns_store *st, int64_t run_id, const char *db_shown)
+{
+    struct ns_buf b = NS_BUF_INIT;
+    buf_adds(&b, "nightshift run");
+    if (db_shown) {
+        buf_adds(&b, " --db ");
+        control_add_shell_word(&b, db_shown);
+    }
+    char **w = query_resume_args(st, run_id);
+    for (size_t i = 0; w && w[i]; i++) {
+        buf_addc(&b, ' ');
+        control_add_shell_word(&b, w[i]);
+        free(w[i]);
+    }
+    free(w);
+    return buf_detach(&b);
+}
+
+/* The run's state word, or "" if the run is gone. */
+static void run_state(struct ns_store *st, int64_t run_id, char *out, size_t outlen)
+{
+    struct ns_run_summary r;
+    char err[128];
+    out[0] = '\0';
+    if (query_run_summary(st, run_id, ns_now(), &r, err, sizeof err) == 1)
+        snprintf(out, outlen, "%s", r.state);
+    query_run_summary_release(&r);
+}
+
+int control_issue(struct ns_store *st, int64_t run_id, const char *verb, const char *args_json,
+                  const char *source, const char *db_shown, struct ns_submit *out, char *err,
+                  size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    if (!find_verb(verb)) {
+        ns_errf(err, errlen, "unknown command \"%s\"", verb);
+        return -1;
+    }
+    if (query_runtime_alive(st, run_id)) {
+        out->outcome = NS_SUBMIT_SENT;
+        return insert_command(st, run_id, verb, args_json, source, NULL, &out->cmd_id, err, errlen);
+    }
+    char *how = control_resume_command(st, run_id, db_shown);
+    char state[32];
+    run_state(st, run_id, state, sizeof state);
+    if (control_needs_live_runtime(verb)) {
+        out->outcome = NS_SUBMIT_REFUSED;
+        snprintf(out->why, sizeof out->why, "no runtime is driving run %lld (start it with `%s`)",
+                 (long long)run_id, how);
+    } else if (strcmp(state, "succeeded") == 0) {
+        /* `nightshift run` would say "already succeeded" and apply nothing. */
+        out->outcome = NS_SUBMIT_REFUSED;
+        snprintf(out->why, sizeof out->why,
+                 "the run succeeded: every partition is done (a new run: "
+                 "`nightshift run --rerun ...`)");
+    } else {
+        out->outcome = NS_SUBMIT_QUEUED;
+        snprintf(out->why, sizeof out->why, "no runtime: run `%s` to apply it", how);
+    }
+    free(how);
+    return insert_command(st, run_id, verb, args_json, source,
+                          out->outcome == NS_SUBMIT_REFUSED ? out->why : NULL, &out->cmd_id, err,
+                          errlen);
+}
+
+int control_verdict(struct ns_store *st, int64_t run_id, int64_t cmd_id, const char *verb,
+                    const char *db_shown, double timeout_s, char *result, size_t resultlen)
+{
+    int v = control_wait(st, cmd_id, timeout_s, result, resultlen);
+    if (v != 2 || query_runtime_alive(st, run_id))
+        return v;
+    /* Pending with nobody to decide: the runtime exited first. */
+    if (control_needs_live_runtime(verb)) {
+        /* A pause or stop must not linger and surprise the next runtime. */
+        const char *why = "the runtime exited before acting on it";
+        int w = control_withdraw(st, cmd_id, why);
+        if (w == 1) {
+            snprintf(result, resultlen, "%s", why);
+            return 0;
+        }
+        return w < 0 ? -1 : control_wait(st, cmd_id, 0, result, resultlen);
+    }
+    char *how = control_resume_command(st, run_id, db_shown);
+    snprintf(result, resultlen, "no runtime: run `%s` to apply it", how);
+    free(how);
+    return 3;
 }

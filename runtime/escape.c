@@ -120,7 +120,8 @@ void escape_for_terminal(const void *data, size_t len, int flags, struct ns_buf 
         if (c >= 0x20 && c < 0x7F) {
             /* Copy the longest run of plain printable ASCII at once. */
             size_t j = i;
-            while (j < len && s[j] >= 0x20 && s[j] < 0x7F && s[j] != '\\')
+            while (j < len && s[j] >= 0x20 && s[j] < 0x7F &&
+                   (s[j] != '\\' || (flags & NS_ESC_KEEP_BACKSLASH)))
                 j++;
             if (j > i) {
                 buf_add(out, s + i, j - i);

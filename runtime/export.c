@@ -43,8 +43,15 @@ enum ns_export_format export_format_for_path(const char *path)
     return NS_EXPORT_JSONL;
 }
 
-static void csv_field(struct ns_buf *b, const char *s, size_t len)
+/* escape: the export goes to a terminal, where worker bytes are shown
+ * escaped (escape.h) as in text; to a pipe or a file they are exact. */
+static void csv_field(struct ns_buf *b, const char *s, size_t len, bool escape)
 {
+    char *esc = escape ? escape_dup(s, len, 0) : NULL;
+    if (esc) {
+        s = esc;
+        len = strlen(esc);
+    }
     buf_addc(b, '"');
     for (size_t i = 0; i < len; i++) {
         if (s[i] == '"')
@@ -52,6 +59,7 @@ static void csv_field(struct ns_buf *b, const char *s, size_t len)
         buf_addc(b, s[i]);
     }
     buf_addc(b, '"');
+    free(esc);
 }
 
 static void header(struct ns_buf *b, enum ns_export_format fmt)
@@ -62,7 +70,8 @@ static void header(struct ns_buf *b, enum ns_export_format fmt)
         buf_addf(b, "%8s %6s  %-16s %-40s %s\n", "ID", "PART", "KEY", "MESSAGE", "PAYLOAD");
 }
 
-static void record(struct ns_buf *b, enum ns_export_format fmt, const struct ns_error_row *r)
+static void record(struct ns_buf *b, enum ns_export_format fmt, const struct ns_error_row *r,
+                   bool tty)
 {
     if (fmt == NS_EXPORT_TEXT) {
         char *ek = escape_dup(r->key, r->key_len, 0);
@@ -80,7 +89,7 @@ static void record(struct ns_buf *b, enum ns_export_format fmt, const struct ns_
         struct ns_json j;
         json_init(&j, b);
         json_open_object(&j, NULL);
-        json_field_int(&j, "schema", NS_JSON_SCHEMA);
+        json_field_schema(&j, "error");
         json_field_int(&j, "id", r->id);
         json_field_int(&j, "partition", r->idx);
         json_field_bytes(&j, "partition_key", r->partition_key, strlen(r->partition_key));
@@ -93,13 +102,13 @@ static void record(struct ns_buf *b, enum ns_export_format fmt, const struct ns_
         json_close_object(&j);
     } else {
         buf_addf(b, "%lld,%lld,", (long long)r->id, (long long)r->idx);
-        csv_field(b, r->partition_key, strlen(r->partition_key));
+        csv_field(b, r->partition_key, strlen(r->partition_key), tty);
         buf_addf(b, ",%lld,%.3f,", (long long)r->attempt_id, r->at);
-        csv_field(b, r->key, r->key_len);
+        csv_field(b, r->key, r->key_len, tty);
         buf_addc(b, ',');
-        csv_field(b, r->message, r->message_len);
+        csv_field(b, r->message, r->message_len, tty);
         buf_addc(b, ',');
-        csv_field(b, r->signature, strlen(r->signature));
+        csv_field(b, r->signature, strlen(r->signature), tty);
         buf_addc(b, ',');
         if (r->payload)
             buf_add_base64(b, r->payload, r->payload_len);
@@ -116,6 +125,7 @@ int export_errors(struct ns_store *st, const struct ns_error_select *sel, int64_
     struct ns_buf b = NS_BUF_INIT;
     int64_t n = 0;
     int rc = 0;
+    bool tty = isatty(fileno(f));
     header(&b, fmt);
     for (;;) {
         int want = EXPORT_PAGE;
@@ -129,7 +139,7 @@ int export_errors(struct ns_store *st, const struct ns_error_select *sel, int64_
             break;
         }
         for (int i = 0; i < got; i++) {
-            record(&b, fmt, &rows[i]);
+            record(&b, fmt, &rows[i], tty);
             anchor.id = rows[i].id;
             query_error_row_release(&rows[i]);
         }

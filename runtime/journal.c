@@ -6,6 +6,18 @@
  * one turn (a finished attempt, its error records, its partition's new state
  * and the run's counters) becomes durable together or not at all. Crash
  * points, metrics and events hang off this file.
+ *
+ * Another process holding the write lock (the sqlite3 shell, a backup) must
+ * not stop the loop: deadlines, signals and pipes are served meanwhile. So
+ * when BEGIN IMMEDIATE finds the database locked, the journal *waits*: each
+ * write is bound as usual (true timestamps) and kept as its expanded SQL;
+ * the loop's journal_try_commit() retries the lock each turn and, once it
+ * has it, replays the queue in order and commits it, with an event saying
+ * how long the wait was. What needs a row id now cannot wait (the loop
+ * dispatches nothing and applies no command while waiting); an error
+ * record's id is provisional (negative) until replayed, and the statements
+ * that take such an id translate it through temp.ns_errmap. The queue is
+ * bounded (QUEUE_MAX_BYTES); past it, the journal blocks as before.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +27,11 @@
 
 #include "runtime-internal.h"
 #include "nightshift/util.h"
+
+/* An error-record id parameter: a provisional id (< 0, given while waiting
+ * for the lock) becomes the real one it was replayed as. */
+#define ERR_ID(n) "coalesce((SELECT real FROM temp.ns_errmap WHERE prov = ?" #n "), ?" #n ")"
+#define QUEUE_MAX_BYTES (64u << 20)
 
 #define JOURNAL_STATEMENTS(X)                                                                      \
     X(EVENT, "INSERT INTO events(run_id, idx, attempt_id, at, kind, message) "                     \
@@ -27,7 +44,7 @@
     X(PROGRESS, "UPDATE partitions SET progress = ?3, total = ?4, error_records = ?5, "            \
                 "last_message = ?6, updated_at = ?7 WHERE run_id = ?1 AND idx = ?2")               \
     X(CHECKPOINT, "UPDATE partitions SET checkpoint = ?3, checkpoint_at = ?4, "                    \
-                  "checkpoint_progress = ?5, checkpoint_err_id = ?6 "                              \
+                  "checkpoint_progress = ?5, checkpoint_err_id = " ERR_ID(6) " "                   \
                   "WHERE run_id = ?1 AND idx = ?2")                                                \
     /* progress_from: where the attempt resumes (its checkpoint's progress,                       \
      * or 0); redone: what the partition had reached beyond that - records                        \
@@ -48,7 +65,7 @@
       "duration = ?6, log_bytes = ?7, log_dropped = ?8, message = ?9 WHERE id = ?1")               \
     X(ERROR, "INSERT INTO error_records(run_id, idx, attempt_id, at, key, message, signature, "    \
              "payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")                                   \
-    X(DROP_ERRORS, "DELETE FROM error_records WHERE run_id = ?1 AND idx = ?2 AND id > ?3")         \
+    X(DROP_ERRORS, "DELETE FROM error_records WHERE run_id = ?1 AND idx = ?2 AND id > " ERR_ID(3))  \
     X(RUN_STATE, "UPDATE runs SET state = ?2, state_reason = ?3, updated_at = ?4, "                \
                  "finished_at = CASE WHEN ?5 THEN ?4 ELSE NULL END WHERE id = ?1")                 \
     X(RUN_COUNTERS, "UPDATE runs SET n_pending = ?2, n_running = ?3, n_retry_wait = ?4, "          \
@@ -63,6 +80,8 @@
     X(SLA,                                                                                         \
       "UPDATE runs SET sla_deadline = ?2, sla_max_duration = ?3, sla_state = ?4 WHERE id = ?1")    \
     X(CONCURRENCY, "UPDATE runs SET concurrency = ?2 WHERE id = ?1")                               \
+    X(SPEC, "UPDATE runs SET spec_canon = ?2, spec_hash = ?3, concurrency = ?4, "                  \
+            "spec_path = coalesce(?5, spec_path) WHERE id = ?1")                                   \
     X(COMMAND_RESULT, "UPDATE commands SET state = ?2, result = ?3, applied_at = ?4 "              \
                       "WHERE id = ?1 AND state = 'pending'")
 
@@ -73,14 +92,49 @@ enum { JOURNAL_STATEMENTS(J_ENUM) J_COUNT };
 static const char *const journal_sql[] = {JOURNAL_STATEMENTS(J_SQL)};
 #undef J_SQL
 
+/* Crash points (ns_crashpoint): "<kind>.before" when a write of that kind
+ * joins the transaction, "<kind>.after" once its statement ran (still
+ * uncommitted), and "commit.before" / "commit.after" around each COMMIT. */
+static const struct {
+    int stmt;
+    const char *before, *after;
+} crash_points[] = {
+    {J_PARTITION, "state.before", "state.after"},
+    {J_RUN_STATE, "state.before", "state.after"},
+    {J_CHECKPOINT, "checkpoint.before", "checkpoint.after"},
+    {J_ERROR, "error.before", "error.after"},
+    {J_COMMAND_RESULT, "verdict.before", "verdict.after"},
+    {J_ATTEMPT_START, "attempt_start.before", "attempt_start.after"},
+    {J_ATTEMPT_END, "attempt_end.before", "attempt_end.after"},
+};
+
+static const char *crash_point(int stmt, bool after)
+{
+    for (size_t i = 0; i < NS_ARRAY_LEN(crash_points); i++)
+        if (crash_points[i].stmt == stmt)
+            return after ? crash_points[i].after : crash_points[i].before;
+    return NULL;
+}
+
 struct journal {
     struct ns_store *st;
     int64_t run_id;
     sqlite3_stmt *stmt[J_COUNT];
     bool in_txn;
-    double txn_since; /* monotonic time of the open transaction's first write */
-    bool failed;      /* a write in this transaction failed */
+    double txn_since;        /* monotonic time the open transaction began */
+    bool failed;              /* a write in this transaction failed */
+    const char *crash_after; /* the crash point of the statement being run */
     char err[512];
+    /* Waiting for another process's write lock (see the top of the file). */
+    bool waiting;
+    double wait_started; /* ns_monotonic() */
+    struct queued {
+        char *sql;    /* sqlite3_expanded_sql(), sqlite3_free'd */
+        int64_t prov; /* < 0: an error record's provisional id */
+    } *queue;
+    size_t nqueue, queue_cap, queue_bytes;
+    int64_t next_prov;
+    sqlite3_stmt *map_insert;
 };
 
 struct journal *journal_new(struct ns_store *st, int64_t run_id)
@@ -88,8 +142,17 @@ struct journal *journal_new(struct ns_store *st, int64_t run_id)
     struct journal *j = ns_xcalloc(1, sizeof *j);
     j->st = st;
     j->run_id = run_id;
+    j->next_prov = -1;
+    /* The temp schema is this connection's own: no lock of the database. */
+    if (store_exec(st, "CREATE TEMP TABLE IF NOT EXISTS ns_errmap(prov INTEGER PRIMARY KEY, "
+                       "real INTEGER NOT NULL)",
+                   j->err, sizeof j->err) != 0) {
+        fprintf(stderr, "nightshift: internal error: %s\n", j->err);
+        abort();
+    }
     for (int i = 0; i < J_COUNT; i++)
         j->stmt[i] = store_prepare(st, journal_sql[i]);
+    j->map_insert = store_prepare(st, "INSERT OR REPLACE INTO temp.ns_errmap VALUES (?1, ?2)");
     return j;
 }
 
@@ -101,20 +164,109 @@ void journal_free(struct journal *j)
         store_rollback(j->st);
     for (int i = 0; i < J_COUNT; i++)
         sqlite3_finalize(j->stmt[i]);
+    sqlite3_finalize(j->map_insert);
+    for (size_t i = 0; i < j->nqueue; i++)
+        sqlite3_free(j->queue[i].sql);
+    free(j->queue);
     free(j);
 }
 
-/* Returns the statement ready for binding, inside a transaction. */
+/* BEGIN IMMEDIATE without the connection's long busy wait: 0, or the
+ * SQLite result code (SQLITE_BUSY: another process holds the write lock). */
+static int begin_now(struct journal *j)
+{
+    sqlite3_busy_timeout(j->st->db, 20);
+    int rc = sqlite3_exec(j->st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    sqlite3_busy_timeout(j->st->db, 5000);
+    return rc;
+}
+
+/* Runs the queued writes in order inside the transaction just begun. */
+static void replay(struct journal *j)
+{
+    for (size_t i = 0; i < j->nqueue; i++) {
+        struct queued *q = &j->queue[i];
+        if (sqlite3_exec(j->st->db, q->sql, NULL, NULL, NULL) != SQLITE_OK) {
+            j->failed = true;
+            snprintf(j->err, sizeof j->err, "%s", sqlite3_errmsg(j->st->db));
+        } else if (q->prov < 0) {
+            sqlite3_reset(j->map_insert);
+            sqlite3_bind_int64(j->map_insert, 1, q->prov);
+            sqlite3_bind_int64(j->map_insert, 2, sqlite3_last_insert_rowid(j->st->db));
+            sqlite3_step(j->map_insert);
+            sqlite3_reset(j->map_insert);
+        }
+        sqlite3_free(q->sql);
+    }
+    j->nqueue = j->queue_bytes = 0;
+}
+
+/* Holds the lock again after a wait: the queue is replayed and the wait is
+ * recorded. The transaction stays open (the caller commits it). */
+static void end_wait(struct journal *j)
+{
+    size_t n = j->nqueue;
+    double waited = ns_monotonic() - j->wait_started;
+    j->waiting = false;
+    j->in_txn = true;
+    j->txn_since = j->wait_started;
+    replay(j);
+    /* Its own statement: the wait may end inside a use() of J_EVENT. */
+    char msg[256];
+    snprintf(msg, sizeof msg,
+             "the database was locked by another process for %.1fs; the runtime went on "
+             "serving deadlines, signals and pipes and committed the %zu writes of the wait "
+             "when the lock was free",
+             waited, n);
+    sqlite3_stmt *e = store_prepare(
+        j->st, "INSERT INTO events(run_id, at, kind, message) VALUES (?1, ?2, 'store', ?3)");
+    sqlite3_bind_int64(e, 1, j->run_id);
+    sqlite3_bind_double(e, 2, ns_now());
+    sqlite3_bind_text(e, 3, msg, -1, SQLITE_STATIC);
+    if (sqlite3_step(e) != SQLITE_DONE) {
+        j->failed = true;
+        snprintf(j->err, sizeof j->err, "%s", sqlite3_errmsg(j->st->db));
+    }
+    sqlite3_finalize(e);
+}
+
+/* Blocks until the write lock is ours (busy_timeout at a time; losing job
+ * state is worse than a stall), ending a wait if there was one. */
+static void begin_blocking(struct journal *j)
+{
+    while (store_begin(j->st, j->err, sizeof j->err) != 0)
+        usleep(50 * 1000);
+    if (j->waiting)
+        end_wait(j);
+    j->in_txn = true;
+    j->txn_since = ns_monotonic();
+}
+
+bool journal_waiting(const struct journal *j)
+{
+    return j->waiting;
+}
+
+/* Returns the statement ready for binding, inside a transaction (or, while
+ * waiting for the lock, ready to be queued by run()). */
 static sqlite3_stmt *use(struct journal *j, int which)
 {
-    if (!j->in_txn) {
-        /* busy_timeout covers the wait for another writer; if even that
-         * fails, keep trying: losing job state is worse than a stall. */
-        while (store_begin(j->st, j->err, sizeof j->err) != 0)
-            usleep(50 * 1000);
-        j->in_txn = true;
-        j->txn_since = ns_monotonic();
+    if (!j->in_txn && !j->waiting) {
+        int rc = begin_now(j);
+        if (rc == SQLITE_OK) {
+            j->in_txn = true;
+            j->txn_since = ns_monotonic();
+        } else if ((rc & 0xff) == SQLITE_BUSY) {
+            j->waiting = true;
+            j->wait_started = ns_monotonic();
+        } else {
+            begin_blocking(j);
+        }
     }
+    const char *point = crash_point(which, false);
+    if (point)
+        ns_crashpoint(point);
+    j->crash_after = crash_point(which, true);
     sqlite3_stmt *s = j->stmt[which];
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
@@ -122,14 +274,42 @@ static sqlite3_stmt *use(struct journal *j, int which)
     return s;
 }
 
+/* Queues the bound statement s; prov < 0 names an error record's insert. */
+static void queue_write(struct journal *j, sqlite3_stmt *s, int64_t prov)
+{
+    char *sql = sqlite3_expanded_sql(s);
+    if (!sql || j->queue_bytes > QUEUE_MAX_BYTES) {
+        sqlite3_free(sql); /* cannot queue it: wait here, as before, then queue nothing */
+        begin_blocking(j);
+        return;
+    }
+    if (j->nqueue == j->queue_cap) {
+        j->queue_cap = j->queue_cap ? j->queue_cap * 2 : 64;
+        j->queue = ns_xrealloc(j->queue, j->queue_cap * sizeof *j->queue);
+    }
+    j->queue[j->nqueue++] = (struct queued){sql, prov};
+    j->queue_bytes += strlen(sql);
+}
+
 static void run(struct journal *j, sqlite3_stmt *s)
 {
+    if (j->waiting) {
+        queue_write(j, s, 0);
+        if (j->waiting) {
+            sqlite3_reset(s);
+            j->crash_after = NULL;
+            return;
+        }
+    }
     int rc = sqlite3_step(s);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
         j->failed = true;
         snprintf(j->err, sizeof j->err, "%s", sqlite3_errmsg(j->st->db));
     }
     sqlite3_reset(s);
+    if (j->crash_after)
+        ns_crashpoint(j->crash_after);
+    j->crash_after = NULL;
 }
 
 static void bind_text_or_null(sqlite3_stmt *s, int i, const char *t)
@@ -150,20 +330,35 @@ static void bind_time(sqlite3_stmt *s, int i, double t)
 
 double journal_open_since(const struct journal *j)
 {
-    return j->in_txn ? j->txn_since : 0;
+    return j->in_txn ? j->txn_since : 0; /* waiting: the loop retries on its own */
+}
+
+int journal_try_commit(struct journal *j, char *err, size_t errlen)
+{
+    if (j->waiting) {
+        if (begin_now(j) != SQLITE_OK)
+            return 0; /* still locked: the writes stay queued */
+        end_wait(j);
+    }
+    return journal_commit(j, err, errlen);
 }
 
 int journal_commit(struct journal *j, char *err, size_t errlen)
 {
+    if (j->waiting)
+        begin_blocking(j);
     if (!j->in_txn)
         return 0;
     j->in_txn = false;
     /* A statement that failed (a constraint, say) was undone alone by
      * SQLite; the rest of the turn is still worth keeping. */
     j->failed = false;
+    ns_crashpoint("commit.before");
     for (int tries = 0;; tries++) {
-        if (store_exec(j->st, "COMMIT", err, errlen) == 0)
+        if (store_exec(j->st, "COMMIT", err, errlen) == 0) {
+            ns_crashpoint("commit.after");
             return 0;
+        }
         if (tries >= 100 || sqlite3_get_autocommit(j->st->db)) {
             store_rollback(j->st);
             return -1;
@@ -243,6 +438,8 @@ void journal_checkpoint(struct journal *j, int64_t idx, const struct part *p)
 int64_t journal_attempt_start(struct journal *j, int64_t idx, int n, double at,
                               const char *log_path, const char *resumed_from, size_t rlen)
 {
+    if (j->waiting)
+        begin_blocking(j); /* its row id is needed now (the loop avoids this) */
     sqlite3_stmt *s = use(j, J_ATTEMPT_START);
     sqlite3_bind_int64(s, 2, idx);
     sqlite3_bind_int(s, 3, n);
@@ -334,6 +531,15 @@ int64_t journal_error_record(struct journal *j, int64_t idx, int64_t attempt_id,
     sqlite3_bind_text(s, 7, signature, -1, SQLITE_STATIC);
     if (payload)
         sqlite3_bind_blob(s, 8, payload, (int)payload_len, SQLITE_STATIC);
+    if (j->waiting) {
+        int64_t prov = j->next_prov--;
+        queue_write(j, s, prov);
+        if (j->waiting) {
+            sqlite3_reset(s);
+            j->crash_after = NULL;
+            return prov;
+        }
+    }
     run(j, s);
     return sqlite3_last_insert_rowid(j->st->db);
 }
@@ -429,5 +635,16 @@ void journal_sla(struct journal *j, double deadline, double max_duration, const 
     if (max_duration > 0)
         sqlite3_bind_double(s, 3, max_duration);
     sqlite3_bind_text(s, 4, state, -1, SQLITE_TRANSIENT);
+    run(j, s);
+}
+
+void journal_spec(struct journal *j, const char *canon, const char *hash, int concurrency,
+                  const char *spec_path)
+{
+    sqlite3_stmt *s = use(j, J_SPEC);
+    sqlite3_bind_text(s, 2, canon, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 3, hash, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(s, 4, concurrency);
+    bind_text_or_null(s, 5, spec_path);
     run(j, s);
 }

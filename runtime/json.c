@@ -149,11 +149,18 @@ void json_close_array(struct ns_json *j)
     close_c(j, ']');
 }
 
-void json_begin_document(struct ns_json *j, struct ns_buf *out)
+void json_field_schema(struct ns_json *j, const char *document)
+{
+    char name[96];
+    snprintf(name, sizeof name, "nightshift.%s/%d", document, NS_JSON_SCHEMA);
+    json_field_str(j, "schema", name);
+}
+
+void json_begin_document(struct ns_json *j, struct ns_buf *out, const char *document)
 {
     json_init(j, out);
     json_open_object(j, NULL);
-    json_field_int(j, "schema", NS_JSON_SCHEMA);
+    json_field_schema(j, document);
 }
 
 void json_end_document(struct ns_json *j)

@@ -42,6 +42,14 @@ bool query_in_failure_group(const char *state_word)
            (strcmp(state_word, "failed") == 0 || strcmp(state_word, "retry_wait") == 0);
 }
 
+int64_t query_data_version(struct ns_store *st)
+{
+    sqlite3_stmt *s = store_prepare(st, "PRAGMA data_version");
+    int64_t v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+    sqlite3_finalize(s);
+    return v;
+}
+
 bool query_runtime_alive(const struct ns_store *st, int64_t run_id)
 {
     return store_runtime_alive(st, run_id);
@@ -143,6 +151,7 @@ static const struct col run_cols[] = {
     {"spec_path", C_TEXT, RS(spec_path)},
     {"runtime_log", C_TEXT, RS(runtime_log)},
     {"sla_state", C_TEXT, RS(sla_state)},
+    {"executor", C_TEXT, RS(executor)},
     {"concurrency", C_INT, RS(concurrency)},
     {"total", C_INT, RS(counts.total)},
     {"n_pending", C_INT, RS(counts.n[NS_PS_PENDING])},
@@ -208,6 +217,7 @@ void query_run_summary_release(struct ns_run_summary *s)
     free(s->spec_path);
     free(s->runtime_log);
     free(s->sla_state);
+    free(s->executor);
     memset(s, 0, sizeof *s);
 }
 
@@ -362,16 +372,28 @@ static void derive_run(struct ns_store *st, struct ns_run_summary *out, double n
         out->state = ns_xstrdup("?");
     if (!out->spec_path)
         out->spec_path = ns_xstrdup("");
+    if (!out->executor)
+        out->executor = ns_xstrdup("local");
     out->final = query_run_final(out->state);
     /* A final run's lock is not probed: nothing drives it by definition. */
     out->alive = !out->final && query_runtime_alive(st, out->id);
     out->has_eta = query_has_eta(out->state, out->alive) && out->finish_at > 0;
-    if (out->has_eta)
-        out->eta_s = out->finish_at - now;
-    else
-        out->eta_s = out->finish_at = 0;
-    if (out->started_at > 0)
-        out->elapsed_s = (out->finished_at > 0 ? out->finished_at : now) - out->started_at;
+    if (!out->has_eta)
+        out->finish_at = 0;
+    out->eta_s = out->has_eta ? query_eta_at(out, now) : 0;
+    out->elapsed_s = query_elapsed_at(out, now);
+}
+
+double query_eta_at(const struct ns_run_summary *s, double now)
+{
+    return s->has_eta ? s->finish_at - now : -1;
+}
+
+double query_elapsed_at(const struct ns_run_summary *s, double now)
+{
+    if (s->started_at <= 0)
+        return 0;
+    return (s->finished_at > 0 ? s->finished_at : now) - s->started_at;
 }
 
 int query_runs(struct ns_store *st, const char *text, const struct ns_run_summary *anchor, int dir,
@@ -460,6 +482,9 @@ static const struct col part_cols[] = {
     {"(SELECT coalesce(sum(a.duration), 0) FROM attempts a WHERE a.run_id = partitions.run_id "
      "AND a.idx = partitions.idx)",
      C_REAL, PR(attempts_time)},
+    {"(SELECT coalesce(max(a.started_at), 0) FROM attempts a WHERE a.run_id = partitions.run_id "
+     "AND a.idx = partitions.idx AND a.outcome IS NULL)",
+     C_REAL, PR(live_started_at)},
     {PFRAC, C_REAL, PR(pfrac)},
 };
 #undef PR
@@ -540,6 +565,21 @@ int query_partitions(struct ns_store *st, const struct ns_part_select *sel,
     if (dir < 0 && n > 0)
         reverse_rows(rows, n, sizeof *rows);
     return n;
+}
+
+int64_t query_attempts_allowed(const struct ns_part_row *r)
+{
+    return r->attempts_total - r->attempts + r->max_attempts;
+}
+
+double query_attempts_seconds(const struct ns_part_row *r, double now)
+{
+    double t = r->attempts_time;
+    if (r->live_started_at > 0 && now > r->live_started_at)
+        t += now - r->live_started_at;
+    if (t == 0 && r->started_at > 0) /* no attempt rows with durations: wall time */
+        t = (r->finished_at > 0 ? r->finished_at : now) - r->started_at;
+    return t;
 }
 
 int query_partition(struct ns_store *st, int64_t run_id, int64_t idx, struct ns_part_row *out,
@@ -638,6 +678,9 @@ static const struct col attempt_cols[] = {
     {"outcome", C_TEXT, AR(outcome)},
     {"log_path", C_TEXT, AR(log_path)},
     {"message", C_TEXT, AR(message)},
+    {"executor", C_TEXT, AR(executor)},
+    {"locator", C_TEXT, AR(locator)},
+    {"label", C_TEXT, AR(label)},
 };
 #undef AR
 #define ATTEMPT_FLAGS_COL ((int)NS_ARRAY_LEN(attempt_cols))
@@ -692,6 +735,9 @@ void query_attempt_row_release(struct ns_attempt_row *r)
     free(r->outcome);
     free(r->log_path);
     free(r->message);
+    free(r->executor);
+    free(r->locator);
+    free(r->label);
     memset(r, 0, sizeof *r);
 }
 

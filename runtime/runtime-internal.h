@@ -185,9 +185,20 @@ struct part *rt_part(struct rt *rt, int64_t idx);
  * the current transaction (begun on demand); journal_commit ends it. */
 struct journal *journal_new(struct ns_store *st, int64_t run_id);
 void journal_free(struct journal *j);
+/* Commits the turn's writes, waiting for the write lock if another process
+ * holds it (and ending a wait: its queued writes are committed too). */
 int journal_commit(struct journal *j, char *err, size_t errlen);
-/* Monotonic time of the open transaction's first write; 0 if none is open. */
+/* Monotonic time the open transaction began (its first write); 0 if none is
+ * open, also while writes wait for the lock (journal_waiting). */
 double journal_open_since(const struct journal *j);
+/* The loop's commit: never waits. While another process holds the write
+ * lock the writes stay queued (with their true timestamps) and 0 is
+ * returned; they are committed by the first call that gets the lock. */
+int journal_try_commit(struct journal *j, char *err, size_t errlen);
+/* True while writes are queued for a lock another process holds: the loop
+ * dispatches nothing and applies no command (both need rows now), and
+ * wakes often to retry. */
+bool journal_waiting(const struct journal *j);
 void journal_event(struct journal *j, int64_t idx, int64_t attempt_id, const char *kind,
                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void journal_partition(struct journal *j, int64_t idx, const struct part *p);
@@ -220,6 +231,9 @@ void journal_run_counters(struct journal *j, const struct rt *rt, double rate, d
 void journal_heartbeat(struct journal *j, double at, int pid);
 void journal_sample(struct journal *j, double at, int64_t done, int64_t records, int64_t failed);
 void journal_concurrency(struct journal *j, int concurrency);
+/* run --force: the run now records the new spec (spec_path NULL: unchanged). */
+void journal_spec(struct journal *j, const char *canon, const char *hash, int concurrency,
+                  const char *spec_path);
 void journal_skip_reason(struct journal *j, int64_t idx, const char *reason);
 /* Marks command id applied (ok) or refused with result. */
 void journal_command_result(struct journal *j, int64_t id, bool ok, const char *result);

@@ -316,6 +316,7 @@ static int create_run(struct rt *rt, const char *params, const char *spec_canon,
     }
     char *abs_spec = realpath(rt->spec->path, NULL);
     int rc = -1;
+    ns_crashpoint("create.before");
     if (store_begin(&rt->st, err, errlen) != 0)
         goto out;
     double now = ns_now();
@@ -372,6 +373,7 @@ static int create_run(struct rt *rt, const char *params, const char *spec_canon,
     plan_release(&again);
     diags_release(&diags);
     rc = store_commit(&rt->st, err, errlen);
+    ns_crashpoint("create.after");
 out:
     free(params_json);
     free(abs_spec);
@@ -437,20 +439,8 @@ static int find_or_create_run(struct rt *rt, struct ns_run_result *result, bool 
                     sqlite3_finalize(s);
                     goto out;
                 }
-                sqlite3_stmt *u = store_prepare(
-                    &rt->st,
-                    "UPDATE runs SET spec_canon = ?, spec_hash = ?, concurrency = ?, spec_path = "
-                    "coalesce(?, spec_path) WHERE id = ?");
-                char *abs_spec = realpath(rt->spec->path, NULL);
-                sqlite3_bind_text(u, 1, canon, -1, SQLITE_STATIC);
-                sqlite3_bind_text(u, 2, spec_hash, -1, SQLITE_STATIC);
-                sqlite3_bind_int(u, 3, rt->spec->concurrency); /* the new spec's */
-                sqlite3_bind_text(u, 4, abs_spec, -1, SQLITE_TRANSIENT);
-                sqlite3_bind_int64(u, 5, id);
-                free(abs_spec);
-                sqlite3_step(u);
-                sqlite3_finalize(u);
-                /* Recorded once the journal is open: earlier attempts ran
+                /* Written (journal_spec) and recorded once we hold the
+                 * lock: a refused run changes nothing. Earlier attempts ran
                  * with the old settings, and the store must say so. */
                 rt->forced_changes = buf_detach(&b);
             }
@@ -474,7 +464,7 @@ out:
 static int take_lock(struct rt *rt, bool *refused, char *err, size_t errlen)
 {
     char *path = store_lock_path(&rt->st, rt->run_id);
-    rt->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    rt->lock_fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (rt->lock_fd < 0) {
         ns_errf(err, errlen, "%s: %s", path, strerror(errno));
         free(path);
@@ -655,19 +645,19 @@ static char *attempt_log_path(const struct rt *rt, int64_t idx, int n)
 static void open_attempt_log(struct attempt *a, bool append)
 {
     a->log_pending = false;
-    a->log_fd = open(a->log_path,
-                     O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0600);
-    if (a->log_fd < 0 && errno == ENOENT) {
+    /* Never through a symlink planted in its place (ns_create_file). */
+    for (int tries = 0; tries < 2; tries++) {
+        a->log_fd = append ? open(a->log_path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC)
+                           : ns_create_file(a->log_path, 0600);
+        if (a->log_fd >= 0 || errno != ENOENT || append)
+            return;
+        /* The first log of its shard: make the shard directory. */
         char *dir = ns_xstrdup(a->log_path);
         char *slash = strrchr(dir, '/');
-        if (slash) {
-            *slash = '\0';
-            if (mkdir(dir, 0700) == 0 || errno == EEXIST)
-                a->log_fd = open(a->log_path,
-                                 O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC),
-                                 0600);
-        }
+        int made = slash ? (*slash = '\0', mkdir(dir, 0700)) : -1;
         free(dir);
+        if (made != 0 && errno != EEXIST)
+            return;
     }
 }
 
@@ -1563,6 +1553,8 @@ static double next_retry_at(const struct rt *rt)
 
 static void dispatch(struct rt *rt)
 {
+    if (journal_waiting(rt->j))
+        return; /* an attempt needs its row now; the lock is another's */
     size_t limit = (size_t)rt->concurrency;
     if ((rt->exops->caps & NS_EXEC_QUEUES) && rt->nlive < limit)
         limit = limit > QUEUE_AHEAD ? limit : QUEUE_AHEAD;
@@ -1834,11 +1826,15 @@ static double periodic_due(const struct rt *rt, double now_mono)
     return due - now_mono;
 }
 
-/* Ends the turn's transaction; verdicts in it are then announced (wake.h). */
-static int commit_turn(struct rt *rt, char *err, size_t errlen)
+/* Ends the turn's transaction; verdicts in it are then announced (wake.h).
+ * wait: if another process holds the write lock, wait for it (the end of
+ * the run); else the writes stay queued until a later turn (the loop). */
+static int commit_turn(struct rt *rt, bool wait, char *err, size_t errlen)
 {
-    if (journal_commit(rt->j, err, errlen) != 0)
+    if ((wait ? journal_commit : journal_try_commit)(rt->j, err, errlen) != 0)
         return -1;
+    if (journal_waiting(rt->j))
+        return 0; /* the verdicts are announced once committed */
     if (rt->verdicts && rt->waiters_dir)
         wake_poke_all(rt->waiters_dir);
     rt->verdicts = false;
@@ -1848,6 +1844,8 @@ static int commit_turn(struct rt *rt, char *err, size_t errlen)
 
 static void poll_commands(struct rt *rt, bool force)
 {
+    if (journal_waiting(rt->j))
+        return; /* a verdict must be committed before the command is seen again */
     double now = ns_monotonic();
     if (!force && now - rt->last_cmd_poll < rt->command_poll_s)
         return;
@@ -1881,9 +1879,9 @@ static int loop(struct rt *rt, char *err, size_t errlen)
          * crash loses at most that much recent work, which runs again. */
         bool done = finished(rt);
         double since = journal_open_since(rt->j);
-        if (done || quiet || rt->verdicts ||
+        if (done || quiet || rt->verdicts || journal_waiting(rt->j) ||
             (since > 0 && ns_monotonic() - since >= COMMIT_DELAY_S)) {
-            if (commit_turn(rt, err, errlen) != 0)
+            if (commit_turn(rt, false, err, errlen) != 0)
                 goto fail;
         }
         if (done)
@@ -1922,6 +1920,8 @@ static int loop(struct rt *rt, char *err, size_t errlen)
             if (a->kill_at_mono > 0)
                 wait = fmin(wait, a->kill_at_mono - now_mono);
         }
+        if (journal_waiting(rt->j))
+            wait = fmin(wait, 0.05); /* retry the write lock soon */
         double retry = next_retry_at(rt);
         if (retry > 0)
             wait = fmin(wait, retry - ns_now());
@@ -1978,6 +1978,28 @@ static void reap_leftovers(void)
     }
 }
 
+/* The store failed for good (disk full, I/O error): nothing more can be
+ * recorded, so no worker may go on unrecorded. Each is ended (SIGTERM, then
+ * SIGKILL after stop_grace, its group and everything with the run token);
+ * their attempts stay open in the store, and the next `run` reconciles
+ * them as interrupted and resumes from the last committed checkpoints. */
+static void abandon_workers(struct rt *rt, char *err, size_t errlen)
+{
+    size_t n = rt->nlive;
+    for (size_t i = 0; i < rt->nlive; i++)
+        rt->exops->control(rt->ex, rt->live[i]->task, NS_EXEC_TERMINATE);
+    int strays = rt->exops->end_strays(rt->ex); /* waits stop_grace, then kills */
+    for (size_t i = 0; i < rt->nlive; i++)
+        rt->exops->control(rt->ex, rt->live[i]->task, NS_EXEC_KILL);
+    reap_leftovers();
+    size_t len = strlen(err);
+    if (n > 0 && len + 1 < errlen)
+        snprintf(err + len, errlen - len,
+                 "\nthe run's %zu running attempt%s ended (%d process%s); 'nightshift run' again "
+                 "resumes from the last committed checkpoints",
+                 n, n == 1 ? " was" : "s were", strays, strays == 1 ? "" : "es");
+}
+
 static void rt_release(struct rt *rt)
 {
     part_map_release(&rt->parts, part_free);
@@ -1986,6 +2008,7 @@ static void rt_release(struct rt *rt)
     free(rt->requeue);
     free(rt->waiting);
     free(rt->run_dir);
+    free(rt->metrics_path);
     free(rt->waiters_dir);
     free(rt->key_text);
     sqlite3_finalize(rt->key_stmt);
@@ -1994,7 +2017,6 @@ static void rt_release(struct rt *rt)
     sqlite3_finalize(rt->part_errors_stmt);
     if (rt->wake_fd >= 0)
         close(rt->wake_fd);
-    free(rt->metrics_path);
     free(rt->self_exe);
     free(rt->run_token);
     free(rt->forced_changes);
@@ -2064,12 +2086,10 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
                                      (long long)rt->run_id);
         free(real);
     }
-    rt->run_dir = store_run_dir(&rt->st, rt->run_id);
-    rt->metrics_path = metrics_path(rt);
-    if (mkdir(rt->run_dir, 0700) != 0 && errno != EEXIST) {
-        ns_errf(err, errlen, "%s: %s", rt->run_dir, strerror(errno));
+    rt->run_dir = store_make_run_dir(&rt->st, rt->run_id, err, errlen);
+    if (!rt->run_dir)
         goto out;
-    }
+    rt->metrics_path = metrics_path(rt);
     rt->key_stmt =
         store_prepare(&rt->st, "SELECT key FROM partitions WHERE run_id = ?1 AND idx = ?2");
     rt->part_stmt = store_prepare(&rt->st, "SELECT " PART_COLUMNS " FROM partitions "
@@ -2108,7 +2128,15 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     exec_become_subreaper();
 
     rt->j = journal_new(&rt->st, rt->run_id);
-    {
+    if (rt->forced_changes) {
+        char *canon = spec_canonical(spec);
+        char *hash = hex64(ns_hash64(canon, strlen(canon), NS_HASH_SEED));
+        char *abs_spec = realpath(spec->path, NULL);
+        journal_spec(rt->j, canon, hash, spec->concurrency, abs_spec); /* the new spec's */
+        free(abs_spec);
+        free(hash);
+        free(canon);
+    } else {
         sqlite3_stmt *s = store_prepare(&rt->st, "SELECT concurrency FROM runs WHERE id = ?");
         sqlite3_bind_int64(s, 1, rt->run_id);
         if (result->resumed && sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0) > 0)
@@ -2169,17 +2197,20 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     rt->state = RS_RUNNING;
     journal_run_state(rt->j, "running", NULL, false);
     rt_event(
-        rt, -1, 0, "run_state", "run %lld: runtime %d %s (%zu partitions: %lld done, %lld to do)",
+        rt, -1, 0, "run_state", "run %lld: runtime %d %s (%zu partition%s: %lld done, %lld to do)",
         (long long)rt->run_id, (int)getpid(), result->resumed ? "resumed it" : "started it",
-        rt->nparts, (long long)done_count(rt), (long long)(rt->nparts - (size_t)done_count(rt)));
+        rt->nparts, rt->nparts == 1 ? "" : "s", (long long)done_count(rt),
+        (long long)(rt->nparts - (size_t)done_count(rt)));
     if (result->resumed && spec->restore_paused)
         rt_set_run_state(rt, RS_PAUSED, "on_restore: pause - resume it when ready");
     poll_commands(rt, true); /* retries and skips queued while no runtime ran */
     bool idle_resume = ended_before && rt->nlive == 0 && rt->counts[P_PENDING] == 0 &&
                        rt->counts[P_RETRY_WAIT] == 0 && rt->counts[P_RUNNING] == 0;
 
-    if (loop(rt, err, errlen) != 0)
+    if (loop(rt, err, errlen) != 0) {
+        abandon_workers(rt, err, errlen);
         goto out;
+    }
 
     int strays = rt->exops->end_strays(rt->ex);
     if (strays > 0)
@@ -2204,11 +2235,11 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
         hooks_fire(rt, NS_HOOK_SUCCESS);
     else if (rt->state == RS_FAILED)
         hooks_fire(rt, NS_HOOK_FAILURE);
-    if (commit_turn(rt, err, errlen) != 0)
+    if (commit_turn(rt, true, err, errlen) != 0)
         goto out;
     hooks_wait_all(rt); /* each bounded by hooks.timeout */
     reap_leftovers();
-    if (commit_turn(rt, err, errlen) != 0)
+    if (commit_turn(rt, true, err, errlen) != 0)
         goto out;
     snprintf(result->state, sizeof result->state, "%s", run_state_names[rt->state]);
     fill_counts(rt, &result->counts, 0, 0, ns_now());

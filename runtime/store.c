@@ -6,6 +6,7 @@
  * created 0600 inside a 0700 directory because run parameters, keys and
  * payloads may be private.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "nightshift/store.h"
@@ -214,10 +216,112 @@ static char *dir_of(const char *path)
     return ns_xstrndup(path, (size_t)(slash - path));
 }
 
+/* The database file's identity as a path: symlinks in it resolved, so that
+ * every spelling of one file ("real.db", "link.db" -> real.db, "./x/../real.db")
+ * names one data directory and so one set of run locks. A file that does not
+ * exist yet resolves through its directory. */
+static char *resolve_db_path(const char *path)
+{
+    char *real = realpath(path, NULL);
+    if (real)
+        return real;
+    char *dir = dir_of(path);
+    char *rdir = realpath(dir, NULL);
+    free(dir);
+    if (!rdir)
+        return ns_xstrdup(path);
+    const char *slash = strrchr(path, '/');
+    char *out = ns_xasprintf("%s/%s", strcmp(rdir, "/") == 0 ? "" : rdir, slash ? slash + 1 : path);
+    free(rdir);
+    return out;
+}
+
+char *store_data_dir(const char *path)
+{
+    char *real = resolve_db_path(path);
+    char *data = ns_xasprintf("%s.d", real);
+    free(real);
+    return data;
+}
+
+/* State others could rewrite is not trusted: a group- or world-writable
+ * database lets any local user forge job state (or plant a trigger), a
+ * writable or foreign "<db>.d" lets them plant symlinks where the runtime
+ * creates logs and locks. A directory must also belong to us and be a real
+ * directory (lstat: a symlink is refused). A missing one is fine. */
+static int check_private(const char *path, bool dir, char *err, size_t errlen)
+{
+    struct stat sb;
+    if ((dir ? lstat(path, &sb) : stat(path, &sb)) != 0)
+        return errno == ENOENT ? 0 : (ns_errf(err, errlen, "%s: %s", path, strerror(errno)), -1);
+    if (dir && !S_ISDIR(sb.st_mode)) {
+        ns_errf(err, errlen, "%s: not a directory (a symlink or a file is not trusted); remove it",
+                path);
+        return -1;
+    }
+    if (dir && sb.st_uid != geteuid()) {
+        ns_errf(err, errlen, "%s: belongs to uid %u, not to you (uid %u); not trusted", path,
+                (unsigned)sb.st_uid, (unsigned)geteuid());
+        return -1;
+    }
+    if (sb.st_mode & (S_IWGRP | S_IWOTH)) {
+        ns_errf(err, errlen,
+                "%s: group- or world-writable (mode %04o): anyone could rewrite job state; "
+                "fix it with chmod go-w, then check its contents",
+                path, (unsigned)(sb.st_mode & 07777));
+        return -1;
+    }
+    return 0;
+}
+
+static bool on_read_only_fs(const char *path)
+{
+    struct statvfs vfs;
+    return statvfs(path, &vfs) == 0 && (vfs.f_flag & ST_RDONLY);
+}
+
+/* A WAL database on a read-only filesystem cannot be opened the usual way
+ * (readers need "<db>-shm"). Nothing can change it there, so a reader opens
+ * it immutable - unless its -wal still holds commits the file lacks. Writers
+ * and clients are refused: they would record nothing. */
+static int read_only_uri(const char *path, enum ns_store_mode mode, char **uri, char *err,
+                         size_t errlen)
+{
+    if (mode != NS_STORE_READ) {
+        ns_errf(err, errlen,
+                "%s: on a read-only filesystem: nothing can be recorded there (runs and "
+                "operator commands need a writable database)",
+                path);
+        return -1;
+    }
+    char *wal = ns_xasprintf("%s-wal", path);
+    struct stat sb;
+    bool pending = stat(wal, &sb) == 0 && sb.st_size > 0;
+    free(wal);
+    if (pending) {
+        ns_errf(err, errlen,
+                "%s: on a read-only filesystem, with commits still in its write-ahead log "
+                "(-wal); copy the database with its -wal file to a writable place to read it",
+                path);
+        return -1;
+    }
+    struct ns_buf b = NS_BUF_INIT;
+    buf_adds(&b, "file:");
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+        if (isalnum(*p) || strchr("/._-~", *p))
+            buf_addc(&b, (char)*p);
+        else
+            buf_addf(&b, "%%%02X", *p);
+    }
+    buf_adds(&b, "?immutable=1");
+    *uri = buf_detach(&b);
+    return 0;
+}
+
 int store_make_dirs(const char *path, char *err, size_t errlen)
 {
     char *dir = dir_of(path);
-    char *data = ns_xasprintf("%s.d", path);
+    char *data = store_data_dir(path);
     int rc = 0;
     if (make_dirs(dir, 0700) != 0) {
         ns_errf(err, errlen, "%s: cannot create it: %s", dir, strerror(errno));
@@ -225,6 +329,8 @@ int store_make_dirs(const char *path, char *err, size_t errlen)
     } else if (make_dirs(data, 0700) != 0) {
         ns_errf(err, errlen, "%s: cannot create it: %s", data, strerror(errno));
         rc = -1;
+    } else {
+        rc = check_private(data, true, err, errlen);
     }
     free(dir);
     free(data);
@@ -314,6 +420,7 @@ static int migrate(struct ns_store *st, char *err, size_t errlen)
     }
     for (; v < NS_SCHEMA_VERSION; v = v == 0 ? NS_SCHEMA_VERSION : v + 1) {
         const char *sql = v == 0 ? store_schema_sql : migrations[v];
+        ns_crashpoint("migrate.before");
         if (store_exec(st, sql, err, errlen) != 0) {
             store_rollback(st);
             return -1;
@@ -325,7 +432,9 @@ static int migrate(struct ns_store *st, char *err, size_t errlen)
         store_rollback(st);
         return -1;
     }
-    return store_commit(st, err, errlen);
+    int rc = store_commit(st, err, errlen);
+    ns_crashpoint("migrate.after");
+    return rc;
 }
 
 int store_open(struct ns_store *st, const char *path, enum ns_store_mode mode, char *err,
@@ -333,7 +442,6 @@ int store_open(struct ns_store *st, const char *path, enum ns_store_mode mode, c
 {
     memset(st, 0, sizeof *st);
     st->path = ns_xstrdup(path);
-    st->data_dir = ns_xasprintf("%s.d", path);
     if (mode == NS_STORE_WRITER) {
         char *dir = dir_of(path);
         int rc = make_dirs(dir, 0700);
@@ -349,6 +457,7 @@ int store_open(struct ns_store *st, const char *path, enum ns_store_mode mode, c
             goto fail;
         }
         close(fd);
+        st->data_dir = store_data_dir(path);
         if (make_dirs(st->data_dir, 0700) != 0) {
             ns_errf(err, errlen, "%s: %s", st->data_dir, strerror(errno));
             goto fail;
@@ -356,9 +465,22 @@ int store_open(struct ns_store *st, const char *path, enum ns_store_mode mode, c
     } else if (access(path, F_OK) != 0) {
         ns_errf(err, errlen, "%s: no such database; nothing has run here yet (or pass --db)", path);
         goto fail;
+    } else {
+        st->data_dir = store_data_dir(path);
     }
+    if (check_private(path, false, err, errlen) != 0 ||
+        check_private(st->data_dir, true, err, errlen) != 0)
+        goto fail;
     int flags = mode == NS_STORE_READ ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
-    if (sqlite3_open_v2(path, &st->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+    char *uri = NULL;
+    if (on_read_only_fs(path)) {
+        if (read_only_uri(path, mode, &uri, err, errlen) != 0)
+            goto fail;
+        flags |= SQLITE_OPEN_URI;
+    }
+    int orc = sqlite3_open_v2(uri ? uri : path, &st->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+    free(uri);
+    if (orc != SQLITE_OK) {
         ns_errf(err, errlen, "%s: %s", path, st->db ? sqlite3_errmsg(st->db) : "cannot open");
         goto fail;
     }
@@ -432,9 +554,19 @@ int64_t store_latest_run(struct ns_store *st)
     return id;
 }
 
-char *store_run_dir(const struct ns_store *st, int64_t run_id)
+char *store_make_run_dir(const struct ns_store *st, int64_t run_id, char *err, size_t errlen)
 {
-    return ns_xasprintf("%s/run-%lld", st->data_dir, (long long)run_id);
+    char *dir = ns_xasprintf("%s/run-%lld", st->data_dir, (long long)run_id);
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        ns_errf(err, errlen, "%s: %s", dir, strerror(errno));
+        free(dir);
+        return NULL;
+    }
+    if (check_private(dir, true, err, errlen) != 0) {
+        free(dir);
+        return NULL;
+    }
+    return dir;
 }
 
 char *store_lock_path(const struct ns_store *st, int64_t run_id)

@@ -3,6 +3,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
@@ -297,6 +298,8 @@ double ns_monotonic(void)
 static double test_base_now = -1, test_base_mono;
 static pthread_once_t test_clock_once = PTHREAD_ONCE_INIT;
 
+static bool test_clock_frozen;
+
 static void test_clock_init(void)
 {
     const char *e = getenv("NIGHTSHIFT_TEST_NOW");
@@ -306,6 +309,8 @@ static void test_clock_init(void)
         if (end != e && *end == '\0') {
             test_base_now = v;
             test_base_mono = ns_monotonic();
+            const char *f = getenv("NIGHTSHIFT_TEST_CLOCK");
+            test_clock_frozen = f && strcmp(f, "frozen") == 0;
         }
     }
 }
@@ -315,7 +320,7 @@ double ns_now(void)
     pthread_once(&test_clock_once, test_clock_init);
     double base_now = test_base_now, base_mono = test_base_mono;
     if (base_now >= 0)
-        return base_now + (ns_monotonic() - base_mono);
+        return test_clock_frozen ? base_now : base_now + (ns_monotonic() - base_mono);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
@@ -332,10 +337,46 @@ uint64_t ns_hash64(const void *data, size_t len, uint64_t seed)
     return h;
 }
 
+int ns_create_file(const char *path, mode_t mode)
+{
+    for (int tries = 0;; tries++) {
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+        if (fd >= 0 || errno != EEXIST || tries > 0)
+            return fd;
+        /* A leftover (a crashed attempt's log, or a planted symlink): unlink
+         * removes the name, never what a symlink points to. */
+        if (unlink(path) != 0)
+            return -1;
+    }
+}
+
+/* Test-only crash points. Parsed once; hit only from the thread that
+ * writes the store (the runtime's loop), so plain counters suffice. */
+void ns_crashpoint(const char *name)
+{
+    static int parsed;
+    static char armed[64];
+    static long want, hits;
+    if (!parsed) {
+        parsed = 1;
+        const char *env = getenv("NIGHTSHIFT_CRASHPOINT");
+        const char *colon = env ? strrchr(env, ':') : NULL;
+        if (colon && (size_t)(colon - env) < sizeof armed) {
+            memcpy(armed, env, (size_t)(colon - env));
+            armed[colon - env] = '\0';
+            want = strtol(colon + 1, NULL, 10);
+        }
+    }
+    if (!armed[0] || want <= 0 || strcmp(name, armed) != 0 || ++hits != want)
+        return;
+    kill(getpid(), SIGKILL); /* as kill -9 would: no cleanup, no flush */
+    _exit(137);
+}
+
 int ns_write_file_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen)
 {
     char *tmp = ns_xasprintf("%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = ns_create_file(tmp, 0644);
     if (fd < 0) {
         ns_errf(err, errlen, "%s: %s", tmp, strerror(errno));
         free(tmp);

@@ -14,6 +14,7 @@
  * Actions: control_submit() on a second, client-mode handle; the verdict
  * is polled without blocking and shown on the status line.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@
 #include "nightshift/cli.h"
 #include "nightshift/control.h"
 #include "nightshift/escape.h"
+#include "nightshift/query.h"
 #include "tui-internal.h"
 
 /* ---- helpers shared by the views ---- */
@@ -36,22 +38,10 @@ char *tui_esc(const struct tui *t, const void *data, size_t len)
     return escape_dup(data, len, t->esc_flags);
 }
 
-char *tui_esc_col(const struct tui *t, sqlite3_stmt *s, int col)
+char *tui_esc_line(const struct tui *t, const char *s)
 {
-    if (sqlite3_column_type(s, col) == SQLITE_NULL)
-        return ns_xstrdup("");
-    const void *p = sqlite3_column_blob(s, col);
-    int n = sqlite3_column_bytes(s, col);
-    return tui_esc(t, p ? p : "", (size_t)n);
-}
-
-char *tui_esc_col_line(const struct tui *t, sqlite3_stmt *s, int col)
-{
-    if (sqlite3_column_type(s, col) == SQLITE_NULL)
-        return ns_xstrdup("");
-    const char *p = sqlite3_column_blob(s, col);
-    size_t n = (size_t)sqlite3_column_bytes(s, col);
-    char *copy = ns_xstrndup(p ? p : "", n);
+    size_t n = strlen(s);
+    char *copy = ns_xstrndup(s, n);
     while (n > 0 && copy[n - 1] == '\n')
         n--;
     for (size_t i = 0; i < n; i++)
@@ -59,6 +49,53 @@ char *tui_esc_col_line(const struct tui *t, sqlite3_stmt *s, int col)
             copy[i] = ' ';
     char *e = tui_esc(t, copy, n);
     free(copy);
+    return e;
+}
+
+size_t tui_cause_cut(const char *msg, size_t len, size_t *from)
+{
+    /* "exit 3 after 3.0s: cause" -> "exit 3" + ": cause": the duration
+     * before the first ": " is boilerplate next to the cause. */
+    const char *colon = memchr(msg, ':', len);
+    if (!colon) { /* no cause follows: the duration is all there is */
+        *from = len;
+        return len;
+    }
+    size_t head = (size_t)(colon - msg);
+    static const char after[] = " after ";
+    for (size_t i = 0; i + sizeof after - 1 <= head; i++) {
+        if (memcmp(msg + i, after, sizeof after - 1) != 0)
+            continue;
+        size_t j = i + sizeof after - 1;
+        size_t k = j;
+        while (k < head &&
+               (isdigit((unsigned char)msg[k]) || msg[k] == '.' || strchr("hmsdw", msg[k])))
+            k++;
+        if (k > j && k == head && isdigit((unsigned char)msg[j])) {
+            *from = k;
+            return i;
+        }
+    }
+    *from = len;
+    return len;
+}
+
+char *tui_esc_cause(const struct tui *t, const char *msg, size_t len)
+{
+    size_t from, cut = tui_cause_cut(msg, len, &from);
+    if (cut == len)
+        return tui_esc(t, msg, len);
+    /* The cause first, so a narrow column still shows it: "cause (exit 3)". */
+    size_t c = from;
+    while (c < len && (msg[c] == ':' || msg[c] == ' '))
+        c++;
+    struct ns_buf b = NS_BUF_INIT;
+    buf_add(&b, msg + c, len - c);
+    buf_adds(&b, " (");
+    buf_add(&b, msg, cut);
+    buf_addc(&b, ')');
+    char *e = tui_esc(t, b.data, b.len);
+    buf_release(&b);
     return e;
 }
 
@@ -70,6 +107,17 @@ void tui_status(struct tui *t, attr_t attr, const char *fmt, ...)
     va_end(ap);
     t->status_attr = attr;
     t->status_at = ns_monotonic();
+    t->status_run = 0;
+}
+
+/* An action's line: shown only in the views of the run it is about. */
+static void action_status(struct tui *t, int64_t run_id, attr_t attr, const char *what,
+                          const char *word, const char *text)
+{
+    char *safe = tui_esc(t, text, strlen(text));
+    tui_status(t, attr, "%s: %s%s%s", what, word, word[0] ? ": " : "", safe);
+    free(safe);
+    t->status_run = run_id;
 }
 
 char *tui_fmt_dur(double seconds, char *out, size_t len)
@@ -257,29 +305,29 @@ void tui_command(struct tui *t, int64_t run_id, const char *verb, const char *ar
         }
         t->client_open = true;
     }
-    if (control_needs_live_runtime(verb) && !store_runtime_alive(&t->client, run_id)) {
-        /* Recorded as refused, as the CLI does: the audit log shows the try. */
-        char why[160];
-        int64_t refused_id;
-        snprintf(why, sizeof why, "no runtime is driving run %lld (start it with nightshift run)",
-                 (long long)run_id);
-        if (control_submit_refused(&t->client, run_id, verb, args_json, "console", why, &refused_id,
-                                   err, sizeof err) != 0)
-            tui_status(t, term_attr(TUI_C_BAD), "%s: %s", what, err);
-        else
-            tui_status(t, term_attr(TUI_C_BAD), "%s: refused: %s", what, why);
-        return;
-    }
-    int64_t id;
-    if (control_submit(&t->client, run_id, verb, args_json, "console", &id, err, sizeof err) != 0) {
+    /* The one submit policy, the CLI's words (control.h). */
+    struct ns_submit sub;
+    if (control_issue(&t->client, run_id, verb, args_json, "console",
+                      t->db_given ? t->st.path : NULL, &sub, err, sizeof err) != 0) {
         tui_status(t, term_attr(TUI_C_BAD), "%s: %s", what, err);
         return;
     }
-    t->pending_cmd = id;
+    if (sub.outcome == NS_SUBMIT_REFUSED) {
+        action_status(t, run_id, term_attr(TUI_C_BAD), what, "refused", sub.why);
+        return;
+    }
+    if (sub.outcome == NS_SUBMIT_QUEUED) {
+        action_status(t, run_id, term_attr(TUI_C_WAIT), what, "queued", sub.why);
+        return;
+    }
+    t->pending_cmd = sub.cmd_id;
+    t->pending_run = run_id;
+    snprintf(t->pending_verb, sizeof t->pending_verb, "%s", verb);
     t->pending_since = ns_monotonic();
     snprintf(t->pending_what, sizeof t->pending_what, "%s", what);
-    tui_status(t, term_attr(TUI_C_WAIT), "%s: sent (command %lld), waiting for the runtime", what,
-               (long long)id);
+    char sent[64];
+    snprintf(sent, sizeof sent, "command %lld, waiting for the runtime", (long long)sub.cmd_id);
+    action_status(t, run_id, term_attr(TUI_C_WAIT), what, "sent", sent);
 }
 
 /* Checks the verdict of the pending command without waiting. */
@@ -287,24 +335,28 @@ static bool poll_command(struct tui *t)
 {
     if (!t->pending_cmd)
         return false;
-    char result[400];
-    int r = control_wait(&t->client, t->pending_cmd, 0, result, sizeof result);
+    char result[1200];
+    int r = control_verdict(&t->client, t->pending_run, t->pending_cmd, t->pending_verb,
+                            t->db_given ? t->st.path : NULL, 0, result, sizeof result);
     if (r == 2) {
-        if (ns_monotonic() - t->pending_since > 10 && !strstr(t->status, "still pending")) {
-            tui_status(t, term_attr(TUI_C_WAIT), "%s: still pending (command %lld)",
-                       t->pending_what, (long long)t->pending_cmd);
+        /* A live runtime has not decided yet: say so once, after a while. */
+        if (ns_monotonic() - t->pending_since > 10 && !strstr(t->status, "not decided yet")) {
+            char more[96];
+            snprintf(more, sizeof more, "not decided yet (command %lld; the runtime is alive)",
+                     (long long)t->pending_cmd);
+            action_status(t, t->pending_run, term_attr(TUI_C_WAIT), t->pending_what, "", more);
             return true;
         }
         return false;
     }
-    char *safe = tui_esc(t, result, strlen(result));
-    if (r == 1)
-        tui_status(t, term_attr(TUI_C_OK), "%s: applied: %s", t->pending_what, safe);
-    else if (r == 0)
-        tui_status(t, term_attr(TUI_C_BAD), "%s: refused: %s", t->pending_what, safe);
-    else
-        tui_status(t, term_attr(TUI_C_BAD), "%s: %s", t->pending_what, safe);
-    free(safe);
+    static const struct {
+        const char *word;
+        enum tui_color color;
+    } verdicts[] = {
+        {"refused", TUI_C_BAD}, {"applied", TUI_C_OK}, {"", TUI_C_BAD}, {"queued", TUI_C_WAIT}};
+    int k = r == 0 ? 0 : r == 1 ? 1 : r == 3 ? 3 : 2;
+    action_status(t, t->pending_run, term_attr(verdicts[k].color), t->pending_what,
+                  verdicts[k].word, result);
     t->pending_cmd = 0;
     return true;
 }
@@ -320,11 +372,15 @@ bool tui_partition_action(struct tui *t, int64_t run_id, enum tui_cmd cmd, const
         return true;
     }
     struct ns_buf target = NS_BUF_INIT, what = NS_BUF_INIT;
+    int64_t touch = (int64_t)n; /* partitions the action will touch */
     if (signature) {
         buf_adds(&target, "\"signature\":");
         buf_add_json_string(&target, signature, strlen(signature));
+        /* The group retry|skip --signature acts on: the one definition. */
+        touch = query_failure_group_count(&t->st, run_id, signature);
         char *safe = tui_esc(t, signature, strlen(signature));
-        buf_addf(&what, "group \"%.60s\"", safe);
+        buf_addf(&what, "%lld partition%s of group \"%.60s\"", (long long)touch,
+                 touch == 1 ? "" : "s", safe);
         free(safe);
     } else {
         buf_adds(&target, "\"partitions\":[");
@@ -336,14 +392,21 @@ bool tui_partition_action(struct tui *t, int64_t run_id, enum tui_cmd cmd, const
         else
             buf_addf(&what, "%zu marked partitions", n);
     }
+    if (signature && touch <= 0) {
+        tui_status(t, term_attr(TUI_C_WAIT), "no partition is in this group now");
+        buf_release(&target);
+        buf_release(&what);
+        return true;
+    }
     char q[600], words[300];
     char reason[256] = "";
     char *args = NULL;
     const char *verb = NULL;
     switch (cmd) {
     case TUI_CMD_RETRY:
-        snprintf(q, sizeof q, "Retry %s from its checkpoint?", what.data);
-        if (!signature && n == 1) {
+        snprintf(q, sizeof q, "Retry %s from %s checkpoint?", what.data,
+                 touch == 1 ? "its" : "their");
+        if (touch == 1) {
             /* One partition: retrying is not destructive, no question. */
         } else if (!tui_confirm(t, q)) {
             goto cancel;
@@ -427,11 +490,32 @@ static void run_action(struct tui *t, int64_t run_id, enum tui_cmd cmd)
         tui_command(t, run_id, "stop", now ? "{\"now\":true}" : "{\"now\":false}", what);
         break;
     }
-    case TUI_CMD_RETRY_FAILED: {
-        snprintf(q, sizeof q,
-                 "Retry ALL failed partitions of run %lld? [y] from checkpoint, [s] from "
-                 "scratch, [N]o ",
+    case TUI_CMD_CONCURRENCY: {
+        char num[16] = "";
+        snprintf(q, sizeof q, "concurrency for run %lld: ", (long long)run_id);
+        int64_t n = 0;
+        if (!tui_prompt(t, q, num, sizeof num) || !num[0]) {
+            tui_status(t, A_NORMAL, "cancelled");
+            break;
+        }
+        if (ns_parse_int64(num, &n) != 0 || n < 1 || n > 100000) {
+            tui_status(t, term_attr(TUI_C_BAD), "concurrency must be a whole number >= 1");
+            break;
+        }
+        char args[64];
+        snprintf(args, sizeof args, "{\"concurrency\":%lld}", (long long)n);
+        snprintf(what, sizeof what, "set concurrency=%lld on run %lld", (long long)n,
                  (long long)run_id);
+        tui_command(t, run_id, "set", args, what);
+        break;
+    }
+    case TUI_CMD_RETRY_FAILED: {
+        struct ns_part_select failed = {.run_id = run_id, .filter = NS_PF_FAILED};
+        int64_t nf = query_partition_count(&t->st, &failed);
+        snprintf(q, sizeof q,
+                 "Retry ALL %lld failed partition%s of run %lld? [y] from checkpoint, [s] from "
+                 "scratch, [N]o ",
+                 (long long)nf, nf == 1 ? "" : "s", (long long)run_id);
         int c = tui_choose(t, q, "ys");
         if (!c) {
             tui_status(t, A_NORMAL, "cancelled");
@@ -494,7 +578,9 @@ static void draw(struct tui *t)
     /* Status line. */
     if (t->status[0] && !t->pending_cmd && ns_monotonic() - t->status_at > 10)
         t->status[0] = '\0';
-    if (t->status[0])
+    /* An action's line stays with its run: not carried into another's view. */
+    bool other_run = t->status_run && top->run_id && top->run_id != t->status_run;
+    if (t->status[0] && !other_run)
         term_put(h - 2, 0, w, t->status_attr, t->status);
 
     /* Function-key bar, generated from the key table. */
@@ -519,15 +605,6 @@ static void draw(struct tui *t)
     if (x + tw < w)
         term_put(h - 1, w - tw, tw, term_attr(TUI_C_TITLE) | (t->frozen ? A_BOLD : 0), tail);
     refresh();
-}
-
-static int64_t data_version(sqlite3_stmt *s)
-{
-    int64_t v = -1;
-    if (sqlite3_step(s) == SQLITE_ROW)
-        v = sqlite3_column_int64(s, 0);
-    sqlite3_reset(s);
-    return v;
 }
 
 static void push(struct tui *t, struct tui_view *v)
@@ -560,6 +637,7 @@ int tui_run(const struct tui_options *opt, char *err, size_t errlen)
         return NS_EXIT_ERROR;
     }
     t.read_only = opt->read_only;
+    t.db_given = opt->db_path != NULL;
     t.refresh_ms = refresh_ms_from_env();
     int64_t run_id = 0;
     if (opt->run) {
@@ -583,7 +661,6 @@ int tui_run(const struct tui_options *opt, char *err, size_t errlen)
     if (run_id > 0)
         push(&t, view_run_new(&t, run_id));
 
-    sqlite3_stmt *dv = store_prepare(&t.st, "PRAGMA data_version");
     int64_t last_dv = -2;
     bool reload = true, redraw = true, stale = false, changed = false;
     /* A view whose reload is expensive (a text filter scanning a million
@@ -609,7 +686,7 @@ int tui_run(const struct tui_options *opt, char *err, size_t errlen)
             break;
         }
         struct tui_view *top = t.stack[t.depth - 1];
-        int64_t v = data_version(dv);
+        int64_t v = query_data_version(&t.st);
         if (v != last_dv) {
             last_dv = v;
             if (t.frozen)
@@ -695,6 +772,7 @@ int tui_run(const struct tui_options *opt, char *err, size_t errlen)
         case TUI_CMD_STOP:
         case TUI_CMD_STOP_NOW:
         case TUI_CMD_RETRY_FAILED:
+        case TUI_CMD_CONCURRENCY:
             run_action(&t, top->run_id, cmd);
             break;
         default:
@@ -726,7 +804,6 @@ int tui_run(const struct tui_options *opt, char *err, size_t errlen)
         }
     }
 out:
-    sqlite3_finalize(dv);
     term_restore();
     for (int i = t.depth - 1; i >= 0; i--)
         t.stack[i]->ops->free(t.stack[i]);

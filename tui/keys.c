@@ -80,7 +80,8 @@ const struct tui_binding tui_bindings[] = {
      "records / grouped by signature / failed partitions by signature"},
     {'w', "w", TUI_CMD_EXPORT, TUI_SCOPE_ERRORS, 0, NULL,
      "export the current selection to a file (.csv or JSONL)"},
-    {'L', "L", TUI_CMD_LOG, TUI_SCOPE_PART, 0, NULL, "full log of the selected attempt"},
+    {'L', "L", TUI_CMD_LOG, TUI_SCOPE_PART | TUI_SCOPE_RUN, 0, NULL,
+     "full log of the selected attempt (run table: the partition's latest)"},
     {' ', "Space", TUI_CMD_MARK, TUI_SCOPE_RUN, 0, NULL, "mark / unmark the partition"},
     {'U', "U", TUI_CMD_UNMARK, TUI_SCOPE_RUN, 0, NULL, "clear all marks"},
 
@@ -89,8 +90,11 @@ const struct tui_binding tui_bindings[] = {
     {'c', "c", TUI_CMD_RESUME, S_RUNCTL, W, NULL, "continue (resume) the run"},
     {'s', "s", TUI_CMD_STOP, S_RUNCTL, W, NULL, "stop the run gracefully (asks)"},
     {'S', "S", TUI_CMD_STOP_NOW, S_RUNCTL, W, NULL, "stop the run now (asks)"},
+    {'C', "C", TUI_CMD_CONCURRENCY, S_RUNCTL, W, NULL,
+     "change the run's concurrency (asks the number)"},
     {'r', "r", TUI_CMD_RETRY, S_PARTS, W, NULL,
-     "retry the marked/selected partition(s) or group, from checkpoint"},
+     "retry the marked/selected partition(s) or group, from checkpoint (asks, with the count, "
+     "when more than one)"},
     {'R', "R", TUI_CMD_RETRY_SCRATCH, S_PARTS, W, NULL,
      "retry the marked/selected partition(s) or group, from scratch (asks)"},
     {'A', "A", TUI_CMD_RETRY_FAILED, S_RUNCTL, W, NULL, "retry all failed partitions (asks)"},
@@ -112,7 +116,11 @@ enum tui_cmd keys_lookup(int key, unsigned scope)
 
 void keys_help_text(unsigned scope, bool read_only, struct ns_buf *out)
 {
-    buf_adds(out, "Keys in this view (generated from the key table):\n\n");
+    buf_adds(out, "Keys in this view (generated from the key table):\n");
+    /* First, so a tall list never pushes it off the screen. */
+    if (read_only)
+        buf_adds(out, "Read-only console: operator actions are hidden.\n");
+    buf_adds(out, "\n");
     /* One line per command: all its keys, then its words. */
     bool done[TUI_CMD_COUNT] = {false};
     for (size_t i = 0; i < tui_n_bindings; i++) {
@@ -140,8 +148,6 @@ void keys_help_text(unsigned scope, bool read_only, struct ns_buf *out)
         buf_addf(out, "  %-18s %s\n", keys.data, b->help);
         buf_release(&keys);
     }
-    if (read_only)
-        buf_adds(out, "\nRead-only console: operator actions are hidden.\n");
     buf_adds(out, "\nEnvironment: NIGHTSHIFT_CONSOLE_REFRESH_MS (refresh period, default 250),\n"
                   "NO_COLOR (attributes instead of colours), NIGHTSHIFT_DB.\n");
 }

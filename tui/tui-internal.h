@@ -63,7 +63,8 @@
     X(RETRY_SCRATCH)                                                                               \
     X(RETRY_FAILED)                                                                                \
     X(KILL)                                                                                        \
-    X(SKIP)
+    X(SKIP)                                                                                        \
+    X(CONCURRENCY)
 
 #define TUI_CMD_ENUM(n) TUI_CMD_##n,
 enum tui_cmd { TUI_CMDS(TUI_CMD_ENUM) TUI_CMD_COUNT };
@@ -195,6 +196,9 @@ struct tui_view *view_errors_new(struct tui *t, int64_t run_id, int64_t idx, boo
  * follow_path: a log file re-read (last 64 KiB) whenever it changes. */
 struct tui_view *view_text_new(struct tui *t, const char *title, char *text,
                                const char *follow_path);
+/* The log of attempt n (0: the latest) of a partition, following the file;
+ * NULL (a status line said why) when there is none. */
+struct tui_view *view_log_new(struct tui *t, int64_t run_id, int64_t idx, int64_t n);
 
 /* ---- the console (console.c) ---- */
 
@@ -204,6 +208,7 @@ struct tui {
     struct ns_store st;     /* read-only handle for every view */
     struct ns_store client; /* for control_submit, opened on first action */
     bool client_open;
+    bool db_given; /* --db named the database: messages name it too, as the CLI's */
     bool read_only, utf8, color, frozen;
     int esc_flags;  /* for escape_for_terminal: NS_ESC_ASCII when not UTF-8 */
     int refresh_ms; /* getch timeout */
@@ -214,17 +219,25 @@ struct tui {
     char status[512];        /* the status line (already safe text) */
     attr_t status_attr;
     double status_at;    /* when it was set: it fades after a while */
+    int64_t status_run;  /* the run an action's line is about (0: any view) */
     int64_t pending_cmd; /* command submitted, verdict not seen yet */
+    int64_t pending_run;
+    char pending_verb[16];
     char pending_what[160];
     double pending_since;
 };
 
 /* Escapes untrusted bytes for display; the caller frees. NULL -> "". */
 char *tui_esc(const struct tui *t, const void *data, size_t len);
-/* Escapes column col of the current row of s; the caller frees. */
-char *tui_esc_col(const struct tui *t, sqlite3_stmt *s, int col);
-/* The same for "name=value" lines: newlines become spaces first. */
-char *tui_esc_col_line(const struct tui *t, sqlite3_stmt *s, int col);
+/* tui_esc of canonical "a=1\nb=2\n" lines shown on one line. */
+char *tui_esc_line(const struct tui *t, const char *s);
+/* Where the boilerplate duration of an attempt message starts ("exit 3
+ * after 3.0s: cause": at " after "), with *from where the cause goes on;
+ * len (and *from = len) when there is none. Pure. */
+size_t tui_cause_cut(const char *msg, size_t len, size_t *from);
+/* tui_esc of msg with the cause first and the duration dropped:
+ * "exit 3 after 3.0s: connection reset" -> "connection reset (exit 3)". */
+char *tui_esc_cause(const struct tui *t, const char *msg, size_t len);
 /* Sets the status line (our own words; escape any data first). */
 void tui_status(struct tui *t, attr_t attr, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "nightshift/escape.h"
+#include "nightshift/query.h"
 #include "tui-internal.h"
 
 #define MAX_ATTEMPTS 100
@@ -30,9 +31,9 @@ struct part_view {
     int64_t idx;
     bool found;
     char *key, *state, *params, *checkpoint, *skip_reason, *last_message, *signature;
-    int64_t attempts, max_attempts, progress, total, errors, ck_progress;
+    int64_t attempts, attempts_total, allowed, max_attempts, progress, total, errors, ck_progress;
     bool has_total;
-    double ck_at, next_at, started, finished;
+    double ck_at, next_at, started, finished, spent;
     struct attempt_row att[MAX_ATTEMPTS];
     int n_att, cur;
     int64_t cur_id; /* keeps the selection across reloads */
@@ -83,6 +84,15 @@ static void read_log(struct part_view *v)
     free(raw);
 }
 
+/* The log file of an attempt as stored: relative to the data directory. */
+static char *log_file_of(const struct tui *t, const char *log_path)
+{
+    if (!log_path || !log_path[0])
+        return NULL;
+    return log_path[0] == '/' ? ns_xstrdup(log_path)
+                              : ns_xasprintf("%s/%s", t->st.data_dir, log_path);
+}
+
 static void select_attempt(struct part_view *v)
 {
     free(v->log_file);
@@ -90,80 +100,95 @@ static void select_attempt(struct part_view *v)
     if (v->n_att > 0) {
         struct attempt_row *a = &v->att[v->cur];
         v->cur_id = a->id;
-        if (a->log_path && a->log_path[0])
-            v->log_file = a->log_path[0] == '/'
-                              ? ns_xstrdup(a->log_path)
-                              : ns_xasprintf("%s/%s", v->t->st.data_dir, a->log_path);
+        v->log_file = log_file_of(v->t, a->log_path);
     }
     read_log(v);
+}
+
+struct tui_view *view_log_new(struct tui *t, int64_t run_id, int64_t idx, int64_t n)
+{
+    struct ns_attempt_row a;
+    char err[256] = "";
+    int found = query_attempt(&t->st, run_id, idx, n, &a, err, sizeof err);
+    char *file = found == 1 ? log_file_of(t, a.log_path) : NULL;
+    struct tui_view *v = NULL;
+    if (file) {
+        char title[96];
+        snprintf(title, sizeof title, "log of partition %lld attempt %lld", (long long)idx,
+                 (long long)a.n);
+        v = view_text_new(t, title, NULL, file);
+    } else if (found < 0) {
+        tui_status(t, term_attr(TUI_C_BAD), "%s", err);
+    } else {
+        tui_status(t, A_NORMAL, "partition %lld has no attempt log yet", (long long)idx);
+    }
+    free(file);
+    query_attempt_row_release(&a);
+    return v;
 }
 
 static void part_load(struct tui_view *vv, struct tui *t)
 {
     struct part_view *v = (struct part_view *)vv;
     clear_fields(v);
-    sqlite3_stmt *s = store_prepare(
-        &t->st, "SELECT key, state, params_json, checkpoint, coalesce(skip_reason,''), "
-                "coalesce(last_message,''), coalesce(last_signature,''), attempts, max_attempts, "
-                "progress, total, error_records, coalesce(checkpoint_progress,0), "
-                "coalesce(checkpoint_at,0), coalesce(next_attempt_at,0), coalesce(started_at,0), "
-                "coalesce(finished_at,0) FROM partitions WHERE run_id = ? AND idx = ?");
-    sqlite3_bind_int64(s, 1, vv->run_id);
-    sqlite3_bind_int64(s, 2, v->idx);
-    v->found = sqlite3_step(s) == SQLITE_ROW;
+    struct ns_part_row q;
+    char err[256] = "";
+    v->found = query_partition(&t->st, vv->run_id, v->idx, &q, err, sizeof err) == 1;
     if (v->found) {
-        v->key = tui_esc_col(t, s, 0);
-        v->state = tui_esc_col(t, s, 1);
-        v->params = tui_esc_col(t, s, 2);
-        v->checkpoint = sqlite3_column_type(s, 3) == SQLITE_NULL ? NULL : tui_esc_col(t, s, 3);
-        v->skip_reason = tui_esc_col(t, s, 4);
-        v->last_message = tui_esc_col(t, s, 5);
-        v->signature = tui_esc_col(t, s, 6);
-        v->attempts = sqlite3_column_int64(s, 7);
-        v->max_attempts = sqlite3_column_int64(s, 8);
-        v->progress = sqlite3_column_int64(s, 9);
-        v->has_total = sqlite3_column_type(s, 10) != SQLITE_NULL;
-        v->total = sqlite3_column_int64(s, 10);
-        v->errors = sqlite3_column_int64(s, 11);
-        v->ck_progress = sqlite3_column_int64(s, 12);
-        v->ck_at = sqlite3_column_double(s, 13);
-        v->next_at = sqlite3_column_double(s, 14);
-        v->started = sqlite3_column_double(s, 15);
-        v->finished = sqlite3_column_double(s, 16);
+        v->key = tui_esc(t, q.key, strlen(q.key));
+        v->state = tui_esc(t, q.state, strlen(q.state));
+        v->params = tui_esc(t, q.params_json, strlen(q.params_json));
+        v->checkpoint = q.checkpoint ? tui_esc(t, q.checkpoint, q.checkpoint_len) : NULL;
+        v->skip_reason = tui_esc(t, q.skip_reason, q.skip_reason ? strlen(q.skip_reason) : 0);
+        v->last_message = tui_esc(t, q.last_message, q.last_message ? strlen(q.last_message) : 0);
+        v->signature =
+            tui_esc(t, q.last_signature, q.last_signature ? strlen(q.last_signature) : 0);
+        v->attempts = q.attempts;
+        v->attempts_total = q.attempts_total;
+        v->allowed = query_attempts_allowed(&q);
+        v->max_attempts = q.max_attempts;
+        v->progress = q.progress;
+        v->has_total = q.total >= 0;
+        v->total = q.total;
+        v->errors = q.errors;
+        v->ck_progress = q.checkpoint_progress;
+        v->ck_at = q.checkpoint_at;
+        v->next_at = q.next_attempt_at;
+        v->started = q.started_at;
+        v->finished = q.finished_at;
+        v->spent = query_attempts_seconds(&q, t->now);
     }
-    sqlite3_finalize(s);
+    query_part_row_release(&q);
 
     clear_attempts(v);
-    s = store_prepare(&t->st, "SELECT id, n, coalesce(pid,0), started_at, coalesce(ended_at,0), "
-                              "coalesce(outcome,''), exit_code, signal, coalesce(duration,-1), "
-                              "coalesce(log_path,''), coalesce(message,'') FROM attempts "
-                              "WHERE run_id = ? AND idx = ? ORDER BY n DESC LIMIT ?");
-    sqlite3_bind_int64(s, 1, vv->run_id);
-    sqlite3_bind_int64(s, 2, v->idx);
-    sqlite3_bind_int(s, 3, MAX_ATTEMPTS);
+    struct ns_attempt_row rows[MAX_ATTEMPTS];
+    int n = query_attempts(&t->st, vv->run_id, v->idx, MAX_ATTEMPTS, rows, err, sizeof err);
     int cur = 0;
-    while (v->n_att < MAX_ATTEMPTS && sqlite3_step(s) == SQLITE_ROW) {
+    for (int i = 0; i < n; i++) {
         struct attempt_row *a = &v->att[v->n_att];
-        a->id = sqlite3_column_int64(s, 0);
-        a->n = sqlite3_column_int64(s, 1);
-        a->pid = sqlite3_column_int64(s, 2);
-        a->started = sqlite3_column_double(s, 3);
-        a->ended = sqlite3_column_double(s, 4);
-        a->outcome = tui_esc_col(t, s, 5);
-        a->has_exit = sqlite3_column_type(s, 6) != SQLITE_NULL;
-        a->exit_code = sqlite3_column_int64(s, 6);
-        a->has_sig = sqlite3_column_type(s, 7) != SQLITE_NULL;
-        a->sig = sqlite3_column_int64(s, 7);
-        a->duration = sqlite3_column_double(s, 8);
+        const struct ns_attempt_row *r = &rows[i];
+        a->id = r->id;
+        a->n = r->n;
+        a->pid = r->pid;
+        a->started = r->started_at;
+        a->ended = r->ended_at;
+        a->outcome = tui_esc(t, r->outcome, r->outcome ? strlen(r->outcome) : 0);
+        a->has_exit = r->has_exit;
+        a->exit_code = r->exit_code;
+        a->has_sig = r->has_signal;
+        a->sig = r->signal;
+        a->duration = r->duration;
         /* The path is ours (the runtime chose it): kept raw to open it. */
-        const unsigned char *lp = sqlite3_column_text(s, 9);
-        a->log_path = ns_xstrdup(lp ? (const char *)lp : "");
-        a->message = tui_esc_col(t, s, 10);
+        a->log_path = ns_xstrdup(r->log_path ? r->log_path : "");
+        a->message =
+            tui_esc_cause(t, r->message ? r->message : "", r->message ? strlen(r->message) : 0);
         if (a->id == v->cur_id)
             cur = v->n_att;
         v->n_att++;
+        query_attempt_row_release(&rows[i]);
     }
-    sqlite3_finalize(s);
+    if (n < 0)
+        tui_status(t, term_attr(TUI_C_BAD), "%s", err);
     bool changed = v->n_att == 0 || v->att[cur].id != v->cur_id || !v->log_text;
     v->cur = cur;
     if (changed)
@@ -204,8 +229,15 @@ static void part_draw(struct tui_view *vv, struct tui *t, int y, int h, int w)
     x += term_put(y, x, w - x, A_BOLD, v->key);
     x += term_put(y, x, w - x, A_NORMAL, "  ");
     x += term_put(y, x, w - x, term_attr(term_state_color(v->state)) | A_BOLD, v->state);
-    x += term_putf(y, x, w - x, A_NORMAL, "  attempt %lld/%lld  progress %lld",
-                   (long long)v->attempts, (long long)v->max_attempts, (long long)v->progress);
+    /* Attempts used of those allowed so far, across operator retries. */
+    x += term_putf(y, x, w - x, A_NORMAL, "  attempts %lld/%lld", (long long)v->attempts_total,
+                   (long long)v->allowed);
+    if (v->attempts_total > v->attempts)
+        x += term_putf(y, x, w - x, A_DIM, " (%lld/%lld since the last retry)",
+                       (long long)v->attempts, (long long)v->max_attempts);
+    x += term_putf(y, x, w - x, A_NORMAL, "  time %s  progress %lld",
+                   tui_fmt_dur(v->attempts_total ? v->spent : -1, b, sizeof b),
+                   (long long)v->progress);
     if (v->has_total)
         x += term_putf(y, x, w - x, A_NORMAL, "/%lld", (long long)v->total);
     x += term_putf(y, x, w - x, A_NORMAL, "  errors %lld", (long long)v->errors);

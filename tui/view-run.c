@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nightshift/query.h"
 #include "tui-internal.h"
 
 enum pstate {
@@ -46,53 +47,29 @@ static const struct {
     [PS_SKIPPED] = {"skipped", '-', TUI_C_SKIP, 2},
 };
 
-static enum pstate pstate_of(const char *s)
-{
-    for (int i = 1; i < PS_N; i++)
-        if (strcmp(s, pstates[i].word) == 0)
-            return (enum pstate)i;
-    return PS_NONE;
-}
+/* pstate is the read model's enum ns_part_state + 1 (0: no partition). */
+_Static_assert(PS_N == NS_PS_COUNT + 1, "the map's states follow query.h's");
 
+/* A partition row as the read model gives it, plus its escaped texts. */
 struct part_row {
-    int64_t idx;
+    struct ns_part_row q; /* raw: keys for the next page, numbers */
     char *key, *state, *message;
-    int64_t progress, total, attempts, max_attempts, errors;
-    double started, finished;
-    double pfrac; /* the "least progress" sort key, as SQLite computed it */
-    bool has_total;
 };
 
+/* The filters t cycles through (query.h's, in this order). */
 enum { F_ALL, F_RUNNING, F_FAILED, F_WAITING, F_N };
-static const char *const filter_names[F_N] = {"all", "running", "failed", "waiting"};
-static const char *const filter_sql[F_N] = {"1", "state = 'running'", "state = 'failed'",
-                                            "state IN ('pending', 'retry_wait', 'paused')"};
+static const enum ns_part_filter filters[F_N] = {[F_ALL] = NS_PF_ALL,
+                                                 [F_RUNNING] = NS_PF_RUNNING,
+                                                 [F_FAILED] = NS_PF_FAILED,
+                                                 [F_WAITING] = NS_PF_WAITING};
 
-/* Sorts. Index and state ride on an index; "least progress" (stragglers
- * first) has none, so SQLite sorts the rows of the current filter - cheap
- * for running/failed/waiting, a scan for "all" (whose re-reads the event
- * loop then rate-limits). */
-#define PFRAC "coalesce(CAST(progress AS REAL) / nullif(total, 0), 0.0)"
-enum { SORT_IDX, SORT_IDX_DESC, SORT_STATE, SORT_PROGRESS, SORT_N };
-static const char *const sort_names[SORT_N] = {"index", "index desc", "state", "least progress"};
-static const char *const sort_fwd[SORT_N] = {"idx ASC", "idx DESC", "state ASC, idx ASC",
-                                             PFRAC " ASC, idx ASC"};
-static const char *const sort_rev[SORT_N] = {"idx DESC", "idx ASC", "state DESC, idx DESC",
-                                             PFRAC " DESC, idx DESC"};
-static const char *const key_after[SORT_N] = {"idx > ?2", "idx < ?2", "(state, idx) > (?3, ?2)",
-                                              "(" PFRAC ", idx) > (?7, ?2)"};
-static const char *const key_before[SORT_N] = {"idx < ?2", "idx > ?2", "(state, idx) < (?3, ?2)",
-                                               "(" PFRAC ", idx) < (?7, ?2)"};
-static const char *const key_at[SORT_N] = {"idx >= ?2", "idx <= ?2", "(state, idx) >= (?3, ?2)",
-                                           "(" PFRAC ", idx) >= (?7, ?2)"};
+#define SORT_N NS_SORT_COUNT
 
+/* The header: the read model's run summary, with its texts escaped. */
 struct run_head {
     bool found;
+    struct ns_run_summary r;
     char *job, *params, *state, *reason, *sla;
-    int64_t total, pending, running, retry, ok, failed, skipped, errors, concurrency, pid;
-    int64_t paused; /* runs.n_paused: partitions whose workers are SIGSTOPped */
-    int64_t rec_done, rec_total;
-    double throughput, record_rate, started, finished, projected, deadline, heartbeat;
 };
 
 struct run_view {
@@ -115,6 +92,7 @@ struct run_view {
     unsigned char *cells;     /* states of [map_top, map_top + n_cells) */
     int64_t n_cells, cells_from;
     int map_rows, map_w, density;
+    double alive_probed;      /* monotonic time of the last lock probe (run_poll) */
     struct part_row cur_part; /* the partition under the map cursor */
     bool cur_loaded;
 };
@@ -122,6 +100,7 @@ struct run_view {
 static void part_row_release(void *p)
 {
     struct part_row *r = p;
+    query_part_row_release(&r->q);
     free(r->key);
     free(r->state);
     free(r->message);
@@ -129,70 +108,45 @@ static void part_row_release(void *p)
 
 static bool part_row_same(const void *a, const void *b)
 {
-    return ((const struct part_row *)a)->idx == ((const struct part_row *)b)->idx;
+    return ((const struct part_row *)a)->q.idx == ((const struct part_row *)b)->q.idx;
 }
 
-#define PART_COLS                                                                                  \
-    "idx, key, state, progress, total, attempts, max_attempts, error_records, "                    \
-    "coalesce(started_at,0), coalesce(finished_at,0), last_message, " PFRAC
-
-static void read_part(const struct tui *t, sqlite3_stmt *s, struct part_row *r)
+/* Takes q over and escapes its texts for display. */
+static void wrap_part(const struct tui *t, struct ns_part_row *q, struct part_row *r)
 {
-    r->idx = sqlite3_column_int64(s, 0);
-    r->key = tui_esc_col(t, s, 1);
-    r->state = tui_esc_col(t, s, 2);
-    r->progress = sqlite3_column_int64(s, 3);
-    r->has_total = sqlite3_column_type(s, 4) != SQLITE_NULL;
-    r->total = sqlite3_column_int64(s, 4);
-    r->attempts = sqlite3_column_int64(s, 5);
-    r->max_attempts = sqlite3_column_int64(s, 6);
-    r->errors = sqlite3_column_int64(s, 7);
-    r->started = sqlite3_column_double(s, 8);
-    r->finished = sqlite3_column_double(s, 9);
-    r->message = tui_esc_col(t, s, 10);
-    r->pfrac = sqlite3_column_double(s, 11);
+    r->q = *q;
+    memset(q, 0, sizeof *q);
+    r->key = tui_esc(t, r->q.key, strlen(r->q.key));
+    r->state = tui_esc(t, r->q.state, strlen(r->q.state));
+    const char *m = r->q.last_message ? r->q.last_message : "";
+    r->message = tui_esc_cause(t, m, strlen(m));
+}
+
+static struct ns_part_select selection(const struct run_view *v)
+{
+    struct ns_part_select sel = {.run_id = v->base.run_id,
+                                 .filter = v->signature ? NS_PF_GROUP : filters[v->filter],
+                                 .signature = v->signature,
+                                 .text = v->search,
+                                 .sort = (enum ns_part_sort)v->sort};
+    return sel;
 }
 
 static int parts_fetch(void *ctx, const void *anchor, int dir, int limit, void *out)
 {
     struct run_view *v = ctx;
     const struct part_row *a = anchor;
-    const char *keyset = !a        ? "1"
-                         : dir > 0 ? key_after[v->sort]
-                         : dir < 0 ? key_before[v->sort]
-                                   : key_at[v->sort];
-    const char *order = dir < 0 ? sort_rev[v->sort] : sort_fwd[v->sort];
-    char sql[1024];
-    snprintf(sql, sizeof sql,
-             "SELECT " PART_COLS " FROM partitions WHERE run_id = ?1 AND %s AND %s AND "
-             "(?5 = '' OR instr(key, ?5) > 0 OR instr(coalesce(last_message,''), ?5) > 0) "
-             "ORDER BY %s LIMIT ?4",
-             v->signature ? "state = 'failed' AND last_signature = ?6" : filter_sql[v->filter],
-             keyset, order);
-    sqlite3_stmt *s = store_prepare(&v->t->st, sql);
-    sqlite3_bind_int64(s, 1, v->base.run_id);
-    if (a) {
-        sqlite3_bind_int64(s, 2, a->idx);
-        /* a->state is escaped, but state words are plain ASCII: same bytes. */
-        sqlite3_bind_text(s, 3, a->state, -1, SQLITE_STATIC);
-        sqlite3_bind_double(s, 7, a->pfrac);
-    }
-    sqlite3_bind_int(s, 4, limit);
-    sqlite3_bind_text(s, 5, v->search, -1, SQLITE_STATIC);
-    if (v->signature)
-        sqlite3_bind_text(s, 6, v->signature, -1, SQLITE_STATIC);
+    struct ns_part_select sel = selection(v);
+    struct ns_part_row *q = ns_xcalloc((size_t)(limit > 0 ? limit : 1), sizeof *q);
+    char err[256];
+    int n = query_partitions(&v->t->st, &sel, a ? &a->q : NULL, dir, limit, q, err, sizeof err);
     struct part_row *rows = out;
-    int n = 0;
-    while (n < limit && sqlite3_step(s) == SQLITE_ROW)
-        read_part(v->t, s, &rows[n++]);
-    sqlite3_finalize(s);
-    if (dir < 0)
-        for (int i = 0; i < n / 2; i++) {
-            struct part_row tmp = rows[i];
-            rows[i] = rows[n - 1 - i];
-            rows[n - 1 - i] = tmp;
-        }
-    return n;
+    for (int i = 0; i < n; i++)
+        wrap_part(v->t, &q[i], &rows[i]);
+    free(q);
+    if (n < 0)
+        tui_status(v->t, term_attr(TUI_C_BAD), "%s", err);
+    return n < 0 ? 0 : n;
 }
 
 static const struct tui_list_ops parts_list_ops = {
@@ -204,6 +158,7 @@ static const struct tui_list_ops parts_list_ops = {
 
 static void head_release(struct run_head *h)
 {
+    query_run_summary_release(&h->r);
     free(h->job);
     free(h->params);
     free(h->state);
@@ -216,79 +171,28 @@ static void load_head(struct run_view *v)
 {
     struct tui *t = v->t;
     head_release(&v->h);
-    sqlite3_stmt *s = store_prepare(
-        &t->st,
-        "SELECT job, params, state, coalesce(state_reason,''), coalesce(sla_state,''), total, "
-        "n_pending, n_running, n_retry_wait, n_succeeded, n_failed, n_skipped, error_records, "
-        "concurrency, coalesce(runtime_pid,0), records_done, records_total, "
-        "coalesce(throughput,0), coalesce(record_rate,0), coalesce(started_at,0), "
-        "coalesce(finished_at,0), coalesce(projected_finish,0), coalesce(sla_deadline,0), "
-        "coalesce(heartbeat_at,0), n_paused FROM runs WHERE id = ?");
-    sqlite3_bind_int64(s, 1, v->base.run_id);
     struct run_head *h = &v->h;
-    if (sqlite3_step(s) == SQLITE_ROW) {
-        h->found = true;
-        h->job = tui_esc_col(t, s, 0);
-        h->params = tui_esc_col_line(t, s, 1);
-        h->state = tui_esc_col(t, s, 2);
-        h->reason = tui_esc_col(t, s, 3);
-        h->sla = tui_esc_col(t, s, 4);
-        int64_t *ints[] = {&h->total,       &h->pending, &h->running,  &h->retry,
-                           &h->ok,          &h->failed,  &h->skipped,  &h->errors,
-                           &h->concurrency, &h->pid,     &h->rec_done, &h->rec_total};
-        for (int i = 0; i < 12; i++)
-            *ints[i] = sqlite3_column_int64(s, 5 + i);
-        double *dbl[] = {&h->throughput, &h->record_rate, &h->started,  &h->finished,
-                         &h->projected,  &h->deadline,    &h->heartbeat};
-        for (int i = 0; i < 7; i++)
-            *dbl[i] = sqlite3_column_double(s, 17 + i);
-        h->paused = sqlite3_column_int64(s, 24);
-    }
-    sqlite3_finalize(s);
-    if (!h->found) {
+    char err[256] = "";
+    h->found = query_run_summary(&t->st, v->base.run_id, t->now, &h->r, err, sizeof err) == 1;
+    if (h->found) {
+        h->job = tui_esc(t, h->r.job, strlen(h->r.job));
+        h->params = tui_esc_line(t, h->r.params);
+        h->state = tui_esc(t, h->r.state, strlen(h->r.state));
+        const char *reason = h->r.state_reason ? h->r.state_reason : "";
+        h->reason = tui_esc(t, reason, strlen(reason));
+        const char *sla = h->r.sla_state ? h->r.sla_state : "";
+        h->sla = tui_esc(t, sla, strlen(sla));
+    } else {
         h->job = ns_xstrdup("?");
         h->params = ns_xstrdup("");
         h->state = ns_xstrdup("gone");
         h->reason = ns_xstrdup("");
         h->sla = ns_xstrdup("");
     }
-
-    /* Throughput over the last ten minutes, from samples (PK run_id, at). */
+    /* Throughput over the last ten minutes, from samples. */
     free(v->spark);
-    v->spark = NULL;
-    v->n_spark = 0;
-    s = store_prepare(&t->st, "SELECT at, done FROM samples WHERE run_id = ? AND at >= ? "
-                              "ORDER BY at LIMIT 2000");
-    sqlite3_bind_int64(s, 1, v->base.run_id);
-    sqlite3_bind_double(s, 2, t->now - 600);
-    double pat = 0, pdone = 0;
-    int cap = 0;
-    bool first = true;
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        double at = sqlite3_column_double(s, 0), done = sqlite3_column_double(s, 1);
-        if (!first && at > pat) {
-            if (v->n_spark == cap) {
-                cap = cap ? cap * 2 : 64;
-                v->spark = ns_xrealloc(v->spark, sizeof *v->spark * (size_t)cap);
-            }
-            v->spark[v->n_spark++] = (done - pdone) / (at - pat);
-        }
-        first = false;
-        pat = at;
-        pdone = done;
-    }
-    sqlite3_finalize(s);
-
-    s = store_prepare(&t->st, "SELECT min(idx), max(idx) FROM partitions WHERE run_id = ?");
-    sqlite3_bind_int64(s, 1, v->base.run_id);
-    v->idx_min = v->idx_max = 0;
-    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) {
-        v->idx_min = sqlite3_column_int64(s, 0);
-        v->idx_max = sqlite3_column_int64(s, 1);
-    } else {
-        v->idx_max = -1;
-    }
-    sqlite3_finalize(s);
+    v->n_spark = query_throughput_series(&t->st, v->base.run_id, t->now - 600, &v->spark);
+    query_partition_range(&t->st, v->base.run_id, &v->idx_min, &v->idx_max);
 }
 
 /* ---- map ---- */
@@ -351,15 +255,14 @@ static void load_cur_part(struct run_view *v)
     if (v->cur_loaded)
         part_row_release(&v->cur_part);
     v->cur_loaded = false;
-    sqlite3_stmt *s = store_prepare(&v->t->st, "SELECT " PART_COLS
-                                               " FROM partitions WHERE run_id = ? AND idx = ?");
-    sqlite3_bind_int64(s, 1, v->base.run_id);
-    sqlite3_bind_int64(s, 2, v->idx_min + v->map_cur);
-    if (sqlite3_step(s) == SQLITE_ROW) {
-        read_part(v->t, s, &v->cur_part);
+    struct ns_part_row q;
+    char err[256];
+    if (query_partition(&v->t->st, v->base.run_id, v->idx_min + v->map_cur, &q, err, sizeof err) ==
+        1) {
+        wrap_part(v->t, &q, &v->cur_part);
         v->cur_loaded = true;
     }
-    sqlite3_finalize(s);
+    query_part_row_release(&q);
 }
 
 static void load_map(struct run_view *v)
@@ -371,23 +274,10 @@ static void load_map(struct run_view *v)
         free(v->cells);
         v->cells = ns_xcalloc((size_t)want, 1);
         v->n_cells = want;
-    } else if (v->cells) {
-        memset(v->cells, 0, (size_t)want);
     }
     v->cells_from = v->map_top;
     /* One primary-key range: (run_id, idx) BETWEEN. */
-    sqlite3_stmt *s = store_prepare(&v->t->st, "SELECT idx, state FROM partitions WHERE "
-                                               "run_id = ? AND idx >= ? AND idx < ? ORDER BY idx");
-    sqlite3_bind_int64(s, 1, v->base.run_id);
-    sqlite3_bind_int64(s, 2, v->idx_min + v->map_top);
-    sqlite3_bind_int64(s, 3, v->idx_min + v->map_top + want);
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        int64_t o = sqlite3_column_int64(s, 0) - v->idx_min - v->map_top;
-        const char *st = (const char *)sqlite3_column_text(s, 1);
-        if (o >= 0 && o < want && st)
-            v->cells[o] = (unsigned char)pstate_of(st);
-    }
-    sqlite3_finalize(s);
+    query_partition_states(&v->t->st, v->base.run_id, v->idx_min + v->map_top, want, v->cells);
     load_cur_part(v);
 }
 
@@ -435,13 +325,17 @@ static void run_load(struct tui_view *vv, struct tui *t)
 
 /* ---- drawing ---- */
 
+/* Every figure here is the read model's (query.h), so the header says what
+ * `status` says: counts by state, liveness by the lock, the one ETA. */
 static void draw_header(struct run_view *v, int y, int w)
 {
     struct tui *t = v->t;
     struct run_head *h = &v->h;
+    const struct ns_run_summary *r = &h->r;
+    const int64_t *n = r->counts.n;
     char a[64], b[64], c[64];
-    int64_t done = h->ok + h->failed + h->skipped;
-    int64_t paused = h->paused;
+    int64_t done = query_done(&r->counts), total = r->counts.total;
+    int64_t failed = n[NS_PS_FAILED];
     int x = 0;
     x += term_put(y, x, w - x, term_attr(term_state_color(h->state)) | A_BOLD, h->state);
     if (h->reason[0]) {
@@ -450,75 +344,71 @@ static void draw_header(struct run_view *v, int y, int w)
         x += term_put(y, x, w - x, A_NORMAL, ")");
     }
     x += term_putf(y, x, w - x, A_BOLD, "  %lld/%lld done (%.0f%%) ", (long long)done,
-                   (long long)h->total, h->total ? 100.0 * (double)done / (double)h->total : 0.0);
+                   (long long)total, total ? 100.0 * (double)done / (double)total : 0.0);
     int bw = w - x - 28;
     if (bw > 30)
         bw = 30;
     if (bw > 4) {
-        term_bar(y, x, bw, h->total ? (double)done / (double)h->total : 0,
-                 term_attr(h->failed ? TUI_C_BAD : TUI_C_OK), t->utf8);
+        term_bar(y, x, bw, total ? (double)done / (double)total : 0,
+                 term_attr(failed ? TUI_C_BAD : TUI_C_OK), t->utf8);
         x += bw + 1;
     }
-    x += term_putf(y, x, w - x, h->failed ? term_attr(TUI_C_BAD) : A_NORMAL, " failed %lld",
-                   (long long)h->failed);
-    term_putf(y, x, w - x, A_NORMAL, "  errors %s", tui_fmt_count(h->errors, a, sizeof a));
+    x += term_putf(y, x, w - x, failed ? term_attr(TUI_C_BAD) : A_NORMAL, " failed %lld",
+                   (long long)failed);
+    term_putf(y, x, w - x, A_NORMAL, "  errors %s", tui_fmt_count(r->error_records, a, sizeof a));
 
     /* Counts by state, each in its colour. */
     x = 0;
-    struct {
-        const char *name;
-        int64_t n;
-        enum tui_color c;
-    } counts[] = {{"pending", h->pending, TUI_C_PENDING}, {"running", h->running, TUI_C_RUN},
-                  {"retry_wait", h->retry, TUI_C_WAIT},   {"paused", paused, TUI_C_PAUSED},
-                  {"succeeded", h->ok, TUI_C_OK},         {"failed", h->failed, TUI_C_BAD},
-                  {"skipped", h->skipped, TUI_C_SKIP}};
-    for (size_t i = 0; i < NS_ARRAY_LEN(counts); i++) {
-        x += term_putf(y + 1, x, w - x, term_attr(counts[i].c), "%s %lld", counts[i].name,
-                       (long long)counts[i].n);
+    static const enum tui_color colors[NS_PS_COUNT] = {
+        [NS_PS_PENDING] = TUI_C_PENDING, [NS_PS_RUNNING] = TUI_C_RUN,
+        [NS_PS_RETRY_WAIT] = TUI_C_WAIT, [NS_PS_PAUSED] = TUI_C_PAUSED,
+        [NS_PS_SUCCEEDED] = TUI_C_OK,    [NS_PS_FAILED] = TUI_C_BAD,
+        [NS_PS_SKIPPED] = TUI_C_SKIP};
+    for (int i = 0; i < NS_PS_COUNT; i++) {
+        x += term_putf(y + 1, x, w - x, term_attr(colors[i]), "%s %lld",
+                       query_part_state_word((enum ns_part_state)i), (long long)n[i]);
         x += term_put(y + 1, x, w - x, A_NORMAL, "  ");
     }
-    term_putf(y + 1, x, w - x, A_DIM, "conc %lld", (long long)h->concurrency);
+    term_putf(y + 1, x, w - x, A_DIM, "conc %lld", (long long)r->concurrency);
 
-    /* Throughput sparkline, ETA, projected finish against the deadline. */
+    /* Throughput sparkline, ETA, projected finish against the deadline.
+     * Before the first two samples there is no sparkline, only blanks: the
+     * rate next to it is the runtime's figure either way. */
     x = term_put(y + 2, 0, w, A_NORMAL, "thrpt ");
     int sw = w / 4 > 40 ? 40 : w / 4;
     if (sw < 8)
         sw = 8;
     if (v->n_spark > 0)
         tui_sparkline(t, y + 2, x, sw, v->spark, v->n_spark, term_attr(TUI_C_RUN));
-    else
-        term_put(y + 2, x, sw, A_DIM, "(no samples)");
     x += sw + 1;
     x += term_putf(y + 2, x, w - x, A_NORMAL, "%s %s rec/s ",
-                   tui_fmt_rate(h->throughput, a, sizeof a),
-                   tui_fmt_count((int64_t)h->record_rate, b, sizeof b));
-    bool active = strcmp(h->state, "running") == 0 || strcmp(h->state, "paused") == 0 ||
-                  strcmp(h->state, "stopping") == 0 || strcmp(h->state, "halted") == 0;
-    double eta = active && h->projected > 0 ? h->projected - t->now : -1;
-    x += term_putf(y + 2, x, w - x, A_BOLD, " ETA %s", tui_fmt_dur(eta, a, sizeof a));
-    if (h->projected > 0 && active)
+                   tui_fmt_rate(r->throughput, a, sizeof a),
+                   tui_fmt_count((int64_t)r->record_rate, b, sizeof b));
+    /* Overdue by a fraction of a second (the runtime writes its projection
+     * once a second): "0s", as due now. */
+    double eta = query_eta_at(r, t->now);
+    x += term_putf(y + 2, x, w - x, A_BOLD, " ETA %s",
+                   tui_fmt_dur(r->has_eta ? fmax(eta, 0) : -1, a, sizeof a));
+    if (r->has_eta)
         x += term_putf(y + 2, x, w - x, A_NORMAL, "  finish %s",
-                       tui_fmt_clock(h->projected, b, sizeof b));
-    if (h->deadline > 0) {
+                       tui_fmt_clock(r->finish_at, b, sizeof b));
+    if (r->sla_deadline > 0) {
         x += term_putf(y + 2, x, w - x, A_NORMAL, "  deadline %s ",
-                       tui_fmt_clock(h->deadline, c, sizeof c));
+                       tui_fmt_clock(r->sla_deadline, c, sizeof c));
         term_put(y + 2, x, w - x, term_attr(term_state_color(h->sla)) | A_BOLD,
                  h->sla[0] ? h->sla : "");
     }
 
-    /* The runtime: alive or not; elapsed; parameters. */
+    /* The runtime: alive or not (the lock, as status and the actions test);
+     * elapsed; parameters. */
     x = 0;
-    double end = h->finished > 0 ? h->finished : t->now;
-    if (active && t->now - h->heartbeat > 5) {
-        x +=
-            term_putf(y + 3, x, w, term_attr(TUI_C_BAD), "runtime not running (heartbeat %s ago)",
-                      h->heartbeat > 0 ? tui_fmt_dur(t->now - h->heartbeat, a, sizeof a) : "never");
-    } else if (active) {
-        x += term_putf(y + 3, x, w, term_attr(TUI_C_OK), "runtime pid %lld", (long long)h->pid);
-    }
+    if (!r->final && !r->alive)
+        x += term_put(y + 3, x, w, term_attr(TUI_C_BAD), "no runtime");
+    else if (r->alive)
+        x += term_putf(y + 3, x, w, term_attr(TUI_C_OK), "runtime pid %lld",
+                       (long long)r->runtime_pid);
     x += term_putf(y + 3, x, w - x, A_NORMAL, "%selapsed %s  ", x ? "  " : "",
-                   tui_fmt_dur(h->started > 0 ? end - h->started : -1, a, sizeof a));
+                   tui_fmt_dur(r->started_at > 0 ? query_elapsed_at(r, t->now) : -1, a, sizeof a));
     if (h->params[0]) {
         x += term_put(y + 3, x, w - x, A_DIM, "params ");
         term_put(y + 3, x, w - x, A_NORMAL, h->params);
@@ -558,16 +448,17 @@ static void draw_table(struct run_view *v, int y, int h, int w)
         if (cur)
             term_fill(yy, 0, w, base);
         char buf[64];
-        if (is_marked(v, r->idx))
+        const struct ns_part_row *q = &r->q;
+        if (is_marked(v, q->idx))
             cols_cell(&c[P_MARK], yy, base | A_BOLD, "*");
-        snprintf(buf, sizeof buf, "%lld", (long long)r->idx);
+        snprintf(buf, sizeof buf, "%lld", (long long)q->idx);
         cols_cell(&c[P_IDX], yy, base, buf);
         cols_cell(&c[P_KEY], yy, base, r->key);
         cols_cell(&c[P_STATE], yy, base | term_attr(term_state_color(r->state)), r->state);
         double frac = -1;
-        if (r->has_total && r->total > 0)
-            frac = (double)r->progress / (double)r->total;
-        else if (strcmp(r->state, "succeeded") == 0)
+        if (q->total > 0)
+            frac = (double)q->progress / (double)q->total;
+        else if (strcmp(q->state, "succeeded") == 0)
             frac = 1;
         if (c[P_BAR].shown) {
             int bw = c[P_BAR].width - 5;
@@ -575,24 +466,25 @@ static void draw_table(struct run_view *v, int y, int h, int w)
                 term_bar(yy, c[P_BAR].x, bw, frac, base | term_attr(term_state_color(r->state)),
                          t->utf8);
                 term_putf(yy, c[P_BAR].x + bw, 5, base, "%4.0f%%", frac > 1 ? 100 : frac * 100);
-            } else if (r->progress > 0) {
-                term_putf(yy, c[P_BAR].x, c[P_BAR].width, base, "%lld rec", (long long)r->progress);
+            } else if (q->progress > 0) {
+                term_putf(yy, c[P_BAR].x, c[P_BAR].width, base, "%lld rec", (long long)q->progress);
             }
         }
-        bool live = strcmp(r->state, "running") == 0;
-        double end = r->finished > 0 ? r->finished : live ? t->now : -1;
-        double elapsed = r->started > 0 && end > 0 ? end - r->started : -1;
-        double rate = elapsed > 0 ? (double)r->progress / elapsed : 0;
+        /* Time: every attempt's, the live one up to now (across retries). */
+        double elapsed = q->attempts_total > 0 ? query_attempts_seconds(q, t->now) : -1;
+        double live = q->live_started_at > 0 ? t->now - q->live_started_at : -1;
+        double rate = live > 0 ? (double)q->progress / live : 0;
         cols_cell(&c[P_RATE], yy, base, rate > 0 ? tui_fmt_rate(rate, buf, sizeof buf) : "-");
-        snprintf(buf, sizeof buf, "%lld/%lld", (long long)r->attempts, (long long)r->max_attempts);
+        snprintf(buf, sizeof buf, "%lld/%lld", (long long)q->attempts_total,
+                 (long long)query_attempts_allowed(q));
         cols_cell(&c[P_ATT], yy, base, buf);
         cols_cell(&c[P_ELAPSED], yy, base, tui_fmt_dur(elapsed, buf, sizeof buf));
         double eta = -1;
-        if (strcmp(r->state, "running") == 0 && rate > 0 && r->has_total)
-            eta = (double)(r->total - r->progress) / rate;
+        if (strcmp(q->state, "running") == 0 && rate > 0 && q->total >= 0)
+            eta = (double)(q->total - q->progress) / rate;
         cols_cell(&c[P_ETA], yy, base, tui_fmt_dur(eta, buf, sizeof buf));
-        snprintf(buf, sizeof buf, "%lld", (long long)r->errors);
-        cols_cell(&c[P_ERRS], yy, base, r->errors ? buf : "");
+        snprintf(buf, sizeof buf, "%lld", (long long)q->errors);
+        cols_cell(&c[P_ERRS], yy, base, q->errors ? buf : "");
         cols_cell(&c[P_MSG], yy, base | (cur ? 0 : A_DIM), r->message);
     }
     if (v->list.n == 0)
@@ -717,15 +609,16 @@ static void draw_map(struct run_view *v, int y, int h, int w)
     }
     if (v->cur_loaded) {
         struct part_row *r = &v->cur_part;
-        x = term_putf(ly + 1, 0, w, A_BOLD, "#%lld ", (long long)r->idx);
+        const struct ns_part_row *q = &r->q;
+        x = term_putf(ly + 1, 0, w, A_BOLD, "#%lld ", (long long)q->idx);
         x += term_put(ly + 1, x, w - x > 24 ? 24 : w - x, A_NORMAL, r->key);
         x += term_put(ly + 1, x, w - x, A_NORMAL, " ");
         x += term_put(ly + 1, x, w - x, term_attr(term_state_color(r->state)), r->state);
-        if (r->has_total && r->total > 0)
-            x += term_putf(ly + 1, x, w - x, A_NORMAL, " %lld/%lld", (long long)r->progress,
-                           (long long)r->total);
-        x += term_putf(ly + 1, x, w - x, A_NORMAL, " att %lld/%lld ", (long long)r->attempts,
-                       (long long)r->max_attempts);
+        if (q->total > 0)
+            x += term_putf(ly + 1, x, w - x, A_NORMAL, " %lld/%lld", (long long)q->progress,
+                           (long long)q->total);
+        x += term_putf(ly + 1, x, w - x, A_NORMAL, " att %lld/%lld ", (long long)q->attempts_total,
+                       (long long)query_attempts_allowed(q));
         term_put(ly + 1, x, w - x, A_DIM, r->message);
     }
 }
@@ -748,8 +641,9 @@ static void run_draw(struct tui_view *vv, struct tui *t, int y, int h, int w)
         x += term_put(yy, x, w - x > 40 ? 40 : w - x, term_attr(TUI_C_BAD), safe);
         free(safe);
     } else if (!v->map) {
-        x += term_putf(yy, x, w - x, A_NORMAL, "filter %s  sort %s", filter_names[v->filter],
-                       sort_names[v->sort]);
+        x += term_putf(yy, x, w - x, A_NORMAL, "filter %s  sort %s",
+                       query_part_filter_name(filters[v->filter]),
+                       query_part_sort_name((enum ns_part_sort)v->sort));
     }
     if (v->search[0] && !v->map) {
         x += term_put(yy, x, w - x, A_NORMAL, "  /");
@@ -768,7 +662,7 @@ static void run_draw(struct tui_view *vv, struct tui *t, int y, int h, int w)
 }
 
 /* The partitions an action applies to: the marked ones, else the current. */
-static size_t selection(struct run_view *v, int64_t **out)
+static size_t marked_or_current(struct run_view *v, int64_t **out)
 {
     if (v->n_marks) {
         *out = ns_xmalloc(sizeof **out * v->n_marks);
@@ -783,7 +677,7 @@ static size_t selection(struct run_view *v, int64_t **out)
     struct part_row *r = list_current(&v->list);
     if (!r)
         return 0;
-    (*out)[0] = r->idx;
+    (*out)[0] = r->q.idx;
     return 1;
 }
 
@@ -849,7 +743,8 @@ static enum tui_result run_key(struct tui_view *vv, struct tui *t, enum tui_cmd 
     switch (cmd) {
     case TUI_CMD_BACK:
         return TUI_POP;
-    case TUI_CMD_OPEN: {
+    case TUI_CMD_OPEN:
+    case TUI_CMD_LOG: {
         int64_t idx;
         if (v->map) {
             if (map_count(v) <= 0)
@@ -859,17 +754,18 @@ static enum tui_result run_key(struct tui_view *vv, struct tui *t, enum tui_cmd 
             struct part_row *r = list_current(&v->list);
             if (!r)
                 return TUI_OK;
-            idx = r->idx;
+            idx = r->q.idx;
         }
-        t->pushed = view_partition_new(t, vv->run_id, idx);
-        return TUI_PUSH;
+        t->pushed = cmd == TUI_CMD_LOG ? view_log_new(t, vv->run_id, idx, 0)
+                                       : view_partition_new(t, vv->run_id, idx);
+        return t->pushed ? TUI_PUSH : TUI_REDRAW;
     }
     case TUI_CMD_MAP:
         v->map = !v->map;
         if (v->map) {
             struct part_row *r = list_current(&v->list);
             if (r)
-                v->map_cur = r->idx - v->idx_min;
+                v->map_cur = r->q.idx - v->idx_min;
             free(v->cells);
             v->cells = NULL;
             v->n_cells = 0;
@@ -913,7 +809,7 @@ static enum tui_result run_key(struct tui_view *vv, struct tui *t, enum tui_cmd 
         (void)sel;
         (void)n;
         if (r)
-            toggle_mark(v, r->idx);
+            toggle_mark(v, r->q.idx);
         list_navigate(&v->list, TUI_CMD_DOWN);
         return TUI_REDRAW;
     }
@@ -931,7 +827,7 @@ static enum tui_result run_key(struct tui_view *vv, struct tui *t, enum tui_cmd 
     case TUI_CMD_KILL:
     case TUI_CMD_SKIP: {
         int64_t *sel;
-        size_t n = selection(v, &sel);
+        size_t n = marked_or_current(v, &sel);
         tui_partition_action(t, vv->run_id, cmd, sel, n, NULL);
         free(sel);
         if (v->n_marks && cmd != TUI_CMD_KILL) {
@@ -966,8 +862,24 @@ static void run_free(struct tui_view *vv)
     free(v);
 }
 
+/* A runtime dies without a commit (kill -9): the database does not change,
+ * the lock does. Once a second the lock is probed again - an open and a
+ * flock, nothing read - and the header re-read when the answer changed. */
+static bool run_poll(struct tui_view *vv, struct tui *t)
+{
+    struct run_view *v = (struct run_view *)vv;
+    double now = ns_monotonic();
+    if (!v->h.found || v->h.r.final || now - v->alive_probed < 1.0)
+        return false;
+    v->alive_probed = now;
+    if (query_runtime_alive(&t->st, vv->run_id) == v->h.r.alive)
+        return false;
+    load_head(v);
+    return true;
+}
+
 static const struct tui_view_ops run_ops = {
-    "run", TUI_SCOPE_RUN, run_free, run_load, NULL, run_draw, run_key, run_crumb,
+    "run", TUI_SCOPE_RUN, run_free, run_load, run_poll, run_draw, run_key, run_crumb,
 };
 
 struct tui_view *view_run_new(struct tui *t, int64_t run_id)
@@ -985,7 +897,7 @@ struct tui_view *view_run_new_signature(struct tui *t, int64_t run_id, const cha
 {
     struct tui_view *vv = view_run_new(t, run_id);
     struct run_view *v = (struct run_view *)vv;
-    v->signature = ns_xstrdup(signature);
-    v->filter = F_FAILED;
+    v->signature = ns_xstrdup(signature); /* the failure group: NS_PF_GROUP */
+    v->filter = F_FAILED;                 /* when the group is dropped */
     return vv;
 }

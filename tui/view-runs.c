@@ -8,13 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nightshift/query.h"
 #include "tui-internal.h"
 
+/* A runs row: the read model's summary, with its texts escaped. */
 struct run_row {
+    struct ns_run_summary r;
     int64_t id;
     char *job, *params, *state, *sla;
-    int64_t total, done, failed, errors, running;
-    double throughput, started, finished, projected, heartbeat;
 };
 
 struct runs_view {
@@ -22,11 +23,13 @@ struct runs_view {
     struct tui *t;
     struct tui_list list;
     char search[128];
+    double alive_probed; /* monotonic time of the last lock probe (runs_poll) */
 };
 
 static void run_row_release(void *p)
 {
     struct run_row *r = p;
+    query_run_summary_release(&r->r);
     free(r->job);
     free(r->params);
     free(r->state);
@@ -38,56 +41,29 @@ static bool run_row_same(const void *a, const void *b)
     return ((const struct run_row *)a)->id == ((const struct run_row *)b)->id;
 }
 
-#define RUN_COLS                                                                                   \
-    "id, job, params, state, coalesce(sla_state,''), total, n_succeeded + n_failed + n_skipped, "  \
-    "n_failed, error_records, n_running, coalesce(throughput,0), coalesce(started_at,0), "         \
-    "coalesce(finished_at,0), coalesce(projected_finish,0), coalesce(heartbeat_at,0)"
-
 static int runs_fetch(void *ctx, const void *anchor, int dir, int limit, void *out)
 {
     struct runs_view *v = ctx;
     const struct run_row *a = anchor;
-    /* Display order is id descending. */
-    const char *cond = !a ? "1" : dir > 0 ? "id < ?1" : dir < 0 ? "id > ?1" : "id <= ?1";
-    const char *order = (dir < 0) ? "ASC" : "DESC";
-    char sql[700];
-    snprintf(sql, sizeof sql,
-             "SELECT " RUN_COLS " FROM runs WHERE %s AND (?2 = '' OR instr(job, ?2) > 0 OR "
-             "instr(params, ?2) > 0) ORDER BY id %s LIMIT ?3",
-             cond, order);
-    sqlite3_stmt *s = store_prepare(&v->t->st, sql);
-    if (a)
-        sqlite3_bind_int64(s, 1, a->id);
-    sqlite3_bind_text(s, 2, v->search, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 3, limit);
+    struct ns_run_summary *q = ns_xcalloc((size_t)(limit > 0 ? limit : 1), sizeof *q);
+    char err[256];
+    int n = query_runs(&v->t->st, v->search, a ? &a->r : NULL, dir, limit, v->t->now, q, err,
+                       sizeof err);
     struct run_row *rows = out;
-    int n = 0;
-    while (n < limit && sqlite3_step(s) == SQLITE_ROW) {
-        struct run_row *r = &rows[n++];
-        r->id = sqlite3_column_int64(s, 0);
-        r->job = tui_esc_col(v->t, s, 1);
-        r->params = tui_esc_col_line(v->t, s, 2);
-        r->state = tui_esc_col(v->t, s, 3);
-        r->sla = tui_esc_col(v->t, s, 4);
-        r->total = sqlite3_column_int64(s, 5);
-        r->done = sqlite3_column_int64(s, 6);
-        r->failed = sqlite3_column_int64(s, 7);
-        r->errors = sqlite3_column_int64(s, 8);
-        r->running = sqlite3_column_int64(s, 9);
-        r->throughput = sqlite3_column_double(s, 10);
-        r->started = sqlite3_column_double(s, 11);
-        r->finished = sqlite3_column_double(s, 12);
-        r->projected = sqlite3_column_double(s, 13);
-        r->heartbeat = sqlite3_column_double(s, 14);
+    for (int i = 0; i < n; i++) {
+        struct run_row *r = &rows[i];
+        r->r = q[i];
+        r->id = r->r.id;
+        r->job = tui_esc(v->t, r->r.job, strlen(r->r.job));
+        r->params = tui_esc_line(v->t, r->r.params);
+        r->state = tui_esc(v->t, r->r.state, strlen(r->r.state));
+        const char *sla = r->r.sla_state ? r->r.sla_state : "";
+        r->sla = tui_esc(v->t, sla, strlen(sla));
     }
-    sqlite3_finalize(s);
-    if (dir < 0) /* fetched ascending: reverse into display order */
-        for (int i = 0; i < n / 2; i++) {
-            struct run_row tmp = rows[i];
-            rows[i] = rows[n - 1 - i];
-            rows[n - 1 - i] = tmp;
-        }
-    return n;
+    free(q);
+    if (n < 0)
+        tui_status(v->t, term_attr(TUI_C_BAD), "%s", err);
+    return n < 0 ? 0 : n;
 }
 
 static const struct tui_list_ops runs_list_ops = {
@@ -102,12 +78,6 @@ static void runs_load(struct tui_view *vv, struct tui *t)
     struct runs_view *v = (struct runs_view *)vv;
     (void)t;
     list_reload(&v->list);
-}
-
-static bool run_active(const char *state)
-{
-    return strcmp(state, "running") == 0 || strcmp(state, "paused") == 0 ||
-           strcmp(state, "stopping") == 0 || strcmp(state, "halted") == 0;
 }
 
 enum {
@@ -165,26 +135,25 @@ static void runs_draw(struct tui_view *vv, struct tui *t, int y, int h, int w)
         cols_cell(&c[C_ID], yy, base, buf);
         cols_cell(&c[C_JOB], yy, base | A_BOLD, r->job);
         cols_cell(&c[C_PARAMS], yy, base, r->params);
-        bool stale = run_active(r->state) && t->now - r->heartbeat > 5;
-        snprintf(buf, sizeof buf, "%s%s", r->state, stale ? "?" : "");
+        const struct ns_run_summary *q = &r->r;
+        /* No runtime drives an unfinished run: the lock, as status says. */
+        bool orphan = !q->final && !q->alive;
+        snprintf(buf, sizeof buf, "%s%s", r->state, orphan ? "?" : "");
         cols_cell(&c[C_STATE], yy, base | term_attr(term_state_color(r->state)), buf);
-        snprintf(buf, sizeof buf, "%lld/%lld", (long long)r->done, (long long)r->total);
+        int64_t done = query_done(&q->counts), total = q->counts.total;
+        int64_t failed = q->counts.n[NS_PS_FAILED];
+        snprintf(buf, sizeof buf, "%lld/%lld", (long long)done, (long long)total);
         cols_cell(&c[C_DONE], yy, base, buf);
         if (c[C_BAR].shown)
-            term_bar(yy, c[C_BAR].x, c[C_BAR].width,
-                     r->total > 0 ? (double)r->done / (double)r->total : 0,
-                     base | term_attr(r->failed ? TUI_C_BAD : TUI_C_OK), t->utf8);
-        snprintf(buf, sizeof buf, "%lld", (long long)r->failed);
-        cols_cell(&c[C_FAILED], yy, base | (r->failed ? term_attr(TUI_C_BAD) : 0), buf);
-        cols_cell(&c[C_ERRS], yy, base, tui_fmt_count(r->errors, buf, sizeof buf));
-        cols_cell(&c[C_THR], yy, base, tui_fmt_rate(r->throughput, buf, sizeof buf));
-        double end = r->finished > 0 ? r->finished : t->now;
+            term_bar(yy, c[C_BAR].x, c[C_BAR].width, total > 0 ? (double)done / (double)total : 0,
+                     base | term_attr(failed ? TUI_C_BAD : TUI_C_OK), t->utf8);
+        snprintf(buf, sizeof buf, "%lld", (long long)failed);
+        cols_cell(&c[C_FAILED], yy, base | (failed ? term_attr(TUI_C_BAD) : 0), buf);
+        cols_cell(&c[C_ERRS], yy, base, tui_fmt_count(q->error_records, buf, sizeof buf));
+        cols_cell(&c[C_THR], yy, base, tui_fmt_rate(q->throughput, buf, sizeof buf));
         cols_cell(&c[C_ELAPSED], yy, base,
-                  tui_fmt_dur(r->started > 0 ? end - r->started : -1, buf, sizeof buf));
-        double eta = -1;
-        if (run_active(r->state) && r->projected > 0)
-            eta = r->projected - t->now;
-        cols_cell(&c[C_ETA], yy, base, tui_fmt_dur(eta, b2, sizeof b2));
+                  tui_fmt_dur(q->started_at > 0 ? q->elapsed_s : -1, buf, sizeof buf));
+        cols_cell(&c[C_ETA], yy, base, tui_fmt_dur(q->has_eta ? q->eta_s : -1, b2, sizeof b2));
         cols_cell(&c[C_SLA], yy, base | term_attr(term_state_color(r->sla)),
                   r->sla[0] ? r->sla : "-");
     }
@@ -193,7 +162,7 @@ static void runs_draw(struct tui_view *vv, struct tui *t, int y, int h, int w)
                  v->search[0] ? "no run matches the filter (/ to change it)"
                               : "no runs yet: start one with nightshift run SPEC");
     char foot[300];
-    snprintf(foot, sizeof foot, "%s%s%s  state? = runtime not running (stale heartbeat)",
+    snprintf(foot, sizeof foot, "%s%s%s  state? = no runtime drives it (nightshift run resumes it)",
              v->search[0] ? "filter: " : "", v->search, v->search[0] ? "" : "");
     term_put(y + h - 1, 0, w, A_DIM, foot);
 }
@@ -251,8 +220,28 @@ static void runs_load_and_track(struct tui_view *vv, struct tui *t)
     vv->run_id = r ? r->id : 0;
 }
 
+/* As run_poll (view-run.c): a runtime killed -9 changes no row, only its
+ * lock; the visible unfinished runs are probed once a second. */
+static bool runs_poll(struct tui_view *vv, struct tui *t)
+{
+    struct runs_view *v = (struct runs_view *)vv;
+    double now = ns_monotonic();
+    if (now - v->alive_probed < 1.0)
+        return false;
+    v->alive_probed = now;
+    for (int i = 0; i < v->list.n; i++) {
+        const struct run_row *r = list_row(&v->list, i);
+        if (!r->r.final && query_runtime_alive(&t->st, r->id) != r->r.alive) {
+            list_reload(&v->list);
+            return true;
+        }
+    }
+    return false;
+}
+
 static const struct tui_view_ops runs_ops = {
-    "runs", TUI_SCOPE_RUNS, runs_free, runs_load_and_track, NULL, runs_draw, runs_key, runs_crumb,
+    "runs",    TUI_SCOPE_RUNS, runs_free, runs_load_and_track,
+    runs_poll, runs_draw,      runs_key,  runs_crumb,
 };
 
 struct tui_view *view_runs_new(struct tui *t)

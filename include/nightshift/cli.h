@@ -84,7 +84,8 @@ int cli_parse_spec_args(const struct ns_command *cmd, const char *help, bool jso
                         char **argv, struct cli_spec_args *out);
 
 struct ns_diags;
-/* Prints every spec problem as FILE:LINE:COL: message on stderr. */
+/* Prints every spec problem as FILE:LINE:COL: message on stderr, escaped
+ * (escape.h; line breaks kept): values from the spec are shown, never sent. */
 void cli_print_diags(const struct ns_diags *d, const char *file);
 
 /* Column text or "" for NULL. */
@@ -94,7 +95,7 @@ char *cli_escape(const char *s);
 /* Local "YYYY-MM-DD HH:MM:SS", or "-" when t <= 0. */
 void cli_format_time(double t, char *out, size_t len);
 
-/* "nightshift: <subject>: <message>" on stderr. */
+/* "nightshift: <subject>: <message>" on stderr, escaped as cli_print_diags. */
 void cli_error(const char *subject, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints "usage: nightshift NAME ARGS" for cmd to f. */
 void cli_usage(const struct ns_command *cmd, FILE *f);

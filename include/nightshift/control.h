@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "nightshift/store.h"
+#include "nightshift/util.h"
 
 /* Verbs and their JSON args (docs/cli.md):
  *   pause {} | resume {} | stop {"now":bool} | set {"concurrency":N}
@@ -63,5 +64,49 @@ int control_wait(struct ns_store *st, int64_t cmd_id, double timeout_s, char *re
 
 /* True for verbs that only make sense while a runtime drives the run. */
 bool control_needs_live_runtime(const char *verb);
+
+/* ---- the one submit policy (the CLI's control commands and the console) ----
+ * What happens to a command depends on whether a runtime holds the run's
+ * lock (query_runtime_alive) and on the verb:
+ *   runtime alive               -> SENT: pending until the runtime decides;
+ *   no runtime, live-only verb  -> REFUSED at once ("no runtime is driving
+ *                                  run N (start it with `nightshift run ...`)");
+ *   no runtime, retry|skip, run succeeded -> REFUSED (nothing would apply it);
+ *   no runtime, retry|skip      -> QUEUED: pending, applied by the next
+ *                                  `nightshift run` ("no runtime: run
+ *                                  `nightshift run ...` to apply it").
+ * A refusal is recorded as a refused row, so the audit log shows the try.
+ * Later, control_verdict() withdraws a live-only command whose runtime
+ * exited before deciding, and reports a retry|skip left by a runtime that
+ * exited as queued: nothing stays "pending" with nobody to decide it. */
+enum ns_submit_outcome { NS_SUBMIT_SENT, NS_SUBMIT_QUEUED, NS_SUBMIT_REFUSED };
+
+struct ns_submit {
+    enum ns_submit_outcome outcome;
+    int64_t cmd_id;
+    char why[1024]; /* REFUSED: the reason; QUEUED: how it will be applied */
+};
+
+/* Decides by the policy above and records the command. db_shown is the
+ * database to name in the printed `nightshift run` (NULL: the default one,
+ * not named). Returns 0 with *out filled, or -1 with err filled (database
+ * error, unknown verb). */
+int control_issue(struct ns_store *st, int64_t run_id, const char *verb, const char *args_json,
+                  const char *source, const char *db_shown, struct ns_submit *out, char *err,
+                  size_t errlen);
+
+/* Waits up to timeout_s for the verdict of a command control_issue sent:
+ * 1 applied, 0 refused (also when a live-only command was withdrawn
+ * because its runtime exited first), 3 queued (a retry|skip whose runtime
+ * exited: the next `nightshift run` applies it; result says how), 2 still
+ * pending at the deadline with a live runtime, -1 database error. */
+int control_verdict(struct ns_store *st, int64_t run_id, int64_t cmd_id, const char *verb,
+                    const char *db_shown, double timeout_s, char *result, size_t resultlen);
+
+/* "nightshift run [--db DB] SPEC -p a=1 ..." that resumes run_id, each word
+ * quoted for a POSIX shell where needed. The caller frees. */
+char *control_resume_command(struct ns_store *st, int64_t run_id, const char *db_shown);
+/* Appends s quoted for a POSIX shell when it needs it. */
+void control_add_shell_word(struct ns_buf *b, const char *s);
 
 #endif

@@ -18,7 +18,9 @@
 
 enum {
     NS_ESC_ASCII = 1 << 0,   /* escape every non-ASCII character as <U+XXXX> */
-    NS_ESC_NEWLINES = 1 << 1 /* keep '\n' as a line break instead of "\n" */
+    NS_ESC_NEWLINES = 1 << 1,      /* keep '\n' as a line break instead of "\n" */
+    NS_ESC_KEEP_BACKSLASH = 1 << 2 /* '\' stays '\': for messages whose quoted values
+                                      are escaped already (spec.c), not for data */
 };
 
 /* Appends the escaped form of data[0..len) to out. */

@@ -2,10 +2,11 @@
  * export.h - the one writer of error-record exports, used by `nightshift
  * errors` and by the console's `w`.
  *
- * Formats (docs/json.md describes the JSONL object, schema NS_JSON_SCHEMA):
+ * Formats (docs/json.md describes the JSONL object, "nightshift.error/1"):
  *   text   a table for people, every worker byte escaped (escape.h);
  *   jsonl  one JSON object per line through the one encoder (json.h);
- *   csv    RFC 4180 with a header line, fields quoted.
+ *   csv    RFC 4180 with a header line, fields quoted; escaped (escape.h)
+ *          when f is a terminal, exact otherwise.
  * JSONL and CSV carry the same columns: id, partition, partition_key,
  * attempt_id, at, key, message, signature, payload_b64 (the payload's
  * exact bytes, standard base64). Lines end with LF in every format.

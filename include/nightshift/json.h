@@ -23,7 +23,8 @@
 #include "nightshift/util.h"
 
 /* The version of the documented schemas (docs/json.md); every top-level
- * object carries it as "schema". */
+ * object carries "schema": "nightshift.<document>/<version>" (the
+ * convention summary and events started), e.g. "nightshift.status/1". */
 #define NS_JSON_SCHEMA 1
 
 #define NS_JSON_MAX_DEPTH 16
@@ -36,9 +37,12 @@ struct ns_json {
 
 void json_init(struct ns_json *j, struct ns_buf *out);
 
-/* Starts a top-level document: json_init, "{" and "schema": NS_JSON_SCHEMA.
- * json_end_document closes it and appends a newline. */
-void json_begin_document(struct ns_json *j, struct ns_buf *out);
+/* Starts a top-level document: json_init, "{" and "schema":
+ * "nightshift.<document>/NS_JSON_SCHEMA". json_end_document closes it and
+ * appends a newline. */
+void json_begin_document(struct ns_json *j, struct ns_buf *out, const char *document);
+/* The "schema" member alone, for documents opened otherwise. */
+void json_field_schema(struct ns_json *j, const char *document);
 void json_end_document(struct ns_json *j);
 
 /* Containers; key is NULL inside an array (or for the top level). */

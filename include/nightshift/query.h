@@ -67,6 +67,10 @@ struct ns_state_counts {
 /* succeeded + failed + skipped. */
 int64_t query_done(const struct ns_state_counts *c);
 
+/* SQLite's PRAGMA data_version: changes when another connection commits
+ * (the console re-reads only then). -1 on error. */
+int64_t query_data_version(struct ns_store *st);
+
 /* ---- liveness ---- */
 
 /* True if a runtime holds run_id's lock: the one test of "is a runtime
@@ -106,6 +110,7 @@ struct ns_run_summary {
     char *state, *state_reason;       /* state_reason may be NULL */
     char *spec_path, *runtime_log;    /* runtime_log may be NULL */
     char *sla_state;                  /* NULL when the run has no SLA */
+    char *executor;                   /* where its attempts run: local, slurm */
     int64_t concurrency;
     struct ns_state_counts counts;
     int64_t records_done, records_total, error_records;
@@ -123,6 +128,13 @@ struct ns_run_summary {
     double finish_at; /* the runtime's projected finish */
     double elapsed_s; /* (finished_at or now) - started_at; 0 before the start */
 };
+
+/* The ETA of a summary at another moment than its read (a screen redrawn
+ * every second): finish_at - now when it has one, else -1. And its elapsed
+ * time then. Pure; the summary's own eta_s and elapsed_s are these at its
+ * read time. */
+double query_eta_at(const struct ns_run_summary *s, double now);
+double query_elapsed_at(const struct ns_run_summary *s, double now);
 
 /* Reads run run_id at time now. Returns 1 and fills *out, 0 when there is
  * no such run, -1 on a database error (err filled). The caller releases
@@ -221,13 +233,22 @@ struct ns_part_row {
     int64_t max_attempts;    /* the budget */
     int64_t errors, checkpoint_progress;
     double started_at, finished_at, checkpoint_at, next_attempt_at, updated_at; /* 0: NULL */
-    double attempts_time; /* the sum of every ended attempt's duration */
-    double pfrac;         /* progress / total, the "least progress" sort key */
+    double attempts_time;   /* the sum of every ended attempt's duration */
+    double live_started_at; /* when the live attempt started; 0 if none */
+    double pfrac;           /* progress / total, the "least progress" sort key */
 };
 
 int query_partitions(struct ns_store *st, const struct ns_part_select *sel,
                      const struct ns_part_row *anchor, int dir, int limit, struct ns_part_row *rows,
                      char *err, size_t errlen);
+/* Attempts used of those allowed so far: every attempt started, of the
+ * earlier budgets' attempts plus this budget ("4/6" after a retry of a
+ * partition that had used its 3). Time spent: the ended attempts plus the
+ * live one up to now (without attempt durations: first start to finish).
+ * Pure. */
+int64_t query_attempts_allowed(const struct ns_part_row *r);
+double query_attempts_seconds(const struct ns_part_row *r, double now);
+
 /* One partition: 1 found, 0 none, -1 database error. */
 int query_partition(struct ns_store *st, int64_t run_id, int64_t idx, struct ns_part_row *out,
                     char *err, size_t errlen);
@@ -252,6 +273,9 @@ struct ns_attempt_row {
     char *outcome;                         /* NULL while live */
     char *log_path; /* as stored (relative to the data directory or absolute) */
     char *message;  /* may be NULL */
+    char *executor; /* the backend that ran it: local, slurm */
+    char *locator;  /* the backend's handle (pid and start time, a job id); may be NULL */
+    char *label;    /* the backend's words for it ("pid 4121", "job 881_4"); may be NULL */
 };
 
 /* The attempts of one partition, newest first, at most limit. Returns the

@@ -29,7 +29,7 @@ enum ns_store_mode {
 struct ns_store {
     sqlite3 *db;
     char *path;     /* database file */
-    char *data_dir; /* "<path>.d": attempt logs, run locks, runtime logs */
+    char *data_dir; /* store_data_dir(path): attempt logs, run locks, runtime logs */
 };
 
 /* The database path: db_opt if given, else $NIGHTSHIFT_DB, else
@@ -38,10 +38,17 @@ char *store_default_path(const char *db_opt);
 
 /* Opens the store. WRITER creates the file 0600 in a 0700 directory and
  * migrates the schema; READ and CLIENT refuse a missing file or a schema
- * newer than this binary knows. Returns 0, or -1 with a sentence in err. */
+ * newer than this binary knows. Every mode refuses a group- or
+ * world-writable database and a data directory that is not a directory of
+ * ours or is group- or world-writable. Returns 0, or -1 with a sentence in err. */
 int store_open(struct ns_store *st, const char *path, enum ns_store_mode mode, char *err,
                size_t errlen);
 void store_close(struct ns_store *st);
+
+/* The data directory of the database at path: "<resolved path>.d", where
+ * symlinks are resolved so that every path to one file names one directory
+ * (and so one run lock per run). Caller frees. */
+char *store_data_dir(const char *path);
 
 /* Creates the database's directory (0700, with its parents) and its data
  * directory "<path>.d" without opening the database. 0, or -1 with err. */
@@ -66,8 +73,10 @@ int64_t store_find_run(struct ns_store *st, const char *run_or_job, char *err, s
 /* The newest run id in the database, 0 if there is none. */
 int64_t store_latest_run(struct ns_store *st);
 
-/* Directory for one run's attempt logs: "<data_dir>/run-<id>". Caller frees. */
-char *store_run_dir(const struct ns_store *st, int64_t run_id);
+/* Creates (0700) and checks the directory for one run's attempt logs,
+ * "<data_dir>/run-<id>": it must be a real directory of ours that nobody
+ * else can write. Returns its path (caller frees), or NULL with err. */
+char *store_make_run_dir(const struct ns_store *st, int64_t run_id, char *err, size_t errlen);
 
 /* Path of the lock file held by the runtime driving run_id. Caller frees. */
 char *store_lock_path(const struct ns_store *st, int64_t run_id);

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define NS_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -67,8 +68,21 @@ int ns_parse_int64(const char *s, int64_t *out);
 
 /* Wall-clock time in seconds. Tests may set NIGHTSHIFT_TEST_NOW=<epoch
  * seconds>: the clock then starts there at process start and advances with
- * real elapsed time, so deadlines can be placed seconds away. */
+ * real elapsed time, so deadlines can be placed seconds away; with
+ * NIGHTSHIFT_TEST_CLOCK=frozen as well it stays there (whole-screen dumps
+ * of the console compare byte for byte). */
 double ns_now(void);
+/* Creates path afresh for writing with mode, never through a symlink: a
+ * file or symlink already there is unlinked first (O_EXCL | O_NOFOLLOW).
+ * Returns the fd (close-on-exec) or -1 with errno. */
+int ns_create_file(const char *path, mode_t mode);
+
+/* A named crash point, for tests only: when NIGHTSHIFT_CRASHPOINT is
+ * "NAME:N", the Nth call of ns_crashpoint(NAME) kills the process with
+ * SIGKILL, as kill -9 would. Unset (always, outside tests), it does nothing.
+ * The points ("state.before", "commit.after", ...) are listed in
+ * docs/cli.md; only the thread that writes the store calls it. */
+void ns_crashpoint(const char *name);
 /* Monotonic seconds, for timeouts and rates. */
 double ns_monotonic(void);
 

@@ -13,6 +13,9 @@ set -eu
 db=$1
 np=${2:-1000}
 ne=${3:-100}
+# FIXTURE_NOW: the moment the fixture is "now" (default: the real now), so a
+# console with the same frozen clock draws the same screen every time.
+now=${FIXTURE_NOW:-$(date +%s)}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 rm -f "$db" "$db-wal" "$db-shm"
 mkdir -p "$(dirname "$db")"
@@ -37,8 +40,8 @@ INSERT INTO runs(id, job, params, params_json, spec_path, spec_canon, spec_hash,
                  state, concurrency, total, created_at, started_at, updated_at, heartbeat_at,
                  throughput, record_rate, projected_finish, sla_deadline, sla_state, runtime_pid)
 VALUES (1, 'fixture', 'day=2026-11-23' || char(10), '{"day":"2026-11-23"}', '/dev/null', '',
-        'x', 'y', 'running', 8, $np, unixepoch() - 600, unixepoch() - 600, unixepoch(),
-        unixepoch() - 3600, 12.5, 1250, unixepoch() + 900, unixepoch() + 1800, 'ok', 1);
+        'x', 'y', 'running', 8, $np, $now - 600, $now - 600, $now,
+        $now - 3600, 12.5, 1250, $now + 900, $now + 1800, 'ok', 1);
 WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i < $np - 1)
 INSERT INTO partitions(run_id, idx, key, params_json, state, attempts, attempts_total,
                        max_attempts, progress, total, last_message, last_signature,
@@ -47,15 +50,17 @@ SELECT 1, i, 'part-' || printf('%06d', i), '{"n":' || i || '}',
        CASE i % 10 WHEN 6 THEN 'running' WHEN 7 THEN 'pending' WHEN 8 THEN 'failed'
                    WHEN 9 THEN 'retry_wait' ELSE 'succeeded' END,
        1, 1, 3, CASE i % 10 WHEN 7 THEN 0 WHEN 6 THEN 40 ELSE 100 END, 100,
-       CASE i % 10 WHEN 8 THEN 'exit 2: connection reset by peer after ' || i || ' ms'
+       CASE i % 10 WHEN 8 THEN 'exit 2 after 3.2s: connection reset by peer after ' || i || ' ms'
+                   WHEN 9 THEN 'exit 75 after 1.0s: upstream answered 503'
                    ELSE 'ok ' || i END,
-       CASE i % 10 WHEN 8 THEN 'exit <n>: connection reset by peer after <n> ms' END,
-       unixepoch() - 100, CASE WHEN i % 10 < 6 OR i % 10 = 8 THEN unixepoch() - 50 END,
-       unixepoch(), 0
+       CASE i % 10 WHEN 8 THEN 'exit 2: connection reset by peer after <n> ms'
+                   WHEN 9 THEN 'exit 75: upstream answered <n>' END,
+       $now - 100, CASE WHEN i % 10 < 6 OR i % 10 = 8 THEN $now - 50 END,
+       $now, 0
 FROM c;
 WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < $ne)
 INSERT INTO error_records(id, run_id, idx, attempt_id, at, key, message, signature, payload)
-SELECT i, 1, i % $np, 1, unixepoch() - 60,
+SELECT i, 1, i % $np, 1, $now - 60,
        'rec-' || i,
        CASE i % 5 WHEN 0 THEN 'bad date ' || i WHEN 1 THEN 'bad date ' || (i * 7)
                   WHEN 2 THEN 'missing field user_id at line ' || i
@@ -77,7 +82,7 @@ UPDATE runs SET
   error_records = $ne, records_done = $np * 80, records_total = $np * 100;
 WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i < 59)
 INSERT INTO samples(run_id, at, done, records, failed)
-SELECT 1, unixepoch() - 300 + i * 5, i * (10 + i % 7), i * 1000, i FROM c;
+SELECT 1, $now - 300 + i * 5, i * (10 + i % 7), i * 1000, i FROM c;
 COMMIT;
 SQL
 } | sqlite3 -bail -batch "$db" >/dev/null

@@ -128,9 +128,9 @@ wait_screen "failures view" 5 'failed partitions by signature'
 wait_screen "partition 1's failure is a group" 20 '^ +1 +1  .*exit'
 before=$(sql "select attempts_total from partitions where idx = 1")
 keys r
-wait_screen "group retry asks" 5 'Retry group .*\[y/N\]'
-keys y
-wait_screen "group retry is applied" 5 'retry group .*: applied'
+# One partition in the group: r retries at once (only R asks), and the line
+# says how many partitions it touched (docs/console.md).
+wait_screen "group retry is applied, with its count" 5 'retry 1 partition of group .*: applied'
 retried_again() { sql_is "select attempts_total > $before or state <> 'failed' from partitions where idx = 1" 1; }
 wait_for "the group retry reaches SQLite" 10 retried_again && ok "the group retry reached partition 1"
 like "the command names the signature" "$(sql "select args from commands where verb = 'retry' order by id desc limit 1")" '"signature":'
@@ -140,7 +140,7 @@ wait_screen "back to the table" 5 'filter all'
 # A: retry all failed partitions, here from scratch (the question offers both).
 wait_for "partition 1 fails again" 20 sql_is "select state from partitions where idx = 1" failed
 keys A
-wait_screen "retry-all asks" 5 'Retry ALL failed partitions of run 1\? \[y\] from checkpoint, \[s\] from scratch'
+wait_screen "retry-all asks" 5 'Retry ALL [0-9]+ failed partitions? of run 1\? \[y\] from checkpoint, \[s\] from scratch'
 keys s
 wait_screen "retry-all is applied" 5 'retry all failed of run 1 from scratch: applied'
 is "its arguments" "$(sql "select args from commands where verb = 'retry' order by id desc limit 1")" \

@@ -14,7 +14,7 @@ like "function-key bar" "$(screen | tail -n 1)" 'F1Help.*F10Quit'
 keys Enter
 wait_screen "Enter opens the run (breadcrumbs)" 5 '^Runs > run 1 fixture'
 wait_screen "header: counts by state" 5 'pending 200 +running 200 +retry_wait 200 +paused 0 +succeeded 1200 +failed 200'
-wait_screen "header: runtime not running" 5 'runtime not running'
+wait_screen "header: no runtime (the lock, as status says)" 5 'no runtime  elapsed'
 wait_screen "header: sparkline, ETA, deadline" 5 'thrpt .*ETA .*deadline [0-9:]+ ok'
 wait_screen "partition table" 5 '^ +0 part-000000 +succeeded'
 
@@ -86,7 +86,7 @@ wait_screen "groups with counts, top first" 5 '^ +200 .*missing field user_id at
 keys Enter
 wait_screen "a group's records" 5 'signature: bad date <n>'
 keys q Tab
-wait_screen "failures grouped by signature" 5 '^ +200 +8  exit <n>: connection reset by peer'
+wait_screen "failures grouped by signature" 5 '^ +200 +8  exit 2: connection reset by peer'
 keys Tab
 wait_screen "records again" 5 '\[records\]'
 keys / "pwned" Enter
@@ -105,7 +105,7 @@ keys C-u "$T/pwned.jsonl" Enter
 wait_screen "export reports" 5 'exported [0-9]+ records'
 n=$(wc -l <"$T/pwned.jsonl")
 is "export wrote the filtered selection" "$n" "$(sql "select count(*) from error_records where instr(message,'pwned')")"
-like "export is JSON (schema 1) with the partition key and the payload in base64" "$(head -n 1 "$T/pwned.jsonl")" '^\{"schema":1,.*"partition_key":"[^"]+".*"payload_b64":"'
+like "export is JSON (schema nightshift.error/1) with the partition key and the payload in base64" "$(head -n 1 "$T/pwned.jsonl")" '^\{"schema":"nightshift.error/1",.*"partition_key":"[^"]+".*"payload_b64":"'
 check "the export is the CLI's: same bytes as errors --format jsonl with the same filter" \
     sh -c "ns_out=\$('$NIGHTSHIFT' errors 1 --format jsonl | grep -F pwned); [ \"\$ns_out\" = \"\$(cat '$T/pwned.jsonl')\" ]"
 check "export lines end in LF, not CRLF" sh -c "! grep -q \"\$(printf '\\r')\" '$T/pwned.jsonl'"

@@ -40,7 +40,7 @@ like "audit has a header" "$txt" "^ID +ISSUED +USER\(UID\) +SOURCE +VERB +STATE 
 like "audit shows the refused pause" "$txt" "^1 .* $me\($uid\) +cli +pause +refused .*no runtime is driving run 1"
 like "audit shows the applied retry with args" "$txt" "^4 .* retry +applied +[0-9.]+ms +\{\"partitions\":\[0\],\"from_scratch\":false\} -> retrying 1 partition"
 json=$(ns audit loop --json | sed "s/'/''/g")
-is "audit --json: schema 1, 5 commands" "$(sql "SELECT json_extract('$json', '\$.schema') || '/' || json_array_length('$json', '\$.commands')")" 1/5
+is "audit --json: schema 1, 5 commands" "$(sql "SELECT json_extract('$json', '\$.schema') || ' ' || json_array_length('$json', '\$.commands')")" "nightshift.audit/1 5"
 is "with user, uid, verb, args as JSON, state, result" "$(sql "SELECT json_extract('$json', '\$.commands[4].user') || '|' || json_extract('$json', '\$.commands[4].uid') || '|' || json_extract('$json', '\$.commands[4].verb') || '|' || json_extract('$json', '\$.commands[4].args.reason') || '|' || json_extract('$json', '\$.commands[4].state')")" "$me|$uid|skip|not needed|applied"
 check "latency_ms present for decided commands" test "$(sql "SELECT json_extract('$json', '\$.commands[3].latency_ms') >= 0")" = 1
 is "--after pages" "$(ns audit 1 --json --after 3 --limit 1 | sed "s/'/''/g" | { read -r j; sql "SELECT json_extract('$j', '\$.commands[0].id')"; })" 4

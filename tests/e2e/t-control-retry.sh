@@ -79,7 +79,7 @@ is "a and b failed" "$(sql "SELECT group_concat(key) FROM partitions WHERE run_i
 rm "$T/d2/fail-a" "$T/d2/fail-b"
 out=$(ns retry 2 --failed)
 is "retry --failed on a finished run exits 0" "$?" 0
-like "it is queued, and says how to apply it" "$out" "^run 2: retry queued \(command [0-9]+\): applied when the run is resumed with \`nightshift run .*/loop.yaml -p dir=.*/d2 -p steps=3\`$"
+like "it is queued, and says how to apply it" "$out" "^run 2: retry queued \(command [0-9]+\): no runtime: run \`nightshift run .*/loop.yaml -p dir=.*/d2 -p steps=3\` to apply it$"
 is "the command is pending" "$(sql "SELECT state FROM commands WHERE run_id = 2 AND verb = 'retry'")" pending
 ns run "$SPECS/loop.yaml" -p dir="$T/d2" -p steps=3 >"$T/run2b.out" 2>&1
 is "running it again exits 0" "$?" 0

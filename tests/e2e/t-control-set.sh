@@ -26,8 +26,9 @@ wait_for "three attempts live" 5 live_is 3
 ok "three attempts run after raising it"
 is "the same runtime (no restart)" "$(sql "SELECT runtime_pid FROM runs WHERE id = 1")" "$pid0"
 
-like "concurrency=0 is refused with the reason, exit 1" "$(out_rc ns set 1 concurrency=0)" "refused: concurrency must be a whole number from 1 to 1024 \(got 0\) rc=1"
-like "concurrency=x is refused" "$(out_rc ns set 1 concurrency=x)" "refused: .*\(got x\) rc=1"
+like "concurrency=0 is a usage error with the reason, exit 2 (docs/control.md)" "$(out_rc ns set 1 concurrency=0)" "concurrency must be a whole number from 1 to 1024 \(got \"0\"\) rc=2"
+like "concurrency=x is a usage error" "$(out_rc ns set 1 concurrency=x)" "\(got \"x\"\) rc=2"
+is "neither was recorded as a command" "$(sql "SELECT count(*) FROM commands WHERE run_id = 1 AND verb = 'set' AND state = 'refused'")" 0
 like "an unknown setting is a usage error" "$(out_rc ns set 1 speed=3)" "concurrency=N rc=2"
 is "still 3" "$(sql "SELECT concurrency FROM runs WHERE id = 1")" 3
 

@@ -54,7 +54,7 @@ static void test_structure_and_numbers(void **state)
     struct ns_json j;
     json_init(&j, &b);
     json_open_object(&j, NULL);
-    json_field_int(&j, "schema", NS_JSON_SCHEMA);
+    json_field_schema(&j, "test");
     json_field_real(&j, "rate", 1.5);
     json_field_real(&j, "whole", 2.0);
     json_field_time(&j, "none", 0);
@@ -69,7 +69,7 @@ static void test_structure_and_numbers(void **state)
     json_field_raw(&j, "p", "{\"k\": [1, \"\xe2\x80\xae\"]}");
     json_field_raw(&j, "bad", "{not json");
     json_close_object(&j);
-    assert_string_equal(b.data, "{\"schema\":1,\"rate\":1.5,\"whole\":2,\"none\":null,\"ok\":true,"
+    assert_string_equal(b.data, "{\"schema\":\"nightshift.test/1\",\"rate\":1.5,\"whole\":2,\"none\":null,\"ok\":true,"
                                 "\"s\":null,\"xs\":[1,{\"y\":2}],\"p\":{\"k\": [1, "
                                 "\"\\u202e\"]},\"bad\":\"{not json\"}");
     buf_release(&b);
