@@ -152,6 +152,7 @@ struct rt {
     char *waiters_dir;  /* waiting clients' FIFOs, poked after verdicts are committed */
     bool verdicts;      /* verdicts written in the open transaction */
     double command_poll_s; /* the fallback poll for commands (wake_poll_interval) */
+    bool commands_due;     /* a hint came while the journal waited for the lock */
     double start_mono, start_wall;
     double last_heartbeat, last_sample, last_tick, last_cmd_poll, last_metrics;
     char *metrics_path;   /* Prometheus textfile kept fresh (NULL: none) */

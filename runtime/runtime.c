@@ -1844,8 +1844,14 @@ static int commit_turn(struct rt *rt, bool wait, char *err, size_t errlen)
 
 static void poll_commands(struct rt *rt, bool force)
 {
-    if (journal_waiting(rt->j))
-        return; /* a verdict must be committed before the command is seen again */
+    if (journal_waiting(rt->j)) {
+        /* A verdict must be committed before the command is seen again; a
+         * hint that came meanwhile is kept for when the lock is ours. */
+        rt->commands_due |= force;
+        return;
+    }
+    force |= rt->commands_due;
+    rt->commands_due = false;
     double now = ns_monotonic();
     if (!force && now - rt->last_cmd_poll < rt->command_poll_s)
         return;
@@ -1878,6 +1884,12 @@ static int loop(struct rt *rt, char *err, size_t errlen)
          * commits at once. Each transaction is still all or nothing, so a
          * crash loses at most that much recent work, which runs again. */
         bool done = finished(rt);
+        if (done && !journal_waiting(rt->j)) {
+            /* A command that came since the last look (a retry) may give
+             * the run more to do: one last look before it ends. */
+            poll_commands(rt, true);
+            done = finished(rt);
+        }
         double since = journal_open_since(rt->j);
         if (done || quiet || rt->verdicts || journal_waiting(rt->j) ||
             (since > 0 && ns_monotonic() - since >= COMMIT_DELAY_S)) {
