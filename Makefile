@@ -10,7 +10,7 @@
 #   make screenshots  drive the console in tmux and render screenshots/*.png
 #   make fuzz         libFuzzer (clang) on each tests/fuzz target, FUZZ_SECONDS each
 #   make fuzz-replay  the fuzz targets over their seeds and regressions (in make test)
-#   make install      PREFIX=/usr/local DESTDIR=
+#   make install      PREFIX=/usr/local DESTDIR=  (make uninstall: the same files away)
 # V=1 shows full commands.
 
 NS_VERSION := 0.1.0
@@ -62,8 +62,8 @@ FUZZ_SECONDS ?= 60
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/tests/bench/%)
 
-.PHONY: all setup demo test unit e2e check-asan check-tsan bench screenshots install clean format \
-	fuzz fuzz-bins fuzz-replay
+.PHONY: all setup demo test unit e2e check-asan check-tsan bench screenshots install uninstall \
+	clean format fuzz fuzz-bins fuzz-replay
 all: $(BIN) $(TEST_HELPER_BINS) $(BENCH_BINS)
 
 $(BUILD)/%.o: %.c
@@ -159,10 +159,44 @@ bench: all
 screenshots: all
 	tests/screenshots/make-screenshots.sh $(BIN)
 
-install: $(BIN)
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
-	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/nightshift
+# nightshift-spec(5) is written by the binary from the spec's key table.
+SPEC_MAN := $(BUILD)/nightshift-spec.5
+$(SPEC_MAN): $(BIN)
+	$(call quiet,GEN,$@)
+	$(Q)$(BIN) _spec-man >$@.tmp && mv $@.tmp $@
+
+# What `make install` puts under $(DESTDIR)$(PREFIX), and so exactly what
+# `make uninstall` takes away: the stripped binary, both manual pages, the
+# bash completion, the worker header and the example configs.
+EXAMPLES := $(filter-out configs/README.md,$(shell find configs -type f | sort)) configs/README.md
+EXAMPLE_DIRS := $(sort $(patsubst %/,%,$(dir $(EXAMPLES))))
+SHAREDIR := $(PREFIX)/share/nightshift
+COMPDIR ?= $(PREFIX)/share/bash-completion/completions
+INCDIR := $(PREFIX)/include/nightshift
+STRIP ?= strip
+
+install: $(BIN) $(SPEC_MAN)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(COMPDIR) $(DESTDIR)$(INCDIR) \
+		$(patsubst configs%,$(DESTDIR)$(SHAREDIR)/examples%,$(EXAMPLE_DIRS))
+	install -m 755 -s --strip-program=$(STRIP) $(BIN) $(DESTDIR)$(BINDIR)/nightshift
 	install -m 644 docs/nightshift.1 $(DESTDIR)$(MANDIR)/man1/nightshift.1
+	install -m 644 $(SPEC_MAN) $(DESTDIR)$(MANDIR)/man5/nightshift-spec.5
+	install -m 644 completion/nightshift.bash $(DESTDIR)$(COMPDIR)/nightshift
+	install -m 644 include/nightshift/emit.h $(DESTDIR)$(INCDIR)/emit.h
+	for f in $(EXAMPLES); do \
+		mode=644; [ -x "$$f" ] && mode=755; \
+		install -m $$mode "$$f" "$(DESTDIR)$(SHAREDIR)/examples$${f#configs}" || exit 1; \
+	done
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/nightshift $(DESTDIR)$(MANDIR)/man1/nightshift.1 \
+		$(DESTDIR)$(MANDIR)/man5/nightshift-spec.5 $(DESTDIR)$(COMPDIR)/nightshift \
+		$(DESTDIR)$(INCDIR)/emit.h \
+		$(patsubst configs%,$(DESTDIR)$(SHAREDIR)/examples%,$(EXAMPLES))
+	@# Our own directories, deepest first (and only if empty: nothing else's).
+	-rmdir $(patsubst configs%,$(DESTDIR)$(SHAREDIR)/examples%,$(filter-out configs,$(EXAMPLE_DIRS))) \
+		$(DESTDIR)$(SHAREDIR)/examples $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(INCDIR) 2>/dev/null || true
 
 format:
 	clang-format -i $(wildcard include/nightshift/*.h runtime/*.c runtime/*.h tui/*.c tui/*.h tests/unit/*.c)

@@ -43,6 +43,76 @@ void cli_error(const char *subject, const char *fmt, ...)
     buf_release(&b);
 }
 
+#define NS_COMMAND_ENTRY(n) &cmd_##n,
+static const struct ns_command *const commands[] = {NS_COMMANDS(NS_COMMAND_ENTRY)};
+#undef NS_COMMAND_ENTRY
+static const struct ns_command *const hidden[] = {&cmd_launch, &cmd_spec_man, &cmd_complete};
+
+static const struct {
+    int code;
+    const char *text;
+} exit_texts[] = {
+#define NS_EXIT_TEXT(name, code, text) {code, text},
+    NS_EXITS(NS_EXIT_TEXT)
+#undef NS_EXIT_TEXT
+};
+
+const struct ns_command *const *cli_commands(size_t *n)
+{
+    *n = NS_ARRAY_LEN(commands);
+    return commands;
+}
+
+const struct ns_command *cli_find_command(const char *name)
+{
+    for (size_t i = 0; i < NS_ARRAY_LEN(commands); i++)
+        if (strcmp(name, commands[i]->name) == 0)
+            return commands[i];
+    for (size_t i = 0; i < NS_ARRAY_LEN(hidden); i++)
+        if (strcmp(name, hidden[i]->name) == 0)
+            return hidden[i];
+    return NULL;
+}
+
+/* "  3  text..." folded at 78 columns under the text's first column. */
+static void print_wrapped(FILE *f, int code, const char *text)
+{
+    int col = fprintf(f, "  %d  ", code);
+    const int indent = col;
+    while (*text) {
+        size_t w = strcspn(text, " ");
+        if (col > indent && col + 1 + (int)w > 78) {
+            fprintf(f, "\n%*s", indent, "");
+            col = indent;
+        } else if (col > indent) {
+            fputc(' ', f);
+            col++;
+        }
+        fwrite(text, 1, w, f);
+        col += (int)w;
+        text += w;
+        while (*text == ' ')
+            text++;
+    }
+    fputc('\n', f);
+}
+
+void cli_help(const struct ns_command *cmd, FILE *f)
+{
+    if (!cmd->help || strncmp(cmd->help, "usage:", 6) != 0)
+        cli_usage(cmd, f);
+    if (cmd->help)
+        fputs(cmd->help, f);
+    if (!cmd->exits)
+        return;
+    fputs("\nExit status:\n", f);
+    for (const char *c = cmd->exits; *c; c++)
+        for (size_t i = 0; i < NS_ARRAY_LEN(exit_texts); i++)
+            if (exit_texts[i].code == *c - '0')
+                print_wrapped(f, exit_texts[i].code, exit_texts[i].text);
+    fputs("Every command also takes --help and --version.\n", f);
+}
+
 void cli_usage(const struct ns_command *cmd, FILE *f)
 {
     fprintf(f, "usage: nightshift %s %s\n", cmd->name, cmd->args);
@@ -80,6 +150,35 @@ long long cli_find_run(const char *name, struct ns_store *st, const char *arg)
     return id > 0 ? id : 0;
 }
 
+char *cli_resolve_date(const char *name_value)
+{
+    const char *eq = strchr(name_value, '=');
+    char date[16];
+    if (!eq || ns_resolve_relative_date(eq + 1, ns_now(), date, sizeof date) != 1)
+        return NULL;
+    return ns_xasprintf("%.*s=%s", (int)(eq - name_value), name_value, date);
+}
+
+static void add_given(struct cli_spec_args *a, char *p)
+{
+    char *resolved = cli_resolve_date(p);
+    if (resolved) {
+        a->owned = ns_xrealloc(a->owned, (a->nowned + 1) * sizeof *a->owned);
+        a->owned[a->nowned++] = resolved;
+        p = resolved;
+    }
+    a->given[a->ngiven++] = p;
+}
+
+void cli_spec_args_release(struct cli_spec_args *a)
+{
+    for (size_t i = 0; i < a->nowned; i++)
+        free(a->owned[i]);
+    free(a->owned);
+    free(a->given);
+    memset(a, 0, sizeof *a);
+}
+
 int cli_parse_spec_args(const struct ns_command *cmd, const char *help, bool json, int argc,
                         char **argv, struct cli_spec_args *out)
 {
@@ -89,8 +188,8 @@ int cli_parse_spec_args(const struct ns_command *cmd, const char *help, bool jso
         abort();
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) {
-            cli_usage(cmd, stdout);
-            fputs(help, stdout);
+            (void)help; /* the descriptor's, through cli_help */
+            cli_help(cmd, stdout);
             return 1;
         } else if (json && strcmp(argv[i], "--json") == 0) {
             out->json = true;
@@ -99,9 +198,9 @@ int cli_parse_spec_args(const struct ns_command *cmd, const char *help, bool jso
                 cli_error(argv[0], "%s needs NAME=VALUE", argv[i - 1]);
                 return -1;
             }
-            out->given[out->ngiven++] = argv[i];
+            add_given(out, argv[i]);
         } else if (strncmp(argv[i], "-p", 2) == 0 && argv[i][2]) {
-            out->given[out->ngiven++] = argv[i] + 2;
+            add_given(out, argv[i] + 2);
         } else if (argv[i][0] == '-' && argv[i][1]) {
             cli_error(argv[0], "unknown option %s", argv[i]);
             cli_usage(cmd, stderr);

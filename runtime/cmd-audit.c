@@ -140,7 +140,7 @@ static int audit(int argc, char **argv)
             }
             break;
         case 'h':
-            fputs(audit_help, stdout);
+            cli_help(&cmd_audit, stdout);
             return NS_EXIT_OK;
         default:
             fputs(audit_help, stderr);
@@ -162,5 +162,9 @@ static int audit(int argc, char **argv)
     return rc;
 }
 
-const struct ns_command cmd_audit = {"audit", "RUN [--json] [--after ID] [--limit N] [--db PATH]",
-                                     "list a run's operator commands and their verdicts", audit};
+const struct ns_command cmd_audit = {"audit",
+                                     "RUN [--json] [--after ID] [--limit N] [--db PATH]",
+                                     "list a run's operator commands and their verdicts",
+                                     audit,
+                                     audit_help,
+                                     "023"};

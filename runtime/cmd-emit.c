@@ -43,7 +43,6 @@ static const char emit_help[] =
     "  log LEVEL MSG    a line for the run's event log\n"
     "\n"
     "MESSAGE words are joined with spaces; newlines in them become spaces.\n"
-    "Exit status: 0 sent, 2 usage error or not run by nightshift, 3 write error.\n"
     "docs/protocol.md describes the protocol.\n";
 
 /* Reads all of fd, refusing more than NS_REPORT_MAX_PAYLOAD bytes. */
@@ -207,7 +206,7 @@ static int emit(int argc, char **argv)
     int rc = NS_EXIT_USAGE;
 
     if (argc >= 2 && cli_is_help(argv[1])) {
-        fputs(emit_help, stdout);
+        cli_help(&cmd_emit, stdout);
         return NS_EXIT_OK;
     }
     if (argc < 2) {
@@ -270,5 +269,9 @@ done:
 }
 
 const struct ns_command cmd_emit = {
-    "emit", "total N | progress N | checkpoint TOKEN | error KEY MESSAGE... | log LEVEL MESSAGE...",
-    "report to the runtime from inside a worker", emit};
+    "emit",
+    "total N | progress N | checkpoint TOKEN | error KEY MESSAGE... | log LEVEL MESSAGE...",
+    "report to the runtime from inside a worker",
+    emit,
+    emit_help,
+    "023"};

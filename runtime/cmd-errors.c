@@ -143,7 +143,7 @@ static int errors(int argc, char **argv)
             fmt = (enum ns_export_format)export_format_of(optarg);
             break;
         case 'h':
-            fputs(errors_help, stdout);
+            cli_help(&cmd_errors, stdout);
             return NS_EXIT_OK;
         default:
             fputs(errors_help, stderr);
@@ -185,5 +185,9 @@ static int errors(int argc, char **argv)
     return rc;
 }
 
-const struct ns_command cmd_errors = {"errors", "RUN [--partition N] [--format text|jsonl|csv]",
-                                      "list a run's error records", errors};
+const struct ns_command cmd_errors = {"errors",
+                                      "RUN [--partition N] [--format text|jsonl|csv]",
+                                      "list a run's error records",
+                                      errors,
+                                      errors_help,
+                                      "023"};

@@ -14,7 +14,9 @@
 #include <time.h>
 
 #include "nightshift/cli.h"
+#include "nightshift/json.h"
 #include "nightshift/query-report.h"
+#include "nightshift/query.h"
 #include "nightshift/store.h"
 #include "nightshift/util.h"
 
@@ -28,35 +30,33 @@ static const char events_help[] =
     "  --follow, -f  keep printing new events while a runtime drives the run;\n"
     "                end when none does (the run ended, stopped or its runtime died)\n"
     "  --json        one JSON object a line: id, at, run_id, partition, attempt_id,\n"
-    "                kind, message (schema nightshift.event/1)\n"
+    "                kind, message (\"schema\": 1)\n"
     "  --after ID    only events with an id above ID (to page)\n"
-    "  --limit N     at most N events (without --follow)\n"
-    "\n"
-    "Exit status: 0 printed, 2 bad arguments, 3 no such run or a database error.\n";
+    "  --limit N     at most N events (without --follow)\n";
 
 #define EVENTS_PAGE 500
 #define FOLLOW_POLL_NS 200000000L
 
-static void print_event(const struct ns_report_event *e, long long run, bool json,
-                        struct ns_buf *b)
+static void print_event(const struct ns_report_event *e, long long run, bool json, struct ns_buf *b)
 {
     buf_reset(b);
     if (json) {
-        buf_addf(b, "{\"schema\":\"nightshift.event/1\",\"id\":%lld,\"at\":%.3f,\"run_id\":%lld,",
-                 (long long)e->id, e->at, run);
+        struct ns_json j;
+        json_begin_document(&j, b, "event");
+        json_field_int(&j, "id", e->id);
+        json_field_real(&j, "at", e->at);
+        json_field_int(&j, "run_id", run);
         if (e->idx >= 0)
-            buf_addf(b, "\"partition\":%lld,", (long long)e->idx);
+            json_field_int(&j, "partition", e->idx);
         else
-            buf_adds(b, "\"partition\":null,");
+            json_field_null(&j, "partition");
         if (e->attempt_id > 0)
-            buf_addf(b, "\"attempt_id\":%lld,", (long long)e->attempt_id);
+            json_field_int(&j, "attempt_id", e->attempt_id);
         else
-            buf_adds(b, "\"attempt_id\":null,");
-        buf_adds(b, "\"kind\":");
-        buf_add_json_string(b, e->kind, strlen(e->kind));
-        buf_adds(b, ",\"message\":");
-        buf_add_json_string(b, e->message, strlen(e->message));
-        buf_adds(b, "}\n");
+            json_field_null(&j, "attempt_id");
+        json_field_str(&j, "kind", e->kind);
+        json_field_bytes(&j, "message", e->message, strlen(e->message));
+        json_end_document(&j);
     } else {
         char t[32];
         cli_format_time(e->at, t, sizeof t);
@@ -75,7 +75,8 @@ static long print_page(struct ns_store *st, long long run, int64_t *after, long 
 {
     long printed = 0;
     for (;;) {
-        int want = limit < 0 || limit - printed > EVENTS_PAGE ? EVENTS_PAGE : (int)(limit - printed);
+        int want =
+            limit < 0 || limit - printed > EVENTS_PAGE ? EVENTS_PAGE : (int)(limit - printed);
         if (want == 0)
             return printed;
         struct ns_report_event *rows;
@@ -98,11 +99,13 @@ static long print_page(struct ns_store *st, long long run, int64_t *after, long 
 
 static int events(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"db", required_argument, NULL, 'd'},    {"json", no_argument, NULL, 'j'},
-        {"follow", no_argument, NULL, 'f'},      {"after", required_argument, NULL, 'a'},
-        {"limit", required_argument, NULL, 'l'}, {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"db", required_argument, NULL, 'd'},
+                                             {"json", no_argument, NULL, 'j'},
+                                             {"follow", no_argument, NULL, 'f'},
+                                             {"after", required_argument, NULL, 'a'},
+                                             {"limit", required_argument, NULL, 'l'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
     const char *db_opt = NULL;
     bool json = false, follow = false;
     int64_t after = 0, limit = -1;
@@ -129,7 +132,7 @@ static int events(int argc, char **argv)
             }
             break;
         case 'h':
-            fputs(events_help, stdout);
+            cli_help(&cmd_events, stdout);
             return NS_EXIT_OK;
         default:
             fputs(events_help, stderr);
@@ -155,7 +158,7 @@ static int events(int argc, char **argv)
     while (follow) {
         /* Liveness first: what a runtime wrote before it let go is read in
          * the last round. */
-        bool alive = store_runtime_alive(&st, run);
+        bool alive = query_runtime_alive(&st, run);
         if (print_page(&st, run, &after, -1, json, &b) < 0)
             goto out;
         fflush(stdout);
@@ -170,5 +173,9 @@ out:
     return rc;
 }
 
-const struct ns_command cmd_events = {"events", "RUN [--follow] [--json] [--after ID] [--limit N]",
-                                      "print a run's events, or follow them", events};
+const struct ns_command cmd_events = {"events",
+                                      "RUN [--follow] [--json] [--after ID] [--limit N]",
+                                      "print a run's events, or follow them",
+                                      events,
+                                      events_help,
+                                      "023"};

@@ -37,5 +37,9 @@ static int kill_main(int argc, char **argv)
     return rc;
 }
 
-const struct ns_command cmd_kill = {"kill", "RUN PART... [--db PATH] [--timeout S] [--no-wait]",
-                                    "end running attempts (a failed attempt each)", kill_main};
+const struct ns_command cmd_kill = {"kill",
+                                    "RUN PART... [--db PATH] [--timeout S] [--no-wait]",
+                                    "end running attempts (a failed attempt each)",
+                                    kill_main,
+                                    kill_help,
+                                    "0123"};

@@ -218,4 +218,4 @@ static int launch_main(int argc, char **argv)
 }
 
 const struct ns_command cmd_launch = {
-    "_launch", "BATCHDIR", "(internal) run one Slurm array task's worker", launch_main};
+    "_launch", "BATCHDIR", "(internal) run one Slurm array task's worker", launch_main, NULL, NULL};

@@ -18,7 +18,7 @@
 
 #include "nightshift/cli.h"
 #include "nightshift/escape.h"
-#include "nightshift/query-report.h"
+#include "nightshift/query.h"
 #include "nightshift/store.h"
 #include "nightshift/util.h"
 
@@ -32,10 +32,7 @@ static const char logs_help[] =
     "(nothing is printed, a note goes to stderr, exit status 0).\n"
     "\n"
     "  --attempt N   that attempt (1 is the first)\n"
-    "  --follow, -f  keep printing as the log grows; end when the attempt ends\n"
-    "\n"
-    "Exit status: 0 printed, 2 bad arguments, 3 no such run, partition or\n"
-    "attempt, or the log cannot be read.\n";
+    "  --follow, -f  keep printing as the log grows; end when the attempt ends\n";
 
 #define FOLLOW_POLL_NS 100000000L /* 100 ms between looks at a growing log */
 
@@ -98,7 +95,7 @@ static int logs(int argc, char **argv)
             follow = true;
             break;
         case 'h':
-            fputs(logs_help, stdout);
+            cli_help(&cmd_logs, stdout);
             return NS_EXIT_OK;
         default:
             fputs(logs_help, stderr);
@@ -119,18 +116,29 @@ static int logs(int argc, char **argv)
     struct out o = {isatty(STDOUT_FILENO), NS_BUF_INIT, NS_BUF_INIT};
     if (!run)
         goto out;
-    int64_t total = report_run_total(&st, run);
-    if (part < 0 || part >= total) {
-        cli_error("logs", "run %lld has no partition %lld (its partitions are 0 to %lld)", run,
-                  (long long)part, (long long)total - 1);
+    char err[512];
+    struct ns_part_row pr = {0};
+    int has = query_partition(&st, run, part, &pr, err, sizeof err);
+    query_part_row_release(&pr);
+    if (has <= 0) {
+        int64_t lo, hi;
+        query_partition_range(&st, run, &lo, &hi);
+        if (has < 0)
+            cli_error("logs", "%s", err);
+        else
+            cli_error("logs", "run %lld has no partition %lld (its partitions are %lld to %lld)",
+                      run, (long long)part, (long long)lo, (long long)hi);
         goto out;
     }
-    int64_t n = 0;
-    bool live = false;
-    int found = report_attempt(&st, run, part, attempt, &n, &path, &live);
+    struct ns_attempt_row ar = {0};
+    int found = query_attempt(&st, run, part, attempt, &ar, err, sizeof err);
+    int64_t n = ar.n;
+    bool live = found == 1 && !ar.outcome;
+    path = found == 1 && ar.log_path ? ns_xstrdup(ar.log_path) : NULL;
+    query_attempt_row_release(&ar);
     if (found <= 0 || !path) {
         if (found < 0)
-            cli_error("logs", "%s: %s", st.path, sqlite3_errmsg(st.db));
+            cli_error("logs", "%s", err);
         else if (attempt)
             cli_error("logs", "run %lld partition %lld has no attempt %lld", run, (long long)part,
                       (long long)attempt);
@@ -144,11 +152,9 @@ static int logs(int argc, char **argv)
      * attempt may still make it; one that ended without it printed nothing. */
     while (!f && errno == ENOENT && follow && live) {
         nanosleep(&pause, NULL);
-        char *again = NULL;
-        int64_t same_n = 0;
-        if (report_attempt(&st, run, part, n, &same_n, &again, &live) <= 0)
-            live = false;
-        free(again);
+        struct ns_attempt_row now = {0};
+        live = query_attempt(&st, run, part, n, &now, err, sizeof err) == 1 && !now.outcome;
+        query_attempt_row_release(&now);
         f = fopen(path, "rb");
     }
     if (!f && errno == ENOENT) {
@@ -166,11 +172,9 @@ static int logs(int argc, char **argv)
         nanosleep(&pause, NULL);
         /* Look at the attempt before reading, so what it wrote before it
          * ended is read in the last round. */
-        char *again = NULL;
-        int64_t same_n = 0;
-        if (report_attempt(&st, run, part, n, &same_n, &again, &live) <= 0)
-            live = false;
-        free(again);
+        struct ns_attempt_row now = {0};
+        live = query_attempt(&st, run, part, n, &now, err, sizeof err) == 1 && !now.outcome;
+        query_attempt_row_release(&now);
         drain(f, &o);
     }
     out_write(&o, "", 0, true);
@@ -186,5 +190,6 @@ out:
     return rc;
 }
 
-const struct ns_command cmd_logs = {"logs", "RUN PARTITION [--attempt N] [--follow]",
-                                    "print one attempt's output", logs};
+const struct ns_command cmd_logs = {
+    "logs", "RUN PARTITION [--attempt N] [--follow]", "print one attempt's output", logs, logs_help,
+    "023"};

@@ -19,15 +19,12 @@ static const char metrics_help[] =
     "records/s, ETA, SLA state, last success, and the batch SLIs (success ratio,\n"
     "attempt failure ratio, records redone, checkpoint lag, error-budget burn, queue\n"
     "depth, partition duration quantiles). For node_exporter's textfile collector,\n"
-    "`nightshift run --metrics-textfile PATH` keeps a file fresh while it runs.\n"
-    "\n"
-    "Exit status: 0 printed, 2 bad arguments, 3 no such run or a database error.\n";
+    "`nightshift run --metrics-textfile PATH` keeps a file fresh while it runs.\n";
 
 static int metrics(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"db", required_argument, NULL, 'd'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {
+        {"db", required_argument, NULL, 'd'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     const char *db_opt = NULL;
     int c;
     optind = 1;
@@ -37,7 +34,7 @@ static int metrics(int argc, char **argv)
             db_opt = optarg;
             break;
         case 'h':
-            fputs(metrics_help, stdout);
+            cli_help(&cmd_metrics, stdout);
             return NS_EXIT_OK;
         default:
             fputs(metrics_help, stderr);
@@ -78,5 +75,6 @@ static int metrics(int argc, char **argv)
     return rc;
 }
 
-const struct ns_command cmd_metrics = {"metrics", "[RUN] [--db PATH]",
-                                       "Prometheus metrics of runs on stdout", metrics};
+const struct ns_command cmd_metrics = {
+    "metrics", "[RUN] [--db PATH]", "Prometheus metrics of runs on stdout",
+    metrics,   metrics_help,        "023"};

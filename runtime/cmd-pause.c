@@ -26,5 +26,9 @@ static int pause_main(int argc, char **argv)
     return rc;
 }
 
-const struct ns_command cmd_pause = {"pause", "RUN [--db PATH] [--timeout S] [--no-wait]",
-                                     "pause a run (SIGSTOP its workers)", pause_main};
+const struct ns_command cmd_pause = {"pause",
+                                     "RUN [--db PATH] [--timeout S] [--no-wait]",
+                                     "pause a run (SIGSTOP its workers)",
+                                     pause_main,
+                                     pause_help,
+                                     "0123"};

@@ -157,9 +157,13 @@ out:
     if (loaded)
         spec_release(&spec);
     diags_release(&diags);
-    free(given);
+    cli_spec_args_release(&args);
     return rc;
 }
 
-const struct ns_command cmd_plan = {"plan", "SPEC [-p NAME=VALUE]... [--json]",
-                                    "list the partitions a run would have", plan_main};
+const struct ns_command cmd_plan = {"plan",
+                                    "SPEC [-p NAME=VALUE]... [--json]",
+                                    "list the partitions a run would have",
+                                    plan_main,
+                                    help_text,
+                                    "02"};

@@ -27,5 +27,9 @@ static int resume_main(int argc, char **argv)
     return rc;
 }
 
-const struct ns_command cmd_resume = {"resume", "RUN [--db PATH] [--timeout S] [--no-wait]",
-                                      "resume a paused or halted run", resume_main};
+const struct ns_command cmd_resume = {"resume",
+                                      "RUN [--db PATH] [--timeout S] [--no-wait]",
+                                      "resume a paused or halted run",
+                                      resume_main,
+                                      resume_help,
+                                      "0123"};

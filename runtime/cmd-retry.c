@@ -70,4 +70,7 @@ static int retry_main(int argc, char **argv)
 const struct ns_command cmd_retry = {"retry",
                                      "RUN PART...|--failed|--signature TEXT [--from-scratch] "
                                      "[--start]",
-                                     "retry partitions (from their checkpoint)", retry_main};
+                                     "retry partitions (from their checkpoint)",
+                                     retry_main,
+                                     retry_help,
+                                     "0123"};

@@ -47,10 +47,7 @@ static const char run_help[] =
     "                   textfile collector; overrides metrics.textfile in the spec\n"
     "\n"
     "SIGINT or SIGTERM stops the run gracefully (workers get SIGTERM, then SIGKILL\n"
-    "after stop_grace); a second one stops it at once. A later `run` resumes it.\n"
-    "Exit status: 0 succeeded, 1 some partitions failed, 2 usage or spec error,\n"
-    "3 could not run (database, another runtime drives the run, changed spec),\n"
-    "4 stopped or halted before the end.\n";
+    "after stop_grace); a second one stops it at once. A later `run` resumes it.\n";
 
 struct run_view {
     bool tty; /* live line on stderr */
@@ -217,6 +214,13 @@ static void on_started(void *ctx, int64_t run_id)
     ready_fd = -1;
 }
 
+static void free_params(char **params, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(params[i]);
+    free(params);
+}
+
 static int run(int argc, char **argv)
 {
     static const struct option longopts[] = {{"param", required_argument, NULL, 'p'},
@@ -241,10 +245,13 @@ static int run(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "p:hq", longopts, NULL)) != -1) {
         switch (c) {
-        case 'p':
+        case 'p': {
+            /* A relative date is resolved now, once: the run stores the date. */
+            char *resolved = cli_resolve_date(optarg);
             params = ns_xrealloc(params, (nparams + 1) * sizeof *params);
-            params[nparams++] = optarg;
+            params[nparams++] = resolved ? resolved : ns_xstrdup(optarg);
             break;
+        }
         case 'd':
             db_opt = optarg;
             break;
@@ -267,18 +274,18 @@ static int run(int argc, char **argv)
             metrics_opt = optarg;
             break;
         case 'h':
-            fputs(run_help, stdout);
-            free(params);
+            cli_help(&cmd_run, stdout);
+            free_params(params, nparams);
             return NS_EXIT_OK;
         default:
             fputs(run_help, stderr);
-            free(params);
+            free_params(params, nparams);
             return NS_EXIT_USAGE;
         }
     }
     if (optind != argc - 1) {
         fputs(run_help, stderr);
-        free(params);
+        free_params(params, nparams);
         return NS_EXIT_USAGE;
     }
     const char *spec_path = argv[optind];
@@ -289,7 +296,7 @@ static int run(int argc, char **argv)
     if (spec_load(spec_path, &spec, &diags) != 0) {
         cli_print_diags(&diags, spec_path);
         diags_release(&diags);
-        free(params);
+        free_params(params, nparams);
         return NS_EXIT_USAGE;
     }
     /* Validated and summarised here (len, hash); the runtime streams the
@@ -299,7 +306,7 @@ static int run(int argc, char **argv)
         cli_print_diags(&diags, spec_path);
         diags_release(&diags);
         spec_release(&spec);
-        free(params);
+        free_params(params, nparams);
         return NS_EXIT_USAGE;
     }
     char *db_path = store_default_path(db_opt);
@@ -365,9 +372,13 @@ out:
     plan_release(&plan);
     spec_release(&spec);
     diags_release(&diags);
-    free(params);
+    free_params(params, nparams);
     return rc;
 }
 
-const struct ns_command cmd_run = {
-    "run", "SPEC [-p NAME=VALUE]... [--db PATH] [--rerun] [--detach]", "run or resume a job", run};
+const struct ns_command cmd_run = {"run",
+                                   "SPEC [-p NAME=VALUE]... [--db PATH] [--rerun] [--detach]",
+                                   "run or resume a job",
+                                   run,
+                                   run_help,
+                                   "01234"};

@@ -49,5 +49,9 @@ static int set_main(int argc, char **argv)
     return rc;
 }
 
-const struct ns_command cmd_set = {"set", "RUN concurrency=N [--db PATH] [--timeout S] [--no-wait]",
-                                   "change a live run's concurrency", set_main};
+const struct ns_command cmd_set = {"set",
+                                   "RUN concurrency=N [--db PATH] [--timeout S] [--no-wait]",
+                                   "change a live run's concurrency",
+                                   set_main,
+                                   set_help,
+                                   "0123"};

@@ -57,5 +57,9 @@ static int skip_main(int argc, char **argv)
     return rc;
 }
 
-const struct ns_command cmd_skip = {"skip", "RUN PART...|--signature TEXT [--reason TEXT]",
-                                    "mark partitions skipped, with a reason", skip_main};
+const struct ns_command cmd_skip = {"skip",
+                                    "RUN PART...|--signature TEXT [--reason TEXT]",
+                                    "mark partitions skipped, with a reason",
+                                    skip_main,
+                                    skip_help,
+                                    "0123"};

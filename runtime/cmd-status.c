@@ -446,7 +446,7 @@ static int status(int argc, char **argv)
             all = true;
             break;
         case 'h':
-            fputs(status_help, stdout);
+            cli_help(&cmd_status, stdout);
             return NS_EXIT_OK;
         default:
             fputs(status_help, stderr);
@@ -471,5 +471,6 @@ static int status(int argc, char **argv)
     return rc;
 }
 
-const struct ns_command cmd_status = {"status", "[RUN] [--db PATH] [--json]",
-                                      "show runs, or one run in detail", status};
+const struct ns_command cmd_status = {
+    "status", "[RUN] [--db PATH] [--json]", "show runs, or one run in detail", status, status_help,
+    "023"};

@@ -28,5 +28,9 @@ static int stop_main(int argc, char **argv)
     return rc;
 }
 
-const struct ns_command cmd_stop = {"stop", "[--now] RUN [--db PATH] [--timeout S] [--no-wait]",
-                                    "stop a run gracefully (or --now)", stop_main};
+const struct ns_command cmd_stop = {"stop",
+                                    "[--now] RUN [--db PATH] [--timeout S] [--no-wait]",
+                                    "stop a run gracefully (or --now)",
+                                    stop_main,
+                                    stop_help,
+                                    "0123"};

@@ -22,10 +22,8 @@ static const char summary_help[] =
     "operator's reason), the audit trail and the SLA outcome.\n"
     "\n"
     "  --format F   text (default), markdown (for a mail or a wiki) or json\n"
-    "               (schema nightshift.summary/1, docs/cli.md)\n"
-    "  --top N      error signatures to list (default 5)\n"
-    "\n"
-    "Exit status: 0 printed, 2 bad arguments, 3 no such run or a database error.\n";
+    "               (one object, \"schema\": 1; fields in docs/cli.md)\n"
+    "  --top N      error signatures to list (default 5)\n";
 
 static int summary(int argc, char **argv)
 {
@@ -58,7 +56,7 @@ static int summary(int argc, char **argv)
             }
             break;
         case 'h':
-            fputs(summary_help, stdout);
+            cli_help(&cmd_summary, stdout);
             return NS_EXIT_OK;
         default:
             fputs(summary_help, stderr);
@@ -92,5 +90,9 @@ static int summary(int argc, char **argv)
     return rc;
 }
 
-const struct ns_command cmd_summary = {"summary", "[RUN] [--format text|markdown|json] [--top N]",
-                                       "the morning report of a run", summary};
+const struct ns_command cmd_summary = {"summary",
+                                       "[RUN] [--format text|markdown|json] [--top N]",
+                                       "the morning report of a run",
+                                       summary,
+                                       summary_help,
+                                       "023"};

@@ -159,9 +159,13 @@ out:
     if (loaded)
         spec_release(&spec);
     diags_release(&diags);
-    free(given);
+    cli_spec_args_release(&args);
     return rc;
 }
 
-const struct ns_command cmd_validate = {"validate", "SPEC [-p NAME=VALUE]...",
-                                        "check a job spec and summarise its plan", validate};
+const struct ns_command cmd_validate = {"validate",
+                                        "SPEC [-p NAME=VALUE]...",
+                                        "check a job spec and summarise its plan",
+                                        validate,
+                                        help_text,
+                                        "02"};

@@ -109,7 +109,7 @@ int ctl_parse(struct ctl *c, int argc, char **argv)
             c->reason = optarg;
             break;
         case 'h':
-            fputs(c->help, stdout);
+            cli_help(cli_find_command(c->name), stdout);
             return NS_EXIT_OK;
         default:
             fputs(c->help, stderr);

@@ -241,7 +241,7 @@ int control_issue(struct ns_store *st, int64_t run_id, const char *verb, const c
     }
     if (query_runtime_alive(st, run_id)) {
         out->outcome = NS_SUBMIT_SENT;
-        return insert_command(st, run_id, verb, args_json, source, NULL, &out->cmd_id, err, errlen);
+        return control_submit(st, run_id, verb, args_json, source, &out->cmd_id, err, errlen);
     }
     char *how = control_resume_command(st, run_id, db_shown);
     char state[32];

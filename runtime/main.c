@@ -1,25 +1,45 @@
 /*
  * main.c - the nightshift binary: dispatch to one subcommand.
+ *
+ * The conventions every command shares are handled here, once: `help CMD`
+ * (the same text as `CMD --help`, from the command's descriptor) and
+ * `--version` anywhere among a command's options. A worker's `emit` keeps
+ * its arguments as they are (they are data: only a first --version counts),
+ * as does the internal _launch.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "nightshift/cli.h"
 
-#define NS_COMMAND_ENTRY(n) &cmd_##n,
-static const struct ns_command *const commands[] = {NS_COMMANDS(NS_COMMAND_ENTRY)};
-static const struct ns_command *const hidden[] = {&cmd_launch};
-#undef NS_COMMAND_ENTRY
-
 static void usage(FILE *f)
 {
+    size_t n;
+    const struct ns_command *const *commands = cli_commands(&n);
     fputs("usage: nightshift COMMAND [ARGS...]\n\n"
           "Runs partitioned batch jobs, records everything in SQLite, and lets an\n"
           "operator watch and steer them. Commands:\n\n",
           f);
-    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+    for (size_t i = 0; i < n; i++)
         fprintf(f, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
-    fputs("\n'nightshift COMMAND --help' describes one command; docs/cli.md has them all.\n", f);
+    fputs("\n'nightshift help COMMAND' (or 'nightshift COMMAND --help') describes one\n"
+          "command; docs/cli.md has them all. --version prints the version.\n",
+          f);
+}
+
+/* True when args (after the subcommand) ask for the version: a --version
+ * before any "--", not the value of the option before it. */
+static int wants_version(int argc, char **argv)
+{
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            return 0;
+        if (strcmp(argv[i], "--version") == 0 && strcmp(argv[i - 1], "-p") != 0 &&
+            strcmp(argv[i - 1], "--param") != 0 && strcmp(argv[i - 1], "--reason") != 0)
+            return 1;
+    }
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -27,6 +47,16 @@ int main(int argc, char **argv)
     if (argc < 2) {
         usage(stderr);
         return NS_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "help") == 0 && argc > 2) {
+        const struct ns_command *cmd = cli_find_command(argv[2]);
+        if (!cmd || argc > 3) {
+            cli_error("help", "%s: unknown command (see 'nightshift --help')",
+                      argc > 3 ? argv[3] : argv[2]);
+            return NS_EXIT_USAGE;
+        }
+        cli_help(cmd, stdout);
+        return NS_EXIT_OK;
     }
     if (cli_is_help(argv[1]) || strcmp(argv[1], "help") == 0) {
         usage(stdout);
@@ -36,12 +66,16 @@ int main(int argc, char **argv)
         puts("nightshift " NS_VERSION);
         return NS_EXIT_OK;
     }
-    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-        if (strcmp(argv[1], commands[i]->name) == 0)
-            return commands[i]->main(argc - 1, argv + 1);
-    for (size_t i = 0; i < sizeof(hidden) / sizeof(hidden[0]); i++)
-        if (strcmp(argv[1], hidden[i]->name) == 0)
-            return hidden[i]->main(argc - 1, argv + 1);
-    cli_error(argv[1], "unknown command (see 'nightshift --help')");
-    return NS_EXIT_USAGE;
+    const struct ns_command *cmd = cli_find_command(argv[1]);
+    if (!cmd) {
+        cli_error(argv[1], "unknown command (see 'nightshift --help')");
+        return NS_EXIT_USAGE;
+    }
+    bool version = cmd == &cmd_emit ? argc > 2 && strcmp(argv[2], "--version") == 0
+                                    : cmd != &cmd_launch && wants_version(argc, argv);
+    if (version) {
+        puts("nightshift " NS_VERSION);
+        return NS_EXIT_OK;
+    }
+    return cmd->main(argc - 1, argv + 1);
 }

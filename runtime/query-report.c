@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "nightshift/query-report.h"
+#include "nightshift/query.h"
 #include "nightshift/store.h"
 #include "nightshift/util.h"
 
@@ -33,49 +34,52 @@ static double col_time(sqlite3_stmt *s, int i)
     return sqlite3_column_type(s, i) == SQLITE_NULL ? 0 : sqlite3_column_double(s, i);
 }
 
+/* The run's own figures come from the read model (query.h): state, counts,
+ * liveness and ETA are computed there once for every reader. */
 static int load_run(struct ns_store *st, struct ns_run_report *r, char *err, size_t errlen)
 {
-    sqlite3_stmt *s = store_prepare(
-        st, "SELECT job, params, state, state_reason, spec_path, created_at, started_at, "
-            "finished_at, total, n_pending, n_running, n_retry_wait, n_paused, n_succeeded, "
-            "n_failed, n_skipped, records_done, records_total, error_records, throughput, "
-            "record_rate, projected_finish, sla_state, sla_deadline, sla_max_duration "
-            "FROM runs WHERE id = ?");
-    sqlite3_bind_int64(s, 1, r->run_id);
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_ROW) {
-        if (rc == SQLITE_DONE)
+    struct ns_run_summary sum;
+    int rc = query_run_summary(st, r->run_id, r->now, &sum, err, errlen);
+    if (rc != 1) {
+        if (rc == 0)
             ns_errf(err, errlen, "no run %lld in %s", (long long)r->run_id, st->path);
-        else
-            ns_errf(err, errlen, "%s: %s", st->path, sqlite3_errmsg(st->db));
-        sqlite3_finalize(s);
+        query_run_summary_release(&sum);
         return -1;
     }
-    r->job = col_dup_empty(s, 0);
-    r->params = col_dup_empty(s, 1);
-    r->state = col_dup_empty(s, 2);
-    r->state_reason = col_dup(s, 3);
-    r->spec_path = col_dup_empty(s, 4);
-    r->created_at = col_time(s, 5);
-    r->started_at = col_time(s, 6);
-    r->finished_at = col_time(s, 7);
-    int64_t *counts[] = {&r->total,   &r->pending,   &r->running, &r->retry_wait,
-                         &r->paused,  &r->succeeded, &r->failed,  &r->skipped,
-                         &r->records_done, &r->records_total, &r->error_records};
-    for (size_t i = 0; i < NS_ARRAY_LEN(counts); i++)
-        *counts[i] = sqlite3_column_int64(s, 8 + (int)i);
-    r->throughput = col_time(s, 19);
-    r->record_rate = col_time(s, 20);
-    r->projected_finish = col_time(s, 21);
-    r->sla_state = col_dup(s, 22);
-    r->sla_deadline = col_time(s, 23);
-    r->sla_max_duration = col_time(s, 24);
-    sqlite3_finalize(s);
+    /* The strings move into the report. */
+    r->job = sum.job, sum.job = NULL;
+    r->params = sum.params, sum.params = NULL;
+    r->state = sum.state, sum.state = NULL;
+    r->state_reason = sum.state_reason, sum.state_reason = NULL;
+    r->spec_path = sum.spec_path, sum.spec_path = NULL;
+    r->sla_state = sum.sla_state, sum.sla_state = NULL;
+    r->created_at = sum.created_at;
+    r->started_at = sum.started_at;
+    r->finished_at = sum.finished_at;
+    r->total = sum.counts.total;
+    r->pending = sum.counts.n[NS_PS_PENDING];
+    r->running = sum.counts.n[NS_PS_RUNNING];
+    r->retry_wait = sum.counts.n[NS_PS_RETRY_WAIT];
+    r->paused = sum.counts.n[NS_PS_PAUSED];
+    r->succeeded = sum.counts.n[NS_PS_SUCCEEDED];
+    r->failed = sum.counts.n[NS_PS_FAILED];
+    r->skipped = sum.counts.n[NS_PS_SKIPPED];
+    r->records_done = sum.records_done;
+    r->records_total = sum.records_total;
+    r->error_records = sum.error_records;
+    r->throughput = sum.throughput;
+    r->record_rate = sum.record_rate;
+    r->projected_finish = sum.finish_at;
+    r->has_eta = sum.has_eta;
+    r->eta_s = sum.eta_s;
+    r->sla_deadline = sum.sla_deadline;
+    r->sla_max_duration = sum.sla_max_duration;
+    r->runtime_alive = sum.alive;
     double start = r->started_at > 0 ? r->started_at : r->created_at;
     r->wall_s = (r->finished_at > 0 ? r->finished_at : r->now) - start;
     if (r->wall_s < 0)
         r->wall_s = 0;
-    r->runtime_alive = store_runtime_alive(st, r->run_id);
+    query_run_summary_release(&sum);
     return 0;
 }
 
@@ -97,10 +101,12 @@ static void load_attempts(struct ns_store *st, struct ns_run_report *r)
             "AS prev FROM attempts WHERE run_id = ?)");
     sqlite3_bind_int64(s, 1, r->run_id);
     if (sqlite3_step(s) == SQLITE_ROW) {
-        int64_t *v[] = {&r->attempts,        &r->retries, &r->interrupted,
-                        &r->timed_out,       &r->signalled, &r->killed,
-                        &r->failed_attempts, &r->redone,  &r->redone_after_crash,
-                        &r->resumed_attempts, &r->succeeded_attempts, &r->live_attempts};
+        int64_t *v[] = {&r->attempts,           &r->retries,
+                        &r->interrupted,        &r->timed_out,
+                        &r->signalled,          &r->killed,
+                        &r->failed_attempts,    &r->redone,
+                        &r->redone_after_crash, &r->resumed_attempts,
+                        &r->succeeded_attempts, &r->live_attempts};
         for (size_t i = 0; i < NS_ARRAY_LEN(v); i++)
             *v[i] = sqlite3_column_int64(s, (int)i);
     }
@@ -134,7 +140,7 @@ static int64_t rank_of(double p, int64_t n)
 static void load_durations(struct ns_store *st, struct ns_run_report *r)
 {
     sqlite3_stmt *s = store_prepare(st, DURATIONS "SELECT count(*), coalesce(max(secs), 0), "
-                                        "coalesce(sum(secs), 0) FROM d");
+                                                  "coalesce(sum(secs), 0) FROM d");
     sqlite3_bind_int64(s, 1, r->run_id);
     if (sqlite3_step(s) == SQLITE_ROW) {
         r->ndurations = sqlite3_column_int64(s, 0);
@@ -195,7 +201,8 @@ static void load_lists(struct ns_store *st, struct ns_run_report *r, int limit)
     sqlite3_bind_int64(s, 1, r->run_id);
     sqlite3_bind_int(s, 2, limit);
     while (sqlite3_step(s) == SQLITE_ROW) {
-        r->failed_parts = ns_xrealloc(r->failed_parts, (r->nfailed_parts + 1) * sizeof(*r->failed_parts));
+        r->failed_parts =
+            ns_xrealloc(r->failed_parts, (r->nfailed_parts + 1) * sizeof(*r->failed_parts));
         struct ns_report_failed *f = &r->failed_parts[r->nfailed_parts++];
         f->idx = sqlite3_column_int64(s, 0);
         f->key = col_dup_empty(s, 1);
@@ -285,8 +292,8 @@ static void load_budget(struct ns_store *st, struct ns_run_report *r)
 {
     sqlite3_stmt *s = store_prepare(st, "SELECT spec_canon FROM runs WHERE id = ?");
     sqlite3_bind_int64(s, 1, r->run_id);
-    const char *canon = sqlite3_step(s) == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0)
-                                                      : NULL;
+    const char *canon =
+        sqlite3_step(s) == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0) : NULL;
     const char *line = canon ? strstr(canon, "halt_when: ") : NULL;
     char *l = line ? ns_xstrndup(line, strcspn(line, "\n")) : NULL;
     parse_limit(l, "failed_partitions=", &r->budget_failed, &r->budget_failed_pct);
@@ -297,10 +304,9 @@ static void load_budget(struct ns_store *st, struct ns_run_report *r)
 
 double report_eta_seconds(const struct ns_run_report *r)
 {
-    if (r->finished_at > 0 || !r->runtime_alive || strcmp(r->state, "running") != 0 ||
-        r->projected_finish <= 0)
+    if (!r->has_eta || r->projected_finish <= 0)
         return -1;
-    return r->projected_finish > r->now ? r->projected_finish - r->now : 0;
+    return r->eta_s > 0 ? r->eta_s : 0; /* a projection already passed: due now */
 }
 
 int report_load(struct ns_store *st, int64_t run_id, int top, int list_limit,
@@ -403,26 +409,6 @@ void report_events_free(struct ns_report_event *rows, long n)
     free(rows);
 }
 
-int report_attempt(struct ns_store *st, int64_t run_id, int64_t idx, int64_t n, int64_t *n_out,
-                   char **log_path, bool *live)
-{
-    sqlite3_stmt *s = store_prepare(
-        st, "SELECT n, log_path, outcome IS NULL FROM attempts WHERE run_id = ?1 AND idx = ?2 "
-            "AND (?3 = 0 OR n = ?3) ORDER BY n DESC LIMIT 1");
-    sqlite3_bind_int64(s, 1, run_id);
-    sqlite3_bind_int64(s, 2, idx);
-    sqlite3_bind_int64(s, 3, n);
-    int rc = sqlite3_step(s);
-    int found = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
-    if (found == 1) {
-        *n_out = sqlite3_column_int64(s, 0);
-        *log_path = col_dup(s, 1);
-        *live = sqlite3_column_int(s, 2) != 0;
-    }
-    sqlite3_finalize(s);
-    return found;
-}
-
 long report_gc_select(struct ns_store *st, double cutoff, struct ns_gc_run **runs, char *err,
                       size_t errlen)
 {
@@ -437,7 +423,7 @@ long report_gc_select(struct ns_store *st, double cutoff, struct ns_gc_run **run
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         int64_t id = sqlite3_column_int64(s, 0);
-        if (store_runtime_alive(st, id))
+        if (query_runtime_alive(st, id))
             continue; /* a runtime resuming it right now */
         *runs = ns_xrealloc(*runs, (size_t)(n + 1) * sizeof **runs);
         struct ns_gc_run *g = &(*runs)[n++];
@@ -495,15 +481,6 @@ long report_latest_per_job(struct ns_store *st, int limit, int64_t **ids)
         *ids = ns_xrealloc(*ids, (size_t)(n + 1) * sizeof **ids);
         (*ids)[n++] = sqlite3_column_int64(s, 0);
     }
-    sqlite3_finalize(s);
-    return n;
-}
-
-int64_t report_run_total(struct ns_store *st, int64_t run_id)
-{
-    sqlite3_stmt *s = store_prepare(st, "SELECT total FROM runs WHERE id = ?");
-    sqlite3_bind_int64(s, 1, run_id);
-    int64_t n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
     sqlite3_finalize(s);
     return n;
 }

@@ -296,6 +296,8 @@ static int store_part(void *ctx, const struct ns_partition *pp)
     return sqlite3_step(sp->s) == SQLITE_DONE ? 0 : 1;
 }
 
+/* Inserts the run and its partitions. Returns 0, 1 if a run with this
+ * identity appeared since the caller looked (nothing written), or -1. */
 static int create_run(struct rt *rt, const char *params, const char *spec_canon,
                       const char *spec_hash, const char *plan_hash, char *err, size_t errlen)
 {
@@ -319,6 +321,21 @@ static int create_run(struct rt *rt, const char *params, const char *spec_canon,
     ns_crashpoint("create.before");
     if (store_begin(&rt->st, err, errlen) != 0)
         goto out;
+    if (!rt->opts->rerun) {
+        /* Two `run`s of one command at once: the other may have created the
+         * run since we looked. The write lock is ours now; look again. */
+        sqlite3_stmt *q =
+            store_prepare(&rt->st, "SELECT 1 FROM runs WHERE job = ? AND params = ? LIMIT 1");
+        sqlite3_bind_text(q, 1, rt->spec->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 2, params, -1, SQLITE_STATIC);
+        bool exists = sqlite3_step(q) == SQLITE_ROW;
+        sqlite3_finalize(q);
+        if (exists) {
+            store_rollback(&rt->st);
+            rc = 1;
+            goto out;
+        }
+    }
     double now = ns_now();
     sqlite3_stmt *s = store_prepare(
         &rt->st, "INSERT INTO runs(job, params, params_json, spec_path, spec_canon, spec_hash, "
@@ -391,6 +408,7 @@ static int find_or_create_run(struct rt *rt, struct ns_run_result *result, bool 
     char *plan_hash = hex64(rt->plan->hash);
     int rc = -1;
 
+again:
     if (!rt->opts->rerun) {
         sqlite3_stmt *s = store_prepare(
             &rt->st, "SELECT id, state, spec_hash, plan_hash, spec_canon, total FROM runs "
@@ -449,8 +467,13 @@ static int find_or_create_run(struct rt *rt, struct ns_run_result *result, bool 
         }
         sqlite3_finalize(s);
     }
-    if (!rt->run_id && create_run(rt, params, canon, spec_hash, plan_hash, err, errlen) != 0)
-        goto out;
+    if (!rt->run_id) {
+        int created = create_run(rt, params, canon, spec_hash, plan_hash, err, errlen);
+        if (created < 0)
+            goto out;
+        if (created > 0)
+            goto again; /* created by a twin meanwhile: resume it (or be refused) */
+    }
     result->run_id = rt->run_id;
     rc = 0;
 out:
@@ -2080,6 +2103,20 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     }
     if (take_lock(rt, refused, err, errlen) != 0)
         goto out;
+    {
+        /* `gc` deletes a finished run under its lock: one it took between
+         * our lookup and our lock is gone now. */
+        sqlite3_stmt *q = store_prepare(&rt->st, "SELECT 1 FROM runs WHERE id = ?");
+        sqlite3_bind_int64(q, 1, rt->run_id);
+        bool exists = sqlite3_step(q) == SQLITE_ROW;
+        sqlite3_finalize(q);
+        if (!exists) {
+            ns_errf(err, errlen, "run %lld was deleted (nightshift gc) as it was resumed; run again",
+                    (long long)rt->run_id);
+            *refused = true;
+            goto out;
+        }
+    }
     {
         /* Commands recorded before we held the lock were meant for a runtime
          * that is gone; clients that saw us alive write ids above this. */

@@ -548,6 +548,52 @@ static const struct key_def top_keys[] = {
 
 static const struct section top_section = SECTION("", top_keys);
 
+/* The words spec_describe_keys gives each type (docs and the man page). */
+static const char *const ftype_words[] = {
+    [F_STRING] = "string",     [F_NAME] = "name",         [F_TMPL] = "template",
+    [F_ARGV] = "argv list",    [F_BOOL] = "boolean",      [F_INT] = "integer",
+    [F_NUMBER] = "number",     [F_DURATION] = "duration", [F_SIZE] = "size",
+    [F_LIMIT] = "count or N%", [F_CLOCK] = "HH:MM",       [F_CHOICE] = "word",
+    [F_WORD] = "word",         [F_SLURM_MEM] = "memory",  [F_PARAMS] = "mapping",
+    [F_ENV] = "mapping",       [F_ON_EXIT] = "mapping",   [F_KEYS] = "list or {file}",
+    [F_SECTION] = "mapping",
+};
+
+static void describe_section(const struct section *sec, const char *prefix,
+                             void (*row)(void *ctx, const struct ns_spec_key *k), void *ctx)
+{
+    for (size_t i = 0; i < sec->len; i++) {
+        const struct key_def *d = &sec->keys[i];
+        char *path = *prefix ? ns_xasprintf("%s.%s", prefix, d->name) : ns_xstrdup(d->name);
+        char choices[128] = "";
+        for (size_t c = 0; d->choices && d->choices[c]; c++) {
+            size_t l = strlen(choices);
+            snprintf(choices + l, sizeof choices - l, "%s%s", c ? " or " : "", d->choices[c]);
+        }
+        char bounds[64] = "";
+        if ((d->type == F_INT || d->type == F_NUMBER) && d->max > d->min)
+            snprintf(bounds, sizeof bounds, "%g to %g", d->min, d->max);
+        struct ns_spec_key k = {path,
+                                d->type < NS_ARRAY_LEN(ftype_words) ? ftype_words[d->type] : "",
+                                d->def,
+                                (d->flags & K_REQUIRED) != 0,
+                                choices[0] ? choices : NULL,
+                                bounds[0] ? bounds : NULL,
+                                d->help};
+        row(ctx, &k);
+        if (d->type == F_SECTION && d->sub)
+            describe_section(d->sub, path, row, ctx);
+        if (d->type == F_KEYS)
+            describe_section(&keys_file_section, path, row, ctx);
+        free(path);
+    }
+}
+
+void spec_describe_keys(void (*row)(void *ctx, const struct ns_spec_key *k), void *ctx)
+{
+    describe_section(&top_section, "", row, ctx);
+}
+
 /* The names a partitioner gives each partition, beyond index and key. */
 static const char *const partition_param_names[] = {"index", "key",  "start", "end",
                                                     "date",  "file", NULL};

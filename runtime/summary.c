@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "nightshift/escape.h"
+#include "nightshift/json.h"
 #include "nightshift/query-report.h"
 #include "nightshift/summary.h"
 
@@ -153,10 +154,10 @@ done:
     t->nrows = 0;
 }
 
-static void figure(struct ns_buf *out, enum ns_summary_format f, const char *label,
-                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static void figure(struct ns_buf *out, enum ns_summary_format f, const char *label,
-                   const char *fmt, ...)
+static void figure(struct ns_buf *out, enum ns_summary_format f, const char *label, const char *fmt,
+                   ...) __attribute__((format(printf, 4, 5)));
+static void figure(struct ns_buf *out, enum ns_summary_format f, const char *label, const char *fmt,
+                   ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -193,7 +194,9 @@ static void render_human(const struct ns_run_report *r, enum ns_summary_format f
     bool final = r->finished_at > 0;
     figure(out, f, "state", "%s%s%s%s%s", r->state, reason ? " (" : "", reason ? reason : "",
            reason ? ")" : "",
-           final ? "" : r->runtime_alive ? "; a runtime is driving it" : "; no runtime drives it");
+           final              ? ""
+           : r->runtime_alive ? "; a runtime is driving it"
+                              : "; no runtime drives it");
     free(reason);
     char *wall = fmt_dur(r->wall_s), *t0 = fmt_time(r->started_at), *t1 = fmt_time(r->finished_at);
     figure(out, f, "wall time", "%s (started %s, %s %s)", wall, t0,
@@ -202,10 +205,9 @@ static void render_human(const struct ns_run_report *r, enum ns_summary_format f
     free(t0);
     free(t1);
     int64_t unfinished = r->total - r->succeeded - r->failed - r->skipped;
-    figure(out, f, "partitions",
-           "%lld: %lld succeeded, %lld failed, %lld skipped, %lld unfinished", (long long)r->total,
-           (long long)r->succeeded, (long long)r->failed, (long long)r->skipped,
-           (long long)unfinished);
+    figure(out, f, "partitions", "%lld: %lld succeeded, %lld failed, %lld skipped, %lld unfinished",
+           (long long)r->total, (long long)r->succeeded, (long long)r->failed,
+           (long long)r->skipped, (long long)unfinished);
     if (r->ndurations > 0) {
         char *p50 = fmt_dur(r->p50_s), *p95 = fmt_dur(r->p95_s), *mx = fmt_dur(r->max_s);
         figure(out, f, "durations", "p50 %s, p95 %s, max %s (over %lld finished partitions)", p50,
@@ -238,13 +240,12 @@ static void render_human(const struct ns_run_report *r, enum ns_summary_format f
         figure(out, f, "SLA", "none set");
     }
 
-    struct table t = {"slowest partitions", 5, {"PART", "KEY", "TIME", "ATTEMPTS", "STATE"}, NULL,
-                      0};
+    struct table t = {
+        "slowest partitions", 5, {"PART", "KEY", "TIME", "ATTEMPTS", "STATE"}, NULL, 0};
     for (size_t i = 0; i < r->nslowest; i++) {
         const struct ns_report_part *p = &r->slowest[i];
-        table_row(&t, ns_xasprintf("%lld", (long long)p->idx), cell(p->key, f),
-                  fmt_dur(p->seconds), ns_xasprintf("%lld", (long long)p->attempts),
-                  ns_xstrdup(p->state));
+        table_row(&t, ns_xasprintf("%lld", (long long)p->idx), cell(p->key, f), fmt_dur(p->seconds),
+                  ns_xasprintf("%lld", (long long)p->attempts), ns_xstrdup(p->state));
     }
     table_write(&t, f, out);
 
@@ -282,8 +283,8 @@ static void render_human(const struct ns_run_report *r, enum ns_summary_format f
 
     snprintf(title, sizeof title, "audit trail (%lld operator commands)",
              (long long)r->naudit_total);
-    t = (struct table){title, 6, {"ID", "ISSUED", "WHO", "VERB", "STATE", "ARGS -> RESULT"}, NULL,
-                       0};
+    t = (struct table){
+        title, 6, {"ID", "ISSUED", "WHO", "VERB", "STATE", "ARGS -> RESULT"}, NULL, 0};
     for (size_t i = 0; i < r->naudit; i++) {
         const struct ns_report_audit *a = &r->audit[i];
         char *user = cell(a->user, f), *src = cell(a->source, f), *args = cell(a->args, f),
@@ -299,123 +300,126 @@ static void render_human(const struct ns_run_report *r, enum ns_summary_format f
     table_write(&t, f, out);
 }
 
-/* ---- JSON ------------------------------------------------------------------ */
+/* ---- JSON (json.h; docs/cli.md lists the fields) --------------------------- */
 
-static void js(struct ns_buf *b, const char *key, const char *v)
+static void json_str(struct ns_json *j, const char *key, const char *v)
 {
-    buf_addf(b, "\"%s\":", key);
-    if (v)
-        buf_add_json_string(b, v, strlen(v));
-    else
-        buf_adds(b, "null");
-}
-
-static void jn(struct ns_buf *b, const char *key, int64_t v)
-{
-    buf_addf(b, "\"%s\":%lld", key, (long long)v);
-}
-
-static void jd(struct ns_buf *b, const char *key, double v, bool null_if_zero)
-{
-    if (null_if_zero && v <= 0)
-        buf_addf(b, "\"%s\":null", key);
-    else
-        buf_addf(b, "\"%s\":%.3f", key, v);
+    json_field_bytes(j, key, v, v ? strlen(v) : 0);
 }
 
 static void render_json(const struct ns_run_report *r, struct ns_buf *b)
 {
-    buf_adds(b, "{\"schema\":\"nightshift.summary/1\",");
-    jn(b, "run_id", r->run_id), buf_addc(b, ',');
-    js(b, "job", r->job), buf_addc(b, ',');
-    js(b, "params", r->params), buf_addc(b, ',');
-    js(b, "state", r->state), buf_addc(b, ',');
-    js(b, "state_reason", r->state_reason), buf_addc(b, ',');
-    buf_addf(b, "\"runtime_alive\":%s,", r->runtime_alive ? "true" : "false");
-    jd(b, "started_at", r->started_at, true), buf_addc(b, ',');
-    jd(b, "finished_at", r->finished_at, true), buf_addc(b, ',');
-    jd(b, "wall_seconds", r->wall_s, false), buf_addc(b, ',');
-    buf_adds(b, "\"partitions\":{");
-    jn(b, "total", r->total), buf_addc(b, ',');
-    jn(b, "succeeded", r->succeeded), buf_addc(b, ',');
-    jn(b, "failed", r->failed), buf_addc(b, ',');
-    jn(b, "skipped", r->skipped), buf_addc(b, ',');
-    jn(b, "unfinished", r->total - r->succeeded - r->failed - r->skipped);
-    buf_adds(b, "},\"durations\":{");
-    jn(b, "count", r->ndurations), buf_addc(b, ',');
-    jd(b, "p50_seconds", r->p50_s, false), buf_addc(b, ',');
-    jd(b, "p95_seconds", r->p95_s, false), buf_addc(b, ',');
-    jd(b, "max_seconds", r->max_s, false), buf_adds(b, ",\"slowest\":[");
+    struct ns_json j;
+    json_begin_document(&j, b, "summary");
+    json_field_int(&j, "run_id", r->run_id);
+    json_str(&j, "job", r->job);
+    json_str(&j, "params", r->params);
+    json_field_str(&j, "state", r->state);
+    json_str(&j, "state_reason", r->state_reason);
+    json_field_bool(&j, "runtime_alive", r->runtime_alive);
+    json_field_time(&j, "started_at", r->started_at);
+    json_field_time(&j, "finished_at", r->finished_at);
+    json_field_real(&j, "wall_seconds", r->wall_s);
+    json_open_object(&j, "partitions");
+    json_field_int(&j, "total", r->total);
+    json_field_int(&j, "succeeded", r->succeeded);
+    json_field_int(&j, "failed", r->failed);
+    json_field_int(&j, "skipped", r->skipped);
+    json_field_int(&j, "unfinished", r->total - r->succeeded - r->failed - r->skipped);
+    json_close_object(&j);
+    json_open_object(&j, "durations");
+    json_field_int(&j, "count", r->ndurations);
+    json_field_real(&j, "p50_seconds", r->p50_s);
+    json_field_real(&j, "p95_seconds", r->p95_s);
+    json_field_real(&j, "max_seconds", r->max_s);
+    json_open_array(&j, "slowest");
     for (size_t i = 0; i < r->nslowest; i++) {
         const struct ns_report_part *p = &r->slowest[i];
-        buf_adds(b, i ? ",{" : "{");
-        jn(b, "index", p->idx), buf_addc(b, ',');
-        js(b, "key", p->key), buf_addc(b, ',');
-        js(b, "state", p->state), buf_addc(b, ',');
-        jn(b, "attempts", p->attempts), buf_addc(b, ',');
-        jd(b, "seconds", p->seconds, false), buf_addc(b, '}');
+        json_open_object(&j, NULL);
+        json_field_int(&j, "index", p->idx);
+        json_str(&j, "key", p->key);
+        json_field_str(&j, "state", p->state);
+        json_field_int(&j, "attempts", p->attempts);
+        json_field_real(&j, "seconds", p->seconds);
+        json_close_object(&j);
     }
-    buf_adds(b, "]},\"attempts\":{");
-    jn(b, "total", r->attempts), buf_addc(b, ',');
-    jn(b, "retries", r->retries), buf_addc(b, ',');
-    jn(b, "failed", r->failed_attempts), buf_addc(b, ',');
-    jn(b, "timed_out", r->timed_out), buf_addc(b, ',');
-    jn(b, "signalled", r->signalled), buf_addc(b, ',');
-    jn(b, "killed", r->killed), buf_addc(b, ',');
-    jn(b, "interrupted", r->interrupted);
-    buf_adds(b, "},\"rework\":{");
-    jn(b, "records_redone_after_crashes", r->redone_after_crash), buf_addc(b, ',');
-    jn(b, "records_redone", r->redone), buf_addc(b, ',');
-    jn(b, "attempts", r->resumed_attempts);
-    buf_adds(b, "},\"records\":{");
-    jn(b, "done", r->records_done), buf_addc(b, ',');
-    jn(b, "error_records", r->error_records), buf_addc(b, ',');
-    jn(b, "signatures", r->nsignatures);
-    buf_adds(b, "},\"error_groups\":[");
+    json_close_array(&j);
+    json_close_object(&j);
+    json_open_object(&j, "attempts");
+    json_field_int(&j, "total", r->attempts);
+    json_field_int(&j, "retries", r->retries);
+    json_field_int(&j, "failed", r->failed_attempts);
+    json_field_int(&j, "timed_out", r->timed_out);
+    json_field_int(&j, "signalled", r->signalled);
+    json_field_int(&j, "killed", r->killed);
+    json_field_int(&j, "interrupted", r->interrupted);
+    json_close_object(&j);
+    json_open_object(&j, "rework");
+    json_field_int(&j, "records_redone_after_crashes", r->redone_after_crash);
+    json_field_int(&j, "records_redone", r->redone);
+    json_field_int(&j, "attempts", r->resumed_attempts);
+    json_close_object(&j);
+    json_open_object(&j, "records");
+    json_field_int(&j, "done", r->records_done);
+    json_field_int(&j, "error_records", r->error_records);
+    json_field_int(&j, "signatures", r->nsignatures);
+    json_close_object(&j);
+    json_open_array(&j, "error_groups");
     for (size_t i = 0; i < r->ngroups; i++) {
         const struct ns_report_group *g = &r->groups[i];
-        buf_adds(b, i ? ",{" : "{");
-        js(b, "signature", g->signature), buf_addc(b, ',');
-        jn(b, "count", g->count), buf_adds(b, ",\"example\":{");
-        jn(b, "partition", g->example_idx), buf_addc(b, ',');
-        js(b, "key", g->example_key), buf_addc(b, ',');
-        js(b, "message", g->example_message), buf_adds(b, "}}");
+        json_open_object(&j, NULL);
+        json_str(&j, "signature", g->signature);
+        json_field_int(&j, "count", g->count);
+        json_open_object(&j, "example");
+        json_field_int(&j, "partition", g->example_idx);
+        json_str(&j, "key", g->example_key);
+        json_str(&j, "message", g->example_message);
+        json_close_object(&j);
+        json_close_object(&j);
     }
-    buf_adds(b, "],\"failed_partitions\":[");
+    json_close_array(&j);
+    json_open_array(&j, "failed_partitions");
     for (size_t i = 0; i < r->nfailed_parts; i++) {
         const struct ns_report_failed *p = &r->failed_parts[i];
-        buf_adds(b, i ? ",{" : "{");
-        jn(b, "index", p->idx), buf_addc(b, ',');
-        js(b, "key", p->key), buf_addc(b, ',');
-        jn(b, "attempts", p->attempts), buf_addc(b, ',');
-        js(b, "last_message", p->message), buf_addc(b, '}');
+        json_open_object(&j, NULL);
+        json_field_int(&j, "index", p->idx);
+        json_str(&j, "key", p->key);
+        json_field_int(&j, "attempts", p->attempts);
+        json_str(&j, "last_message", p->message);
+        json_close_object(&j);
     }
-    buf_adds(b, "],\"skipped_partitions\":[");
+    json_close_array(&j);
+    json_open_array(&j, "skipped_partitions");
     for (size_t i = 0; i < r->nskips; i++) {
         const struct ns_report_skip *p = &r->skips[i];
-        buf_adds(b, i ? ",{" : "{");
-        jn(b, "index", p->idx), buf_addc(b, ',');
-        js(b, "key", p->key), buf_addc(b, ',');
-        js(b, "reason", p->reason), buf_addc(b, '}');
+        json_open_object(&j, NULL);
+        json_field_int(&j, "index", p->idx);
+        json_str(&j, "key", p->key);
+        json_str(&j, "reason", p->reason);
+        json_close_object(&j);
     }
-    buf_adds(b, "],\"audit\":[");
+    json_close_array(&j);
+    json_open_array(&j, "audit");
     for (size_t i = 0; i < r->naudit; i++) {
         const struct ns_report_audit *a = &r->audit[i];
-        buf_adds(b, i ? ",{" : "{");
-        jn(b, "id", a->id), buf_addc(b, ',');
-        jd(b, "issued_at", a->issued_at, false), buf_addc(b, ',');
-        js(b, "user", a->user), buf_addc(b, ',');
-        js(b, "source", a->source), buf_addc(b, ',');
-        js(b, "verb", a->verb), buf_addc(b, ',');
-        js(b, "args", a->args), buf_addc(b, ',');
-        js(b, "state", a->state), buf_addc(b, ',');
-        js(b, "result", *a->result ? a->result : NULL), buf_addc(b, '}');
+        json_open_object(&j, NULL);
+        json_field_int(&j, "id", a->id);
+        json_field_real(&j, "issued_at", a->issued_at);
+        json_str(&j, "user", a->user);
+        json_field_str(&j, "source", a->source);
+        json_field_str(&j, "verb", a->verb);
+        json_field_raw(&j, "args", a->args);
+        json_field_str(&j, "state", a->state);
+        json_str(&j, "result", *a->result ? a->result : NULL);
+        json_close_object(&j);
     }
-    buf_adds(b, "],\"sla\":{");
-    js(b, "state", r->sla_state), buf_addc(b, ',');
-    jd(b, "deadline", r->sla_deadline, true), buf_addc(b, ',');
-    jd(b, "max_duration_seconds", r->sla_max_duration, true);
-    buf_adds(b, "}}\n");
+    json_close_array(&j);
+    json_open_object(&j, "sla");
+    json_field_str(&j, "state", r->sla_state);
+    json_field_time(&j, "deadline", r->sla_deadline);
+    json_field_time(&j, "max_duration_seconds", r->sla_max_duration);
+    json_close_object(&j);
+    json_end_document(&j);
 }
 
 void summary_render(const struct ns_run_report *r, enum ns_summary_format f, struct ns_buf *out)

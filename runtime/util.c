@@ -204,13 +204,22 @@ int ns_parse_duration(const char *s, int64_t *ms_out)
     const char *p = s;
     int parts = 0;
     while (*p) {
-        if (!isdigit((unsigned char)*p))
+        /* DIGITS[.DIGITS] only: strtod alone would take "1e2", "0x1f",
+         * "inf" and "nan" (docs/spec.md allows none of them). */
+        size_t whole = strspn(p, "0123456789");
+        if (whole == 0 || whole > 15)
             return -1;
-        char *end;
-        errno = 0;
-        double v = strtod(p, &end);
-        if (errno || end == p || v < 0)
-            return -1;
+        const char *end = p + whole;
+        if (*end == '.') {
+            size_t frac = strspn(end + 1, "0123456789");
+            if (frac == 0 || frac > 3)
+                return -1;
+            end += 1 + frac;
+        }
+        char num[24];
+        memcpy(num, p, (size_t)(end - p));
+        num[end - p] = '\0';
+        double v = strtod(num, NULL);
         p = end;
         if (!*p) {
             if (parts > 0)
@@ -429,4 +438,44 @@ char *ns_params_oneline(const char *canon)
         if (*p == '\n')
             *p = ' ';
     return s;
+}
+
+int ns_resolve_relative_date(const char *value, double now, char *out, size_t outlen)
+{
+    static const struct {
+        const char *word;
+        int days;
+    } bases[] = {{"today", 0}, {"yesterday", -1}};
+    for (size_t i = 0; i < NS_ARRAY_LEN(bases); i++) {
+        size_t wl = strlen(bases[i].word);
+        if (strncmp(value, bases[i].word, wl) != 0)
+            continue;
+        const char *p = value + wl;
+        long offset = 0;
+        if (*p) {
+            if ((*p != '+' && *p != '-') || !isdigit((unsigned char)p[1]))
+                return 0;
+            const char *d = p + 1;
+            size_t nd = strspn(d, "0123456789");
+            if (nd > 6 || strcmp(d + nd, "d") != 0)
+                return 0;
+            offset = strtol(d, NULL, 10);
+            if (offset > 100000)
+                return 0;
+            if (*p == '-')
+                offset = -offset;
+        }
+        time_t t = (time_t)now;
+        struct tm tm;
+        localtime_r(&t, &tm);
+        tm.tm_mday += bases[i].days + (int)offset;
+        tm.tm_hour = 12; /* noon: no DST edge moves the day */
+        tm.tm_min = tm.tm_sec = 0;
+        tm.tm_isdst = -1;
+        if (mktime(&tm) == (time_t)-1)
+            return 0;
+        snprintf(out, outlen, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+        return 1;
+    }
+    return 0;
 }

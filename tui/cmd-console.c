@@ -10,20 +10,18 @@
 #include "nightshift/cli.h"
 #include "nightshift/tui.h"
 
-static void help(void)
-{
-    cli_usage(&cmd_console, stdout);
-    fputs("\nThe operations console: runs, partitions (table and map), attempts, logs,\n"
-          "error records, and operator actions (pause, resume, stop, retry, skip, kill).\n"
-          "Press ? inside for every key.\n\n"
-          "  RUN            open this run (id, or job name for its newest run)\n"
-          "  --db PATH      database (default $NIGHTSHIFT_DB, else\n"
-          "                 $XDG_STATE_HOME/nightshift/nightshift.db)\n"
-          "  --read-only    watch only: operator actions are hidden and refused\n\n"
-          "Environment: NIGHTSHIFT_CONSOLE_REFRESH_MS refresh period in ms (20-10000,\n"
-          "default 250); NO_COLOR=1 uses attributes instead of colours.\n",
-          stdout);
-}
+static const char console_help[] =
+    "usage: nightshift console [RUN] [--db PATH] [--read-only]\n"
+    "\n"
+    "The operations console: runs, partitions (table and map), attempts, logs,\n"
+    "error records, and operator actions (pause, resume, stop, retry, skip, kill).\n"
+    "Press ? inside for every key.\n\n"
+    "  RUN            open this run (id, or job name for its newest run)\n"
+    "  --db PATH      database (default $NIGHTSHIFT_DB, else\n"
+    "                 $XDG_STATE_HOME/nightshift/nightshift.db)\n"
+    "  --read-only    watch only: operator actions are hidden and refused\n\n"
+    "Environment: NIGHTSHIFT_CONSOLE_REFRESH_MS refresh period in ms (20-10000,\n"
+    "default 250); NO_COLOR=1 uses attributes instead of colours.\n";
 
 static int console_main(int argc, char **argv)
 {
@@ -31,7 +29,7 @@ static int console_main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (cli_is_help(a)) {
-            help();
+            cli_help(&cmd_console, stdout);
             return NS_EXIT_OK;
         } else if (strcmp(a, "--read-only") == 0) {
             opt.read_only = true;
@@ -57,5 +55,9 @@ static int console_main(int argc, char **argv)
     return rc;
 }
 
-const struct ns_command cmd_console = {"console", "[RUN] [--db PATH] [--read-only]",
-                                       "the operations console (ncurses)", console_main};
+const struct ns_command cmd_console = {"console",
+                                       "[RUN] [--db PATH] [--read-only]",
+                                       "the operations console (ncurses)",
+                                       console_main,
+                                       console_help,
+                                       "023"};

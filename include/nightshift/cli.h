@@ -13,20 +13,29 @@
 #include <stddef.h>
 #include <stdio.h>
 
-/* Exit statuses of the nightshift binary (docs/cli.md). */
-enum ns_exit {
-    NS_EXIT_OK = 0,      /* success: the run (or command) completed */
-    NS_EXIT_FAILED = 1,  /* the run finished with failed partitions */
-    NS_EXIT_USAGE = 2,   /* bad arguments or an invalid spec */
-    NS_EXIT_ERROR = 3,   /* database, I/O or another runtime holds the run */
-    NS_EXIT_STOPPED = 4, /* the run was stopped or halted before it finished */
-};
+/* Exit statuses of the nightshift binary, with what each means - the one
+ * table behind every command's --help and docs/cli.md's list. */
+#define NS_EXITS(X)                                                                                \
+    X(NS_EXIT_OK, 0, "success: the run succeeded, or the command did what was asked")              \
+    X(NS_EXIT_FAILED, 1,                                                                           \
+      "the run finished with failed partitions; an operator command was refused")                  \
+    X(NS_EXIT_USAGE, 2, "bad arguments or an invalid spec (nothing was run or recorded)")          \
+    X(NS_EXIT_ERROR, 3,                                                                            \
+      "could not do it: no such run, partition or attempt; a database or I/O error; another "      \
+      "runtime drives the run; the spec changed; no verdict in time")                              \
+    X(NS_EXIT_STOPPED, 4, "the run was stopped or halted before it finished")
+
+#define NS_EXIT_ENUM(name, code, text) name = code,
+enum ns_exit { NS_EXITS(NS_EXIT_ENUM) };
+#undef NS_EXIT_ENUM
 
 struct ns_command {
     const char *name;
     const char *args;                   /* one-line synopsis after the name */
     const char *summary;                /* what it does, one line */
     int (*main)(int argc, char **argv); /* argv[0] is the subcommand name */
+    const char *help;                   /* the --help text: usage, options */
+    const char *exits;                  /* the exit codes it can return, e.g. "023" */
 };
 
 /* X-macro: every subcommand, in the order `nightshift --help` lists them. */
@@ -47,6 +56,8 @@ struct ns_command {
     X(summary)                                                                                     \
     X(metrics)                                                                                     \
     X(events)                                                                                      \
+    X(schedule)                                                                                    \
+    X(gc)                                                                                          \
     X(logs)                                                                                        \
     X(emit)                                                                                        \
     X(console)
@@ -58,6 +69,10 @@ NS_COMMANDS(NS_DECLARE_COMMAND)
 /* Hidden commands: run by nightshift itself, not listed by --help.
  * `_launch` starts a worker on a Slurm node (cmd-launch.c). */
 extern const struct ns_command cmd_launch;
+/* `_spec-man` writes nightshift-spec(5) from the spec's key table (make). */
+extern const struct ns_command cmd_spec_man;
+/* `_complete runs` prints run names for the bash completion. */
+extern const struct ns_command cmd_complete;
 
 struct ns_store;
 
@@ -70,13 +85,24 @@ int cli_open_store(const char *name, const char *db_opt, int mode, struct ns_sto
 long long cli_find_run(const char *name, struct ns_store *st, const char *arg);
 
 /* The arguments of validate and plan: SPEC [-p NAME=VALUE | -pNAME=VALUE |
- * --param NAME=VALUE]... [--json]. given points into argv; free(given). */
+ * --param NAME=VALUE]... [--json]. given points into argv, except values
+ * that were relative dates (cli_resolve_date); release with
+ * cli_spec_args_release. */
 struct cli_spec_args {
     const char *file;
     char **given;
     size_t ngiven;
     bool json;
+    char **owned; /* the resolved NAME=DATE strings */
+    size_t nowned;
 };
+void cli_spec_args_release(struct cli_spec_args *a);
+
+/* If the value of "NAME=VALUE" is a relative date (today, yesterday,
+ * today-7d: ns_resolve_relative_date), returns a fresh "NAME=YYYY-MM-DD"
+ * (the caller frees); else NULL. Resolved once, when the run is created, so
+ * the run's identity and stored parameters hold the date itself. */
+char *cli_resolve_date(const char *name_value);
 
 /* Parses them for cmd (json: whether --json is accepted). Returns 0, 1 when
  * --help was printed (exit 0), -1 after printing a usage error (exit 2). */
@@ -97,6 +123,13 @@ void cli_format_time(double t, char *out, size_t len);
 
 /* "nightshift: <subject>: <message>" on stderr, escaped as cli_print_diags. */
 void cli_error(const char *subject, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The command named name (hidden ones included), or NULL. */
+const struct ns_command *cli_find_command(const char *name);
+/* The commands `nightshift --help` lists, in order; *n gets the count. */
+const struct ns_command *const *cli_commands(size_t *n);
+/* Prints cmd's help - its text, then its exit codes from NS_EXITS - to f:
+ * what `nightshift CMD --help` and `nightshift help CMD` both print. */
+void cli_help(const struct ns_command *cmd, FILE *f);
 /* Prints "usage: nightshift NAME ARGS" for cmd to f. */
 void cli_usage(const struct ns_command *cmd, FILE *f);
 /* True if argv[i] is -h or --help. */

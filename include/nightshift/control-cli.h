@@ -35,8 +35,7 @@ enum ctl_opt {
     "  --timeout S      wait up to S seconds for the runtime's verdict (default 5)\n"              \
     "  --no-wait        return once the command is recorded\n"                                     \
     "\n"                                                                                           \
-    "RUN is a run id or a job name (its newest run). Exit status: 0 applied (or\n"                 \
-    "queued), 1 refused, 2 usage error, 3 database error or no verdict in time.\n"
+    "RUN is a run id or a job name (its newest run).\n"
 
 struct ctl {
     /* Set by the command file before ctl_parse. */

@@ -66,6 +66,8 @@ struct ns_run_report {
     int64_t total, pending, running, retry_wait, paused, succeeded, failed, skipped;
     int64_t records_done, records_total, error_records;
     double throughput, record_rate, projected_finish;
+    bool has_eta; /* query_has_eta(): running with a live runtime; then eta_s */
+    double eta_s;
     /* attempts */
     int64_t attempts, retries, interrupted, timed_out, signalled, killed, failed_attempts;
     int64_t succeeded_attempts, live_attempts;
@@ -101,8 +103,8 @@ struct ns_run_report {
     bool budget_failed_pct, budget_errors_pct;
 };
 
-/* Seconds until the run is projected to finish; < 0 when unknown (finished,
- * paused, no runtime, no projection yet). */
+/* Seconds until the run is projected to finish (the read model's ETA,
+ * never negative); < 0 when there is none (finished, paused, no runtime). */
 double report_eta_seconds(const struct ns_run_report *r);
 
 /* Loads run_id's report: top error groups (at most top), failed partitions
@@ -129,15 +131,6 @@ struct ns_report_event {
 long report_events(struct ns_store *st, int64_t run_id, int64_t after, int limit,
                    struct ns_report_event **rows, char *err, size_t errlen);
 void report_events_free(struct ns_report_event *rows, long n);
-
-/* The state of one attempt for `logs --follow`: its log path (caller frees)
- * and whether it is still running. Returns 1 found, 0 no such attempt, -1
- * database error. n 0 means the latest attempt. */
-int report_attempt(struct ns_store *st, int64_t run_id, int64_t idx, int64_t n, int64_t *n_out,
-                   char **log_path, bool *live);
-
-/* Partitions in run_id's plan (valid indexes are 0..n-1); -1 if no such run. */
-int64_t report_run_total(struct ns_store *st, int64_t run_id);
 
 /* gc's selection: finished runs (succeeded, failed, stopped) whose end is
  * older than cutoff (Unix seconds), with no live runtime. */

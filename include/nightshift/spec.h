@@ -101,13 +101,13 @@ struct ns_argv {
 /* executor: slurm settings (docs/spec.md, docs/cluster.md). Strings are
  * NULL when not given; they go to sbatch as they are, never through a shell. */
 struct ns_spec_slurm {
-    char *partition;       /* --partition */
-    char *account;         /* --account */
-    char *qos;             /* --qos */
-    int64_t time_ms;       /* --time in whole minutes, rounded up; 0: the partition's */
-    char *mem;             /* --mem, Slurm's syntax ("4G", "500M") */
-    int cpus_per_task;     /* --cpus-per-task; 0: not given */
-    char *spool;           /* shared directory for launch data and reports; NULL: beside the db */
+    char *partition;   /* --partition */
+    char *account;     /* --account */
+    char *qos;         /* --qos */
+    int64_t time_ms;   /* --time in whole minutes, rounded up; 0: the partition's */
+    char *mem;         /* --mem, Slurm's syntax ("4G", "500M") */
+    int cpus_per_task; /* --cpus-per-task; 0: not given */
+    char *spool;       /* shared directory for launch data and reports; NULL: beside the db */
     struct ns_argv extra_args; /* more sbatch options, each one argv element */
 };
 
@@ -117,10 +117,10 @@ struct ns_spec {
     char *name;        /* [A-Za-z0-9._-]+ */
     char *description; /* may be NULL */
     struct ns_argv command;
-    bool shell;             /* command has one element, run by /bin/sh -c */
-    struct ns_tmpl workdir; /* NULL text: the spec's directory */
+    bool shell;                      /* command has one element, run by /bin/sh -c */
+    struct ns_tmpl workdir;          /* NULL text: the spec's directory */
     struct ns_tmpl metrics_textfile; /* metrics.textfile: Prometheus file kept fresh (NULL: none) */
-    struct ns_kv *params;   /* declared run parameters with defaults */
+    struct ns_kv *params;            /* declared run parameters with defaults */
     size_t params_len;
     struct ns_partition_spec partitions;
     int concurrency;        /* default 1 */
@@ -164,5 +164,19 @@ char *spec_canonical(const struct ns_spec *spec);
 
 const char *spec_exit_action_name(enum ns_exit_action a);
 const char *spec_hook_name(enum ns_hook_event e); /* "on_success", ... */
+
+/* One YAML key as the spec's key table declares it, for documentation. */
+struct ns_spec_key {
+    const char *path; /* "retry.backoff" */
+    const char *type; /* "duration", "integer", ... */
+    const char *def;  /* the default as written in YAML, or NULL (none) */
+    bool required;
+    const char *choices; /* "normal or full", or NULL */
+    const char *bounds;  /* "1 to 1024", or NULL */
+    const char *help;    /* one line */
+};
+/* Calls row for every key of the spec, depth first, in the table's order
+ * (the strings live only during the call). */
+void spec_describe_keys(void (*row)(void *ctx, const struct ns_spec_key *k), void *ctx);
 
 #endif

@@ -4,8 +4,7 @@
  * `nightshift summary` prints it; the runtime writes it to a file before a
  * hook runs (NIGHTSHIFT_SUMMARY) so an on_failure hook can mail it. Figures
  * come from query-report.h; every byte a worker wrote is escaped (text and
- * markdown) or JSON-encoded. The JSON schema is docs/cli.md's
- * "nightshift.summary/1".
+ * markdown) or JSON-encoded (json.h). docs/cli.md lists the JSON fields.
  */
 #ifndef NIGHTSHIFT_SUMMARY_H
 #define NIGHTSHIFT_SUMMARY_H

@@ -90,6 +90,12 @@ double ns_monotonic(void);
  * Not escaped (the values are the user's). The caller frees. */
 char *ns_params_oneline(const char *canon);
 
+/* Relative dates for run parameters: "today", "yesterday", "today-7d",
+ * "yesterday+1d" (N whole days, at most 100000) become the local date
+ * YYYY-MM-DD as of now (Unix seconds) in out (at least 11 bytes). Returns 1
+ * when value was such a word, 0 when it is not one (out untouched). */
+int ns_resolve_relative_date(const char *value, double now, char *out, size_t outlen);
+
 /* Writes len bytes to path through "<path>.tmp.<pid>" + fsync + rename(),
  * so a reader sees the old file or the new one, never half of one; the file
  * is created with mode 0644 less the umask. Returns 0, or -1 with err. */

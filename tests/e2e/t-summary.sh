@@ -59,7 +59,7 @@ like "the worker's escape is shown escaped" "$s" 'bad \\x1b\[31mfield'
 ns summary 1 --format json >"$T/summary.json"
 check "JSON output is valid JSON" python3 -m json.tool "$T/summary.json" >/dev/null
 j() { python3 -c "import json,sys; d=json.load(open('$T/summary.json')); print($1)"; }
-is "JSON schema name" "$(j 'd["schema"]')" "nightshift.summary/1"
+is "JSON schema" "$(j 'd["schema"]')" nightshift.summary/1
 durs=$(sql "SELECT sum(duration) FROM attempts a JOIN partitions p USING (run_id, idx) WHERE p.state IN ('succeeded','failed') GROUP BY a.idx" | sort -g)
 n=$(echo "$durs" | wc -l)
 p50=$(echo "$durs" | awk -v n="$n" 'BEGIN { k = int(n * 0.5); if (k < n * 0.5) k++ } NR == k { printf "%.3f", $1 }')

@@ -1,0 +1,144 @@
+/*
+ * cmd-gc.c - `nightshift gc --older-than AGE [--yes]`: delete finished runs
+ * older than AGE - a dry run unless --yes (gc.h does the deleting).
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "nightshift/cli.h"
+#include "nightshift/gc.h"
+#include "nightshift/query-report.h"
+#include "nightshift/store.h"
+#include "nightshift/util.h"
+
+static const char gc_help[] =
+    "usage: nightshift gc --older-than AGE [--yes] [--db PATH]\n"
+    "\n"
+    "Deletes the runs that finished (succeeded, failed or stopped) more than AGE\n"
+    "ago (a duration: 30d, 12h, 1w) and that no runtime drives: their rows in every\n"
+    "table and their attempt logs; then reclaims the space (VACUUM). Without --yes\n"
+    "it only lists what would go. Unfinished runs are never touched.\n"
+    "\n"
+    "  --older-than AGE  finished before now - AGE\n"
+    "  --yes             delete (without it: a dry run)\n";
+
+static void human_size(int64_t bytes, char *out, size_t len)
+{
+    if (bytes >= 10 * 1024 * 1024)
+        snprintf(out, len, "%lld MiB", (long long)(bytes >> 20));
+    else if (bytes >= 10 * 1024)
+        snprintf(out, len, "%lld KiB", (long long)(bytes >> 10));
+    else
+        snprintf(out, len, "%lld B", (long long)bytes);
+}
+
+static int gc(int argc, char **argv)
+{
+    static const struct option longopts[] = {{"db", required_argument, NULL, 'd'},
+                                             {"older-than", required_argument, NULL, 'o'},
+                                             {"yes", no_argument, NULL, 'y'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    const char *db_opt = NULL;
+    int64_t age_ms = -1;
+    bool yes = false;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            db_opt = optarg;
+            break;
+        case 'o':
+            if (ns_parse_duration(optarg, &age_ms) != 0) {
+                cli_error("gc", "--older-than: \"%s\" is not a duration (examples: 30d, 12h, 1w)",
+                          optarg);
+                return NS_EXIT_USAGE;
+            }
+            break;
+        case 'y':
+            yes = true;
+            break;
+        case 'h':
+            cli_help(&cmd_gc, stdout);
+            return NS_EXIT_OK;
+        default:
+            fputs(gc_help, stderr);
+            return NS_EXIT_USAGE;
+        }
+    }
+    if (optind != argc || age_ms < 0) {
+        if (age_ms < 0)
+            cli_error("gc", "say how old: --older-than AGE (for example 30d)");
+        fputs(gc_help, stderr);
+        return NS_EXIT_USAGE;
+    }
+    struct ns_store st;
+    if (cli_open_store("gc", db_opt, yes ? NS_STORE_CLIENT : NS_STORE_READ, &st) != 0)
+        return NS_EXIT_ERROR;
+    char err[512];
+    struct ns_gc_run *runs = NULL;
+    double cutoff = ns_now() - (double)age_ms / 1000.0;
+    long n = report_gc_select(&st, cutoff, &runs, err, sizeof err);
+    int rc = NS_EXIT_OK;
+    if (n < 0) {
+        cli_error("gc", "%s", err);
+        store_close(&st);
+        return NS_EXIT_ERROR;
+    }
+    char when[32];
+    cli_format_time(cutoff, when, sizeof when);
+    if (n == 0)
+        printf("no finished run to delete (none finished before %s)\n", when);
+    int64_t deleted = 0, files = 0;
+    for (long i = 0; i < n; i++) {
+        char fin[32];
+        cli_format_time(runs[i].finished_at, fin, sizeof fin);
+        char *job = cli_escape(runs[i].job);
+        printf("%s run %lld %s (%s, finished %s): %lld partitions, %lld attempts, %lld error "
+               "records\n",
+               yes ? "delete" : "would delete", (long long)runs[i].id, job, runs[i].state, fin,
+               (long long)runs[i].partitions, (long long)runs[i].attempts,
+               (long long)runs[i].error_records);
+        free(job);
+        if (!yes)
+            continue;
+        int64_t bytes = 0;
+        int d = gc_delete_run(&st, runs[i].id, &bytes, err, sizeof err);
+        if (d == 0) {
+            deleted++;
+            files += bytes;
+        } else {
+            cli_error("gc", "%s%s", err, d > 0 ? " (left alone)" : "");
+            if (d < 0)
+                rc = NS_EXIT_ERROR;
+        }
+    }
+    report_gc_free(runs, n);
+    if (!yes && n > 0)
+        printf("dry run: %ld run%s would go; nothing was deleted (--yes deletes)\n", n,
+               n == 1 ? "" : "s");
+    if (yes && deleted > 0) {
+        int64_t before = 0, after = 0;
+        char fsz[32], b[32], a[32];
+        human_size(files, fsz, sizeof fsz);
+        if (gc_reclaim(&st, &before, &after, err, sizeof err) != 0) {
+            cli_error("gc", "space not reclaimed (try again when the database is quiet): %s", err);
+            rc = NS_EXIT_ERROR;
+        }
+        human_size(before, b, sizeof b);
+        human_size(after, a, sizeof a);
+        printf("deleted %lld run%s and %s of attempt logs; database %s -> %s\n", (long long)deleted,
+               deleted == 1 ? "" : "s", fsz, b, a);
+    }
+    store_close(&st);
+    return rc;
+}
+
+const struct ns_command cmd_gc = {"gc",
+                                  "--older-than AGE [--yes] [--db PATH]",
+                                  "delete finished runs older than AGE (dry run without --yes)",
+                                  gc,
+                                  gc_help,
+                                  "023"};

@@ -1,0 +1,104 @@
+/* test-util.c - the small parsers of util.c: durations (only what
+ * docs/spec.md allows) and relative dates for run parameters. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "nightshift/util.h"
+
+static int64_t ms(const char *s)
+{
+    int64_t v = -12345;
+    return ns_parse_duration(s, &v) == 0 ? v : -1;
+}
+
+static void test_durations_documented(void **state)
+{
+    (void)state;
+    assert_int_equal(ms("500ms"), 500);
+    assert_int_equal(ms("30s"), 30000);
+    assert_int_equal(ms("10m"), 600000);
+    assert_int_equal(ms("3h"), 10800000);
+    assert_int_equal(ms("2d"), 172800000);
+    assert_int_equal(ms("1w"), 604800000);
+    assert_int_equal(ms("1h30m"), 5400000);
+    assert_int_equal(ms("45"), 45000);
+    assert_int_equal(ms("1.5s"), 1500);
+    assert_int_equal(ms("0s"), 0);
+}
+
+static void test_durations_refused(void **state)
+{
+    (void)state;
+    /* strtod's other spellings are not durations. */
+    assert_int_equal(ms("1e2s"), -1);
+    assert_int_equal(ms("1e2"), -1);
+    assert_int_equal(ms("0x1fs"), -1);
+    assert_int_equal(ms("0x1f"), -1);
+    assert_int_equal(ms("inf"), -1);
+    assert_int_equal(ms("nan"), -1);
+    assert_int_equal(ms("1.s"), -1);
+    assert_int_equal(ms(".5s"), -1);
+    assert_int_equal(ms("-1s"), -1);
+    assert_int_equal(ms("+1s"), -1);
+    assert_int_equal(ms(" 1s"), -1);
+    assert_int_equal(ms("1s "), -1);
+    assert_int_equal(ms("1 s"), -1);
+    assert_int_equal(ms("1h30"), -1);
+    assert_int_equal(ms("10x"), -1);
+    assert_int_equal(ms("s"), -1);
+    assert_int_equal(ms(""), -1);
+    assert_int_equal(ms("1.2345s"), -1);
+    assert_int_equal(ms("9999999999999999s"), -1);
+}
+
+static const char *date(const char *v, double now)
+{
+    static char out[16];
+    return ns_resolve_relative_date(v, now, out, sizeof out) == 1 ? out : NULL;
+}
+
+static void test_relative_dates(void **state)
+{
+    (void)state;
+    setenv("TZ", "UTC", 1);
+    tzset();
+    double now = 1796083200 + 3600; /* 2026-12-01 01:00 UTC */
+    assert_string_equal(date("today", now), "2026-12-01");
+    assert_string_equal(date("yesterday", now), "2026-11-30");
+    assert_string_equal(date("today-7d", now), "2026-11-24");
+    assert_string_equal(date("today+31d", now), "2027-01-01");
+    assert_string_equal(date("yesterday-30d", now), "2026-10-31");
+    assert_string_equal(date("today-0d", now), "2026-12-01");
+    /* Local time decides the day. */
+    setenv("TZ", "America/New_York", 1);
+    tzset();
+    assert_string_equal(date("today", now), "2026-11-30");
+    setenv("TZ", "UTC", 1);
+    tzset();
+    /* Not relative dates: left alone. */
+    assert_null(date("2026-11-30", now));
+    assert_null(date("Today", now));
+    assert_null(date("today-7", now));
+    assert_null(date("today-7w", now));
+    assert_null(date("today -7d", now));
+    assert_null(date("todayx", now));
+    assert_null(date("today-d", now));
+    assert_null(date("today-1000000d", now));
+    assert_null(date("", now));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_durations_documented),
+        cmocka_unit_test(test_durations_refused),
+        cmocka_unit_test(test_relative_dates),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
