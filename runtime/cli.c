@@ -4,6 +4,8 @@
  * Kept out of main.c so that unit tests, which link every runtime object but
  * main.o, can link command files too.
  */
+#include <assert.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,12 +23,24 @@
  * names, -p names, database paths): escaped wherever they go, a terminal or
  * a log that is later shown on one. Line breaks stay, and so do
  * backslashes: spec.c quotes values escaped already ("\x1b"). */
-static void put_escaped(const char *text, size_t len)
+static void put_escaped(FILE *f, const char *text, size_t len)
 {
     struct ns_buf b = NS_BUF_INIT;
     escape_for_terminal(text, len, NS_ESC_NEWLINES | NS_ESC_KEEP_BACKSLASH, &b);
     if (b.len)
-        fwrite(b.data, 1, b.len, stderr);
+        fwrite(b.data, 1, b.len, f);
+    buf_release(&b);
+}
+
+void cli_say(const char *fmt, ...)
+{
+    struct ns_buf b = NS_BUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vaddf(&b, fmt, ap);
+    va_end(ap);
+    buf_addc(&b, '\n');
+    put_escaped(stdout, b.data, b.len);
     buf_release(&b);
 }
 
@@ -39,7 +53,7 @@ void cli_error(const char *subject, const char *fmt, ...)
     buf_vaddf(&b, fmt, ap);
     va_end(ap);
     buf_addc(&b, '\n');
-    put_escaped(b.data, b.len);
+    put_escaped(stderr, b.data, b.len);
     buf_release(&b);
 }
 
@@ -74,20 +88,25 @@ const struct ns_command *cli_find_command(const char *name)
     return NULL;
 }
 
-/* "  3  text..." folded at 78 columns under the text's first column. */
-static void print_wrapped(FILE *f, int code, const char *text)
+/* Writes text after a label that ends at column col, folded at 78
+ * columns with every further line starting at column indent. */
+static void fold(FILE *f, int col, int indent, const char *text)
 {
-    int col = fprintf(f, "  %d  ", code);
-    const int indent = col;
+    if (col > indent) { /* the label is too wide: the text starts below */
+        fprintf(f, "\n%*s", indent, "");
+        col = indent;
+    }
+    bool first = true;
     while (*text) {
         size_t w = strcspn(text, " ");
-        if (col > indent && col + 1 + (int)w > 78) {
+        if (!first && col + 1 + (int)w > 78) {
             fprintf(f, "\n%*s", indent, "");
             col = indent;
-        } else if (col > indent) {
+        } else if (!first) {
             fputc(' ', f);
             col++;
         }
+        first = false;
         fwrite(text, 1, w, f);
         col += (int)w;
         text += w;
@@ -97,12 +116,46 @@ static void print_wrapped(FILE *f, int code, const char *text)
     fputc('\n', f);
 }
 
+/* "  3  text..." */
+static void print_wrapped(FILE *f, int code, const char *text)
+{
+    int col = fprintf(f, "  %d  ", code);
+    fold(f, col, col, text);
+}
+
+static const struct cli_option db_option = {
+    "db", 0, "PATH", "the database (default $NIGHTSHIFT_DB, else "
+                     "$XDG_STATE_HOME/nightshift/nightshift.db)", false};
+static const struct cli_option common_options[] = {
+    {"help", 'h', NULL, "show this help", false},
+    {"version", 0, NULL, "print the version", false},
+};
+
+/* "  -x, --name ARG    help", the help folded under its column. */
+static void print_option(FILE *f, const struct cli_option *o)
+{
+    char left[64];
+    snprintf(left, sizeof left, "%s%c%s--%s%s%s", o->short_name ? "-" : "",
+             o->short_name ? o->short_name : ' ', o->short_name ? ", " : "   ", o->name,
+             o->arg ? " " : "", o->arg ? o->arg : "");
+    fold(f, fprintf(f, "  %-20s", left), 22, o->help);
+}
+
 void cli_help(const struct ns_command *cmd, FILE *f)
 {
     if (!cmd->help || strncmp(cmd->help, "usage:", 6) != 0)
         cli_usage(cmd, f);
     if (cmd->help)
         fputs(cmd->help, f);
+    if (cmd->options || cmd->db) {
+        fputs("\nOptions:\n", f);
+        for (size_t i = 0; i < cmd->noptions; i++)
+            print_option(f, &cmd->options[i]);
+        if (cmd->db)
+            print_option(f, &db_option);
+        for (size_t i = 0; i < NS_ARRAY_LEN(common_options); i++)
+            print_option(f, &common_options[i]);
+    }
     if (!cmd->exits)
         return;
     fputs("\nExit status:\n", f);
@@ -110,7 +163,87 @@ void cli_help(const struct ns_command *cmd, FILE *f)
         for (size_t i = 0; i < NS_ARRAY_LEN(exit_texts); i++)
             if (exit_texts[i].code == *c - '0')
                 print_wrapped(f, exit_texts[i].code, exit_texts[i].text);
-    fputs("Every command also takes --help and --version.\n", f);
+    if (!cmd->options)
+        fputs("Every command also takes --help and --version.\n", f);
+}
+
+int cli_parse(const struct ns_command *cmd, int argc, char **argv, struct cli_args *a)
+{
+    memset(a, 0, sizeof *a);
+    assert(cmd->noptions + 1 < CLI_MAX_OPTIONS);
+    struct option longopts[CLI_MAX_OPTIONS + 4];
+    char shorts[2 * CLI_MAX_OPTIONS + 4] = "h";
+    size_t n = 0, ns = 1;
+    for (; n < cmd->noptions; n++) {
+        const struct cli_option *o = &cmd->options[n];
+        longopts[n] = (struct option){o->name, o->arg ? required_argument : no_argument, NULL,
+                                      256 + (int)n};
+        if (o->short_name) {
+            shorts[ns++] = o->short_name;
+            if (o->arg)
+                shorts[ns++] = ':';
+        }
+    }
+    size_t fixed = n;
+    if (cmd->db)
+        longopts[n++] = (struct option){"db", required_argument, NULL, 'd'};
+    longopts[n++] = (struct option){"help", no_argument, NULL, 'h'};
+    longopts[n] = (struct option){NULL, 0, NULL, 0};
+    shorts[ns] = '\0';
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, shorts, longopts, NULL)) != -1) {
+        int i = c >= 256 ? c - 256 : -1;
+        for (size_t k = 0; i < 0 && k < fixed; k++)
+            if (cmd->options[k].short_name == c)
+                i = (int)k;
+        if (c == 'h' && i < 0) {
+            cli_help(cmd, stdout);
+            cli_args_release(a);
+            return 1;
+        }
+        if (c == 'd' && i < 0) {
+            a->db = optarg;
+            continue;
+        }
+        if (i < 0) { /* getopt said what was wrong */
+            cli_usage(cmd, stderr);
+            fprintf(stderr, "('nightshift help %s' lists the options)\n", cmd->name);
+            cli_args_release(a);
+            return -1;
+        }
+        const char *v = cmd->options[i].arg ? optarg : "";
+        a->value[i] = v;
+        if (cmd->options[i].repeat) {
+            a->values[i] = ns_xrealloc(a->values[i], (a->n_values[i] + 1) * sizeof(char *));
+            a->values[i][a->n_values[i]++] = v;
+        }
+    }
+    a->rest = argv + optind;
+    a->nrest = argc - optind;
+    return 0;
+}
+
+int cli_number(const char *cmd, const char *opt, const char *value, int64_t min, int64_t max,
+               int64_t *out)
+{
+    int64_t v;
+    if (!value)
+        return 0;
+    if (ns_parse_int64(value, &v) != 0 || v < min || v > max) {
+        cli_error(cmd, "--%s wants a whole number from %lld to %lld (got \"%s\")", opt,
+                  (long long)min, (long long)max, value);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+void cli_args_release(struct cli_args *a)
+{
+    for (size_t i = 0; i < CLI_MAX_OPTIONS; i++)
+        free(a->values[i]);
+    memset(a, 0, sizeof *a);
 }
 
 void cli_usage(const struct ns_command *cmd, FILE *f)
@@ -219,12 +352,6 @@ int cli_parse_spec_args(const struct ns_command *cmd, const char *help, bool jso
     return 0;
 }
 
-const char *cli_col(sqlite3_stmt *s, int i)
-{
-    const char *t = (const char *)sqlite3_column_text(s, i);
-    return t ? t : "";
-}
-
 char *cli_escape(const char *s)
 {
     return escape_dup(s, strlen(s), 0);
@@ -245,6 +372,6 @@ void cli_format_time(double t, char *out, size_t len)
 void cli_print_diags(const struct ns_diags *d, const char *file)
 {
     char *text = diags_format(d, file);
-    put_escaped(text, strlen(text));
+    put_escaped(stderr, text, strlen(text));
     free(text);
 }

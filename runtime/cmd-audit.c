@@ -167,4 +167,4 @@ const struct ns_command cmd_audit = {"audit",
                                      "list a run's operator commands and their verdicts",
                                      audit,
                                      audit_help,
-                                     "023"};
+                                     "023", NULL, 0, false};

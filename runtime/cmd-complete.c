@@ -44,6 +44,12 @@ static int complete_main(int argc, char **argv)
     return NS_EXIT_OK;
 }
 
-const struct ns_command cmd_complete = {
-    "_complete", "runs [--db PATH]", "(internal) words for shell completion", complete_main, NULL,
-    NULL};
+const struct ns_command cmd_complete = {"_complete",
+                                        "runs [--db PATH]",
+                                        "(internal) words for shell completion",
+                                        complete_main,
+                                        NULL,
+                                        NULL,
+                                        NULL,
+                                        0,
+                                        false};

@@ -274,4 +274,4 @@ const struct ns_command cmd_emit = {
     "report to the runtime from inside a worker",
     emit,
     emit_help,
-    "023"};
+    "023", NULL, 0, false};

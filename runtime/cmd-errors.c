@@ -190,4 +190,4 @@ const struct ns_command cmd_errors = {"errors",
                                       "list a run's error records",
                                       errors,
                                       errors_help,
-                                      "023"};
+                                      "023", NULL, 0, false};

@@ -7,7 +7,7 @@
  * worker's bytes: escaped in text, JSON-encoded with --json (one object a
  * line).
  */
-#include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,19 +20,25 @@
 #include "nightshift/store.h"
 #include "nightshift/util.h"
 
+enum { OPT_FOLLOW, OPT_JSON, OPT_AFTER, OPT_LIMIT };
+static const struct cli_option events_options[] = {
+    [OPT_FOLLOW] = {"follow", 'f', NULL,
+                    "keep printing new events while a runtime drives the run; end when none does "
+                    "(the run ended, stopped or its runtime died)",
+                    false},
+    [OPT_JSON] = {"json", 0, NULL,
+                  "one JSON object a line: id, at, run_id, partition, attempt_id, kind, message "
+                  "(schema nightshift.event/1)",
+                  false},
+    [OPT_AFTER] = {"after", 0, "ID", "only events with an id above ID (to page)", false},
+    [OPT_LIMIT] = {"limit", 0, "N", "at most N events (without --follow)", false},
+};
+
 static const char events_help[] =
-    "usage: nightshift events RUN [--follow] [--json] [--after ID] [--limit N] [--db PATH]\n"
     "\n"
     "Prints the events of RUN (a run id or a job name), oldest first: time, kind\n"
     "(run_state, attempt_start, attempt_end, partition_state, command, hook, sla,\n"
-    "halt, reconcile, ...) and what happened.\n"
-    "\n"
-    "  --follow, -f  keep printing new events while a runtime drives the run;\n"
-    "                end when none does (the run ended, stopped or its runtime died)\n"
-    "  --json        one JSON object a line: id, at, run_id, partition, attempt_id,\n"
-    "                kind, message (\"schema\": 1)\n"
-    "  --after ID    only events with an id above ID (to page)\n"
-    "  --limit N     at most N events (without --follow)\n";
+    "halt, reconcile, ...) and what happened.\n";
 
 #define EVENTS_PAGE 500
 #define FOLLOW_POLL_NS 200000000L
@@ -99,54 +105,26 @@ static long print_page(struct ns_store *st, long long run, int64_t *after, long 
 
 static int events(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"db", required_argument, NULL, 'd'},
-                                             {"json", no_argument, NULL, 'j'},
-                                             {"follow", no_argument, NULL, 'f'},
-                                             {"after", required_argument, NULL, 'a'},
-                                             {"limit", required_argument, NULL, 'l'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
-    const char *db_opt = NULL;
-    bool json = false, follow = false;
+    struct cli_args a;
+    int parsed = cli_parse(&cmd_events, argc, argv, &a);
+    if (parsed != 0)
+        return parsed > 0 ? NS_EXIT_OK : NS_EXIT_USAGE;
+    bool json = a.value[OPT_JSON] != NULL, follow = a.value[OPT_FOLLOW] != NULL;
     int64_t after = 0, limit = -1;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "hf", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'd':
-            db_opt = optarg;
-            break;
-        case 'j':
-            json = true;
-            break;
-        case 'f':
-            follow = true;
-            break;
-        case 'a':
-        case 'l':
-            if (ns_parse_int64(optarg, c == 'a' ? &after : &limit) != 0 ||
-                (c == 'a' ? after : limit) < 0) {
-                cli_error("events", "--%s wants a whole number (got \"%s\")",
-                          c == 'a' ? "after" : "limit", optarg);
-                return NS_EXIT_USAGE;
-            }
-            break;
-        case 'h':
-            cli_help(&cmd_events, stdout);
-            return NS_EXIT_OK;
-        default:
-            fputs(events_help, stderr);
-            return NS_EXIT_USAGE;
-        }
-    }
-    if (argc - optind != 1) {
-        fputs(events_help, stderr);
+    const char *db_opt = a.db, *run_arg = a.nrest == 1 ? a.rest[0] : NULL;
+    bool ok = cli_number("events", "after", a.value[OPT_AFTER], 0, INT64_MAX, &after) == 0 &&
+              cli_number("events", "limit", a.value[OPT_LIMIT], 0, INT64_MAX, &limit) == 0;
+    cli_args_release(&a);
+    if (!ok)
+        return NS_EXIT_USAGE;
+    if (!run_arg) {
+        cli_usage(&cmd_events, stderr);
         return NS_EXIT_USAGE;
     }
     struct ns_store st;
     if (cli_open_store("events", db_opt, NS_STORE_READ, &st) != 0)
         return NS_EXIT_ERROR;
-    long long run = cli_find_run("events", &st, argv[optind]);
+    long long run = cli_find_run("events", &st, run_arg);
     int rc = NS_EXIT_ERROR;
     struct ns_buf b = NS_BUF_INIT;
     if (!run)
@@ -173,9 +151,14 @@ out:
     return rc;
 }
 
-const struct ns_command cmd_events = {"events",
-                                      "RUN [--follow] [--json] [--after ID] [--limit N]",
-                                      "print a run's events, or follow them",
-                                      events,
-                                      events_help,
-                                      "023"};
+const struct ns_command cmd_events = {
+    .name = "events",
+    .args = "RUN [--follow] [--json] [--after ID] [--limit N] [--db PATH]",
+    .summary = "print a run's events, or follow them",
+    .main = events,
+    .help = events_help,
+    .exits = "023",
+    .options = events_options,
+    .noptions = NS_ARRAY_LEN(events_options),
+    .db = true,
+};

@@ -2,7 +2,6 @@
  * cmd-gc.c - `nightshift gc --older-than AGE [--yes]`: delete finished runs
  * older than AGE - a dry run unless --yes (gc.h does the deleting).
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -12,16 +11,18 @@
 #include "nightshift/store.h"
 #include "nightshift/util.h"
 
+enum { OPT_OLDER, OPT_YES };
+static const struct cli_option gc_options[] = {
+    [OPT_OLDER] = {"older-than", 0, "AGE", "runs that finished before now - AGE (required)", false},
+    [OPT_YES] = {"yes", 0, NULL, "delete (without it: a dry run)", false},
+};
+
 static const char gc_help[] =
-    "usage: nightshift gc --older-than AGE [--yes] [--db PATH]\n"
     "\n"
     "Deletes the runs that finished (succeeded, failed or stopped) more than AGE\n"
     "ago (a duration: 30d, 12h, 1w) and that no runtime drives: their rows in every\n"
     "table and their attempt logs; then reclaims the space (VACUUM). Without --yes\n"
-    "it only lists what would go. Unfinished runs are never touched.\n"
-    "\n"
-    "  --older-than AGE  finished before now - AGE\n"
-    "  --yes             delete (without it: a dry run)\n";
+    "it only lists what would go. Unfinished runs are never touched.\n";
 
 static void human_size(int64_t bytes, char *out, size_t len)
 {
@@ -35,43 +36,26 @@ static void human_size(int64_t bytes, char *out, size_t len)
 
 static int gc(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"db", required_argument, NULL, 'd'},
-                                             {"older-than", required_argument, NULL, 'o'},
-                                             {"yes", no_argument, NULL, 'y'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
-    const char *db_opt = NULL;
+    struct cli_args a;
+    int parsed = cli_parse(&cmd_gc, argc, argv, &a);
+    if (parsed != 0)
+        return parsed > 0 ? NS_EXIT_OK : NS_EXIT_USAGE;
     int64_t age_ms = -1;
-    bool yes = false;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'd':
-            db_opt = optarg;
-            break;
-        case 'o':
-            if (ns_parse_duration(optarg, &age_ms) != 0) {
-                cli_error("gc", "--older-than: \"%s\" is not a duration (examples: 30d, 12h, 1w)",
-                          optarg);
-                return NS_EXIT_USAGE;
-            }
-            break;
-        case 'y':
-            yes = true;
-            break;
-        case 'h':
-            cli_help(&cmd_gc, stdout);
-            return NS_EXIT_OK;
-        default:
-            fputs(gc_help, stderr);
-            return NS_EXIT_USAGE;
-        }
+    bool yes = a.value[OPT_YES] != NULL;
+    const char *db_opt = a.db;
+    const char *age = a.value[OPT_OLDER];
+    int nrest = a.nrest;
+    cli_args_release(&a);
+    if (!age) {
+        cli_error("gc", "say how old: --older-than AGE (for example 30d)");
+        return NS_EXIT_USAGE;
     }
-    if (optind != argc || age_ms < 0) {
-        if (age_ms < 0)
-            cli_error("gc", "say how old: --older-than AGE (for example 30d)");
-        fputs(gc_help, stderr);
+    if (ns_parse_duration(age, &age_ms) != 0) {
+        cli_error("gc", "--older-than: \"%s\" is not a duration (examples: 30d, 12h, 1w)", age);
+        return NS_EXIT_USAGE;
+    }
+    if (nrest != 0) {
+        cli_usage(&cmd_gc, stderr);
         return NS_EXIT_USAGE;
     }
     struct ns_store st;
@@ -121,24 +105,29 @@ static int gc(int argc, char **argv)
                n == 1 ? "" : "s");
     if (yes && deleted > 0) {
         int64_t before = 0, after = 0;
-        char fsz[32], b[32], a[32];
+        char fsz[32], szb[32], sza[32];
         human_size(files, fsz, sizeof fsz);
         if (gc_reclaim(&st, &before, &after, err, sizeof err) != 0) {
             cli_error("gc", "space not reclaimed (try again when the database is quiet): %s", err);
             rc = NS_EXIT_ERROR;
         }
-        human_size(before, b, sizeof b);
-        human_size(after, a, sizeof a);
+        human_size(before, szb, sizeof szb);
+        human_size(after, sza, sizeof sza);
         printf("deleted %lld run%s and %s of attempt logs; database %s -> %s\n", (long long)deleted,
-               deleted == 1 ? "" : "s", fsz, b, a);
+               deleted == 1 ? "" : "s", fsz, szb, sza);
     }
     store_close(&st);
     return rc;
 }
 
-const struct ns_command cmd_gc = {"gc",
-                                  "--older-than AGE [--yes] [--db PATH]",
-                                  "delete finished runs older than AGE (dry run without --yes)",
-                                  gc,
-                                  gc_help,
-                                  "023"};
+const struct ns_command cmd_gc = {
+    .name = "gc",
+    .args = "--older-than AGE [--yes] [--db PATH]",
+    .summary = "delete finished runs older than AGE (dry run without --yes)",
+    .main = gc,
+    .help = gc_help,
+    .exits = "023",
+    .options = gc_options,
+    .noptions = NS_ARRAY_LEN(gc_options),
+    .db = true,
+};

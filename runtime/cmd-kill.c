@@ -42,4 +42,4 @@ const struct ns_command cmd_kill = {"kill",
                                     "end running attempts (a failed attempt each)",
                                     kill_main,
                                     kill_help,
-                                    "0123"};
+                                    "0123", NULL, 0, false};

@@ -44,7 +44,8 @@ extern char **environ;
 static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2};
 
 /* Writes the exit file; the launcher's last word. */
-static void write_exit(const char *adir, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void write_exit(const char *adir, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static void write_exit(const char *adir, const char *fmt, ...)
 {
     char text[256], err[512];
@@ -144,8 +145,8 @@ static int launch_main(int argc, char **argv)
     char host[256] = "?";
     gethostname(host, sizeof host - 1);
     const char *ajob = getenv("SLURM_ARRAY_JOB_ID"), *job = getenv("SLURM_JOB_ID");
-    char *jobline = ns_xasprintf("%s_%s %s %s %d\n", ajob ? ajob : "?", task, job ? job : "?",
-                                 host, (int)getpid());
+    char *jobline = ns_xasprintf("%s_%s %s %s %d\n", ajob ? ajob : "?", task, job ? job : "?", host,
+                                 (int)getpid());
     int rc = spool_write_file(adir, "job", jobline, strlen(jobline), err, sizeof err);
     free(jobline);
     if (rc != 0) {
@@ -218,4 +219,5 @@ static int launch_main(int argc, char **argv)
 }
 
 const struct ns_command cmd_launch = {
-    "_launch", "BATCHDIR", "(internal) run one Slurm array task's worker", launch_main, NULL, NULL};
+    "_launch", "BATCHDIR", "(internal) run one Slurm array task's worker", launch_main, NULL, NULL,
+    NULL,      0,          false};

@@ -9,7 +9,7 @@
  * until it is complete, so it is not shown as two invalid bytes.
  */
 #include <errno.h>
-#include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,17 +22,22 @@
 #include "nightshift/store.h"
 #include "nightshift/util.h"
 
+enum { OPT_ATTEMPT, OPT_FOLLOW };
+static const struct cli_option logs_options[] = {
+    [OPT_ATTEMPT] = {"attempt", 0, "N", "that attempt (1 is the first; default: the latest)",
+                     false},
+    [OPT_FOLLOW] = {"follow", 'f', NULL,
+                    "keep printing as the log grows, like tail -f; end when the attempt ends",
+                    false},
+};
+
 static const char logs_help[] =
-    "usage: nightshift logs RUN PARTITION [--attempt N] [--follow] [--db PATH]\n"
     "\n"
     "Prints the stdout and stderr of one attempt of a partition (default: the\n"
     "latest attempt). On a terminal control characters are shown escaped; in a\n"
     "pipe the bytes are copied unchanged. Each attempt keeps at most log_limit\n"
     "bytes (see docs/spec.md); an attempt that printed nothing has no log file\n"
-    "(nothing is printed, a note goes to stderr, exit status 0).\n"
-    "\n"
-    "  --attempt N   that attempt (1 is the first)\n"
-    "  --follow, -f  keep printing as the log grows; end when the attempt ends\n";
+    "(nothing is printed, a note goes to stderr, exit status 0).\n";
 
 #define FOLLOW_POLL_NS 100000000L /* 100 ms between looks at a growing log */
 
@@ -70,46 +75,25 @@ static void drain(FILE *f, struct out *o)
 
 static int logs(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"db", required_argument, NULL, 'd'},
-                                             {"attempt", required_argument, NULL, 'a'},
-                                             {"follow", no_argument, NULL, 'f'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
-    const char *db_opt = NULL;
-    int64_t attempt = 0, part;
-    bool follow = false;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "hf", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'd':
-            db_opt = optarg;
-            break;
-        case 'a':
-            if (ns_parse_int64(optarg, &attempt) != 0 || attempt < 1) {
-                cli_error("logs", "--attempt: \"%s\" is not an attempt number", optarg);
-                return NS_EXIT_USAGE;
-            }
-            break;
-        case 'f':
-            follow = true;
-            break;
-        case 'h':
-            cli_help(&cmd_logs, stdout);
-            return NS_EXIT_OK;
-        default:
-            fputs(logs_help, stderr);
-            return NS_EXIT_USAGE;
-        }
+    struct cli_args a;
+    int parsed = cli_parse(&cmd_logs, argc, argv, &a);
+    if (parsed != 0)
+        return parsed > 0 ? NS_EXIT_OK : NS_EXIT_USAGE;
+    int64_t attempt = 0, part = 0;
+    bool follow = a.value[OPT_FOLLOW] != NULL;
+    const char *db_opt = a.db, *run_arg = a.nrest == 2 ? a.rest[0] : NULL;
+    bool ok = cli_number("logs", "attempt", a.value[OPT_ATTEMPT], 1, INT64_MAX, &attempt) == 0;
+    if (ok && (!run_arg || ns_parse_int64(a.rest[1], &part) != 0)) {
+        cli_usage(&cmd_logs, stderr);
+        ok = false;
     }
-    if (argc - optind != 2 || ns_parse_int64(argv[optind + 1], &part) != 0) {
-        fputs(logs_help, stderr);
+    cli_args_release(&a);
+    if (!ok)
         return NS_EXIT_USAGE;
-    }
     struct ns_store st;
     if (cli_open_store("logs", db_opt, NS_STORE_READ, &st) != 0)
         return NS_EXIT_ERROR;
-    long long run = cli_find_run("logs", &st, argv[optind]);
+    long long run = cli_find_run("logs", &st, run_arg);
     int rc = NS_EXIT_ERROR;
     char *path = NULL;
     FILE *f = NULL;
@@ -145,6 +129,18 @@ static int logs(int argc, char **argv)
         else
             cli_error("logs", "run %lld partition %lld has no attempt yet", run, (long long)part);
         goto out;
+    }
+    {
+        /* Where it ran, on stderr: stdout stays the worker's bytes. */
+        struct ns_attempt_row row;
+        char qerr[256];
+        if (query_attempt(&st, run, part, n, &row, qerr, sizeof qerr) == 1 && row.executor &&
+            strcmp(row.executor, "local") != 0) {
+            char *label = cli_escape(row.label ? row.label : "not submitted");
+            fprintf(stderr, "attempt %lld ran on %s: %s\n", (long long)n, row.executor, label);
+            free(label);
+        }
+        query_attempt_row_release(&row);
     }
     const struct timespec pause = {0, FOLLOW_POLL_NS};
     f = fopen(path, "rb");
@@ -191,5 +187,13 @@ out:
 }
 
 const struct ns_command cmd_logs = {
-    "logs", "RUN PARTITION [--attempt N] [--follow]", "print one attempt's output", logs, logs_help,
-    "023"};
+    .name = "logs",
+    .args = "RUN PARTITION [--attempt N] [--follow] [--db PATH]",
+    .summary = "print one attempt's output",
+    .main = logs,
+    .help = logs_help,
+    .exits = "023",
+    .options = logs_options,
+    .noptions = NS_ARRAY_LEN(logs_options),
+    .db = true,
+};

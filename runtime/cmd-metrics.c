@@ -2,7 +2,6 @@
  * cmd-metrics.c - `nightshift metrics [RUN]`: Prometheus text exposition on
  * stdout (metrics.h renders it).
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -12,7 +11,6 @@
 #include "nightshift/store.h"
 
 static const char metrics_help[] =
-    "usage: nightshift metrics [RUN] [--db PATH]\n"
     "\n"
     "Prints RUN's figures (default: the newest run of every job) in the Prometheus\n"
     "text format: partitions by state, attempts by outcome, retries, error records,\n"
@@ -23,36 +21,23 @@ static const char metrics_help[] =
 
 static int metrics(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"db", required_argument, NULL, 'd'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    const char *db_opt = NULL;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'd':
-            db_opt = optarg;
-            break;
-        case 'h':
-            cli_help(&cmd_metrics, stdout);
-            return NS_EXIT_OK;
-        default:
-            fputs(metrics_help, stderr);
-            return NS_EXIT_USAGE;
-        }
-    }
-    if (argc - optind > 1) {
-        fputs(metrics_help, stderr);
-        return NS_EXIT_USAGE;
+    struct cli_args a;
+    int parsed = cli_parse(&cmd_metrics, argc, argv, &a);
+    if (parsed != 0)
+        return parsed > 0 ? NS_EXIT_OK : NS_EXIT_USAGE;
+    int rc = NS_EXIT_USAGE;
+    if (a.nrest > 1) {
+        cli_usage(&cmd_metrics, stderr);
+        goto done;
     }
     struct ns_store st;
-    if (cli_open_store("metrics", db_opt, NS_STORE_READ, &st) != 0)
-        return NS_EXIT_ERROR;
-    int rc = NS_EXIT_ERROR;
+    rc = NS_EXIT_ERROR;
+    if (cli_open_store("metrics", a.db, NS_STORE_READ, &st) != 0)
+        goto done;
     int64_t one = 0, *ids = NULL;
     long n = 0;
-    if (optind < argc) {
-        one = cli_find_run("metrics", &st, argv[optind]);
+    if (a.nrest) {
+        one = cli_find_run("metrics", &st, a.rest[0]);
         ids = &one;
         n = one ? 1 : -1;
     } else {
@@ -72,9 +57,17 @@ static int metrics(int argc, char **argv)
     if (ids != &one)
         free(ids);
     store_close(&st);
+done:
+    cli_args_release(&a);
     return rc;
 }
 
 const struct ns_command cmd_metrics = {
-    "metrics", "[RUN] [--db PATH]", "Prometheus metrics of runs on stdout",
-    metrics,   metrics_help,        "023"};
+    .name = "metrics",
+    .args = "[RUN] [--db PATH]",
+    .summary = "Prometheus metrics of runs on stdout",
+    .main = metrics,
+    .help = metrics_help,
+    .exits = "023",
+    .db = true,
+};

@@ -31,4 +31,4 @@ const struct ns_command cmd_pause = {"pause",
                                      "pause a run (SIGSTOP its workers)",
                                      pause_main,
                                      pause_help,
-                                     "0123"};
+                                     "0123", NULL, 0, false};

@@ -166,4 +166,4 @@ const struct ns_command cmd_plan = {"plan",
                                     "list the partitions a run would have",
                                     plan_main,
                                     help_text,
-                                    "02"};
+                                    "02", NULL, 0, false};

@@ -32,4 +32,4 @@ const struct ns_command cmd_resume = {"resume",
                                       "resume a paused or halted run",
                                       resume_main,
                                       resume_help,
-                                      "0123"};
+                                      "0123", NULL, 0, false};

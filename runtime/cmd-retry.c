@@ -73,4 +73,4 @@ const struct ns_command cmd_retry = {"retry",
                                      "retry partitions (from their checkpoint)",
                                      retry_main,
                                      retry_help,
-                                     "0123"};
+                                     "0123", NULL, 0, false};

@@ -381,4 +381,4 @@ const struct ns_command cmd_run = {"run",
                                    "run or resume a job",
                                    run,
                                    run_help,
-                                   "01234"};
+                                   "01234", NULL, 0, false};

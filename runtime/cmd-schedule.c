@@ -11,7 +11,6 @@
  * Text that would need quoting beyond what units and crontabs can carry
  * (control characters) is refused rather than written half-escaped.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,21 +21,28 @@
 #include "nightshift/store.h"
 #include "nightshift/util.h"
 
+enum { OPT_PARAM, OPT_CALENDAR, OPT_CRON, OPT_ONLY };
+static const struct cli_option schedule_options[] = {
+    [OPT_PARAM] = {"param", 'p', "NAME=VALUE", "a run parameter, passed to every run (repeatable)",
+                   true},
+    [OPT_CALENDAR] = {"on-calendar", 0, "WHEN",
+                      "systemd calendar expression (systemd.time(7)); default *-*-* 01:00:00",
+                      false},
+    [OPT_CRON] = {"cron", 0, "EXPR",
+                  "the five crontab time fields (default: derived from WHEN when it is daily, "
+                  "hourly, weekly or HH:MM)",
+                  false},
+    [OPT_ONLY] = {"only", 0, "PART", "print only the service, the timer or the cron line", false},
+};
+
 static const char schedule_help[] =
-    "usage: nightshift schedule SPEC [-p NAME=VALUE]... [--on-calendar WHEN] [--cron EXPR]\n"
-    "                           [--only service|timer|cron] [--db PATH]\n"
     "\n"
-    "Prints a systemd service and timer (OnCalendar=WHEN, default *-*-* 01:00:00)\n"
-    "and an equivalent crontab line that run `nightshift run SPEC -p ...` with\n"
-    "absolute paths. Relative dates in -p (today, yesterday, today-7d) are kept as\n"
-    "words: each run resolves them once, when it creates the run, and stores the\n"
-    "date, so a resumed run keeps its day. A start that overlaps a live run of the\n"
-    "same parameters is refused by the run lock; one after a crash resumes it.\n"
-    "\n"
-    "  --on-calendar WHEN  systemd calendar expression (see systemd.time(7))\n"
-    "  --cron EXPR         the five crontab time fields (default: derived from\n"
-    "                      WHEN when it is daily, hourly, weekly or HH:MM)\n"
-    "  --only PART         print only the service, the timer or the crontab line\n";
+    "Prints a systemd service and timer (OnCalendar=WHEN) and an equivalent crontab\n"
+    "line that run `nightshift run SPEC -p ...` with absolute paths. Relative dates\n"
+    "in -p (today, yesterday, today-7d) are kept as words: each run resolves them\n"
+    "once, when it creates the run, and stores the date, so a resumed run keeps its\n"
+    "day. A start that overlaps a live run of the same parameters is refused by the\n"
+    "run lock; one after a crash resumes it.\n";
 
 #define DEFAULT_CALENDAR "*-*-* 01:00:00"
 
@@ -102,57 +108,30 @@ static char *cron_from_calendar(const char *when)
 
 static int schedule(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"param", required_argument, NULL, 'p'},
-                                             {"db", required_argument, NULL, 'd'},
-                                             {"on-calendar", required_argument, NULL, 'c'},
-                                             {"cron", required_argument, NULL, 'C'},
-                                             {"only", required_argument, NULL, 'o'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
-    const char **params = ns_xcalloc((size_t)argc + 1, sizeof *params);
-    size_t nparams = 0;
-    const char *db_opt = NULL, *when = DEFAULT_CALENDAR, *cron = NULL, *only = NULL;
-    int rc = NS_EXIT_USAGE, c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "p:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'p':
-            if (!strchr(optarg, '=')) {
-                cli_error("schedule", "-p %s: expected NAME=VALUE", optarg);
-                goto done;
-            }
-            params[nparams++] = optarg;
-            break;
-        case 'd':
-            db_opt = optarg;
-            break;
-        case 'c':
-            when = optarg;
-            break;
-        case 'C':
-            cron = optarg;
-            break;
-        case 'o':
-            only = optarg;
-            if (strcmp(only, "service") != 0 && strcmp(only, "timer") != 0 &&
-                strcmp(only, "cron") != 0) {
-                cli_error("schedule", "--only: \"%s\" is not service, timer or cron", only);
-                goto done;
-            }
-            break;
-        case 'h':
-            cli_help(&cmd_schedule, stdout);
-            rc = NS_EXIT_OK;
-            goto done;
-        default:
-            fputs(schedule_help, stderr);
+    struct cli_args a;
+    int parsed = cli_parse(&cmd_schedule, argc, argv, &a);
+    if (parsed != 0)
+        return parsed > 0 ? NS_EXIT_OK : NS_EXIT_USAGE;
+    const char **params = a.values[OPT_PARAM];
+    size_t nparams = a.n_values[OPT_PARAM];
+    const char *db_opt = a.db, *cron = a.value[OPT_CRON], *only = a.value[OPT_ONLY];
+    const char *when = a.value[OPT_CALENDAR] ? a.value[OPT_CALENDAR] : DEFAULT_CALENDAR;
+    int rc = NS_EXIT_USAGE;
+    for (size_t i = 0; i < nparams; i++)
+        if (!strchr(params[i], '=')) {
+            cli_error("schedule", "-p %s: expected NAME=VALUE", params[i]);
             goto done;
         }
-    }
-    if (argc - optind != 1) {
-        fputs(schedule_help, stderr);
+    if (only && strcmp(only, "service") != 0 && strcmp(only, "timer") != 0 &&
+        strcmp(only, "cron") != 0) {
+        cli_error("schedule", "--only: \"%s\" is not service, timer or cron", only);
         goto done;
     }
+    if (a.nrest != 1) {
+        cli_usage(&cmd_schedule, stderr);
+        goto done;
+    }
+    const char *spec_file = a.rest[0];
     if (!*when || has_control(when) || (cron && has_control(cron))) {
         cli_error("schedule", "--on-calendar and --cron take one line of text");
         goto done;
@@ -166,13 +145,13 @@ static int schedule(int argc, char **argv)
     /* The spec must load: a schedule for a broken spec would fail nightly. */
     struct ns_spec spec;
     struct ns_diags diags = {0};
-    if (spec_load(argv[optind], &spec, &diags) != 0) {
-        cli_print_diags(&diags, argv[optind]);
+    if (spec_load(spec_file, &spec, &diags) != 0) {
+        cli_print_diags(&diags, spec_file);
         diags_release(&diags);
         goto done;
     }
     diags_release(&diags);
-    char *spec_abs = realpath(argv[optind], NULL);
+    char *spec_abs = realpath(spec_file, NULL);
     char *self = realpath("/proc/self/exe", NULL);
     char *db_rel = store_default_path(db_opt);
     char *db = db_rel[0] == '/' ? ns_xstrdup(db_rel) : NULL;
@@ -184,7 +163,7 @@ static int schedule(int argc, char **argv)
     free(db_rel);
     char *cron_time = cron ? ns_xstrdup(cron) : cron_from_calendar(when);
     if (!spec_abs || !self || has_control(spec_abs) || has_control(db)) {
-        cli_error("schedule", "%s: cannot name it with an absolute path", argv[optind]);
+        cli_error("schedule", "%s: cannot name it with an absolute path", spec_file);
         goto release;
     }
     const char *job = spec.name; /* [A-Za-z0-9._-]: safe in unit names */
@@ -258,14 +237,18 @@ release:
     free(db);
     spec_release(&spec);
 done:
-    free(params);
+    cli_args_release(&a);
     return rc;
 }
 
 const struct ns_command cmd_schedule = {
-    "schedule",
-    "SPEC [-p NAME=VALUE]... [--on-calendar WHEN] [--cron EXPR] [--only PART]",
-    "print a systemd timer and a crontab line for a job",
-    schedule,
-    schedule_help,
-    "02"};
+    .name = "schedule",
+    .args = "SPEC [-p NAME=VALUE]... [--on-calendar WHEN] [--cron EXPR] [--only PART]",
+    .summary = "print a systemd timer and a crontab line for a job",
+    .main = schedule,
+    .help = schedule_help,
+    .exits = "02",
+    .options = schedule_options,
+    .noptions = NS_ARRAY_LEN(schedule_options),
+    .db = true,
+};

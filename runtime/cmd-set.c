@@ -54,4 +54,4 @@ const struct ns_command cmd_set = {"set",
                                    "change a live run's concurrency",
                                    set_main,
                                    set_help,
-                                   "0123"};
+                                   "0123", NULL, 0, false};

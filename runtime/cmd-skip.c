@@ -62,4 +62,4 @@ const struct ns_command cmd_skip = {"skip",
                                     "mark partitions skipped, with a reason",
                                     skip_main,
                                     skip_help,
-                                    "0123"};
+                                    "0123", NULL, 0, false};

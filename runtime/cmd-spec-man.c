@@ -142,4 +142,5 @@ static int spec_man_main(int argc, char **argv)
 
 const struct ns_command cmd_spec_man = {
     "_spec-man",   "",   "(internal) write the nightshift-spec(5) manual page",
-    spec_man_main, NULL, NULL};
+    spec_man_main, NULL, NULL,
+    NULL,          0,    false};

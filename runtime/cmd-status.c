@@ -76,7 +76,6 @@ static void json_run_fields(struct ns_json *j, const struct ns_run_summary *r)
     json_field_time(j, "sla_deadline", r->sla_deadline);
     json_field_time(j, "sla_max_duration", r->sla_max_duration);
     json_field_str(j, "sla_state", r->sla_state);
-    json_field_str(j, "executor", r->executor);
     json_field_time(j, "created_at", r->created_at);
     json_field_time(j, "started_at", r->started_at);
     json_field_time(j, "finished_at", r->finished_at);
@@ -96,7 +95,7 @@ static void print_json(struct ns_json *j)
 static int list_runs(struct ns_store *st, bool all, bool json)
 {
     double now = ns_now();
-    int want = all ? -1 : 20, shown = 0;
+    int want = all ? -1 : 20, shown = 0, orphans = 0;
     char err[256] = "";
     struct ns_run_summary rows[LIST_PAGE];
     struct ns_run_summary last = {0};
@@ -135,8 +134,13 @@ static int list_runs(struct ns_store *st, bool all, bool json)
                          (long long)r->counts.total);
                 char *job = cli_escape(r->job);
                 char *params = params_line(r->params);
+                /* As the console's runs list: "?" = no runtime drives it. */
+                char state[24];
+                bool orphan = !r->final && !r->alive;
+                snprintf(state, sizeof state, "%s%s", r->state, orphan ? "?" : "");
+                orphans += orphan;
                 printf("%-5lld %-20s %-10s %13s %6lld %8lld %-19s %9s  %s\n", (long long)r->id, job,
-                       r->state, done, (long long)r->counts.n[NS_PS_FAILED],
+                       state, done, (long long)r->counts.n[NS_PS_FAILED],
                        (long long)r->error_records, started, el, params);
                 free(job);
                 free(params);
@@ -157,6 +161,9 @@ static int list_runs(struct ns_store *st, bool all, bool json)
         print_json(&j);
     } else if (!shown) {
         printf("(no runs yet)\n");
+    } else if (orphans) {
+        printf("state? = no runtime drives the run ('nightshift status RUN' says how to resume "
+               "it)\n");
     }
     return NS_EXIT_OK;
 }
@@ -334,7 +341,6 @@ static int show_run(struct ns_store *st, long long id)
            (long long)n[NS_PS_SUCCEEDED], (long long)n[NS_PS_FAILED], (long long)n[NS_PS_SKIPPED],
            (long long)n[NS_PS_RUNNING], (long long)n[NS_PS_PAUSED], (long long)n[NS_PS_RETRY_WAIT],
            (long long)n[NS_PS_PENDING], (long long)r.concurrency);
-    printf("executor   %s\n", r.executor);
     printf("records    %lld done", (long long)r.records_done);
     if (r.records_total > 0)
         printf(" of %lld reported", (long long)r.records_total);
@@ -473,4 +479,4 @@ static int status(int argc, char **argv)
 
 const struct ns_command cmd_status = {
     "status", "[RUN] [--db PATH] [--json]", "show runs, or one run in detail", status, status_help,
-    "023"};
+    "023", NULL, 0, false};

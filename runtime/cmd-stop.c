@@ -33,4 +33,4 @@ const struct ns_command cmd_stop = {"stop",
                                     "stop a run gracefully (or --now)",
                                     stop_main,
                                     stop_help,
-                                    "0123"};
+                                    "0123", NULL, 0, false};

@@ -150,9 +150,11 @@ static int validate(int argc, char **argv)
         format_span(spec.timeout_ms, span, sizeof span);
         snprintf(timeout, sizeof timeout, "timeout %s", span);
     }
-    printf("%s: valid; %zu partition%s (%s), concurrency %d, %d attempt%s, %s\n", spec.name,
+    bool remote = spec.executor && strcmp(spec.executor, "local") != 0;
+    printf("%s: valid; %zu partition%s (%s), concurrency %d, %d attempt%s, %s%s%s\n", spec.name,
            plan.len, plan.len == 1 ? "" : "s", what, spec.concurrency, spec.retry_attempts,
-           spec.retry_attempts == 1 ? "" : "s", timeout);
+           spec.retry_attempts == 1 ? "" : "s", timeout, remote ? ", on " : "",
+           remote ? spec.executor : "");
     plan_release(&plan);
     rc = NS_EXIT_OK;
 out:
@@ -168,4 +170,4 @@ const struct ns_command cmd_validate = {"validate",
                                         "check a job spec and summarise its plan",
                                         validate,
                                         help_text,
-                                        "02"};
+                                        "02", NULL, 0, false};

@@ -280,14 +280,14 @@ static int wait_verdict(struct ctl *c, const char *verb, int64_t id)
                             sizeof result);
     switch (v) {
     case 1:
-        printf("run %lld: %s applied: %s\n", (long long)c->run_id, verb, result);
+        cli_say("run %lld: %s applied: %s", (long long)c->run_id, verb, result);
         return NS_EXIT_OK;
     case 0:
         cli_error(c->name, "run %lld: %s refused: %s", (long long)c->run_id, verb, result);
         return NS_EXIT_FAILED;
     case 3:
-        printf("run %lld: %s queued (command %lld): %s\n", (long long)c->run_id, verb,
-               (long long)id, result);
+        cli_say("run %lld: %s queued (command %lld): %s", (long long)c->run_id, verb,
+                (long long)id, result);
         return NS_EXIT_OK;
     case 2:
         cli_error(c->name,
@@ -316,8 +316,8 @@ int ctl_issue(struct ctl *c, const char *verb, const char *args)
         return NS_EXIT_FAILED;
     case NS_SUBMIT_QUEUED: {
         if (!c->start) {
-            printf("run %lld: %s queued (command %lld): %s\n", (long long)c->run_id, verb,
-                   (long long)sub.cmd_id, sub.why);
+            cli_say("run %lld: %s queued (command %lld): %s", (long long)c->run_id, verb,
+                    (long long)sub.cmd_id, sub.why);
             return NS_EXIT_OK;
         }
         int rc = start_runtime(c);

@@ -261,9 +261,11 @@ int control_issue(struct ns_store *st, int64_t run_id, const char *verb, const c
         snprintf(out->why, sizeof out->why, "no runtime: run `%s` to apply it", how);
     }
     free(how);
-    return insert_command(st, run_id, verb, args_json, source,
-                          out->outcome == NS_SUBMIT_REFUSED ? out->why : NULL, &out->cmd_id, err,
-                          errlen);
+    if (out->outcome == NS_SUBMIT_REFUSED)
+        return control_submit_refused(st, run_id, verb, args_json, source, out->why, &out->cmd_id,
+                                      err, errlen);
+    /* Queued: pending for the next runtime (a hint nobody reads is harmless). */
+    return control_submit(st, run_id, verb, args_json, source, &out->cmd_id, err, errlen);
 }
 
 int control_verdict(struct ns_store *st, int64_t run_id, int64_t cmd_id, const char *verb,

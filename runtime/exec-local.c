@@ -30,6 +30,7 @@
 
 struct ns_task {
     struct ns_proc proc;
+    char *token; /* "NIGHTSHIFT_ATTEMPT_TOKEN=..." from its environment, or NULL */
     void *owner;
     bool reaped;
     int wstatus;
@@ -67,6 +68,7 @@ static void local_close(struct ns_executor *ex)
         return;
     for (size_t i = 0; i < ex->ntasks; i++) {
         task_close_fds(ex->tasks[i]);
+        free(ex->tasks[i]->token);
         free(ex->tasks[i]);
     }
     free(ex->tasks);
@@ -83,6 +85,9 @@ static int local_start(struct ns_executor *ex, const struct ns_launch *l, int64_
         return -1;
     }
     t->owner = owner;
+    for (char *const *e = l->envp; e && *e; e++)
+        if (strncmp(*e, "NIGHTSHIFT_ATTEMPT_TOKEN=", 25) == 0)
+            t->token = ns_xstrdup(*e);
     if (ex->ntasks == ex->cap) {
         ex->cap = ex->cap ? ex->cap * 2 : 8;
         ex->tasks = ns_xrealloc(ex->tasks, ex->cap * sizeof *ex->tasks);
@@ -201,7 +206,14 @@ static void local_service(struct ns_executor *ex, const struct pollfd *pfd, size
         ex->tasks[i] = ex->tasks[--ex->ntasks];
         struct ns_exec_end end;
         end_of(t, &end);
+        /* ... and those that left it (setsid) but kept the attempt's token. */
+        int escaped = t->token ? exec_end_escaped(t->token) : 0;
+        if (escaped > 0)
+            snprintf(end.detail, sizeof end.detail,
+                     "ended %d process%s that outlived it outside its process group", escaped,
+                     escaped == 1 ? "" : "es");
         void *owner = t->owner;
+        free(t->token);
         free(t);
         ev->ended(ctx, owner, &end);
     }

@@ -47,10 +47,10 @@
 
 extern char **environ;
 
-#define POLL_INTERVAL_S 1.0   /* one squeue per second for the whole run */
-#define TAIL_INTERVAL_S 0.25  /* started tasks' spool files */
-#define EXIT_GRACE_S 3.0      /* a finished task's exit file may lag on a shared filesystem */
-#define CMD_TIMEOUT_S 60.0    /* a Slurm command that hangs longer is killed */
+#define POLL_INTERVAL_S 1.0  /* one squeue per second for the whole run */
+#define TAIL_INTERVAL_S 0.25 /* started tasks' spool files */
+#define EXIT_GRACE_S 3.0     /* a finished task's exit file may lag on a shared filesystem */
+#define CMD_TIMEOUT_S 60.0   /* a Slurm command that hangs longer is killed */
 #define READ_CHUNK 65536
 #define TURN_BUDGET (4 * READ_CHUNK)
 #define DEFAULT_MAX_ARRAY 1001
@@ -109,25 +109,33 @@ struct ns_executor {
     struct array {
         int64_t job;
         int throttle;
-    } *arrays;
+    } * arrays;
     size_t narrays;
     /* The last squeue listing, sorted by (job, index), for recover(). */
     struct slot {
         int64_t job;
         int index;
         char state[24];
-    } *snap;
+    } * snap;
     size_t nsnap;
     double snap_at;
     bool snap_ok;
+    /* The per-second squeue runs beside the loop: its stdout is one of our
+     * pollfds, the supervisor reaps it and offers it to child_exited(). */
+    pid_t poll_pid; /* 0: none running */
+    int poll_fd, poll_errfd;
+    bool poll_reaped;
+    int poll_status;
+    double poll_deadline;
+    struct ns_buf poll_out;
 };
 
 /* ---- running Slurm's commands ------------------------------------------ */
 
-/* Runs argv (looked up in PATH) without a shell; stdout into out (may be
- * NULL), stderr's first line into err. Returns the exit status, or -1 if it
- * could not run or was killed at CMD_TIMEOUT_S. */
-static int run_cmd(char *const *argv, struct ns_buf *out, char *err, size_t errlen)
+/* Starts argv (looked up in PATH, no shell) with stdin /dev/null and
+ * stdout and stderr on pipes whose read ends go to *out_fd and *err_fd
+ * (CLOEXEC). Returns the pid, or -1 with err filled. */
+static pid_t spawn_cmd(char *const *argv, int *out_fd, int *err_fd, char *err, size_t errlen)
 {
     int po[2], pe[2];
     if (pipe2(po, O_CLOEXEC) != 0)
@@ -162,8 +170,23 @@ static int run_cmd(char *const *argv, struct ns_buf *out, char *err, size_t errl
         ns_errf(err, errlen, "%s: %s", argv[0], strerror(rc));
         return -1;
     }
+    *out_fd = po[0];
+    *err_fd = pe[0];
+    return pid;
+}
+
+/* Runs argv to its end: stdout into out (may be NULL), stderr's first line
+ * into err. Returns the exit status, or -1 if it could not run or was
+ * killed at CMD_TIMEOUT_S. Blocks: for the short commands (sbatch, scontrol,
+ * scancel); the per-second squeue runs beside the loop (poll_begin). */
+static int run_cmd(char *const *argv, struct ns_buf *out, char *err, size_t errlen)
+{
+    int ofd, efd;
+    pid_t pid = spawn_cmd(argv, &ofd, &efd, err, errlen);
+    if (pid < 0)
+        return -1;
     struct ns_buf eb = NS_BUF_INIT;
-    struct pollfd pfd[2] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}};
+    struct pollfd pfd[2] = {{ofd, POLLIN, 0}, {efd, POLLIN, 0}};
     double deadline = ns_monotonic() + CMD_TIMEOUT_S;
     bool killed = false;
     while (pfd[0].fd >= 0 || pfd[1].fd >= 0) {
@@ -355,6 +378,7 @@ static int slurm_open(const struct ns_exec_config *cfg, struct ns_executor **out
     ex->cfg = *cfg;
     ex->sl = sl;
     ex->concurrency = cfg->concurrency > 0 ? cfg->concurrency : 1;
+    ex->poll_fd = ex->poll_errfd = -1;
     const char *eq = strchr(cfg->run_token, '=');
     ex->run_key = ns_xstrdup(eq ? eq + 1 : cfg->run_token);
     ex->job_name = ns_xasprintf("nightshift.%s", ex->run_key);
@@ -405,6 +429,15 @@ static void slurm_close(struct ns_executor *ex)
         return;
     while (ex->head)
         task_free(ex, ex->head);
+    if (ex->poll_pid > 0 && !ex->poll_reaped) {
+        kill(ex->poll_pid, SIGKILL);
+        waitpid(ex->poll_pid, NULL, 0);
+    }
+    if (ex->poll_fd >= 0)
+        close(ex->poll_fd);
+    if (ex->poll_errfd >= 0)
+        close(ex->poll_errfd);
+    buf_release(&ex->poll_out);
     free(ex->snap);
     free(ex->arrays);
     free(ex->run_key);
@@ -443,7 +476,8 @@ static void sbatch_args(const struct ns_executor *ex, struct args *a, const char
     args_addf(a, "--output=%s/%%a.slurm.out", bdir);
     args_add(a, "--open-mode=append");
     args_add(a, "--no-requeue"); /* a rerun is a new attempt, decided by the supervisor */
-    args_add(a, "--export=NONE");
+    /* No --export=NONE: it makes Slurm ~2x slower per task here (measured,
+     * tests/bench/slurm.sh); the launcher replaces the environment anyway. */
     args_addf(a, "--chdir=%s", bdir);
     const struct {
         const char *opt, *value;
@@ -540,7 +574,7 @@ static int slurm_flush(struct ns_executor *ex, char *err, size_t errlen)
             for (size_t i = 0; i < n; i++) {
                 batch[i]->failed_submit = true;
                 snprintf(batch[i]->submit_error, sizeof batch[i]->submit_error,
-                         "not submitted: %s", e);
+                         "not submitted: %.140s", e);
             }
         }
     }
@@ -655,9 +689,10 @@ static void apply_actions(struct ns_executor *ex)
         bool comma;
         unsigned also; /* a KILL is followed by a cancel, so Slurm ends the job */
     } order[] = {
-        {A_RESUME, resume, true, 0},    {A_RELEASE, release, true, 0}, {A_HOLD, hold, true, 0},
-        {A_SUSPEND, suspend, true, 0},  {A_TERM, term, false, 0},
-        {A_KILL, kill9, false, A_CANCEL}, {A_CANCEL, cancel, false, 0},
+        {A_RESUME, resume, true, 0},  {A_RELEASE, release, true, 0},
+        {A_HOLD, hold, true, 0},      {A_SUSPEND, suspend, true, 0},
+        {A_TERM, term, false, 0},     {A_KILL, kill9, false, A_CANCEL},
+        {A_CANCEL, cancel, false, 0},
     };
     ex->actions_pending = false;
     for (size_t i = 0; i < NS_ARRAY_LEN(order); i++) {
@@ -720,8 +755,7 @@ static int open_at(const char *dir, const char *name, int64_t off)
 
 /* Delivers what is new in one spool file, at most budget bytes (0: all). */
 static void drain(int *fd, struct ns_task *t, const char *dir, const char *name, int64_t off,
-                  size_t budget, void (*deliver)(void *, void *, const char *, size_t),
-                  void *ctx)
+                  size_t budget, void (*deliver)(void *, void *, const char *, size_t), void *ctx)
 {
     if (*fd < 0)
         *fd = open_at(dir, name, off);
@@ -754,6 +788,13 @@ static void deliver_started(struct ns_executor *ex, struct ns_task *t,
     if (t->state == T_STARTED)
         return;
     task_set_state(ex, t, T_STARTED);
+    if (t->held && !t->suspended) {
+        /* Held while Slurm was already starting it: suspend it instead
+         * (resume then releases and resumes). */
+        t->actions |= A_SUSPEND;
+        t->suspended = true;
+        ex->actions_pending = true;
+    }
     if (ev->started)
         ev->started(ctx, t->owner);
 }
@@ -815,33 +856,31 @@ static int cmp_slot(const void *a, const void *b)
     return (x->index > y->index) - (x->index < y->index);
 }
 
-/* One squeue for every task of the run. Returns 0, or -1 if Slurm did not
- * answer (nothing is concluded from silence). */
-static int take_snapshot(struct ns_executor *ex)
+/* The squeue that lists every task of the run (filled into argv[7]). */
+static void squeue_argv(const struct ns_executor *ex, char *name, size_t len, char **argv)
 {
-    char name[PATH_MAX];
-    snprintf(name, sizeof name, "--name=%s", ex->job_name);
-    char *argv[] = {(char *)"squeue", (char *)"--noheader", (char *)"--array",
-                    (char *)"--states=all", name, (char *)"--format=%F|%K|%T", NULL};
-    struct ns_buf out = NS_BUF_INIT;
-    char err[256];
-    ex->snap_at = ns_monotonic();
-    if (run_cmd(argv, &out, err, sizeof err) != 0) {
-        buf_release(&out);
-        ex->snap_ok = false;
-        return -1;
-    }
+    snprintf(name, len, "--name=%s", ex->job_name);
+    char *const v[] = {(char *)"squeue",      (char *)"--noheader",        (char *)"--array",
+                       (char *)"--states=all", name, (char *)"--format=%F|%K|%T", NULL};
+    memcpy(argv, v, sizeof v);
+}
+
+/* Replaces the snapshot with squeue's answer (lines "job|index|STATE"). */
+static void parse_snapshot(struct ns_executor *ex, char *data)
+{
     ex->nsnap = 0;
     size_t cap = 0;
-    for (char *line = out.data, *next; line && *line; line = next) {
+    for (char *line = data, *next; line && *line; line = next) {
         next = strchr(line, '\n');
         if (next)
             *next++ = '\0';
         long long job;
         int index;
-        char state[24];
-        if (sscanf(line, "%lld|%d|%23s", &job, &index, state) != 3)
+        char idx[24], state[24];
+        if (sscanf(line, "%lld|%23[^|]|%23s", &job, idx, state) != 3)
             continue;
+        if (sscanf(idx, "%d", &index) != 1)
+            index = -1; /* not an array task ("N/A"): someone's plain job of our name */
         if (ex->nsnap == cap) {
             cap = cap ? cap * 2 : 64;
             ex->snap = ns_xrealloc(ex->snap, cap * sizeof *ex->snap);
@@ -851,11 +890,28 @@ static int take_snapshot(struct ns_executor *ex)
         s->index = index;
         snprintf(s->state, sizeof s->state, "%s", state);
     }
-    buf_release(&out);
     if (ex->nsnap)
         qsort(ex->snap, ex->nsnap, sizeof *ex->snap, cmp_slot);
     ex->snap_ok = true;
-    return 0;
+}
+
+/* One squeue for every task of the run, waited for (recover, end_strays:
+ * before the loop runs). Returns 0, or -1 if Slurm did not answer (nothing
+ * is concluded from silence). */
+static int take_snapshot(struct ns_executor *ex)
+{
+    char name[PATH_MAX], *argv[7];
+    squeue_argv(ex, name, sizeof name, argv);
+    struct ns_buf out = NS_BUF_INIT;
+    char err[256];
+    ex->snap_at = ns_monotonic();
+    int rc = run_cmd(argv, &out, err, sizeof err);
+    if (rc == 0)
+        parse_snapshot(ex, out.data);
+    else
+        ex->snap_ok = false;
+    buf_release(&out);
+    return rc == 0 ? 0 : -1;
 }
 
 static const struct slot *snap_find(const struct ns_executor *ex, int64_t job, int index)
@@ -871,17 +927,17 @@ static const struct {
     bool over;    /* it will not run (any more) */
     enum ns_exec_end_kind kind;
 } states[] = {
-    {"PENDING", false, false, NS_END_LOST},       {"CONFIGURING", false, false, NS_END_LOST},
-    {"REQUEUED", false, false, NS_END_LOST},      {"REQUEUE_HOLD", false, false, NS_END_LOST},
-    {"RUNNING", true, false, NS_END_LOST},        {"SUSPENDED", true, false, NS_END_LOST},
-    {"COMPLETING", true, false, NS_END_LOST},     {"SIGNALING", true, false, NS_END_LOST},
-    {"STAGE_OUT", true, false, NS_END_LOST},      {"STOPPED", true, false, NS_END_LOST},
-    {"RESIZING", true, false, NS_END_LOST},       {"COMPLETED", true, true, NS_END_LOST},
-    {"FAILED", true, true, NS_END_LOST},          {"CANCELLED", false, true, NS_END_CANCELLED},
-    {"TIMEOUT", true, true, NS_END_TIMED_OUT},    {"NODE_FAIL", false, true, NS_END_LOST},
-    {"PREEMPTED", false, true, NS_END_LOST},      {"BOOT_FAIL", false, true, NS_END_LOST},
-    {"DEADLINE", false, true, NS_END_LOST},       {"OUT_OF_MEMORY", true, true, NS_END_LOST},
-    {"SPECIAL_EXIT", false, true, NS_END_LOST},   {"REVOKED", false, true, NS_END_LOST},
+    {"PENDING", false, false, NS_END_LOST},     {"CONFIGURING", false, false, NS_END_LOST},
+    {"REQUEUED", false, false, NS_END_LOST},    {"REQUEUE_HOLD", false, false, NS_END_LOST},
+    {"RUNNING", true, false, NS_END_LOST},      {"SUSPENDED", true, false, NS_END_LOST},
+    {"COMPLETING", true, false, NS_END_LOST},   {"SIGNALING", true, false, NS_END_LOST},
+    {"STAGE_OUT", true, false, NS_END_LOST},    {"STOPPED", true, false, NS_END_LOST},
+    {"RESIZING", true, false, NS_END_LOST},     {"COMPLETED", true, true, NS_END_LOST},
+    {"FAILED", true, true, NS_END_LOST},        {"CANCELLED", false, true, NS_END_CANCELLED},
+    {"TIMEOUT", true, true, NS_END_TIMED_OUT},  {"NODE_FAIL", false, true, NS_END_LOST},
+    {"PREEMPTED", false, true, NS_END_LOST},    {"BOOT_FAIL", false, true, NS_END_LOST},
+    {"DEADLINE", false, true, NS_END_LOST},     {"OUT_OF_MEMORY", true, true, NS_END_LOST},
+    {"SPECIAL_EXIT", false, true, NS_END_LOST}, {"REVOKED", false, true, NS_END_LOST},
 };
 
 static int state_find(const char *s)
@@ -897,7 +953,7 @@ static int state_find(const char *s)
  * signal was the worker's own business (FAILED, OUT_OF_MEMORY...). */
 static enum ns_exec_end_kind state_overrides(int si)
 {
-    static const char *const by_slurm[] = {"CANCELLED", "TIMEOUT",  "PREEMPTED", "NODE_FAIL",
+    static const char *const by_slurm[] = {"CANCELLED", "TIMEOUT",   "PREEMPTED", "NODE_FAIL",
                                            "DEADLINE",  "BOOT_FAIL", "REVOKED"};
     if (si < 0)
         return NS_END_SIGNALLED;
@@ -929,10 +985,9 @@ static void vanished(struct ns_executor *ex, struct ns_task *t, const struct ns_
     end_task(ex, t, &end, ev, ctx);
 }
 
-static void poll_slurm(struct ns_executor *ex, const struct ns_exec_events *ev, void *ctx)
+/* What the fresh snapshot means for each task in Slurm. */
+static void apply_snapshot(struct ns_executor *ex, const struct ns_exec_events *ev, void *ctx)
 {
-    if (take_snapshot(ex) != 0)
-        return;
     double now = ns_monotonic();
     for (struct ns_task *t = ex->head, *next; t; t = next) {
         next = t->next;
@@ -962,14 +1017,84 @@ static void poll_slurm(struct ns_executor *ex, const struct ns_exec_events *ev, 
     }
 }
 
+/* Starts the per-second squeue without waiting for it. */
+static void poll_begin(struct ns_executor *ex)
+{
+    char name[PATH_MAX], *argv[7], err[256];
+    squeue_argv(ex, name, sizeof name, argv);
+    pid_t pid = spawn_cmd(argv, &ex->poll_fd, &ex->poll_errfd, err, sizeof err);
+    if (pid < 0)
+        return; /* tried again next interval */
+    fcntl(ex->poll_fd, F_SETFL, O_NONBLOCK);
+    fcntl(ex->poll_errfd, F_SETFL, O_NONBLOCK);
+    ex->poll_pid = pid;
+    ex->poll_reaped = false;
+    ex->poll_deadline = ns_monotonic() + CMD_TIMEOUT_S;
+    buf_reset(&ex->poll_out);
+}
+
+/* Reads what squeue wrote; at EOF on both pipes and once it was reaped,
+ * applies the answer (a failed squeue changes nothing). */
+static void poll_continue(struct ns_executor *ex, const struct ns_exec_events *ev, void *ctx)
+{
+    int *fds[] = {&ex->poll_fd, &ex->poll_errfd};
+    for (size_t i = 0; i < NS_ARRAY_LEN(fds); i++) {
+        char chunk[READ_CHUNK];
+        ssize_t r = 0;
+        while (*fds[i] >= 0 && (r = read(*fds[i], chunk, sizeof chunk)) != 0) {
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r < 0 && errno == EAGAIN)
+                break;
+            if (r < 0)
+                break;
+            if (i == 0)
+                buf_add(&ex->poll_out, chunk, (size_t)r); /* stderr: drained, not kept */
+        }
+        if (*fds[i] >= 0 && r <= 0 && !(r < 0 && errno == EAGAIN)) {
+            close(*fds[i]);
+            *fds[i] = -1;
+        }
+    }
+    if (!ex->poll_reaped && ns_monotonic() > ex->poll_deadline)
+        kill(ex->poll_pid, SIGKILL); /* reaped as usual; the answer is dropped */
+    if (ex->poll_fd >= 0 || ex->poll_errfd >= 0 || !ex->poll_reaped)
+        return;
+    ex->poll_pid = 0;
+    ex->snap_at = ns_monotonic();
+    if (WIFEXITED(ex->poll_status) && WEXITSTATUS(ex->poll_status) == 0) {
+        parse_snapshot(ex, ex->poll_out.data);
+        apply_snapshot(ex, ev, ctx);
+        rebalance(ex);
+    }
+    buf_reset(&ex->poll_out);
+}
+
+static bool slurm_child_exited(struct ns_executor *ex, int pid, int wstatus)
+{
+    if (ex->poll_pid <= 0 || pid != ex->poll_pid)
+        return false;
+    ex->poll_reaped = true;
+    ex->poll_status = wstatus;
+    return true;
+}
+
 /* ---- the loop's side ------------------------------------------------------------- */
 
 static size_t slurm_pollfds(struct ns_executor *ex, struct pollfd *pfd, size_t cap)
 {
-    (void)ex;
-    (void)pfd;
-    (void)cap;
-    return 0; /* files on a shared filesystem cannot be polled: timers */
+    /* Spool files on a shared filesystem cannot be polled (timers tail
+     * them); only the running squeue's pipes can. */
+    int fds[] = {ex->poll_fd, ex->poll_errfd};
+    size_t n = 0;
+    for (size_t i = 0; i < NS_ARRAY_LEN(fds); i++) {
+        if (fds[i] < 0)
+            continue;
+        if (n < cap)
+            pfd[n] = (struct pollfd){fds[i], POLLIN, 0};
+        n++;
+    }
+    return n;
 }
 
 static double slurm_next_wakeup(const struct ns_executor *ex)
@@ -1022,16 +1147,15 @@ static void slurm_service(struct ns_executor *ex, const struct pollfd *pfd, size
                 continue;
             if (try_finish(ex, t, ev, ctx, false))
                 continue;
-            drain(&t->report_fd, t, t->dir, "report", t->report_off, TURN_BUDGET, ev->report,
-                  ctx);
-            drain(&t->output_fd, t, t->dir, "output", t->output_off, TURN_BUDGET, ev->output,
-                  ctx);
+            drain(&t->report_fd, t, t->dir, "report", t->report_off, TURN_BUDGET, ev->report, ctx);
+            drain(&t->output_fd, t, t->dir, "output", t->output_off, TURN_BUDGET, ev->output, ctx);
         }
     }
-    if (ex->nsubmitted + ex->nstarted > 0 && now >= ex->next_poll) {
+    if (ex->poll_pid > 0)
+        poll_continue(ex, ev, ctx);
+    else if (ex->nsubmitted + ex->nstarted > 0 && now >= ex->next_poll) {
         ex->next_poll = now + POLL_INTERVAL_S;
-        poll_slurm(ex, ev, ctx);
-        rebalance(ex);
+        poll_begin(ex);
     }
 }
 
@@ -1117,7 +1241,10 @@ static int slurm_end_strays(struct ns_executor *ex)
             known = t->job == s->job && t->index == s->index;
         if (known)
             continue;
-        args_addf(&a, "%lld_%d", (long long)s->job, s->index);
+        if (s->index >= 0)
+            args_addf(&a, "%lld_%d", (long long)s->job, s->index);
+        else
+            args_addf(&a, "%lld", (long long)s->job);
         n++;
     }
     if (n > 0) {
@@ -1132,8 +1259,8 @@ static int slurm_end_strays(struct ns_executor *ex)
             bool live = false;
             for (int i = 1; i <= n && !live; i++) {
                 long long job;
-                int index;
-                if (sscanf(a.v[i], "%lld_%d", &job, &index) != 2)
+                int index = -1;
+                if (sscanf(a.v[i], "%lld_%d", &job, &index) < 1)
                     continue;
                 const struct slot *s = snap_find(ex, job, index);
                 int si = s ? state_find(s->state) : -1;
@@ -1153,7 +1280,8 @@ static void slurm_describe(const struct ns_executor *ex, const struct ns_task *t
 {
     (void)ex;
     if (t->job)
-        snprintf(buf, len, "job %lld_%d", (long long)t->job, t->index);
+        snprintf(buf, len, "job %lld_%d%s", (long long)t->job, t->index,
+                 t->state == T_SUBMITTED ? " (queued)" : "");
     else
         snprintf(buf, len, "queued for sbatch");
 }
@@ -1170,7 +1298,7 @@ const struct ns_executor_ops ns_exec_slurm = {
     .pollfds = slurm_pollfds,
     .next_wakeup = slurm_next_wakeup,
     .service = slurm_service,
-    .child_exited = NULL,
+    .child_exited = slurm_child_exited,
     .locator = slurm_locator,
     .recover = slurm_recover,
     .end_strays = slurm_end_strays,

@@ -306,6 +306,44 @@ int exec_end_run_processes(const char *marker, int64_t grace_ms)
     return (int)nfound;
 }
 
+/* True if one of our children holds marker in its environment (the
+ * children of every thread, /proc/self/task/TID/children); -1 if the kernel
+ * cannot list children. */
+static int child_has(const char *marker, size_t nlen)
+{
+    DIR *d = opendir("/proc/self/task");
+    if (!d)
+        return -1;
+    int found = 0, listed = 0;
+    struct dirent *e;
+    while (!found && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[96];
+        snprintf(path, sizeof path, "/proc/self/task/%.32s/children", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        listed = 1;
+        long pid;
+        while (!found && fscanf(f, "%ld", &pid) == 1)
+            found = pid > 1 && environ_has((pid_t)pid, marker, nlen);
+        fclose(f);
+    }
+    closedir(d);
+    return listed ? found : -1;
+}
+
+int exec_end_escaped(const char *marker)
+{
+    /* Cheap first: an escapee whose parent (the worker) has exited was
+     * reparented to us, the subreaper; only then scan every process, which
+     * also finds its descendants. */
+    if (child_has(marker, strlen(marker)) == 0)
+        return 0;
+    return exec_end_run_processes(marker, 0);
+}
+
 void exec_become_subreaper(void)
 {
     prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);

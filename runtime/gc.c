@@ -85,6 +85,8 @@ int gc_delete_run(struct ns_store *st, int64_t run_id, int64_t *bytes, char *err
     }
     if (store_commit(st, err, errlen) != 0)
         goto out;
+    /* The run's directory as store_make_run_dir names it; removed without
+     * following a symbolic link anywhere (FTW_PHYS). */
     char *dir = ns_xasprintf("%s/run-%lld", st->data_dir, (long long)run_id);
     if (remove_tree(dir, bytes) != 0) {
         ns_errf(err, errlen, "%s: some files could not be removed", dir);

@@ -175,7 +175,7 @@ void journal_free(struct journal *j)
  * SQLite result code (SQLITE_BUSY: another process holds the write lock). */
 static int begin_now(struct journal *j)
 {
-    sqlite3_busy_timeout(j->st->db, 20);
+    sqlite3_busy_timeout(j->st->db, 50); /* a client's insert takes less */
     int rc = sqlite3_exec(j->st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     sqlite3_busy_timeout(j->st->db, 5000);
     return rc;
@@ -247,22 +247,31 @@ bool journal_waiting(const struct journal *j)
     return j->waiting;
 }
 
+bool journal_ready(struct journal *j)
+{
+    if (j->waiting)
+        return false;
+    if (j->in_txn)
+        return true;
+    int rc = begin_now(j);
+    if (rc == SQLITE_OK) {
+        j->in_txn = true;
+        j->txn_since = ns_monotonic();
+    } else if ((rc & 0xff) == SQLITE_BUSY) {
+        j->waiting = true;
+        j->wait_started = ns_monotonic();
+        return false;
+    } else {
+        begin_blocking(j);
+    }
+    return true;
+}
+
 /* Returns the statement ready for binding, inside a transaction (or, while
  * waiting for the lock, ready to be queued by run()). */
 static sqlite3_stmt *use(struct journal *j, int which)
 {
-    if (!j->in_txn && !j->waiting) {
-        int rc = begin_now(j);
-        if (rc == SQLITE_OK) {
-            j->in_txn = true;
-            j->txn_since = ns_monotonic();
-        } else if ((rc & 0xff) == SQLITE_BUSY) {
-            j->waiting = true;
-            j->wait_started = ns_monotonic();
-        } else {
-            begin_blocking(j);
-        }
-    }
+    (void)journal_ready(j); /* in a transaction, or waiting for the lock */
     const char *point = crash_point(which, false);
     if (point)
         ns_crashpoint(point);
@@ -438,8 +447,8 @@ void journal_checkpoint(struct journal *j, int64_t idx, const struct part *p)
 int64_t journal_attempt_start(struct journal *j, int64_t idx, int n, double at,
                               const char *log_path, const char *resumed_from, size_t rlen)
 {
-    if (j->waiting)
-        begin_blocking(j); /* its row id is needed now (the loop avoids this) */
+    if (!j->in_txn)
+        begin_blocking(j); /* its row id is needed now (the loop avoids a wait) */
     sqlite3_stmt *s = use(j, J_ATTEMPT_START);
     sqlite3_bind_int64(s, 2, idx);
     sqlite3_bind_int(s, 3, n);
@@ -546,6 +555,8 @@ int64_t journal_error_record(struct journal *j, int64_t idx, int64_t attempt_id,
 
 int64_t journal_drop_errors_after(struct journal *j, int64_t idx, int64_t after_id)
 {
+    if (!j->in_txn)
+        begin_blocking(j); /* the count is needed now (launch; the loop avoids a wait) */
     sqlite3_stmt *s = use(j, J_DROP_ERRORS);
     sqlite3_bind_int64(s, 2, idx);
     sqlite3_bind_int64(s, 3, after_id);

@@ -8,7 +8,7 @@
  * before it (attempts.redone, written at launch by the journal); "after a
  * crash" means the previous attempt of the partition was interrupted.
  */
-#include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,87 +83,89 @@ static int load_run(struct ns_store *st, struct ns_run_report *r, char *err, siz
     return 0;
 }
 
+/* Attempts by outcome and what they redid, in one scan; retries from the
+ * partitions' own counters; rework after a crash by looking up, for the
+ * few attempts that redid something, how their predecessor ended. */
 static void load_attempts(struct ns_store *st, struct ns_run_report *r)
 {
+    static const struct {
+        const char *outcome;
+        size_t off;
+    } by_outcome[] = {
+        {"succeeded", offsetof(struct ns_run_report, succeeded_attempts)},
+        {"failed", offsetof(struct ns_run_report, failed_attempts)},
+        {"timed_out", offsetof(struct ns_run_report, timed_out)},
+        {"signalled", offsetof(struct ns_run_report, signalled)},
+        {"killed", offsetof(struct ns_run_report, killed)},
+        {"interrupted", offsetof(struct ns_run_report, interrupted)},
+    };
     sqlite3_stmt *s = store_prepare(
-        st, "SELECT count(*), count(*) - count(DISTINCT idx), "
-            "count(CASE WHEN outcome = 'interrupted' THEN 1 END), "
-            "count(CASE WHEN outcome = 'timed_out' THEN 1 END), "
-            "count(CASE WHEN outcome = 'signalled' THEN 1 END), "
-            "count(CASE WHEN outcome = 'killed' THEN 1 END), "
-            "count(CASE WHEN outcome = 'failed' THEN 1 END), "
-            "coalesce(sum(max(redone, 0)), 0), "
-            "coalesce(sum(CASE WHEN prev = 'interrupted' THEN max(redone, 0) END), 0), "
-            "count(CASE WHEN redone > 0 THEN 1 END), "
-            "count(CASE WHEN outcome = 'succeeded' THEN 1 END), "
-            "count(CASE WHEN outcome IS NULL THEN 1 END) "
-            "FROM (SELECT idx, outcome, redone, lag(outcome) OVER (PARTITION BY idx ORDER BY n) "
-            "AS prev FROM attempts WHERE run_id = ?)");
+        st, "SELECT outcome, count(*), coalesce(sum(CASE WHEN redone > 0 THEN redone END), 0), "
+            "count(CASE WHEN redone > 0 THEN 1 END) FROM attempts WHERE run_id = ? GROUP BY "
+            "outcome");
     sqlite3_bind_int64(s, 1, r->run_id);
-    if (sqlite3_step(s) == SQLITE_ROW) {
-        int64_t *v[] = {&r->attempts,           &r->retries,
-                        &r->interrupted,        &r->timed_out,
-                        &r->signalled,          &r->killed,
-                        &r->failed_attempts,    &r->redone,
-                        &r->redone_after_crash, &r->resumed_attempts,
-                        &r->succeeded_attempts, &r->live_attempts};
-        for (size_t i = 0; i < NS_ARRAY_LEN(v); i++)
-            *v[i] = sqlite3_column_int64(s, (int)i);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        const char *outcome = (const char *)sqlite3_column_text(s, 0);
+        int64_t n = sqlite3_column_int64(s, 1);
+        r->attempts += n;
+        r->redone += sqlite3_column_int64(s, 2);
+        r->resumed_attempts += sqlite3_column_int64(s, 3);
+        if (!outcome)
+            r->live_attempts += n;
+        for (size_t i = 0; outcome && i < NS_ARRAY_LEN(by_outcome); i++)
+            if (strcmp(outcome, by_outcome[i].outcome) == 0)
+                *(int64_t *)((char *)r + by_outcome[i].off) += n;
     }
     sqlite3_finalize(s);
-}
-
-/* Finished partitions and their summed attempt time. */
-#define DURATIONS                                                                                  \
-    "WITH d AS (SELECT a.idx, sum(coalesce(a.duration, 0)) AS secs, count(*) AS n FROM attempts "  \
-    "a JOIN partitions p ON p.run_id = a.run_id AND p.idx = a.idx WHERE a.run_id = ?1 AND "        \
-    "p.state IN ('succeeded', 'failed') GROUP BY a.idx) "
-
-static double nth_duration(struct ns_store *st, int64_t run, int64_t k)
-{
-    sqlite3_stmt *s = store_prepare(st, DURATIONS "SELECT secs FROM d ORDER BY secs LIMIT 1 "
-                                                  "OFFSET ?2");
-    sqlite3_bind_int64(s, 1, run);
-    sqlite3_bind_int64(s, 2, k);
-    double v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_double(s, 0) : 0;
+    s = store_prepare(st, "SELECT coalesce(sum(max(attempts_total - 1, 0)), 0) FROM partitions "
+                          "WHERE run_id = ?");
+    sqlite3_bind_int64(s, 1, r->run_id);
+    r->retries = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
     sqlite3_finalize(s);
-    return v;
+    s = store_prepare(st, "SELECT coalesce(sum(a.redone), 0) FROM attempts a JOIN attempts b ON "
+                          "b.run_id = a.run_id AND b.idx = a.idx AND b.n = a.n - 1 WHERE "
+                          "a.run_id = ? AND a.redone > 0 AND b.outcome = 'interrupted'");
+    sqlite3_bind_int64(s, 1, r->run_id);
+    r->redone_after_crash = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_finalize(s);
 }
 
-/* Nearest rank: the smallest value with at least p of the values at or below it. */
-static int64_t rank_of(double p, int64_t n)
-{
-    int64_t k = (int64_t)ceil(p * (double)n) - 1;
-    return k < 0 ? 0 : k >= n ? n - 1 : k;
-}
-
+/* One pass over the finished partitions (their summed attempt time): the
+ * count, the sum, the nearest-rank p50 and p95 - rank ceil(p * n), written
+ * in integers - and the slowest five, which are the top ranks (ordered so
+ * that ties put the lower index first among the slowest). */
 static void load_durations(struct ns_store *st, struct ns_run_report *r)
 {
-    sqlite3_stmt *s = store_prepare(st, DURATIONS "SELECT count(*), coalesce(max(secs), 0), "
-                                                  "coalesce(sum(secs), 0) FROM d");
-    sqlite3_bind_int64(s, 1, r->run_id);
-    if (sqlite3_step(s) == SQLITE_ROW) {
-        r->ndurations = sqlite3_column_int64(s, 0);
-        r->max_s = sqlite3_column_double(s, 1);
-        r->sum_s = sqlite3_column_double(s, 2);
-    }
-    sqlite3_finalize(s);
-    if (r->ndurations == 0)
-        return;
-    r->p50_s = nth_duration(st, r->run_id, rank_of(0.50, r->ndurations));
-    r->p95_s = nth_duration(st, r->run_id, rank_of(0.95, r->ndurations));
-    s = store_prepare(st, DURATIONS "SELECT d.idx, p.key, p.state, d.n, d.secs FROM d JOIN "
-                                    "partitions p ON p.run_id = ?1 AND p.idx = d.idx "
-                                    "ORDER BY d.secs DESC, d.idx LIMIT ?2");
+    sqlite3_stmt *s = store_prepare(
+        st, "WITH d AS (SELECT p.idx, p.key, p.state, (SELECT coalesce(sum(a.duration), 0) FROM "
+            "attempts a WHERE a.run_id = p.run_id AND a.idx = p.idx) AS secs, (SELECT count(*) "
+            "FROM attempts a WHERE a.run_id = p.run_id AND a.idx = p.idx) AS n FROM partitions p "
+            "WHERE p.run_id = ?1 AND p.state IN ('succeeded', 'failed')), "
+            "r AS (SELECT *, row_number() OVER (ORDER BY secs, idx DESC) AS rn, count(*) OVER () "
+            "AS cnt, sum(secs) OVER () AS total FROM d) "
+            "SELECT rn, cnt, total, secs, idx, key, state, n FROM r WHERE rn = (cnt * 50 + 99) / "
+            "100 OR rn = (cnt * 95 + 99) / 100 OR rn > cnt - ?2 ORDER BY rn DESC");
     sqlite3_bind_int64(s, 1, r->run_id);
     sqlite3_bind_int(s, 2, NS_REPORT_SLOWEST);
-    while (sqlite3_step(s) == SQLITE_ROW && r->nslowest < NS_REPORT_SLOWEST) {
-        struct ns_report_part *p = &r->slowest[r->nslowest++];
-        p->idx = sqlite3_column_int64(s, 0);
-        p->key = col_dup_empty(s, 1);
-        p->state = col_dup_empty(s, 2);
-        p->attempts = sqlite3_column_int64(s, 3);
-        p->seconds = sqlite3_column_double(s, 4);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        int64_t rn = sqlite3_column_int64(s, 0), n = sqlite3_column_int64(s, 1);
+        double secs = sqlite3_column_double(s, 3);
+        r->ndurations = n;
+        r->sum_s = sqlite3_column_double(s, 2);
+        if (rn == n)
+            r->max_s = secs;
+        if (rn == (n * 50 + 99) / 100)
+            r->p50_s = secs;
+        if (rn == (n * 95 + 99) / 100)
+            r->p95_s = secs;
+        if (rn > n - NS_REPORT_SLOWEST && r->nslowest < NS_REPORT_SLOWEST) {
+            struct ns_report_part *p = &r->slowest[r->nslowest++];
+            p->idx = sqlite3_column_int64(s, 4);
+            p->key = col_dup_empty(s, 5);
+            p->state = col_dup_empty(s, 6);
+            p->attempts = sqlite3_column_int64(s, 7);
+            p->seconds = secs;
+        }
     }
     sqlite3_finalize(s);
 }

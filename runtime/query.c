@@ -136,6 +136,16 @@ static void cols_read(sqlite3_stmt *s, const struct col *cols, size_t n, void *b
     }
 }
 
+/* Frees every text column of a row read with cols_read and zeroes the row
+ * (size bytes): one release per table, never a list to keep in step. */
+static void cols_release(const struct col *cols, size_t n, void *base, size_t size)
+{
+    for (size_t i = 0; i < n; i++)
+        if (cols[i].kind == C_TEXT)
+            free(*(char **)(void *)((char *)base + cols[i].off));
+    memset(base, 0, size);
+}
+
 /* ---- the run summary ---- */
 
 static void derive_run(struct ns_store *st, struct ns_run_summary *out, double now);
@@ -209,16 +219,7 @@ int query_run_summary(struct ns_store *st, int64_t run_id, double now, struct ns
 
 void query_run_summary_release(struct ns_run_summary *s)
 {
-    free(s->job);
-    free(s->params);
-    free(s->params_json);
-    free(s->state);
-    free(s->state_reason);
-    free(s->spec_path);
-    free(s->runtime_log);
-    free(s->sla_state);
-    free(s->executor);
-    memset(s, 0, sizeof *s);
+    cols_release(run_cols, NS_ARRAY_LEN(run_cols), s, sizeof *s);
 }
 
 /* ---- failure groups ---- */
@@ -572,6 +573,20 @@ int64_t query_attempts_allowed(const struct ns_part_row *r)
     return r->attempts_total - r->attempts + r->max_attempts;
 }
 
+double query_part_rate(const struct ns_part_row *r, double now)
+{
+    double live = r->live_started_at > 0 ? now - r->live_started_at : 0;
+    return live > 0 ? (double)r->progress / live : 0;
+}
+
+double query_part_eta(const struct ns_part_row *r, double now)
+{
+    double rate = query_part_rate(r, now);
+    if (strcmp(r->state, "running") != 0 || rate <= 0 || r->total < 0)
+        return -1;
+    return (double)(r->total - r->progress) / rate;
+}
+
 double query_attempts_seconds(const struct ns_part_row *r, double now)
 {
     double t = r->attempts_time;
@@ -597,14 +612,8 @@ int query_partition(struct ns_store *st, int64_t run_id, int64_t idx, struct ns_
 
 void query_part_row_release(struct ns_part_row *r)
 {
-    free(r->key);
-    free(r->state);
-    free(r->params_json);
-    free(r->last_message);
-    free(r->last_signature);
-    free(r->skip_reason);
-    free(r->checkpoint);
-    memset(r, 0, sizeof *r);
+    free(r->checkpoint); /* read apart from the table (a blob) */
+    cols_release(part_cols, NS_ARRAY_LEN(part_cols), r, sizeof *r);
 }
 
 int64_t query_partition_count(struct ns_store *st, const struct ns_part_select *sel)
@@ -637,6 +646,8 @@ void query_partition_range(struct ns_store *st, int64_t run_id, int64_t *lo, int
 void query_partition_states(struct ns_store *st, int64_t run_id, int64_t from, int64_t n,
                             unsigned char *cells)
 {
+    if (n <= 0 || !cells) /* a map not laid out yet */
+        return;
     memset(cells, 0, (size_t)n);
     sqlite3_stmt *s = store_prepare(st, "SELECT idx, state FROM partitions WHERE run_id = ? AND "
                                         "idx >= ? AND idx < ? ORDER BY idx");
@@ -732,13 +743,7 @@ int query_attempt(struct ns_store *st, int64_t run_id, int64_t idx, int64_t n,
 
 void query_attempt_row_release(struct ns_attempt_row *r)
 {
-    free(r->outcome);
-    free(r->log_path);
-    free(r->message);
-    free(r->executor);
-    free(r->locator);
-    free(r->label);
-    memset(r, 0, sizeof *r);
+    cols_release(attempt_cols, NS_ARRAY_LEN(attempt_cols), r, sizeof *r);
 }
 
 /* ---- error records ---- */
@@ -1037,14 +1042,8 @@ int query_commands(struct ns_store *st, int64_t run_id, int64_t after, int64_t l
 
 void query_command_rows_release(struct ns_command_row *rows, int n)
 {
-    for (int i = 0; i < n; i++) {
-        free(rows[i].user);
-        free(rows[i].source);
-        free(rows[i].verb);
-        free(rows[i].args);
-        free(rows[i].state);
-        free(rows[i].result);
-    }
+    for (int i = 0; i < n; i++)
+        cols_release(command_cols, NS_ARRAY_LEN(command_cols), &rows[i], sizeof rows[i]);
     free(rows);
 }
 

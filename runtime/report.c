@@ -84,7 +84,8 @@ static void malformed(ns_report_cb cb, void *ctx, const char *raw, size_t raw_le
 static const char *quoted(char *out, const char *s, size_t n)
 {
     size_t k = n < QUOTE_MAX ? n : QUOTE_MAX;
-    memcpy(out, s, k);
+    if (k) /* s may be NULL when n is 0 (an empty pending buffer) */
+        memcpy(out, s, k);
     if (k < n)
         memcpy(out + k, "...", 3), k += 3;
     out[k] = '\0';
@@ -209,6 +210,8 @@ static enum line_action parse_line(const char *line, size_t n, int64_t *payload_
     const char *arg;
     struct ns_report_msg m = {0};
 
+    if (!line || n == 0) /* callers pass n > 0; said here for gcc -fanalyzer */
+        return LINE_DONE;
     if (n >= 6 && memcmp(line, "error/", 6) == 0) {
         struct error_header h;
         int rc = parse_payload_header(line, n, &h, payload_len, cb, ctx);

@@ -46,6 +46,7 @@ struct attempt {
     int64_t report_fed, report_offset; /* report bytes fed; fed up to the last whole message */
     int64_t output_fed;
     bool offsets_dirty; /* adoptable executors: offsets to store with this turn */
+    bool located;       /* its locator is stored (queueing backends learn it at submission) */
     struct ns_report_parser parser;
     int log_fd;
     bool log_pending; /* the log is created on the first output byte */
@@ -200,6 +201,10 @@ int journal_try_commit(struct journal *j, char *err, size_t errlen);
  * dispatches nothing and applies no command (both need rows now), and
  * wakes often to retry. */
 bool journal_waiting(const struct journal *j);
+/* True if a write now joins a transaction of ours (one is begun if the lock
+ * is free); false if another process holds the write lock (the journal then
+ * waits, as above). For what needs a row at once (an attempt's start). */
+bool journal_ready(struct journal *j);
 void journal_event(struct journal *j, int64_t idx, int64_t attempt_id, const char *kind,
                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void journal_partition(struct journal *j, int64_t idx, const struct part *p);

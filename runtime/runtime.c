@@ -851,6 +851,10 @@ static char **build_env(struct rt *rt, const struct ns_partition *pp, int attemp
     buf_release(&b);
     push_env(&env, &n, ns_xasprintf("NIGHTSHIFT_RUN_ID=%lld", (long long)rt->run_id));
     push_env(&env, &n, ns_xstrdup(rt->run_token));
+    /* Its own token: what escapes the attempt's group is ended with it. */
+    push_env(&env, &n,
+             ns_xasprintf("NIGHTSHIFT_ATTEMPT_TOKEN=%s.%lld.%d", strchr(rt->run_token, '=') + 1,
+                          (long long)idx, attempt_n));
     push_env(&env, &n, ns_xasprintf("NIGHTSHIFT_JOB=%s", rt->spec->name));
     push_env(&env, &n, ns_xasprintf("NIGHTSHIFT_PARTITION=%lld", (long long)idx));
     push_env(&env, &n, ns_xasprintf("NIGHTSHIFT_PARTITION_KEY=%s", pp->key));
@@ -934,7 +938,28 @@ static void record_locator(struct rt *rt, struct attempt *a, char *label, size_t
     char *locator = rt->exops->locator(rt->ex, a->task);
     rt->exops->describe(rt->ex, a->task, label, len);
     journal_attempt_locator(rt->j, a->id, rt->exops->name, locator, label);
+    a->located = locator != NULL;
     free(locator);
+}
+
+/* After a queueing backend's submission: the locators (Slurm job ids) it
+ * has learnt, stored at once, so the console shows them and a restart finds
+ * the tasks before they run. */
+static void record_new_locators(struct rt *rt)
+{
+    if (!(rt->exops->caps & NS_EXEC_QUEUES))
+        return;
+    for (size_t i = 0; i < rt->nlive; i++) {
+        struct attempt *a = rt->live[i];
+        if (a->located || !a->task)
+            continue;
+        char *locator = rt->exops->locator(rt->ex, a->task);
+        if (locator) {
+            char label[96];
+            record_locator(rt, a, label, sizeof label);
+        }
+        free(locator);
+    }
 }
 
 static void launch(struct rt *rt, int64_t idx)
@@ -1193,10 +1218,13 @@ static void on_started(void *ctx, void *owner)
     struct rt *rt = ctx;
     struct attempt *a = owner;
     a->started_mono = ns_monotonic();
+    a->started_wall = ns_now(); /* durations count from here, not from the queue */
     if (rt->spec->timeout_ms > 0)
         a->deadline_mono = a->started_mono + (double)rt->spec->timeout_ms / 1000.0;
     if (a->paused_at_mono > 0)
         a->paused_at_mono = a->started_mono; /* held while queued: the clock starts on resume */
+    if (a->log_fd < 0 && !a->log_pending) /* a lazy log opens on its first byte */
+        open_attempt_log(a, true);
     char label[96];
     if (a->task)
         record_locator(rt, a, label, sizeof label);
@@ -1430,13 +1458,17 @@ static void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_e
          * its own; retried per policy from its checkpoint. */
         outcome = "lost";
         snprintf(msg, sizeof msg, "%s after %s%s%s",
-                 a->end.kind == NS_END_CANCELLED ? "cancelled outside nightshift" : "lost",
-                 dur, a->end.detail[0] ? ": " : "", a->end.detail);
+                 a->end.kind == NS_END_CANCELLED ? "cancelled outside nightshift" : "lost", dur,
+                 a->end.detail[0] ? ": " : "", a->end.detail);
     }
     if (a->ending != END_NONE && a->end.kind == NS_END_EXITED)
         code = a->end.code;
     if (a->ending != END_NONE && a->end.kind == NS_END_SIGNALLED)
         sig = a->end.sig;
+    if (a->end.detail[0] && (a->end.kind == NS_END_EXITED || a->end.kind == NS_END_SIGNALLED)) {
+        size_t l = strlen(msg); /* what the executor found, e.g. escaped processes it ended */
+        snprintf(msg + l, sizeof msg - l, "; %s", a->end.detail);
+    }
     if (a->malformed > 0) {
         size_t l = strlen(msg);
         snprintf(msg + l, sizeof msg - l, "; %lld malformed report line%s ignored",
@@ -1585,6 +1617,10 @@ static void dispatch(struct rt *rt)
         int64_t idx = next_dispatchable(rt);
         if (idx < 0)
             return;
+        if (!journal_ready(rt->j)) {
+            rt_requeue(rt, idx); /* launched once another process's write lock frees */
+            return;
+        }
         launch(rt, idx);
     }
 }
@@ -1808,13 +1844,14 @@ static char *metrics_path(const struct rt *rt)
         return NULL;
     struct ns_buf b = NS_BUF_INIT;
     char err[256];
-    if (tmpl_expand(rt->spec->metrics_textfile.text, rt->plan->run_params,
-                    rt->plan->run_params_len, &b, err, sizeof err) != 0) {
+    if (tmpl_expand(rt->spec->metrics_textfile.text, rt->plan->run_params, rt->plan->run_params_len,
+                    &b, err, sizeof err) != 0) {
         buf_release(&b);
         return NULL; /* validate checked the placeholders */
     }
-    char *p = b.data && b.data[0] == '/' ? ns_xstrdup(b.data)
-                                         : ns_xasprintf("%s/%s", rt->spec->dir, b.data ? b.data : "");
+    char *p = b.data && b.data[0] == '/'
+                  ? ns_xstrdup(b.data)
+                  : ns_xasprintf("%s/%s", rt->spec->dir, b.data ? b.data : "");
     buf_release(&b);
     return p;
 }
@@ -1900,6 +1937,7 @@ static int loop(struct rt *rt, char *err, size_t errlen)
         dispatch(rt);
         if (rt->exops->flush(rt->ex, err, errlen) != 0)
             rt_event(rt, -1, 0, "executor", "%s executor: %s", rt->exops->name, err);
+        record_new_locators(rt);
         periodic(rt, false);
         /* Group commit: while events pour in, turns share one transaction
          * for up to COMMIT_DELAY_S (one commit, not one per finished
@@ -1907,7 +1945,9 @@ static int loop(struct rt *rt, char *err, size_t errlen)
          * commits at once. Each transaction is still all or nothing, so a
          * crash loses at most that much recent work, which runs again. */
         bool done = finished(rt);
-        if (done && !journal_waiting(rt->j)) {
+        if (done && journal_waiting(rt->j)) {
+            done = false; /* end only once the turn's writes are ours (and looked at) */
+        } else if (done) {
             /* A command that came since the last look (a retry) may give
              * the run more to do: one last look before it ends. */
             poll_commands(rt, true);
@@ -2023,16 +2063,26 @@ static void abandon_workers(struct rt *rt, char *err, size_t errlen)
     size_t n = rt->nlive;
     for (size_t i = 0; i < rt->nlive; i++)
         rt->exops->control(rt->ex, rt->live[i]->task, NS_EXEC_TERMINATE);
-    int strays = rt->exops->end_strays(rt->ex); /* waits stop_grace, then kills */
-    for (size_t i = 0; i < rt->nlive; i++)
-        rt->exops->control(rt->ex, rt->live[i]->task, NS_EXEC_KILL);
+    rt->exops->end_strays(rt->ex); /* waits stop_grace, then kills */
+    for (size_t i = 0; i < rt->nlive; i++) {
+        struct attempt *a = rt->live[i];
+        rt->exops->control(rt->ex, a->task, NS_EXEC_KILL);
+        report_parser_release(&a->parser);
+        if (a->log_fd >= 0)
+            close(a->log_fd);
+        free(a->log_path);
+        free(a->cause);
+        free(a->tail);
+        free(a);
+    }
+    rt->nlive = 0;
     reap_leftovers();
     size_t len = strlen(err);
     if (n > 0 && len + 1 < errlen)
         snprintf(err + len, errlen - len,
-                 "\nthe run's %zu running attempt%s ended (%d process%s); 'nightshift run' again "
+                 "\nthe run's %zu running attempt%s ended first; 'nightshift run' again "
                  "resumes from the last committed checkpoints",
-                 n, n == 1 ? " was" : "s were", strays, strays == 1 ? "" : "es");
+                 n, n == 1 ? " was" : "s were");
 }
 
 static void rt_release(struct rt *rt)
@@ -2245,11 +2295,11 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     guard_init_sla(rt);
     rt->state = RS_RUNNING;
     journal_run_state(rt->j, "running", NULL, false);
-    rt_event(
-        rt, -1, 0, "run_state", "run %lld: runtime %d %s (%zu partition%s: %lld done, %lld to do)",
-        (long long)rt->run_id, (int)getpid(), result->resumed ? "resumed it" : "started it",
-        rt->nparts, rt->nparts == 1 ? "" : "s", (long long)done_count(rt),
-        (long long)(rt->nparts - (size_t)done_count(rt)));
+    rt_event(rt, -1, 0, "run_state",
+             "run %lld: runtime %d %s (%zu partition%s: %lld done, %lld to do)",
+             (long long)rt->run_id, (int)getpid(), result->resumed ? "resumed it" : "started it",
+             rt->nparts, rt->nparts == 1 ? "" : "s", (long long)done_count(rt),
+             (long long)(rt->nparts - (size_t)done_count(rt)));
     if (result->resumed && spec->restore_paused)
         rt_set_run_state(rt, RS_PAUSED, "on_restore: pause - resume it when ready");
     poll_commands(rt, true); /* retries and skips queued while no runtime ran */

@@ -355,25 +355,25 @@ static struct node *parse_tree(const char *data, size_t len, struct ns_diags *di
 /* ---- pass 2: the key tables --------------------------------------------- */
 
 enum ftype {
-    F_STRING,   /* plain text */
-    F_NAME,     /* job name */
-    F_TMPL,     /* text with {param} placeholders, position kept */
-    F_ARGV,     /* list of templates */
-    F_BOOL,     /* true/false/yes/no */
-    F_INT,      /* integer in [min, max] */
-    F_NUMBER,   /* real number in [min, max] */
-    F_DURATION, /* "30s", "10m", "1h30m" */
-    F_SIZE,     /* "1MiB" */
-    F_LIMIT,    /* a count or "N%" */
-    F_CLOCK,    /* "HH:MM" */
-    F_CHOICE,   /* one of two words, stored as a bool (second word = true) */
-    F_WORD,     /* one of the words in choices, stored as a copy of it */
+    F_STRING,    /* plain text */
+    F_NAME,      /* job name */
+    F_TMPL,      /* text with {param} placeholders, position kept */
+    F_ARGV,      /* list of templates */
+    F_BOOL,      /* true/false/yes/no */
+    F_INT,       /* integer in [min, max] */
+    F_NUMBER,    /* real number in [min, max] */
+    F_DURATION,  /* "30s", "10m", "1h30m" */
+    F_SIZE,      /* "1MiB" */
+    F_LIMIT,     /* a count or "N%" */
+    F_CLOCK,     /* "HH:MM" */
+    F_CHOICE,    /* one of two words, stored as a bool (second word = true) */
+    F_WORD,      /* one of the words in choices, stored as a copy of it */
     F_SLURM_MEM, /* a Slurm memory size: digits and an optional K, M, G or T */
-    F_PARAMS,   /* params: name -> default or null */
-    F_ENV,      /* env: NAME -> template */
-    F_ON_EXIT,  /* on_exit: code -> action */
-    F_KEYS,     /* partitions.list: inline list or {file: ...} */
-    F_SECTION,  /* a nested mapping described by its own table */
+    F_PARAMS,    /* params: name -> default or null */
+    F_ENV,       /* env: NAME -> template */
+    F_ON_EXIT,   /* on_exit: code -> action */
+    F_KEYS,      /* partitions.list: inline list or {file: ...} */
+    F_SECTION,   /* a nested mapping described by its own table */
 };
 
 enum { K_REQUIRED = 1, K_SCALAR_OK = 2 };
@@ -1002,10 +1002,10 @@ static void convert(struct loader *L, const struct key_def *k, const struct node
     }
     if (n->type != N_SCALAR) {
         static const char *const what[] = {
-            [F_STRING] = "a string",     [F_NAME] = "a name",    [F_TMPL] = "a string",
-            [F_BOOL] = "true or false",  [F_INT] = "an integer", [F_NUMBER] = "a number",
-            [F_DURATION] = "a duration", [F_SIZE] = "a size",    [F_LIMIT] = "a count or N%",
-            [F_CLOCK] = "a time HH:MM",  [F_CHOICE] = "a word",    [F_WORD] = "a word",
+            [F_STRING] = "a string",         [F_NAME] = "a name",    [F_TMPL] = "a string",
+            [F_BOOL] = "true or false",      [F_INT] = "an integer", [F_NUMBER] = "a number",
+            [F_DURATION] = "a duration",     [F_SIZE] = "a size",    [F_LIMIT] = "a count or N%",
+            [F_CLOCK] = "a time HH:MM",      [F_CHOICE] = "a word",  [F_WORD] = "a word",
             [F_SLURM_MEM] = "a memory size",
         };
         expected(L, n, path, what[k->type]);
@@ -1667,8 +1667,10 @@ char *spec_canonical(const struct ns_spec *s)
         buf_addf(&b, "executor: %s\nslurm:", s->executor);
         const struct {
             const char *name, *value;
-        } strs[] = {{"partition", sl->partition}, {"account", sl->account},
-                    {"qos", sl->qos},             {"mem", sl->mem},
+        } strs[] = {{"partition", sl->partition},
+                    {"account", sl->account},
+                    {"qos", sl->qos},
+                    {"mem", sl->mem},
                     {"spool", sl->spool}};
         for (size_t i = 0; i < NS_ARRAY_LEN(strs); i++) {
             buf_addf(&b, " %s=", strs[i].name);

@@ -201,7 +201,8 @@ int spool_parse_exit(const char *text, struct spool_exit *out)
     static const struct {
         const char *word;
         int kind;
-    } words[] = {{"exited ", SPOOL_EXITED}, {"signalled ", SPOOL_SIGNALLED}, {"error ", SPOOL_ERROR}};
+    } words[] = {
+        {"exited ", SPOOL_EXITED}, {"signalled ", SPOOL_SIGNALLED}, {"error ", SPOOL_ERROR}};
     for (size_t i = 0; i < NS_ARRAY_LEN(words); i++) {
         size_t wl = strlen(words[i].word);
         if (strncmp(text, words[i].word, wl) != 0)

@@ -60,4 +60,4 @@ const struct ns_command cmd_console = {"console",
                                        "the operations console (ncurses)",
                                        console_main,
                                        console_help,
-                                       "023"};
+                                       "023", NULL, 0, false};

@@ -97,7 +97,7 @@ void list_reload(struct tui_list *l)
     size_t rs = l->ops->row_size;
     /* Remember the cursor's item: fetch() may return it at another place. */
     char *keep = ns_xmalloc(rs);
-    memcpy(keep, list_current(l), rs);
+    memcpy(keep, list_row(l, l->cur), rs); /* l->n > 0: there is a current row */
     int old_cur = l->cur;
 
     char *rows = alloc_rows(l, l->height);

@@ -23,6 +23,7 @@ struct attempt_row {
     bool has_exit, has_sig;
     double started, ended, duration;
     char *outcome, *log_path, *message;
+    char *label; /* "" for local attempts (the pid column says it), else "job 881_4" */
 };
 
 struct part_view {
@@ -50,6 +51,7 @@ static void clear_attempts(struct part_view *v)
         free(v->att[i].outcome);
         free(v->att[i].log_path);
         free(v->att[i].message);
+        free(v->att[i].label);
     }
     v->n_att = 0;
 }
@@ -182,6 +184,8 @@ static void part_load(struct tui_view *vv, struct tui *t)
         a->log_path = ns_xstrdup(r->log_path ? r->log_path : "");
         a->message =
             tui_esc_cause(t, r->message ? r->message : "", r->message ? strlen(r->message) : 0);
+        bool remote = r->executor && strcmp(r->executor, "local") != 0 && r->label;
+        a->label = remote ? tui_esc(t, r->label, strlen(r->label)) : ns_xstrdup("");
         if (a->id == v->cur_id)
             cur = v->n_att;
         v->n_att++;
@@ -271,8 +275,10 @@ static void part_draw(struct tui_view *vv, struct tui *t, int y, int h, int w)
     if (h - (row - y) < 8)
         att_rows = v->n_att < 2 ? v->n_att : 2;
     term_fill(row, 0, w, A_BOLD | A_UNDERLINE);
+    bool remote = v->n_att > 0 && v->att[0].label[0];
     term_put(row, 0, w, A_BOLD | A_UNDERLINE,
-             "  N  STARTED   DURATION  PID      OUTCOME      EXIT      MESSAGE");
+             remote ? "  N  STARTED   DURATION  WHERE    OUTCOME      EXIT      MESSAGE"
+                    : "  N  STARTED   DURATION  PID      OUTCOME      EXIT      MESSAGE");
     row++;
     int first = v->cur - att_rows + 1;
     if (first < 0)
@@ -289,9 +295,14 @@ static void part_draw(struct tui_view *vv, struct tui *t, int y, int h, int w)
             snprintf(exitw, sizeof exitw, "SIG%s", sig_name(at->sig));
         else if (at->has_exit)
             snprintf(exitw, sizeof exitw, "%lld", (long long)at->exit_code);
-        x = term_putf(row, 0, w, base, "%3lld  %-8s  %-8s  %-7lld  ", (long long)at->n,
+        char where[32];
+        if (at->label[0])
+            snprintf(where, sizeof where, "%s", at->label); /* another executor's id */
+        else
+            snprintf(where, sizeof where, "%lld", (long long)at->pid);
+        x = term_putf(row, 0, w, base, "%3lld  %-8s  %-8s  %-7s  ", (long long)at->n,
                       tui_fmt_clock(at->started, a, sizeof a), tui_fmt_dur(dur, b, sizeof b),
-                      (long long)at->pid);
+                      where);
         x += term_putf(row, x, w - x, base | term_attr(term_state_color(at->outcome)), "%-11s",
                        at->outcome[0] ? at->outcome : "live");
         x += term_putf(row, x, w - x, base, "  %-8s  ", exitw);

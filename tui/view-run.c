@@ -364,10 +364,22 @@ static void draw_header(struct run_view *v, int y, int w)
         [NS_PS_RETRY_WAIT] = TUI_C_WAIT, [NS_PS_PAUSED] = TUI_C_PAUSED,
         [NS_PS_SUCCEEDED] = TUI_C_OK,    [NS_PS_FAILED] = TUI_C_BAD,
         [NS_PS_SKIPPED] = TUI_C_SKIP};
+    /* Too narrow for the words (80 columns): short ones, so no count is cut. */
+    static const char *const brief[NS_PS_COUNT] = {
+        [NS_PS_PENDING] = "pend",  [NS_PS_RUNNING] = "run",  [NS_PS_RETRY_WAIT] = "wait",
+        [NS_PS_PAUSED] = "paused", [NS_PS_SUCCEEDED] = "ok", [NS_PS_FAILED] = "fail",
+        [NS_PS_SKIPPED] = "skip"};
+    char num[32];
+    int need = snprintf(num, sizeof num, "conc %lld", (long long)r->concurrency);
+    for (int i = 0; i < NS_PS_COUNT; i++)
+        need += (int)strlen(query_part_state_word((enum ns_part_state)i)) +
+                snprintf(num, sizeof num, " %lld  ", (long long)n[i]);
+    bool narrow = need > w;
     for (int i = 0; i < NS_PS_COUNT; i++) {
         x += term_putf(y + 1, x, w - x, term_attr(colors[i]), "%s %lld",
-                       query_part_state_word((enum ns_part_state)i), (long long)n[i]);
-        x += term_put(y + 1, x, w - x, A_NORMAL, "  ");
+                       narrow ? brief[i] : query_part_state_word((enum ns_part_state)i),
+                       (long long)n[i]);
+        x += term_put(y + 1, x, w - x, A_NORMAL, narrow ? " " : "  ");
     }
     term_putf(y + 1, x, w - x, A_DIM, "conc %lld", (long long)r->concurrency);
 
@@ -472,17 +484,13 @@ static void draw_table(struct run_view *v, int y, int h, int w)
         }
         /* Time: every attempt's, the live one up to now (across retries). */
         double elapsed = q->attempts_total > 0 ? query_attempts_seconds(q, t->now) : -1;
-        double live = q->live_started_at > 0 ? t->now - q->live_started_at : -1;
-        double rate = live > 0 ? (double)q->progress / live : 0;
+        double rate = query_part_rate(q, t->now);
         cols_cell(&c[P_RATE], yy, base, rate > 0 ? tui_fmt_rate(rate, buf, sizeof buf) : "-");
         snprintf(buf, sizeof buf, "%lld/%lld", (long long)q->attempts_total,
                  (long long)query_attempts_allowed(q));
         cols_cell(&c[P_ATT], yy, base, buf);
         cols_cell(&c[P_ELAPSED], yy, base, tui_fmt_dur(elapsed, buf, sizeof buf));
-        double eta = -1;
-        if (strcmp(q->state, "running") == 0 && rate > 0 && q->total >= 0)
-            eta = (double)(q->total - q->progress) / rate;
-        cols_cell(&c[P_ETA], yy, base, tui_fmt_dur(eta, buf, sizeof buf));
+        cols_cell(&c[P_ETA], yy, base, tui_fmt_dur(query_part_eta(q, t->now), buf, sizeof buf));
         snprintf(buf, sizeof buf, "%lld", (long long)q->errors);
         cols_cell(&c[P_ERRS], yy, base, q->errors ? buf : "");
         cols_cell(&c[P_MSG], yy, base | (cur ? 0 : A_DIM), r->message);
@@ -526,7 +534,7 @@ static void draw_map(struct run_view *v, int y, int h, int w)
             bool cursor = false;
             for (int i = 0; i < k; i++)
                 cursor = cursor || ords[i] == v->map_cur;
-            if (states[0] < 0)
+            if (k == 0 || states[0] < 0) /* k >= 1: density_shape gives px, py >= 1 */
                 continue;
             int yy = y + r;
             if (v->density == 1) {

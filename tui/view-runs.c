@@ -54,7 +54,12 @@ static int runs_fetch(void *ctx, const void *anchor, int dir, int limit, void *o
         struct run_row *r = &rows[i];
         r->r = q[i];
         r->id = r->r.id;
-        r->job = tui_esc(v->t, r->r.job, strlen(r->r.job));
+        /* A run that does not execute locally says where: "backfill @slurm". */
+        const char *ex = r->r.executor;
+        char *job = ex && strcmp(ex, "local") != 0 ? ns_xasprintf("%s @%s", r->r.job, ex)
+                                                   : ns_xstrdup(r->r.job);
+        r->job = tui_esc(v->t, job, strlen(job));
+        free(job);
         r->params = tui_esc_line(v->t, r->r.params);
         r->state = tui_esc(v->t, r->r.state, strlen(r->r.state));
         const char *sla = r->r.sla_state ? r->r.sla_state : "";

@@ -8,9 +8,9 @@
 #ifndef NIGHTSHIFT_CLI_H
 #define NIGHTSHIFT_CLI_H
 
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* Exit statuses of the nightshift binary, with what each means - the one
@@ -29,6 +29,19 @@
 enum ns_exit { NS_EXITS(NS_EXIT_ENUM) };
 #undef NS_EXIT_ENUM
 
+/* One option of a command, in its descriptor's table: parsing (cli_parse)
+ * and the help's option lines (cli_help) both come from it. --help and
+ * --version are every command's; --db is added where the descriptor says. */
+struct cli_option {
+    const char *name; /* long name, without "--" */
+    char short_name;  /* 0: none */
+    const char *arg;  /* the value's name ("PATH"), NULL for a flag */
+    const char *help; /* one line */
+    bool repeat;      /* may be given several times (-p) */
+};
+
+#define CLI_MAX_OPTIONS 16
+
 struct ns_command {
     const char *name;
     const char *args;                   /* one-line synopsis after the name */
@@ -36,7 +49,33 @@ struct ns_command {
     int (*main)(int argc, char **argv); /* argv[0] is the subcommand name */
     const char *help;                   /* the --help text: usage, options */
     const char *exits;                  /* the exit codes it can return, e.g. "023" */
+    const struct cli_option *options;   /* NULL: the command parses its own */
+    size_t noptions;
+    bool db;                            /* takes --db PATH (added to options) */
 };
+
+/* What cli_parse found: per option (same index as the table) its last
+ * value ("" for a flag given), or NULL; repeated options keep every value. */
+struct cli_args {
+    const char *value[CLI_MAX_OPTIONS];
+    const char **values[CLI_MAX_OPTIONS]; /* repeat options: n_values[i] of them */
+    size_t n_values[CLI_MAX_OPTIONS];
+    const char *db;   /* --db, or NULL */
+    char **rest;      /* the positional arguments */
+    int nrest;
+};
+
+/* Parses argv (argv[0] the subcommand) by cmd's option table. Returns 0, 1
+ * when --help was printed (exit 0), -1 after printing a usage error (exit
+ * 2). Release with cli_args_release. */
+int cli_parse(const struct ns_command *cmd, int argc, char **argv, struct cli_args *a);
+void cli_args_release(struct cli_args *a);
+/* value (of option --opt of command cmd) as a whole number in [min, max]
+ * into *out; NULL leaves *out as it is. Returns 0, or -1 after printing
+ * "nightshift: CMD: --OPT wants a whole number from MIN to MAX". */
+int cli_number(const char *cmd, const char *opt, const char *value, int64_t min, int64_t max,
+               int64_t *out);
+
 
 /* X-macro: every subcommand, in the order `nightshift --help` lists them. */
 #define NS_COMMANDS(X)                                                                             \
@@ -114,13 +153,14 @@ struct ns_diags;
  * (escape.h; line breaks kept): values from the spec are shown, never sent. */
 void cli_print_diags(const struct ns_diags *d, const char *file);
 
-/* Column text or "" for NULL. */
-const char *cli_col(sqlite3_stmt *s, int i);
 /* Worker or user text made safe for the terminal; the caller frees. */
 char *cli_escape(const char *s);
 /* Local "YYYY-MM-DD HH:MM:SS", or "-" when t <= 0. */
 void cli_format_time(double t, char *out, size_t len);
 
+/* One line on stdout, escaped as cli_error: for messages that echo values
+ * (paths, keys, a runtime's verdict). */
+void cli_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "nightshift: <subject>: <message>" on stderr, escaped as cli_print_diags. */
 void cli_error(const char *subject, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The command named name (hidden ones included), or NULL. */

@@ -56,6 +56,14 @@ int exec_end_orphan(pid_t pid, uint64_t start_time, int64_t grace_ms);
  * Returns how many processes were found. */
 int exec_end_run_processes(const char *marker, int64_t grace_ms);
 
+/* Ends, with SIGKILL at once, the processes of an attempt that outlived it
+ * outside its process group (setsid) but kept its token `marker`
+ * (NIGHTSHIFT_ATTEMPT_TOKEN=...): called when the attempt ends, so they
+ * cannot run beside its partition's next attempt. Cheap when there are none
+ * (only our own children are looked at first). Returns how many were ended.
+ * A process that also cleared its environment (env -i) is not found. */
+int exec_end_escaped(const char *marker);
+
 /* Makes the calling process a child subreaper, so orphaned grandchildren
  * are reparented to it and can be reaped. */
 void exec_become_subreaper(void);

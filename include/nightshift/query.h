@@ -247,6 +247,11 @@ int query_partitions(struct ns_store *st, const struct ns_part_select *sel,
  * live one up to now (without attempt durations: first start to finish).
  * Pure. */
 int64_t query_attempts_allowed(const struct ns_part_row *r);
+/* A partition's records/s over its live attempt (0 when none is live or it
+ * reported nothing), and the ETA of a running one with a reported total
+ * from that rate (-1 when unknown). Pure. */
+double query_part_rate(const struct ns_part_row *r, double now);
+double query_part_eta(const struct ns_part_row *r, double now);
 double query_attempts_seconds(const struct ns_part_row *r, double now);
 
 /* One partition: 1 found, 0 none, -1 database error. */

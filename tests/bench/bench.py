@@ -222,6 +222,21 @@ def bench_idle():
     results["idle_pct"] = float(f[f.index("%") - 1])
 
 
+def bench_slurm():
+    """executor: slurm against a bare sbatch array, and the runtime with 1000
+    tasks queued (tests/bench/slurm.sh: a real single-node Slurm; root and the
+    Slurm packages, else skipped with its reason)."""
+    r = subprocess.run([os.path.join(ROOT, "tests", "bench", "slurm.sh")],
+                       env=dict(ENV, NIGHTSHIFT_BUILD=BUILD), capture_output=True, text=True)
+    if r.returncode == 77:
+        why = [l for l in r.stderr.splitlines() if "SKIP" in l]
+        notes.append("slurm: skipped: %s" % (why[0].split("SKIP", 1)[1].strip() if why else "?"))
+        return
+    if r.returncode != 0:
+        raise RuntimeError("slurm.sh: " + (r.stderr or r.stdout).strip()[-200:])
+    results["slurm_md"] = r.stdout.strip()
+
+
 def count_logs(d):
     """Attempt logs: the regular files inside the run directories (d/run-N/...),
     not the run's lock file or wake-up FIFO beside them."""
@@ -353,7 +368,8 @@ def main():
     m = machine()  # the commit measured is the one at the start
     for name, fn in [("plan", bench_plan), ("store", bench_store), ("rss-live", bench_rss_live),
                      ("control", bench_control), ("idle", bench_idle), ("small", bench_small),
-                     ("ingest", bench_ingest), ("full", bench_full), ("console", bench_console)]:
+                     ("ingest", bench_ingest), ("full", bench_full), ("console", bench_console),
+                     ("slurm", bench_slurm)]:
         guard(name, fn)
     m["load"] = machine()["load"]  # the load, though, at the end
     results["machine"] = m
@@ -478,6 +494,8 @@ def main():
     L.append("tests/console/t-scale.sh on a fixture (tests/console/make-fixture.sh), driven")
     L.append("through tmux (times include tmux's polling, 50 ms steps).\n")
     L.append("```\n%s\n```\n" % r.get("console_text", "not measured"))
+    if r.get("slurm_md"):
+        L.append(r["slurm_md"] + "\n")
     extra = os.path.join(ROOT, "tests", "bench", "notes.md")
     if os.path.exists(extra) and not QUICK:
         with open(extra) as f:

@@ -52,7 +52,16 @@ console_start() {
         echo 'exec sleep 3600'
     } >"$T/console.sh"
     chmod +x "$T/console.sh"
-    tmx new-session -d -s c -x "$_cols" -y "$_rows" "$T/console.sh"
+    # A server killed just before (tmx kill-server between phases) may still
+    # be exiting: "server exited unexpectedly". Try again, with a deadline.
+    _tries=0
+    until tmx new-session -d -s c -x "$_cols" -y "$_rows" "$T/console.sh" 2>/dev/null &&
+        tmx has-session -t c 2>/dev/null; do
+        _tries=$((_tries + 1))
+        [ "$_tries" -ge 50 ] && break
+        tmx kill-session -t c >/dev/null 2>&1
+        sleep 0.1
+    done
     tmx set-option -t c status off >/dev/null
     tmx select-pane -t c -T console-test-title
     wait_screen "the console starts" 10 'Runs' || return 1

@@ -117,16 +117,32 @@ PY
 keys q
 wait_screen "back to the run" 5 'filter all'
 
+# C changes the concurrency, as `nightshift set` does.
+keys C
+wait_screen "C asks the concurrency" 5 'concurrency for run 1:'
+keys 3 Enter
+wait_screen "set is applied" 5 'set concurrency=3 on run 1: applied'
+is "the run's concurrency is 3" "$(sql "SELECT concurrency FROM runs WHERE id = 1")" 3
+wait_screen "the header says conc 3" 5 'conc 3'
+agree_now "after set: still in agreement"
+# L from the run table: the selected partition's latest log.
+keys g j j j
+wait_screen "partition d selected" 5 '^ +3 d +running'
+keys L
+wait_screen "L opens d's log from the table" 5 'log of partition 3 attempt 1'
+keys q
+wait_screen "back to the run" 5 'filter all'
+
 # Paused: neither shows an ETA or a finish time; both count the paused.
-wait_for "two running (d, e)" 10 sql_is "SELECT n_running FROM runs WHERE id = 1" 2
+wait_for "three running (d, e, f: concurrency 3)" 10 sql_is "SELECT n_running FROM runs WHERE id = 1" 3
 ns pause 1 >/dev/null
 wait_screen "header says paused" 5 '^paused'
-# The runtime writes its counters once a second: wait for the two paused.
-two_paused() { ns status 1 --json | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(d["paused"] != 2)'; }
-wait_for "status counts the two paused partitions" 5 two_paused && ok "status counts the two paused partitions"
+# The runtime writes its counters once a second: wait for the three paused.
+three_paused() { ns status 1 --json | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(d["paused"] != 3)'; }
+wait_for "status counts the three paused partitions" 5 three_paused && ok "status counts the three paused partitions"
 agree_now "paused: no ETA, no finish, the same counts (paused included)"
 is "paused: status has no ETA (null)" \
-    "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["eta_seconds"], d["projected_finish"], d["paused"])' "$T/status.json")" "None None 2"
+    "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["eta_seconds"], d["projected_finish"], d["paused"])' "$T/status.json")" "None None 3"
 
 # The runtime killed -9: the lock is gone; both say so, neither has an ETA.
 kill -KILL "$RT"
@@ -135,6 +151,7 @@ wait_screen "the console says no runtime" 5 '^no runtime'
 agree_now "no runtime: both say so, no ETA"
 like "status (text) says it too" "$(ns status 1)" "NO RUNTIME"
 like "status (text) has no ETA" "$(ns status 1 | grep '^rate')" "no ETA \(no runtime\)"
+like "the status list marks it as the console's runs list does" "$(ns status)" "^1 +loop +paused\? "
 
 # The one submit policy: a retry with no runtime is queued, and the console
 # says what the CLI says.

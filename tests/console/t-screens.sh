@@ -39,7 +39,7 @@ keys q
 wait_screen "back to the run" 5 'filter all'
 keys Q
 wait_for "the console quits" 5 console_exited && ok "the console quits"
-tmx kill-server >/dev/null 2>&1
+tmx kill-session -t c >/dev/null 2>&1
 
 # 80x24: columns dropped by priority; LAST MESSAGE keeps the cause.
 console_start 80 24 1

@@ -49,9 +49,11 @@ _slurm_node_idle() { sinfo -h -N -o '%t' 2>/dev/null | grep -Eq '^(idle|mix|allo
 # slurm_start: starts munged, slurmctld and slurmd; exports SLURM_CONF.
 slurm_start() {
     slurm_skip_unless_possible
-    _t0=$(now_ms)
+    _tl=$(now_ms)
     exec 9>/tmp/nightshift-slurm.lock
     flock -w 280 9 || bail_out "another Slurm test held /tmp/nightshift-slurm.lock for 280 s"
+    _t0=$(now_ms)
+    [ $((_t0 - _tl)) -lt 1000 ] || diag "waited $(((_t0 - _tl) / 1000)) s for another Slurm test"
     if pgrep -x slurmctld >/dev/null 2>&1 || pgrep -x slurmd >/dev/null 2>&1; then
         skip_all "a Slurm is already running on this machine (one at a time)"
     fi

@@ -23,6 +23,14 @@ for c in $cmds; do
     is "$c: an unknown option is exit 2" "$?" 2
     check "$c: in docs/cli.md" grep -q "nightshift $c" "$ROOT/docs/cli.md"
     check "$c: in nightshift(1)" grep -q "^\\.B nightshift $c" "$ROOT/docs/nightshift.1"
+    # Every option the help names is one the parser takes (--help after it: exit 0).
+    # (A file, not a pipe: the checks must count in this shell.)
+    echo "$a" | sed -n 's/^  *\(-[a-z], \)\{0,1\}\(--[a-z][a-z-]*\)\( [A-Z][A-Z=]*\)\{0,1\}.*/\2\3/p' >"$T/opts"
+    [ "$c" = emit ] && : >"$T/opts" # emit's options come after its message (docs/protocol.md)
+    while read -r opt arg; do
+        if [ -n "$arg" ]; then ns "$c" "$opt" 1 --help >/dev/null 2>&1; else ns "$c" "$opt" --help >/dev/null 2>&1; fi
+        is "$c: $opt (in its help) is accepted" "$?" 0
+    done <"$T/opts"
     for code in $(echo "$a" | sed -n '/^Exit status:/,$p' | awk '/^  [0-9]  / { print $1 }'); do
         check "$c: exit $code is documented in docs/cli.md" grep -q "^| $code | " "$ROOT/docs/cli.md"
     done

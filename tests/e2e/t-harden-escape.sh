@@ -67,6 +67,14 @@ ns retry 1 "key:$(printf '\033[2J')" >k.out 2>&1
 is "retry of an unknown hostile key exits 2" "$?" 2
 check "its message holds no raw ESC" raw_free k.out
 like "it shows the key escaped" "$(cat k.out)" 'no partition with key "\\x1b\[2J"'
+# A spec whose file name holds ESC: the queued retry's message names it.
+hname=$(printf 'h\033[2J.yaml')
+printf 'name: hostile-name\ncommand: [sh, -c, "exit 3"]\npartitions:\n  list: [a]\n' >"$hname"
+ns run "$hname" >/dev/null 2>&1
+ns retry 2 0 >q.out 2>&1
+is "a retry queued without a runtime exits 0" "$?" 0
+check "its message (naming the spec file) holds no raw ESC" raw_free q.out
+like "it shows the file name escaped" "$(cat q.out)" 'h\\x1b\[2J\.yaml'
 # A bidi override in a key file is shown as <U+202E>.
 printf 'a\n\342\200\256b\n\342\200\256b\n' >keys.txt
 ns validate keys.yaml >b.out 2>&1

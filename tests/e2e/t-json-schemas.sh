@@ -1,6 +1,6 @@
 #!/bin/sh
 # Every JSON document validates strictly (Python's json on the raw bytes,
-# decoded as UTF-8 with errors raised, NaN refused), carries its documented
+# decoded as UTF-8 with errors raised, NaN and duplicate keys refused), carries its documented
 # "schema" and fields (docs/json.md), never holds a raw C1 control or bidi
 # override, and keeps a worker message with an invalid byte distinguishable
 # from one with U+00FF: status --json, status --json (runs), errors --format
@@ -20,6 +20,12 @@ lines = sys.argv[3:] == ["jsonl"]
 raw = open(path, "rb").read()
 def bad_const(c):
     raise ValueError("non-standard constant " + c)
+def no_dups(pairs):
+    keys = [k for k, _ in pairs]
+    dups = sorted(set(k for k in keys if keys.count(k) > 1))
+    if dups:
+        raise ValueError("duplicate keys %s" % dups)
+    return dict(pairs)
 try:
     text = raw.decode("utf-8", errors="strict")
     for ch in ("\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068",
@@ -30,8 +36,8 @@ try:
         raise ValueError("a raw control character in the output")
     if not text.endswith("\n") or "\r" in text:
         raise ValueError("lines must end with LF")
-    docs = [json.loads(l, parse_constant=bad_const) for l in text.splitlines()] if lines \
-        else [json.loads(text, parse_constant=bad_const)]
+    docs = [json.loads(l, parse_constant=bad_const, object_pairs_hook=no_dups) for l in text.splitlines()] if lines \
+        else [json.loads(text, parse_constant=bad_const, object_pairs_hook=no_dups)]
     for d in docs:
         if d.get("schema") != "nightshift.%s/1" % doc:
             raise ValueError("schema is %r" % d.get("schema"))

@@ -8,7 +8,9 @@
 #      checkpoint on attempt 2; outputs and error records equal a local run;
 #   3. error records with binary payloads arrive byte for byte;
 #   4. a task cancelled behind nightshift's back (scancel) is recorded as lost
-#      and retried.
+#      and retried;
+#   5. what cannot work says why: an unwritable spool refuses the run, a
+#      submission Slurm rejects fails the partition with sbatch's words.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/slurm-lib.sh"
 slurm_start
@@ -25,6 +27,7 @@ lsql() { sqlite3 -bail -batch -cmd '.timeout 5000' "$LOCAL_DB" "$@"; }
 # --- 1. the same spec, local and slurm --------------------------------------
 is "the copies differ from the originals by one line" \
     "$(diff "$CONFIGS/flaky-keys.yaml" "$T/configs/flaky-keys.yaml" | grep -c '^[<>]')" 1
+like "validate says where it runs" "$(ns validate "$T/configs/flaky-keys.yaml")" ', on slurm$'
 t0=$(now_ms)
 ns run "$T/configs/flaky-keys.yaml" -p pace=0 >"$T/flaky.out" 2>&1
 is "flaky-keys on slurm exits 0" "$?" 0
@@ -41,7 +44,12 @@ is "the run records its executor" "$(sql "SELECT executor FROM runs WHERE id = 1
 is "every attempt ran on slurm" "$(sql "SELECT count(*) FROM attempts WHERE run_id = 1 AND executor = 'slurm'")" 10
 is "every attempt has its Slurm job id as label and locator" \
     "$(sql "SELECT count(*) FROM attempts WHERE run_id = 1 AND label = 'job ' || locator AND locator GLOB '[0-9]*_[0-9]*'")" 10
-like "status names the executor" "$(ns status 1)" "slurm"
+like "status names the executor" "$(ns status 1)" "executor +slurm"
+like "status --json names the executor" "$(ns status 1 --json)" '"executor": ?"slurm"'
+like "logs says which Slurm job the attempt was (on stderr)" "$(ns logs 1 2 2>&1 >/dev/null)" \
+    "^attempt 3 ran on slurm: job [0-9]+_[0-9]+$"
+ns logs 1 2 --attempt 2 >"$T/log2" 2>/dev/null
+like "logs prints the worker's output" "$(cat "$T/log2")" "503"
 
 # --- 2. retry from a checkpoint ---------------------------------------------
 P="-p from=2026-11-01 -p to=2026-11-04 -p pace=0 -p lines=2000 -p crash_at=1200"
@@ -118,4 +126,30 @@ like "its message says it was cancelled outside nightshift" \
     "$(sql "SELECT message FROM attempts WHERE run_id = $R AND n = 1")" "cancelled outside nightshift"
 is "attempt 2 succeeded" "$(sql "SELECT outcome FROM attempts WHERE run_id = $R AND n = 2")" succeeded
 is "the partition succeeded" "$(sql "SELECT state || ' ' || progress FROM partitions WHERE run_id = $R")" "succeeded 2"
+# --- 5. clear errors --------------------------------------------------------
+# (root may write anywhere on disk: /proc is where even root cannot.)
+cat >"$T/badspool.yaml" <<EOS
+name: badspool
+command: ["true"]
+partitions: {list: [a]}
+executor: slurm
+slurm: {spool: /proc/nightshift-spool}
+EOS
+ns run "$T/badspool.yaml" >"$T/badspool.out" 2>&1
+is "an unusable spool refuses the run (exit 3)" "$?" 3
+like "and says what must be true of it" "$(cat "$T/badspool.out")" \
+    "^nightshift: run: slurm.spool: /proc/nightshift-spool: .*(it must be a writable directory on a filesystem the compute nodes share)"
+cat >"$T/badpart.yaml" <<EOS
+name: badpart
+command: ["true"]
+partitions: {list: [a]}
+executor: slurm
+slurm: {partition: no-such-partition}
+EOS
+ns run "$T/badpart.yaml" >"$T/badpart.out" 2>&1
+is "a rejected submission fails the run (exit 1)" "$?" 1
+R=$(sql "SELECT id FROM runs WHERE job = 'badpart'")
+is "the partition failed" "$(sql "SELECT state FROM partitions WHERE run_id = $R")" failed
+like "its attempt says what sbatch said" "$(sql "SELECT message FROM attempts WHERE run_id = $R")" \
+    "lost.*not submitted: .*invalid partition"
 done_testing

@@ -98,6 +98,30 @@ static void test_state_words(void **state)
                 query_run_final("failed") && !query_run_final("halted"));
 }
 
+static void test_partition_figures(void **state)
+{
+    (void)state;
+    struct ns_part_row r;
+    memset(&r, 0, sizeof r);
+    r.state = (char *)"running";
+    r.progress = 50;
+    r.total = 150;
+    r.live_started_at = 990;
+    r.attempts = 1;
+    r.attempts_total = 4; /* three of an earlier budget, then a retry */
+    r.max_attempts = 3;
+    r.attempts_time = 30;
+    assert_true(query_part_rate(&r, 1000) == 5.0);
+    assert_true(query_part_eta(&r, 1000) == 20.0);
+    assert_int_equal(query_attempts_allowed(&r), 6);
+    assert_true(query_attempts_seconds(&r, 1000) == 40.0);
+    r.total = -1; /* no total reported: no ETA */
+    assert_true(query_part_eta(&r, 1000) == -1);
+    r.state = (char *)"paused";
+    r.total = 150;
+    assert_true(query_part_eta(&r, 1000) == -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -109,6 +133,7 @@ int main(void)
         cmocka_unit_test(test_record_rate_own_records),
         cmocka_unit_test(test_failure_group_states),
         cmocka_unit_test(test_state_words),
+        cmocka_unit_test(test_partition_figures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

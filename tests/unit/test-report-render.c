@@ -1,0 +1,109 @@
+/* test-report-render.c - the morning report and the metrics exposition
+ * rendered from a report built here: worker bytes never reach the output
+ * raw (terminal escapes, markdown's backticks and pipes), label values are
+ * escaped as Prometheus requires, unknown figures are left out. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "nightshift/metrics.h"
+#include "nightshift/query-report.h"
+#include "nightshift/summary.h"
+
+/* The report owns mutable strings; these stand in for them. */
+static char sig[] = "bad field <n>", key[] = "rec`1|x", msg[] = "bad \x1b[31mfield\x1b[0m | `code`",
+            job[] = "jo\"b\\x", params[] = "day=2026-11-30\n", state_word[] = "failed",
+            reason[] = "1 of 3 partitions failed";
+static struct ns_report_group group = {sig, 3, 7, key, msg};
+
+static struct ns_run_report sample(void)
+{
+    struct ns_run_report r = {0};
+    r.run_id = 4;
+    r.job = job;
+    r.params = params;
+    r.state = state_word;
+    r.state_reason = reason;
+    r.total = 3, r.succeeded = 1, r.failed = 1, r.skipped = 1;
+    r.attempts = 4, r.succeeded_attempts = 1, r.failed_attempts = 3, r.retries = 2;
+    r.started_at = 1000, r.finished_at = 1060, r.now = 2000, r.wall_s = 60;
+    r.ndurations = 2, r.p50_s = 1.5, r.p95_s = 30, r.max_s = 30, r.sum_s = 31.5;
+    r.groups = &group, r.ngroups = 1, r.nsignatures = 1, r.error_records = 3;
+    return r;
+}
+
+static void test_metrics_labels_and_unknowns(void **state)
+{
+    (void)state;
+    struct ns_run_report r = sample();
+    const struct ns_run_report *p = &r;
+    struct ns_buf b = NS_BUF_INIT;
+    metrics_render(&p, 1, &b);
+    /* The job label escapes the quote and the backslash. */
+    assert_non_null(strstr(b.data, "nightshift_run_info{job=\"jo\\\"b\\\\x\",run=\"4\","
+                                   "state=\"failed\"} 1\n"));
+    assert_non_null(strstr(b.data, "nightshift_partition_success_ratio{job=\"jo\\\"b\\\\x\","
+                                   "run=\"4\"} 0.5\n"));
+    assert_non_null(strstr(b.data, "nightshift_partition_duration_seconds{job=\"jo\\\"b\\\\x\","
+                                   "run=\"4\",quantile=\"0.95\"} 30\n"));
+    assert_non_null(strstr(b.data, "nightshift_run_end_timestamp_seconds{job=\"jo\\\"b\\\\x\","
+                                   "run=\"4\"} 1060\n"));
+    /* No ETA, no SLA: the families are declared, no sample is made up. */
+    assert_non_null(strstr(b.data, "# TYPE nightshift_eta_seconds gauge\n# HELP"));
+    assert_null(strstr(b.data, "nightshift_sla_state{"));
+    /* A finished run is driven by nobody. */
+    assert_non_null(strstr(b.data, "nightshift_runtime_up{job=\"jo\\\"b\\\\x\",run=\"4\"} 0\n"));
+    buf_release(&b);
+}
+
+static void test_summary_text_escapes(void **state)
+{
+    (void)state;
+    struct ns_run_report r = sample();
+    struct ns_buf b = NS_BUF_INIT;
+    summary_render(&r, NS_SUMMARY_TEXT, &b);
+    assert_null(memchr(b.data, '\x1b', b.len));
+    assert_non_null(strstr(b.data, "bad \\x1b[31mfield\\x1b[0m | `code`"));
+    assert_non_null(strstr(b.data, "durations    p50 1.5s, p95 30s, max 30s (over 2 finished"));
+    buf_release(&b);
+}
+
+static void test_summary_markdown_cannot_break_out(void **state)
+{
+    (void)state;
+    struct ns_run_report r = sample();
+    struct ns_buf b = NS_BUF_INIT;
+    summary_render(&r, NS_SUMMARY_MARKDOWN, &b);
+    assert_null(memchr(b.data, '\x1b', b.len));
+    /* Inside a table cell a worker's | or ` would end the cell or the code span. */
+    assert_non_null(strstr(b.data, "| `bad \\x1b[31mfield\\x1b[0m \\x7c \\x60code\\x60` |"));
+    assert_non_null(strstr(b.data, "key rec\\x601\\x7cx"));
+    buf_release(&b);
+}
+
+static void test_summary_json_keeps_bytes(void **state)
+{
+    (void)state;
+    struct ns_run_report r = sample();
+    struct ns_buf b = NS_BUF_INIT;
+    summary_render(&r, NS_SUMMARY_JSON, &b);
+    assert_non_null(strstr(b.data, "\"schema\":\"nightshift.summary/1\""));
+    assert_non_null(strstr(b.data, "\"message\":\"bad \\u001b[31mfield\\u001b[0m | `code`\""));
+    assert_null(memchr(b.data, '\x1b', b.len));
+    buf_release(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_metrics_labels_and_unknowns),
+        cmocka_unit_test(test_summary_text_escapes),
+        cmocka_unit_test(test_summary_markdown_cannot_break_out),
+        cmocka_unit_test(test_summary_json_keeps_bytes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
