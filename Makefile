@@ -5,7 +5,8 @@
 #   make test         build, then unit tests (cmocka) and end-to-end tests
 #   make check-asan   the whole test suite under AddressSanitizer + UBSan
 #   make check-tsan   the whole test suite under ThreadSanitizer
-#   make bench        benchmarks against xargs and GNU parallel -> docs/benchmarks.md
+#   make bench        scale benchmarks vs a spawn floor, xargs, GNU parallel -> docs/benchmarks.md
+#                     (BENCH_QUICK=1: a short smoke run)
 #   make screenshots  drive the console in tmux and render screenshots/*.png
 #   make analyze      gcc -fanalyzer over every source, then cppcheck (in .ci/run)
 #   make valgrind     the CLI paths under valgrind (tests/valgrind-cli.sh)

@@ -8,6 +8,7 @@
  * ends; on a terminal a UTF-8 sequence cut between two reads is held back
  * until it is complete, so it is not shown as two invalid bytes.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +36,8 @@ static const char logs_help[] =
     "Prints the stdout and stderr of one attempt of a partition (default: the\n"
     "latest attempt). On a terminal control characters are shown escaped; in a\n"
     "pipe the bytes are copied unchanged. Each attempt keeps at most log_limit\n"
-    "bytes (see docs/spec.md).\n";
+    "bytes (see docs/spec.md); an attempt that printed nothing has no log file\n"
+    "(nothing is printed, a note goes to stderr, exit status 0).\n";
 
 #define FOLLOW_POLL_NS 100000000L /* 100 ms between looks at a growing log */
 
@@ -69,22 +71,6 @@ static void drain(FILE *f, struct out *o)
         out_write(o, buf, n, false);
     clearerr(f); /* EOF now; the file may grow */
     fflush(stdout);
-}
-
-/* Opens the log; wait: a live attempt's log is created at its launch, so
- * give it that moment. (Shaped so that gcc -fanalyzer can follow the FILE:
- * a retry loop around fopen in logs() made it report a leak that is not.) */
-static FILE *open_log(const char *path, bool wait)
-{
-    const struct timespec pause = {0, FOLLOW_POLL_NS};
-    for (int tries = 0;; tries++) {
-        FILE *f = fopen(path, "rb");
-        if (f)
-            return f;
-        if (!wait || tries >= 50)
-            return NULL;
-        nanosleep(&pause, NULL);
-    }
 }
 
 static int logs(int argc, char **argv)
@@ -157,7 +143,22 @@ static int logs(int argc, char **argv)
         query_attempt_row_release(&row);
     }
     const struct timespec pause = {0, FOLLOW_POLL_NS};
-    f = open_log(path, follow && live);
+    f = fopen(path, "rb");
+    /* The log is created on the worker's first byte of output: a live
+     * attempt may still make it; one that ended without it printed nothing. */
+    while (!f && errno == ENOENT && follow && live) {
+        nanosleep(&pause, NULL);
+        struct ns_attempt_row now = {0};
+        live = query_attempt(&st, run, part, n, &now, err, sizeof err) == 1 && !now.outcome;
+        query_attempt_row_release(&now);
+        f = fopen(path, "rb");
+    }
+    if (!f && errno == ENOENT) {
+        cli_error("logs", "%s: no log file: the attempt printed nothing (or its log was removed)",
+                  path);
+        rc = NS_EXIT_OK;
+        goto out;
+    }
     if (!f) {
         cli_error("logs", "%s: cannot open the log (removed?)", path);
         goto out;
