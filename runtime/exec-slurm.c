@@ -1275,6 +1275,12 @@ static int slurm_end_strays(struct ns_executor *ex)
     return n;
 }
 
+static bool slurm_is_running(const struct ns_executor *ex, const struct ns_task *t)
+{
+    (void)ex;
+    return t->state == T_STARTED;
+}
+
 static void slurm_describe(const struct ns_executor *ex, const struct ns_task *t, char *buf,
                            size_t len)
 {
@@ -1302,5 +1308,6 @@ const struct ns_executor_ops ns_exec_slurm = {
     .locator = slurm_locator,
     .recover = slurm_recover,
     .end_strays = slurm_end_strays,
+    .is_running = slurm_is_running,
     .describe = slurm_describe,
 };

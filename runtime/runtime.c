@@ -501,8 +501,8 @@ static void open_attempt_log(struct attempt *a, bool append)
 }
 
 /* Takes a task the executor re-attached to (recover) back into the loop:
- * the partition keeps running, its reports continue where the dead runtime's
- * committed ones stopped. */
+ * the partition keeps running (or stays pending while its task is queued),
+ * its reports continue where the dead runtime's committed ones stopped. */
 static void adopt_attempt(struct rt *rt, struct attempt *a, int64_t report_offset,
                           int64_t output_offset, const char *log_path)
 {
@@ -516,12 +516,16 @@ static void adopt_attempt(struct rt *rt, struct attempt *a, int64_t report_offse
                       ? ns_xstrdup(log_path)
                       : ns_xasprintf("%s/p%06lld-a%d.log", rt->run_dir, (long long)a->idx, a->n);
     open_attempt_log(a, true);
+    /* A task still queued in the backend is not running: its partition
+     * waits as pending until `started` (and its clocks start then). */
+    a->started = !rt->exops->is_running || rt->exops->is_running(rt->ex, a->task);
     a->started_mono = ns_monotonic() - (now - a->started_wall);
-    if (rt->spec->timeout_ms > 0)
+    if (rt->spec->timeout_ms > 0 && a->started)
         a->deadline_mono = a->started_mono + (double)rt->spec->timeout_ms / 1000.0;
     p->live = a;
-    if (p->state != P_RUNNING)
-        rt_set_state(rt, a->idx, P_RUNNING);
+    enum pstate to = a->started ? P_RUNNING : P_PENDING;
+    if (p->state != to)
+        rt_set_state(rt, a->idx, to);
     journal_partition(rt->j, a->idx, p);
     live_add(rt, a);
     char label[96];
@@ -590,6 +594,13 @@ static void reconcile(struct rt *rt)
             journal_attempt_end(rt->j, a, now, "interrupted", -1, 0, msg);
             rt_event(rt, idx, a->id, "reconcile", "partition %lld [%s]: attempt %d %s",
                      (long long)idx, part_key(rt, idx), a->n, msg);
+            /* Queued when the runtime died (its partition still pending):
+             * interrupted like a running one, not counted against it. */
+            if (idx >= 0 && (size_t)idx < rt->nparts && !rt->parts[idx].live &&
+                rt->parts[idx].state == P_PENDING && rt->parts[idx].attempts > 0) {
+                rt->parts[idx].attempts--;
+                journal_partition(rt->j, idx, &rt->parts[idx]);
+            }
             free(a);
         }
         free(orphans[i].executor);
@@ -822,7 +833,11 @@ static void launch(struct rt *rt, int64_t idx)
     if (!p->started_at)
         p->started_at = now;
     p->finished_at = 0;
-    rt_set_state(rt, idx, P_RUNNING);
+    /* A queueing backend's task waits in its queue: the partition stays
+     * pending, with its live attempt, until `started`. */
+    a->started = !(rt->exops->caps & NS_EXEC_QUEUES);
+    if (a->started)
+        rt_set_state(rt, idx, P_RUNNING);
     live_add(rt, a);
 
     char **argv = build_argv(rt, idx, err, sizeof err);
@@ -1023,8 +1038,8 @@ static void on_output_bytes(void *ctx, void *owner, const char *buf, size_t n)
 }
 
 /* Executor event: a queued attempt now runs (NS_EXEC_QUEUES backends): its
- * timeout starts now, and the locator and label (the Slurm job id) are
- * known. */
+ * partition goes from pending to running, its timeout starts now, and the
+ * locator and label (the Slurm job id) are known. */
 static void on_started(void *ctx, void *owner)
 {
     struct rt *rt = ctx;
@@ -1037,6 +1052,10 @@ static void on_started(void *ctx, void *owner)
         a->paused_at_mono = a->started_mono; /* held while queued: the clock starts on resume */
     if (a->log_fd < 0)
         open_attempt_log(a, true);
+    a->started = true;
+    if (rt->parts[a->idx].state == P_PENDING) /* paused (held) ones run on resume */
+        rt_set_state(rt, a->idx, P_RUNNING);
+    journal_partition(rt->j, a->idx, &rt->parts[a->idx]);
     char label[96];
     if (a->task)
         record_locator(rt, a, label, sizeof label);
@@ -1089,7 +1108,7 @@ void rt_pause_workers(struct rt *rt, bool pause)
                 a->deadline_mono += now - a->paused_at_mono;
             a->paused_at_mono = 0;
             rt->exops->control(rt->ex, a->task, NS_EXEC_RESUME);
-            rt_set_state(rt, a->idx, P_RUNNING);
+            rt_set_state(rt, a->idx, a->started ? P_RUNNING : P_PENDING); /* released: queued */
         } else {
             continue;
         }
