@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,6 +33,7 @@ struct hook {
     struct ns_proc proc;
     double started_mono, deadline_mono;
     bool reaped, killed;
+    bool stopped; /* ended early: the runtime was told to stop while waiting */
     int wstatus;
     struct ns_buf output;
 };
@@ -177,7 +179,9 @@ static void finish(struct rt *rt, struct hook *h)
     exec_signal_group(h->proc.pid, SIGKILL); /* whatever it left behind */
     char dur[32], what[96];
     ns_format_duration((int64_t)((ns_monotonic() - h->started_mono) * 1000), dur, sizeof dur);
-    if (h->killed)
+    if (h->stopped)
+        snprintf(what, sizeof what, "was ended after %s: the runtime was told to stop", dur);
+    else if (h->killed)
         snprintf(what, sizeof what, "timed out after %s and was killed", dur);
     else if (WIFEXITED(h->wstatus))
         snprintf(what, sizeof what, "exited %d after %s", WEXITSTATUS(h->wstatus), dur);
@@ -221,14 +225,42 @@ double hooks_next_deadline(const struct rt *rt)
     return best;
 }
 
+/* SIGINT or SIGTERM while the end hooks run: an operator who stops the
+ * runtime does not wait out hooks.timeout. The hooks get SIGTERM now and
+ * SIGKILL after stop_grace, as workers do. */
+static void stop_hooks_on_signal(struct rt *rt)
+{
+    struct signalfd_siginfo si;
+    bool stop = false;
+    while (rt->sigfd >= 0 && read(rt->sigfd, &si, sizeof si) == (ssize_t)sizeof si)
+        if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM)
+            stop = true;
+    if (!stop)
+        return;
+    double kill_at = ns_monotonic() + (double)rt->spec->stop_grace_ms / 1000.0;
+    for (size_t i = 0; i < rt->nhooks; i++) {
+        struct hook *h = rt->hooks[i];
+        if (h->reaped || h->stopped)
+            continue;
+        h->stopped = true;
+        exec_signal_group(h->proc.pid, SIGCONT);
+        exec_signal_group(h->proc.pid, SIGTERM);
+        if (h->deadline_mono > kill_at)
+            h->deadline_mono = kill_at;
+    }
+}
+
 void hooks_wait_all(struct rt *rt)
 {
     while (rt->nhooks > 0) {
-        struct pollfd pfd[64];
+        struct pollfd pfd[65];
         size_t n = rt->nhooks < 64 ? rt->nhooks : 64;
         for (size_t i = 0; i < n; i++)
             pfd[i] = (struct pollfd){rt->hooks[i]->proc.output_fd, POLLIN, 0};
-        poll(pfd, n, 50);
+        pfd[n] = (struct pollfd){rt->sigfd, POLLIN, 0};
+        poll(pfd, n + 1, 50);
+        if (pfd[n].revents)
+            stop_hooks_on_signal(rt);
         int status;
         pid_t pid;
         while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
