@@ -89,6 +89,9 @@ struct ns_task {
     int64_t report_off, output_off; /* where reading starts when the files open */
     double gone_since;              /* Slurm says finished (or forgot it), no exit file yet */
     char slurm_state[24];           /* last state squeue gave */
+    /* Its last line in the jobcomp file (jobcomp_read), if any. */
+    char jc_state[24];
+    int jc_code, jc_sig;
 };
 
 struct ns_executor {
@@ -120,6 +123,11 @@ struct ns_executor {
     size_t nsnap;
     double snap_at;
     bool snap_ok;
+    /* The jobcomp/filetxt file (JobCompLoc), read from jc_off on: one
+     * key=value line per finished job, the last per job wins. NULL when
+     * Slurm keeps no such file. */
+    char *jobcomp;
+    int64_t jc_off;
     /* The per-second squeue runs beside the loop: its stdout is one of our
      * pollfds, the supervisor reaps it and offers it to child_exited(). */
     pid_t poll_pid; /* 0: none running */
@@ -350,21 +358,61 @@ static int mkdirs(const char *path)
     return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-/* MaxArraySize from `scontrol show config` (the default when it cannot say). */
-static int read_max_array(void)
+/* The value of "KEY<spaces>= VALUE" in `scontrol show config` output, into
+ * buf (empty when absent). */
+static void config_value(const char *out, const char *key, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    size_t kl = strlen(key);
+    for (const char *line = out; line && *line;
+         line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+        if (strncmp(line, key, kl) != 0 || (line[kl] != ' ' && line[kl] != '='))
+            continue;
+        const char *v = line + kl;
+        while (*v == ' ')
+            v++;
+        if (*v++ != '=')
+            continue;
+        while (*v == ' ')
+            v++;
+        size_t n = strcspn(v, "\n");
+        if (n >= len)
+            n = len - 1;
+        memcpy(buf, v, n);
+        buf[n] = '\0';
+        return;
+    }
+}
+
+/* Where the jobcomp file starts being read: a restarted runtime looks back
+ * this far for tasks that finished while it was down. */
+#define JOBCOMP_LOOKBACK (1 << 20)
+
+/* MaxArraySize (the default when Slurm cannot say) and the jobcomp file
+ * (JobCompLoc when JobCompType is jobcomp/filetxt) from `scontrol show
+ * config`. */
+static void read_config(struct ns_executor *ex)
 {
     char *argv[] = {(char *)"scontrol", (char *)"show", (char *)"config", NULL};
     struct ns_buf out = NS_BUF_INIT;
-    char err[256];
-    int max = DEFAULT_MAX_ARRAY;
+    char err[256], v[PATH_MAX];
+    ex->max_array = DEFAULT_MAX_ARRAY;
     if (run_cmd(argv, &out, err, sizeof err) == 0 && out.data) {
-        const char *p = strstr(out.data, "MaxArraySize");
-        long v;
-        if (p && sscanf(p, "MaxArraySize = %ld", &v) == 1 && v > 0 && v < 100000000)
-            max = (int)v;
+        long n;
+        config_value(out.data, "MaxArraySize", v, sizeof v);
+        if (sscanf(v, "%ld", &n) == 1 && n > 0 && n < 100000000)
+            ex->max_array = (int)n;
+        config_value(out.data, "JobCompType", v, sizeof v);
+        if (strcmp(v, "jobcomp/filetxt") == 0) {
+            config_value(out.data, "JobCompLoc", v, sizeof v);
+            if (v[0] == '/')
+                ex->jobcomp = ns_xstrdup(v);
+        }
     }
     buf_release(&out);
-    return max;
+    struct stat st;
+    if (ex->jobcomp && stat(ex->jobcomp, &st) == 0 && st.st_size > JOBCOMP_LOOKBACK)
+        ex->jc_off = (int64_t)st.st_size - JOBCOMP_LOOKBACK; /* a partial first line is skipped */
 }
 
 static int slurm_open(const struct ns_exec_config *cfg, struct ns_executor **out, char *err,
@@ -404,8 +452,8 @@ static int slurm_open(const struct ns_exec_config *cfg, struct ns_executor **out
     if (spool_write_file(ex->spool, "launch.sh", line, strlen(line), err, errlen) != 0 ||
         chmod(ex->script, 0755) != 0)
         goto fail;
-    /* Is Slurm there at all? One call, and it tells us MaxArraySize. */
-    ex->max_array = read_max_array();
+    /* Is Slurm there at all? One call: MaxArraySize and the jobcomp file. */
+    read_config(ex);
     free(self);
     free(line);
     free(base);
@@ -440,6 +488,7 @@ static void slurm_close(struct ns_executor *ex)
     buf_release(&ex->poll_out);
     free(ex->snap);
     free(ex->arrays);
+    free(ex->jobcomp);
     free(ex->run_key);
     free(ex->job_name);
     free(ex->spool);
@@ -963,6 +1012,126 @@ static enum ns_exec_end_kind state_overrides(int si)
     return NS_END_SIGNALLED;
 }
 
+/* ---- the jobcomp file ------------------------------------------------------- */
+
+/* The value of " KEY=" in a jobcomp line (the last occurrence: the array
+ * and exit fields come after the free-text ones), or NULL; *len its length. */
+static const char *jc_field(const char *line, size_t n, const char *key, bool last, size_t *len)
+{
+    size_t kl = strlen(key);
+    const char *found = NULL;
+    for (size_t i = 0; i + kl < n; i++) {
+        if ((i == 0 || line[i - 1] == ' ') && memcmp(line + i, key, kl) == 0) {
+            found = line + i + kl;
+            if (!last)
+                break;
+        }
+    }
+    if (!found)
+        return NULL;
+    *len = 0;
+    while (found + *len < line + n && found[*len] != ' ')
+        (*len)++;
+    return found;
+}
+
+/* One jobcomp line: if it is about one of our tasks, remembers its state
+ * and ExitCode (a later line of the same task replaces it). */
+static void jobcomp_line(struct ns_executor *ex, const char *line, size_t n)
+{
+    size_t l1, l2, l3, l4;
+    const char *state = jc_field(line, n, "JobState=", false, &l1);
+    const char *aj = jc_field(line, n, "ArrayJobId=", true, &l2);
+    const char *at = jc_field(line, n, "ArrayTaskId=", true, &l3);
+    const char *xc = jc_field(line, n, "ExitCode=", true, &l4);
+    if (!state || !aj || !at || l1 == 0 || l1 >= sizeof ex->head->jc_state)
+        return;
+    char num[48];
+    long long job;
+    int index, code = 0, sig = 0;
+    snprintf(num, sizeof num, "%.*s", (int)(l2 < 40 ? l2 : 40), aj);
+    if (sscanf(num, "%lld", &job) != 1)
+        return;
+    snprintf(num, sizeof num, "%.*s", (int)(l3 < 40 ? l3 : 40), at);
+    if (sscanf(num, "%d", &index) != 1)
+        return;
+    if (xc) {
+        snprintf(num, sizeof num, "%.*s", (int)(l4 < 40 ? l4 : 40), xc);
+        if (sscanf(num, "%d:%d", &code, &sig) != 2)
+            code = sig = 0;
+    }
+    for (struct ns_task *t = ex->head; t; t = t->next) {
+        if (t->job != job || t->index != index)
+            continue;
+        snprintf(t->jc_state, sizeof t->jc_state, "%.*s", (int)l1, state);
+        t->jc_code = code;
+        t->jc_sig = sig;
+    }
+}
+
+/* Reads what Slurm appended to the jobcomp file since the last call (whole
+ * lines only; at most JOBCOMP_TURN bytes a call). A shorter file than
+ * before was rotated: read from its start. */
+#define JOBCOMP_TURN (8 << 20)
+static void jobcomp_read(struct ns_executor *ex)
+{
+    if (!ex->jobcomp)
+        return;
+    int fd = open(ex->jobcomp, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || (int64_t)st.st_size == ex->jc_off) {
+        close(fd);
+        return;
+    }
+    if ((int64_t)st.st_size < ex->jc_off)
+        ex->jc_off = 0;
+    struct ns_buf b = NS_BUF_INIT;
+    char chunk[READ_CHUNK];
+    ssize_t r;
+    while (b.len < JOBCOMP_TURN &&
+           (r = pread(fd, chunk, sizeof chunk, (off_t)(ex->jc_off + (int64_t)b.len))) != 0) {
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            break;
+        buf_add(&b, chunk, (size_t)r);
+    }
+    close(fd);
+    size_t used = 0;
+    for (size_t i = 0; i < b.len; i++) {
+        if (b.data[i] != '\n')
+            continue;
+        jobcomp_line(ex, b.data + used, i - used);
+        used = i + 1;
+    }
+    ex->jc_off += (int64_t)used;
+    buf_release(&b);
+}
+
+/* The end Slurm's jobcomp record gives a task that wrote no exit file:
+ * ExitCode code:signal of a job that ran to its end (the launcher's status
+ * mirrors the worker's), else what its state stands for. False when the
+ * file has no final line of it. */
+static bool jobcomp_end(const struct ns_task *t, struct ns_exec_end *end)
+{
+    int si = state_find(t->jc_state);
+    if (!t->jc_state[0] || si < 0 || !states[si].over)
+        return false; /* none, or PENDING after a requeue */
+    bool ran_out = strcmp(t->jc_state, "COMPLETED") == 0 || strcmp(t->jc_state, "FAILED") == 0;
+    if (ran_out && t->jc_sig > 0)
+        *end = (struct ns_exec_end){NS_END_SIGNALLED, -1, t->jc_sig, ""};
+    else if (ran_out)
+        *end = (struct ns_exec_end){NS_END_EXITED, t->jc_code, 0, ""};
+    else
+        *end = (struct ns_exec_end){states[si].kind, -1, 0, ""};
+    snprintf(end->detail, sizeof end->detail,
+             "no exit file; Slurm's jobcomp record: job %lld_%d %s, ExitCode %d:%d",
+             (long long)t->job, t->index, t->jc_state, t->jc_code, t->jc_sig);
+    return true;
+}
+
 /* The end of a task Slurm no longer runs and that wrote no exit file. */
 static void vanished(struct ns_executor *ex, struct ns_task *t, const struct ns_exec_events *ev,
                      void *ctx)
@@ -973,7 +1142,9 @@ static void vanished(struct ns_executor *ex, struct ns_task *t, const struct ns_
         end = (struct ns_exec_end){NS_END_SIGNALLED, -1, SIGKILL, ""};
     else if (t->asked == NS_EXEC_TERMINATE)
         end = (struct ns_exec_end){NS_END_SIGNALLED, -1, SIGTERM, ""};
-    if (t->slurm_state[0])
+    if (!t->asked && jobcomp_end(t, &end))
+        ; /* its real outcome, though Slurm may have forgotten the job */
+    else if (t->slurm_state[0])
         snprintf(end.detail, sizeof end.detail, "Slurm job %lld_%d %s, no exit status",
                  (long long)t->job, t->index, t->slurm_state);
     else
@@ -989,6 +1160,7 @@ static void vanished(struct ns_executor *ex, struct ns_task *t, const struct ns_
 static void apply_snapshot(struct ns_executor *ex, const struct ns_exec_events *ev, void *ctx)
 {
     double now = ns_monotonic();
+    bool jobcomp_done = false; /* read at most once per poll, for the whole run */
     for (struct ns_task *t = ex->head, *next; t; t = next) {
         next = t->next;
         if (t->state == T_QUEUED)
@@ -1010,10 +1182,14 @@ static void apply_snapshot(struct ns_executor *ex, const struct ns_exec_events *
             vanished(ex, t, ev, ctx); /* cancelled by us before it ran: nothing to wait for */
             continue;
         }
-        if (t->gone_since == 0)
+        if (t->gone_since == 0) {
             t->gone_since = now;
-        else if (now - t->gone_since >= EXIT_GRACE_S)
+        } else if (now - t->gone_since >= EXIT_GRACE_S) {
+            if (!jobcomp_done)
+                jobcomp_read(ex);
+            jobcomp_done = true;
             vanished(ex, t, ev, ctx);
+        }
     }
 }
 
