@@ -89,6 +89,7 @@ struct ns_task {
     int64_t report_off, output_off; /* where reading starts when the files open */
     double gone_since;              /* Slurm says finished (or forgot it), no exit file yet */
     char slurm_state[24];           /* last state squeue gave */
+    bool slurm_held;                /* and whether it was held */
     /* Its last line in the jobcomp file (jobcomp_read), if any. */
     char jc_state[24];
     int jc_code, jc_sig;
@@ -108,10 +109,13 @@ struct ns_executor {
     double next_poll, next_tail;
     bool actions_pending;
     /* Arrays with tasks in Slurm, oldest first, and the throttle each has.
-     * Together they never run more than `concurrency` tasks (rebalance()). */
+     * Together they never run more than `concurrency` tasks (rebalance()):
+     * an array the older ones leave no slot gets none - it is held by us
+     * (gated) until they do. */
     struct array {
         int64_t job;
         int throttle;
+        bool gated; /* submitted --hold (or held by rebalance), not yet released */
     } * arrays;
     size_t narrays;
     /* The last squeue listing, sorted by (job, index), for recover(). */
@@ -119,6 +123,7 @@ struct ns_executor {
         int64_t job;
         int index;
         char state[24];
+        bool held; /* pending with a hold (ours: pause, or an array's gate) */
     } * snap;
     size_t nsnap;
     double snap_at;
@@ -515,11 +520,13 @@ static int slurm_start(struct ns_executor *ex, const struct ns_launch *l, int64_
 
 /* The sbatch argv for one array of n tasks in batch directory bdir. */
 static void sbatch_args(const struct ns_executor *ex, struct args *a, const char *bdir, size_t n,
-                        int throttle)
+                        int throttle, bool hold)
 {
     const struct ns_spec_slurm *sl = ex->sl;
     args_add(a, "sbatch");
     args_add(a, "--parsable");
+    if (hold)
+        args_add(a, "--hold"); /* queued ahead: released when older arrays leave a slot */
     args_addf(a, "--array=0-%zu%%%d", n - 1, throttle);
     args_addf(a, "--job-name=%s", ex->job_name);
     args_addf(a, "--output=%s/%%a.slurm.out", bdir);
@@ -568,11 +575,13 @@ static int submit_array(struct ns_executor *ex, struct ns_task **tasks, size_t n
         }
     }
     /* Tasks of earlier arrays still hold slots: this one gets the rest
-     * (rebalance() raises it as they end). */
+     * (rebalance() raises it as they end), or none yet - then it waits in
+     * Slurm's queue held, to be released the moment a slot is left. */
     long busy = (long)(ex->nsubmitted + ex->nstarted);
-    int throttle = busy < ex->concurrency ? ex->concurrency - (int)busy : 1;
+    bool gated = busy >= ex->concurrency;
+    int throttle = gated ? ex->concurrency : ex->concurrency - (int)busy;
     struct args a = {0};
-    sbatch_args(ex, &a, bdir, n, throttle);
+    sbatch_args(ex, &a, bdir, n, throttle, gated);
     struct ns_buf out = NS_BUF_INIT;
     int rc = run_cmd(a.v, &out, err, errlen);
     args_release(&a);
@@ -585,7 +594,7 @@ static int submit_array(struct ns_executor *ex, struct ns_task **tasks, size_t n
     if (rc != 0)
         return -1;
     ex->arrays = ns_xrealloc(ex->arrays, (ex->narrays + 1) * sizeof *ex->arrays);
-    ex->arrays[ex->narrays++] = (struct array){job, throttle};
+    ex->arrays[ex->narrays++] = (struct array){job, throttle, gated};
     for (size_t i = 0; i < n; i++) {
         struct ns_task *t = tasks[i];
         t->job = job;
@@ -635,6 +644,14 @@ static int slurm_flush(struct ns_executor *ex, char *err, size_t errlen)
 
 /* ---- control --------------------------------------------------------------- */
 
+static bool array_gated(const struct ns_executor *ex, int64_t job)
+{
+    for (size_t i = 0; i < ex->narrays; i++)
+        if (ex->arrays[i].job == job)
+            return ex->arrays[i].gated;
+    return false;
+}
+
 static int slurm_control(struct ns_executor *ex, struct ns_task *t, enum ns_exec_action action)
 {
     bool running = t->state == T_STARTED;
@@ -648,8 +665,8 @@ static int slurm_control(struct ns_executor *ex, struct ns_task *t, enum ns_exec
     case NS_EXEC_RESUME:
         if (t->suspended)
             t->actions |= A_RESUME;
-        if (t->held)
-            t->actions |= A_RELEASE;
+        if (t->held && !array_gated(ex, t->job))
+            t->actions |= A_RELEASE; /* a gated array's tasks stay held (rebalance) */
         t->suspended = t->held = false;
         break;
     case NS_EXEC_TERMINATE:
@@ -754,8 +771,13 @@ static void apply_actions(struct ns_executor *ex)
 }
 
 /* Keeps the run within `concurrency` across its arrays: array i may run
- * what the tasks of older arrays leave, at least 1. Arrays without tasks
- * in Slurm are forgotten. Issues `scontrol update` only for changes. */
+ * what the tasks of older arrays (queued or running) leave; an array left
+ * nothing is held (gated) and released once something is left, its throttle
+ * set first. Older arrays only shrink, so a throttle never has to drop
+ * below what an array runs and the run never runs more than `concurrency`.
+ * Arrays without tasks in Slurm are forgotten. Issues `scontrol` only for
+ * changes; a gated array is not released while the operator holds one of
+ * its tasks (pause: resume leaves the gate to this). */
 static void rebalance(struct ns_executor *ex)
 {
     long older = 0;
@@ -763,19 +785,37 @@ static void rebalance(struct ns_executor *ex)
     for (size_t i = 0; i < ex->narrays; i++) {
         struct array *ar = &ex->arrays[i];
         long active = 0;
-        for (const struct ns_task *t = ex->head; t; t = t->next)
-            active += t->job == ar->job && t->state != T_QUEUED;
+        bool op_held = false, slurm_held = false;
+        for (const struct ns_task *t = ex->head; t; t = t->next) {
+            if (t->job != ar->job || t->state == T_QUEUED)
+                continue;
+            active++;
+            op_held |= t->held;
+            slurm_held |= t->slurm_held;
+        }
         if (active == 0)
             continue;
-        int want = older < ex->concurrency ? ex->concurrency - (int)older : 1;
+        int want = older < ex->concurrency ? ex->concurrency - (int)older : 0;
         older += active;
-        if (want != ar->throttle) {
-            char jobarg[64], thr[64], err[256];
-            snprintf(jobarg, sizeof jobarg, "JobId=%lld", (long long)ar->job);
+        char jobarg[64], thr[64], err[256];
+        snprintf(jobarg, sizeof jobarg, "JobId=%lld", (long long)ar->job);
+        if (want == 0 && !ar->gated) {
+            char *argv[] = {(char *)"scontrol", (char *)"hold", jobarg + 6, NULL};
+            if (run_cmd(argv, NULL, err, sizeof err) == 0)
+                ar->gated = true;
+        }
+        if (want > 0 && want != ar->throttle) {
             snprintf(thr, sizeof thr, "ArrayTaskThrottle=%d", want);
             char *argv[] = {(char *)"scontrol", (char *)"update", jobarg, thr, NULL};
             if (run_cmd(argv, NULL, err, sizeof err) == 0)
                 ar->throttle = want;
+        }
+        /* Released once; squeue says if it is still held (a failed call, or
+         * an array a dead runtime left gated): then again. */
+        if (want > 0 && (ar->gated || slurm_held) && ar->throttle == want && !op_held) {
+            char *argv[] = {(char *)"scontrol", (char *)"release", jobarg + 6, NULL};
+            run_cmd(argv, NULL, err, sizeof err); /* "already finished" for some tasks: fine */
+            ar->gated = false;
         }
         ex->arrays[kept++] = *ar;
     }
@@ -910,11 +950,11 @@ static void squeue_argv(const struct ns_executor *ex, char *name, size_t len, ch
 {
     snprintf(name, len, "--name=%s", ex->job_name);
     char *const v[] = {(char *)"squeue",      (char *)"--noheader",        (char *)"--array",
-                       (char *)"--states=all", name, (char *)"--format=%F|%K|%T", NULL};
+                       (char *)"--states=all", name, (char *)"--format=%F|%K|%T|%r", NULL};
     memcpy(argv, v, sizeof v);
 }
 
-/* Replaces the snapshot with squeue's answer (lines "job|index|STATE"). */
+/* Replaces the snapshot with squeue's answer (lines "job|index|STATE|REASON"). */
 static void parse_snapshot(struct ns_executor *ex, char *data)
 {
     ex->nsnap = 0;
@@ -925,8 +965,8 @@ static void parse_snapshot(struct ns_executor *ex, char *data)
             *next++ = '\0';
         long long job;
         int index;
-        char idx[24], state[24];
-        if (sscanf(line, "%lld|%23[^|]|%23s", &job, idx, state) != 3)
+        char idx[24], state[24], reason[64] = "";
+        if (sscanf(line, "%lld|%23[^|]|%23[^|]|%63s", &job, idx, state, reason) < 3)
             continue;
         if (sscanf(idx, "%d", &index) != 1)
             index = -1; /* not an array task ("N/A"): someone's plain job of our name */
@@ -938,6 +978,7 @@ static void parse_snapshot(struct ns_executor *ex, char *data)
         s->job = job;
         s->index = index;
         snprintf(s->state, sizeof s->state, "%s", state);
+        s->held = strcmp(state, "PENDING") == 0 && strstr(reason, "Held") != NULL;
     }
     if (ex->nsnap)
         qsort(ex->snap, ex->nsnap, sizeof *ex->snap, cmp_slot);
@@ -965,7 +1006,7 @@ static int take_snapshot(struct ns_executor *ex)
 
 static const struct slot *snap_find(const struct ns_executor *ex, int64_t job, int index)
 {
-    struct slot key = {job, index, ""};
+    struct slot key = {job, index, "", false};
     return ex->nsnap ? bsearch(&key, ex->snap, ex->nsnap, sizeof *ex->snap, cmp_slot) : NULL;
 }
 
@@ -1169,6 +1210,7 @@ static void apply_snapshot(struct ns_executor *ex, const struct ns_exec_events *
         int si = s ? state_find(s->state) : -1;
         if (s)
             snprintf(t->slurm_state, sizeof t->slurm_state, "%s", s->state);
+        t->slurm_held = s && s->held;
         if (si >= 0 && states[si].running)
             deliver_started(ex, t, ev, ctx);
         if (s && (si < 0 || !states[si].over)) {
@@ -1380,6 +1422,7 @@ static enum ns_recover slurm_recover(struct ns_executor *ex, const char *locator
     t->output_off = output_offset;
     if (s)
         snprintf(t->slurm_state, sizeof t->slurm_state, "%s", s->state);
+    t->slurm_held = s && s->held;
     bool ran = has_exit || (si >= 0 && states[si].running);
     if (!ran) {
         char *jobf = spool_read_file(dir, "job");
@@ -1392,7 +1435,7 @@ static enum ns_recover slurm_recover(struct ns_executor *ex, const char *locator
         have = ex->arrays[i].job == job;
     if (!have && job > 0) {
         ex->arrays = ns_xrealloc(ex->arrays, (ex->narrays + 1) * sizeof *ex->arrays);
-        ex->arrays[ex->narrays++] = (struct array){job, -1}; /* rebalance() sets it */
+        ex->arrays[ex->narrays++] = (struct array){job, -1, false}; /* rebalance() sets it */
     }
     if (ex->next_poll == 0)
         ex->next_poll = ns_monotonic();

@@ -1426,19 +1426,26 @@ static double next_retry_at(const struct rt *rt)
     return best;
 }
 
-/* Backends that queue (NS_EXEC_QUEUES: Slurm throttles the array itself)
- * get up to this many partitions at once, in one submission, whenever fewer
- * than `concurrency` of theirs are live - the memory bound of what is "next
- * in line". */
+/* Backends that queue (NS_EXEC_QUEUES: Slurm throttles the arrays itself)
+ * get up to QUEUE_AHEAD partitions queued ahead of what runs, the memory
+ * bound of what is "next in line". The next ones (more partitions,
+ * retries) go out in one submission as soon as fewer than QUEUE_LOW are
+ * still queued, so Slurm's queue never runs dry; the executor keeps the
+ * arrays together within `concurrency`. */
 #define QUEUE_AHEAD 1000
+#define QUEUE_LOW (QUEUE_AHEAD / 4)
 
 static void dispatch(struct rt *rt)
 {
     if (journal_waiting(rt->j))
         return; /* an attempt needs its row now; the lock is another's */
     size_t limit = (size_t)rt->concurrency;
-    if ((rt->exops->caps & NS_EXEC_QUEUES) && rt->nlive < limit)
-        limit = limit > QUEUE_AHEAD ? limit : QUEUE_AHEAD;
+    if (rt->exops->caps & NS_EXEC_QUEUES) {
+        size_t queued = 0;
+        for (size_t i = 0; i < rt->nlive; i++)
+            queued += !rt->live[i]->started;
+        limit = queued < QUEUE_LOW ? rt->nlive - queued + QUEUE_AHEAD : 0;
+    }
     while (rt->state == RS_RUNNING && rt->nlive < limit) {
         int64_t idx = next_dispatchable(rt);
         if (idx < 0)
