@@ -5,12 +5,13 @@
 #   make test         build, then unit tests (cmocka) and end-to-end tests
 #   make check-asan   the whole test suite under AddressSanitizer + UBSan
 #   make check-tsan   the whole test suite under ThreadSanitizer
-#   make bench        benchmarks against xargs and GNU parallel -> docs/benchmarks.md
+#   make bench        scale benchmarks vs a spawn floor, xargs, GNU parallel -> docs/benchmarks.md
+#                     (BENCH_QUICK=1: a short smoke run)
 #   make screenshots  drive the console in tmux and render screenshots/*.png
 #   make analyze      gcc -fanalyzer over every source, then cppcheck (in .ci/run)
 #   make valgrind     the CLI paths under valgrind (tests/valgrind-cli.sh)
 #   make soak         the crash and pressure tests long: 2000 kills, every crash point
-#                     at more hits, 10 minutes of store pressure (~25 min)
+#                     at more hits, 10 minutes' work under store pressure (~40 min)
 #   make fuzz         libFuzzer (clang) on each tests/fuzz target, FUZZ_SECONDS each
 #   make fuzz-replay  the fuzz targets over their seeds and regressions (in make test)
 #   make install      PREFIX=/usr/local DESTDIR=  (make uninstall: the same files away)

@@ -62,14 +62,25 @@ static int64_t *select_partitions(struct rt *rt, const struct cmd *c, size_t *n_
             out[n++] = idx;
         }
         sqlite3_finalize(s);
-    } else if (failed || signature) {
+    } else if (signature) {
+        /* Most partitions are not in memory (parts.c): the rows answer, over
+         * the signature index, and the in-memory state decides. */
+        s = store_prepare(&rt->st, "SELECT idx FROM partitions WHERE run_id = ?1 AND "
+                                   "last_signature = ?2 ORDER BY idx");
+        sqlite3_bind_int64(s, 1, rt->run_id);
+        sqlite3_bind_text(s, 2, signature, -1, SQLITE_STATIC);
+        while (sqlite3_step(s) == SQLITE_ROW) {
+            int64_t idx = sqlite3_column_int64(s, 0);
+            if (idx < 0 || (size_t)idx >= rt->nparts ||
+                !query_in_failure_group(pstate_names[rt->pstate[idx]]))
+                continue;
+            out = ns_xrealloc(out, (n + 1) * sizeof *out);
+            out[n++] = idx;
+        }
+        sqlite3_finalize(s);
+    } else if (failed) {
         for (size_t i = 0; i < rt->nparts; i++) {
-            const struct part *p = &rt->parts[i];
-            bool match = signature
-                             ? (p->last_signature && strcmp(p->last_signature, signature) == 0 &&
-                                query_in_failure_group(pstate_names[p->state]))
-                             : p->state == P_FAILED;
-            if (match) {
+            if (rt->pstate[i] == P_FAILED) {
                 out = ns_xrealloc(out, (n + 1) * sizeof *out);
                 out[n++] = (int64_t)i;
             }
@@ -215,7 +226,7 @@ static bool do_retry(struct rt *rt, const struct cmd *c, struct ns_buf *out)
     size_t done = 0, skipped = 0;
     struct ns_buf notes = NS_BUF_INIT;
     for (size_t i = 0; i < n; i++) {
-        struct part *p = &rt->parts[idx[i]];
+        struct part *p = rt_part(rt, idx[i]);
         /* A live attempt may be queued in the executor (its partition
          * pending): it is not retried under it, from scratch or not. */
         if (p->live || p->state == P_RUNNING || p->state == P_PAUSED || p->state == P_SUCCEEDED ||
@@ -261,7 +272,7 @@ static bool do_skip(struct rt *rt, const struct cmd *c, struct ns_buf *out)
     char *reason = json_text(rt, c->args, "$.reason");
     size_t done = 0, killed = 0;
     for (size_t i = 0; i < n; i++) {
-        struct part *p = &rt->parts[idx[i]];
+        struct part *p = rt_part(rt, idx[i]);
         if (p->state == P_SUCCEEDED || p->state == P_SKIPPED)
             continue;
         char *note =
@@ -301,7 +312,7 @@ static bool do_kill(struct rt *rt, const struct cmd *c, struct ns_buf *out)
         return false;
     size_t done = 0;
     for (size_t i = 0; i < n; i++) {
-        struct part *p = &rt->parts[idx[i]];
+        struct part *p = rt_part(rt, idx[i]);
         if (p->live && p->live->ending == END_NONE && !p->live->ended) {
             rt_end_attempt(rt, p->live, END_KILL);
             done++;

@@ -8,6 +8,7 @@
  * ends; on a terminal a UTF-8 sequence cut between two reads is held back
  * until it is complete, so it is not shown as two invalid bytes.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +36,8 @@ static const char logs_help[] =
     "Prints the stdout and stderr of one attempt of a partition (default: the\n"
     "latest attempt). On a terminal control characters are shown escaped; in a\n"
     "pipe the bytes are copied unchanged. Each attempt keeps at most log_limit\n"
-    "bytes (see docs/spec.md).\n";
+    "bytes (see docs/spec.md); an attempt that printed nothing has no log file\n"
+    "(nothing is printed, a note goes to stderr, exit status 0).\n";
 
 #define FOLLOW_POLL_NS 100000000L /* 100 ms between looks at a growing log */
 
@@ -142,10 +144,20 @@ static int logs(int argc, char **argv)
     }
     const struct timespec pause = {0, FOLLOW_POLL_NS};
     f = fopen(path, "rb");
-    /* A live attempt's log is created at its launch; give it that moment. */
-    for (int tries = 0; !f && follow && live && tries < 50; tries++) {
+    /* The log is created on the worker's first byte of output: a live
+     * attempt may still make it; one that ended without it printed nothing. */
+    while (!f && errno == ENOENT && follow && live) {
         nanosleep(&pause, NULL);
+        struct ns_attempt_row now = {0};
+        live = query_attempt(&st, run, part, n, &now, err, sizeof err) == 1 && !now.outcome;
+        query_attempt_row_release(&now);
         f = fopen(path, "rb");
+    }
+    if (!f && errno == ENOENT) {
+        cli_error("logs", "%s: no log file: the attempt printed nothing (or its log was removed)",
+                  path);
+        rc = NS_EXIT_OK;
+        goto out;
     }
     if (!f) {
         cli_error("logs", "%s: cannot open the log (removed?)", path);

@@ -299,7 +299,10 @@ static int run(int argc, char **argv)
         free_params(params, nparams);
         return NS_EXIT_USAGE;
     }
-    if (plan_build(&spec, params, nparams, &plan, &diags) != 0) {
+    /* Validated and summarised here (len, hash); the runtime streams the
+     * partitions into the database itself, so no plan is ever held. */
+    int stopped = 0;
+    if (plan_stream(&spec, params, nparams, NULL, NULL, NULL, &plan, &diags, &stopped) != 0) {
         cli_print_diags(&diags, spec_path);
         diags_release(&diags);
         spec_release(&spec);
@@ -329,6 +332,8 @@ static int run(int argc, char **argv)
         opts.metrics_textfile = metrics_abs;
     }
     opts.runtime_log = log_path;
+    opts.given = params;
+    opts.ngiven = nparams;
     opts.ctx = &view;
 
     struct ns_run_result res;

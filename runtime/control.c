@@ -11,7 +11,6 @@
  */
 #include <poll.h>
 #include <pwd.h>
-#include <stdlib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +49,8 @@ bool control_needs_live_runtime(const char *verb)
     return v ? v->needs_live : true;
 }
 
-/* One INSERT for both paths: state 'pending' (result NULL) or 'refused'. */
+/* One INSERT for both paths: state 'pending' (result NULL) or 'refused'; a
+ * pending one pokes the runtime's wake-up FIFO once it is committed. */
 static int insert_command(struct ns_store *st, int64_t run_id, const char *verb,
                           const char *args_json, const char *source, const char *refused,
                           int64_t *cmd_id, char *err, size_t errlen)
@@ -84,19 +84,19 @@ static int insert_command(struct ns_store *st, int64_t run_id, const char *verb,
         return -1;
     }
     *cmd_id = sqlite3_last_insert_rowid(st->db);
+    if (!refused) {
+        /* Committed (autocommit): now the hint, which only says "look now". */
+        char *wake = wake_path(st, run_id, WAKE_COMMANDS);
+        wake_poke(wake);
+        free(wake);
+    }
     return 0;
 }
 
 int control_submit(struct ns_store *st, int64_t run_id, const char *verb, const char *args_json,
                    const char *source, int64_t *cmd_id, char *err, size_t errlen)
 {
-    if (insert_command(st, run_id, verb, args_json, source, NULL, cmd_id, err, errlen) != 0)
-        return -1;
-    /* Committed (autocommit): now the hint, which only says "look now". */
-    char *wake = wake_path(st, run_id, WAKE_COMMANDS);
-    wake_poke(wake);
-    free(wake);
-    return 0;
+    return insert_command(st, run_id, verb, args_json, source, NULL, cmd_id, err, errlen);
 }
 
 int control_submit_refused(struct ns_store *st, int64_t run_id, const char *verb,

@@ -121,6 +121,7 @@ struct journal {
     int64_t run_id;
     sqlite3_stmt *stmt[J_COUNT];
     bool in_txn;
+    double txn_since;        /* monotonic time the open transaction began */
     bool failed;              /* a write in this transaction failed */
     const char *crash_after; /* the crash point of the statement being run */
     char err[512];
@@ -208,6 +209,7 @@ static void end_wait(struct journal *j)
     double waited = ns_monotonic() - j->wait_started;
     j->waiting = false;
     j->in_txn = true;
+    j->txn_since = j->wait_started;
     replay(j);
     /* Its own statement: the wait may end inside a use() of J_EVENT. */
     char msg[256];
@@ -237,6 +239,7 @@ static void begin_blocking(struct journal *j)
     if (j->waiting)
         end_wait(j);
     j->in_txn = true;
+    j->txn_since = ns_monotonic();
 }
 
 bool journal_waiting(const struct journal *j)
@@ -253,6 +256,7 @@ bool journal_ready(struct journal *j)
     int rc = begin_now(j);
     if (rc == SQLITE_OK) {
         j->in_txn = true;
+        j->txn_since = ns_monotonic();
     } else if ((rc & 0xff) == SQLITE_BUSY) {
         j->waiting = true;
         j->wait_started = ns_monotonic();
@@ -331,6 +335,11 @@ static void bind_time(sqlite3_stmt *s, int i, double t)
         sqlite3_bind_double(s, i, t);
     else
         sqlite3_bind_null(s, i);
+}
+
+double journal_open_since(const struct journal *j)
+{
+    return j->in_txn ? j->txn_since : 0; /* waiting: the loop retries on its own */
 }
 
 int journal_try_commit(struct journal *j, char *err, size_t errlen)
@@ -524,12 +533,13 @@ int64_t journal_error_record(struct journal *j, int64_t idx, int64_t attempt_id,
     sqlite3_bind_int64(s, 2, idx);
     sqlite3_bind_int64(s, 3, attempt_id);
     sqlite3_bind_double(s, 4, ns_now());
-    /* NOT NULL columns: "no key" and "no message" are stored empty. */
-    sqlite3_bind_text(s, 5, key ? key : "", key ? (int)key_len : 0, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 6, msg ? msg : "", msg ? (int)msg_len : 0, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 7, signature, -1, SQLITE_TRANSIENT);
+    /* NOT NULL columns: "no key" and "no message" are stored empty. STATIC:
+     * run() steps at once and resets; use() rebinds before the next step. */
+    sqlite3_bind_text(s, 5, key ? key : "", key ? (int)key_len : 0, SQLITE_STATIC);
+    sqlite3_bind_text(s, 6, msg ? msg : "", msg ? (int)msg_len : 0, SQLITE_STATIC);
+    sqlite3_bind_text(s, 7, signature, -1, SQLITE_STATIC);
     if (payload)
-        sqlite3_bind_blob(s, 8, payload, (int)payload_len, SQLITE_TRANSIENT);
+        sqlite3_bind_blob(s, 8, payload, (int)payload_len, SQLITE_STATIC);
     if (j->waiting) {
         int64_t prov = j->next_prov--;
         queue_write(j, s, prov);

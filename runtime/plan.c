@@ -854,17 +854,22 @@ char *plan_params_canonical(const struct ns_plan *plan)
     return buf_detach(&b);
 }
 
+void plan_partition_json_add(const struct ns_partition *p, struct ns_buf *b)
+{
+    buf_addc(b, '{');
+    for (size_t i = 0; i < p->params_len; i++) {
+        if (i)
+            buf_addc(b, ',');
+        buf_add_json_string(b, p->params[i].name, strlen(p->params[i].name));
+        buf_addc(b, ':');
+        buf_add_json_string(b, p->params[i].value, strlen(p->params[i].value));
+    }
+    buf_addc(b, '}');
+}
+
 char *plan_partition_json(const struct ns_partition *p)
 {
     struct ns_buf b = NS_BUF_INIT;
-    buf_addc(&b, '{');
-    for (size_t i = 0; i < p->params_len; i++) {
-        if (i)
-            buf_addc(&b, ',');
-        buf_add_json_string(&b, p->params[i].name, strlen(p->params[i].name));
-        buf_addc(&b, ':');
-        buf_add_json_string(&b, p->params[i].value, strlen(p->params[i].value));
-    }
-    buf_addc(&b, '}');
+    plan_partition_json_add(p, &b);
     return buf_detach(&b);
 }

@@ -18,6 +18,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "nightshift/report.h"
@@ -92,17 +93,22 @@ static const char *quoted(char *out, const char *s, size_t n)
 }
 
 /* A non-negative decimal integer, digits only, that fits an int64. */
+/* Digits only, no sign, at most INT64_MAX. Millions of "progress N" lines
+ * pass here: accumulated in place, no copy and no strtoll. */
 static int parse_count(const char *s, size_t n, int64_t *out)
 {
-    char tmp[32];
-    if (n == 0 || n >= sizeof tmp)
+    if (n == 0 || n > 19)
         return -1;
-    for (size_t i = 0; i < n; i++)
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
         if (s[i] < '0' || s[i] > '9')
             return -1;
-    memcpy(tmp, s, n);
-    tmp[n] = '\0';
-    return ns_parse_int64(tmp, out);
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    if (v > (uint64_t)INT64_MAX)
+        return -1;
+    *out = (int64_t)v;
+    return 0;
 }
 
 /* Splits s[0..n) at the first space: head is before it, tail after it (tail

@@ -51,6 +51,7 @@ struct attempt {
                            until then its partition stays pending (or paused, if held) */
     struct ns_report_parser parser;
     int log_fd;
+    bool log_pending; /* the log is created on the first output byte */
     char *log_path;
     int64_t log_bytes, log_dropped;
     char *cause; /* the worker's last error/warn report this attempt */
@@ -67,7 +68,8 @@ struct attempt {
 };
 
 struct part {
-    enum pstate state;
+    int64_t idx;
+    enum pstate state; /* == rt->pstate[idx] */
     int attempts;       /* started within the current budget */
     int attempts_total; /* ever */
     int max_attempts;
@@ -86,6 +88,16 @@ struct part {
     bool skip_when_done; /* an operator skipped it while it ran */
     struct attempt *live;
 };
+
+/* The partitions held in memory, by index (parts.c). */
+struct part_map {
+    struct part **slots;
+    size_t cap, len;
+};
+struct part *part_map_find(const struct part_map *m, int64_t idx);
+void part_map_insert(struct part_map *m, struct part *p);
+void part_map_remove(struct part_map *m, int64_t idx);
+void part_map_release(struct part_map *m, void (*free_part)(struct part *));
 
 struct journal; /* journal.c */
 
@@ -113,7 +125,9 @@ struct rt {
     char *run_dir;
     char *self_exe;
     char *run_token; /* "NIGHTSHIFT_RUN_TOKEN=<db hash>.<run id>": finds our processes */
-    struct part *parts;
+    uint8_t *pstate;       /* every partition's state (enum pstate), one byte each */
+    struct part_map parts; /* the partitions in memory: rt_part() loads on demand */
+    size_t evict_at;       /* parts.len at which settled ones are dropped */
     size_t nparts;
     int64_t counts[P_NSTATES];
     int64_t records_done, records_total, error_records;
@@ -131,10 +145,17 @@ struct rt {
     int64_t *waiting; /* partitions in retry_wait (may hold stale entries) */
     size_t nwaiting, waiting_cap;
     int sigfd;
+    sqlite3_stmt *key_stmt;    /* a partition's key, by idx (part_key) */
+    sqlite3_stmt *params_stmt; /* a partition's parameters, by idx (part_load) */
+    sqlite3_stmt *part_stmt;   /* a partition's row, by idx (rt_part) */
+    sqlite3_stmt *part_errors_stmt;
+    char *key_text;            /* part_key's last answer, for key_idx */
+    int64_t key_idx;
     int wake_fd;        /* the commands hint FIFO (wake.h), or -1: poll only */
     char *waiters_dir;  /* waiting clients' FIFOs, poked after verdicts are committed */
     bool verdicts;      /* verdicts written in the open transaction */
     double command_poll_s; /* the fallback poll for commands (wake_poll_interval) */
+    bool commands_due;     /* a hint came while the journal waited for the lock */
     double start_mono, start_wall;
     double last_heartbeat, last_sample, last_tick, last_cmd_poll, last_metrics;
     char *metrics_path;   /* Prometheus textfile kept fresh (NULL: none) */
@@ -160,6 +181,10 @@ struct rt {
     size_t nhooks;
 };
 
+/* The partition idx in memory, loaded from its row if it is not (never
+ * NULL: a row that cannot be read gives a pending partition and an event). */
+struct part *rt_part(struct rt *rt, int64_t idx);
+
 /* journal.c: every write of job state goes through these. Each call joins
  * the current transaction (begun on demand); journal_commit ends it. */
 struct journal *journal_new(struct ns_store *st, int64_t run_id);
@@ -167,6 +192,9 @@ void journal_free(struct journal *j);
 /* Commits the turn's writes, waiting for the write lock if another process
  * holds it (and ending a wait: its queued writes are committed too). */
 int journal_commit(struct journal *j, char *err, size_t errlen);
+/* Monotonic time the open transaction began (its first write); 0 if none is
+ * open, also while writes wait for the lock (journal_waiting). */
+double journal_open_since(const struct journal *j);
 /* The loop's commit: never waits. While another process holds the write
  * lock the writes stay queued (with their true timestamps) and 0 is
  * returned; they are committed by the first call that gets the lock. */

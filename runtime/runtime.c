@@ -59,6 +59,7 @@ const char *const run_state_names[] = {"running", "paused",    "halted", "stoppi
 #define SAMPLE_S 5.0
 #define METRICS_S 5.0 /* textfile refresh */
 #define TICK_S 0.2
+#define COMMIT_DELAY_S 0.02 /* group commit while busy (loop) */
 #define MAX_MALFORMED_EVENTS 20
 
 int pstate_from_name(const char *name)
@@ -98,9 +99,71 @@ int64_t runtime_backoff_ms(const struct ns_spec *spec, int next_attempt, double 
     return d < 0 ? 0 : (int64_t)llround(d);
 }
 
-static const char *part_key(const struct rt *rt, int64_t idx)
+/* The plan lives in the partitions table, not in memory (flat RSS whatever
+ * the partition count): a partition's key and parameters are read back when
+ * they are needed, by primary key. */
+
+/* The partition's key; valid until the next call. "?" if it cannot be read. */
+static const char *part_key(struct rt *rt, int64_t idx)
 {
-    return rt->plan->parts[idx].key;
+    if (rt->key_text && rt->key_idx == idx)
+        return rt->key_text;
+    free(rt->key_text);
+    rt->key_text = NULL;
+    sqlite3_stmt *s = rt->key_stmt;
+    sqlite3_reset(s);
+    sqlite3_bind_int64(s, 1, rt->run_id);
+    sqlite3_bind_int64(s, 2, idx);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        rt->key_text = ns_xstrdup((const char *)sqlite3_column_text(s, 0));
+    sqlite3_reset(s);
+    rt->key_idx = idx;
+    if (!rt->key_text)
+        rt->key_text = ns_xstrdup("?");
+    return rt->key_text;
+}
+
+/* Loads one partition as the planner made it (index, key, parameters in
+ * order) from its stored params_json. Returns 0, or -1 with err filled.
+ * Release with part_unload. */
+static int part_load(struct rt *rt, int64_t idx, struct ns_partition *out, char *err,
+                     size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *s = rt->params_stmt;
+    sqlite3_reset(s);
+    sqlite3_bind_int64(s, 1, rt->run_id);
+    sqlite3_bind_int64(s, 2, idx);
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (out->params_len == cap) {
+            cap = cap ? cap * 2 : 16;
+            out->params = ns_xrealloc(out->params, cap * sizeof *out->params);
+        }
+        struct ns_kv *kv = &out->params[out->params_len++];
+        kv->name = ns_xstrdup((const char *)sqlite3_column_text(s, 0));
+        kv->value = ns_xstrdup((const char *)sqlite3_column_text(s, 1));
+    }
+    sqlite3_reset(s);
+    out->index = idx;
+    out->key = out->params_len > 1 ? out->params[1].value : NULL;
+    if (rc != SQLITE_DONE || !out->key) {
+        ns_errf(err, errlen, "partition %lld: cannot read its parameters: %s", (long long)idx,
+                rc != SQLITE_DONE ? sqlite3_errmsg(rt->st.db) : "not stored");
+        return -1;
+    }
+    return 0;
+}
+
+static void part_unload(struct ns_partition *pp)
+{
+    for (size_t i = 0; i < pp->params_len; i++) {
+        free(pp->params[i].name);
+        free(pp->params[i].value);
+    }
+    free(pp->params);
+    memset(pp, 0, sizeof *pp);
 }
 
 void rt_event(struct rt *rt, int64_t idx, int64_t attempt_id, const char *kind, const char *fmt,
@@ -131,23 +194,25 @@ static void set_str(char **dst, const char *s, size_t len)
 
 void rt_set_state(struct rt *rt, int64_t idx, enum pstate to)
 {
-    struct part *p = &rt->parts[idx];
+    struct part *p = rt_part(rt, idx);
     rt->counts[p->state]--;
     rt->counts[to]++;
     p->state = to;
+    rt->pstate[idx] = (uint8_t)to;
     rt->dirty = true;
 }
 
 void rt_requeue(struct rt *rt, int64_t idx)
 {
-    if (rt->parts[idx].queued)
+    struct part *p = rt_part(rt, idx);
+    if (p->queued)
         return;
     if (rt->nrequeue == rt->requeue_cap) {
         rt->requeue_cap = rt->requeue_cap ? rt->requeue_cap * 2 : 64;
         rt->requeue = ns_xrealloc(rt->requeue, rt->requeue_cap * sizeof *rt->requeue);
     }
     rt->requeue[rt->nrequeue++] = idx;
-    rt->parts[idx].queued = true;
+    p->queued = true;
 }
 
 void rt_set_run_state(struct rt *rt, enum run_state s, const char *reason)
@@ -167,7 +232,7 @@ void rt_set_run_state(struct rt *rt, enum run_state s, const char *reason)
 
 void rt_clear_checkpoint(struct rt *rt, int64_t idx)
 {
-    struct part *p = &rt->parts[idx];
+    struct part *p = rt_part(rt, idx);
     free(p->checkpoint);
     p->checkpoint = NULL;
     p->checkpoint_len = 0;
@@ -207,6 +272,28 @@ static void diff_lines(struct ns_buf *out, const char *a, const char *b, const c
         }
         line += len + (nl ? 1 : 0);
     }
+}
+
+struct store_parts {
+    struct rt *rt;
+    sqlite3_stmt *s;
+    struct ns_buf json;
+};
+
+/* plan_stream callback: one partition row. Non-zero stops the stream. */
+static int store_part(void *ctx, const struct ns_partition *pp)
+{
+    struct store_parts *sp = ctx;
+    struct ns_buf *b = &sp->json;
+    buf_reset(b);
+    plan_partition_json_add(pp, b);
+    sqlite3_reset(sp->s);
+    sqlite3_bind_int64(sp->s, 1, sp->rt->run_id);
+    sqlite3_bind_int64(sp->s, 2, pp->index);
+    sqlite3_bind_text(sp->s, 3, pp->key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(sp->s, 4, b->data, (int)b->len, SQLITE_STATIC);
+    sqlite3_bind_int(sp->s, 5, sp->rt->spec->retry_attempts);
+    return sqlite3_step(sp->s) == SQLITE_DONE ? 0 : 1;
 }
 
 /* Inserts the run and its partitions. Returns 0, 1 if a run with this
@@ -275,28 +362,33 @@ static int create_run(struct rt *rt, const char *params, const char *spec_canon,
         goto out;
     }
     rt->run_id = sqlite3_last_insert_rowid(rt->st.db);
-    s = store_prepare(&rt->st, "INSERT INTO partitions(run_id, idx, key, params_json, state, "
-                               "max_attempts) VALUES (?, ?, ?, ?, 'pending', ?)");
-    for (size_t i = 0; i < rt->plan->len; i++) {
-        const struct ns_partition *pp = &rt->plan->parts[i];
-        char *pj = plan_partition_json(pp);
-        sqlite3_reset(s);
-        sqlite3_bind_int64(s, 1, rt->run_id);
-        sqlite3_bind_int64(s, 2, pp->index);
-        sqlite3_bind_text(s, 3, pp->key, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 4, pj, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int(s, 5, rt->spec->retry_attempts);
-        step = sqlite3_step(s);
-        free(pj);
-        if (step != SQLITE_DONE) {
+    struct store_parts sp = {rt,
+                             store_prepare(&rt->st, "INSERT INTO partitions(run_id, idx, key, "
+                                                    "params_json, state, max_attempts) "
+                                                    "VALUES (?, ?, ?, ?, 'pending', ?)"),
+                             NS_BUF_INIT};
+    /* The plan is streamed into the table, never held (plan_stream). */
+    struct ns_plan again;
+    struct ns_diags diags = {0};
+    int stopped = 0;
+    int streamed = plan_stream(rt->spec, rt->opts->given, rt->opts->ngiven, NULL, store_part, &sp,
+                               &again, &diags, &stopped);
+    sqlite3_finalize(sp.s);
+    buf_release(&sp.json);
+    if (streamed != 0 || again.hash != rt->plan->hash || again.len != rt->plan->len) {
+        if (stopped)
             ns_errf(err, errlen, "%s: cannot store partitions: %s", rt->st.path,
                     sqlite3_errmsg(rt->st.db));
-            sqlite3_finalize(s);
-            store_rollback(&rt->st);
-            goto out;
-        }
+        else
+            ns_errf(err, errlen, "the plan changed while the run was being created (a keys file "
+                                 "or the files matched changed); try again");
+        plan_release(&again);
+        diags_release(&diags);
+        store_rollback(&rt->st);
+        goto out;
     }
-    sqlite3_finalize(s);
+    plan_release(&again);
+    diags_release(&diags);
     rc = store_commit(&rt->st, err, errlen);
     ns_crashpoint("create.after");
 out:
@@ -417,15 +509,110 @@ static int take_lock(struct rt *rt, bool *refused, char *err, size_t errlen)
     return 0;
 }
 
+/* The columns part_fill reads, in its order. */
+#define PART_COLUMNS                                                                               \
+    "idx, state, attempts, attempts_total, progress, total, error_records, checkpoint, "           \
+    "checkpoint_progress, checkpoint_err_id, next_attempt_at, started_at, finished_at, "          \
+    "last_message, last_signature"
+
+/* One partitions row (PART_COLUMNS) into p; the state is rt->pstate's. */
+static void part_fill(struct rt *rt, struct part *p, sqlite3_stmt *s)
+{
+    p->attempts = sqlite3_column_int(s, 2);
+    p->attempts_total = sqlite3_column_int(s, 3);
+    p->max_attempts = rt->spec->retry_attempts;
+    p->progress = sqlite3_column_int64(s, 4);
+    p->total = sqlite3_column_type(s, 5) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 5);
+    p->errors = sqlite3_column_int64(s, 6);
+    if (sqlite3_column_type(s, 7) != SQLITE_NULL) {
+        p->checkpoint_len = (size_t)sqlite3_column_bytes(s, 7);
+        p->checkpoint = ns_xstrndup(sqlite3_column_blob(s, 7), p->checkpoint_len);
+        p->checkpoint_progress = sqlite3_column_int64(s, 8);
+        p->checkpoint_err_id = sqlite3_column_int64(s, 9);
+    }
+    p->retry_at = sqlite3_column_double(s, 10);
+    p->started_at = sqlite3_column_double(s, 11);
+    p->finished_at = sqlite3_column_double(s, 12);
+    if (sqlite3_column_type(s, 13) != SQLITE_NULL)
+        p->last_message = ns_xstrdup((const char *)sqlite3_column_text(s, 13));
+    if (sqlite3_column_type(s, 14) != SQLITE_NULL)
+        p->last_signature = ns_xstrdup((const char *)sqlite3_column_text(s, 14));
+}
+
+static void part_free(struct part *p)
+{
+    free(p->checkpoint);
+    free(p->last_message);
+    free(p->last_signature);
+    free(p);
+}
+
+struct part *rt_part(struct rt *rt, int64_t idx)
+{
+    struct part *p = part_map_find(&rt->parts, idx);
+    if (p)
+        return p;
+    p = ns_xcalloc(1, sizeof *p);
+    p->idx = idx;
+    p->state = (enum pstate)rt->pstate[idx];
+    p->max_attempts = rt->spec->retry_attempts;
+    p->total = -1;
+    /* The same connection: the row includes this turn's uncommitted writes. */
+    sqlite3_stmt *s = rt->part_stmt;
+    sqlite3_reset(s);
+    sqlite3_bind_int64(s, 1, rt->run_id);
+    sqlite3_bind_int64(s, 2, idx);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        part_fill(rt, p, s);
+    sqlite3_reset(s);
+    /* Error counters on rows are coalesced and may lag after a crash; the
+     * records themselves are the truth. */
+    s = rt->part_errors_stmt;
+    sqlite3_reset(s);
+    sqlite3_bind_int64(s, 1, rt->run_id);
+    sqlite3_bind_int64(s, 2, idx);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        p->errors = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    part_map_insert(&rt->parts, p);
+    return p;
+}
+
+/* Drops the partitions that are settled (succeeded, skipped or failed; not
+ * live, not queued) once their rows are committed: they are read back if an
+ * operator command needs them. Amortised: only when the map has doubled. */
+#define EVICT_MIN 4096
+static void evict_settled(struct rt *rt)
+{
+    if (rt->parts.len < rt->evict_at)
+        return;
+    int64_t *gone = ns_xmalloc(rt->parts.len * sizeof *gone);
+    size_t n = 0;
+    for (size_t i = 0; i < rt->parts.cap; i++) {
+        const struct part *p = rt->parts.slots[i];
+        if (p && !p->live && !p->queued &&
+            (p->state == P_SUCCEEDED || p->state == P_SKIPPED || p->state == P_FAILED))
+            gone[n++] = p->idx;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct part *p = part_map_find(&rt->parts, gone[i]);
+        part_map_remove(&rt->parts, gone[i]);
+        part_free(p);
+    }
+    free(gone);
+    rt->evict_at = 2 * rt->parts.len > EVICT_MIN ? 2 * rt->parts.len : EVICT_MIN;
+}
+
+/* Reads every partition's state (one byte each in memory) and the run's
+ * figures; only the partitions a dead runtime left running or paused, and
+ * those waiting to retry, are taken into memory now. */
 static int load_partitions(struct rt *rt, char *err, size_t errlen)
 {
     rt->nparts = rt->plan->len;
-    rt->parts = ns_xcalloc(rt->nparts, sizeof *rt->parts);
+    rt->pstate = ns_xcalloc(rt->nparts ? rt->nparts : 1, 1);
+    rt->evict_at = EVICT_MIN;
     sqlite3_stmt *s = store_prepare(
-        &rt->st, "SELECT idx, state, attempts, attempts_total, progress, total, error_records, "
-                 "checkpoint, checkpoint_progress, checkpoint_err_id, next_attempt_at, "
-                 "started_at, finished_at, last_message, last_signature FROM partitions "
-                 "WHERE run_id = ? ORDER BY idx");
+        &rt->st, "SELECT idx, state, progress, total FROM partitions WHERE run_id = ? ORDER BY idx");
     sqlite3_bind_int64(s, 1, rt->run_id);
     size_t seen = 0;
     int rc;
@@ -433,51 +620,25 @@ static int load_partitions(struct rt *rt, char *err, size_t errlen)
         int64_t idx = sqlite3_column_int64(s, 0);
         if (idx < 0 || (size_t)idx >= rt->nparts)
             continue;
-        struct part *p = &rt->parts[idx];
         int st = pstate_from_name((const char *)sqlite3_column_text(s, 1));
-        p->state = st < 0 ? P_PENDING : (enum pstate)st;
-        p->attempts = sqlite3_column_int(s, 2);
-        p->attempts_total = sqlite3_column_int(s, 3);
-        p->max_attempts = rt->spec->retry_attempts;
-        p->progress = sqlite3_column_int64(s, 4);
-        p->total = sqlite3_column_type(s, 5) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 5);
-        p->errors = sqlite3_column_int64(s, 6);
-        if (sqlite3_column_type(s, 7) != SQLITE_NULL) {
-            p->checkpoint_len = (size_t)sqlite3_column_bytes(s, 7);
-            p->checkpoint = ns_xstrndup(sqlite3_column_blob(s, 7), p->checkpoint_len);
-            p->checkpoint_progress = sqlite3_column_int64(s, 8);
-            p->checkpoint_err_id = sqlite3_column_int64(s, 9);
+        enum pstate state = st < 0 ? P_PENDING : (enum pstate)st;
+        rt->pstate[idx] = (uint8_t)state;
+        rt->counts[state]++;
+        rt->records_done += sqlite3_column_int64(s, 2);
+        if (sqlite3_column_type(s, 3) != SQLITE_NULL && sqlite3_column_int64(s, 3) > 0)
+            rt->records_total += sqlite3_column_int64(s, 3);
+        if (state == P_RUNNING || state == P_PAUSED || state == P_RETRY_WAIT) {
+            rt_part(rt, idx);
+            if (state == P_RETRY_WAIT)
+                rt_wait_retry(rt, idx);
         }
-        p->retry_at = sqlite3_column_double(s, 10);
-        p->started_at = sqlite3_column_double(s, 11);
-        p->finished_at = sqlite3_column_double(s, 12);
-        if (sqlite3_column_type(s, 13) != SQLITE_NULL)
-            p->last_message = ns_xstrdup((const char *)sqlite3_column_text(s, 13));
-        if (sqlite3_column_type(s, 14) != SQLITE_NULL)
-            p->last_signature = ns_xstrdup((const char *)sqlite3_column_text(s, 14));
-        rt->counts[p->state]++;
-        rt->records_done += p->progress;
-        if (p->total > 0)
-            rt->records_total += p->total;
-        if (p->state == P_RETRY_WAIT)
-            rt_wait_retry(rt, idx);
         seen++;
     }
     sqlite3_finalize(s);
-    /* Error counters on rows are coalesced and may lag after a crash; the
-     * records themselves are the truth. */
-    s = store_prepare(&rt->st, "SELECT idx, count(*) FROM error_records WHERE run_id = ? "
-                               "GROUP BY idx");
+    s = store_prepare(&rt->st, "SELECT count(*) FROM error_records WHERE run_id = ?");
     sqlite3_bind_int64(s, 1, rt->run_id);
-    for (size_t i = 0; i < rt->nparts; i++)
-        rt->parts[i].errors = 0;
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        int64_t idx = sqlite3_column_int64(s, 0);
-        if (idx >= 0 && (size_t)idx < rt->nparts) {
-            rt->parts[idx].errors = sqlite3_column_int64(s, 1);
-            rt->error_records += rt->parts[idx].errors;
-        }
-    }
+    if (sqlite3_step(s) == SQLITE_ROW)
+        rt->error_records = sqlite3_column_int64(s, 0);
     sqlite3_finalize(s);
     rt->records_at_start = rt->records_done; /* records/s counts this runtime's own */
     if (rc != SQLITE_DONE || seen != rt->nparts) {
@@ -491,13 +652,36 @@ static int load_partitions(struct rt *rt, char *err, size_t errlen)
 
 static void live_add(struct rt *rt, struct attempt *a);
 
-/* Opens the attempt's log: created on a fresh start, appended to when an
- * adopted attempt continues it. */
+/* Where an attempt's log lives: run-N/<idx / 1000>/pIIIIII-aA.log, so no
+ * directory holds more than a thousand partitions' logs. The path is
+ * recorded with the attempt; the file exists only once the worker printed
+ * something (open_attempt_log). */
+static char *attempt_log_path(const struct rt *rt, int64_t idx, int n)
+{
+    return ns_xasprintf("%s/%lld/p%06lld-a%d.log", rt->run_dir, (long long)(idx / 1000),
+                        (long long)idx, n);
+}
+
+/* Opens the attempt's log: created (with its shard directory) when a fresh
+ * attempt prints its first byte, appended to when an adopted attempt
+ * continues it. Most attempts of a big run print nothing: no file then. */
 static void open_attempt_log(struct attempt *a, bool append)
 {
+    a->log_pending = false;
     /* Never through a symlink planted in its place (ns_create_file). */
-    a->log_fd = append ? open(a->log_path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC)
-                       : ns_create_file(a->log_path, 0600);
+    for (int tries = 0; tries < 2; tries++) {
+        a->log_fd = append ? open(a->log_path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC)
+                           : ns_create_file(a->log_path, 0600);
+        if (a->log_fd >= 0 || errno != ENOENT || append)
+            return;
+        /* The first log of its shard: make the shard directory. */
+        char *dir = ns_xstrdup(a->log_path);
+        char *slash = strrchr(dir, '/');
+        int made = slash ? (*slash = '\0', mkdir(dir, 0700)) : -1;
+        free(dir);
+        if (made != 0 && errno != EEXIST)
+            return;
+    }
 }
 
 /* Takes a task the executor re-attached to (recover) back into the loop:
@@ -506,15 +690,13 @@ static void open_attempt_log(struct attempt *a, bool append)
 static void adopt_attempt(struct rt *rt, struct attempt *a, int64_t report_offset,
                           int64_t output_offset, const char *log_path)
 {
-    struct part *p = &rt->parts[a->idx];
+    struct part *p = rt_part(rt, a->idx);
     double now = ns_now();
     report_parser_init(&a->parser);
     a->report_fed = a->report_offset = report_offset;
     a->output_fed = output_offset;
     a->log_bytes = output_offset;
-    a->log_path = log_path
-                      ? ns_xstrdup(log_path)
-                      : ns_xasprintf("%s/p%06lld-a%d.log", rt->run_dir, (long long)a->idx, a->n);
+    a->log_path = log_path ? ns_xstrdup(log_path) : attempt_log_path(rt, a->idx, a->n);
     open_attempt_log(a, true);
     /* A task still queued in the backend is not running: its partition
      * waits as pending until `started` (and its clocks start then). */
@@ -579,7 +761,7 @@ static void reconcile(struct rt *rt)
         /* An attempt of another executor (the spec changed under --force)
          * cannot be found by this one: it is gone as far as we can tell. */
         if (strcmp(orphans[i].executor, rt->exops->name) == 0 && idx >= 0 &&
-            (size_t)idx < rt->nparts && !rt->parts[idx].live)
+            (size_t)idx < rt->nparts && !rt_part(rt, idx)->live)
             r = rt->exops->recover(rt->ex, orphans[i].locator, a->id, orphans[i].report_offset,
                                    orphans[i].output_offset, a, &a->task);
         if (r == NS_RECOVER_ADOPTED) {
@@ -596,10 +778,10 @@ static void reconcile(struct rt *rt)
                      (long long)idx, part_key(rt, idx), a->n, msg);
             /* Queued when the runtime died (its partition still pending):
              * interrupted like a running one, not counted against it. */
-            if (idx >= 0 && (size_t)idx < rt->nparts && !rt->parts[idx].live &&
-                rt->parts[idx].state == P_PENDING && rt->parts[idx].attempts > 0) {
-                rt->parts[idx].attempts--;
-                journal_partition(rt->j, idx, &rt->parts[idx]);
+            struct part *qp = idx >= 0 && (size_t)idx < rt->nparts ? rt_part(rt, idx) : NULL;
+            if (qp && !qp->live && qp->state == P_PENDING && qp->attempts > 0) {
+                qp->attempts--;
+                journal_partition(rt->j, idx, qp);
             }
             free(a);
         }
@@ -613,7 +795,10 @@ static void reconcile(struct rt *rt)
         rt_event(rt, -1, 0, "reconcile", "ended %d leftover process%s of run %lld", strays,
                  strays == 1 ? "" : "es", (long long)rt->run_id);
     for (size_t i = 0; i < rt->nparts; i++) {
-        struct part *p = &rt->parts[i];
+        enum pstate st = (enum pstate)rt->pstate[i];
+        if (st != P_RUNNING && st != P_PAUSED && !(st == P_FAILED && rt->opts->retry_failed))
+            continue;
+        struct part *p = rt_part(rt, (int64_t)i);
         if (p->live)
             continue; /* adopted: it runs on */
         if (p->state == P_RUNNING || p->state == P_PAUSED) {
@@ -655,10 +840,10 @@ static void free_strv(char **v)
 /* Builds the worker's environment: ours without NIGHTSHIFT_* (a worker of a
  * nested run must not inherit the outer run's identity), the spec's env,
  * then the contract variables. */
-static char **build_env(struct rt *rt, int64_t idx, int attempt_n, const struct part *p, char *err,
-                        size_t errlen)
+static char **build_env(struct rt *rt, const struct ns_partition *pp, int attempt_n,
+                        const struct part *p, char *err, size_t errlen)
 {
-    const struct ns_partition *pp = &rt->plan->parts[idx];
+    int64_t idx = pp->index;
     char **env = NULL;
     size_t n = 0;
     for (char **e = environ; e && *e; e++)
@@ -701,9 +886,8 @@ static char **build_env(struct rt *rt, int64_t idx, int attempt_n, const struct 
     return env;
 }
 
-static char **build_argv(struct rt *rt, int64_t idx, char *err, size_t errlen)
+static char **build_argv(struct rt *rt, const struct ns_partition *pp, char *err, size_t errlen)
 {
-    const struct ns_partition *pp = &rt->plan->parts[idx];
     char **argv = NULL;
     size_t n = 0;
     if (rt->spec->shell) {
@@ -729,9 +913,8 @@ static char **build_argv(struct rt *rt, int64_t idx, char *err, size_t errlen)
     return argv;
 }
 
-static char *build_workdir(struct rt *rt, int64_t idx)
+static char *build_workdir(struct rt *rt, const struct ns_partition *pp)
 {
-    const struct ns_partition *pp = &rt->plan->parts[idx];
     if (!rt->spec->workdir.text)
         return ns_xstrdup(rt->spec->dir);
     struct ns_buf b = NS_BUF_INIT;
@@ -792,15 +975,18 @@ static void record_new_locators(struct rt *rt)
 
 static void launch(struct rt *rt, int64_t idx)
 {
-    struct part *p = &rt->parts[idx];
+    struct part *p = rt_part(rt, idx);
     char err[512] = "";
     double now = ns_now();
     p->attempts++;
     p->attempts_total++;
     /* Resume from the checkpoint: progress and error records past it will be
      * reported again by this attempt, so earlier copies go. */
+    /* p->errors counts the partition's stored records: none, nothing to drop. */
     int64_t dropped =
-        journal_drop_errors_after(rt->j, idx, p->checkpoint ? p->checkpoint_err_id : 0);
+        p->errors > 0
+            ? journal_drop_errors_after(rt->j, idx, p->checkpoint ? p->checkpoint_err_id : 0)
+            : 0;
     p->errors -= dropped;
     rt->error_records -= dropped;
     if (p->errors < 0)
@@ -819,14 +1005,8 @@ static void launch(struct rt *rt, int64_t idx)
     a->started_wall = now;
     a->started_mono = ns_monotonic();
     report_parser_init(&a->parser);
-    a->log_path = ns_xasprintf("%s/p%06lld-a%d.log", rt->run_dir, (long long)idx, a->n);
-    open_attempt_log(a, false);
-    /* A queueing backend may hold a thousand attempts in its queue: their
-     * logs exist from the launch but stay open only while they run. */
-    if ((rt->exops->caps & NS_EXEC_QUEUES) && a->log_fd >= 0) {
-        close(a->log_fd);
-        a->log_fd = -1;
-    }
+    a->log_path = attempt_log_path(rt, idx, a->n);
+    a->log_pending = true; /* opened on the first output byte */
     a->id =
         journal_attempt_start(rt->j, idx, a->n, now, a->log_path, p->checkpoint, p->checkpoint_len);
     p->live = a;
@@ -840,9 +1020,15 @@ static void launch(struct rt *rt, int64_t idx)
         rt_set_state(rt, idx, P_RUNNING);
     live_add(rt, a);
 
-    char **argv = build_argv(rt, idx, err, sizeof err);
-    char **envp = argv ? build_env(rt, idx, a->n, p, err, sizeof err) : NULL;
-    char *workdir = build_workdir(rt, idx);
+    struct ns_partition pp;
+    char **argv = NULL, **envp = NULL;
+    char *workdir = NULL;
+    if (part_load(rt, idx, &pp, err, sizeof err) == 0) {
+        argv = build_argv(rt, &pp, err, sizeof err);
+        envp = argv ? build_env(rt, &pp, a->n, p, err, sizeof err) : NULL;
+        workdir = build_workdir(rt, &pp);
+    }
+    part_unload(&pp);
     int rc = -1;
     if (argv && envp) {
         struct ns_launch l = {argv, envp, workdir};
@@ -878,7 +1064,7 @@ static void on_report(void *ctx, const struct ns_report_msg *m)
     struct report_ctx *rc = ctx;
     struct rt *rt = rc->rt;
     struct attempt *a = rc->a;
-    struct part *p = &rt->parts[a->idx];
+    struct part *p = rt_part(rt, a->idx);
     switch (m->kind) {
     case NS_REPORT_TOTAL:
         rt->records_total += m->number - (p->total > 0 ? p->total : 0);
@@ -980,6 +1166,8 @@ static void keep_output(struct rt *rt, struct attempt *a, const char *buf, size_
     a->offsets_dirty = true;
     int64_t head_cap = rt->spec->log_limit - rt->spec->log_limit / 2;
     size_t tail_cap = (size_t)(rt->spec->log_limit / 2);
+    if (n > 0 && a->log_pending)
+        open_attempt_log(a, false);
     while (n > 0 && a->log_bytes < head_cap) {
         size_t k = (size_t)(head_cap - a->log_bytes) < n ? (size_t)(head_cap - a->log_bytes) : n;
         if (a->log_fd >= 0) {
@@ -1050,12 +1238,13 @@ static void on_started(void *ctx, void *owner)
         a->deadline_mono = a->started_mono + (double)rt->spec->timeout_ms / 1000.0;
     if (a->paused_at_mono > 0)
         a->paused_at_mono = a->started_mono; /* held while queued: the clock starts on resume */
-    if (a->log_fd < 0)
+    if (a->log_fd < 0 && !a->log_pending) /* a lazy log opens on its first byte */
         open_attempt_log(a, true);
     a->started = true;
-    if (rt->parts[a->idx].state == P_PENDING) /* paused (held) ones run on resume */
+    struct part *p = rt_part(rt, a->idx);
+    if (p->state == P_PENDING) /* paused (held) ones run on resume */
         rt_set_state(rt, a->idx, P_RUNNING);
-    journal_partition(rt->j, a->idx, &rt->parts[a->idx]);
+    journal_partition(rt->j, a->idx, p);
     char label[96];
     if (a->task)
         record_locator(rt, a, label, sizeof label);
@@ -1112,7 +1301,7 @@ void rt_pause_workers(struct rt *rt, bool pause)
         } else {
             continue;
         }
-        journal_partition(rt->j, a->idx, &rt->parts[a->idx]);
+        journal_partition(rt->j, a->idx, rt_part(rt, a->idx));
     }
 }
 
@@ -1235,7 +1424,7 @@ static void set_failure(struct rt *rt, struct attempt *a, struct part *p, const 
 
 static void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_error)
 {
-    struct part *p = &rt->parts[a->idx];
+    struct part *p = rt_part(rt, a->idx);
     double now = ns_now();
     char dur[32], msg[512];
     /* The executor delivered everything the worker wrote before `ended`. */
@@ -1372,14 +1561,19 @@ static int64_t next_dispatchable(struct rt *rt)
         int64_t idx = rt->requeue[rt->requeue_head++];
         if (rt->requeue_head == rt->nrequeue)
             rt->requeue_head = rt->nrequeue = 0;
-        rt->parts[idx].queued = false;
-        if (rt->parts[idx].state == P_PENDING && !rt->parts[idx].live)
+        struct part *p = rt_part(rt, idx);
+        p->queued = false;
+        if (p->state == P_PENDING && !p->live)
             return idx;
     }
+    /* Next in line: the state bytes, no struct part until it is chosen. */
     while (rt->cursor < rt->nparts) {
         size_t i = rt->cursor++;
-        if (rt->parts[i].state == P_PENDING && !rt->parts[i].live)
-            return (int64_t)i;
+        if (rt->pstate[i] == P_PENDING) {
+            const struct part *p = part_map_find(&rt->parts, (int64_t)i);
+            if (!p || !p->live)
+                return (int64_t)i;
+        }
     }
     return -1;
 }
@@ -1401,7 +1595,7 @@ static void promote_retries(struct rt *rt, double now)
 {
     for (size_t i = 0; i < rt->nwaiting;) {
         int64_t idx = rt->waiting[i];
-        struct part *p = &rt->parts[idx];
+        struct part *p = rt_part(rt, idx);
         if (p->state == P_RETRY_WAIT && p->retry_at > now) {
             i++;
             continue;
@@ -1419,8 +1613,8 @@ static double next_retry_at(const struct rt *rt)
 {
     double best = 0;
     for (size_t i = 0; i < rt->nwaiting; i++) {
-        const struct part *p = &rt->parts[rt->waiting[i]];
-        if (p->state == P_RETRY_WAIT && (best == 0 || p->retry_at < best))
+        const struct part *p = part_map_find(&rt->parts, rt->waiting[i]);
+        if (p && p->state == P_RETRY_WAIT && (best == 0 || p->retry_at < best))
             best = p->retry_at;
     }
     return best;
@@ -1577,7 +1771,9 @@ static double projected_finish(const struct rt *rt, double rate, double now)
         .dispatching = rt->state == RS_RUNNING,
     };
     for (size_t i = 0; i < rt->nlive; i++) {
-        const struct part *p = &rt->parts[rt->live[i]->idx];
+        const struct part *p = part_map_find(&rt->parts, rt->live[i]->idx); /* live: held */
+        if (!p)
+            continue;
         if (p->total > 0)
             in.partial += fmin(1.0, (double)p->progress / (double)p->total);
     }
@@ -1612,7 +1808,7 @@ static void periodic(struct rt *rt, bool force)
         struct attempt *a = rt->live[i];
         if (a->progress_dirty &&
             (force || now_mono - a->progress_written_mono >= PROGRESS_WRITE_S)) {
-            journal_progress(rt->j, a->idx, &rt->parts[a->idx]);
+            journal_progress(rt->j, a->idx, rt_part(rt, a->idx));
             a->progress_dirty = false;
             a->progress_written_mono = now_mono;
         }
@@ -1729,17 +1925,20 @@ static int commit_turn(struct rt *rt, bool wait, char *err, size_t errlen)
     if (rt->verdicts && rt->waiters_dir)
         wake_poke_all(rt->waiters_dir);
     rt->verdicts = false;
+    evict_settled(rt); /* their rows are committed now */
     return 0;
 }
 
 static void poll_commands(struct rt *rt, bool force)
 {
     if (journal_waiting(rt->j)) {
-        /* A verdict must be committed before the command is seen again;
-         * whatever woke us (a hint) is served on the first turn after. */
-        rt->last_cmd_poll = 0;
+        /* A verdict must be committed before the command is seen again; a
+         * hint that came meanwhile is kept for when the lock is ours. */
+        rt->commands_due |= force;
         return;
     }
+    force |= rt->commands_due;
+    rt->commands_due = false;
     double now = ns_monotonic();
     if (!force && now - rt->last_cmd_poll < rt->command_poll_s)
         return;
@@ -1759,6 +1958,7 @@ static int loop(struct rt *rt, char *err, size_t errlen)
 {
     struct pollfd *pfd = NULL;
     size_t pfd_cap = 0;
+    bool quiet = true; /* the last poll timed out: nothing is pouring in */
     for (;;) {
         promote_retries(rt, ns_now());
         dispatch(rt);
@@ -1766,9 +1966,27 @@ static int loop(struct rt *rt, char *err, size_t errlen)
             rt_event(rt, -1, 0, "executor", "%s executor: %s", rt->exops->name, err);
         record_new_locators(rt);
         periodic(rt, false);
-        if (commit_turn(rt, false, err, errlen) != 0)
-            goto fail;
-        if (finished(rt))
+        /* Group commit: while events pour in, turns share one transaction
+         * for up to COMMIT_DELAY_S (one commit, not one per finished
+         * attempt); a quiet turn, a verdict a client waits for, or the end
+         * commits at once. Each transaction is still all or nothing, so a
+         * crash loses at most that much recent work, which runs again. */
+        bool done = finished(rt);
+        if (done && journal_waiting(rt->j)) {
+            done = false; /* end only once the turn's writes are ours (and looked at) */
+        } else if (done) {
+            /* A command that came since the last look (a retry) may give
+             * the run more to do: one last look before it ends. */
+            poll_commands(rt, true);
+            done = finished(rt);
+        }
+        double since = journal_open_since(rt->j);
+        if (done || quiet || rt->verdicts || journal_waiting(rt->j) ||
+            (since > 0 && ns_monotonic() - since >= COMMIT_DELAY_S)) {
+            if (commit_turn(rt, false, err, errlen) != 0)
+                goto fail;
+        }
+        if (done)
             break;
 
         /* Wait for the nearest of: a pipe, a signal, a hint, a deadline. */
@@ -1791,6 +2009,9 @@ static int loop(struct rt *rt, char *err, size_t errlen)
         double ex_wake = rt->exops->next_wakeup(rt->ex);
         if (ex_wake > 0)
             wait = fmin(wait, ex_wake - now_mono);
+        since = journal_open_since(rt->j);
+        if (since > 0)
+            wait = fmin(wait, since + COMMIT_DELAY_S - now_mono);
         double hook_deadline = hooks_next_deadline(rt);
         if (hook_deadline > 0)
             wait = fmin(wait, hook_deadline - now_mono);
@@ -1808,6 +2029,7 @@ static int loop(struct rt *rt, char *err, size_t errlen)
             wait = fmin(wait, retry - ns_now());
         int timeout_ms = wait <= 0 ? 0 : (int)(wait * 1000) + 1;
         int rc = poll(pfd, n, timeout_ms);
+        quiet = rc == 0;
         if (rc < 0 && errno != EINTR) {
             ns_errf(err, errlen, "poll: %s", strerror(errno));
             goto fail;
@@ -1892,18 +2114,19 @@ static void abandon_workers(struct rt *rt, char *err, size_t errlen)
 
 static void rt_release(struct rt *rt)
 {
-    for (size_t i = 0; i < rt->nparts; i++) {
-        free(rt->parts[i].checkpoint);
-        free(rt->parts[i].last_message);
-        free(rt->parts[i].last_signature);
-    }
-    free(rt->parts);
+    part_map_release(&rt->parts, part_free);
+    free(rt->pstate);
     free(rt->live);
     free(rt->requeue);
     free(rt->waiting);
     free(rt->run_dir);
     free(rt->metrics_path);
     free(rt->waiters_dir);
+    free(rt->key_text);
+    sqlite3_finalize(rt->key_stmt);
+    sqlite3_finalize(rt->params_stmt);
+    sqlite3_finalize(rt->part_stmt);
+    sqlite3_finalize(rt->part_errors_stmt);
     if (rt->wake_fd >= 0)
         close(rt->wake_fd);
     free(rt->self_exe);
@@ -1993,6 +2216,15 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     if (!rt->run_dir)
         goto out;
     rt->metrics_path = metrics_path(rt);
+    rt->key_stmt =
+        store_prepare(&rt->st, "SELECT key FROM partitions WHERE run_id = ?1 AND idx = ?2");
+    rt->part_stmt = store_prepare(&rt->st, "SELECT " PART_COLUMNS " FROM partitions "
+                                           "WHERE run_id = ?1 AND idx = ?2");
+    rt->part_errors_stmt = store_prepare(
+        &rt->st, "SELECT count(*) FROM error_records WHERE run_id = ?1 AND idx = ?2");
+    rt->params_stmt = store_prepare(
+        &rt->st, "SELECT j.key, j.value FROM partitions p, json_each(p.params_json) j "
+                 "WHERE p.run_id = ?1 AND p.idx = ?2 ORDER BY j.id");
     if (load_partitions(rt, err, errlen) != 0)
         goto out;
     {

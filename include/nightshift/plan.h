@@ -61,6 +61,8 @@ char *plan_params_canonical(const struct ns_plan *plan);
 
 /* A partition's parameters as one JSON object text. Caller frees. */
 char *plan_partition_json(const struct ns_partition *p);
+/* The same, appended to b (no allocation per partition when b is reused). */
+void plan_partition_json_add(const struct ns_partition *p, struct ns_buf *b);
 
 /* Expands {name} placeholders in text from params ("{{" and "}}" are literal
  * braces). Returns 0, or -1 with a message in err naming the unknown

@@ -39,6 +39,10 @@ struct ns_runtime_opts {
     /* Called once the runtime holds the run's lock, before any work. */
     void (*on_started)(void *ctx, int64_t run_id);
     const char *runtime_log; /* --detach: where the runtime's output goes */
+    /* The -p parameters the plan was made with: a new run streams its plan
+     * into the partitions table (plan_stream) instead of holding it. */
+    char *const *given;
+    size_t ngiven;
     void *ctx;
 };
 
@@ -50,7 +54,9 @@ struct ns_run_result {
     struct ns_counts counts;
 };
 
-/* Runs spec/plan against the database at db_path. Returns 0 when the run
+/* Runs spec/plan against the database at db_path. plan may be a summary
+ * from plan_stream (parts NULL): the runtime needs only its length, hash
+ * and run parameters, and reads partitions back from the database. Returns 0 when the run
  * reached a final state (its state says which), or -1 with a sentence in err
  * (database error, lock held by a live runtime, changed spec, ...);
  * *refused is set when the failure is the user's to fix (changed spec,

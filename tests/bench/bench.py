@@ -237,10 +237,15 @@ def bench_slurm():
     results["slurm_md"] = r.stdout.strip()
 
 
-def count_files(d):
+def count_logs(d):
+    """Attempt logs: the regular files inside the run directories (d/run-N/...),
+    not the run's lock file or wake-up FIFO beside them."""
     n = 0
-    for _, _, files in os.walk(d):
-        n += len(files)
+    for entry in os.listdir(d) if os.path.isdir(d) else []:
+        run_dir = os.path.join(d, entry)
+        if entry.startswith("run-") and os.path.isdir(run_dir):
+            for root, _, files in os.walk(run_dir):
+                n += sum(1 for f in files if os.path.isfile(os.path.join(root, f)))
     return n
 
 
@@ -260,7 +265,7 @@ def bench_small():
     results["small_vs_floor"] = stats([a / b for a, b in zip(ns, fl)])
     results["small_vs_xargs"] = stats([a / b for a, b in zip(ns, xa)])
     # The attempt logs of the last run: files under the run's directory.
-    results["small_log_files"] = count_files(db + ".d")
+    results["small_log_files"] = count_logs(db + ".d")
     try:
         results["small_parallel_s"] = stats([timed(
             ["sh", "-c", "seq %d | parallel --will-cite -j2 true" % SMALL])])
@@ -307,7 +312,7 @@ def bench_full():
     t, k = peak([NS, "run", s, "--db", db])
     results["full_ns_s"] = t
     results["full_rss_mib"] = k / 1024
-    results["full_log_files"] = count_files(db + ".d")
+    results["full_log_files"] = count_logs(db + ".d")
     rmdb(db)
     results["full_xargs_s"] = timed(["sh", "-c", "seq %d | xargs -P4 -n1 true" % FULL])
     results["full_floor_s"] = timed([FLOOR, "-P", "4", "-n", str(FULL), "true"])
@@ -360,12 +365,13 @@ def val(r, k):
 
 
 def main():
+    m = machine()  # the commit measured is the one at the start
     for name, fn in [("plan", bench_plan), ("store", bench_store), ("rss-live", bench_rss_live),
                      ("control", bench_control), ("idle", bench_idle), ("small", bench_small),
                      ("ingest", bench_ingest), ("full", bench_full), ("console", bench_console),
                      ("slurm", bench_slurm)]:
         guard(name, fn)
-    m = machine()
+    m["load"] = machine()["load"]  # the load, though, at the end
     results["machine"] = m
     base = None
     if os.path.exists(BASELINE) and not QUICK:

@@ -8,8 +8,9 @@
 # client or the runtime meets an unhandled "database is locked", counters
 # equal the rows, deadlines are kept (each timeout fires within 1.5 s of
 # its due time), integrity_check is ok. PRESSURE_SECONDS (default 12; make
-# soak: 600) sets the run's length. Figures (timeout lateness, lock waits,
-# WAL size) are reported.
+# soak: 600) sizes the run: that many seconds of work, which the held write
+# lock stretches (nothing is dispatched while another process holds it).
+# Figures (timeout lateness, lock waits, WAL size, elapsed) are reported.
 . "$(dirname "$0")/lib.sh"
 SECS=${PRESSURE_SECONDS:-12}
 CONC=4
@@ -78,7 +79,9 @@ p5=$!
 "$NIGHTSHIFT" logs --db "$NIGHTSHIFT_DB" 1 0 --follow >"$T/logs.out" 2>"$T/logs.err" &
 p6=$!
 
+run_start=$(now_ms)
 wait_for "the runtime finishes" $((SECS * 4 + 60)) pid_gone "$rt"
+diag "the run took $((($(now_ms) - run_start) / 1000)) s for ${SECS} s of work at concurrency $CONC"
 touch "$T/stop"
 wait "$p1" "$p2" "$p3" "$p4"
 wait_for "events --follow ends with the runtime" 10 pid_gone "$p5"

@@ -50,15 +50,16 @@ is "a world-writable run directory is refused (exit 3)" "$?" 3
 like "it names it" "$(cat "$T/r.out")" "run-2: group- or world-writable"
 chmod 700 "$DB.d/run-2"
 
-# A planted symlink where attempt 1 of partition 0 of run 3 will log.
+# A planted symlink where attempt 1 of partition 0 of run 3 will log (its
+# shard directory: partitions 0-999).
 printf 'precious\n' >"$T/victim"
-mkdir -m 700 "$DB.d/run-3"
-ln -s "$T/victim" "$DB.d/run-3/p000000-a1.log"
+mkdir -m 700 "$DB.d/run-3" "$DB.d/run-3/0"
+ln -s "$T/victim" "$DB.d/run-3/0/p000000-a1.log"
 ns run "$SPECS/slow.yaml" -p pace=0 --rerun >"$T/r3.out" 2>&1
 is "the run with a planted symlink succeeds" "$?" 0
 is "it is run 3" "$(sql "SELECT max(id) FROM runs")" 3
 is "the symlink's target is untouched" "$(cat "$T/victim")" precious
-check "the log is a regular file now" test -f "$DB.d/run-3/p000000-a1.log" -a ! -L "$DB.d/run-3/p000000-a1.log"
-like "it holds the worker's output" "$(cat "$DB.d/run-3/p000000-a1.log")" "done a"
+check "the log is a regular file now" test -f "$DB.d/run-3/0/p000000-a1.log" -a ! -L "$DB.d/run-3/0/p000000-a1.log"
+like "it holds the worker's output" "$(cat "$DB.d/run-3/0/p000000-a1.log")" "done a"
 is "the lock file is 0600" "$(stat -c %a "$DB.d/run-3.lock")" 600
 done_testing
