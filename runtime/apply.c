@@ -320,7 +320,7 @@ static bool do_kill(struct rt *rt, const struct cmd *c, struct ns_buf *out)
     }
     free(idx);
     if (done == 0) {
-        buf_adds(out, "no running or queued attempt among the named partitions");
+        buf_adds(out, "no running attempt among the named partitions");
         return false;
     }
     buf_addf(out,
