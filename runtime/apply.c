@@ -227,11 +227,13 @@ static bool do_retry(struct rt *rt, const struct cmd *c, struct ns_buf *out)
     struct ns_buf notes = NS_BUF_INIT;
     for (size_t i = 0; i < n; i++) {
         struct part *p = rt_part(rt, idx[i]);
-        if (p->state == P_RUNNING || p->state == P_PAUSED || p->state == P_SUCCEEDED ||
+        /* A live attempt may be queued in the executor (its partition
+         * pending): it is not retried under it, from scratch or not. */
+        if (p->live || p->state == P_RUNNING || p->state == P_PAUSED || p->state == P_SUCCEEDED ||
             (p->state == P_PENDING && !scratch)) {
             if (skipped++ < 5)
                 buf_addf(&notes, "%s%lld is %s", skipped > 1 ? ", " : "", (long long)idx[i],
-                         pstate_names[p->state]);
+                         p->live && p->state == P_PENDING ? "queued" : pstate_names[p->state]);
             continue;
         }
         if (scratch)
@@ -298,7 +300,7 @@ static bool do_skip(struct rt *rt, const struct cmd *c, struct ns_buf *out)
     }
     buf_addf(out, "skipped %zu partition%s", done, done == 1 ? "" : "s");
     if (killed)
-        buf_addf(out, " (%zu running attempt%s ended)", killed, killed == 1 ? "" : "s");
+        buf_addf(out, " (%zu live attempt%s ended)", killed, killed == 1 ? "" : "s");
     return true;
 }
 

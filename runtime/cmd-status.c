@@ -61,6 +61,7 @@ static void json_run_fields(struct ns_json *j, const struct ns_run_summary *r)
     json_field_int(j, "done", query_done(&r->counts));
     for (int i = 0; i < NS_PS_COUNT; i++)
         json_field_int(j, query_part_state_word((enum ns_part_state)i), n[i]);
+    json_field_int(j, "queued", r->counts.queued); /* of pending: in the executor's queue */
     json_field_int(j, "records_done", r->records_done);
     json_field_int(j, "records_total", r->records_total);
     json_field_int(j, "error_records", r->error_records);
@@ -336,11 +337,14 @@ static int show_run(struct ns_store *st, long long id)
     printf("\n");
     printf("executor   %s\n", r.executor);
     printf("partitions %lld/%lld done: %lld succeeded, %lld failed, %lld skipped; %lld running, "
-           "%lld paused, %lld waiting to retry, %lld pending (concurrency %lld)\n",
+           "%lld paused, %lld waiting to retry, %lld pending",
            (long long)query_done(&r.counts), (long long)r.counts.total,
            (long long)n[NS_PS_SUCCEEDED], (long long)n[NS_PS_FAILED], (long long)n[NS_PS_SKIPPED],
            (long long)n[NS_PS_RUNNING], (long long)n[NS_PS_PAUSED], (long long)n[NS_PS_RETRY_WAIT],
-           (long long)n[NS_PS_PENDING], (long long)r.concurrency);
+           (long long)n[NS_PS_PENDING]);
+    if (r.counts.queued > 0) /* submitted, waiting in the cluster's queue: not running */
+        printf(" (%lld queued on %s)", (long long)r.counts.queued, r.executor);
+    printf(" (concurrency %lld)\n", (long long)r.concurrency);
     printf("records    %lld done", (long long)r.records_done);
     if (r.records_total > 0)
         printf(" of %lld reported", (long long)r.records_total);

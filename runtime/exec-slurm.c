@@ -89,6 +89,10 @@ struct ns_task {
     int64_t report_off, output_off; /* where reading starts when the files open */
     double gone_since;              /* Slurm says finished (or forgot it), no exit file yet */
     char slurm_state[24];           /* last state squeue gave */
+    bool slurm_held;                /* and whether it was held */
+    /* Its last line in the jobcomp file (jobcomp_read), if any. */
+    char jc_state[24];
+    int jc_code, jc_sig;
 };
 
 struct ns_executor {
@@ -105,10 +109,13 @@ struct ns_executor {
     double next_poll, next_tail;
     bool actions_pending;
     /* Arrays with tasks in Slurm, oldest first, and the throttle each has.
-     * Together they never run more than `concurrency` tasks (rebalance()). */
+     * Together they never run more than `concurrency` tasks (rebalance()):
+     * an array the older ones leave no slot gets none - it is held by us
+     * (gated) until they do. */
     struct array {
         int64_t job;
         int throttle;
+        bool gated; /* submitted --hold (or held by rebalance), not yet released */
     } * arrays;
     size_t narrays;
     /* The last squeue listing, sorted by (job, index), for recover(). */
@@ -116,10 +123,16 @@ struct ns_executor {
         int64_t job;
         int index;
         char state[24];
+        bool held; /* pending with a hold (ours: pause, or an array's gate) */
     } * snap;
     size_t nsnap;
     double snap_at;
     bool snap_ok;
+    /* The jobcomp/filetxt file (JobCompLoc), read from jc_off on: one
+     * key=value line per finished job, the last per job wins. NULL when
+     * Slurm keeps no such file. */
+    char *jobcomp;
+    int64_t jc_off;
     /* The per-second squeue runs beside the loop: its stdout is one of our
      * pollfds, the supervisor reaps it and offers it to child_exited(). */
     pid_t poll_pid; /* 0: none running */
@@ -350,21 +363,61 @@ static int mkdirs(const char *path)
     return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-/* MaxArraySize from `scontrol show config` (the default when it cannot say). */
-static int read_max_array(void)
+/* The value of "KEY<spaces>= VALUE" in `scontrol show config` output, into
+ * buf (empty when absent). */
+static void config_value(const char *out, const char *key, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    size_t kl = strlen(key);
+    for (const char *line = out; line && *line;
+         line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+        if (strncmp(line, key, kl) != 0 || (line[kl] != ' ' && line[kl] != '='))
+            continue;
+        const char *v = line + kl;
+        while (*v == ' ')
+            v++;
+        if (*v++ != '=')
+            continue;
+        while (*v == ' ')
+            v++;
+        size_t n = strcspn(v, "\n");
+        if (n >= len)
+            n = len - 1;
+        memcpy(buf, v, n);
+        buf[n] = '\0';
+        return;
+    }
+}
+
+/* Where the jobcomp file starts being read: a restarted runtime looks back
+ * this far for tasks that finished while it was down. */
+#define JOBCOMP_LOOKBACK (1 << 20)
+
+/* MaxArraySize (the default when Slurm cannot say) and the jobcomp file
+ * (JobCompLoc when JobCompType is jobcomp/filetxt) from `scontrol show
+ * config`. */
+static void read_config(struct ns_executor *ex)
 {
     char *argv[] = {(char *)"scontrol", (char *)"show", (char *)"config", NULL};
     struct ns_buf out = NS_BUF_INIT;
-    char err[256];
-    int max = DEFAULT_MAX_ARRAY;
+    char err[256], v[PATH_MAX];
+    ex->max_array = DEFAULT_MAX_ARRAY;
     if (run_cmd(argv, &out, err, sizeof err) == 0 && out.data) {
-        const char *p = strstr(out.data, "MaxArraySize");
-        long v;
-        if (p && sscanf(p, "MaxArraySize = %ld", &v) == 1 && v > 0 && v < 100000000)
-            max = (int)v;
+        long n;
+        config_value(out.data, "MaxArraySize", v, sizeof v);
+        if (sscanf(v, "%ld", &n) == 1 && n > 0 && n < 100000000)
+            ex->max_array = (int)n;
+        config_value(out.data, "JobCompType", v, sizeof v);
+        if (strcmp(v, "jobcomp/filetxt") == 0) {
+            config_value(out.data, "JobCompLoc", v, sizeof v);
+            if (v[0] == '/')
+                ex->jobcomp = ns_xstrdup(v);
+        }
     }
     buf_release(&out);
-    return max;
+    struct stat st;
+    if (ex->jobcomp && stat(ex->jobcomp, &st) == 0 && st.st_size > JOBCOMP_LOOKBACK)
+        ex->jc_off = (int64_t)st.st_size - JOBCOMP_LOOKBACK; /* a partial first line is skipped */
 }
 
 static int slurm_open(const struct ns_exec_config *cfg, struct ns_executor **out, char *err,
@@ -404,8 +457,8 @@ static int slurm_open(const struct ns_exec_config *cfg, struct ns_executor **out
     if (spool_write_file(ex->spool, "launch.sh", line, strlen(line), err, errlen) != 0 ||
         chmod(ex->script, 0755) != 0)
         goto fail;
-    /* Is Slurm there at all? One call, and it tells us MaxArraySize. */
-    ex->max_array = read_max_array();
+    /* Is Slurm there at all? One call: MaxArraySize and the jobcomp file. */
+    read_config(ex);
     free(self);
     free(line);
     free(base);
@@ -440,6 +493,7 @@ static void slurm_close(struct ns_executor *ex)
     buf_release(&ex->poll_out);
     free(ex->snap);
     free(ex->arrays);
+    free(ex->jobcomp);
     free(ex->run_key);
     free(ex->job_name);
     free(ex->spool);
@@ -466,11 +520,13 @@ static int slurm_start(struct ns_executor *ex, const struct ns_launch *l, int64_
 
 /* The sbatch argv for one array of n tasks in batch directory bdir. */
 static void sbatch_args(const struct ns_executor *ex, struct args *a, const char *bdir, size_t n,
-                        int throttle)
+                        int throttle, bool hold)
 {
     const struct ns_spec_slurm *sl = ex->sl;
     args_add(a, "sbatch");
     args_add(a, "--parsable");
+    if (hold)
+        args_add(a, "--hold"); /* queued ahead: released when older arrays leave a slot */
     args_addf(a, "--array=0-%zu%%%d", n - 1, throttle);
     args_addf(a, "--job-name=%s", ex->job_name);
     args_addf(a, "--output=%s/%%a.slurm.out", bdir);
@@ -519,11 +575,13 @@ static int submit_array(struct ns_executor *ex, struct ns_task **tasks, size_t n
         }
     }
     /* Tasks of earlier arrays still hold slots: this one gets the rest
-     * (rebalance() raises it as they end). */
+     * (rebalance() raises it as they end), or none yet - then it waits in
+     * Slurm's queue held, to be released the moment a slot is left. */
     long busy = (long)(ex->nsubmitted + ex->nstarted);
-    int throttle = busy < ex->concurrency ? ex->concurrency - (int)busy : 1;
+    bool gated = busy >= ex->concurrency;
+    int throttle = gated ? ex->concurrency : ex->concurrency - (int)busy;
     struct args a = {0};
-    sbatch_args(ex, &a, bdir, n, throttle);
+    sbatch_args(ex, &a, bdir, n, throttle, gated);
     struct ns_buf out = NS_BUF_INIT;
     int rc = run_cmd(a.v, &out, err, errlen);
     args_release(&a);
@@ -536,7 +594,7 @@ static int submit_array(struct ns_executor *ex, struct ns_task **tasks, size_t n
     if (rc != 0)
         return -1;
     ex->arrays = ns_xrealloc(ex->arrays, (ex->narrays + 1) * sizeof *ex->arrays);
-    ex->arrays[ex->narrays++] = (struct array){job, throttle};
+    ex->arrays[ex->narrays++] = (struct array){job, throttle, gated};
     for (size_t i = 0; i < n; i++) {
         struct ns_task *t = tasks[i];
         t->job = job;
@@ -586,6 +644,14 @@ static int slurm_flush(struct ns_executor *ex, char *err, size_t errlen)
 
 /* ---- control --------------------------------------------------------------- */
 
+static bool array_gated(const struct ns_executor *ex, int64_t job)
+{
+    for (size_t i = 0; i < ex->narrays; i++)
+        if (ex->arrays[i].job == job)
+            return ex->arrays[i].gated;
+    return false;
+}
+
 static int slurm_control(struct ns_executor *ex, struct ns_task *t, enum ns_exec_action action)
 {
     bool running = t->state == T_STARTED;
@@ -599,8 +665,8 @@ static int slurm_control(struct ns_executor *ex, struct ns_task *t, enum ns_exec
     case NS_EXEC_RESUME:
         if (t->suspended)
             t->actions |= A_RESUME;
-        if (t->held)
-            t->actions |= A_RELEASE;
+        if (t->held && !array_gated(ex, t->job))
+            t->actions |= A_RELEASE; /* a gated array's tasks stay held (rebalance) */
         t->suspended = t->held = false;
         break;
     case NS_EXEC_TERMINATE:
@@ -705,8 +771,13 @@ static void apply_actions(struct ns_executor *ex)
 }
 
 /* Keeps the run within `concurrency` across its arrays: array i may run
- * what the tasks of older arrays leave, at least 1. Arrays without tasks
- * in Slurm are forgotten. Issues `scontrol update` only for changes. */
+ * what the tasks of older arrays (queued or running) leave; an array left
+ * nothing is held (gated) and released once something is left, its throttle
+ * set first. Older arrays only shrink, so a throttle never has to drop
+ * below what an array runs and the run never runs more than `concurrency`.
+ * Arrays without tasks in Slurm are forgotten. Issues `scontrol` only for
+ * changes; a gated array is not released while the operator holds one of
+ * its tasks (pause: resume leaves the gate to this). */
 static void rebalance(struct ns_executor *ex)
 {
     long older = 0;
@@ -714,19 +785,37 @@ static void rebalance(struct ns_executor *ex)
     for (size_t i = 0; i < ex->narrays; i++) {
         struct array *ar = &ex->arrays[i];
         long active = 0;
-        for (const struct ns_task *t = ex->head; t; t = t->next)
-            active += t->job == ar->job && t->state != T_QUEUED;
+        bool op_held = false, slurm_held = false;
+        for (const struct ns_task *t = ex->head; t; t = t->next) {
+            if (t->job != ar->job || t->state == T_QUEUED)
+                continue;
+            active++;
+            op_held |= t->held;
+            slurm_held |= t->slurm_held;
+        }
         if (active == 0)
             continue;
-        int want = older < ex->concurrency ? ex->concurrency - (int)older : 1;
+        int want = older < ex->concurrency ? ex->concurrency - (int)older : 0;
         older += active;
-        if (want != ar->throttle) {
-            char jobarg[64], thr[64], err[256];
-            snprintf(jobarg, sizeof jobarg, "JobId=%lld", (long long)ar->job);
+        char jobarg[64], thr[64], err[256];
+        snprintf(jobarg, sizeof jobarg, "JobId=%lld", (long long)ar->job);
+        if (want == 0 && !ar->gated) {
+            char *argv[] = {(char *)"scontrol", (char *)"hold", jobarg + 6, NULL};
+            if (run_cmd(argv, NULL, err, sizeof err) == 0)
+                ar->gated = true;
+        }
+        if (want > 0 && want != ar->throttle) {
             snprintf(thr, sizeof thr, "ArrayTaskThrottle=%d", want);
             char *argv[] = {(char *)"scontrol", (char *)"update", jobarg, thr, NULL};
             if (run_cmd(argv, NULL, err, sizeof err) == 0)
                 ar->throttle = want;
+        }
+        /* Released once; squeue says if it is still held (a failed call, or
+         * an array a dead runtime left gated): then again. */
+        if (want > 0 && (ar->gated || slurm_held) && ar->throttle == want && !op_held) {
+            char *argv[] = {(char *)"scontrol", (char *)"release", jobarg + 6, NULL};
+            run_cmd(argv, NULL, err, sizeof err); /* "already finished" for some tasks: fine */
+            ar->gated = false;
         }
         ex->arrays[kept++] = *ar;
     }
@@ -861,11 +950,11 @@ static void squeue_argv(const struct ns_executor *ex, char *name, size_t len, ch
 {
     snprintf(name, len, "--name=%s", ex->job_name);
     char *const v[] = {(char *)"squeue",      (char *)"--noheader",        (char *)"--array",
-                       (char *)"--states=all", name, (char *)"--format=%F|%K|%T", NULL};
+                       (char *)"--states=all", name, (char *)"--format=%F|%K|%T|%r", NULL};
     memcpy(argv, v, sizeof v);
 }
 
-/* Replaces the snapshot with squeue's answer (lines "job|index|STATE"). */
+/* Replaces the snapshot with squeue's answer (lines "job|index|STATE|REASON"). */
 static void parse_snapshot(struct ns_executor *ex, char *data)
 {
     ex->nsnap = 0;
@@ -876,8 +965,8 @@ static void parse_snapshot(struct ns_executor *ex, char *data)
             *next++ = '\0';
         long long job;
         int index;
-        char idx[24], state[24];
-        if (sscanf(line, "%lld|%23[^|]|%23s", &job, idx, state) != 3)
+        char idx[24], state[24], reason[64] = "";
+        if (sscanf(line, "%lld|%23[^|]|%23[^|]|%63s", &job, idx, state, reason) < 3)
             continue;
         if (sscanf(idx, "%d", &index) != 1)
             index = -1; /* not an array task ("N/A"): someone's plain job of our name */
@@ -889,6 +978,7 @@ static void parse_snapshot(struct ns_executor *ex, char *data)
         s->job = job;
         s->index = index;
         snprintf(s->state, sizeof s->state, "%s", state);
+        s->held = strcmp(state, "PENDING") == 0 && strstr(reason, "Held") != NULL;
     }
     if (ex->nsnap)
         qsort(ex->snap, ex->nsnap, sizeof *ex->snap, cmp_slot);
@@ -916,7 +1006,7 @@ static int take_snapshot(struct ns_executor *ex)
 
 static const struct slot *snap_find(const struct ns_executor *ex, int64_t job, int index)
 {
-    struct slot key = {job, index, ""};
+    struct slot key = {job, index, "", false};
     return ex->nsnap ? bsearch(&key, ex->snap, ex->nsnap, sizeof *ex->snap, cmp_slot) : NULL;
 }
 
@@ -963,6 +1053,126 @@ static enum ns_exec_end_kind state_overrides(int si)
     return NS_END_SIGNALLED;
 }
 
+/* ---- the jobcomp file ------------------------------------------------------- */
+
+/* The value of " KEY=" in a jobcomp line (the last occurrence: the array
+ * and exit fields come after the free-text ones), or NULL; *len its length. */
+static const char *jc_field(const char *line, size_t n, const char *key, bool last, size_t *len)
+{
+    size_t kl = strlen(key);
+    const char *found = NULL;
+    for (size_t i = 0; i + kl < n; i++) {
+        if ((i == 0 || line[i - 1] == ' ') && memcmp(line + i, key, kl) == 0) {
+            found = line + i + kl;
+            if (!last)
+                break;
+        }
+    }
+    if (!found)
+        return NULL;
+    *len = 0;
+    while (found + *len < line + n && found[*len] != ' ')
+        (*len)++;
+    return found;
+}
+
+/* One jobcomp line: if it is about one of our tasks, remembers its state
+ * and ExitCode (a later line of the same task replaces it). */
+static void jobcomp_line(struct ns_executor *ex, const char *line, size_t n)
+{
+    size_t l1, l2, l3, l4;
+    const char *state = jc_field(line, n, "JobState=", false, &l1);
+    const char *aj = jc_field(line, n, "ArrayJobId=", true, &l2);
+    const char *at = jc_field(line, n, "ArrayTaskId=", true, &l3);
+    const char *xc = jc_field(line, n, "ExitCode=", true, &l4);
+    if (!state || !aj || !at || l1 == 0 || l1 >= sizeof ex->head->jc_state)
+        return;
+    char num[48];
+    long long job;
+    int index, code = 0, sig = 0;
+    snprintf(num, sizeof num, "%.*s", (int)(l2 < 40 ? l2 : 40), aj);
+    if (sscanf(num, "%lld", &job) != 1)
+        return;
+    snprintf(num, sizeof num, "%.*s", (int)(l3 < 40 ? l3 : 40), at);
+    if (sscanf(num, "%d", &index) != 1)
+        return;
+    if (xc) {
+        snprintf(num, sizeof num, "%.*s", (int)(l4 < 40 ? l4 : 40), xc);
+        if (sscanf(num, "%d:%d", &code, &sig) != 2)
+            code = sig = 0;
+    }
+    for (struct ns_task *t = ex->head; t; t = t->next) {
+        if (t->job != job || t->index != index)
+            continue;
+        snprintf(t->jc_state, sizeof t->jc_state, "%.*s", (int)l1, state);
+        t->jc_code = code;
+        t->jc_sig = sig;
+    }
+}
+
+/* Reads what Slurm appended to the jobcomp file since the last call (whole
+ * lines only; at most JOBCOMP_TURN bytes a call). A shorter file than
+ * before was rotated: read from its start. */
+#define JOBCOMP_TURN (8 << 20)
+static void jobcomp_read(struct ns_executor *ex)
+{
+    if (!ex->jobcomp)
+        return;
+    int fd = open(ex->jobcomp, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || (int64_t)st.st_size == ex->jc_off) {
+        close(fd);
+        return;
+    }
+    if ((int64_t)st.st_size < ex->jc_off)
+        ex->jc_off = 0;
+    struct ns_buf b = NS_BUF_INIT;
+    char chunk[READ_CHUNK];
+    ssize_t r;
+    while (b.len < JOBCOMP_TURN &&
+           (r = pread(fd, chunk, sizeof chunk, (off_t)(ex->jc_off + (int64_t)b.len))) != 0) {
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            break;
+        buf_add(&b, chunk, (size_t)r);
+    }
+    close(fd);
+    size_t used = 0;
+    for (size_t i = 0; i < b.len; i++) {
+        if (b.data[i] != '\n')
+            continue;
+        jobcomp_line(ex, b.data + used, i - used);
+        used = i + 1;
+    }
+    ex->jc_off += (int64_t)used;
+    buf_release(&b);
+}
+
+/* The end Slurm's jobcomp record gives a task that wrote no exit file:
+ * ExitCode code:signal of a job that ran to its end (the launcher's status
+ * mirrors the worker's), else what its state stands for. False when the
+ * file has no final line of it. */
+static bool jobcomp_end(const struct ns_task *t, struct ns_exec_end *end)
+{
+    int si = state_find(t->jc_state);
+    if (!t->jc_state[0] || si < 0 || !states[si].over)
+        return false; /* none, or PENDING after a requeue */
+    bool ran_out = strcmp(t->jc_state, "COMPLETED") == 0 || strcmp(t->jc_state, "FAILED") == 0;
+    if (ran_out && t->jc_sig > 0)
+        *end = (struct ns_exec_end){NS_END_SIGNALLED, -1, t->jc_sig, ""};
+    else if (ran_out)
+        *end = (struct ns_exec_end){NS_END_EXITED, t->jc_code, 0, ""};
+    else
+        *end = (struct ns_exec_end){states[si].kind, -1, 0, ""};
+    snprintf(end->detail, sizeof end->detail,
+             "no exit file; Slurm's jobcomp record: job %lld_%d %s, ExitCode %d:%d",
+             (long long)t->job, t->index, t->jc_state, t->jc_code, t->jc_sig);
+    return true;
+}
+
 /* The end of a task Slurm no longer runs and that wrote no exit file. */
 static void vanished(struct ns_executor *ex, struct ns_task *t, const struct ns_exec_events *ev,
                      void *ctx)
@@ -973,7 +1183,9 @@ static void vanished(struct ns_executor *ex, struct ns_task *t, const struct ns_
         end = (struct ns_exec_end){NS_END_SIGNALLED, -1, SIGKILL, ""};
     else if (t->asked == NS_EXEC_TERMINATE)
         end = (struct ns_exec_end){NS_END_SIGNALLED, -1, SIGTERM, ""};
-    if (t->slurm_state[0])
+    if (!t->asked && jobcomp_end(t, &end))
+        ; /* its real outcome, though Slurm may have forgotten the job */
+    else if (t->slurm_state[0])
         snprintf(end.detail, sizeof end.detail, "Slurm job %lld_%d %s, no exit status",
                  (long long)t->job, t->index, t->slurm_state);
     else
@@ -989,6 +1201,7 @@ static void vanished(struct ns_executor *ex, struct ns_task *t, const struct ns_
 static void apply_snapshot(struct ns_executor *ex, const struct ns_exec_events *ev, void *ctx)
 {
     double now = ns_monotonic();
+    bool jobcomp_done = false; /* read at most once per poll, for the whole run */
     for (struct ns_task *t = ex->head, *next; t; t = next) {
         next = t->next;
         if (t->state == T_QUEUED)
@@ -997,6 +1210,7 @@ static void apply_snapshot(struct ns_executor *ex, const struct ns_exec_events *
         int si = s ? state_find(s->state) : -1;
         if (s)
             snprintf(t->slurm_state, sizeof t->slurm_state, "%s", s->state);
+        t->slurm_held = s && s->held;
         if (si >= 0 && states[si].running)
             deliver_started(ex, t, ev, ctx);
         if (s && (si < 0 || !states[si].over)) {
@@ -1010,10 +1224,14 @@ static void apply_snapshot(struct ns_executor *ex, const struct ns_exec_events *
             vanished(ex, t, ev, ctx); /* cancelled by us before it ran: nothing to wait for */
             continue;
         }
-        if (t->gone_since == 0)
+        if (t->gone_since == 0) {
             t->gone_since = now;
-        else if (now - t->gone_since >= EXIT_GRACE_S)
+        } else if (now - t->gone_since >= EXIT_GRACE_S) {
+            if (!jobcomp_done)
+                jobcomp_read(ex);
+            jobcomp_done = true;
             vanished(ex, t, ev, ctx);
+        }
     }
 }
 
@@ -1204,6 +1422,7 @@ static enum ns_recover slurm_recover(struct ns_executor *ex, const char *locator
     t->output_off = output_offset;
     if (s)
         snprintf(t->slurm_state, sizeof t->slurm_state, "%s", s->state);
+    t->slurm_held = s && s->held;
     bool ran = has_exit || (si >= 0 && states[si].running);
     if (!ran) {
         char *jobf = spool_read_file(dir, "job");
@@ -1216,7 +1435,7 @@ static enum ns_recover slurm_recover(struct ns_executor *ex, const char *locator
         have = ex->arrays[i].job == job;
     if (!have && job > 0) {
         ex->arrays = ns_xrealloc(ex->arrays, (ex->narrays + 1) * sizeof *ex->arrays);
-        ex->arrays[ex->narrays++] = (struct array){job, -1}; /* rebalance() sets it */
+        ex->arrays[ex->narrays++] = (struct array){job, -1, false}; /* rebalance() sets it */
     }
     if (ex->next_poll == 0)
         ex->next_poll = ns_monotonic();
@@ -1275,6 +1494,12 @@ static int slurm_end_strays(struct ns_executor *ex)
     return n;
 }
 
+static bool slurm_is_running(const struct ns_executor *ex, const struct ns_task *t)
+{
+    (void)ex;
+    return t->state == T_STARTED;
+}
+
 static void slurm_describe(const struct ns_executor *ex, const struct ns_task *t, char *buf,
                            size_t len)
 {
@@ -1302,5 +1527,6 @@ const struct ns_executor_ops ns_exec_slurm = {
     .locator = slurm_locator,
     .recover = slurm_recover,
     .end_strays = slurm_end_strays,
+    .is_running = slurm_is_running,
     .describe = slurm_describe,
 };

@@ -171,6 +171,11 @@ static const struct col run_cols[] = {
     {"n_succeeded", C_INT, RS(counts.n[NS_PS_SUCCEEDED])},
     {"n_failed", C_INT, RS(counts.n[NS_PS_FAILED])},
     {"n_skipped", C_INT, RS(counts.n[NS_PS_SKIPPED])},
+    /* Pending partitions with a live attempt: queued in the executor. At
+     * most what is queued ahead (~1000), over the attempts_live index. */
+    {"(SELECT count(*) FROM attempts a JOIN partitions p ON p.run_id = a.run_id AND p.idx = a.idx "
+     "WHERE a.run_id = runs.id AND a.outcome IS NULL AND p.state = 'pending')",
+     C_INT, RS(counts.queued)},
     {"records_done", C_INT, RS(records_done)},
     {"records_total", C_INT, RS(records_total)},
     {"error_records", C_INT, RS(error_records)},

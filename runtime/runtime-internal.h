@@ -47,6 +47,8 @@ struct attempt {
     int64_t output_fed;
     bool offsets_dirty; /* adoptable executors: offsets to store with this turn */
     bool located;       /* its locator is stored (queueing backends learn it at submission) */
+    bool started;       /* it runs (or ran): a queueing backend's task is queued until `started`;
+                           until then its partition stays pending (or paused, if held) */
     struct ns_report_parser parser;
     int log_fd;
     bool log_pending; /* the log is created on the first output byte */

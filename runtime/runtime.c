@@ -685,8 +685,8 @@ static void open_attempt_log(struct attempt *a, bool append)
 }
 
 /* Takes a task the executor re-attached to (recover) back into the loop:
- * the partition keeps running, its reports continue where the dead runtime's
- * committed ones stopped. */
+ * the partition keeps running (or stays pending while its task is queued),
+ * its reports continue where the dead runtime's committed ones stopped. */
 static void adopt_attempt(struct rt *rt, struct attempt *a, int64_t report_offset,
                           int64_t output_offset, const char *log_path)
 {
@@ -698,12 +698,16 @@ static void adopt_attempt(struct rt *rt, struct attempt *a, int64_t report_offse
     a->log_bytes = output_offset;
     a->log_path = log_path ? ns_xstrdup(log_path) : attempt_log_path(rt, a->idx, a->n);
     open_attempt_log(a, true);
+    /* A task still queued in the backend is not running: its partition
+     * waits as pending until `started` (and its clocks start then). */
+    a->started = !rt->exops->is_running || rt->exops->is_running(rt->ex, a->task);
     a->started_mono = ns_monotonic() - (now - a->started_wall);
-    if (rt->spec->timeout_ms > 0)
+    if (rt->spec->timeout_ms > 0 && a->started)
         a->deadline_mono = a->started_mono + (double)rt->spec->timeout_ms / 1000.0;
     p->live = a;
-    if (p->state != P_RUNNING)
-        rt_set_state(rt, a->idx, P_RUNNING);
+    enum pstate to = a->started ? P_RUNNING : P_PENDING;
+    if (p->state != to)
+        rt_set_state(rt, a->idx, to);
     journal_partition(rt->j, a->idx, p);
     live_add(rt, a);
     char label[96];
@@ -772,6 +776,13 @@ static void reconcile(struct rt *rt)
             journal_attempt_end(rt->j, a, now, "interrupted", -1, 0, msg);
             rt_event(rt, idx, a->id, "reconcile", "partition %lld [%s]: attempt %d %s",
                      (long long)idx, part_key(rt, idx), a->n, msg);
+            /* Queued when the runtime died (its partition still pending):
+             * interrupted like a running one, not counted against it. */
+            struct part *qp = idx >= 0 && (size_t)idx < rt->nparts ? rt_part(rt, idx) : NULL;
+            if (qp && !qp->live && qp->state == P_PENDING && qp->attempts > 0) {
+                qp->attempts--;
+                journal_partition(rt->j, idx, qp);
+            }
             free(a);
         }
         free(orphans[i].executor);
@@ -1002,7 +1013,11 @@ static void launch(struct rt *rt, int64_t idx)
     if (!p->started_at)
         p->started_at = now;
     p->finished_at = 0;
-    rt_set_state(rt, idx, P_RUNNING);
+    /* A queueing backend's task waits in its queue: the partition stays
+     * pending, with its live attempt, until `started`. */
+    a->started = !(rt->exops->caps & NS_EXEC_QUEUES);
+    if (a->started)
+        rt_set_state(rt, idx, P_RUNNING);
     live_add(rt, a);
 
     struct ns_partition pp;
@@ -1211,8 +1226,8 @@ static void on_output_bytes(void *ctx, void *owner, const char *buf, size_t n)
 }
 
 /* Executor event: a queued attempt now runs (NS_EXEC_QUEUES backends): its
- * timeout starts now, and the locator and label (the Slurm job id) are
- * known. */
+ * partition goes from pending to running, its timeout starts now, and the
+ * locator and label (the Slurm job id) are known. */
 static void on_started(void *ctx, void *owner)
 {
     struct rt *rt = ctx;
@@ -1225,6 +1240,11 @@ static void on_started(void *ctx, void *owner)
         a->paused_at_mono = a->started_mono; /* held while queued: the clock starts on resume */
     if (a->log_fd < 0 && !a->log_pending) /* a lazy log opens on its first byte */
         open_attempt_log(a, true);
+    a->started = true;
+    struct part *p = rt_part(rt, a->idx);
+    if (p->state == P_PENDING) /* paused (held) ones run on resume */
+        rt_set_state(rt, a->idx, P_RUNNING);
+    journal_partition(rt->j, a->idx, p);
     char label[96];
     if (a->task)
         record_locator(rt, a, label, sizeof label);
@@ -1277,7 +1297,7 @@ void rt_pause_workers(struct rt *rt, bool pause)
                 a->deadline_mono += now - a->paused_at_mono;
             a->paused_at_mono = 0;
             rt->exops->control(rt->ex, a->task, NS_EXEC_RESUME);
-            rt_set_state(rt, a->idx, P_RUNNING);
+            rt_set_state(rt, a->idx, a->started ? P_RUNNING : P_PENDING); /* released: queued */
         } else {
             continue;
         }
@@ -1600,19 +1620,26 @@ static double next_retry_at(const struct rt *rt)
     return best;
 }
 
-/* Backends that queue (NS_EXEC_QUEUES: Slurm throttles the array itself)
- * get up to this many partitions at once, in one submission, whenever fewer
- * than `concurrency` of theirs are live - the memory bound of what is "next
- * in line". */
+/* Backends that queue (NS_EXEC_QUEUES: Slurm throttles the arrays itself)
+ * get up to QUEUE_AHEAD partitions queued ahead of what runs, the memory
+ * bound of what is "next in line". The next ones (more partitions,
+ * retries) go out in one submission as soon as fewer than QUEUE_LOW are
+ * still queued, so Slurm's queue never runs dry; the executor keeps the
+ * arrays together within `concurrency`. */
 #define QUEUE_AHEAD 1000
+#define QUEUE_LOW (QUEUE_AHEAD / 4)
 
 static void dispatch(struct rt *rt)
 {
     if (journal_waiting(rt->j))
         return; /* an attempt needs its row now; the lock is another's */
     size_t limit = (size_t)rt->concurrency;
-    if ((rt->exops->caps & NS_EXEC_QUEUES) && rt->nlive < limit)
-        limit = limit > QUEUE_AHEAD ? limit : QUEUE_AHEAD;
+    if (rt->exops->caps & NS_EXEC_QUEUES) {
+        size_t queued = 0;
+        for (size_t i = 0; i < rt->nlive; i++)
+            queued += !rt->live[i]->started;
+        limit = queued < QUEUE_LOW ? rt->nlive - queued + QUEUE_AHEAD : 0;
+    }
     while (rt->state == RS_RUNNING && rt->nlive < limit) {
         int64_t idx = next_dispatchable(rt);
         if (idx < 0)

@@ -374,11 +374,19 @@ static void draw_header(struct run_view *v, int y, int w)
     for (int i = 0; i < NS_PS_COUNT; i++)
         need += (int)strlen(query_part_state_word((enum ns_part_state)i)) +
                 snprintf(num, sizeof num, " %lld  ", (long long)n[i]);
+    /* Pending ones already in Slurm's queue: submitted, not running. */
+    char queued[32] = "";
+    if (r->counts.queued > 0)
+        need += snprintf(queued, sizeof queued, " (%lld queued)", (long long)r->counts.queued);
     bool narrow = need > w;
+    if (narrow && queued[0])
+        snprintf(queued, sizeof queued, "(%lldq)", (long long)r->counts.queued);
     for (int i = 0; i < NS_PS_COUNT; i++) {
         x += term_putf(y + 1, x, w - x, term_attr(colors[i]), "%s %lld",
                        narrow ? brief[i] : query_part_state_word((enum ns_part_state)i),
                        (long long)n[i]);
+        if (i == NS_PS_PENDING && queued[0])
+            x += term_put(y + 1, x, w - x, term_attr(colors[i]), queued);
         x += term_put(y + 1, x, w - x, A_NORMAL, narrow ? " " : "  ");
     }
     term_putf(y + 1, x, w - x, A_DIM, "conc %lld", (long long)r->concurrency);

@@ -149,6 +149,10 @@ struct ns_executor_ops {
      * or adopted task (grandchildren that escaped, jobs whose submission was
      * never recorded). Returns how many it ended. */
     int (*end_strays)(struct ns_executor *ex);
+    /* NS_EXEC_QUEUES: true if the task has started running (an adopted task
+     * may still be queued; its `started` event follows). NULL: tasks run
+     * from start(). */
+    bool (*is_running)(const struct ns_executor *ex, const struct ns_task *t);
     /* Words for the task: "pid 4121", "job 881_4". */
     void (*describe)(const struct ns_executor *ex, const struct ns_task *t, char *buf, size_t len);
 };

@@ -58,10 +58,14 @@ int query_part_state_of(const char *word);
  * runtime applying `retry|skip --signature`): true for the states above. */
 bool query_in_failure_group(const char *state_word);
 
-/* Partition counts by state; all of them disjoint, summing to the total. */
+/* Partition counts by state; all of them disjoint, summing to the total.
+ * queued is not a state: of the pending partitions, those whose attempt is
+ * already in a queueing executor's queue (submitted to Slurm, not running
+ * yet); n[NS_PS_RUNNING] counts only attempts that really run. */
 struct ns_state_counts {
     int64_t n[NS_PS_COUNT];
     int64_t total;
+    int64_t queued; /* <= n[NS_PS_PENDING] */
 };
 
 /* succeeded + failed + skipped. */

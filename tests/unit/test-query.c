@@ -88,7 +88,7 @@ static void test_state_words(void **state)
     for (int i = 0; i < NS_PS_COUNT; i++)
         assert_int_equal(query_part_state_of(query_part_state_word((enum ns_part_state)i)), i);
     assert_int_equal(query_part_state_of("nope"), -1);
-    struct ns_state_counts c = {{0}, 0};
+    struct ns_state_counts c = {{0}, 0, 0};
     c.n[NS_PS_SUCCEEDED] = 3;
     c.n[NS_PS_FAILED] = 2;
     c.n[NS_PS_SKIPPED] = 1;
