@@ -348,3 +348,26 @@ void exec_become_subreaper(void)
 {
     prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 }
+
+void exec_reap_children(bool (*claim)(void *ctx, int pid, int status), void *ctx)
+{
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+        if (claim)
+            claim(ctx, (int)pid, status);
+}
+
+void exec_reap_leftovers(double seconds)
+{
+    double deadline = ns_monotonic() + seconds;
+    for (;;) {
+        pid_t pid = waitpid(-1, NULL, WNOHANG);
+        if (pid > 0)
+            continue;
+        if (pid < 0 || ns_monotonic() >= deadline)
+            return; /* ECHILD: none left */
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}

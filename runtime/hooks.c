@@ -250,6 +250,11 @@ static void stop_hooks_on_signal(struct rt *rt)
     }
 }
 
+static bool claim_hook(void *ctx, int pid, int status)
+{
+    return hooks_reaped(ctx, pid, status);
+}
+
 void hooks_wait_all(struct rt *rt)
 {
     while (rt->nhooks > 0) {
@@ -261,10 +266,7 @@ void hooks_wait_all(struct rt *rt)
         poll(pfd, n + 1, 50);
         if (pfd[n].revents)
             stop_hooks_on_signal(rt);
-        int status;
-        pid_t pid;
-        while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-            hooks_reaped(rt, pid, status);
+        exec_reap_children(claim_hook, rt);
         hooks_service(rt, pfd, n);
     }
     free(rt->hooks);

@@ -1655,17 +1655,19 @@ static void dispatch(struct rt *rt)
 /* The runtime's own children: hooks, the executor's (local workers, or the
  * commands a cluster executor runs), and orphaned grandchildren reparented
  * to us as the subreaper. The runtime process reaps them all in one place. */
+/* Unclaimed children are orphaned grandchildren: exec_reap_children reaps
+ * them all the same. */
+static bool claim_child(void *ctx, int pid, int status)
+{
+    struct rt *rt = ctx;
+    if (hooks_reaped(rt, pid, status))
+        return true;
+    return rt->exops->child_exited && rt->exops->child_exited(rt->ex, pid, status);
+}
+
 static void reap(struct rt *rt)
 {
-    int status;
-    pid_t pid;
-    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-        if (hooks_reaped(rt, pid, status))
-            continue;
-        if (rt->exops->child_exited)
-            rt->exops->child_exited(rt->ex, (int)pid, status);
-        /* Other pids are orphaned grandchildren. */
-    }
+    exec_reap_children(claim_child, rt);
 }
 
 void rt_request_stop(struct rt *rt, bool now)
@@ -2063,22 +2065,6 @@ fail:
 
 /* ---- entry point --------------------------------------------------------- */
 
-/* As a subreaper we inherit the run's orphaned grandchildren; the ones that
- * were killed must not outlive us as zombies (a container's init may never
- * reap them). Bounded: everything of the run was SIGKILLed already. */
-static void reap_leftovers(void)
-{
-    double deadline = ns_monotonic() + 2.0;
-    for (;;) {
-        pid_t pid = waitpid(-1, NULL, WNOHANG);
-        if (pid > 0)
-            continue;
-        if (pid < 0 || ns_monotonic() >= deadline)
-            return; /* ECHILD: none left */
-        struct timespec ts = {0, 10 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-}
 
 /* The store failed for good (disk full, I/O error): nothing more can be
  * recorded, so no worker may go on unrecorded. Each is ended (SIGTERM, then
@@ -2103,7 +2089,7 @@ static void abandon_workers(struct rt *rt, char *err, size_t errlen)
         free(a);
     }
     rt->nlive = 0;
-    reap_leftovers();
+    exec_reap_leftovers(2.0); /* bounded: everything of the run was killed already */
     size_t len = strlen(err);
     if (n > 0 && len + 1 < errlen)
         snprintf(err + len, errlen - len,
@@ -2364,7 +2350,7 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     if (commit_turn(rt, true, err, errlen) != 0)
         goto out;
     hooks_wait_all(rt); /* each bounded by hooks.timeout */
-    reap_leftovers();
+    exec_reap_leftovers(2.0); /* bounded: everything of the run was killed already */
     if (commit_turn(rt, true, err, errlen) != 0)
         goto out;
     snprintf(result->state, sizeof result->state, "%s", run_state_names[rt->state]);

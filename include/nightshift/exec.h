@@ -64,6 +64,16 @@ int exec_end_run_processes(const char *marker, int64_t grace_ms);
  * A process that also cleared its environment (env -i) is not found. */
 int exec_end_escaped(const char *marker);
 
+/* Reaps every child that has exited (waitpid(-1), not blocking) and offers
+ * each to claim(ctx, pid, wait status); unclaimed ones (orphaned
+ * grandchildren of a subreaper) are just reaped. */
+void exec_reap_children(bool (*claim)(void *ctx, int pid, int status), void *ctx);
+
+/* As a subreaper the runtime inherits orphaned grandchildren; the ones that
+ * were killed must not outlive it as zombies (a container's init may never
+ * reap them). Reaps until none is left or `seconds` have passed. */
+void exec_reap_leftovers(double seconds);
+
 /* Makes the calling process a child subreaper, so orphaned grandchildren
  * are reparented to it and can be reaped. */
 void exec_become_subreaper(void);
