@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "runtime-internal.h"
+#include "nightshift/rowbatch.h"
 #include "nightshift/util.h"
 
 /* An error-record id parameter: a provisional id (< 0, given while waiting
@@ -136,6 +137,13 @@ struct journal {
     size_t nqueue, queue_cap, queue_bytes;
     int64_t next_prov;
     sqlite3_stmt *map_insert;
+    /* Error records arrive in bursts; inside a transaction they are written
+     * 64 per INSERT with ids given here (the write lock is ours, so
+     * max(id) + 1 onwards is free until COMMIT). Any other write flushes
+     * them first, so statements still run in the order they were made. */
+    struct ns_rowbatch *errors;
+    sqlite3_stmt *max_error_id;
+    int64_t next_error_id; /* 0: not read in this transaction yet */
 };
 
 struct journal *journal_new(struct ns_store *st, int64_t run_id)
@@ -154,6 +162,11 @@ struct journal *journal_new(struct ns_store *st, int64_t run_id)
     for (int i = 0; i < J_COUNT; i++)
         j->stmt[i] = store_prepare(st, journal_sql[i]);
     j->map_insert = store_prepare(st, "INSERT OR REPLACE INTO temp.ns_errmap VALUES (?1, ?2)");
+    j->errors = rowbatch_new(st->db,
+                             "INSERT INTO error_records(id, run_id, idx, attempt_id, at, key, "
+                             "message, signature, payload)",
+                             "(?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    j->max_error_id = store_prepare(st, "SELECT coalesce(max(id), 0) FROM error_records");
     return j;
 }
 
@@ -166,6 +179,8 @@ void journal_free(struct journal *j)
     for (int i = 0; i < J_COUNT; i++)
         sqlite3_finalize(j->stmt[i]);
     sqlite3_finalize(j->map_insert);
+    rowbatch_free(j->errors);
+    sqlite3_finalize(j->max_error_id);
     for (size_t i = 0; i < j->nqueue; i++)
         sqlite3_free(j->queue[i].sql);
     free(j->queue);
@@ -273,10 +288,31 @@ bool journal_ready(struct journal *j)
     return true;
 }
 
+/* Writes the error records batched so far (see struct journal). */
+static void flush_errors(struct journal *j)
+{
+    size_t n = rowbatch_rows(j->errors);
+    if (!n)
+        return;
+    if (rowbatch_flush(j->errors) != SQLITE_OK) {
+        j->failed = true;
+        snprintf(j->err, sizeof j->err, "%s", sqlite3_errmsg(j->st->db));
+    }
+    for (size_t i = 0; i < n; i++)
+        ns_crashpoint("error.after"); /* one hit per record, as unbatched */
+}
+
+void journal_flush(struct journal *j)
+{
+    if (j)
+        flush_errors(j);
+}
+
 /* Returns the statement ready for binding, inside a transaction (or, while
  * waiting for the lock, ready to be queued by run()). */
 static sqlite3_stmt *use(struct journal *j, int which)
 {
+    flush_errors(j);
     (void)journal_ready(j); /* in a transaction, or waiting for the lock */
     const char *point = crash_point(which, false);
     if (point)
@@ -398,7 +434,9 @@ int journal_commit(struct journal *j, char *err, size_t errlen)
         begin_blocking(j);
     if (!j->in_txn)
         return 0;
+    flush_errors(j);
     j->in_txn = false;
+    j->next_error_id = 0;
     /* A statement that failed (a constraint, say) was undone alone by
      * SQLite; the rest of the turn is still worth keeping. */
     j->failed = false;
@@ -565,6 +603,44 @@ void journal_attempt_end(struct journal *j, const struct attempt *a, double at, 
     run(j, s);
 }
 
+/* An error record joins the batch (the transaction is open); returns its id. */
+static int64_t batch_error_record(struct journal *j, int64_t idx, int64_t attempt_id,
+                                  const char *key, size_t key_len, const char *msg, size_t msg_len,
+                                  const char *signature, const unsigned char *payload,
+                                  size_t payload_len)
+{
+    ns_crashpoint("error.before");
+    if (!j->next_error_id) {
+        sqlite3_reset(j->max_error_id);
+        if (sqlite3_step(j->max_error_id) == SQLITE_ROW)
+            j->next_error_id = sqlite3_column_int64(j->max_error_id, 0) + 1;
+        sqlite3_reset(j->max_error_id);
+        if (!j->next_error_id) {
+            j->failed = true;
+            snprintf(j->err, sizeof j->err, "%s", sqlite3_errmsg(j->st->db));
+            j->next_error_id = 1; /* the INSERT will fail and say why */
+        }
+    }
+    int64_t id = j->next_error_id++;
+    struct ns_rowbatch *b = j->errors;
+    rowbatch_int(b, id);
+    rowbatch_int(b, j->run_id);
+    rowbatch_int(b, idx);
+    rowbatch_int(b, attempt_id);
+    rowbatch_double(b, ns_now());
+    /* NOT NULL columns: "no key" and "no message" are stored empty. */
+    rowbatch_text(b, key ? key : "", key ? key_len : 0);
+    rowbatch_text(b, msg ? msg : "", msg ? msg_len : 0);
+    rowbatch_text(b, signature, strlen(signature));
+    if (payload)
+        rowbatch_blob(b, payload, payload_len);
+    else
+        rowbatch_null(b);
+    if (rowbatch_row_done(b))
+        flush_errors(j);
+    return id;
+}
+
 int64_t journal_error_record(struct journal *j, int64_t idx, int64_t attempt_id, const char *key,
                              size_t key_len, const char *msg, size_t msg_len, const char *signature,
                              const unsigned char *payload, size_t payload_len)
@@ -573,6 +649,9 @@ int64_t journal_error_record(struct journal *j, int64_t idx, int64_t attempt_id,
      * one cannot wait in the queue, so it waits for the lock here. */
     if (!j->in_txn && ((key && memchr(key, 0, key_len)) || (msg && memchr(msg, 0, msg_len))))
         begin_blocking(j);
+    if (journal_ready(j))
+        return batch_error_record(j, idx, attempt_id, key, key_len, msg, msg_len, signature,
+                                  payload, payload_len);
     sqlite3_stmt *s = use(j, J_ERROR);
     sqlite3_bind_int64(s, 2, idx);
     sqlite3_bind_int64(s, 3, attempt_id);

@@ -66,9 +66,24 @@ static bool unsafe_cp(unsigned cp)
 }
 
 /* Appends the body of a JSON string (no quotes) for bytes s[0..len). */
+static bool plain_ascii(unsigned char c)
+{
+    return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
 static void add_chars(struct ns_buf *b, const unsigned char *s, size_t len)
 {
     for (size_t i = 0; i < len;) {
+        /* Printable ASCII goes out as it is, a run at a time: most text is
+         * that, and a call per byte was the cost of storing a big plan. */
+        size_t run = 0;
+        while (i + run < len && plain_ascii(s[i + run]))
+            run++;
+        if (run) {
+            buf_add(b, s + i, run);
+            i += run;
+            continue;
+        }
         unsigned cp;
         size_t n = utf8_decode(s + i, len - i, &cp);
         if (!n) {

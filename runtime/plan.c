@@ -763,6 +763,32 @@ static int stream_pass(const struct ns_spec *spec, struct ns_plan *summary, ns_p
     return b->failed || b->each_rc ? -1 : 0;
 }
 
+/* The pass that hands a validated plan (summary: its len and hash) to each.
+ * Only keys files and globs can change between passes; ranges and dates
+ * are functions of the spec, so their hash is not recomputed. */
+static int again_pass(const struct ns_spec *spec, struct ns_plan *summary, ns_plan_each_fn each,
+                      void *ctx, struct ns_diags *diags, int *each_rc)
+{
+    uint64_t hash = summary->hash;
+    size_t len = summary->len;
+    bool reads_files = spec->partitions.kind == NS_PART_FILES ||
+                       (spec->partitions.kind == NS_PART_LIST && spec->partitions.keys_file.text);
+    struct builder b;
+    int rc = stream_pass(spec, summary, each, ctx, false, !reads_files, &b, diags);
+    *each_rc = b.each_rc;
+    if (rc != 0)
+        return -1;
+    if ((reads_files && b.hash != hash) || summary->len != len) {
+        /* A keys file or a glob changed between the passes. */
+        diags_add(diags, spec->partitions.line, spec->partitions.col,
+                  "partitions: the plan changed while it was read (a keys file or the files "
+                  "matched changed); try again");
+        return -1;
+    }
+    summary->hash = hash;
+    return 0;
+}
+
 int plan_stream(const struct ns_spec *spec, char *const *given, size_t given_len,
                 ns_plan_each_fn first, ns_plan_each_fn each, void *ctx, struct ns_plan *summary,
                 struct ns_diags *diags, int *each_rc)
@@ -796,30 +822,32 @@ int plan_stream(const struct ns_spec *spec, char *const *given, size_t given_len
     *each_rc = b.each_rc;
     if (rc != 0)
         goto fail;
-    uint64_t hash = b.hash;
-    size_t len = summary->len;
-    summary->hash = hash;
+    summary->hash = b.hash;
     if (!each)
         return 0;
-    /* Only keys files and globs can change between the passes; ranges and
-     * dates are functions of the spec, so their hash is not recomputed. */
-    bool reads_files = spec->partitions.kind == NS_PART_FILES ||
-                       (spec->partitions.kind == NS_PART_LIST && spec->partitions.keys_file.text);
-    rc = stream_pass(spec, summary, each, ctx, false, !reads_files, &b, diags);
-    *each_rc = b.each_rc;
-    if (rc != 0)
+    if (again_pass(spec, summary, each, ctx, diags, each_rc) != 0)
         goto fail;
-    if ((reads_files && b.hash != hash) || summary->len != len) {
-        /* A keys file or a glob changed between the passes. */
-        diags_add(diags, spec->partitions.line, spec->partitions.col,
-                  "partitions: the plan changed while it was read (a keys file or the files "
-                  "matched changed); try again");
-        goto fail;
-    }
     return 0;
 fail:
     plan_release(summary);
     return -1;
+}
+
+int plan_stream_known(const struct ns_spec *spec, char *const *given, size_t given_len,
+                      const struct ns_plan *known, ns_plan_each_fn each, void *ctx,
+                      struct ns_diags *diags, int *each_rc)
+{
+    struct ns_plan summary;
+    memset(&summary, 0, sizeof summary);
+    *each_rc = 0;
+    int rc = -1;
+    if (resolve_params(spec, given, given_len, &summary, diags) == 0) {
+        summary.len = known->len;
+        summary.hash = known->hash;
+        rc = again_pass(spec, &summary, each, ctx, diags, each_rc);
+    }
+    plan_release(&summary);
+    return rc;
 }
 
 void plan_release(struct ns_plan *plan)

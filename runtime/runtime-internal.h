@@ -192,6 +192,9 @@ void journal_free(struct journal *j);
 /* Commits the turn's writes, waiting for the write lock if another process
  * holds it (and ending a wait: its queued writes are committed too). */
 int journal_commit(struct journal *j, char *err, size_t errlen);
+/* Writes what the journal batched (error records) into the open
+ * transaction, for a read on the runtime's own connection. */
+void journal_flush(struct journal *j);
 /* Monotonic time the open transaction began (its first write); 0 if none is
  * open, also while writes wait for the lock (journal_waiting). */
 double journal_open_since(const struct journal *j);

@@ -478,6 +478,13 @@ int store_open(struct ns_store *st, const char *path, enum ns_store_mode mode, c
             goto fail;
         flags |= SQLITE_OPEN_URI;
     }
+    /* SQLite's memory statistics take a global mutex on every allocation;
+     * nothing here reads them. Only possible before the first open. */
+    static bool configured;
+    if (!configured) {
+        sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+        configured = true;
+    }
     int orc = sqlite3_open_v2(uri ? uri : path, &st->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
     free(uri);
     if (orc != SQLITE_OK) {

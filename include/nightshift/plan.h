@@ -55,6 +55,14 @@ int plan_stream(const struct ns_spec *spec, char *const *given, size_t given_len
                 ns_plan_each_fn first, ns_plan_each_fn each, void *ctx, struct ns_plan *summary,
                 struct ns_diags *diags, int *each_rc);
 
+/* The second pass alone, for a plan plan_stream validated earlier (known:
+ * its summary): calls each(ctx, p) for every partition. Returns 0, or -1
+ * when each stopped it (*each_rc) or the plan no longer matches known (a
+ * keys file or glob changed since; diags says so). */
+int plan_stream_known(const struct ns_spec *spec, char *const *given, size_t given_len,
+                      const struct ns_plan *known, ns_plan_each_fn each, void *ctx,
+                      struct ns_diags *diags, int *each_rc);
+
 /* Canonical text of the run parameters, "a=1\nb=x\n" sorted by name: with the
  * job name it is a run's identity. Caller frees. */
 char *plan_params_canonical(const struct ns_plan *plan);
