@@ -652,6 +652,8 @@ int64_t journal_error_record(struct journal *j, int64_t idx, int64_t attempt_id,
     if (journal_ready(j))
         return batch_error_record(j, idx, attempt_id, key, key_len, msg, msg_len, signature,
                                   payload, payload_len);
+    /* Another process holds the write lock: no id can be given now, so the
+     * record waits in the queue as SQL with a provisional id. */
     sqlite3_stmt *s = use(j, J_ERROR);
     sqlite3_bind_int64(s, 2, idx);
     sqlite3_bind_int64(s, 3, attempt_id);

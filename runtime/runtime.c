@@ -323,10 +323,7 @@ static int create_run(struct rt *rt, const char *params, const char *spec_canon,
     char *abs_spec = realpath(rt->spec->path, NULL);
     int rc = -1;
     ns_crashpoint("create.before");
-    /* The partitions reference the run inserted just before them, in this
-     * transaction: checking that a million times is a tenth of the insert. */
-    if (store_exec(&rt->st, "PRAGMA foreign_keys=OFF", err, errlen) != 0 ||
-        store_begin(&rt->st, err, errlen) != 0)
+    if (store_begin(&rt->st, err, errlen) != 0)
         goto out;
     if (!rt->opts->rerun) {
         /* Two `run`s of one command at once: the other may have created the
@@ -403,11 +400,6 @@ static int create_run(struct rt *rt, const char *params, const char *spec_canon,
     rc = store_commit(&rt->st, err, errlen);
     ns_crashpoint("create.after");
 out:
-    /* Outside any transaction again (committed or rolled back). */
-    if (store_exec(&rt->st, "PRAGMA foreign_keys=ON", NULL, 0) != 0 && rc == 0) {
-        ns_errf(err, errlen, "%s: %s", rt->st.path, sqlite3_errmsg(rt->st.db));
-        rc = -1;
-    }
     free(params_json);
     free(abs_spec);
     return rc;
