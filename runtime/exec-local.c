@@ -206,8 +206,16 @@ static void local_service(struct ns_executor *ex, const struct pollfd *pfd, size
         ex->tasks[i] = ex->tasks[--ex->ntasks];
         struct ns_exec_end end;
         end_of(t, &end);
-        /* ... and those that left it (setsid) but kept the attempt's token. */
-        int escaped = t->token ? exec_end_escaped(t->token) : 0;
+        /* ... and those that left it (setsid) but kept the attempt's token;
+         * the other live workers are known, not suspects. */
+        int escaped = 0;
+        if (t->token) {
+            pid_t *ours = ns_xcalloc(ex->ntasks + 1, sizeof *ours);
+            for (size_t k = 0; k < ex->ntasks; k++)
+                ours[k] = ex->tasks[k]->reaped ? 0 : ex->tasks[k]->proc.pid;
+            escaped = exec_end_escaped(t->token, ours, ex->ntasks);
+            free(ours);
+        }
         if (escaped > 0)
             snprintf(end.detail, sizeof end.detail,
                      "ended %d process%s that outlived it outside its process group", escaped,

@@ -23,10 +23,37 @@
 #include "nightshift/exec.h"
 #include "nightshift/util.h"
 
-static int set_nonblock(int fd)
+/* The boot clock in /proc's clock ticks (field 22 of /proc/PID/stat is
+ * the kernel's CLOCK_BOOTTIME stamp of the new process, in USER_HZ ticks). */
+static uint64_t boot_ticks(void)
 {
-    int fl = fcntl(fd, F_GETFL);
-    return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+    struct timespec ts;
+    if (clock_gettime(CLOCK_BOOTTIME, &ts) != 0)
+        return 0;
+    static long hz;
+    if (!hz)
+        hz = sysconf(_SC_CLK_TCK);
+    if (hz <= 0)
+        return 0;
+    return (uint64_t)ts.tv_sec * (uint64_t)hz +
+           (uint64_t)ts.tv_nsec / (uint64_t)(1000000000L / hz);
+}
+
+/* The child's start time without reading /proc when the boot clock showed
+ * the same tick before and after the spawn (the child was stamped between
+ * them): one open and read fewer per attempt. Checked against /proc the
+ * first time it can be, so a kernel that counts otherwise only ever costs
+ * the read. (Static: the runtime spawns from one thread.) */
+static uint64_t child_start_time(pid_t pid, uint64_t before, uint64_t after)
+{
+    static int clock_matches = -1; /* -1: not checked yet */
+    if (before == 0 || before != after || clock_matches == 0)
+        return exec_start_time(pid);
+    if (clock_matches == 1)
+        return before;
+    uint64_t st = exec_start_time(pid);
+    clock_matches = st == before;
+    return st;
 }
 
 int exec_start(const struct ns_launch *l, struct ns_proc *out, char *err, size_t errlen)
@@ -85,6 +112,7 @@ int exec_start(const struct ns_launch *l, struct ns_proc *out, char *err, size_t
                                         POSIX_SPAWN_SETSIGDEF);
 
     pid_t pid;
+    uint64_t ticks_before = boot_ticks();
     rc = posix_spawnp(&pid, l->argv[0], &fa, &attr, l->argv, l->envp);
     if (rc != 0) {
         if (l->workdir && rc == ENOENT && access(l->workdir, X_OK) != 0)
@@ -93,14 +121,17 @@ int exec_start(const struct ns_launch *l, struct ns_proc *out, char *err, size_t
             ns_errf(err, errlen, "%s: %s", l->argv[0], strerror(rc));
         goto fail;
     }
+    uint64_t ticks_after = boot_ticks();
     close(rep[1]);
     close(outp[1]);
-    set_nonblock(rep[0]);
-    set_nonblock(outp[0]);
+    /* Fresh pipe ends carry no other status flag (CLOEXEC is a descriptor
+     * flag): no F_GETFL first. */
+    fcntl(rep[0], F_SETFL, O_NONBLOCK);
+    fcntl(outp[0], F_SETFL, O_NONBLOCK);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     out->pid = pid;
-    out->start_time = exec_start_time(pid);
+    out->start_time = child_start_time(pid, ticks_before, ticks_after);
     out->report_fd = rep[0];
     out->output_fd = outp[0];
     return 0;
@@ -306,40 +337,58 @@ int exec_end_run_processes(const char *marker, int64_t grace_ms)
     return (int)nfound;
 }
 
-/* True if one of our children holds marker in its environment (the
- * children of every thread, /proc/self/task/TID/children); -1 if the kernel
- * cannot list children. */
-static int child_has(const char *marker, size_t nlen)
+/* True if pid, one of our children, is not a live worker listed in ours[]
+ * (their environments hold their own tokens) and holds marker. */
+static bool stray_child(long pid, const char *marker, size_t nlen, const pid_t *ours, size_t nours)
 {
-    DIR *d = opendir("/proc/self/task");
-    if (!d)
-        return -1;
-    int found = 0, listed = 0;
-    struct dirent *e;
-    while (!found && (e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        char path[96];
-        snprintf(path, sizeof path, "/proc/self/task/%.32s/children", e->d_name);
-        FILE *f = fopen(path, "r");
-        if (!f)
-            continue;
-        listed = 1;
-        long pid;
-        while (!found && fscanf(f, "%ld", &pid) == 1)
-            found = pid > 1 && environ_has((pid_t)pid, marker, nlen);
-        fclose(f);
-    }
-    closedir(d);
-    return listed ? found : -1;
+    if (pid <= 1)
+        return false;
+    for (size_t i = 0; i < nours; i++)
+        if (ours[i] == (pid_t)pid)
+            return false;
+    return environ_has((pid_t)pid, marker, nlen);
 }
 
-int exec_end_escaped(const char *marker)
+/* True if one of our children is a stray_child; -1 if the kernel cannot
+ * list children. The main thread's list (/proc/self/task/PID/children,
+ * "PID PID ... ") is all of them: workers and hooks are started from the
+ * loop, and the kernel hands orphans to a subreaper's first live thread. */
+static int child_has(const char *marker, size_t nlen, const pid_t *ours, size_t nours)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int found = 0;
+    char buf[4096];
+    size_t have = 0; /* a pid cut at the end of the last read is kept */
+    for (bool eof = false; !found && !eof;) {
+        ssize_t n = read(fd, buf + have, sizeof buf - 1 - have);
+        eof = n <= 0;
+        have += n > 0 ? (size_t)n : 0;
+        buf[have] = '\0';
+        char *p = buf, *end;
+        for (long pid; !found && (pid = strtol(p, &end, 10), end != p); p = end) {
+            if (*end == '\0' && !eof)
+                break; /* maybe cut: read on */
+            found = stray_child(pid, marker, nlen, ours, nours);
+        }
+        have = strlen(p);
+        memmove(buf, p, have + 1);
+        if (have == sizeof buf - 1)
+            have = 0; /* no pid is that long */
+    }
+    close(fd);
+    return found;
+}
+
+int exec_end_escaped(const char *marker, const pid_t *ours, size_t nours)
 {
     /* Cheap first: an escapee whose parent (the worker) has exited was
      * reparented to us, the subreaper; only then scan every process, which
      * also finds its descendants. */
-    if (child_has(marker, strlen(marker)) == 0)
+    if (child_has(marker, strlen(marker), ours, nours) == 0)
         return 0;
     return exec_end_run_processes(marker, 0);
 }

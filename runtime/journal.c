@@ -48,23 +48,21 @@
     X(CHECKPOINT, "UPDATE partitions SET checkpoint = ?3, checkpoint_at = ?4, "                    \
                   "checkpoint_progress = ?5, checkpoint_err_id = " ERR_ID(6) " "                   \
                   "WHERE run_id = ?1 AND idx = ?2")                                                \
-    /* progress_from: where the attempt resumes (its checkpoint's progress,                       \
-     * or 0); redone: what the partition had reached beyond that - records                        \
-     * this attempt does again. Read from the partition row before launch                         \
-     * rewrites it. */                                                                            \
     X(ATTEMPT_START,                                                                               \
       "INSERT INTO attempts(run_id, idx, n, started_at, log_path, resumed_from, progress_from, "   \
-      "redone) SELECT ?1, ?2, ?3, ?4, ?5, ?6, f, max(0, p.progress - f) FROM partitions p, "       \
-      "(SELECT CASE WHEN ?6 IS NULL THEN 0 ELSE coalesce(checkpoint_progress, 0) END AS f "        \
-      "FROM partitions WHERE run_id = ?1 AND idx = ?2) WHERE p.run_id = ?1 AND p.idx = ?2")        \
+      "redone) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")                                           \
     X(ATTEMPT_LOCATOR, "UPDATE attempts SET executor = ?2, locator = ?3, label = ?4, pid = ?5, "    \
                        "pid_start = ?6, pgid = ?5 WHERE id = ?1")                                  \
     X(ATTEMPT_OFFSETS, "UPDATE attempts SET report_offset = ?2, output_offset = ?3 WHERE id = ?1") \
     X(DROP_ATTEMPT_ERRORS, "DELETE FROM error_records WHERE attempt_id = ?1")                      \
     X(RUN_EXECUTOR, "UPDATE runs SET executor = ?2 WHERE id = ?1")                                 \
+    /* ?10-?14: where it ran, if not stored yet (NULL keeps what is). */                          \
     X(ATTEMPT_END,                                                                                 \
       "UPDATE attempts SET ended_at = ?2, outcome = ?3, exit_code = ?4, signal = ?5, "             \
-      "duration = ?6, log_bytes = ?7, log_dropped = ?8, message = ?9 WHERE id = ?1")               \
+      "duration = ?6, log_bytes = ?7, log_dropped = ?8, message = ?9, "                            \
+      "executor = coalesce(?10, executor), locator = coalesce(?11, locator), "                     \
+      "label = coalesce(?12, label), pid = coalesce(?13, pid), pgid = coalesce(?13, pgid), "       \
+      "pid_start = coalesce(?14, pid_start) WHERE id = ?1")                                        \
     X(ERROR, "INSERT INTO error_records(run_id, idx, attempt_id, at, key, message, signature, "    \
              "payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")                                   \
     X(DROP_ERRORS, "DELETE FROM error_records WHERE run_id = ?1 AND idx = ?2 AND id > " ERR_ID(3))  \
@@ -144,6 +142,10 @@ struct journal {
     struct ns_rowbatch *errors;
     sqlite3_stmt *max_error_id;
     int64_t next_error_id; /* 0: not read in this transaction yet */
+    /* Events are only ever appended and nothing in the runtime reads them
+     * back: inside a transaction they wait here until the commit, 64 per
+     * INSERT. */
+    struct ns_rowbatch *events;
 };
 
 struct journal *journal_new(struct ns_store *st, int64_t run_id)
@@ -167,6 +169,8 @@ struct journal *journal_new(struct ns_store *st, int64_t run_id)
                              "message, signature, payload)",
                              "(?, ?, ?, ?, ?, ?, ?, ?, ?)");
     j->max_error_id = store_prepare(st, "SELECT coalesce(max(id), 0) FROM error_records");
+    j->events = rowbatch_new(st->db, "INSERT INTO events(run_id, idx, attempt_id, at, kind, message)",
+                             "(?, ?, ?, ?, ?, ?)");
     return j;
 }
 
@@ -181,6 +185,7 @@ void journal_free(struct journal *j)
     sqlite3_finalize(j->map_insert);
     rowbatch_free(j->errors);
     sqlite3_finalize(j->max_error_id);
+    rowbatch_free(j->events);
     for (size_t i = 0; i < j->nqueue; i++)
         sqlite3_free(j->queue[i].sql);
     free(j->queue);
@@ -302,10 +307,18 @@ static void flush_errors(struct journal *j)
         ns_crashpoint("error.after"); /* one hit per record, as unbatched */
 }
 
+static void flush_events(struct journal *j)
+{
+    if (rowbatch_rows(j->events) && rowbatch_flush(j->events) != SQLITE_OK) {
+        j->failed = true;
+        snprintf(j->err, sizeof j->err, "%s", sqlite3_errmsg(j->st->db));
+    }
+}
+
 void journal_flush(struct journal *j)
 {
     if (j)
-        flush_errors(j);
+        flush_errors(j); /* events are never read back: they wait for the commit */
 }
 
 /* Returns the statement ready for binding, inside a transaction (or, while
@@ -435,6 +448,7 @@ int journal_commit(struct journal *j, char *err, size_t errlen)
     if (!j->in_txn)
         return 0;
     flush_errors(j);
+    flush_events(j);
     j->in_txn = false;
     j->next_error_id = 0;
     /* A statement that failed (a constraint, say) was undone alone by
@@ -462,7 +476,26 @@ void journal_event(struct journal *j, int64_t idx, int64_t attempt_id, const cha
     va_start(ap, fmt);
     buf_vaddf(&b, fmt, ap);
     va_end(ap);
-    sqlite3_stmt *s = use(j, J_EVENT);
+    if (journal_ready(j)) {
+        struct ns_rowbatch *r = j->events;
+        rowbatch_int(r, j->run_id);
+        if (idx >= 0)
+            rowbatch_int(r, idx);
+        else
+            rowbatch_null(r);
+        if (attempt_id > 0)
+            rowbatch_int(r, attempt_id);
+        else
+            rowbatch_null(r);
+        rowbatch_double(r, ns_now());
+        rowbatch_text(r, kind, strlen(kind));
+        rowbatch_text(r, b.data ? b.data : "", b.len);
+        if (rowbatch_row_done(r))
+            flush_events(j);
+        buf_release(&b);
+        return;
+    }
+    sqlite3_stmt *s = use(j, J_EVENT); /* waiting for the lock: queued as SQL */
     if (idx >= 0)
         sqlite3_bind_int64(s, 2, idx);
     if (attempt_id > 0)
@@ -523,7 +556,8 @@ void journal_checkpoint(struct journal *j, int64_t idx, const struct part *p)
 }
 
 int64_t journal_attempt_start(struct journal *j, int64_t idx, int n, double at,
-                              const char *log_path, const char *resumed_from, size_t rlen)
+                              const char *log_path, const char *resumed_from, size_t rlen,
+                              int64_t progress_from, int64_t redone)
 {
     if (!j->in_txn)
         begin_blocking(j); /* its row id is needed now (the loop avoids a wait) */
@@ -534,8 +568,30 @@ int64_t journal_attempt_start(struct journal *j, int64_t idx, int n, double at,
     bind_text_or_null(s, 5, log_path);
     if (resumed_from)
         sqlite3_bind_blob(s, 6, resumed_from, (int)rlen, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 7, progress_from);
+    sqlite3_bind_int64(s, 8, redone);
     run(j, s);
     return sqlite3_last_insert_rowid(j->st->db);
+}
+
+/* Binds executor, locator, label, pid and pid start at at, at+1, ...: pid,
+ * pid_start and pgid are schema 1's columns; scripts and tests read them,
+ * so a local locator ("pid=N start=T") still fills them. */
+static void bind_location(sqlite3_stmt *s, int at, const char *executor, const char *locator,
+                          const char *label)
+{
+    sqlite3_bind_text(s, at, executor, -1, SQLITE_STATIC);
+    bind_text_or_null(s, at + 1, locator);
+    bind_text_or_null(s, at + 2, label);
+    long long pid = 0, start = 0;
+    if (locator && strcmp(executor, "local") == 0 &&
+        sscanf(locator, "pid=%lld start=%lld", &pid, &start) == 2) {
+        sqlite3_bind_int64(s, at + 3, pid);
+        sqlite3_bind_int64(s, at + 4, start);
+    } else {
+        sqlite3_bind_null(s, at + 3);
+        sqlite3_bind_null(s, at + 4);
+    }
 }
 
 void journal_attempt_locator(struct journal *j, int64_t attempt_id, const char *executor,
@@ -543,20 +599,7 @@ void journal_attempt_locator(struct journal *j, int64_t attempt_id, const char *
 {
     sqlite3_stmt *s = use(j, J_ATTEMPT_LOCATOR);
     sqlite3_bind_int64(s, 1, attempt_id);
-    sqlite3_bind_text(s, 2, executor, -1, SQLITE_STATIC);
-    bind_text_or_null(s, 3, locator);
-    bind_text_or_null(s, 4, label);
-    /* pid, pid_start and pgid are schema 1's columns; scripts and tests read
-     * them, so a local locator ("pid=N start=T") still fills them. */
-    long long pid = 0, start = 0;
-    if (locator && strcmp(executor, "local") == 0 &&
-        sscanf(locator, "pid=%lld start=%lld", &pid, &start) == 2) {
-        sqlite3_bind_int64(s, 5, pid);
-        sqlite3_bind_int64(s, 6, start);
-    } else {
-        sqlite3_bind_null(s, 5);
-        sqlite3_bind_null(s, 6);
-    }
+    bind_location(s, 2, executor, locator, label);
     run(j, s);
 }
 
@@ -585,8 +628,9 @@ void journal_run_executor(struct journal *j, const char *executor)
     run(j, s);
 }
 
-void journal_attempt_end(struct journal *j, const struct attempt *a, double at, const char *outcome,
-                         int exit_code, int sig, const char *message)
+void journal_attempt_end(struct journal *j, const struct attempt *a, const char *executor,
+                         double at, const char *outcome, int exit_code, int sig,
+                         const char *message)
 {
     sqlite3_stmt *s = use(j, J_ATTEMPT_END);
     sqlite3_bind_int64(s, 1, a->id);
@@ -600,6 +644,8 @@ void journal_attempt_end(struct journal *j, const struct attempt *a, double at, 
     sqlite3_bind_int64(s, 7, a->log_bytes);
     sqlite3_bind_int64(s, 8, a->log_dropped);
     bind_text_or_null(s, 9, message);
+    if (a->location_dirty)
+        bind_location(s, 10, executor, a->locator, a->label[0] ? a->label : NULL);
     run(j, s);
 }
 

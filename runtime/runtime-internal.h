@@ -46,7 +46,11 @@ struct attempt {
     int64_t report_fed, report_offset; /* report bytes fed; fed up to the last whole message */
     int64_t output_fed;
     bool offsets_dirty; /* adoptable executors: offsets to store with this turn */
-    bool located;       /* its locator is stored (queueing backends learn it at submission) */
+    bool located;       /* its locator is known (queueing backends learn it at submission) */
+    char *locator;      /* where the task runs, and its label for people (executor.h) */
+    char label[96];
+    bool location_dirty; /* locator/label not stored yet: before the commit, or with the end */
+    char *key;           /* the partition's key, for messages; NULL: read it (part_key) */
     bool started;       /* it runs (or ran): a queueing backend's task is queued until `started`;
                            until then its partition stays pending (or paused, if held) */
     struct ns_report_parser parser;
@@ -124,6 +128,8 @@ struct rt {
     int lock_fd;
     char *run_dir;
     char *self_exe;
+    char **base_env; /* every worker's environment up to the attempt's part */
+    size_t nbase_env;
     char *run_token; /* "NIGHTSHIFT_RUN_TOKEN=<db hash>.<run id>": finds our processes */
     uint8_t *pstate;       /* every partition's state (enum pstate), one byte each */
     struct part_map parts; /* the partitions in memory: rt_part() loads on demand */
@@ -192,8 +198,9 @@ void journal_free(struct journal *j);
 /* Commits the turn's writes, waiting for the write lock if another process
  * holds it (and ending a wait: its queued writes are committed too). */
 int journal_commit(struct journal *j, char *err, size_t errlen);
-/* Writes what the journal batched (error records) into the open
- * transaction, for a read on the runtime's own connection. */
+/* Writes the error records the journal batched into the open transaction,
+ * for a read on the runtime's own connection (events, never read back,
+ * wait for the commit). */
 void journal_flush(struct journal *j);
 /* Monotonic time the open transaction began (its first write); 0 if none is
  * open, also while writes wait for the lock (journal_waiting). */
@@ -215,8 +222,12 @@ void journal_event(struct journal *j, int64_t idx, int64_t attempt_id, const cha
 void journal_partition(struct journal *j, int64_t idx, const struct part *p);
 void journal_progress(struct journal *j, int64_t idx, const struct part *p);
 void journal_checkpoint(struct journal *j, int64_t idx, const struct part *p);
+/* progress_from: where the attempt resumes (its checkpoint's progress, or
+ * 0); redone: what the partition had reached beyond that - records this
+ * attempt does again. */
 int64_t journal_attempt_start(struct journal *j, int64_t idx, int n, double at,
-                              const char *log_path, const char *resumed_from, size_t rlen);
+                              const char *log_path, const char *resumed_from, size_t rlen,
+                              int64_t progress_from, int64_t redone);
 /* Where the attempt runs: its executor, the locator that finds it again
  * after a restart, and its label ("pid 4121", "job 881_4"). */
 void journal_attempt_locator(struct journal *j, int64_t attempt_id, const char *executor,
@@ -228,8 +239,11 @@ void journal_attempt_offsets(struct journal *j, int64_t attempt_id, int64_t repo
 /* Deletes the error records of one attempt; returns how many. */
 int64_t journal_drop_attempt_errors(struct journal *j, int64_t attempt_id);
 void journal_run_executor(struct journal *j, const char *executor);
-void journal_attempt_end(struct journal *j, const struct attempt *a, double at, const char *outcome,
-                         int exit_code, int sig, const char *message);
+/* Also stores where it ran (a->locator, a->label on executor) if that is
+ * not stored yet (a->location_dirty). */
+void journal_attempt_end(struct journal *j, const struct attempt *a, const char *executor,
+                         double at, const char *outcome, int exit_code, int sig,
+                         const char *message);
 int64_t journal_error_record(struct journal *j, int64_t idx, int64_t attempt_id, const char *key,
                              size_t key_len, const char *msg, size_t msg_len, const char *signature,
                              const unsigned char *payload, size_t payload_len);

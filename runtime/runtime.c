@@ -576,7 +576,13 @@ struct part *rt_part(struct rt *rt, int64_t idx)
         part_fill(rt, p, s);
     sqlite3_reset(s);
     /* Error counters on rows are coalesced and may lag after a crash; the
-     * records themselves are the truth. */
+     * records themselves are the truth. A partition that never started has
+     * none (an attempt's records commit with or after its start, which
+     * counts it in the row). */
+    if (p->attempts_total == 0) {
+        part_map_insert(&rt->parts, p);
+        return p;
+    }
     s = rt->part_errors_stmt;
     sqlite3_reset(s);
     sqlite3_bind_int64(s, 1, rt->run_id);
@@ -783,7 +789,7 @@ static void reconcile(struct rt *rt)
             snprintf(msg, sizeof msg, "runtime died during the attempt; %s",
                      r == NS_RECOVER_ENDED ? "its worker was still running and was ended on restart"
                                            : "its worker was already gone");
-            journal_attempt_end(rt->j, a, now, "interrupted", -1, 0, msg);
+            journal_attempt_end(rt->j, a, rt->exops->name, now, "interrupted", -1, 0, msg);
             rt_event(rt, idx, a->id, "reconcile", "partition %lld [%s]: attempt %d %s",
                      (long long)idx, part_key(rt, idx), a->n, msg);
             /* Queued when the runtime died (its partition still pending):
@@ -847,50 +853,84 @@ static void free_strv(char **v)
     free(v);
 }
 
-/* Builds the worker's environment: ours without NIGHTSHIFT_* (a worker of a
- * nested run must not inherit the outer run's identity), the spec's env,
- * then the contract variables. */
+/* Frees what build_env made (not the shared run part). */
+static void free_env(struct rt *rt, char **env)
+{
+    if (!env)
+        return;
+    for (char **p = env + rt->nbase_env; *p; p++)
+        free(*p);
+    free(env);
+}
+
+/* The part of every worker's environment that is the same for the whole
+ * run, built once: ours without NIGHTSHIFT_* (a worker of a nested run must
+ * not inherit the outer run's identity) and without the names the spec's
+ * env sets (those replace ours), then the run's contract variables. */
+static void build_base_env(struct rt *rt)
+{
+    char **env = NULL;
+    size_t n = 0;
+    for (char **e = environ; e && *e; e++) {
+        if (strncmp(*e, "NIGHTSHIFT_", 11) == 0)
+            continue;
+        size_t name_len = strcspn(*e, "=");
+        bool replaced = false;
+        for (size_t i = 0; i < rt->spec->env_len && !replaced; i++)
+            replaced = strlen(rt->spec->env[i].name) == name_len &&
+                       memcmp(rt->spec->env[i].name, *e, name_len) == 0;
+        if (!replaced)
+            push_env(&env, &n, ns_xstrdup(*e));
+    }
+    push_env(&env, &n, ns_xasprintf("NIGHTSHIFT_RUN_ID=%lld", (long long)rt->run_id));
+    push_env(&env, &n, ns_xstrdup(rt->run_token));
+    push_env(&env, &n, ns_xasprintf("NIGHTSHIFT_JOB=%s", rt->spec->name));
+    push_env(&env, &n, ns_xasprintf("NIGHTSHIFT_REPORT_FD=%d", NS_REPORT_FD));
+    push_env(&env, &n, ns_xasprintf("NIGHTSHIFT_BIN=%s", rt->self_exe));
+    push_env(&env, &n, ns_xasprintf("NIGHTSHIFT_DB=%s", rt->st.path));
+    rt->base_env = env;
+    rt->nbase_env = n;
+}
+
+#define ATTEMPT_ENV_VARS 5 /* set by build_env below */
+
+/* Builds one attempt's environment: the run's (build_base_env; shared, not
+ * copied), the spec's env, then the attempt's own contract variables and
+ * parameters. Free with free_env. */
 static char **build_env(struct rt *rt, const struct ns_partition *pp, int attempt_n,
                         const struct part *p, char *err, size_t errlen)
 {
+    if (!rt->base_env)
+        build_base_env(rt);
     int64_t idx = pp->index;
-    char **env = NULL;
-    size_t n = 0;
-    for (char **e = environ; e && *e; e++)
-        if (strncmp(*e, "NIGHTSHIFT_", 11) != 0)
-            push_env(&env, &n, ns_xstrdup(*e));
+    size_t cap = rt->nbase_env + rt->spec->env_len + ATTEMPT_ENV_VARS + pp->params_len + 1;
+    char **env = ns_xcalloc(cap, sizeof *env);
+    memcpy(env, rt->base_env, rt->nbase_env * sizeof *env);
+    size_t n = rt->nbase_env;
     struct ns_buf b = NS_BUF_INIT;
     for (size_t i = 0; i < rt->spec->env_len; i++) {
         buf_reset(&b);
         if (tmpl_expand(rt->spec->env[i].value, pp->params, pp->params_len, &b, err, errlen) != 0) {
             buf_release(&b);
-            free_strv(env);
+            free_env(rt, env);
             return NULL;
         }
-        push_env(&env, &n, ns_xasprintf("%s=%s", rt->spec->env[i].name, b.data ? b.data : ""));
+        env[n++] = ns_xasprintf("%s=%s", rt->spec->env[i].name, b.data ? b.data : "");
     }
     buf_release(&b);
-    push_env(&env, &n, ns_xasprintf("NIGHTSHIFT_RUN_ID=%lld", (long long)rt->run_id));
-    push_env(&env, &n, ns_xstrdup(rt->run_token));
     /* Its own token: what escapes the attempt's group is ended with it. */
-    push_env(&env, &n,
-             ns_xasprintf("NIGHTSHIFT_ATTEMPT_TOKEN=%s.%lld.%d", strchr(rt->run_token, '=') + 1,
-                          (long long)idx, attempt_n));
-    push_env(&env, &n, ns_xasprintf("NIGHTSHIFT_JOB=%s", rt->spec->name));
-    push_env(&env, &n, ns_xasprintf("NIGHTSHIFT_PARTITION=%lld", (long long)idx));
-    push_env(&env, &n, ns_xasprintf("NIGHTSHIFT_PARTITION_KEY=%s", pp->key));
-    push_env(&env, &n, ns_xasprintf("NIGHTSHIFT_ATTEMPT=%d", attempt_n));
-    push_env(&env, &n,
-             ns_xasprintf("NIGHTSHIFT_CHECKPOINT=%s", p->checkpoint ? p->checkpoint : ""));
-    push_env(&env, &n, ns_xasprintf("NIGHTSHIFT_REPORT_FD=%d", NS_REPORT_FD));
-    push_env(&env, &n, ns_xasprintf("NIGHTSHIFT_BIN=%s", rt->self_exe));
-    push_env(&env, &n, ns_xasprintf("NIGHTSHIFT_DB=%s", rt->st.path));
+    env[n++] = ns_xasprintf("NIGHTSHIFT_ATTEMPT_TOKEN=%s.%lld.%d", strchr(rt->run_token, '=') + 1,
+                            (long long)idx, attempt_n);
+    env[n++] = ns_xasprintf("NIGHTSHIFT_PARTITION=%lld", (long long)idx);
+    env[n++] = ns_xasprintf("NIGHTSHIFT_PARTITION_KEY=%s", pp->key);
+    env[n++] = ns_xasprintf("NIGHTSHIFT_ATTEMPT=%d", attempt_n);
+    env[n++] = ns_xasprintf("NIGHTSHIFT_CHECKPOINT=%s", p->checkpoint ? p->checkpoint : "");
     for (size_t i = 0; i < pp->params_len; i++) {
         struct ns_buf name = NS_BUF_INIT;
         buf_adds(&name, "NIGHTSHIFT_P_");
         for (const char *c = pp->params[i].name; *c; c++)
             buf_addc(&name, (*c >= 'a' && *c <= 'z') ? (char)(*c - 32) : *c);
-        push_env(&env, &n, ns_xasprintf("%s=%s", name.data, pp->params[i].value));
+        env[n++] = ns_xasprintf("%s=%s", name.data, pp->params[i].value);
         buf_release(&name);
     }
     return env;
@@ -953,14 +993,41 @@ static void live_add(struct rt *rt, struct attempt *a)
 
 static void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_error);
 
-/* Stores where the attempt's task runs (locator, and the label in buf). */
-static void record_locator(struct rt *rt, struct attempt *a, char *label, size_t len)
+/* Frees what the attempt owns (its parser and log are closed by the caller). */
+static void attempt_free(struct attempt *a)
 {
-    char *locator = rt->exops->locator(rt->ex, a->task);
-    rt->exops->describe(rt->ex, a->task, label, len);
-    journal_attempt_locator(rt->j, a->id, rt->exops->name, locator, label);
-    a->located = locator != NULL;
-    free(locator);
+    free(a->log_path);
+    free(a->cause);
+    free(a->tail);
+    free(a->locator);
+    free(a->key);
+    free(a);
+}
+
+/* Learns where the attempt's task runs (its locator, and its label). It is
+ * stored before the turn commits (store_locations) or with the attempt's
+ * end, whichever comes first: an attempt that starts and ends within one
+ * transaction costs one statement fewer, and what is committed always says
+ * where each open attempt runs. */
+static void learn_location(struct rt *rt, struct attempt *a)
+{
+    free(a->locator);
+    a->locator = rt->exops->locator(rt->ex, a->task);
+    rt->exops->describe(rt->ex, a->task, a->label, sizeof a->label);
+    a->located = a->locator != NULL;
+    a->location_dirty = true;
+}
+
+static void store_locations(struct rt *rt)
+{
+    for (size_t i = 0; i < rt->nlive; i++) {
+        struct attempt *a = rt->live[i];
+        if (!a->location_dirty)
+            continue;
+        journal_attempt_locator(rt->j, a->id, rt->exops->name, a->locator,
+                                a->label[0] ? a->label : NULL);
+        a->location_dirty = false;
+    }
 }
 
 /* After a queueing backend's submission: the locators (Slurm job ids) it
@@ -975,10 +1042,8 @@ static void record_new_locators(struct rt *rt)
         if (a->located || !a->task)
             continue;
         char *locator = rt->exops->locator(rt->ex, a->task);
-        if (locator) {
-            char label[96];
-            record_locator(rt, a, label, sizeof label);
-        }
+        if (locator)
+            learn_location(rt, a);
         free(locator);
     }
 }
@@ -988,6 +1053,8 @@ static void launch(struct rt *rt, int64_t idx)
     struct part *p = rt_part(rt, idx);
     char err[512] = "";
     double now = ns_now();
+    int64_t progress_from = p->checkpoint ? p->checkpoint_progress : 0;
+    int64_t redone = p->progress > progress_from ? p->progress - progress_from : 0;
     p->attempts++;
     p->attempts_total++;
     /* Resume from the checkpoint: progress and error records past it will be
@@ -1017,8 +1084,8 @@ static void launch(struct rt *rt, int64_t idx)
     report_parser_init(&a->parser);
     a->log_path = attempt_log_path(rt, idx, a->n);
     a->log_pending = true; /* opened on the first output byte */
-    a->id =
-        journal_attempt_start(rt->j, idx, a->n, now, a->log_path, p->checkpoint, p->checkpoint_len);
+    a->id = journal_attempt_start(rt->j, idx, a->n, now, a->log_path, p->checkpoint,
+                                  p->checkpoint_len, progress_from, redone);
     p->live = a;
     if (!p->started_at)
         p->started_at = now;
@@ -1037,6 +1104,7 @@ static void launch(struct rt *rt, int64_t idx)
         argv = build_argv(rt, &pp, err, sizeof err);
         envp = argv ? build_env(rt, &pp, a->n, p, err, sizeof err) : NULL;
         workdir = build_workdir(rt, &pp);
+        a->key = ns_xstrdup(pp.key);
     }
     part_unload(&pp);
     int rc = -1;
@@ -1045,20 +1113,19 @@ static void launch(struct rt *rt, int64_t idx)
         rc = rt->exops->start(rt->ex, &l, a->id, a, &a->task, err, sizeof err);
     }
     free_strv(argv);
-    free_strv(envp);
+    free_env(rt, envp);
     free(workdir);
     if (rc != 0) {
         a->ended = true;
         finish_attempt(rt, a, err);
         return;
     }
-    char label[96];
-    record_locator(rt, a, label, sizeof label);
+    learn_location(rt, a);
     if (rt->spec->timeout_ms > 0 && !(rt->exops->caps & NS_EXEC_QUEUES)) /* else on `started` */
         a->deadline_mono = a->started_mono + (double)rt->spec->timeout_ms / 1000.0;
     journal_partition(rt->j, idx, p);
     rt_event(rt, idx, a->id, "attempt_start", "partition %lld [%s]: attempt %d started (%s%s)",
-             (long long)idx, part_key(rt, idx), a->n, label,
+             (long long)idx, a->key ? a->key : "?", a->n, a->label,
              p->checkpoint ? ", resuming from checkpoint" : "");
 }
 
@@ -1255,9 +1322,8 @@ static void on_started(void *ctx, void *owner)
     if (p->state == P_PENDING) /* paused (held) ones run on resume */
         rt_set_state(rt, a->idx, P_RUNNING);
     journal_partition(rt->j, a->idx, p);
-    char label[96];
     if (a->task)
-        record_locator(rt, a, label, sizeof label);
+        learn_location(rt, a);
 }
 
 /* Executor event: the attempt ended; the task handle is gone. The loop
@@ -1504,7 +1570,7 @@ static void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_e
         snprintf(msg + l, sizeof msg - l, "; %lld malformed report line%s ignored",
                  (long long)a->malformed, a->malformed == 1 ? "" : "s");
     }
-    journal_attempt_end(rt->j, a, now, outcome, code, sig, msg);
+    journal_attempt_end(rt->j, a, rt->exops->name, now, outcome, code, sig, msg);
 
     bool succeeded = strcmp(outcome, "succeeded") == 0;
     enum pstate to;
@@ -1543,7 +1609,7 @@ static void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_e
     rt_set_state(rt, a->idx, to);
     journal_partition(rt->j, a->idx, p);
     rt_event(rt, a->idx, a->id, "attempt_end", "partition %lld [%s]: attempt %d %s%s",
-             (long long)a->idx, part_key(rt, a->idx), a->n,
+             (long long)a->idx, a->key ? a->key : part_key(rt, a->idx), a->n,
              !succeeded && counts && p->last_message ? p->last_message : msg, next);
     if (to == P_PENDING && rt->state != RS_STOPPING)
         rt_requeue(rt, a->idx);
@@ -1557,10 +1623,7 @@ static void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_e
     if (to == P_FAILED)
         guard_check_budget(rt); /* before anything else is dispatched */
     live_remove(rt, a);
-    free(a->log_path);
-    free(a->cause);
-    free(a->tail);
-    free(a);
+    attempt_free(a);
 }
 
 /* ---- the loop ----------------------------------------------------------- */
@@ -1930,6 +1993,7 @@ static double periodic_due(const struct rt *rt, double now_mono)
  * the run); else the writes stay queued until a later turn (the loop). */
 static int commit_turn(struct rt *rt, bool wait, char *err, size_t errlen)
 {
+    store_locations(rt);
     if ((wait ? journal_commit : journal_try_commit)(rt->j, err, errlen) != 0)
         return -1;
     if (journal_waiting(rt->j))
@@ -2093,10 +2157,7 @@ static void abandon_workers(struct rt *rt, char *err, size_t errlen)
         report_parser_release(&a->parser);
         if (a->log_fd >= 0)
             close(a->log_fd);
-        free(a->log_path);
-        free(a->cause);
-        free(a->tail);
-        free(a);
+        attempt_free(a);
     }
     rt->nlive = 0;
     exec_reap_leftovers(2.0); /* bounded: everything of the run was killed already */
@@ -2125,6 +2186,7 @@ static void rt_release(struct rt *rt)
     sqlite3_finalize(rt->part_errors_stmt);
     if (rt->wake_fd >= 0)
         close(rt->wake_fd);
+    free_strv(rt->base_env);
     free(rt->self_exe);
     free(rt->run_token);
     free(rt->forced_changes);

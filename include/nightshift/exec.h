@@ -7,7 +7,9 @@
  * dispositions and exactly three descriptors besides stdin: stdout and stderr
  * on the log pipe, the report pipe on fd 3. A process is identified by pid
  * AND its start time (field 22 of /proc/PID/stat), so a recycled pid is never
- * mistaken for a worker after a restart.
+ * mistaken for a worker after a restart. exec_start reads that from the boot
+ * clock when it shows the same tick before and after the spawn, and from
+ * /proc otherwise. Workers and hooks are started from one thread (the loop).
  */
 #ifndef NIGHTSHIFT_EXEC_H
 #define NIGHTSHIFT_EXEC_H
@@ -60,9 +62,10 @@ int exec_end_run_processes(const char *marker, int64_t grace_ms);
  * outside its process group (setsid) but kept its token `marker`
  * (NIGHTSHIFT_ATTEMPT_TOKEN=...): called when the attempt ends, so they
  * cannot run beside its partition's next attempt. Cheap when there are none
- * (only our own children are looked at first). Returns how many were ended.
- * A process that also cleared its environment (env -i) is not found. */
-int exec_end_escaped(const char *marker);
+ * (only our own children are looked at first, and of those not the live
+ * workers listed in ours[]). Returns how many were ended. A process that
+ * also cleared its environment (env -i) is not found. */
+int exec_end_escaped(const char *marker, const pid_t *ours, size_t nours);
 
 /* Reaps every child that has exited (waitpid(-1), not blocking) and offers
  * each to claim(ctx, pid, wait status); unclaimed ones (orphaned

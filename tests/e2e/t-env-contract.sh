@@ -14,7 +14,7 @@ mkdir -p "$T/out" "$T/sh"
     trap '' INT
     exec 7>"$T/leak.fd"
     NIGHTSHIFT_RUN_ID=999 NIGHTSHIFT_PARTITION=42 NIGHTSHIFT_LEAK=yes NIGHTSHIFT_P_OUT=/nowhere \
-        NIGHTSHIFT_CHECKPOINT=stale UNRELATED_VAR=kept \
+        NIGHTSHIFT_CHECKPOINT=stale UNRELATED_VAR=kept GREETING=from-the-caller \
         "$NIGHTSHIFT" run --db "$NIGHTSHIFT_DB" "$SPECS/env.yaml" -p out="$T/out" -p greeting=hello
 ) >"$T/run.out" 2>&1
 is "the run exits 0" "$?" 0
@@ -42,6 +42,7 @@ is "NIGHTSHIFT_P_INDEX" "$(envvar "$EB" NIGHTSHIFT_P_INDEX)" 1
 is "NIGHTSHIFT_P_OUT (run parameter, not the caller's)" "$(envvar "$EB" NIGHTSHIFT_P_OUT)" "$T/out"
 is "NIGHTSHIFT_P_GREETING" "$(envvar "$EB" NIGHTSHIFT_P_GREETING)" hello
 is "spec env with {param} expanded" "$(envvar "$EB" GREETING)" "hello, beta #1"
+is "spec env replaces the caller's variable of that name (one entry, the spec's)" "$(grep '^GREETING=' "$T/out/beta.1.rawenv")" "GREETING=hello, beta #1"
 is "spec env with {{ }} literal braces" "$(envvar "$EB" PLAIN)" "literal {braces}"
 is "the caller's other variables are kept" "$(envvar "$EB" UNRELATED_VAR)" kept
 is "the caller's NIGHTSHIFT_LEAK does not leak" "$(envvar "$EB" NIGHTSHIFT_LEAK)" '<unset>'

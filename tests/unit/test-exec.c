@@ -72,6 +72,28 @@ static void test_worker_gets_its_own_group_and_fd3(void **state)
     close(p.output_fd);
 }
 
+/* The start time a worker is given (the boot clock, or /proc when the
+ * clock ticked during the spawn) is the one /proc shows, spawn after spawn. */
+static void test_start_time_of_each_worker_is_the_kernels(void **state)
+{
+    (void)state;
+    char *argv[] = {S("sleep"), S("5"), NULL};
+    char *envp[] = {S("PATH=/usr/bin:/bin"), NULL};
+    struct ns_launch l = {argv, envp, NULL};
+    for (int i = 0; i < 300; i++) {
+        struct ns_proc p;
+        char err[256];
+        assert_int_equal(exec_start(&l, &p, err, sizeof err), 0);
+        assert_true(p.start_time > 0);
+        assert_int_equal(p.start_time, starttime_of(p.pid));
+        assert_true(exec_same_process(p.pid, p.start_time));
+        kill(p.pid, SIGKILL);
+        assert_int_equal(waitpid(p.pid, NULL, 0), p.pid);
+        close(p.report_fd);
+        close(p.output_fd);
+    }
+}
+
 static void test_missing_command_is_an_error_at_start(void **state)
 {
     (void)state;
@@ -89,6 +111,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_start_time_identifies_a_process),
         cmocka_unit_test(test_worker_gets_its_own_group_and_fd3),
+        cmocka_unit_test(test_start_time_of_each_worker_is_the_kernels),
         cmocka_unit_test(test_missing_command_is_an_error_at_start),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
