@@ -142,9 +142,9 @@ struct journal {
     struct ns_rowbatch *errors;
     sqlite3_stmt *max_error_id;
     int64_t next_error_id; /* 0: not read in this transaction yet */
-    /* Events are only ever appended and nothing in the runtime reads them
-     * back: inside a transaction they wait here until the commit, 64 per
-     * INSERT. */
+    /* Events are only ever appended and the loop does not read them back:
+     * inside a transaction they wait here until the commit (or
+     * journal_flush_all), 64 per INSERT. */
     struct ns_rowbatch *events;
 };
 
@@ -318,7 +318,15 @@ static void flush_events(struct journal *j)
 void journal_flush(struct journal *j)
 {
     if (j)
-        flush_errors(j); /* events are never read back: they wait for the commit */
+        flush_errors(j); /* events are not read back by the loop: they wait for the commit */
+}
+
+void journal_flush_all(struct journal *j)
+{
+    if (!j)
+        return;
+    flush_errors(j);
+    flush_events(j);
 }
 
 /* Returns the statement ready for binding, inside a transaction (or, while

@@ -90,6 +90,7 @@ struct part {
     char *last_signature;
     bool queued;         /* in the retry queue */
     bool skip_when_done; /* an operator skipped it while it ran */
+    bool row_dirty;      /* its launch is not in its row yet: before the commit, or with the end */
     struct attempt *live;
 };
 
@@ -202,6 +203,9 @@ int journal_commit(struct journal *j, char *err, size_t errlen);
  * for a read on the runtime's own connection (events, never read back,
  * wait for the commit). */
 void journal_flush(struct journal *j);
+/* journal_flush and the batched events too: before the store is read
+ * through the query layer (the metrics textfile). */
+void journal_flush_all(struct journal *j);
 /* Monotonic time the open transaction began (its first write); 0 if none is
  * open, also while writes wait for the lock (journal_waiting). */
 double journal_open_since(const struct journal *j);

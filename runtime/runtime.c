@@ -1005,7 +1005,7 @@ static void attempt_free(struct attempt *a)
 }
 
 /* Learns where the attempt's task runs (its locator, and its label). It is
- * stored before the turn commits (store_locations) or with the attempt's
+ * stored before the turn commits (store_live_rows) or with the attempt's
  * end, whichever comes first: an attempt that starts and ends within one
  * transaction costs one statement fewer, and what is committed always says
  * where each open attempt runs. */
@@ -1018,15 +1018,22 @@ static void learn_location(struct rt *rt, struct attempt *a)
     a->location_dirty = true;
 }
 
-static void store_locations(struct rt *rt)
+/* Writes what live attempts deferred (see learn_location, and launch's
+ * partition row): before a commit, so what is committed is whole. */
+static void store_live_rows(struct rt *rt)
 {
     for (size_t i = 0; i < rt->nlive; i++) {
         struct attempt *a = rt->live[i];
-        if (!a->location_dirty)
-            continue;
-        journal_attempt_locator(rt->j, a->id, rt->exops->name, a->locator,
-                                a->label[0] ? a->label : NULL);
-        a->location_dirty = false;
+        if (a->location_dirty) {
+            journal_attempt_locator(rt->j, a->id, rt->exops->name, a->locator,
+                                    a->label[0] ? a->label : NULL);
+            a->location_dirty = false;
+        }
+        struct part *p = part_map_find(&rt->parts, a->idx);
+        if (p && p->row_dirty) {
+            journal_partition(rt->j, a->idx, p);
+            p->row_dirty = false;
+        }
     }
 }
 
@@ -1123,7 +1130,9 @@ static void launch(struct rt *rt, int64_t idx)
     learn_location(rt, a);
     if (rt->spec->timeout_ms > 0 && !(rt->exops->caps & NS_EXEC_QUEUES)) /* else on `started` */
         a->deadline_mono = a->started_mono + (double)rt->spec->timeout_ms / 1000.0;
-    journal_partition(rt->j, idx, p);
+    /* Its row is written before the commit, or with its end if that comes
+     * first (one UPDATE for an attempt that starts and ends in one turn). */
+    p->row_dirty = true;
     rt_event(rt, idx, a->id, "attempt_start", "partition %lld [%s]: attempt %d started (%s%s)",
              (long long)idx, a->key ? a->key : "?", a->n, a->label,
              p->checkpoint ? ", resuming from checkpoint" : "");
@@ -1608,6 +1617,7 @@ static void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_e
     p->skip_when_done = false;
     rt_set_state(rt, a->idx, to);
     journal_partition(rt->j, a->idx, p);
+    p->row_dirty = false;
     rt_event(rt, a->idx, a->id, "attempt_end", "partition %lld [%s]: attempt %d %s%s",
              (long long)a->idx, a->key ? a->key : part_key(rt, a->idx), a->n,
              !succeeded && counts && p->last_message ? p->last_message : msg, next);
@@ -1922,6 +1932,8 @@ static void periodic(struct rt *rt, bool force)
     if (rt->metrics_path && (force || now_mono - rt->last_metrics >= rt->metrics_every)) {
         rt->last_metrics = now_mono;
         char err[512];
+        store_live_rows(rt); /* read back below, as committed rows would say */
+        journal_flush_all(rt->j);
         int rc = metrics_write_textfile(&rt->st, rt->run_id, rt->metrics_path, err, sizeof err);
         /* A big run's figures cost more to read: never spend over 5 % of
          * the loop's time on them. */
@@ -1993,7 +2005,7 @@ static double periodic_due(const struct rt *rt, double now_mono)
  * the run); else the writes stay queued until a later turn (the loop). */
 static int commit_turn(struct rt *rt, bool wait, char *err, size_t errlen)
 {
-    store_locations(rt);
+    store_live_rows(rt);
     if ((wait ? journal_commit : journal_try_commit)(rt->j, err, errlen) != 0)
         return -1;
     if (journal_waiting(rt->j))
