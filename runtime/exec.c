@@ -352,21 +352,33 @@ static bool stray_child(long pid, const char *marker, size_t nlen, const pid_t *
 /* True if one of our children is a stray_child; -1 if the kernel cannot
  * list children. The main thread's list (/proc/self/task/PID/children,
  * "PID PID ... ") is all of them: workers and hooks are started from the
- * loop, and the kernel hands orphans to a subreaper's first live thread. */
+ * loop, and the kernel hands orphans to a subreaper's first live thread.
+ * The file stays open: a read from offset 0 lists the children anew (one
+ * open and close fewer per ended attempt). */
 static int child_has(const char *marker, size_t nlen, const pid_t *ours, size_t nours)
 {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
+    static int fd = -1; /* the runtime's loop is the one caller */
+    if (fd < 0) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return -1;
+    }
     int found = 0;
     char buf[4096];
     size_t have = 0; /* a pid cut at the end of the last read is kept */
+    off_t at = 0;
     for (bool eof = false; !found && !eof;) {
-        ssize_t n = read(fd, buf + have, sizeof buf - 1 - have);
-        eof = n <= 0;
-        have += n > 0 ? (size_t)n : 0;
+        ssize_t n = pread(fd, buf + have, sizeof buf - 1 - have, at);
+        if (n < 0) {
+            close(fd);
+            fd = -1;
+            return -1;
+        }
+        eof = n == 0;
+        at += n;
+        have += (size_t)n;
         buf[have] = '\0';
         char *p = buf, *end;
         for (long pid; !found && (pid = strtol(p, &end, 10), end != p); p = end) {
@@ -379,7 +391,6 @@ static int child_has(const char *marker, size_t nlen, const pid_t *ours, size_t 
         if (have == sizeof buf - 1)
             have = 0; /* no pid is that long */
     }
-    close(fd);
     return found;
 }
 

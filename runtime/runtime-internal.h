@@ -133,6 +133,7 @@ struct rt {
     size_t nbase_env;
     char *run_token; /* "NIGHTSHIFT_RUN_TOKEN=<db hash>.<run id>": finds our processes */
     uint8_t *pstate;       /* every partition's state (enum pstate), one byte each */
+    uint8_t *untouched;    /* a bit per partition: its row is as created, not read yet */
     struct part_map parts; /* the partitions in memory: rt_part() loads on demand */
     size_t evict_at;       /* parts.len at which settled ones are dropped */
     size_t nparts;

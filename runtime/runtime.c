@@ -523,6 +523,14 @@ static int take_lock(struct rt *rt, bool *refused, char *err, size_t errlen)
     "checkpoint_progress, checkpoint_err_id, next_attempt_at, started_at, finished_at, "          \
     "last_message, last_signature"
 
+/* True for a row as run creation wrote it: what part_fill would read from
+ * it is what rt_part starts from, so it need not be read. */
+#define PART_UNTOUCHED                                                                             \
+    "(attempts = 0 AND attempts_total = 0 AND progress = 0 AND total IS NULL AND "                 \
+    "error_records = 0 AND checkpoint IS NULL AND next_attempt_at IS NULL AND "                    \
+    "started_at IS NULL AND finished_at IS NULL AND last_message IS NULL AND "                     \
+    "last_signature IS NULL)"
+
 /* One partitions row (PART_COLUMNS) into p; the state is rt->pstate's. */
 static void part_fill(struct rt *rt, struct part *p, sqlite3_stmt *s)
 {
@@ -565,6 +573,14 @@ struct part *rt_part(struct rt *rt, int64_t idx)
     p->state = (enum pstate)rt->pstate[idx];
     p->max_attempts = rt->spec->retry_attempts;
     p->total = -1;
+    uint8_t bit = (uint8_t)(1u << (idx % 8));
+    if (rt->untouched[idx / 8] & bit) {
+        /* Untouched since the start (PART_UNTOUCHED); from now on changes
+         * go through this struct, and its row once it is evicted. */
+        rt->untouched[idx / 8] &= (uint8_t)~bit;
+        part_map_insert(&rt->parts, p);
+        return p;
+    }
     /* The same connection: the row includes this turn's uncommitted writes
      * (batched error records too, once flushed). */
     journal_flush(rt->j);
@@ -626,9 +642,11 @@ static int load_partitions(struct rt *rt, char *err, size_t errlen)
 {
     rt->nparts = rt->plan->len;
     rt->pstate = ns_xcalloc(rt->nparts ? rt->nparts : 1, 1);
+    rt->untouched = ns_xcalloc(rt->nparts / 8 + 1, 1);
     rt->evict_at = EVICT_MIN;
     sqlite3_stmt *s = store_prepare(
-        &rt->st, "SELECT idx, state, progress, total FROM partitions WHERE run_id = ? ORDER BY idx");
+        &rt->st, "SELECT idx, state, progress, total, " PART_UNTOUCHED
+                 " FROM partitions WHERE run_id = ? ORDER BY idx");
     sqlite3_bind_int64(s, 1, rt->run_id);
     size_t seen = 0;
     int rc;
@@ -643,6 +661,8 @@ static int load_partitions(struct rt *rt, char *err, size_t errlen)
         rt->records_done += sqlite3_column_int64(s, 2);
         if (sqlite3_column_type(s, 3) != SQLITE_NULL && sqlite3_column_int64(s, 3) > 0)
             rt->records_total += sqlite3_column_int64(s, 3);
+        if (sqlite3_column_int(s, 4))
+            rt->untouched[idx / 8] |= (uint8_t)(1u << (idx % 8));
         if (state == P_RUNNING || state == P_PAUSED || state == P_RETRY_WAIT) {
             rt_part(rt, idx);
             if (state == P_RETRY_WAIT)
@@ -2185,6 +2205,7 @@ static void rt_release(struct rt *rt)
 {
     part_map_release(&rt->parts, part_free);
     free(rt->pstate);
+    free(rt->untouched);
     free(rt->live);
     free(rt->requeue);
     free(rt->waiting);
