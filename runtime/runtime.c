@@ -1029,10 +1029,10 @@ static void attempt_free(struct attempt *a)
  * end, whichever comes first: an attempt that starts and ends within one
  * transaction costs one statement fewer, and what is committed always says
  * where each open attempt runs. */
-static void learn_location(struct rt *rt, struct attempt *a)
+static void learn_location(struct rt *rt, struct attempt *a, char *locator /* taken */)
 {
     free(a->locator);
-    a->locator = rt->exops->locator(rt->ex, a->task);
+    a->locator = locator;
     rt->exops->describe(rt->ex, a->task, a->label, sizeof a->label);
     a->located = a->locator != NULL;
     a->location_dirty = true;
@@ -1070,8 +1070,7 @@ static void record_new_locators(struct rt *rt)
             continue;
         char *locator = rt->exops->locator(rt->ex, a->task);
         if (locator)
-            learn_location(rt, a);
-        free(locator);
+            learn_location(rt, a, locator);
     }
 }
 
@@ -1147,7 +1146,7 @@ static void launch(struct rt *rt, int64_t idx)
         finish_attempt(rt, a, err);
         return;
     }
-    learn_location(rt, a);
+    learn_location(rt, a, rt->exops->locator(rt->ex, a->task));
     if (rt->spec->timeout_ms > 0 && !(rt->exops->caps & NS_EXEC_QUEUES)) /* else on `started` */
         a->deadline_mono = a->started_mono + (double)rt->spec->timeout_ms / 1000.0;
     /* Its row is written before the commit, or with its end if that comes
@@ -1352,7 +1351,7 @@ static void on_started(void *ctx, void *owner)
         rt_set_state(rt, a->idx, P_RUNNING);
     journal_partition(rt->j, a->idx, p);
     if (a->task)
-        learn_location(rt, a);
+        learn_location(rt, a, rt->exops->locator(rt->ex, a->task));
 }
 
 /* Executor event: the attempt ended; the task handle is gone. The loop
