@@ -340,6 +340,26 @@ static void payload_complete(struct ns_report_parser *p, ns_report_cb cb, void *
         buf_reset(&p->pending);
 }
 
+/* The line a worker sends most, by the million: "progress N\n" whole at
+ * s[0..n). Delivered here in one pass and its length returned, or 0 for the
+ * general path (which also says what is wrong with a bad one). */
+static size_t progress_line(const char *s, size_t n, ns_report_cb cb, void *ctx)
+{
+    enum { VERB = sizeof "progress " - 1, DIGITS_MAX = 19 };
+    if (n <= VERB + 1 || s[0] != 'p' || memcmp(s, "progress ", VERB) != 0)
+        return 0;
+    /* The digits leave room for the newline; 19 of them fit a uint64_t. */
+    size_t i = VERB, lim = n - 1 < VERB + DIGITS_MAX ? n - 1 : VERB + DIGITS_MAX;
+    uint64_t v = 0;
+    while (i < lim && s[i] >= '0' && s[i] <= '9')
+        v = v * 10 + (uint64_t)(s[i++] - '0');
+    if (i == VERB || s[i] != '\n' || v > (uint64_t)INT64_MAX)
+        return 0;
+    struct ns_report_msg m = {.kind = NS_REPORT_PROGRESS, .number = (int64_t)v};
+    cb(ctx, &m);
+    return i + 1;
+}
+
 void report_parser_feed(struct ns_report_parser *p, const void *data, size_t len, ns_report_cb cb,
                         void *ctx)
 {
@@ -360,6 +380,11 @@ void report_parser_feed(struct ns_report_parser *p, const void *data, size_t len
             d += k, len -= k;
             if (k == want)
                 payload_complete(p, cb, ctx);
+            continue;
+        }
+        size_t fast = p->discarding_line || p->pending.len ? 0 : progress_line(d, len, cb, ctx);
+        if (fast) {
+            d += fast, len -= fast;
             continue;
         }
         const char *nl = memchr(d, '\n', len);

@@ -1162,6 +1162,7 @@ static void launch(struct rt *rt, int64_t idx)
 struct report_ctx {
     struct rt *rt;
     struct attempt *a;
+    struct part *p; /* a's, looked up once per feed: live parts stay put */
 };
 
 static void on_report(void *ctx, const struct ns_report_msg *m)
@@ -1169,7 +1170,7 @@ static void on_report(void *ctx, const struct ns_report_msg *m)
     struct report_ctx *rc = ctx;
     struct rt *rt = rc->rt;
     struct attempt *a = rc->a;
-    struct part *p = rt_part(rt, a->idx);
+    struct part *p = rc->p;
     switch (m->kind) {
     case NS_REPORT_TOTAL:
         rt->records_total += m->number - (p->total > 0 ? p->total : 0);
@@ -1193,10 +1194,10 @@ static void on_report(void *ctx, const struct ns_report_msg *m)
         a->progress_written_mono = ns_monotonic();
         break;
     case NS_REPORT_ERROR: {
-        char *sig = signature_of(m->text ? m->text : "", m->text_len);
+        char sig[SIGNATURE_BUF];
+        signature_into(sig, m->text ? m->text : "", m->text_len);
         p->last_err_id = journal_error_record(rt->j, a->idx, a->id, m->key, m->key_len, m->text,
                                               m->text_len, sig, m->payload, m->payload_len);
-        free(sig);
         p->errors++;
         rt->error_records++;
         a->progress_dirty = rt->dirty = true;
@@ -1251,8 +1252,9 @@ static bool parser_at_boundary(const struct ns_report_parser *p)
 /* Executor event: report bytes from the attempt's worker. */
 static void on_report_bytes(void *ctx, void *owner, const char *buf, size_t n)
 {
-    struct report_ctx rc = {ctx, owner};
+    struct rt *rt = ctx;
     struct attempt *a = owner;
+    struct report_ctx rc = {rt, a, rt_part(rt, a->idx)};
     report_parser_feed(&a->parser, buf, n, on_report, &rc);
     a->report_fed += (int64_t)n;
     if (parser_at_boundary(&a->parser))
@@ -1532,7 +1534,7 @@ static void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_e
     double now = ns_now();
     char dur[32], msg[512];
     /* The executor delivered everything the worker wrote before `ended`. */
-    struct report_ctx ctx = {rt, a};
+    struct report_ctx ctx = {rt, a, p};
     report_parser_finish(&a->parser, on_report, &ctx);
     report_parser_release(&a->parser);
     if (a->log_fd >= 0) {

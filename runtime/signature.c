@@ -12,7 +12,7 @@
  * Whitespace runs fold to one space, the ends are trimmed, and the result is
  * cut to SIG_MAX bytes on a UTF-8 character boundary.
  *
- * Pure function over a buffer: no locale, no allocation beyond the result.
+ * Pure function over a buffer: no locale, no allocation.
  */
 #include <string.h>
 
@@ -20,6 +20,7 @@
 #include "nightshift/util.h"
 
 #define SIG_MAX 200
+_Static_assert(SIGNATURE_BUF >= SIG_MAX + 7 + 1, "a step past the cap, and the NUL, fit");
 
 static int is_digit(unsigned char c)
 {
@@ -132,24 +133,41 @@ static size_t match_quoted(const unsigned char *s, size_t n)
     return 0;
 }
 
-char *signature_of(const char *msg, size_t len)
+/* The signature being written: out has SIGNATURE_BUF bytes. */
+struct sig {
+    char *out;
+    size_t len;
+};
+
+static void put(struct sig *g, const char *s, size_t n)
+{
+    memcpy(g->out + g->len, s, n);
+    g->len += n;
+}
+
+static void putc_(struct sig *g, char c)
+{
+    g->out[g->len++] = c;
+}
+
+size_t signature_into(char out[SIGNATURE_BUF], const char *msg, size_t len)
 {
     const unsigned char *s = (const unsigned char *)msg;
-    struct ns_buf out = NS_BUF_INIT;
+    struct sig g = {out, 0};
     int space = 0; /* a whitespace run is waiting to be written as one space */
     size_t i = 0;
 
-    buf_grow(&out, len < SIG_MAX ? len : SIG_MAX);
-    out.data[0] = '\0';
 #define EMIT_SPACE()                                                                               \
     do {                                                                                           \
-        if (space && out.len > 0)                                                                  \
-            buf_addc(&out, ' ');                                                                   \
+        if (space && g.len > 0)                                                                    \
+            putc_(&g, ' ');                                                                        \
         space = 0;                                                                                 \
     } while (0)
 
-    /* Stop once the cap is passed by a margin: the rest would be cut anyway. */
-    while (i < len && out.len <= SIG_MAX) {
+    /* Stop once the cap is passed: the rest would be cut anyway. One step
+     * writes at most a space and a 6-byte mask, so SIG_MAX + 7 bytes (and
+     * the NUL) fit SIGNATURE_BUF. */
+    while (i < len && g.len <= SIG_MAX) {
         unsigned char c = s[i];
         int word_start = i == 0 || !is_alnum(s[i - 1]);
         size_t k;
@@ -161,28 +179,28 @@ char *signature_of(const char *msg, size_t len)
         }
         EMIT_SPACE();
         if ((c == '\'' || c == '"') && word_start && (k = match_quoted(s + i, len - i))) {
-            buf_adds(&out, c == '\'' ? "'<s>'" : "\"<s>\"");
+            put(&g, c == '\'' ? "'<s>'" : "\"<s>\"", 5);
             i += k;
             continue;
         }
         if (!is_alnum(c)) {
-            buf_addc(&out, (char)c);
+            putc_(&g, (char)c);
             i++;
             continue;
         }
         if (word_start) {
             if ((k = match_uuid(s + i, len - i))) {
-                buf_adds(&out, "<uuid>");
+                put(&g, "<uuid>", 6);
                 i += k;
                 continue;
             }
             if ((k = match_0x(s + i, len - i)) || (k = match_hex_run(s + i, len - i))) {
-                buf_adds(&out, "<hex>");
+                put(&g, "<hex>", 5);
                 i += k;
                 continue;
             }
             if ((i == 0 || s[i - 1] != '.') && (k = match_ipv4(s + i, len - i))) {
-                buf_adds(&out, "<ip>");
+                put(&g, "<ip>", 4);
                 i += k;
                 continue;
             }
@@ -195,22 +213,31 @@ char *signature_of(const char *msg, size_t len)
                 while (i < len && is_digit(s[i]))
                     i++;
             }
-            buf_adds(&out, "<n>");
+            put(&g, "<n>", 3);
             continue;
         }
-        buf_addc(&out, (char)c);
+        putc_(&g, (char)c);
         i++;
     }
 #undef EMIT_SPACE
 
-    if (out.len > SIG_MAX) {
+    if (g.len > SIG_MAX) {
         size_t cut = SIG_MAX;
-        while (cut > 0 && (out.data[cut] & 0xC0) == 0x80)
+        while (cut > 0 && (out[cut] & 0xC0) == 0x80)
             cut--; /* don't split a UTF-8 character */
-        out.len = cut;
-        out.data[cut] = '\0';
+        g.len = cut;
     }
-    while (out.len > 0 && out.data[out.len - 1] == ' ')
-        out.data[--out.len] = '\0';
-    return buf_detach(&out);
+    while (g.len > 0 && out[g.len - 1] == ' ')
+        g.len--;
+    out[g.len] = '\0';
+    return g.len;
+}
+
+char *signature_of(const char *msg, size_t len)
+{
+    char out[SIGNATURE_BUF];
+    size_t n = signature_into(out, msg, len);
+    char *r = ns_xmalloc(n + 1);
+    memcpy(r, out, n + 1);
+    return r;
 }

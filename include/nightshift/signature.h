@@ -12,7 +12,15 @@
 
 #include <stddef.h>
 
-/* Returns the signature of msg[0..len) as a heap string; the caller frees it. */
+/* Room signature_into() needs: the 200 bytes, what one step may write past
+ * them before the cut, and the NUL. */
+#define SIGNATURE_BUF 216
+
+/* Writes the signature of msg[0..len) to out, NUL-terminated, and returns
+ * its length. No allocation: error records arrive by the hundred thousand. */
+size_t signature_into(char out[SIGNATURE_BUF], const char *msg, size_t len);
+
+/* The same as a heap string; the caller frees it. */
 char *signature_of(const char *msg, size_t len);
 
 #endif

@@ -128,6 +128,34 @@ static void test_numbers(void **state)
           "malformed reason=[progress: \"5 6\" is not a number] raw=[progress 5 6]\n");
 }
 
+/* "progress N\n" whole in a chunk takes a one-pass path; byte by byte it
+ * takes the general one. Both must read every edge the same. */
+static void test_progress_fast_path_agrees(void **state)
+{
+    (void)state;
+    static const char *const lines[] = {
+        "progress 0\n", "progress 007\n", "progress 9223372036854775807\n",
+        "progress 9223372036854775808\n", "progress 9999999999999999999\n",
+        "progress 12345678901234567890\n", "progress 99999999999999999999\n",
+        "progress 36893488147419103232\n", "progress \n", "progress\n", "progress  5\n",
+        "progress 5 \n", "progress 5x\n", "progress 5\r\n", "progress -1\n",
+        "progressive 5\n", "progress 5", "progress 1\nprogress 2\nerror k m\nprogress 3\n",
+    };
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+        size_t n = strlen(lines[i]);
+        char *whole = parse_all(lines[i], n);
+        char *bytes = parse_chunked(lines[i], n, 1, 1);
+        assert_string_equal(whole, bytes);
+        free(whole);
+        free(bytes);
+    }
+    CHECK("progress 007\n", "progress 7\n");
+    CHECK("progress 9223372036854775808\n",
+          "malformed reason=[progress: \"9223372036854775808\" is not a number] "
+          "raw=[progress 9223372036854775808]\n");
+    CHECK("progress 5\r\n", "progress 5\n");
+}
+
 static void test_checkpoint(void **state)
 {
     (void)state;
@@ -459,6 +487,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_numbers),
+        cmocka_unit_test(test_progress_fast_path_agrees),
         cmocka_unit_test(test_checkpoint),
         cmocka_unit_test(test_error),
         cmocka_unit_test(test_log),
