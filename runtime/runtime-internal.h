@@ -123,6 +123,7 @@ struct rt {
     const struct ns_runtime_opts *opts;
     struct ns_store st;
     struct journal *j;
+    struct ns_checkpointer *checkpointer; /* WAL checkpoints off the loop */
     const struct ns_executor_ops *exops; /* where attempts run */
     struct ns_executor *ex;
     int64_t run_id;

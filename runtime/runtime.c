@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "runtime-internal.h"
+#include "nightshift/checkpointer.h"
 #include "nightshift/escape.h"
 #include "nightshift/metrics.h"
 #include "nightshift/signature.h"
@@ -2227,6 +2228,7 @@ static void rt_release(struct rt *rt)
     free(rt->state_reason);
     free(rt->sla_state);
     free(rt->hooks);
+    checkpointer_stop(rt->checkpointer);
     journal_free(rt->j);
     if (rt->ex)
         rt->exops->close(rt->ex);
@@ -2272,6 +2274,7 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     }
     if (take_lock(rt, refused, err, errlen) != 0)
         goto out;
+    rt->checkpointer = checkpointer_start(&rt->st);
     {
         /* `gc` deletes a finished run under its lock: one it took between
          * our lookup and our lock is gone now. */

@@ -483,6 +483,12 @@ int store_open(struct ns_store *st, const char *path, enum ns_store_mode mode, c
     static bool configured;
     if (!configured) {
         sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+        /* A multi-row INSERT keeps a statement journal (the pages it may
+         * have to undo alone). Past 64 KiB SQLite moves it to a temporary
+         * file, and an error-record flood then wrote every page a third
+         * time, to /var/tmp: up to 4 MiB stays in memory, freed as each
+         * statement ends. */
+        sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, 4 << 20);
         configured = true;
     }
     int orc = sqlite3_open_v2(uri ? uri : path, &st->db, flags | SQLITE_OPEN_NOMUTEX, NULL);

@@ -382,6 +382,16 @@ void ns_crashpoint(const char *name)
     _exit(137);
 }
 
+int ns_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(thread, NULL, fn, arg);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}
+
 int ns_write_file_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen)
 {
     char *tmp = ns_xasprintf("%s.tmp.%ld", path, (long)getpid());

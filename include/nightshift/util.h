@@ -8,6 +8,7 @@
 #ifndef NIGHTSHIFT_UTIL_H
 #define NIGHTSHIFT_UTIL_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -81,8 +82,11 @@ int ns_create_file(const char *path, mode_t mode);
  * "NAME:N", the Nth call of ns_crashpoint(NAME) kills the process with
  * SIGKILL, as kill -9 would. Unset (always, outside tests), it does nothing.
  * The points ("state.before", "commit.after", ...) are listed in
- * docs/cli.md; only the thread that writes the store calls it. */
+ * docs/cli.md; only the runtime's loop thread calls it. */
 void ns_crashpoint(const char *name);
+/* pthread_create with every signal blocked in the new thread: signals are
+ * the loop's (its signalfd), never a helper thread's. 0 or an errno. */
+int ns_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg);
 /* Monotonic seconds, for timeouts and rates. */
 double ns_monotonic(void);
 

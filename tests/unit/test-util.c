@@ -1,6 +1,7 @@
 /* test-util.c - the small parsers of util.c: durations (only what
  * docs/spec.md allows) and relative dates for run parameters. */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -93,12 +94,39 @@ static void test_relative_dates(void **state)
     assert_null(date("", now));
 }
 
+/* A helper thread must never take a signal meant for the loop's signalfd
+ * (a SIGTERM delivered there would kill the runtime outright). */
+static void *report_mask(void *arg)
+{
+    sigset_t *mask = arg;
+    pthread_sigmask(SIG_SETMASK, NULL, mask);
+    return NULL;
+}
+
+static void test_threads_start_with_signals_blocked(void **state)
+{
+    (void)state;
+    sigset_t none, mask;
+    sigemptyset(&none);
+    pthread_sigmask(SIG_SETMASK, &none, NULL); /* the caller blocks nothing */
+    pthread_t t;
+    assert_int_equal(ns_thread_start(&t, report_mask, &mask), 0);
+    pthread_join(t, NULL);
+    int sigs[] = {SIGTERM, SIGINT, SIGCHLD, SIGHUP, SIGUSR1, SIGPIPE};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        assert_true(sigismember(&mask, sigs[i]));
+    sigset_t now;
+    pthread_sigmask(SIG_SETMASK, NULL, &now);
+    assert_false(sigismember(&now, SIGTERM)); /* the caller's mask is its own again */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_durations_documented),
         cmocka_unit_test(test_durations_refused),
         cmocka_unit_test(test_relative_dates),
+        cmocka_unit_test(test_threads_start_with_signals_blocked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
