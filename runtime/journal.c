@@ -28,6 +28,7 @@
 
 #include "runtime-internal.h"
 #include "nightshift/rowbatch.h"
+#include "nightshift/rowqueue.h"
 #include "nightshift/util.h"
 
 /* An error-record id parameter: a provisional id (< 0, given while waiting
@@ -137,9 +138,11 @@ struct journal {
     sqlite3_stmt *map_insert;
     /* Error records arrive in bursts; inside a transaction they are written
      * 64 per INSERT with ids given here (the write lock is ours, so
-     * max(id) + 1 onwards is free until COMMIT). Any other write flushes
-     * them first, so statements still run in the order they were made. */
-    struct ns_rowbatch *errors;
+     * max(id) + 1 onwards is free until COMMIT), each full batch by the
+     * queue's thread while the loop reads on (rowqueue.h). Any other write
+     * waits for those and flushes the rest first (settle, flush_errors), so
+     * statements still take effect in the order they were made. */
+    struct ns_rowqueue *errors;
     sqlite3_stmt *max_error_id;
     int64_t next_error_id; /* 0: not read in this transaction yet */
     /* Events are only ever appended and the loop does not read them back:
@@ -147,6 +150,8 @@ struct journal {
      * journal_flush_all), 64 per INSERT. */
     struct ns_rowbatch *events;
 };
+
+static void settle(struct journal *j);
 
 struct journal *journal_new(struct ns_store *st, int64_t run_id)
 {
@@ -164,7 +169,7 @@ struct journal *journal_new(struct ns_store *st, int64_t run_id)
     for (int i = 0; i < J_COUNT; i++)
         j->stmt[i] = store_prepare(st, journal_sql[i]);
     j->map_insert = store_prepare(st, "INSERT OR REPLACE INTO temp.ns_errmap VALUES (?1, ?2)");
-    j->errors = rowbatch_new(st->db,
+    j->errors = rowqueue_new(st->db,
                              "INSERT INTO error_records(id, run_id, idx, attempt_id, at, key, "
                              "message, signature, payload)",
                              "(?, ?, ?, ?, ?, ?, ?, ?, ?)");
@@ -178,12 +183,13 @@ void journal_free(struct journal *j)
 {
     if (!j)
         return;
+    settle(j);
     if (j->in_txn)
         store_rollback(j->st);
     for (int i = 0; i < J_COUNT; i++)
         sqlite3_finalize(j->stmt[i]);
     sqlite3_finalize(j->map_insert);
-    rowbatch_free(j->errors);
+    rowqueue_free(j->errors);
     sqlite3_finalize(j->max_error_id);
     rowbatch_free(j->events);
     for (size_t i = 0; i < j->nqueue; i++)
@@ -293,13 +299,27 @@ bool journal_ready(struct journal *j)
     return true;
 }
 
+/* Waits until the error records handed to the queue's thread are written:
+ * every other write of the journal comes after it, so statements still take
+ * effect in the order they were made. */
+static void settle(struct journal *j)
+{
+    size_t n = 0;
+    if (rowqueue_settle(j->errors, &n, j->err, sizeof j->err) != SQLITE_OK)
+        j->failed = true;
+    for (size_t i = 0; i < n; i++)
+        ns_crashpoint("error.after"); /* one hit per record, as unbatched */
+}
+
 /* Writes the error records batched so far (see struct journal). */
 static void flush_errors(struct journal *j)
 {
-    size_t n = rowbatch_rows(j->errors);
+    settle(j);
+    struct ns_rowbatch *b = rowqueue_filling(j->errors);
+    size_t n = rowbatch_rows(b);
     if (!n)
         return;
-    if (rowbatch_flush(j->errors) != SQLITE_OK) {
+    if (rowbatch_flush(b) != SQLITE_OK) {
         j->failed = true;
         snprintf(j->err, sizeof j->err, "%s", sqlite3_errmsg(j->st->db));
     }
@@ -309,6 +329,7 @@ static void flush_errors(struct journal *j)
 
 static void flush_events(struct journal *j)
 {
+    settle(j); /* every write but the queue's own waits for it */
     if (rowbatch_rows(j->events) && rowbatch_flush(j->events) != SQLITE_OK) {
         j->failed = true;
         snprintf(j->err, sizeof j->err, "%s", sqlite3_errmsg(j->st->db));
@@ -676,7 +697,7 @@ static int64_t batch_error_record(struct journal *j, int64_t idx, int64_t attemp
         }
     }
     int64_t id = j->next_error_id++;
-    struct ns_rowbatch *b = j->errors;
+    struct ns_rowbatch *b = rowqueue_filling(j->errors);
     rowbatch_int(b, id);
     rowbatch_int(b, j->run_id);
     rowbatch_int(b, idx);
@@ -691,7 +712,7 @@ static int64_t batch_error_record(struct journal *j, int64_t idx, int64_t attemp
     else
         rowbatch_null(b);
     if (rowbatch_row_done(b))
-        flush_errors(j);
+        rowqueue_submit(j->errors); /* written while the loop reads on */
     return id;
 }
 

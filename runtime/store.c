@@ -491,7 +491,10 @@ int store_open(struct ns_store *st, const char *path, enum ns_store_mode mode, c
         sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, 4 << 20);
         configured = true;
     }
-    int orc = sqlite3_open_v2(uri ? uri : path, &st->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+    /* A writer's connection may be shared with the journal's error-record
+     * thread (rowqueue.h): serialized. Everyone else's has one thread. */
+    flags |= mode == NS_STORE_WRITER ? SQLITE_OPEN_FULLMUTEX : SQLITE_OPEN_NOMUTEX;
+    int orc = sqlite3_open_v2(uri ? uri : path, &st->db, flags, NULL);
     free(uri);
     if (orc != SQLITE_OK) {
         ns_errf(err, errlen, "%s: %s", path, st->db ? sqlite3_errmsg(st->db) : "cannot open");
