@@ -145,7 +145,7 @@ static void put(struct sig *g, const char *s, size_t n)
     g->len += n;
 }
 
-static void putc_(struct sig *g, char c)
+static void put_char(struct sig *g, char c)
 {
     g->out[g->len++] = c;
 }
@@ -160,7 +160,7 @@ size_t signature_into(char out[SIGNATURE_BUF], const char *msg, size_t len)
 #define EMIT_SPACE()                                                                               \
     do {                                                                                           \
         if (space && g.len > 0)                                                                    \
-            putc_(&g, ' ');                                                                        \
+            put_char(&g, ' ');                                                                        \
         space = 0;                                                                                 \
     } while (0)
 
@@ -184,7 +184,7 @@ size_t signature_into(char out[SIGNATURE_BUF], const char *msg, size_t len)
             continue;
         }
         if (!is_alnum(c)) {
-            putc_(&g, (char)c);
+            put_char(&g, (char)c);
             i++;
             continue;
         }
@@ -216,7 +216,7 @@ size_t signature_into(char out[SIGNATURE_BUF], const char *msg, size_t len)
             put(&g, "<n>", 3);
             continue;
         }
-        putc_(&g, (char)c);
+        put_char(&g, (char)c);
         i++;
     }
 #undef EMIT_SPACE
