@@ -4,7 +4,8 @@
  * batch[] is a ring: the queued batches are batch[head .. head + queued),
  * the filling one is batch[(head + queued) % DEPTH]. The thread owns the
  * queued ones, the caller the filling one; head and queued change under mu,
- * and a batch changes hands only there.
+ * and a batch changes hands only there. filling is the caller's alone (only
+ * submit, on its thread, moves it), so adding a row takes no lock.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -17,6 +18,7 @@
 struct ns_rowqueue {
     sqlite3 *db;
     struct ns_rowbatch *batch[ROWQUEUE_DEPTH];
+    struct ns_rowbatch *filling;
     bool threaded;
     pthread_t thread;
     pthread_mutex_t mu;
@@ -80,6 +82,7 @@ struct ns_rowqueue *rowqueue_new(sqlite3 *db, const char *head, const char *row)
     q->db = db;
     for (int i = 0; i < ROWQUEUE_DEPTH; i++)
         q->batch[i] = rowbatch_new(db, head, row);
+    q->filling = q->batch[0];
     pthread_mutex_init(&q->mu, NULL);
     pthread_cond_init(&q->cv, NULL);
     q->threaded = ns_thread_start(&q->thread, write_loop, q) == 0;
@@ -106,24 +109,22 @@ void rowqueue_free(struct ns_rowqueue *q)
 
 struct ns_rowbatch *rowqueue_filling(struct ns_rowqueue *q)
 {
-    pthread_mutex_lock(&q->mu);
-    struct ns_rowbatch *b = q->batch[(q->head + q->queued) % ROWQUEUE_DEPTH];
-    pthread_mutex_unlock(&q->mu);
-    return b;
+    return q->filling;
 }
 
 void rowqueue_submit(struct ns_rowqueue *q)
 {
     pthread_mutex_lock(&q->mu);
     if (!q->threaded) {
-        write_batch(q, q->batch[q->head], true);
+        write_batch(q, q->filling, true);
         pthread_mutex_unlock(&q->mu);
         return;
     }
     while (q->queued == ROWQUEUE_DEPTH - 1)
         pthread_cond_wait(&q->cv, &q->mu);
     q->queued++;
-    pthread_cond_broadcast(&q->cv);
+    q->filling = q->batch[(q->head + q->queued) % ROWQUEUE_DEPTH];
+    pthread_cond_signal(&q->cv); /* only the thread waits for a queued batch */
     pthread_mutex_unlock(&q->mu);
 }
 
