@@ -35,7 +35,7 @@ static void sample(struct ns_buf *b, const char *name, const struct ns_run_repor
                    const char *extra, double v)
 {
     buf_addf(b, "%s{job=\"", name);
-    label_value(b, r->job);
+    label_value(b, r->run.job);
     buf_addf(b, "\",run=\"%lld\"%s%s} ", (long long)r->run_id, extra ? "," : "",
              extra ? extra : "");
     if (v == (double)(int64_t)v && v < 1e15 && v > -1e15)
@@ -50,7 +50,7 @@ static void e_info(struct ns_buf *b, const char *name, const struct ns_run_repor
 {
     struct ns_buf l = NS_BUF_INIT;
     buf_adds(&l, "state=\"");
-    label_value(&l, r->state);
+    label_value(&l, r->run.state);
     buf_adds(&l, "\"");
     sample(b, name, r, l.data, 1);
     buf_release(&l);
@@ -60,28 +60,28 @@ static void e_info(struct ns_buf *b, const char *name, const struct ns_run_repor
  * for end hooks (its own last write of the textfile says 0). */
 static void e_up(struct ns_buf *b, const char *name, const struct ns_run_report *r)
 {
-    sample(b, name, r, NULL, r->runtime_alive && r->finished_at <= 0);
+    sample(b, name, r, NULL, r->run.alive && r->run.finished_at <= 0);
 }
 
 static void e_partitions(struct ns_buf *b, const char *name, const struct ns_run_report *r)
 {
     const struct {
         const char *state;
-        int64_t n;
-    } s[] = {{"pending", r->pending},     {"running", r->running},
-             {"paused", r->paused},       {"retry_wait", r->retry_wait},
-             {"succeeded", r->succeeded}, {"failed", r->failed},
-             {"skipped", r->skipped}};
+        enum ns_part_state ps;
+    } s[] = {{"pending", NS_PS_PENDING},     {"running", NS_PS_RUNNING},
+             {"paused", NS_PS_PAUSED},       {"retry_wait", NS_PS_RETRY_WAIT},
+             {"succeeded", NS_PS_SUCCEEDED}, {"failed", NS_PS_FAILED},
+             {"skipped", NS_PS_SKIPPED}};
     for (size_t i = 0; i < NS_ARRAY_LEN(s); i++) {
         char l[40];
         snprintf(l, sizeof l, "state=\"%s\"", s[i].state);
-        sample(b, name, r, l, (double)s[i].n);
+        sample(b, name, r, l, (double)r->run.counts.n[s[i].ps]);
     }
 }
 
 static void e_planned(struct ns_buf *b, const char *name, const struct ns_run_report *r)
 {
-    sample(b, name, r, NULL, (double)r->total);
+    sample(b, name, r, NULL, (double)r->run.counts.total);
 }
 
 static void e_attempts(struct ns_buf *b, const char *name, const struct ns_run_report *r)
@@ -111,12 +111,12 @@ static void e_retries(struct ns_buf *b, const char *name, const struct ns_run_re
 
 static void e_errors(struct ns_buf *b, const char *name, const struct ns_run_report *r)
 {
-    sample(b, name, r, NULL, (double)r->error_records);
+    sample(b, name, r, NULL, (double)r->run.error_records);
 }
 
 static void e_records(struct ns_buf *b, const char *name, const struct ns_run_report *r)
 {
-    sample(b, name, r, NULL, (double)r->records_done);
+    sample(b, name, r, NULL, (double)r->run.records_done);
 }
 
 static void e_redone(struct ns_buf *b, const char *name, const struct ns_run_report *r)
@@ -127,12 +127,12 @@ static void e_redone(struct ns_buf *b, const char *name, const struct ns_run_rep
 
 static void e_record_rate(struct ns_buf *b, const char *name, const struct ns_run_report *r)
 {
-    sample(b, name, r, NULL, r->finished_at > 0 ? 0 : r->record_rate);
+    sample(b, name, r, NULL, r->run.finished_at > 0 ? 0 : r->run.record_rate);
 }
 
 static void e_throughput(struct ns_buf *b, const char *name, const struct ns_run_report *r)
 {
-    sample(b, name, r, NULL, r->finished_at > 0 ? 0 : r->throughput);
+    sample(b, name, r, NULL, r->run.finished_at > 0 ? 0 : r->run.throughput);
 }
 
 static void e_eta(struct ns_buf *b, const char *name, const struct ns_run_report *r)
@@ -145,19 +145,19 @@ static void e_eta(struct ns_buf *b, const char *name, const struct ns_run_report
 static void e_sla(struct ns_buf *b, const char *name, const struct ns_run_report *r)
 {
     static const char *const states[] = {"ok", "at_risk", "missed", "met"};
-    if (!r->sla_state)
+    if (!r->run.sla_state)
         return;
     for (size_t i = 0; i < NS_ARRAY_LEN(states); i++) {
         char l[40];
         snprintf(l, sizeof l, "state=\"%s\"", states[i]);
-        sample(b, name, r, l, strcmp(r->sla_state, states[i]) == 0);
+        sample(b, name, r, l, strcmp(r->run.sla_state, states[i]) == 0);
     }
 }
 
 static void e_deadline(struct ns_buf *b, const char *name, const struct ns_run_report *r)
 {
-    if (r->sla_deadline > 0)
-        sample(b, name, r, NULL, r->sla_deadline);
+    if (r->run.sla_deadline > 0)
+        sample(b, name, r, NULL, r->run.sla_deadline);
 }
 
 static void e_last_part_success(struct ns_buf *b, const char *name, const struct ns_run_report *r)
@@ -174,14 +174,14 @@ static void e_last_run_success(struct ns_buf *b, const char *name, const struct 
 
 static void e_start(struct ns_buf *b, const char *name, const struct ns_run_report *r)
 {
-    if (r->started_at > 0)
-        sample(b, name, r, NULL, r->started_at);
+    if (r->run.started_at > 0)
+        sample(b, name, r, NULL, r->run.started_at);
 }
 
 static void e_end(struct ns_buf *b, const char *name, const struct ns_run_report *r)
 {
-    if (r->finished_at > 0)
-        sample(b, name, r, NULL, r->finished_at);
+    if (r->run.finished_at > 0)
+        sample(b, name, r, NULL, r->run.finished_at);
 }
 
 static void e_wall(struct ns_buf *b, const char *name, const struct ns_run_report *r)
@@ -191,8 +191,10 @@ static void e_wall(struct ns_buf *b, const char *name, const struct ns_run_repor
 
 static void e_success_ratio(struct ns_buf *b, const char *name, const struct ns_run_report *r)
 {
-    if (r->succeeded + r->failed > 0)
-        sample(b, name, r, NULL, (double)r->succeeded / (double)(r->succeeded + r->failed));
+    const int64_t *n = r->run.counts.n;
+    if (n[NS_PS_SUCCEEDED] + n[NS_PS_FAILED] > 0)
+        sample(b, name, r, NULL,
+               (double)n[NS_PS_SUCCEEDED] / (double)(n[NS_PS_SUCCEEDED] + n[NS_PS_FAILED]));
 }
 
 static void e_failure_ratio(struct ns_buf *b, const char *name, const struct ns_run_report *r)
@@ -204,7 +206,8 @@ static void e_failure_ratio(struct ns_buf *b, const char *name, const struct ns_
 
 static void e_queue(struct ns_buf *b, const char *name, const struct ns_run_report *r)
 {
-    sample(b, name, r, NULL, (double)(r->pending + r->retry_wait));
+    const int64_t *n = r->run.counts.n;
+    sample(b, name, r, NULL, (double)(n[NS_PS_PENDING] + n[NS_PS_RETRY_WAIT]));
 }
 
 static void e_checkpoint_lag(struct ns_buf *b, const char *name, const struct ns_run_report *r)
@@ -216,17 +219,19 @@ static void e_checkpoint_lag(struct ns_buf *b, const char *name, const struct ns
 static void e_burn(struct ns_buf *b, const char *name, const struct ns_run_report *r)
 {
     if (r->budget_failed > 0) {
-        double lim = r->budget_failed_pct ? r->budget_failed / 100.0 * (double)r->total
+        double lim = r->budget_failed_pct ? r->budget_failed / 100.0 * (double)r->run.counts.total
                                           : r->budget_failed;
         if (lim > 0)
-            sample(b, name, r, "budget=\"failed_partitions\"", (double)r->failed / lim);
+            sample(b, name, r, "budget=\"failed_partitions\"",
+                   (double)r->run.counts.n[NS_PS_FAILED] / lim);
     }
     if (r->budget_errors > 0) {
         double lim = r->budget_errors_pct
-                         ? r->budget_errors / 100.0 * (double)(r->records_done > 0 ? r->records_done : 0)
+                         ? r->budget_errors / 100.0 *
+                               (double)(r->run.records_done > 0 ? r->run.records_done : 0)
                          : r->budget_errors;
         if (lim > 0)
-            sample(b, name, r, "budget=\"error_records\"", (double)r->error_records / lim);
+            sample(b, name, r, "budget=\"error_records\"", (double)r->run.error_records / lim);
     }
 }
 

@@ -38,48 +38,17 @@ static double col_time(sqlite3_stmt *s, int i)
  * liveness and ETA are computed there once for every reader. */
 static int load_run(struct ns_store *st, struct ns_run_report *r, char *err, size_t errlen)
 {
-    struct ns_run_summary sum;
-    int rc = query_run_summary(st, r->run_id, r->now, &sum, err, errlen);
+    int rc = query_run_summary(st, r->run_id, r->now, &r->run, err, errlen);
     if (rc != 1) {
         if (rc == 0)
             ns_errf(err, errlen, "no run %lld in %s", (long long)r->run_id, st->path);
-        query_run_summary_release(&sum);
+        query_run_summary_release(&r->run); /* and zeroed: report_release may follow */
         return -1;
     }
-    /* The strings move into the report. */
-    r->job = sum.job, sum.job = NULL;
-    r->params = sum.params, sum.params = NULL;
-    r->state = sum.state, sum.state = NULL;
-    r->state_reason = sum.state_reason, sum.state_reason = NULL;
-    r->spec_path = sum.spec_path, sum.spec_path = NULL;
-    r->sla_state = sum.sla_state, sum.sla_state = NULL;
-    r->created_at = sum.created_at;
-    r->started_at = sum.started_at;
-    r->finished_at = sum.finished_at;
-    r->total = sum.counts.total;
-    r->pending = sum.counts.n[NS_PS_PENDING];
-    r->running = sum.counts.n[NS_PS_RUNNING];
-    r->retry_wait = sum.counts.n[NS_PS_RETRY_WAIT];
-    r->paused = sum.counts.n[NS_PS_PAUSED];
-    r->succeeded = sum.counts.n[NS_PS_SUCCEEDED];
-    r->failed = sum.counts.n[NS_PS_FAILED];
-    r->skipped = sum.counts.n[NS_PS_SKIPPED];
-    r->records_done = sum.records_done;
-    r->records_total = sum.records_total;
-    r->error_records = sum.error_records;
-    r->throughput = sum.throughput;
-    r->record_rate = sum.record_rate;
-    r->projected_finish = sum.finish_at;
-    r->has_eta = sum.has_eta;
-    r->eta_s = sum.eta_s;
-    r->sla_deadline = sum.sla_deadline;
-    r->sla_max_duration = sum.sla_max_duration;
-    r->runtime_alive = sum.alive;
-    double start = r->started_at > 0 ? r->started_at : r->created_at;
-    r->wall_s = (r->finished_at > 0 ? r->finished_at : r->now) - start;
+    double start = r->run.started_at > 0 ? r->run.started_at : r->run.created_at;
+    r->wall_s = (r->run.finished_at > 0 ? r->run.finished_at : r->now) - start;
     if (r->wall_s < 0)
         r->wall_s = 0;
-    query_run_summary_release(&sum);
     return 0;
 }
 
@@ -268,7 +237,7 @@ static void load_times(struct ns_store *st, struct ns_run_report *r)
     sqlite3_finalize(s);
     s = store_prepare(st, "SELECT max(finished_at) FROM runs WHERE job = ? AND state = "
                           "'succeeded'");
-    sqlite3_bind_text(s, 1, r->job, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 1, r->run.job, -1, SQLITE_STATIC);
     r->job_last_success_at = sqlite3_step(s) == SQLITE_ROW ? col_time(s, 0) : 0;
     sqlite3_finalize(s);
 }
@@ -306,9 +275,9 @@ static void load_budget(struct ns_store *st, struct ns_run_report *r)
 
 double report_eta_seconds(const struct ns_run_report *r)
 {
-    if (!r->has_eta || r->projected_finish <= 0)
+    if (!r->run.has_eta || r->run.finish_at <= 0)
         return -1;
-    return r->eta_s > 0 ? r->eta_s : 0; /* a projection already passed: due now */
+    return r->run.eta_s > 0 ? r->run.eta_s : 0; /* a projection already passed: due now */
 }
 
 int report_load(struct ns_store *st, int64_t run_id, int top, int list_limit,
@@ -330,12 +299,7 @@ int report_load(struct ns_store *st, int64_t run_id, int top, int list_limit,
 
 void report_release(struct ns_run_report *r)
 {
-    free(r->job);
-    free(r->params);
-    free(r->state);
-    free(r->state_reason);
-    free(r->spec_path);
-    free(r->sla_state);
+    query_run_summary_release(&r->run);
     for (size_t i = 0; i < r->nslowest; i++) {
         free(r->slowest[i].key);
         free(r->slowest[i].state);

@@ -182,7 +182,7 @@ static void render_human(const struct ns_run_report *r, enum ns_summary_format f
                          struct ns_buf *out)
 {
     bool md = f == NS_SUMMARY_MARKDOWN;
-    char *job = cell(r->job, f), *params = params_inline(r->params, f);
+    char *job = cell(r->run.job, f), *params = params_inline(r->run.params, f);
     if (md)
         buf_addf(out, "# Run %lld: %s\n\n", (long long)r->run_id, job);
     else
@@ -190,24 +190,25 @@ static void render_human(const struct ns_run_report *r, enum ns_summary_format f
     free(job);
     figure(out, f, "parameters", "%s", *params ? params : "(none)");
     free(params);
-    char *reason = r->state_reason ? cell(r->state_reason, f) : NULL;
-    bool final = r->finished_at > 0;
-    figure(out, f, "state", "%s%s%s%s%s", r->state, reason ? " (" : "", reason ? reason : "",
+    char *reason = r->run.state_reason ? cell(r->run.state_reason, f) : NULL;
+    bool final = r->run.finished_at > 0;
+    figure(out, f, "state", "%s%s%s%s%s", r->run.state, reason ? " (" : "", reason ? reason : "",
            reason ? ")" : "",
-           final              ? ""
-           : r->runtime_alive ? "; a runtime is driving it"
-                              : "; no runtime drives it");
+           final          ? ""
+           : r->run.alive ? "; a runtime is driving it"
+                          : "; no runtime drives it");
     free(reason);
-    char *wall = fmt_dur(r->wall_s), *t0 = fmt_time(r->started_at), *t1 = fmt_time(r->finished_at);
+    char *wall = fmt_dur(r->wall_s), *t0 = fmt_time(r->run.started_at),
+         *t1 = fmt_time(r->run.finished_at);
     figure(out, f, "wall time", "%s (started %s, %s %s)", wall, t0,
            final ? "finished" : "not finished;", final ? t1 : "still counting");
     free(wall);
     free(t0);
     free(t1);
-    int64_t unfinished = r->total - r->succeeded - r->failed - r->skipped;
+    const struct ns_state_counts *c = &r->run.counts;
     figure(out, f, "partitions", "%lld: %lld succeeded, %lld failed, %lld skipped, %lld unfinished",
-           (long long)r->total, (long long)r->succeeded, (long long)r->failed,
-           (long long)r->skipped, (long long)unfinished);
+           (long long)c->total, (long long)c->n[NS_PS_SUCCEEDED], (long long)c->n[NS_PS_FAILED],
+           (long long)c->n[NS_PS_SKIPPED], (long long)(c->total - query_done(c)));
     if (r->ndurations > 0) {
         char *p50 = fmt_dur(r->p50_s), *p95 = fmt_dur(r->p95_s), *mx = fmt_dur(r->max_s);
         figure(out, f, "durations", "p50 %s, p95 %s, max %s (over %lld finished partitions)", p50,
@@ -229,11 +230,12 @@ static void render_human(const struct ns_run_report *r, enum ns_summary_format f
            "the progress reached)",
            (long long)r->redone_after_crash, (long long)r->redone, (long long)r->resumed_attempts);
     figure(out, f, "records", "%lld done; %lld error records under %lld signatures",
-           (long long)r->records_done, (long long)r->error_records, (long long)r->nsignatures);
-    if (r->sla_state) {
-        char *dl = fmt_time(r->sla_deadline), *md_ = fmt_dur(r->sla_max_duration);
-        figure(out, f, "SLA", "%s (deadline %s, max duration %s)", r->sla_state, dl,
-               r->sla_max_duration > 0 ? md_ : "-");
+           (long long)r->run.records_done, (long long)r->run.error_records,
+           (long long)r->nsignatures);
+    if (r->run.sla_state) {
+        char *dl = fmt_time(r->run.sla_deadline), *md_ = fmt_dur(r->run.sla_max_duration);
+        figure(out, f, "SLA", "%s (deadline %s, max duration %s)", r->run.sla_state, dl,
+               r->run.sla_max_duration > 0 ? md_ : "-");
         free(dl);
         free(md_);
     } else {
@@ -263,7 +265,8 @@ static void render_human(const struct ns_run_report *r, enum ns_summary_format f
     }
     table_write(&t, f, out);
 
-    snprintf(title, sizeof title, "failed partitions (%lld)", (long long)r->failed);
+    snprintf(title, sizeof title, "failed partitions (%lld)",
+             (long long)r->run.counts.n[NS_PS_FAILED]);
     t = (struct table){title, 4, {"PART", "KEY", "ATTEMPTS", "LAST FAILURE"}, NULL, 0};
     for (size_t i = 0; i < r->nfailed_parts; i++) {
         const struct ns_report_failed *p = &r->failed_parts[i];
@@ -272,7 +275,8 @@ static void render_human(const struct ns_run_report *r, enum ns_summary_format f
     }
     table_write(&t, f, out);
 
-    snprintf(title, sizeof title, "skipped partitions (%lld)", (long long)r->skipped);
+    snprintf(title, sizeof title, "skipped partitions (%lld)",
+             (long long)r->run.counts.n[NS_PS_SKIPPED]);
     t = (struct table){title, 3, {"PART", "KEY", "REASON"}, NULL, 0};
     for (size_t i = 0; i < r->nskips; i++) {
         const struct ns_report_skip *p = &r->skips[i];
@@ -312,20 +316,21 @@ static void render_json(const struct ns_run_report *r, struct ns_buf *b)
     struct ns_json j;
     json_begin_document(&j, b, "summary");
     json_field_int(&j, "run_id", r->run_id);
-    json_str(&j, "job", r->job);
-    json_str(&j, "params", r->params);
-    json_field_str(&j, "state", r->state);
-    json_str(&j, "state_reason", r->state_reason);
-    json_field_bool(&j, "runtime_alive", r->runtime_alive);
-    json_field_time(&j, "started_at", r->started_at);
-    json_field_time(&j, "finished_at", r->finished_at);
+    json_str(&j, "job", r->run.job);
+    json_str(&j, "params", r->run.params);
+    json_field_str(&j, "state", r->run.state);
+    json_str(&j, "state_reason", r->run.state_reason);
+    json_field_bool(&j, "runtime_alive", r->run.alive);
+    json_field_time(&j, "started_at", r->run.started_at);
+    json_field_time(&j, "finished_at", r->run.finished_at);
     json_field_real(&j, "wall_seconds", r->wall_s);
     json_open_object(&j, "partitions");
-    json_field_int(&j, "total", r->total);
-    json_field_int(&j, "succeeded", r->succeeded);
-    json_field_int(&j, "failed", r->failed);
-    json_field_int(&j, "skipped", r->skipped);
-    json_field_int(&j, "unfinished", r->total - r->succeeded - r->failed - r->skipped);
+    const struct ns_state_counts *c = &r->run.counts;
+    json_field_int(&j, "total", c->total);
+    json_field_int(&j, "succeeded", c->n[NS_PS_SUCCEEDED]);
+    json_field_int(&j, "failed", c->n[NS_PS_FAILED]);
+    json_field_int(&j, "skipped", c->n[NS_PS_SKIPPED]);
+    json_field_int(&j, "unfinished", c->total - query_done(c));
     json_close_object(&j);
     json_open_object(&j, "durations");
     json_field_int(&j, "count", r->ndurations);
@@ -360,8 +365,8 @@ static void render_json(const struct ns_run_report *r, struct ns_buf *b)
     json_field_int(&j, "attempts", r->resumed_attempts);
     json_close_object(&j);
     json_open_object(&j, "records");
-    json_field_int(&j, "done", r->records_done);
-    json_field_int(&j, "error_records", r->error_records);
+    json_field_int(&j, "done", r->run.records_done);
+    json_field_int(&j, "error_records", r->run.error_records);
     json_field_int(&j, "signatures", r->nsignatures);
     json_close_object(&j);
     json_open_array(&j, "error_groups");
@@ -415,9 +420,9 @@ static void render_json(const struct ns_run_report *r, struct ns_buf *b)
     }
     json_close_array(&j);
     json_open_object(&j, "sla");
-    json_field_str(&j, "state", r->sla_state);
-    json_field_time(&j, "deadline", r->sla_deadline);
-    json_field_time(&j, "max_duration_seconds", r->sla_max_duration);
+    json_field_str(&j, "state", r->run.sla_state);
+    json_field_time(&j, "deadline", r->run.sla_deadline);
+    json_field_time(&j, "max_duration_seconds", r->run.sla_max_duration);
     json_close_object(&j);
     json_end_document(&j);
 }

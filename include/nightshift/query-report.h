@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nightshift/query.h"
+
 struct ns_store;
 
 #define NS_REPORT_SLOWEST 5
@@ -59,15 +61,11 @@ struct ns_report_audit {
  * report; report_release frees them. Times are Unix seconds, 0 = none. */
 struct ns_run_report {
     int64_t run_id;
-    char *job, *params, *state, *state_reason, *spec_path;
-    double created_at, started_at, finished_at, now;
+    /* The run itself as the read model sees it (query.h): state, counts,
+     * records, liveness, ETA and SLA, computed there once for every reader. */
+    struct ns_run_summary run;
+    double now;
     double wall_s; /* first start to finish (or now) */
-    bool runtime_alive;
-    int64_t total, pending, running, retry_wait, paused, succeeded, failed, skipped;
-    int64_t records_done, records_total, error_records;
-    double throughput, record_rate, projected_finish;
-    bool has_eta; /* query_has_eta(): running with a live runtime; then eta_s */
-    double eta_s;
     /* attempts */
     int64_t attempts, retries, interrupted, timed_out, signalled, killed, failed_attempts;
     int64_t succeeded_attempts, live_attempts;
@@ -90,9 +88,6 @@ struct ns_run_report {
     struct ns_report_audit *audit;
     size_t naudit;
     int64_t naudit_total;
-    /* SLA */
-    char *sla_state; /* NULL: no SLA */
-    double sla_deadline, sla_max_duration;
     /* checkpoint lag: the oldest checkpoint (or start) among running partitions */
     double checkpoint_lag_s;
     double last_success_at;     /* the last partition that succeeded */

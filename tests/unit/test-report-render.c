@@ -24,15 +24,16 @@ static struct ns_run_report sample(void)
 {
     struct ns_run_report r = {0};
     r.run_id = 4;
-    r.job = job;
-    r.params = params;
-    r.state = state_word;
-    r.state_reason = reason;
-    r.total = 3, r.succeeded = 1, r.failed = 1, r.skipped = 1;
+    r.run.job = job;
+    r.run.params = params;
+    r.run.state = state_word;
+    r.run.state_reason = reason;
+    r.run.counts.total = 3, r.run.counts.n[NS_PS_SUCCEEDED] = 1, r.run.counts.n[NS_PS_FAILED] = 1,
+    r.run.counts.n[NS_PS_SKIPPED] = 1;
     r.attempts = 4, r.succeeded_attempts = 1, r.failed_attempts = 3, r.retries = 2;
-    r.started_at = 1000, r.finished_at = 1060, r.now = 2000, r.wall_s = 60;
+    r.run.started_at = 1000, r.run.finished_at = 1060, r.now = 2000, r.wall_s = 60;
     r.ndurations = 2, r.p50_s = 1.5, r.p95_s = 30, r.max_s = 30, r.sum_s = 31.5;
-    r.groups = &group, r.ngroups = 1, r.nsignatures = 1, r.error_records = 3;
+    r.groups = &group, r.ngroups = 1, r.nsignatures = 1, r.run.error_records = 3;
     return r;
 }
 
