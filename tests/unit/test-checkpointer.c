@@ -71,16 +71,6 @@ static void write_pages(struct fixture *f, int n)
     free(sql);
 }
 
-static int64_t wal_frames_backfilled(struct fixture *f)
-{
-    /* A PASSIVE checkpoint of nothing new reports what is already copied. */
-    int log = -1, done = -1;
-    assert_int_equal(sqlite3_wal_checkpoint_v2(f->st.db, "main", SQLITE_CHECKPOINT_PASSIVE, &log,
-                                               &done),
-                     SQLITE_OK);
-    return done;
-}
-
 static void test_the_thread_checkpoints(void **state)
 {
     struct fixture *f = *state;
@@ -121,8 +111,11 @@ static void test_stop_gives_back_the_automatic_checkpoint(void **state)
     struct fixture *f = *state;
     checkpointer_stop(checkpointer_start(&f->st));
     checkpointer_stop(NULL);
-    write_pages(f, 1500); /* the writer's own checkpoint runs in this COMMIT */
-    assert_true(wal_frames_backfilled(f) >= 1000);
+    off_t before = size_of(f->db);
+    write_pages(f, 1500);
+    /* The writer's own checkpoint ran inside that COMMIT: the pages are in
+     * the database file already, with no thread left to copy them. */
+    assert_true(size_of(f->db) >= before + 1000 * 4096);
 }
 
 int main(void)
