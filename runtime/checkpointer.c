@@ -13,9 +13,6 @@
 #include "nightshift/checkpointer.h"
 #include "nightshift/util.h"
 
-#define SOFT_FRAMES 1000 /* SQLite's own automatic threshold (pages) */
-#define HARD_FRAMES 8000 /* ~32 MiB of 4 KiB pages */
-
 struct ns_checkpointer {
     struct ns_store *st;
     sqlite3 *db; /* the thread's own connection */
@@ -23,6 +20,7 @@ struct ns_checkpointer {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool wanted, running, stopping; /* under mu */
+    int soft_frames, hard_frames;   /* the limits in pages of this database */
 };
 
 static void *checkpoint_loop(void *arg)
@@ -50,10 +48,10 @@ static void *checkpoint_loop(void *arg)
 static int on_wal_commit(void *arg, sqlite3 *db, const char *schema, int frames)
 {
     struct ns_checkpointer *c = arg;
-    if (frames < SOFT_FRAMES)
+    if (frames < c->soft_frames)
         return SQLITE_OK;
     pthread_mutex_lock(&c->mu);
-    if (frames >= HARD_FRAMES) {
+    if (frames >= c->hard_frames) {
         /* The thread's checkpoint holds SQLite's checkpoint lock, and ours
          * would just be refused: wait for it (it has copied most of the WAL
          * already), then copy the rest between two transactions. */
@@ -81,6 +79,9 @@ struct ns_checkpointer *checkpointer_start(struct ns_store *st)
         free(c);
         return NULL;
     }
+    int page = store_page_size(st);
+    c->soft_frames = CHECKPOINT_SOFT_BYTES / page;
+    c->hard_frames = CHECKPOINT_HARD_BYTES / page;
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cv, NULL);
     if (ns_thread_start(&c->thread, checkpoint_loop, c) != 0) {
@@ -98,7 +99,7 @@ void checkpointer_stop(struct ns_checkpointer *c)
 {
     if (!c)
         return;
-    sqlite3_wal_autocheckpoint(c->st->db, SOFT_FRAMES); /* the hook no longer names c */
+    sqlite3_wal_autocheckpoint(c->st->db, c->soft_frames); /* the hook no longer names c */
     pthread_mutex_lock(&c->mu);
     c->stopping = true;
     pthread_cond_signal(&c->cv);

@@ -379,12 +379,24 @@ void store_rollback(struct ns_store *st)
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-static int user_version(struct ns_store *st)
+/* An integer PRAGMA's value, -1 if it gives none. */
+static int pragma_int(struct ns_store *st, const char *sql)
 {
-    sqlite3_stmt *s = store_prepare(st, "PRAGMA user_version");
+    sqlite3_stmt *s = store_prepare(st, sql);
     int v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : -1;
     sqlite3_finalize(s);
     return v;
+}
+
+static int user_version(struct ns_store *st)
+{
+    return pragma_int(st, "PRAGMA user_version");
+}
+
+int store_page_size(struct ns_store *st)
+{
+    int v = pragma_int(st, "PRAGMA page_size");
+    return v > 0 ? v : 4096;
 }
 
 /* Forward migrations: entry i takes the schema from version i to i+1. */
@@ -503,7 +515,14 @@ int store_open(struct ns_store *st, const char *path, enum ns_store_mode mode, c
     sqlite3_busy_timeout(st->db, 5000);
     sqlite3_extended_result_codes(st->db, 1);
     if (mode == NS_STORE_WRITER) {
-        if (store_exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", err, errlen) != 0)
+        /* Only a new, empty file takes a page size (a store made with
+         * SQLite's default 4 KiB keeps it). Error records are ~300-byte
+         * rows appended in floods: 16 KiB pages write them with a quarter
+         * of the WAL frames, page splits and system calls, and SQLite
+         * spends about a fifth less CPU per record (docs/store.md). */
+        if (store_exec(st,
+                       "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+                       err, errlen) != 0)
             goto fail;
     }
     if (store_exec(st, "PRAGMA foreign_keys=ON", err, errlen) != 0)

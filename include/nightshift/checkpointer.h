@@ -19,13 +19,19 @@
 
 struct ns_checkpointer;
 
+/* WAL sizes: the thread is woken from the first (SQLite's own automatic
+ * threshold is 1000 pages, 4 MiB of its default page), the writer
+ * checkpoints itself from the second. */
+#define CHECKPOINT_SOFT_BYTES (4 << 20)
+#define CHECKPOINT_HARD_BYTES (32 << 20)
+
 /* Takes st's checkpoints off its connection (st stays with the caller's
  * thread). NULL when the thread or its connection cannot be had: then
  * SQLite's own automatic checkpoint stays, which is only slower. */
 struct ns_checkpointer *checkpointer_start(struct ns_store *st);
 
 /* Joins the thread (waiting for a checkpoint under way), closes its
- * connection and gives st its automatic checkpoint back. NULL is a no-op. */
+ * connection and gives st its automatic checkpoint back (at the soft limit). NULL is a no-op. */
 void checkpointer_stop(struct ns_checkpointer *c);
 
 #endif

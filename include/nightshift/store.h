@@ -62,6 +62,9 @@ void store_rollback(struct ns_store *st);
 /* Runs a statement with no result rows; -1 with err on failure. */
 int store_exec(struct ns_store *st, const char *sql, char *err, size_t errlen);
 
+/* The database's page size in bytes. */
+int store_page_size(struct ns_store *st);
+
 /* Prepares sql or aborts with a message: our own SQL failing to prepare is a
  * programming error, not a run-time condition. Caller finalizes. */
 sqlite3_stmt *store_prepare(struct ns_store *st, const char *sql);

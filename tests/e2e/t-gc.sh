@@ -3,14 +3,15 @@
 # days and deletes nothing; with --yes it deletes their rows (every table)
 # and attempt logs and reclaims the space, leaving alone an unfinished run,
 # a recent one and a finished run whose runtime is still alive (waiting for
-# its end hook).
+# its end hook). The two old runs write 400 error records each, so that
+# what they free spans whole pages (16 KiB each).
 . "$(dirname "$0")/lib.sh"
 
 old=$(($(date +%s) - 40 * 86400))
 cat >"$T/job.yaml" <<YAML
 name: job
-params: {tag: x, fail: none, pace: "0"}
-command: [sh, -c, 'echo "worker output for the log"; exec sh "\$0" 20 "\$1"', $ROOT/tests/e2e/specs/report.sh, "{pace}"]
+params: {tag: x, fail: none, pace: "0", steps: "20"}
+command: [sh, -c, 'echo "worker output for the log"; exec sh "\$0" "\$2" "\$1"', $ROOT/tests/e2e/specs/report.sh, "{pace}", "{steps}"]
 partitions: {list: [a, err, "{fail}"]}
 on_exit: {2: fail}
 YAML
@@ -20,9 +21,9 @@ command: [sh, $ROOT/tests/e2e/specs/report.sh, "2", "0"]
 partitions: {list: [a]}
 hooks: {on_success: [sleep, "60"], timeout: 90s}
 YAML
-NIGHTSHIFT_TEST_NOW=$old ns run "$T/job.yaml" -p tag=ok >/dev/null 2>&1
+NIGHTSHIFT_TEST_NOW=$old ns run "$T/job.yaml" -p tag=ok -p steps=400 >/dev/null 2>&1
 is "run 1 (40 days ago) succeeded" "$?" 0
-NIGHTSHIFT_TEST_NOW=$old ns run "$T/job.yaml" -p tag=bad -p fail=bad >/dev/null 2>&1
+NIGHTSHIFT_TEST_NOW=$old ns run "$T/job.yaml" -p tag=bad -p fail=bad -p steps=400 >/dev/null 2>&1
 is "run 2 (40 days ago) failed" "$?" 1
 NIGHTSHIFT_TEST_NOW=$old spawn crashed "$NIGHTSHIFT" run --db "$NIGHTSHIFT_DB" "$T/job.yaml" -p tag=crash -p pace=1
 wait_for "run 3 is running" 20 sh -c "test \"\$(sqlite3 '$NIGHTSHIFT_DB' \"SELECT count(*) FROM attempts WHERE run_id = 3\")\" -ge 1"
@@ -40,7 +41,7 @@ before1=$(count 1)
 ns gc --older-than 30d >"$T/dry.out" 2>&1
 is "the dry run exits 0" "$?" 0
 like "it lists run 1" "$(cat "$T/dry.out")" "^would delete run 1 job \\(succeeded, finished"
-like "and run 2 with its figures" "$(cat "$T/dry.out")" "would delete run 2 job \\(failed, .*3 partitions, 3 attempts, 20 error records"
+like "and run 2 with its figures" "$(cat "$T/dry.out")" "would delete run 2 job \\(failed, .*3 partitions, 3 attempts, 400 error records"
 is "only those two" "$(grep -c '^would delete' "$T/dry.out")" 2
 like "it says nothing was deleted" "$(cat "$T/dry.out")" "dry run: 2 runs would go; nothing was deleted"
 is "nothing was deleted" "$(count 1)" "$before1"
