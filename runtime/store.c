@@ -515,14 +515,10 @@ int store_open(struct ns_store *st, const char *path, enum ns_store_mode mode, c
     sqlite3_busy_timeout(st->db, 5000);
     sqlite3_extended_result_codes(st->db, 1);
     if (mode == NS_STORE_WRITER) {
-        /* Only a new, empty file takes a page size (a store made with
-         * SQLite's default 4 KiB keeps it). Error records are ~300-byte
-         * rows appended in floods: 16 KiB pages write them with a quarter
-         * of the WAL frames, page splits and system calls, and SQLite
-         * spends about a fifth less CPU per record (docs/store.md). */
-        if (store_exec(st,
-                       "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
-                       err, errlen) != 0)
+        /* SQLite's default 4 KiB pages: 16 KiB ones took a fifth off
+         * SQLite's CPU per error record in a flood but made every operator
+         * command slower (docs/benchmarks.md, fifth round). */
+        if (store_exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", err, errlen) != 0)
             goto fail;
     }
     if (store_exec(st, "PRAGMA foreign_keys=ON", err, errlen) != 0)

@@ -4,7 +4,7 @@
 # and attempt logs and reclaims the space, leaving alone an unfinished run,
 # a recent one and a finished run whose runtime is still alive (waiting for
 # its end hook). The two old runs write 400 error records each, so that
-# what they free spans whole pages (16 KiB each).
+# what they free spans whole pages whatever the page size.
 . "$(dirname "$0")/lib.sh"
 
 old=$(($(date +%s) - 40 * 86400))
