@@ -516,8 +516,9 @@ int store_open(struct ns_store *st, const char *path, enum ns_store_mode mode, c
     sqlite3_extended_result_codes(st->db, 1);
     if (mode == NS_STORE_WRITER) {
         /* SQLite's default 4 KiB pages: 16 KiB ones took a fifth off
-         * SQLite's CPU per error record in a flood but made every operator
-         * command slower (docs/benchmarks.md, fifth round). */
+         * SQLite's CPU per error record in a flood, but the whole run gained
+         * only ~4 % and operator commands got slower (docs/benchmarks.md,
+         * fifth round). */
         if (store_exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", err, errlen) != 0)
             goto fail;
     }
