@@ -43,23 +43,44 @@ extern char **environ;
 
 static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2};
 
-/* Writes the exit file; the launcher's last word. */
-static void write_exit(const char *adir, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void write_exit(const char *adir, const char *fmt, ...)
+/* Writes the exit file; the launcher's last word. Its second line, whose
+ * ("task <array job>_<task> <run token>"), says which task of which run
+ * wrote it: the runtime believes an exit file only when both are its own. */
+static void write_exit(const char *adir, const char *whose, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void write_exit(const char *adir, const char *whose, const char *fmt, ...)
 {
-    char text[256], err[512];
+    char text[512], err[512];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(text, sizeof text - 1, fmt, ap);
+    int n = vsnprintf(text, 256, fmt, ap);
     va_end(ap);
     if (n < 0)
         n = 0;
-    if ((size_t)n > sizeof text - 2)
-        n = (int)sizeof text - 2;
-    text[n++] = '\n';
+    if (n > 254)
+        n = 254;
+    n += snprintf(text + n, sizeof text - (size_t)n, "\n%s\n", whose);
+    if ((size_t)n >= sizeof text)
+        n = (int)sizeof text - 1;
     if (spool_write_file(adir, "exit", text, (size_t)n, err, sizeof err) != 0)
         cli_error("_launch", "%s", err);
+}
+
+/* The run token the runtime gave the attempt (NIGHTSHIFT_RUN_TOKEN in its
+ * launch file); before that file is read, the name of the run's spool
+ * directory, which is the same token. */
+static const char *run_token_of(char **envp, const char *adir, char *buf, size_t len)
+{
+    static const char var[] = "NIGHTSHIFT_RUN_TOKEN=";
+    for (char **e = envp; e && *e; e++)
+        if (strncmp(*e, var, sizeof var - 1) == 0)
+            return *e + sizeof var - 1;
+    snprintf(buf, len, "%s", adir);
+    char *slash = strrchr(buf, '/');
+    if (slash)
+        *slash = '\0';
+    slash = strrchr(buf, '/');
+    return slash ? slash + 1 : buf;
 }
 
 /* The worker's environment: the runtime's, then SLURM_* entries it lacks. */
@@ -137,14 +158,18 @@ static int launch_main(int argc, char **argv)
         cli_error("_launch", "%s: %s", link, strerror(errno));
         return 2;
     }
+    const char *ajob = getenv("SLURM_ARRAY_JOB_ID"), *job = getenv("SLURM_JOB_ID");
+    char whose[PATH_MAX + 128], dirbuf[PATH_MAX];
     struct spool_launch l;
-    if (spool_read_launch(adir, &l, err, sizeof err) != 0) {
-        write_exit(adir, "error %s", err);
+    int read_rc = spool_read_launch(adir, &l, err, sizeof err);
+    snprintf(whose, sizeof whose, "task %s_%s %s", ajob ? ajob : "?", task,
+             run_token_of(read_rc == 0 ? l.envp : NULL, adir, dirbuf, sizeof dirbuf));
+    if (read_rc != 0) {
+        write_exit(adir, whose, "error %s", err);
         return 127;
     }
     char host[256] = "?";
     gethostname(host, sizeof host - 1);
-    const char *ajob = getenv("SLURM_ARRAY_JOB_ID"), *job = getenv("SLURM_JOB_ID");
     char *jobline = ns_xasprintf("%s_%s %s %s %d\n", ajob ? ajob : "?", task, job ? job : "?", host,
                                  (int)getpid());
     int rc = spool_write_file(adir, "job", jobline, strlen(jobline), err, sizeof err);
@@ -162,7 +187,7 @@ static int launch_main(int argc, char **argv)
     int output_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     int errpipe[2];
     if (report_fd < 0 || output_fd < 0 || pipe2(errpipe, O_CLOEXEC) != 0) {
-        write_exit(adir, "error %s: %s", path, strerror(errno));
+        write_exit(adir, whose, "error %s: %s", path, strerror(errno));
         spool_launch_release(&l);
         return 127;
     }
@@ -180,7 +205,7 @@ static int launch_main(int argc, char **argv)
         exec_worker(&l, env, report_fd, output_fd, errpipe[1]);
     close(errpipe[1]);
     if (pid < 0) {
-        write_exit(adir, "error fork: %s", strerror(errno));
+        write_exit(adir, whose, "error fork: %s", strerror(errno));
         spool_launch_release(&l);
         free(env);
         return 127;
@@ -204,13 +229,13 @@ static int launch_main(int argc, char **argv)
     close(report_fd);
     close(output_fd);
     if (got == (ssize_t)sizeof child_errno) {
-        write_exit(adir, "error %s: %s", l.argv[0], strerror(child_errno));
+        write_exit(adir, whose, "error %s: %s", l.argv[0], strerror(child_errno));
         rc = 127;
     } else if (WIFEXITED(status)) {
-        write_exit(adir, "exited %d", WEXITSTATUS(status));
+        write_exit(adir, whose, "exited %d", WEXITSTATUS(status));
         rc = WEXITSTATUS(status);
     } else {
-        write_exit(adir, "signalled %d", WTERMSIG(status));
+        write_exit(adir, whose, "signalled %d", WTERMSIG(status));
         rc = 128 + WTERMSIG(status);
     }
     spool_launch_release(&l);

@@ -331,13 +331,14 @@ static void task_free(struct ns_executor *ex, struct ns_task *t)
     free(t);
 }
 
-static struct ns_task *task_new(struct ns_executor *ex, int64_t attempt_id, void *owner)
+/* dir: the attempt's spool directory (taken). */
+static struct ns_task *task_new(struct ns_executor *ex, int64_t attempt_id, void *owner, char *dir)
 {
     struct ns_task *t = ns_xcalloc(1, sizeof *t);
     t->attempt_id = attempt_id;
     t->owner = owner;
     t->report_fd = t->output_fd = -1;
-    t->dir = ns_xasprintf("%s/a%lld", ex->spool, (long long)attempt_id);
+    t->dir = dir;
     t->state = T_QUEUED;
     task_count(ex, t, +1);
     task_link(ex, t);
@@ -503,18 +504,46 @@ static void slurm_close(struct ns_executor *ex)
 
 /* ---- start and submit ------------------------------------------------------ */
 
+/* How many names one attempt or array directory may try: a<ID>, a<ID>.1, ... */
+#define OWN_DIR_TRIES 100
+
+/* Creates a directory that did not exist: SPOOL/<kind><id>, or, if that is
+ * there, SPOOL/<kind><id>.1, .2, ... A directory already there is never
+ * ours: an attempt id comes round again when a runtime died before its
+ * attempt row was committed, and that attempt's task may still write into
+ * its own folder. Returns the path (caller frees), or NULL with err. */
+static char *make_own_dir(const struct ns_executor *ex, char kind, int64_t id, char *err,
+                          size_t errlen)
+{
+    for (int n = 0; n < OWN_DIR_TRIES; n++) {
+        char *dir = n == 0 ? ns_xasprintf("%s/%c%lld", ex->spool, kind, (long long)id)
+                           : ns_xasprintf("%s/%c%lld.%d", ex->spool, kind, (long long)id, n);
+        if (mkdir(dir, 0755) == 0)
+            return dir;
+        int e = errno;
+        if (e != EEXIST) {
+            ns_errf(err, errlen, "%s: %s", dir, strerror(e));
+            free(dir);
+            return NULL;
+        }
+        free(dir);
+    }
+    ns_errf(err, errlen, "%s/%c%lld: %d earlier folders of that name; remove them", ex->spool,
+            kind, (long long)id, OWN_DIR_TRIES);
+    return NULL;
+}
+
 static int slurm_start(struct ns_executor *ex, const struct ns_launch *l, int64_t attempt_id,
                        void *owner, struct ns_task **out, char *err, size_t errlen)
 {
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s/a%lld", ex->spool, (long long)attempt_id);
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-        ns_errf(err, errlen, "%s: %s", dir, strerror(errno));
+    char *dir = make_own_dir(ex, 'a', attempt_id, err, errlen);
+    if (!dir)
+        return -1;
+    if (spool_write_launch(dir, l, err, errlen) != 0) {
+        free(dir);
         return -1;
     }
-    if (spool_write_launch(dir, l, err, errlen) != 0)
-        return -1;
-    *out = task_new(ex, attempt_id, owner);
+    *out = task_new(ex, attempt_id, owner, dir);
     return 0;
 }
 
@@ -558,19 +587,19 @@ static void sbatch_args(const struct ns_executor *ex, struct args *a, const char
 static int submit_array(struct ns_executor *ex, struct ns_task **tasks, size_t n, char *err,
                         size_t errlen)
 {
-    char bdir[PATH_MAX];
-    snprintf(bdir, sizeof bdir, "%s/b%lld", ex->spool, (long long)tasks[0]->attempt_id);
-    if (mkdir(bdir, 0755) != 0 && errno != EEXIST) {
-        ns_errf(err, errlen, "%s: %s", bdir, strerror(errno));
+    /* A folder of its own: a task of an array sbatch accepted before a
+     * crash still finds its own links, never this array's. */
+    char *bdir = make_own_dir(ex, 'b', tasks[0]->attempt_id, err, errlen);
+    if (!bdir)
         return -1;
-    }
     for (size_t i = 0; i < n; i++) {
-        char link[PATH_MAX + 32], target[64];
+        char link[PATH_MAX + 32], target[PATH_MAX + 8];
+        const char *slash = strrchr(tasks[i]->dir, '/');
         snprintf(link, sizeof link, "%s/%zu", bdir, i);
-        snprintf(target, sizeof target, "../a%lld", (long long)tasks[i]->attempt_id);
-        unlink(link);
+        snprintf(target, sizeof target, "../%s", slash ? slash + 1 : tasks[i]->dir);
         if (symlink(target, link) != 0) {
             ns_errf(err, errlen, "%s: %s", link, strerror(errno));
+            free(bdir);
             return -1;
         }
     }
@@ -582,6 +611,7 @@ static int submit_array(struct ns_executor *ex, struct ns_task **tasks, size_t n
     int throttle = gated ? ex->concurrency : ex->concurrency - (int)busy;
     struct args a = {0};
     sbatch_args(ex, &a, bdir, n, throttle, gated);
+    free(bdir);
     struct ns_buf out = NS_BUF_INIT;
     int rc = run_cmd(a.v, &out, err, errlen);
     args_release(&a);
@@ -891,6 +921,20 @@ static void deliver_started(struct ns_executor *ex, struct ns_task *t,
 static int state_find(const char *s);
 static enum ns_exec_end_kind state_overrides(int si);
 
+/* Whether an exit file was written by t's own task: the run token it names
+ * is this run's, and the Slurm task it names is t's (once t's is known). */
+static bool exit_is_ours(const struct ns_executor *ex, const struct ns_task *t,
+                         const struct spool_exit *x)
+{
+    if (strcmp(x->run, ex->run_key) != 0)
+        return false;
+    if (t->job <= 0)
+        return true;
+    char mine[48];
+    snprintf(mine, sizeof mine, "%lld_%d", (long long)t->job, t->index);
+    return strcmp(x->task, mine) == 0;
+}
+
 /* If t's exit file is there: delivers the rest of its files and `ended`.
  * Returns true when t is gone. A worker killed by a signal we did not send
  * may have been ended by Slurm (scancel behind our back, its time limit,
@@ -905,6 +949,12 @@ static bool try_finish(struct ns_executor *ex, struct ns_task *t, const struct n
     struct spool_exit x;
     struct ns_exec_end end = {NS_END_LOST, -1, 0, ""};
     int parsed = spool_parse_exit(text, &x);
+    if (parsed == 0 && !exit_is_ours(ex, t, &x)) {
+        /* Another task's word (one of an attempt that was never recorded):
+         * this task's own exit file, or Slurm's verdict, decides. */
+        free(text);
+        return false;
+    }
     if (parsed == 0 && x.kind == SPOOL_SIGNALLED && !t->asked && !slurm_over) {
         free(text);
         return false;
@@ -1385,26 +1435,64 @@ static char *slurm_locator(const struct ns_executor *ex, const struct ns_task *t
     return t->job ? ns_xasprintf("%lld_%d", (long long)t->job, t->index) : NULL;
 }
 
+/* The spool directory of attempt_id: of the folders its id named (make_own_dir),
+ * the one whose `array` file names the task the locator gives; without a
+ * locator, the newest. NULL if there is none. Caller frees. */
+static char *find_attempt_dir(const struct ns_executor *ex, int64_t attempt_id, long long job,
+                              int index)
+{
+    char *newest = NULL;
+    for (int n = 0; n < OWN_DIR_TRIES; n++) {
+        char *dir = n == 0 ? ns_xasprintf("%s/a%lld", ex->spool, (long long)attempt_id)
+                           : ns_xasprintf("%s/a%lld.%d", ex->spool, (long long)attempt_id, n);
+        struct stat sb;
+        if (lstat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+            free(dir);
+            break;
+        }
+        if (job > 0) {
+            char *saved = spool_read_file(dir, "array");
+            long long j = 0;
+            int i = -1;
+            bool match = saved && sscanf(saved, "%lld_%d", &j, &i) == 2 && j == job && i == index;
+            free(saved);
+            if (match) {
+                free(newest);
+                return dir;
+            }
+        }
+        free(newest);
+        newest = dir;
+    }
+    /* A locator whose folder has no `array` file (the runtime died right
+     * after sbatch): the newest folder is the one made for it. */
+    return newest;
+}
+
 static enum ns_recover slurm_recover(struct ns_executor *ex, const char *locator,
                                      int64_t attempt_id, int64_t report_offset,
                                      int64_t output_offset, void *owner, struct ns_task **out)
 {
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s/a%lld", ex->spool, (long long)attempt_id);
     long long job = 0;
     int index = -1;
-    char *saved = NULL;
-    if (!locator || sscanf(locator, "%lld_%d", &job, &index) != 2) {
-        saved = spool_read_file(dir, "array"); /* written right after sbatch */
+    if (!locator || sscanf(locator, "%lld_%d", &job, &index) != 2)
+        job = 0;
+    char *dir = find_attempt_dir(ex, attempt_id, job, index);
+    if (!dir)
+        return NS_RECOVER_GONE; /* never started here */
+    if (job <= 0) {
+        char *saved = spool_read_file(dir, "array"); /* written right after sbatch */
         if (!saved || sscanf(saved, "%lld_%d", &job, &index) != 2)
             job = 0;
+        free(saved);
     }
-    free(saved);
     char *exitf = spool_read_file(dir, "exit");
     bool has_exit = exitf != NULL;
     free(exitf);
-    if (job <= 0 && !has_exit)
+    if (job <= 0 && !has_exit) {
+        free(dir);
         return NS_RECOVER_GONE; /* never submitted (or unknown: end_strays cancels it) */
+    }
     if (ns_monotonic() - ex->snap_at > POLL_INTERVAL_S || !ex->snap_ok)
         take_snapshot(ex);
     const struct slot *s = job > 0 ? snap_find(ex, job, index) : NULL;
@@ -1412,10 +1500,12 @@ static enum ns_recover slurm_recover(struct ns_executor *ex, const char *locator
     if (!has_exit && !s && ex->snap_ok) {
         char *jobf = spool_read_file(dir, "job");
         free(jobf);
-        if (!jobf)
+        if (!jobf) {
+            free(dir);
             return NS_RECOVER_GONE; /* Slurm forgot it and it never ran */
+        }
     }
-    struct ns_task *t = task_new(ex, attempt_id, owner);
+    struct ns_task *t = task_new(ex, attempt_id, owner, dir);
     t->job = job;
     t->index = index;
     t->report_off = report_offset;

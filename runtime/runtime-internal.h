@@ -132,7 +132,9 @@ struct rt {
     char *self_exe;
     char **base_env; /* every worker's environment up to the attempt's part */
     size_t nbase_env;
-    char *run_token; /* "NIGHTSHIFT_RUN_TOKEN=<db hash>.<run id>": finds our processes */
+    char *file_token; /* runs.token: random, unique for ever (NULL: a run from before it) */
+    char *run_token;  /* "NIGHTSHIFT_RUN_TOKEN=<db hash>.<run id>.<file token>": finds our
+                       * processes; its value names the Slurm spool and job */
     uint8_t *pstate;       /* every partition's state (enum pstate), one byte each */
     uint8_t *untouched;    /* a bit per partition: its row is as created, not read yet */
     struct part_map parts; /* the partitions in memory: rt_part() loads on demand */

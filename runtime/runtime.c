@@ -344,8 +344,8 @@ static int create_run(struct rt *rt, const char *params, const char *spec_canon,
     double now = ns_now();
     sqlite3_stmt *s = store_prepare(
         &rt->st, "INSERT INTO runs(job, params, params_json, spec_path, spec_canon, spec_hash, "
-                 "plan_hash, state, concurrency, total, n_pending, created_at, updated_at) "
-                 "VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)");
+                 "plan_hash, state, concurrency, total, n_pending, created_at, updated_at, token) "
+                 "VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, lower(hex(randomblob(8))))");
     sqlite3_bind_text(s, 1, rt->spec->name, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, params, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 3, params_json, -1, SQLITE_STATIC);
@@ -2224,6 +2224,7 @@ static void rt_release(struct rt *rt)
     free_strv(rt->base_env);
     free(rt->self_exe);
     free(rt->run_token);
+    free(rt->file_token);
     free(rt->forced_changes);
     free(rt->state_reason);
     free(rt->sla_state);
@@ -2278,9 +2279,11 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     {
         /* `gc` deletes a finished run under its lock: one it took between
          * our lookup and our lock is gone now. */
-        sqlite3_stmt *q = store_prepare(&rt->st, "SELECT 1 FROM runs WHERE id = ?");
+        sqlite3_stmt *q = store_prepare(&rt->st, "SELECT token FROM runs WHERE id = ?");
         sqlite3_bind_int64(q, 1, rt->run_id);
         bool exists = sqlite3_step(q) == SQLITE_ROW;
+        if (exists && sqlite3_column_type(q, 0) == SQLITE_TEXT)
+            rt->file_token = ns_xstrdup((const char *)sqlite3_column_text(q, 0));
         sqlite3_finalize(q);
         if (!exists) {
             ns_errf(err, errlen, "run %lld was deleted (nightshift gc) as it was resumed; run again",
@@ -2299,15 +2302,20 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
         sqlite3_finalize(q);
     }
     {
-        /* Run ids repeat across databases: the token names both. */
+        /* Run ids repeat across databases, and within one (gc of the
+         * newest run, a database made anew at the same path): the token
+         * names the database, the run and the run's random token. Only a
+         * run made before schema 4 has none. */
         char *real = realpath(rt->st.path, NULL);
         const char *p = real ? real : rt->st.path;
-        rt->run_token = ns_xasprintf("NIGHTSHIFT_RUN_TOKEN=%016llx.%lld",
+        rt->run_token = ns_xasprintf("NIGHTSHIFT_RUN_TOKEN=%016llx.%lld%s%s",
                                      (unsigned long long)ns_hash64(p, strlen(p), NS_HASH_SEED),
-                                     (long long)rt->run_id);
+                                     (long long)rt->run_id, rt->file_token ? "." : "",
+                                     rt->file_token ? rt->file_token : "");
         free(real);
     }
-    rt->run_dir = store_make_run_dir(&rt->st, rt->run_id, err, errlen);
+    rt->run_dir = store_make_run_dir(&rt->st, rt->run_id, result->resumed ? NULL : rt->file_token,
+                                     err, errlen);
     if (!rt->run_dir)
         goto out;
     rt->metrics_path = metrics_path(rt);

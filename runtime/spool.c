@@ -195,6 +195,25 @@ void spool_launch_release(struct spool_launch *l)
     memset(l, 0, sizeof(*l));
 }
 
+/* The exit file's second line, "task J_T RUN", after the first one's end. */
+static void parse_exit_whose(const char *nl, struct spool_exit *out)
+{
+    if (*nl != '\n' || strncmp(nl + 1, "task ", 5) != 0)
+        return;
+    const char *p = nl + 6;
+    size_t tl = strcspn(p, " \n");
+    if (p[tl] != ' ' || tl == 0 || tl >= sizeof out->task)
+        return;
+    const char *r = p + tl + 1;
+    size_t rl = strcspn(r, " \n");
+    if (rl == 0 || rl >= sizeof out->run)
+        return;
+    memcpy(out->task, p, tl);
+    out->task[tl] = '\0';
+    memcpy(out->run, r, rl);
+    out->run[rl] = '\0';
+}
+
 int spool_parse_exit(const char *text, struct spool_exit *out)
 {
     memset(out, 0, sizeof(*out));
@@ -210,6 +229,7 @@ int spool_parse_exit(const char *text, struct spool_exit *out)
         const char *rest = text + wl;
         size_t rl = strcspn(rest, "\n");
         out->kind = words[i].kind;
+        parse_exit_whose(rest + rl, out);
         if (out->kind == SPOOL_ERROR) {
             snprintf(out->message, sizeof out->message, "%.*s", (int)rl, rest);
             out->value = 127;

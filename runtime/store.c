@@ -20,8 +20,8 @@
 #include "nightshift/store.h"
 #include "nightshift/util.h"
 
-/* Schema version 3 (version 1, the executor columns of migrations[1], the rework columns of
- * migrations[2]). Times are Unix seconds (REAL); states are the words of
+/* Schema version 4 (version 1, the executor columns of migrations[1], the rework columns of
+ * migrations[2], the run token of migrations[3]). Times are Unix seconds (REAL); states are the words of
  * DESIGN.md. Counters on runs are maintained by the runtime so a runs list
  * never scans partitions. */
 /* One SQL line per C line: tests/console/make-fixture.sh reads them. */
@@ -63,7 +63,8 @@ const char *const store_schema_sql =
     "  sla_max_duration REAL,\n"
     "  sla_state TEXT,                  -- NULL (no SLA), ok, at_risk, missed, met\n"
     "  runtime_log TEXT,\n"
-    "  executor TEXT NOT NULL DEFAULT 'local'  -- where its attempts run: local, slurm\n"
+    "  executor TEXT NOT NULL DEFAULT 'local', -- where its attempts run: local, slurm\n"
+    "  token TEXT                       -- random, given at creation: names its files for ever\n"
     ");\n"
     "CREATE INDEX runs_identity ON runs(job, params, id);\n"
     "CREATE TABLE partitions (\n"
@@ -416,6 +417,12 @@ static const char *const migrations[] = {
      * morning report's rework after crashes and retries). */
     "ALTER TABLE attempts ADD COLUMN progress_from INTEGER;\n"
     "ALTER TABLE attempts ADD COLUMN redone INTEGER;\n",
+    /* 3 -> 4: a run's random token, in the names of its files (spool, logs,
+     * Slurm job name, the escapee token), which run ids alone are not: SQLite
+     * hands an id out again after gc deleted the newest run, and a database
+     * made anew at the same path starts at 1. Old runs keep NULL (their
+     * files keep the names they have). */
+    "ALTER TABLE runs ADD COLUMN token TEXT;\n",
 };
 
 static int migrate(struct ns_store *st, char *err, size_t errlen)
@@ -586,9 +593,24 @@ int64_t store_latest_run(struct ns_store *st)
     return id;
 }
 
-char *store_make_run_dir(const struct ns_store *st, int64_t run_id, char *err, size_t errlen)
+char *store_make_run_dir(const struct ns_store *st, int64_t run_id, const char *fresh_token,
+                         char *err, size_t errlen)
 {
     char *dir = ns_xasprintf("%s/run-%lld", st->data_dir, (long long)run_id);
+    if (fresh_token && check_private(dir, true, err, errlen) == 0) {
+        /* A new run whose id an earlier run had (gc deleted the newest run,
+         * or the database was made anew beside its old data directory):
+         * what is there is not ours. Kept aside, never reused. */
+        char *aside = ns_xasprintf("%s.orphan-%s", dir, fresh_token);
+        int moved = rename(dir, aside);
+        free(aside);
+        if (moved != 0 && errno != ENOENT) {
+            ns_errf(err, errlen, "%s: cannot move an earlier run's files aside: %s", dir,
+                    strerror(errno));
+            free(dir);
+            return NULL;
+        }
+    }
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
         ns_errf(err, errlen, "%s: %s", dir, strerror(errno));
         free(dir);

@@ -3,7 +3,9 @@
  *
  * The runtime and the launcher (`nightshift _launch`, on a compute node) meet
  * only in the spool directory, which both must see (a shared filesystem).
- * Per run, SPOOL/<run key>/ holds:
+ * Per run, SPOOL/<run key>/ holds (the run key is "<db hash>.<run id>.<run
+ * token>", the token random: no two runs ever share a folder; a<ATTEMPT> and
+ * b<FIRST> are made with mkdir, never reused: a taken name gets ".1", ".2"):
  *
  *   launch.sh        "#!<nightshift> _launch\n" - the batch script, no user data
  *   a<ATTEMPT>/      one directory per attempt:
@@ -12,7 +14,8 @@
  *     job            "<array job>_<task> <job id> <host> <pid>\n" (launcher, when it starts)
  *     report         the worker's fd 3: report protocol bytes, as written
  *     output         the worker's stdout and stderr
- *     exit           "exited N" / "signalled S" / "error MESSAGE" (launcher, last)
+ *     exit           "exited N" / "signalled S" / "error MESSAGE", then
+ *                    "task <array job>_<task> <run key>" (launcher, last)
  *   b<FIRST>/        one directory per job array (FIRST = its first attempt id):
  *     <TASK> -> ../a<ATTEMPT>   the array task's attempt
  *     <TASK>.slurm.out          what Slurm itself caught (launcher errors)
@@ -52,11 +55,16 @@ struct spool_launch {
 int spool_read_launch(const char *dir, struct spool_launch *out, char *err, size_t errlen);
 void spool_launch_release(struct spool_launch *l);
 
-/* How the launcher's worker ended, as the exit file says. */
+/* How the launcher's worker ended, as the exit file says, and who wrote it. */
 struct spool_exit {
     enum { SPOOL_EXITED, SPOOL_SIGNALLED, SPOOL_ERROR } kind;
     int value;         /* exit code or signal number */
     char message[160]; /* SPOOL_ERROR: why the worker could not start */
+    /* The second line, "task <array job>_<task> <run token>": the task that
+     * wrote it. Empty when the file has no such line (it then proves
+     * nothing about whose it is). */
+    char task[48];
+    char run[128];
 };
 
 /* Parses an exit file's text. Returns 0, or -1 if it is not one. */

@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define NS_SCHEMA_VERSION 3
+#define NS_SCHEMA_VERSION 4
 
 /* The SQL that creates the current schema (for docs and tests). */
 extern const char *const store_schema_sql;
@@ -78,8 +78,13 @@ int64_t store_latest_run(struct ns_store *st);
 
 /* Creates (0700) and checks the directory for one run's attempt logs,
  * "<data_dir>/run-<id>": it must be a real directory of ours that nobody
- * else can write. Returns its path (caller frees), or NULL with err. */
-char *store_make_run_dir(const struct ns_store *st, int64_t run_id, char *err, size_t errlen);
+ * else can write. fresh_token is the token of a run just created (NULL on a
+ * resume): a directory already there then belongs to an earlier run that had
+ * the same id, and is moved aside to "run-<id>.orphan-<token>" so no attempt
+ * of the new run finds its logs. Returns the path (caller frees), or NULL
+ * with err. */
+char *store_make_run_dir(const struct ns_store *st, int64_t run_id, const char *fresh_token,
+                         char *err, size_t errlen);
 
 /* Path of the lock file held by the runtime driving run_id. Caller frees. */
 char *store_lock_path(const struct ns_store *st, int64_t run_id);

@@ -17,6 +17,7 @@ ne=${3:-100}
 # console with the same frozen clock draws the same screen every time.
 now=${FIXTURE_NOW:-$(date +%s)}
 root=$(cd "$(dirname "$0")/../.." && pwd)
+version=$(sed -n 's/^#define NS_SCHEMA_VERSION \([0-9]*\).*/\1/p' "$root/include/nightshift/store.h")
 rm -f "$db" "$db-wal" "$db-shm"
 mkdir -p "$(dirname "$db")"
 {
@@ -34,7 +35,7 @@ mkdir -p "$(dirname "$db")"
         }' "$root/runtime/store.c"
     cat <<SQL
 PRAGMA journal_mode=WAL;
-PRAGMA user_version=3;
+PRAGMA user_version=$version;
 BEGIN;
 INSERT INTO runs(id, job, params, params_json, spec_path, spec_canon, spec_hash, plan_hash,
                  state, concurrency, total, created_at, started_at, updated_at, heartbeat_at,

@@ -42,5 +42,5 @@ is "attempt 2 did not run beside attempt 1's escaped grandchild" "$(cat "$T/w/se
 check "the grandchild is gone" pid_gone "$pid"
 like "attempt 1's record says it was ended" "$(sql "SELECT message FROM attempts WHERE n = 1 AND idx = 0")" "ended 1 process that outlived it outside its process group"
 is "the sibling ran once, beside it, and succeeded" "$(sql "SELECT count(*) || ' ' || group_concat(outcome) || ' ' || group_concat(message LIKE '%outlived%') FROM attempts WHERE idx = 1")" "1 succeeded 0"
-like "the token names the attempt" "$(cat "$T/w/token-2")" '^[0-9a-f]{16}\.1\.0\.2$'
+like "the token names the attempt" "$(cat "$T/w/token-2")" '^[0-9a-f]{16}\.1\.[0-9a-f]{16}\.0\.2$'
 done_testing

@@ -103,6 +103,20 @@ static void test_exit_words(void **state)
     assert_int_equal(x.kind, SPOOL_ERROR);
     assert_int_equal(x.value, 127);
     assert_string_equal(x.message, "./w.sh: No such file or directory");
+    /* The second line says who wrote it; without it, nothing is claimed. */
+    assert_int_equal(spool_parse_exit("exited 0\n", &x), 0);
+    assert_string_equal(x.task, "");
+    assert_string_equal(x.run, "");
+    assert_int_equal(spool_parse_exit("exited 3\ntask 881_4 0123456789abcdef.7.feedface00000000\n", &x), 0);
+    assert_int_equal(x.value, 3);
+    assert_string_equal(x.task, "881_4");
+    assert_string_equal(x.run, "0123456789abcdef.7.feedface00000000");
+    assert_int_equal(spool_parse_exit("error no launch\ntask ?_2 k\n", &x), 0);
+    assert_string_equal(x.message, "no launch");
+    assert_string_equal(x.task, "?_2");
+    assert_string_equal(x.run, "k");
+    assert_int_equal(spool_parse_exit("exited 0\ntask 881_4\n", &x), 0); /* no run: no claim */
+    assert_string_equal(x.task, "");
     static const char *const bad[] = {"",
                                       "exited\n",
                                       "exited \n",
