@@ -33,7 +33,9 @@ WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wwrite-
         -Wformat=2 -Wvla -Werror
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := -std=c11 $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -pthread
-ALL_CPPFLAGS = -Iinclude -D_GNU_SOURCE -DNS_VERSION='"$(NS_VERSION)"' $(PKG_CFLAGS) $(CPPFLAGS)
+# The wings' private headers, by name, until each is included only in its wing.
+PRIVATE_INC := -Iruntime/supervisor -Iruntime/spec
+ALL_CPPFLAGS = -Iinclude $(PRIVATE_INC) -D_GNU_SOURCE -DNS_VERSION='"$(NS_VERSION)"' $(PKG_CFLAGS) $(CPPFLAGS)
 ALL_LDFLAGS := -pthread $(LDFLAGS) $(EXTRA_CFLAGS)
 LIBS = $(PKG_LIBS) -lm
 
@@ -45,7 +47,8 @@ Q := @
 quiet = @printf '  %-6s %s\n' $(1) $(2);
 endif
 
-LIB_SRCS := $(filter-out runtime/main.c,$(wildcard runtime/*.c tui/*.c))
+# runtime/ in wings (docs/architecture.md): cli supervisor store exec spec render base.
+LIB_SRCS := $(filter-out runtime/main.c,$(wildcard runtime/*.c runtime/*/*.c tui/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 MAIN_OBJ := $(BUILD)/runtime/main.o
 BIN := $(BUILD)/nightshift
@@ -136,7 +139,7 @@ $(BUILD)/tests/bench/%: tests/bench/%.c
 # Static analysis: every object compiled again with gcc's -fanalyzer (its
 # findings are errors, as all warnings are), then cppcheck. A finding is
 # fixed, or suppressed inline with the reason beside it.
-CPPCHECK_FLAGS := -q --std=c11 -D_GNU_SOURCE -Iinclude --enable=warning,portability,performance \
+CPPCHECK_FLAGS := -q --std=c11 -D_GNU_SOURCE -Iinclude $(PRIVATE_INC) --enable=warning,portability,performance \
 	--inline-suppr --error-exitcode=1
 analyze:
 	$(MAKE) BUILD=build-analyze EXTRA_CFLAGS=-fanalyzer analyze-objs
@@ -224,7 +227,7 @@ uninstall:
 		$(DESTDIR)$(SHAREDIR)/examples $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(INCDIR) 2>/dev/null || true
 
 format:
-	clang-format -i $(wildcard include/nightshift/*.h runtime/*.c runtime/*.h tui/*.c tui/*.h tests/unit/*.c)
+	clang-format -i $(wildcard include/nightshift/*.h runtime/*.c runtime/*/*.c runtime/*/*.h tui/*.c tui/*.h tests/unit/*.c)
 
 clean:
 	rm -rf build build-asan build-tsan build-fuzz build-analyze build-soak

@@ -8,7 +8,7 @@
  * cannot carry, or the error of write(). Messages are built in one buffer and
  * written with one write loop, so a line of up to PIPE_BUF bytes is atomic.
  *
- * This mirrors report_format() in nightshift's runtime/report.c, which is
+ * This mirrors report_format() in nightshift's runtime/base/report.c, which is
  * the reference for the framing (docs/protocol.md):
  *   total N | progress N | checkpoint TOKEN | error KEY MESSAGE |
  *   error/LEN KEY MESSAGE \n <LEN payload bytes> \n | log LEVEL MESSAGE

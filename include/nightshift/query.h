@@ -13,7 +13,7 @@
  *     calls it for its SLA watch and stores the result), query_has_eta()
  *     says when a reader may show it (a running run with a live runtime);
  *   - failure groups: NS_FAILURE_GROUP_STATES, used by status, the console
- *     and `retry|skip --signature` (runtime/apply.c).
+ *     and `retry|skip --signature` (runtime/supervisor/apply.c).
  *
  * Readers never hold a read transaction between calls: each function runs
  * its statements and resets them. Strings in results are the stored bytes

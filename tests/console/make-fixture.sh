@@ -3,7 +3,7 @@
 # tests at scales a real run would take too long to reach (100 000
 # partitions, 1 000 000 error records).
 #
-# The schema is the real one, extracted from runtime/store.c
+# The schema is the real one, extracted from runtime/store/store.c
 # (store_schema_sql), so the fixture cannot drift from the store. One run
 # (job "fixture", params "day=2026-11-23") whose partitions cycle through
 # every state; error records cycle through five messages (three signatures
@@ -32,7 +32,7 @@ mkdir -p "$(dirname "$db")"
             gsub(/\\\\/, "\\", line)
             print line
             if (end) exit
-        }' "$root/runtime/store.c"
+        }' "$root/runtime/store/store.c"
     cat <<SQL
 PRAGMA journal_mode=WAL;
 PRAGMA user_version=$version;

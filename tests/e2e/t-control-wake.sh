@@ -1,5 +1,5 @@
 #!/bin/sh
-# Operator commands travel on wake-up hints (runtime/wake.c), the slow poll
+# Operator commands travel on wake-up hints (runtime/store/wake.c), the slow poll
 # only covers a lost hint. With the fallback poll set to 10 minutes
 # (NIGHTSHIFT_POLL_MS, for the runtime and the CLI alike), a pause and a
 # resume are still applied and their verdicts seen within the CLI's 20 s

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../runtime/spec-internal.h"
+#include "../../runtime/spec/spec-internal.h"
 #include "fuzz.h"
 #include "nightshift/plan.h"
 #include "nightshift/util.h"
