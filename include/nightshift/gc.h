@@ -16,11 +16,15 @@
 
 struct ns_store;
 
-/* Deletes run_id's rows and its files. Returns 0 deleted (*bytes: the size
- * of the files removed), 1 skipped because a runtime holds it or it is not
- * finished any more (err says which), -1 on an error (err filled). st must
- * be opened NS_STORE_CLIENT. */
-int gc_delete_run(struct ns_store *st, int64_t run_id, int64_t *bytes, char *err, size_t errlen);
+/* Deletes run_id's rows and its files if, under its lock and in the
+ * deleting transaction, it is still finished and finished before cutoff
+ * (Unix seconds): a run resumed and finished again since it was selected is
+ * newer now, and stays. Returns 0 deleted (*bytes: the size of the files
+ * removed), 1 skipped because a runtime holds it, it is not finished any
+ * more, or it finished after cutoff (err says which), -1 on an error (err
+ * filled). st must be opened NS_STORE_CLIENT. */
+int gc_delete_run(struct ns_store *st, int64_t run_id, double cutoff, int64_t *bytes, char *err,
+                  size_t errlen);
 
 /* Gives the freed pages back to the file system (VACUUM, then a WAL
  * checkpoint). *before and *after are the database's size in bytes.

@@ -84,6 +84,11 @@ int ns_create_file(const char *path, mode_t mode);
  * The points ("state.before", "commit.after", ...) are listed in
  * docs/cli.md; only the runtime's loop thread calls it. */
 void ns_crashpoint(const char *name);
+/* A named wait point, for tests only: when NIGHTSHIFT_WAITPOINT is
+ * "NAME:PATH", a call of ns_waitpoint(NAME) creates PATH.reached, then
+ * waits (at most 60 s) until PATH exists, so a test can act inside a
+ * window that is otherwise too short to hit. Unset, it does nothing. */
+void ns_waitpoint(const char *name);
 /* pthread_create with every signal blocked in the new thread: signals are
  * the loop's (its signalfd), never a helper thread's. 0 or an errno. */
 int ns_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg);

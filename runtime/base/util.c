@@ -382,6 +382,23 @@ void ns_crashpoint(const char *name)
     _exit(137);
 }
 
+void ns_waitpoint(const char *name)
+{
+    const char *env = getenv("NIGHTSHIFT_WAITPOINT");
+    const char *colon = env ? strchr(env, ':') : NULL;
+    if (!colon || strlen(name) != (size_t)(colon - env) || strncmp(env, name, strlen(name)) != 0)
+        return;
+    const char *path = colon + 1;
+    char *reached = ns_xasprintf("%s.reached", path);
+    int fd = open(reached, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        close(fd);
+    free(reached);
+    double deadline = ns_monotonic() + 60;
+    while (access(path, F_OK) != 0 && ns_monotonic() < deadline)
+        usleep(10000);
+}
+
 int ns_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg)
 {
     sigset_t all, old;

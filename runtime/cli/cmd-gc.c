@@ -89,7 +89,8 @@ static int gc(int argc, char **argv)
         if (!yes)
             continue;
         int64_t bytes = 0;
-        int d = gc_delete_run(&st, runs[i].id, &bytes, err, sizeof err);
+        ns_waitpoint("gc.delete"); /* tests: a run finishes again right here */
+        int d = gc_delete_run(&st, runs[i].id, cutoff, &bytes, err, sizeof err);
         if (d == 0) {
             deleted++;
             files += bytes;

@@ -40,7 +40,8 @@ static int remove_tree(const char *dir, int64_t *bytes)
     return remove_errors ? -1 : 0;
 }
 
-int gc_delete_run(struct ns_store *st, int64_t run_id, int64_t *bytes, char *err, size_t errlen)
+int gc_delete_run(struct ns_store *st, int64_t run_id, double cutoff, int64_t *bytes, char *err,
+                  size_t errlen)
 {
     *bytes = 0;
     char *lock = store_lock_path(st, run_id);
@@ -59,18 +60,24 @@ int gc_delete_run(struct ns_store *st, int64_t run_id, int64_t *bytes, char *err
     int rc = -1;
     if (store_begin(st, err, errlen) != 0)
         goto out;
-    /* Looked at again under both locks: it may have been resumed since. */
-    sqlite3_stmt *s = store_prepare(st, "SELECT state, finished_at IS NOT NULL FROM runs "
-                                        "WHERE id = ?");
+    /* Looked at again under both locks, in the deleting transaction: since
+     * it was selected it may have been resumed, or resumed and finished
+     * again (then it is as new as its last finish). */
+    sqlite3_stmt *s = store_prepare(st, "SELECT state, finished_at IS NOT NULL, finished_at < ?2 "
+                                        "FROM runs WHERE id = ?1");
     sqlite3_bind_int64(s, 1, run_id);
+    sqlite3_bind_double(s, 2, cutoff);
     bool gone = sqlite3_step(s) != SQLITE_ROW;
     bool final = !gone && query_run_final((const char *)sqlite3_column_text(s, 0)) &&
                  sqlite3_column_int(s, 1);
+    bool old_enough = final && sqlite3_column_int(s, 2);
     sqlite3_finalize(s);
-    if (gone || !final) {
+    if (gone || !old_enough) {
         store_rollback(st);
         ns_errf(err, errlen, "run %lld: %s", (long long)run_id,
-                gone ? "already gone" : "not finished any more");
+                gone     ? "already gone"
+                : !final ? "not finished any more"
+                         : "finished again since gc picked it");
         rc = 1;
         goto out;
     }
