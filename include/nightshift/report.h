@@ -18,6 +18,10 @@
 
 #define NS_REPORT_MAX_LINE (64 * 1024)
 #define NS_REPORT_MAX_PAYLOAD (1024 * 1024)
+/* The largest `total` or `progress` a partition may report (10^15): a
+ * million partitions at that still sum far below INT64_MAX, and the run's
+ * sums saturate all the same. A larger number is a malformed line. */
+#define NS_REPORT_COUNT_MAX 1000000000000000LL
 
 enum ns_report_kind {
     NS_REPORT_TOTAL,

@@ -92,6 +92,14 @@ void ns_waitpoint(const char *name);
 /* pthread_create with every signal blocked in the new thread: signals are
  * the loop's (its signalfd), never a helper thread's. 0 or an errno. */
 int ns_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg);
+/* a + b for counts that must never wrap: stops at INT64_MAX (or INT64_MIN). */
+static inline int64_t ns_add_sat(int64_t a, int64_t b)
+{
+    int64_t sum;
+    if (__builtin_add_overflow(a, b, &sum))
+        return b > 0 ? INT64_MAX : INT64_MIN;
+    return sum;
+}
 /* Monotonic seconds, for timeouts and rates. */
 double ns_monotonic(void);
 

@@ -234,6 +234,9 @@ static enum line_action parse_line(const char *line, size_t n, int64_t *payload_
         else if (parse_count(arg, arg_len, &m.number) < 0)
             malformed(cb, ctx, line, n, "%s: \"%s\" is not a number", what,
                       quoted(q, arg, arg_len));
+        else if (m.number > NS_REPORT_COUNT_MAX)
+            malformed(cb, ctx, line, n, "%s: %lld is over %lld, the most a partition may report",
+                      what, (long long)m.number, (long long)NS_REPORT_COUNT_MAX);
         else
             cb(ctx, &m);
     } else if (VERB("checkpoint")) {
@@ -353,8 +356,8 @@ static size_t progress_line(const char *s, size_t n, ns_report_cb cb, void *ctx)
     uint64_t v = 0;
     while (i < lim && s[i] >= '0' && s[i] <= '9')
         v = v * 10 + (uint64_t)(s[i++] - '0');
-    if (i == VERB || s[i] != '\n' || v > (uint64_t)INT64_MAX)
-        return 0;
+    if (i == VERB || s[i] != '\n' || v > (uint64_t)NS_REPORT_COUNT_MAX)
+        return 0; /* the general path says what is wrong */
     struct ns_report_msg m = {.kind = NS_REPORT_PROGRESS, .number = (int64_t)v};
     cb(ctx, &m);
     return i + 1;

@@ -52,11 +52,41 @@ static int load_run(struct ns_store *st, struct ns_run_report *r, char *err, siz
     return 0;
 }
 
+/* One report's loading: the first failed statement's error is kept and
+ * makes report_load fail (a figure is never silently dropped). */
+struct load {
+    struct ns_store *st;
+    struct ns_run_report *r;
+    int rc;
+    char *err;
+    size_t errlen;
+};
+
+/* Finalizes s; sqlite3_finalize returns the error of a step that failed. */
+static void load_done(struct load *L, sqlite3_stmt *s)
+{
+    if (sqlite3_finalize(s) != SQLITE_OK && L->rc == 0) {
+        L->rc = -1;
+        ns_errf(L->err, L->errlen, "%s: cannot read the run's figures: %s", L->st->path,
+                sqlite3_errmsg(L->st->db));
+    }
+}
+
+/* A record count summed by SQLite's total() (a double, never an overflow
+ * error), as an int64 that stops at the largest one. */
+static int64_t total_count(sqlite3_stmt *s, int col)
+{
+    double v = sqlite3_column_double(s, col);
+    return v >= 9.2e18 ? INT64_MAX : (int64_t)v;
+}
+
 /* Attempts by outcome and what they redid, in one scan; retries from the
  * partitions' own counters; rework after a crash by looking up, for the
  * few attempts that redid something, how their predecessor ended. */
-static void load_attempts(struct ns_store *st, struct ns_run_report *r)
+static void load_attempts(struct load *L)
 {
+    struct ns_store *st = L->st;
+    struct ns_run_report *r = L->r;
     static const struct {
         const char *outcome;
         size_t off;
@@ -69,7 +99,7 @@ static void load_attempts(struct ns_store *st, struct ns_run_report *r)
         {"interrupted", offsetof(struct ns_run_report, interrupted)},
     };
     sqlite3_stmt *s = store_prepare(
-        st, "SELECT outcome, count(*), coalesce(sum(CASE WHEN redone > 0 THEN redone END), 0), "
+        st, "SELECT outcome, count(*), total(CASE WHEN redone > 0 THEN redone END), "
             "count(CASE WHEN redone > 0 THEN 1 END) FROM attempts WHERE run_id = ? GROUP BY "
             "outcome");
     sqlite3_bind_int64(s, 1, r->run_id);
@@ -77,7 +107,7 @@ static void load_attempts(struct ns_store *st, struct ns_run_report *r)
         const char *outcome = (const char *)sqlite3_column_text(s, 0);
         int64_t n = sqlite3_column_int64(s, 1);
         r->attempts += n;
-        r->redone += sqlite3_column_int64(s, 2);
+        r->redone = ns_add_sat(r->redone, total_count(s, 2));
         r->resumed_attempts += sqlite3_column_int64(s, 3);
         if (!outcome)
             r->live_attempts += n;
@@ -85,26 +115,28 @@ static void load_attempts(struct ns_store *st, struct ns_run_report *r)
             if (strcmp(outcome, by_outcome[i].outcome) == 0)
                 *(int64_t *)((char *)r + by_outcome[i].off) += n;
     }
-    sqlite3_finalize(s);
+    load_done(L, s);
     s = store_prepare(st, "SELECT coalesce(sum(max(attempts_total - 1, 0)), 0) FROM partitions "
                           "WHERE run_id = ?");
     sqlite3_bind_int64(s, 1, r->run_id);
     r->retries = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    sqlite3_finalize(s);
-    s = store_prepare(st, "SELECT coalesce(sum(a.redone), 0) FROM attempts a JOIN attempts b ON "
+    load_done(L, s);
+    s = store_prepare(st, "SELECT total(a.redone) FROM attempts a JOIN attempts b ON "
                           "b.run_id = a.run_id AND b.idx = a.idx AND b.n = a.n - 1 WHERE "
                           "a.run_id = ? AND a.redone > 0 AND b.outcome = 'interrupted'");
     sqlite3_bind_int64(s, 1, r->run_id);
-    r->redone_after_crash = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    sqlite3_finalize(s);
+    r->redone_after_crash = sqlite3_step(s) == SQLITE_ROW ? total_count(s, 0) : 0;
+    load_done(L, s);
 }
 
 /* One pass over the finished partitions (their summed attempt time): the
  * count, the sum, the nearest-rank p50 and p95 - rank ceil(p * n), written
  * in integers - and the slowest five, which are the top ranks (ordered so
  * that ties put the lower index first among the slowest). */
-static void load_durations(struct ns_store *st, struct ns_run_report *r)
+static void load_durations(struct load *L)
 {
+    struct ns_store *st = L->st;
+    struct ns_run_report *r = L->r;
     sqlite3_stmt *s = store_prepare(
         st, "WITH d AS (SELECT p.idx, p.key, p.state, (SELECT coalesce(sum(a.duration), 0) FROM "
             "attempts a WHERE a.run_id = p.run_id AND a.idx = p.idx) AS secs, (SELECT count(*) "
@@ -136,11 +168,13 @@ static void load_durations(struct ns_store *st, struct ns_run_report *r)
             p->seconds = secs;
         }
     }
-    sqlite3_finalize(s);
+    load_done(L, s);
 }
 
-static void load_groups(struct ns_store *st, struct ns_run_report *r, int top)
+static void load_groups(struct load *L, int top)
 {
+    struct ns_store *st = L->st;
+    struct ns_run_report *r = L->r;
     sqlite3_stmt *s = store_prepare(
         st, "SELECT g.signature, g.n, e.idx, e.key, e.message FROM (SELECT signature, count(*) "
             "AS n, min(id) AS first FROM error_records WHERE run_id = ?1 GROUP BY signature "
@@ -157,15 +191,17 @@ static void load_groups(struct ns_store *st, struct ns_run_report *r, int top)
         g->example_key = col_dup_empty(s, 3);
         g->example_message = col_dup_empty(s, 4);
     }
-    sqlite3_finalize(s);
+    load_done(L, s);
     s = store_prepare(st, "SELECT count(DISTINCT signature) FROM error_records WHERE run_id = ?");
     sqlite3_bind_int64(s, 1, r->run_id);
     r->nsignatures = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    sqlite3_finalize(s);
+    load_done(L, s);
 }
 
-static void load_lists(struct ns_store *st, struct ns_run_report *r, int limit)
+static void load_lists(struct load *L, int limit)
 {
+    struct ns_store *st = L->st;
+    struct ns_run_report *r = L->r;
     sqlite3_stmt *s = store_prepare(
         st, "SELECT idx, key, attempts_total, coalesce(last_message, '') FROM partitions "
             "WHERE run_id = ? AND state = 'failed' ORDER BY idx LIMIT ?");
@@ -180,7 +216,7 @@ static void load_lists(struct ns_store *st, struct ns_run_report *r, int limit)
         f->attempts = sqlite3_column_int64(s, 2);
         f->message = col_dup_empty(s, 3);
     }
-    sqlite3_finalize(s);
+    load_done(L, s);
     s = store_prepare(st, "SELECT idx, key, coalesce(skip_reason, '') FROM partitions "
                           "WHERE run_id = ? AND state = 'skipped' ORDER BY idx LIMIT ?");
     sqlite3_bind_int64(s, 1, r->run_id);
@@ -192,7 +228,7 @@ static void load_lists(struct ns_store *st, struct ns_run_report *r, int limit)
         k->key = col_dup_empty(s, 1);
         k->reason = col_dup_empty(s, 2);
     }
-    sqlite3_finalize(s);
+    load_done(L, s);
     /* The newest rows of the trail, shown oldest first. */
     s = store_prepare(st, "SELECT id, issued_at, user, source, verb, args, state, "
                           "coalesce(result, '') FROM (SELECT * FROM commands WHERE run_id = ?1 "
@@ -211,15 +247,17 @@ static void load_lists(struct ns_store *st, struct ns_run_report *r, int limit)
         a->state = col_dup_empty(s, 6);
         a->result = col_dup_empty(s, 7);
     }
-    sqlite3_finalize(s);
+    load_done(L, s);
     s = store_prepare(st, "SELECT count(*) FROM commands WHERE run_id = ?");
     sqlite3_bind_int64(s, 1, r->run_id);
     r->naudit_total = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    sqlite3_finalize(s);
+    load_done(L, s);
 }
 
-static void load_times(struct ns_store *st, struct ns_run_report *r)
+static void load_times(struct load *L)
 {
+    struct ns_store *st = L->st;
+    struct ns_run_report *r = L->r;
     /* Checkpoint lag: how much work a crash now would lose, in time - the
      * oldest of (last checkpoint, else attempt start) among live attempts. */
     sqlite3_stmt *s = store_prepare(
@@ -228,18 +266,18 @@ static void load_times(struct ns_store *st, struct ns_run_report *r)
             "WHERE a.run_id = ? AND a.outcome IS NULL");
     sqlite3_bind_int64(s, 1, r->run_id);
     double oldest = sqlite3_step(s) == SQLITE_ROW ? col_time(s, 0) : 0;
-    sqlite3_finalize(s);
+    load_done(L, s);
     r->checkpoint_lag_s = oldest > 0 && r->now > oldest ? r->now - oldest : 0;
     s = store_prepare(st, "SELECT max(finished_at) FROM partitions WHERE run_id = ? AND "
                           "state = 'succeeded'");
     sqlite3_bind_int64(s, 1, r->run_id);
     r->last_success_at = sqlite3_step(s) == SQLITE_ROW ? col_time(s, 0) : 0;
-    sqlite3_finalize(s);
+    load_done(L, s);
     s = store_prepare(st, "SELECT max(finished_at) FROM runs WHERE job = ? AND state = "
                           "'succeeded'");
     sqlite3_bind_text(s, 1, r->run.job, -1, SQLITE_STATIC);
     r->job_last_success_at = sqlite3_step(s) == SQLITE_ROW ? col_time(s, 0) : 0;
-    sqlite3_finalize(s);
+    load_done(L, s);
 }
 
 /* "N", "N%" or "none" after name= in the canonical settings' halt_when line. */
@@ -259,8 +297,10 @@ static void parse_limit(const char *line, const char *name, double *v, bool *pct
     *pct = *end == '%';
 }
 
-static void load_budget(struct ns_store *st, struct ns_run_report *r)
+static void load_budget(struct load *L)
 {
+    struct ns_store *st = L->st;
+    struct ns_run_report *r = L->r;
     sqlite3_stmt *s = store_prepare(st, "SELECT spec_canon FROM runs WHERE id = ?");
     sqlite3_bind_int64(s, 1, r->run_id);
     const char *canon =
@@ -270,7 +310,7 @@ static void load_budget(struct ns_store *st, struct ns_run_report *r)
     parse_limit(l, "failed_partitions=", &r->budget_failed, &r->budget_failed_pct);
     parse_limit(l, "error_records=", &r->budget_errors, &r->budget_errors_pct);
     free(l);
-    sqlite3_finalize(s);
+    load_done(L, s);
 }
 
 double report_eta_seconds(const struct ns_run_report *r)
@@ -288,13 +328,14 @@ int report_load(struct ns_store *st, int64_t run_id, int top, int list_limit,
     r->now = ns_now();
     if (load_run(st, r, err, errlen) != 0)
         return -1;
-    load_attempts(st, r);
-    load_durations(st, r);
-    load_groups(st, r, top);
-    load_lists(st, r, list_limit);
-    load_times(st, r);
-    load_budget(st, r);
-    return 0;
+    struct load L = {st, r, 0, err, errlen};
+    load_attempts(&L);
+    load_durations(&L);
+    load_groups(&L, top);
+    load_lists(&L, list_limit);
+    load_times(&L);
+    load_budget(&L);
+    return L.rc;
 }
 
 void report_release(struct ns_run_report *r)

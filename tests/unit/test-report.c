@@ -115,7 +115,14 @@ static void test_numbers(void **state)
 {
     (void)state;
     CHECK("total 1000\nprogress 0\nprogress 500\n", "total 1000\nprogress 0\nprogress 500\n");
-    CHECK("progress 9223372036854775807\n", "progress 9223372036854775807\n");
+    CHECK("progress 1000000000000000\n", "progress 1000000000000000\n");
+    /* Bounded (issue 18 item 4): the run's sums of such counts wrapped. */
+    CHECK("progress 9223372036854775807\n",
+          "malformed reason=[progress: 9223372036854775807 is over 1000000000000000, the most a "
+          "partition may report] raw=[progress 9223372036854775807]\n");
+    CHECK("total 1000000000000001\n",
+          "malformed reason=[total: 1000000000000001 is over 1000000000000000, the most a "
+          "partition may report] raw=[total 1000000000000001]\n");
     CHECK("progress abc\n",
           "malformed reason=[progress: \"abc\" is not a number] raw=[progress abc]\n");
     CHECK("progress -5\n",
@@ -135,6 +142,7 @@ static void test_progress_fast_path_agrees(void **state)
     (void)state;
     static const char *const lines[] = {
         "progress 0\n", "progress 007\n", "progress 9223372036854775807\n",
+        "progress 1000000000000000\n", "progress 1000000000000001\n",
         "progress 9223372036854775808\n", "progress 9999999999999999999\n",
         "progress 12345678901234567890\n", "progress 99999999999999999999\n",
         "progress 36893488147419103232\n", "progress \n", "progress\n", "progress  5\n",
