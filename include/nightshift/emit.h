@@ -92,7 +92,7 @@ static inline int ns_emit__msg(const char *head, const char *word, const char *t
 static inline int ns_emit__number(const char *what, long long v)
 {
     char b[48];
-    if (v < 0) {
+    if (v < 0 || v > 1000000000000000LL) { /* 0..10^15: docs/protocol.md */
         errno = EINVAL;
         return -1;
     }

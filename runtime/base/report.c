@@ -488,6 +488,12 @@ int report_format(struct ns_buf *out, const struct ns_report_msg *msg, char *err
             ns_errf(err, errlen, "%s must not be negative", report_kind_name(msg->kind));
             return -1;
         }
+        if (msg->number > NS_REPORT_COUNT_MAX) {
+            ns_errf(err, errlen, "%s %lld is over %lld, the most a partition may report",
+                    report_kind_name(msg->kind), (long long)msg->number,
+                    (long long)NS_REPORT_COUNT_MAX);
+            return -1;
+        }
         buf_addf(out, "%s %lld\n", report_kind_name(msg->kind), (long long)msg->number);
         return 0;
     case NS_REPORT_CHECKPOINT:

@@ -89,7 +89,7 @@ static void test_format_roundtrip(void **state)
     struct ns_report_msg m = {.kind = NS_REPORT_TOTAL, .number = 1000};
     roundtrip(&m);
     m.kind = NS_REPORT_PROGRESS;
-    m.number = INT64_MAX;
+    m.number = NS_REPORT_COUNT_MAX;
     roundtrip(&m);
 
     struct ns_report_msg c = {.kind = NS_REPORT_CHECKPOINT, .text = " a b\tc ", .text_len = 7};
@@ -144,6 +144,8 @@ static void test_format_refuses(void **state)
     (void)state;
     struct ns_report_msg m = {.kind = NS_REPORT_PROGRESS, .number = -1};
     refused(&m, "negative");
+    m.number = NS_REPORT_COUNT_MAX + 1; /* the parser would refuse it: so does the writer */
+    refused(&m, "is over 1000000000000000");
     struct ns_report_msg c = {.kind = NS_REPORT_CHECKPOINT, .text = "a\nb", .text_len = 3};
     refused(&c, "newline");
     c.text_len = 0;
