@@ -15,6 +15,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "nightshift/gate.h"
+
 #define NS_SCHEMA_VERSION 4
 
 /* The SQL that creates the current schema (for docs and tests). */
@@ -30,6 +32,7 @@ struct ns_store {
     sqlite3 *db;
     char *path;     /* database file */
     char *data_dir; /* store_data_dir(path): attempt logs, run locks, runtime logs */
+    struct ns_gate gate; /* every write transaction's fair turn (gate.h) */
 };
 
 /* The database path: db_opt if given, else $NIGHTSHIFT_DB, else
@@ -53,6 +56,10 @@ char *store_data_dir(const char *path);
 /* Creates the database's directory (0700, with its parents) and its data
  * directory "<path>.d" without opening the database. 0, or -1 with err. */
 int store_make_dirs(const char *path, char *err, size_t errlen);
+
+/* One write in autocommit (a client's single INSERT), taken in its turn at
+ * the write gate like a transaction (gate.h). Returns sqlite3_step's code. */
+int store_step_write(struct ns_store *st, sqlite3_stmt *s);
 
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK; 0 or -1 (err filled). */
 int store_begin(struct ns_store *st, char *err, size_t errlen);

@@ -77,7 +77,7 @@ static int insert_command(struct ns_store *st, int64_t run_id, const char *verb,
     sqlite3_bind_text(s, 7, args_json ? args_json : "{}", -1, SQLITE_STATIC);
     if (refused)
         sqlite3_bind_text(s, 8, refused, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
+    int rc = store_step_write(st, s);
     sqlite3_finalize(s);
     if (rc != SQLITE_DONE) {
         ns_errf(err, errlen, "%s: cannot record the command: %s", st->path, sqlite3_errmsg(st->db));

@@ -35,6 +35,7 @@
  * for the lock) becomes the real one it was replayed as. */
 #define ERR_ID(n) "coalesce((SELECT real FROM temp.ns_errmap WHERE prov = ?" #n "), ?" #n ")"
 #define QUEUE_MAX_BYTES (64u << 20)
+#define WAIT_WORTH_AN_EVENT_S 1.0 /* a shorter wait for the write lock goes unrecorded */
 
 #define JOURNAL_STATEMENTS(X)                                                                      \
     X(EVENT, "INSERT INTO events(run_id, idx, attempt_id, at, kind, message) "                     \
@@ -202,9 +203,15 @@ void journal_free(struct journal *j)
  * SQLite result code (SQLITE_BUSY: another process holds the write lock). */
 static int begin_now(struct journal *j)
 {
+    /* Our turn at the gate first (gate.h): when another nightshift process
+     * is inside or in line before us, we wait like a busy lock, in line. */
+    if (!gate_try_enter(&j->st->gate))
+        return SQLITE_BUSY;
     sqlite3_busy_timeout(j->st->db, 50); /* a client's insert takes less */
     int rc = sqlite3_exec(j->st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     sqlite3_busy_timeout(j->st->db, 5000);
+    if (rc != SQLITE_OK)
+        gate_leave(&j->st->gate);
     return rc;
 }
 
@@ -241,6 +248,10 @@ static void end_wait(struct journal *j)
     j->in_txn = true;
     j->txn_since = j->wait_started;
     size_t failed = replay(j);
+    /* Writers of one database take turns (gate.h): a wait of a few turns is
+     * the ordinary hand-over, not news. A wait that matters is recorded. */
+    if (waited < WAIT_WORTH_AN_EVENT_S && failed == 0)
+        return;
     /* Its own statement: the wait may end inside a use() of J_EVENT. */
     char msg[768];
     int len = snprintf(msg, sizeof msg,
@@ -466,6 +477,7 @@ int journal_try_commit(struct journal *j, char *err, size_t errlen)
         if (begin_now(j) != SQLITE_OK)
             return 0; /* still locked: the writes stay queued */
         end_wait(j);
+        return 1; /* ours now: the next turn uses the lock before it commits */
     }
     return journal_commit(j, err, errlen);
 }
@@ -486,6 +498,7 @@ int journal_commit(struct journal *j, char *err, size_t errlen)
     ns_crashpoint("commit.before");
     for (int tries = 0;; tries++) {
         if (store_exec(j->st, "COMMIT", err, errlen) == 0) {
+            gate_leave(&j->st->gate);
             ns_crashpoint("commit.after");
             return 0;
         }

@@ -360,9 +360,26 @@ sqlite3_stmt *store_prepare(struct ns_store *st, const char *sql)
     return stmt;
 }
 
+/* How long a blocking begin waits for its turn at the gate before it leaves
+ * the rest to SQLite's busy timeout (a writer that is not nightshift). */
+#define GATE_WAIT_S 5.0
+
 int store_begin(struct ns_store *st, char *err, size_t errlen)
 {
-    return store_exec(st, "BEGIN IMMEDIATE", err, errlen);
+    gate_enter(&st->gate, GATE_WAIT_S);
+    if (store_exec(st, "BEGIN IMMEDIATE", err, errlen) != 0) {
+        gate_leave(&st->gate);
+        return -1;
+    }
+    return 0;
+}
+
+int store_step_write(struct ns_store *st, sqlite3_stmt *s)
+{
+    gate_enter(&st->gate, GATE_WAIT_S);
+    int rc = sqlite3_step(s);
+    gate_leave(&st->gate);
+    return rc;
 }
 
 int store_commit(struct ns_store *st, char *err, size_t errlen)
@@ -371,6 +388,7 @@ int store_commit(struct ns_store *st, char *err, size_t errlen)
         store_rollback(st);
         return -1;
     }
+    gate_leave(&st->gate);
     return 0;
 }
 
@@ -378,6 +396,7 @@ void store_rollback(struct ns_store *st)
 {
     if (!sqlite3_get_autocommit(st->db))
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    gate_leave(&st->gate);
 }
 
 /* An integer PRAGMA's value, -1 if it gives none. */
@@ -490,6 +509,8 @@ int store_open(struct ns_store *st, const char *path, enum ns_store_mode mode, c
     if (check_private(path, false, err, errlen) != 0 ||
         check_private(st->data_dir, true, err, errlen) != 0)
         goto fail;
+    if (mode != NS_STORE_READ) /* readers never write: no turn to take */
+        gate_open(&st->gate, st->data_dir, mode == NS_STORE_WRITER);
     int flags = mode == NS_STORE_READ ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
     char *uri = NULL;
     if (on_read_only_fs(path)) {
@@ -555,6 +576,7 @@ fail:
 
 void store_close(struct ns_store *st)
 {
+    gate_close(&st->gate);
     if (st->db)
         sqlite3_close(st->db);
     free(st->path);

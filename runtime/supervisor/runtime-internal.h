@@ -214,8 +214,12 @@ void journal_flush_all(struct journal *j);
  * open, also while writes wait for the lock (journal_waiting). */
 double journal_open_since(const struct journal *j);
 /* The loop's commit: never waits. While another process holds the write
- * lock the writes stay queued (with their true timestamps) and 0 is
- * returned; they are committed by the first call that gets the lock. */
+ * lock (or is before us in line at the write gate) the writes stay queued
+ * (with their true timestamps) and 0 is returned. The call that gets the
+ * lock replays them and returns 1 with the transaction still open: the loop
+ * dispatches and applies commands in it on its next turn, then commits (a
+ * runtime that had to wait for its turn would otherwise spend every turn it
+ * gets on the queue and never start work). 0 once committed, -1 on error. */
 int journal_try_commit(struct journal *j, char *err, size_t errlen);
 /* True while writes are queued for a lock another process holds: the loop
  * dispatches nothing and applies no command (both need rows now), and

@@ -2028,9 +2028,10 @@ static double periodic_due(const struct rt *rt, double now_mono)
 static int commit_turn(struct rt *rt, bool wait, char *err, size_t errlen)
 {
     store_live_rows(rt);
-    if ((wait ? journal_commit : journal_try_commit)(rt->j, err, errlen) != 0)
+    int rc = (wait ? journal_commit : journal_try_commit)(rt->j, err, errlen);
+    if (rc < 0)
         return -1;
-    if (journal_waiting(rt->j))
+    if (rc > 0 || journal_waiting(rt->j))
         return 0; /* the verdicts are announced once committed */
     if (rt->verdicts && rt->waiters_dir)
         wake_poke_all(rt->waiters_dir);
@@ -2133,7 +2134,7 @@ static int loop(struct rt *rt, char *err, size_t errlen)
                 wait = fmin(wait, a->kill_at_mono - now_mono);
         }
         if (journal_waiting(rt->j))
-            wait = fmin(wait, 0.05); /* retry the write lock soon */
+            wait = fmin(wait, 0.005); /* our turn at the write gate may have come */
         double retry = next_retry_at(rt);
         if (retry > 0)
             wait = fmin(wait, retry - ns_now());
