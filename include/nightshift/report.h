@@ -18,6 +18,8 @@
 
 #define NS_REPORT_MAX_LINE (64 * 1024)
 #define NS_REPORT_MAX_PAYLOAD (1024 * 1024)
+/* Bytes in one checkpoint (the worker protocol's limit, not the spec's). */
+#define NS_CHECKPOINT_MAX 4096
 
 enum ns_report_kind {
     NS_REPORT_TOTAL,

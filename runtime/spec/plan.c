@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "nightshift/json.h"
 #include "nightshift/plan.h"
 #include "spec-internal.h"
 
@@ -758,9 +759,9 @@ void plan_partition_json_add(const struct ns_partition *p, struct ns_buf *b)
     for (size_t i = 0; i < p->params_len; i++) {
         if (i)
             buf_addc(b, ',');
-        buf_add_json_string(b, p->params[i].name, strlen(p->params[i].name));
+        json_add_string(b, p->params[i].name, strlen(p->params[i].name));
         buf_addc(b, ':');
-        buf_add_json_string(b, p->params[i].value, strlen(p->params[i].value));
+        json_add_string(b, p->params[i].value, strlen(p->params[i].value));
     }
     buf_addc(b, '}');
 }

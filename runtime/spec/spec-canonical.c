@@ -16,7 +16,7 @@
 static void add_json(struct ns_buf *b, const char *s)
 {
     if (s)
-        buf_add_json_string(b, s, strlen(s));
+        json_add_string(b, s, strlen(s));
     else
         buf_adds(b, "null");
 }
