@@ -41,7 +41,7 @@ enum tstate {
     T_STARTED,   /* seen running (or its files are there) */
 };
 
-/* Actions collected in one turn, applied by apply_actions(). */
+/* Actions collected in one turn, applied by slurm_apply_actions(). */
 enum {
     A_HOLD = 1 << 0,
     A_RELEASE = 1 << 1,
@@ -89,7 +89,7 @@ struct ns_executor {
     double next_poll, next_tail;
     bool actions_pending;
     /* Arrays with tasks in Slurm, oldest first, and the throttle each has.
-     * Together they never run more than `concurrency` tasks (rebalance()):
+     * Together they never run more than `concurrency` tasks (slurm_rebalance()):
      * an array the older ones leave no slot gets none - it is held by us
      * (gated) until they do. */
     struct array {
@@ -178,6 +178,8 @@ struct ns_task *slurm_task_new(struct ns_executor *ex, int64_t attempt_id, void 
 char *slurm_make_own_dir(const struct ns_executor *ex, char kind, int64_t id, char *err,
                          size_t errlen);
 
+/* The ops (executor.h: struct ns_executor_ops) live in the file of their
+ * section; slurm.c gathers them into ns_exec_slurm. */
 int slurm_start(struct ns_executor *ex, const struct ns_launch *l, int64_t attempt_id, void *owner,
                 struct ns_task **out, char *err, size_t errlen);
 
@@ -187,6 +189,7 @@ int slurm_flush(struct ns_executor *ex, char *err, size_t errlen);
 
 int slurm_control(struct ns_executor *ex, struct ns_task *t, enum ns_exec_action action);
 
+/* Applies the actions collected this turn, one command per kind. */
 void slurm_apply_actions(struct ns_executor *ex);
 
 /* Keeps the run within `concurrency` across its arrays: array i may run
@@ -228,8 +231,10 @@ bool slurm_try_finish(struct ns_executor *ex, struct ns_task *t, const struct ns
  * is concluded from silence). */
 int slurm_take_snapshot(struct ns_executor *ex);
 
+/* The last snapshot's slot of task job_index, or NULL. */
 const struct slot *slurm_snap_find(const struct ns_executor *ex, int64_t job, int index);
 
+/* The index of Slurm state s in slurm_states, or -1. */
 int slurm_state_find(const char *s);
 
 /* For a worker that died of a signal we did not send: the end Slurm's state
