@@ -221,6 +221,50 @@ static const char *sig_name(int64_t sig)
     return d ? d : "?";
 }
 
+/* The selected attempt's log from screen row `row` to the pane's end (y + h):
+ * its heading, then the last lines that fit. */
+static void draw_log_tail(struct part_view *v, struct tui *t, int row, int y, int h, int w)
+{
+    if (row >= y + h)
+        return;
+    term_fill(row, 0, w, A_BOLD | A_UNDERLINE);
+    int x = term_putf(row, 0, w, A_BOLD | A_UNDERLINE, "log of attempt %lld ",
+                      v->n_att ? (long long)v->att[v->cur].n : 0LL);
+    if (v->log_file) {
+        char *safe = tui_esc(t, v->log_file, strlen(v->log_file));
+        term_put(row, x, w - x, A_UNDERLINE | A_DIM, safe);
+        free(safe);
+    }
+    row++;
+    int lines = y + h - row;
+    if (lines <= 0 || !v->log_text)
+        return;
+    /* The last `lines` lines (long ones truncated, L shows them whole). */
+    const char *end = v->log_text + strlen(v->log_text);
+    while (end > v->log_text && end[-1] == '\n')
+        end--;
+    const char *p = end;
+    int n = 0;
+    while (p > v->log_text && n < lines) {
+        p--;
+        if (*p == '\n') {
+            n++;
+            if (n == lines) {
+                p++;
+                break;
+            }
+        }
+    }
+    for (int i = 0; i < lines && p < end; i++) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        char *line = ns_xstrndup(p, len);
+        term_put(row + i, 0, w, A_NORMAL, line);
+        free(line);
+        p += len + (nl ? 1 : 0);
+    }
+}
+
 static void part_draw(struct tui_view *vv, struct tui *t, int y, int h, int w)
 {
     struct part_view *v = (struct part_view *)vv;
@@ -311,45 +355,7 @@ static void part_draw(struct tui_view *vv, struct tui *t, int y, int h, int w)
     if (v->n_att == 0)
         term_put(row++, 2, w - 2, A_DIM, "no attempt yet");
 
-    /* Log tail of the selected attempt. */
-    if (row >= y + h)
-        return;
-    term_fill(row, 0, w, A_BOLD | A_UNDERLINE);
-    x = term_putf(row, 0, w, A_BOLD | A_UNDERLINE, "log of attempt %lld ",
-                  v->n_att ? (long long)v->att[v->cur].n : 0LL);
-    if (v->log_file) {
-        char *safe = tui_esc(t, v->log_file, strlen(v->log_file));
-        term_put(row, x, w - x, A_UNDERLINE | A_DIM, safe);
-        free(safe);
-    }
-    row++;
-    int lines = y + h - row;
-    if (lines <= 0 || !v->log_text)
-        return;
-    /* The last `lines` lines (long ones truncated, L shows them whole). */
-    const char *end = v->log_text + strlen(v->log_text);
-    while (end > v->log_text && end[-1] == '\n')
-        end--;
-    const char *p = end;
-    int n = 0;
-    while (p > v->log_text && n < lines) {
-        p--;
-        if (*p == '\n') {
-            n++;
-            if (n == lines) {
-                p++;
-                break;
-            }
-        }
-    }
-    for (int i = 0; i < lines && p < end; i++) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        char *line = ns_xstrndup(p, len);
-        term_put(row + i, 0, w, A_NORMAL, line);
-        free(line);
-        p += len + (nl ? 1 : 0);
-    }
+    draw_log_tail(v, t, row, y, h, w); /* the selected attempt's log tail */
 }
 
 static enum tui_result part_key(struct tui_view *vv, struct tui *t, enum tui_cmd cmd, int ch)

@@ -512,6 +512,47 @@ static void put_cell(int y, int x, attr_t a, const char *glyph)
     term_put(y, x, 1, a, glyph);
 }
 
+/* The map's two lines under the cells, at screen row ly: the legend (the
+ * density, the partitions shown of n, each state's glyph), then the partition
+ * under the cursor. */
+static void draw_map_legend(struct run_view *v, int ly, int w, int64_t n)
+{
+    int x = term_putf(
+        ly, 0, w, A_DIM, "%d/cell  %lld-%lld of %lld  ", v->density,
+        (long long)(v->idx_min + v->map_top),
+        (long long)(v->idx_min + (v->map_top + v->n_cells < n ? v->map_top + v->n_cells : n) - 1),
+        (long long)n);
+    for (int s = 1; s < PS_N && x < w; s++) {
+        char g[24];
+        snprintf(g, sizeof g, "%c %s ", v->density == 1 ? pstates[s].letter : '#', pstates[s].word);
+        if (v->density == 1) {
+            x += term_put(ly, x, w - x, term_attr(pstates[s].color), g);
+        } else {
+            /* The swatch is drawn like a map cell, so it matches exactly. */
+            if (s == PS_PENDING)
+                x += term_put(ly, x, w - x, A_DIM, v->density == 2 ? "·" : "⣿");
+            else
+                x += term_put(ly, x, w - x, term_cell_attr(pstates[s].color, (int)pstates[s].color),
+                              "▀");
+            x += term_put(ly, x, w - x, A_NORMAL, g + 1);
+        }
+    }
+    if (v->cur_loaded) {
+        struct part_row *r = &v->cur_part;
+        const struct ns_part_row *q = &r->q;
+        x = term_putf(ly + 1, 0, w, A_BOLD, "#%lld ", (long long)q->idx);
+        x += term_put(ly + 1, x, w - x > 24 ? 24 : w - x, A_NORMAL, r->key);
+        x += term_put(ly + 1, x, w - x, A_NORMAL, " ");
+        x += term_put(ly + 1, x, w - x, term_attr(term_state_color(r->state)), r->state);
+        if (q->total > 0)
+            x += term_putf(ly + 1, x, w - x, A_NORMAL, " %lld/%lld", (long long)q->progress,
+                           (long long)q->total);
+        x += term_putf(ly + 1, x, w - x, A_NORMAL, " att %lld/%lld ", (long long)q->attempts_total,
+                       (long long)query_attempts_allowed(q));
+        term_put(ly + 1, x, w - x, A_DIM, r->message);
+    }
+}
+
 static void draw_map(struct run_view *v, int y, int h, int w)
 {
     int rows = h - 2;
@@ -601,42 +642,7 @@ static void draw_map(struct run_view *v, int y, int h, int w)
             }
         }
     }
-    /* Legend and the partition under the cursor. */
-    int ly = y + rows;
-    int x = term_putf(
-        ly, 0, w, A_DIM, "%d/cell  %lld-%lld of %lld  ", v->density,
-        (long long)(v->idx_min + v->map_top),
-        (long long)(v->idx_min + (v->map_top + v->n_cells < n ? v->map_top + v->n_cells : n) - 1),
-        (long long)n);
-    for (int s = 1; s < PS_N && x < w; s++) {
-        char g[24];
-        snprintf(g, sizeof g, "%c %s ", v->density == 1 ? pstates[s].letter : '#', pstates[s].word);
-        if (v->density == 1) {
-            x += term_put(ly, x, w - x, term_attr(pstates[s].color), g);
-        } else {
-            /* The swatch is drawn like a map cell, so it matches exactly. */
-            if (s == PS_PENDING)
-                x += term_put(ly, x, w - x, A_DIM, v->density == 2 ? "·" : "⣿");
-            else
-                x += term_put(ly, x, w - x, term_cell_attr(pstates[s].color, (int)pstates[s].color),
-                              "▀");
-            x += term_put(ly, x, w - x, A_NORMAL, g + 1);
-        }
-    }
-    if (v->cur_loaded) {
-        struct part_row *r = &v->cur_part;
-        const struct ns_part_row *q = &r->q;
-        x = term_putf(ly + 1, 0, w, A_BOLD, "#%lld ", (long long)q->idx);
-        x += term_put(ly + 1, x, w - x > 24 ? 24 : w - x, A_NORMAL, r->key);
-        x += term_put(ly + 1, x, w - x, A_NORMAL, " ");
-        x += term_put(ly + 1, x, w - x, term_attr(term_state_color(r->state)), r->state);
-        if (q->total > 0)
-            x += term_putf(ly + 1, x, w - x, A_NORMAL, " %lld/%lld", (long long)q->progress,
-                           (long long)q->total);
-        x += term_putf(ly + 1, x, w - x, A_NORMAL, " att %lld/%lld ", (long long)q->attempts_total,
-                       (long long)query_attempts_allowed(q));
-        term_put(ly + 1, x, w - x, A_DIM, r->message);
-    }
+    draw_map_legend(v, y + rows, w, n);
 }
 
 static void run_draw(struct tui_view *vv, struct tui *t, int y, int h, int w)

@@ -4,7 +4,7 @@
  * The supervisor (runtime.c) decides *what* happens to an attempt: dispatch,
  * retry, backoff, timeouts, checkpoints, the journal. An executor decides
  * *how*: `local` (exec-local.c) runs each attempt as a process group on this
- * machine; `slurm` (exec-slurm.c) hands attempts to Slurm as job arrays. The
+ * machine; `slurm` (exec/slurm*.c) hands attempts to Slurm as job arrays. The
  * supervisor never names a pid, a signal or a job id: it asks for actions
  * (pause, resume, terminate, kill) and receives events (report bytes, output
  * bytes, started, ended).
@@ -158,7 +158,7 @@ struct ns_executor_ops {
 };
 
 extern const struct ns_executor_ops ns_exec_local;
-extern const struct ns_executor_ops ns_exec_slurm; /* exec-slurm.c */
+extern const struct ns_executor_ops ns_exec_slurm; /* exec/slurm.c */
 
 /* The backend named name ("local", "slurm"), or NULL. */
 const struct ns_executor_ops *executor_find(const char *name);

@@ -22,6 +22,8 @@
  * million partitions at that still sum far below INT64_MAX, and the run's
  * sums saturate all the same. A larger number is a malformed line. */
 #define NS_REPORT_COUNT_MAX 1000000000000000LL
+/* Bytes in one checkpoint (the worker protocol's limit, not the spec's). */
+#define NS_CHECKPOINT_MAX 4096
 
 enum ns_report_kind {
     NS_REPORT_TOTAL,

@@ -18,7 +18,6 @@
 #define NS_SPEC_MAX_BYTES (1024 * 1024)
 #define NS_SPEC_MAX_DEPTH 64
 #define NS_SPEC_MAX_EVENTS 200000
-#define NS_CHECKPOINT_MAX 4096
 
 /* One problem found in a spec, 1-based position (0 when not tied to a node). */
 struct ns_diag {

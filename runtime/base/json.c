@@ -240,6 +240,12 @@ void json_add_string(struct ns_buf *b, const void *s, size_t len)
     buf_addc(b, '"');
 }
 
+/* The old name (util.h), kept for its last callers. */
+void buf_add_json_string(struct ns_buf *b, const char *s, size_t len)
+{
+    json_add_string(b, s, len);
+}
+
 static void string_value(struct ns_json *j, const char *key, const void *s, size_t len)
 {
     item(j, key);

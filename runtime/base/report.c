@@ -22,7 +22,6 @@
 #include <string.h>
 
 #include "nightshift/report.h"
-#include "nightshift/spec.h"
 
 #define RAW_MAX 200  /* bytes of an offending line kept in a MALFORMED message */
 #define QUOTE_MAX 40 /* bytes of a bad argument quoted in a reason */

@@ -13,7 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "nightshift/json.h"
 #include "nightshift/util.h"
 
 void *ns_xmalloc(size_t n)
@@ -131,12 +130,6 @@ void buf_addf(struct ns_buf *b, const char *fmt, ...)
     va_start(ap, fmt);
     buf_vaddf(b, fmt, ap);
     va_end(ap);
-}
-
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
-void buf_add_json_string(struct ns_buf *b, const char *s, size_t len)
-{
-    json_add_string(b, s, len); /* the one encoder (json.c) */
 }
 
 void buf_add_base64(struct ns_buf *b, const void *data, size_t len)

@@ -178,8 +178,9 @@ static char *params_inline(const char *canon, enum ns_summary_format f)
     return c;
 }
 
-static void render_human(const struct ns_run_report *r, enum ns_summary_format f,
-                         struct ns_buf *out)
+/* The run's heading and its figures, one line each. */
+static void render_figures(const struct ns_run_report *r, enum ns_summary_format f,
+                           struct ns_buf *out)
 {
     bool md = f == NS_SUMMARY_MARKDOWN;
     char *job = cell(r->run.job, f), *params = params_inline(r->run.params, f);
@@ -241,7 +242,13 @@ static void render_human(const struct ns_run_report *r, enum ns_summary_format f
     } else {
         figure(out, f, "SLA", "none set");
     }
+}
 
+/* The tables: slowest partitions, error groups, failed and skipped
+ * partitions, the audit trail. */
+static void render_tables(const struct ns_run_report *r, enum ns_summary_format f,
+                          struct ns_buf *out)
+{
     struct table t = {
         "slowest partitions", 5, {"PART", "KEY", "TIME", "ATTEMPTS", "STATE"}, NULL, 0};
     for (size_t i = 0; i < r->nslowest; i++) {
@@ -302,6 +309,13 @@ static void render_human(const struct ns_run_report *r, enum ns_summary_format f
         free(res);
     }
     table_write(&t, f, out);
+}
+
+static void render_human(const struct ns_run_report *r, enum ns_summary_format f,
+                         struct ns_buf *out)
+{
+    render_figures(r, f, out);
+    render_tables(r, f, out);
 }
 
 /* ---- JSON (json.h; docs/cli.md lists the fields) --------------------------- */

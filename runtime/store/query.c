@@ -6,6 +6,10 @@
  * so no read transaction outlives a call (WAL checkpoints never starve);
  * columns are read by name through small tables, never by a position that
  * a second SELECT elsewhere could get out of step with.
+ *
+ * This file holds the state words and figures, the column and page helpers
+ * (query-internal.h), the run summary, failure groups, runs, events, samples
+ * and commands; query-parts.c and query-errors.c the rest.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -13,6 +17,7 @@
 
 #include "nightshift/query.h"
 #include "nightshift/util.h"
+#include "query-internal.h"
 
 #define NS_PS_WORD(e, w) [NS_PS_##e] = w,
 static const char *const part_state_words[NS_PS_COUNT] = {NS_PART_STATES(NS_PS_WORD)};
@@ -93,17 +98,7 @@ double query_record_rate(int64_t records_now, int64_t records_at_start, double e
 
 /* ---- reading columns by name ---- */
 
-enum col_kind { C_TEXT, C_INT, C_REAL };
-
-/* One column of a SELECT and where its value goes; the SELECT list is built
- * from the same table, so names and positions cannot drift. */
-struct col {
-    const char *sql;
-    enum col_kind kind;
-    size_t off;
-};
-
-static char *col_text(sqlite3_stmt *s, int i)
+char *query_col_text(sqlite3_stmt *s, int i)
 {
     if (sqlite3_column_type(s, i) == SQLITE_NULL)
         return NULL;
@@ -112,19 +107,19 @@ static char *col_text(sqlite3_stmt *s, int i)
     return ns_xstrndup(p ? p : "", (size_t)n);
 }
 
-static void cols_select(struct ns_buf *b, const struct col *cols, size_t n)
+void query_cols_select(struct ns_buf *b, const struct col *cols, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         buf_addf(b, "%s%s", i ? ", " : "", cols[i].sql);
 }
 
-static void cols_read(sqlite3_stmt *s, const struct col *cols, size_t n, void *base)
+void query_cols_read(sqlite3_stmt *s, const struct col *cols, size_t n, void *base)
 {
     for (size_t i = 0; i < n; i++) {
         char *at = (char *)base + cols[i].off;
         switch (cols[i].kind) {
         case C_TEXT:
-            *(char **)(void *)at = col_text(s, (int)i);
+            *(char **)(void *)at = query_col_text(s, (int)i);
             break;
         case C_INT:
             *(int64_t *)(void *)at = sqlite3_column_int64(s, (int)i);
@@ -136,9 +131,9 @@ static void cols_read(sqlite3_stmt *s, const struct col *cols, size_t n, void *b
     }
 }
 
-/* Frees every text column of a row read with cols_read and zeroes the row
+/* Frees every text column of a row read with query_cols_read and zeroes the row
  * (size bytes): one release per table, never a list to keep in step. */
-static void cols_release(const struct col *cols, size_t n, void *base, size_t size)
+void query_cols_release(const struct col *cols, size_t n, void *base, size_t size)
 {
     for (size_t i = 0; i < n; i++)
         if (cols[i].kind == C_TEXT)
@@ -199,7 +194,7 @@ int query_run_summary(struct ns_store *st, int64_t run_id, double now, struct ns
     memset(out, 0, sizeof *out);
     struct ns_buf sql = NS_BUF_INIT;
     buf_adds(&sql, "SELECT ");
-    cols_select(&sql, run_cols, NS_ARRAY_LEN(run_cols));
+    query_cols_select(&sql, run_cols, NS_ARRAY_LEN(run_cols));
     buf_adds(&sql, " FROM runs WHERE id = ?");
     sqlite3_stmt *s = NULL;
     if (sqlite3_prepare_v2(st->db, sql.data, -1, &s, NULL) != SQLITE_OK) {
@@ -216,7 +211,7 @@ int query_run_summary(struct ns_store *st, int64_t run_id, double now, struct ns
         sqlite3_finalize(s);
         return rc == SQLITE_DONE ? 0 : -1;
     }
-    cols_read(s, run_cols, NS_ARRAY_LEN(run_cols), out);
+    query_cols_read(s, run_cols, NS_ARRAY_LEN(run_cols), out);
     sqlite3_finalize(s);
     derive_run(st, out, now);
     return 1;
@@ -224,7 +219,7 @@ int query_run_summary(struct ns_store *st, int64_t run_id, double now, struct ns
 
 void query_run_summary_release(struct ns_run_summary *s)
 {
-    cols_release(run_cols, NS_ARRAY_LEN(run_cols), s, sizeof *s);
+    query_cols_release(run_cols, NS_ARRAY_LEN(run_cols), s, sizeof *s);
 }
 
 /* ---- failure groups ---- */
@@ -256,12 +251,12 @@ int query_failure_groups(struct ns_store *st, int64_t run_id, int limit,
             out->g = ns_xrealloc(out->g, cap * sizeof *out->g);
         }
         struct ns_failure_group *g = &out->g[out->n++];
-        g->signature = col_text(s, 0);
+        g->signature = query_col_text(s, 0);
         g->failed = sqlite3_column_int64(s, 1);
         g->retry_wait = sqlite3_column_int64(s, 2);
         g->count = g->failed + g->retry_wait;
         g->first_idx = sqlite3_column_int64(s, 3);
-        g->example = col_text(s, 4);
+        g->example = query_col_text(s, 4);
         out->partitions = sqlite3_column_int64(s, 5);
     }
     if (rc != SQLITE_DONE) {
@@ -300,8 +295,8 @@ int64_t query_failure_group_count(struct ns_store *st, int64_t run_id, const cha
 
 /* Prepares sql, or fills err and returns NULL (a reader's SQL failing is a
  * database problem worth a sentence: a schema from another version). */
-static sqlite3_stmt *prep(struct ns_store *st, const char *sql, const char *what, char *err,
-                          size_t errlen)
+sqlite3_stmt *query_prep(struct ns_store *st, const char *sql, const char *what, char *err,
+                         size_t errlen)
 {
     sqlite3_stmt *s = NULL;
     if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
@@ -313,9 +308,9 @@ static sqlite3_stmt *prep(struct ns_store *st, const char *sql, const char *what
 }
 
 /* Steps s, reading each row with read(); returns the count or -1. */
-static int step_rows(struct ns_store *st, sqlite3_stmt *s, int limit, void *rows, size_t size,
-                     void (*read)(sqlite3_stmt *, void *), const char *what, char *err,
-                     size_t errlen)
+int query_step_rows(struct ns_store *st, sqlite3_stmt *s, int limit, void *rows, size_t size,
+                    void (*read)(sqlite3_stmt *, void *), const char *what, char *err,
+                    size_t errlen)
 {
     int n = 0, rc;
     while (n < limit && (rc = sqlite3_step(s)) == SQLITE_ROW)
@@ -330,7 +325,7 @@ static int step_rows(struct ns_store *st, sqlite3_stmt *s, int limit, void *rows
 }
 
 /* Rows fetched in reverse (dir < 0) are turned into display order. */
-static void reverse_rows(void *rows, int n, size_t size)
+void query_reverse_rows(void *rows, int n, size_t size)
 {
     char *tmp = ns_xmalloc(size);
     char *r = rows;
@@ -345,24 +340,24 @@ static void reverse_rows(void *rows, int n, size_t size)
 
 /* One row of sql, whose ?1..?nargs are the integers in args, into out
  * (size bytes, zeroed first): 1 found, 0 none, -1 error. */
-static int one_row(struct ns_store *st, const char *sql, const int64_t *args, int nargs, void *out,
-                   size_t size, void (*read)(sqlite3_stmt *, void *), const char *what, char *err,
-                   size_t errlen)
+int query_one_row(struct ns_store *st, const char *sql, const int64_t *args, int nargs, void *out,
+                  size_t size, void (*read)(sqlite3_stmt *, void *), const char *what, char *err,
+                  size_t errlen)
 {
     memset(out, 0, size);
-    sqlite3_stmt *s = prep(st, sql, what, err, errlen);
+    sqlite3_stmt *s = query_prep(st, sql, what, err, errlen);
     if (!s)
         return -1;
     for (int i = 0; i < nargs; i++)
         sqlite3_bind_int64(s, i + 1, args[i]);
-    return step_rows(st, s, 1, out, size, read, what, err, errlen);
+    return query_step_rows(st, s, 1, out, size, read, what, err, errlen);
 }
 
 /* ---- runs ---- */
 
 static void read_run(sqlite3_stmt *s, void *row)
 {
-    cols_read(s, run_cols, NS_ARRAY_LEN(run_cols), row);
+    query_cols_read(s, run_cols, NS_ARRAY_LEN(run_cols), row);
 }
 
 /* What the summary derives from its columns (liveness, ETA, elapsed). */
@@ -409,12 +404,12 @@ int query_runs(struct ns_store *st, const char *text, const struct ns_run_summar
     const char *cond = !anchor ? "1" : dir > 0 ? "id < ?1" : dir < 0 ? "id > ?1" : "id <= ?1";
     struct ns_buf sql = NS_BUF_INIT;
     buf_adds(&sql, "SELECT ");
-    cols_select(&sql, run_cols, NS_ARRAY_LEN(run_cols));
+    query_cols_select(&sql, run_cols, NS_ARRAY_LEN(run_cols));
     buf_addf(&sql,
              " FROM runs WHERE %s AND (?2 = '' OR instr(job, ?2) > 0 OR instr(params, ?2) > 0) "
              "ORDER BY id %s LIMIT ?3",
              cond, dir < 0 ? "ASC" : "DESC");
-    sqlite3_stmt *s = prep(st, sql.data, "runs", err, errlen);
+    sqlite3_stmt *s = query_prep(st, sql.data, "runs", err, errlen);
     buf_release(&sql);
     if (!s)
         return -1;
@@ -423,505 +418,12 @@ int query_runs(struct ns_store *st, const char *text, const struct ns_run_summar
     sqlite3_bind_text(s, 2, text ? text : "", -1, SQLITE_TRANSIENT);
     sqlite3_bind_int(s, 3, limit);
     memset(rows, 0, sizeof *rows * (size_t)(limit > 0 ? limit : 0));
-    int n = step_rows(st, s, limit, rows, sizeof *rows, read_run, "runs", err, errlen);
+    int n = query_step_rows(st, s, limit, rows, sizeof *rows, read_run, "runs", err, errlen);
     for (int i = 0; i < n; i++)
         derive_run(st, &rows[i], now);
     if (dir < 0 && n > 0)
-        reverse_rows(rows, n, sizeof *rows);
+        query_reverse_rows(rows, n, sizeof *rows);
     return n;
-}
-
-/* ---- partitions ---- */
-
-#define NS_PF_NAME(e, name, sql) [NS_PF_##e] = name,
-static const char *const filter_names[NS_PF_COUNT] = {NS_PART_FILTERS(NS_PF_NAME)};
-#undef NS_PF_NAME
-#define NS_PF_SQL(e, name, sql) [NS_PF_##e] = sql,
-static const char *const filter_sql[NS_PF_COUNT] = {NS_PART_FILTERS(NS_PF_SQL)};
-#undef NS_PF_SQL
-
-const char *query_part_filter_name(enum ns_part_filter f)
-{
-    return (unsigned)f < NS_PF_COUNT ? filter_names[f] : "?";
-}
-
-#define PFRAC "coalesce(CAST(progress AS REAL) / nullif(total, 0), 0.0)"
-static const struct {
-    const char *name, *fwd, *rev, *after, *before, *at;
-} sorts[NS_SORT_COUNT] = {
-    [NS_SORT_IDX] = {"index", "idx ASC", "idx DESC", "idx > ?2", "idx < ?2", "idx >= ?2"},
-    [NS_SORT_IDX_DESC] = {"index desc", "idx DESC", "idx ASC", "idx < ?2", "idx > ?2", "idx <= ?2"},
-    [NS_SORT_STATE] = {"state", "state ASC, idx ASC", "state DESC, idx DESC",
-                       "(state, idx) > (?3, ?2)", "(state, idx) < (?3, ?2)",
-                       "(state, idx) >= (?3, ?2)"},
-    [NS_SORT_PROGRESS] = {"least progress", PFRAC " ASC, idx ASC", PFRAC " DESC, idx DESC",
-                          "(" PFRAC ", idx) > (?7, ?2)", "(" PFRAC ", idx) < (?7, ?2)",
-                          "(" PFRAC ", idx) >= (?7, ?2)"},
-};
-
-const char *query_part_sort_name(enum ns_part_sort s)
-{
-    return (unsigned)s < NS_SORT_COUNT ? sorts[s].name : "?";
-}
-
-#define PR(f) offsetof(struct ns_part_row, f)
-static const struct col part_cols[] = {
-    {"idx", C_INT, PR(idx)},
-    {"key", C_TEXT, PR(key)},
-    {"state", C_TEXT, PR(state)},
-    {"params_json", C_TEXT, PR(params_json)},
-    {"last_message", C_TEXT, PR(last_message)},
-    {"last_signature", C_TEXT, PR(last_signature)},
-    {"skip_reason", C_TEXT, PR(skip_reason)},
-    {"progress", C_INT, PR(progress)},
-    {"coalesce(total, -1)", C_INT, PR(total)},
-    {"attempts", C_INT, PR(attempts)},
-    {"attempts_total", C_INT, PR(attempts_total)},
-    {"max_attempts", C_INT, PR(max_attempts)},
-    {"error_records", C_INT, PR(errors)},
-    {"coalesce(checkpoint_progress, 0)", C_INT, PR(checkpoint_progress)},
-    {"coalesce(started_at, 0)", C_REAL, PR(started_at)},
-    {"coalesce(finished_at, 0)", C_REAL, PR(finished_at)},
-    {"coalesce(checkpoint_at, 0)", C_REAL, PR(checkpoint_at)},
-    {"coalesce(next_attempt_at, 0)", C_REAL, PR(next_attempt_at)},
-    {"coalesce(updated_at, 0)", C_REAL, PR(updated_at)},
-    {"(SELECT coalesce(sum(a.duration), 0) FROM attempts a WHERE a.run_id = partitions.run_id "
-     "AND a.idx = partitions.idx)",
-     C_REAL, PR(attempts_time)},
-    {"(SELECT coalesce(max(a.started_at), 0) FROM attempts a WHERE a.run_id = partitions.run_id "
-     "AND a.idx = partitions.idx AND a.outcome IS NULL)",
-     C_REAL, PR(live_started_at)},
-    {PFRAC, C_REAL, PR(pfrac)},
-};
-#undef PR
-/* checkpoint is read after the table's columns (a blob with its length). */
-#define PART_CHECKPOINT_COL ((int)NS_ARRAY_LEN(part_cols))
-
-static void read_part(sqlite3_stmt *s, void *row)
-{
-    struct ns_part_row *r = row;
-    cols_read(s, part_cols, NS_ARRAY_LEN(part_cols), r);
-    if (sqlite3_column_type(s, PART_CHECKPOINT_COL) != SQLITE_NULL) {
-        const void *p = sqlite3_column_blob(s, PART_CHECKPOINT_COL);
-        r->checkpoint_len = (size_t)sqlite3_column_bytes(s, PART_CHECKPOINT_COL);
-        r->checkpoint = ns_xstrndup(p ? p : "", r->checkpoint_len);
-    }
-    if (!r->key)
-        r->key = ns_xstrdup("");
-    if (!r->state)
-        r->state = ns_xstrdup("?");
-    if (!r->params_json)
-        r->params_json = ns_xstrdup("{}");
-}
-
-static void part_select_sql(struct ns_buf *sql)
-{
-    buf_adds(sql, "SELECT ");
-    cols_select(sql, part_cols, NS_ARRAY_LEN(part_cols));
-    buf_adds(sql, ", checkpoint FROM partitions ");
-}
-
-/* WHERE of a selection; binds ?1 run, ?5 text, ?6 signature or state. */
-static void part_where(struct ns_buf *sql, const struct ns_part_select *sel)
-{
-    buf_addf(sql, "WHERE run_id = ?1 AND %s",
-             sel->state ? "state = ?6" : filter_sql[(unsigned)sel->filter % NS_PF_COUNT]);
-    if (sel->text && sel->text[0])
-        buf_adds(sql, " AND (instr(key, ?5) > 0 OR instr(coalesce(last_message, ''), ?5) > 0)");
-}
-
-static void part_bind(sqlite3_stmt *s, const struct ns_part_select *sel)
-{
-    sqlite3_bind_int64(s, 1, sel->run_id);
-    if (sel->text && sel->text[0])
-        sqlite3_bind_text(s, 5, sel->text, -1, SQLITE_TRANSIENT);
-    if (sel->state)
-        sqlite3_bind_text(s, 6, sel->state, -1, SQLITE_TRANSIENT);
-    else if (sel->filter == NS_PF_GROUP)
-        sqlite3_bind_text(s, 6, sel->signature ? sel->signature : "", -1, SQLITE_TRANSIENT);
-}
-
-int query_partitions(struct ns_store *st, const struct ns_part_select *sel,
-                     const struct ns_part_row *anchor, int dir, int limit, struct ns_part_row *rows,
-                     char *err, size_t errlen)
-{
-    unsigned so = (unsigned)sel->sort % NS_SORT_COUNT;
-    struct ns_buf sql = NS_BUF_INIT;
-    part_select_sql(&sql);
-    part_where(&sql, sel);
-    if (anchor)
-        buf_addf(&sql, " AND %s",
-                 dir > 0   ? sorts[so].after
-                 : dir < 0 ? sorts[so].before
-                           : sorts[so].at);
-    buf_addf(&sql, " ORDER BY %s LIMIT ?4", dir < 0 ? sorts[so].rev : sorts[so].fwd);
-    sqlite3_stmt *s = prep(st, sql.data, "partitions", err, errlen);
-    buf_release(&sql);
-    if (!s)
-        return -1;
-    part_bind(s, sel);
-    if (anchor) {
-        sqlite3_bind_int64(s, 2, anchor->idx);
-        sqlite3_bind_text(s, 3, anchor->state, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_double(s, 7, anchor->pfrac);
-    }
-    sqlite3_bind_int(s, 4, limit);
-    memset(rows, 0, sizeof *rows * (size_t)(limit > 0 ? limit : 0));
-    int n = step_rows(st, s, limit, rows, sizeof *rows, read_part, "partitions", err, errlen);
-    if (dir < 0 && n > 0)
-        reverse_rows(rows, n, sizeof *rows);
-    return n;
-}
-
-int64_t query_attempts_allowed(const struct ns_part_row *r)
-{
-    return r->attempts_total - r->attempts + r->max_attempts;
-}
-
-double query_part_rate(const struct ns_part_row *r, double now)
-{
-    double live = r->live_started_at > 0 ? now - r->live_started_at : 0;
-    return live > 0 ? (double)r->progress / live : 0;
-}
-
-double query_part_eta(const struct ns_part_row *r, double now)
-{
-    double rate = query_part_rate(r, now);
-    if (strcmp(r->state, "running") != 0 || rate <= 0 || r->total < 0)
-        return -1;
-    return (double)(r->total - r->progress) / rate;
-}
-
-double query_attempts_seconds(const struct ns_part_row *r, double now)
-{
-    double t = r->attempts_time;
-    if (r->live_started_at > 0 && now > r->live_started_at)
-        t += now - r->live_started_at;
-    if (t == 0 && r->started_at > 0) /* no attempt rows with durations: wall time */
-        t = (r->finished_at > 0 ? r->finished_at : now) - r->started_at;
-    return t;
-}
-
-int query_partition(struct ns_store *st, int64_t run_id, int64_t idx, struct ns_part_row *out,
-                    char *err, size_t errlen)
-{
-    struct ns_buf sql = NS_BUF_INIT;
-    part_select_sql(&sql);
-    buf_adds(&sql, "WHERE run_id = ?1 AND idx = ?2");
-    const int64_t args[] = {run_id, idx};
-    int rc =
-        one_row(st, sql.data, args, 2, out, sizeof *out, read_part, "a partition", err, errlen);
-    buf_release(&sql);
-    return rc;
-}
-
-void query_part_row_release(struct ns_part_row *r)
-{
-    free(r->checkpoint); /* read apart from the table (a blob) */
-    cols_release(part_cols, NS_ARRAY_LEN(part_cols), r, sizeof *r);
-}
-
-int64_t query_partition_count(struct ns_store *st, const struct ns_part_select *sel)
-{
-    struct ns_buf sql = NS_BUF_INIT;
-    buf_adds(&sql, "SELECT count(*) FROM partitions ");
-    part_where(&sql, sel);
-    sqlite3_stmt *s = store_prepare(st, sql.data);
-    buf_release(&sql);
-    part_bind(s, sel);
-    int64_t n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
-    sqlite3_finalize(s);
-    return n;
-}
-
-void query_partition_range(struct ns_store *st, int64_t run_id, int64_t *lo, int64_t *hi)
-{
-    sqlite3_stmt *s =
-        store_prepare(st, "SELECT min(idx), max(idx) FROM partitions WHERE run_id = ?");
-    sqlite3_bind_int64(s, 1, run_id);
-    *lo = 0;
-    *hi = -1;
-    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) {
-        *lo = sqlite3_column_int64(s, 0);
-        *hi = sqlite3_column_int64(s, 1);
-    }
-    sqlite3_finalize(s);
-}
-
-void query_partition_states(struct ns_store *st, int64_t run_id, int64_t from, int64_t n,
-                            unsigned char *cells)
-{
-    if (n <= 0 || !cells) /* a map not laid out yet */
-        return;
-    memset(cells, 0, (size_t)n);
-    sqlite3_stmt *s = store_prepare(st, "SELECT idx, state FROM partitions WHERE run_id = ? AND "
-                                        "idx >= ? AND idx < ? ORDER BY idx");
-    sqlite3_bind_int64(s, 1, run_id);
-    sqlite3_bind_int64(s, 2, from);
-    sqlite3_bind_int64(s, 3, from + n);
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        int64_t o = sqlite3_column_int64(s, 0) - from;
-        int ps = query_part_state_of((const char *)sqlite3_column_text(s, 1));
-        if (o >= 0 && o < n && ps >= 0)
-            cells[o] = (unsigned char)(ps + 1);
-    }
-    sqlite3_finalize(s);
-}
-
-int64_t query_partition_by_key(struct ns_store *st, int64_t run_id, const char *key)
-{
-    sqlite3_stmt *s = store_prepare(st, "SELECT idx FROM partitions WHERE run_id = ? AND key = ? "
-                                        "ORDER BY idx LIMIT 1");
-    sqlite3_bind_int64(s, 1, run_id);
-    sqlite3_bind_text(s, 2, key, -1, SQLITE_TRANSIENT);
-    int64_t idx = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
-    sqlite3_finalize(s);
-    return idx;
-}
-
-/* ---- attempts ---- */
-
-#define AR(f) offsetof(struct ns_attempt_row, f)
-static const struct col attempt_cols[] = {
-    {"id", C_INT, AR(id)},
-    {"n", C_INT, AR(n)},
-    {"coalesce(pid, 0)", C_INT, AR(pid)},
-    {"coalesce(exit_code, 0)", C_INT, AR(exit_code)},
-    {"coalesce(signal, 0)", C_INT, AR(signal)},
-    {"started_at", C_REAL, AR(started_at)},
-    {"coalesce(ended_at, 0)", C_REAL, AR(ended_at)},
-    {"coalesce(duration, -1)", C_REAL, AR(duration)},
-    {"outcome", C_TEXT, AR(outcome)},
-    {"log_path", C_TEXT, AR(log_path)},
-    {"message", C_TEXT, AR(message)},
-    {"executor", C_TEXT, AR(executor)},
-    {"locator", C_TEXT, AR(locator)},
-    {"label", C_TEXT, AR(label)},
-};
-#undef AR
-#define ATTEMPT_FLAGS_COL ((int)NS_ARRAY_LEN(attempt_cols))
-
-static void read_attempt(sqlite3_stmt *s, void *row)
-{
-    struct ns_attempt_row *a = row;
-    cols_read(s, attempt_cols, NS_ARRAY_LEN(attempt_cols), a);
-    a->has_exit = sqlite3_column_int(s, ATTEMPT_FLAGS_COL) != 0;
-    a->has_signal = sqlite3_column_int(s, ATTEMPT_FLAGS_COL + 1) != 0;
-}
-
-static void attempt_select_sql(struct ns_buf *sql)
-{
-    buf_adds(sql, "SELECT ");
-    cols_select(sql, attempt_cols, NS_ARRAY_LEN(attempt_cols));
-    buf_adds(sql, ", exit_code IS NOT NULL, signal IS NOT NULL FROM attempts ");
-}
-
-int query_attempts(struct ns_store *st, int64_t run_id, int64_t idx, int limit,
-                   struct ns_attempt_row *rows, char *err, size_t errlen)
-{
-    struct ns_buf sql = NS_BUF_INIT;
-    attempt_select_sql(&sql);
-    buf_adds(&sql, "WHERE run_id = ? AND idx = ? ORDER BY n DESC LIMIT ?");
-    sqlite3_stmt *s = prep(st, sql.data, "attempts", err, errlen);
-    buf_release(&sql);
-    if (!s)
-        return -1;
-    sqlite3_bind_int64(s, 1, run_id);
-    sqlite3_bind_int64(s, 2, idx);
-    sqlite3_bind_int(s, 3, limit);
-    memset(rows, 0, sizeof *rows * (size_t)(limit > 0 ? limit : 0));
-    return step_rows(st, s, limit, rows, sizeof *rows, read_attempt, "attempts", err, errlen);
-}
-
-int query_attempt(struct ns_store *st, int64_t run_id, int64_t idx, int64_t n,
-                  struct ns_attempt_row *out, char *err, size_t errlen)
-{
-    struct ns_buf sql = NS_BUF_INIT;
-    attempt_select_sql(&sql);
-    buf_adds(&sql, "WHERE run_id = ?1 AND idx = ?2 AND (?3 = 0 OR n = ?3) ORDER BY n DESC LIMIT 1");
-    const int64_t args[] = {run_id, idx, n};
-    int rc =
-        one_row(st, sql.data, args, 3, out, sizeof *out, read_attempt, "an attempt", err, errlen);
-    buf_release(&sql);
-    return rc;
-}
-
-void query_attempt_row_release(struct ns_attempt_row *r)
-{
-    cols_release(attempt_cols, NS_ARRAY_LEN(attempt_cols), r, sizeof *r);
-}
-
-/* ---- error records ---- */
-
-/* WHERE of an error selection; binds ?1 run, ?2 idx, ?3 signature, ?4 text.
- * Only the constraints in force are written, so SQLite picks the matching
- * (run_id, [idx | signature,] id) index. */
-static void error_where(struct ns_buf *w, const struct ns_error_select *sel)
-{
-    buf_adds(w, "e.run_id = ?1");
-    if (sel->idx >= 0)
-        buf_adds(w, " AND e.idx = ?2");
-    if (sel->signature)
-        buf_adds(w, " AND e.signature = ?3");
-    if (sel->text && sel->text[0])
-        buf_adds(w, " AND (instr(e.message, ?4) > 0 OR instr(e.key, ?4) > 0)");
-}
-
-static void error_bind(sqlite3_stmt *s, const struct ns_error_select *sel)
-{
-    sqlite3_bind_int64(s, 1, sel->run_id);
-    if (sel->idx >= 0)
-        sqlite3_bind_int64(s, 2, sel->idx);
-    if (sel->signature)
-        sqlite3_bind_text(s, 3, sel->signature, -1, SQLITE_TRANSIENT);
-    if (sel->text && sel->text[0])
-        sqlite3_bind_text(s, 4, sel->text, -1, SQLITE_TRANSIENT);
-}
-
-static char *col_bytes(sqlite3_stmt *s, int i, size_t *len)
-{
-    const void *p = sqlite3_column_blob(s, i);
-    *len = (size_t)sqlite3_column_bytes(s, i);
-    return ns_xstrndup(p ? p : "", *len);
-}
-
-static void read_error(sqlite3_stmt *s, void *row)
-{
-    struct ns_error_row *r = row;
-    size_t len;
-    r->id = sqlite3_column_int64(s, 0);
-    r->idx = sqlite3_column_int64(s, 1);
-    r->attempt_id = sqlite3_column_int64(s, 2);
-    r->at = sqlite3_column_double(s, 3);
-    r->partition_key = col_bytes(s, 4, &len);
-    r->key = col_bytes(s, 5, &r->key_len);
-    r->message = col_bytes(s, 6, &r->message_len);
-    r->signature = col_bytes(s, 7, &len);
-    if (sqlite3_column_type(s, 8) != SQLITE_NULL)
-        r->payload = col_bytes(s, 8, &r->payload_len);
-}
-
-#define ERROR_COLS                                                                                 \
-    "e.id, e.idx, e.attempt_id, e.at, coalesce(p.key, ''), e.key, e.message, e.signature, "
-#define ERROR_FROM                                                                                 \
-    " FROM error_records e LEFT JOIN partitions p ON p.run_id = e.run_id AND p.idx = e.idx WHERE "
-
-int query_errors(struct ns_store *st, const struct ns_error_select *sel,
-                 const struct ns_error_row *anchor, int dir, int limit, bool with_payload,
-                 struct ns_error_row *rows, char *err, size_t errlen)
-{
-    struct ns_buf sql = NS_BUF_INIT;
-    buf_addf(&sql, "SELECT " ERROR_COLS "%s" ERROR_FROM, with_payload ? "e.payload" : "NULL");
-    error_where(&sql, sel);
-    if (anchor)
-        buf_adds(&sql, dir > 0 ? " AND e.id > ?5" : dir < 0 ? " AND e.id < ?5" : " AND e.id >= ?5");
-    buf_addf(&sql, " ORDER BY e.id %s LIMIT ?6", dir < 0 ? "DESC" : "ASC");
-    sqlite3_stmt *s = prep(st, sql.data, "error records", err, errlen);
-    buf_release(&sql);
-    if (!s)
-        return -1;
-    error_bind(s, sel);
-    if (anchor)
-        sqlite3_bind_int64(s, 5, anchor->id);
-    sqlite3_bind_int(s, 6, limit);
-    memset(rows, 0, sizeof *rows * (size_t)(limit > 0 ? limit : 0));
-    int n = step_rows(st, s, limit, rows, sizeof *rows, read_error, "error records", err, errlen);
-    if (dir < 0 && n > 0)
-        reverse_rows(rows, n, sizeof *rows);
-    return n;
-}
-
-int query_error(struct ns_store *st, int64_t run_id, int64_t id, struct ns_error_row *out,
-                char *err, size_t errlen)
-{
-    const int64_t args[] = {run_id, id};
-    return one_row(st, "SELECT " ERROR_COLS "e.payload" ERROR_FROM "e.run_id = ?1 AND e.id = ?2",
-                   args, 2, out, sizeof *out, read_error, "an error record", err, errlen);
-}
-
-void query_error_row_release(struct ns_error_row *r)
-{
-    free(r->partition_key);
-    free(r->key);
-    free(r->message);
-    free(r->signature);
-    free(r->payload);
-    memset(r, 0, sizeof *r);
-}
-
-int64_t query_error_count(struct ns_store *st, const struct ns_error_select *sel)
-{
-    sqlite3_stmt *s;
-    if (sel->signature || (sel->text && sel->text[0]))
-        return -1; /* counting a filtered million rows is not worth it */
-    if (sel->idx >= 0) {
-        s = store_prepare(st, "SELECT error_records FROM partitions WHERE run_id = ? AND idx = ?");
-        sqlite3_bind_int64(s, 2, sel->idx);
-    } else {
-        s = store_prepare(st, "SELECT error_records FROM runs WHERE id = ?");
-    }
-    sqlite3_bind_int64(s, 1, sel->run_id);
-    int64_t n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    sqlite3_finalize(s);
-    return n;
-}
-
-int query_error_groups(struct ns_store *st, const struct ns_error_select *sel, int limit,
-                       struct ns_error_group **rows, char *err, size_t errlen)
-{
-    *rows = NULL;
-    struct ns_buf sql = NS_BUF_INIT;
-    buf_adds(&sql, "SELECT e.signature, count(*) AS n, count(DISTINCT e.idx), min(e.idx), "
-                   "min(e.message) FROM error_records e WHERE ");
-    error_where(&sql, sel);
-    buf_adds(&sql, " GROUP BY e.signature ORDER BY n DESC, e.signature LIMIT ?7");
-    sqlite3_stmt *s = prep(st, sql.data, "error groups", err, errlen);
-    buf_release(&sql);
-    if (!s)
-        return -1;
-    error_bind(s, sel);
-    sqlite3_bind_int(s, 7, limit > 0 ? limit : -1);
-    int n = 0, cap = 0, rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (n == cap) {
-            cap = cap ? 2 * cap : 16;
-            *rows = ns_xrealloc(*rows, sizeof **rows * (size_t)cap);
-        }
-        struct ns_error_group *g = &(*rows)[n++];
-        size_t len;
-        g->signature = col_bytes(s, 0, &len);
-        g->records = sqlite3_column_int64(s, 1);
-        g->partitions = sqlite3_column_int64(s, 2);
-        g->first_idx = sqlite3_column_int64(s, 3);
-        g->example = col_text(s, 4);
-    }
-    sqlite3_finalize(s);
-    if (rc != SQLITE_DONE) {
-        ns_errf(err, errlen, "reading error groups: %s", sqlite3_errmsg(st->db));
-        query_error_groups_release(*rows, n);
-        *rows = NULL;
-        return -1;
-    }
-    return n;
-}
-
-void query_error_groups_release(struct ns_error_group *rows, int n)
-{
-    for (int i = 0; i < n; i++) {
-        free(rows[i].signature);
-        free(rows[i].example);
-    }
-    free(rows);
-}
-
-int64_t query_groups_version(struct ns_store *st, int64_t run_id)
-{
-    sqlite3_stmt *s = store_prepare(st, "SELECT error_records * 1000003 + n_failed * 7919 + "
-                                        "n_retry_wait * 31 + n_succeeded FROM runs WHERE id = ?");
-    sqlite3_bind_int64(s, 1, run_id);
-    int64_t k = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    sqlite3_finalize(s);
-    return k;
 }
 
 /* ---- events, samples, commands ---- */
@@ -933,8 +435,8 @@ static void read_event(sqlite3_stmt *s, void *row)
     e->idx = sqlite3_column_type(s, 1) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 1);
     e->attempt_id = sqlite3_column_type(s, 2) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 2);
     e->at = sqlite3_column_double(s, 3);
-    e->kind = col_text(s, 4);
-    e->message = col_text(s, 5);
+    e->kind = query_col_text(s, 4);
+    e->message = query_col_text(s, 5);
     if (!e->kind)
         e->kind = ns_xstrdup("");
     if (!e->message)
@@ -944,17 +446,18 @@ static void read_event(sqlite3_stmt *s, void *row)
 int query_events_tail(struct ns_store *st, int64_t run_id, int limit, struct ns_event_row *rows,
                       char *err, size_t errlen)
 {
-    sqlite3_stmt *s = prep(st,
-                           "SELECT id, idx, attempt_id, at, kind, message FROM (SELECT * FROM "
-                           "events WHERE run_id = ? AND kind NOT IN ('attempt_start') ORDER BY "
-                           "id DESC LIMIT ?) ORDER BY id",
-                           "events", err, errlen);
+    sqlite3_stmt *s =
+        query_prep(st,
+                   "SELECT id, idx, attempt_id, at, kind, message FROM (SELECT * FROM "
+                   "events WHERE run_id = ? AND kind NOT IN ('attempt_start') ORDER BY "
+                   "id DESC LIMIT ?) ORDER BY id",
+                   "events", err, errlen);
     if (!s)
         return -1;
     sqlite3_bind_int64(s, 1, run_id);
     sqlite3_bind_int(s, 2, limit);
     memset(rows, 0, sizeof *rows * (size_t)(limit > 0 ? limit : 0));
-    return step_rows(st, s, limit, rows, sizeof *rows, read_event, "events", err, errlen);
+    return query_step_rows(st, s, limit, rows, sizeof *rows, read_event, "events", err, errlen);
 }
 
 void query_event_row_release(struct ns_event_row *r)
@@ -1013,9 +516,9 @@ int query_commands(struct ns_store *st, int64_t run_id, int64_t after, int64_t l
     *rows = NULL;
     struct ns_buf sql = NS_BUF_INIT;
     buf_adds(&sql, "SELECT ");
-    cols_select(&sql, command_cols, NS_ARRAY_LEN(command_cols));
+    query_cols_select(&sql, command_cols, NS_ARRAY_LEN(command_cols));
     buf_adds(&sql, " FROM commands WHERE run_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3");
-    sqlite3_stmt *s = prep(st, sql.data, "commands", err, errlen);
+    sqlite3_stmt *s = query_prep(st, sql.data, "commands", err, errlen);
     buf_release(&sql);
     if (!s)
         return -1;
@@ -1029,7 +532,7 @@ int query_commands(struct ns_store *st, int64_t run_id, int64_t after, int64_t l
             *rows = ns_xrealloc(*rows, sizeof **rows * (size_t)cap);
         }
         struct ns_command_row *c = &(*rows)[n++];
-        cols_read(s, command_cols, NS_ARRAY_LEN(command_cols), c);
+        query_cols_read(s, command_cols, NS_ARRAY_LEN(command_cols), c);
         char **txt[] = {&c->user, &c->source, &c->verb, &c->args, &c->state};
         for (size_t i = 0; i < NS_ARRAY_LEN(txt); i++)
             if (!*txt[i])
@@ -1048,7 +551,7 @@ int query_commands(struct ns_store *st, int64_t run_id, int64_t after, int64_t l
 void query_command_rows_release(struct ns_command_row *rows, int n)
 {
     for (int i = 0; i < n; i++)
-        cols_release(command_cols, NS_ARRAY_LEN(command_cols), &rows[i], sizeof rows[i]);
+        query_cols_release(command_cols, NS_ARRAY_LEN(command_cols), &rows[i], sizeof rows[i]);
     free(rows);
 }
 

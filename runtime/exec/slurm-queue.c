@@ -1,0 +1,380 @@
+/*
+ * slurm-queue.c - what Slurm says: one squeue per poll interval for the
+ * whole run (run beside the loop, never waited for), the states it gives and
+ * what each means for a task, and the jobcomp file that keeps a finished
+ * job's outcome after squeue has forgotten it. A task Slurm no longer runs
+ * and that wrote no exit file ends as cancelled / lost / timed out after a
+ * short grace for the shared filesystem.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "slurm-internal.h"
+
+static int cmp_slot(const void *a, const void *b)
+{
+    const struct slot *x = a, *y = b;
+    if (x->job != y->job)
+        return x->job < y->job ? -1 : 1;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+/* The squeue that lists every task of the run (filled into argv[7]). */
+static void squeue_argv(const struct ns_executor *ex, char *name, size_t len, char **argv)
+{
+    snprintf(name, len, "--name=%s", ex->job_name);
+    char *const v[] = {(char *)"squeue",
+                       (char *)"--noheader",
+                       (char *)"--array",
+                       (char *)"--states=all",
+                       name,
+                       (char *)"--format=%F|%K|%T|%r",
+                       NULL};
+    memcpy(argv, v, sizeof v);
+}
+
+/* Replaces the snapshot with squeue's answer (lines "job|index|STATE|REASON"). */
+static void parse_snapshot(struct ns_executor *ex, char *data)
+{
+    ex->nsnap = 0;
+    size_t cap = 0;
+    for (char *line = data, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        long long job;
+        int index;
+        char idx[24], state[24], reason[64] = "";
+        if (sscanf(line, "%lld|%23[^|]|%23[^|]|%63s", &job, idx, state, reason) < 3)
+            continue;
+        if (sscanf(idx, "%d", &index) != 1)
+            index = -1; /* not an array task ("N/A"): someone's plain job of our name */
+        if (ex->nsnap == cap) {
+            cap = cap ? cap * 2 : 64;
+            ex->snap = ns_xrealloc(ex->snap, cap * sizeof *ex->snap);
+        }
+        struct slot *s = &ex->snap[ex->nsnap++];
+        s->job = job;
+        s->index = index;
+        snprintf(s->state, sizeof s->state, "%s", state);
+        s->held = strcmp(state, "PENDING") == 0 && strstr(reason, "Held") != NULL;
+    }
+    if (ex->nsnap)
+        qsort(ex->snap, ex->nsnap, sizeof *ex->snap, cmp_slot);
+    ex->snap_ok = true;
+}
+
+/* One squeue for every task of the run, waited for (recover, end_strays:
+ * before the loop runs). Returns 0, or -1 if Slurm did not answer (nothing
+ * is concluded from silence). */
+int slurm_take_snapshot(struct ns_executor *ex)
+{
+    char name[PATH_MAX], *argv[7];
+    squeue_argv(ex, name, sizeof name, argv);
+    struct ns_buf out = NS_BUF_INIT;
+    char err[256];
+    ex->snap_at = ns_monotonic();
+    int rc = slurm_run_cmd(argv, &out, err, sizeof err);
+    if (rc == 0)
+        parse_snapshot(ex, out.data);
+    else
+        ex->snap_ok = false;
+    buf_release(&out);
+    return rc == 0 ? 0 : -1;
+}
+
+const struct slot *slurm_snap_find(const struct ns_executor *ex, int64_t job, int index)
+{
+    struct slot key = {job, index, "", false};
+    return ex->nsnap ? bsearch(&key, ex->snap, ex->nsnap, sizeof *ex->snap, cmp_slot) : NULL;
+}
+
+const struct slurm_state slurm_states[] = {
+    {"PENDING", false, false, NS_END_LOST},     {"CONFIGURING", false, false, NS_END_LOST},
+    {"REQUEUED", false, false, NS_END_LOST},    {"REQUEUE_HOLD", false, false, NS_END_LOST},
+    {"RUNNING", true, false, NS_END_LOST},      {"SUSPENDED", true, false, NS_END_LOST},
+    {"COMPLETING", true, false, NS_END_LOST},   {"SIGNALING", true, false, NS_END_LOST},
+    {"STAGE_OUT", true, false, NS_END_LOST},    {"STOPPED", true, false, NS_END_LOST},
+    {"RESIZING", true, false, NS_END_LOST},     {"COMPLETED", true, true, NS_END_LOST},
+    {"FAILED", true, true, NS_END_LOST},        {"CANCELLED", false, true, NS_END_CANCELLED},
+    {"TIMEOUT", true, true, NS_END_TIMED_OUT},  {"NODE_FAIL", false, true, NS_END_LOST},
+    {"PREEMPTED", false, true, NS_END_LOST},    {"BOOT_FAIL", false, true, NS_END_LOST},
+    {"DEADLINE", false, true, NS_END_LOST},     {"OUT_OF_MEMORY", true, true, NS_END_LOST},
+    {"SPECIAL_EXIT", false, true, NS_END_LOST}, {"REVOKED", false, true, NS_END_LOST},
+};
+
+int slurm_state_find(const char *s)
+{
+    for (size_t i = 0; i < NS_ARRAY_LEN(slurm_states); i++)
+        if (strcmp(slurm_states[i].state, s) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* For a worker that died of a signal we did not send: the end Slurm's state
+ * stands for (cancelled, timed out, lost), or NS_END_SIGNALLED when the
+ * signal was the worker's own business (FAILED, OUT_OF_MEMORY...). */
+enum ns_exec_end_kind slurm_state_overrides(int si)
+{
+    static const char *const by_slurm[] = {"CANCELLED", "TIMEOUT",   "PREEMPTED", "NODE_FAIL",
+                                           "DEADLINE",  "BOOT_FAIL", "REVOKED"};
+    if (si < 0)
+        return NS_END_SIGNALLED;
+    for (size_t i = 0; i < NS_ARRAY_LEN(by_slurm); i++)
+        if (strcmp(slurm_states[si].state, by_slurm[i]) == 0)
+            return slurm_states[si].kind;
+    return NS_END_SIGNALLED;
+}
+
+/* ---- the jobcomp file ------------------------------------------------------- */
+
+/* The value of " KEY=" in a jobcomp line (the last occurrence: the array
+ * and exit fields come after the free-text ones), or NULL; *len its length. */
+static const char *jc_field(const char *line, size_t n, const char *key, bool last, size_t *len)
+{
+    size_t kl = strlen(key);
+    const char *found = NULL;
+    for (size_t i = 0; i + kl < n; i++) {
+        if ((i == 0 || line[i - 1] == ' ') && memcmp(line + i, key, kl) == 0) {
+            found = line + i + kl;
+            if (!last)
+                break;
+        }
+    }
+    if (!found)
+        return NULL;
+    *len = 0;
+    while (found + *len < line + n && found[*len] != ' ')
+        (*len)++;
+    return found;
+}
+
+/* One jobcomp line: if it is about one of our tasks, remembers its state
+ * and ExitCode (a later line of the same task replaces it). */
+static void jobcomp_line(struct ns_executor *ex, const char *line, size_t n)
+{
+    size_t l1, l2, l3, l4;
+    const char *state = jc_field(line, n, "JobState=", false, &l1);
+    const char *aj = jc_field(line, n, "ArrayJobId=", true, &l2);
+    const char *at = jc_field(line, n, "ArrayTaskId=", true, &l3);
+    const char *xc = jc_field(line, n, "ExitCode=", true, &l4);
+    if (!state || !aj || !at || l1 == 0 || l1 >= sizeof ex->head->jc_state)
+        return;
+    char num[48];
+    long long job;
+    int index, code = 0, sig = 0;
+    snprintf(num, sizeof num, "%.*s", (int)(l2 < 40 ? l2 : 40), aj);
+    if (sscanf(num, "%lld", &job) != 1)
+        return;
+    snprintf(num, sizeof num, "%.*s", (int)(l3 < 40 ? l3 : 40), at);
+    if (sscanf(num, "%d", &index) != 1)
+        return;
+    if (xc) {
+        snprintf(num, sizeof num, "%.*s", (int)(l4 < 40 ? l4 : 40), xc);
+        if (sscanf(num, "%d:%d", &code, &sig) != 2)
+            code = sig = 0;
+    }
+    for (struct ns_task *t = ex->head; t; t = t->next) {
+        if (t->job != job || t->index != index)
+            continue;
+        snprintf(t->jc_state, sizeof t->jc_state, "%.*s", (int)l1, state);
+        t->jc_code = code;
+        t->jc_sig = sig;
+    }
+}
+
+/* Reads what Slurm appended to the jobcomp file since the last call (whole
+ * lines only; at most JOBCOMP_TURN bytes a call). A shorter file than
+ * before was rotated: read from its start. */
+#define JOBCOMP_TURN (8 << 20)
+static void jobcomp_read(struct ns_executor *ex)
+{
+    if (!ex->jobcomp)
+        return;
+    int fd = open(ex->jobcomp, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || (int64_t)st.st_size == ex->jc_off) {
+        close(fd);
+        return;
+    }
+    if ((int64_t)st.st_size < ex->jc_off)
+        ex->jc_off = 0;
+    struct ns_buf b = NS_BUF_INIT;
+    char chunk[READ_CHUNK];
+    ssize_t r;
+    while (b.len < JOBCOMP_TURN &&
+           (r = pread(fd, chunk, sizeof chunk, (off_t)(ex->jc_off + (int64_t)b.len))) != 0) {
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            break;
+        buf_add(&b, chunk, (size_t)r);
+    }
+    close(fd);
+    size_t used = 0;
+    for (size_t i = 0; i < b.len; i++) {
+        if (b.data[i] != '\n')
+            continue;
+        jobcomp_line(ex, b.data + used, i - used);
+        used = i + 1;
+    }
+    ex->jc_off += (int64_t)used;
+    buf_release(&b);
+}
+
+/* The end Slurm's jobcomp record gives a task that wrote no exit file:
+ * ExitCode code:signal of a job that ran to its end (the launcher's status
+ * mirrors the worker's), else what its state stands for. False when the
+ * file has no final line of it. */
+static bool jobcomp_end(const struct ns_task *t, struct ns_exec_end *end)
+{
+    int si = slurm_state_find(t->jc_state);
+    if (!t->jc_state[0] || si < 0 || !slurm_states[si].over)
+        return false; /* none, or PENDING after a requeue */
+    bool ran_out = strcmp(t->jc_state, "COMPLETED") == 0 || strcmp(t->jc_state, "FAILED") == 0;
+    if (ran_out && t->jc_sig > 0)
+        *end = (struct ns_exec_end){NS_END_SIGNALLED, -1, t->jc_sig, ""};
+    else if (ran_out)
+        *end = (struct ns_exec_end){NS_END_EXITED, t->jc_code, 0, ""};
+    else
+        *end = (struct ns_exec_end){slurm_states[si].kind, -1, 0, ""};
+    snprintf(end->detail, sizeof end->detail,
+             "no exit file; Slurm's jobcomp record: job %lld_%d %s, ExitCode %d:%d",
+             (long long)t->job, t->index, t->jc_state, t->jc_code, t->jc_sig);
+    return true;
+}
+
+/* The end of a task Slurm no longer runs and that wrote no exit file. */
+static void vanished(struct ns_executor *ex, struct ns_task *t, const struct ns_exec_events *ev,
+                     void *ctx)
+{
+    int si = t->slurm_state[0] ? slurm_state_find(t->slurm_state) : -1;
+    struct ns_exec_end end = {si >= 0 ? slurm_states[si].kind : NS_END_LOST, -1, 0, ""};
+    if (t->asked == NS_EXEC_KILL)
+        end = (struct ns_exec_end){NS_END_SIGNALLED, -1, SIGKILL, ""};
+    else if (t->asked == NS_EXEC_TERMINATE)
+        end = (struct ns_exec_end){NS_END_SIGNALLED, -1, SIGTERM, ""};
+    if (!t->asked && jobcomp_end(t, &end))
+        ; /* its real outcome, though Slurm may have forgotten the job */
+    else if (t->slurm_state[0])
+        snprintf(end.detail, sizeof end.detail, "Slurm job %lld_%d %s, no exit status",
+                 (long long)t->job, t->index, t->slurm_state);
+    else
+        snprintf(end.detail, sizeof end.detail, "Slurm job %lld_%d is gone, no exit status",
+                 (long long)t->job, t->index);
+    slurm_drain(&t->report_fd, t, t->dir, "report", t->report_off, 0, ev->report, ctx);
+    slurm_drain(&t->output_fd, t, t->dir, "output", t->output_off, 0, ev->output, ctx);
+    (void)ex;
+    slurm_end_task(ex, t, &end, ev, ctx);
+}
+
+/* What the fresh snapshot means for each task in Slurm. */
+static void apply_snapshot(struct ns_executor *ex, const struct ns_exec_events *ev, void *ctx)
+{
+    double now = ns_monotonic();
+    bool jobcomp_done = false; /* read at most once per poll, for the whole run */
+    for (struct ns_task *t = ex->head, *next; t; t = next) {
+        next = t->next;
+        if (t->state == T_QUEUED)
+            continue;
+        const struct slot *s = slurm_snap_find(ex, t->job, t->index);
+        int si = s ? slurm_state_find(s->state) : -1;
+        if (s)
+            snprintf(t->slurm_state, sizeof t->slurm_state, "%s", s->state);
+        t->slurm_held = s && s->held;
+        if (si >= 0 && slurm_states[si].running)
+            slurm_deliver_started(ex, t, ev, ctx);
+        if (s && (si < 0 || !slurm_states[si].over)) {
+            t->gone_since = 0;
+            continue;
+        }
+        /* Finished or forgotten: its exit file says how, else it vanished. */
+        if (slurm_try_finish(ex, t, ev, ctx, true))
+            continue;
+        if (t->asked && t->state == T_SUBMITTED) {
+            vanished(ex, t, ev, ctx); /* cancelled by us before it ran: nothing to wait for */
+            continue;
+        }
+        if (t->gone_since == 0) {
+            t->gone_since = now;
+        } else if (now - t->gone_since >= EXIT_GRACE_S) {
+            if (!jobcomp_done)
+                jobcomp_read(ex);
+            jobcomp_done = true;
+            vanished(ex, t, ev, ctx);
+        }
+    }
+}
+
+/* Starts the per-second squeue without waiting for it. */
+void slurm_poll_begin(struct ns_executor *ex)
+{
+    char name[PATH_MAX], *argv[7], err[256];
+    squeue_argv(ex, name, sizeof name, argv);
+    pid_t pid = slurm_spawn_cmd(argv, &ex->poll_fd, &ex->poll_errfd, err, sizeof err);
+    if (pid < 0)
+        return; /* tried again next interval */
+    fcntl(ex->poll_fd, F_SETFL, O_NONBLOCK);
+    fcntl(ex->poll_errfd, F_SETFL, O_NONBLOCK);
+    ex->poll_pid = pid;
+    ex->poll_reaped = false;
+    ex->poll_deadline = ns_monotonic() + CMD_TIMEOUT_S;
+    buf_reset(&ex->poll_out);
+}
+
+/* Reads what squeue wrote; at EOF on both pipes and once it was reaped,
+ * applies the answer (a failed squeue changes nothing). */
+void slurm_poll_continue(struct ns_executor *ex, const struct ns_exec_events *ev, void *ctx)
+{
+    int *fds[] = {&ex->poll_fd, &ex->poll_errfd};
+    for (size_t i = 0; i < NS_ARRAY_LEN(fds); i++) {
+        char chunk[READ_CHUNK];
+        ssize_t r = 0;
+        while (*fds[i] >= 0 && (r = read(*fds[i], chunk, sizeof chunk)) != 0) {
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r < 0 && errno == EAGAIN)
+                break;
+            if (r < 0)
+                break;
+            if (i == 0)
+                buf_add(&ex->poll_out, chunk, (size_t)r); /* stderr: drained, not kept */
+        }
+        if (*fds[i] >= 0 && r <= 0 && !(r < 0 && errno == EAGAIN)) {
+            close(*fds[i]);
+            *fds[i] = -1;
+        }
+    }
+    if (!ex->poll_reaped && ns_monotonic() > ex->poll_deadline)
+        kill(ex->poll_pid, SIGKILL); /* reaped as usual; the answer is dropped */
+    if (ex->poll_fd >= 0 || ex->poll_errfd >= 0 || !ex->poll_reaped)
+        return;
+    ex->poll_pid = 0;
+    ex->snap_at = ns_monotonic();
+    if (WIFEXITED(ex->poll_status) && WEXITSTATUS(ex->poll_status) == 0) {
+        parse_snapshot(ex, ex->poll_out.data);
+        apply_snapshot(ex, ev, ctx);
+        slurm_rebalance(ex);
+    }
+    buf_reset(&ex->poll_out);
+}
+
+bool slurm_child_exited(struct ns_executor *ex, int pid, int wstatus)
+{
+    if (ex->poll_pid <= 0 || pid != ex->poll_pid)
+        return false;
+    ex->poll_reaped = true;
+    ex->poll_status = wstatus;
+    return true;
+}

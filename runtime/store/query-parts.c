@@ -1,0 +1,331 @@
+/*
+ * query-parts.c - the read model's partitions and attempts (query.h): pages
+ * in any sort order after a key, one row, counts, ranges and per-state
+ * figures. Pages are keyset-paginated: a page is found by the sort key of
+ * its edge row, never by OFFSET, so a page costs the same deep in a run.
+ */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nightshift/query.h"
+#include "nightshift/util.h"
+#include "query-internal.h"
+
+#define NS_PF_NAME(e, name, sql) [NS_PF_##e] = name,
+static const char *const filter_names[NS_PF_COUNT] = {NS_PART_FILTERS(NS_PF_NAME)};
+#undef NS_PF_NAME
+#define NS_PF_SQL(e, name, sql) [NS_PF_##e] = sql,
+static const char *const filter_sql[NS_PF_COUNT] = {NS_PART_FILTERS(NS_PF_SQL)};
+#undef NS_PF_SQL
+
+const char *query_part_filter_name(enum ns_part_filter f)
+{
+    return (unsigned)f < NS_PF_COUNT ? filter_names[f] : "?";
+}
+
+#define PFRAC "coalesce(CAST(progress AS REAL) / nullif(total, 0), 0.0)"
+static const struct {
+    const char *name, *fwd, *rev, *after, *before, *at;
+} sorts[NS_SORT_COUNT] = {
+    [NS_SORT_IDX] = {"index", "idx ASC", "idx DESC", "idx > ?2", "idx < ?2", "idx >= ?2"},
+    [NS_SORT_IDX_DESC] = {"index desc", "idx DESC", "idx ASC", "idx < ?2", "idx > ?2", "idx <= ?2"},
+    [NS_SORT_STATE] = {"state", "state ASC, idx ASC", "state DESC, idx DESC",
+                       "(state, idx) > (?3, ?2)", "(state, idx) < (?3, ?2)",
+                       "(state, idx) >= (?3, ?2)"},
+    [NS_SORT_PROGRESS] = {"least progress", PFRAC " ASC, idx ASC", PFRAC " DESC, idx DESC",
+                          "(" PFRAC ", idx) > (?7, ?2)", "(" PFRAC ", idx) < (?7, ?2)",
+                          "(" PFRAC ", idx) >= (?7, ?2)"},
+};
+
+const char *query_part_sort_name(enum ns_part_sort s)
+{
+    return (unsigned)s < NS_SORT_COUNT ? sorts[s].name : "?";
+}
+
+#define PR(f) offsetof(struct ns_part_row, f)
+static const struct col part_cols[] = {
+    {"idx", C_INT, PR(idx)},
+    {"key", C_TEXT, PR(key)},
+    {"state", C_TEXT, PR(state)},
+    {"params_json", C_TEXT, PR(params_json)},
+    {"last_message", C_TEXT, PR(last_message)},
+    {"last_signature", C_TEXT, PR(last_signature)},
+    {"skip_reason", C_TEXT, PR(skip_reason)},
+    {"progress", C_INT, PR(progress)},
+    {"coalesce(total, -1)", C_INT, PR(total)},
+    {"attempts", C_INT, PR(attempts)},
+    {"attempts_total", C_INT, PR(attempts_total)},
+    {"max_attempts", C_INT, PR(max_attempts)},
+    {"error_records", C_INT, PR(errors)},
+    {"coalesce(checkpoint_progress, 0)", C_INT, PR(checkpoint_progress)},
+    {"coalesce(started_at, 0)", C_REAL, PR(started_at)},
+    {"coalesce(finished_at, 0)", C_REAL, PR(finished_at)},
+    {"coalesce(checkpoint_at, 0)", C_REAL, PR(checkpoint_at)},
+    {"coalesce(next_attempt_at, 0)", C_REAL, PR(next_attempt_at)},
+    {"coalesce(updated_at, 0)", C_REAL, PR(updated_at)},
+    {"(SELECT coalesce(sum(a.duration), 0) FROM attempts a WHERE a.run_id = partitions.run_id "
+     "AND a.idx = partitions.idx)",
+     C_REAL, PR(attempts_time)},
+    {"(SELECT coalesce(max(a.started_at), 0) FROM attempts a WHERE a.run_id = partitions.run_id "
+     "AND a.idx = partitions.idx AND a.outcome IS NULL)",
+     C_REAL, PR(live_started_at)},
+    {PFRAC, C_REAL, PR(pfrac)},
+};
+#undef PR
+/* checkpoint is read after the table's columns (a blob with its length). */
+#define PART_CHECKPOINT_COL ((int)NS_ARRAY_LEN(part_cols))
+
+static void read_part(sqlite3_stmt *s, void *row)
+{
+    struct ns_part_row *r = row;
+    query_cols_read(s, part_cols, NS_ARRAY_LEN(part_cols), r);
+    if (sqlite3_column_type(s, PART_CHECKPOINT_COL) != SQLITE_NULL) {
+        const void *p = sqlite3_column_blob(s, PART_CHECKPOINT_COL);
+        r->checkpoint_len = (size_t)sqlite3_column_bytes(s, PART_CHECKPOINT_COL);
+        r->checkpoint = ns_xstrndup(p ? p : "", r->checkpoint_len);
+    }
+    if (!r->key)
+        r->key = ns_xstrdup("");
+    if (!r->state)
+        r->state = ns_xstrdup("?");
+    if (!r->params_json)
+        r->params_json = ns_xstrdup("{}");
+}
+
+static void part_select_sql(struct ns_buf *sql)
+{
+    buf_adds(sql, "SELECT ");
+    query_cols_select(sql, part_cols, NS_ARRAY_LEN(part_cols));
+    buf_adds(sql, ", checkpoint FROM partitions ");
+}
+
+/* WHERE of a selection; binds ?1 run, ?5 text, ?6 signature or state. */
+static void part_where(struct ns_buf *sql, const struct ns_part_select *sel)
+{
+    buf_addf(sql, "WHERE run_id = ?1 AND %s",
+             sel->state ? "state = ?6" : filter_sql[(unsigned)sel->filter % NS_PF_COUNT]);
+    if (sel->text && sel->text[0])
+        buf_adds(sql, " AND (instr(key, ?5) > 0 OR instr(coalesce(last_message, ''), ?5) > 0)");
+}
+
+static void part_bind(sqlite3_stmt *s, const struct ns_part_select *sel)
+{
+    sqlite3_bind_int64(s, 1, sel->run_id);
+    if (sel->text && sel->text[0])
+        sqlite3_bind_text(s, 5, sel->text, -1, SQLITE_TRANSIENT);
+    if (sel->state)
+        sqlite3_bind_text(s, 6, sel->state, -1, SQLITE_TRANSIENT);
+    else if (sel->filter == NS_PF_GROUP)
+        sqlite3_bind_text(s, 6, sel->signature ? sel->signature : "", -1, SQLITE_TRANSIENT);
+}
+
+int query_partitions(struct ns_store *st, const struct ns_part_select *sel,
+                     const struct ns_part_row *anchor, int dir, int limit, struct ns_part_row *rows,
+                     char *err, size_t errlen)
+{
+    unsigned so = (unsigned)sel->sort % NS_SORT_COUNT;
+    struct ns_buf sql = NS_BUF_INIT;
+    part_select_sql(&sql);
+    part_where(&sql, sel);
+    if (anchor)
+        buf_addf(&sql, " AND %s",
+                 dir > 0   ? sorts[so].after
+                 : dir < 0 ? sorts[so].before
+                           : sorts[so].at);
+    buf_addf(&sql, " ORDER BY %s LIMIT ?4", dir < 0 ? sorts[so].rev : sorts[so].fwd);
+    sqlite3_stmt *s = query_prep(st, sql.data, "partitions", err, errlen);
+    buf_release(&sql);
+    if (!s)
+        return -1;
+    part_bind(s, sel);
+    if (anchor) {
+        sqlite3_bind_int64(s, 2, anchor->idx);
+        sqlite3_bind_text(s, 3, anchor->state, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_double(s, 7, anchor->pfrac);
+    }
+    sqlite3_bind_int(s, 4, limit);
+    memset(rows, 0, sizeof *rows * (size_t)(limit > 0 ? limit : 0));
+    int n = query_step_rows(st, s, limit, rows, sizeof *rows, read_part, "partitions", err, errlen);
+    if (dir < 0 && n > 0)
+        query_reverse_rows(rows, n, sizeof *rows);
+    return n;
+}
+
+int64_t query_attempts_allowed(const struct ns_part_row *r)
+{
+    return r->attempts_total - r->attempts + r->max_attempts;
+}
+
+double query_part_rate(const struct ns_part_row *r, double now)
+{
+    double live = r->live_started_at > 0 ? now - r->live_started_at : 0;
+    return live > 0 ? (double)r->progress / live : 0;
+}
+
+double query_part_eta(const struct ns_part_row *r, double now)
+{
+    double rate = query_part_rate(r, now);
+    if (strcmp(r->state, "running") != 0 || rate <= 0 || r->total < 0)
+        return -1;
+    return (double)(r->total - r->progress) / rate;
+}
+
+double query_attempts_seconds(const struct ns_part_row *r, double now)
+{
+    double t = r->attempts_time;
+    if (r->live_started_at > 0 && now > r->live_started_at)
+        t += now - r->live_started_at;
+    if (t == 0 && r->started_at > 0) /* no attempt rows with durations: wall time */
+        t = (r->finished_at > 0 ? r->finished_at : now) - r->started_at;
+    return t;
+}
+
+int query_partition(struct ns_store *st, int64_t run_id, int64_t idx, struct ns_part_row *out,
+                    char *err, size_t errlen)
+{
+    struct ns_buf sql = NS_BUF_INIT;
+    part_select_sql(&sql);
+    buf_adds(&sql, "WHERE run_id = ?1 AND idx = ?2");
+    const int64_t args[] = {run_id, idx};
+    int rc = query_one_row(st, sql.data, args, 2, out, sizeof *out, read_part, "a partition", err,
+                           errlen);
+    buf_release(&sql);
+    return rc;
+}
+
+void query_part_row_release(struct ns_part_row *r)
+{
+    free(r->checkpoint); /* read apart from the table (a blob) */
+    query_cols_release(part_cols, NS_ARRAY_LEN(part_cols), r, sizeof *r);
+}
+
+int64_t query_partition_count(struct ns_store *st, const struct ns_part_select *sel)
+{
+    struct ns_buf sql = NS_BUF_INIT;
+    buf_adds(&sql, "SELECT count(*) FROM partitions ");
+    part_where(&sql, sel);
+    sqlite3_stmt *s = store_prepare(st, sql.data);
+    buf_release(&sql);
+    part_bind(s, sel);
+    int64_t n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+    sqlite3_finalize(s);
+    return n;
+}
+
+void query_partition_range(struct ns_store *st, int64_t run_id, int64_t *lo, int64_t *hi)
+{
+    sqlite3_stmt *s =
+        store_prepare(st, "SELECT min(idx), max(idx) FROM partitions WHERE run_id = ?");
+    sqlite3_bind_int64(s, 1, run_id);
+    *lo = 0;
+    *hi = -1;
+    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) {
+        *lo = sqlite3_column_int64(s, 0);
+        *hi = sqlite3_column_int64(s, 1);
+    }
+    sqlite3_finalize(s);
+}
+
+void query_partition_states(struct ns_store *st, int64_t run_id, int64_t from, int64_t n,
+                            unsigned char *cells)
+{
+    if (n <= 0 || !cells) /* a map not laid out yet */
+        return;
+    memset(cells, 0, (size_t)n);
+    sqlite3_stmt *s = store_prepare(st, "SELECT idx, state FROM partitions WHERE run_id = ? AND "
+                                        "idx >= ? AND idx < ? ORDER BY idx");
+    sqlite3_bind_int64(s, 1, run_id);
+    sqlite3_bind_int64(s, 2, from);
+    sqlite3_bind_int64(s, 3, from + n);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        int64_t o = sqlite3_column_int64(s, 0) - from;
+        int ps = query_part_state_of((const char *)sqlite3_column_text(s, 1));
+        if (o >= 0 && o < n && ps >= 0)
+            cells[o] = (unsigned char)(ps + 1);
+    }
+    sqlite3_finalize(s);
+}
+
+int64_t query_partition_by_key(struct ns_store *st, int64_t run_id, const char *key)
+{
+    sqlite3_stmt *s = store_prepare(st, "SELECT idx FROM partitions WHERE run_id = ? AND key = ? "
+                                        "ORDER BY idx LIMIT 1");
+    sqlite3_bind_int64(s, 1, run_id);
+    sqlite3_bind_text(s, 2, key, -1, SQLITE_TRANSIENT);
+    int64_t idx = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+    sqlite3_finalize(s);
+    return idx;
+}
+
+/* ---- attempts ---- */
+
+#define AR(f) offsetof(struct ns_attempt_row, f)
+static const struct col attempt_cols[] = {
+    {"id", C_INT, AR(id)},
+    {"n", C_INT, AR(n)},
+    {"coalesce(pid, 0)", C_INT, AR(pid)},
+    {"coalesce(exit_code, 0)", C_INT, AR(exit_code)},
+    {"coalesce(signal, 0)", C_INT, AR(signal)},
+    {"started_at", C_REAL, AR(started_at)},
+    {"coalesce(ended_at, 0)", C_REAL, AR(ended_at)},
+    {"coalesce(duration, -1)", C_REAL, AR(duration)},
+    {"outcome", C_TEXT, AR(outcome)},
+    {"log_path", C_TEXT, AR(log_path)},
+    {"message", C_TEXT, AR(message)},
+    {"executor", C_TEXT, AR(executor)},
+    {"locator", C_TEXT, AR(locator)},
+    {"label", C_TEXT, AR(label)},
+};
+#undef AR
+#define ATTEMPT_FLAGS_COL ((int)NS_ARRAY_LEN(attempt_cols))
+
+static void read_attempt(sqlite3_stmt *s, void *row)
+{
+    struct ns_attempt_row *a = row;
+    query_cols_read(s, attempt_cols, NS_ARRAY_LEN(attempt_cols), a);
+    a->has_exit = sqlite3_column_int(s, ATTEMPT_FLAGS_COL) != 0;
+    a->has_signal = sqlite3_column_int(s, ATTEMPT_FLAGS_COL + 1) != 0;
+}
+
+static void attempt_select_sql(struct ns_buf *sql)
+{
+    buf_adds(sql, "SELECT ");
+    query_cols_select(sql, attempt_cols, NS_ARRAY_LEN(attempt_cols));
+    buf_adds(sql, ", exit_code IS NOT NULL, signal IS NOT NULL FROM attempts ");
+}
+
+int query_attempts(struct ns_store *st, int64_t run_id, int64_t idx, int limit,
+                   struct ns_attempt_row *rows, char *err, size_t errlen)
+{
+    struct ns_buf sql = NS_BUF_INIT;
+    attempt_select_sql(&sql);
+    buf_adds(&sql, "WHERE run_id = ? AND idx = ? ORDER BY n DESC LIMIT ?");
+    sqlite3_stmt *s = query_prep(st, sql.data, "attempts", err, errlen);
+    buf_release(&sql);
+    if (!s)
+        return -1;
+    sqlite3_bind_int64(s, 1, run_id);
+    sqlite3_bind_int64(s, 2, idx);
+    sqlite3_bind_int(s, 3, limit);
+    memset(rows, 0, sizeof *rows * (size_t)(limit > 0 ? limit : 0));
+    return query_step_rows(st, s, limit, rows, sizeof *rows, read_attempt, "attempts", err, errlen);
+}
+
+int query_attempt(struct ns_store *st, int64_t run_id, int64_t idx, int64_t n,
+                  struct ns_attempt_row *out, char *err, size_t errlen)
+{
+    struct ns_buf sql = NS_BUF_INIT;
+    attempt_select_sql(&sql);
+    buf_adds(&sql, "WHERE run_id = ?1 AND idx = ?2 AND (?3 = 0 OR n = ?3) ORDER BY n DESC LIMIT 1");
+    const int64_t args[] = {run_id, idx, n};
+    int rc = query_one_row(st, sql.data, args, 3, out, sizeof *out, read_attempt, "an attempt", err,
+                           errlen);
+    buf_release(&sql);
+    return rc;
+}
+
+void query_attempt_row_release(struct ns_attempt_row *r)
+{
+    query_cols_release(attempt_cols, NS_ARRAY_LEN(attempt_cols), r, sizeof *r);
+}
