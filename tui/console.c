@@ -631,29 +631,15 @@ int tui_run(const struct tui_options *opt, char *err, size_t errlen)
 {
     struct tui t;
     memset(&t, 0, sizeof t);
-    char *path = store_default_path(opt->db_path);
-    if (store_open(&t.st, path, NS_STORE_READ, err, errlen) != 0) {
-        free(path);
-        return NS_EXIT_ERROR;
-    }
+    t.st = *opt->store;
+    const char *path = t.st.path;
     t.read_only = opt->read_only;
-    t.db_given = opt->db_path != NULL;
+    t.db_given = opt->db_given;
     t.refresh_ms = refresh_ms_from_env();
-    int64_t run_id = 0;
-    if (opt->run) {
-        run_id = store_find_run(&t.st, opt->run, err, errlen);
-        if (run_id <= 0) {
-            if (run_id == 0)
-                ns_errf(err, errlen, "%s: no such run or job in %s", opt->run, path);
-            store_close(&t.st);
-            free(path);
-            return run_id == 0 ? NS_EXIT_USAGE : NS_EXIT_ERROR;
-        }
-    }
+    int64_t run_id = opt->run_id;
 
     if (term_init(&t.utf8, &t.color, err, errlen) != 0) {
         store_close(&t.st);
-        free(path);
         return NS_EXIT_ERROR;
     }
     t.esc_flags = t.utf8 ? 0 : NS_ESC_ASCII;
@@ -810,6 +796,5 @@ out:
     if (t.client_open)
         store_close(&t.client);
     store_close(&t.st);
-    free(path);
     return status;
 }

@@ -7,7 +7,6 @@
  * escaped; --json output goes through the one encoder (json.h), schema in
  * docs/json.md. Every figure comes from the read model (query.h).
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,13 +20,10 @@
 #include "nightshift/store.h"
 #include "nightshift/util.h"
 
-static const char status_help[] =
-    "usage: nightshift status [RUN] [--db PATH] [--json] [--all]\n"
-    "\n"
-    "Without RUN, lists the newest runs (--all: every run). With RUN (a run id or\n"
-    "a job name, meaning its newest run), shows its state, whether a runtime is\n"
-    "driving it, partition counts, throughput, ETA, SLA state, the running and\n"
-    "failed partitions and the latest events. --json prints one JSON object.\n";
+static const struct cli_option status_options[] = {
+    {.name = "json", .help = "one JSON object (schemas in docs/json.md)"},
+    {.name = "all", .help = "without RUN: every run, not only the newest"},
+};
 
 /* "from=2026-11-01 to=..." from canonical "a=1\nb=2\n". */
 static char *params_line(const char *canon)
@@ -433,54 +429,28 @@ static int show_run(struct ns_store *st, long long id)
     return NS_EXIT_OK;
 }
 
-static int status(int argc, char **argv)
+static int status(struct cli *c)
 {
-    static const struct option longopts[] = {{"db", required_argument, NULL, 'd'},
-                                             {"json", no_argument, NULL, 'j'},
-                                             {"all", no_argument, NULL, 'a'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
-    const char *db_opt = NULL;
-    bool json = false, all = false;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'd':
-            db_opt = optarg;
-            break;
-        case 'j':
-            json = true;
-            break;
-        case 'a':
-            all = true;
-            break;
-        case 'h':
-            cli_help(&cmd_status, stdout);
-            return NS_EXIT_OK;
-        default:
-            fputs(status_help, stderr);
-            return NS_EXIT_USAGE;
-        }
-    }
-    if (argc - optind > 1) {
-        fputs(status_help, stderr);
-        return NS_EXIT_USAGE;
-    }
-    struct ns_store st;
-    if (cli_open_store("status", db_opt, NS_STORE_READ, &st) != 0)
-        return NS_EXIT_ERROR;
-    int rc;
-    if (optind == argc) {
-        rc = list_runs(&st, all, json);
-    } else {
-        long long id = cli_find_run("status", &st, argv[optind]);
-        rc = !id ? NS_EXIT_ERROR : json ? show_json(&st, id) : show_run(&st, id);
-    }
-    store_close(&st);
-    return rc;
+    bool json = cli_flag(c, "json");
+    if (!c->target)
+        return list_runs(c->st, cli_flag(c, "all"), json);
+    return json ? show_json(c->st, c->run_id) : show_run(c->st, c->run_id);
 }
 
 const struct ns_command cmd_status = {
-    "status", "[RUN] [--db PATH] [--json]", "show runs, or one run in detail", status, status_help,
-    "023", NULL, 0, false};
+    .name = "status",
+    .args = "[RUN] [--db PATH] [--json] [--all]",
+    .summary = "show runs, or one run in detail",
+    .run = status,
+    .help = "\n"
+            "Without RUN, lists the newest runs (--all: every run). With RUN (a run id or\n"
+            "a job name, meaning its newest run), shows its state, whether a runtime is\n"
+            "driving it, partition counts, throughput, ETA, SLA state, the running and\n"
+            "failed partitions and the latest events. --json prints one JSON object.\n",
+    .exits = "023",
+    .options = status_options,
+    .noptions = NS_ARRAY_LEN(status_options),
+    .db = true,
+    .target = CLI_TARGET_RUN_OPTIONAL,
+    .store = CLI_STORE_READ,
+};
