@@ -297,121 +297,114 @@ static void show_partitions(struct ns_store *st, long long id, const char *state
         query_part_row_release(&rows[n]);
 }
 
-static int show_run(struct ns_store *st, long long id)
+/* The run's own lines: state and who drives it, counts, time, rate, SLA. */
+static void print_run_lines(const struct ns_run_summary *r, long long id, double now)
 {
-    double now = ns_now();
-    struct ns_run_summary r;
-    char err[256] = "";
-    if (query_run_summary(st, id, now, &r, err, sizeof err) != 1) {
-        if (err[0])
-            cli_error("status", "%s", err);
-        query_run_summary_release(&r);
-        return NS_EXIT_ERROR;
-    }
-    const int64_t *n = r.counts.n;
-    char *job = cli_escape(r.job);
-    char *params = params_line(r.params);
+    const int64_t *n = r->counts.n;
+    char *job = cli_escape(r->job);
+    char *params = params_line(r->params);
     printf("run %lld  %s  %s\n", id, job, params);
     free(job);
     free(params);
-    printf("state      %s", r.state);
-    if (r.state_reason) {
-        char *reason = cli_escape(r.state_reason);
+    printf("state      %s", r->state);
+    if (r->state_reason) {
+        char *reason = cli_escape(r->state_reason);
         printf(" (%s)", reason);
         free(reason);
     }
-    if (r.alive)
-        printf("; runtime pid %lld, heartbeat %.1fs ago", (long long)r.runtime_pid,
-               now - r.heartbeat_at);
-    else if (!r.final) {
-        char *spec = cli_escape(r.spec_path);
+    if (r->alive)
+        printf("; runtime pid %lld, heartbeat %.1fs ago", (long long)r->runtime_pid,
+               now - r->heartbeat_at);
+    else if (!r->final) {
+        char *spec = cli_escape(r->spec_path);
         printf("; NO RUNTIME is driving it (it was killed or crashed): 'nightshift run %s' "
                "resumes it",
                spec);
         free(spec);
     }
     printf("\n");
-    printf("executor   %s\n", r.executor);
+    printf("executor   %s\n", r->executor);
     printf("partitions %lld/%lld done: %lld succeeded, %lld failed, %lld skipped; %lld running, "
            "%lld paused, %lld waiting to retry, %lld pending",
-           (long long)query_done(&r.counts), (long long)r.counts.total,
+           (long long)query_done(&r->counts), (long long)r->counts.total,
            (long long)n[NS_PS_SUCCEEDED], (long long)n[NS_PS_FAILED], (long long)n[NS_PS_SKIPPED],
            (long long)n[NS_PS_RUNNING], (long long)n[NS_PS_PAUSED], (long long)n[NS_PS_RETRY_WAIT],
            (long long)n[NS_PS_PENDING]);
-    if (r.counts.queued > 0) /* submitted, waiting in the cluster's queue: not running */
-        printf(" (%lld queued on %s)", (long long)r.counts.queued, r.executor);
-    printf(" (concurrency %lld)\n", (long long)r.concurrency);
-    printf("records    %lld done", (long long)r.records_done);
-    if (r.records_total > 0)
-        printf(" of %lld reported", (long long)r.records_total);
-    printf("; %lld error records\n", (long long)r.error_records);
+    if (r->counts.queued > 0) /* submitted, waiting in the cluster's queue: not running */
+        printf(" (%lld queued on %s)", (long long)r->counts.queued, r->executor);
+    printf(" (concurrency %lld)\n", (long long)r->concurrency);
+    printf("records    %lld done", (long long)r->records_done);
+    if (r->records_total > 0)
+        printf(" of %lld reported", (long long)r->records_total);
+    printf("; %lld error records\n", (long long)r->error_records);
     char started[32], finished[32], el[32];
-    cli_format_time(r.started_at, started, sizeof started);
-    ns_format_duration((int64_t)(r.elapsed_s * 1000), el, sizeof el);
-    printf("time       started %s, %s %s", started, r.final ? "took" : "elapsed", el);
-    if (r.final) {
-        cli_format_time(r.finished_at, finished, sizeof finished);
+    cli_format_time(r->started_at, started, sizeof started);
+    ns_format_duration((int64_t)(r->elapsed_s * 1000), el, sizeof el);
+    printf("time       started %s, %s %s", started, r->final ? "took" : "elapsed", el);
+    if (r->final) {
+        cli_format_time(r->finished_at, finished, sizeof finished);
         printf(", finished %s", finished);
     }
     printf("\n");
-    if (!r.final) {
-        printf("rate       %.2f partitions/s, %.1f records/s", r.throughput, r.record_rate);
-        if (r.has_eta) {
+    if (!r->final) {
+        printf("rate       %.2f partitions/s, %.1f records/s", r->throughput, r->record_rate);
+        if (r->has_eta) {
             char eta[32], pf[32];
-            ns_format_duration((int64_t)(r.eta_s * 1000), eta, sizeof eta);
-            cli_format_time(r.finish_at, pf, sizeof pf);
+            ns_format_duration((int64_t)(r->eta_s * 1000), eta, sizeof eta);
+            cli_format_time(r->finish_at, pf, sizeof pf);
             printf("; ETA %s (projected finish %s)", eta, pf);
         } else {
-            printf("; no ETA (%s)", !r.alive                          ? "no runtime"
-                                    : strcmp(r.state, "running") != 0 ? r.state
+            printf("; no ETA (%s)", !r->alive                          ? "no runtime"
+                                    : strcmp(r->state, "running") != 0 ? r->state
                                                                       : "not known yet");
         }
         printf("\n");
     }
-    if (r.sla_state) {
-        printf("SLA        %s", r.sla_state);
-        if (r.sla_deadline > 0) {
+    if (r->sla_state) {
+        printf("SLA        %s", r->sla_state);
+        if (r->sla_deadline > 0) {
             char dl[32];
-            cli_format_time(r.sla_deadline, dl, sizeof dl);
+            cli_format_time(r->sla_deadline, dl, sizeof dl);
             printf("; deadline %s", dl);
         }
-        if (r.sla_max_duration > 0) {
+        if (r->sla_max_duration > 0) {
             char md[32];
-            ns_format_duration((int64_t)(r.sla_max_duration * 1000), md, sizeof md);
+            ns_format_duration((int64_t)(r->sla_max_duration * 1000), md, sizeof md);
             printf("; max duration %s", md);
         }
         printf("\n");
     }
-    if (r.runtime_log) {
-        char *log = cli_escape(r.runtime_log);
+    if (r->runtime_log) {
+        char *log = cli_escape(r->runtime_log);
         printf("log        %s\n", log);
         free(log);
     }
-    query_run_summary_release(&r);
+}
 
-    show_partitions(st, id, "running", "running", 20);
-    show_partitions(st, id, "paused", "paused", 20);
-    show_partitions(st, id, "retry_wait", "waiting to retry", 20);
-    show_partitions(st, id, "failed", "failed", 20);
-    show_partitions(st, id, "skipped", "skipped", 10);
-
-    /* The 3 a.m. question: why are they failing? Grouped by signature. */
+/* The 3 a.m. question: why are they failing? Grouped by signature. */
+static void print_failure_groups(struct ns_store *st, long long id)
+{
     struct ns_failure_groups fg;
-    if (query_failure_groups(st, id, 6, &fg, err, sizeof err) == 0) {
-        for (size_t i = 0; i < fg.n; i++) {
-            if (i == 0)
-                printf("failures by cause (retry or skip a group with --signature):\n");
-            char *sig = cli_escape(fg.g[i].signature ? fg.g[i].signature : "(no signature)");
-            printf("  %6lld  %s", (long long)fg.g[i].count, sig);
-            if (fg.g[i].retry_wait)
-                printf("  (%lld waiting to retry)", (long long)fg.g[i].retry_wait);
-            printf("\n");
-            free(sig);
-        }
-        query_failure_groups_release(&fg);
+    char err[256];
+    if (query_failure_groups(st, id, 6, &fg, err, sizeof err) != 0)
+        return;
+    for (size_t i = 0; i < fg.n; i++) {
+        if (i == 0)
+            printf("failures by cause (retry or skip a group with --signature):\n");
+        char *sig = cli_escape(fg.g[i].signature ? fg.g[i].signature : "(no signature)");
+        printf("  %6lld  %s", (long long)fg.g[i].count, sig);
+        if (fg.g[i].retry_wait)
+            printf("  (%lld waiting to retry)", (long long)fg.g[i].retry_wait);
+        printf("\n");
+        free(sig);
     }
+    query_failure_groups_release(&fg);
+}
 
+static void print_latest_events(struct ns_store *st, long long id)
+{
     struct ns_event_row ev[8];
+    char err[256];
     int nev = query_events_tail(st, id, 8, ev, err, sizeof err);
     for (int i = 0; i < nev; i++) {
         if (i == 0)
@@ -426,6 +419,28 @@ static int show_run(struct ns_store *st, long long id)
         free(m);
         query_event_row_release(&ev[i]);
     }
+}
+
+static int show_run(struct ns_store *st, long long id)
+{
+    double now = ns_now();
+    struct ns_run_summary r;
+    char err[256] = "";
+    if (query_run_summary(st, id, now, &r, err, sizeof err) != 1) {
+        if (err[0])
+            cli_error("status", "%s", err);
+        query_run_summary_release(&r);
+        return NS_EXIT_ERROR;
+    }
+    print_run_lines(&r, id, now);
+    query_run_summary_release(&r);
+    show_partitions(st, id, "running", "running", 20);
+    show_partitions(st, id, "paused", "paused", 20);
+    show_partitions(st, id, "retry_wait", "waiting to retry", 20);
+    show_partitions(st, id, "failed", "failed", 20);
+    show_partitions(st, id, "skipped", "skipped", 10);
+    print_failure_groups(st, id);
+    print_latest_events(st, id);
     return NS_EXIT_OK;
 }
 
