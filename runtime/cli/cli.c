@@ -180,11 +180,18 @@ void cli_help(const struct ns_command *cmd, FILE *f)
 
 void cli_usage(const struct ns_command *cmd, FILE *f)
 {
+    /* One line per form, each folded under its own start at 78 columns. */
     const char *form = cmd->args;
     for (bool first = true;; first = false) {
         size_t len = strcspn(form, "\n");
-        fprintf(f, "%s nightshift %s%s%.*s\n", first ? "usage:" : "      ", cmd->name,
-                len ? " " : "", (int)len, form);
+        char *one = ns_xasprintf("%.*s", (int)len, form);
+        int col = fprintf(f, "%s nightshift %s%s", first ? "usage:" : "      ", cmd->name,
+                          len ? " " : "");
+        if (len)
+            fold(f, col, col, one);
+        else
+            fputc('\n', f);
+        free(one);
         if (!form[len])
             break;
         form += len + 1;

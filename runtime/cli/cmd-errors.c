@@ -137,8 +137,8 @@ static int errors(struct cli *c)
 
 const struct ns_command cmd_errors = {
     .name = "errors",
-    .args = "RUN [--partition N] [--signature TEXT] [--after ID] [--limit N]\n"
-            "RUN [--format text|jsonl|csv] [--db PATH]\n"
+    .args = "RUN [--partition N] [--signature TEXT] [--after ID] [--limit N] "
+            "[--format text|jsonl|csv] [--db PATH]\n"
             "RUN --group\n"
             "RUN --raw ID > FILE",
     .summary = "list a run's error records",
