@@ -210,6 +210,15 @@ int cli_open_store(const char *name, const char *db_opt, int mode, struct ns_sto
  * error) or -1 (database error). */
 int64_t cli_find_run(const char *name, struct ns_store *st, const char *arg);
 
+/* cli_find_run's reading of a RUN word, printing nothing (the completion's):
+ * the run id, 0 if none, CLI_RUN_MALFORMED (run:X, X not a number),
+ * CLI_RUN_AMBIGUOUS (*by_id and *by_job then name the two runs), or -1 on a
+ * database error (err filled). */
+#define CLI_RUN_MALFORMED (-2)
+#define CLI_RUN_AMBIGUOUS (-3)
+int64_t cli_lookup_run(struct ns_store *st, const char *arg, int64_t *by_id, int64_t *by_job,
+                       char *err, size_t errlen);
+
 /* If the value of "NAME=VALUE" is a relative date (today, yesterday,
  * today-7d: ns_resolve_relative_date), returns a fresh "NAME=YYYY-MM-DD"
  * (the caller frees); else NULL. Resolved once, when the run is created, so

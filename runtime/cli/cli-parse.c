@@ -285,6 +285,32 @@ bool cli_wants_version(const struct ns_command *cmd, int argc, char **argv)
     return false;
 }
 
+int64_t cli_lookup_run(struct ns_store *st, const char *arg, int64_t *by_id, int64_t *by_job,
+                       char *err, size_t errlen)
+{
+    const char *id_text = NULL, *job = NULL;
+    *by_id = *by_job = 0;
+    if (strncmp(arg, "run:", 4) == 0) {
+        id_text = arg + 4;
+        if (!all_digits(id_text))
+            return CLI_RUN_MALFORMED;
+    } else if (strncmp(arg, "job:", 4) == 0) {
+        job = arg + 4;
+    } else {
+        id_text = all_digits(arg) ? arg : NULL;
+        job = arg;
+    }
+    if (id_text)
+        *by_id = store_find_run(st, id_text, err, errlen);
+    if (job && *job && *by_id >= 0)
+        *by_job = store_find_job_run(st, job, err, errlen);
+    if (*by_id < 0 || *by_job < 0)
+        return -1;
+    if (*by_id > 0 && *by_job > 0 && *by_id != *by_job)
+        return CLI_RUN_AMBIGUOUS;
+    return *by_id > 0 ? *by_id : *by_job;
+}
+
 int64_t cli_find_run(const char *name, struct ns_store *st, const char *arg)
 {
     char err[512] = "";
@@ -294,34 +320,22 @@ int64_t cli_find_run(const char *name, struct ns_store *st, const char *arg)
             cli_error(name, "no runs in %s yet", st->path);
         return id;
     }
-    const char *id_text = NULL, *job = NULL;
-    if (strncmp(arg, "run:", 4) == 0) {
-        id_text = arg + 4;
-        if (!all_digits(id_text)) {
-            cli_error(name, "%s: run:N wants a run id (job:NAME names a job)", arg);
-            return -2;
-        }
-    } else if (strncmp(arg, "job:", 4) == 0) {
-        job = arg + 4;
-    } else {
-        id_text = all_digits(arg) ? arg : NULL;
-        job = arg;
+    int64_t by_id, by_job;
+    int64_t id = cli_lookup_run(st, arg, &by_id, &by_job, err, sizeof err);
+    if (id == CLI_RUN_MALFORMED) {
+        cli_error(name, "%s: run:N wants a run id (job:NAME names a job)", arg);
+        return -2;
     }
-    int64_t by_id = id_text ? store_find_run(st, id_text, err, sizeof err) : 0;
-    int64_t by_job = job && *job && by_id >= 0 ? store_find_job_run(st, job, err, sizeof err) : 0;
-    if (by_id < 0 || by_job < 0) {
-        cli_error(name, "%s", err);
-        return -1;
-    }
-    if (by_id > 0 && by_job > 0 && by_id != by_job) {
+    if (id == CLI_RUN_AMBIGUOUS) {
         cli_error(name,
                   "\"%s\" is both run %lld and job \"%s\" (whose newest run is %lld): say "
                   "run:%s or job:%s",
                   arg, (long long)by_id, arg, (long long)by_job, arg, arg);
         return -2;
     }
-    int64_t id = by_id > 0 ? by_id : by_job;
-    if (!id)
+    if (id < 0)
+        cli_error(name, "%s", err);
+    else if (!id)
         cli_error(name,
                   "no run \"%s\" in %s (give a run id or a job name; 'nightshift status' "
                   "lists them)",

@@ -106,27 +106,15 @@ static void offer_runs(struct ns_store *st)
     }
 }
 
-/* The run an operand names, quietly (0: none or ambiguous). */
-static int64_t quiet_run(struct ns_store *st, const char *arg)
-{
-    char err[256];
-    if (strncmp(arg, "run:", 4) == 0)
-        return all_digits(arg + 4) ? store_find_run(st, arg + 4, err, sizeof err) : 0;
-    if (strncmp(arg, "job:", 4) == 0)
-        return store_find_job_run(st, arg + 4, err, sizeof err);
-    int64_t by_id = all_digits(arg) ? store_find_run(st, arg, err, sizeof err) : 0;
-    int64_t by_job = store_find_job_run(st, arg, err, sizeof err);
-    return by_id > 0 && by_job > 0 && by_id != by_job ? 0 : by_id > 0 ? by_id : by_job;
-}
-
 static void offer_parts(struct ns_store *st, const char *run_arg)
 {
-    int64_t run = run_arg ? quiet_run(st, run_arg) : 0;
+    int64_t by_id, by_job;
+    char err[256];
+    int64_t run = run_arg ? cli_lookup_run(st, run_arg, &by_id, &by_job, err, sizeof err) : 0;
     if (run <= 0)
         return;
     struct ns_part_select sel = {.run_id = run, .filter = NS_PF_ALL, .sort = NS_SORT_IDX};
     struct ns_part_row *rows = ns_xcalloc(COMPLETE_PARTS, sizeof *rows);
-    char err[256];
     int got = query_partitions(st, &sel, NULL, 1, COMPLETE_PARTS, rows, err, sizeof err);
     for (int i = 0; i < got; i++) {
         /* A key made of digits would be read as an index: key:KEY. */
