@@ -77,9 +77,9 @@ enum cli_target {
 
 /* What a RUN command opens the database as (store.h's modes). */
 enum cli_store {
-    CLI_STORE_READ = 1, /* status, errors, ...: reads only */
-    CLI_STORE_CLIENT,   /* the operator verbs: insert commands */
-    CLI_STORE_NONE,     /* the command opens no database (or opens it itself) */
+    CLI_STORE_NONE,   /* the command opens no database (or opens it itself: gc) */
+    CLI_STORE_READ,   /* status, errors, ...: reads only */
+    CLI_STORE_CLIENT, /* the operator verbs: insert commands */
 };
 
 /* What kind of word the operands after the target are (for completion). */
@@ -109,7 +109,7 @@ struct ns_command {
     size_t noptions;
     bool db;               /* takes --db PATH */
     enum cli_target target;
-    enum cli_store store;  /* for a RUN or [RUN] target; 0 = CLI_STORE_NONE */
+    enum cli_store store;  /* for a RUN or [RUN] target */
     int min_rest, max_rest; /* operands after the target (max -1: any number) */
     enum cli_operand operand;
 };

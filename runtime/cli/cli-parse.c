@@ -211,7 +211,7 @@ static int open_target(struct cli *c, struct ns_store *st)
 {
     const struct ns_command *cmd = c->cmd;
     if ((cmd->target != CLI_TARGET_RUN && cmd->target != CLI_TARGET_RUN_OPTIONAL) ||
-        cmd->store == CLI_STORE_NONE || cmd->store == 0)
+        cmd->store == CLI_STORE_NONE)
         return -1;
     int mode = cmd->store == CLI_STORE_CLIENT ? NS_STORE_CLIENT : NS_STORE_READ;
     if (cli_open_store(cmd->name, c->db, mode, st) != 0)
