@@ -618,9 +618,9 @@ static int refresh_ms_from_env(void)
 
 /* What the loop carries from one turn to the next. */
 struct loop {
-    int64_t last_dv;           /* the database's data_version last seen */
-    bool reload, redraw;       /* the top view must re-read / the screen be drawn */
-    bool stale, changed;       /* data changed while frozen / since the last read */
+    int64_t last_dv;     /* the database's data_version last seen */
+    bool reload, redraw; /* the top view must re-read / the screen be drawn */
+    bool stale, changed; /* data changed while frozen / since the last read */
     /* A view whose reload is expensive (a text filter scanning a million
      * error records) re-reads after a data change at most every 10x its
      * own cost, so a live run can never keep the console busy; a key

@@ -69,10 +69,10 @@ struct cli_option {
 
 /* What a command's first operand is; the parser resolves it once. */
 enum cli_target {
-    CLI_TARGET_NONE, /* operands are the command's own (cli.rest) */
-    CLI_TARGET_RUN,  /* RUN: run:N, job:NAME, or a bare id or job name */
+    CLI_TARGET_NONE,         /* operands are the command's own (cli.rest) */
+    CLI_TARGET_RUN,          /* RUN: run:N, job:NAME, or a bare id or job name */
     CLI_TARGET_RUN_OPTIONAL, /* [RUN]: run_id 0 when it is left out */
-    CLI_TARGET_SPEC, /* SPEC, a job spec file (with -p parameters) */
+    CLI_TARGET_SPEC,         /* SPEC, a job spec file (with -p parameters) */
 };
 
 /* What a RUN command opens the database as (store.h's modes). */
@@ -107,9 +107,9 @@ struct ns_command {
     const char *exits; /* the exit codes it can return, e.g. "023" */
     const struct cli_option *options;
     size_t noptions;
-    bool db;               /* takes --db PATH */
+    bool db; /* takes --db PATH */
     enum cli_target target;
-    enum cli_store store;  /* for a RUN or [RUN] target */
+    enum cli_store store;   /* for a RUN or [RUN] target */
     int min_rest, max_rest; /* operands after the target (max -1: any number) */
     enum cli_operand operand;
 };
@@ -120,11 +120,11 @@ struct cli {
     const char *value[CLI_MAX_OPTIONS];   /* per option: its last value, "" for a flag, or NULL */
     const char **values[CLI_MAX_OPTIONS]; /* CLI_REPEAT options: n_values[i] of them */
     size_t n_values[CLI_MAX_OPTIONS];
-    int64_t number[CLI_MAX_OPTIONS];      /* CLI_NUMBER values */
-    double seconds[CLI_MAX_OPTIONS];      /* CLI_SECONDS values */
-    const char *db;                       /* --db, or NULL */
-    const char *target;                   /* the RUN or SPEC operand, or NULL */
-    char **rest;                          /* the operands after the target */
+    int64_t number[CLI_MAX_OPTIONS]; /* CLI_NUMBER values */
+    double seconds[CLI_MAX_OPTIONS]; /* CLI_SECONDS values */
+    const char *db;                  /* --db, or NULL */
+    const char *target;              /* the RUN or SPEC operand, or NULL */
+    char **rest;                     /* the operands after the target */
     int nrest;
     /* CLI_TARGET_SPEC: the -p values, relative dates resolved (CLI_DATES). */
     char **params;

@@ -22,7 +22,7 @@
 #define CTL_OPTIONS                                                                                \
     {.name = "timeout",                                                                            \
      .arg = "S",                                                                                   \
-     .help = "wait up to S seconds for the verdict (default 5)",                         \
+     .help = "wait up to S seconds for the verdict (default 5)",                                   \
      .flags = CLI_SECONDS,                                                                         \
      .min = 0,                                                                                     \
      .max = 86400},                                                                                \

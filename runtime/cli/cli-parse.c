@@ -82,8 +82,8 @@ static int check_value(struct cli *c, size_t i, const char *v)
             return 0;
         }
         if (o->max == INT64_MAX)
-            cli_error(c->cmd->name, "--%s wants a whole number from %lld up (got \"%s\")",
-                      o->name, (long long)o->min, v);
+            cli_error(c->cmd->name, "--%s wants a whole number from %lld up (got \"%s\")", o->name,
+                      (long long)o->min, v);
         else
             cli_error(c->cmd->name, "--%s wants a whole number from %lld to %lld (got \"%s\")",
                       o->name, (long long)o->min, (long long)o->max, v);
@@ -371,8 +371,9 @@ int64_t cli_find_partition(const struct cli *c, const char *arg)
     if (by_index) {
         int64_t lo = 0, hi = -1;
         query_partition_range(c->st, c->run_id, &lo, &hi);
-        cli_error(name, "run %lld has no partition %s (its partitions are %lld to %lld); `key:%s` "
-                        "names a key",
+        cli_error(name,
+                  "run %lld has no partition %s (its partitions are %lld to %lld); `key:%s` "
+                  "names a key",
                   (long long)c->run_id, arg, (long long)lo, (long long)hi, arg);
     } else {
         cli_error(name,

@@ -27,7 +27,8 @@ static const struct cli_option emit_options[] = {
      .arg = "F",
      .help = "error: attach the bytes of file F (at most 1 MiB)",
      .complete = "@file"},
-    {.name = "payload-stdin", .help = "error: attach the bytes read from standard input (at most 1 MiB)"},
+    {.name = "payload-stdin",
+     .help = "error: attach the bytes read from standard input (at most 1 MiB)"},
     {.name = "payload", .arg = "TEXT", .help = "error: attach TEXT itself"},
 };
 

@@ -43,14 +43,13 @@ static const char description[] =
     ".BI job: NAME\n"
     "say which (a bare word that names both is refused).\n";
 
-static const char exit_help[] =
-    ".B nightshift help\n"
-    ".I COMMAND\n"
-    "(the same as\n"
-    ".IB COMMAND \" \\-\\-help\" )\n"
-    "lists a command's options and the exit codes it can return;\n"
-    ".B \\-\\-version\n"
-    "works with every command.\n";
+static const char exit_help[] = ".B nightshift help\n"
+                                ".I COMMAND\n"
+                                "(the same as\n"
+                                ".IB COMMAND \" \\-\\-help\" )\n"
+                                "lists a command's options and the exit codes it can return;\n"
+                                ".B \\-\\-version\n"
+                                "works with every command.\n";
 
 static const char tail[] =
     ".SH ENVIRONMENT\n"

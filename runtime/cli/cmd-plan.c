@@ -41,9 +41,9 @@ static void unshow(const char *shown, const char *s)
 
 struct listing {
     bool json;
-    size_t kw;     /* key column width */
-    int64_t last;  /* the last index: the index column's width */
-    int iw;        /* index column width, set with the header */
+    size_t kw;    /* key column width */
+    int64_t last; /* the last index: the index column's width */
+    int iw;       /* index column width, set with the header */
     bool header;
     struct ns_buf line;
 };
@@ -122,8 +122,8 @@ static int plan_main(struct cli *c)
     struct listing l = {.json = cli_flag(c, "json"), .kw = 3};
     int stopped = 0;
     /* Pass one validates and measures; only a good plan is printed. */
-    int streamed = plan_stream(&spec, c->params, c->nparams, measure, print_one, &l, &plan,
-                               &diags, &stopped);
+    int streamed =
+        plan_stream(&spec, c->params, c->nparams, measure, print_one, &l, &plan, &diags, &stopped);
     buf_release(&l.line);
     if (streamed < 0) {
         if (stopped) {

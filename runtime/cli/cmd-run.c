@@ -141,8 +141,8 @@ static int detach(const char *db_path, char **log_path_out)
     if (pid == 0) {
         close(ready[0]);
         setsid();
-        int fd = open(log_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_APPEND | O_CLOEXEC,
-                      0600);
+        int fd =
+            open(log_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_APPEND | O_CLOEXEC, 0600);
         int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (fd < 0 || nul < 0) {
             dprintf(ready[1], "!%s: %s", log_path, strerror(errno));
@@ -256,8 +256,7 @@ static int run(struct cli *c)
     /* Validated and summarised here (len, hash); the runtime streams the
      * partitions into the database itself, so no plan is ever held. */
     int stopped = 0;
-    if (plan_stream(&spec, c->params, c->nparams, NULL, NULL, NULL, &plan, &diags, &stopped) !=
-        0) {
+    if (plan_stream(&spec, c->params, c->nparams, NULL, NULL, NULL, &plan, &diags, &stopped) != 0) {
         cli_print_diags(&diags, spec_path);
         diags_release(&diags);
         spec_release(&spec);

@@ -42,12 +42,12 @@ const struct ns_command cmd_set = {
     .summary = "change a live run's concurrency",
     .run = set_run,
     .check = set_check,
-    .help = "\n"
-            "Changes a setting of a running run at once, without a restart:\n"
-            "  concurrency=N    at most N attempts at a time (1..1024); lowering it lets\n"
-            "                   running attempts finish, raising it dispatches at once.\n"
-            "The new value is kept when the run is resumed later. Needs a live runtime.\n"
-            CTL_RUN_HELP,
+    .help =
+        "\n"
+        "Changes a setting of a running run at once, without a restart:\n"
+        "  concurrency=N    at most N attempts at a time (1..1024); lowering it lets\n"
+        "                   running attempts finish, raising it dispatches at once.\n"
+        "The new value is kept when the run is resumed later. Needs a live runtime.\n" CTL_RUN_HELP,
     .options = set_options,
     .noptions = NS_ARRAY_LEN(set_options),
     CTL_COMMAND,

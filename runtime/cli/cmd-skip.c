@@ -11,7 +11,9 @@ static const struct cli_option skip_options[] = {
     {.name = "signature",
      .arg = "TEXT",
      .help = "every partition whose last failure has this signature"},
-    {.name = "reason", .arg = "TEXT", .help = "why (recorded with the partition and in the audit log)"},
+    {.name = "reason",
+     .arg = "TEXT",
+     .help = "why (recorded with the partition and in the audit log)"},
     CTL_OPTIONS,
 };
 

@@ -356,7 +356,7 @@ static void print_run_lines(const struct ns_run_summary *r, long long id, double
         } else {
             printf("; no ETA (%s)", !r->alive                          ? "no runtime"
                                     : strcmp(r->state, "running") != 0 ? r->state
-                                                                      : "not known yet");
+                                                                       : "not known yet");
         }
         printf("\n");
     }

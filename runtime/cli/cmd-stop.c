@@ -20,12 +20,12 @@ const struct ns_command cmd_stop = {
     .args = "[--now] RUN [--db PATH] [--timeout S] [--no-wait]",
     .summary = "stop a run gracefully (or --now)",
     .run = stop_run,
-    .help = "\n"
-            "Stops a run: the runtime starts nothing new, sends SIGTERM to every running\n"
-            "attempt's process group, waits the spec's stop_grace, then SIGKILL. With\n"
-            "--now it sends SIGKILL at once. Checkpoints are kept, the run ends in state\n"
-            "stopped, and `nightshift run SPEC` later resumes it. Needs a live runtime.\n"
-            CTL_RUN_HELP,
+    .help =
+        "\n"
+        "Stops a run: the runtime starts nothing new, sends SIGTERM to every running\n"
+        "attempt's process group, waits the spec's stop_grace, then SIGKILL. With\n"
+        "--now it sends SIGKILL at once. Checkpoints are kept, the run ends in state\n"
+        "stopped, and `nightshift run SPEC` later resumes it. Needs a live runtime.\n" CTL_RUN_HELP,
     .options = stop_options,
     .noptions = NS_ARRAY_LEN(stop_options),
     CTL_COMMAND,

@@ -57,8 +57,8 @@ static int check_given(const struct ns_spec *spec, char **given, size_t ngiven, 
             cli_error("validate", "-p %s: parameter \"%.*s\" given twice", given[g], (int)nl,
                       given[g]);
         else if (!declared)
-            cli_error("validate", "-p %s: unknown parameter \"%.*s\" (see params: in %s)",
-                      given[g], (int)nl, given[g], file);
+            cli_error("validate", "-p %s: unknown parameter \"%.*s\" (see params: in %s)", given[g],
+                      (int)nl, given[g], file);
         if (!eq || !declared || twice)
             return -1;
     }

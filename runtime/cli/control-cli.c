@@ -71,7 +71,8 @@ static int start_runtime(struct cli *c)
     if (pid == 0) {
         /* Only exec here: the SQLite connection is never used after fork. */
         execv("/proc/self/exe", (char *const *)argv);
-        fprintf(stderr, "nightshift: %s: cannot start the runtime: %s\n", c->cmd->name, strerror(errno));
+        fprintf(stderr, "nightshift: %s: cannot start the runtime: %s\n", c->cmd->name,
+                strerror(errno));
         _exit(NS_EXIT_ERROR);
     }
     int status = 0;
@@ -95,8 +96,8 @@ static int start_runtime(struct cli *c)
 static int wait_verdict(struct cli *c, const char *verb, int64_t id)
 {
     char result[2048];
-    int v = control_verdict(c->st, c->run_id, id, verb, db_shown(c), cli_seconds_opt(c, "timeout", 5.0), result,
-                            sizeof result);
+    int v = control_verdict(c->st, c->run_id, id, verb, db_shown(c),
+                            cli_seconds_opt(c, "timeout", 5.0), result, sizeof result);
     switch (v) {
     case 1:
         cli_say("run %lld: %s applied: %s", (long long)c->run_id, verb, result);
@@ -105,14 +106,15 @@ static int wait_verdict(struct cli *c, const char *verb, int64_t id)
         cli_error(c->cmd->name, "run %lld: %s refused: %s", (long long)c->run_id, verb, result);
         return NS_EXIT_FAILED;
     case 3:
-        cli_say("run %lld: %s queued (command %lld): %s", (long long)c->run_id, verb,
-                (long long)id, result);
+        cli_say("run %lld: %s queued (command %lld): %s", (long long)c->run_id, verb, (long long)id,
+                result);
         return NS_EXIT_OK;
     case 2:
         cli_error(c->cmd->name,
                   "run %lld: %s not decided after %gs; command %lld stays pending "
                   "(`nightshift audit %lld` shows its fate)",
-                  (long long)c->run_id, verb, cli_seconds_opt(c, "timeout", 5.0), (long long)id, (long long)c->run_id);
+                  (long long)c->run_id, verb, cli_seconds_opt(c, "timeout", 5.0), (long long)id,
+                  (long long)c->run_id);
         return NS_EXIT_ERROR;
     default:
         cli_error(c->cmd->name, "%s: %s", c->st->path, result);
@@ -126,7 +128,8 @@ int ctl_issue(struct cli *c, const char *verb, const struct ns_control_args *a, 
     struct ns_submit sub;
     struct ns_buf json = NS_BUF_INIT;
     control_args_json(verb, a, &json);
-    int rc = control_issue(c->st, c->run_id, verb, json.data, "cli", db_shown(c), &sub, err, sizeof err);
+    int rc =
+        control_issue(c->st, c->run_id, verb, json.data, "cli", db_shown(c), &sub, err, sizeof err);
     buf_release(&json);
     if (rc != 0) {
         cli_error(c->cmd->name, "%s", err);

@@ -49,9 +49,9 @@ int control_args_json(const char *verb, const struct ns_control_args *a, struct 
         buf_addc(out, '}');
     } else if (strcmp(verb, "kill") == 0) {
         buf_addc(out, '{');
-        add_which(&(struct ns_control_args){.partitions = a->partitions,
-                                            .npartitions = a->npartitions},
-                  false, out);
+        add_which(
+            &(struct ns_control_args){.partitions = a->partitions, .npartitions = a->npartitions},
+            false, out);
         buf_addc(out, '}');
     } else {
         return -1;
