@@ -3,7 +3,8 @@
  *
  * The conventions every command shares are handled here, once: `help CMD`
  * (the same text as `CMD --help`, from the command's descriptor) and
- * `--version` anywhere among a command's options. A worker's `emit` keeps
+ * `--version` anywhere among a command's options (not as an option's value,
+ * by the command's table). Everything else is cli_dispatch's. A worker's `emit` keeps
  * its arguments as they are (they are data: only a first --version counts),
  * as does the internal _launch.
  */
@@ -26,20 +27,6 @@ static void usage(FILE *f)
     fputs("\n'nightshift help COMMAND' (or 'nightshift COMMAND --help') describes one\n"
           "command; docs/cli.md has them all. --version prints the version.\n",
           f);
-}
-
-/* True when args (after the subcommand) ask for the version: a --version
- * before any "--", not the value of the option before it. */
-static int wants_version(int argc, char **argv)
-{
-    for (int i = 2; i < argc; i++) {
-        if (strcmp(argv[i], "--") == 0)
-            return 0;
-        if (strcmp(argv[i], "--version") == 0 && strcmp(argv[i - 1], "-p") != 0 &&
-            strcmp(argv[i - 1], "--param") != 0 && strcmp(argv[i - 1], "--reason") != 0)
-            return 1;
-    }
-    return 0;
 }
 
 int main(int argc, char **argv)
@@ -72,10 +59,10 @@ int main(int argc, char **argv)
         return NS_EXIT_USAGE;
     }
     bool version = cmd == &cmd_emit ? argc > 2 && strcmp(argv[2], "--version") == 0
-                                    : cmd != &cmd_launch && wants_version(argc, argv);
+                                    : cmd != &cmd_launch && cli_wants_version(cmd, argc, argv);
     if (version) {
         puts("nightshift " NS_VERSION);
         return NS_EXIT_OK;
     }
-    return cmd->main(argc - 1, argv + 1);
+    return cli_dispatch(cmd, argc - 1, argv + 1);
 }

@@ -361,6 +361,16 @@ static bool poll_command(struct tui *t)
     return true;
 }
 
+/* verb with args (the one builder, control.h) against run_id. */
+static void tui_verb(struct tui *t, int64_t run_id, const char *verb,
+                     const struct ns_control_args *args, const char *what)
+{
+    struct ns_buf json = NS_BUF_INIT;
+    control_args_json(verb, args, &json);
+    tui_command(t, run_id, verb, json.data, what);
+    buf_release(&json);
+}
+
 bool tui_partition_action(struct tui *t, int64_t run_id, enum tui_cmd cmd, const int64_t *idx,
                           size_t n, const char *signature)
 {
@@ -371,36 +381,28 @@ bool tui_partition_action(struct tui *t, int64_t run_id, enum tui_cmd cmd, const
         tui_status(t, term_attr(TUI_C_WAIT), "no partition selected");
         return true;
     }
-    struct ns_buf target = NS_BUF_INIT, what = NS_BUF_INIT;
+    struct ns_buf what = NS_BUF_INIT;
+    struct ns_control_args args = {.partitions = idx, .npartitions = n, .signature = signature};
     int64_t touch = (int64_t)n; /* partitions the action will touch */
     if (signature) {
-        buf_adds(&target, "\"signature\":");
-        buf_add_json_string(&target, signature, strlen(signature));
         /* The group retry|skip --signature acts on: the one definition. */
         touch = query_failure_group_count(&t->st, run_id, signature);
         char *safe = tui_esc(t, signature, strlen(signature));
         buf_addf(&what, "%lld partition%s of group \"%.60s\"", (long long)touch,
                  touch == 1 ? "" : "s", safe);
         free(safe);
+    } else if (n == 1) {
+        buf_addf(&what, "partition %lld", (long long)idx[0]);
     } else {
-        buf_adds(&target, "\"partitions\":[");
-        for (size_t i = 0; i < n; i++)
-            buf_addf(&target, "%s%lld", i ? "," : "", (long long)idx[i]);
-        buf_adds(&target, "]");
-        if (n == 1)
-            buf_addf(&what, "partition %lld", (long long)idx[0]);
-        else
-            buf_addf(&what, "%zu marked partitions", n);
+        buf_addf(&what, "%zu marked partitions", n);
     }
     if (signature && touch <= 0) {
         tui_status(t, term_attr(TUI_C_WAIT), "no partition is in this group now");
-        buf_release(&target);
         buf_release(&what);
         return true;
     }
     char q[600], words[300];
     char reason[256] = "";
-    char *args = NULL;
     const char *verb = NULL;
     switch (cmd) {
     case TUI_CMD_RETRY:
@@ -412,7 +414,6 @@ bool tui_partition_action(struct tui *t, int64_t run_id, enum tui_cmd cmd, const
             goto cancel;
         }
         verb = "retry";
-        args = ns_xasprintf("{%s,\"from_scratch\":false}", target.data);
         snprintf(words, sizeof words, "retry %s", what.data);
         break;
     case TUI_CMD_RETRY_SCRATCH:
@@ -420,7 +421,7 @@ bool tui_partition_action(struct tui *t, int64_t run_id, enum tui_cmd cmd, const
         if (!tui_confirm(t, q))
             goto cancel;
         verb = "retry";
-        args = ns_xasprintf("{%s,\"from_scratch\":true}", target.data);
+        args.from_scratch = true;
         snprintf(words, sizeof words, "retry from scratch %s", what.data);
         break;
     case TUI_CMD_KILL:
@@ -432,33 +433,25 @@ bool tui_partition_action(struct tui *t, int64_t run_id, enum tui_cmd cmd, const
         if (!tui_confirm(t, q))
             goto cancel;
         verb = "kill";
-        args = ns_xasprintf("{%s}", target.data);
         snprintf(words, sizeof words, "kill %s", what.data);
         break;
-    default: { /* SKIP */
+    default: /* SKIP */
         snprintf(q, sizeof q, "Skip %s - reason: ", what.data);
         if (!tui_prompt(t, q, reason, sizeof reason) || !reason[0])
             goto cancel;
         snprintf(q, sizeof q, "Skip %s (it will not run again)?", what.data);
         if (!tui_confirm(t, q))
             goto cancel;
-        struct ns_buf a = NS_BUF_INIT;
-        buf_addf(&a, "{%s,\"reason\":", target.data);
-        buf_add_json_string(&a, reason, strlen(reason));
-        buf_adds(&a, "}");
-        args = buf_detach(&a);
+        args.reason = reason;
         verb = "skip";
         snprintf(words, sizeof words, "skip %s", what.data);
         break;
     }
-    }
-    tui_command(t, run_id, verb, args, words);
+    tui_verb(t, run_id, verb, &args, words);
     goto out;
 cancel:
     tui_status(t, A_NORMAL, "cancelled");
 out:
-    free(args);
-    buf_release(&target);
     buf_release(&what);
     return true;
 }
@@ -470,11 +463,11 @@ static void run_action(struct tui *t, int64_t run_id, enum tui_cmd cmd)
     switch (cmd) {
     case TUI_CMD_PAUSE:
         snprintf(what, sizeof what, "pause run %lld", (long long)run_id);
-        tui_command(t, run_id, "pause", "{}", what);
+        tui_verb(t, run_id, "pause", &(struct ns_control_args){0}, what);
         break;
     case TUI_CMD_RESUME:
         snprintf(what, sizeof what, "resume run %lld", (long long)run_id);
-        tui_command(t, run_id, "resume", "{}", what);
+        tui_verb(t, run_id, "resume", &(struct ns_control_args){0}, what);
         break;
     case TUI_CMD_STOP:
     case TUI_CMD_STOP_NOW: {
@@ -487,7 +480,7 @@ static void run_action(struct tui *t, int64_t run_id, enum tui_cmd cmd)
             break;
         }
         snprintf(what, sizeof what, "stop%s run %lld", now ? " now" : "", (long long)run_id);
-        tui_command(t, run_id, "stop", now ? "{\"now\":true}" : "{\"now\":false}", what);
+        tui_verb(t, run_id, "stop", &(struct ns_control_args){.now = now}, what);
         break;
     }
     case TUI_CMD_CONCURRENCY: {
@@ -502,11 +495,9 @@ static void run_action(struct tui *t, int64_t run_id, enum tui_cmd cmd)
             tui_status(t, term_attr(TUI_C_BAD), "concurrency must be a whole number >= 1");
             break;
         }
-        char args[64];
-        snprintf(args, sizeof args, "{\"concurrency\":%lld}", (long long)n);
         snprintf(what, sizeof what, "set concurrency=%lld on run %lld", (long long)n,
                  (long long)run_id);
-        tui_command(t, run_id, "set", args, what);
+        tui_verb(t, run_id, "set", &(struct ns_control_args){.concurrency = n}, what);
         break;
     }
     case TUI_CMD_RETRY_FAILED: {
@@ -523,10 +514,8 @@ static void run_action(struct tui *t, int64_t run_id, enum tui_cmd cmd)
         }
         snprintf(what, sizeof what, "retry all failed of run %lld%s", (long long)run_id,
                  c == 's' ? " from scratch" : "");
-        tui_command(t, run_id, "retry",
-                    c == 's' ? "{\"failed\":true,\"from_scratch\":true}"
-                             : "{\"failed\":true,\"from_scratch\":false}",
-                    what);
+        tui_verb(t, run_id, "retry",
+                 &(struct ns_control_args){.failed = true, .from_scratch = c == 's'}, what);
         break;
     }
     default:
@@ -627,189 +616,184 @@ static int refresh_ms_from_env(void)
     return 250;
 }
 
-int tui_run(const struct tui_options *opt, char *err, size_t errlen)
-{
-    struct tui t;
-    memset(&t, 0, sizeof t);
-    char *path = store_default_path(opt->db_path);
-    if (store_open(&t.st, path, NS_STORE_READ, err, errlen) != 0) {
-        free(path);
-        return NS_EXIT_ERROR;
-    }
-    t.read_only = opt->read_only;
-    t.db_given = opt->db_path != NULL;
-    t.refresh_ms = refresh_ms_from_env();
-    int64_t run_id = 0;
-    if (opt->run) {
-        run_id = store_find_run(&t.st, opt->run, err, errlen);
-        if (run_id <= 0) {
-            if (run_id == 0)
-                ns_errf(err, errlen, "%s: no such run or job in %s", opt->run, path);
-            store_close(&t.st);
-            free(path);
-            return run_id == 0 ? NS_EXIT_USAGE : NS_EXIT_ERROR;
-        }
-    }
-
-    if (term_init(&t.utf8, &t.color, err, errlen) != 0) {
-        store_close(&t.st);
-        free(path);
-        return NS_EXIT_ERROR;
-    }
-    t.esc_flags = t.utf8 ? 0 : NS_ESC_ASCII;
-    push(&t, view_runs_new(&t));
-    if (run_id > 0)
-        push(&t, view_run_new(&t, run_id));
-
-    int64_t last_dv = -2;
-    bool reload = true, redraw = true, stale = false, changed = false;
+/* What the loop carries from one turn to the next. */
+struct loop {
+    int64_t last_dv;     /* the database's data_version last seen */
+    bool reload, redraw; /* the top view must re-read / the screen be drawn */
+    bool stale, changed; /* data changed while frozen / since the last read */
     /* A view whose reload is expensive (a text filter scanning a million
      * error records) re-reads after a data change at most every 10x its
      * own cost, so a live run can never keep the console busy; a key
      * always re-reads at once. */
-    double next_auto_reload = 0;
-    double last_draw = 0;
-    int status = NS_EXIT_OK;
-    int last_timeout = -1;
-    err[0] = '\0';
+    double next_auto_reload;
+    double last_draw;
+    int last_timeout;
+};
 
+/* Reads what changed and draws when something did. */
+static void loop_refresh(struct tui *t, struct loop *l)
+{
+    struct tui_view *top = t->stack[t->depth - 1];
+    int64_t v = query_data_version(&t->st);
+    if (v != l->last_dv) {
+        l->last_dv = v;
+        if (t->frozen)
+            l->stale = true;
+        else
+            l->changed = true;
+    }
+    if (l->changed && ns_monotonic() >= l->next_auto_reload)
+        l->reload = true;
+    if (poll_command(t))
+        l->redraw = true;
+    if (!t->frozen && top->ops->poll && top->ops->poll(top, t))
+        l->redraw = true;
+    if (l->reload) {
+        double t0 = ns_monotonic();
+        top->ops->load(top, t);
+        double cost = ns_monotonic() - t0;
+        l->next_auto_reload = t0 + cost + 10 * cost;
+        l->reload = l->changed = false;
+        l->redraw = true;
+    }
+    /* Clocks (elapsed, ETA, heartbeat age) move once a second. */
+    if (!t->frozen && t->now - l->last_draw >= 1.0)
+        l->redraw = true;
+    if (l->redraw) {
+        draw(t);
+        l->last_draw = t->now;
+        l->redraw = false;
+    }
+}
+
+/* One key. Returns false when the console is to end. */
+static bool loop_key(struct tui *t, struct loop *l, int ch)
+{
+    struct tui_view *top = t->stack[t->depth - 1];
+    enum tui_cmd cmd = keys_lookup(ch, top->ops->scope);
+    l->redraw = true;
+    const struct tui_binding *b = NULL;
+    for (size_t i = 0; i < tui_n_bindings && !b; i++)
+        if (tui_bindings[i].key == ch && (tui_bindings[i].scope & top->ops->scope))
+            b = &tui_bindings[i];
+    if (b && (b->flags & TUI_KEY_WRITES) && t->read_only) {
+        tui_status(t, term_attr(TUI_C_WAIT), "read-only console: actions are disabled");
+        return true;
+    }
+    enum tui_result res = TUI_OK;
+    switch (cmd) {
+    case TUI_CMD_QUIT:
+        return false;
+    case TUI_CMD_HELP: {
+        struct ns_buf help = NS_BUF_INIT;
+        keys_help_text(top->ops->scope, t->read_only, &help);
+        t->pushed = view_text_new(t, "help", buf_detach(&help), NULL);
+        res = TUI_PUSH;
+        break;
+    }
+    case TUI_CMD_FREEZE:
+        t->frozen = !t->frozen;
+        tui_status(t, A_NORMAL, "%s",
+                   t->frozen ? "display frozen: press f to resume updates"
+                             : "live updates resumed");
+        if (!t->frozen && l->stale) {
+            l->reload = true;
+            l->stale = false;
+        }
+        break;
+    case TUI_CMD_REDRAW:
+        clearok(curscr, TRUE);
+        l->reload = true;
+        break;
+    case TUI_CMD_PAUSE:
+    case TUI_CMD_RESUME:
+    case TUI_CMD_STOP:
+    case TUI_CMD_STOP_NOW:
+    case TUI_CMD_RETRY_FAILED:
+    case TUI_CMD_CONCURRENCY:
+        run_action(t, top->run_id, cmd);
+        break;
+    default:
+        res = top->ops->key(top, t, cmd, ch);
+        break;
+    }
+    switch (res) {
+    case TUI_QUIT:
+        return false;
+    case TUI_RELOAD:
+        l->reload = true;
+        break;
+    case TUI_PUSH:
+        if (t->pushed) {
+            push(t, t->pushed);
+            t->pushed = NULL;
+            l->reload = true;
+        }
+        break;
+    case TUI_POP:
+        if (t->depth == 1)
+            return false;
+        top->ops->free(top);
+        t->depth--;
+        l->reload = true;
+        break;
+    default:
+        break;
+    }
+    return true;
+}
+
+int tui_run(const struct tui_options *opt, char *err, size_t errlen)
+{
+    struct tui t;
+    memset(&t, 0, sizeof t);
+    t.st = *opt->store;
+    const char *path = t.st.path;
+    t.read_only = opt->read_only;
+    t.db_given = opt->db_given;
+    t.refresh_ms = refresh_ms_from_env();
+    if (term_init(&t.utf8, &t.color, err, errlen) != 0) {
+        store_close(&t.st);
+        return NS_EXIT_ERROR;
+    }
+    t.esc_flags = t.utf8 ? 0 : NS_ESC_ASCII;
+    push(&t, view_runs_new(&t));
+    if (opt->run_id > 0)
+        push(&t, view_run_new(&t, opt->run_id));
+    struct loop l = {.last_dv = -2, .reload = true, .redraw = true, .last_timeout = -1};
+    int status = NS_EXIT_OK;
+    err[0] = '\0';
     for (;;) {
         t.now = ns_now();
-        int sig = term_signal();
-        if (sig) {
-            status = NS_EXIT_OK;
+        if (term_signal())
             break;
-        }
         if (access(path, F_OK) != 0 && errno == ENOENT) {
             ns_errf(err, errlen, "database %s disappeared", path);
             status = NS_EXIT_ERROR;
             break;
         }
-        struct tui_view *top = t.stack[t.depth - 1];
-        int64_t v = query_data_version(&t.st);
-        if (v != last_dv) {
-            last_dv = v;
-            if (t.frozen)
-                stale = true;
-            else
-                changed = true;
-        }
-        if (changed && ns_monotonic() >= next_auto_reload)
-            reload = true;
-        if (poll_command(&t))
-            redraw = true;
-        if (!t.frozen && top->ops->poll && top->ops->poll(top, &t))
-            redraw = true;
-        if (reload) {
-            double t0 = ns_monotonic();
-            top->ops->load(top, &t);
-            double cost = ns_monotonic() - t0;
-            next_auto_reload = t0 + cost + 10 * cost;
-            reload = changed = false;
-            redraw = true;
-        }
-        /* Clocks (elapsed, ETA, heartbeat age) move once a second. */
-        if (!t.frozen && t.now - last_draw >= 1.0)
-            redraw = true;
-        if (redraw) {
-            draw(&t);
-            last_draw = t.now;
-            redraw = false;
-        }
-
+        loop_refresh(&t, &l);
         int to = t.pending_cmd ? 50 : t.refresh_ms;
-        if (to != last_timeout) {
+        if (to != l.last_timeout) {
             timeout(to);
-            last_timeout = to;
+            l.last_timeout = to;
         }
         int ch = getch();
         if (ch == ERR)
             continue;
         if (ch == KEY_RESIZE) {
-            redraw = true;
-            reload = true; /* page heights changed */
+            l.redraw = true;
+            l.reload = true; /* page heights changed */
             continue;
         }
-        top = t.stack[t.depth - 1];
-        enum tui_cmd cmd = keys_lookup(ch, top->ops->scope);
-        redraw = true;
-        const struct tui_binding *b = NULL;
-        for (size_t i = 0; i < tui_n_bindings && !b; i++)
-            if (tui_bindings[i].key == ch && (tui_bindings[i].scope & top->ops->scope))
-                b = &tui_bindings[i];
-        if (b && (b->flags & TUI_KEY_WRITES) && t.read_only) {
-            tui_status(&t, term_attr(TUI_C_WAIT), "read-only console: actions are disabled");
-            continue;
-        }
-        enum tui_result res = TUI_OK;
-        switch (cmd) {
-        case TUI_CMD_QUIT:
-            res = TUI_QUIT;
+        if (!loop_key(&t, &l, ch))
             break;
-        case TUI_CMD_HELP: {
-            struct ns_buf help = NS_BUF_INIT;
-            keys_help_text(top->ops->scope, t.read_only, &help);
-            t.pushed = view_text_new(&t, "help", buf_detach(&help), NULL);
-            res = TUI_PUSH;
-            break;
-        }
-        case TUI_CMD_FREEZE:
-            t.frozen = !t.frozen;
-            tui_status(&t, A_NORMAL, "%s",
-                       t.frozen ? "display frozen: press f to resume updates"
-                                : "live updates resumed");
-            if (!t.frozen && stale) {
-                reload = true;
-                stale = false;
-            }
-            break;
-        case TUI_CMD_REDRAW:
-            clearok(curscr, TRUE);
-            reload = true;
-            break;
-        case TUI_CMD_PAUSE:
-        case TUI_CMD_RESUME:
-        case TUI_CMD_STOP:
-        case TUI_CMD_STOP_NOW:
-        case TUI_CMD_RETRY_FAILED:
-        case TUI_CMD_CONCURRENCY:
-            run_action(&t, top->run_id, cmd);
-            break;
-        default:
-            res = top->ops->key(top, &t, cmd, ch);
-            break;
-        }
-        if (res == TUI_QUIT)
-            break;
-        switch (res) {
-        case TUI_RELOAD:
-            reload = true;
-            break;
-        case TUI_PUSH:
-            if (t.pushed) {
-                push(&t, t.pushed);
-                t.pushed = NULL;
-                reload = true;
-            }
-            break;
-        case TUI_POP:
-            if (t.depth == 1)
-                goto out;
-            top->ops->free(top);
-            t.depth--;
-            reload = true;
-            break;
-        default:
-            break;
-        }
     }
-out:
     term_restore();
     for (int i = t.depth - 1; i >= 0; i--)
         t.stack[i]->ops->free(t.stack[i]);
     if (t.client_open)
         store_close(&t.client);
     store_close(&t.st);
-    free(path);
     return status;
 }

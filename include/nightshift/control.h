@@ -31,6 +31,29 @@
     X(skip, false)                                                                                 \
     X(kill, true)
 
+/* The args of an operator verb, typed: the CLI (cmd-retry.c, ...) and the
+ * console (tui/console.c) both fill one and control_args_json writes the
+ * JSON above, which the runtime reads (runtime/supervisor/apply.c). Which
+ * partitions: the partitions array (retry, skip, kill), or failed (retry),
+ * or signature (retry, skip) - exactly one for those verbs. */
+struct ns_control_args {
+    const int64_t *partitions; /* indexes, npartitions of them */
+    size_t npartitions;
+    bool failed;           /* retry: every failed partition */
+    const char *signature; /* retry, skip: a failure group; NULL: none */
+    bool from_scratch;     /* retry: drop the checkpoint */
+    const char *reason;    /* skip: why; NULL: none given */
+    bool now;              /* stop: SIGKILL at once */
+    int64_t concurrency;   /* set */
+};
+
+/* Appends verb's JSON args to out, built from a: pause and resume {},
+ * stop {"now":B}, set {"concurrency":N}, retry {WHICH,"from_scratch":B},
+ * skip {WHICH[,"reason":S]}, kill {"partitions":[...]}, where WHICH is
+ * "partitions":[i,...], "failed":true or "signature":S. Returns 0, or -1
+ * for a verb not in NS_VERBS (out untouched). */
+int control_args_json(const char *verb, const struct ns_control_args *a, struct ns_buf *out);
+
 /* Inserts a pending command for run_id; who is taken from the process (user
  * name and uid), source is "cli" or "console". After the row is committed it
  * pokes the runtime's wake-up FIFO (wake.h), so a live runtime acts within

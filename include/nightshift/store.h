@@ -80,6 +80,10 @@ sqlite3_stmt *store_prepare(struct ns_store *st, const char *sql);
  * Returns the run id, 0 if none matches, -1 on a database error. */
 int64_t store_find_run(struct ns_store *st, const char *run_or_job, char *err, size_t errlen);
 
+/* The newest run of the job named job (digits too: job "2" is not run 2).
+ * Returns its id, 0 if the job has no run, -1 on a database error. */
+int64_t store_find_job_run(struct ns_store *st, const char *job, char *err, size_t errlen);
+
 /* The newest run id in the database, 0 if there is none. */
 int64_t store_latest_run(struct ns_store *st);
 

@@ -11,11 +11,15 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+struct ns_store;
 
 struct tui_options {
-    const char *db_path; /* NULL: store_default_path(NULL) */
-    const char *run;     /* run id or job name to open at once, or NULL */
-    bool read_only;      /* hide and refuse operator actions */
+    struct ns_store *store; /* open read-only; tui_run takes it over and closes it */
+    bool db_given;          /* the database was named (--db): printed commands name it */
+    int64_t run_id;         /* the run to open at once (cli_find_run resolved it), or 0 */
+    bool read_only;         /* hide and refuse operator actions */
 };
 
 /* Runs the console until the operator quits, a terminating signal arrives or

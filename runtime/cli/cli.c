@@ -2,10 +2,10 @@
  * cli.c - helpers shared by the command files (cli.h).
  *
  * Kept out of main.c so that unit tests, which link every runtime object but
- * main.o, can link command files too.
+ * main.o, can link command files too. The help is made here from the
+ * descriptor's table (cli.h); the parser is cli-parse.c.
  */
 #include <assert.h>
-#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,7 +60,8 @@ void cli_error(const char *subject, const char *fmt, ...)
 #define NS_COMMAND_ENTRY(n) &cmd_##n,
 static const struct ns_command *const commands[] = {NS_COMMANDS(NS_COMMAND_ENTRY)};
 #undef NS_COMMAND_ENTRY
-static const struct ns_command *const hidden[] = {&cmd_launch, &cmd_spec_man, &cmd_complete};
+static const struct ns_command *const hidden[] = {&cmd_launch, &cmd_spec_man, &cmd_complete,
+                                                  &cmd_man};
 
 static const struct {
     int code;
@@ -123,13 +124,28 @@ static void print_wrapped(FILE *f, int code, const char *text)
     fold(f, col, col, text);
 }
 
+/* --db is declared here, once, for every command whose descriptor says db. */
 static const struct cli_option db_option = {
-    "db", 0, "PATH", "the database (default $NIGHTSHIFT_DB, else "
-                     "$XDG_STATE_HOME/nightshift/nightshift.db)", false};
+    .name = "db",
+    .arg = "PATH",
+    .help = "the database (default $NIGHTSHIFT_DB, else $XDG_STATE_HOME/nightshift/nightshift.db)",
+    .complete = "@file"};
 static const struct cli_option common_options[] = {
-    {"help", 'h', NULL, "show this help", false},
-    {"version", 0, NULL, "print the version", false},
+    {.name = "help", .short_name = 'h', .help = "show this help"},
+    {.name = "version", .help = "print the version"},
 };
+
+size_t cli_all_options(const struct ns_command *cmd, const struct cli_option **out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < cmd->noptions; i++)
+        out[n++] = &cmd->options[i];
+    if (cmd->db)
+        out[n++] = &db_option;
+    for (size_t i = 0; i < NS_ARRAY_LEN(common_options); i++)
+        out[n++] = &common_options[i];
+    return n;
+}
 
 /* "  -x, --name ARG    help", the help folded under its column. */
 static void print_option(FILE *f, const struct cli_option *o)
@@ -138,24 +154,21 @@ static void print_option(FILE *f, const struct cli_option *o)
     snprintf(left, sizeof left, "%s%c%s--%s%s%s", o->short_name ? "-" : "",
              o->short_name ? o->short_name : ' ', o->short_name ? ", " : "   ", o->name,
              o->arg ? " " : "", o->arg ? o->arg : "");
-    fold(f, fprintf(f, "  %-20s", left), 22, o->help);
+    int col = fprintf(f, "  %-20s", left);
+    /* A label that fills its column: the help goes below, not glued on. */
+    fold(f, strlen(left) >= 20 ? col + 1 : col, 22, o->help);
 }
 
 void cli_help(const struct ns_command *cmd, FILE *f)
 {
-    if (!cmd->help || strncmp(cmd->help, "usage:", 6) != 0)
-        cli_usage(cmd, f);
+    cli_usage(cmd, f);
     if (cmd->help)
         fputs(cmd->help, f);
-    if (cmd->options || cmd->db) {
-        fputs("\nOptions:\n", f);
-        for (size_t i = 0; i < cmd->noptions; i++)
-            print_option(f, &cmd->options[i]);
-        if (cmd->db)
-            print_option(f, &db_option);
-        for (size_t i = 0; i < NS_ARRAY_LEN(common_options); i++)
-            print_option(f, &common_options[i]);
-    }
+    const struct cli_option *all[CLI_MAX_OPTIONS + 3];
+    size_t n = cli_all_options(cmd, all);
+    fputs("\nOptions:\n", f);
+    for (size_t i = 0; i < n; i++)
+        print_option(f, all[i]);
     if (!cmd->exits)
         return;
     fputs("\nExit status:\n", f);
@@ -163,92 +176,26 @@ void cli_help(const struct ns_command *cmd, FILE *f)
         for (size_t i = 0; i < NS_ARRAY_LEN(exit_texts); i++)
             if (exit_texts[i].code == *c - '0')
                 print_wrapped(f, exit_texts[i].code, exit_texts[i].text);
-    if (!cmd->options)
-        fputs("Every command also takes --help and --version.\n", f);
-}
-
-int cli_parse(const struct ns_command *cmd, int argc, char **argv, struct cli_args *a)
-{
-    memset(a, 0, sizeof *a);
-    assert(cmd->noptions + 1 < CLI_MAX_OPTIONS);
-    struct option longopts[CLI_MAX_OPTIONS + 4];
-    char shorts[2 * CLI_MAX_OPTIONS + 4] = "h";
-    size_t n = 0, ns = 1;
-    for (; n < cmd->noptions; n++) {
-        const struct cli_option *o = &cmd->options[n];
-        longopts[n] = (struct option){o->name, o->arg ? required_argument : no_argument, NULL,
-                                      256 + (int)n};
-        if (o->short_name) {
-            shorts[ns++] = o->short_name;
-            if (o->arg)
-                shorts[ns++] = ':';
-        }
-    }
-    size_t fixed = n;
-    if (cmd->db)
-        longopts[n++] = (struct option){"db", required_argument, NULL, 'd'};
-    longopts[n++] = (struct option){"help", no_argument, NULL, 'h'};
-    longopts[n] = (struct option){NULL, 0, NULL, 0};
-    shorts[ns] = '\0';
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, shorts, longopts, NULL)) != -1) {
-        int i = c >= 256 ? c - 256 : -1;
-        for (size_t k = 0; i < 0 && k < fixed; k++)
-            if (cmd->options[k].short_name == c)
-                i = (int)k;
-        if (c == 'h' && i < 0) {
-            cli_help(cmd, stdout);
-            cli_args_release(a);
-            return 1;
-        }
-        if (c == 'd' && i < 0) {
-            a->db = optarg;
-            continue;
-        }
-        if (i < 0) { /* getopt said what was wrong */
-            cli_usage(cmd, stderr);
-            fprintf(stderr, "('nightshift help %s' lists the options)\n", cmd->name);
-            cli_args_release(a);
-            return -1;
-        }
-        const char *v = cmd->options[i].arg ? optarg : "";
-        a->value[i] = v;
-        if (cmd->options[i].repeat) {
-            a->values[i] = ns_xrealloc(a->values[i], (a->n_values[i] + 1) * sizeof(char *));
-            a->values[i][a->n_values[i]++] = v;
-        }
-    }
-    a->rest = argv + optind;
-    a->nrest = argc - optind;
-    return 0;
-}
-
-int cli_number(const char *cmd, const char *opt, const char *value, int64_t min, int64_t max,
-               int64_t *out)
-{
-    int64_t v;
-    if (!value)
-        return 0;
-    if (ns_parse_int64(value, &v) != 0 || v < min || v > max) {
-        cli_error(cmd, "--%s wants a whole number from %lld to %lld (got \"%s\")", opt,
-                  (long long)min, (long long)max, value);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-void cli_args_release(struct cli_args *a)
-{
-    for (size_t i = 0; i < CLI_MAX_OPTIONS; i++)
-        free(a->values[i]);
-    memset(a, 0, sizeof *a);
 }
 
 void cli_usage(const struct ns_command *cmd, FILE *f)
 {
-    fprintf(f, "usage: nightshift %s %s\n", cmd->name, cmd->args);
+    /* One line per form, each folded under its own start at 78 columns. */
+    const char *form = cmd->args;
+    for (bool first = true;; first = false) {
+        size_t len = strcspn(form, "\n");
+        char *one = ns_xasprintf("%.*s", (int)len, form);
+        int col = fprintf(f, "%s nightshift %s%s", first ? "usage:" : "      ", cmd->name,
+                          len ? " " : "");
+        if (len)
+            fold(f, col, col, one);
+        else
+            fputc('\n', f);
+        free(one);
+        if (!form[len])
+            break;
+        form += len + 1;
+    }
 }
 
 int cli_is_help(const char *arg)
@@ -267,22 +214,6 @@ int cli_open_store(const char *name, const char *db_opt, int mode, struct ns_sto
     return rc;
 }
 
-long long cli_find_run(const char *name, struct ns_store *st, const char *arg)
-{
-    char err[512] = "";
-    int64_t id = arg ? store_find_run(st, arg, err, sizeof err) : store_latest_run(st);
-    if (id < 0)
-        cli_error(name, "%s", err);
-    else if (id == 0 && arg)
-        cli_error(name,
-                  "no run \"%s\" in %s (give a run id or a job name; 'nightshift status' "
-                  "lists them)",
-                  arg, st->path);
-    else if (id == 0)
-        cli_error(name, "no runs in %s yet", st->path);
-    return id > 0 ? id : 0;
-}
-
 char *cli_resolve_date(const char *name_value)
 {
     const char *eq = strchr(name_value, '=');
@@ -292,64 +223,38 @@ char *cli_resolve_date(const char *name_value)
     return ns_xasprintf("%.*s=%s", (int)(eq - name_value), name_value, date);
 }
 
-static void add_given(struct cli_spec_args *a, char *p)
+void cli_roff(struct ns_buf *b, const char *s)
 {
-    char *resolved = cli_resolve_date(p);
-    if (resolved) {
-        a->owned = ns_xrealloc(a->owned, (a->nowned + 1) * sizeof *a->owned);
-        a->owned[a->nowned++] = resolved;
-        p = resolved;
+    if (*s == '.' || *s == '\'')
+        buf_adds(b, "\\&");
+    for (; *s; s++) {
+        if (*s == '\\')
+            buf_adds(b, "\\e");
+        else if (*s == '-')
+            buf_adds(b, "\\-");
+        else
+            buf_addc(b, *s);
     }
-    a->given[a->ngiven++] = p;
 }
 
-void cli_spec_args_release(struct cli_spec_args *a)
+void cli_roff_lines(struct ns_buf *b, const char *s)
 {
-    for (size_t i = 0; i < a->nowned; i++)
-        free(a->owned[i]);
-    free(a->owned);
-    free(a->given);
-    memset(a, 0, sizeof *a);
-}
-
-int cli_parse_spec_args(const struct ns_command *cmd, const char *help, bool json, int argc,
-                        char **argv, struct cli_spec_args *out)
-{
-    memset(out, 0, sizeof *out);
-    out->given = calloc((size_t)argc + 1, sizeof(char *));
-    if (!out->given)
-        abort();
-    for (int i = 1; i < argc; i++) {
-        if (cli_is_help(argv[i])) {
-            (void)help; /* the descriptor's, through cli_help */
-            cli_help(cmd, stdout);
-            return 1;
-        } else if (json && strcmp(argv[i], "--json") == 0) {
-            out->json = true;
-        } else if (strcmp(argv[i], "-p") == 0 || strcmp(argv[i], "--param") == 0) {
-            if (++i == argc) {
-                cli_error(argv[0], "%s needs NAME=VALUE", argv[i - 1]);
-                return -1;
-            }
-            add_given(out, argv[i]);
-        } else if (strncmp(argv[i], "-p", 2) == 0 && argv[i][2]) {
-            add_given(out, argv[i] + 2);
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            cli_error(argv[0], "unknown option %s", argv[i]);
-            cli_usage(cmd, stderr);
-            return -1;
-        } else if (!out->file) {
-            out->file = argv[i];
-        } else {
-            cli_error(argv[0], "one spec at a time (got %s and %s)", out->file, argv[i]);
-            return -1;
-        }
+    struct ns_buf h = NS_BUF_INIT;
+    cli_roff(&h, s);
+    const char *p = h.data ? h.data : "";
+    while (strlen(p) > 78) {
+        const char *cut = p + 78;
+        while (cut > p && *cut != ' ')
+            cut--;
+        if (cut == p)
+            break;
+        buf_add(b, p, (size_t)(cut - p));
+        buf_addc(b, '\n');
+        p = cut + 1;
     }
-    if (!out->file) {
-        cli_usage(cmd, stderr);
-        return -1;
-    }
-    return 0;
+    buf_adds(b, p);
+    buf_addc(b, '\n');
+    buf_release(&h);
 }
 
 char *cli_escape(const char *s)

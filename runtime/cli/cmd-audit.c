@@ -3,7 +3,6 @@
  * run, oldest first - who, when, what, the runtime's verdict and how long it
  * took to act. Pages with keyset pagination (--after ID), never OFFSET.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,18 +15,19 @@
 #include "nightshift/store.h"
 #include "nightshift/util.h"
 
-static const char audit_help[] =
-    "usage: nightshift audit RUN [--json] [--after ID] [--limit N] [--db PATH]\n"
-    "\n"
-    "Lists the operator commands issued against RUN (a run id or a job name),\n"
-    "oldest first: id, when it was issued, by whom (user and uid), from where\n"
-    "(cli, console), the verb and its arguments, its state (pending, applied,\n"
-    "refused), the runtime's words and the latency from issue to verdict.\n"
-    "Commands refused because no runtime drove the run are listed too.\n"
-    "\n"
-    "  --json           one JSON object, schema nightshift.audit/1 (docs/json.md)\n"
-    "  --after ID       only commands with an id above ID (to page)\n"
-    "  --limit N        at most N commands (default: all)\n";
+static const struct cli_option audit_options[] = {
+    {.name = "json", .help = "one JSON object, schema nightshift.audit/1 (docs/json.md)"},
+    {.name = "after",
+     .arg = "ID",
+     .help = "only commands with an id above ID (to page)",
+     .flags = CLI_NUMBER,
+     .max = INT64_MAX},
+    {.name = "limit",
+     .arg = "N",
+     .help = "at most N commands (default: all)",
+     .flags = CLI_NUMBER,
+     .max = INT64_MAX},
+};
 
 static void audit_json(const struct ns_command_row *rows, int n, long long run)
 {
@@ -111,60 +111,28 @@ static int audit_list(struct ns_store *st, long long run, long long after, long 
     return NS_EXIT_OK;
 }
 
-static int audit(int argc, char **argv)
+static int audit(struct cli *c)
 {
-    static const struct option longopts[] = {
-        {"db", required_argument, NULL, 'd'},    {"json", no_argument, NULL, 'j'},
-        {"after", required_argument, NULL, 'a'}, {"limit", required_argument, NULL, 'l'},
-        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
-    const char *db_opt = NULL;
-    bool json = false;
-    int64_t after = 0, limit = 0;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'd':
-            db_opt = optarg;
-            break;
-        case 'j':
-            json = true;
-            break;
-        case 'a':
-        case 'l':
-            if (ns_parse_int64(optarg, c == 'a' ? &after : &limit) != 0 ||
-                (c == 'a' ? after : limit) < 0) {
-                cli_error("audit", "--%s wants a whole number (got \"%s\")",
-                          c == 'a' ? "after" : "limit", optarg);
-                return NS_EXIT_USAGE;
-            }
-            break;
-        case 'h':
-            cli_help(&cmd_audit, stdout);
-            return NS_EXIT_OK;
-        default:
-            fputs(audit_help, stderr);
-            return NS_EXIT_USAGE;
-        }
-    }
-    if (argc - optind != 1) {
-        fputs(audit_help, stderr);
-        return NS_EXIT_USAGE;
-    }
-    struct ns_store st;
-    if (cli_open_store("audit", db_opt, NS_STORE_READ, &st) != 0)
-        return NS_EXIT_ERROR;
-    long long id = cli_find_run("audit", &st, argv[optind]);
-    int rc = NS_EXIT_ERROR;
-    if (id)
-        rc = audit_list(&st, id, after, limit ? limit : -1, json);
-    store_close(&st);
-    return rc;
+    int64_t limit = cli_number_opt(c, "limit", 0);
+    return audit_list(c->st, c->run_id, cli_number_opt(c, "after", 0), limit ? limit : -1,
+                      cli_flag(c, "json"));
 }
 
-const struct ns_command cmd_audit = {"audit",
-                                     "RUN [--json] [--after ID] [--limit N] [--db PATH]",
-                                     "list a run's operator commands and their verdicts",
-                                     audit,
-                                     audit_help,
-                                     "023", NULL, 0, false};
+const struct ns_command cmd_audit = {
+    .name = "audit",
+    .args = "RUN [--json] [--after ID] [--limit N] [--db PATH]",
+    .summary = "list a run's operator commands and their verdicts",
+    .run = audit,
+    .help = "\n"
+            "Lists the operator commands issued against RUN (a run id or a job name),\n"
+            "oldest first: id, when it was issued, by whom (user and uid), from where\n"
+            "(cli, console), the verb and its arguments, its state (pending, applied,\n"
+            "refused), the runtime's words and the latency from issue to verdict.\n"
+            "Commands refused because no runtime drove the run are listed too.\n",
+    .exits = "023",
+    .options = audit_options,
+    .noptions = NS_ARRAY_LEN(audit_options),
+    .db = true,
+    .target = CLI_TARGET_RUN,
+    .store = CLI_STORE_READ,
+};

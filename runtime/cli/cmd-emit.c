@@ -19,31 +19,18 @@
 #include "nightshift/report.h"
 #include "nightshift/util.h"
 
-static const char emit_help[] =
-    "usage: nightshift emit total N\n"
-    "       nightshift emit progress N\n"
-    "       nightshift emit checkpoint TOKEN\n"
-    "       nightshift emit error KEY [MESSAGE...] [--payload-file F | --payload-stdin |\n"
-    "                                               --payload TEXT]\n"
-    "       nightshift emit log debug|info|warn|error MESSAGE...\n"
-    "\n"
-    "Sends one message to the nightshift runtime from inside a worker (it writes\n"
-    "to the file descriptor in $NIGHTSHIFT_REPORT_FD).\n"
-    "\n"
-    "  total N          the number of items this partition will process\n"
-    "  progress N       items done so far in this partition (absolute, not a delta)\n"
-    "  checkpoint TOKEN resume point, 1-4096 bytes; report it only once your output\n"
-    "                   up to it is durable. The next attempt finds it in\n"
-    "                   $NIGHTSHIFT_CHECKPOINT\n"
-    "  error KEY MSG    one bad input record that was skipped; KEY identifies it\n"
-    "                   (no spaces; - for none). The raw record may be attached:\n"
-    "    --payload-file F   the bytes of file F (at most 1 MiB)\n"
-    "    --payload-stdin    the bytes read from standard input (at most 1 MiB)\n"
-    "    --payload TEXT     TEXT itself\n"
-    "  log LEVEL MSG    a line for the run's event log\n"
-    "\n"
-    "MESSAGE words are joined with spaces; newlines in them become spaces.\n"
-    "docs/protocol.md describes the protocol.\n";
+/* Declared for the help, the man page and the completion; emit reads its
+ * own argv (parse_error): a worker's words are data, and an option may come
+ * after them (docs/protocol.md). */
+static const struct cli_option emit_options[] = {
+    {.name = "payload-file",
+     .arg = "F",
+     .help = "error: attach the bytes of file F (at most 1 MiB)",
+     .complete = "@file"},
+    {.name = "payload-stdin",
+     .help = "error: attach the bytes read from standard input (at most 1 MiB)"},
+    {.name = "payload", .arg = "TEXT", .help = "error: attach TEXT itself"},
+};
 
 /* Reads all of fd, refusing more than NS_REPORT_MAX_PAYLOAD bytes. */
 static int read_payload(int fd, const char *what, struct ns_buf *out)
@@ -210,7 +197,7 @@ static int emit(int argc, char **argv)
         return NS_EXIT_OK;
     }
     if (argc < 2) {
-        fputs(emit_help, stderr);
+        cli_usage(&cmd_emit, stderr);
         return NS_EXIT_USAGE;
     }
     const char *what = argv[1];
@@ -269,9 +256,31 @@ done:
 }
 
 const struct ns_command cmd_emit = {
-    "emit",
-    "total N | progress N | checkpoint TOKEN | error KEY MESSAGE... | log LEVEL MESSAGE...",
-    "report to the runtime from inside a worker",
-    emit,
-    emit_help,
-    "023", NULL, 0, false};
+    .name = "emit",
+    .args = "total N\n"
+            "progress N\n"
+            "checkpoint TOKEN\n"
+            "error KEY [MESSAGE...] [--payload-file F | --payload-stdin | --payload TEXT]\n"
+            "log debug|info|warn|error MESSAGE...",
+    .summary = "report to the runtime from inside a worker",
+    .main = emit,
+    .help = "\n"
+            "Sends one message to the nightshift runtime from inside a worker (it writes\n"
+            "to the file descriptor in $NIGHTSHIFT_REPORT_FD).\n"
+            "\n"
+            "  total N          the number of items this partition will process\n"
+            "  progress N       items done so far in this partition (absolute, not a delta)\n"
+            "  checkpoint TOKEN resume point, 1-4096 bytes; report it only once your output\n"
+            "                   up to it is durable. The next attempt finds it in\n"
+            "                   $NIGHTSHIFT_CHECKPOINT\n"
+            "  error KEY MSG    one bad input record that was skipped; KEY identifies it\n"
+            "                   (no spaces; - for none); the raw record may be attached\n"
+            "  log LEVEL MSG    a line for the run's event log\n"
+            "\n"
+            "MESSAGE words are joined with spaces; newlines in them become spaces.\n"
+            "docs/protocol.md describes the protocol.\n",
+    .exits = "023",
+    .options = emit_options,
+    .noptions = NS_ARRAY_LEN(emit_options),
+    .operand = CLI_OPERAND_WORDS,
+};

@@ -7,7 +7,6 @@
  * as they are, but never to a terminal. Listing pages with keyset
  * pagination (--after ID), so a million records never load at once.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,18 +18,33 @@
 #include "nightshift/store.h"
 #include "nightshift/util.h"
 
-static const char errors_help[] =
-    "usage: nightshift errors RUN [--partition N] [--signature TEXT] [--after ID]\n"
-    "                         [--limit N] [--format text|jsonl|csv] [--db PATH]\n"
-    "       nightshift errors RUN --group\n"
-    "       nightshift errors RUN --raw ID > FILE\n"
-    "\n"
-    "Lists the error records (bad input records a worker skipped) of RUN, oldest\n"
-    "first. Text output escapes control characters; jsonl and csv carry each\n"
-    "payload base64-encoded (payload_b64) so its bytes are exact. --group counts\n"
-    "records by error signature (numbers, ids and hex masked), the top causes\n"
-    "first. --raw writes the payload bytes of record ID unchanged (not to a\n"
-    "terminal). --limit defaults to all records (0 = no limit).\n";
+static const struct cli_option errors_options[] = {
+    {.name = "partition",
+     .arg = "N",
+     .help = "only the records of partition N (an index or a key)",
+     .complete = "@parts"},
+    {.name = "signature", .arg = "TEXT", .help = "only the records with this error signature"},
+    {.name = "after",
+     .arg = "ID",
+     .help = "only records with an id above ID (to page)",
+     .flags = CLI_NUMBER,
+     .max = INT64_MAX},
+    {.name = "limit",
+     .arg = "N",
+     .help = "at most N records (default 0: all)",
+     .flags = CLI_NUMBER,
+     .max = INT64_MAX},
+    {.name = "format",
+     .arg = "F",
+     .help = "text (default), jsonl or csv",
+     .complete = "text jsonl csv"},
+    {.name = "group", .help = "count the records by error signature, the top causes first"},
+    {.name = "raw",
+     .arg = "ID",
+     .help = "write the payload bytes of record ID unchanged (not to a terminal)",
+     .flags = CLI_NUMBER,
+     .max = INT64_MAX},
+};
 
 static int raw_payload(struct ns_store *st, long long run, long long rec)
 {
@@ -93,101 +107,54 @@ static int list(struct ns_store *st, long long run, long long part, const char *
     return NS_EXIT_OK;
 }
 
-static int errors(int argc, char **argv)
+static int errors_check(struct cli *c)
 {
-    static const struct option longopts[] = {{"db", required_argument, NULL, 'd'},
-                                             {"partition", required_argument, NULL, 'P'},
-                                             {"signature", required_argument, NULL, 's'},
-                                             {"after", required_argument, NULL, 'a'},
-                                             {"limit", required_argument, NULL, 'l'},
-                                             {"format", required_argument, NULL, 'f'},
-                                             {"group", no_argument, NULL, 'g'},
-                                             {"raw", required_argument, NULL, 'r'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
-    const char *db_opt = NULL, *signature = NULL;
-    int64_t part = -1, after = 0, limit = 0, raw = -1;
-    bool grouped = false;
-    enum ns_export_format fmt = NS_EXPORT_TEXT;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        int64_t *target = NULL;
-        switch (c) {
-        case 'd':
-            db_opt = optarg;
-            break;
-        case 'P':
-            target = &part;
-            break;
-        case 'a':
-            target = &after;
-            break;
-        case 'l':
-            target = &limit;
-            break;
-        case 'r':
-            target = &raw;
-            break;
-        case 's':
-            signature = optarg;
-            break;
-        case 'g':
-            grouped = true;
-            break;
-        case 'f':
-            if (export_format_of(optarg) < 0) {
-                cli_error("errors", "--format: \"%s\" is not text, jsonl or csv", optarg);
-                return NS_EXIT_USAGE;
-            }
-            fmt = (enum ns_export_format)export_format_of(optarg);
-            break;
-        case 'h':
-            cli_help(&cmd_errors, stdout);
-            return NS_EXIT_OK;
-        default:
-            fputs(errors_help, stderr);
-            return NS_EXIT_USAGE;
-        }
-        if (target && (ns_parse_int64(optarg, target) != 0 || *target < 0)) {
-            cli_error("errors", "\"%s\" is not a non-negative number", optarg);
-            return NS_EXIT_USAGE;
-        }
-    }
-    if (argc - optind != 1) {
-        fputs(errors_help, stderr);
+    const char *f = cli_opt(c, "format");
+    if (f && export_format_of(f) < 0) {
+        cli_error("errors", "--format: \"%s\" is not text, jsonl or csv", f);
         return NS_EXIT_USAGE;
     }
-    struct ns_store st;
-    if (cli_open_store("errors", db_opt, NS_STORE_READ, &st) != 0)
-        return NS_EXIT_ERROR;
-    long long run = cli_find_run("errors", &st, argv[optind]);
-    int rc = NS_EXIT_ERROR;
-    struct ns_part_row prow;
-    char qerr[256] = "";
-    int found = run && part >= 0 ? query_partition(&st, run, part, &prow, qerr, sizeof qerr) : 1;
-    if (found > 0 && run && part >= 0)
-        query_part_row_release(&prow);
-    if (found < 0) {
-        cli_error("errors", "%s", qerr);
-    } else if (found == 0) {
-        cli_error("errors", "run %lld has no partition %lld", run, (long long)part);
-        rc = NS_EXIT_USAGE; /* as retry, kill and skip say of an unknown partition */
-    } else if (run) {
-        if (raw >= 0)
-            rc = raw_payload(&st, run, raw);
-        else if (grouped)
-            rc = group(&st, run, part);
-        else
-            rc = list(&st, run, part, signature, after, limit, fmt);
-    }
-    store_close(&st);
-    return rc;
+    return 0;
 }
 
-const struct ns_command cmd_errors = {"errors",
-                                      "RUN [--partition N] [--format text|jsonl|csv]",
-                                      "list a run's error records",
-                                      errors,
-                                      errors_help,
-                                      "023", NULL, 0, false};
+static int errors(struct cli *c)
+{
+    int64_t part = -1;
+    const char *f = cli_opt(c, "format");
+    if (cli_opt(c, "partition")) {
+        part = cli_find_partition(c, cli_opt(c, "partition"));
+        if (part < 0)
+            return NS_EXIT_USAGE; /* as retry, kill and skip say of an unknown partition */
+    }
+    if (cli_opt(c, "raw"))
+        return raw_payload(c->st, c->run_id, cli_number_opt(c, "raw", 0));
+    if (cli_flag(c, "group"))
+        return group(c->st, c->run_id, part);
+    return list(c->st, c->run_id, part, cli_opt(c, "signature"), cli_number_opt(c, "after", 0),
+                cli_number_opt(c, "limit", 0),
+                f ? (enum ns_export_format)export_format_of(f) : NS_EXPORT_TEXT);
+}
+
+const struct ns_command cmd_errors = {
+    .name = "errors",
+    .args = "RUN [--partition N] [--signature TEXT] [--after ID] [--limit N] "
+            "[--format text|jsonl|csv] [--db PATH]\n"
+            "RUN --group\n"
+            "RUN --raw ID > FILE",
+    .summary = "list a run's error records",
+    .run = errors,
+    .check = errors_check,
+    .help = "\n"
+            "Lists the error records (bad input records a worker skipped) of RUN, oldest\n"
+            "first. Text output escapes control characters; jsonl and csv carry each\n"
+            "payload base64-encoded (payload_b64) so its bytes are exact. --group counts\n"
+            "records by error signature (numbers, ids and hex masked), the top causes\n"
+            "first. --raw writes the payload bytes of record ID unchanged (not to a\n"
+            "terminal). --limit defaults to all records (0 = no limit).\n",
+    .exits = "023",
+    .options = errors_options,
+    .noptions = NS_ARRAY_LEN(errors_options),
+    .db = true,
+    .target = CLI_TARGET_RUN,
+    .store = CLI_STORE_READ,
+};

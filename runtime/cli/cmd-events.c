@@ -20,18 +20,24 @@
 #include "nightshift/store.h"
 #include "nightshift/util.h"
 
-enum { OPT_FOLLOW, OPT_JSON, OPT_AFTER, OPT_LIMIT };
 static const struct cli_option events_options[] = {
-    [OPT_FOLLOW] = {"follow", 'f', NULL,
-                    "keep printing new events while a runtime drives the run; end when none does "
-                    "(the run ended, stopped or its runtime died)",
-                    false},
-    [OPT_JSON] = {"json", 0, NULL,
-                  "one JSON object a line: id, at, run_id, partition, attempt_id, kind, message "
-                  "(schema nightshift.event/1)",
-                  false},
-    [OPT_AFTER] = {"after", 0, "ID", "only events with an id above ID (to page)", false},
-    [OPT_LIMIT] = {"limit", 0, "N", "at most N events (without --follow)", false},
+    {.name = "follow",
+     .short_name = 'f',
+     .help = "keep printing new events while a runtime drives the run; end when none does "
+             "(the run ended, stopped or its runtime died)"},
+    {.name = "json",
+     .help = "one JSON object a line: id, at, run_id, partition, attempt_id, kind, message "
+             "(schema nightshift.event/1)"},
+    {.name = "after",
+     .arg = "ID",
+     .help = "only events with an id above ID (to page)",
+     .flags = CLI_NUMBER,
+     .max = INT64_MAX},
+    {.name = "limit",
+     .arg = "N",
+     .help = "at most N events (without --follow)",
+     .flags = CLI_NUMBER,
+     .max = INT64_MAX},
 };
 
 static const char events_help[] =
@@ -103,41 +109,23 @@ static long print_page(struct ns_store *st, long long run, int64_t *after, long 
     }
 }
 
-static int events(int argc, char **argv)
+static int events(struct cli *c)
 {
-    struct cli_args a;
-    int parsed = cli_parse(&cmd_events, argc, argv, &a);
-    if (parsed != 0)
-        return parsed > 0 ? NS_EXIT_OK : NS_EXIT_USAGE;
-    bool json = a.value[OPT_JSON] != NULL, follow = a.value[OPT_FOLLOW] != NULL;
-    int64_t after = 0, limit = -1;
-    const char *db_opt = a.db, *run_arg = a.nrest == 1 ? a.rest[0] : NULL;
-    bool ok = cli_number("events", "after", a.value[OPT_AFTER], 0, INT64_MAX, &after) == 0 &&
-              cli_number("events", "limit", a.value[OPT_LIMIT], 0, INT64_MAX, &limit) == 0;
-    cli_args_release(&a);
-    if (!ok)
-        return NS_EXIT_USAGE;
-    if (!run_arg) {
-        cli_usage(&cmd_events, stderr);
-        return NS_EXIT_USAGE;
-    }
-    struct ns_store st;
-    if (cli_open_store("events", db_opt, NS_STORE_READ, &st) != 0)
-        return NS_EXIT_ERROR;
-    long long run = cli_find_run("events", &st, run_arg);
+    bool json = cli_flag(c, "json"), follow = cli_flag(c, "follow");
+    int64_t after = cli_number_opt(c, "after", 0), limit = cli_number_opt(c, "limit", -1);
+    struct ns_store *st = c->st;
+    long long run = c->run_id;
     int rc = NS_EXIT_ERROR;
     struct ns_buf b = NS_BUF_INIT;
-    if (!run)
-        goto out;
-    if (print_page(&st, run, &after, follow ? -1 : limit, json, &b) < 0)
+    if (print_page(st, run, &after, follow ? -1 : limit, json, &b) < 0)
         goto out;
     fflush(stdout);
     const struct timespec pause = {0, FOLLOW_POLL_NS};
     while (follow) {
         /* Liveness first: what a runtime wrote before it let go is read in
          * the last round. */
-        bool alive = query_runtime_alive(&st, run);
-        if (print_page(&st, run, &after, -1, json, &b) < 0)
+        bool alive = query_runtime_alive(st, run);
+        if (print_page(st, run, &after, -1, json, &b) < 0)
             goto out;
         fflush(stdout);
         if (!alive)
@@ -147,7 +135,6 @@ static int events(int argc, char **argv)
     rc = NS_EXIT_OK;
 out:
     buf_release(&b);
-    store_close(&st);
     return rc;
 }
 
@@ -155,10 +142,12 @@ const struct ns_command cmd_events = {
     .name = "events",
     .args = "RUN [--follow] [--json] [--after ID] [--limit N] [--db PATH]",
     .summary = "print a run's events, or follow them",
-    .main = events,
+    .run = events,
     .help = events_help,
     .exits = "023",
     .options = events_options,
     .noptions = NS_ARRAY_LEN(events_options),
     .db = true,
+    .target = CLI_TARGET_RUN,
+    .store = CLI_STORE_READ,
 };

@@ -11,10 +11,9 @@
 #include "nightshift/store.h"
 #include "nightshift/util.h"
 
-enum { OPT_OLDER, OPT_YES };
 static const struct cli_option gc_options[] = {
-    [OPT_OLDER] = {"older-than", 0, "AGE", "runs that finished before now - AGE (required)", false},
-    [OPT_YES] = {"yes", 0, NULL, "delete (without it: a dry run)", false},
+    {.name = "older-than", .arg = "AGE", .help = "runs that finished before now - AGE (required)"},
+    {.name = "yes", .help = "delete (without it: a dry run)"},
 };
 
 static const char gc_help[] =
@@ -34,18 +33,10 @@ static void human_size(int64_t bytes, char *out, size_t len)
         snprintf(out, len, "%lld B", (long long)bytes);
 }
 
-static int gc(int argc, char **argv)
+static int gc_check(struct cli *c)
 {
-    struct cli_args a;
-    int parsed = cli_parse(&cmd_gc, argc, argv, &a);
-    if (parsed != 0)
-        return parsed > 0 ? NS_EXIT_OK : NS_EXIT_USAGE;
-    int64_t age_ms = -1;
-    bool yes = a.value[OPT_YES] != NULL;
-    const char *db_opt = a.db;
-    const char *age = a.value[OPT_OLDER];
-    int nrest = a.nrest;
-    cli_args_release(&a);
+    int64_t age_ms;
+    const char *age = cli_opt(c, "older-than");
     if (!age) {
         cli_error("gc", "say how old: --older-than AGE (for example 30d)");
         return NS_EXIT_USAGE;
@@ -54,10 +45,15 @@ static int gc(int argc, char **argv)
         cli_error("gc", "--older-than: \"%s\" is not a duration (examples: 30d, 12h, 1w)", age);
         return NS_EXIT_USAGE;
     }
-    if (nrest != 0) {
-        cli_usage(&cmd_gc, stderr);
-        return NS_EXIT_USAGE;
-    }
+    return 0;
+}
+
+static int gc(struct cli *c)
+{
+    int64_t age_ms = 0;
+    bool yes = cli_flag(c, "yes");
+    ns_parse_duration(cli_opt(c, "older-than"), &age_ms); /* gc_check read it */
+    const char *db_opt = c->db;
     struct ns_store st;
     if (cli_open_store("gc", db_opt, yes ? NS_STORE_CLIENT : NS_STORE_READ, &st) != 0)
         return NS_EXIT_ERROR;
@@ -125,7 +121,8 @@ const struct ns_command cmd_gc = {
     .name = "gc",
     .args = "--older-than AGE [--yes] [--db PATH]",
     .summary = "delete finished runs older than AGE (dry run without --yes)",
-    .main = gc,
+    .run = gc,
+    .check = gc_check,
     .help = gc_help,
     .exits = "023",
     .options = gc_options,

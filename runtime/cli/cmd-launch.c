@@ -244,5 +244,8 @@ static int launch_main(int argc, char **argv)
 }
 
 const struct ns_command cmd_launch = {
-    "_launch", "BATCHDIR", "(internal) run one Slurm array task's worker", launch_main, NULL, NULL,
-    NULL,      0,          false};
+    .name = "_launch",
+    .args = "BATCHDIR",
+    .summary = "(internal) run one Slurm array task's worker",
+    .main = launch_main, /* run by Slurm on a node: its argv is the batch script's */
+};

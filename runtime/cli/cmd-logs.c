@@ -22,13 +22,16 @@
 #include "nightshift/store.h"
 #include "nightshift/util.h"
 
-enum { OPT_ATTEMPT, OPT_FOLLOW };
 static const struct cli_option logs_options[] = {
-    [OPT_ATTEMPT] = {"attempt", 0, "N", "that attempt (1 is the first; default: the latest)",
-                     false},
-    [OPT_FOLLOW] = {"follow", 'f', NULL,
-                    "keep printing as the log grows, like tail -f; end when the attempt ends",
-                    false},
+    {.name = "attempt",
+     .arg = "N",
+     .help = "that attempt (1 is the first; default: the latest)",
+     .flags = CLI_NUMBER,
+     .min = 1,
+     .max = INT64_MAX},
+    {.name = "follow",
+     .short_name = 'f',
+     .help = "keep printing as the log grows, like tail -f; end when the attempt ends"},
 };
 
 static const char logs_help[] =
@@ -37,7 +40,8 @@ static const char logs_help[] =
     "latest attempt). On a terminal control characters are shown escaped; in a\n"
     "pipe the bytes are copied unchanged. Each attempt keeps at most log_limit\n"
     "bytes (see docs/spec.md); an attempt that printed nothing has no log file\n"
-    "(nothing is printed, a note goes to stderr, exit status 0).\n";
+    "(nothing is printed, a note goes to stderr, exit status 0). PART is a\n"
+    "partition index or key (`key:TEXT` for a key made of digits).\n";
 
 #define FOLLOW_POLL_NS 100000000L /* 100 ms between looks at a growing log */
 
@@ -73,49 +77,22 @@ static void drain(FILE *f, struct out *o)
     fflush(stdout);
 }
 
-static int logs(int argc, char **argv)
+static int logs(struct cli *c)
 {
-    struct cli_args a;
-    int parsed = cli_parse(&cmd_logs, argc, argv, &a);
-    if (parsed != 0)
-        return parsed > 0 ? NS_EXIT_OK : NS_EXIT_USAGE;
-    int64_t attempt = 0, part = 0;
-    bool follow = a.value[OPT_FOLLOW] != NULL;
-    const char *db_opt = a.db, *run_arg = a.nrest == 2 ? a.rest[0] : NULL;
-    bool ok = cli_number("logs", "attempt", a.value[OPT_ATTEMPT], 1, INT64_MAX, &attempt) == 0;
-    if (ok && (!run_arg || ns_parse_int64(a.rest[1], &part) != 0)) {
-        cli_usage(&cmd_logs, stderr);
-        ok = false;
-    }
-    cli_args_release(&a);
-    if (!ok)
-        return NS_EXIT_USAGE;
-    struct ns_store st;
-    if (cli_open_store("logs", db_opt, NS_STORE_READ, &st) != 0)
-        return NS_EXIT_ERROR;
-    long long run = cli_find_run("logs", &st, run_arg);
+    int64_t attempt = cli_number_opt(c, "attempt", 0);
+    bool follow = cli_flag(c, "follow");
+    struct ns_store *st = c->st;
+    long long run = c->run_id;
     int rc = NS_EXIT_ERROR;
     char *path = NULL;
     FILE *f = NULL;
     struct out o = {isatty(STDOUT_FILENO), NS_BUF_INIT, NS_BUF_INIT};
-    if (!run)
-        goto out;
     char err[512];
-    struct ns_part_row pr = {0};
-    int has = query_partition(&st, run, part, &pr, err, sizeof err);
-    query_part_row_release(&pr);
-    if (has <= 0) {
-        int64_t lo, hi;
-        query_partition_range(&st, run, &lo, &hi);
-        if (has < 0)
-            cli_error("logs", "%s", err);
-        else
-            cli_error("logs", "run %lld has no partition %lld (its partitions are %lld to %lld)",
-                      run, (long long)part, (long long)lo, (long long)hi);
+    int64_t part = cli_find_partition(c, c->rest[0]);
+    if (part < 0)
         goto out;
-    }
     struct ns_attempt_row ar = {0};
-    int found = query_attempt(&st, run, part, attempt, &ar, err, sizeof err);
+    int found = query_attempt(st, run, part, attempt, &ar, err, sizeof err);
     int64_t n = ar.n;
     bool live = found == 1 && !ar.outcome;
     path = found == 1 && ar.log_path ? ns_xstrdup(ar.log_path) : NULL;
@@ -134,7 +111,7 @@ static int logs(int argc, char **argv)
         /* Where it ran, on stderr: stdout stays the worker's bytes. */
         struct ns_attempt_row row;
         char qerr[256];
-        if (query_attempt(&st, run, part, n, &row, qerr, sizeof qerr) == 1 && row.executor &&
+        if (query_attempt(st, run, part, n, &row, qerr, sizeof qerr) == 1 && row.executor &&
             strcmp(row.executor, "local") != 0) {
             char *label = cli_escape(row.label ? row.label : "not submitted");
             fprintf(stderr, "attempt %lld ran on %s: %s\n", (long long)n, row.executor, label);
@@ -149,7 +126,7 @@ static int logs(int argc, char **argv)
     while (!f && errno == ENOENT && follow && live) {
         nanosleep(&pause, NULL);
         struct ns_attempt_row now = {0};
-        live = query_attempt(&st, run, part, n, &now, err, sizeof err) == 1 && !now.outcome;
+        live = query_attempt(st, run, part, n, &now, err, sizeof err) == 1 && !now.outcome;
         query_attempt_row_release(&now);
         f = fopen(path, "rb");
     }
@@ -169,7 +146,7 @@ static int logs(int argc, char **argv)
         /* Look at the attempt before reading, so what it wrote before it
          * ended is read in the last round. */
         struct ns_attempt_row now = {0};
-        live = query_attempt(&st, run, part, n, &now, err, sizeof err) == 1 && !now.outcome;
+        live = query_attempt(st, run, part, n, &now, err, sizeof err) == 1 && !now.outcome;
         query_attempt_row_release(&now);
         drain(f, &o);
     }
@@ -182,18 +159,22 @@ out:
     buf_release(&o.esc);
     buf_release(&o.carry);
     free(path);
-    store_close(&st);
     return rc;
 }
 
 const struct ns_command cmd_logs = {
     .name = "logs",
-    .args = "RUN PARTITION [--attempt N] [--follow] [--db PATH]",
+    .args = "RUN PART [--attempt N] [--follow] [--db PATH]",
     .summary = "print one attempt's output",
-    .main = logs,
+    .run = logs,
     .help = logs_help,
     .exits = "023",
     .options = logs_options,
     .noptions = NS_ARRAY_LEN(logs_options),
     .db = true,
+    .target = CLI_TARGET_RUN,
+    .store = CLI_STORE_READ,
+    .min_rest = 1,
+    .max_rest = 1,
+    .operand = CLI_OPERAND_PARTS,
 };

@@ -19,46 +19,24 @@ static const char metrics_help[] =
     "depth, partition duration quantiles). For node_exporter's textfile collector,\n"
     "`nightshift run --metrics-textfile PATH` keeps a file fresh while it runs.\n";
 
-static int metrics(int argc, char **argv)
+static int metrics(struct cli *c)
 {
-    struct cli_args a;
-    int parsed = cli_parse(&cmd_metrics, argc, argv, &a);
-    if (parsed != 0)
-        return parsed > 0 ? NS_EXIT_OK : NS_EXIT_USAGE;
-    int rc = NS_EXIT_USAGE;
-    if (a.nrest > 1) {
-        cli_usage(&cmd_metrics, stderr);
-        goto done;
-    }
-    struct ns_store st;
-    rc = NS_EXIT_ERROR;
-    if (cli_open_store("metrics", a.db, NS_STORE_READ, &st) != 0)
-        goto done;
-    int64_t one = 0, *ids = NULL;
-    long n = 0;
-    if (a.nrest) {
-        one = cli_find_run("metrics", &st, a.rest[0]);
-        ids = &one;
-        n = one ? 1 : -1;
+    int rc = NS_EXIT_ERROR;
+    int64_t one = c->run_id, *ids = &one;
+    long n = 1;
+    if (!c->target)
+        n = report_latest_per_job(c->st, 1000, &ids);
+    struct ns_buf b = NS_BUF_INIT;
+    char err[512];
+    if (metrics_render_runs(c->st, ids, (size_t)n, &b, err, sizeof err) != 0) {
+        cli_error("metrics", "%s", err);
     } else {
-        n = report_latest_per_job(&st, 1000, &ids);
+        fwrite(b.data, 1, b.len, stdout);
+        rc = NS_EXIT_OK;
     }
-    if (n >= 0) {
-        struct ns_buf b = NS_BUF_INIT;
-        char err[512];
-        if (metrics_render_runs(&st, ids, (size_t)n, &b, err, sizeof err) != 0) {
-            cli_error("metrics", "%s", err);
-        } else {
-            fwrite(b.data, 1, b.len, stdout);
-            rc = NS_EXIT_OK;
-        }
-        buf_release(&b);
-    }
+    buf_release(&b);
     if (ids != &one)
         free(ids);
-    store_close(&st);
-done:
-    cli_args_release(&a);
     return rc;
 }
 
@@ -66,8 +44,10 @@ const struct ns_command cmd_metrics = {
     .name = "metrics",
     .args = "[RUN] [--db PATH]",
     .summary = "Prometheus metrics of runs on stdout",
-    .main = metrics,
+    .run = metrics,
     .help = metrics_help,
     .exits = "023",
     .db = true,
+    .target = CLI_TARGET_RUN_OPTIONAL,
+    .store = CLI_STORE_READ,
 };

@@ -5,30 +5,23 @@
 #include "nightshift/cli.h"
 #include "nightshift/control-cli.h"
 
-static const char pause_help[] =
-    "usage: nightshift pause RUN [--db PATH] [--timeout S] [--no-wait]\n"
-    "\n"
-    "Pauses a running run: the runtime starts no new attempt and stops every\n"
-    "running attempt's process group with SIGSTOP; timeouts do not tick while\n"
-    "paused. `nightshift resume RUN` continues. Needs a live runtime.\n"
-    "\n" CTL_COMMON_HELP;
+static const struct cli_option pause_options[] = {CTL_OPTIONS};
 
-static int pause_main(int argc, char **argv)
+static int pause_run(struct cli *c)
 {
-    struct ctl c = {.name = "pause", .help = pause_help};
-    int rc = ctl_parse(&c, argc, argv);
-    if (rc >= 0)
-        return rc;
-    rc = ctl_open(&c);
-    if (rc == 0)
-        rc = ctl_issue(&c, "pause", "{}");
-    ctl_close(&c);
-    return rc;
+    return ctl_issue(c, "pause", &(struct ns_control_args){0}, false);
 }
 
-const struct ns_command cmd_pause = {"pause",
-                                     "RUN [--db PATH] [--timeout S] [--no-wait]",
-                                     "pause a run (SIGSTOP its workers)",
-                                     pause_main,
-                                     pause_help,
-                                     "0123", NULL, 0, false};
+const struct ns_command cmd_pause = {
+    .name = "pause",
+    .args = "RUN [--db PATH] [--timeout S] [--no-wait]",
+    .summary = "pause a run (SIGSTOP its workers)",
+    .run = pause_run,
+    .help = "\n"
+            "Pauses a running run: the runtime starts no new attempt and stops every\n"
+            "running attempt's process group with SIGSTOP; timeouts do not tick while\n"
+            "paused. `nightshift resume RUN` continues. Needs a live runtime.\n" CTL_RUN_HELP,
+    .options = pause_options,
+    .noptions = NS_ARRAY_LEN(pause_options),
+    CTL_COMMAND,
+};

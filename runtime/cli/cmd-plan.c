@@ -17,14 +17,10 @@
 #include "nightshift/plan.h"
 #include "nightshift/spec.h"
 
-static const char help_text[] =
-    "Lists the partitions a run of SPEC would have: a header line, then one line\n"
-    "per partition: INDEX KEY name=value... With --json, one JSON object per\n"
-    "partition and line (JSONL), every value a string. Exit status 2 when the\n"
-    "spec or the plan has a problem (reported as FILE:LINE:COL: message).\n\n"
-    "  -p, --param NAME=VALUE   set a run parameter (repeatable)\n"
-    "      --json               print JSON lines\n"
-    "  -h, --help               show this help\n";
+static const struct cli_option plan_options[] = {
+    CLI_PARAM_OPTION,
+    {.name = "json", .help = "print JSON lines"},
+};
 
 /* Keys and values come from users' files: escape them for the terminal.
  * Plain printable ASCII (nearly every key) is shown as it is, uncopied;
@@ -45,9 +41,9 @@ static void unshow(const char *shown, const char *s)
 
 struct listing {
     bool json;
-    size_t kw;     /* key column width */
-    int64_t last;  /* the last index: the index column's width */
-    int iw;        /* index column width, set with the header */
+    size_t kw;    /* key column width */
+    int64_t last; /* the last index: the index column's width */
+    int iw;       /* index column width, set with the header */
     bool header;
     struct ns_buf line;
 };
@@ -112,34 +108,22 @@ static int print_one(void *ctx, const struct ns_partition *p)
     return ferror(stdout) ? 1 : 0;
 }
 
-static int plan_main(int argc, char **argv)
+static int plan_main(struct cli *c)
 {
-    const char *file = NULL;
-    char **given = NULL;
-    size_t ngiven = 0;
-    bool loaded = false;
+    const char *file = c->target;
     int rc = NS_EXIT_USAGE;
     struct ns_spec spec;
     struct ns_plan plan;
     struct ns_diags diags = {0};
-
-    struct cli_spec_args args;
-    int parsed = cli_parse_spec_args(&cmd_plan, help_text, true, argc, argv, &args);
-    given = args.given;
-    ngiven = args.ngiven;
-    file = args.file;
-    if (parsed != 0) {
-        rc = parsed > 0 ? NS_EXIT_OK : NS_EXIT_USAGE;
-        goto out;
-    }
+    bool loaded = false;
     if (spec_load(file, &spec, &diags) < 0)
         goto problems;
     loaded = true;
-    struct listing l = {.json = args.json, .kw = 3};
+    struct listing l = {.json = cli_flag(c, "json"), .kw = 3};
     int stopped = 0;
     /* Pass one validates and measures; only a good plan is printed. */
-    int streamed = plan_stream(&spec, given, ngiven, measure, print_one, &l, &plan, &diags,
-                               &stopped);
+    int streamed =
+        plan_stream(&spec, c->params, c->nparams, measure, print_one, &l, &plan, &diags, &stopped);
     buf_release(&l.line);
     if (streamed < 0) {
         if (stopped) {
@@ -157,13 +141,21 @@ out:
     if (loaded)
         spec_release(&spec);
     diags_release(&diags);
-    cli_spec_args_release(&args);
     return rc;
 }
 
-const struct ns_command cmd_plan = {"plan",
-                                    "SPEC [-p NAME=VALUE]... [--json]",
-                                    "list the partitions a run would have",
-                                    plan_main,
-                                    help_text,
-                                    "02", NULL, 0, false};
+const struct ns_command cmd_plan = {
+    .name = "plan",
+    .args = "SPEC [-p NAME=VALUE]... [--json]",
+    .summary = "list the partitions a run would have",
+    .run = plan_main,
+    .help = "\n"
+            "Lists the partitions a run of SPEC would have: a header line, then one line\n"
+            "per partition: INDEX KEY name=value... With --json, one JSON object per\n"
+            "partition and line (JSONL), every value a string. Exit status 2 when the\n"
+            "spec or the plan has a problem (reported as FILE:LINE:COL: message).\n",
+    .exits = "02",
+    .options = plan_options,
+    .noptions = NS_ARRAY_LEN(plan_options),
+    .target = CLI_TARGET_SPEC,
+};

@@ -5,31 +5,24 @@
 #include "nightshift/cli.h"
 #include "nightshift/control-cli.h"
 
-static const char resume_help[] =
-    "usage: nightshift resume RUN [--db PATH] [--timeout S] [--no-wait]\n"
-    "\n"
-    "Resumes a paused or halted run: paused attempts get SIGCONT (their timeouts\n"
-    "tick again from where they stopped) and the runtime dispatches again. A\n"
-    "stopped or killed runtime is resumed with `nightshift run SPEC` instead.\n"
-    "Needs a live runtime.\n"
-    "\n" CTL_COMMON_HELP;
+static const struct cli_option resume_options[] = {CTL_OPTIONS};
 
-static int resume_main(int argc, char **argv)
+static int resume_run(struct cli *c)
 {
-    struct ctl c = {.name = "resume", .help = resume_help};
-    int rc = ctl_parse(&c, argc, argv);
-    if (rc >= 0)
-        return rc;
-    rc = ctl_open(&c);
-    if (rc == 0)
-        rc = ctl_issue(&c, "resume", "{}");
-    ctl_close(&c);
-    return rc;
+    return ctl_issue(c, "resume", &(struct ns_control_args){0}, false);
 }
 
-const struct ns_command cmd_resume = {"resume",
-                                      "RUN [--db PATH] [--timeout S] [--no-wait]",
-                                      "resume a paused or halted run",
-                                      resume_main,
-                                      resume_help,
-                                      "0123", NULL, 0, false};
+const struct ns_command cmd_resume = {
+    .name = "resume",
+    .args = "RUN [--db PATH] [--timeout S] [--no-wait]",
+    .summary = "resume a paused or halted run",
+    .run = resume_run,
+    .help = "\n"
+            "Resumes a paused or halted run: paused attempts get SIGCONT (their timeouts\n"
+            "tick again from where they stopped) and the runtime dispatches again. A\n"
+            "stopped or killed runtime is resumed with `nightshift run SPEC` instead.\n"
+            "Needs a live runtime.\n" CTL_RUN_HELP,
+    .options = resume_options,
+    .noptions = NS_ARRAY_LEN(resume_options),
+    CTL_COMMAND,
+};

@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,31 +22,22 @@
 #include "nightshift/store.h"
 #include "nightshift/util.h"
 
-static const char run_help[] =
-    "usage: nightshift run SPEC [-p NAME=VALUE]... [--db PATH] [--rerun] [--force]\n"
-    "                      [--retry-failed] [--detach] [--quiet] [--metrics-textfile PATH]\n"
-    "\n"
-    "Runs the job described by SPEC. A run is identified by the job name and its\n"
-    "parameters: running the same command again resumes the unfinished run\n"
-    "(finished partitions are not run again, interrupted ones restart from their\n"
-    "checkpoint) instead of starting over.\n"
-    "\n"
-    "  -p NAME=VALUE    a run parameter, usable as {NAME} in the spec\n"
-    "  --db PATH        the database (default $NIGHTSHIFT_DB, else\n"
-    "                   $XDG_STATE_HOME/nightshift/nightshift.db)\n"
-    "  --rerun          start a new run even if one with these parameters exists\n"
-    "  --force          resume although the spec changed (not if the plan changed)\n"
-    "  --retry-failed   on resume, give failed partitions a fresh attempt budget\n"
-    "  --detach         run in the background, detached from the terminal; prints\n"
-    "                   the run id and the runtime's log file, then returns\n"
-    "  --quiet          print only the final summary\n"
-    "  --metrics-textfile PATH\n"
-    "                   keep PATH fresh with the run's Prometheus metrics (every 5 s and\n"
-    "                   at the end; written whole, then renamed), for node_exporter's\n"
-    "                   textfile collector; overrides metrics.textfile in the spec\n"
-    "\n"
-    "SIGINT or SIGTERM stops the run gracefully (workers get SIGTERM, then SIGKILL\n"
-    "after stop_grace); a second one stops it at once. A later `run` resumes it.\n";
+static const struct cli_option run_options[] = {
+    CLI_PARAM_OPTION,
+    {.name = "rerun", .help = "start a new run even if one with these parameters exists"},
+    {.name = "force", .help = "resume although the spec changed (not if the plan changed)"},
+    {.name = "retry-failed", .help = "on resume, give failed partitions a fresh attempt budget"},
+    {.name = "detach",
+     .help = "run in the background, detached from the terminal; prints the run id and the "
+             "runtime's log file, then returns"},
+    {.name = "quiet", .short_name = 'q', .help = "print only the final summary"},
+    {.name = "metrics-textfile",
+     .arg = "PATH",
+     .help = "keep PATH fresh with the run's Prometheus metrics (every 5 s and at the end; "
+             "written whole, then renamed), for node_exporter's textfile collector; overrides "
+             "metrics.textfile in the spec",
+     .complete = "@file"},
+};
 
 struct run_view {
     bool tty; /* live line on stderr */
@@ -151,8 +141,8 @@ static int detach(const char *db_path, char **log_path_out)
     if (pid == 0) {
         close(ready[0]);
         setsid();
-        int fd = open(log_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_APPEND | O_CLOEXEC,
-                      0600);
+        int fd =
+            open(log_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_APPEND | O_CLOEXEC, 0600);
         int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (fd < 0 || nul < 0) {
             dprintf(ready[1], "!%s: %s", log_path, strerror(errno));
@@ -214,157 +204,92 @@ static void on_started(void *ctx, int64_t run_id)
     ready_fd = -1;
 }
 
-static void free_params(char **params, size_t n)
+/* The last lines: what happened, and what to do about failures. */
+static int print_result(const struct ns_run_result *res, const char *job)
 {
-    for (size_t i = 0; i < n; i++)
-        free(params[i]);
-    free(params);
+    if (res->already_succeeded) {
+        printf("run %lld of %s already succeeded; nothing to do (--rerun starts a new run)\n",
+               (long long)res->run_id, job);
+        return NS_EXIT_OK;
+    }
+    const struct ns_counts *n = &res->counts;
+    char el[32];
+    ns_format_duration((int64_t)(n->elapsed_s * 1000), el, sizeof el);
+    printf("run %lld %s: %lld succeeded, %lld failed, %lld skipped of %lld partition%s; "
+           "%lld error record%s; %s\n",
+           (long long)res->run_id, res->state, (long long)n->succeeded, (long long)n->failed,
+           (long long)n->skipped, (long long)n->total, n->total == 1 ? "" : "s",
+           (long long)n->error_records, n->error_records == 1 ? "" : "s", el);
+    if (n->failed > 0)
+        printf("see the failures: nightshift status %lld; retry them: nightshift retry %lld "
+               "--failed, then run again\n",
+               (long long)res->run_id, (long long)res->run_id);
+    return exit_for_state(res->state);
 }
 
-static int run(int argc, char **argv)
+/* --metrics-textfile as an absolute path: the runtime may outlive this
+ * directory's meaning (--detach). The caller frees. */
+static char *absolute_path(const char *path)
 {
-    static const struct option longopts[] = {{"param", required_argument, NULL, 'p'},
-                                             {"db", required_argument, NULL, 'd'},
-                                             {"rerun", no_argument, NULL, 'r'},
-                                             {"force", no_argument, NULL, 'f'},
-                                             {"retry-failed", no_argument, NULL, 'R'},
-                                             {"detach", no_argument, NULL, 'D'},
-                                             {"quiet", no_argument, NULL, 'q'},
-                                             {"metrics-textfile", required_argument, NULL, 'M'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
-    char **params = NULL;
-    size_t nparams = 0;
-    const char *db_opt = NULL;
-    bool want_detach = false;
-    struct ns_runtime_opts opts = {0};
-    struct run_view view = {0};
-    const char *metrics_opt = NULL;
-    char *metrics_abs = NULL;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "p:hq", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'p': {
-            /* A relative date is resolved now, once: the run stores the date. */
-            char *resolved = cli_resolve_date(optarg);
-            params = ns_xrealloc(params, (nparams + 1) * sizeof *params);
-            params[nparams++] = resolved ? resolved : ns_xstrdup(optarg);
-            break;
-        }
-        case 'd':
-            db_opt = optarg;
-            break;
-        case 'r':
-            opts.rerun = true;
-            break;
-        case 'f':
-            opts.force = true;
-            break;
-        case 'R':
-            opts.retry_failed = true;
-            break;
-        case 'D':
-            want_detach = true;
-            break;
-        case 'q':
-            view.quiet = true;
-            break;
-        case 'M':
-            metrics_opt = optarg;
-            break;
-        case 'h':
-            cli_help(&cmd_run, stdout);
-            free_params(params, nparams);
-            return NS_EXIT_OK;
-        default:
-            fputs(run_help, stderr);
-            free_params(params, nparams);
-            return NS_EXIT_USAGE;
-        }
-    }
-    if (optind != argc - 1) {
-        fputs(run_help, stderr);
-        free_params(params, nparams);
-        return NS_EXIT_USAGE;
-    }
-    const char *spec_path = argv[optind];
+    char *cwd = getcwd(NULL, 0);
+    char *abs = path[0] == '/' || !cwd ? ns_xstrdup(path) : ns_xasprintf("%s/%s", cwd, path);
+    free(cwd);
+    return abs;
+}
+
+static int run(struct cli *c)
+{
+    const char *spec_path = c->target, *metrics_opt = cli_opt(c, "metrics-textfile");
+    bool want_detach = cli_flag(c, "detach");
+    struct ns_runtime_opts opts = {.rerun = cli_flag(c, "rerun"),
+                                   .force = cli_flag(c, "force"),
+                                   .retry_failed = cli_flag(c, "retry-failed")};
+    struct run_view view = {.quiet = cli_flag(c, "quiet")};
     struct ns_spec spec;
     struct ns_plan plan;
     struct ns_diags diags = {0};
-    int rc = NS_EXIT_USAGE;
     if (spec_load(spec_path, &spec, &diags) != 0) {
         cli_print_diags(&diags, spec_path);
         diags_release(&diags);
-        free_params(params, nparams);
         return NS_EXIT_USAGE;
     }
     /* Validated and summarised here (len, hash); the runtime streams the
      * partitions into the database itself, so no plan is ever held. */
     int stopped = 0;
-    if (plan_stream(&spec, params, nparams, NULL, NULL, NULL, &plan, &diags, &stopped) != 0) {
+    if (plan_stream(&spec, c->params, c->nparams, NULL, NULL, NULL, &plan, &diags, &stopped) != 0) {
         cli_print_diags(&diags, spec_path);
         diags_release(&diags);
         spec_release(&spec);
-        free_params(params, nparams);
         return NS_EXIT_USAGE;
     }
-    char *db_path = store_default_path(db_opt);
+    int rc = NS_EXIT_ERROR;
+    char *db_path = store_default_path(c->db);
     char *log_path = NULL;
+    char *metrics_abs = metrics_opt ? absolute_path(metrics_opt) : NULL;
     if (want_detach) {
         ready_fd = detach(db_path, &log_path);
-        if (ready_fd < 0) {
-            rc = NS_EXIT_ERROR;
+        if (ready_fd < 0)
             goto out;
-        }
         view.quiet = false;
     }
     view.tty = !want_detach && isatty(STDERR_FILENO);
     opts.on_event = on_event;
     opts.on_tick = on_tick;
     opts.on_started = on_started;
-    if (metrics_opt) {
-        /* The runtime may outlive this directory's meaning (--detach). */
-        char *cwd = getcwd(NULL, 0);
-        metrics_abs = metrics_opt[0] == '/' || !cwd ? ns_xstrdup(metrics_opt)
-                                                    : ns_xasprintf("%s/%s", cwd, metrics_opt);
-        free(cwd);
-        opts.metrics_textfile = metrics_abs;
-    }
+    opts.metrics_textfile = metrics_abs;
     opts.runtime_log = log_path;
-    opts.given = params;
-    opts.ngiven = nparams;
+    opts.given = c->params;
+    opts.ngiven = c->nparams;
     opts.ctx = &view;
-
     struct ns_run_result res;
     bool refused = false;
     char err[2048];
-    if (runtime_run(&spec, &plan, db_path, &opts, &res, &refused, err, sizeof err) != 0) {
-        clear_line(&view);
-        cli_error("run", "%s", err);
-        rc = NS_EXIT_ERROR;
-        goto out;
-    }
+    int failed = runtime_run(&spec, &plan, db_path, &opts, &res, &refused, err, sizeof err);
     clear_line(&view);
-    if (res.already_succeeded) {
-        printf("run %lld of %s already succeeded; nothing to do (--rerun starts a new run)\n",
-               (long long)res.run_id, spec.name);
-        rc = NS_EXIT_OK;
-        goto out;
-    }
-    char el[32];
-    ns_format_duration((int64_t)(res.counts.elapsed_s * 1000), el, sizeof el);
-    printf("run %lld %s: %lld succeeded, %lld failed, %lld skipped of %lld partition%s; "
-           "%lld error record%s; %s\n",
-           (long long)res.run_id, res.state, (long long)res.counts.succeeded,
-           (long long)res.counts.failed, (long long)res.counts.skipped, (long long)res.counts.total,
-           res.counts.total == 1 ? "" : "s", (long long)res.counts.error_records,
-           res.counts.error_records == 1 ? "" : "s", el);
-    if (res.counts.failed > 0)
-        printf("see the failures: nightshift status %lld; retry them: nightshift retry %lld "
-               "--failed, then run again\n",
-               (long long)res.run_id, (long long)res.run_id);
-    rc = exit_for_state(res.state);
+    if (failed)
+        cli_error("run", "%s", err);
+    else
+        rc = print_result(&res, spec.name);
 out:
     free(metrics_abs);
     free(log_path);
@@ -372,13 +297,26 @@ out:
     plan_release(&plan);
     spec_release(&spec);
     diags_release(&diags);
-    free_params(params, nparams);
     return rc;
 }
 
-const struct ns_command cmd_run = {"run",
-                                   "SPEC [-p NAME=VALUE]... [--db PATH] [--rerun] [--detach]",
-                                   "run or resume a job",
-                                   run,
-                                   run_help,
-                                   "01234", NULL, 0, false};
+const struct ns_command cmd_run = {
+    .name = "run",
+    .args = "SPEC [-p NAME=VALUE]... [--db PATH] [--rerun] [--force] [--retry-failed] [--detach]"
+            " [--quiet] [--metrics-textfile PATH]",
+    .summary = "run or resume a job",
+    .run = run,
+    .help = "\n"
+            "Runs the job described by SPEC. A run is identified by the job name and its\n"
+            "parameters: running the same command again resumes the unfinished run\n"
+            "(finished partitions are not run again, interrupted ones restart from their\n"
+            "checkpoint) instead of starting over.\n"
+            "\n"
+            "SIGINT or SIGTERM stops the run gracefully (workers get SIGTERM, then SIGKILL\n"
+            "after stop_grace); a second one stops it at once. A later `run` resumes it.\n",
+    .exits = "01234",
+    .options = run_options,
+    .noptions = NS_ARRAY_LEN(run_options),
+    .db = true,
+    .target = CLI_TARGET_SPEC,
+};

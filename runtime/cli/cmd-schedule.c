@@ -21,18 +21,23 @@
 #include "nightshift/store.h"
 #include "nightshift/util.h"
 
-enum { OPT_PARAM, OPT_CALENDAR, OPT_CRON, OPT_ONLY };
 static const struct cli_option schedule_options[] = {
-    [OPT_PARAM] = {"param", 'p', "NAME=VALUE", "a run parameter, passed to every run (repeatable)",
-                   true},
-    [OPT_CALENDAR] = {"on-calendar", 0, "WHEN",
-                      "systemd calendar expression (systemd.time(7)); default *-*-* 01:00:00",
-                      false},
-    [OPT_CRON] = {"cron", 0, "EXPR",
-                  "the five crontab time fields (default: derived from WHEN when it is daily, "
-                  "hourly, weekly or HH:MM)",
-                  false},
-    [OPT_ONLY] = {"only", 0, "PART", "print only the service, the timer or the cron line", false},
+    {.name = "param",
+     .short_name = 'p',
+     .arg = "NAME=VALUE",
+     .help = "a run parameter, passed to every run (repeatable)",
+     .flags = CLI_REPEAT},
+    {.name = "on-calendar",
+     .arg = "WHEN",
+     .help = "systemd calendar expression (systemd.time(7)); default *-*-* 01:00:00"},
+    {.name = "cron",
+     .arg = "EXPR",
+     .help = "the five crontab time fields (default: derived from WHEN when it is daily, "
+             "hourly, weekly or HH:MM)"},
+    {.name = "only",
+     .arg = "PART",
+     .help = "print only the service, the timer or the cron line",
+     .complete = "service timer cron"},
 };
 
 static const char schedule_help[] =
@@ -106,81 +111,44 @@ static char *cron_from_calendar(const char *when)
     return NULL;
 }
 
-static int schedule(int argc, char **argv)
+/* Refuses what cannot go into a unit or a crontab, before the spec is read. */
+static int schedule_check(struct cli *c)
 {
-    struct cli_args a;
-    int parsed = cli_parse(&cmd_schedule, argc, argv, &a);
-    if (parsed != 0)
-        return parsed > 0 ? NS_EXIT_OK : NS_EXIT_USAGE;
-    const char **params = a.values[OPT_PARAM];
-    size_t nparams = a.n_values[OPT_PARAM];
-    const char *db_opt = a.db, *cron = a.value[OPT_CRON], *only = a.value[OPT_ONLY];
-    const char *when = a.value[OPT_CALENDAR] ? a.value[OPT_CALENDAR] : DEFAULT_CALENDAR;
-    int rc = NS_EXIT_USAGE;
+    size_t nparams;
+    const char *const *params = cli_opt_values(c, "param", &nparams);
+    const char *only = cli_opt(c, "only"), *cron = cli_opt(c, "cron");
+    const char *when = cli_opt(c, "on-calendar") ? cli_opt(c, "on-calendar") : DEFAULT_CALENDAR;
     for (size_t i = 0; i < nparams; i++)
         if (!strchr(params[i], '=')) {
             cli_error("schedule", "-p %s: expected NAME=VALUE", params[i]);
-            goto done;
+            return NS_EXIT_USAGE;
         }
     if (only && strcmp(only, "service") != 0 && strcmp(only, "timer") != 0 &&
         strcmp(only, "cron") != 0) {
         cli_error("schedule", "--only: \"%s\" is not service, timer or cron", only);
-        goto done;
+        return NS_EXIT_USAGE;
     }
-    if (a.nrest != 1) {
-        cli_usage(&cmd_schedule, stderr);
-        goto done;
-    }
-    const char *spec_file = a.rest[0];
     if (!*when || has_control(when) || (cron && has_control(cron))) {
         cli_error("schedule", "--on-calendar and --cron take one line of text");
-        goto done;
+        return NS_EXIT_USAGE;
     }
     for (size_t i = 0; i < nparams; i++)
         if (has_control(params[i])) {
             cli_error("schedule", "-p: a value with control characters cannot go in a unit");
-            goto done;
+            return NS_EXIT_USAGE;
         }
+    return 0;
+}
 
-    /* The spec must load: a schedule for a broken spec would fail nightly. */
-    struct ns_spec spec;
-    struct ns_diags diags = {0};
-    if (spec_load(spec_file, &spec, &diags) != 0) {
-        cli_print_diags(&diags, spec_file);
-        diags_release(&diags);
-        goto done;
-    }
-    diags_release(&diags);
-    char *spec_abs = realpath(spec_file, NULL);
-    char *self = realpath("/proc/self/exe", NULL);
-    char *db_rel = store_default_path(db_opt);
-    char *db = db_rel[0] == '/' ? ns_xstrdup(db_rel) : NULL;
-    if (!db) {
-        char *cwd = getcwd(NULL, 0);
-        db = ns_xasprintf("%s/%s", cwd ? cwd : ".", db_rel);
-        free(cwd);
-    }
-    free(db_rel);
-    char *cron_time = cron ? ns_xstrdup(cron) : cron_from_calendar(when);
-    if (!spec_abs || !self || has_control(spec_abs) || has_control(db)) {
-        cli_error("schedule", "%s: cannot name it with an absolute path", spec_file);
-        goto release;
-    }
-    const char *job = spec.name; /* [A-Za-z0-9._-]: safe in unit names */
-    const char *args[] = {self, "run", "--db", db, "--quiet", spec_abs};
-    struct ns_buf exec = NS_BUF_INIT, line = NS_BUF_INIT;
-    for (size_t i = 0; i < NS_ARRAY_LEN(args); i++) {
-        if (i)
-            buf_addc(&exec, ' '), buf_addc(&line, ' ');
-        add_unit_arg(&exec, args[i]);
-        add_cron_arg(&line, args[i]);
-    }
-    for (size_t i = 0; i < nparams; i++) {
-        buf_adds(&exec, " \"-p\" ");
-        add_unit_arg(&exec, params[i]);
-        buf_adds(&line, " '-p' ");
-        add_cron_arg(&line, params[i]);
-    }
+/* What the units and the crontab line say. */
+struct schedule_text {
+    const char *job, *when, *only, *cron_time;
+    const char *exec, *line; /* the command, quoted for ExecStart= and for cron */
+};
+
+static void print_schedule(const struct schedule_text *t)
+{
+    const char *job = t->job, *only = t->only;
     bool all = !only;
     if (all)
         printf("# nightshift schedule for job %s. Save the units as\n"
@@ -201,7 +169,7 @@ static int schedule(int argc, char **argv)
                "Type=oneshot\n"
                "ExecStart=%s\n"
                "# exit 1: partitions failed; 3: could not run; 4: stopped or halted\n",
-               job, exec.data);
+               job, t->exec);
     }
     if (all || strcmp(only, "timer") == 0) {
         if (all)
@@ -216,17 +184,73 @@ static int schedule(int argc, char **argv)
                "\n"
                "[Install]\n"
                "WantedBy=timers.target\n",
-               job, when, job);
+               job, t->when, job);
     }
     if (all || strcmp(only, "cron") == 0) {
         if (all)
             printf("\n# ---- crontab ----\n");
-        if (!cron_time)
+        if (!t->cron_time)
             printf("# no crontab equivalent of OnCalendar=%s: give --cron 'M H DOM MON DOW'\n",
-                   when);
+                   t->when);
         else /* cron mails what it prints (--quiet: one line) to the owner */
-            printf("%s %s\n", cron_time, line.data);
+            printf("%s %s\n", t->cron_time, t->line);
     }
+}
+
+/* The database as an absolute path (a timer's working directory is not ours). */
+static char *absolute_db(const char *db_opt)
+{
+    char *db_rel = store_default_path(db_opt);
+    if (db_rel[0] == '/')
+        return db_rel;
+    char *cwd = getcwd(NULL, 0);
+    char *db = ns_xasprintf("%s/%s", cwd ? cwd : ".", db_rel);
+    free(cwd);
+    free(db_rel);
+    return db;
+}
+
+static int schedule(struct cli *c)
+{
+    size_t nparams;
+    const char *const *params = cli_opt_values(c, "param", &nparams);
+    const char *spec_file = c->target, *cron = cli_opt(c, "cron");
+    const char *when = cli_opt(c, "on-calendar") ? cli_opt(c, "on-calendar") : DEFAULT_CALENDAR;
+    /* The spec must load: a schedule for a broken spec would fail nightly. */
+    struct ns_spec spec;
+    struct ns_diags diags = {0};
+    if (spec_load(spec_file, &spec, &diags) != 0) {
+        cli_print_diags(&diags, spec_file);
+        diags_release(&diags);
+        return NS_EXIT_USAGE;
+    }
+    diags_release(&diags);
+    int rc = NS_EXIT_USAGE;
+    char *spec_abs = realpath(spec_file, NULL);
+    char *self = realpath("/proc/self/exe", NULL);
+    char *db = absolute_db(c->db);
+    char *cron_time = cron ? ns_xstrdup(cron) : cron_from_calendar(when);
+    if (!spec_abs || !self || has_control(spec_abs) || has_control(db)) {
+        cli_error("schedule", "%s: cannot name it with an absolute path", spec_file);
+        goto release;
+    }
+    const char *args[] = {self, "run", "--db", db, "--quiet", spec_abs};
+    struct ns_buf exec = NS_BUF_INIT, line = NS_BUF_INIT;
+    for (size_t i = 0; i < NS_ARRAY_LEN(args); i++) {
+        if (i)
+            buf_addc(&exec, ' '), buf_addc(&line, ' ');
+        add_unit_arg(&exec, args[i]);
+        add_cron_arg(&line, args[i]);
+    }
+    for (size_t i = 0; i < nparams; i++) {
+        buf_adds(&exec, " \"-p\" ");
+        add_unit_arg(&exec, params[i]);
+        buf_adds(&line, " '-p' ");
+        add_cron_arg(&line, params[i]);
+    }
+    /* spec.name is [A-Za-z0-9._-]: safe in unit names. */
+    print_schedule(&(struct schedule_text){spec.name, when, cli_opt(c, "only"), cron_time,
+                                           exec.data, line.data});
     buf_release(&exec);
     buf_release(&line);
     rc = NS_EXIT_OK;
@@ -236,8 +260,6 @@ release:
     free(self);
     free(db);
     spec_release(&spec);
-done:
-    cli_args_release(&a);
     return rc;
 }
 
@@ -245,10 +267,12 @@ const struct ns_command cmd_schedule = {
     .name = "schedule",
     .args = "SPEC [-p NAME=VALUE]... [--on-calendar WHEN] [--cron EXPR] [--only PART]",
     .summary = "print a systemd timer and a crontab line for a job",
-    .main = schedule,
+    .run = schedule,
+    .check = schedule_check,
     .help = schedule_help,
     .exits = "02",
     .options = schedule_options,
     .noptions = NS_ARRAY_LEN(schedule_options),
     .db = true,
+    .target = CLI_TARGET_SPEC,
 };

@@ -11,20 +11,9 @@
 #include "nightshift/spec.h"
 #include "nightshift/util.h"
 
-/* Text for a man(7) line: backslashes and hyphens escaped, and a leading
- * dot or quote cannot start a request. */
 static void roff(struct ns_buf *b, const char *s)
 {
-    if (*s == '.' || *s == '\'')
-        buf_adds(b, "\\&");
-    for (; *s; s++) {
-        if (*s == '\\')
-            buf_adds(b, "\\e");
-        else if (*s == '-')
-            buf_adds(b, "\\-");
-        else
-            buf_addc(b, *s);
-    }
+    cli_roff(b, s);
 }
 
 static void key_row(void *ctx, const struct ns_spec_key *k)
@@ -124,13 +113,9 @@ static const char tail[] =
     ".SH SEE ALSO\n"
     ".BR nightshift (1)\n";
 
-static int spec_man_main(int argc, char **argv)
+static int spec_man_main(struct cli *c)
 {
-    (void)argv;
-    if (argc != 1) {
-        cli_usage(&cmd_spec_man, stderr);
-        return NS_EXIT_USAGE;
-    }
+    (void)c;
     struct ns_buf b = NS_BUF_INIT;
     buf_adds(&b, head);
     spec_describe_keys(key_row, &b);
@@ -141,6 +126,8 @@ static int spec_man_main(int argc, char **argv)
 }
 
 const struct ns_command cmd_spec_man = {
-    "_spec-man",   "",   "(internal) write the nightshift-spec(5) manual page",
-    spec_man_main, NULL, NULL,
-    NULL,          0,    false};
+    .name = "_spec-man",
+    .args = "",
+    .summary = "(internal) write the nightshift-spec(5) manual page",
+    .run = spec_man_main,
+};

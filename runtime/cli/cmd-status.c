@@ -7,7 +7,6 @@
  * escaped; --json output goes through the one encoder (json.h), schema in
  * docs/json.md. Every figure comes from the read model (query.h).
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,13 +20,10 @@
 #include "nightshift/store.h"
 #include "nightshift/util.h"
 
-static const char status_help[] =
-    "usage: nightshift status [RUN] [--db PATH] [--json] [--all]\n"
-    "\n"
-    "Without RUN, lists the newest runs (--all: every run). With RUN (a run id or\n"
-    "a job name, meaning its newest run), shows its state, whether a runtime is\n"
-    "driving it, partition counts, throughput, ETA, SLA state, the running and\n"
-    "failed partitions and the latest events. --json prints one JSON object.\n";
+static const struct cli_option status_options[] = {
+    {.name = "json", .help = "one JSON object (schemas in docs/json.md)"},
+    {.name = "all", .help = "without RUN: every run, not only the newest"},
+};
 
 /* "from=2026-11-01 to=..." from canonical "a=1\nb=2\n". */
 static char *params_line(const char *canon)
@@ -301,121 +297,114 @@ static void show_partitions(struct ns_store *st, long long id, const char *state
         query_part_row_release(&rows[n]);
 }
 
-static int show_run(struct ns_store *st, long long id)
+/* The run's own lines: state and who drives it, counts, time, rate, SLA. */
+static void print_run_lines(const struct ns_run_summary *r, long long id, double now)
 {
-    double now = ns_now();
-    struct ns_run_summary r;
-    char err[256] = "";
-    if (query_run_summary(st, id, now, &r, err, sizeof err) != 1) {
-        if (err[0])
-            cli_error("status", "%s", err);
-        query_run_summary_release(&r);
-        return NS_EXIT_ERROR;
-    }
-    const int64_t *n = r.counts.n;
-    char *job = cli_escape(r.job);
-    char *params = params_line(r.params);
+    const int64_t *n = r->counts.n;
+    char *job = cli_escape(r->job);
+    char *params = params_line(r->params);
     printf("run %lld  %s  %s\n", id, job, params);
     free(job);
     free(params);
-    printf("state      %s", r.state);
-    if (r.state_reason) {
-        char *reason = cli_escape(r.state_reason);
+    printf("state      %s", r->state);
+    if (r->state_reason) {
+        char *reason = cli_escape(r->state_reason);
         printf(" (%s)", reason);
         free(reason);
     }
-    if (r.alive)
-        printf("; runtime pid %lld, heartbeat %.1fs ago", (long long)r.runtime_pid,
-               now - r.heartbeat_at);
-    else if (!r.final) {
-        char *spec = cli_escape(r.spec_path);
+    if (r->alive)
+        printf("; runtime pid %lld, heartbeat %.1fs ago", (long long)r->runtime_pid,
+               now - r->heartbeat_at);
+    else if (!r->final) {
+        char *spec = cli_escape(r->spec_path);
         printf("; NO RUNTIME is driving it (it was killed or crashed): 'nightshift run %s' "
                "resumes it",
                spec);
         free(spec);
     }
     printf("\n");
-    printf("executor   %s\n", r.executor);
+    printf("executor   %s\n", r->executor);
     printf("partitions %lld/%lld done: %lld succeeded, %lld failed, %lld skipped; %lld running, "
            "%lld paused, %lld waiting to retry, %lld pending",
-           (long long)query_done(&r.counts), (long long)r.counts.total,
+           (long long)query_done(&r->counts), (long long)r->counts.total,
            (long long)n[NS_PS_SUCCEEDED], (long long)n[NS_PS_FAILED], (long long)n[NS_PS_SKIPPED],
            (long long)n[NS_PS_RUNNING], (long long)n[NS_PS_PAUSED], (long long)n[NS_PS_RETRY_WAIT],
            (long long)n[NS_PS_PENDING]);
-    if (r.counts.queued > 0) /* submitted, waiting in the cluster's queue: not running */
-        printf(" (%lld queued on %s)", (long long)r.counts.queued, r.executor);
-    printf(" (concurrency %lld)\n", (long long)r.concurrency);
-    printf("records    %lld done", (long long)r.records_done);
-    if (r.records_total > 0)
-        printf(" of %lld reported", (long long)r.records_total);
-    printf("; %lld error records\n", (long long)r.error_records);
+    if (r->counts.queued > 0) /* submitted, waiting in the cluster's queue: not running */
+        printf(" (%lld queued on %s)", (long long)r->counts.queued, r->executor);
+    printf(" (concurrency %lld)\n", (long long)r->concurrency);
+    printf("records    %lld done", (long long)r->records_done);
+    if (r->records_total > 0)
+        printf(" of %lld reported", (long long)r->records_total);
+    printf("; %lld error records\n", (long long)r->error_records);
     char started[32], finished[32], el[32];
-    cli_format_time(r.started_at, started, sizeof started);
-    ns_format_duration((int64_t)(r.elapsed_s * 1000), el, sizeof el);
-    printf("time       started %s, %s %s", started, r.final ? "took" : "elapsed", el);
-    if (r.final) {
-        cli_format_time(r.finished_at, finished, sizeof finished);
+    cli_format_time(r->started_at, started, sizeof started);
+    ns_format_duration((int64_t)(r->elapsed_s * 1000), el, sizeof el);
+    printf("time       started %s, %s %s", started, r->final ? "took" : "elapsed", el);
+    if (r->final) {
+        cli_format_time(r->finished_at, finished, sizeof finished);
         printf(", finished %s", finished);
     }
     printf("\n");
-    if (!r.final) {
-        printf("rate       %.2f partitions/s, %.1f records/s", r.throughput, r.record_rate);
-        if (r.has_eta) {
+    if (!r->final) {
+        printf("rate       %.2f partitions/s, %.1f records/s", r->throughput, r->record_rate);
+        if (r->has_eta) {
             char eta[32], pf[32];
-            ns_format_duration((int64_t)(r.eta_s * 1000), eta, sizeof eta);
-            cli_format_time(r.finish_at, pf, sizeof pf);
+            ns_format_duration((int64_t)(r->eta_s * 1000), eta, sizeof eta);
+            cli_format_time(r->finish_at, pf, sizeof pf);
             printf("; ETA %s (projected finish %s)", eta, pf);
         } else {
-            printf("; no ETA (%s)", !r.alive                          ? "no runtime"
-                                    : strcmp(r.state, "running") != 0 ? r.state
-                                                                      : "not known yet");
+            printf("; no ETA (%s)", !r->alive                          ? "no runtime"
+                                    : strcmp(r->state, "running") != 0 ? r->state
+                                                                       : "not known yet");
         }
         printf("\n");
     }
-    if (r.sla_state) {
-        printf("SLA        %s", r.sla_state);
-        if (r.sla_deadline > 0) {
+    if (r->sla_state) {
+        printf("SLA        %s", r->sla_state);
+        if (r->sla_deadline > 0) {
             char dl[32];
-            cli_format_time(r.sla_deadline, dl, sizeof dl);
+            cli_format_time(r->sla_deadline, dl, sizeof dl);
             printf("; deadline %s", dl);
         }
-        if (r.sla_max_duration > 0) {
+        if (r->sla_max_duration > 0) {
             char md[32];
-            ns_format_duration((int64_t)(r.sla_max_duration * 1000), md, sizeof md);
+            ns_format_duration((int64_t)(r->sla_max_duration * 1000), md, sizeof md);
             printf("; max duration %s", md);
         }
         printf("\n");
     }
-    if (r.runtime_log) {
-        char *log = cli_escape(r.runtime_log);
+    if (r->runtime_log) {
+        char *log = cli_escape(r->runtime_log);
         printf("log        %s\n", log);
         free(log);
     }
-    query_run_summary_release(&r);
+}
 
-    show_partitions(st, id, "running", "running", 20);
-    show_partitions(st, id, "paused", "paused", 20);
-    show_partitions(st, id, "retry_wait", "waiting to retry", 20);
-    show_partitions(st, id, "failed", "failed", 20);
-    show_partitions(st, id, "skipped", "skipped", 10);
-
-    /* The 3 a.m. question: why are they failing? Grouped by signature. */
+/* The 3 a.m. question: why are they failing? Grouped by signature. */
+static void print_failure_groups(struct ns_store *st, long long id)
+{
     struct ns_failure_groups fg;
-    if (query_failure_groups(st, id, 6, &fg, err, sizeof err) == 0) {
-        for (size_t i = 0; i < fg.n; i++) {
-            if (i == 0)
-                printf("failures by cause (retry or skip a group with --signature):\n");
-            char *sig = cli_escape(fg.g[i].signature ? fg.g[i].signature : "(no signature)");
-            printf("  %6lld  %s", (long long)fg.g[i].count, sig);
-            if (fg.g[i].retry_wait)
-                printf("  (%lld waiting to retry)", (long long)fg.g[i].retry_wait);
-            printf("\n");
-            free(sig);
-        }
-        query_failure_groups_release(&fg);
+    char err[256];
+    if (query_failure_groups(st, id, 6, &fg, err, sizeof err) != 0)
+        return;
+    for (size_t i = 0; i < fg.n; i++) {
+        if (i == 0)
+            printf("failures by cause (retry or skip a group with --signature):\n");
+        char *sig = cli_escape(fg.g[i].signature ? fg.g[i].signature : "(no signature)");
+        printf("  %6lld  %s", (long long)fg.g[i].count, sig);
+        if (fg.g[i].retry_wait)
+            printf("  (%lld waiting to retry)", (long long)fg.g[i].retry_wait);
+        printf("\n");
+        free(sig);
     }
+    query_failure_groups_release(&fg);
+}
 
+static void print_latest_events(struct ns_store *st, long long id)
+{
     struct ns_event_row ev[8];
+    char err[256];
     int nev = query_events_tail(st, id, 8, ev, err, sizeof err);
     for (int i = 0; i < nev; i++) {
         if (i == 0)
@@ -430,57 +419,53 @@ static int show_run(struct ns_store *st, long long id)
         free(m);
         query_event_row_release(&ev[i]);
     }
+}
+
+static int show_run(struct ns_store *st, long long id)
+{
+    double now = ns_now();
+    struct ns_run_summary r;
+    char err[256] = "";
+    if (query_run_summary(st, id, now, &r, err, sizeof err) != 1) {
+        if (err[0])
+            cli_error("status", "%s", err);
+        query_run_summary_release(&r);
+        return NS_EXIT_ERROR;
+    }
+    print_run_lines(&r, id, now);
+    query_run_summary_release(&r);
+    show_partitions(st, id, "running", "running", 20);
+    show_partitions(st, id, "paused", "paused", 20);
+    show_partitions(st, id, "retry_wait", "waiting to retry", 20);
+    show_partitions(st, id, "failed", "failed", 20);
+    show_partitions(st, id, "skipped", "skipped", 10);
+    print_failure_groups(st, id);
+    print_latest_events(st, id);
     return NS_EXIT_OK;
 }
 
-static int status(int argc, char **argv)
+static int status(struct cli *c)
 {
-    static const struct option longopts[] = {{"db", required_argument, NULL, 'd'},
-                                             {"json", no_argument, NULL, 'j'},
-                                             {"all", no_argument, NULL, 'a'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
-    const char *db_opt = NULL;
-    bool json = false, all = false;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'd':
-            db_opt = optarg;
-            break;
-        case 'j':
-            json = true;
-            break;
-        case 'a':
-            all = true;
-            break;
-        case 'h':
-            cli_help(&cmd_status, stdout);
-            return NS_EXIT_OK;
-        default:
-            fputs(status_help, stderr);
-            return NS_EXIT_USAGE;
-        }
-    }
-    if (argc - optind > 1) {
-        fputs(status_help, stderr);
-        return NS_EXIT_USAGE;
-    }
-    struct ns_store st;
-    if (cli_open_store("status", db_opt, NS_STORE_READ, &st) != 0)
-        return NS_EXIT_ERROR;
-    int rc;
-    if (optind == argc) {
-        rc = list_runs(&st, all, json);
-    } else {
-        long long id = cli_find_run("status", &st, argv[optind]);
-        rc = !id ? NS_EXIT_ERROR : json ? show_json(&st, id) : show_run(&st, id);
-    }
-    store_close(&st);
-    return rc;
+    bool json = cli_flag(c, "json");
+    if (!c->target)
+        return list_runs(c->st, cli_flag(c, "all"), json);
+    return json ? show_json(c->st, c->run_id) : show_run(c->st, c->run_id);
 }
 
 const struct ns_command cmd_status = {
-    "status", "[RUN] [--db PATH] [--json]", "show runs, or one run in detail", status, status_help,
-    "023", NULL, 0, false};
+    .name = "status",
+    .args = "[RUN] [--db PATH] [--json] [--all]",
+    .summary = "show runs, or one run in detail",
+    .run = status,
+    .help = "\n"
+            "Without RUN, lists the newest runs (--all: every run). With RUN (a run id or\n"
+            "a job name, meaning its newest run), shows its state, whether a runtime is\n"
+            "driving it, partition counts, throughput, ETA, SLA state, the running and\n"
+            "failed partitions and the latest events. --json prints one JSON object.\n",
+    .exits = "023",
+    .options = status_options,
+    .noptions = NS_ARRAY_LEN(status_options),
+    .db = true,
+    .target = CLI_TARGET_RUN_OPTIONAL,
+    .store = CLI_STORE_READ,
+};

@@ -5,32 +5,28 @@
 #include "nightshift/cli.h"
 #include "nightshift/control-cli.h"
 
-static const char stop_help[] =
-    "usage: nightshift stop [--now] RUN [--db PATH] [--timeout S] [--no-wait]\n"
-    "\n"
-    "Stops a run: the runtime starts nothing new, sends SIGTERM to every running\n"
-    "attempt's process group, waits the spec's stop_grace, then SIGKILL. With\n"
-    "--now it sends SIGKILL at once. Checkpoints are kept, the run ends in state\n"
-    "stopped, and `nightshift run SPEC` later resumes it. Needs a live runtime.\n"
-    "\n"
-    "  --now            SIGKILL the workers at once instead of SIGTERM first\n" CTL_COMMON_HELP;
+static const struct cli_option stop_options[] = {
+    {.name = "now", .help = "SIGKILL the workers at once instead of SIGTERM first"},
+    CTL_OPTIONS,
+};
 
-static int stop_main(int argc, char **argv)
+static int stop_run(struct cli *c)
 {
-    struct ctl c = {.name = "stop", .help = stop_help, .allowed = CTL_NOW};
-    int rc = ctl_parse(&c, argc, argv);
-    if (rc >= 0)
-        return rc;
-    rc = ctl_open(&c);
-    if (rc == 0)
-        rc = ctl_issue(&c, "stop", c.now ? "{\"now\":true}" : "{\"now\":false}");
-    ctl_close(&c);
-    return rc;
+    return ctl_issue(c, "stop", &(struct ns_control_args){.now = cli_flag(c, "now")}, false);
 }
 
-const struct ns_command cmd_stop = {"stop",
-                                    "[--now] RUN [--db PATH] [--timeout S] [--no-wait]",
-                                    "stop a run gracefully (or --now)",
-                                    stop_main,
-                                    stop_help,
-                                    "0123", NULL, 0, false};
+const struct ns_command cmd_stop = {
+    .name = "stop",
+    .args = "[--now] RUN [--db PATH] [--timeout S] [--no-wait]",
+    .summary = "stop a run gracefully (or --now)",
+    .run = stop_run,
+    .help =
+        "\n"
+        "Stops a run: the runtime starts nothing new, sends SIGTERM to every running\n"
+        "attempt's process group, waits the spec's stop_grace, then SIGKILL. With\n"
+        "--now it sends SIGKILL at once. Checkpoints are kept, the run ends in state\n"
+        "stopped, and `nightshift run SPEC` later resumes it. Needs a live runtime.\n" CTL_RUN_HELP,
+    .options = stop_options,
+    .noptions = NS_ARRAY_LEN(stop_options),
+    CTL_COMMAND,
+};

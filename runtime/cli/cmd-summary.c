@@ -11,13 +11,17 @@
 #include "nightshift/summary.h"
 #include "nightshift/util.h"
 
-enum { OPT_FORMAT, OPT_TOP };
 static const struct cli_option summary_options[] = {
-    [OPT_FORMAT] = {"format", 0, "F",
-                    "text (default), markdown (for a mail or a wiki) or json (one object, "
-                    "schema nightshift.summary/1, docs/cli.md)",
-                    false},
-    [OPT_TOP] = {"top", 0, "N", "error signatures to list (default 5)", false},
+    {.name = "format",
+     .arg = "F",
+     .help = "text (default), markdown (for a mail or a wiki) or json (one object, "
+             "schema nightshift.summary/1, docs/cli.md)",
+     .complete = "text markdown json"},
+    {.name = "top",
+     .arg = "N",
+     .help = "error signatures to list (default 5)",
+     .flags = CLI_NUMBER,
+     .max = 1000},
 };
 
 static const char summary_help[] =
@@ -28,48 +32,37 @@ static const char summary_help[] =
     "by signature with an example, failed and skipped partitions (with the\n"
     "operator's reason), the audit trail and the SLA outcome.\n";
 
-static int summary(int argc, char **argv)
+static int summary_check(struct cli *c)
 {
-    struct cli_args a;
-    int parsed = cli_parse(&cmd_summary, argc, argv, &a);
-    if (parsed != 0)
-        return parsed > 0 ? NS_EXIT_OK : NS_EXIT_USAGE;
-    int rc = NS_EXIT_USAGE;
-    int format =
-        a.value[OPT_FORMAT] ? summary_format_from_name(a.value[OPT_FORMAT]) : NS_SUMMARY_TEXT;
-    int64_t top = NS_SUMMARY_TOP;
-    if (format < 0) {
-        cli_error("summary", "--format: \"%s\" is not text, markdown or json", a.value[OPT_FORMAT]);
-        goto done;
+    const char *f = cli_opt(c, "format");
+    if (f && summary_format_from_name(f) < 0) {
+        cli_error("summary", "--format: \"%s\" is not text, markdown or json", f);
+        return NS_EXIT_USAGE;
     }
-    if (cli_number("summary", "top", a.value[OPT_TOP], 0, 1000, &top) != 0)
-        goto done;
-    if (a.nrest > 1) {
-        cli_usage(&cmd_summary, stderr);
-        goto done;
+    return 0;
+}
+
+static int summary(struct cli *c)
+{
+    const char *f = cli_opt(c, "format");
+    int format = f ? summary_format_from_name(f) : NS_SUMMARY_TEXT;
+    int64_t id = c->run_id ? c->run_id : cli_find_run("summary", c->st, NULL);
+    if (id <= 0)
+        return NS_EXIT_ERROR;
+    struct ns_run_report r;
+    char err[512];
+    int rc = NS_EXIT_ERROR;
+    if (report_load(c->st, id, (int)cli_number_opt(c, "top", NS_SUMMARY_TOP), NS_SUMMARY_LIST, &r,
+                    err, sizeof err) != 0) {
+        cli_error("summary", "%s", err);
+    } else {
+        struct ns_buf b = NS_BUF_INIT;
+        summary_render(&r, (enum ns_summary_format)format, &b);
+        fwrite(b.data, 1, b.len, stdout);
+        buf_release(&b);
+        rc = NS_EXIT_OK;
     }
-    struct ns_store st;
-    rc = NS_EXIT_ERROR;
-    if (cli_open_store("summary", a.db, NS_STORE_READ, &st) != 0)
-        goto done;
-    long long id = cli_find_run("summary", &st, a.nrest ? a.rest[0] : NULL);
-    if (id) {
-        struct ns_run_report r;
-        char err[512];
-        if (report_load(&st, id, (int)top, NS_SUMMARY_LIST, &r, err, sizeof err) != 0) {
-            cli_error("summary", "%s", err);
-        } else {
-            struct ns_buf b = NS_BUF_INIT;
-            summary_render(&r, (enum ns_summary_format)format, &b);
-            fwrite(b.data, 1, b.len, stdout);
-            buf_release(&b);
-            rc = NS_EXIT_OK;
-        }
-        report_release(&r);
-    }
-    store_close(&st);
-done:
-    cli_args_release(&a);
+    report_release(&r);
     return rc;
 }
 
@@ -77,10 +70,13 @@ const struct ns_command cmd_summary = {
     .name = "summary",
     .args = "[RUN] [--format text|markdown|json] [--top N] [--db PATH]",
     .summary = "the morning report of a run",
-    .main = summary,
+    .run = summary,
+    .check = summary_check,
     .help = summary_help,
     .exits = "023",
     .options = summary_options,
     .noptions = NS_ARRAY_LEN(summary_options),
     .db = true,
+    .target = CLI_TARGET_RUN_OPTIONAL,
+    .store = CLI_STORE_READ,
 };

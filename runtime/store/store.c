@@ -607,6 +607,22 @@ int64_t store_find_run(struct ns_store *st, const char *run_or_job, char *err, s
     return found;
 }
 
+int64_t store_find_job_run(struct ns_store *st, const char *job, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = store_prepare(st, "SELECT id FROM runs WHERE job = ? ORDER BY id DESC LIMIT 1");
+    sqlite3_bind_text(s, 1, job, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    int64_t found = 0;
+    if (rc == SQLITE_ROW) {
+        found = sqlite3_column_int64(s, 0);
+    } else if (rc != SQLITE_DONE) {
+        ns_errf(err, errlen, "%s: %s", st->path, sqlite3_errmsg(st->db));
+        found = -1;
+    }
+    sqlite3_finalize(s);
+    return found;
+}
+
 int64_t store_latest_run(struct ns_store *st)
 {
     sqlite3_stmt *s = store_prepare(st, "SELECT max(id) FROM runs");
