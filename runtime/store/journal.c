@@ -26,7 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "runtime-internal.h"
+#include "supervisor.h"
 #include "nightshift/rowbatch.h"
 #include "nightshift/rowqueue.h"
 #include "nightshift/util.h"

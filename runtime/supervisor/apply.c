@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime-internal.h"
+#include "supervisor.h"
 #include "nightshift/query.h"
 #include "nightshift/control.h"
 #include "nightshift/util.h"

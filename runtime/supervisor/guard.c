@@ -19,7 +19,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "runtime-internal.h"
+#include "supervisor.h"
 #include "nightshift/util.h"
 
 /* Errors as a share of records need a sample before they mean anything. */

@@ -1,13 +1,15 @@
 /*
- * runtime-internal.h - the runtime's in-memory model of one run, shared by
- * runtime.c (the poll loop), journal.c (every write of job state) and
- * apply.c (operator commands).
+ * supervisor.h - the supervisor's in-memory model of one run (struct rt,
+ * part, attempt), shared by the files of runtime/supervisor/ only:
+ * supervisor.c (open, the poll loop, finish), model.c (the partition cache),
+ * dispatch.c, attempt.c, outcome.c, reconcile.c, periodic.c, apply.c
+ * (operator commands), guard.c (error budget, SLA) and hooks.c.
  *
  * Ownership: everything here belongs to the single thread running the poll
  * loop; nothing is shared with other threads.
  */
-#ifndef NIGHTSHIFT_RUNTIME_INTERNAL_H
-#define NIGHTSHIFT_RUNTIME_INTERNAL_H
+#ifndef NIGHTSHIFT_SUPERVISOR_H
+#define NIGHTSHIFT_SUPERVISOR_H
 
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -94,7 +96,7 @@ struct part {
     struct attempt *live;
 };
 
-/* The partitions held in memory, by index (parts.c). */
+/* The partitions held in memory, by index (model.c). */
 struct part_map {
     struct part **slots;
     size_t cap, len;
@@ -290,7 +292,7 @@ void guard_check_sla(struct rt *rt, double projected_finish, bool final);
 /* apply.c: operator commands, pending rows in `commands`. */
 void apply_pending_commands(struct rt *rt);
 
-/* runtime.c helpers that apply.c uses. */
+/* Helpers shared across the supervisor's files. */
 void rt_set_state(struct rt *rt, int64_t idx, enum pstate to);
 void rt_requeue(struct rt *rt, int64_t idx);
 void rt_wait_retry(struct rt *rt, int64_t idx);
@@ -301,5 +303,69 @@ void rt_pause_workers(struct rt *rt, bool pause);
 void rt_end_attempt(struct rt *rt, struct attempt *a, enum ending why);
 void rt_clear_checkpoint(struct rt *rt, int64_t idx);
 void rt_request_stop(struct rt *rt, bool now);
+
+/* model.c: the partition cache. */
+/* The partition's key; valid until the next call. "?" if it cannot be read. */
+const char *rt_part_key(struct rt *rt, int64_t idx);
+/* Loads one partition as the planner made it (index, key, parameters in
+ * order) from its stored params_json. Returns 0, or -1 with err filled.
+ * Release with rt_part_unload. */
+int rt_part_load(struct rt *rt, int64_t idx, struct ns_partition *out, char *err, size_t errlen);
+void rt_part_unload(struct ns_partition *pp);
+/* Replaces *dst with a copy of s (len bytes); s may be *dst itself. */
+void rt_set_str(char **dst, const char *s, size_t len);
+void rt_part_free(struct part *p);
+/* Drops settled partitions whose rows are committed (amortised). */
+void rt_evict_settled(struct rt *rt);
+/* Reads every partition's state and the run's figures at the start, and
+ * prepares the cache's statements. Returns 0, or -1 with err. */
+int rt_load_partitions(struct rt *rt, char *err, size_t errlen);
+/* Frees the cache (rt_load_partitions's, and every struct part). */
+void rt_model_release(struct rt *rt);
+
+/* dispatch.c: starting attempts. */
+void strv_free(char **v);
+/* After a queueing backend's submission: store the locators it learnt. */
+void rt_record_new_locators(struct rt *rt);
+/* Launches pending partitions up to the concurrency limit. */
+void rt_dispatch(struct rt *rt);
+
+/* attempt.c: live attempts and the executor's events. */
+extern const struct ns_exec_events rt_exec_events;
+char *attempt_log_path(const struct rt *rt, int64_t idx, int n);
+void attempt_open_log(struct attempt *a, bool append);
+void rt_live_add(struct rt *rt, struct attempt *a);
+void rt_live_remove(struct rt *rt, struct attempt *a);
+/* Frees what the attempt owns (its parser and log are closed by the caller). */
+void attempt_free(struct attempt *a);
+/* Learns where the attempt's task runs; locator is taken. */
+void attempt_learn_location(struct rt *rt, struct attempt *a, char *locator);
+/* Writes what live attempts deferred, before a commit. */
+void rt_store_live_rows(struct rt *rt);
+/* The attempt ended: feeds the reports still in its parser, releases it,
+ * and completes and closes its log. */
+void attempt_finish_reports(struct rt *rt, struct attempt *a, struct part *p);
+
+/* outcome.c: ending attempts, retries. */
+/* Records how the attempt ended and moves its partition on; frees a.
+ * spawn_error: the attempt could not start (NULL: it ran). */
+void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_error);
+/* Partitions whose retry came due go back to pending. */
+void rt_promote_retries(struct rt *rt, double now);
+/* Wall-clock time of the next retry due, 0 if none. */
+double rt_next_retry_at(const struct rt *rt);
+
+/* reconcile.c: before anything is dispatched on a resumed run. */
+void rt_reconcile(struct rt *rt);
+
+/* periodic.c: what the loop writes on a clock. */
+int64_t rt_done_count(const struct rt *rt);
+void rt_fill_counts(struct rt *rt, struct ns_counts *c, double rate, double finish, double now);
+/* force: write everything now (the end of the run). */
+void rt_periodic(struct rt *rt, bool force);
+/* The metrics textfile's path, or NULL: none. Caller frees. */
+char *rt_metrics_path(const struct rt *rt);
+/* Seconds until rt_periodic has work that is due. */
+double rt_periodic_due(const struct rt *rt, double now_mono);
 
 #endif

@@ -1,0 +1,151 @@
+/*
+ * reconcile.c - taking over a run a dead runtime left: each attempt still
+ * open in the store is adopted (the executor found its task alive and can
+ * reattach) or closed as interrupted, leftover processes are ended, and
+ * interrupted partitions go back to pending without counting against their
+ * budget.
+ *
+ * Invariant: runs before anything is dispatched, so no partition ever has
+ * two live attempts.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "supervisor.h"
+#include "nightshift/util.h"
+
+/* Takes a task the executor re-attached to (recover) back into the loop:
+ * the partition keeps running (or stays pending while its task is queued),
+ * its reports continue where the dead runtime's committed ones stopped. */
+static void adopt_attempt(struct rt *rt, struct attempt *a, int64_t report_offset,
+                          int64_t output_offset, const char *log_path)
+{
+    struct part *p = rt_part(rt, a->idx);
+    double now = ns_now();
+    report_parser_init(&a->parser);
+    a->report_fed = a->report_offset = report_offset;
+    a->output_fed = output_offset;
+    a->log_bytes = output_offset;
+    a->log_path = log_path ? ns_xstrdup(log_path) : attempt_log_path(rt, a->idx, a->n);
+    attempt_open_log(a, true);
+    /* A task still queued in the backend is not running: its partition
+     * waits as pending until `started` (and its clocks start then). */
+    a->started = !rt->exops->is_running || rt->exops->is_running(rt->ex, a->task);
+    a->started_mono = ns_monotonic() - (now - a->started_wall);
+    if (rt->spec->timeout_ms > 0 && a->started)
+        a->deadline_mono = a->started_mono + (double)rt->spec->timeout_ms / 1000.0;
+    p->live = a;
+    enum pstate to = a->started ? P_RUNNING : P_PENDING;
+    if (p->state != to)
+        rt_set_state(rt, a->idx, to);
+    journal_partition(rt->j, a->idx, p);
+    rt_live_add(rt, a);
+    char label[96];
+    rt->exops->describe(rt->ex, a->task, label, sizeof label);
+    rt_event(rt, a->idx, a->id, "reconcile",
+             "partition %lld [%s]: attempt %d was still known to the executor (%s): adopted",
+             (long long)a->idx, rt_part_key(rt, a->idx), a->n, label);
+}
+
+/* Ends what a dead runtime left behind and puts interrupted partitions back
+ * in the queue. Runs before anything is dispatched. */
+void rt_reconcile(struct rt *rt)
+{
+    sqlite3_stmt *s = store_prepare(
+        &rt->st, "SELECT id, idx, n, executor, locator, started_at, report_offset, output_offset, "
+                 "log_path FROM attempts WHERE run_id = ? AND outcome IS NULL");
+    sqlite3_bind_int64(s, 1, rt->run_id);
+    struct {
+        int64_t id, idx, n, report_offset, output_offset;
+        char *executor, *locator, *log_path;
+        double started;
+    } *orphans = NULL;
+    size_t n = 0;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        orphans = ns_xrealloc(orphans, (n + 1) * sizeof *orphans);
+        orphans[n].id = sqlite3_column_int64(s, 0);
+        orphans[n].idx = sqlite3_column_int64(s, 1);
+        orphans[n].n = sqlite3_column_int64(s, 2);
+        orphans[n].executor = ns_xstrdup((const char *)sqlite3_column_text(s, 3));
+        orphans[n].locator = sqlite3_column_type(s, 4) == SQLITE_NULL
+                                 ? NULL
+                                 : ns_xstrdup((const char *)sqlite3_column_text(s, 4));
+        orphans[n].started = sqlite3_column_double(s, 5);
+        orphans[n].report_offset = sqlite3_column_int64(s, 6);
+        orphans[n].output_offset = sqlite3_column_int64(s, 7);
+        orphans[n].log_path = sqlite3_column_type(s, 8) == SQLITE_NULL
+                                  ? NULL
+                                  : ns_xstrdup((const char *)sqlite3_column_text(s, 8));
+        n++;
+    }
+    sqlite3_finalize(s);
+    double now = ns_now();
+    for (size_t i = 0; i < n; i++) {
+        int64_t idx = orphans[i].idx;
+        enum ns_recover r = NS_RECOVER_GONE;
+        struct attempt *a = ns_xcalloc(1, sizeof *a);
+        a->id = orphans[i].id;
+        a->idx = idx;
+        a->n = (int)orphans[i].n;
+        a->started_wall = orphans[i].started;
+        /* An attempt of another executor (the spec changed under --force)
+         * cannot be found by this one: it is gone as far as we can tell. */
+        if (strcmp(orphans[i].executor, rt->exops->name) == 0 && idx >= 0 &&
+            (size_t)idx < rt->nparts && !rt_part(rt, idx)->live)
+            r = rt->exops->recover(rt->ex, orphans[i].locator, a->id, orphans[i].report_offset,
+                                   orphans[i].output_offset, a, &a->task);
+        if (r == NS_RECOVER_ADOPTED) {
+            adopt_attempt(rt, a, orphans[i].report_offset, orphans[i].output_offset,
+                          orphans[i].log_path);
+            a = NULL;
+        } else {
+            char msg[160];
+            snprintf(msg, sizeof msg, "runtime died during the attempt; %s",
+                     r == NS_RECOVER_ENDED ? "its worker was still running and was ended on restart"
+                                           : "its worker was already gone");
+            journal_attempt_end(rt->j, a, rt->exops->name, now, "interrupted", -1, 0, msg);
+            rt_event(rt, idx, a->id, "reconcile", "partition %lld [%s]: attempt %d %s",
+                     (long long)idx, rt_part_key(rt, idx), a->n, msg);
+            /* Queued when the runtime died (its partition still pending):
+             * interrupted like a running one, not counted against it. */
+            struct part *qp = idx >= 0 && (size_t)idx < rt->nparts ? rt_part(rt, idx) : NULL;
+            if (qp && !qp->live && qp->state == P_PENDING && qp->attempts > 0) {
+                qp->attempts--;
+                journal_partition(rt->j, idx, qp);
+            }
+            free(a);
+        }
+        free(orphans[i].executor);
+        free(orphans[i].locator);
+        free(orphans[i].log_path);
+    }
+    free(orphans);
+    int strays = rt->exops->end_strays(rt->ex);
+    if (strays > 0)
+        rt_event(rt, -1, 0, "reconcile", "ended %d leftover process%s of run %lld", strays,
+                 strays == 1 ? "" : "es", (long long)rt->run_id);
+    for (size_t i = 0; i < rt->nparts; i++) {
+        enum pstate st = (enum pstate)rt->pstate[i];
+        if (st != P_RUNNING && st != P_PAUSED && !(st == P_FAILED && rt->opts->retry_failed))
+            continue;
+        struct part *p = rt_part(rt, (int64_t)i);
+        if (p->live)
+            continue; /* adopted: it runs on */
+        if (p->state == P_RUNNING || p->state == P_PAUSED) {
+            /* Interrupted through no fault of the worker: the attempt does
+             * not count against the partition's budget. */
+            if (p->attempts > 0)
+                p->attempts--;
+            rt_set_state(rt, (int64_t)i, P_PENDING);
+            journal_partition(rt->j, (int64_t)i, p);
+        } else if (p->state == P_FAILED && rt->opts->retry_failed) {
+            p->attempts = 0;
+            rt_set_state(rt, (int64_t)i, P_PENDING);
+            journal_partition(rt->j, (int64_t)i, p);
+            rt_event(rt, (int64_t)i, 0, "partition_state",
+                     "partition %lld [%s]: failed -> pending (--retry-failed)", (long long)i,
+                     rt_part_key(rt, (int64_t)i));
+        }
+    }
+}
