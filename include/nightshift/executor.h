@@ -1,7 +1,7 @@
 /*
  * executor.h - where an attempt runs, behind one table of semantic operations.
  *
- * The supervisor (runtime/supervisor/) decides *what* happens to an attempt: dispatch,
+ * The supervisor (runtime.c) decides *what* happens to an attempt: dispatch,
  * retry, backoff, timeouts, checkpoints, the journal. An executor decides
  * *how*: `local` (exec-local.c) runs each attempt as a process group on this
  * machine; `slurm` (exec-slurm.c) hands attempts to Slurm as job arrays. The
