@@ -316,7 +316,7 @@ static void on_started(void *ctx, void *owner)
         a->deadline_mono = a->started_mono + (double)rt->spec->timeout_ms / 1000.0;
     if (a->paused_at_mono > 0)
         a->paused_at_mono = a->started_mono; /* held while queued: the clock starts on resume */
-    if (a->log_fd < 0 && !a->log_pending) /* a lazy log opens on its first byte */
+    if (a->log_fd < 0 && !a->log_pending)    /* a lazy log opens on its first byte */
         attempt_open_log(a, true);
     a->started = true;
     struct part *p = rt_part(rt, a->idx);

@@ -134,9 +134,8 @@ const char *rt_part_key(struct rt *rt, int64_t idx)
 
 /* Loads one partition as the planner made it (index, key, parameters in
  * order) from its stored params_json. Returns 0, or -1 with err filled.
- * Release with part_unload. */
-int rt_part_load(struct rt *rt, int64_t idx, struct ns_partition *out, char *err,
-                     size_t errlen)
+ * Release with rt_part_unload. */
+int rt_part_load(struct rt *rt, int64_t idx, struct ns_partition *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     sqlite3_stmt *s = rt->params_stmt;
@@ -207,7 +206,7 @@ void rt_clear_checkpoint(struct rt *rt, int64_t idx)
 /* The columns part_fill reads, in its order. */
 #define PART_COLUMNS                                                                               \
     "idx, state, attempts, attempts_total, progress, total, error_records, checkpoint, "           \
-    "checkpoint_progress, checkpoint_err_id, next_attempt_at, started_at, finished_at, "          \
+    "checkpoint_progress, checkpoint_err_id, next_attempt_at, started_at, finished_at, "           \
     "last_message, last_signature"
 
 /* True for a row as run creation wrote it: what part_fill would read from
@@ -335,14 +334,13 @@ int rt_load_partitions(struct rt *rt, char *err, size_t errlen)
         store_prepare(&rt->st, "SELECT key FROM partitions WHERE run_id = ?1 AND idx = ?2");
     rt->part_stmt = store_prepare(&rt->st, "SELECT " PART_COLUMNS " FROM partitions "
                                            "WHERE run_id = ?1 AND idx = ?2");
-    rt->part_errors_stmt = store_prepare(
-        &rt->st, "SELECT count(*) FROM error_records WHERE run_id = ?1 AND idx = ?2");
+    rt->part_errors_stmt =
+        store_prepare(&rt->st, "SELECT count(*) FROM error_records WHERE run_id = ?1 AND idx = ?2");
     rt->params_stmt = store_prepare(
         &rt->st, "SELECT j.key, j.value FROM partitions p, json_each(p.params_json) j "
                  "WHERE p.run_id = ?1 AND p.idx = ?2 ORDER BY j.id");
-    sqlite3_stmt *s = store_prepare(
-        &rt->st, "SELECT idx, state, progress, total, " PART_UNTOUCHED
-                 " FROM partitions WHERE run_id = ? ORDER BY idx");
+    sqlite3_stmt *s = store_prepare(&rt->st, "SELECT idx, state, progress, total, " PART_UNTOUCHED
+                                             " FROM partitions WHERE run_id = ? ORDER BY idx");
     sqlite3_bind_int64(s, 1, rt->run_id);
     size_t seen = 0;
     int rc;

@@ -154,6 +154,81 @@ static void set_failure(struct rt *rt, struct attempt *a, struct part *p, const 
     free(cause);
 }
 
+/* What an attempt's end means for its partition. */
+struct ending_verdict {
+    int code, sig;
+    enum ns_exit_action action;
+    bool counts; /* against the attempt budget */
+};
+
+/* How an attempt ended: its outcome as stored (returned), its message (msg),
+ * and the verdict: exit code and signal as far as known, what on_exit says,
+ * whether it counts against the partition's budget. */
+static const char *classify_end(const struct rt *rt, const struct attempt *a,
+                                const char *spawn_error, const char *dur, char *msg, size_t msgsz,
+                                struct ending_verdict *v)
+{
+    const char *outcome;
+    v->code = -1;
+    v->sig = 0;
+    v->action = NS_EXIT_RETRY;
+    v->counts = true;
+    if (spawn_error) {
+        outcome = "failed";
+        snprintf(msg, msgsz, "could not start: %s", spawn_error);
+    } else if (a->ending == END_STOP) {
+        outcome = "interrupted";
+        v->counts = false;
+        snprintf(msg, msgsz, "stopped by the operator after %s", dur);
+    } else if (a->ending == END_TIMEOUT) {
+        outcome = "timed_out";
+        char lim[32];
+        ns_format_duration(rt->spec->timeout_ms, lim, sizeof lim);
+        snprintf(msg, msgsz, "timed out after %s", lim);
+    } else if (a->ending == END_KILL) {
+        outcome = "killed";
+        snprintf(msg, msgsz, "killed by the operator after %s", dur);
+    } else if (a->end.kind == NS_END_EXITED && a->end.code == 0) {
+        outcome = "succeeded";
+        v->code = 0;
+        snprintf(msg, msgsz, "succeeded in %s", dur);
+    } else if (a->end.kind == NS_END_EXITED) {
+        outcome = "failed";
+        v->code = a->end.code;
+        v->action = classify_exit(rt->spec, v->code);
+        snprintf(msg, msgsz, "exit %d after %s", v->code, dur);
+    } else if (a->end.kind == NS_END_SIGNALLED) {
+        outcome = "signalled";
+        v->sig = a->end.sig;
+        snprintf(msg, msgsz, "killed by signal %d (%s) after %s", v->sig, strsignal(v->sig), dur);
+    } else if (a->end.kind == NS_END_TIMED_OUT) {
+        outcome = "timed_out";
+        snprintf(msg, msgsz, "ended by the executor's time limit after %s%s%s", dur,
+                 a->end.detail[0] ? ": " : "", a->end.detail);
+    } else {
+        /* Cancelled behind our back, node lost, preempted: no outcome of
+         * its own; retried per policy from its checkpoint. */
+        outcome = "lost";
+        snprintf(msg, msgsz, "%s after %s%s%s",
+                 a->end.kind == NS_END_CANCELLED ? "cancelled outside nightshift" : "lost", dur,
+                 a->end.detail[0] ? ": " : "", a->end.detail);
+    }
+    if (a->ending != END_NONE && a->end.kind == NS_END_EXITED)
+        v->code = a->end.code;
+    if (a->ending != END_NONE && a->end.kind == NS_END_SIGNALLED)
+        v->sig = a->end.sig;
+    if (a->end.detail[0] && (a->end.kind == NS_END_EXITED || a->end.kind == NS_END_SIGNALLED)) {
+        size_t l = strlen(msg); /* what the executor found, e.g. escaped processes it ended */
+        snprintf(msg + l, msgsz - l, "; %s", a->end.detail);
+    }
+    if (a->malformed > 0) {
+        size_t l = strlen(msg);
+        snprintf(msg + l, msgsz - l, "; %lld malformed report line%s ignored",
+                 (long long)a->malformed, a->malformed == 1 ? "" : "s");
+    }
+    return outcome;
+}
+
 void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_error)
 {
     struct part *p = rt_part(rt, a->idx);
@@ -162,64 +237,11 @@ void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_error)
     /* The executor delivered everything the worker wrote before `ended`. */
     attempt_finish_reports(rt, a, p);
     ns_format_duration((int64_t)((now - a->started_wall) * 1000), dur, sizeof dur);
-
-    const char *outcome;
-    int code = -1, sig = 0;
-    enum ns_exit_action action = NS_EXIT_RETRY;
-    bool counts = true; /* against the attempt budget */
-    if (spawn_error) {
-        outcome = "failed";
-        snprintf(msg, sizeof msg, "could not start: %s", spawn_error);
-    } else if (a->ending == END_STOP) {
-        outcome = "interrupted";
-        counts = false;
-        snprintf(msg, sizeof msg, "stopped by the operator after %s", dur);
-    } else if (a->ending == END_TIMEOUT) {
-        outcome = "timed_out";
-        char lim[32];
-        ns_format_duration(rt->spec->timeout_ms, lim, sizeof lim);
-        snprintf(msg, sizeof msg, "timed out after %s", lim);
-    } else if (a->ending == END_KILL) {
-        outcome = "killed";
-        snprintf(msg, sizeof msg, "killed by the operator after %s", dur);
-    } else if (a->end.kind == NS_END_EXITED && a->end.code == 0) {
-        outcome = "succeeded";
-        code = 0;
-        snprintf(msg, sizeof msg, "succeeded in %s", dur);
-    } else if (a->end.kind == NS_END_EXITED) {
-        outcome = "failed";
-        code = a->end.code;
-        action = classify_exit(rt->spec, code);
-        snprintf(msg, sizeof msg, "exit %d after %s", code, dur);
-    } else if (a->end.kind == NS_END_SIGNALLED) {
-        outcome = "signalled";
-        sig = a->end.sig;
-        snprintf(msg, sizeof msg, "killed by signal %d (%s) after %s", sig, strsignal(sig), dur);
-    } else if (a->end.kind == NS_END_TIMED_OUT) {
-        outcome = "timed_out";
-        snprintf(msg, sizeof msg, "ended by the executor's time limit after %s%s%s", dur,
-                 a->end.detail[0] ? ": " : "", a->end.detail);
-    } else {
-        /* Cancelled behind our back, node lost, preempted: no outcome of
-         * its own; retried per policy from its checkpoint. */
-        outcome = "lost";
-        snprintf(msg, sizeof msg, "%s after %s%s%s",
-                 a->end.kind == NS_END_CANCELLED ? "cancelled outside nightshift" : "lost", dur,
-                 a->end.detail[0] ? ": " : "", a->end.detail);
-    }
-    if (a->ending != END_NONE && a->end.kind == NS_END_EXITED)
-        code = a->end.code;
-    if (a->ending != END_NONE && a->end.kind == NS_END_SIGNALLED)
-        sig = a->end.sig;
-    if (a->end.detail[0] && (a->end.kind == NS_END_EXITED || a->end.kind == NS_END_SIGNALLED)) {
-        size_t l = strlen(msg); /* what the executor found, e.g. escaped processes it ended */
-        snprintf(msg + l, sizeof msg - l, "; %s", a->end.detail);
-    }
-    if (a->malformed > 0) {
-        size_t l = strlen(msg);
-        snprintf(msg + l, sizeof msg - l, "; %lld malformed report line%s ignored",
-                 (long long)a->malformed, a->malformed == 1 ? "" : "s");
-    }
+    struct ending_verdict v;
+    const char *outcome = classify_end(rt, a, spawn_error, dur, msg, sizeof msg, &v);
+    int code = v.code, sig = v.sig;
+    enum ns_exit_action action = v.action;
+    bool counts = v.counts;
     journal_attempt_end(rt->j, a, rt->exops->name, now, outcome, code, sig, msg);
 
     bool succeeded = strcmp(outcome, "succeeded") == 0;

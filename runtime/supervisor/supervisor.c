@@ -176,9 +176,10 @@ static int create_run(struct rt *rt, const char *params, const char *spec_canon,
     }
     double now = ns_now();
     sqlite3_stmt *s = store_prepare(
-        &rt->st, "INSERT INTO runs(job, params, params_json, spec_path, spec_canon, spec_hash, "
-                 "plan_hash, state, concurrency, total, n_pending, created_at, updated_at, token) "
-                 "VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, lower(hex(randomblob(8))))");
+        &rt->st,
+        "INSERT INTO runs(job, params, params_json, spec_path, spec_canon, spec_hash, "
+        "plan_hash, state, concurrency, total, n_pending, created_at, updated_at, token) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, lower(hex(randomblob(8))))");
     sqlite3_bind_text(s, 1, rt->spec->name, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, params, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 3, params_json, -1, SQLITE_STATIC);
@@ -226,8 +227,9 @@ static int create_run(struct rt *rt, const char *params, const char *spec_canon,
             ns_errf(err, errlen, "%s: cannot store partitions: %s", rt->st.path,
                     sqlite3_errmsg(rt->st.db));
         else
-            ns_errf(err, errlen, "the plan changed while the run was being created (a keys file "
-                                 "or the files matched changed); try again");
+            ns_errf(err, errlen,
+                    "the plan changed while the run was being created (a keys file "
+                    "or the files matched changed); try again");
         store_rollback(&rt->st);
         goto out;
     }
@@ -649,41 +651,23 @@ static void rt_release(struct rt *rt)
     store_close(&rt->st);
 }
 
-int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const char *db_path,
-                const struct ns_runtime_opts *opts, struct ns_run_result *result, bool *refused,
-                char *err, size_t errlen)
+/* Finds the run to drive (or creates it), takes its lock, and reads its
+ * partitions. Returns 0 (result->already_succeeded: nothing to drive), or -1
+ * with err (*refused when it is the user's to fix). */
+static int open_run(struct rt *rt, const char *db_path, struct ns_run_result *result, bool *refused,
+                    char *err, size_t errlen)
 {
-    struct rt rt_storage = {0}, *rt = &rt_storage;
-    int rc = -1;
-    memset(result, 0, sizeof *result);
-    *refused = false;
-    rt->spec = spec;
-    rt->plan = plan;
-    rt->opts = opts;
-    rt->lock_fd = rt->sigfd = rt->wake_fd = -1;
-    rt->concurrency = spec->concurrency;
-    rt->exops = executor_find(spec->executor);
-    rt->start_mono = ns_monotonic();
-    rt->start_wall = ns_now();
-    rt->rng = (uint64_t)getpid() * 0x9E3779B97F4A7C15ULL ^ (uint64_t)(rt->start_wall * 1e6);
-    if (!rt->rng)
-        rt->rng = 1;
-    rt->self_exe = realpath("/proc/self/exe", NULL);
-    if (!rt->self_exe)
-        rt->self_exe = ns_xstrdup("nightshift");
-
     if (store_open(&rt->st, db_path, NS_STORE_WRITER, err, errlen) != 0)
-        goto out;
-    if (spec->durability_full && store_exec(&rt->st, "PRAGMA synchronous=FULL", err, errlen) != 0)
-        goto out;
+        return -1;
+    if (rt->spec->durability_full &&
+        store_exec(&rt->st, "PRAGMA synchronous=FULL", err, errlen) != 0)
+        return -1;
     if (find_or_create_run(rt, result, refused, err, errlen) != 0)
-        goto out;
-    if (result->already_succeeded) {
-        rc = 0;
-        goto out;
-    }
+        return -1;
+    if (result->already_succeeded)
+        return 0;
     if (take_lock(rt, refused, err, errlen) != 0)
-        goto out;
+        return -1;
     rt->checkpointer = checkpointer_start(&rt->st);
     {
         /* `gc` deletes a finished run under its lock: one it took between
@@ -695,10 +679,11 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
             rt->file_token = ns_xstrdup((const char *)sqlite3_column_text(q, 0));
         sqlite3_finalize(q);
         if (!exists) {
-            ns_errf(err, errlen, "run %lld was deleted (nightshift gc) as it was resumed; run again",
+            ns_errf(err, errlen,
+                    "run %lld was deleted (nightshift gc) as it was resumed; run again",
                     (long long)rt->run_id);
             *refused = true;
-            goto out;
+            return -1;
         }
     }
     {
@@ -726,19 +711,22 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     rt->run_dir = store_make_run_dir(&rt->st, rt->run_id, result->resumed ? NULL : rt->file_token,
                                      err, errlen);
     if (!rt->run_dir)
-        goto out;
+        return -1;
     rt->metrics_path = rt_metrics_path(rt);
-    if (rt_load_partitions(rt, err, errlen) != 0)
-        goto out;
-    {
-        /* Hints (wake.h); without them the command poll still works. */
-        char *wake = wake_path(&rt->st, rt->run_id, WAKE_COMMANDS);
-        rt->wake_fd = wake_listen(wake);
-        /* Commands arrive with a hint; the poll only covers a lost one. */
-        rt->command_poll_s = wake_poll_interval();
-        free(wake);
-        rt->waiters_dir = wake_path(&rt->st, rt->run_id, WAKE_WAITERS);
-    }
+    return rt_load_partitions(rt, err, errlen);
+}
+
+/* The loop's descriptors besides the executor's: the commands hint FIFO
+ * and the signalfd. Returns 0, or -1 with err. */
+static int open_wakeups(struct rt *rt, char *err, size_t errlen)
+{
+    /* Hints (wake.h); without them the command poll still works. */
+    char *wake = wake_path(&rt->st, rt->run_id, WAKE_COMMANDS);
+    rt->wake_fd = wake_listen(wake);
+    /* Commands arrive with a hint; the poll only covers a lost one. */
+    rt->command_poll_s = wake_poll_interval();
+    free(wake);
+    rt->waiters_dir = wake_path(&rt->st, rt->run_id, WAKE_WAITERS);
 
     /* Signals become readable events; children get a clean mask (exec.c). */
     sigset_t mask;
@@ -752,60 +740,65 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     rt->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
     if (rt->sigfd < 0) {
         ns_errf(err, errlen, "signalfd: %s", strerror(errno));
-        goto out;
+        return -1;
     }
     exec_become_subreaper();
+    return 0;
+}
 
+/* The journal, the settings a resumed run keeps (or --force replaces), and
+ * the executor; then the run is marked as driven by us. *ended_before: the
+ * run had ended (its end hooks fired then). Returns 0, or -1 with err. */
+static int open_journal_and_executor(struct rt *rt, bool resumed, bool *ended_before, char *err,
+                                     size_t errlen)
+{
     rt->j = journal_new(&rt->st, rt->run_id);
     if (rt->forced_changes) {
-        char *canon = spec_canonical(spec);
+        char *canon = spec_canonical(rt->spec);
         char *hash = hex64(ns_hash64(canon, strlen(canon), NS_HASH_SEED));
-        char *abs_spec = realpath(spec->path, NULL);
-        journal_spec(rt->j, canon, hash, spec->concurrency, abs_spec); /* the new spec's */
+        char *abs_spec = realpath(rt->spec->path, NULL);
+        journal_spec(rt->j, canon, hash, rt->spec->concurrency, abs_spec); /* the new spec's */
         free(abs_spec);
         free(hash);
         free(canon);
     } else {
         sqlite3_stmt *s = store_prepare(&rt->st, "SELECT concurrency FROM runs WHERE id = ?");
         sqlite3_bind_int64(s, 1, rt->run_id);
-        if (result->resumed && sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0) > 0)
+        if (resumed && sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0) > 0)
             rt->concurrency = sqlite3_column_int(s, 0); /* an operator's `set` survives */
         sqlite3_finalize(s);
     }
-    bool ended_before = false; /* its end hooks fired when it ended */
     {
         sqlite3_stmt *q =
             store_prepare(&rt->st, "SELECT finished_at IS NOT NULL FROM runs WHERE id = ?");
         sqlite3_bind_int64(q, 1, rt->run_id);
-        ended_before = sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0);
+        *ended_before = sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0);
         sqlite3_finalize(q);
     }
-    {
-        struct ns_exec_config cfg = {
-            .db_path = rt->st.path,
-            .run_dir = rt->run_dir,
-            .run_token = rt->run_token,
-            .run_id = rt->run_id,
-            .stop_grace_ms = spec->stop_grace_ms,
-            .concurrency = rt->concurrency,
-            .backend = rt->exops == &ns_exec_slurm ? &spec->slurm : NULL,
-        };
-        if (rt->exops->open(&cfg, &rt->ex, err, errlen) != 0)
-            goto out;
-        journal_run_executor(rt->j, rt->exops->name);
-    }
+    struct ns_exec_config cfg = {
+        .db_path = rt->st.path,
+        .run_dir = rt->run_dir,
+        .run_token = rt->run_token,
+        .run_id = rt->run_id,
+        .stop_grace_ms = rt->spec->stop_grace_ms,
+        .concurrency = rt->concurrency,
+        .backend = rt->exops == &ns_exec_slurm ? &rt->spec->slurm : NULL,
+    };
+    if (rt->exops->open(&cfg, &rt->ex, err, errlen) != 0)
+        return -1;
+    journal_run_executor(rt->j, rt->exops->name);
     sqlite3_stmt *s = store_prepare(
         &rt->st, "UPDATE runs SET started_at = coalesce(started_at, ?1), finished_at = NULL, "
                  "runtime_pid = ?2, heartbeat_at = ?1, runtime_log = ?4 WHERE id = ?3");
     sqlite3_bind_double(s, 1, rt->start_wall);
     sqlite3_bind_int(s, 2, (int)getpid());
     sqlite3_bind_int64(s, 3, rt->run_id);
-    if (opts->runtime_log)
-        sqlite3_bind_text(s, 4, opts->runtime_log, -1, SQLITE_STATIC);
+    if (rt->opts->runtime_log)
+        sqlite3_bind_text(s, 4, rt->opts->runtime_log, -1, SQLITE_STATIC);
     sqlite3_step(s);
     sqlite3_finalize(s);
-    if (opts->on_started)
-        opts->on_started(opts->ctx, rt->run_id);
+    if (rt->opts->on_started)
+        rt->opts->on_started(rt->opts->ctx, rt->run_id);
     {
         sqlite3_stmt *q = store_prepare(&rt->st, "SELECT started_at FROM runs WHERE id = ?");
         sqlite3_bind_int64(q, 1, rt->run_id);
@@ -820,27 +813,61 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
                  (long long)rt->run_id, safe);
         free(safe);
     }
-    if (result->resumed)
-        rt_reconcile(rt);
+    return 0;
+}
+
+/* Everything up to the first turn: the run found or made, locked and
+ * loaded, the wake-ups, the journal and the executor. Returns 0
+ * (result->already_succeeded: nothing to drive), or -1 with err. */
+static int rt_open(struct rt *rt, const char *db_path, struct ns_run_result *result, bool *refused,
+                   bool *ended_before, char *err, size_t errlen)
+{
+    rt->lock_fd = rt->sigfd = rt->wake_fd = -1;
+    rt->concurrency = rt->spec->concurrency;
+    rt->exops = executor_find(rt->spec->executor);
+    rt->start_mono = ns_monotonic();
+    rt->start_wall = ns_now();
+    rt->rng = (uint64_t)getpid() * 0x9E3779B97F4A7C15ULL ^ (uint64_t)(rt->start_wall * 1e6);
+    if (!rt->rng)
+        rt->rng = 1;
+    rt->self_exe = realpath("/proc/self/exe", NULL);
+    if (!rt->self_exe)
+        rt->self_exe = ns_xstrdup("nightshift");
+    if (open_run(rt, db_path, result, refused, err, errlen) != 0)
+        return -1;
+    if (result->already_succeeded)
+        return 0;
+    if (open_wakeups(rt, err, errlen) != 0)
+        return -1;
+    return open_journal_and_executor(rt, result->resumed, ended_before, err, errlen);
+}
+
+/* The run is ours and reconciled: it runs (or waits paused, on_restore),
+ * with the commands queued while no runtime ran applied. Returns true if a
+ * run that had ended was resumed with nothing to do (its end hooks are not
+ * run again). */
+static bool rt_start(struct rt *rt, bool resumed, bool ended_before)
+{
     guard_init_sla(rt);
     rt->state = RS_RUNNING;
     journal_run_state(rt->j, "running", NULL, false);
     rt_event(rt, -1, 0, "run_state",
              "run %lld: runtime %d %s (%zu partition%s: %lld done, %lld to do)",
-             (long long)rt->run_id, (int)getpid(), result->resumed ? "resumed it" : "started it",
+             (long long)rt->run_id, (int)getpid(), resumed ? "resumed it" : "started it",
              rt->nparts, rt->nparts == 1 ? "" : "s", (long long)rt_done_count(rt),
              (long long)(rt->nparts - (size_t)rt_done_count(rt)));
-    if (result->resumed && spec->restore_paused)
+    if (resumed && rt->spec->restore_paused)
         rt_set_run_state(rt, RS_PAUSED, "on_restore: pause - resume it when ready");
     poll_commands(rt, true); /* retries and skips queued while no runtime ran */
-    bool idle_resume = ended_before && rt->nlive == 0 && rt->counts[P_PENDING] == 0 &&
-                       rt->counts[P_RETRY_WAIT] == 0 && rt->counts[P_RUNNING] == 0;
+    return ended_before && rt->nlive == 0 && rt->counts[P_PENDING] == 0 &&
+           rt->counts[P_RETRY_WAIT] == 0 && rt->counts[P_RUNNING] == 0;
+}
 
-    if (loop(rt, err, errlen) != 0) {
-        abandon_workers(rt, err, errlen);
-        goto out;
-    }
-
+/* After the loop: the run's final state, figures and end hooks, committed.
+ * Returns 0, or -1 with err (the store failed). */
+static int rt_finish(struct rt *rt, bool idle_resume, struct ns_run_result *result, char *err,
+                     size_t errlen)
+{
     int strays = rt->exops->end_strays(rt->ex);
     if (strays > 0)
         rt_event(rt, -1, 0, "cleanup", "ended %d leftover process%s of the run", strays,
@@ -865,14 +892,36 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     else if (rt->state == RS_FAILED)
         hooks_fire(rt, NS_HOOK_FAILURE);
     if (commit_turn(rt, true, err, errlen) != 0)
-        goto out;
-    hooks_wait_all(rt); /* each bounded by hooks.timeout */
+        return -1;
+    hooks_wait_all(rt);       /* each bounded by hooks.timeout */
     exec_reap_leftovers(2.0); /* bounded: everything of the run was killed already */
     if (commit_turn(rt, true, err, errlen) != 0)
-        goto out;
+        return -1;
     snprintf(result->state, sizeof result->state, "%s", run_state_names[rt->state]);
     rt_fill_counts(rt, &result->counts, 0, 0, ns_now());
-    rc = 0;
+    return 0;
+}
+
+int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const char *db_path,
+                const struct ns_runtime_opts *opts, struct ns_run_result *result, bool *refused,
+                char *err, size_t errlen)
+{
+    struct rt rt_storage = {.spec = spec, .plan = plan, .opts = opts}, *rt = &rt_storage;
+    memset(result, 0, sizeof *result);
+    *refused = false;
+    bool ended_before = false; /* its end hooks fired when it ended */
+    int rc = rt_open(rt, db_path, result, refused, &ended_before, err, errlen);
+    if (rc != 0 || result->already_succeeded)
+        goto out;
+    if (result->resumed)
+        rt_reconcile(rt);
+    bool idle_resume = rt_start(rt, result->resumed, ended_before);
+    rc = loop(rt, err, errlen);
+    if (rc != 0) {
+        abandon_workers(rt, err, errlen);
+        goto out;
+    }
+    rc = rt_finish(rt, idle_resume, result, err, errlen);
 out:
     rt_release(rt);
     return rc;
