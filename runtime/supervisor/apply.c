@@ -229,20 +229,21 @@ static bool do_retry(struct rt *rt, const struct cmd *c, struct ns_buf *out)
         struct part *p = rt_part(rt, idx[i]);
         /* A live attempt may be queued in the executor (its partition
          * pending): it is not retried under it, from scratch or not. */
-        if (p->live || p->state == P_RUNNING || p->state == P_PAUSED || p->state == P_SUCCEEDED ||
-            (p->state == P_PENDING && !scratch)) {
+        if (p->live || p->row.state == P_RUNNING || p->row.state == P_PAUSED ||
+            p->row.state == P_SUCCEEDED || (p->row.state == P_PENDING && !scratch)) {
             if (skipped++ < 5)
                 buf_addf(&notes, "%s%lld is %s", skipped > 1 ? ", " : "", (long long)idx[i],
-                         p->live && p->state == P_PENDING ? "queued" : pstate_names[p->state]);
+                         p->live && p->row.state == P_PENDING ? "queued"
+                                                              : pstate_names[p->row.state]);
             continue;
         }
         if (scratch)
             rt_clear_checkpoint(rt, idx[i]);
-        p->attempts = 0;
-        p->finished_at = 0;
-        if (p->state != P_PENDING)
+        p->row.attempts = 0;
+        p->row.finished_at = 0;
+        if (p->row.state != P_PENDING)
             rt_set_state(rt, idx[i], P_PENDING);
-        journal_partition(rt->j, idx[i], p);
+        journal_partition(rt->j, &p->row);
         if (rt->state != RS_STOPPING)
             rt_requeue(rt, idx[i]);
         done++;
@@ -273,21 +274,21 @@ static bool do_skip(struct rt *rt, const struct cmd *c, struct ns_buf *out)
     size_t done = 0, killed = 0;
     for (size_t i = 0; i < n; i++) {
         struct part *p = rt_part(rt, idx[i]);
-        if (p->state == P_SUCCEEDED || p->state == P_SKIPPED)
+        if (p->row.state == P_SUCCEEDED || p->row.state == P_SKIPPED)
             continue;
         char *note =
             ns_xasprintf("skipped by %s: %s", c->user, reason ? reason : "no reason given");
-        free(p->last_message);
-        p->last_message = note;
+        free(p->row.last_message);
+        p->row.last_message = note;
         if (p->live) {
             /* Poisoned and still running: end it; finish_attempt skips it. */
             p->skip_when_done = true;
             rt_end_attempt(rt, p->live, END_KILL);
             killed++;
         } else {
-            p->finished_at = ns_now();
+            p->row.finished_at = ns_now();
             rt_set_state(rt, idx[i], P_SKIPPED);
-            journal_partition(rt->j, idx[i], p);
+            journal_partition(rt->j, &p->row);
         }
         journal_skip_reason(rt->j, idx[i], reason ? reason : "no reason given");
         done++;

@@ -100,6 +100,27 @@ void attempt_learn_location(struct rt *rt, struct attempt *a, char *locator /* t
     a->location_dirty = true;
 }
 
+struct ns_attempt_image attempt_row(const struct rt *rt, const struct attempt *a)
+{
+    struct ns_attempt_image r = {
+        .id = a->id,
+        .idx = a->idx,
+        .n = a->n,
+        .started_at = a->started_wall,
+        .log_path = a->log_path,
+        .report_offset = a->report_offset,
+        .output_offset = a->output_fed,
+        .log_bytes = a->log_bytes,
+        .log_dropped = a->log_dropped,
+    };
+    if (a->location_dirty) { /* else it is stored already, or unknown */
+        r.executor = rt->exops->name;
+        r.locator = a->locator;
+        r.label = a->label[0] ? a->label : NULL;
+    }
+    return r;
+}
+
 /* Writes what live attempts deferred (see learn_location, and launch's
  * partition row): before a commit, so what is committed is whole. */
 void rt_store_live_rows(struct rt *rt)
@@ -113,7 +134,7 @@ void rt_store_live_rows(struct rt *rt)
         }
         struct part *p = part_map_find(&rt->parts, a->idx);
         if (p && p->row_dirty) {
-            journal_partition(rt->j, a->idx, p);
+            journal_partition(rt->j, &p->row);
             p->row_dirty = false;
         }
     }
@@ -133,23 +154,23 @@ static void on_report(void *ctx, const struct ns_report_msg *m)
     struct part *p = rc->p;
     switch (m->kind) {
     case NS_REPORT_TOTAL:
-        rt->records_total += m->number - (p->total > 0 ? p->total : 0);
-        p->total = m->number;
+        rt->records_total += m->number - (p->row.total > 0 ? p->row.total : 0);
+        p->row.total = m->number;
         a->progress_dirty = rt->dirty = true;
         break;
     case NS_REPORT_PROGRESS:
-        rt->records_done += m->number - p->progress;
-        p->progress = m->number;
+        rt->records_done += m->number - p->row.progress;
+        p->row.progress = m->number;
         a->progress_dirty = rt->dirty = true;
         break;
     case NS_REPORT_CHECKPOINT:
-        rt_set_str(&p->checkpoint, m->text, m->text_len);
-        p->checkpoint_len = m->text_len;
-        p->checkpoint_progress = p->progress;
-        p->checkpoint_err_id = p->last_err_id;
+        rt_set_str(&p->row.checkpoint, m->text, m->text_len);
+        p->row.checkpoint_len = m->text_len;
+        p->row.checkpoint_progress = p->row.progress;
+        p->row.checkpoint_err_id = p->last_err_id;
         /* Progress first, so a reader never sees a checkpoint ahead of it. */
-        journal_progress(rt->j, a->idx, p);
-        journal_checkpoint(rt->j, a->idx, p);
+        journal_progress(rt->j, &p->row);
+        journal_checkpoint(rt->j, &p->row);
         a->progress_dirty = false;
         a->progress_written_mono = ns_monotonic();
         break;
@@ -158,7 +179,7 @@ static void on_report(void *ctx, const struct ns_report_msg *m)
         signature_into(sig, m->text ? m->text : "", m->text_len);
         p->last_err_id = journal_error_record(rt->j, a->idx, a->id, m->key, m->key_len, m->text,
                                               m->text_len, sig, m->payload, m->payload_len);
-        p->errors++;
+        p->row.errors++;
         rt->error_records++;
         a->progress_dirty = rt->dirty = true;
         guard_check_budget(rt); /* a few comparisons: cheap enough per record */
@@ -169,7 +190,7 @@ static void on_report(void *ctx, const struct ns_report_msg *m)
         buf_add(&b, m->key, m->key_len);
         buf_adds(&b, ": ");
         buf_add(&b, m->text, m->text_len);
-        rt_set_str(&p->last_message, b.data, b.len);
+        rt_set_str(&p->row.last_message, b.data, b.len);
         a->progress_dirty = true;
         if ((m->key_len == 4 && memcmp(m->key, "warn", 4) == 0) ||
             (m->key_len == 5 && memcmp(m->key, "error", 5) == 0)) {
@@ -320,9 +341,9 @@ static void on_started(void *ctx, void *owner)
         attempt_open_log(a, true);
     a->started = true;
     struct part *p = rt_part(rt, a->idx);
-    if (p->state == P_PENDING) /* paused (held) ones run on resume */
+    if (p->row.state == P_PENDING) /* paused (held) ones run on resume */
         rt_set_state(rt, a->idx, P_RUNNING);
-    journal_partition(rt->j, a->idx, p);
+    journal_partition(rt->j, &p->row);
     if (a->task)
         attempt_learn_location(rt, a, rt->exops->locator(rt->ex, a->task));
 }
@@ -376,6 +397,6 @@ void rt_pause_workers(struct rt *rt, bool pause)
         } else {
             continue;
         }
-        journal_partition(rt->j, a->idx, rt_part(rt, a->idx));
+        journal_partition(rt->j, &rt_part(rt, a->idx)->row);
     }
 }

@@ -104,7 +104,7 @@ static char **build_env(struct rt *rt, const struct ns_partition *pp, int attemp
     env[n++] = ns_xasprintf("NIGHTSHIFT_PARTITION=%lld", (long long)idx);
     env[n++] = ns_xasprintf("NIGHTSHIFT_PARTITION_KEY=%s", pp->key);
     env[n++] = ns_xasprintf("NIGHTSHIFT_ATTEMPT=%d", attempt_n);
-    env[n++] = ns_xasprintf("NIGHTSHIFT_CHECKPOINT=%s", p->checkpoint ? p->checkpoint : "");
+    env[n++] = ns_xasprintf("NIGHTSHIFT_CHECKPOINT=%s", p->row.checkpoint ? p->row.checkpoint : "");
     for (size_t i = 0; i < pp->params_len; i++) {
         struct ns_buf name = NS_BUF_INIT;
         buf_adds(&name, "NIGHTSHIFT_P_");
@@ -184,43 +184,43 @@ static void launch(struct rt *rt, int64_t idx)
     struct part *p = rt_part(rt, idx);
     char err[512] = "";
     double now = ns_now();
-    int64_t progress_from = p->checkpoint ? p->checkpoint_progress : 0;
-    int64_t redone = p->progress > progress_from ? p->progress - progress_from : 0;
-    p->attempts++;
-    p->attempts_total++;
+    int64_t progress_from = p->row.checkpoint ? p->row.checkpoint_progress : 0;
+    int64_t redone = p->row.progress > progress_from ? p->row.progress - progress_from : 0;
+    p->row.attempts++;
+    p->row.attempts_total++;
     /* Resume from the checkpoint: progress and error records past it will be
      * reported again by this attempt, so earlier copies go. */
-    /* p->errors counts the partition's stored records: none, nothing to drop. */
-    int64_t dropped =
-        p->errors > 0
-            ? journal_drop_errors_after(rt->j, idx, p->checkpoint ? p->checkpoint_err_id : 0)
-            : 0;
-    p->errors -= dropped;
+    /* p->row.errors counts the partition's stored records: none, nothing to drop. */
+    int64_t dropped = p->row.errors > 0
+                          ? journal_drop_errors_after(
+                                rt->j, idx, p->row.checkpoint ? p->row.checkpoint_err_id : 0)
+                          : 0;
+    p->row.errors -= dropped;
     rt->error_records -= dropped;
-    if (p->errors < 0)
-        p->errors = 0;
-    p->last_err_id = p->checkpoint ? p->checkpoint_err_id : 0;
-    int64_t new_progress = p->checkpoint ? p->checkpoint_progress : 0;
-    rt->records_done += new_progress - p->progress;
-    p->progress = new_progress;
-    if (!p->checkpoint)
-        p->total = p->total >= 0 ? p->total : -1;
+    if (p->row.errors < 0)
+        p->row.errors = 0;
+    p->last_err_id = p->row.checkpoint ? p->row.checkpoint_err_id : 0;
+    int64_t new_progress = p->row.checkpoint ? p->row.checkpoint_progress : 0;
+    rt->records_done += new_progress - p->row.progress;
+    p->row.progress = new_progress;
+    if (!p->row.checkpoint)
+        p->row.total = p->row.total >= 0 ? p->row.total : -1;
 
     struct attempt *a = ns_xcalloc(1, sizeof *a);
     a->idx = idx;
-    a->n = p->attempts_total;
+    a->n = p->row.attempts_total;
     a->log_fd = -1;
     a->started_wall = now;
     a->started_mono = ns_monotonic();
     report_parser_init(&a->parser);
     a->log_path = attempt_log_path(rt, idx, a->n);
     a->log_pending = true; /* opened on the first output byte */
-    a->id = journal_attempt_start(rt->j, idx, a->n, now, a->log_path, p->checkpoint,
-                                  p->checkpoint_len, progress_from, redone);
+    a->id = journal_attempt_start(rt->j, idx, a->n, now, a->log_path, p->row.checkpoint,
+                                  p->row.checkpoint_len, progress_from, redone);
     p->live = a;
-    if (!p->started_at)
-        p->started_at = now;
-    p->finished_at = 0;
+    if (!p->row.started_at)
+        p->row.started_at = now;
+    p->row.finished_at = 0;
     /* A queueing backend's task waits in its queue: the partition stays
      * pending, with its live attempt, until `started`. */
     a->started = !(rt->exops->caps & NS_EXEC_QUEUES);
@@ -259,7 +259,7 @@ static void launch(struct rt *rt, int64_t idx)
     p->row_dirty = true;
     rt_event(rt, idx, a->id, "attempt_start", "partition %lld [%s]: attempt %d started (%s%s)",
              (long long)idx, a->key ? a->key : "?", a->n, a->label,
-             p->checkpoint ? ", resuming from checkpoint" : "");
+             p->row.checkpoint ? ", resuming from checkpoint" : "");
 }
 
 static int64_t next_dispatchable(struct rt *rt)
@@ -270,7 +270,7 @@ static int64_t next_dispatchable(struct rt *rt)
             rt->requeue_head = rt->nrequeue = 0;
         struct part *p = rt_part(rt, idx);
         p->queued = false;
-        if (p->state == P_PENDING && !p->live)
+        if (p->row.state == P_PENDING && !p->live)
             return idx;
     }
     /* Next in line: the state bytes, no struct part until it is chosen. */

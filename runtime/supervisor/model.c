@@ -13,7 +13,7 @@
  * backward shift (no tombstones), so lookups stay short however many come
  * and go.
  *
- * Invariants: rt->pstate[idx] == rt_part(rt, idx)->state for every partition
+ * Invariants: rt->pstate[idx] == rt_part(rt, idx)->row.state for every partition
  * in memory, and rt->counts[s] is the number of partitions in state s (both
  * changed only by rt_set_state). Owned by the poll loop's thread, like
  * everything in struct rt.
@@ -42,14 +42,14 @@ struct part *part_map_find(const struct part_map *m, int64_t idx)
         struct part *p = m->slots[i];
         if (!p)
             return NULL;
-        if (p->idx == idx)
+        if (p->row.idx == idx)
             return p;
     }
 }
 
 static void put(struct part_map *m, struct part *p)
 {
-    size_t i = slot_of(m, p->idx);
+    size_t i = slot_of(m, p->row.idx);
     while (m->slots[i])
         i = (i + 1) & (m->cap - 1);
     m->slots[i] = p;
@@ -76,7 +76,7 @@ void part_map_remove(struct part_map *m, int64_t idx)
     if (!m->cap)
         return;
     size_t i = slot_of(m, idx);
-    while (m->slots[i] && m->slots[i]->idx != idx)
+    while (m->slots[i] && m->slots[i]->row.idx != idx)
         i = (i + 1) & (m->cap - 1);
     if (!m->slots[i])
         return;
@@ -182,12 +182,12 @@ void rt_set_str(char **dst, const char *s, size_t len)
     *dst = copy;
 }
 
-void rt_set_state(struct rt *rt, int64_t idx, enum pstate to)
+void rt_set_state(struct rt *rt, int64_t idx, enum ns_part_state to)
 {
     struct part *p = rt_part(rt, idx);
-    rt->counts[p->state]--;
+    rt->counts[p->row.state]--;
     rt->counts[to]++;
-    p->state = to;
+    p->row.state = to;
     rt->pstate[idx] = (uint8_t)to;
     rt->dirty = true;
 }
@@ -195,12 +195,12 @@ void rt_set_state(struct rt *rt, int64_t idx, enum pstate to)
 void rt_clear_checkpoint(struct rt *rt, int64_t idx)
 {
     struct part *p = rt_part(rt, idx);
-    free(p->checkpoint);
-    p->checkpoint = NULL;
-    p->checkpoint_len = 0;
-    p->checkpoint_progress = 0;
-    p->checkpoint_err_id = 0;
-    journal_checkpoint(rt->j, idx, p);
+    free(p->row.checkpoint);
+    p->row.checkpoint = NULL;
+    p->row.checkpoint_len = 0;
+    p->row.checkpoint_progress = 0;
+    p->row.checkpoint_err_id = 0;
+    journal_checkpoint(rt->j, &p->row);
 }
 
 /* The columns part_fill reads, in its order. */
@@ -220,32 +220,32 @@ void rt_clear_checkpoint(struct rt *rt, int64_t idx)
 /* One partitions row (PART_COLUMNS) into p; the state is rt->pstate's. */
 static void part_fill(struct rt *rt, struct part *p, sqlite3_stmt *s)
 {
-    p->attempts = sqlite3_column_int(s, 2);
-    p->attempts_total = sqlite3_column_int(s, 3);
-    p->max_attempts = rt->spec->retry_attempts;
-    p->progress = sqlite3_column_int64(s, 4);
-    p->total = sqlite3_column_type(s, 5) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 5);
-    p->errors = sqlite3_column_int64(s, 6);
+    p->row.attempts = sqlite3_column_int(s, 2);
+    p->row.attempts_total = sqlite3_column_int(s, 3);
+    p->row.max_attempts = rt->spec->retry_attempts;
+    p->row.progress = sqlite3_column_int64(s, 4);
+    p->row.total = sqlite3_column_type(s, 5) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 5);
+    p->row.errors = sqlite3_column_int64(s, 6);
     if (sqlite3_column_type(s, 7) != SQLITE_NULL) {
-        p->checkpoint_len = (size_t)sqlite3_column_bytes(s, 7);
-        p->checkpoint = ns_xstrndup(sqlite3_column_blob(s, 7), p->checkpoint_len);
-        p->checkpoint_progress = sqlite3_column_int64(s, 8);
-        p->checkpoint_err_id = sqlite3_column_int64(s, 9);
+        p->row.checkpoint_len = (size_t)sqlite3_column_bytes(s, 7);
+        p->row.checkpoint = ns_xstrndup(sqlite3_column_blob(s, 7), p->row.checkpoint_len);
+        p->row.checkpoint_progress = sqlite3_column_int64(s, 8);
+        p->row.checkpoint_err_id = sqlite3_column_int64(s, 9);
     }
-    p->retry_at = sqlite3_column_double(s, 10);
-    p->started_at = sqlite3_column_double(s, 11);
-    p->finished_at = sqlite3_column_double(s, 12);
+    p->row.retry_at = sqlite3_column_double(s, 10);
+    p->row.started_at = sqlite3_column_double(s, 11);
+    p->row.finished_at = sqlite3_column_double(s, 12);
     if (sqlite3_column_type(s, 13) != SQLITE_NULL)
-        p->last_message = ns_xstrdup((const char *)sqlite3_column_text(s, 13));
+        p->row.last_message = ns_xstrdup((const char *)sqlite3_column_text(s, 13));
     if (sqlite3_column_type(s, 14) != SQLITE_NULL)
-        p->last_signature = ns_xstrdup((const char *)sqlite3_column_text(s, 14));
+        p->row.last_signature = ns_xstrdup((const char *)sqlite3_column_text(s, 14));
 }
 
 void rt_part_free(struct part *p)
 {
-    free(p->checkpoint);
-    free(p->last_message);
-    free(p->last_signature);
+    free(p->row.checkpoint);
+    free(p->row.last_message);
+    free(p->row.last_signature);
     free(p);
 }
 
@@ -255,10 +255,10 @@ struct part *rt_part(struct rt *rt, int64_t idx)
     if (p)
         return p;
     p = ns_xcalloc(1, sizeof *p);
-    p->idx = idx;
-    p->state = (enum pstate)rt->pstate[idx];
-    p->max_attempts = rt->spec->retry_attempts;
-    p->total = -1;
+    p->row.idx = idx;
+    p->row.state = (enum ns_part_state)rt->pstate[idx];
+    p->row.max_attempts = rt->spec->retry_attempts;
+    p->row.total = -1;
     uint8_t bit = (uint8_t)(1u << (idx % 8));
     if (rt->untouched[idx / 8] & bit) {
         /* Untouched since the start (PART_UNTOUCHED); from now on changes
@@ -281,7 +281,7 @@ struct part *rt_part(struct rt *rt, int64_t idx)
      * records themselves are the truth. A partition that never started has
      * none (an attempt's records commit with or after its start, which
      * counts it in the row). */
-    if (p->attempts_total == 0) {
+    if (p->row.attempts_total == 0) {
         part_map_insert(&rt->parts, p);
         return p;
     }
@@ -290,7 +290,7 @@ struct part *rt_part(struct rt *rt, int64_t idx)
     sqlite3_bind_int64(s, 1, rt->run_id);
     sqlite3_bind_int64(s, 2, idx);
     if (sqlite3_step(s) == SQLITE_ROW)
-        p->errors = sqlite3_column_int64(s, 0);
+        p->row.errors = sqlite3_column_int64(s, 0);
     sqlite3_reset(s);
     part_map_insert(&rt->parts, p);
     return p;
@@ -309,8 +309,8 @@ void rt_evict_settled(struct rt *rt)
     for (size_t i = 0; i < rt->parts.cap; i++) {
         const struct part *p = rt->parts.slots[i];
         if (p && !p->live && !p->queued &&
-            (p->state == P_SUCCEEDED || p->state == P_SKIPPED || p->state == P_FAILED))
-            gone[n++] = p->idx;
+            (p->row.state == P_SUCCEEDED || p->row.state == P_SKIPPED || p->row.state == P_FAILED))
+            gone[n++] = p->row.idx;
     }
     for (size_t i = 0; i < n; i++) {
         struct part *p = part_map_find(&rt->parts, gone[i]);
@@ -349,7 +349,7 @@ int rt_load_partitions(struct rt *rt, char *err, size_t errlen)
         if (idx < 0 || (size_t)idx >= rt->nparts)
             continue;
         int st = pstate_from_name((const char *)sqlite3_column_text(s, 1));
-        enum pstate state = st < 0 ? P_PENDING : (enum pstate)st;
+        enum ns_part_state state = st < 0 ? P_PENDING : (enum ns_part_state)st;
         rt->pstate[idx] = (uint8_t)state;
         rt->counts[state]++;
         rt->records_done += sqlite3_column_int64(s, 2);

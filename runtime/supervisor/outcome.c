@@ -147,8 +147,8 @@ static void set_failure(struct rt *rt, struct attempt *a, struct part *p, const 
         buf_adds(&signature, masked);
         free(masked);
     }
-    rt_set_str(&p->last_message, text.data, text.len);
-    rt_set_str(&p->last_signature, signature.data, signature.len);
+    rt_set_str(&p->row.last_message, text.data, text.len);
+    rt_set_str(&p->row.last_signature, signature.data, signature.len);
     buf_release(&text);
     buf_release(&signature);
     free(cause);
@@ -242,34 +242,35 @@ void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_error)
     int code = v.code, sig = v.sig;
     enum ns_exit_action action = v.action;
     bool counts = v.counts;
-    journal_attempt_end(rt->j, a, rt->exops->name, now, outcome, code, sig, msg);
+    struct ns_attempt_image row = attempt_row(rt, a);
+    journal_attempt_end(rt->j, &row, now, outcome, code, sig, msg);
 
     bool succeeded = strcmp(outcome, "succeeded") == 0;
-    enum pstate to;
+    enum ns_part_state to;
     char next[128] = "";
     if (succeeded) {
         to = P_SUCCEEDED;
-        p->finished_at = now;
+        p->row.finished_at = now;
     } else if (p->skip_when_done) {
         to = P_SKIPPED;
-        p->finished_at = now;
+        p->row.finished_at = now;
         snprintf(next, sizeof next, "; partition skipped by the operator");
     } else if (!counts) {
-        p->attempts--;
+        p->row.attempts--;
         to = P_PENDING;
     } else {
         set_failure(rt, a, p, msg, code, sig);
-        if (action == NS_EXIT_RETRY && p->attempts < p->max_attempts) {
-            int64_t delay = runtime_backoff_ms(rt->spec, p->attempts + 1, rng_unit(rt));
-            p->retry_at = now + (double)delay / 1000.0;
+        if (action == NS_EXIT_RETRY && p->row.attempts < p->row.max_attempts) {
+            int64_t delay = runtime_backoff_ms(rt->spec, p->row.attempts + 1, rng_unit(rt));
+            p->row.retry_at = now + (double)delay / 1000.0;
             to = P_RETRY_WAIT;
             rt_wait_retry(rt, a->idx);
             char d[32];
-            snprintf(next, sizeof next, "; retry %d/%d in %s", p->attempts + 1, p->max_attempts,
-                     ns_format_duration(delay, d, sizeof d));
+            snprintf(next, sizeof next, "; retry %d/%d in %s", p->row.attempts + 1,
+                     p->row.max_attempts, ns_format_duration(delay, d, sizeof d));
         } else {
             to = P_FAILED;
-            p->finished_at = now;
+            p->row.finished_at = now;
             snprintf(next, sizeof next, "; %s",
                      action == NS_EXIT_FAIL   ? "on_exit says fail: partition failed"
                      : action == NS_EXIT_HALT ? "on_exit says halt: partition failed, run halted"
@@ -279,11 +280,11 @@ void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_error)
     p->live = NULL;
     p->skip_when_done = false;
     rt_set_state(rt, a->idx, to);
-    journal_partition(rt->j, a->idx, p);
+    journal_partition(rt->j, &p->row);
     p->row_dirty = false;
     rt_event(rt, a->idx, a->id, "attempt_end", "partition %lld [%s]: attempt %d %s%s",
              (long long)a->idx, a->key ? a->key : rt_part_key(rt, a->idx), a->n,
-             !succeeded && counts && p->last_message ? p->last_message : msg, next);
+             !succeeded && counts && p->row.last_message ? p->row.last_message : msg, next);
     if (to == P_PENDING && rt->state != RS_STOPPING)
         rt_requeue(rt, a->idx);
     if (!succeeded && counts && action == NS_EXIT_HALT && rt->state == RS_RUNNING) {
@@ -330,13 +331,13 @@ void rt_promote_retries(struct rt *rt, double now)
     for (size_t i = 0; i < rt->nwaiting;) {
         int64_t idx = rt->waiting[i];
         struct part *p = rt_part(rt, idx);
-        if (p->state == P_RETRY_WAIT && p->retry_at > now) {
+        if (p->row.state == P_RETRY_WAIT && p->row.retry_at > now) {
             i++;
             continue;
         }
-        if (p->state == P_RETRY_WAIT) {
+        if (p->row.state == P_RETRY_WAIT) {
             rt_set_state(rt, idx, P_PENDING);
-            journal_partition(rt->j, idx, p);
+            journal_partition(rt->j, &p->row);
             rt_requeue(rt, idx);
         }
         rt->waiting[i] = rt->waiting[--rt->nwaiting];
@@ -348,8 +349,8 @@ double rt_next_retry_at(const struct rt *rt)
     double best = 0;
     for (size_t i = 0; i < rt->nwaiting; i++) {
         const struct part *p = part_map_find(&rt->parts, rt->waiting[i]);
-        if (p && p->state == P_RETRY_WAIT && (best == 0 || p->retry_at < best))
-            best = p->retry_at;
+        if (p && p->row.state == P_RETRY_WAIT && (best == 0 || p->row.retry_at < best))
+            best = p->row.retry_at;
     }
     return best;
 }

@@ -69,8 +69,8 @@ static double projected_finish(const struct rt *rt, double rate, double now)
         const struct part *p = part_map_find(&rt->parts, rt->live[i]->idx); /* live: held */
         if (!p)
             continue;
-        if (p->total > 0)
-            in.partial += fmin(1.0, (double)p->progress / (double)p->total);
+        if (p->row.total > 0)
+            in.partial += fmin(1.0, (double)p->row.progress / (double)p->row.total);
     }
     return query_project(&in, now);
 }
@@ -103,7 +103,7 @@ void rt_periodic(struct rt *rt, bool force)
         struct attempt *a = rt->live[i];
         if (a->progress_dirty &&
             (force || now_mono - a->progress_written_mono >= PROGRESS_WRITE_S)) {
-            journal_progress(rt->j, a->idx, rt_part(rt, a->idx));
+            journal_progress(rt->j, &rt_part(rt, a->idx)->row);
             a->progress_dirty = false;
             a->progress_written_mono = now_mono;
         }
@@ -127,7 +127,10 @@ void rt_periodic(struct rt *rt, bool force)
         double record_rate = query_record_rate(rt->records_done, rt->records_at_start, c.elapsed_s);
         /* Idle runs (paused, waiting) write once a second, with the beat. */
         if (rt->dirty || beat) {
-            journal_run_counters(rt->j, rt, rate, record_rate, rt->projected_finish);
+            struct ns_run_figures f = {
+                rt->counts, rt->records_done, rt->records_total,   rt->error_records,
+                rate,       record_rate,      rt->projected_finish};
+            journal_run_counters(rt->j, &f);
             rt->dirty = false;
         }
         guard_check_budget(rt);

@@ -36,10 +36,10 @@ static void adopt_attempt(struct rt *rt, struct attempt *a, int64_t report_offse
     if (rt->spec->timeout_ms > 0 && a->started)
         a->deadline_mono = a->started_mono + (double)rt->spec->timeout_ms / 1000.0;
     p->live = a;
-    enum pstate to = a->started ? P_RUNNING : P_PENDING;
-    if (p->state != to)
+    enum ns_part_state to = a->started ? P_RUNNING : P_PENDING;
+    if (p->row.state != to)
         rt_set_state(rt, a->idx, to);
-    journal_partition(rt->j, a->idx, p);
+    journal_partition(rt->j, &p->row);
     rt_live_add(rt, a);
     char label[96];
     rt->exops->describe(rt->ex, a->task, label, sizeof label);
@@ -104,15 +104,16 @@ void rt_reconcile(struct rt *rt)
             snprintf(msg, sizeof msg, "runtime died during the attempt; %s",
                      r == NS_RECOVER_ENDED ? "its worker was still running and was ended on restart"
                                            : "its worker was already gone");
-            journal_attempt_end(rt->j, a, rt->exops->name, now, "interrupted", -1, 0, msg);
+            struct ns_attempt_image row = attempt_row(rt, a);
+            journal_attempt_end(rt->j, &row, now, "interrupted", -1, 0, msg);
             rt_event(rt, idx, a->id, "reconcile", "partition %lld [%s]: attempt %d %s",
                      (long long)idx, rt_part_key(rt, idx), a->n, msg);
             /* Queued when the runtime died (its partition still pending):
              * interrupted like a running one, not counted against it. */
             struct part *qp = idx >= 0 && (size_t)idx < rt->nparts ? rt_part(rt, idx) : NULL;
-            if (qp && !qp->live && qp->state == P_PENDING && qp->attempts > 0) {
-                qp->attempts--;
-                journal_partition(rt->j, idx, qp);
+            if (qp && !qp->live && qp->row.state == P_PENDING && qp->row.attempts > 0) {
+                qp->row.attempts--;
+                journal_partition(rt->j, &qp->row);
             }
             free(a);
         }
@@ -126,23 +127,23 @@ void rt_reconcile(struct rt *rt)
         rt_event(rt, -1, 0, "reconcile", "ended %d leftover process%s of run %lld", strays,
                  strays == 1 ? "" : "es", (long long)rt->run_id);
     for (size_t i = 0; i < rt->nparts; i++) {
-        enum pstate st = (enum pstate)rt->pstate[i];
+        enum ns_part_state st = (enum ns_part_state)rt->pstate[i];
         if (st != P_RUNNING && st != P_PAUSED && !(st == P_FAILED && rt->opts->retry_failed))
             continue;
         struct part *p = rt_part(rt, (int64_t)i);
         if (p->live)
             continue; /* adopted: it runs on */
-        if (p->state == P_RUNNING || p->state == P_PAUSED) {
+        if (p->row.state == P_RUNNING || p->row.state == P_PAUSED) {
             /* Interrupted through no fault of the worker: the attempt does
              * not count against the partition's budget. */
-            if (p->attempts > 0)
-                p->attempts--;
+            if (p->row.attempts > 0)
+                p->row.attempts--;
             rt_set_state(rt, (int64_t)i, P_PENDING);
-            journal_partition(rt->j, (int64_t)i, p);
-        } else if (p->state == P_FAILED && rt->opts->retry_failed) {
-            p->attempts = 0;
+            journal_partition(rt->j, &p->row);
+        } else if (p->row.state == P_FAILED && rt->opts->retry_failed) {
+            p->row.attempts = 0;
             rt_set_state(rt, (int64_t)i, P_PENDING);
-            journal_partition(rt->j, (int64_t)i, p);
+            journal_partition(rt->j, &p->row);
             rt_event(rt, (int64_t)i, 0, "partition_state",
                      "partition %lld [%s]: failed -> pending (--retry-failed)", (long long)i,
                      rt_part_key(rt, (int64_t)i));
