@@ -118,14 +118,7 @@ const char *rt_part_key(struct rt *rt, int64_t idx)
     if (rt->key_text && rt->key_idx == idx)
         return rt->key_text;
     free(rt->key_text);
-    rt->key_text = NULL;
-    sqlite3_stmt *s = rt->key_stmt;
-    sqlite3_reset(s);
-    sqlite3_bind_int64(s, 1, rt->run_id);
-    sqlite3_bind_int64(s, 2, idx);
-    if (sqlite3_step(s) == SQLITE_ROW)
-        rt->key_text = ns_xstrdup((const char *)sqlite3_column_text(s, 0));
-    sqlite3_reset(s);
+    rt->key_text = runs_part_key(rt->runs, idx);
     rt->key_idx = idx;
     if (!rt->key_text)
         rt->key_text = ns_xstrdup("?");
@@ -137,31 +130,7 @@ const char *rt_part_key(struct rt *rt, int64_t idx)
  * Release with rt_part_unload. */
 int rt_part_load(struct rt *rt, int64_t idx, struct ns_partition *out, char *err, size_t errlen)
 {
-    memset(out, 0, sizeof *out);
-    sqlite3_stmt *s = rt->params_stmt;
-    sqlite3_reset(s);
-    sqlite3_bind_int64(s, 1, rt->run_id);
-    sqlite3_bind_int64(s, 2, idx);
-    size_t cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (out->params_len == cap) {
-            cap = cap ? cap * 2 : 16;
-            out->params = ns_xrealloc(out->params, cap * sizeof *out->params);
-        }
-        struct ns_kv *kv = &out->params[out->params_len++];
-        kv->name = ns_xstrdup((const char *)sqlite3_column_text(s, 0));
-        kv->value = ns_xstrdup((const char *)sqlite3_column_text(s, 1));
-    }
-    sqlite3_reset(s);
-    out->index = idx;
-    out->key = out->params_len > 1 ? out->params[1].value : NULL;
-    if (rc != SQLITE_DONE || !out->key) {
-        ns_errf(err, errlen, "partition %lld: cannot read its parameters: %s", (long long)idx,
-                rc != SQLITE_DONE ? sqlite3_errmsg(rt->st.db) : "not stored");
-        return -1;
-    }
-    return 0;
+    return runs_part_params(rt->runs, idx, out, err, errlen);
 }
 
 void rt_part_unload(struct ns_partition *pp)
@@ -203,44 +172,6 @@ void rt_clear_checkpoint(struct rt *rt, int64_t idx)
     journal_checkpoint(rt->j, &p->row);
 }
 
-/* The columns part_fill reads, in its order. */
-#define PART_COLUMNS                                                                               \
-    "idx, state, attempts, attempts_total, progress, total, error_records, checkpoint, "           \
-    "checkpoint_progress, checkpoint_err_id, next_attempt_at, started_at, finished_at, "           \
-    "last_message, last_signature"
-
-/* True for a row as run creation wrote it: what part_fill would read from
- * it is what rt_part starts from, so it need not be read. */
-#define PART_UNTOUCHED                                                                             \
-    "(attempts = 0 AND attempts_total = 0 AND progress = 0 AND total IS NULL AND "                 \
-    "error_records = 0 AND checkpoint IS NULL AND next_attempt_at IS NULL AND "                    \
-    "started_at IS NULL AND finished_at IS NULL AND last_message IS NULL AND "                     \
-    "last_signature IS NULL)"
-
-/* One partitions row (PART_COLUMNS) into p; the state is rt->pstate's. */
-static void part_fill(struct rt *rt, struct part *p, sqlite3_stmt *s)
-{
-    p->row.attempts = sqlite3_column_int(s, 2);
-    p->row.attempts_total = sqlite3_column_int(s, 3);
-    p->row.max_attempts = rt->spec->retry_attempts;
-    p->row.progress = sqlite3_column_int64(s, 4);
-    p->row.total = sqlite3_column_type(s, 5) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 5);
-    p->row.errors = sqlite3_column_int64(s, 6);
-    if (sqlite3_column_type(s, 7) != SQLITE_NULL) {
-        p->row.checkpoint_len = (size_t)sqlite3_column_bytes(s, 7);
-        p->row.checkpoint = ns_xstrndup(sqlite3_column_blob(s, 7), p->row.checkpoint_len);
-        p->row.checkpoint_progress = sqlite3_column_int64(s, 8);
-        p->row.checkpoint_err_id = sqlite3_column_int64(s, 9);
-    }
-    p->row.retry_at = sqlite3_column_double(s, 10);
-    p->row.started_at = sqlite3_column_double(s, 11);
-    p->row.finished_at = sqlite3_column_double(s, 12);
-    if (sqlite3_column_type(s, 13) != SQLITE_NULL)
-        p->row.last_message = ns_xstrdup((const char *)sqlite3_column_text(s, 13));
-    if (sqlite3_column_type(s, 14) != SQLITE_NULL)
-        p->row.last_signature = ns_xstrdup((const char *)sqlite3_column_text(s, 14));
-}
-
 void rt_part_free(struct part *p)
 {
     free(p->row.checkpoint);
@@ -261,7 +192,7 @@ struct part *rt_part(struct rt *rt, int64_t idx)
     p->row.total = -1;
     uint8_t bit = (uint8_t)(1u << (idx % 8));
     if (rt->untouched[idx / 8] & bit) {
-        /* Untouched since the start (PART_UNTOUCHED); from now on changes
+        /* Untouched since the start (runs.c: RUNS_PART_UNTOUCHED); from now on changes
          * go through this struct, and its row once it is evicted. */
         rt->untouched[idx / 8] &= (uint8_t)~bit;
         part_map_insert(&rt->parts, p);
@@ -270,13 +201,7 @@ struct part *rt_part(struct rt *rt, int64_t idx)
     /* The same connection: the row includes this turn's uncommitted writes
      * (batched error records too, once flushed). */
     journal_flush(rt->j);
-    sqlite3_stmt *s = rt->part_stmt;
-    sqlite3_reset(s);
-    sqlite3_bind_int64(s, 1, rt->run_id);
-    sqlite3_bind_int64(s, 2, idx);
-    if (sqlite3_step(s) == SQLITE_ROW)
-        part_fill(rt, p, s);
-    sqlite3_reset(s);
+    runs_part_read(rt->runs, idx, &p->row);
     /* Error counters on rows are coalesced and may lag after a crash; the
      * records themselves are the truth. A partition that never started has
      * none (an attempt's records commit with or after its start, which
@@ -285,13 +210,9 @@ struct part *rt_part(struct rt *rt, int64_t idx)
         part_map_insert(&rt->parts, p);
         return p;
     }
-    s = rt->part_errors_stmt;
-    sqlite3_reset(s);
-    sqlite3_bind_int64(s, 1, rt->run_id);
-    sqlite3_bind_int64(s, 2, idx);
-    if (sqlite3_step(s) == SQLITE_ROW)
-        p->row.errors = sqlite3_column_int64(s, 0);
-    sqlite3_reset(s);
+    int64_t errors = runs_part_errors(rt->runs, idx);
+    if (errors >= 0)
+        p->row.errors = errors;
     part_map_insert(&rt->parts, p);
     return p;
 }
@@ -321,6 +242,35 @@ void rt_evict_settled(struct rt *rt)
     rt->evict_at = 2 * rt->parts.len > EVICT_MIN ? 2 * rt->parts.len : EVICT_MIN;
 }
 
+struct load_ctx {
+    struct rt *rt;
+    size_t seen;
+};
+
+/* runs_load_states callback: one partition's state byte and figures. */
+static void load_state(void *ctx, const struct ns_part_state_row *row)
+{
+    struct load_ctx *lc = ctx;
+    struct rt *rt = lc->rt;
+    int64_t idx = row->idx;
+    if (idx < 0 || (size_t)idx >= rt->nparts)
+        return;
+    enum ns_part_state state = row->state < 0 ? P_PENDING : (enum ns_part_state)row->state;
+    rt->pstate[idx] = (uint8_t)state;
+    rt->counts[state]++;
+    rt->records_done += row->progress;
+    if (row->total > 0)
+        rt->records_total += row->total;
+    if (row->untouched)
+        rt->untouched[idx / 8] |= (uint8_t)(1u << (idx % 8));
+    if (state == P_RUNNING || state == P_PAUSED || state == P_RETRY_WAIT) {
+        rt_part(rt, idx);
+        if (state == P_RETRY_WAIT)
+            rt_wait_retry(rt, idx);
+    }
+    lc->seen++;
+}
+
 /* Reads every partition's state (one byte each in memory) and the run's
  * figures; only the partitions a dead runtime left running or paused, and
  * those waiting to retry, are taken into memory now. */
@@ -330,51 +280,15 @@ int rt_load_partitions(struct rt *rt, char *err, size_t errlen)
     rt->pstate = ns_xcalloc(rt->nparts ? rt->nparts : 1, 1);
     rt->untouched = ns_xcalloc(rt->nparts / 8 + 1, 1);
     rt->evict_at = EVICT_MIN;
-    rt->key_stmt =
-        store_prepare(&rt->st, "SELECT key FROM partitions WHERE run_id = ?1 AND idx = ?2");
-    rt->part_stmt = store_prepare(&rt->st, "SELECT " PART_COLUMNS " FROM partitions "
-                                           "WHERE run_id = ?1 AND idx = ?2");
-    rt->part_errors_stmt =
-        store_prepare(&rt->st, "SELECT count(*) FROM error_records WHERE run_id = ?1 AND idx = ?2");
-    rt->params_stmt = store_prepare(
-        &rt->st, "SELECT j.key, j.value FROM partitions p, json_each(p.params_json) j "
-                 "WHERE p.run_id = ?1 AND p.idx = ?2 ORDER BY j.id");
-    sqlite3_stmt *s = store_prepare(&rt->st, "SELECT idx, state, progress, total, " PART_UNTOUCHED
-                                             " FROM partitions WHERE run_id = ? ORDER BY idx");
-    sqlite3_bind_int64(s, 1, rt->run_id);
-    size_t seen = 0;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        int64_t idx = sqlite3_column_int64(s, 0);
-        if (idx < 0 || (size_t)idx >= rt->nparts)
-            continue;
-        int st = pstate_from_name((const char *)sqlite3_column_text(s, 1));
-        enum ns_part_state state = st < 0 ? P_PENDING : (enum ns_part_state)st;
-        rt->pstate[idx] = (uint8_t)state;
-        rt->counts[state]++;
-        rt->records_done += sqlite3_column_int64(s, 2);
-        if (sqlite3_column_type(s, 3) != SQLITE_NULL && sqlite3_column_int64(s, 3) > 0)
-            rt->records_total += sqlite3_column_int64(s, 3);
-        if (sqlite3_column_int(s, 4))
-            rt->untouched[idx / 8] |= (uint8_t)(1u << (idx % 8));
-        if (state == P_RUNNING || state == P_PAUSED || state == P_RETRY_WAIT) {
-            rt_part(rt, idx);
-            if (state == P_RETRY_WAIT)
-                rt_wait_retry(rt, idx);
-        }
-        seen++;
-    }
-    sqlite3_finalize(s);
-    s = store_prepare(&rt->st, "SELECT count(*) FROM error_records WHERE run_id = ?");
-    sqlite3_bind_int64(s, 1, rt->run_id);
-    if (sqlite3_step(s) == SQLITE_ROW)
-        rt->error_records = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
+    rt->runs = runs_open(&rt->st, rt->run_id);
+    struct load_ctx lc = {rt, 0};
+    char why[256] = "";
+    int64_t rows = runs_load_states(rt->runs, load_state, &lc, why, sizeof why);
+    rt->error_records = runs_error_count(rt->runs);
     rt->records_at_start = rt->records_done; /* records/s counts this runtime's own */
-    if (rc != SQLITE_DONE || seen != rt->nparts) {
+    if (rows < 0 || lc.seen != rt->nparts) {
         ns_errf(err, errlen, "%s: run %lld: expected %zu partitions, found %zu%s%s", rt->st.path,
-                (long long)rt->run_id, rt->nparts, seen, rc != SQLITE_DONE ? ": " : "",
-                rc != SQLITE_DONE ? sqlite3_errmsg(rt->st.db) : "");
+                (long long)rt->run_id, rt->nparts, lc.seen, rows < 0 ? ": " : "", why);
         return -1;
     }
     return 0;
@@ -386,8 +300,5 @@ void rt_model_release(struct rt *rt)
     free(rt->pstate);
     free(rt->untouched);
     free(rt->key_text);
-    sqlite3_finalize(rt->key_stmt);
-    sqlite3_finalize(rt->params_stmt);
-    sqlite3_finalize(rt->part_stmt);
-    sqlite3_finalize(rt->part_errors_stmt);
+    runs_close(rt->runs);
 }

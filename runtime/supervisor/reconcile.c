@@ -48,80 +48,55 @@ static void adopt_attempt(struct rt *rt, struct attempt *a, int64_t report_offse
              (long long)a->idx, rt_part_key(rt, a->idx), a->n, label);
 }
 
+/* One attempt a dead runtime left open (o): adopted if the executor finds
+ * its task alive, else closed as interrupted. */
+static void reconcile_attempt(struct rt *rt, const struct ns_attempt_image *o, double now)
+{
+    int64_t idx = o->idx;
+    enum ns_recover r = NS_RECOVER_GONE;
+    struct attempt *a = ns_xcalloc(1, sizeof *a);
+    a->id = o->id;
+    a->idx = idx;
+    a->n = o->n;
+    a->started_wall = o->started_at;
+    /* An attempt of another executor (the spec changed under --force)
+     * cannot be found by this one: it is gone as far as we can tell. */
+    if (strcmp(o->executor, rt->exops->name) == 0 && idx >= 0 && (size_t)idx < rt->nparts &&
+        !rt_part(rt, idx)->live)
+        r = rt->exops->recover(rt->ex, o->locator, a->id, o->report_offset, o->output_offset, a,
+                               &a->task);
+    if (r == NS_RECOVER_ADOPTED) {
+        adopt_attempt(rt, a, o->report_offset, o->output_offset, o->log_path);
+        return;
+    }
+    char msg[160];
+    snprintf(msg, sizeof msg, "runtime died during the attempt; %s",
+             r == NS_RECOVER_ENDED ? "its worker was still running and was ended on restart"
+                                   : "its worker was already gone");
+    struct ns_attempt_image row = attempt_row(rt, a);
+    journal_attempt_end(rt->j, &row, now, "interrupted", -1, 0, msg);
+    rt_event(rt, idx, a->id, "reconcile", "partition %lld [%s]: attempt %d %s", (long long)idx,
+             rt_part_key(rt, idx), a->n, msg);
+    /* Queued when the runtime died (its partition still pending):
+     * interrupted like a running one, not counted against it. */
+    struct part *qp = idx >= 0 && (size_t)idx < rt->nparts ? rt_part(rt, idx) : NULL;
+    if (qp && !qp->live && qp->row.state == P_PENDING && qp->row.attempts > 0) {
+        qp->row.attempts--;
+        journal_partition(rt->j, &qp->row);
+    }
+    free(a);
+}
+
 /* Ends what a dead runtime left behind and puts interrupted partitions back
  * in the queue. Runs before anything is dispatched. */
 void rt_reconcile(struct rt *rt)
 {
-    sqlite3_stmt *s = store_prepare(
-        &rt->st, "SELECT id, idx, n, executor, locator, started_at, report_offset, output_offset, "
-                 "log_path FROM attempts WHERE run_id = ? AND outcome IS NULL");
-    sqlite3_bind_int64(s, 1, rt->run_id);
-    struct {
-        int64_t id, idx, n, report_offset, output_offset;
-        char *executor, *locator, *log_path;
-        double started;
-    } *orphans = NULL;
-    size_t n = 0;
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        orphans = ns_xrealloc(orphans, (n + 1) * sizeof *orphans);
-        orphans[n].id = sqlite3_column_int64(s, 0);
-        orphans[n].idx = sqlite3_column_int64(s, 1);
-        orphans[n].n = sqlite3_column_int64(s, 2);
-        orphans[n].executor = ns_xstrdup((const char *)sqlite3_column_text(s, 3));
-        orphans[n].locator = sqlite3_column_type(s, 4) == SQLITE_NULL
-                                 ? NULL
-                                 : ns_xstrdup((const char *)sqlite3_column_text(s, 4));
-        orphans[n].started = sqlite3_column_double(s, 5);
-        orphans[n].report_offset = sqlite3_column_int64(s, 6);
-        orphans[n].output_offset = sqlite3_column_int64(s, 7);
-        orphans[n].log_path = sqlite3_column_type(s, 8) == SQLITE_NULL
-                                  ? NULL
-                                  : ns_xstrdup((const char *)sqlite3_column_text(s, 8));
-        n++;
-    }
-    sqlite3_finalize(s);
+    struct ns_attempt_image *orphans;
+    size_t n = runs_open_attempts(rt->runs, &orphans);
     double now = ns_now();
-    for (size_t i = 0; i < n; i++) {
-        int64_t idx = orphans[i].idx;
-        enum ns_recover r = NS_RECOVER_GONE;
-        struct attempt *a = ns_xcalloc(1, sizeof *a);
-        a->id = orphans[i].id;
-        a->idx = idx;
-        a->n = (int)orphans[i].n;
-        a->started_wall = orphans[i].started;
-        /* An attempt of another executor (the spec changed under --force)
-         * cannot be found by this one: it is gone as far as we can tell. */
-        if (strcmp(orphans[i].executor, rt->exops->name) == 0 && idx >= 0 &&
-            (size_t)idx < rt->nparts && !rt_part(rt, idx)->live)
-            r = rt->exops->recover(rt->ex, orphans[i].locator, a->id, orphans[i].report_offset,
-                                   orphans[i].output_offset, a, &a->task);
-        if (r == NS_RECOVER_ADOPTED) {
-            adopt_attempt(rt, a, orphans[i].report_offset, orphans[i].output_offset,
-                          orphans[i].log_path);
-            a = NULL;
-        } else {
-            char msg[160];
-            snprintf(msg, sizeof msg, "runtime died during the attempt; %s",
-                     r == NS_RECOVER_ENDED ? "its worker was still running and was ended on restart"
-                                           : "its worker was already gone");
-            struct ns_attempt_image row = attempt_row(rt, a);
-            journal_attempt_end(rt->j, &row, now, "interrupted", -1, 0, msg);
-            rt_event(rt, idx, a->id, "reconcile", "partition %lld [%s]: attempt %d %s",
-                     (long long)idx, rt_part_key(rt, idx), a->n, msg);
-            /* Queued when the runtime died (its partition still pending):
-             * interrupted like a running one, not counted against it. */
-            struct part *qp = idx >= 0 && (size_t)idx < rt->nparts ? rt_part(rt, idx) : NULL;
-            if (qp && !qp->live && qp->row.state == P_PENDING && qp->row.attempts > 0) {
-                qp->row.attempts--;
-                journal_partition(rt->j, &qp->row);
-            }
-            free(a);
-        }
-        free(orphans[i].executor);
-        free(orphans[i].locator);
-        free(orphans[i].log_path);
-    }
-    free(orphans);
+    for (size_t i = 0; i < n; i++)
+        reconcile_attempt(rt, &orphans[i], now);
+    runs_attempts_free(orphans, n);
     int strays = rt->exops->end_strays(rt->ex);
     if (strays > 0)
         rt_event(rt, -1, 0, "reconcile", "ended %d leftover process%s of run %lld", strays,

@@ -111,9 +111,8 @@ static void diff_lines(struct ns_buf *out, const char *a, const char *b, const c
 
 struct store_parts {
     struct rt *rt;
-    struct ns_rowbatch *rows;
+    struct ns_runs_parts *rows;
     struct ns_buf json;
-    int rc; /* of the last batch written */
 };
 
 /* plan_stream callback: one partition row, written 64 at a time. Non-zero
@@ -124,14 +123,8 @@ static int store_part(void *ctx, const struct ns_partition *pp)
     struct ns_buf *b = &sp->json;
     buf_reset(b);
     plan_partition_json_add(pp, b);
-    rowbatch_int(sp->rows, sp->rt->run_id);
-    rowbatch_int(sp->rows, pp->index);
-    rowbatch_text(sp->rows, pp->key, strlen(pp->key));
-    rowbatch_text(sp->rows, b->data, b->len);
-    rowbatch_int(sp->rows, sp->rt->spec->retry_attempts);
-    if (rowbatch_row_done(sp->rows))
-        sp->rc = rowbatch_flush(sp->rows);
-    return sp->rc != SQLITE_OK;
+    return runs_parts_add(sp->rows, sp->rt->run_id, pp->index, pp->key, b->data, b->len,
+                          sp->rt->spec->retry_attempts) != 0;
 }
 
 /* Inserts the run and its partitions. Returns 0, 1 if a run with this
@@ -159,73 +152,47 @@ static int create_run(struct rt *rt, const char *params, const char *spec_canon,
     ns_crashpoint("create.before");
     if (store_begin(&rt->st, err, errlen) != 0)
         goto out;
-    if (!rt->opts->rerun) {
-        /* Two `run`s of one command at once: the other may have created the
-         * run since we looked. The write lock is ours now; look again. */
-        sqlite3_stmt *q =
-            store_prepare(&rt->st, "SELECT 1 FROM runs WHERE job = ? AND params = ? LIMIT 1");
-        sqlite3_bind_text(q, 1, rt->spec->name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 2, params, -1, SQLITE_STATIC);
-        bool exists = sqlite3_step(q) == SQLITE_ROW;
-        sqlite3_finalize(q);
-        if (exists) {
-            store_rollback(&rt->st);
-            rc = 1;
-            goto out;
-        }
+    /* Two `run`s of one command at once: the other may have created the run
+     * since we looked. The write lock is ours now; look again. */
+    if (!rt->opts->rerun && runs_exists(&rt->st, rt->spec->name, params)) {
+        store_rollback(&rt->st);
+        rc = 1;
+        goto out;
     }
-    double now = ns_now();
-    sqlite3_stmt *s = store_prepare(
-        &rt->st,
-        "INSERT INTO runs(job, params, params_json, spec_path, spec_canon, spec_hash, "
-        "plan_hash, state, concurrency, total, n_pending, created_at, updated_at, token) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, lower(hex(randomblob(8))))");
-    sqlite3_bind_text(s, 1, rt->spec->name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, params, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 3, params_json, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 4, abs_spec ? abs_spec : rt->spec->path, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 5, spec_canon, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 6, spec_hash, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 7, plan_hash, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 8, rt->spec->concurrency);
-    sqlite3_bind_int64(s, 9, (sqlite3_int64)rt->plan->len);
-    sqlite3_bind_int64(s, 10, (sqlite3_int64)rt->plan->len);
-    sqlite3_bind_double(s, 11, now);
-    sqlite3_bind_double(s, 12, now);
-    int step = sqlite3_step(s);
-    sqlite3_finalize(s);
-    if (step != SQLITE_DONE) {
-        ns_errf(err, errlen, "%s: cannot create the run: %s", rt->st.path,
-                sqlite3_errmsg(rt->st.db));
+    struct ns_run_new nr = {
+        .job = rt->spec->name,
+        .params = params,
+        .params_json = params_json,
+        .spec_path = abs_spec ? abs_spec : rt->spec->path,
+        .spec_canon = spec_canon,
+        .spec_hash = spec_hash,
+        .plan_hash = plan_hash,
+        .concurrency = rt->spec->concurrency,
+        .total = (int64_t)rt->plan->len,
+    };
+    rt->run_id = runs_create(&rt->st, &nr, err, errlen);
+    if (rt->run_id < 0) {
+        rt->run_id = 0;
         store_rollback(&rt->st);
         goto out;
     }
-    rt->run_id = sqlite3_last_insert_rowid(rt->st.db);
-    struct store_parts sp = {
-        rt,
-        rowbatch_new(rt->st.db,
-                     "INSERT INTO partitions(run_id, idx, key, params_json, state, max_attempts)",
-                     "(?, ?, ?, ?, 'pending', ?)"),
-        NS_BUF_INIT, SQLITE_OK};
+    struct store_parts sp = {rt, runs_parts_new(&rt->st), NS_BUF_INIT};
     /* The plan is streamed into the table, never held. It was validated
      * before the runtime began (rt->plan is its summary): one pass here. */
     struct ns_diags diags = {0};
     int stopped = 0;
     int streamed = plan_stream_known(rt->spec, rt->opts->given, rt->opts->ngiven, rt->plan,
                                      store_part, &sp, &diags, &stopped);
-    if (streamed == 0 && sp.rc == SQLITE_OK)
-        sp.rc = rowbatch_flush(sp.rows);
-    if (sp.rc != SQLITE_OK) {
+    char why[512] = "";
+    if (runs_parts_finish(sp.rows, streamed == 0, why, sizeof why) != 0) {
         stopped = 1;
         streamed = -1;
     }
-    rowbatch_free(sp.rows);
     buf_release(&sp.json);
     diags_release(&diags);
     if (streamed != 0) {
         if (stopped)
-            ns_errf(err, errlen, "%s: cannot store partitions: %s", rt->st.path,
-                    sqlite3_errmsg(rt->st.db));
+            ns_errf(err, errlen, "%s", why);
         else
             ns_errf(err, errlen,
                     "the plan changed while the run was being created (a keys file "
@@ -253,63 +220,49 @@ static int find_or_create_run(struct rt *rt, struct ns_run_result *result, bool 
     int rc = -1;
 
 again:
-    if (!rt->opts->rerun) {
-        sqlite3_stmt *s = store_prepare(
-            &rt->st, "SELECT id, state, spec_hash, plan_hash, spec_canon, total FROM runs "
-                     "WHERE job = ? AND params = ? ORDER BY id DESC LIMIT 1");
-        sqlite3_bind_text(s, 1, rt->spec->name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 2, params, -1, SQLITE_STATIC);
-        if (sqlite3_step(s) == SQLITE_ROW) {
-            int64_t id = sqlite3_column_int64(s, 0);
-            const char *state = (const char *)sqlite3_column_text(s, 1);
-            const char *old_spec = (const char *)sqlite3_column_text(s, 2);
-            const char *old_plan = (const char *)sqlite3_column_text(s, 3);
-            const char *old_canon = (const char *)sqlite3_column_text(s, 4);
-            int64_t old_total = sqlite3_column_int64(s, 5);
-            result->run_id = id;
-            if (strcmp(state, "succeeded") == 0) {
-                result->already_succeeded = true;
-                snprintf(result->state, sizeof result->state, "succeeded");
-                sqlite3_finalize(s);
-                rc = 0;
-                goto out;
-            }
-            if (strcmp(old_plan, plan_hash) != 0) {
-                struct ns_buf b = NS_BUF_INIT;
-                buf_addf(&b,
-                         "run %lld: the plan changed since it started (%lld partitions then, "
-                         "%zu now, or different keys); finish it with the old spec, or "
-                         "start a new run with --rerun",
-                         (long long)id, (long long)old_total, rt->plan->len);
-                ns_errf(err, errlen, "%s", b.data);
+    struct ns_run_found f;
+    if (!rt->opts->rerun && runs_find(&rt->st, rt->spec->name, params, &f)) {
+        int64_t id = f.id;
+        result->run_id = id;
+        if (strcmp(f.state, "succeeded") == 0) {
+            result->already_succeeded = true;
+            snprintf(result->state, sizeof result->state, "succeeded");
+            runs_found_release(&f);
+            rc = 0;
+            goto out;
+        }
+        if (strcmp(f.plan_hash, plan_hash) != 0) {
+            ns_errf(err, errlen,
+                    "run %lld: the plan changed since it started (%lld partitions then, "
+                    "%zu now, or different keys); finish it with the old spec, or "
+                    "start a new run with --rerun",
+                    (long long)id, (long long)f.total, rt->plan->len);
+            *refused = true;
+            runs_found_release(&f);
+            goto out;
+        }
+        if (strcmp(f.spec_hash, spec_hash) != 0) {
+            struct ns_buf b = NS_BUF_INIT;
+            diff_lines(&b, f.spec_canon, canon, "  was: ");
+            diff_lines(&b, canon, f.spec_canon, "  now: ");
+            if (!rt->opts->force) {
+                ns_errf(err, errlen,
+                        "run %lld: the spec changed since the run started:\n%s"
+                        "resume anyway with --force, or start a new run with --rerun",
+                        (long long)id, b.data ? b.data : "");
                 buf_release(&b);
                 *refused = true;
-                sqlite3_finalize(s);
+                runs_found_release(&f);
                 goto out;
             }
-            if (strcmp(old_spec, spec_hash) != 0) {
-                struct ns_buf b = NS_BUF_INIT;
-                diff_lines(&b, old_canon, canon, "  was: ");
-                diff_lines(&b, canon, old_canon, "  now: ");
-                if (!rt->opts->force) {
-                    ns_errf(err, errlen,
-                            "run %lld: the spec changed since the run started:\n%s"
-                            "resume anyway with --force, or start a new run with --rerun",
-                            (long long)id, b.data ? b.data : "");
-                    buf_release(&b);
-                    *refused = true;
-                    sqlite3_finalize(s);
-                    goto out;
-                }
-                /* Written (journal_spec) and recorded once we hold the
-                 * lock: a refused run changes nothing. Earlier attempts ran
-                 * with the old settings, and the store must say so. */
-                rt->forced_changes = buf_detach(&b);
-            }
-            rt->run_id = id;
-            result->resumed = true;
+            /* Written (journal_spec) and recorded once we hold the
+             * lock: a refused run changes nothing. Earlier attempts ran
+             * with the old settings, and the store must say so. */
+            rt->forced_changes = buf_detach(&b);
         }
-        sqlite3_finalize(s);
+        rt->run_id = id;
+        result->resumed = true;
+        runs_found_release(&f);
     }
     if (!rt->run_id) {
         int created = create_run(rt, params, canon, spec_hash, plan_hash, err, errlen);
@@ -339,10 +292,7 @@ static int take_lock(struct rt *rt, bool *refused, char *err, size_t errlen)
     }
     free(path);
     if (flock(rt->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-        sqlite3_stmt *s = store_prepare(&rt->st, "SELECT runtime_pid FROM runs WHERE id = ?");
-        sqlite3_bind_int64(s, 1, rt->run_id);
-        long long pid = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-        sqlite3_finalize(s);
+        long long pid = (long long)runs_runtime_pid(&rt->st, rt->run_id);
         ns_errf(err, errlen,
                 "run %lld is already being driven by a live runtime (pid %lld); watch it with "
                 "'nightshift console %lld'",
@@ -476,9 +426,7 @@ static void poll_commands(struct rt *rt, bool force)
     rt->last_cmd_poll = now;
     /* data_version changes only when another connection commits: a cheap
      * test before looking at the commands table. */
-    sqlite3_stmt *s = store_prepare(&rt->st, "PRAGMA data_version");
-    int64_t v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    sqlite3_finalize(s);
+    int64_t v = runs_data_version(rt->runs);
     if (!force && v == rt->data_version)
         return;
     rt->data_version = v;
@@ -669,32 +617,17 @@ static int open_run(struct rt *rt, const char *db_path, struct ns_run_result *re
     if (take_lock(rt, refused, err, errlen) != 0)
         return -1;
     rt->checkpointer = checkpointer_start(&rt->st);
-    {
-        /* `gc` deletes a finished run under its lock: one it took between
-         * our lookup and our lock is gone now. */
-        sqlite3_stmt *q = store_prepare(&rt->st, "SELECT token FROM runs WHERE id = ?");
-        sqlite3_bind_int64(q, 1, rt->run_id);
-        bool exists = sqlite3_step(q) == SQLITE_ROW;
-        if (exists && sqlite3_column_type(q, 0) == SQLITE_TEXT)
-            rt->file_token = ns_xstrdup((const char *)sqlite3_column_text(q, 0));
-        sqlite3_finalize(q);
-        if (!exists) {
-            ns_errf(err, errlen,
-                    "run %lld was deleted (nightshift gc) as it was resumed; run again",
-                    (long long)rt->run_id);
-            *refused = true;
-            return -1;
-        }
+    /* `gc` deletes a finished run under its lock: one it took between our
+     * lookup and our lock is gone now. */
+    if (!runs_token(&rt->st, rt->run_id, &rt->file_token)) {
+        ns_errf(err, errlen, "run %lld was deleted (nightshift gc) as it was resumed; run again",
+                (long long)rt->run_id);
+        *refused = true;
+        return -1;
     }
-    {
-        /* Commands recorded before we held the lock were meant for a runtime
-         * that is gone; clients that saw us alive write ids above this. */
-        sqlite3_stmt *q =
-            store_prepare(&rt->st, "SELECT coalesce(max(id), 0) FROM commands WHERE run_id = ?");
-        sqlite3_bind_int64(q, 1, rt->run_id);
-        rt->stale_cmd_max = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
-        sqlite3_finalize(q);
-    }
+    /* Commands recorded before we held the lock were meant for a runtime
+     * that is gone; clients that saw us alive write ids above this. */
+    rt->stale_cmd_max = runs_last_command(&rt->st, rt->run_id);
     {
         /* Run ids repeat across databases, and within one (gc of the
          * newest run, a database made anew at the same path): the token
@@ -761,20 +694,12 @@ static int open_journal_and_executor(struct rt *rt, bool resumed, bool *ended_be
         free(abs_spec);
         free(hash);
         free(canon);
-    } else {
-        sqlite3_stmt *s = store_prepare(&rt->st, "SELECT concurrency FROM runs WHERE id = ?");
-        sqlite3_bind_int64(s, 1, rt->run_id);
-        if (resumed && sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0) > 0)
-            rt->concurrency = sqlite3_column_int(s, 0); /* an operator's `set` survives */
-        sqlite3_finalize(s);
+    } else if (resumed) {
+        int stored = runs_concurrency(&rt->st, rt->run_id);
+        if (stored > 0)
+            rt->concurrency = stored; /* an operator's `set` survives */
     }
-    {
-        sqlite3_stmt *q =
-            store_prepare(&rt->st, "SELECT finished_at IS NOT NULL FROM runs WHERE id = ?");
-        sqlite3_bind_int64(q, 1, rt->run_id);
-        *ended_before = sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0);
-        sqlite3_finalize(q);
-    }
+    *ended_before = runs_has_ended(&rt->st, rt->run_id);
     struct ns_exec_config cfg = {
         .db_path = rt->st.path,
         .run_dir = rt->run_dir,
@@ -787,26 +712,14 @@ static int open_journal_and_executor(struct rt *rt, bool resumed, bool *ended_be
     if (rt->exops->open(&cfg, &rt->ex, err, errlen) != 0)
         return -1;
     journal_run_executor(rt->j, rt->exops->name);
-    sqlite3_stmt *s = store_prepare(
-        &rt->st, "UPDATE runs SET started_at = coalesce(started_at, ?1), finished_at = NULL, "
-                 "runtime_pid = ?2, heartbeat_at = ?1, runtime_log = ?4 WHERE id = ?3");
-    sqlite3_bind_double(s, 1, rt->start_wall);
-    sqlite3_bind_int(s, 2, (int)getpid());
-    sqlite3_bind_int64(s, 3, rt->run_id);
-    if (rt->opts->runtime_log)
-        sqlite3_bind_text(s, 4, rt->opts->runtime_log, -1, SQLITE_STATIC);
-    sqlite3_step(s);
-    sqlite3_finalize(s);
+    char why[512];
+    if (runs_mark_started(&rt->st, rt->run_id, rt->start_wall, (int)getpid(), rt->opts->runtime_log,
+                          &rt->run_started_at, why, sizeof why) != 0)
+        rt_event(rt, -1, 0, "store", "%s", why); /* the run goes on, as it always did */
     if (rt->opts->on_started)
         rt->opts->on_started(rt->opts->ctx, rt->run_id);
-    {
-        sqlite3_stmt *q = store_prepare(&rt->st, "SELECT started_at FROM runs WHERE id = ?");
-        sqlite3_bind_int64(q, 1, rt->run_id);
-        rt->run_started_at = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_double(q, 0) : 0;
-        sqlite3_finalize(q);
-        if (rt->run_started_at <= 0)
-            rt->run_started_at = rt->start_wall;
-    }
+    if (rt->run_started_at <= 0)
+        rt->run_started_at = rt->start_wall;
     if (rt->forced_changes) {
         char *safe = escape_dup(rt->forced_changes, strlen(rt->forced_changes), NS_ESC_ASCII);
         rt_event(rt, -1, 0, "spec_changed", "run %lld resumed with --force; the spec changed:\n%s",

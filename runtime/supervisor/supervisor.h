@@ -11,13 +11,13 @@
 #ifndef NIGHTSHIFT_SUPERVISOR_H
 #define NIGHTSHIFT_SUPERVISOR_H
 
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "nightshift/exec.h"
 #include "nightshift/executor.h"
 #include "nightshift/journal.h"
+#include "nightshift/runs.h"
 #include "nightshift/plan.h"
 #include "nightshift/report.h"
 #include "nightshift/runtime.h"
@@ -152,11 +152,8 @@ struct rt {
     int64_t *waiting; /* partitions in retry_wait (may hold stale entries) */
     size_t nwaiting, waiting_cap;
     int sigfd;
-    sqlite3_stmt *key_stmt;    /* a partition's key, by idx (part_key) */
-    sqlite3_stmt *params_stmt; /* a partition's parameters, by idx (part_load) */
-    sqlite3_stmt *part_stmt;   /* a partition's row, by idx (rt_part) */
-    sqlite3_stmt *part_errors_stmt;
-    char *key_text; /* part_key's last answer, for key_idx */
+    struct ns_runs *runs; /* the run's rows read back (runs.h) */
+    char *key_text;       /* part_key's last answer, for key_idx */
     int64_t key_idx;
     int wake_fd;           /* the commands hint FIFO (wake.h), or -1: poll only */
     char *waiters_dir;     /* waiting clients' FIFOs, poked after verdicts are committed */
