@@ -707,7 +707,7 @@ static int open_journal_and_executor(struct rt *rt, bool resumed, bool *ended_be
         .run_id = rt->run_id,
         .stop_grace_ms = rt->spec->stop_grace_ms,
         .concurrency = rt->concurrency,
-        .backend = rt->exops == &ns_exec_slurm ? &rt->spec->slurm : NULL,
+        .backend = executor_settings(rt->exops, rt->spec),
     };
     if (rt->exops->open(&cfg, &rt->ex, err, errlen) != 0)
         return -1;
