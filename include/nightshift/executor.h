@@ -163,4 +163,10 @@ extern const struct ns_executor_ops ns_exec_slurm; /* exec/slurm.c */
 /* The backend named name ("local", "slurm"), or NULL. */
 const struct ns_executor_ops *executor_find(const char *name);
 
+struct ns_spec;
+/* The spec's settings for backend ops (for ns_exec_config.backend: struct
+ * ns_spec_slurm * for Slurm), or NULL if it has none or is not in the
+ * table (a test's fake executor). Points into spec. */
+const void *executor_settings(const struct ns_executor_ops *ops, const struct ns_spec *spec);
+
 #endif

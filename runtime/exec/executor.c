@@ -5,17 +5,35 @@
 #include <string.h>
 
 #include "nightshift/executor.h"
+#include "nightshift/spec.h"
 
-static const struct ns_executor_ops *const executors[] = {
-    &ns_exec_local,
-    &ns_exec_slurm,
+static const void *slurm_settings(const struct ns_spec *spec)
+{
+    return &spec->slurm;
+}
+
+/* Each backend, and where its settings are in a spec (NULL: it has none). */
+static const struct {
+    const struct ns_executor_ops *ops;
+    const void *(*settings)(const struct ns_spec *spec);
+} executors[] = {
+    {&ns_exec_local, NULL},
+    {&ns_exec_slurm, slurm_settings},
 };
 
 const struct ns_executor_ops *executor_find(const char *name)
 {
     for (size_t i = 0; i < sizeof executors / sizeof executors[0]; i++)
-        if (strcmp(executors[i]->name, name ? name : "local") == 0)
-            return executors[i];
+        if (strcmp(executors[i].ops->name, name ? name : "local") == 0)
+            return executors[i].ops;
+    return NULL;
+}
+
+const void *executor_settings(const struct ns_executor_ops *ops, const struct ns_spec *spec)
+{
+    for (size_t i = 0; i < sizeof executors / sizeof executors[0]; i++)
+        if (executors[i].ops == ops)
+            return executors[i].settings ? executors[i].settings(spec) : NULL;
     return NULL;
 }
 

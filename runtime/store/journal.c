@@ -26,7 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "runtime-internal.h"
+#include "nightshift/journal.h"
 #include "nightshift/rowbatch.h"
 #include "nightshift/rowqueue.h"
 #include "nightshift/util.h"
@@ -549,50 +549,50 @@ void journal_event(struct journal *j, int64_t idx, int64_t attempt_id, const cha
     buf_release(&b);
 }
 
-void journal_partition(struct journal *j, int64_t idx, const struct part *p)
+void journal_partition(struct journal *j, const struct ns_part_image *r)
 {
     sqlite3_stmt *s = use(j, J_PARTITION);
-    sqlite3_bind_int64(s, 2, idx);
-    sqlite3_bind_text(s, 3, pstate_names[p->state], -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 4, p->attempts);
-    sqlite3_bind_int(s, 5, p->attempts_total);
-    sqlite3_bind_int64(s, 6, p->progress);
-    if (p->total >= 0)
-        sqlite3_bind_int64(s, 7, p->total);
-    sqlite3_bind_int64(s, 8, p->errors);
-    bind_text_or_null(s, 9, p->last_message);
-    bind_text_or_null(s, 10, p->last_signature);
-    if (p->state == P_RETRY_WAIT)
-        sqlite3_bind_double(s, 11, p->retry_at);
-    bind_time(s, 12, p->started_at);
-    bind_time(s, 13, p->finished_at);
+    sqlite3_bind_int64(s, 2, r->idx);
+    sqlite3_bind_text(s, 3, query_part_state_word(r->state), -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 4, r->attempts);
+    sqlite3_bind_int(s, 5, r->attempts_total);
+    sqlite3_bind_int64(s, 6, r->progress);
+    if (r->total >= 0)
+        sqlite3_bind_int64(s, 7, r->total);
+    sqlite3_bind_int64(s, 8, r->errors);
+    bind_text_or_null(s, 9, r->last_message);
+    bind_text_or_null(s, 10, r->last_signature);
+    if (r->state == NS_PS_RETRY_WAIT)
+        sqlite3_bind_double(s, 11, r->retry_at);
+    bind_time(s, 12, r->started_at);
+    bind_time(s, 13, r->finished_at);
     sqlite3_bind_double(s, 14, ns_now());
-    sqlite3_bind_int(s, 15, p->max_attempts);
+    sqlite3_bind_int(s, 15, r->max_attempts);
     run(j, s);
 }
 
-void journal_progress(struct journal *j, int64_t idx, const struct part *p)
+void journal_progress(struct journal *j, const struct ns_part_image *r)
 {
     sqlite3_stmt *s = use(j, J_PROGRESS);
-    sqlite3_bind_int64(s, 2, idx);
-    sqlite3_bind_int64(s, 3, p->progress);
-    if (p->total >= 0)
-        sqlite3_bind_int64(s, 4, p->total);
-    sqlite3_bind_int64(s, 5, p->errors);
-    bind_text_or_null(s, 6, p->last_message);
+    sqlite3_bind_int64(s, 2, r->idx);
+    sqlite3_bind_int64(s, 3, r->progress);
+    if (r->total >= 0)
+        sqlite3_bind_int64(s, 4, r->total);
+    sqlite3_bind_int64(s, 5, r->errors);
+    bind_text_or_null(s, 6, r->last_message);
     sqlite3_bind_double(s, 7, ns_now());
     run(j, s);
 }
 
-void journal_checkpoint(struct journal *j, int64_t idx, const struct part *p)
+void journal_checkpoint(struct journal *j, const struct ns_part_image *r)
 {
     sqlite3_stmt *s = use(j, J_CHECKPOINT);
-    sqlite3_bind_int64(s, 2, idx);
-    if (p->checkpoint) {
-        sqlite3_bind_blob(s, 3, p->checkpoint, (int)p->checkpoint_len, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 2, r->idx);
+    if (r->checkpoint) {
+        sqlite3_bind_blob(s, 3, r->checkpoint, (int)r->checkpoint_len, SQLITE_TRANSIENT);
         sqlite3_bind_double(s, 4, ns_now());
-        sqlite3_bind_int64(s, 5, p->checkpoint_progress);
-        sqlite3_bind_int64(s, 6, p->checkpoint_err_id);
+        sqlite3_bind_int64(s, 5, r->checkpoint_progress);
+        sqlite3_bind_int64(s, 6, r->checkpoint_err_id);
     }
     run(j, s);
 }
@@ -670,24 +670,23 @@ void journal_run_executor(struct journal *j, const char *executor)
     run(j, s);
 }
 
-void journal_attempt_end(struct journal *j, const struct attempt *a, const char *executor,
-                         double at, const char *outcome, int exit_code, int sig,
-                         const char *message)
+void journal_attempt_end(struct journal *j, const struct ns_attempt_image *r, double at,
+                         const char *outcome, int exit_code, int sig, const char *message)
 {
     sqlite3_stmt *s = use(j, J_ATTEMPT_END);
-    sqlite3_bind_int64(s, 1, a->id);
+    sqlite3_bind_int64(s, 1, r->id);
     sqlite3_bind_double(s, 2, at);
     sqlite3_bind_text(s, 3, outcome, -1, SQLITE_STATIC);
     if (exit_code >= 0)
         sqlite3_bind_int(s, 4, exit_code);
     if (sig > 0)
         sqlite3_bind_int(s, 5, sig);
-    sqlite3_bind_double(s, 6, at - a->started_wall);
-    sqlite3_bind_int64(s, 7, a->log_bytes);
-    sqlite3_bind_int64(s, 8, a->log_dropped);
+    sqlite3_bind_double(s, 6, at - r->started_at);
+    sqlite3_bind_int64(s, 7, r->log_bytes);
+    sqlite3_bind_int64(s, 8, r->log_dropped);
     bind_text_or_null(s, 9, message);
-    if (a->location_dirty)
-        bind_location(s, 10, executor, a->locator, a->label[0] ? a->label : NULL);
+    if (r->executor)
+        bind_location(s, 10, r->executor, r->locator, r->label);
     run(j, s);
 }
 
@@ -787,23 +786,22 @@ void journal_run_state(struct journal *j, const char *state, const char *reason,
     run(j, s);
 }
 
-void journal_run_counters(struct journal *j, const struct rt *rt, double rate, double record_rate,
-                          double projected_finish)
+void journal_run_counters(struct journal *j, const struct ns_run_figures *f)
 {
     sqlite3_stmt *s = use(j, J_RUN_COUNTERS);
-    sqlite3_bind_int64(s, 2, rt->counts[P_PENDING]);
-    sqlite3_bind_int64(s, 15, rt->counts[P_PAUSED]);
-    sqlite3_bind_int64(s, 3, rt->counts[P_RUNNING]);
-    sqlite3_bind_int64(s, 4, rt->counts[P_RETRY_WAIT]);
-    sqlite3_bind_int64(s, 5, rt->counts[P_SUCCEEDED]);
-    sqlite3_bind_int64(s, 6, rt->counts[P_FAILED]);
-    sqlite3_bind_int64(s, 7, rt->counts[P_SKIPPED]);
-    sqlite3_bind_int64(s, 8, rt->records_done);
-    sqlite3_bind_int64(s, 9, rt->records_total);
-    sqlite3_bind_int64(s, 10, rt->error_records);
-    sqlite3_bind_double(s, 11, rate);
-    sqlite3_bind_double(s, 12, record_rate);
-    bind_time(s, 13, projected_finish);
+    sqlite3_bind_int64(s, 2, f->counts[NS_PS_PENDING]);
+    sqlite3_bind_int64(s, 15, f->counts[NS_PS_PAUSED]);
+    sqlite3_bind_int64(s, 3, f->counts[NS_PS_RUNNING]);
+    sqlite3_bind_int64(s, 4, f->counts[NS_PS_RETRY_WAIT]);
+    sqlite3_bind_int64(s, 5, f->counts[NS_PS_SUCCEEDED]);
+    sqlite3_bind_int64(s, 6, f->counts[NS_PS_FAILED]);
+    sqlite3_bind_int64(s, 7, f->counts[NS_PS_SKIPPED]);
+    sqlite3_bind_int64(s, 8, f->records_done);
+    sqlite3_bind_int64(s, 9, f->records_total);
+    sqlite3_bind_int64(s, 10, f->error_records);
+    sqlite3_bind_double(s, 11, f->rate);
+    sqlite3_bind_double(s, 12, f->record_rate);
+    bind_time(s, 13, f->projected_finish);
     sqlite3_bind_double(s, 14, ns_now());
     run(j, s);
 }

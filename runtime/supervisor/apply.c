@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime-internal.h"
+#include "supervisor.h"
 #include "nightshift/query.h"
 #include "nightshift/control.h"
 #include "nightshift/util.h"
@@ -31,53 +31,35 @@ static int64_t *select_partitions(struct rt *rt, const struct cmd *c, size_t *n_
 {
     int64_t *out = NULL;
     size_t n = 0;
-    sqlite3_stmt *s = store_prepare(&rt->st, "SELECT json_extract(?1, '$.failed'), "
-                                             "json_extract(?1, '$.signature'), "
-                                             "json_type(?1, '$.partitions')");
-    sqlite3_bind_text(s, 1, c->args, -1, SQLITE_STATIC);
-    bool failed = false;
-    char *signature = NULL;
-    bool has_list = false;
-    if (sqlite3_step(s) == SQLITE_ROW) {
-        failed = sqlite3_column_int(s, 0) != 0;
-        if (sqlite3_column_type(s, 1) != SQLITE_NULL)
-            signature = ns_xstrdup((const char *)sqlite3_column_text(s, 1));
-        has_list = sqlite3_column_type(s, 2) != SQLITE_NULL;
-    }
-    sqlite3_finalize(s);
+    bool failed = runs_json_bool(rt->runs, c->args, "$.failed");
+    char *signature = runs_json_text(rt->runs, c->args, "$.signature");
+    bool has_list = runs_json_has(rt->runs, c->args, "$.partitions");
     if (has_list) {
-        s = store_prepare(&rt->st, "SELECT value FROM json_each(?1, '$.partitions')");
-        sqlite3_bind_text(s, 1, c->args, -1, SQLITE_STATIC);
-        while (sqlite3_step(s) == SQLITE_ROW) {
-            int64_t idx = sqlite3_column_int64(s, 0);
+        out = runs_json_ints(rt->runs, c->args, "$.partitions", &n);
+        for (size_t i = 0; i < n; i++) {
+            int64_t idx = out[i];
             if (idx < 0 || (size_t)idx >= rt->nparts) {
                 ns_errf(why, whylen, "no partition %lld (the run has 0..%zu)", (long long)idx,
                         rt->nparts - 1);
-                sqlite3_finalize(s);
                 free(out);
                 free(signature);
                 return NULL;
             }
-            out = ns_xrealloc(out, (n + 1) * sizeof *out);
-            out[n++] = idx;
         }
-        sqlite3_finalize(s);
     } else if (signature) {
-        /* Most partitions are not in memory (parts.c): the rows answer, over
+        /* Most partitions are not in memory (model.c): the rows answer, over
          * the signature index, and the in-memory state decides. */
-        s = store_prepare(&rt->st, "SELECT idx FROM partitions WHERE run_id = ?1 AND "
-                                   "last_signature = ?2 ORDER BY idx");
-        sqlite3_bind_int64(s, 1, rt->run_id);
-        sqlite3_bind_text(s, 2, signature, -1, SQLITE_STATIC);
-        while (sqlite3_step(s) == SQLITE_ROW) {
-            int64_t idx = sqlite3_column_int64(s, 0);
+        size_t m = 0;
+        int64_t *rows = runs_parts_with_signature(rt->runs, signature, &m);
+        for (size_t i = 0; i < m; i++) {
+            int64_t idx = rows[i];
             if (idx < 0 || (size_t)idx >= rt->nparts ||
                 !query_in_failure_group(pstate_names[rt->pstate[idx]]))
                 continue;
             out = ns_xrealloc(out, (n + 1) * sizeof *out);
             out[n++] = idx;
         }
-        sqlite3_finalize(s);
+        free(rows);
     } else if (failed) {
         for (size_t i = 0; i < rt->nparts; i++) {
             if (rt->pstate[i] == P_FAILED) {
@@ -108,28 +90,6 @@ static int64_t *select_or_refuse(struct rt *rt, const struct cmd *c, size_t *n, 
     if (!idx)
         buf_adds(out, why);
     return idx;
-}
-
-static bool json_bool(struct rt *rt, const char *args, const char *path)
-{
-    sqlite3_stmt *s = store_prepare(&rt->st, "SELECT json_extract(?1, ?2)");
-    sqlite3_bind_text(s, 1, args, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, path, -1, SQLITE_STATIC);
-    bool v = sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0) != 0;
-    sqlite3_finalize(s);
-    return v;
-}
-
-static char *json_text(struct rt *rt, const char *args, const char *path)
-{
-    sqlite3_stmt *s = store_prepare(&rt->st, "SELECT json_extract(?1, ?2)");
-    sqlite3_bind_text(s, 1, args, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, path, -1, SQLITE_STATIC);
-    char *v = NULL;
-    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
-        v = ns_xstrdup((const char *)sqlite3_column_text(s, 0));
-    sqlite3_finalize(s);
-    return v;
 }
 
 static bool run_is_final(const struct rt *rt)
@@ -180,7 +140,7 @@ static bool do_resume(struct rt *rt, const struct cmd *c, struct ns_buf *out)
 
 static bool do_stop(struct rt *rt, const struct cmd *c, struct ns_buf *out)
 {
-    bool now = json_bool(rt, c->args, "$.now");
+    bool now = runs_json_bool(rt->runs, c->args, "$.now");
     if (run_is_final(rt)) {
         buf_addf(out, "the run is %s", run_state_names[rt->state]);
         return false;
@@ -197,7 +157,7 @@ static bool do_stop(struct rt *rt, const struct cmd *c, struct ns_buf *out)
 
 static bool do_set(struct rt *rt, const struct cmd *c, struct ns_buf *out)
 {
-    char *v = json_text(rt, c->args, "$.concurrency");
+    char *v = runs_json_text(rt->runs, c->args, "$.concurrency");
     int64_t n;
     if (!v || ns_parse_int64(v, &n) != 0 || n < 1 || n > 1024) {
         buf_addf(out, "concurrency must be a whole number from 1 to 1024%s%s%s", v ? " (got " : "",
@@ -222,27 +182,28 @@ static bool do_retry(struct rt *rt, const struct cmd *c, struct ns_buf *out)
     int64_t *idx = select_or_refuse(rt, c, &n, out);
     if (!idx)
         return false;
-    bool scratch = json_bool(rt, c->args, "$.from_scratch");
+    bool scratch = runs_json_bool(rt->runs, c->args, "$.from_scratch");
     size_t done = 0, skipped = 0;
     struct ns_buf notes = NS_BUF_INIT;
     for (size_t i = 0; i < n; i++) {
         struct part *p = rt_part(rt, idx[i]);
         /* A live attempt may be queued in the executor (its partition
          * pending): it is not retried under it, from scratch or not. */
-        if (p->live || p->state == P_RUNNING || p->state == P_PAUSED || p->state == P_SUCCEEDED ||
-            (p->state == P_PENDING && !scratch)) {
+        if (p->live || p->row.state == P_RUNNING || p->row.state == P_PAUSED ||
+            p->row.state == P_SUCCEEDED || (p->row.state == P_PENDING && !scratch)) {
             if (skipped++ < 5)
                 buf_addf(&notes, "%s%lld is %s", skipped > 1 ? ", " : "", (long long)idx[i],
-                         p->live && p->state == P_PENDING ? "queued" : pstate_names[p->state]);
+                         p->live && p->row.state == P_PENDING ? "queued"
+                                                              : pstate_names[p->row.state]);
             continue;
         }
         if (scratch)
             rt_clear_checkpoint(rt, idx[i]);
-        p->attempts = 0;
-        p->finished_at = 0;
-        if (p->state != P_PENDING)
+        p->row.attempts = 0;
+        p->row.finished_at = 0;
+        if (p->row.state != P_PENDING)
             rt_set_state(rt, idx[i], P_PENDING);
-        journal_partition(rt->j, idx[i], p);
+        journal_partition(rt->j, &p->row);
         if (rt->state != RS_STOPPING)
             rt_requeue(rt, idx[i]);
         done++;
@@ -269,25 +230,25 @@ static bool do_skip(struct rt *rt, const struct cmd *c, struct ns_buf *out)
     int64_t *idx = select_or_refuse(rt, c, &n, out);
     if (!idx)
         return false;
-    char *reason = json_text(rt, c->args, "$.reason");
+    char *reason = runs_json_text(rt->runs, c->args, "$.reason");
     size_t done = 0, killed = 0;
     for (size_t i = 0; i < n; i++) {
         struct part *p = rt_part(rt, idx[i]);
-        if (p->state == P_SUCCEEDED || p->state == P_SKIPPED)
+        if (p->row.state == P_SUCCEEDED || p->row.state == P_SKIPPED)
             continue;
         char *note =
             ns_xasprintf("skipped by %s: %s", c->user, reason ? reason : "no reason given");
-        free(p->last_message);
-        p->last_message = note;
+        free(p->row.last_message);
+        p->row.last_message = note;
         if (p->live) {
             /* Poisoned and still running: end it; finish_attempt skips it. */
             p->skip_when_done = true;
             rt_end_attempt(rt, p->live, END_KILL);
             killed++;
         } else {
-            p->finished_at = ns_now();
+            p->row.finished_at = ns_now();
             rt_set_state(rt, idx[i], P_SKIPPED);
-            journal_partition(rt->j, idx[i], p);
+            journal_partition(rt->j, &p->row);
         }
         journal_skip_reason(rt->j, idx[i], reason ? reason : "no reason given");
         done++;
@@ -340,21 +301,12 @@ static const struct {
 
 void apply_pending_commands(struct rt *rt)
 {
-    sqlite3_stmt *s = store_prepare(&rt->st, "SELECT id, verb, user, source, args FROM commands "
-                                             "WHERE run_id = ? AND state = 'pending' ORDER BY id");
-    sqlite3_bind_int64(s, 1, rt->run_id);
-    struct cmd *cmds = NULL;
-    size_t n = 0;
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        cmds = ns_xrealloc(cmds, (n + 1) * sizeof *cmds);
-        cmds[n].id = sqlite3_column_int64(s, 0);
-        cmds[n].verb = ns_xstrdup((const char *)sqlite3_column_text(s, 1));
-        cmds[n].user = ns_xstrdup((const char *)sqlite3_column_text(s, 2));
-        cmds[n].source = ns_xstrdup((const char *)sqlite3_column_text(s, 3));
-        cmds[n].args = ns_xstrdup((const char *)sqlite3_column_text(s, 4));
-        n++;
-    }
-    sqlite3_finalize(s);
+    struct ns_pending_command *rows;
+    size_t n = runs_pending_commands(rt->runs, &rows);
+    struct cmd *cmds = ns_xcalloc(n ? n : 1, sizeof *cmds);
+    for (size_t i = 0; i < n; i++)
+        cmds[i] =
+            (struct cmd){rows[i].id, rows[i].verb, rows[i].user, rows[i].source, rows[i].args};
     for (size_t i = 0; i < n; i++) {
         struct cmd *c = &cmds[i];
         struct ns_buf out = NS_BUF_INIT;
@@ -380,10 +332,7 @@ void apply_pending_commands(struct rt *rt)
         rt_event(rt, -1, 0, "command", "command %lld by %s (%s): %s %s: %s", (long long)c->id,
                  c->user, c->source, c->verb, ok ? "applied" : "refused", out.data ? out.data : "");
         buf_release(&out);
-        free((char *)c->verb);
-        free((char *)c->user);
-        free((char *)c->source);
-        free((char *)c->args);
     }
     free(cmds);
+    runs_commands_free(rows, n);
 }

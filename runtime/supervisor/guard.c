@@ -19,7 +19,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "runtime-internal.h"
+#include "supervisor.h"
 #include "nightshift/util.h"
 
 /* Errors as a share of records need a sample before they mean anything. */
@@ -104,16 +104,8 @@ void guard_init_sla(struct rt *rt)
     if (!s->sla_deadline && !s->sla_max_duration_ms)
         return;
     /* Keep the deadline a resumed run was given when it first started. */
-    sqlite3_stmt *q =
-        store_prepare(&rt->st, "SELECT sla_deadline, sla_state FROM runs WHERE id = ?");
-    sqlite3_bind_int64(q, 1, rt->run_id);
-    double stored = 0;
-    if (sqlite3_step(q) == SQLITE_ROW) {
-        stored = sqlite3_column_double(q, 0);
-        if (sqlite3_column_type(q, 1) != SQLITE_NULL)
-            rt->sla_state = ns_xstrdup((const char *)sqlite3_column_text(q, 1));
-    }
-    sqlite3_finalize(q);
+    double stored;
+    runs_sla(&rt->st, rt->run_id, &stored, &rt->sla_state);
     double deadline = stored;
     if (deadline <= 0) {
         if (s->sla_deadline)

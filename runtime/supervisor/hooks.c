@@ -19,7 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "runtime-internal.h"
+#include "supervisor.h"
 #include "nightshift/escape.h"
 #include "nightshift/summary.h"
 #include "nightshift/util.h"

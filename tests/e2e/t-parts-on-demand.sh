@@ -1,5 +1,5 @@
 #!/bin/sh
-# The supervisor keeps in memory only the partitions it works with (parts.c):
+# The supervisor keeps in memory only the partitions it works with (model.c):
 # settled ones are dropped once committed and read back on demand. A run of
 # 6 001 partitions - six fail (exit 2), the last one waits for the test -
 # has dropped thousands by the time the operator retries: `retry --failed`
