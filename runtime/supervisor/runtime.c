@@ -2253,7 +2253,7 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     rt->opts = opts;
     rt->lock_fd = rt->sigfd = rt->wake_fd = -1;
     rt->concurrency = spec->concurrency;
-    rt->exops = executor_find(spec->executor);
+    rt->exops = opts->executor ? opts->executor : executor_find(spec->executor);
     rt->start_mono = ns_monotonic();
     rt->start_wall = ns_now();
     rt->rng = (uint64_t)getpid() * 0x9E3779B97F4A7C15ULL ^ (uint64_t)(rt->start_wall * 1e6);
