@@ -16,6 +16,8 @@
 #include "nightshift/plan.h"
 #include "nightshift/spec.h"
 
+struct ns_executor_ops; /* executor.h */
+
 /* A snapshot of a run's counters, for progress lines. */
 struct ns_counts {
     int64_t total, pending, running, retry_wait, paused, succeeded, failed, skipped;
@@ -43,6 +45,9 @@ struct ns_runtime_opts {
      * into the partitions table (plan_stream) instead of holding it. */
     char *const *given;
     size_t ngiven;
+    /* Where attempts run; NULL: the backend the spec names (executor_find).
+     * For tests: a fake backend that runs no processes. */
+    const struct ns_executor_ops *executor;
     void *ctx;
 };
 

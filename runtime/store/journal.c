@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "nightshift/journal.h"
+#include "nightshift/check.h"
 #include "nightshift/rowbatch.h"
 #include "nightshift/rowqueue.h"
 #include "nightshift/util.h"
@@ -163,10 +164,8 @@ struct journal *journal_new(struct ns_store *st, int64_t run_id)
     /* The temp schema is this connection's own: no lock of the database. */
     if (store_exec(st, "CREATE TEMP TABLE IF NOT EXISTS ns_errmap(prov INTEGER PRIMARY KEY, "
                        "real INTEGER NOT NULL)",
-                   j->err, sizeof j->err) != 0) {
-        fprintf(stderr, "nightshift: internal error: %s\n", j->err);
-        abort();
-    }
+                   j->err, sizeof j->err) != 0)
+        NS_BUG("%s", j->err);
     for (int i = 0; i < J_COUNT; i++)
         j->stmt[i] = store_prepare(st, journal_sql[i]);
     j->map_insert = store_prepare(st, "INSERT OR REPLACE INTO temp.ns_errmap VALUES (?1, ?2)");

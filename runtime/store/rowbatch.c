@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nightshift/check.h"
 #include "nightshift/rowbatch.h"
 #include "nightshift/util.h"
 
@@ -63,9 +64,9 @@ void rowbatch_free(struct ns_rowbatch *b)
 
 static struct value *next_value(struct ns_rowbatch *b)
 {
-    /* A caller that adds more than ncols values per row is a bug. */
     if (b->nvalues >= (size_t)ROWBATCH_ROWS * (size_t)b->ncols)
-        abort();
+        NS_BUG("rowbatch: a value past its %d rows of %d (too many in a row, or no flush)",
+               ROWBATCH_ROWS, b->ncols);
     return &b->values[b->nvalues++];
 }
 
@@ -116,7 +117,7 @@ size_t rowbatch_rows(const struct ns_rowbatch *b)
 bool rowbatch_row_done(struct ns_rowbatch *b)
 {
     if (b->nvalues % (size_t)b->ncols != 0)
-        abort(); /* a row with too few values: a bug */
+        NS_BUG("rowbatch: a row with fewer than %d values", b->ncols);
     return rowbatch_rows(b) >= ROWBATCH_ROWS;
 }
 

@@ -17,6 +17,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "nightshift/check.h"
 #include "nightshift/store.h"
 #include "nightshift/util.h"
 
@@ -353,9 +354,8 @@ sqlite3_stmt *store_prepare(struct ns_store *st, const char *sql)
 {
     sqlite3_stmt *stmt = NULL;
     if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
-        fprintf(stderr, "nightshift: internal error: cannot prepare SQL: %s\n%s\n",
-                sqlite3_errmsg(st->db), sql);
-        abort();
+        /* Our own SQL text: one that does not prepare is a bug. */
+        NS_BUG("cannot prepare SQL: %s\n%s", sqlite3_errmsg(st->db), sql);
     }
     return stmt;
 }

@@ -738,7 +738,7 @@ static int rt_open(struct rt *rt, const char *db_path, struct ns_run_result *res
 {
     rt->lock_fd = rt->sigfd = rt->wake_fd = -1;
     rt->concurrency = rt->spec->concurrency;
-    rt->exops = executor_find(rt->spec->executor);
+    rt->exops = rt->opts->executor ? rt->opts->executor : executor_find(rt->spec->executor);
     rt->start_mono = ns_monotonic();
     rt->start_wall = ns_now();
     rt->rng = (uint64_t)getpid() * 0x9E3779B97F4A7C15ULL ^ (uint64_t)(rt->start_wall * 1e6);
