@@ -94,6 +94,10 @@ struct ns_part_state_row {
 int64_t runs_load_states(struct ns_runs *r,
                          void (*each)(void *ctx, const struct ns_part_state_row *), void *ctx,
                          char *err, size_t errlen);
+/* The run's partitions by state, as the rows say (counts[enum
+ * ns_part_state]): for the invariant "the run's counters equal its rows",
+ * checked at commits in checked builds. 0, or -1 if they cannot be read. */
+int runs_count_states(struct ns_runs *r, int64_t counts[NS_PS_COUNT]);
 /* The run's error records (0 on error). */
 int64_t runs_error_count(struct ns_runs *r);
 

@@ -299,6 +299,23 @@ int64_t runs_load_states(struct ns_runs *r,
     return seen;
 }
 
+int runs_count_states(struct ns_runs *r, int64_t counts[NS_PS_COUNT])
+{
+    for (int i = 0; i < NS_PS_COUNT; i++)
+        counts[i] = 0;
+    sqlite3_stmt *s = store_prepare(
+        r->st, "SELECT state, count(*) FROM partitions WHERE run_id = ? GROUP BY state");
+    sqlite3_bind_int64(s, 1, r->run_id);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int state = query_part_state_of((const char *)sqlite3_column_text(s, 0));
+        if (state >= 0)
+            counts[state] = sqlite3_column_int64(s, 1);
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
 int64_t runs_error_count(struct ns_runs *r)
 {
     return run_int(r->st, "SELECT count(*) FROM error_records WHERE run_id = ?", r->run_id, 0);

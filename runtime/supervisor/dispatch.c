@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "supervisor.h"
+#include "nightshift/check.h"
 #include "nightshift/util.h"
 
 extern char **environ;
@@ -182,6 +183,8 @@ void rt_record_new_locators(struct rt *rt)
 static void launch(struct rt *rt, int64_t idx)
 {
     struct part *p = rt_part(rt, idx);
+    if (NEVER(p->live != NULL)) /* at most one live attempt per partition */
+        NS_BUG("partition %lld: launched while attempt %d lives", (long long)idx, p->live->n);
     char err[512] = "";
     double now = ns_now();
     int64_t progress_from = p->row.checkpoint ? p->row.checkpoint_progress : 0;

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "supervisor.h"
+#include "nightshift/check.h"
 #include "nightshift/util.h"
 #include "nightshift/checkpointer.h"
 #include "nightshift/escape.h"
@@ -43,6 +44,7 @@
 const char *const run_state_names[] = {"running", "paused",    "halted", "stopping",
                                        "stopped", "succeeded", "failed"};
 
+#define CHECK_COUNTS_MAX_PARTS 20000 /* checked builds count rows at each commit below this */
 #define COMMIT_DELAY_S 0.02 /* group commit while busy (loop) */
 
 void rt_event(struct rt *rt, int64_t idx, int64_t attempt_id, const char *kind, const char *fmt,
@@ -396,6 +398,24 @@ static bool finished(struct rt *rt)
 /* Ends the turn's transaction; verdicts in it are then announced (wake.h).
  * wait: if another process holds the write lock, wait for it (the end of
  * the run); else the writes stay queued until a later turn (the loop). */
+/* The invariant "the run's counters equal its rows at each commit", in
+ * checked builds (check.h), for runs small enough to count at every commit. */
+static void check_counts_equal_rows(struct rt *rt)
+{
+#ifdef NS_CHECKED
+    int64_t rows[NS_PS_COUNT];
+    if (rt->nparts > CHECK_COUNTS_MAX_PARTS || runs_count_states(rt->runs, rows) != 0)
+        return;
+    for (int i = 0; i < NS_PS_COUNT; i++)
+        if (NEVER(rows[i] != rt->counts[i]))
+            NS_BUG("run %lld: %lld partitions %s in memory, %lld in the rows",
+                   (long long)rt->run_id, (long long)rt->counts[i],
+                   query_part_state_word((enum ns_part_state)i), (long long)rows[i]);
+#else
+    (void)rt;
+#endif
+}
+
 static int commit_turn(struct rt *rt, bool wait, char *err, size_t errlen)
 {
     rt_store_live_rows(rt);
@@ -404,6 +424,7 @@ static int commit_turn(struct rt *rt, bool wait, char *err, size_t errlen)
         return -1;
     if (rc > 0 || journal_waiting(rt->j))
         return 0; /* the verdicts are announced once committed */
+    check_counts_equal_rows(rt);
     if (rt->verdicts && rt->waiters_dir)
         wake_poke_all(rt->waiters_dir);
     rt->verdicts = false;
