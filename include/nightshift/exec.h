@@ -33,9 +33,20 @@ struct ns_proc {
     int output_fd;       /* read end of the stdout+stderr pipe, non-blocking, CLOEXEC */
 };
 
-/* Starts the worker. Returns 0, or -1 with err filled (e.g. "./w.sh: No such
- * file or directory" - the exec failure is detected before returning). */
+/* exec_start's answer when the runtime itself ran out of something (EMFILE,
+ * ENFILE, EAGAIN, ENOMEM): the environment's fault, never the partition's. */
+#define NS_EXEC_ENV_FAULT (-2)
+
+/* Starts the worker. Returns 0; -1 with err filled (e.g. "./w.sh: No such
+ * file or directory" - the exec failure is detected before returning); or
+ * NS_EXEC_ENV_FAULT with err filled ("cannot create pipes: Too many open
+ * files"). */
 int exec_start(const struct ns_launch *l, struct ns_proc *out, char *err, size_t errlen);
+
+/* Raises the process's soft limit on open files to its hard limit (a
+ * runtime of 1 024 workers needs 2 048 pipe ends). Returns the soft limit
+ * now in force, or -1. */
+int exec_raise_fd_limit(void);
 
 /* Sends sig to the whole process group. Returns 0 or -1 (errno set). */
 int exec_signal_group(pid_t pgid, int sig);

@@ -107,8 +107,11 @@ struct ns_executor_ops {
     void (*close)(struct ns_executor *ex);
 
     /* Starts (or, with NS_EXEC_QUEUES, queues) one attempt. attempt_id is
-     * the attempts row. Returns 0 with *out set, or -1 with err filled
-     * ("./w.sh: No such file or directory"). */
+     * the attempts row. Returns 0 with *out set, -1 with err filled
+     * ("./w.sh: No such file or directory"), or NS_EXEC_ENV_FAULT (exec.h)
+     * with err filled when the runtime's environment is at fault (out of
+     * descriptors or processes): the attempt is not the partition's to pay
+     * for, and the supervisor holds dispatch for a while. */
     int (*start)(struct ns_executor *ex, const struct ns_launch *l, int64_t attempt_id,
                  void *owner, struct ns_task **out, char *err, size_t errlen);
     /* Submits what start() queued (one job array per call); a no-op for

@@ -80,9 +80,10 @@ static int local_start(struct ns_executor *ex, const struct ns_launch *l, int64_
 {
     (void)attempt_id;
     struct ns_task *t = ns_xcalloc(1, sizeof *t);
-    if (exec_start(l, &t->proc, err, errlen) != 0) {
+    int rc = exec_start(l, &t->proc, err, errlen);
+    if (rc != 0) {
         free(t);
-        return -1;
+        return rc; /* -1, or NS_EXEC_ENV_FAULT: the runtime's, not the partition's */
     }
     t->owner = owner;
     for (char *const *e = l->envp; e && *e; e++)

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -56,9 +57,31 @@ static uint64_t child_start_time(pid_t pid, uint64_t before, uint64_t after)
     return st;
 }
 
+/* The runtime's own resources ran out, not the worker's doing: too many
+ * descriptors, processes or too little memory for one more worker. */
+static bool environment_errno(int e)
+{
+    return e == EMFILE || e == ENFILE || e == EAGAIN || e == ENOMEM;
+}
+
+int exec_raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return -1;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rlim_t soft = rl.rlim_cur;
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            rl.rlim_cur = soft;
+    }
+    return rl.rlim_cur > INT32_MAX ? INT32_MAX : (int)rl.rlim_cur;
+}
+
 int exec_start(const struct ns_launch *l, struct ns_proc *out, char *err, size_t errlen)
 {
     int rep[2] = {-1, -1}, outp[2] = {-1, -1};
+    int fault = 0; /* the errno of a failure that is the environment's */
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
     int fa_ok = 0, attr_ok = 0, rc;
@@ -66,6 +89,7 @@ int exec_start(const struct ns_launch *l, struct ns_proc *out, char *err, size_t
     out->report_fd = out->output_fd = -1;
 
     if (pipe2(rep, O_CLOEXEC) != 0 || pipe2(outp, O_CLOEXEC) != 0) {
+        fault = errno;
         ns_errf(err, errlen, "cannot create pipes: %s", strerror(errno));
         goto fail;
     }
@@ -85,6 +109,7 @@ int exec_start(const struct ns_launch *l, struct ns_proc *out, char *err, size_t
         }
     }
     if (rep[0] < 0 || rep[1] < 0 || outp[0] < 0 || outp[1] < 0) {
+        fault = errno;
         ns_errf(err, errlen, "cannot move pipe descriptors: %s", strerror(errno));
         goto fail;
     }
@@ -119,6 +144,7 @@ int exec_start(const struct ns_launch *l, struct ns_proc *out, char *err, size_t
             ns_errf(err, errlen, "workdir %s: %s", l->workdir, strerror(rc));
         else
             ns_errf(err, errlen, "%s: %s", l->argv[0], strerror(rc));
+        fault = rc;
         goto fail;
     }
     uint64_t ticks_after = boot_ticks();
@@ -147,7 +173,7 @@ fail:
         posix_spawn_file_actions_destroy(&fa);
     if (attr_ok)
         posix_spawnattr_destroy(&attr);
-    return -1;
+    return environment_errno(fault) ? NS_EXEC_ENV_FAULT : -1;
 }
 
 int exec_signal_group(pid_t pgid, int sig)

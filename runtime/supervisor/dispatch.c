@@ -14,6 +14,7 @@
 
 #include "supervisor.h"
 #include "nightshift/check.h"
+#include "nightshift/exec.h"
 #include "nightshift/util.h"
 
 extern char **environ;
@@ -180,6 +181,29 @@ void rt_record_new_locators(struct rt *rt)
     }
 }
 
+/* How long dispatch waits after an environment fault when no attempt ends
+ * to free what the next one needs. */
+#define ENV_HOLD_S 1.0
+
+/* a could not start because the runtime ran out of something (descriptors,
+ * processes): it is not the partition's attempt (finish_attempt gives it
+ * back), and nothing more starts until a live attempt ends or ENV_HOLD_S
+ * passed. Said once per run, with what to do about it. */
+static void hold_for_environment(struct rt *rt, struct attempt *a, const char *why)
+{
+    a->env_fault = true;
+    rt->env_hold_nlive = rt->nlive - 1; /* a is counted live until it is finished */
+    rt->env_hold_until = ns_monotonic() + ENV_HOLD_S;
+    if (rt->env_fault_said)
+        return;
+    rt->env_fault_said = true;
+    rt_event(rt, -1, 0, "environment",
+             "run %lld: %s with %zu workers running (concurrency %d): the runtime's own limit, "
+             "not the partitions' - no attempt is charged; it starts no more workers than it "
+             "can until one ends (raise `ulimit -n` / `ulimit -u` to run more at once)",
+             (long long)rt->run_id, why, rt->nlive - 1, rt->concurrency);
+}
+
 static void launch(struct rt *rt, int64_t idx)
 {
     struct part *p = rt_part(rt, idx);
@@ -249,6 +273,8 @@ static void launch(struct rt *rt, int64_t idx)
     strv_free(argv);
     free_env(rt, envp);
     free(workdir);
+    if (rc == NS_EXEC_ENV_FAULT)
+        hold_for_environment(rt, a, err);
     if (rc != 0) {
         a->ended = true;
         finish_attempt(rt, a, err);
@@ -308,6 +334,14 @@ void rt_dispatch(struct rt *rt)
             queued += !rt->live[i]->started;
         limit = queued < QUEUE_LOW ? rt->nlive - queued + QUEUE_AHEAD : 0;
     }
+    if (rt->env_hold_until > 0) {
+        if (rt->nlive >= rt->env_hold_nlive && rt->nlive > 0 &&
+            ns_monotonic() < rt->env_hold_until)
+            return; /* an environment fault: more once a worker ends (or soon) */
+        if (rt->nlive == 0 && ns_monotonic() < rt->env_hold_until)
+            return;
+        rt->env_hold_until = 0;
+    }
     while (rt->state == RS_RUNNING && rt->nlive < limit) {
         int64_t idx = next_dispatchable(rt);
         if (idx < 0)
@@ -317,5 +351,7 @@ void rt_dispatch(struct rt *rt)
             return;
         }
         launch(rt, idx);
+        if (rt->env_hold_until > 0)
+            return; /* it could not start: the environment, not the partition */
     }
 }

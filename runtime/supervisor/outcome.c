@@ -173,7 +173,11 @@ static const char *classify_end(const struct rt *rt, const struct attempt *a,
     v->sig = 0;
     v->action = NS_EXIT_RETRY;
     v->counts = true;
-    if (spawn_error) {
+    if (spawn_error && a->env_fault) {
+        outcome = "interrupted";
+        v->counts = false;
+        snprintf(msg, msgsz, "not started: %s (the runtime's limit, not charged)", spawn_error);
+    } else if (spawn_error) {
         outcome = "failed";
         snprintf(msg, msgsz, "could not start: %s", spawn_error);
     } else if (a->ending == END_STOP) {

@@ -35,6 +35,7 @@
 
 #include "supervisor.h"
 #include "nightshift/check.h"
+#include "nightshift/exec.h"
 #include "nightshift/util.h"
 #include "nightshift/checkpointer.h"
 #include "nightshift/escape.h"
@@ -760,6 +761,10 @@ static int rt_open(struct rt *rt, const char *db_path, struct ns_run_result *res
     rt->lock_fd = rt->sigfd = rt->wake_fd = -1;
     rt->concurrency = rt->spec->concurrency;
     rt->exops = rt->opts->executor ? rt->opts->executor : executor_find(rt->spec->executor);
+    /* The usual soft limit (1 024) is less than a run at the allowed
+     * concurrency needs (two pipes a worker): take what the hard limit
+     * allows. Beyond it, dispatch holds instead of failing attempts. */
+    exec_raise_fd_limit();
     rt->start_mono = ns_monotonic();
     rt->start_wall = ns_now();
     rt->rng = (uint64_t)getpid() * 0x9E3779B97F4A7C15ULL ^ (uint64_t)(rt->start_wall * 1e6);

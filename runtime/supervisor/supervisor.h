@@ -51,6 +51,8 @@ struct attempt {
     int n;                /* attempts_total ordinal */
     struct ns_task *task; /* the executor's handle; NULL once it ended */
     bool ended;           /* the executor said how it ended (end) */
+    bool env_fault;       /* it could not start for the runtime's own want (start said
+                             NS_EXEC_ENV_FAULT): not charged to the partition */
     struct ns_exec_end end;
     int64_t report_fed, report_offset; /* report bytes fed; fed up to the last whole message */
     int64_t output_fed;
@@ -143,6 +145,12 @@ struct rt {
     struct attempt **live;
     size_t nlive, live_cap;
     int concurrency;
+    /* Environment faults (EMFILE, EAGAIN ...) hold dispatch: nothing more
+     * starts while at least env_hold_nlive attempts live, until
+     * env_hold_until (monotonic); said once per run (env_fault_said). */
+    size_t env_hold_nlive;
+    double env_hold_until;
+    bool env_fault_said;
     enum run_state state;
     char *state_reason;
     bool stop_now;
