@@ -281,8 +281,10 @@ void slurm_rebalance(struct ns_executor *ex)
             op_held |= t->held;
             slurm_held |= t->slurm_held;
         }
-        if (active == 0)
+        if (active == 0) {
+            free(ar->dir);
             continue;
+        }
         int want = older < ex->concurrency ? ex->concurrency - (int)older : 0;
         older += active;
         /* One scontrol per array at a time; its answer calls this again. */

@@ -109,8 +109,8 @@ struct ns_task {
     double submitted_at; /* monotonic time sbatch answered (0: adopted) */
     bool slurm_gone;     /* the last squeue (begun after submission) says Slurm is done
                             with it or no longer knows it: no command names it again */
-    char *launch;        /* its launch file, while the spool cannot take it (start()) */
-    size_t launch_len;
+    struct ns_launch *launch; /* what its launch file says (one block), kept so the
+                                 spool can be made again if it is removed */
     int report_fd, output_fd;
     int64_t report_off, output_off; /* where reading starts when the files open */
     double gone_since;              /* Slurm says finished (or forgot it), no exit file yet */
@@ -128,6 +128,7 @@ struct ns_executor {
     char *job_name; /* "nightshift.<run key>": what squeue filters on */
     char *spool;    /* SPOOL/<run key> */
     char *script;   /* SPOOL/<run key>/launch.sh */
+    char *script_line; /* what launch.sh holds: "#!<nightshift> _launch" */
     int concurrency;
     int max_array;
     struct ns_task *head, *tail;
@@ -145,6 +146,8 @@ struct ns_executor {
     /* The spool's run folder was found gone and could not be re-created:
      * queued tasks wait, and it is tried again then (slurm-submit.c). */
     double spool_retry_at; /* while it cannot be re-created: when to try again */
+    bool spool_broken;     /* noted; cleared (and noted) when it works again */
+    double next_spool_check;
     /* Why nothing runs, as Slurm says it (slurm-queue.c watch_blocked). */
     char blocked[256];     /* the last reason noted ("" none) */
     double blocked_since;  /* monotonic time nothing of ours ran with tasks pending */
@@ -158,6 +161,7 @@ struct ns_executor {
         int throttle;
         bool gated; /* submitted --hold (or held by rebalance), not yet released */
         bool busy;  /* an scontrol for it is in flight (one at a time) */
+        char *dir;  /* its folder b<FIRST> (NULL when adopted) */
     } * arrays;
     size_t narrays;
     /* The last squeue listing, sorted by (job, index), for recover(). */
@@ -291,6 +295,25 @@ void slurm_rebalance(struct ns_executor *ex);
 void slurm_set_concurrency(struct ns_executor *ex, int concurrency);
 
 /* ---- slurm-spool.c --------------------------------------------------------- */
+
+/* mkdir -p (0755). Returns 0 or -1 (errno). */
+int slurm_mkdirs(const char *path);
+
+/* The run's spool folder and launch.sh, made if missing. Returns 0 or -1
+ * with err filled. */
+int slurm_spool_prepare(struct ns_executor *ex, char *err, size_t errlen);
+
+/* When the run's spool folder is gone (a tmp cleaner, an operator's rm):
+ * makes it again with launch.sh, every live task's folder (launch and
+ * array files) and every array's links, notes it, and gives deferred
+ * tasks their folders. While that fails, tasks wait queued and their
+ * attempts are not charged: it is an environment fault, noted once and
+ * tried again every SPOOL_RETRY_S. Cheap when the spool is there (one
+ * access(2) at most once per poll interval). */
+void slurm_spool_check(struct ns_executor *ex, bool now);
+
+/* A copy of l in one heap block (free() frees it). */
+struct ns_launch *slurm_launch_pack(const struct ns_launch *l);
 
 /* Delivers what is new in one spool file, at most budget bytes (0: all). */
 void slurm_drain(int *fd, struct ns_task *t, const char *dir, const char *name, int64_t off,

@@ -45,17 +45,25 @@ char *slurm_make_own_dir(const struct ns_executor *ex, char kind, int64_t id, ch
     return NULL;
 }
 
+/* Never fails: a spool that cannot take the attempt's folder (removed
+ * mid-run, full) is the environment's fault, not the partition's. The spool
+ * is made again, or the task waits queued, without a folder, until it can
+ * be (slurm_spool_check); its launch is kept in memory either way. */
 int slurm_start(struct ns_executor *ex, const struct ns_launch *l, int64_t attempt_id, void *owner,
                 struct ns_task **out, char *err, size_t errlen)
 {
-    char *dir = slurm_make_own_dir(ex, 'a', attempt_id, err, errlen);
-    if (!dir)
-        return -1;
-    if (spool_write_launch(dir, l, err, errlen) != 0) {
+    (void)err, (void)errlen;
+    char e[512];
+    char *dir = slurm_make_own_dir(ex, 'a', attempt_id, e, sizeof e);
+    if (dir && spool_write_launch(dir, l, e, sizeof e) != 0) {
         free(dir);
-        return -1;
+        dir = NULL;
     }
-    *out = slurm_task_new(ex, attempt_id, owner, dir);
+    struct ns_task *t = slurm_task_new(ex, attempt_id, owner, dir);
+    t->launch = slurm_launch_pack(l);
+    if (!dir)
+        slurm_spool_check(ex, !ex->spool_broken);
+    *out = t;
     return 0;
 }
 
@@ -133,7 +141,8 @@ static void sbatch_done(struct ns_executor *ex, struct slurm_cmd *c, bool ok, co
         return;
     }
     ex->arrays = ns_xrealloc(ex->arrays, (ex->narrays + 1) * sizeof *ex->arrays);
-    ex->arrays[ex->narrays++] = (struct array){job, c->value, c->flag, false};
+    ex->arrays[ex->narrays++] = (struct array){job, c->value, c->flag, false, c->dir};
+    c->dir = NULL; /* the array's now */
     double now = ns_monotonic();
     for (size_t i = 0; i < c->ntasks; i++) {
         struct ns_task *t = c->tasks[i];
@@ -155,7 +164,9 @@ static void sbatch_done(struct ns_executor *ex, struct slurm_cmd *c, bool ok, co
 }
 
 /* Starts the sbatch of tasks[0..n) as one array, beside the loop (its
- * answer: sbatch_done). Returns 0 or -1 with err filled. */
+ * answer: sbatch_done). Returns 0; 1 with err filled when the spool could
+ * not take the array's folder (the tasks wait); -1 when sbatch could not
+ * start. */
 static int submit_array(struct ns_executor *ex, struct slurm_cmd *c, struct ns_task **tasks,
                         size_t n, char *err, size_t errlen)
 {
@@ -163,7 +174,7 @@ static int submit_array(struct ns_executor *ex, struct slurm_cmd *c, struct ns_t
      * crash still finds its own links, never this array's. */
     char *bdir = slurm_make_own_dir(ex, 'b', tasks[0]->attempt_id, err, errlen);
     if (!bdir)
-        return -1;
+        return 1;
     for (size_t i = 0; i < n; i++) {
         char link[PATH_MAX + 32], target[PATH_MAX + 8];
         const char *slash = strrchr(tasks[i]->dir, '/');
@@ -172,7 +183,7 @@ static int submit_array(struct ns_executor *ex, struct slurm_cmd *c, struct ns_t
         if (symlink(target, link) != 0) {
             ns_errf(err, errlen, "%s: %s", link, strerror(errno));
             free(bdir);
-            return -1;
+            return 1;
         }
     }
     /* Tasks of earlier arrays still hold slots: this one gets the rest
@@ -205,6 +216,9 @@ int slurm_flush(struct ns_executor *ex, char *err, size_t errlen)
      * on the turn after it answered. */
     if (ex->nqueued == 0 || ex->submitting)
         return 0;
+    slurm_spool_check(ex, false);
+    if (ex->spool_broken && ns_monotonic() < ex->spool_retry_at)
+        return 0; /* the tasks wait for the spool, uncharged */
     struct slurm_cmd *c = slurm_cmd_slot(ex, false);
     if (!c)
         return 0; /* every slot busy: a later turn */
@@ -212,11 +226,19 @@ int slurm_flush(struct ns_executor *ex, char *err, size_t errlen)
     struct ns_task **batch = ns_xcalloc(cap, sizeof *batch);
     size_t n = 0;
     for (struct ns_task *t = ex->head; t && n < cap; t = t->next)
-        if (t->state == T_QUEUED && !t->failed_submit && !t->asked)
+        if (t->state == T_QUEUED && !t->failed_submit && !t->asked && t->dir)
             batch[n++] = t;
-    int rc = 0;
+    int rc = 0, sub = 0;
     char e[512] = "";
-    if (n > 0 && submit_array(ex, c, batch, n, e, sizeof e) != 0) {
+    if (n > 0 && (sub = submit_array(ex, c, batch, n, e, sizeof e)) > 0) {
+        if (!ex->spool_broken)
+            slurm_note(ex, "slurm.spool: %s; the run's tasks wait for it (no attempt is charged)", e);
+        ex->spool_broken = true;
+        ex->spool_retry_at = ns_monotonic() + POLL_INTERVAL_S;
+        slurm_spool_check(ex, true); /* gone: made again at once */
+    } else if (sub == 0 && n > 0 && ex->spool_broken) {
+        ex->spool_broken = false;
+    } else if (sub < 0) {
         rc = -1;
         ns_errf(err, errlen, "%s", e);
         for (size_t i = 0; i < n; i++) {

@@ -115,23 +115,6 @@ struct ns_task *slurm_task_new(struct ns_executor *ex, int64_t attempt_id, void 
 }
 /* ---- open / close -------------------------------------------------------- */
 
-/* mkdir -p with mode 0700 for what we create. Returns 0 or -1 (errno). */
-static int mkdirs(const char *path)
-{
-    char buf[PATH_MAX];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-        return errno = ENAMETOOLONG, -1;
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 /* The value of "KEY<spaces>= VALUE" in `scontrol show config` output, into
  * buf (empty when absent). */
 static void config_value(const char *out, const char *key, char *buf, size_t len)
@@ -212,35 +195,33 @@ static int slurm_open(const struct ns_exec_config *cfg, struct ns_executor **out
     ex->spool = ns_xasprintf("%s/%s", base, ex->run_key);
     ex->script = ns_xasprintf("%s/launch.sh", ex->spool);
     char *self = realpath("/proc/self/exe", NULL);
-    char *line = self ? ns_xasprintf("#!%s _launch\n", self) : NULL;
-    if (mkdirs(ex->spool) != 0 || access(ex->spool, W_OK | X_OK) != 0) {
+    ex->script_line = self ? ns_xasprintf("#!%s _launch\n", self) : NULL;
+    if (slurm_mkdirs(ex->spool) != 0 || access(ex->spool, W_OK | X_OK) != 0) {
         ns_errf(err, errlen,
                 "slurm.spool: %s: %s (it must be a writable directory on a filesystem the "
                 "compute nodes share)",
                 base, strerror(errno));
         goto fail;
     }
-    if (!line || strlen(line) > 127 || strchr(self, ' ')) {
+    if (!ex->script_line || strlen(ex->script_line) > 127 || strchr(self, ' ')) {
         ns_errf(err, errlen,
                 "slurm: the nightshift binary's path %s cannot be a batch script's #! line "
                 "(no spaces, at most 120 characters)",
                 self ? self : "(unknown)");
         goto fail;
     }
-    if (spool_write_file(ex->spool, "launch.sh", line, strlen(line), err, errlen) != 0 ||
-        chmod(ex->script, 0755) != 0)
+    if (slurm_spool_prepare(ex, err, errlen) != 0)
         goto fail;
     /* Is Slurm there at all? One call: MaxArraySize and the jobcomp file. */
     read_config(ex);
     free(self);
-    free(line);
     free(base);
     *out = ex;
     return 0;
 fail:
     free(self);
-    free(line);
     free(base);
+    free(ex->script_line);
     free(ex->run_key);
     free(ex->job_name);
     free(ex->spool);
@@ -258,7 +239,10 @@ static void slurm_close(struct ns_executor *ex)
         slurm_task_free(ex, ex->head);
     buf_release(&ex->notes);
     free(ex->snap);
+    for (size_t i = 0; i < ex->narrays; i++)
+        free(ex->arrays[i].dir);
     free(ex->arrays);
+    free(ex->script_line);
     free(ex->jobcomp);
     free(ex->run_key);
     free(ex->job_name);
@@ -337,6 +321,7 @@ static void slurm_service(struct ns_executor *ex, const struct pollfd *pfd, size
     if (ex->actions_pending)
         slurm_apply_actions(ex);
     end_unsubmitted(ex, ev, ctx);
+    slurm_spool_check(ex, false); /* once per poll interval: is the spool still there? */
     if (now >= ex->next_tail) {
         ex->next_tail = now + TAIL_INTERVAL_S;
         for (struct ns_task *t = ex->head, *next; t; t = next) {
