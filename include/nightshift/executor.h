@@ -74,6 +74,10 @@ struct ns_exec_events {
     void (*output)(void *ctx, void *owner, const char *buf, size_t n);
     void (*started)(void *ctx, void *owner); /* NS_EXEC_QUEUES only: it now runs */
     void (*ended)(void *ctx, void *owner, const struct ns_exec_end *end);
+    /* Words about the backend for the run's events ("slurm: `scancel ...`
+     * gave no answer in 60 s: killed", "nothing can run: node n1 drained:
+     * ..."); may be NULL. */
+    void (*note)(void *ctx, const char *message);
 };
 
 /* What open() needs to know about the run. Strings are borrowed for the
@@ -115,11 +119,16 @@ struct ns_executor_ops {
     int (*start)(struct ns_executor *ex, const struct ns_launch *l, int64_t attempt_id,
                  void *owner, struct ns_task **out, char *err, size_t errlen);
     /* Submits what start() queued (one job array per call); a no-op for
-     * backends that start at once. Returns 0, or -1 with err filled: then
-     * each queued task ends with NS_END_LOST through service(). */
+     * backends that start at once. It never waits for the cluster: a
+     * submission may answer on a later turn (the locator is known from
+     * then on), and its failure is a `note`, each of its tasks ending with
+     * NS_END_LOST through service(). Returns 0, or -1 with err filled when
+     * the submission could not even begin (its tasks end the same way). */
     int (*flush)(struct ns_executor *ex, char *err, size_t errlen);
-    /* Applies action to a live task. Returns 0, or -1 if the backend could
-     * not (the task may have ended already; its `ended` event follows). */
+    /* Applies action to a live task, without waiting for the cluster (a
+     * queueing backend sends it on; a hung command never holds the loop).
+     * Returns 0, or -1 if the backend could not (the task may have ended
+     * already; its `ended` event follows). */
     int (*control)(struct ns_executor *ex, struct ns_task *t, enum ns_exec_action action);
     /* Changes the backend's own throttle (NS_EXEC_QUEUES); may be NULL. */
     void (*set_concurrency)(struct ns_executor *ex, int concurrency);

@@ -3,8 +3,11 @@
  * executor's and the task's structs and the helpers each file lends the
  * others. Nobody outside runtime/exec/slurm*.c includes it.
  *
- *   slurm.c          running Slurm's commands, tasks, open/close and
- *                    config, the loop's side, the ops table
+ *   slurm.c          tasks, open/close and config, the loop's side, the
+ *                    ops table
+ *   slurm-cmd.c      running Slurm's commands: beside the loop (with
+ *                    deadlines, answers on a later turn) or, before the
+ *                    loop runs, waited for
  *   slurm-submit.c   start and submit (sbatch arrays)
  *   slurm-control.c  operator actions and the arrays' throttles
  *   slurm-spool.c    reading the spool: tailing, exit files
@@ -31,13 +34,15 @@
 #define TAIL_INTERVAL_S 0.25 /* started tasks' spool files */
 #define EXIT_GRACE_S 3.0     /* a finished task's exit file may lag on a shared filesystem */
 #define CMD_TIMEOUT_S 60.0   /* a Slurm command that hangs longer is killed */
+#define CMD_SLOTS 4          /* commands in flight at once, besides the squeue poll */
 #define READ_CHUNK 65536
 #define TURN_BUDGET (4 * READ_CHUNK)
 #define DEFAULT_MAX_ARRAY 1001
 
 enum tstate {
-    T_QUEUED,    /* start()ed, not yet submitted */
-    T_SUBMITTED, /* in Slurm, not seen running */
+    T_QUEUED,     /* start()ed, not yet submitted */
+    T_SUBMITTING, /* in an sbatch that has not answered yet: never freed meanwhile */
+    T_SUBMITTED,  /* in Slurm, not seen running */
     T_STARTED,   /* seen running (or its files are there) */
 };
 
@@ -50,6 +55,42 @@ enum {
     A_TERM = 1 << 4,   /* scancel --batch --signal=TERM */
     A_CANCEL = 1 << 5, /* scancel */
     A_KILL = 1 << 6,   /* scancel --full --signal=KILL, then scancel */
+    A_STOP = 1 << 7,   /* scancel --full --signal=STOP: when scontrol suspend fails */
+    A_CONT = 1 << 8,   /* scancel --full --signal=CONT: undoes A_STOP with a resume */
+};
+
+/* A task of an array, as a command names it ("881_4"). */
+struct slurm_id {
+    int64_t job;
+    int index;
+};
+
+struct slurm_cmd;
+/* What a command beside the loop does with its answer: ok when it exited 0,
+ * else err says why ("scontrol: Invalid job id", "no answer in 60 s"). */
+typedef void slurm_cmd_done(struct ns_executor *ex, struct slurm_cmd *c, bool ok,
+                            const char *err, const struct ns_exec_events *ev, void *ctx);
+
+/* One Slurm command running beside the loop (slurm-cmd.c). */
+struct slurm_cmd {
+    pid_t pid; /* 0: the slot is free */
+    int out_fd, err_fd;
+    bool reaped, killed;
+    int status;
+    double began, deadline;
+    struct ns_buf out, err;
+    char words[200]; /* the command line, for events */
+    slurm_cmd_done *done;
+    /* What done() needs to know, as the caller set it. */
+    unsigned bit;             /* an action's bit */
+    int64_t job;              /* an array's command: its job id */
+    int value;                /* sbatch: the throttle; scontrol update: the throttle set */
+    bool flag;                /* sbatch: submitted --hold (gated) */
+    struct ns_task **tasks;   /* sbatch: the tasks it submits (T_SUBMITTING) */
+    size_t ntasks;
+    struct slurm_id *ids;     /* an action: the tasks it names, sorted */
+    size_t nids;
+    char *dir;                /* sbatch: the array's folder */
 };
 
 struct ns_task {
@@ -65,6 +106,11 @@ struct ns_task {
     int asked;            /* 0, NS_EXEC_TERMINATE or NS_EXEC_KILL: we ended it */
     bool failed_submit;
     char submit_error[160];
+    double submitted_at; /* monotonic time sbatch answered (0: adopted) */
+    bool slurm_gone;     /* the last squeue (begun after submission) says Slurm is done
+                            with it or no longer knows it: no command names it again */
+    struct ns_launch *launch; /* what its launch file says (one block), kept so the
+                                 spool can be made again if it is removed */
     int report_fd, output_fd;
     int64_t report_off, output_off; /* where reading starts when the files open */
     double gone_since;              /* Slurm says finished (or forgot it), no exit file yet */
@@ -82,12 +128,30 @@ struct ns_executor {
     char *job_name; /* "nightshift.<run key>": what squeue filters on */
     char *spool;    /* SPOOL/<run key> */
     char *script;   /* SPOOL/<run key>/launch.sh */
+    char *script_line; /* what launch.sh holds: "#!<nightshift> _launch" */
     int concurrency;
     int max_array;
     struct ns_task *head, *tail;
-    size_t nqueued, nsubmitted, nstarted;
+    size_t nqueued, nsubmitting, nsubmitted, nstarted;
     double next_poll, next_tail;
     bool actions_pending;
+    double cmd_timeout; /* CMD_TIMEOUT_S, or NIGHTSHIFT_SLURM_CMD_TIMEOUT_S (tests) */
+    /* Commands beside the loop: cmds[0] is the squeue poll's, the others
+     * anything else. One sbatch at a time, so arrays stay in order. */
+    struct slurm_cmd cmds[1 + CMD_SLOTS];
+    bool submitting;
+    /* Words for the run's events, delivered by the next service() (notes
+     * arise where no event sink is at hand: flush, control). */
+    struct ns_buf notes;
+    /* The spool's run folder was found gone and could not be re-created:
+     * queued tasks wait, and it is tried again then (slurm-submit.c). */
+    double spool_retry_at; /* while it cannot be re-created: when to try again */
+    bool spool_broken;     /* noted; cleared (and noted) when it works again */
+    double next_spool_check;
+    /* Why nothing runs, as Slurm says it (slurm-queue.c watch_blocked). */
+    char blocked[256];     /* the last reason noted ("" none) */
+    double blocked_since;  /* monotonic time nothing of ours ran with tasks pending */
+    double next_sinfo;     /* sinfo is asked at most every SINFO_INTERVAL_S */
     /* Arrays with tasks in Slurm, oldest first, and the throttle each has.
      * Together they never run more than `concurrency` tasks (slurm_rebalance()):
      * an array the older ones leave no slot gets none - it is held by us
@@ -96,6 +160,8 @@ struct ns_executor {
         int64_t job;
         int throttle;
         bool gated; /* submitted --hold (or held by rebalance), not yet released */
+        bool busy;  /* an scontrol for it is in flight (one at a time) */
+        char *dir;  /* its folder b<FIRST> (NULL when adopted) */
     } * arrays;
     size_t narrays;
     /* The last squeue listing, sorted by (job, index), for recover(). */
@@ -104,23 +170,17 @@ struct ns_executor {
         int index;
         char state[24];
         bool held; /* pending with a hold (ours: pause, or an array's gate) */
+        char reason[64]; /* squeue's %r: why it waits */
     } * snap;
     size_t nsnap;
     double snap_at;
+    double snap_begun; /* when the squeue behind the snapshot started */
     bool snap_ok;
     /* The jobcomp/filetxt file (JobCompLoc), read from jc_off on: one
      * key=value line per finished job, the last per job wins. NULL when
      * Slurm keeps no such file. */
     char *jobcomp;
     int64_t jc_off;
-    /* The per-second squeue runs beside the loop: its stdout is one of our
-     * pollfds, the supervisor reaps it and offers it to child_exited(). */
-    pid_t poll_pid; /* 0: none running */
-    int poll_fd, poll_errfd;
-    bool poll_reaped;
-    int poll_status;
-    double poll_deadline;
-    struct ns_buf poll_out;
 };
 
 /* How many names one attempt or array directory may try: a<ID>, a<ID>.1, ... */
@@ -142,7 +202,7 @@ struct args {
     size_t n, cap;
 };
 
-/* ---- slurm.c --------------------------------------------------------------- */
+/* ---- slurm-cmd.c ----------------------------------------------------------- */
 
 /* Starts argv (looked up in PATH, no shell) with stdin /dev/null and
  * stdout and stderr on pipes whose read ends go to *out_fd and *err_fd
@@ -151,15 +211,48 @@ pid_t slurm_spawn_cmd(char *const *argv, int *out_fd, int *err_fd, char *err, si
 
 /* Runs argv to its end: stdout into out (may be NULL), stderr's first line
  * into err. Returns the exit status, or -1 if it could not run or was
- * killed at CMD_TIMEOUT_S. Blocks: for the short commands (sbatch, scontrol,
- * scancel); the per-second squeue runs beside the loop (poll_begin). */
+ * killed at CMD_TIMEOUT_S. Blocks the caller: only for when the loop does
+ * not run (open: scontrol show config; recover and end_strays, before
+ * dispatch or after the loop). Inside the loop, slurm_cmd_begin. */
 int slurm_run_cmd(char *const *argv, struct ns_buf *out, char *err, size_t errlen);
+
+/* A free slot for a command beside the loop (the squeue poll's own when
+ * poll), or NULL when CMD_SLOTS are in flight: try again on a later turn. */
+struct slurm_cmd *slurm_cmd_slot(struct ns_executor *ex, bool poll);
+
+/* Starts argv in slot c (from slurm_cmd_slot, its context fields already
+ * set) without waiting: done(c) runs from a later service() with its
+ * answer, or with ok false once it failed or was killed at its deadline
+ * (ex->cmd_timeout; the kill is noted with the command's words). Returns 0,
+ * or -1 with err filled: then c is free again and done is not called. */
+int slurm_cmd_begin(struct ns_executor *ex, struct slurm_cmd *c, char *const *argv,
+                    slurm_cmd_done *done, char *err, size_t errlen);
+
+/* Reads what the commands wrote, kills those past their deadline, and runs
+ * done() for each that has ended (read to EOF and reaped). */
+void slurm_cmd_service(struct ns_executor *ex, const struct ns_exec_events *ev, void *ctx);
+
+size_t slurm_cmd_pollfds(const struct ns_executor *ex, struct pollfd *pfd, size_t cap);
+
+/* The nearest deadline of a command in flight, 0 if none. */
+double slurm_cmd_next_deadline(const struct ns_executor *ex);
+
+bool slurm_child_exited(struct ns_executor *ex, int pid, int wstatus);
+
+/* Kills and reaps every command in flight, without their done() (close;
+ * end_strays, when the loop no longer runs). */
+void slurm_cmd_kill_all(struct ns_executor *ex);
+
+/* Keeps words for the run's events; the next service() delivers them. */
+void slurm_note(struct ns_executor *ex, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 void slurm_args_add(struct args *a, const char *s);
 
 void slurm_args_addf(struct args *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 void slurm_args_release(struct args *a);
+
+/* ---- slurm.c --------------------------------------------------------------- */
 
 void slurm_task_set_state(struct ns_executor *ex, struct ns_task *t, enum tstate s);
 
@@ -206,6 +299,25 @@ void slurm_set_concurrency(struct ns_executor *ex, int concurrency);
 
 /* ---- slurm-spool.c --------------------------------------------------------- */
 
+/* mkdir -p (0755). Returns 0 or -1 (errno). */
+int slurm_mkdirs(const char *path);
+
+/* The run's spool folder and launch.sh, made if missing. Returns 0 or -1
+ * with err filled. */
+int slurm_spool_prepare(struct ns_executor *ex, char *err, size_t errlen);
+
+/* When the run's spool folder is gone (a tmp cleaner, an operator's rm):
+ * makes it again with launch.sh, every live task's folder (launch and
+ * array files) and every array's links, notes it, and gives deferred
+ * tasks their folders. While that fails, tasks wait queued and their
+ * attempts are not charged: it is an environment fault, noted once and
+ * tried again every SPOOL_RETRY_S. Cheap when the spool is there (one
+ * access(2) at most once per poll interval). */
+void slurm_spool_check(struct ns_executor *ex, bool now);
+
+/* A copy of l in one heap block (free() frees it). */
+struct ns_launch *slurm_launch_pack(const struct ns_launch *l);
+
 /* Delivers what is new in one spool file, at most budget bytes (0: all). */
 void slurm_drain(int *fd, struct ns_task *t, const char *dir, const char *name, int64_t off,
                  size_t budget, void (*deliver)(void *, void *, const char *, size_t), void *ctx);
@@ -242,14 +354,17 @@ int slurm_state_find(const char *s);
  * signal was the worker's own business (FAILED, OUT_OF_MEMORY...). */
 enum ns_exec_end_kind slurm_state_overrides(int si);
 
-/* Starts the per-second squeue without waiting for it. */
+/* Starts the per-second squeue beside the loop; its answer is applied on
+ * a later turn (a failed squeue changes nothing). */
 void slurm_poll_begin(struct ns_executor *ex);
 
-/* Reads what squeue wrote; at EOF on both pipes and once it was reaped,
- * applies the answer (a failed squeue changes nothing). */
-void slurm_poll_continue(struct ns_executor *ex, const struct ns_exec_events *ev, void *ctx);
+/* After each squeue: notes why nothing of the run can run (a node Slurm
+ * drained, with its reason), once per change, and when tasks run again. */
+void slurm_watch_blocked(struct ns_executor *ex);
 
-bool slurm_child_exited(struct ns_executor *ex, int pid, int wstatus);
+/* Whether a command may still name t: Slurm has it and has not finished
+ * with it, as far as the last squeue knows. */
+bool slurm_task_known(const struct ns_task *t);
 
 /* ---- slurm-restart.c ------------------------------------------------------- */
 

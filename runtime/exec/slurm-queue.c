@@ -54,7 +54,7 @@ static void parse_snapshot(struct ns_executor *ex, char *data)
         long long job;
         int index;
         char idx[24], state[24], reason[64] = "";
-        if (sscanf(line, "%lld|%23[^|]|%23[^|]|%63s", &job, idx, state, reason) < 3)
+        if (sscanf(line, "%lld|%23[^|]|%23[^|]|%63[^\n]", &job, idx, state, reason) < 3)
             continue;
         if (sscanf(idx, "%d", &index) != 1)
             index = -1; /* not an array task ("N/A"): someone's plain job of our name */
@@ -67,6 +67,7 @@ static void parse_snapshot(struct ns_executor *ex, char *data)
         s->index = index;
         snprintf(s->state, sizeof s->state, "%s", state);
         s->held = strcmp(state, "PENDING") == 0 && strstr(reason, "Held") != NULL;
+        snprintf(s->reason, sizeof s->reason, "%s", reason);
     }
     if (ex->nsnap)
         qsort(ex->snap, ex->nsnap, sizeof *ex->snap, cmp_slot);
@@ -94,7 +95,7 @@ int slurm_take_snapshot(struct ns_executor *ex)
 
 const struct slot *slurm_snap_find(const struct ns_executor *ex, int64_t job, int index)
 {
-    struct slot key = {job, index, "", false};
+    struct slot key = {job, index, "", false, ""};
     return ex->nsnap ? bsearch(&key, ex->snap, ex->nsnap, sizeof *ex->snap, cmp_slot) : NULL;
 }
 
@@ -286,13 +287,16 @@ static void apply_snapshot(struct ns_executor *ex, const struct ns_exec_events *
     bool jobcomp_done = false; /* read at most once per poll, for the whole run */
     for (struct ns_task *t = ex->head, *next; t; t = next) {
         next = t->next;
-        if (t->state == T_QUEUED)
+        if (t->state == T_QUEUED || t->state == T_SUBMITTING)
             continue;
         const struct slot *s = slurm_snap_find(ex, t->job, t->index);
         int si = s ? slurm_state_find(s->state) : -1;
         if (s)
             snprintf(t->slurm_state, sizeof t->slurm_state, "%s", s->state);
         t->slurm_held = s && s->held;
+        /* A task missing from a squeue that began before sbatch answered
+         * may just be too new to be listed. */
+        t->slurm_gone = s ? si >= 0 && slurm_states[si].over : ex->snap_begun > t->submitted_at;
         if (si >= 0 && slurm_states[si].running)
             slurm_deliver_started(ex, t, ev, ctx);
         if (s && (si < 0 || !slurm_states[si].over)) {
@@ -317,64 +321,121 @@ static void apply_snapshot(struct ns_executor *ex, const struct ns_exec_events *
     }
 }
 
-/* Starts the per-second squeue without waiting for it. */
+/* ---- why nothing runs --------------------------------------------------------- */
+
+/* A pending reason that is the run's own doing (throttle, holds) or Slurm's
+ * ordinary course: no event of its own unless a node is out. */
+static bool reason_ordinary(const char *r)
+{
+    static const char *const ordinary[] = {"None",        "JobArrayTaskLimit", "JobHeldUser",
+                                           "JobHeldAdmin", "Priority",          "Resources",
+                                           "BeginTime",   ""};
+    for (size_t i = 0; i < NS_ARRAY_LEN(ordinary); i++)
+        if (strcmp(r, ordinary[i]) == 0)
+            return true;
+    return false;
+}
+
+/* sinfo's answer (lines "node|state|reason"): the nodes Slurm keeps out of
+ * service, with its reason, noted once per change of what blocks the run. */
+static void sinfo_done(struct ns_executor *ex, struct slurm_cmd *c, bool ok, const char *err,
+                       const struct ns_exec_events *ev, void *ctx)
+{
+    (void)err, (void)ev, (void)ctx;
+    if (!ex->blocked_since)
+        return; /* something ran meanwhile */
+    struct ns_buf why = NS_BUF_INIT;
+    for (char *line = ok ? c->out.data : NULL, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        char node[128], state[48], reason[160] = "";
+        if (sscanf(line, "%127[^|]|%47[^|]|%159[^\n]", node, state, reason) < 2)
+            continue;
+        bool out = strncmp(state, "drain", 5) == 0 || strncmp(state, "down", 4) == 0 ||
+                   strncmp(state, "fail", 4) == 0 || strncmp(state, "inval", 5) == 0;
+        if (!out || (why.data && strstr(why.data, node))) /* -N lists a node per partition */
+            continue;
+        buf_addf(&why, "%snode %s %s%s%s", why.len ? "; " : "", node, state,
+                 reason[0] && strcmp(reason, "none") != 0 ? ": " : "",
+                 strcmp(reason, "none") != 0 ? reason : "");
+    }
+    if (!why.len && c->dir && !reason_ordinary(c->dir))
+        buf_addf(&why, "Slurm says %s", c->dir);
+    if (why.len && strcmp(why.data, ex->blocked) != 0) {
+        snprintf(ex->blocked, sizeof ex->blocked, "%s", why.data);
+        slurm_note(ex, "nothing can run: %s", ex->blocked);
+    }
+    buf_release(&why);
+}
+
+/* After each squeue: when tasks of the run wait and none runs (for
+ * BLOCKED_AFTER_S), asks sinfo which nodes are out and notes why nothing
+ * can run, once per change; notes again when tasks run. */
+#define BLOCKED_AFTER_S 2.0
+#define SINFO_INTERVAL_S 5.0
+void slurm_watch_blocked(struct ns_executor *ex)
+{
+    const char *reason = NULL;
+    bool runs = false;
+    for (size_t i = 0; i < ex->nsnap && !runs; i++) {
+        const struct slot *s = &ex->snap[i];
+        int si = slurm_state_find(s->state);
+        runs = si >= 0 && slurm_states[si].running && !slurm_states[si].over;
+        if (si >= 0 && !slurm_states[si].running && !slurm_states[si].over && !s->held)
+            reason = s->reason;
+    }
+    double now = ns_monotonic();
+    if (runs || !reason) {
+        if (ex->blocked[0])
+            slurm_note(ex, "tasks run again on Slurm (was: %s)", ex->blocked);
+        ex->blocked[0] = '\0';
+        ex->blocked_since = 0;
+        return;
+    }
+    if (ex->blocked_since == 0)
+        ex->blocked_since = now;
+    if (now - ex->blocked_since < BLOCKED_AFTER_S || now < ex->next_sinfo)
+        return;
+    struct slurm_cmd *c = slurm_cmd_slot(ex, false);
+    if (!c)
+        return;
+    ex->next_sinfo = now + SINFO_INTERVAL_S;
+    c->dir = ns_xstrdup(reason);
+    char *argv[] = {(char *)"sinfo", (char *)"--noheader", (char *)"--Node",
+                    (char *)"--format=%N|%T|%E", NULL};
+    char err[256];
+    slurm_cmd_begin(ex, c, argv, sinfo_done, err, sizeof err);
+}
+
+bool slurm_task_known(const struct ns_task *t)
+{
+    return t->job > 0 && !t->slurm_gone;
+}
+
+/* squeue's answer, on a later turn: what it means for each task, then the
+ * arrays' throttles and whether anything can run at all. */
+static void poll_done(struct ns_executor *ex, struct slurm_cmd *c, bool ok, const char *err,
+                      const struct ns_exec_events *ev, void *ctx)
+{
+    (void)err;
+    ex->snap_at = ns_monotonic();
+    if (!ok)
+        return; /* nothing is concluded from silence */
+    ex->snap_begun = c->began;
+    parse_snapshot(ex, c->out.data);
+    apply_snapshot(ex, ev, ctx);
+    slurm_rebalance(ex);
+    slurm_watch_blocked(ex);
+}
+
+/* Starts the per-second squeue beside the loop. */
 void slurm_poll_begin(struct ns_executor *ex)
 {
     char name[PATH_MAX], *argv[7], err[256];
-    squeue_argv(ex, name, sizeof name, argv);
-    pid_t pid = slurm_spawn_cmd(argv, &ex->poll_fd, &ex->poll_errfd, err, sizeof err);
-    if (pid < 0)
-        return; /* tried again next interval */
-    fcntl(ex->poll_fd, F_SETFL, O_NONBLOCK);
-    fcntl(ex->poll_errfd, F_SETFL, O_NONBLOCK);
-    ex->poll_pid = pid;
-    ex->poll_reaped = false;
-    ex->poll_deadline = ns_monotonic() + CMD_TIMEOUT_S;
-    buf_reset(&ex->poll_out);
-}
-
-/* Reads what squeue wrote; at EOF on both pipes and once it was reaped,
- * applies the answer (a failed squeue changes nothing). */
-void slurm_poll_continue(struct ns_executor *ex, const struct ns_exec_events *ev, void *ctx)
-{
-    int *fds[] = {&ex->poll_fd, &ex->poll_errfd};
-    for (size_t i = 0; i < NS_ARRAY_LEN(fds); i++) {
-        char chunk[READ_CHUNK];
-        ssize_t r = 0;
-        while (*fds[i] >= 0 && (r = read(*fds[i], chunk, sizeof chunk)) != 0) {
-            if (r < 0 && errno == EINTR)
-                continue;
-            if (r < 0 && errno == EAGAIN)
-                break;
-            if (r < 0)
-                break;
-            if (i == 0)
-                buf_add(&ex->poll_out, chunk, (size_t)r); /* stderr: drained, not kept */
-        }
-        if (*fds[i] >= 0 && r <= 0 && !(r < 0 && errno == EAGAIN)) {
-            close(*fds[i]);
-            *fds[i] = -1;
-        }
-    }
-    if (!ex->poll_reaped && ns_monotonic() > ex->poll_deadline)
-        kill(ex->poll_pid, SIGKILL); /* reaped as usual; the answer is dropped */
-    if (ex->poll_fd >= 0 || ex->poll_errfd >= 0 || !ex->poll_reaped)
+    struct slurm_cmd *c = slurm_cmd_slot(ex, true);
+    if (!c)
         return;
-    ex->poll_pid = 0;
-    ex->snap_at = ns_monotonic();
-    if (WIFEXITED(ex->poll_status) && WEXITSTATUS(ex->poll_status) == 0) {
-        parse_snapshot(ex, ex->poll_out.data);
-        apply_snapshot(ex, ev, ctx);
-        slurm_rebalance(ex);
-    }
-    buf_reset(&ex->poll_out);
-}
-
-bool slurm_child_exited(struct ns_executor *ex, int pid, int wstatus)
-{
-    if (ex->poll_pid <= 0 || pid != ex->poll_pid)
-        return false;
-    ex->poll_reaped = true;
-    ex->poll_status = wstatus;
-    return true;
+    squeue_argv(ex, name, sizeof name, argv);
+    slurm_cmd_begin(ex, c, argv, poll_done, err, sizeof err); /* tried again next interval */
 }

@@ -113,7 +113,7 @@ enum ns_recover slurm_recover(struct ns_executor *ex, const char *locator, int64
         have = ex->arrays[i].job == job;
     if (!have && job > 0) {
         ex->arrays = ns_xrealloc(ex->arrays, (ex->narrays + 1) * sizeof *ex->arrays);
-        ex->arrays[ex->narrays++] = (struct array){job, -1, false}; /* slurm_rebalance() sets it */
+        ex->arrays[ex->narrays++] = (struct array){job, -1, false, false, NULL}; /* rebalance sets it */
     }
     if (ex->next_poll == 0)
         ex->next_poll = ns_monotonic();
@@ -123,6 +123,9 @@ enum ns_recover slurm_recover(struct ns_executor *ex, const char *locator, int64
 
 int slurm_end_strays(struct ns_executor *ex)
 {
+    /* The loop is not running (before dispatch, or after the run): what
+     * it left in flight no longer matters, and this waits for Slurm. */
+    slurm_cmd_kill_all(ex);
     if (slurm_take_snapshot(ex) != 0)
         return 0;
     struct args a = {0};

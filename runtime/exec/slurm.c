@@ -23,9 +23,12 @@
  * kind (scontrol hold/suspend/release/resume with a job list, scancel with
  * many ids): pausing a thousand queued tasks is a handful of calls.
  *
- * This file runs Slurm's commands, keeps the tasks, opens and closes the
- * executor and serves the loop; slurm-internal.h says which file holds the
- * rest.
+ * No Slurm command is waited for while the loop runs (slurm-cmd.c): sbatch,
+ * scontrol, scancel and squeue run beside it with deadlines and answer on a
+ * later turn, so a hung one never holds the loop or the store's lock.
+ *
+ * This file keeps the tasks, opens and closes the executor and serves the
+ * loop; slurm-internal.h says which file holds the rest.
  *
  * Ownership: one supervisor thread; tasks are in one doubly linked list.
  */
@@ -48,140 +51,6 @@
 
 extern char **environ;
 
-/* ---- running Slurm's commands ------------------------------------------ */
-
-/* Starts argv (looked up in PATH, no shell) with stdin /dev/null and
- * stdout and stderr on pipes whose read ends go to *out_fd and *err_fd
- * (CLOEXEC). Returns the pid, or -1 with err filled. */
-pid_t slurm_spawn_cmd(char *const *argv, int *out_fd, int *err_fd, char *err, size_t errlen)
-{
-    int po[2], pe[2];
-    if (pipe2(po, O_CLOEXEC) != 0)
-        return ns_errf(err, errlen, "pipe: %s", strerror(errno)), -1;
-    if (pipe2(pe, O_CLOEXEC) != 0) {
-        close(po[0]);
-        close(po[1]);
-        return ns_errf(err, errlen, "pipe: %s", strerror(errno)), -1;
-    }
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, po[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
-    posix_spawnattr_t at;
-    posix_spawnattr_init(&at);
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    posix_spawnattr_setsigmask(&at, &none);
-    posix_spawnattr_setsigdefault(&at, &all);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    pid_t pid;
-    int rc = posix_spawnp(&pid, argv[0], &fa, &at, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&at);
-    close(po[1]);
-    close(pe[1]);
-    if (rc != 0) {
-        close(po[0]);
-        close(pe[0]);
-        ns_errf(err, errlen, "%s: %s", argv[0], strerror(rc));
-        return -1;
-    }
-    *out_fd = po[0];
-    *err_fd = pe[0];
-    return pid;
-}
-
-/* Runs argv to its end: stdout into out (may be NULL), stderr's first line
- * into err. Returns the exit status, or -1 if it could not run or was
- * killed at CMD_TIMEOUT_S. Blocks: for the short commands (sbatch, scontrol,
- * scancel); the per-second squeue runs beside the loop (slurm_poll_begin). */
-int slurm_run_cmd(char *const *argv, struct ns_buf *out, char *err, size_t errlen)
-{
-    int ofd, efd;
-    pid_t pid = slurm_spawn_cmd(argv, &ofd, &efd, err, errlen);
-    if (pid < 0)
-        return -1;
-    struct ns_buf eb = NS_BUF_INIT;
-    struct pollfd pfd[2] = {{ofd, POLLIN, 0}, {efd, POLLIN, 0}};
-    double deadline = ns_monotonic() + CMD_TIMEOUT_S;
-    bool killed = false;
-    while (pfd[0].fd >= 0 || pfd[1].fd >= 0) {
-        int left = (int)((deadline - ns_monotonic()) * 1000);
-        if (left <= 0) {
-            kill(pid, SIGKILL);
-            killed = true;
-            break;
-        }
-        if (poll(pfd, 2, left) < 0 && errno != EINTR)
-            break;
-        for (int i = 0; i < 2; i++) {
-            if (pfd[i].fd < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
-                continue;
-            char chunk[8192];
-            ssize_t r = read(pfd[i].fd, chunk, sizeof chunk);
-            if (r > 0) {
-                if (i == 0 && out)
-                    buf_add(out, chunk, (size_t)r);
-                else if (i == 1 && eb.len < 4096)
-                    buf_add(&eb, chunk, (size_t)r);
-            } else if (r == 0 || errno != EINTR) {
-                close(pfd[i].fd);
-                pfd[i].fd = -1;
-            }
-        }
-    }
-    for (int i = 0; i < 2; i++)
-        if (pfd[i].fd >= 0)
-            close(pfd[i].fd);
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    int code = killed ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    if (code != 0) {
-        const char *msg = eb.data ? eb.data : "";
-        size_t ml = strcspn(msg, "\n");
-        if (killed)
-            ns_errf(err, errlen, "%s: no answer in %.0f s", argv[0], CMD_TIMEOUT_S);
-        else if (ml)
-            ns_errf(err, errlen, "%.*s", (int)ml, msg);
-        else
-            ns_errf(err, errlen, "%s exited with status %d", argv[0], code);
-    }
-    buf_release(&eb);
-    return code;
-}
-
-void slurm_args_add(struct args *a, const char *s)
-{
-    if (a->n + 2 > a->cap) {
-        a->cap = a->cap ? a->cap * 2 : 16;
-        a->v = ns_xrealloc(a->v, a->cap * sizeof *a->v);
-    }
-    a->v[a->n++] = ns_xstrdup(s);
-    a->v[a->n] = NULL;
-}
-
-void slurm_args_addf(struct args *a, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    struct ns_buf b = NS_BUF_INIT;
-    buf_vaddf(&b, fmt, ap);
-    va_end(ap);
-    slurm_args_add(a, b.data ? b.data : "");
-    buf_release(&b);
-}
-
-void slurm_args_release(struct args *a)
-{
-    for (size_t i = 0; i < a->n; i++)
-        free(a->v[i]);
-    free(a->v);
-    memset(a, 0, sizeof *a);
-}
-
 /* ---- tasks --------------------------------------------------------------- */
 
 static void task_link(struct ns_executor *ex, struct ns_task *t)
@@ -197,9 +66,10 @@ static void task_link(struct ns_executor *ex, struct ns_task *t)
 
 static void task_count(struct ns_executor *ex, const struct ns_task *t, int delta)
 {
-    size_t *c = t->state == T_QUEUED      ? &ex->nqueued
-                : t->state == T_SUBMITTED ? &ex->nsubmitted
-                                          : &ex->nstarted;
+    size_t *c = t->state == T_QUEUED       ? &ex->nqueued
+                : t->state == T_SUBMITTING ? &ex->nsubmitting
+                : t->state == T_SUBMITTED  ? &ex->nsubmitted
+                                           : &ex->nstarted;
     *c = (size_t)((long)*c + delta);
 }
 
@@ -226,6 +96,7 @@ void slurm_task_free(struct ns_executor *ex, struct ns_task *t)
     if (t->output_fd >= 0)
         close(t->output_fd);
     free(t->dir);
+    free(t->launch);
     free(t);
 }
 
@@ -243,23 +114,6 @@ struct ns_task *slurm_task_new(struct ns_executor *ex, int64_t attempt_id, void 
     return t;
 }
 /* ---- open / close -------------------------------------------------------- */
-
-/* mkdir -p with mode 0700 for what we create. Returns 0 or -1 (errno). */
-static int mkdirs(const char *path)
-{
-    char buf[PATH_MAX];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-        return errno = ENAMETOOLONG, -1;
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
 
 /* The value of "KEY<spaces>= VALUE" in `scontrol show config` output, into
  * buf (empty when absent). */
@@ -329,7 +183,11 @@ static int slurm_open(const struct ns_exec_config *cfg, struct ns_executor **out
     ex->cfg = *cfg;
     ex->sl = sl;
     ex->concurrency = cfg->concurrency > 0 ? cfg->concurrency : 1;
-    ex->poll_fd = ex->poll_errfd = -1;
+    for (size_t i = 0; i < NS_ARRAY_LEN(ex->cmds); i++)
+        ex->cmds[i].out_fd = ex->cmds[i].err_fd = -1;
+    /* Tests shorten the deadline to see a hung command killed. */
+    const char *tmo = getenv("NIGHTSHIFT_SLURM_CMD_TIMEOUT_S");
+    ex->cmd_timeout = tmo && atof(tmo) > 0 ? atof(tmo) : CMD_TIMEOUT_S;
     const char *eq = strchr(cfg->run_token, '=');
     ex->run_key = ns_xstrdup(eq ? eq + 1 : cfg->run_token);
     ex->job_name = ns_xasprintf("nightshift.%s", ex->run_key);
@@ -337,35 +195,33 @@ static int slurm_open(const struct ns_exec_config *cfg, struct ns_executor **out
     ex->spool = ns_xasprintf("%s/%s", base, ex->run_key);
     ex->script = ns_xasprintf("%s/launch.sh", ex->spool);
     char *self = realpath("/proc/self/exe", NULL);
-    char *line = self ? ns_xasprintf("#!%s _launch\n", self) : NULL;
-    if (mkdirs(ex->spool) != 0 || access(ex->spool, W_OK | X_OK) != 0) {
+    ex->script_line = self ? ns_xasprintf("#!%s _launch\n", self) : NULL;
+    if (slurm_mkdirs(ex->spool) != 0 || access(ex->spool, W_OK | X_OK) != 0) {
         ns_errf(err, errlen,
                 "slurm.spool: %s: %s (it must be a writable directory on a filesystem the "
                 "compute nodes share)",
                 base, strerror(errno));
         goto fail;
     }
-    if (!line || strlen(line) > 127 || strchr(self, ' ')) {
+    if (!ex->script_line || strlen(ex->script_line) > 127 || strchr(self, ' ')) {
         ns_errf(err, errlen,
                 "slurm: the nightshift binary's path %s cannot be a batch script's #! line "
                 "(no spaces, at most 120 characters)",
                 self ? self : "(unknown)");
         goto fail;
     }
-    if (spool_write_file(ex->spool, "launch.sh", line, strlen(line), err, errlen) != 0 ||
-        chmod(ex->script, 0755) != 0)
+    if (slurm_spool_prepare(ex, err, errlen) != 0)
         goto fail;
     /* Is Slurm there at all? One call: MaxArraySize and the jobcomp file. */
     read_config(ex);
     free(self);
-    free(line);
     free(base);
     *out = ex;
     return 0;
 fail:
     free(self);
-    free(line);
     free(base);
+    free(ex->script_line);
     free(ex->run_key);
     free(ex->job_name);
     free(ex->spool);
@@ -378,19 +234,15 @@ static void slurm_close(struct ns_executor *ex)
 {
     if (!ex)
         return;
+    slurm_cmd_kill_all(ex); /* before the tasks an sbatch in flight names */
     while (ex->head)
         slurm_task_free(ex, ex->head);
-    if (ex->poll_pid > 0 && !ex->poll_reaped) {
-        kill(ex->poll_pid, SIGKILL);
-        waitpid(ex->poll_pid, NULL, 0);
-    }
-    if (ex->poll_fd >= 0)
-        close(ex->poll_fd);
-    if (ex->poll_errfd >= 0)
-        close(ex->poll_errfd);
-    buf_release(&ex->poll_out);
+    buf_release(&ex->notes);
     free(ex->snap);
+    for (size_t i = 0; i < ex->narrays; i++)
+        free(ex->arrays[i].dir);
     free(ex->arrays);
+    free(ex->script_line);
     free(ex->jobcomp);
     free(ex->run_key);
     free(ex->job_name);
@@ -403,33 +255,60 @@ static void slurm_close(struct ns_executor *ex)
 static size_t slurm_pollfds(struct ns_executor *ex, struct pollfd *pfd, size_t cap)
 {
     /* Spool files on a shared filesystem cannot be polled (timers tail
-     * them); only the running squeue's pipes can. */
-    int fds[] = {ex->poll_fd, ex->poll_errfd};
-    size_t n = 0;
-    for (size_t i = 0; i < NS_ARRAY_LEN(fds); i++) {
-        if (fds[i] < 0)
-            continue;
-        if (n < cap)
-            pfd[n] = (struct pollfd){fds[i], POLLIN, 0};
-        n++;
-    }
-    return n;
+     * them); only the pipes of the commands in flight can. */
+    return slurm_cmd_pollfds(ex, pfd, cap);
+}
+
+/* Earliest of a and b, where 0 means none. */
+static double earliest(double a, double b)
+{
+    return a == 0 ? b : b == 0 ? a : fmin(a, b);
 }
 
 static double slurm_next_wakeup(const struct ns_executor *ex)
 {
     double now = ns_monotonic();
-    if (ex->actions_pending)
+    /* Pending actions wait for a free slot, not in a busy loop. */
+    if ((ex->actions_pending && slurm_cmd_slot((struct ns_executor *)ex, false)) || ex->notes.len)
         return now;
     for (const struct ns_task *t = ex->head; t; t = t->next)
-        if (t->failed_submit)
+        if (t->failed_submit || (t->state == T_QUEUED && t->asked))
             return now;
-    double w = 0;
+    double w = slurm_cmd_next_deadline(ex);
     if (ex->nsubmitted + ex->nstarted > 0)
-        w = ex->next_poll > 0 ? ex->next_poll : now;
-    if (ex->nstarted > 0 && ex->next_tail > 0 && (w == 0 || ex->next_tail < w))
-        w = ex->next_tail;
+        w = earliest(w, ex->next_poll > 0 ? ex->next_poll : now);
+    if (ex->nstarted > 0 && ex->next_tail > 0)
+        w = earliest(w, ex->next_tail);
+    if (ex->spool_retry_at > 0 && ex->nqueued > 0)
+        w = earliest(w, ex->spool_retry_at);
     return w;
+}
+
+/* Hands the notes kept since the last turn to the run's events. */
+static void deliver_notes(struct ns_executor *ex, const struct ns_exec_events *ev, void *ctx)
+{
+    for (size_t at = 0; at < ex->notes.len; at += strlen(ex->notes.data + at) + 1)
+        if (ev->note)
+            ev->note(ctx, ex->notes.data + at);
+    buf_reset(&ex->notes);
+}
+
+/* Tasks that end without Slurm: their array could not be submitted, or
+ * they were ended by us before Slurm ever had them. */
+static void end_unsubmitted(struct ns_executor *ex, const struct ns_exec_events *ev, void *ctx)
+{
+    for (struct ns_task *t = ex->head, *next; t; t = next) {
+        next = t->next;
+        if (t->failed_submit && !t->asked) {
+            struct ns_exec_end end = {NS_END_LOST, -1, 0, ""};
+            snprintf(end.detail, sizeof end.detail, "%s", t->submit_error);
+            slurm_end_task(ex, t, &end, ev, ctx);
+        } else if ((t->state == T_QUEUED || t->failed_submit) && t->asked) {
+            struct ns_exec_end end = {NS_END_SIGNALLED, -1,
+                                      t->asked == NS_EXEC_KILL ? SIGKILL : SIGTERM, ""};
+            slurm_end_task(ex, t, &end, ev, ctx);
+        }
+    }
 }
 
 static void slurm_service(struct ns_executor *ex, const struct pollfd *pfd, size_t n,
@@ -438,26 +317,11 @@ static void slurm_service(struct ns_executor *ex, const struct pollfd *pfd, size
     (void)pfd;
     (void)n;
     double now = ns_monotonic();
+    slurm_cmd_service(ex, ev, ctx); /* answers first: they may ask for actions */
     if (ex->actions_pending)
         slurm_apply_actions(ex);
-    /* Queued tasks whose array could not be submitted end as lost. */
-    for (struct ns_task *t = ex->head, *next; t; t = next) {
-        next = t->next;
-        if (!t->failed_submit)
-            continue;
-        struct ns_exec_end end = {NS_END_LOST, -1, 0, ""};
-        snprintf(end.detail, sizeof end.detail, "%s", t->submit_error);
-        slurm_end_task(ex, t, &end, ev, ctx);
-    }
-    /* Ended by us before Slurm ever had it. */
-    for (struct ns_task *t = ex->head, *next; t; t = next) {
-        next = t->next;
-        if (t->state == T_QUEUED && t->asked) {
-            struct ns_exec_end end = {NS_END_SIGNALLED, -1,
-                                      t->asked == NS_EXEC_KILL ? SIGKILL : SIGTERM, ""};
-            slurm_end_task(ex, t, &end, ev, ctx);
-        }
-    }
+    end_unsubmitted(ex, ev, ctx);
+    slurm_spool_check(ex, false); /* once per poll interval: is the spool still there? */
     if (now >= ex->next_tail) {
         ex->next_tail = now + TAIL_INTERVAL_S;
         for (struct ns_task *t = ex->head, *next; t; t = next) {
@@ -472,12 +336,11 @@ static void slurm_service(struct ns_executor *ex, const struct pollfd *pfd, size
                         ctx);
         }
     }
-    if (ex->poll_pid > 0)
-        slurm_poll_continue(ex, ev, ctx);
-    else if (ex->nsubmitted + ex->nstarted > 0 && now >= ex->next_poll) {
+    if (ex->cmds[0].pid == 0 && ex->nsubmitted + ex->nstarted > 0 && now >= ex->next_poll) {
         ex->next_poll = now + POLL_INTERVAL_S;
         slurm_poll_begin(ex);
     }
+    deliver_notes(ex, ev, ctx);
 }
 const struct ns_executor_ops ns_exec_slurm = {
     .name = "slurm",

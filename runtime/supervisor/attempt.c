@@ -360,11 +360,19 @@ static void on_ended(void *ctx, void *owner, const struct ns_exec_end *end)
     a->end = *end;
 }
 
+/* Executor event: words about the backend for the run's events. */
+static void on_exec_note(void *ctx, const char *message)
+{
+    struct rt *rt = ctx;
+    rt_event(rt, -1, 0, "executor", "%s", message);
+}
+
 const struct ns_exec_events rt_exec_events = {
     .report = on_report_bytes,
     .output = on_output_bytes,
     .started = on_started,
     .ended = on_ended,
+    .note = on_exec_note,
 };
 
 void rt_end_attempt(struct rt *rt, struct attempt *a, enum ending why)
