@@ -312,7 +312,17 @@ void apply_pending_commands(struct rt *rt)
         struct ns_buf out = NS_BUF_INIT;
         bool ok = false;
         bool known = false;
-        if (c->id <= rt->stale_cmd_max && control_needs_live_runtime(c->verb)) {
+        if (rt->finishing) {
+            /* The loop is over: nothing could act on it. Said now, not
+             * left pending for a runtime that is not coming. */
+            buf_addf(&out, "the run has ended (%s) and its runtime is running its end hook; "
+                           "nothing applied%s", run_state_names[rt->state],
+                     control_needs_live_runtime(c->verb) ? ""
+                                                         : " (send it again once the runtime "
+                                                           "has exited: it is then queued for "
+                                                           "the next `nightshift run`)");
+            known = true;
+        } else if (c->id <= rt->stale_cmd_max && control_needs_live_runtime(c->verb)) {
             /* Sent to a runtime that died before deciding: a pause or stop
              * meant for it must not ambush the runtime that resumes the run. */
             buf_adds(&out, "the runtime it was sent to is gone; not applied after the restart");

@@ -255,19 +255,21 @@ static bool claim_hook(void *ctx, int pid, int status)
     return hooks_reaped(ctx, pid, status);
 }
 
-void hooks_wait_all(struct rt *rt)
+void hooks_wait_all(struct rt *rt, void (*serve)(struct rt *rt, bool hinted))
 {
     while (rt->nhooks > 0) {
-        struct pollfd pfd[65];
+        struct pollfd pfd[66];
         size_t n = rt->nhooks < 64 ? rt->nhooks : 64;
         for (size_t i = 0; i < n; i++)
             pfd[i] = (struct pollfd){rt->hooks[i]->proc.output_fd, POLLIN, 0};
         pfd[n] = (struct pollfd){rt->sigfd, POLLIN, 0};
-        poll(pfd, n + 1, 50);
+        pfd[n + 1] = (struct pollfd){rt->wake_fd, POLLIN, 0}; /* fd -1: ignored */
+        poll(pfd, n + 2, 50);
         if (pfd[n].revents)
             stop_hooks_on_signal(rt);
         exec_reap_children(claim_hook, rt);
         hooks_service(rt, pfd, n);
+        serve(rt, pfd[n + 1].revents != 0);
     }
     free(rt->hooks);
     rt->hooks = NULL;

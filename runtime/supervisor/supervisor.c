@@ -803,6 +803,17 @@ static bool rt_start(struct rt *rt, bool resumed, bool ended_before)
            rt->counts[P_RETRY_WAIT] == 0 && rt->counts[P_RUNNING] == 0;
 }
 
+/* While the end hooks run: commands are still answered (refused with the
+ * reason, apply.c), never left for a runtime that is not coming. */
+static void serve_while_finishing(struct rt *rt, bool hinted)
+{
+    if (hinted)
+        wake_drain(rt->wake_fd);
+    poll_commands(rt, hinted);
+    char err[256];
+    commit_turn(rt, false, err, sizeof err); /* a failure: the final commit says it */
+}
+
 /* After the loop: the run's final state, figures and end hooks, committed.
  * Returns 0, or -1 with err (the store failed). */
 static int rt_finish(struct rt *rt, bool idle_resume, struct ns_run_result *result, char *err,
@@ -833,7 +844,8 @@ static int rt_finish(struct rt *rt, bool idle_resume, struct ns_run_result *resu
         hooks_fire(rt, NS_HOOK_FAILURE);
     if (commit_turn(rt, true, err, errlen) != 0)
         return -1;
-    hooks_wait_all(rt);       /* each bounded by hooks.timeout */
+    rt->finishing = true;
+    hooks_wait_all(rt, serve_while_finishing); /* each bounded by hooks.timeout */
     exec_reap_leftovers(2.0); /* bounded: everything of the run was killed already */
     if (commit_turn(rt, true, err, errlen) != 0)
         return -1;

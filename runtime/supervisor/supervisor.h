@@ -166,6 +166,8 @@ struct rt {
     int wake_fd;           /* the commands hint FIFO (wake.h), or -1: poll only */
     char *waiters_dir;     /* waiting clients' FIFOs, poked after verdicts are committed */
     bool verdicts;         /* verdicts written in the open transaction */
+    bool finishing;        /* the run has ended; its runtime waits for its end hooks: every
+                              command is refused at once with that reason (apply.c) */
     double command_poll_s; /* the fallback poll for commands (wake_poll_interval) */
     bool commands_due;     /* a hint came while the journal waited for the lock */
     double start_mono, start_wall;
@@ -204,7 +206,10 @@ size_t hooks_pollfds(struct rt *rt, struct pollfd *pfd);
 void hooks_service(struct rt *rt, const struct pollfd *pfd, size_t n);
 bool hooks_reaped(struct rt *rt, pid_t pid, int status);
 double hooks_next_deadline(const struct rt *rt);
-void hooks_wait_all(struct rt *rt);
+/* Waits for the end hooks (each bounded by hooks.timeout); meanwhile
+ * serve(rt, hinted) is called every turn (hinted: the commands FIFO had a
+ * hint), so operator commands are still answered. */
+void hooks_wait_all(struct rt *rt, void (*serve)(struct rt *rt, bool hinted));
 
 /* guard.c: error budget and SLA. */
 void guard_check_budget(struct rt *rt);
