@@ -203,7 +203,7 @@ static int slurm_open(const struct ns_exec_config *cfg, struct ns_executor **out
                 base, strerror(errno));
         goto fail;
     }
-    if (!ex->script_line || strlen(ex->script_line) > 127 || strchr(self, ' ')) {
+    if (!self || !ex->script_line || strlen(ex->script_line) > 127 || strchr(self, ' ')) {
         ns_errf(err, errlen,
                 "slurm: the nightshift binary's path %s cannot be a batch script's #! line "
                 "(no spaces, at most 120 characters)",
