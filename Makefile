@@ -35,7 +35,7 @@ WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wwrite-
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := -std=c11 $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -pthread
 # The wings' private headers, by name, until each is included only in its wing.
-PRIVATE_INC := -Iruntime/supervisor -Iruntime/spec
+PRIVATE_INC := -Iruntime/supervisor -Iruntime/spec -Iruntime/store
 ALL_CPPFLAGS = -Iinclude $(PRIVATE_INC) -D_GNU_SOURCE -DNS_VERSION='"$(NS_VERSION)"' $(PKG_CFLAGS) $(CPPFLAGS)
 ALL_LDFLAGS := -pthread $(LDFLAGS) $(EXTRA_CFLAGS)
 LIBS = $(PKG_LIBS) -lm

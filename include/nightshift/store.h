@@ -11,7 +11,6 @@
 #ifndef NIGHTSHIFT_STORE_H
 #define NIGHTSHIFT_STORE_H
 
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -29,10 +28,10 @@ enum ns_store_mode {
 };
 
 struct ns_store {
-    sqlite3 *db;
-    char *path;     /* database file */
-    char *data_dir; /* store_data_dir(path): attempt logs, run locks, runtime logs */
-    struct ns_gate gate; /* every write transaction's fair turn (gate.h) */
+    struct ns_store_conn *db; /* the connection: the store wing's own (store-internal.h) */
+    char *path;               /* database file */
+    char *data_dir;           /* store_data_dir(path): attempt logs, run locks, runtime logs */
+    struct ns_gate gate;      /* every write transaction's fair turn (gate.h) */
 };
 
 /* The database path: db_opt if given, else $NIGHTSHIFT_DB, else
@@ -57,10 +56,6 @@ char *store_data_dir(const char *path);
  * directory "<path>.d" without opening the database. 0, or -1 with err. */
 int store_make_dirs(const char *path, char *err, size_t errlen);
 
-/* One write in autocommit (a client's single INSERT), taken in its turn at
- * the write gate like a transaction (gate.h). Returns sqlite3_step's code. */
-int store_step_write(struct ns_store *st, sqlite3_stmt *s);
-
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK; 0 or -1 (err filled). */
 int store_begin(struct ns_store *st, char *err, size_t errlen);
 int store_commit(struct ns_store *st, char *err, size_t errlen);
@@ -71,10 +66,6 @@ int store_exec(struct ns_store *st, const char *sql, char *err, size_t errlen);
 
 /* The database's page size in bytes. */
 int store_page_size(struct ns_store *st);
-
-/* Prepares sql or aborts with a message: our own SQL failing to prepare is a
- * programming error, not a run-time condition. Caller finalizes. */
-sqlite3_stmt *store_prepare(struct ns_store *st, const char *sql);
 
 /* Finds a run by id ("12") or by job name (the newest run of that job).
  * Returns the run id, 0 if none matches, -1 on a database error. */

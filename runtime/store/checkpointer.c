@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "store-internal.h"
 #include "nightshift/checkpointer.h"
 #include "nightshift/util.h"
 
@@ -91,7 +92,7 @@ struct ns_checkpointer *checkpointer_start(struct ns_store *st)
         free(c);
         return NULL;
     }
-    sqlite3_wal_hook(st->db, on_wal_commit, c); /* replaces the automatic checkpoint */
+    sqlite3_wal_hook(store_db(st), on_wal_commit, c); /* replaces the automatic checkpoint */
     return c;
 }
 
@@ -99,7 +100,7 @@ void checkpointer_stop(struct ns_checkpointer *c)
 {
     if (!c)
         return;
-    sqlite3_wal_autocheckpoint(c->st->db, c->soft_frames); /* the hook no longer names c */
+    sqlite3_wal_autocheckpoint(store_db(c->st), c->soft_frames); /* the hook no longer names c */
     pthread_mutex_lock(&c->mu);
     c->stopping = true;
     pthread_cond_signal(&c->cv);

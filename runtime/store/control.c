@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "store-internal.h"
 #include "nightshift/control.h"
 #include "nightshift/query.h"
 #include "nightshift/util.h"
@@ -80,10 +81,11 @@ static int insert_command(struct ns_store *st, int64_t run_id, const char *verb,
     int rc = store_step_write(st, s);
     sqlite3_finalize(s);
     if (rc != SQLITE_DONE) {
-        ns_errf(err, errlen, "%s: cannot record the command: %s", st->path, sqlite3_errmsg(st->db));
+        ns_errf(err, errlen, "%s: cannot record the command: %s", st->path,
+                sqlite3_errmsg(store_db(st)));
         return -1;
     }
-    *cmd_id = sqlite3_last_insert_rowid(st->db);
+    *cmd_id = sqlite3_last_insert_rowid(store_db(st));
     if (!refused) {
         /* Committed (autocommit): now the hint, which only says "look now". */
         char *wake = wake_path(st, run_id, WAKE_COMMANDS);
@@ -118,7 +120,7 @@ int control_withdraw(struct ns_store *st, int64_t cmd_id, const char *result)
     sqlite3_finalize(s);
     if (rc != SQLITE_DONE)
         return -1;
-    return sqlite3_changes(st->db) > 0 ? 1 : 0;
+    return sqlite3_changes(store_db(st)) > 0 ? 1 : 0;
 }
 
 /* A waiter's FIFO for cmd_id's run (wake.h), or -1. Made before the first
@@ -151,7 +153,7 @@ int control_wait(struct ns_store *st, int64_t cmd_id, double timeout_s, char *re
         int rc = sqlite3_step(s);
         if (rc != SQLITE_ROW) {
             outcome = -1;
-            ns_errf(result, resultlen, "%s", sqlite3_errmsg(st->db));
+            ns_errf(result, resultlen, "%s", sqlite3_errmsg(store_db(st)));
             break;
         }
         const char *state = (const char *)sqlite3_column_text(s, 0);

@@ -30,6 +30,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "store-internal.h"
 #include "nightshift/gate.h"
 #include "nightshift/util.h"
 

@@ -14,6 +14,7 @@
 #include "nightshift/gc.h"
 #include "nightshift/query.h"
 #include "nightshift/store.h"
+#include "store-internal.h"
 #include "nightshift/util.h"
 
 /* nftw has no context argument: the running total of one removal. */
@@ -86,7 +87,7 @@ int gc_delete_run(struct ns_store *st, int64_t run_id, double cutoff, int64_t *b
     int step = sqlite3_step(s);
     sqlite3_finalize(s);
     if (step != SQLITE_DONE) {
-        ns_errf(err, errlen, "%s: %s", st->path, sqlite3_errmsg(st->db));
+        ns_errf(err, errlen, "%s: %s", st->path, sqlite3_errmsg(store_db(st)));
         store_rollback(st);
         goto out;
     }

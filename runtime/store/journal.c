@@ -26,10 +26,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "store-internal.h"
 #include "nightshift/journal.h"
 #include "nightshift/check.h"
-#include "nightshift/rowbatch.h"
-#include "nightshift/rowqueue.h"
+#include "rowbatch.h"
+#include "rowqueue.h"
 #include "nightshift/util.h"
 
 /* An error-record id parameter: a provisional id (< 0, given while waiting
@@ -48,18 +49,19 @@
                  "WHERE run_id = ?1 AND idx = ?2")                                                 \
     X(PROGRESS, "UPDATE partitions SET progress = ?3, total = ?4, error_records = ?5, "            \
                 "last_message = ?6, updated_at = ?7 WHERE run_id = ?1 AND idx = ?2")               \
-    X(CHECKPOINT, "UPDATE partitions SET checkpoint = ?3, checkpoint_at = ?4, "                    \
-                  "checkpoint_progress = ?5, checkpoint_err_id = " ERR_ID(6) " "                   \
-                  "WHERE run_id = ?1 AND idx = ?2")                                                \
+    X(CHECKPOINT,                                                                                  \
+      "UPDATE partitions SET checkpoint = ?3, checkpoint_at = ?4, "                                \
+      "checkpoint_progress = ?5, checkpoint_err_id = " ERR_ID(6) " "                               \
+                                                                 "WHERE run_id = ?1 AND idx = ?2") \
     X(ATTEMPT_START,                                                                               \
       "INSERT INTO attempts(run_id, idx, n, started_at, log_path, resumed_from, progress_from, "   \
       "redone) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")                                           \
-    X(ATTEMPT_LOCATOR, "UPDATE attempts SET executor = ?2, locator = ?3, label = ?4, pid = ?5, "    \
+    X(ATTEMPT_LOCATOR, "UPDATE attempts SET executor = ?2, locator = ?3, label = ?4, pid = ?5, "   \
                        "pid_start = ?6, pgid = ?5 WHERE id = ?1")                                  \
     X(ATTEMPT_OFFSETS, "UPDATE attempts SET report_offset = ?2, output_offset = ?3 WHERE id = ?1") \
     X(DROP_ATTEMPT_ERRORS, "DELETE FROM error_records WHERE attempt_id = ?1")                      \
     X(RUN_EXECUTOR, "UPDATE runs SET executor = ?2 WHERE id = ?1")                                 \
-    /* ?10-?14: where it ran, if not stored yet (NULL keeps what is). */                          \
+    /* ?10-?14: where it ran, if not stored yet (NULL keeps what is). */                           \
     X(ATTEMPT_END,                                                                                 \
       "UPDATE attempts SET ended_at = ?2, outcome = ?3, exit_code = ?4, signal = ?5, "             \
       "duration = ?6, log_bytes = ?7, log_dropped = ?8, message = ?9, "                            \
@@ -68,7 +70,7 @@
       "pid_start = coalesce(?14, pid_start) WHERE id = ?1")                                        \
     X(ERROR, "INSERT INTO error_records(run_id, idx, attempt_id, at, key, message, signature, "    \
              "payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")                                   \
-    X(DROP_ERRORS, "DELETE FROM error_records WHERE run_id = ?1 AND idx = ?2 AND id > " ERR_ID(3))  \
+    X(DROP_ERRORS, "DELETE FROM error_records WHERE run_id = ?1 AND idx = ?2 AND id > " ERR_ID(3)) \
     X(RUN_STATE, "UPDATE runs SET state = ?2, state_reason = ?3, updated_at = ?4, "                \
                  "finished_at = CASE WHEN ?5 THEN ?4 ELSE NULL END WHERE id = ?1")                 \
     X(RUN_COUNTERS, "UPDATE runs SET n_pending = ?2, n_running = ?3, n_retry_wait = ?4, "          \
@@ -125,7 +127,7 @@ struct journal {
     sqlite3_stmt *stmt[J_COUNT];
     bool in_txn;
     double txn_since;        /* monotonic time the open transaction began */
-    bool failed;              /* a write in this transaction failed */
+    bool failed;             /* a write in this transaction failed */
     const char *crash_after; /* the crash point of the statement being run */
     char err[512];
     /* Waiting for another process's write lock (see the top of the file). */
@@ -134,7 +136,7 @@ struct journal {
     struct queued {
         char *sql;    /* sqlite3_expanded_sql(), sqlite3_free'd */
         int64_t prov; /* < 0: an error record's provisional id */
-    } *queue;
+    } * queue;
     size_t nqueue, queue_cap, queue_bytes;
     int64_t next_prov;
     sqlite3_stmt *map_insert;
@@ -162,20 +164,22 @@ struct journal *journal_new(struct ns_store *st, int64_t run_id)
     j->run_id = run_id;
     j->next_prov = -1;
     /* The temp schema is this connection's own: no lock of the database. */
-    if (store_exec(st, "CREATE TEMP TABLE IF NOT EXISTS ns_errmap(prov INTEGER PRIMARY KEY, "
-                       "real INTEGER NOT NULL)",
+    if (store_exec(st,
+                   "CREATE TEMP TABLE IF NOT EXISTS ns_errmap(prov INTEGER PRIMARY KEY, "
+                   "real INTEGER NOT NULL)",
                    j->err, sizeof j->err) != 0)
         NS_BUG("%s", j->err);
     for (int i = 0; i < J_COUNT; i++)
         j->stmt[i] = store_prepare(st, journal_sql[i]);
     j->map_insert = store_prepare(st, "INSERT OR REPLACE INTO temp.ns_errmap VALUES (?1, ?2)");
-    j->errors = rowqueue_new(st->db,
+    j->errors = rowqueue_new(store_db(st),
                              "INSERT INTO error_records(id, run_id, idx, attempt_id, at, key, "
                              "message, signature, payload)",
                              "(?, ?, ?, ?, ?, ?, ?, ?, ?)");
     j->max_error_id = store_prepare(st, "SELECT coalesce(max(id), 0) FROM error_records");
-    j->events = rowbatch_new(st->db, "INSERT INTO events(run_id, idx, attempt_id, at, kind, message)",
-                             "(?, ?, ?, ?, ?, ?)");
+    j->events =
+        rowbatch_new(store_db(st), "INSERT INTO events(run_id, idx, attempt_id, at, kind, message)",
+                     "(?, ?, ?, ?, ?, ?)");
     return j;
 }
 
@@ -206,9 +210,9 @@ static int begin_now(struct journal *j)
      * is inside or in line before us, we wait like a busy lock, in line. */
     if (!gate_try_enter(&j->st->gate))
         return SQLITE_BUSY;
-    sqlite3_busy_timeout(j->st->db, 50); /* a client's insert takes less */
-    int rc = sqlite3_exec(j->st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-    sqlite3_busy_timeout(j->st->db, 5000);
+    sqlite3_busy_timeout(store_db(j->st), 50); /* a client's insert takes less */
+    int rc = sqlite3_exec(store_db(j->st), "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    sqlite3_busy_timeout(store_db(j->st), 5000);
     if (rc != SQLITE_OK)
         gate_leave(&j->st->gate);
     return rc;
@@ -221,13 +225,13 @@ static size_t replay(struct journal *j)
     size_t failed = 0;
     for (size_t i = 0; i < j->nqueue; i++) {
         struct queued *q = &j->queue[i];
-        if (sqlite3_exec(j->st->db, q->sql, NULL, NULL, NULL) != SQLITE_OK) {
+        if (sqlite3_exec(store_db(j->st), q->sql, NULL, NULL, NULL) != SQLITE_OK) {
             failed++;
-            snprintf(j->err, sizeof j->err, "%s", sqlite3_errmsg(j->st->db));
+            snprintf(j->err, sizeof j->err, "%s", sqlite3_errmsg(store_db(j->st)));
         } else if (q->prov < 0) {
             sqlite3_reset(j->map_insert);
             sqlite3_bind_int64(j->map_insert, 1, q->prov);
-            sqlite3_bind_int64(j->map_insert, 2, sqlite3_last_insert_rowid(j->st->db));
+            sqlite3_bind_int64(j->map_insert, 2, sqlite3_last_insert_rowid(store_db(j->st)));
             sqlite3_step(j->map_insert);
             sqlite3_reset(j->map_insert);
         }
@@ -267,7 +271,7 @@ static void end_wait(struct journal *j)
     sqlite3_bind_text(e, 3, msg, -1, SQLITE_STATIC);
     if (sqlite3_step(e) != SQLITE_DONE) {
         j->failed = true;
-        snprintf(j->err, sizeof j->err, "%s", sqlite3_errmsg(j->st->db));
+        snprintf(j->err, sizeof j->err, "%s", sqlite3_errmsg(store_db(j->st)));
     }
     sqlite3_finalize(e);
 }
@@ -331,7 +335,7 @@ static void flush_errors(struct journal *j)
         return;
     if (rowbatch_flush(b) != SQLITE_OK) {
         j->failed = true;
-        snprintf(j->err, sizeof j->err, "%s", sqlite3_errmsg(j->st->db));
+        snprintf(j->err, sizeof j->err, "%s", sqlite3_errmsg(store_db(j->st)));
     }
     for (size_t i = 0; i < n; i++)
         ns_crashpoint("error.after"); /* one hit per record, as unbatched */
@@ -342,7 +346,7 @@ static void flush_events(struct journal *j)
     settle(j); /* every write but the queue's own waits for it */
     if (rowbatch_rows(j->events) && rowbatch_flush(j->events) != SQLITE_OK) {
         j->failed = true;
-        snprintf(j->err, sizeof j->err, "%s", sqlite3_errmsg(j->st->db));
+        snprintf(j->err, sizeof j->err, "%s", sqlite3_errmsg(store_db(j->st)));
     }
 }
 
@@ -441,7 +445,7 @@ static void run(struct journal *j, sqlite3_stmt *s)
     int rc = sqlite3_step(s);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
         j->failed = true;
-        snprintf(j->err, sizeof j->err, "%s", sqlite3_errmsg(j->st->db));
+        snprintf(j->err, sizeof j->err, "%s", sqlite3_errmsg(store_db(j->st)));
     }
     sqlite3_reset(s);
     if (j->crash_after)
@@ -501,7 +505,7 @@ int journal_commit(struct journal *j, char *err, size_t errlen)
             ns_crashpoint("commit.after");
             return 0;
         }
-        if (tries >= 100 || sqlite3_get_autocommit(j->st->db)) {
+        if (tries >= 100 || sqlite3_get_autocommit(store_db(j->st))) {
             store_rollback(j->st);
             return -1;
         }
@@ -612,7 +616,7 @@ int64_t journal_attempt_start(struct journal *j, int64_t idx, int n, double at,
     sqlite3_bind_int64(s, 7, progress_from);
     sqlite3_bind_int64(s, 8, redone);
     run(j, s);
-    return sqlite3_last_insert_rowid(j->st->db);
+    return sqlite3_last_insert_rowid(store_db(j->st));
 }
 
 /* Binds executor, locator, label, pid and pid start at at, at+1, ...: pid,
@@ -659,7 +663,7 @@ int64_t journal_drop_attempt_errors(struct journal *j, int64_t attempt_id)
     sqlite3_stmt *s = use(j, J_DROP_ATTEMPT_ERRORS);
     sqlite3_bind_int64(s, 1, attempt_id);
     run(j, s);
-    return sqlite3_changes(j->st->db);
+    return sqlite3_changes(store_db(j->st));
 }
 
 void journal_run_executor(struct journal *j, const char *executor)
@@ -703,7 +707,7 @@ static int64_t batch_error_record(struct journal *j, int64_t idx, int64_t attemp
         sqlite3_reset(j->max_error_id);
         if (!j->next_error_id) {
             j->failed = true;
-            snprintf(j->err, sizeof j->err, "%s", sqlite3_errmsg(j->st->db));
+            snprintf(j->err, sizeof j->err, "%s", sqlite3_errmsg(store_db(j->st)));
             j->next_error_id = 1; /* the INSERT will fail and say why */
         }
     }
@@ -761,7 +765,7 @@ int64_t journal_error_record(struct journal *j, int64_t idx, int64_t attempt_id,
         }
     }
     run(j, s);
-    return sqlite3_last_insert_rowid(j->st->db);
+    return sqlite3_last_insert_rowid(store_db(j->st));
 }
 
 int64_t journal_drop_errors_after(struct journal *j, int64_t idx, int64_t after_id)
@@ -772,7 +776,7 @@ int64_t journal_drop_errors_after(struct journal *j, int64_t idx, int64_t after_
     sqlite3_bind_int64(s, 2, idx);
     sqlite3_bind_int64(s, 3, after_id);
     run(j, s);
-    return sqlite3_changes(j->st->db);
+    return sqlite3_changes(store_db(j->st));
 }
 
 void journal_run_state(struct journal *j, const char *state, const char *reason, bool finished)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store-internal.h"
 #include "nightshift/query.h"
 #include "nightshift/util.h"
 #include "query-internal.h"
@@ -157,7 +158,7 @@ int query_error_groups(struct ns_store *st, const struct ns_error_select *sel, i
     }
     sqlite3_finalize(s);
     if (rc != SQLITE_DONE) {
-        ns_errf(err, errlen, "reading error groups: %s", sqlite3_errmsg(st->db));
+        ns_errf(err, errlen, "reading error groups: %s", sqlite3_errmsg(store_db(st)));
         query_error_groups_release(*rows, n);
         *rows = NULL;
         return -1;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store-internal.h"
 #include "nightshift/query.h"
 #include "nightshift/util.h"
 #include "query-internal.h"

@@ -15,6 +15,7 @@
 #include "nightshift/query-report.h"
 #include "nightshift/query.h"
 #include "nightshift/store.h"
+#include "store-internal.h"
 #include "nightshift/util.h"
 
 static char *col_dup(sqlite3_stmt *s, int i)
@@ -68,7 +69,7 @@ static void load_done(struct load *L, sqlite3_stmt *s)
     if (sqlite3_finalize(s) != SQLITE_OK && L->rc == 0) {
         L->rc = -1;
         ns_errf(L->err, L->errlen, "%s: cannot read the run's figures: %s", L->st->path,
-                sqlite3_errmsg(L->st->db));
+                sqlite3_errmsg(store_db(L->st)));
     }
 }
 
@@ -397,7 +398,7 @@ long report_events(struct ns_store *st, int64_t run_id, int64_t after, int limit
         e->message = col_dup_empty(s, 5);
     }
     if (rc != SQLITE_DONE) {
-        ns_errf(err, errlen, "%s: %s", st->path, sqlite3_errmsg(st->db));
+        ns_errf(err, errlen, "%s: %s", st->path, sqlite3_errmsg(store_db(st)));
         sqlite3_finalize(s);
         report_events_free(*rows, n);
         *rows = NULL;
@@ -443,7 +444,7 @@ long report_gc_select(struct ns_store *st, double cutoff, struct ns_gc_run **run
         g->error_records = sqlite3_column_int64(s, 6);
     }
     if (rc != SQLITE_DONE) {
-        ns_errf(err, errlen, "%s: %s", st->path, sqlite3_errmsg(st->db));
+        ns_errf(err, errlen, "%s: %s", st->path, sqlite3_errmsg(store_db(st)));
         sqlite3_finalize(s);
         report_gc_free(*runs, n);
         *runs = NULL;

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store-internal.h"
 #include "nightshift/query.h"
 #include "nightshift/util.h"
 #include "query-internal.h"
@@ -197,8 +198,9 @@ int query_run_summary(struct ns_store *st, int64_t run_id, double now, struct ns
     query_cols_select(&sql, run_cols, NS_ARRAY_LEN(run_cols));
     buf_adds(&sql, " FROM runs WHERE id = ?");
     sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(st->db, sql.data, -1, &s, NULL) != SQLITE_OK) {
-        ns_errf(err, errlen, "reading run %lld: %s", (long long)run_id, sqlite3_errmsg(st->db));
+    if (sqlite3_prepare_v2(store_db(st), sql.data, -1, &s, NULL) != SQLITE_OK) {
+        ns_errf(err, errlen, "reading run %lld: %s", (long long)run_id,
+                sqlite3_errmsg(store_db(st)));
         buf_release(&sql);
         return -1;
     }
@@ -207,7 +209,8 @@ int query_run_summary(struct ns_store *st, int64_t run_id, double now, struct ns
     int rc = sqlite3_step(s);
     if (rc != SQLITE_ROW) {
         if (rc != SQLITE_DONE)
-            ns_errf(err, errlen, "reading run %lld: %s", (long long)run_id, sqlite3_errmsg(st->db));
+            ns_errf(err, errlen, "reading run %lld: %s", (long long)run_id,
+                    sqlite3_errmsg(store_db(st)));
         sqlite3_finalize(s);
         return rc == SQLITE_DONE ? 0 : -1;
     }
@@ -237,8 +240,8 @@ int query_failure_groups(struct ns_store *st, int64_t run_id, int limit,
                       "  WHERE run_id = ?1 AND state IN (" NS_FAILURE_GROUP_STATES ") "
                       "  GROUP BY last_signature) g "
                       "ORDER BY g.failed + g.waiting DESC, g.sig IS NULL, g.sig LIMIT ?2";
-    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
-        ns_errf(err, errlen, "reading failure groups: %s", sqlite3_errmsg(st->db));
+    if (sqlite3_prepare_v2(store_db(st), sql, -1, &s, NULL) != SQLITE_OK) {
+        ns_errf(err, errlen, "reading failure groups: %s", sqlite3_errmsg(store_db(st)));
         return -1;
     }
     sqlite3_bind_int64(s, 1, run_id);
@@ -260,7 +263,7 @@ int query_failure_groups(struct ns_store *st, int64_t run_id, int limit,
         out->partitions = sqlite3_column_int64(s, 5);
     }
     if (rc != SQLITE_DONE) {
-        ns_errf(err, errlen, "reading failure groups: %s", sqlite3_errmsg(st->db));
+        ns_errf(err, errlen, "reading failure groups: %s", sqlite3_errmsg(store_db(st)));
         sqlite3_finalize(s);
         query_failure_groups_release(out);
         return -1;
@@ -299,8 +302,8 @@ sqlite3_stmt *query_prep(struct ns_store *st, const char *sql, const char *what,
                          size_t errlen)
 {
     sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
-        ns_errf(err, errlen, "reading %s: %s", what, sqlite3_errmsg(st->db));
+    if (sqlite3_prepare_v2(store_db(st), sql, -1, &s, NULL) != SQLITE_OK) {
+        ns_errf(err, errlen, "reading %s: %s", what, sqlite3_errmsg(store_db(st)));
         sqlite3_finalize(s);
         return NULL;
     }
@@ -316,7 +319,7 @@ int query_step_rows(struct ns_store *st, sqlite3_stmt *s, int limit, void *rows,
     while (n < limit && (rc = sqlite3_step(s)) == SQLITE_ROW)
         read(s, (char *)rows + (size_t)n++ * size);
     if (n < limit && rc != SQLITE_DONE) {
-        ns_errf(err, errlen, "reading %s: %s", what, sqlite3_errmsg(st->db));
+        ns_errf(err, errlen, "reading %s: %s", what, sqlite3_errmsg(store_db(st)));
         sqlite3_finalize(s);
         return -1;
     }
@@ -540,7 +543,7 @@ int query_commands(struct ns_store *st, int64_t run_id, int64_t after, int64_t l
     }
     sqlite3_finalize(s);
     if (rc != SQLITE_DONE) {
-        ns_errf(err, errlen, "reading commands: %s", sqlite3_errmsg(st->db));
+        ns_errf(err, errlen, "reading commands: %s", sqlite3_errmsg(store_db(st)));
         query_command_rows_release(*rows, n);
         *rows = NULL;
         return -1;

@@ -4,8 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store-internal.h"
 #include "nightshift/check.h"
-#include "nightshift/rowbatch.h"
+#include "rowbatch.h"
 #include "nightshift/util.h"
 
 enum value_kind { V_NULL, V_INT, V_DOUBLE, V_TEXT, V_BLOB };

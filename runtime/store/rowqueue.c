@@ -12,7 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "nightshift/rowqueue.h"
+#include "store-internal.h"
+#include "rowqueue.h"
 #include "nightshift/util.h"
 
 struct ns_rowqueue {

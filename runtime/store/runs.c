@@ -13,7 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nightshift/rowbatch.h"
+#include "store-internal.h"
+#include "rowbatch.h"
 #include "nightshift/runs.h"
 #include "nightshift/util.h"
 
@@ -88,10 +89,11 @@ int64_t runs_create(struct ns_store *st, const struct ns_run_new *r, char *err, 
     int step = sqlite3_step(s);
     sqlite3_finalize(s);
     if (step != SQLITE_DONE) {
-        ns_errf(err, errlen, "%s: cannot create the run: %s", st->path, sqlite3_errmsg(st->db));
+        ns_errf(err, errlen, "%s: cannot create the run: %s", st->path,
+                sqlite3_errmsg(store_db(st)));
         return -1;
     }
-    return sqlite3_last_insert_rowid(st->db);
+    return sqlite3_last_insert_rowid(store_db(st));
 }
 
 struct ns_runs_parts {
@@ -105,7 +107,7 @@ struct ns_runs_parts *runs_parts_new(struct ns_store *st)
     struct ns_runs_parts *w = ns_xcalloc(1, sizeof *w);
     w->st = st;
     w->rows = rowbatch_new(
-        st->db, "INSERT INTO partitions(run_id, idx, key, params_json, state, max_attempts)",
+        store_db(st), "INSERT INTO partitions(run_id, idx, key, params_json, state, max_attempts)",
         "(?, ?, ?, ?, 'pending', ?)");
     w->rc = SQLITE_OK;
     return w;
@@ -131,7 +133,7 @@ int runs_parts_finish(struct ns_runs_parts *w, bool write, char *err, size_t err
     int rc = w->rc == SQLITE_OK ? 0 : -1;
     if (rc != 0)
         ns_errf(err, errlen, "%s: cannot store partitions: %s", w->st->path,
-                sqlite3_errmsg(w->st->db));
+                sqlite3_errmsg(store_db(w->st)));
     rowbatch_free(w->rows);
     free(w);
     return rc;
@@ -193,7 +195,7 @@ int runs_mark_started(struct ns_store *st, int64_t run_id, double now, int pid,
     int step = sqlite3_step(s);
     if (step != SQLITE_DONE)
         ns_errf(err, errlen, "%s: run %lld: cannot mark it started: %s", st->path,
-                (long long)run_id, sqlite3_errmsg(st->db));
+                (long long)run_id, sqlite3_errmsg(store_db(st)));
     sqlite3_finalize(s);
     sqlite3_stmt *q = store_prepare(st, "SELECT started_at FROM runs WHERE id = ?");
     sqlite3_bind_int64(q, 1, run_id);
@@ -293,7 +295,7 @@ int64_t runs_load_states(struct ns_runs *r,
     }
     sqlite3_finalize(s);
     if (rc != SQLITE_DONE) {
-        ns_errf(err, errlen, "%s", sqlite3_errmsg(r->st->db));
+        ns_errf(err, errlen, "%s", sqlite3_errmsg(store_db(r->st)));
         return -1;
     }
     return seen;
@@ -358,7 +360,7 @@ int runs_part_params(struct ns_runs *r, int64_t idx, struct ns_partition *out, c
     out->key = out->params_len > 1 ? out->params[1].value : NULL;
     if (rc != SQLITE_DONE || !out->key) {
         ns_errf(err, errlen, "partition %lld: cannot read its parameters: %s", (long long)idx,
-                rc != SQLITE_DONE ? sqlite3_errmsg(r->st->db) : "not stored");
+                rc != SQLITE_DONE ? sqlite3_errmsg(store_db(r->st)) : "not stored");
         return -1;
     }
     return 0;

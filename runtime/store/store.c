@@ -19,12 +19,13 @@
 
 #include "nightshift/check.h"
 #include "nightshift/store.h"
+#include "store-internal.h"
 #include "nightshift/util.h"
 
 /* Schema version 4 (version 1, the executor columns of migrations[1], the rework columns of
- * migrations[2], the run token of migrations[3]). Times are Unix seconds (REAL); states are the words of
- * DESIGN.md. Counters on runs are maintained by the runtime so a runs list
- * never scans partitions. */
+ * migrations[2], the run token of migrations[3]). Times are Unix seconds (REAL); states are the
+ * words of DESIGN.md. Counters on runs are maintained by the runtime so a runs list never scans
+ * partitions. */
 /* One SQL line per C line: tests/console/make-fixture.sh reads them. */
 /* clang-format off */
 const char *const store_schema_sql =
@@ -342,8 +343,8 @@ int store_make_dirs(const char *path, char *err, size_t errlen)
 int store_exec(struct ns_store *st, const char *sql, char *err, size_t errlen)
 {
     char *msg = NULL;
-    if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        ns_errf(err, errlen, "%s: %s", st->path, msg ? msg : sqlite3_errmsg(st->db));
+    if (sqlite3_exec(store_db(st), sql, NULL, NULL, &msg) != SQLITE_OK) {
+        ns_errf(err, errlen, "%s: %s", st->path, msg ? msg : sqlite3_errmsg(store_db(st)));
         sqlite3_free(msg);
         return -1;
     }
@@ -353,9 +354,9 @@ int store_exec(struct ns_store *st, const char *sql, char *err, size_t errlen)
 sqlite3_stmt *store_prepare(struct ns_store *st, const char *sql)
 {
     sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(store_db(st), sql, -1, &stmt, NULL) != SQLITE_OK) {
         /* Our own SQL text: one that does not prepare is a bug. */
-        NS_BUG("cannot prepare SQL: %s\n%s", sqlite3_errmsg(st->db), sql);
+        NS_BUG("cannot prepare SQL: %s\n%s", sqlite3_errmsg(store_db(st)), sql);
     }
     return stmt;
 }
@@ -394,8 +395,8 @@ int store_commit(struct ns_store *st, char *err, size_t errlen)
 
 void store_rollback(struct ns_store *st)
 {
-    if (!sqlite3_get_autocommit(st->db))
-        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    if (!sqlite3_get_autocommit(store_db(st)))
+        sqlite3_exec(store_db(st), "ROLLBACK", NULL, NULL, NULL);
     gate_leave(&st->gate);
 }
 
@@ -534,14 +535,17 @@ int store_open(struct ns_store *st, const char *path, enum ns_store_mode mode, c
     /* A writer's connection may be shared with the journal's error-record
      * thread (rowqueue.h): serialized. Everyone else's has one thread. */
     flags |= mode == NS_STORE_WRITER ? SQLITE_OPEN_FULLMUTEX : SQLITE_OPEN_NOMUTEX;
-    int orc = sqlite3_open_v2(uri ? uri : path, &st->db, flags, NULL);
+    sqlite3 *db = NULL;
+    int orc = sqlite3_open_v2(uri ? uri : path, &db, flags, NULL);
+    st->db = (struct ns_store_conn *)(void *)db;
     free(uri);
     if (orc != SQLITE_OK) {
-        ns_errf(err, errlen, "%s: %s", path, st->db ? sqlite3_errmsg(st->db) : "cannot open");
+        ns_errf(err, errlen, "%s: %s", path,
+                store_db(st) ? sqlite3_errmsg(store_db(st)) : "cannot open");
         goto fail;
     }
-    sqlite3_busy_timeout(st->db, 5000);
-    sqlite3_extended_result_codes(st->db, 1);
+    sqlite3_busy_timeout(store_db(st), 5000);
+    sqlite3_extended_result_codes(store_db(st), 1);
     if (mode == NS_STORE_WRITER) {
         /* SQLite's default 4 KiB pages: 16 KiB ones took a fifth off
          * SQLite's CPU per error record in a flood, but the whole run gained
@@ -577,8 +581,8 @@ fail:
 void store_close(struct ns_store *st)
 {
     gate_close(&st->gate);
-    if (st->db)
-        sqlite3_close(st->db);
+    if (store_db(st))
+        sqlite3_close(store_db(st));
     free(st->path);
     free(st->data_dir);
     memset(st, 0, sizeof *st);
@@ -600,7 +604,7 @@ int64_t store_find_run(struct ns_store *st, const char *run_or_job, char *err, s
     if (rc == SQLITE_ROW) {
         found = sqlite3_column_int64(s, 0);
     } else if (rc != SQLITE_DONE) {
-        ns_errf(err, errlen, "%s: %s", st->path, sqlite3_errmsg(st->db));
+        ns_errf(err, errlen, "%s: %s", st->path, sqlite3_errmsg(store_db(st)));
         found = -1;
     }
     sqlite3_finalize(s);
@@ -609,14 +613,15 @@ int64_t store_find_run(struct ns_store *st, const char *run_or_job, char *err, s
 
 int64_t store_find_job_run(struct ns_store *st, const char *job, char *err, size_t errlen)
 {
-    sqlite3_stmt *s = store_prepare(st, "SELECT id FROM runs WHERE job = ? ORDER BY id DESC LIMIT 1");
+    sqlite3_stmt *s =
+        store_prepare(st, "SELECT id FROM runs WHERE job = ? ORDER BY id DESC LIMIT 1");
     sqlite3_bind_text(s, 1, job, -1, SQLITE_STATIC);
     int rc = sqlite3_step(s);
     int64_t found = 0;
     if (rc == SQLITE_ROW) {
         found = sqlite3_column_int64(s, 0);
     } else if (rc != SQLITE_DONE) {
-        ns_errf(err, errlen, "%s: %s", st->path, sqlite3_errmsg(st->db));
+        ns_errf(err, errlen, "%s: %s", st->path, sqlite3_errmsg(store_db(st)));
         found = -1;
     }
     sqlite3_finalize(s);

@@ -39,7 +39,7 @@
 #include "nightshift/util.h"
 #include "nightshift/checkpointer.h"
 #include "nightshift/escape.h"
-#include "nightshift/rowbatch.h"
+
 #include "nightshift/wake.h"
 
 const char *const run_state_names[] = {"running", "paused",    "halted", "stopping",

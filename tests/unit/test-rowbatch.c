@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "nightshift/rowbatch.h"
+#include "rowbatch.h"
 
 static sqlite3 *open_db(void)
 {

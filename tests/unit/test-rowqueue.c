@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "nightshift/rowqueue.h"
+#include "rowqueue.h"
 
 static sqlite3 *open_db(void)
 {

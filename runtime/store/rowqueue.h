@@ -17,7 +17,7 @@
 #ifndef NIGHTSHIFT_ROWQUEUE_H
 #define NIGHTSHIFT_ROWQUEUE_H
 
-#include "nightshift/rowbatch.h"
+#include "rowbatch.h"
 
 #define ROWQUEUE_DEPTH 8 /* batches: one filling, the rest queued */
 
