@@ -224,9 +224,11 @@ again:
     if (!rt->opts->rerun && runs_find(&rt->st, rt->spec->name, params, &f)) {
         int64_t id = f.id;
         result->run_id = id;
-        if (strcmp(f.state, "succeeded") == 0) {
+        if (f.state == NS_RS_SUCCEEDED) {
             result->already_succeeded = true;
-            snprintf(result->state, sizeof result->state, "succeeded");
+            result->run_state = NS_RS_SUCCEEDED;
+            snprintf(result->state, sizeof result->state, "%s",
+                     query_run_state_word(NS_RS_SUCCEEDED));
             runs_found_release(&f);
             rc = 0;
             goto out;
@@ -834,6 +836,7 @@ static int rt_finish(struct rt *rt, bool idle_resume, struct ns_run_result *resu
     exec_reap_leftovers(2.0); /* bounded: everything of the run was killed already */
     if (commit_turn(rt, true, err, errlen) != 0)
         return -1;
+    result->run_state = rt->state;
     snprintf(result->state, sizeof result->state, "%s", query_run_state_word(rt->state));
     rt_fill_counts(rt, &result->counts, 0, 0, ns_now());
     return 0;
