@@ -103,6 +103,8 @@ int query_attempt_outcome_of(const char *word);
 /* The same definition for code holding a partition in memory (the
  * runtime applying `retry|skip --signature`): true for the states above. */
 bool query_in_failure_group(const char *state_word);
+/* The same for a state already parsed (enum ns_part_state, or -1). */
+bool query_part_in_failure_group(int part_state);
 
 /* Partition counts by state; all of them disjoint, summing to the total.
  * queued is not a state: of the pending partitions, those whose attempt is

@@ -80,10 +80,14 @@ int64_t query_done(const struct ns_state_counts *c)
     return c->n[NS_PS_SUCCEEDED] + c->n[NS_PS_FAILED] + c->n[NS_PS_SKIPPED];
 }
 
+bool query_part_in_failure_group(int part_state)
+{
+    return part_state == NS_PS_FAILED || part_state == NS_PS_RETRY_WAIT;
+}
+
 bool query_in_failure_group(const char *state_word)
 {
-    return state_word &&
-           (strcmp(state_word, "failed") == 0 || strcmp(state_word, "retry_wait") == 0);
+    return query_part_in_failure_group(query_part_state_of(state_word));
 }
 
 int64_t query_data_version(struct ns_store *st)

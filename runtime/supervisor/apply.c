@@ -54,7 +54,7 @@ static int64_t *select_partitions(struct rt *rt, const struct cmd *c, size_t *n_
         for (size_t i = 0; i < m; i++) {
             int64_t idx = rows[i];
             if (idx < 0 || (size_t)idx >= rt->nparts ||
-                !query_in_failure_group(pstate_names[rt->pstate[idx]]))
+                !query_part_in_failure_group(rt->pstate[idx]))
                 continue;
             out = ns_xrealloc(out, (n + 1) * sizeof *out);
             out[n++] = idx;

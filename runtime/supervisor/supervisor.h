@@ -40,7 +40,6 @@
 #define P_NSTATES NS_PS_COUNT
 
 extern const char *const pstate_names[P_NSTATES];
-int pstate_from_name(const char *name); /* -1 if unknown */
 
 /* How a live attempt is being ended by us, if it is. */
 enum ending { END_NONE, END_TIMEOUT, END_KILL, END_STOP };
