@@ -32,6 +32,7 @@ struct part_view {
     int64_t idx;
     bool found;
     char *key, *state, *params, *checkpoint, *skip_reason, *last_message, *signature;
+    int pstate; /* enum ns_part_state of state, -1 unknown */
     int64_t attempts, attempts_total, allowed, max_attempts, progress, total, errors, ck_progress;
     bool has_total;
     double ck_at, next_at, started, finished, spent;
@@ -139,6 +140,7 @@ static void part_load(struct tui_view *vv, struct tui *t)
     if (v->found) {
         v->key = tui_esc(t, q.key, strlen(q.key));
         v->state = tui_esc(t, q.state, strlen(q.state));
+        v->pstate = query_part_state_of(q.state);
         v->params = tui_esc(t, q.params_json, strlen(q.params_json));
         v->checkpoint = q.checkpoint ? tui_esc(t, q.checkpoint, q.checkpoint_len) : NULL;
         v->skip_reason = tui_esc(t, q.skip_reason, q.skip_reason ? strlen(q.skip_reason) : 0);
@@ -289,7 +291,7 @@ static void part_draw(struct tui_view *vv, struct tui *t, int y, int h, int w)
     if (v->has_total)
         x += term_putf(y, x, w - x, A_NORMAL, "/%lld", (long long)v->total);
     x += term_putf(y, x, w - x, A_NORMAL, "  errors %lld", (long long)v->errors);
-    if (v->next_at > 0 && strcmp(v->state, "retry_wait") == 0)
+    if (v->next_at > 0 && v->pstate == NS_PS_RETRY_WAIT)
         term_putf(y, x, w - x, A_NORMAL, "  next attempt in %s",
                   tui_fmt_dur(v->next_at - t->now, a, sizeof a));
     int row = y + 1;

@@ -54,6 +54,7 @@ _Static_assert(PS_N == NS_PS_COUNT + 1, "the map's states follow query.h's");
 struct part_row {
     struct ns_part_row q; /* raw: keys for the next page, numbers */
     char *key, *state, *message;
+    int pstate; /* q.state parsed: enum ns_part_state, -1 unknown */
 };
 
 /* The filters t cycles through (query.h's, in this order). */
@@ -118,6 +119,7 @@ static void wrap_part(const struct tui *t, struct ns_part_row *q, struct part_ro
     memset(q, 0, sizeof *q);
     r->key = tui_esc(t, r->q.key, strlen(r->q.key));
     r->state = tui_esc(t, r->q.state, strlen(r->q.state));
+    r->pstate = query_part_state_of(r->q.state);
     const char *m = r->q.last_message ? r->q.last_message : "";
     r->message = tui_esc_cause(t, m, strlen(m));
 }
@@ -478,7 +480,7 @@ static void draw_table(struct run_view *v, int y, int h, int w)
         double frac = -1;
         if (q->total > 0)
             frac = (double)q->progress / (double)q->total;
-        else if (strcmp(q->state, "succeeded") == 0)
+        else if (r->pstate == NS_PS_SUCCEEDED)
             frac = 1;
         if (c[P_BAR].shown) {
             int bw = c[P_BAR].width - 5;

@@ -128,14 +128,17 @@ void journal_run_executor(struct journal *j, const char *executor);
  * where it ran (r->executor, r->locator, r->label) if r->executor is set
  * (NULL: what is stored stays). */
 void journal_attempt_end(struct journal *j, const struct ns_attempt_image *r, double at,
-                         const char *outcome, int exit_code, int sig, const char *message);
+                         enum ns_attempt_outcome outcome, int exit_code, int sig,
+                         const char *message);
 int64_t journal_error_record(struct journal *j, int64_t idx, int64_t attempt_id, const char *key,
                              size_t key_len, const char *msg, size_t msg_len, const char *signature,
                              const unsigned char *payload, size_t payload_len);
 /* Deletes a partition's error records newer than after_id (0: all); returns
  * how many were deleted. */
 int64_t journal_drop_errors_after(struct journal *j, int64_t idx, int64_t after_id);
-void journal_run_state(struct journal *j, const char *state, const char *reason, bool finished);
+/* The run is in `state` now, for `reason` (NULL: none); a final state
+ * also stamps the run's finish time. */
+void journal_run_state(struct journal *j, enum ns_run_state state, const char *reason);
 void journal_run_counters(struct journal *j, const struct ns_run_figures *f);
 void journal_heartbeat(struct journal *j, double at, int pid);
 void journal_sample(struct journal *j, double at, int64_t done, int64_t records, int64_t failed);

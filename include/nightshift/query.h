@@ -47,6 +47,52 @@ enum ns_part_state { NS_PART_STATES(NS_PS_ENUM) NS_PS_COUNT };
 const char *query_part_state_word(enum ns_part_state s);
 int query_part_state_of(const char *word);
 
+/* Run states (runs.state, docs/json.md's "state" of a run). running,
+ * paused and halted are live states a runtime may leave; stopping is on the
+ * way to stopped; stopped, succeeded and failed are final. */
+#define NS_RUN_STATES(X)                                                                           \
+    X(RUNNING, "running")                                                                          \
+    X(PAUSED, "paused")                                                                            \
+    X(HALTED, "halted")                                                                            \
+    X(STOPPING, "stopping")                                                                        \
+    X(STOPPED, "stopped")                                                                          \
+    X(SUCCEEDED, "succeeded")                                                                      \
+    X(FAILED, "failed")
+
+#define NS_RS_ENUM(e, w) NS_RS_##e,
+enum ns_run_state { NS_RUN_STATES(NS_RS_ENUM) NS_RS_COUNT };
+#undef NS_RS_ENUM
+
+/* The word of a run state ("?" out of range), and back (-1 for an unknown
+ * word or NULL). */
+const char *query_run_state_word(enum ns_run_state s);
+int query_run_state_of(const char *word);
+
+/* True for the final run states (succeeded, failed, stopped); false for
+ * -1 (an unknown word). */
+bool query_run_state_final(int s);
+
+/* How an ended attempt ended (attempts.outcome; NULL in the store while it
+ * is live). Only succeeded is a success; interrupted is never charged to
+ * the partition's attempt budget. */
+#define NS_ATTEMPT_OUTCOMES(X)                                                                     \
+    X(SUCCEEDED, "succeeded")                                                                      \
+    X(FAILED, "failed")                                                                            \
+    X(SIGNALLED, "signalled")                                                                      \
+    X(TIMED_OUT, "timed_out")                                                                      \
+    X(KILLED, "killed")                                                                            \
+    X(INTERRUPTED, "interrupted")                                                                  \
+    X(LOST, "lost")
+
+#define NS_AO_ENUM(e, w) NS_AO_##e,
+enum ns_attempt_outcome { NS_ATTEMPT_OUTCOMES(NS_AO_ENUM) NS_AO_COUNT };
+#undef NS_AO_ENUM
+
+/* The word of an attempt outcome ("?" out of range), and back (-1 for an
+ * unknown word or NULL). */
+const char *query_attempt_outcome_word(enum ns_attempt_outcome o);
+int query_attempt_outcome_of(const char *word);
+
 /* The states a failure group counts: partitions whose latest attempt
  * failed and that still wait for something - exhausted (failed) or about to
  * try again (retry_wait). One definition, spliced into SQL as
@@ -57,6 +103,8 @@ int query_part_state_of(const char *word);
 /* The same definition for code holding a partition in memory (the
  * runtime applying `retry|skip --signature`): true for the states above. */
 bool query_in_failure_group(const char *state_word);
+/* The same for a state already parsed (enum ns_part_state, or -1). */
+bool query_part_in_failure_group(int part_state);
 
 /* Partition counts by state; all of them disjoint, summing to the total.
  * queued is not a state: of the pending partitions, those whose attempt is
@@ -112,6 +160,7 @@ struct ns_run_summary {
     int64_t id;
     char *job, *params, *params_json; /* params: canonical "name=value\n" lines */
     char *state, *state_reason;       /* state_reason may be NULL */
+    int run_state;                    /* state parsed: enum ns_run_state, -1 unknown */
     char *spec_path, *runtime_log;    /* runtime_log may be NULL */
     char *sla_state;                  /* NULL when the run has no SLA */
     char *executor;                   /* where its attempts run: local, slurm */

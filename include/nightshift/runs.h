@@ -27,7 +27,8 @@
 /* The newest run of job with these canonical params. */
 struct ns_run_found {
     int64_t id;
-    char *state, *spec_hash, *plan_hash, *spec_canon; /* owned: runs_found_release */
+    int state;                                /* enum ns_run_state, -1: a word unknown here */
+    char *spec_hash, *plan_hash, *spec_canon; /* owned: runs_found_release */
     int64_t total;
 };
 /* 1 and *out filled if such a run exists, 0 if none. */

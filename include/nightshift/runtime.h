@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "nightshift/plan.h"
+#include "nightshift/query.h"
 #include "nightshift/spec.h"
 
 struct ns_executor_ops; /* executor.h */
@@ -54,8 +55,9 @@ struct ns_runtime_opts {
 struct ns_run_result {
     int64_t run_id;
     bool resumed;
-    bool already_succeeded; /* nothing to do: the run had succeeded before */
-    char state[16];         /* final run state */
+    bool already_succeeded;      /* nothing to do: the run had succeeded before */
+    char state[16];              /* final run state: its word */
+    enum ns_run_state run_state; /* and the state itself */
     struct ns_counts counts;
 };
 

@@ -103,11 +103,11 @@ static void on_tick(void *ctx, const struct ns_counts *c)
     v->line_up = true;
 }
 
-static int exit_for_state(const char *state)
+static int exit_for_state(enum ns_run_state state)
 {
-    if (strcmp(state, "succeeded") == 0)
+    if (state == NS_RS_SUCCEEDED)
         return NS_EXIT_OK;
-    if (strcmp(state, "failed") == 0)
+    if (state == NS_RS_FAILED)
         return NS_EXIT_FAILED;
     return NS_EXIT_STOPPED;
 }
@@ -224,7 +224,7 @@ static int print_result(const struct ns_run_result *res, const char *job)
         printf("see the failures: nightshift status %lld; retry them: nightshift retry %lld "
                "--failed, then run again\n",
                (long long)res->run_id, (long long)res->run_id);
-    return exit_for_state(res->state);
+    return exit_for_state(res->run_state);
 }
 
 /* --metrics-textfile as an absolute path: the runtime may outlive this

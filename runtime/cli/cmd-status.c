@@ -354,9 +354,9 @@ static void print_run_lines(const struct ns_run_summary *r, long long id, double
             cli_format_time(r->finish_at, pf, sizeof pf);
             printf("; ETA %s (projected finish %s)", eta, pf);
         } else {
-            printf("; no ETA (%s)", !r->alive                          ? "no runtime"
-                                    : strcmp(r->state, "running") != 0 ? r->state
-                                                                       : "not known yet");
+            printf("; no ETA (%s)", !r->alive                       ? "no runtime"
+                                    : r->run_state != NS_RS_RUNNING ? r->state
+                                                                    : "not known yet");
         }
         printf("\n");
     }

@@ -65,17 +65,14 @@ static void e_up(struct ns_buf *b, const char *name, const struct ns_run_report 
 
 static void e_partitions(struct ns_buf *b, const char *name, const struct ns_run_report *r)
 {
-    const struct {
-        const char *state;
-        enum ns_part_state ps;
-    } s[] = {{"pending", NS_PS_PENDING},     {"running", NS_PS_RUNNING},
-             {"paused", NS_PS_PAUSED},       {"retry_wait", NS_PS_RETRY_WAIT},
-             {"succeeded", NS_PS_SUCCEEDED}, {"failed", NS_PS_FAILED},
-             {"skipped", NS_PS_SKIPPED}};
+    /* The exposition's order (paused before retry_wait), not the enum's. */
+    static const enum ns_part_state s[] = {NS_PS_PENDING,    NS_PS_RUNNING,   NS_PS_PAUSED,
+                                           NS_PS_RETRY_WAIT, NS_PS_SUCCEEDED, NS_PS_FAILED,
+                                           NS_PS_SKIPPED};
     for (size_t i = 0; i < NS_ARRAY_LEN(s); i++) {
         char l[40];
-        snprintf(l, sizeof l, "state=\"%s\"", s[i].state);
-        sample(b, name, r, l, (double)r->run.counts.n[s[i].ps]);
+        snprintf(l, sizeof l, "state=\"%s\"", query_part_state_word(s[i]));
+        sample(b, name, r, l, (double)r->run.counts.n[s[i]]);
     }
 }
 
@@ -86,15 +83,19 @@ static void e_planned(struct ns_buf *b, const char *name, const struct ns_run_re
 
 static void e_attempts(struct ns_buf *b, const char *name, const struct ns_run_report *r)
 {
+    /* In the exposition's order; lost has no figure of its own. */
     const struct {
-        const char *outcome;
+        enum ns_attempt_outcome outcome;
         int64_t n;
-    } s[] = {{"succeeded", r->succeeded_attempts}, {"failed", r->failed_attempts},
-             {"timed_out", r->timed_out},          {"signalled", r->signalled},
-             {"killed", r->killed},                {"interrupted", r->interrupted}};
+    } s[] = {{NS_AO_SUCCEEDED, r->succeeded_attempts},
+             {NS_AO_FAILED, r->failed_attempts},
+             {NS_AO_TIMED_OUT, r->timed_out},
+             {NS_AO_SIGNALLED, r->signalled},
+             {NS_AO_KILLED, r->killed},
+             {NS_AO_INTERRUPTED, r->interrupted}};
     for (size_t i = 0; i < NS_ARRAY_LEN(s); i++) {
         char l[40];
-        snprintf(l, sizeof l, "outcome=\"%s\"", s[i].outcome);
+        snprintf(l, sizeof l, "outcome=\"%s\"", query_attempt_outcome_word(s[i].outcome));
         sample(b, name, r, l, (double)s[i].n);
     }
 }

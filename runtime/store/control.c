@@ -222,14 +222,16 @@ char *control_resume_command(struct ns_store *st, int64_t run_id, const char *db
 }
 
 /* The run's state word, or "" if the run is gone. */
-static void run_state(struct ns_store *st, int64_t run_id, char *out, size_t outlen)
+/* The state of run_id (enum ns_run_state), or -1 when it cannot be read. */
+static int run_state(struct ns_store *st, int64_t run_id)
 {
     struct ns_run_summary r;
     char err[128];
-    out[0] = '\0';
+    int state = -1;
     if (query_run_summary(st, run_id, ns_now(), &r, err, sizeof err) == 1)
-        snprintf(out, outlen, "%s", r.state);
+        state = r.run_state;
     query_run_summary_release(&r);
+    return state;
 }
 
 int control_issue(struct ns_store *st, int64_t run_id, const char *verb, const char *args_json,
@@ -246,13 +248,12 @@ int control_issue(struct ns_store *st, int64_t run_id, const char *verb, const c
         return control_submit(st, run_id, verb, args_json, source, &out->cmd_id, err, errlen);
     }
     char *how = control_resume_command(st, run_id, db_shown);
-    char state[32];
-    run_state(st, run_id, state, sizeof state);
+    int state = run_state(st, run_id);
     if (control_needs_live_runtime(verb)) {
         out->outcome = NS_SUBMIT_REFUSED;
         snprintf(out->why, sizeof out->why, "no runtime is driving run %lld (start it with `%s`)",
                  (long long)run_id, how);
-    } else if (strcmp(state, "succeeded") == 0) {
+    } else if (state == NS_RS_SUCCEEDED) {
         /* `nightshift run` would say "already succeeded" and apply nothing. */
         out->outcome = NS_SUBMIT_REFUSED;
         snprintf(out->why, sizeof out->why,

@@ -674,12 +674,13 @@ void journal_run_executor(struct journal *j, const char *executor)
 }
 
 void journal_attempt_end(struct journal *j, const struct ns_attempt_image *r, double at,
-                         const char *outcome, int exit_code, int sig, const char *message)
+                         enum ns_attempt_outcome outcome, int exit_code, int sig,
+                         const char *message)
 {
     sqlite3_stmt *s = use(j, J_ATTEMPT_END);
     sqlite3_bind_int64(s, 1, r->id);
     sqlite3_bind_double(s, 2, at);
-    sqlite3_bind_text(s, 3, outcome, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, query_attempt_outcome_word(outcome), -1, SQLITE_STATIC);
     if (exit_code >= 0)
         sqlite3_bind_int(s, 4, exit_code);
     if (sig > 0)
@@ -779,13 +780,13 @@ int64_t journal_drop_errors_after(struct journal *j, int64_t idx, int64_t after_
     return sqlite3_changes(store_db(j->st));
 }
 
-void journal_run_state(struct journal *j, const char *state, const char *reason, bool finished)
+void journal_run_state(struct journal *j, enum ns_run_state state, const char *reason)
 {
     sqlite3_stmt *s = use(j, J_RUN_STATE);
-    sqlite3_bind_text(s, 2, state, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, query_run_state_word(state), -1, SQLITE_STATIC);
     bind_text_or_null(s, 3, reason);
     sqlite3_bind_double(s, 4, ns_now());
-    sqlite3_bind_int(s, 5, finished);
+    sqlite3_bind_int(s, 5, query_run_state_final(state));
     run(j, s);
 }
 

@@ -167,7 +167,7 @@ double query_part_rate(const struct ns_part_row *r, double now)
 double query_part_eta(const struct ns_part_row *r, double now)
 {
     double rate = query_part_rate(r, now);
-    if (strcmp(r->state, "running") != 0 || rate <= 0 || r->total < 0)
+    if (query_part_state_of(r->state) != NS_PS_RUNNING || rate <= 0 || r->total < 0)
         return -1;
     return (double)(r->total - r->progress) / rate;
 }

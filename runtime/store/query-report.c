@@ -88,16 +88,14 @@ static void load_attempts(struct load *L)
 {
     struct ns_store *st = L->st;
     struct ns_run_report *r = L->r;
-    static const struct {
-        const char *outcome;
-        size_t off;
-    } by_outcome[] = {
-        {"succeeded", offsetof(struct ns_run_report, succeeded_attempts)},
-        {"failed", offsetof(struct ns_run_report, failed_attempts)},
-        {"timed_out", offsetof(struct ns_run_report, timed_out)},
-        {"signalled", offsetof(struct ns_run_report, signalled)},
-        {"killed", offsetof(struct ns_run_report, killed)},
-        {"interrupted", offsetof(struct ns_run_report, interrupted)},
+    /* The report's figure of each outcome; lost has none of its own. */
+    int64_t *const by_outcome[NS_AO_COUNT] = {
+        [NS_AO_SUCCEEDED] = &r->succeeded_attempts,
+        [NS_AO_FAILED] = &r->failed_attempts,
+        [NS_AO_TIMED_OUT] = &r->timed_out,
+        [NS_AO_SIGNALLED] = &r->signalled,
+        [NS_AO_KILLED] = &r->killed,
+        [NS_AO_INTERRUPTED] = &r->interrupted,
     };
     sqlite3_stmt *s = store_prepare(
         st, "SELECT outcome, count(*), total(CASE WHEN redone > 0 THEN redone END), "
@@ -105,16 +103,16 @@ static void load_attempts(struct load *L)
             "outcome");
     sqlite3_bind_int64(s, 1, r->run_id);
     while (sqlite3_step(s) == SQLITE_ROW) {
-        const char *outcome = (const char *)sqlite3_column_text(s, 0);
+        const char *word = (const char *)sqlite3_column_text(s, 0);
         int64_t n = sqlite3_column_int64(s, 1);
         r->attempts += n;
         r->redone = ns_add_sat(r->redone, total_count(s, 2));
         r->resumed_attempts += sqlite3_column_int64(s, 3);
-        if (!outcome)
+        if (!word)
             r->live_attempts += n;
-        for (size_t i = 0; outcome && i < NS_ARRAY_LEN(by_outcome); i++)
-            if (strcmp(outcome, by_outcome[i].outcome) == 0)
-                *(int64_t *)((char *)r + by_outcome[i].off) += n;
+        int outcome = query_attempt_outcome_of(word);
+        if (outcome >= 0 && by_outcome[outcome])
+            *by_outcome[outcome] += n;
     }
     load_done(L, s);
     s = store_prepare(st, "SELECT coalesce(sum(max(attempts_total - 1, 0)), 0) FROM partitions "

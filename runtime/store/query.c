@@ -37,15 +37,58 @@ int query_part_state_of(const char *word)
     return -1;
 }
 
+#define NS_RS_WORD(e, w) [NS_RS_##e] = w,
+static const char *const run_state_words[NS_RS_COUNT] = {NS_RUN_STATES(NS_RS_WORD)};
+#undef NS_RS_WORD
+
+const char *query_run_state_word(enum ns_run_state s)
+{
+    return (unsigned)s < NS_RS_COUNT ? run_state_words[s] : "?";
+}
+
+int query_run_state_of(const char *word)
+{
+    for (int i = 0; i < NS_RS_COUNT; i++)
+        if (word && strcmp(word, run_state_words[i]) == 0)
+            return i;
+    return -1;
+}
+
+bool query_run_state_final(int s)
+{
+    return s == NS_RS_STOPPED || s == NS_RS_SUCCEEDED || s == NS_RS_FAILED;
+}
+
+#define NS_AO_WORD(e, w) [NS_AO_##e] = w,
+static const char *const attempt_outcome_words[NS_AO_COUNT] = {NS_ATTEMPT_OUTCOMES(NS_AO_WORD)};
+#undef NS_AO_WORD
+
+const char *query_attempt_outcome_word(enum ns_attempt_outcome o)
+{
+    return (unsigned)o < NS_AO_COUNT ? attempt_outcome_words[o] : "?";
+}
+
+int query_attempt_outcome_of(const char *word)
+{
+    for (int i = 0; i < NS_AO_COUNT; i++)
+        if (word && strcmp(word, attempt_outcome_words[i]) == 0)
+            return i;
+    return -1;
+}
+
 int64_t query_done(const struct ns_state_counts *c)
 {
     return c->n[NS_PS_SUCCEEDED] + c->n[NS_PS_FAILED] + c->n[NS_PS_SKIPPED];
 }
 
+bool query_part_in_failure_group(int part_state)
+{
+    return part_state == NS_PS_FAILED || part_state == NS_PS_RETRY_WAIT;
+}
+
 bool query_in_failure_group(const char *state_word)
 {
-    return state_word &&
-           (strcmp(state_word, "failed") == 0 || strcmp(state_word, "retry_wait") == 0);
+    return query_part_in_failure_group(query_part_state_of(state_word));
 }
 
 int64_t query_data_version(struct ns_store *st)
@@ -78,15 +121,20 @@ double query_project(const struct ns_projection_in *in, double now)
     return now + in->elapsed_s * ((double)in->total - done) / done;
 }
 
+/* The one rule of query_has_eta, for a state already parsed. */
+static bool run_has_eta(int run_state, bool alive)
+{
+    return alive && run_state == NS_RS_RUNNING;
+}
+
 bool query_has_eta(const char *state, bool alive)
 {
-    return alive && state && strcmp(state, "running") == 0;
+    return run_has_eta(query_run_state_of(state), alive);
 }
 
 bool query_run_final(const char *state)
 {
-    return state && (strcmp(state, "succeeded") == 0 || strcmp(state, "failed") == 0 ||
-                     strcmp(state, "stopped") == 0);
+    return query_run_state_final(query_run_state_of(state));
 }
 
 double query_record_rate(int64_t records_now, int64_t records_at_start, double elapsed_s)
@@ -378,10 +426,11 @@ static void derive_run(struct ns_store *st, struct ns_run_summary *out, double n
         out->spec_path = ns_xstrdup("");
     if (!out->executor)
         out->executor = ns_xstrdup("local");
-    out->final = query_run_final(out->state);
+    out->run_state = query_run_state_of(out->state);
+    out->final = query_run_state_final(out->run_state);
     /* A final run's lock is not probed: nothing drives it by definition. */
     out->alive = !out->final && query_runtime_alive(st, out->id);
-    out->has_eta = query_has_eta(out->state, out->alive) && out->finish_at > 0;
+    out->has_eta = run_has_eta(out->run_state, out->alive) && out->finish_at > 0;
     if (!out->has_eta)
         out->finish_at = 0;
     out->eta_s = out->has_eta ? query_eta_at(out, now) : 0;

@@ -38,7 +38,7 @@ int runs_find(struct ns_store *st, const char *job, const char *params, struct n
     int found = sqlite3_step(s) == SQLITE_ROW;
     if (found) {
         out->id = sqlite3_column_int64(s, 0);
-        out->state = ns_xstrdup((const char *)sqlite3_column_text(s, 1));
+        out->state = query_run_state_of((const char *)sqlite3_column_text(s, 1));
         out->spec_hash = ns_xstrdup((const char *)sqlite3_column_text(s, 2));
         out->plan_hash = ns_xstrdup((const char *)sqlite3_column_text(s, 3));
         out->spec_canon = ns_xstrdup((const char *)sqlite3_column_text(s, 4));
@@ -50,7 +50,6 @@ int runs_find(struct ns_store *st, const char *job, const char *params, struct n
 
 void runs_found_release(struct ns_run_found *f)
 {
-    free(f->state);
     free(f->spec_hash);
     free(f->plan_hash);
     free(f->spec_canon);

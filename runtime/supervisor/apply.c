@@ -54,7 +54,7 @@ static int64_t *select_partitions(struct rt *rt, const struct cmd *c, size_t *n_
         for (size_t i = 0; i < m; i++) {
             int64_t idx = rows[i];
             if (idx < 0 || (size_t)idx >= rt->nparts ||
-                !query_in_failure_group(pstate_names[rt->pstate[idx]]))
+                !query_part_in_failure_group(rt->pstate[idx]))
                 continue;
             out = ns_xrealloc(out, (n + 1) * sizeof *out);
             out[n++] = idx;
@@ -94,23 +94,23 @@ static int64_t *select_or_refuse(struct rt *rt, const struct cmd *c, size_t *n, 
 
 static bool run_is_final(const struct rt *rt)
 {
-    return rt->state == RS_STOPPED || rt->state == RS_SUCCEEDED || rt->state == RS_FAILED;
+    return query_run_state_final(rt->state);
 }
 
 /* Each verb: returns true when applied, with its words in out. */
 static bool do_pause(struct rt *rt, const struct cmd *c, struct ns_buf *out)
 {
     (void)c;
-    if (rt->state == RS_PAUSED) {
+    if (rt->state == NS_RS_PAUSED) {
         buf_adds(out, "already paused");
         return true;
     }
-    if (rt->state != RS_RUNNING && rt->state != RS_HALTED) {
-        buf_addf(out, "the run is %s", run_state_names[rt->state]);
+    if (rt->state != NS_RS_RUNNING && rt->state != NS_RS_HALTED) {
+        buf_addf(out, "the run is %s", query_run_state_word(rt->state));
         return false;
     }
     rt_pause_workers(rt, true);
-    rt_set_run_state(rt, RS_PAUSED, "paused by the operator");
+    rt_set_run_state(rt, NS_RS_PAUSED, "paused by the operator");
     buf_addf(out, "paused; %lld worker%s stopped (SIGSTOP)", (long long)rt->counts[P_PAUSED],
              rt->counts[P_PAUSED] == 1 ? "" : "s");
     return true;
@@ -119,17 +119,17 @@ static bool do_pause(struct rt *rt, const struct cmd *c, struct ns_buf *out)
 static bool do_resume(struct rt *rt, const struct cmd *c, struct ns_buf *out)
 {
     (void)c;
-    if (rt->state == RS_RUNNING) {
+    if (rt->state == NS_RS_RUNNING) {
         buf_adds(out, "already running");
         return true;
     }
-    if (rt->state != RS_PAUSED && rt->state != RS_HALTED) {
-        buf_addf(out, "the run is %s", run_state_names[rt->state]);
+    if (rt->state != NS_RS_PAUSED && rt->state != NS_RS_HALTED) {
+        buf_addf(out, "the run is %s", query_run_state_word(rt->state));
         return false;
     }
-    bool was_halted = rt->state == RS_HALTED;
+    bool was_halted = rt->state == NS_RS_HALTED;
     rt_pause_workers(rt, false);
-    rt_set_run_state(rt, RS_RUNNING,
+    rt_set_run_state(rt, NS_RS_RUNNING,
                      was_halted ? "resumed by the operator after a halt"
                                 : "resumed by the operator");
     rt->halt_ack_failed = rt->counts[P_FAILED];
@@ -142,10 +142,10 @@ static bool do_stop(struct rt *rt, const struct cmd *c, struct ns_buf *out)
 {
     bool now = runs_json_bool(rt->runs, c->args, "$.now");
     if (run_is_final(rt)) {
-        buf_addf(out, "the run is %s", run_state_names[rt->state]);
+        buf_addf(out, "the run is %s", query_run_state_word(rt->state));
         return false;
     }
-    if (rt->state == RS_STOPPING && !now) {
+    if (rt->state == NS_RS_STOPPING && !now) {
         buf_adds(out, "already stopping");
         return true;
     }
@@ -204,7 +204,7 @@ static bool do_retry(struct rt *rt, const struct cmd *c, struct ns_buf *out)
         if (p->row.state != P_PENDING)
             rt_set_state(rt, idx[i], P_PENDING);
         journal_partition(rt->j, &p->row);
-        if (rt->state != RS_STOPPING)
+        if (rt->state != NS_RS_STOPPING)
             rt_requeue(rt, idx[i]);
         done++;
     }
@@ -218,8 +218,9 @@ static bool do_retry(struct rt *rt, const struct cmd *c, struct ns_buf *out)
              scratch ? "from scratch" : "from their checkpoints");
     if (skipped)
         buf_addf(out, "; left %zu alone (%s%s)", skipped, notes.data, skipped > 5 ? ", ..." : "");
-    if (rt->state == RS_HALTED || rt->state == RS_PAUSED)
-        buf_addf(out, "; the run is %s: resume it to dispatch them", run_state_names[rt->state]);
+    if (rt->state == NS_RS_HALTED || rt->state == NS_RS_PAUSED)
+        buf_addf(out, "; the run is %s: resume it to dispatch them",
+                 query_run_state_word(rt->state));
     buf_release(&notes);
     return true;
 }

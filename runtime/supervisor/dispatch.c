@@ -342,7 +342,7 @@ void rt_dispatch(struct rt *rt)
             return;
         rt->env_hold_until = 0;
     }
-    while (rt->state == RS_RUNNING && rt->nlive < limit) {
+    while (rt->state == NS_RS_RUNNING && rt->nlive < limit) {
         int64_t idx = next_dispatchable(rt);
         if (idx < 0)
             return;

@@ -43,7 +43,7 @@ static void describe(char *out, size_t len, const char *what, int64_t count,
 
 void guard_check_budget(struct rt *rt)
 {
-    if (rt->state != RS_RUNNING)
+    if (rt->state != NS_RS_RUNNING)
         return;
     const struct ns_spec *s = rt->spec;
     char reason[256] = "";
@@ -70,7 +70,7 @@ void guard_check_budget(struct rt *rt)
              "error budget crossed (%s): no new dispatch until an operator "
              "resumes or stops the run",
              reason);
-    rt_set_run_state(rt, RS_HALTED, full);
+    rt_set_run_state(rt, NS_RS_HALTED, full);
     journal_event(rt->j, -1, 0, "halt", "%s", full);
     hooks_fire(rt, NS_HOOK_HALT);
 }

@@ -90,7 +90,7 @@ void hooks_fire(struct rt *rt, enum ns_hook_event ev)
     push(&env, &ne, ns_xasprintf("NIGHTSHIFT_RUN_ID=%lld", (long long)rt->run_id));
     push(&env, &ne, ns_xasprintf("NIGHTSHIFT_JOB=%s", rt->spec->name));
     push(&env, &ne, ns_xasprintf("NIGHTSHIFT_DB=%s", rt->st.path));
-    push(&env, &ne, ns_xasprintf("NIGHTSHIFT_RUN_STATE=%s", run_state_names[rt->state]));
+    push(&env, &ne, ns_xasprintf("NIGHTSHIFT_RUN_STATE=%s", query_run_state_word(rt->state)));
     push(&env, &ne,
          ns_xasprintf("NIGHTSHIFT_STATE_REASON=%s", rt->state_reason ? rt->state_reason : ""));
     push(&env, &ne, ns_xasprintf("NIGHTSHIFT_TOTAL=%zu", rt->nparts));

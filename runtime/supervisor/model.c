@@ -100,14 +100,6 @@ void part_map_release(struct part_map *m, void (*free_part)(struct part *))
     m->cap = m->len = 0;
 }
 
-int pstate_from_name(const char *name)
-{
-    for (int i = 0; i < P_NSTATES; i++)
-        if (strcmp(pstate_names[i], name) == 0)
-            return i;
-    return -1;
-}
-
 /* The plan lives in the partitions table, not in memory (flat RSS whatever
  * the partition count): a partition's key and parameters are read back when
  * they are needed, by primary key. */

@@ -164,55 +164,55 @@ struct ending_verdict {
 /* How an attempt ended: its outcome as stored (returned), its message (msg),
  * and the verdict: exit code and signal as far as known, what on_exit says,
  * whether it counts against the partition's budget. */
-static const char *classify_end(const struct rt *rt, const struct attempt *a,
-                                const char *spawn_error, const char *dur, char *msg, size_t msgsz,
-                                struct ending_verdict *v)
+static enum ns_attempt_outcome classify_end(const struct rt *rt, const struct attempt *a,
+                                            const char *spawn_error, const char *dur, char *msg,
+                                            size_t msgsz, struct ending_verdict *v)
 {
-    const char *outcome;
+    enum ns_attempt_outcome outcome;
     v->code = -1;
     v->sig = 0;
     v->action = NS_EXIT_RETRY;
     v->counts = true;
     if (spawn_error && a->env_fault) {
-        outcome = "interrupted";
+        outcome = NS_AO_INTERRUPTED;
         v->counts = false;
         snprintf(msg, msgsz, "not started: %s (the runtime's limit, not charged)", spawn_error);
     } else if (spawn_error) {
-        outcome = "failed";
+        outcome = NS_AO_FAILED;
         snprintf(msg, msgsz, "could not start: %s", spawn_error);
     } else if (a->ending == END_STOP) {
-        outcome = "interrupted";
+        outcome = NS_AO_INTERRUPTED;
         v->counts = false;
         snprintf(msg, msgsz, "stopped by the operator after %s", dur);
     } else if (a->ending == END_TIMEOUT) {
-        outcome = "timed_out";
+        outcome = NS_AO_TIMED_OUT;
         char lim[32];
         ns_format_duration(rt->spec->timeout_ms, lim, sizeof lim);
         snprintf(msg, msgsz, "timed out after %s", lim);
     } else if (a->ending == END_KILL) {
-        outcome = "killed";
+        outcome = NS_AO_KILLED;
         snprintf(msg, msgsz, "killed by the operator after %s", dur);
     } else if (a->end.kind == NS_END_EXITED && a->end.code == 0) {
-        outcome = "succeeded";
+        outcome = NS_AO_SUCCEEDED;
         v->code = 0;
         snprintf(msg, msgsz, "succeeded in %s", dur);
     } else if (a->end.kind == NS_END_EXITED) {
-        outcome = "failed";
+        outcome = NS_AO_FAILED;
         v->code = a->end.code;
         v->action = classify_exit(rt->spec, v->code);
         snprintf(msg, msgsz, "exit %d after %s", v->code, dur);
     } else if (a->end.kind == NS_END_SIGNALLED) {
-        outcome = "signalled";
+        outcome = NS_AO_SIGNALLED;
         v->sig = a->end.sig;
         snprintf(msg, msgsz, "killed by signal %d (%s) after %s", v->sig, strsignal(v->sig), dur);
     } else if (a->end.kind == NS_END_TIMED_OUT) {
-        outcome = "timed_out";
+        outcome = NS_AO_TIMED_OUT;
         snprintf(msg, msgsz, "ended by the executor's time limit after %s%s%s", dur,
                  a->end.detail[0] ? ": " : "", a->end.detail);
     } else {
         /* Cancelled behind our back, node lost, preempted: no outcome of
          * its own; retried per policy from its checkpoint. */
-        outcome = "lost";
+        outcome = NS_AO_LOST;
         snprintf(msg, msgsz, "%s after %s%s%s",
                  a->end.kind == NS_END_CANCELLED ? "cancelled outside nightshift" : "lost", dur,
                  a->end.detail[0] ? ": " : "", a->end.detail);
@@ -242,14 +242,14 @@ void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_error)
     attempt_finish_reports(rt, a, p);
     ns_format_duration((int64_t)((now - a->started_wall) * 1000), dur, sizeof dur);
     struct ending_verdict v;
-    const char *outcome = classify_end(rt, a, spawn_error, dur, msg, sizeof msg, &v);
+    enum ns_attempt_outcome outcome = classify_end(rt, a, spawn_error, dur, msg, sizeof msg, &v);
     int code = v.code, sig = v.sig;
     enum ns_exit_action action = v.action;
     bool counts = v.counts;
     struct ns_attempt_image row = attempt_row(rt, a);
     journal_attempt_end(rt->j, &row, now, outcome, code, sig, msg);
 
-    bool succeeded = strcmp(outcome, "succeeded") == 0;
+    bool succeeded = outcome == NS_AO_SUCCEEDED;
     enum ns_part_state to;
     char next[128] = "";
     if (succeeded) {
@@ -289,13 +289,13 @@ void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_error)
     rt_event(rt, a->idx, a->id, "attempt_end", "partition %lld [%s]: attempt %d %s%s",
              (long long)a->idx, a->key ? a->key : rt_part_key(rt, a->idx), a->n,
              !succeeded && counts && p->row.last_message ? p->row.last_message : msg, next);
-    if (to == P_PENDING && rt->state != RS_STOPPING)
+    if (to == P_PENDING && rt->state != NS_RS_STOPPING)
         rt_requeue(rt, a->idx);
-    if (!succeeded && counts && action == NS_EXIT_HALT && rt->state == RS_RUNNING) {
+    if (!succeeded && counts && action == NS_EXIT_HALT && rt->state == NS_RS_RUNNING) {
         char reason[128];
         snprintf(reason, sizeof reason, "partition %lld exited %d, which on_exit maps to halt",
                  (long long)a->idx, code);
-        rt_set_run_state(rt, RS_HALTED, reason);
+        rt_set_run_state(rt, NS_RS_HALTED, reason);
         hooks_fire(rt, NS_HOOK_HALT);
     }
     if (to == P_FAILED)

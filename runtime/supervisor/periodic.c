@@ -63,7 +63,7 @@ static double projected_finish(const struct rt *rt, double rate, double now)
         .done = rt_done_count(rt),
         .rate = rate,
         .elapsed_s = now - rt->start_wall,
-        .dispatching = rt->state == RS_RUNNING,
+        .dispatching = rt->state == NS_RS_RUNNING,
     };
     for (size_t i = 0; i < rt->nlive; i++) {
         const struct part *p = part_map_find(&rt->parts, rt->live[i]->idx); /* live: held */
@@ -91,7 +91,7 @@ void rt_fill_counts(struct rt *rt, struct ns_counts *c, double rate, double fini
     c->elapsed_s = ns_monotonic() - rt->start_mono;
     c->rate = rate;
     c->eta_s = finish > 0 ? finish - now : -1;
-    c->state = run_state_names[rt->state];
+    c->state = query_run_state_word(rt->state);
 }
 
 void rt_periodic(struct rt *rt, bool force)

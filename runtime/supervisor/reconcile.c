@@ -74,7 +74,7 @@ static void reconcile_attempt(struct rt *rt, const struct ns_attempt_image *o, d
              r == NS_RECOVER_ENDED ? "its worker was still running and was ended on restart"
                                    : "its worker was already gone");
     struct ns_attempt_image row = attempt_row(rt, a);
-    journal_attempt_end(rt->j, &row, now, "interrupted", -1, 0, msg);
+    journal_attempt_end(rt->j, &row, now, NS_AO_INTERRUPTED, -1, 0, msg);
     rt_event(rt, idx, a->id, "reconcile", "partition %lld [%s]: attempt %d %s", (long long)idx,
              rt_part_key(rt, idx), a->n, msg);
     /* Queued when the runtime died (its partition still pending):

@@ -42,9 +42,6 @@
 
 #include "nightshift/wake.h"
 
-const char *const run_state_names[] = {"running", "paused",    "halted", "stopping",
-                                       "stopped", "succeeded", "failed"};
-
 #define CHECK_COUNTS_MAX_PARTS 20000 /* checked builds count rows at each commit below this */
 #define COMMIT_DELAY_S 0.02 /* group commit while busy (loop) */
 
@@ -66,19 +63,19 @@ void rt_event(struct rt *rt, int64_t idx, int64_t attempt_id, const char *kind, 
     buf_release(&b);
 }
 
-void rt_set_run_state(struct rt *rt, enum run_state s, const char *reason)
+void rt_set_run_state(struct rt *rt, enum ns_run_state s, const char *reason)
 {
     if (rt->state == s && !reason)
         return;
-    enum run_state from = rt->state;
+    enum ns_run_state from = rt->state;
     rt->state = s;
     /* reason may be rt->state_reason itself: use the stored copy from here. */
     rt_set_str(&rt->state_reason, reason, reason ? strlen(reason) : 0);
     reason = rt->state_reason;
-    bool final = s == RS_STOPPED || s == RS_SUCCEEDED || s == RS_FAILED;
-    journal_run_state(rt->j, run_state_names[s], reason, final);
+    journal_run_state(rt->j, s, reason);
     rt_event(rt, -1, 0, "run_state", "run %lld: %s -> %s%s%s", (long long)rt->run_id,
-             run_state_names[from], run_state_names[s], reason ? ": " : "", reason ? reason : "");
+             query_run_state_word(from), query_run_state_word(s), reason ? ": " : "",
+             reason ? reason : "");
 }
 
 static char *hex64(uint64_t h)
@@ -227,9 +224,11 @@ again:
     if (!rt->opts->rerun && runs_find(&rt->st, rt->spec->name, params, &f)) {
         int64_t id = f.id;
         result->run_id = id;
-        if (strcmp(f.state, "succeeded") == 0) {
+        if (f.state == NS_RS_SUCCEEDED) {
             result->already_succeeded = true;
-            snprintf(result->state, sizeof result->state, "succeeded");
+            result->run_state = NS_RS_SUCCEEDED;
+            snprintf(result->state, sizeof result->state, "%s",
+                     query_run_state_word(NS_RS_SUCCEEDED));
             runs_found_release(&f);
             rc = 0;
             goto out;
@@ -336,9 +335,9 @@ void rt_request_stop(struct rt *rt, bool now)
                 rt->exops->control(rt->ex, a->task, NS_EXEC_KILL);
         }
     }
-    if (rt->state == RS_STOPPING)
+    if (rt->state == NS_RS_STOPPING)
         return;
-    rt_set_run_state(rt, RS_STOPPING, now ? "stop now requested" : "graceful stop requested");
+    rt_set_run_state(rt, NS_RS_STOPPING, now ? "stop now requested" : "graceful stop requested");
     for (size_t i = 0; i < rt->nlive; i++)
         rt_end_attempt(rt, rt->live[i], END_STOP);
 }
@@ -352,7 +351,7 @@ static void handle_signals(struct rt *rt)
             break; /* reap() below */
         case SIGINT:
         case SIGTERM: {
-            bool again = rt->state == RS_STOPPING;
+            bool again = rt->state == NS_RS_STOPPING;
             rt_event(rt, -1, 0, "signal", "runtime got %s: %s", strsignal((int)si.ssi_signo),
                      again ? "stopping now (SIGKILL to workers)"
                            : "stopping gracefully (send it again to stop now)");
@@ -389,9 +388,9 @@ static bool finished(struct rt *rt)
 {
     if (rt->nlive > 0)
         return false;
-    if (rt->state == RS_STOPPING)
+    if (rt->state == NS_RS_STOPPING)
         return true;
-    if (rt->state != RS_RUNNING)
+    if (rt->state != NS_RS_RUNNING)
         return false; /* paused or halted: wait for the operator */
     return rt->counts[P_PENDING] == 0 && rt->counts[P_RETRY_WAIT] == 0;
 }
@@ -789,15 +788,15 @@ static int rt_open(struct rt *rt, const char *db_path, struct ns_run_result *res
 static bool rt_start(struct rt *rt, bool resumed, bool ended_before)
 {
     guard_init_sla(rt);
-    rt->state = RS_RUNNING;
-    journal_run_state(rt->j, "running", NULL, false);
+    rt->state = NS_RS_RUNNING;
+    journal_run_state(rt->j, NS_RS_RUNNING, NULL);
     rt_event(rt, -1, 0, "run_state",
              "run %lld: runtime %d %s (%zu partition%s: %lld done, %lld to do)",
              (long long)rt->run_id, (int)getpid(), resumed ? "resumed it" : "started it",
              rt->nparts, rt->nparts == 1 ? "" : "s", (long long)rt_done_count(rt),
              (long long)(rt->nparts - (size_t)rt_done_count(rt)));
     if (resumed && rt->spec->restore_paused)
-        rt_set_run_state(rt, RS_PAUSED, "on_restore: pause - resume it when ready");
+        rt_set_run_state(rt, NS_RS_PAUSED, "on_restore: pause - resume it when ready");
     poll_commands(rt, true); /* retries and skips queued while no runtime ran */
     return ended_before && rt->nlive == 0 && rt->counts[P_PENDING] == 0 &&
            rt->counts[P_RETRY_WAIT] == 0 && rt->counts[P_RUNNING] == 0;
@@ -823,24 +822,24 @@ static int rt_finish(struct rt *rt, bool idle_resume, struct ns_run_result *resu
     if (strays > 0)
         rt_event(rt, -1, 0, "cleanup", "ended %d leftover process%s of the run", strays,
                  strays == 1 ? "" : "es");
-    if (rt->state == RS_STOPPING)
-        rt_set_run_state(rt, RS_STOPPED, rt->state_reason);
+    if (rt->state == NS_RS_STOPPING)
+        rt_set_run_state(rt, NS_RS_STOPPED, rt->state_reason);
     else if (rt->counts[P_FAILED] > 0) {
         char reason[96];
         snprintf(reason, sizeof reason, "%lld of %zu partitions failed",
                  (long long)rt->counts[P_FAILED], rt->nparts);
-        rt_set_run_state(rt, RS_FAILED, reason);
+        rt_set_run_state(rt, NS_RS_FAILED, reason);
     } else {
-        rt_set_run_state(rt, RS_SUCCEEDED, NULL);
+        rt_set_run_state(rt, NS_RS_SUCCEEDED, NULL);
     }
-    if (rt->state != RS_STOPPED)
+    if (rt->state != NS_RS_STOPPED)
         guard_check_sla(rt, 0, true);
     rt_periodic(rt, true);
-    if (idle_resume && (rt->state == RS_SUCCEEDED || rt->state == RS_FAILED))
+    if (idle_resume && (rt->state == NS_RS_SUCCEEDED || rt->state == NS_RS_FAILED))
         rt_event(rt, -1, 0, "hook", "end hooks not run again: the resumed run had nothing to do");
-    else if (rt->state == RS_SUCCEEDED)
+    else if (rt->state == NS_RS_SUCCEEDED)
         hooks_fire(rt, NS_HOOK_SUCCESS);
-    else if (rt->state == RS_FAILED)
+    else if (rt->state == NS_RS_FAILED)
         hooks_fire(rt, NS_HOOK_FAILURE);
     if (commit_turn(rt, true, err, errlen) != 0)
         return -1;
@@ -849,7 +848,8 @@ static int rt_finish(struct rt *rt, bool idle_resume, struct ns_run_result *resu
     exec_reap_leftovers(2.0); /* bounded: everything of the run was killed already */
     if (commit_turn(rt, true, err, errlen) != 0)
         return -1;
-    snprintf(result->state, sizeof result->state, "%s", run_state_names[rt->state]);
+    result->run_state = rt->state;
+    snprintf(result->state, sizeof result->state, "%s", query_run_state_word(rt->state));
     rt_fill_counts(rt, &result->counts, 0, 0, ns_now());
     return 0;
 }

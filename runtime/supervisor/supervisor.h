@@ -40,7 +40,6 @@
 #define P_NSTATES NS_PS_COUNT
 
 extern const char *const pstate_names[P_NSTATES];
-int pstate_from_name(const char *name); /* -1 if unknown */
 
 /* How a live attempt is being ended by us, if it is. */
 enum ending { END_NONE, END_TIMEOUT, END_KILL, END_STOP };
@@ -104,17 +103,6 @@ void part_map_insert(struct part_map *m, struct part *p);
 void part_map_remove(struct part_map *m, int64_t idx);
 void part_map_release(struct part_map *m, void (*free_part)(struct part *));
 
-enum run_state {
-    RS_RUNNING,
-    RS_PAUSED,
-    RS_HALTED,
-    RS_STOPPING,
-    RS_STOPPED,
-    RS_SUCCEEDED,
-    RS_FAILED
-};
-extern const char *const run_state_names[];
-
 struct rt {
     const struct ns_spec *spec;
     const struct ns_plan *plan;
@@ -151,7 +139,7 @@ struct rt {
     size_t env_hold_nlive;
     double env_hold_until;
     bool env_fault_said;
-    enum run_state state;
+    enum ns_run_state state;
     char *state_reason;
     bool stop_now;
     size_t cursor;                              /* next index to look at for pending work */
@@ -225,7 +213,7 @@ void rt_requeue(struct rt *rt, int64_t idx);
 void rt_wait_retry(struct rt *rt, int64_t idx);
 void rt_event(struct rt *rt, int64_t idx, int64_t attempt_id, const char *kind, const char *fmt,
               ...) __attribute__((format(printf, 5, 6)));
-void rt_set_run_state(struct rt *rt, enum run_state s, const char *reason);
+void rt_set_run_state(struct rt *rt, enum ns_run_state s, const char *reason);
 void rt_pause_workers(struct rt *rt, bool pause);
 void rt_end_attempt(struct rt *rt, struct attempt *a, enum ending why);
 void rt_clear_checkpoint(struct rt *rt, int64_t idx);
