@@ -317,7 +317,7 @@ void apply_pending_commands(struct rt *rt)
             /* The loop is over: nothing could act on it. Said now, not
              * left pending for a runtime that is not coming. */
             buf_addf(&out, "the run has ended (%s) and its runtime is running its end hook; "
-                           "nothing applied%s", run_state_names[rt->state],
+                           "nothing applied%s", query_run_state_word(rt->state),
                      control_needs_live_runtime(c->verb) ? ""
                                                          : " (send it again once the runtime "
                                                            "has exited: it is then queued for "
