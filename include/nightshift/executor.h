@@ -100,9 +100,16 @@ enum ns_recover {
                            from the offsets given, and `ended` follows as usual */
 };
 
+struct ns_buf;
+
 struct ns_executor_ops {
     const char *name; /* "local", "slurm": stored per attempt */
     unsigned caps;
+
+    /* Appends the canonical lines of the backend's settings (settings: as
+     * executor_settings gives them) to the spec's, for the spec hash and
+     * "the spec changed" diffs; NULL: it has none. */
+    void (*canonical)(const void *settings, struct ns_buf *out);
 
     /* Opens the backend. Returns 0, or -1 with err filled. */
     int (*open)(const struct ns_exec_config *cfg, struct ns_executor **out, char *err,
@@ -180,5 +187,10 @@ struct ns_spec;
  * ns_spec_slurm * for Slurm), or NULL if it has none or is not in the
  * table (a test's fake executor). Points into spec. */
 const void *executor_settings(const struct ns_executor_ops *ops, const struct ns_spec *spec);
+
+/* The spec's canonical settings (spec_canonical) followed by those of its
+ * backend (ops->canonical): what a run's spec hash is taken over. Caller
+ * frees. */
+char *executor_canonical(const struct ns_executor_ops *ops, const struct ns_spec *spec);
 
 #endif

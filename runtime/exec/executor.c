@@ -2,10 +2,12 @@
  * executor.c - the table of executors (executor.h): one entry per backend
  * file, looked up by the name a spec gives (`executor: local`).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "nightshift/executor.h"
 #include "nightshift/spec.h"
+#include "nightshift/util.h"
 
 static const void *slurm_settings(const struct ns_spec *spec)
 {
@@ -35,6 +37,17 @@ const void *executor_settings(const struct ns_executor_ops *ops, const struct ns
         if (executors[i].ops == ops)
             return executors[i].settings ? executors[i].settings(spec) : NULL;
     return NULL;
+}
+
+char *executor_canonical(const struct ns_executor_ops *ops, const struct ns_spec *spec)
+{
+    struct ns_buf b = NS_BUF_INIT;
+    char *own = spec_canonical(spec);
+    buf_adds(&b, own);
+    free(own);
+    if (ops && ops->canonical)
+        ops->canonical(executor_settings(ops, spec), &b);
+    return buf_detach(&b);
 }
 
 #define NS_EXEC_END_NAME(e, s) s,

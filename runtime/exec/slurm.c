@@ -48,6 +48,7 @@
 #include <unistd.h>
 
 #include "slurm-internal.h"
+#include "nightshift/json.h"
 
 extern char **environ;
 
@@ -342,9 +343,46 @@ static void slurm_service(struct ns_executor *ex, const struct pollfd *pfd, size
     }
     deliver_notes(ex, ev, ctx);
 }
+static void add_json_or_null(struct ns_buf *b, const char *s)
+{
+    if (s)
+        json_add_string(b, s, strlen(s));
+    else
+        buf_adds(b, "null");
+}
+
+/* The settings of `slurm:` in the spec's canonical form (the spec hash):
+ * "slurm: partition=... time=...ms cpus_per_task=N extra_args=[...]". */
+static void slurm_canonical(const void *settings, struct ns_buf *b)
+{
+    static const struct ns_spec_slurm none;
+    const struct ns_spec_slurm *sl = settings ? settings : &none;
+    buf_adds(b, "slurm:");
+    const struct {
+        const char *name, *value;
+    } strs[] = {{"partition", sl->partition},
+                {"account", sl->account},
+                {"qos", sl->qos},
+                {"mem", sl->mem},
+                {"spool", sl->spool}};
+    for (size_t i = 0; i < NS_ARRAY_LEN(strs); i++) {
+        buf_addf(b, " %s=", strs[i].name);
+        add_json_or_null(b, strs[i].value);
+    }
+    buf_addf(b, " time=%lldms cpus_per_task=%d extra_args=[", (long long)sl->time_ms,
+             sl->cpus_per_task);
+    for (size_t i = 0; i < sl->extra_args.len; i++) {
+        if (i)
+            buf_adds(b, ", ");
+        add_json_or_null(b, sl->extra_args.items[i].text);
+    }
+    buf_adds(b, "]\n");
+}
+
 const struct ns_executor_ops ns_exec_slurm = {
     .name = "slurm",
     .caps = NS_EXEC_CAN_PAUSE | NS_EXEC_CAN_ADOPT | NS_EXEC_QUEUES,
+    .canonical = slurm_canonical,
     .open = slurm_open,
     .close = slurm_close,
     .start = slurm_start,

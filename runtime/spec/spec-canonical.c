@@ -149,25 +149,9 @@ char *spec_canonical(const struct ns_spec *s)
              (long long)s->hook_timeout_ms, s->durability_full ? "full" : "normal",
              s->restore_paused ? "pause" : "resume");
     /* Only a non-default executor is written, so the hash of every spec
-     * written before executors existed stays the same. */
-    if (s->executor && strcmp(s->executor, "local") != 0) {
-        const struct ns_spec_slurm *sl = &s->slurm;
-        buf_addf(&b, "executor: %s\nslurm:", s->executor);
-        const struct {
-            const char *name, *value;
-        } strs[] = {{"partition", sl->partition},
-                    {"account", sl->account},
-                    {"qos", sl->qos},
-                    {"mem", sl->mem},
-                    {"spool", sl->spool}};
-        for (size_t i = 0; i < NS_ARRAY_LEN(strs); i++) {
-            buf_addf(&b, " %s=", strs[i].name);
-            add_json(&b, strs[i].value);
-        }
-        buf_addf(&b, " time=%lldms cpus_per_task=%d extra_args=", (long long)sl->time_ms,
-                 sl->cpus_per_task);
-        add_argv(&b, &sl->extra_args);
-        buf_addc(&b, '\n');
-    }
+     * written before executors existed stays the same. Its settings are
+     * its own to write (executor_canonical, exec/executor.c). */
+    if (s->executor && strcmp(s->executor, "local") != 0)
+        buf_addf(&b, "executor: %s\n", s->executor);
     return buf_detach(&b);
 }

@@ -214,7 +214,7 @@ static int find_or_create_run(struct rt *rt, struct ns_run_result *result, bool 
                               size_t errlen)
 {
     char *params = plan_params_canonical(rt->plan);
-    char *canon = spec_canonical(rt->spec);
+    char *canon = executor_canonical(rt->exops, rt->spec);
     char *spec_hash = hex64(ns_hash64(canon, strlen(canon), NS_HASH_SEED));
     char *plan_hash = hex64(rt->plan->hash);
     int rc = -1;
@@ -709,7 +709,7 @@ static int open_journal_and_executor(struct rt *rt, bool resumed, bool *ended_be
 {
     rt->j = journal_new(&rt->st, rt->run_id);
     if (rt->forced_changes) {
-        char *canon = spec_canonical(rt->spec);
+        char *canon = executor_canonical(rt->exops, rt->spec);
         char *hash = hex64(ns_hash64(canon, strlen(canon), NS_HASH_SEED));
         char *abs_spec = realpath(rt->spec->path, NULL);
         journal_spec(rt->j, canon, hash, rt->spec->concurrency, abs_spec); /* the new spec's */

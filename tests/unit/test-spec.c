@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "nightshift/cli.h"
+#include "nightshift/executor.h"
 #include "nightshift/spec.h"
 #include "nightshift/util.h"
 
@@ -521,6 +522,13 @@ static void test_executor_slurm(void **state)
     assert_string_equal(s.slurm.extra_args.items[0].text, "--nice=5");
     char *canon = spec_canonical(&s);
     assert_non_null(strstr(canon, "executor: slurm\n"));
+    assert_null(strstr(canon, "slurm: ")); /* the backend writes its own settings */
+    free(canon);
+    /* ... the same bytes as before the move, so no run's spec hash changed. */
+    canon = executor_canonical(&ns_exec_slurm, &s);
+    assert_non_null(strstr(canon, "executor: slurm\nslurm: partition=\"debug\" account=\"a1\" "
+                                  "qos=\"low\" mem=\"4G\" spool=\"/x/sp\" time=90000ms "
+                                  "cpus_per_task=2 extra_args=[\"--nice=5\"]\n"));
     free(canon);
     spec_release(&s);
     diags_release(&d);
