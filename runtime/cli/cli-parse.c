@@ -11,7 +11,6 @@
  * another run's job, so a job named "2" can never make `stop 2` act on the
  * wrong run.
  */
-#include <assert.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -19,6 +18,7 @@
 #include <string.h>
 
 #include "nightshift/cli.h"
+#include "nightshift/check.h"
 #include "nightshift/query.h"
 #include "nightshift/store.h"
 #include "nightshift/util.h"
@@ -28,8 +28,7 @@ static int option_index(const struct ns_command *cmd, const char *name)
     for (size_t i = 0; i < cmd->noptions; i++)
         if (strcmp(cmd->options[i].name, name) == 0)
             return (int)i;
-    assert(!"option not in the command's table");
-    return -1;
+    NS_BUG("option --%s is not in %s's table", name, cmd->name);
 }
 
 const char *cli_opt(const struct cli *c, const char *name)
@@ -242,7 +241,9 @@ int cli_dispatch(const struct ns_command *cmd, int argc, char **argv)
 {
     if (cmd->main)
         return cmd->main(argc, argv);
-    assert(cmd->noptions < CLI_MAX_OPTIONS && cmd->run);
+    if (cmd->noptions >= CLI_MAX_OPTIONS || !cmd->run)
+        NS_BUG("%s: %zu options (at most %d) or no run function", cmd->name, cmd->noptions,
+               CLI_MAX_OPTIONS - 1);
     struct cli c;
     struct ns_store st;
     memset(&c, 0, sizeof c);
