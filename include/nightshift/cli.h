@@ -237,6 +237,9 @@ void cli_roff(struct ns_buf *b, const char *s);
 /* cli_roff, then a line break; folded at spaces so that no source line
  * passes 78 bytes (man(7) style). */
 void cli_roff_lines(struct ns_buf *b, const char *s);
+/* Appends text (already roff) and a line break, folded at spaces so that no
+ * man(7) source line is over 78 bytes. */
+void cli_fold_lines(struct ns_buf *b, const char *text);
 
 /* Worker or user text made safe for the terminal; the caller frees. */
 char *cli_escape(const char *s);

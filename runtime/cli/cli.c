@@ -241,7 +241,12 @@ void cli_roff_lines(struct ns_buf *b, const char *s)
 {
     struct ns_buf h = NS_BUF_INIT;
     cli_roff(&h, s);
-    const char *p = h.data ? h.data : "";
+    cli_fold_lines(b, h.data ? h.data : "");
+    buf_release(&h);
+}
+
+void cli_fold_lines(struct ns_buf *b, const char *p)
+{
     while (strlen(p) > 78) {
         const char *cut = p + 78;
         while (cut > p && *cut != ' ')
@@ -254,7 +259,6 @@ void cli_roff_lines(struct ns_buf *b, const char *s)
     }
     buf_adds(b, p);
     buf_addc(b, '\n');
-    buf_release(&h);
 }
 
 char *cli_escape(const char *s)

@@ -46,19 +46,7 @@ static void key_row(void *ctx, const struct ns_spec_key *k)
     struct ns_buf h = NS_BUF_INIT;
     roff(&h, k->help);
     buf_addc(&h, '.');
-    const char *p = h.data;
-    while (strlen(p) > 78) {
-        const char *cut = p + 78;
-        while (cut > p && *cut != ' ')
-            cut--;
-        if (cut == p)
-            break;
-        buf_add(b, p, (size_t)(cut - p));
-        buf_addc(b, '\n');
-        p = cut + 1;
-    }
-    buf_adds(b, p);
-    buf_addc(b, '\n');
+    cli_fold_lines(b, h.data);
     buf_release(&h);
 }
 

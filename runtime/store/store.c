@@ -591,19 +591,13 @@ void store_close(struct ns_store *st)
 int64_t store_find_run(struct ns_store *st, const char *run_or_job, char *err, size_t errlen)
 {
     int64_t id;
-    sqlite3_stmt *s;
-    if (ns_parse_int64(run_or_job, &id) == 0) {
-        s = store_prepare(st, "SELECT id FROM runs WHERE id = ?");
-        sqlite3_bind_int64(s, 1, id);
-    } else {
-        s = store_prepare(st, "SELECT id FROM runs WHERE job = ? ORDER BY id DESC LIMIT 1");
-        sqlite3_bind_text(s, 1, run_or_job, -1, SQLITE_STATIC);
-    }
+    if (ns_parse_int64(run_or_job, &id) != 0)
+        return store_find_job_run(st, run_or_job, err, errlen);
+    sqlite3_stmt *s = store_prepare(st, "SELECT id FROM runs WHERE id = ?");
+    sqlite3_bind_int64(s, 1, id);
     int rc = sqlite3_step(s);
-    int64_t found = 0;
-    if (rc == SQLITE_ROW) {
-        found = sqlite3_column_int64(s, 0);
-    } else if (rc != SQLITE_DONE) {
+    int64_t found = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         ns_errf(err, errlen, "%s: %s", st->path, sqlite3_errmsg(store_db(st)));
         found = -1;
     }
