@@ -5,12 +5,14 @@
 #   - nine small runs (8 x `sleep 1`, concurrency 4) start and finish, each
 #     in at most 3x the time the same run takes in a database of its own
 #     beside the same busy load, plus a second;
-#   - `status` polling, `events --follow` and operator commands (set, pause,
-#     resume on the small runs, then stop of the busy one) never meet
-#     "database is locked", and every command is decided within 1 s.
+#   - the console (in tmux), `status` polling, `events --follow` and operator
+#     commands (set, pause, resume on the small runs, then stop of the busy
+#     one) never meet "database is locked", and every command is decided
+#     within 1 s.
 # Writers take turns at the write gate (docs/store.md), so a waiting writer
 # gets the next transaction.
-. "$(dirname "$0")/lib.sh"
+# The console's helpers (tmux on a private socket); they source lib.sh.
+. "$(dirname "$0")/../console/lib.sh"
 
 BUSY_N=${BUSY_N:-1000000}
 mkdir -p "$T/specs" "$T/own"
@@ -31,7 +33,6 @@ concurrency: 4
 EOS
 done
 
-ms_since() { echo $(($(now_ms) - $1)); }
 locked() { grep -l -i -E 'database is locked|SQLITE_BUSY' "$@" 2>/dev/null | head -n 1; }
 
 # The busy run, until it has dispatched a good deal.
@@ -58,6 +59,7 @@ follow_pid=$!
 ) &
 poll_pid=$!
 
+console_start 120 36
 # Nine small runs at once in the busy database.
 for i in 1 2 3 4 5 6 7 8 9; do
     (
@@ -87,6 +89,7 @@ cmd resume "$small_id"
 for i in 1 2 3 4 5 6 7 8 9; do
     wait_for "small run $i ends" 120 test -s "$T/small$i.rc"
 done
+diag "small runs beside the busy one (ms): $(cut -d' ' -f2 "$T"/small?.rc | sort -n | tr '\n' ' ')"
 for i in 1 2 3 4 5 6 7 8 9; do
     read -r rc took <"$T/small$i.rc"
     is "small run $i exits 0" "$rc" 0
@@ -95,6 +98,8 @@ for i in 1 2 3 4 5 6 7 8 9; do
         "$(sql "SELECT count(*) FROM attempts a JOIN runs r ON r.id = a.run_id WHERE r.job = 'small$i' AND a.outcome = 'succeeded'")" 8
 done
 
+like "the console shows the runs it shares the database with" "$(screen)" "busy"
+is "the console met no locked database" "$(screen | grep -ci 'locked')" 0
 cmd stop busy
 wait "$busy_pid"
 is "the busy run stopped (exit 4: stopped)" "$?" 4
