@@ -237,6 +237,56 @@ def bench_slurm():
     results["slurm_md"] = r.stdout.strip()
 
 
+def bench_many():
+    """Ten runtimes, one database (issue 18): a busy run of BIG instant
+    partitions at concurrency 8, then nine runs of 8 x `sleep 1` at
+    concurrency 4 beside it (their wall time against the same run in a
+    database of its own, beside the same load), then COMMANDS operator
+    commands (`set busy concurrency=N`) while they all share the file."""
+    busy = spec(os.path.join(TMP, "many-busy.yaml"), "busy", BIG, 8, ["true"])
+    db = os.path.join(TMP, "many.db")
+    own = os.path.join(TMP, "many-own.db")
+    rmdb(db)
+    rmdb(own)
+    p = subprocess.Popen([NS, "run", busy, "--db", db], env=ENV, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                c = sqlite3.connect(db, timeout=5)
+                row = c.execute("SELECT n_succeeded FROM runs WHERE job = 'busy'").fetchone()
+                c.close()
+                if row and row[0] > 2000:
+                    break
+            except sqlite3.Error:
+                pass
+            time.sleep(0.1)
+        smalls = [spec(os.path.join(TMP, "many-small%d.yaml" % i), "small%d" % i, 8, 4,
+                       ["sleep", "1"]) for i in range(9)]
+        alone = timed([NS, "run", smalls[0], "--db", own])
+        t0 = time.monotonic()
+        procs = [subprocess.Popen([NS, "run", s, "--db", db], env=ENV, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE) for s in smalls]
+        walls = []
+        for q in procs:
+            q.wait()
+            walls.append(time.monotonic() - t0)
+            if q.returncode != 0:
+                raise RuntimeError("a small run beside the busy one exited %d" % q.returncode)
+        lat = []
+        for i in range(COMMANDS):
+            lat.append(timed([NS, "set", "busy", "concurrency=%d" % (7 + i % 2), "--db", db]) * 1000)
+        lat.sort()
+        results["many_alone_s"] = alone
+        results["many_beside_s"] = stats(walls)
+        results["many_slowdown"] = stats([w / alone for w in walls])
+        results["many_cmd_p50_ms"] = lat[len(lat) // 2]
+        results["many_cmd_p99_ms"] = lat[min(len(lat) - 1, (len(lat) * 99 + 99) // 100 - 1)]
+    finally:
+        end_run(p, db)
+
+
 def count_logs(d):
     """Attempt logs: the regular files inside the run directories (d/run-N/...),
     not the run's lock file or wake-up FIFO beside them."""
@@ -369,7 +419,7 @@ def main():
     for name, fn in [("plan", bench_plan), ("store", bench_store), ("rss-live", bench_rss_live),
                      ("control", bench_control), ("idle", bench_idle), ("small", bench_small),
                      ("ingest", bench_ingest), ("full", bench_full), ("console", bench_console),
-                     ("slurm", bench_slurm)]:
+                     ("many", bench_many), ("slurm", bench_slurm)]:
         guard(name, fn)
     m["load"] = machine()["load"]  # the load, though, at the end
     results["machine"] = m
@@ -409,6 +459,11 @@ def main():
          "≤ 2×"),
         ("%d × `true` at concurrency 4, whole run (1 run)" % FULL, "full_ns_s", 1, " s", ""),
         ("same, peak RSS of the runtime (1 run)", "full_rss_mib", 1, " MiB", "flat"),
+        ("8 × `sleep 1` beside a busy run of %d partitions in one database, × alone (9 runs)"
+         % BIG, "many_slowdown", 2, "×", "≤ 3× + 1 s"),
+        ("operator command while 10 runtimes share the database, median", "many_cmd_p50_ms", 1,
+         " ms", ""),
+        ("same, p99 (%d commands)" % COMMANDS, "many_cmd_p99_ms", 1, " ms", "≤ 1 000 ms"),
     ]
     L = []
     L.append("# Benchmarks\n")
