@@ -136,6 +136,7 @@ wait_for "the console quits" 10 console_exited && is "the console exits 0" "$(ca
 
 # The neighbours finished exactly once beside all that.
 for n in 1 2; do
+    pid=
     eval "pid=\$neighbour${n}_pid"
     wait_for "neighbour $n finishes" $((SECS * 4 + 60)) pid_gone "$pid"
     R=$(sql "SELECT id FROM runs WHERE job = 'neighbour$n'")
@@ -146,7 +147,7 @@ for n in 1 2; do
     is "neighbour $n: never two live attempts of one partition (store)" \
         "$(sql "SELECT count(*) FROM attempts a JOIN attempts b ON a.run_id = b.run_id AND a.idx = b.idx AND a.id < b.id WHERE a.run_id = $R AND b.started_at < a.ended_at")" 0
     check "neighbour $n: its workers wrote their markers" test -s "$T/n$n/markers"
-    is "neighbour $n: never two live attempts of one partition (markers)" "$(cat "$T/n$n/markers" 2>/dev/null | grep -c OVERLAP)" 0
+    is "neighbour $n: never two live attempts of one partition (markers)" "$(grep -c OVERLAP "$T/n$n/markers" 2>/dev/null)" 0
     is "neighbour $n: counters equal the rows" \
         "$(sql "SELECT n_succeeded || ' ' || n_failed || ' ' || error_records FROM runs WHERE id = $R")" \
         "$(sql "SELECT (SELECT count(*) FROM partitions WHERE run_id = $R AND state = 'succeeded') || ' ' || (SELECT count(*) FROM partitions WHERE run_id = $R AND state = 'failed') || ' ' || (SELECT count(*) FROM error_records WHERE run_id = $R)")"

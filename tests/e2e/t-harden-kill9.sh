@@ -29,6 +29,7 @@ new_round() {
 # and, with "start", begins the slot's next run in this round's database.
 neighbour_poll() {
     for _s in 1 2; do
+        _p= _job= _ndb=
         eval "_p=\${nb_pid$_s:-} _job=\${nb_job$_s:-} _ndb=\${nb_db$_s:-}"
         if [ -n "$_p" ]; then
             pid_gone "$_p" || continue
