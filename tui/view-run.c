@@ -71,6 +71,7 @@ struct run_head {
     bool found;
     struct ns_run_summary r;
     char *job, *params, *state, *reason, *sla;
+    char *blocked; /* why nothing of the run can run ("": nothing blocks it) */
 };
 
 struct run_view {
@@ -166,6 +167,7 @@ static void head_release(struct run_head *h)
     free(h->state);
     free(h->reason);
     free(h->sla);
+    free(h->blocked);
     memset(h, 0, sizeof *h);
 }
 
@@ -184,12 +186,15 @@ static void load_head(struct run_view *v)
         h->reason = tui_esc(t, reason, strlen(reason));
         const char *sla = h->r.sla_state ? h->r.sla_state : "";
         h->sla = tui_esc(t, sla, strlen(sla));
+        const char *blocked = h->r.blocked_reason ? h->r.blocked_reason : "";
+        h->blocked = tui_esc(t, blocked, strlen(blocked));
     } else {
         h->job = ns_xstrdup("?");
         h->params = ns_xstrdup("");
         h->state = ns_xstrdup("gone");
         h->reason = ns_xstrdup("");
         h->sla = ns_xstrdup("");
+        h->blocked = ns_xstrdup("");
     }
     /* Throughput over the last ten minutes, from samples. */
     free(v->spark);
@@ -429,6 +434,12 @@ static void draw_header(struct run_view *v, int y, int w)
     else if (r->alive)
         x += term_putf(y + 3, x, w, term_attr(TUI_C_OK), "runtime pid %lld",
                        (long long)r->runtime_pid);
+    /* The executor's word on why none of the pending ones runs (a drained
+     * node), as status says it: before elapsed and params, which it may
+     * push off a narrow screen, because it is what the operator must act on. */
+    if (h->blocked[0])
+        x += term_putf(y + 3, x, w - x, term_attr(TUI_C_BAD) | A_BOLD, "  nothing runs: %s",
+                       h->blocked);
     x += term_putf(y + 3, x, w - x, A_NORMAL, "%selapsed %s  ", x ? "  " : "",
                    tui_fmt_dur(r->started_at > 0 ? query_elapsed_at(r, t->now) : -1, a, sizeof a));
     if (h->params[0]) {

@@ -78,6 +78,11 @@ struct ns_exec_events {
      * gave no answer in 60 s: killed", "nothing can run: node n1 drained:
      * ..."); may be NULL. */
     void (*note)(void *ctx, const char *message);
+    /* What keeps every waiting task of the run from running, as the backend
+     * sees it ("node n1 drained: disk"), or NULL once tasks run again (or
+     * none waits). Once per change, beside the note that says it in words;
+     * may be NULL. */
+    void (*blocked)(void *ctx, const char *reason);
 };
 
 /* What open() needs to know about the run. Strings are borrowed for the

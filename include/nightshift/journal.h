@@ -122,7 +122,13 @@ void journal_attempt_offsets(struct journal *j, int64_t attempt_id, int64_t repo
                              int64_t output_offset);
 /* Deletes the error records of one attempt; returns how many. */
 int64_t journal_drop_attempt_errors(struct journal *j, int64_t attempt_id);
+/* The run's executor is `executor` (a runtime starts: what blocked the
+ * run under the last one is forgotten). */
 void journal_run_executor(struct journal *j, const char *executor);
+/* Why nothing of the run can run, as its executor says it (a Slurm node
+ * drained); NULL: tasks run again or none waits. A final run state clears
+ * it too. */
+void journal_run_blocked(struct journal *j, const char *reason);
 /* The attempt r->id ended at `at`: its outcome, exit code (< 0: none),
  * signal (0: none), message, duration (from r->started_at), log sizes; and
  * where it ran (r->executor, r->locator, r->label) if r->executor is set

@@ -164,6 +164,9 @@ struct ns_run_summary {
     char *spec_path, *runtime_log;    /* runtime_log may be NULL */
     char *sla_state;                  /* NULL when the run has no SLA */
     char *executor;                   /* where its attempts run: local, slurm */
+    char *blocked_reason;             /* why nothing of it can run, as its executor says
+                                         ("node n1 drained: disk"); NULL: nothing blocks it,
+                                         or no runtime drives it */
     int64_t concurrency;
     struct ns_state_counts counts;
     int64_t records_done, records_total, error_records;

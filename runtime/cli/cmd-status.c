@@ -58,6 +58,8 @@ static void json_run_fields(struct ns_json *j, const struct ns_run_summary *r)
     for (int i = 0; i < NS_PS_COUNT; i++)
         json_field_int(j, query_part_state_word((enum ns_part_state)i), n[i]);
     json_field_int(j, "queued", r->counts.queued); /* of pending: in the executor's queue */
+    json_field_bytes(j, "blocked_reason", r->blocked_reason, /* why none of them runs */
+                     r->blocked_reason ? strlen(r->blocked_reason) : 0);
     json_field_int(j, "records_done", r->records_done);
     json_field_int(j, "records_total", r->records_total);
     json_field_int(j, "error_records", r->error_records);
@@ -333,6 +335,11 @@ static void print_run_lines(const struct ns_run_summary *r, long long id, double
     if (r->counts.queued > 0) /* submitted, waiting in the cluster's queue: not running */
         printf(" (%lld queued on %s)", (long long)r->counts.queued, r->executor);
     printf(" (concurrency %lld)\n", (long long)r->concurrency);
+    if (r->blocked_reason) { /* the executor's word: why the pending ones wait */
+        char *why = cli_escape(r->blocked_reason);
+        printf("           nothing runs: %s (%s)\n", why, r->executor);
+        free(why);
+    }
     printf("records    %lld done", (long long)r->records_done);
     if (r->records_total > 0)
         printf(" of %lld reported", (long long)r->records_total);

@@ -150,6 +150,7 @@ struct ns_executor {
     double next_spool_check;
     /* Why nothing runs, as Slurm says it (slurm-queue.c watch_blocked). */
     char blocked[256];     /* the last reason noted ("" none) */
+    bool blocked_changed;  /* blocked changed since service() last said it */
     double blocked_since;  /* monotonic time nothing of ours ran with tasks pending */
     double next_sinfo;     /* sinfo is asked at most every SINFO_INTERVAL_S */
     /* Arrays with tasks in Slurm, oldest first, and the throttle each has.

@@ -365,6 +365,7 @@ static void sinfo_done(struct ns_executor *ex, struct slurm_cmd *c, bool ok, con
     if (why.len && strcmp(why.data, ex->blocked) != 0) {
         snprintf(ex->blocked, sizeof ex->blocked, "%s", why.data);
         slurm_note(ex, "nothing can run: %s", ex->blocked);
+        ex->blocked_changed = true;
     }
     buf_release(&why);
 }
@@ -387,8 +388,10 @@ void slurm_watch_blocked(struct ns_executor *ex)
     }
     double now = ns_monotonic();
     if (runs || !reason) {
-        if (ex->blocked[0])
+        if (ex->blocked[0]) {
             slurm_note(ex, "tasks run again on Slurm (was: %s)", ex->blocked);
+            ex->blocked_changed = true;
+        }
         ex->blocked[0] = '\0';
         ex->blocked_since = 0;
         return;

@@ -285,13 +285,17 @@ static double slurm_next_wakeup(const struct ns_executor *ex)
     return w;
 }
 
-/* Hands the notes kept since the last turn to the run's events. */
+/* Hands the notes kept since the last turn to the run's events, then what
+ * blocks the run if that changed (its note says it in words). */
 static void deliver_notes(struct ns_executor *ex, const struct ns_exec_events *ev, void *ctx)
 {
     for (size_t at = 0; at < ex->notes.len; at += strlen(ex->notes.data + at) + 1)
         if (ev->note)
             ev->note(ctx, ex->notes.data + at);
     buf_reset(&ex->notes);
+    if (ex->blocked_changed && ev->blocked)
+        ev->blocked(ctx, ex->blocked[0] ? ex->blocked : NULL);
+    ex->blocked_changed = false;
 }
 
 /* Tasks that end without Slurm: their array could not be submitted, or

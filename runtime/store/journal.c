@@ -60,7 +60,9 @@
                        "pid_start = ?6, pgid = ?5 WHERE id = ?1")                                  \
     X(ATTEMPT_OFFSETS, "UPDATE attempts SET report_offset = ?2, output_offset = ?3 WHERE id = ?1") \
     X(DROP_ATTEMPT_ERRORS, "DELETE FROM error_records WHERE attempt_id = ?1")                      \
-    X(RUN_EXECUTOR, "UPDATE runs SET executor = ?2 WHERE id = ?1")                                 \
+    /* A new runtime's executor knows of nothing that blocks the run yet. */                       \
+    X(RUN_EXECUTOR, "UPDATE runs SET executor = ?2, blocked_reason = NULL WHERE id = ?1")          \
+    X(RUN_BLOCKED, "UPDATE runs SET blocked_reason = ?2 WHERE id = ?1")                            \
     /* ?10-?14: where it ran, if not stored yet (NULL keeps what is). */                           \
     X(ATTEMPT_END,                                                                                 \
       "UPDATE attempts SET ended_at = ?2, outcome = ?3, exit_code = ?4, signal = ?5, "             \
@@ -71,8 +73,10 @@
     X(ERROR, "INSERT INTO error_records(run_id, idx, attempt_id, at, key, message, signature, "    \
              "payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")                                   \
     X(DROP_ERRORS, "DELETE FROM error_records WHERE run_id = ?1 AND idx = ?2 AND id > " ERR_ID(3)) \
+    /* A final run has nothing left to block. */                                                   \
     X(RUN_STATE, "UPDATE runs SET state = ?2, state_reason = ?3, updated_at = ?4, "                \
-                 "finished_at = CASE WHEN ?5 THEN ?4 ELSE NULL END WHERE id = ?1")                 \
+                 "finished_at = CASE WHEN ?5 THEN ?4 ELSE NULL END, "                              \
+                 "blocked_reason = CASE WHEN ?5 THEN NULL ELSE blocked_reason END WHERE id = ?1")  \
     X(RUN_COUNTERS, "UPDATE runs SET n_pending = ?2, n_running = ?3, n_retry_wait = ?4, "          \
                     "n_succeeded = ?5, n_failed = ?6, n_skipped = ?7, records_done = ?8, "         \
                     "records_total = ?9, error_records = ?10, throughput = ?11, "                  \
@@ -670,6 +674,13 @@ void journal_run_executor(struct journal *j, const char *executor)
 {
     sqlite3_stmt *s = use(j, J_RUN_EXECUTOR);
     sqlite3_bind_text(s, 2, executor, -1, SQLITE_STATIC);
+    run(j, s);
+}
+
+void journal_run_blocked(struct journal *j, const char *reason)
+{
+    sqlite3_stmt *s = use(j, J_RUN_BLOCKED);
+    bind_text_or_null(s, 2, reason);
     run(j, s);
 }
 

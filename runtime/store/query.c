@@ -206,6 +206,7 @@ static const struct col run_cols[] = {
     {"runtime_log", C_TEXT, RS(runtime_log)},
     {"sla_state", C_TEXT, RS(sla_state)},
     {"executor", C_TEXT, RS(executor)},
+    {"blocked_reason", C_TEXT, RS(blocked_reason)},
     {"concurrency", C_INT, RS(concurrency)},
     {"total", C_INT, RS(counts.total)},
     {"n_pending", C_INT, RS(counts.n[NS_PS_PENDING])},
@@ -430,6 +431,12 @@ static void derive_run(struct ns_store *st, struct ns_run_summary *out, double n
     out->final = query_run_state_final(out->run_state);
     /* A final run's lock is not probed: nothing drives it by definition. */
     out->alive = !out->final && query_runtime_alive(st, out->id);
+    /* Only the live runtime's executor knows what blocks the run now; a dead
+     * one's word is stale (nothing runs for want of a runtime). */
+    if (!out->alive) {
+        free(out->blocked_reason);
+        out->blocked_reason = NULL;
+    }
     out->has_eta = run_has_eta(out->run_state, out->alive) && out->finish_at > 0;
     if (!out->has_eta)
         out->finish_at = 0;

@@ -22,8 +22,8 @@
 #include "store-internal.h"
 #include "nightshift/util.h"
 
-/* Schema version 4 (version 1, the executor columns of migrations[1], the rework columns of
- * migrations[2], the run token of migrations[3]). Times are Unix seconds (REAL); states are the
+/* Schema version 5 (version 1, the executor columns of migrations[1], the rework columns of
+ * migrations[2], the run token of migrations[3], the blocked reason of migrations[4]). Times are Unix seconds (REAL); states are the
  * words of DESIGN.md. Counters on runs are maintained by the runtime so a runs list never scans
  * partitions. */
 /* One SQL line per C line: tests/console/make-fixture.sh reads them. */
@@ -66,7 +66,8 @@ const char *const store_schema_sql =
     "  sla_state TEXT,                  -- NULL (no SLA), ok, at_risk, missed, met\n"
     "  runtime_log TEXT,\n"
     "  executor TEXT NOT NULL DEFAULT 'local', -- where its attempts run: local, slurm\n"
-    "  token TEXT                       -- random, given at creation: names its files for ever\n"
+    "  token TEXT,                      -- random, given at creation: names its files for ever\n"
+    "  blocked_reason TEXT              -- why nothing of it can run, from its executor (NULL: none)\n"
     ");\n"
     "CREATE INDEX runs_identity ON runs(job, params, id);\n"
     "CREATE TABLE partitions (\n"
@@ -443,6 +444,10 @@ static const char *const migrations[] = {
      * made anew at the same path starts at 1. Old runs keep NULL (their
      * files keep the names they have). */
     "ALTER TABLE runs ADD COLUMN token TEXT;\n",
+    /* 4 -> 5: why nothing of the run can run (a Slurm node drained), as its
+     * runtime's executor last said it, for status and the console; NULL
+     * while tasks run. */
+    "ALTER TABLE runs ADD COLUMN blocked_reason TEXT;\n",
 };
 
 static int migrate(struct ns_store *st, char *err, size_t errlen)

@@ -367,12 +367,20 @@ static void on_exec_note(void *ctx, const char *message)
     rt_event(rt, -1, 0, "executor", "%s", message);
 }
 
+/* Kept in the run's row (runs.blocked_reason) for status and the console. */
+static void on_exec_blocked(void *ctx, const char *reason)
+{
+    struct rt *rt = ctx;
+    journal_run_blocked(rt->j, reason);
+}
+
 const struct ns_exec_events rt_exec_events = {
     .report = on_report_bytes,
     .output = on_output_bytes,
     .started = on_started,
     .ended = on_ended,
     .note = on_exec_note,
+    .blocked = on_exec_blocked,
 };
 
 void rt_end_attempt(struct rt *rt, struct attempt *a, enum ending why)

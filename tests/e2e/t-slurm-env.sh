@@ -6,7 +6,9 @@
 #      once and outputs equal a local run's, and no retry is burnt;
 #   2. Slurm drains the node while tasks are queued: a run event says why
 #      nothing can run (the node and Slurm's reason) within a few seconds;
-#      once the node is resumed, the run completes.
+#      `status` and `status --json` say it too while the node is drained
+#      (the run's blocked_reason), and no more once tasks run again; once
+#      the node is resumed, the run completes.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/slurm-lib.sh"
 slurm_start
@@ -70,11 +72,24 @@ wait_for "the drained node is an event" 30 event_like "$R" "nothing can run: nod
     ok "an event says why nothing can run"
 diag "the drain was an event after $(($(now_ms) - t0)) ms: $(sql "SELECT message FROM events WHERE run_id = $R AND message LIKE 'nothing can run%'")"
 is "the run is still going" "$(pid_gone "$rt" && echo gone || echo going)" going
+ns status "$R" >"$T/drained.txt" 2>&1
+like "status says why nothing runs, under the counts" "$(grep -A1 '^partitions' "$T/drained.txt")" \
+    "^ +nothing runs: node $node drain[a-z]*: test-drain \(slurm\)\$"
+ns status "$R" --json >"$T/drained.json" 2>&1
+like "status --json says it as blocked_reason" "$(cat "$T/drained.json")" \
+    "\"blocked_reason\":\"node $node drain[a-z]*: test-drain\""
 scontrol update nodename="$node" state=resume
+wait_for "tasks run again" 60 event_like "$R" 'tasks run again on Slurm%' &&
+    ok "an event says tasks run again"
+ns status "$R" >"$T/resumed.txt" 2>&1
+is "status no longer says nothing runs" "$(grep -c 'nothing runs' "$T/resumed.txt")" 0
+ns status "$R" --json >"$T/resumed.json" 2>&1
+like "status --json: blocked_reason is null" "$(cat "$T/resumed.json")" '"blocked_reason":null'
 wait_for "the run finishes" 120 pid_gone "$rt"
 wait "$rt"
 is "the runtime exits 0" "$?" 0
 is "every partition succeeded" "$(sql "SELECT count(*) FROM partitions WHERE run_id = $R AND state = 'succeeded'")" 4
 is "no retry was needed" "$(sql "SELECT sum(attempts_total) FROM partitions WHERE run_id = $R")" 4
 like "an event says tasks run again" "$(sql "SELECT count(*) FROM events WHERE run_id = $R AND message LIKE 'tasks run again on Slurm%'")" '^[1-9]'
+is "the finished run keeps no blocked reason" "$(sql "SELECT coalesce(blocked_reason, 'none') FROM runs WHERE id = $R")" none
 done_testing

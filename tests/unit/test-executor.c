@@ -49,7 +49,7 @@ static void on_ended(void *ctx, void *owner, const struct ns_exec_end *end)
     s->end = *end;
 }
 
-static const struct ns_exec_events events = {on_report, on_output, NULL, on_ended, NULL};
+static const struct ns_exec_events events = {on_report, on_output, NULL, on_ended, NULL, NULL};
 
 /* One supervisor turn, reduced: poll what the executor asks for, reap
  * children and offer them, service. */
