@@ -273,7 +273,7 @@ static void test_cmd_emit(void **state)
     const char *bad5[] = {"emit", "log", "fatal", "x"};
     const char *bad6[] = {"emit", "frobnicate"};
     const char *bad7[] = {"emit", "error", "k", "--payload", "a", "--payload", "b"};
-    const char *bad8[] = {"emit", "error", "k", "--payload-file", "/nonexistent/x"};
+    const char *bad8[] = {"emit", "error", "k", "--payload-file", "/proc/self/nonexistent/x"};
     const char *bad9[] = {"emit", "error"};
     assert_int_equal(run_emit(3, bad1), NS_EXIT_USAGE);
     assert_int_equal(run_emit(2, bad2), NS_EXIT_USAGE);
