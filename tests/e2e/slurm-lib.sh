@@ -19,10 +19,24 @@
 # a lock (flock on /tmp/nightshift-slurm.lock) and wait for each other.
 #
 # Variables after slurm_start: SLURM_CONF, SLURM_DIR, SLURM_JOBCOMP (the
-# jobcomp/filetxt file), SLURM_START_SECS (how long the start took).
+# jobcomp/filetxt file), SLURM_START_SECS (how long the start took),
+# SLURM_NODE (the one node's name).
+#
+# Failures on demand (t-slurm-failover.sh): slurm_ctld_kill / slurm_ctld_start
+# crash and restart the controller (same config and state directory);
+# slurm_slurmd_stop / slurm_slurmd_start stop and start the node's daemon
+# (its job steps live on: slurmstepd is not its child).
 
 SLURM_DIR=''
+SLURM_NODE=''
 _slurm_pids=''
+_slurm_munged='' _slurm_ctld='' _slurmd=''
+
+# _slurm_pids_update: the daemons to stop, in stopping order (slurmd,
+# slurmctld, munged), from the ones running now.
+_slurm_pids_update() {
+    _slurm_pids=$(echo "$_slurmd $_slurm_ctld $_slurm_munged" | awk '{ $1 = $1; print }')
+}
 
 # slurm_skip_unless_possible: exits 77 with the reason when Slurm cannot run here.
 slurm_skip_unless_possible() {
@@ -62,6 +76,7 @@ slurm_start() {
     mkdir -p "$SLURM_DIR/state" "$SLURM_DIR/spool" "$SLURM_DIR/log" "$SLURM_DIR/run"
     install -d -o munge -g munge -m 0755 "$SLURM_DIR/munge"
     _host=$(hostname -s)
+    SLURM_NODE=$_host
     _node=$(/usr/sbin/slurmd -C | head -n 1)
     SLURM_JOBCOMP=$SLURM_DIR/log/jobcomp.txt
     SLURM_CONF=$SLURM_DIR/slurm.conf
@@ -108,15 +123,18 @@ EOF
     runuser -u munge -- /usr/sbin/munged -F --socket="$SLURM_DIR/munge/socket" \
         --pid-file="$SLURM_DIR/munge/munged.pid" --log-file="$SLURM_DIR/munge/munged.log" \
         --seed-file="$SLURM_DIR/munge/munged.seed" >"$SLURM_DIR/log/munged.out" 2>&1 &
-    _slurm_pids="$!"
+    _slurm_munged=$!
+    _slurm_pids_update
     _slurm_wait munge 10 sh -c "munge -S '$SLURM_DIR/munge/socket' -n | unmunge -S '$SLURM_DIR/munge/socket'" ||
         bail_out "munged did not start: $(tail -n 3 "$SLURM_DIR/munge/munged.log" 2>/dev/null)"
     /usr/sbin/slurmctld -D -i >"$SLURM_DIR/log/slurmctld.out" 2>&1 &
-    _slurm_pids="$! $_slurm_pids"
+    _slurm_ctld=$!
+    _slurm_pids_update
     _slurm_wait slurmctld 20 scontrol ping ||
         bail_out "slurmctld did not start: $(tail -n 3 "$SLURM_DIR/log/slurmctld.log" 2>/dev/null)"
     /usr/sbin/slurmd -D >"$SLURM_DIR/log/slurmd.out" 2>&1 &
-    _slurm_pids="$! $_slurm_pids"
+    _slurmd=$!
+    _slurm_pids_update
     _slurm_wait "node idle" 30 _slurm_node_idle ||
         bail_out "the node did not become idle: $(tail -n 3 "$SLURM_DIR/log/slurmd.log" 2>/dev/null)"
     SLURM_START_SECS=$(echo "$_t0 $(now_ms)" | awk '{ printf "%.1f", ($2 - $1) / 1000 }')
@@ -141,4 +159,47 @@ slurm_stop() {
     if [ "${_failed:-0}" -eq 0 ] && [ "${1:-}" != keep ]; then rm -rf "$SLURM_DIR"; else diag "kept $SLURM_DIR"; fi
     SLURM_DIR=''
     _slurm_pids=''
+    _slurm_munged='' _slurm_ctld='' _slurmd=''
+}
+
+# slurm_ctld_kill: kill -9 of slurmctld (a crash: no state saved on the way
+# out), waited for.
+slurm_ctld_kill() {
+    [ -n "$_slurm_ctld" ] || return 0
+    kill -s KILL "$_slurm_ctld" 2>/dev/null
+    wait "$_slurm_ctld" 2>/dev/null
+    _slurm_ctld=''
+    _slurm_pids_update
+}
+
+# slurm_ctld_start: slurmctld again, with the same config and state directory
+# (it recovers its jobs from there); returns once it answers.
+slurm_ctld_start() {
+    /usr/sbin/slurmctld -D -i >>"$SLURM_DIR/log/slurmctld.out" 2>&1 &
+    _slurm_ctld=$!
+    _slurm_pids_update
+    _slurm_wait slurmctld 20 scontrol ping ||
+        bail_out "slurmctld did not restart: $(tail -n 3 "$SLURM_DIR/log/slurmctld.log" 2>/dev/null)"
+}
+
+# slurm_slurmd_stop: TERM to slurmd, waited for (KILL after 15 s). Running
+# job steps keep running: slurmstepd outlives it.
+slurm_slurmd_stop() {
+    [ -n "$_slurmd" ] || return 0
+    kill -s TERM "$_slurmd" 2>/dev/null
+    _slurm_wait "slurmd ends" 15 pid_gone "$_slurmd" || kill -s KILL "$_slurmd" 2>/dev/null
+    wait "$_slurmd" 2>/dev/null
+    _slurmd=''
+    _slurm_pids_update
+}
+
+# slurm_slurmd_start: slurmd again; returns once it answers locally (the
+# node's state is the controller's business: a node set down stays down
+# until resumed).
+slurm_slurmd_start() {
+    /usr/sbin/slurmd -D >>"$SLURM_DIR/log/slurmd.out" 2>&1 &
+    _slurmd=$!
+    _slurm_pids_update
+    _slurm_wait slurmd 30 scontrol show slurmd ||
+        bail_out "slurmd did not restart: $(tail -n 3 "$SLURM_DIR/log/slurmd.log" 2>/dev/null)"
 }
