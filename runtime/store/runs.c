@@ -486,21 +486,31 @@ void runs_commands_free(struct ns_pending_command *rows, size_t n)
     free(rows);
 }
 
+/* Steps s to its end, collecting column 0 of each row; finalizes s. The
+ * caller frees the array (NULL when there is no row). */
+static int64_t *collect_ints(sqlite3_stmt *s, size_t *n_out)
+{
+    int64_t *out = NULL;
+    size_t n = 0, cap = 0;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            out = ns_xrealloc(out, cap * sizeof *out);
+        }
+        out[n++] = sqlite3_column_int64(s, 0);
+    }
+    sqlite3_finalize(s);
+    *n_out = n;
+    return out;
+}
+
 int64_t *runs_parts_with_signature(struct ns_runs *r, const char *sig, size_t *n_out)
 {
     sqlite3_stmt *s = store_prepare(r->st, "SELECT idx FROM partitions WHERE run_id = ?1 AND "
                                            "last_signature = ?2 ORDER BY idx");
     sqlite3_bind_int64(s, 1, r->run_id);
     sqlite3_bind_text(s, 2, sig, -1, SQLITE_STATIC);
-    int64_t *out = NULL;
-    size_t n = 0;
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        out = ns_xrealloc(out, (n + 1) * sizeof *out);
-        out[n++] = sqlite3_column_int64(s, 0);
-    }
-    sqlite3_finalize(s);
-    *n_out = n;
-    return out;
+    return collect_ints(s, n_out);
 }
 
 /* SELECT json_extract(json, path) (or json_type) stepped once. */
@@ -547,13 +557,5 @@ int64_t *runs_json_ints(struct ns_runs *r, const char *json, const char *path, s
     sqlite3_stmt *s = store_prepare(r->st, "SELECT value FROM json_each(?1, ?2)");
     sqlite3_bind_text(s, 1, json, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, path, -1, SQLITE_STATIC);
-    int64_t *out = NULL;
-    size_t n = 0;
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        out = ns_xrealloc(out, (n + 1) * sizeof *out);
-        out[n++] = sqlite3_column_int64(s, 0);
-    }
-    sqlite3_finalize(s);
-    *n_out = n;
-    return out;
+    return collect_ints(s, n_out);
 }
