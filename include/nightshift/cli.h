@@ -225,6 +225,12 @@ int64_t cli_lookup_run(struct ns_store *st, const char *arg, int64_t *by_id, int
  * the run's identity and stored parameters hold the date itself. */
 char *cli_resolve_date(const char *name_value);
 
+/* The exit status that tells how a run ended, as `run` and `events
+ * --follow` return it: 0 succeeded, 1 failed, 4 stopped or halted; 3 for a
+ * run that has not ended (a state that is not final). run_state is an enum
+ * ns_run_state (query.h) or -1. */
+int cli_exit_for_run_state(int run_state);
+
 struct ns_diags;
 /* Prints every spec problem as FILE:LINE:COL: message on stderr, escaped
  * (escape.h; line breaks kept): values from the spec are shown, never sent. */

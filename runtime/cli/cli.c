@@ -15,6 +15,7 @@
 
 #include "nightshift/cli.h"
 #include "nightshift/escape.h"
+#include "nightshift/query.h"
 #include "nightshift/spec.h"
 #include "nightshift/store.h"
 #include "nightshift/util.h"
@@ -221,6 +222,21 @@ char *cli_resolve_date(const char *name_value)
     if (!eq || ns_resolve_relative_date(eq + 1, ns_now(), date, sizeof date) != 1)
         return NULL;
     return ns_xasprintf("%.*s=%s", (int)(eq - name_value), name_value, date);
+}
+
+int cli_exit_for_run_state(int run_state)
+{
+    switch (run_state) {
+    case NS_RS_SUCCEEDED:
+        return NS_EXIT_OK;
+    case NS_RS_FAILED:
+        return NS_EXIT_FAILED;
+    case NS_RS_STOPPED:
+    case NS_RS_HALTED:
+        return NS_EXIT_STOPPED;
+    default:
+        return NS_EXIT_ERROR;
+    }
 }
 
 void cli_roff(struct ns_buf *b, const char *s)

@@ -44,7 +44,11 @@ static const char events_help[] =
     "\n"
     "Prints the events of RUN (a run id or a job name), oldest first: time, kind\n"
     "(run_state, attempt_start, attempt_end, partition_state, command, hook, sla,\n"
-    "halt, reconcile, ...) and what happened.\n";
+    "halt, reconcile, ...) and what happened.\n"
+    "\n"
+    "With --follow it ends when no runtime drives the run, and its exit status\n"
+    "says how the run ended, as run's does: 0 succeeded, 1 failed, 4 stopped\n"
+    "or halted, 3 not finished (its runtime died: a note on stderr says so).\n";
 
 #define EVENTS_PAGE 500
 #define FOLLOW_POLL_NS 200000000L
@@ -109,6 +113,30 @@ static long print_page(struct ns_store *st, long long run, int64_t *after, long 
     }
 }
 
+/* --follow ended (no runtime drives the run): the exit status says how the
+ * run ended, as `run`'s does, so a script can wait on a run with it. A run
+ * left unfinished by a runtime that died is said on stderr. */
+static int follow_end(struct ns_store *st, long long run)
+{
+    struct ns_run_summary s;
+    char err[512];
+    int found = query_run_summary(st, run, ns_now(), &s, err, sizeof err);
+    int rc = NS_EXIT_ERROR;
+    if (found < 0)
+        cli_error("events", "%s", err);
+    else if (found == 0)
+        cli_error("events", "run %lld is gone (collected?)", run);
+    else if (s.final || s.run_state == NS_RS_HALTED)
+        rc = cli_exit_for_run_state(s.run_state);
+    else
+        cli_error("events",
+                  "run %lld is %s but no runtime drives it any more (killed or crashed?): "
+                  "see nightshift status %lld",
+                  run, s.state, run);
+    query_run_summary_release(&s);
+    return rc;
+}
+
 static int events(struct cli *c)
 {
     bool json = cli_flag(c, "json"), follow = cli_flag(c, "follow");
@@ -132,7 +160,7 @@ static int events(struct cli *c)
             break;
         nanosleep(&pause, NULL);
     }
-    rc = NS_EXIT_OK;
+    rc = follow ? follow_end(st, run) : NS_EXIT_OK;
 out:
     buf_release(&b);
     return rc;
@@ -144,7 +172,7 @@ const struct ns_command cmd_events = {
     .summary = "print a run's events, or follow them",
     .run = events,
     .help = events_help,
-    .exits = "023",
+    .exits = "01234",
     .options = events_options,
     .noptions = NS_ARRAY_LEN(events_options),
     .db = true,
