@@ -4,8 +4,9 @@
  *
  * Every family is declared once in a table in metrics.c (name, type, help,
  * how to read it from a run's report); `nightshift metrics` and the
- * runtime's textfile writer both render from it. Samples carry the labels
- * job and run. docs/cli.md lists the families.
+ * runtime's textfile writer both render from it. Samples carry the label
+ * nightshift_job (per-job series); only nightshift_run_info names the run.
+ * docs/cli.md lists the families and their cardinality.
  */
 #ifndef NIGHTSHIFT_METRICS_H
 #define NIGHTSHIFT_METRICS_H

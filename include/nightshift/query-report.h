@@ -22,6 +22,12 @@ struct ns_store;
 
 #define NS_REPORT_SLOWEST 5
 
+/* The upper bounds (seconds) of the partition-duration histogram's buckets,
+ * ascending; the +Inf bucket is the count of finished partitions. The
+ * metrics exposition and docs/cli.md list the same bounds. */
+#define NS_DURATION_NBUCKETS 13
+extern const double ns_duration_buckets[NS_DURATION_NBUCKETS];
+
 struct ns_report_part {
     int64_t idx;
     char *key; /* worker-side bytes (from the plan) */
@@ -75,6 +81,8 @@ struct ns_run_report {
     /* partition durations (finished partitions, summed attempt time) */
     int64_t ndurations;
     double p50_s, p95_s, max_s, sum_s;
+    /* cumulative: finished partitions that took at most ns_duration_buckets[i] */
+    int64_t duration_le[NS_DURATION_NBUCKETS];
     struct ns_report_part slowest[NS_REPORT_SLOWEST];
     size_t nslowest;
     /* error records by signature, biggest first */

@@ -13,11 +13,13 @@
 static const char metrics_help[] =
     "\n"
     "Prints RUN's figures (default: the newest run of every job) in the Prometheus\n"
-    "text format: partitions by state, attempts by outcome, retries, error records,\n"
-    "records/s, ETA, SLA state, last success, and the batch SLIs (success ratio,\n"
+    "text format: partitions by state, attempts by outcome, retries, records and\n"
+    "error records, ETA, SLA state, last success, and the batch SLIs (success ratio,\n"
     "attempt failure ratio, records redone, checkpoint lag, error-budget burn, queue\n"
-    "depth, partition duration quantiles). For node_exporter's textfile collector,\n"
-    "`nightshift run --metrics-textfile PATH` keeps a file fresh while it runs.\n";
+    "depth, a partition duration histogram). Series are labelled nightshift_job, one\n"
+    "set per job; only nightshift_run_info names the run. For node_exporter's\n"
+    "textfile collector, `nightshift run --metrics-textfile PATH` keeps a file fresh\n"
+    "while it runs.\n";
 
 static int metrics(struct cli *c)
 {

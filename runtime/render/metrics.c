@@ -2,11 +2,19 @@
  * metrics.c - Prometheus text exposition of runs (metrics.h).
  *
  * Names follow Prometheus conventions: a nightshift_ prefix, base units
- * (seconds, ratios 0..1), _total only on counters that never go down within
- * a run, timestamps as _timestamp_seconds, an enum as one 0/1 series per
- * value. A figure that is unknown (no ETA yet, no SLA) is left out rather
- * than written as a made-up number. Label values are escaped as the format
- * requires (backslash, double quote, newline).
+ * (seconds, ratios 0..1), _total on counters, timestamps as
+ * _timestamp_seconds, an enum as one 0/1 series per value, durations as a
+ * histogram (aggregatable, unlike quantiles). A figure that is unknown (no
+ * ETA yet, no SLA) is left out rather than written as a made-up number.
+ * Label values are escaped as the format requires (backslash, double quote,
+ * newline).
+ *
+ * Labels: every sample carries nightshift_job (not job, which is the
+ * scraper's own target label and would become exported_job). Series are
+ * per job - the figures of the job's newest run - so a job keeps one fixed
+ * set of series night after night; only nightshift_run_info carries the run
+ * id, one new series per run. Counters restart at 0 with each run, which
+ * Prometheus's rate() and increase() read as a counter reset.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,14 +38,13 @@ static void label_value(struct ns_buf *b, const char *s)
     }
 }
 
-/* One sample: NAME{job="..",run="..",EXTRA} VALUE */
+/* One sample: NAME{nightshift_job="..",EXTRA} VALUE */
 static void sample(struct ns_buf *b, const char *name, const struct ns_run_report *r,
                    const char *extra, double v)
 {
-    buf_addf(b, "%s{job=\"", name);
+    buf_addf(b, "%s{nightshift_job=\"", name);
     label_value(b, r->run.job);
-    buf_addf(b, "\",run=\"%lld\"%s%s} ", (long long)r->run_id, extra ? "," : "",
-             extra ? extra : "");
+    buf_addf(b, "\"%s%s} ", extra ? "," : "", extra ? extra : "");
     if (v == (double)(int64_t)v && v < 1e15 && v > -1e15)
         buf_addf(b, "%lld\n", (long long)v);
     else
@@ -46,14 +53,29 @@ static void sample(struct ns_buf *b, const char *name, const struct ns_run_repor
 
 typedef void (*emit_fn)(struct ns_buf *b, const char *name, const struct ns_run_report *r);
 
+/* The one per-run series: which run the job's figures are from. */
 static void e_info(struct ns_buf *b, const char *name, const struct ns_run_report *r)
 {
-    struct ns_buf l = NS_BUF_INIT;
-    buf_adds(&l, "state=\"");
-    label_value(&l, r->run.state);
-    buf_adds(&l, "\"");
-    sample(b, name, r, l.data, 1);
-    buf_release(&l);
+    char l[40];
+    snprintf(l, sizeof l, "run=\"%lld\"", (long long)r->run_id);
+    sample(b, name, r, l, 1);
+}
+
+static void e_run_id(struct ns_buf *b, const char *name, const struct ns_run_report *r)
+{
+    sample(b, name, r, NULL, (double)r->run_id);
+}
+
+/* The run's state as a fixed enum (every state word, 1 for the current one),
+ * so a state change moves a value instead of making a series. */
+static void e_run_state(struct ns_buf *b, const char *name, const struct ns_run_report *r)
+{
+    int now = query_run_state_of(r->run.state);
+    for (int s = 0; s < NS_RS_COUNT; s++) {
+        char l[40];
+        snprintf(l, sizeof l, "state=\"%s\"", query_run_state_word((enum ns_run_state)s));
+        sample(b, name, r, l, s == now);
+    }
 }
 
 /* A finished run is driven by nobody, even while its runtime still waits
@@ -124,11 +146,6 @@ static void e_redone(struct ns_buf *b, const char *name, const struct ns_run_rep
 {
     sample(b, name, r, "cause=\"crash\"", (double)r->redone_after_crash);
     sample(b, name, r, "cause=\"retry\"", (double)(r->redone - r->redone_after_crash));
-}
-
-static void e_record_rate(struct ns_buf *b, const char *name, const struct ns_run_report *r)
-{
-    sample(b, name, r, NULL, r->run.finished_at > 0 ? 0 : r->run.record_rate);
 }
 
 static void e_throughput(struct ns_buf *b, const char *name, const struct ns_run_report *r)
@@ -239,11 +256,14 @@ static void e_burn(struct ns_buf *b, const char *name, const struct ns_run_repor
 static void e_durations(struct ns_buf *b, const char *name, const struct ns_run_report *r)
 {
     struct ns_buf n = NS_BUF_INIT;
-    if (r->ndurations > 0) {
-        sample(b, name, r, "quantile=\"0.5\"", r->p50_s);
-        sample(b, name, r, "quantile=\"0.95\"", r->p95_s);
-        sample(b, name, r, "quantile=\"1\"", r->max_s);
+    buf_addf(&n, "%s_bucket", name);
+    for (size_t i = 0; i < NS_DURATION_NBUCKETS; i++) {
+        char l[40];
+        snprintf(l, sizeof l, "le=\"%g\"", ns_duration_buckets[i]);
+        sample(b, n.data, r, l, (double)r->duration_le[i]);
     }
+    sample(b, n.data, r, "le=\"+Inf\"", (double)r->ndurations);
+    buf_reset(&n);
     buf_addf(&n, "%s_sum", name);
     sample(b, n.data, r, NULL, r->sum_s);
     buf_reset(&n);
@@ -256,7 +276,10 @@ static const struct family {
     const char *name, *type, *help;
     emit_fn emit;
 } families[] = {
-    {"nightshift_run_info", "gauge", "The run, with its state as a label (always 1).", e_info},
+    {"nightshift_run_info", "gauge",
+     "The job's newest run, its id as a label (always 1; the one series per run).", e_info},
+    {"nightshift_run_id", "gauge", "The id of the job's newest run.", e_run_id},
+    {"nightshift_run_state", "gauge", "The run's state (1 for the current state).", e_run_state},
     {"nightshift_runtime_up", "gauge", "1 while a runtime drives the unfinished run.", e_up},
     {"nightshift_partitions", "gauge", "Partitions by state.", e_partitions},
     {"nightshift_partitions_planned", "gauge", "Partitions in the run's plan.", e_planned},
@@ -267,13 +290,12 @@ static const struct family {
     {"nightshift_error_records", "gauge",
      "Error records (skipped input) kept; those past a checkpoint go when a partition resumes.",
      e_errors},
-    {"nightshift_records_done", "gauge", "Records processed, as the workers reported.", e_records},
+    {"nightshift_records_done_total", "counter", "Records processed, as the workers reported.",
+     e_records},
     {"nightshift_records_redone_total", "counter",
      "Records processed again because an attempt resumed behind the progress reached (reprocess "
      "volume).",
      e_redone},
-    {"nightshift_records_per_second", "gauge", "Records processed per second, recent.",
-     e_record_rate},
     {"nightshift_partitions_per_second", "gauge", "Partitions finished per second, recent.",
      e_throughput},
     {"nightshift_eta_seconds", "gauge", "Seconds until the run is projected to finish.", e_eta},
@@ -300,7 +322,7 @@ static const struct family {
      e_checkpoint_lag},
     {"nightshift_error_budget_burn_ratio", "gauge",
      "Share of the halt_when error budget used (1: the run halts).", e_burn},
-    {"nightshift_partition_duration_seconds", "summary",
+    {"nightshift_partition_duration_seconds", "histogram",
      "Time of finished partitions, summed over their attempts.", e_durations},
 };
 

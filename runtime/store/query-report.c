@@ -170,6 +170,30 @@ static void load_durations(struct load *L)
     load_done(L, s);
 }
 
+const double ns_duration_buckets[NS_DURATION_NBUCKETS] = {
+    1, 5, 10, 30, 60, 300, 600, 1800, 3600, 7200, 14400, 28800, 86400};
+
+/* The histogram's cumulative bucket counts, over the same finished
+ * partitions and summed times as load_durations, in one pass. */
+static void load_duration_buckets(struct load *L)
+{
+    struct ns_buf q = NS_BUF_INIT;
+    buf_adds(&q, "WITH d AS (SELECT (SELECT coalesce(sum(a.duration), 0) FROM attempts a WHERE "
+                 "a.run_id = p.run_id AND a.idx = p.idx) AS secs FROM partitions p WHERE "
+                 "p.run_id = ? AND p.state IN ('succeeded', 'failed')) SELECT ");
+    for (size_t i = 0; i < NS_DURATION_NBUCKETS; i++)
+        buf_addf(&q, "%scount(CASE WHEN secs <= %g THEN 1 END)", i ? ", " : "",
+                 ns_duration_buckets[i]);
+    buf_adds(&q, " FROM d");
+    sqlite3_stmt *s = store_prepare(L->st, q.data);
+    buf_release(&q);
+    sqlite3_bind_int64(s, 1, L->r->run_id);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        for (int i = 0; i < NS_DURATION_NBUCKETS; i++)
+            L->r->duration_le[i] = sqlite3_column_int64(s, i);
+    load_done(L, s);
+}
+
 static void load_groups(struct load *L, int top)
 {
     struct ns_store *st = L->st;
@@ -330,6 +354,7 @@ int report_load(struct ns_store *st, int64_t run_id, int top, int list_limit,
     struct load L = {st, r, 0, err, errlen};
     load_attempts(&L);
     load_durations(&L);
+    load_duration_buckets(&L);
     load_groups(&L, top);
     load_lists(&L, list_limit);
     load_times(&L);

@@ -33,6 +33,8 @@ static struct ns_run_report sample(void)
     r.attempts = 4, r.succeeded_attempts = 1, r.failed_attempts = 3, r.retries = 2;
     r.run.started_at = 1000, r.run.finished_at = 1060, r.now = 2000, r.wall_s = 60;
     r.ndurations = 2, r.p50_s = 1.5, r.p95_s = 30, r.max_s = 30, r.sum_s = 31.5;
+    for (int i = 0; i < NS_DURATION_NBUCKETS; i++)
+        r.duration_le[i] = ns_duration_buckets[i] >= 30 ? 2 : ns_duration_buckets[i] >= 1.5;
     r.groups = &group, r.ngroups = 1, r.nsignatures = 1, r.run.error_records = 3;
     return r;
 }
@@ -44,20 +46,33 @@ static void test_metrics_labels_and_unknowns(void **state)
     const struct ns_run_report *p = &r;
     struct ns_buf b = NS_BUF_INIT;
     metrics_render(&p, 1, &b);
-    /* The job label escapes the quote and the backslash. */
-    assert_non_null(strstr(b.data, "nightshift_run_info{job=\"jo\\\"b\\\\x\",run=\"4\","
+    /* The nightshift_job label escapes the quote and the backslash (issue 22
+     * item 7: not job, which the scraper owns); only run_info names the run. */
+    assert_non_null(strstr(b.data, "nightshift_run_info{nightshift_job=\"jo\\\"b\\\\x\","
+                                   "run=\"4\"} 1\n"));
+    assert_non_null(strstr(b.data, "nightshift_run_state{nightshift_job=\"jo\\\"b\\\\x\","
                                    "state=\"failed\"} 1\n"));
-    assert_non_null(strstr(b.data, "nightshift_partition_success_ratio{job=\"jo\\\"b\\\\x\","
-                                   "run=\"4\"} 0.5\n"));
-    assert_non_null(strstr(b.data, "nightshift_partition_duration_seconds{job=\"jo\\\"b\\\\x\","
-                                   "run=\"4\",quantile=\"0.95\"} 30\n"));
-    assert_non_null(strstr(b.data, "nightshift_run_end_timestamp_seconds{job=\"jo\\\"b\\\\x\","
-                                   "run=\"4\"} 1060\n"));
+    assert_non_null(strstr(b.data, "nightshift_partition_success_ratio{nightshift_job=\"jo\\\"b"
+                                   "\\\\x\"} 0.5\n"));
+    /* Durations as a cumulative histogram: 1.5 s and 30 s. */
+    assert_non_null(strstr(b.data, "nightshift_partition_duration_seconds_bucket{nightshift_job="
+                                   "\"jo\\\"b\\\\x\",le=\"1\"} 0\n"));
+    assert_non_null(strstr(b.data, "nightshift_partition_duration_seconds_bucket{nightshift_job="
+                                   "\"jo\\\"b\\\\x\",le=\"5\"} 1\n"));
+    assert_non_null(strstr(b.data, "nightshift_partition_duration_seconds_bucket{nightshift_job="
+                                   "\"jo\\\"b\\\\x\",le=\"30\"} 2\n"));
+    assert_non_null(strstr(b.data, "nightshift_partition_duration_seconds_bucket{nightshift_job="
+                                   "\"jo\\\"b\\\\x\",le=\"+Inf\"} 2\n"));
+    assert_null(strstr(b.data, "quantile="));
+    assert_null(strstr(b.data, "{job="));
+    assert_null(strstr(b.data, "records_per_second"));
+    assert_non_null(strstr(b.data, "nightshift_run_end_timestamp_seconds{nightshift_job=\"jo\\\"b"
+                                   "\\\\x\"} 1060\n"));
     /* No ETA, no SLA: the families are declared, no sample is made up. */
     assert_non_null(strstr(b.data, "# TYPE nightshift_eta_seconds gauge\n# HELP"));
     assert_null(strstr(b.data, "nightshift_sla_state{"));
     /* A finished run is driven by nobody. */
-    assert_non_null(strstr(b.data, "nightshift_runtime_up{job=\"jo\\\"b\\\\x\",run=\"4\"} 0\n"));
+    assert_non_null(strstr(b.data, "nightshift_runtime_up{nightshift_job=\"jo\\\"b\\\\x\"} 0\n"));
     buf_release(&b);
 }
 
