@@ -75,6 +75,24 @@ static double projected_finish(const struct rt *rt, double rate, double now)
     return query_project(&in, now);
 }
 
+/* The run's row: its counters (rt->counts), records, rates and projection. */
+static void write_figures(struct rt *rt, double rate, double elapsed_s)
+{
+    double record_rate = query_record_rate(rt->records_done, rt->records_at_start, elapsed_s);
+    struct ns_run_figures f = {rt->counts, rt->records_done, rt->records_total, rt->error_records,
+                               rate,       record_rate,      rt->projected_finish};
+    journal_run_counters(rt->j, &f);
+    rt->dirty = false;
+}
+
+void rt_write_counters(struct rt *rt)
+{
+    double now_mono = ns_monotonic(), now = ns_now();
+    double rate = recent_rate(rt, now_mono, false);
+    rt->projected_finish = projected_finish(rt, rate, now);
+    write_figures(rt, rate, now_mono - rt->start_mono);
+}
+
 void rt_fill_counts(struct rt *rt, struct ns_counts *c, double rate, double finish, double now)
 {
     memset(c, 0, sizeof *c);
@@ -124,15 +142,9 @@ void rt_periodic(struct rt *rt, bool force)
         rt->projected_finish = projected_finish(rt, rate, now);
         struct ns_counts c;
         rt_fill_counts(rt, &c, rate, rt->projected_finish, now);
-        double record_rate = query_record_rate(rt->records_done, rt->records_at_start, c.elapsed_s);
         /* Idle runs (paused, waiting) write once a second, with the beat. */
-        if (rt->dirty || beat) {
-            struct ns_run_figures f = {
-                rt->counts, rt->records_done, rt->records_total,   rt->error_records,
-                rate,       record_rate,      rt->projected_finish};
-            journal_run_counters(rt->j, &f);
-            rt->dirty = false;
-        }
+        if (rt->dirty || beat)
+            write_figures(rt, rate, c.elapsed_s);
         guard_check_budget(rt);
         guard_check_sla(rt, rt->projected_finish, false);
         if (rt->opts->on_tick && !rt->tty_gone)

@@ -418,6 +418,10 @@ static void check_counts_equal_rows(struct rt *rt)
 
 static int commit_turn(struct rt *rt, bool wait, char *err, size_t errlen)
 {
+    /* A verdict's effect (skip, retry) moved partitions between states:
+     * the run's counters go with it, not at the next tick. */
+    if (rt->verdicts && rt->dirty)
+        rt_write_counters(rt);
     rt_store_live_rows(rt);
     int rc = (wait ? journal_commit : journal_try_commit)(rt->j, err, errlen);
     if (rc < 0)

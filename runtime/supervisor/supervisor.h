@@ -279,6 +279,9 @@ void rt_reconcile(struct rt *rt);
 /* periodic.c: what the loop writes on a clock. */
 int64_t rt_done_count(const struct rt *rt);
 void rt_fill_counts(struct rt *rt, struct ns_counts *c, double rate, double finish, double now);
+/* Writes the run's counters and projection into the turn now: a verdict
+ * is committed with the counters its effect changed (control.md). */
+void rt_write_counters(struct rt *rt);
 /* force: write everything now (the end of the run). */
 void rt_periodic(struct rt *rt, bool force);
 /* The metrics textfile's path, or NULL: none. Caller frees. */
