@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <wchar.h>
 
+#include "nightshift/escape.h"
 #include "tui-internal.h"
 
 static volatile sig_atomic_t got_signal;
@@ -46,11 +47,30 @@ int term_init(bool *utf8, bool *color, char *err, size_t errlen)
         return -1;
     }
     /* newterm, not initscr: an unknown TERM is an error we report, not exit. */
-    if (!newterm(NULL, stdout, stdin)) {
-        const char *term = getenv("TERM");
-        ns_errf(err, errlen, "cannot use the terminal \"%s\"", term ? term : "");
+    const char *env_term = getenv("TERM");
+    char *term = escape_dup(env_term ? env_term : "", env_term ? strlen(env_term) : 0, 0);
+    SCREEN *screen = newterm(NULL, stdout, stdin);
+    if (!screen) {
+        ns_errf(err, errlen, "cannot use the terminal \"%s\"", term);
+        free(term);
         return -1;
     }
+    /* A terminal that cannot move the cursor (TERM=dumb: an Emacs shell, a
+     * forced pty) would show only the lines ncurses can write in order - a
+     * breadcrumb and a key bar, no header and no table: refused. */
+    const char *cup = tigetstr("cup");
+    if (!cup || cup == (char *)-1) {
+        endwin();
+        delscreen(screen);
+        ns_errf(err, errlen,
+                "the terminal \"%s\" cannot move the cursor, which the console needs: set TERM "
+                "to your terminal's type (xterm-256color, screen, ...), or use `nightshift "
+                "status` and `nightshift events --follow` for plain lines",
+                term);
+        free(term);
+        return -1;
+    }
+    free(term);
     started = true;
     cbreak();
     noecho();

@@ -2,7 +2,9 @@
 # t-exit.sh - the console leaves cleanly: on SIGTERM, SIGINT and SIGHUP, and
 # when the database file disappears (message on stderr after the terminal is
 # restored); --read-only refuses actions without writing a command; NO_COLOR
-# and a non-UTF-8 locale still give a usable screen (ASCII fallback).
+# and a non-UTF-8 locale still give a usable screen (ASCII fallback); issue
+# 22: a TERM=dumb terminal, which cannot address the cursor, is refused with
+# a message (it drew only the breadcrumb and the key bar).
 . "$(dirname "$0")/lib.sh"
 
 "$FIXTURE" "$NIGHTSHIFT_DB" 300 50 || bail_out "fixture"
@@ -74,4 +76,13 @@ tmx capture-pane -p -e -t c >"$T/ansi.txt"
 check "NO_COLOR: no colour escapes" sh -c "! grep -q '\[3[0-7]m\|\[38;' '$T/ansi.txt'"
 keys Q
 wait_for "quits" 5 console_exited
+tmx kill-server
+
+# Issue 22: TERM=dumb cannot address the cursor: refused, with a message.
+timeout 10 script -qec "TERM=dumb '$NIGHTSHIFT' console --db '$NIGHTSHIFT_DB' 1; echo rc=\$?" \
+    /dev/null </dev/null >"$T/dumb.out" 2>&1
+dumb=$(tr -d '\r' <"$T/dumb.out")
+like "issue 22: TERM=dumb: the console is refused with a message" "$dumb" \
+    '^nightshift: console: the terminal "dumb" cannot move the cursor, which the console needs'
+like "exit status 3" "$dumb" "^rc=3$"
 done_testing
