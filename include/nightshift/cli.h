@@ -29,7 +29,8 @@ struct ns_store;
     X(NS_EXIT_ERROR, 3,                                                                            \
       "could not do it: no such run, partition or attempt; a database or I/O error; another "      \
       "runtime drives the run; the spec changed; no verdict in time")                              \
-    X(NS_EXIT_STOPPED, 4, "the run was stopped or halted before it finished")
+    X(NS_EXIT_STOPPED, 4, "the run was stopped or halted before it finished")                     \
+    X(NS_EXIT_TIMEOUT, 5, "wait: the run had not ended when --timeout passed")
 
 #define NS_EXIT_ENUM(name, code, text) name = code,
 enum ns_exit { NS_EXITS(NS_EXIT_ENUM) };
@@ -179,6 +180,7 @@ bool cli_wants_version(const struct ns_command *cmd, int argc, char **argv);
     X(summary)                                                                                     \
     X(metrics)                                                                                     \
     X(events)                                                                                      \
+    X(wait)                                                                                        \
     X(schedule)                                                                                    \
     X(gc)                                                                                          \
     X(logs)                                                                                        \

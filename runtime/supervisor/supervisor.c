@@ -845,6 +845,7 @@ static int rt_finish(struct rt *rt, bool idle_resume, struct ns_run_result *resu
         hooks_fire(rt, NS_HOOK_SUCCESS);
     else if (rt->state == NS_RS_FAILED)
         hooks_fire(rt, NS_HOOK_FAILURE);
+    rt->verdicts = true; /* the final state pokes the waiters: `nightshift wait` ends at once */
     if (commit_turn(rt, true, err, errlen) != 0)
         return -1;
     rt->finishing = true;
