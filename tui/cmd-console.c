@@ -18,7 +18,6 @@ static const struct cli_option console_options[] = {
 static int console_main(struct cli *c)
 {
     struct tui_options opt = {.store = c->st,
-                              .db_given = c->db != NULL,
                               .run_id = c->run_id,
                               .read_only = cli_flag(c, "read-only")};
     c->st = NULL; /* tui_run closes it */

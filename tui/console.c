@@ -307,8 +307,7 @@ void tui_command(struct tui *t, int64_t run_id, const char *verb, const char *ar
     }
     /* The one submit policy, the CLI's words (control.h). */
     struct ns_submit sub;
-    if (control_issue(&t->client, run_id, verb, args_json, "console",
-                      t->db_given ? t->st.path : NULL, &sub, err, sizeof err) != 0) {
+    if (control_issue(&t->client, run_id, verb, args_json, "console", &sub, err, sizeof err) != 0) {
         tui_status(t, term_attr(TUI_C_BAD), "%s: %s", what, err);
         return;
     }
@@ -336,8 +335,8 @@ static bool poll_command(struct tui *t)
     if (!t->pending_cmd)
         return false;
     char result[1200];
-    int r = control_verdict(&t->client, t->pending_run, t->pending_cmd, t->pending_verb,
-                            t->db_given ? t->st.path : NULL, 0, result, sizeof result);
+    int r = control_verdict(&t->client, t->pending_run, t->pending_cmd, t->pending_verb, 0, result,
+                            sizeof result);
     if (r == 2) {
         /* A live runtime has not decided yet: say so once, after a while. */
         if (ns_monotonic() - t->pending_since > 10 && !strstr(t->status, "not decided yet")) {
@@ -750,7 +749,6 @@ int tui_run(const struct tui_options *opt, char *err, size_t errlen)
     t.st = *opt->store;
     const char *path = t.st.path;
     t.read_only = opt->read_only;
-    t.db_given = opt->db_given;
     t.refresh_ms = refresh_ms_from_env();
     if (term_init(&t.utf8, &t.color, err, errlen) != 0) {
         store_close(&t.st);

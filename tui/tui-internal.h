@@ -208,7 +208,6 @@ struct tui {
     struct ns_store st;     /* read-only handle for every view */
     struct ns_store client; /* for control_submit, opened on first action */
     bool client_open;
-    bool db_given; /* --db named the database: messages name it too, as the CLI's */
     bool read_only, utf8, color, frozen;
     int esc_flags;  /* for escape_for_terminal: NS_ESC_ASCII when not UTF-8 */
     int refresh_ms; /* getch timeout */

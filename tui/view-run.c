@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nightshift/control.h"
 #include "nightshift/query.h"
 #include "tui-internal.h"
 
@@ -72,6 +73,8 @@ struct run_head {
     struct ns_run_summary r;
     char *job, *params, *state, *reason, *sla;
     char *blocked; /* why nothing of the run can run ("": nothing blocks it) */
+    const char *next_what; /* "resume" or "retry" with next, when nothing drives it */
+    char *next;            /* the command that does it (control_next_command), or "" */
 };
 
 struct run_view {
@@ -168,6 +171,7 @@ static void head_release(struct run_head *h)
     free(h->reason);
     free(h->sla);
     free(h->blocked);
+    free(h->next);
     memset(h, 0, sizeof *h);
 }
 
@@ -188,6 +192,10 @@ static void load_head(struct run_view *v)
         h->sla = tui_esc(t, sla, strlen(sla));
         const char *blocked = h->r.blocked_reason ? h->r.blocked_reason : "";
         h->blocked = tui_esc(t, blocked, strlen(blocked));
+        char *next = NULL;
+        h->next_what = control_next_command(&t->st, h->r.id, h->r.run_state, h->r.alive, &next);
+        h->next = next ? tui_esc(t, next, strlen(next)) : ns_xstrdup("");
+        free(next);
     } else {
         h->job = ns_xstrdup("?");
         h->params = ns_xstrdup("");
@@ -195,6 +203,7 @@ static void load_head(struct run_view *v)
         h->reason = ns_xstrdup("");
         h->sla = ns_xstrdup("");
         h->blocked = ns_xstrdup("");
+        h->next = ns_xstrdup("");
     }
     /* Throughput over the last ten minutes, from samples. */
     free(v->spark);
@@ -442,7 +451,12 @@ static void draw_header(struct run_view *v, int y, int w)
                        h->blocked);
     x += term_putf(y + 3, x, w - x, A_NORMAL, "%selapsed %s  ", x ? "  " : "",
                    tui_fmt_dur(r->started_at > 0 ? query_elapsed_at(r, t->now) : -1, a, sizeof a));
-    if (h->params[0]) {
+    /* Nothing drives it: the exact command to type, which names the
+     * parameters too (status prints the same one). */
+    if (h->next[0]) {
+        x += term_putf(y + 3, x, w - x, A_DIM, "%s: ", h->next_what);
+        term_put(y + 3, x, w - x, A_NORMAL, h->next);
+    } else if (h->params[0]) {
         x += term_put(y + 3, x, w - x, A_DIM, "params ");
         term_put(y + 3, x, w - x, A_NORMAL, h->params);
     }

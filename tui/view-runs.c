@@ -167,7 +167,7 @@ static void runs_draw(struct tui_view *vv, struct tui *t, int y, int h, int w)
                  v->search[0] ? "no run matches the filter (/ to change it)"
                               : "no runs yet: start one with nightshift run SPEC");
     char foot[300];
-    snprintf(foot, sizeof foot, "%s%s%s  state? = no runtime drives it (nightshift run resumes it)",
+    snprintf(foot, sizeof foot, "%s%s%s  state? = no runtime drives it (Enter shows the command that resumes it)",
              v->search[0] ? "filter: " : "", v->search, v->search[0] ? "" : "");
     term_put(y + h - 1, 0, w, A_DIM, foot);
 }

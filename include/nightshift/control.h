@@ -110,13 +110,11 @@ struct ns_submit {
     char why[1024]; /* REFUSED: the reason; QUEUED: how it will be applied */
 };
 
-/* Decides by the policy above and records the command. db_shown is the
- * database to name in the printed `nightshift run` (NULL: the default one,
- * not named). Returns 0 with *out filled, or -1 with err filled (database
+/* Decides by the policy above and records the command; a printed
+ * `nightshift run` is control_resume_command's. Returns 0 with *out filled, or -1 with err filled (database
  * error, unknown verb). */
 int control_issue(struct ns_store *st, int64_t run_id, const char *verb, const char *args_json,
-                  const char *source, const char *db_shown, struct ns_submit *out, char *err,
-                  size_t errlen);
+                  const char *source, struct ns_submit *out, char *err, size_t errlen);
 
 /* Waits up to timeout_s for the verdict of a command control_issue sent:
  * 1 applied, 0 refused (also when a live-only command was withdrawn
@@ -124,11 +122,28 @@ int control_issue(struct ns_store *st, int64_t run_id, const char *verb, const c
  * exited: the next `nightshift run` applies it; result says how), 2 still
  * pending at the deadline with a live runtime, -1 database error. */
 int control_verdict(struct ns_store *st, int64_t run_id, int64_t cmd_id, const char *verb,
-                    const char *db_shown, double timeout_s, char *result, size_t resultlen);
+                    double timeout_s, char *result, size_t resultlen);
 
-/* "nightshift run [--db DB] SPEC -p a=1 ..." that resumes run_id, each word
- * quoted for a POSIX shell where needed. The caller frees. */
-char *control_resume_command(struct ns_store *st, int64_t run_id, const char *db_shown);
+/* The one command line the product prints to start, resume or retry
+ * run_id (status, the console, refusals, the summary, hooks, `run`'s last
+ * lines): "nightshift run [FLAGS] --db DB SPEC -p a=1 ...", with the
+ * database as an absolute path and every parameter of the run, each word
+ * quoted for a POSIX shell where needed, so that it acts on this run from
+ * any directory and environment. flags (NULL: none) is inserted as given,
+ * e.g. "--retry-failed". The caller frees. */
+char *control_resume_command(struct ns_store *st, int64_t run_id, const char *flags);
+/* The database as printed commands and reports name it: an absolute
+ * path, so that a command acts on this database from any directory and
+ * without this shell's NIGHTSHIFT_DB. The caller frees. */
+char *control_db_path(const struct ns_store *st);
+/* What the operator should type next for run_id in run_state (enum
+ * ns_run_state) when no runtime drives it (driven false): the command that
+ * retries a failed run's failures ("--retry-failed"), or resumes a stopped
+ * or abandoned run. Returns the word for it ("retry" or "resume") with *cmd
+ * set (the caller frees), or NULL with *cmd NULL when there is nothing to
+ * type (a driven or succeeded run). */
+const char *control_next_command(struct ns_store *st, int64_t run_id, int run_state, bool driven,
+                                 char **cmd);
 /* Appends s quoted for a POSIX shell when it needs it. */
 void control_add_shell_word(struct ns_buf *b, const char *s);
 

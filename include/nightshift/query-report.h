@@ -104,6 +104,13 @@ struct ns_run_report {
      * partitions (failed) or of the records processed (error records) */
     double budget_failed, budget_errors;
     bool budget_failed_pct, budget_errors_pct;
+    /* Where, and what next: this host's name, the database (absolute), and
+     * the command that retries or resumes the run (control_next_command;
+     * next_what NULL and next_command NULL when there is none). */
+    char host[256];
+    char *db_path;
+    const char *next_what;
+    char *next_command;
 };
 
 /* Seconds until the run is projected to finish (the read model's ETA,

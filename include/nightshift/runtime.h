@@ -59,6 +59,10 @@ struct ns_run_result {
     char state[16];              /* final run state: its word */
     enum ns_run_state run_state; /* and the state itself */
     struct ns_counts counts;
+    /* The command line that resumes the run (control_resume_command), or
+     * retries its failures when it failed; NULL when it succeeded or never
+     * got a run. Heap: the caller frees it, also after runtime_run's -1. */
+    char *next_command;
 };
 
 /* Runs spec/plan against the database at db_path. plan may be a summary

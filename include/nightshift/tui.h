@@ -17,7 +17,6 @@ struct ns_store;
 
 struct tui_options {
     struct ns_store *store; /* open read-only; tui_run takes it over and closes it */
-    bool db_given;          /* the database was named (--db): printed commands name it */
     int64_t run_id;         /* the run to open at once (cli_find_run resolved it), or 0 */
     bool read_only;         /* hide and refuse operator actions */
 };

@@ -204,6 +204,15 @@ static void on_started(void *ctx, int64_t run_id)
     ready_fd = -1;
 }
 
+/* What to type next (the one command every hint prints): retry a failed
+ * run's failures, or resume a stopped or abandoned one. */
+static void print_next_command(const struct ns_run_result *res)
+{
+    char *cmd = cli_escape(res->next_command);
+    printf("%s: %s\n", res->run_state == NS_RS_FAILED ? "retry the failed ones" : "resume it", cmd);
+    free(cmd);
+}
+
 /* The last lines: what happened, and what to do about failures. */
 static int print_result(const struct ns_run_result *res, const char *job)
 {
@@ -220,10 +229,8 @@ static int print_result(const struct ns_run_result *res, const char *job)
            (long long)res->run_id, res->state, (long long)n->succeeded, (long long)n->failed,
            (long long)n->skipped, (long long)n->total, n->total == 1 ? "" : "s",
            (long long)n->error_records, n->error_records == 1 ? "" : "s", el);
-    if (n->failed > 0)
-        printf("see the failures: nightshift status %lld; retry them: nightshift retry %lld "
-               "--failed, then run again\n",
-               (long long)res->run_id, (long long)res->run_id);
+    if (res->next_command)
+        print_next_command(res);
     return exit_for_state(res->run_state);
 }
 
@@ -286,10 +293,18 @@ static int run(struct cli *c)
     char err[2048];
     int failed = runtime_run(&spec, &plan, db_path, &opts, &res, &refused, err, sizeof err);
     clear_line(&view);
-    if (failed)
+    if (failed) {
         cli_error("run", "%s", err);
-    else
+        if (res.next_command && !refused) {
+            fflush(stdout);
+            char *cmd = cli_escape(res.next_command);
+            fprintf(stderr, "resume it: %s\n", cmd);
+            free(cmd);
+        }
+    } else {
         rc = print_result(&res, spec.name);
+    }
+    free(res.next_command);
 out:
     free(metrics_abs);
     free(log_path);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "nightshift/cli.h"
+#include "nightshift/control.h"
 #include "nightshift/escape.h"
 #include "nightshift/json.h"
 #include "nightshift/query.h"
@@ -184,6 +185,10 @@ static int show_json(struct ns_store *st, long long id)
     struct ns_json j;
     json_begin_document(&j, &b, "status");
     json_run_fields(&j, &r);
+    char *next = NULL;
+    control_next_command(st, r.id, r.run_state, r.alive, &next);
+    json_field_bytes(&j, "next_command", next, next ? strlen(next) : 0);
+    free(next);
     query_run_summary_release(&r);
 
     struct ns_failure_groups fg;
@@ -300,7 +305,8 @@ static void show_partitions(struct ns_store *st, long long id, const char *state
 }
 
 /* The run's own lines: state and who drives it, counts, time, rate, SLA. */
-static void print_run_lines(const struct ns_run_summary *r, long long id, double now)
+static void print_run_lines(struct ns_store *st, const struct ns_run_summary *r, long long id,
+                            double now)
 {
     const int64_t *n = r->counts.n;
     char *job = cli_escape(r->job);
@@ -317,14 +323,17 @@ static void print_run_lines(const struct ns_run_summary *r, long long id, double
     if (r->alive)
         printf("; runtime pid %lld, heartbeat %.1fs ago", (long long)r->runtime_pid,
                now - r->heartbeat_at);
-    else if (!r->final) {
-        char *spec = cli_escape(r->spec_path);
-        printf("; NO RUNTIME is driving it (it was killed or crashed): 'nightshift run %s' "
-               "resumes it",
-               spec);
-        free(spec);
-    }
+    else if (!r->final)
+        printf("; NO RUNTIME is driving it (it was killed or crashed)");
     printf("\n");
+    char *next = NULL;
+    const char *what = control_next_command(st, r->id, r->run_state, r->alive, &next);
+    if (next) {
+        char *shown = cli_escape(next);
+        printf("%-10s %s\n", what, shown);
+        free(shown);
+        free(next);
+    }
     printf("executor   %s\n", r->executor);
     printf("partitions %lld/%lld done: %lld succeeded, %lld failed, %lld skipped; %lld running, "
            "%lld paused, %lld waiting to retry, %lld pending",
@@ -439,7 +448,7 @@ static int show_run(struct ns_store *st, long long id)
         query_run_summary_release(&r);
         return NS_EXIT_ERROR;
     }
-    print_run_lines(&r, id, now);
+    print_run_lines(st, &r, id, now);
     query_run_summary_release(&r);
     show_partitions(st, id, "running", "running", 20);
     show_partitions(st, id, "paused", "paused", 20);

@@ -37,12 +37,6 @@ int ctl_partitions(struct cli *c, struct ns_control_args *a)
     return 0;
 }
 
-/* The database to name in a printed command: only one given with --db. */
-static const char *db_shown(const struct cli *c)
-{
-    return c->db ? c->st->path : NULL;
-}
-
 /* retry --start: `nightshift run --detach --db DB SPEC -p ...` for the run,
  * in a child; returns once that runtime holds the run (run --detach returns
  * then). 0 when it started, else an exit status with the message printed. */
@@ -96,7 +90,7 @@ static int start_runtime(struct cli *c)
 static int wait_verdict(struct cli *c, const char *verb, int64_t id)
 {
     char result[2048];
-    int v = control_verdict(c->st, c->run_id, id, verb, db_shown(c),
+    int v = control_verdict(c->st, c->run_id, id, verb,
                             cli_seconds_opt(c, "timeout", 5.0), result, sizeof result);
     switch (v) {
     case 1:
@@ -129,7 +123,7 @@ int ctl_issue(struct cli *c, const char *verb, const struct ns_control_args *a, 
     struct ns_buf json = NS_BUF_INIT;
     control_args_json(verb, a, &json);
     int rc =
-        control_issue(c->st, c->run_id, verb, json.data, "cli", db_shown(c), &sub, err, sizeof err);
+        control_issue(c->st, c->run_id, verb, json.data, "cli", &sub, err, sizeof err);
     buf_release(&json);
     if (rc != 0) {
         cli_error(c->cmd->name, "%s", err);

@@ -199,6 +199,16 @@ static void render_figures(const struct ns_run_report *r, enum ns_summary_format
            : r->run.alive ? "; a runtime is driving it"
                           : "; no runtime drives it");
     free(reason);
+    if (r->next_command) {
+        char *next = cell(r->next_command, f);
+        figure(out, f, r->next_what, md ? "`%s`" : "%s", next);
+        free(next);
+    }
+    char *host = cell(r->host, f), *db = cell(r->db_path ? r->db_path : "?", f);
+    figure(out, f, "host", "%s", host);
+    figure(out, f, "database", "%s", db);
+    free(host);
+    free(db);
     char *wall = fmt_dur(r->wall_s), *t0 = fmt_time(r->run.started_at),
          *t1 = fmt_time(r->run.finished_at);
     figure(out, f, "wall time", "%s (started %s, %s %s)", wall, t0,
@@ -335,6 +345,9 @@ static void render_json(const struct ns_run_report *r, struct ns_buf *b)
     json_field_str(&j, "state", r->run.state);
     json_str(&j, "state_reason", r->run.state_reason);
     json_field_bool(&j, "runtime_alive", r->run.alive);
+    json_str(&j, "next_command", r->next_command);
+    json_str(&j, "host", r->host);
+    json_str(&j, "database", r->db_path);
     json_field_time(&j, "started_at", r->run.started_at);
     json_field_time(&j, "finished_at", r->run.finished_at);
     json_field_real(&j, "wall_seconds", r->wall_s);

@@ -195,22 +195,35 @@ void control_add_shell_word(struct ns_buf *b, const char *s)
     }
     buf_addc(b, '\'');
     for (const char *p = s; *p; p++) {
-        if (*p == '\'')
-            buf_adds(b, "'\\''");
+        if (*p == '\'') /* '"'"': no backslash, which a terminal escaper would double */
+            buf_adds(b, "'\"'\"'");
         else
             buf_addc(b, *p);
     }
     buf_addc(b, '\'');
 }
 
-char *control_resume_command(struct ns_store *st, int64_t run_id, const char *db_shown)
+char *control_db_path(const struct ns_store *st)
+{
+    char *real = realpath(st->path, NULL);
+    if (real)
+        return real;
+    char *cwd = st->path[0] == '/' ? NULL : getcwd(NULL, 0);
+    char *abs = cwd ? ns_xasprintf("%s/%s", cwd, st->path) : ns_xstrdup(st->path);
+    free(cwd);
+    return abs;
+}
+
+char *control_resume_command(struct ns_store *st, int64_t run_id, const char *flags)
 {
     struct ns_buf b = NS_BUF_INIT;
     buf_adds(&b, "nightshift run");
-    if (db_shown) {
-        buf_adds(&b, " --db ");
-        control_add_shell_word(&b, db_shown);
-    }
+    if (flags && *flags)
+        buf_addf(&b, " %s", flags);
+    char *db = control_db_path(st);
+    buf_adds(&b, " --db ");
+    control_add_shell_word(&b, db);
+    free(db);
     char **w = query_resume_args(st, run_id);
     for (size_t i = 0; w && w[i]; i++) {
         buf_addc(&b, ' ');
@@ -221,7 +234,17 @@ char *control_resume_command(struct ns_store *st, int64_t run_id, const char *db
     return buf_detach(&b);
 }
 
-/* The run's state word, or "" if the run is gone. */
+const char *control_next_command(struct ns_store *st, int64_t run_id, int run_state, bool driven,
+                                 char **cmd)
+{
+    *cmd = NULL;
+    if (driven || run_state == NS_RS_SUCCEEDED)
+        return NULL;
+    bool failed = run_state == NS_RS_FAILED;
+    *cmd = control_resume_command(st, run_id, failed ? "--retry-failed" : NULL);
+    return failed ? "retry" : "resume";
+}
+
 /* The state of run_id (enum ns_run_state), or -1 when it cannot be read. */
 static int run_state(struct ns_store *st, int64_t run_id)
 {
@@ -235,8 +258,7 @@ static int run_state(struct ns_store *st, int64_t run_id)
 }
 
 int control_issue(struct ns_store *st, int64_t run_id, const char *verb, const char *args_json,
-                  const char *source, const char *db_shown, struct ns_submit *out, char *err,
-                  size_t errlen)
+                  const char *source, struct ns_submit *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     if (!find_verb(verb)) {
@@ -247,7 +269,7 @@ int control_issue(struct ns_store *st, int64_t run_id, const char *verb, const c
         out->outcome = NS_SUBMIT_SENT;
         return control_submit(st, run_id, verb, args_json, source, &out->cmd_id, err, errlen);
     }
-    char *how = control_resume_command(st, run_id, db_shown);
+    char *how = control_resume_command(st, run_id, NULL);
     int state = run_state(st, run_id);
     if (control_needs_live_runtime(verb)) {
         out->outcome = NS_SUBMIT_REFUSED;
@@ -272,7 +294,7 @@ int control_issue(struct ns_store *st, int64_t run_id, const char *verb, const c
 }
 
 int control_verdict(struct ns_store *st, int64_t run_id, int64_t cmd_id, const char *verb,
-                    const char *db_shown, double timeout_s, char *result, size_t resultlen)
+                    double timeout_s, char *result, size_t resultlen)
 {
     int v = control_wait(st, cmd_id, timeout_s, result, resultlen);
     if (v != 2 || query_runtime_alive(st, run_id))
@@ -288,7 +310,7 @@ int control_verdict(struct ns_store *st, int64_t run_id, int64_t cmd_id, const c
         }
         return w < 0 ? -1 : control_wait(st, cmd_id, 0, result, resultlen);
     }
-    char *how = control_resume_command(st, run_id, db_shown);
+    char *how = control_resume_command(st, run_id, NULL);
     snprintf(result, resultlen, "no runtime: run `%s` to apply it", how);
     free(how);
     return 3;

@@ -9,9 +9,12 @@
  * crash" means the previous attempt of the partition was interrupted.
  */
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "nightshift/control.h"
 #include "nightshift/query-report.h"
 #include "nightshift/query.h"
 #include "nightshift/store.h"
@@ -359,12 +362,19 @@ int report_load(struct ns_store *st, int64_t run_id, int top, int list_limit,
     load_lists(&L, list_limit);
     load_times(&L);
     load_budget(&L);
+    if (gethostname(r->host, sizeof r->host - 1) != 0)
+        snprintf(r->host, sizeof r->host, "?");
+    r->db_path = control_db_path(st);
+    r->next_what = control_next_command(st, run_id, r->run.run_state, r->run.alive,
+                                        &r->next_command);
     return L.rc;
 }
 
 void report_release(struct ns_run_report *r)
 {
     query_run_summary_release(&r->run);
+    free(r->db_path);
+    free(r->next_command);
     for (size_t i = 0; i < r->nslowest; i++) {
         free(r->slowest[i].key);
         free(r->slowest[i].state);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "supervisor.h"
+#include "nightshift/control.h"
 #include "nightshift/escape.h"
 #include "nightshift/summary.h"
 #include "nightshift/util.h"
@@ -110,6 +111,12 @@ void hooks_fire(struct rt *rt, enum ns_hook_event ev)
     push(&env, &ne, ns_xasprintf("NIGHTSHIFT_PROJECTED_FINISH=%.0f", rt->projected_finish));
     push(&env, &ne, ns_xasprintf("NIGHTSHIFT_SUMMARY=%s", summary ? summary : ""));
     free(summary);
+    /* A final run's next step, the command status and the summary print. */
+    char *next = NULL;
+    control_next_command(&rt->st, rt->run_id, (int)rt->state,
+                         !query_run_state_final((int)rt->state), &next);
+    push(&env, &ne, ns_xasprintf("NIGHTSHIFT_NEXT_COMMAND=%s", next ? next : ""));
+    free(next);
 
     struct hook *h = ns_xcalloc(1, sizeof *h);
     h->event = ev;

@@ -38,6 +38,7 @@
 #include "nightshift/exec.h"
 #include "nightshift/util.h"
 #include "nightshift/checkpointer.h"
+#include "nightshift/control.h"
 #include "nightshift/escape.h"
 
 #include "nightshift/wake.h"
@@ -590,8 +591,8 @@ static void abandon_workers(struct rt *rt, char *err, size_t errlen)
     size_t len = strlen(err);
     if (n > 0 && len + 1 < errlen)
         snprintf(err + len, errlen - len,
-                 "\nthe run's %zu running attempt%s ended first; 'nightshift run' again "
-                 "resumes from the last committed checkpoints",
+                 "\nthe run's %zu running attempt%s ended first; the same `nightshift run` "
+                 "again resumes from the last committed checkpoints",
                  n, n == 1 ? " was" : "s were");
 }
 
@@ -876,9 +877,12 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     rc = loop(rt, err, errlen);
     if (rc != 0) {
         abandon_workers(rt, err, errlen);
+        control_next_command(&rt->st, rt->run_id, NS_RS_RUNNING, false, &result->next_command);
         goto out;
     }
     rc = rt_finish(rt, idle_resume, result, err, errlen);
+    if (rc == 0)
+        control_next_command(&rt->st, rt->run_id, (int)rt->state, false, &result->next_command);
 out:
     rt_release(rt);
     return rc;

@@ -8,20 +8,27 @@
 . "$(dirname "$0")/lib.sh"
 SCREENS=$ROOT/tests/console/screens
 NOW=1796000000
+# The run view prints the command that resumes the run, the database's
+# absolute path in it: a directory of fixed length whose random part is
+# masked when screens are compared.
+SD=$(mktemp -d /tmp/nightshift-screens.XXXXXX) || bail_out "mktemp"
+NIGHTSHIFT_DB=$SD/nightshift.db
+trap '_rc=$?; rm -rf "$SD"; (exit $_rc); console_cleanup' EXIT
+masked() { screen | sed -E 's|/tmp/nightshift-screens\.[A-Za-z0-9]{6}|/tmp/nightshift-screens.XXXXXX|g'; }
 FIXTURE_NOW=$NOW "$FIXTURE" "$NIGHTSHIFT_DB" 300 50 || bail_out "fixture"
 CONSOLE_ENV="NIGHTSHIFT_TEST_NOW=$NOW NIGHTSHIFT_TEST_CLOCK=frozen TZ=UTC"
 
-_screen_is() { screen | cmp -s - "$SCREENS/$1.txt"; }
+_screen_is() { masked | cmp -s - "$SCREENS/$1.txt"; }
 # screen_is NAME: waits until the screen equals screens/NAME.txt.
 screen_is() {
     if [ "${UPDATE_SCREENS:-}" = 1 ]; then
         sleep 1 # updating by hand: let the screen settle
-        screen >"$SCREENS/$1.txt"
+        masked >"$SCREENS/$1.txt"
         ok "$1: written"
     elif wait_for "$1: the whole screen" 5 _screen_is "$1"; then
         ok "$1: the whole screen is as recorded"
     else
-        screen | diff -u "$SCREENS/$1.txt" - | sed 's/^/#   /'
+        masked | diff -u "$SCREENS/$1.txt" - | sed 's/^/#   /'
     fi
 }
 mkdir -p "$SCREENS"
