@@ -102,6 +102,11 @@ int runs_count_states(struct ns_runs *r, int64_t counts[NS_PS_COUNT]);
 /* The run's error records (0 on error). */
 int64_t runs_error_count(struct ns_runs *r);
 
+/* ns_hash64 (NS_HASH_SEED) of every partition key of the run, sorted, to
+ * ask "is this a key of the run" without a key index (8 bytes a
+ * partition). The caller frees; NULL with *n 0 for none. */
+uint64_t *runs_key_hashes(struct ns_runs *r, size_t *n);
+
 /* A partition's key; caller frees; NULL if it cannot be read. */
 char *runs_part_key(struct ns_runs *r, int64_t idx);
 /* A partition's parameters (name, value in order) as the planner made

@@ -241,3 +241,60 @@ char *signature_of(const char *msg, size_t len)
     memcpy(r, out, n + 1);
     return r;
 }
+
+#define UNKEY_SCAN 512 /* bytes of a cause looked at for keys */
+#define UNKEY_PIECE 128 /* the longest key piece tried */
+
+/* Pieces may start and end only where an alphanumeric run does not go on. */
+static bool piece_bound(const unsigned char *s, size_t len, size_t at)
+{
+    return at == 0 || at >= len || !is_alnum(s[at - 1]) || !is_alnum(s[at]);
+}
+
+/* Step 1 of signature_unkey: at i, the longest run key standing whole, or 0. */
+static size_t key_piece_at(const unsigned char *s, size_t len, size_t i, ns_is_key_fn is_key,
+                           void *ctx)
+{
+    if (!piece_bound(s, len, i) || is_space(s[i]))
+        return 0;
+    size_t end = i;
+    while (end < len && end - i < UNKEY_PIECE && !is_space(s[end]))
+        end++;
+    for (size_t j = end; j > i; j--)
+        if (piece_bound(s, len, j) && is_key(ctx, (const char *)s + i, j - i))
+            return j - i;
+    return 0;
+}
+
+char *signature_unkey(const char *cause, const char *own_key, ns_is_key_fn is_key, void *ctx)
+{
+    const unsigned char *s = (const unsigned char *)cause;
+    size_t len = strlen(cause);
+    struct ns_buf runs = NS_BUF_INIT, own = NS_BUF_INIT;
+    for (size_t i = 0; i < len;) {
+        size_t k = i < UNKEY_SCAN && is_key ? key_piece_at(s, len, i, is_key, ctx) : 0;
+        if (k) {
+            buf_adds(&runs, "<key>");
+            i += k;
+        } else {
+            buf_addc(&runs, cause[i++]);
+        }
+    }
+    const char *r = runs.data ? runs.data : "";
+    size_t rlen = runs.len, klen = strlen(own_key);
+    for (size_t i = 0; i < rlen;) {
+        if (rlen - i >= 5 && memcmp(r + i, "<key>", 5) == 0) {
+            buf_adds(&own, "<key>"); /* step 1's mark is not the key "key" */
+            i += 5;
+        } else if (klen > 0 && i + klen <= rlen && piece_bound((const unsigned char *)r, rlen, i) &&
+            memcmp(r + i, own_key, klen) == 0 &&
+            piece_bound((const unsigned char *)r, rlen, i + klen)) {
+            buf_adds(&own, "<key>");
+            i += klen;
+        } else {
+            buf_addc(&own, r[i++]);
+        }
+    }
+    buf_release(&runs);
+    return own.data ? buf_detach(&own) : ns_xstrdup("");
+}

@@ -486,9 +486,10 @@ void runs_commands_free(struct ns_pending_command *rows, size_t n)
     free(rows);
 }
 
-/* Steps s to its end, collecting column 0 of each row; finalizes s. The
- * caller frees the array (NULL when there is no row). */
-static int64_t *collect_ints(sqlite3_stmt *s, size_t *n_out)
+/* Steps s to its end, collecting column 0 of each row - as an integer, or
+ * (hashed) the ns_hash64 of its text; finalizes s. The caller frees the
+ * array (NULL when there is no row). */
+static int64_t *collect_column(sqlite3_stmt *s, size_t *n_out, bool hashed)
 {
     int64_t *out = NULL;
     size_t n = 0, cap = 0;
@@ -497,11 +498,18 @@ static int64_t *collect_ints(sqlite3_stmt *s, size_t *n_out)
             cap = cap ? cap * 2 : 16;
             out = ns_xrealloc(out, cap * sizeof *out);
         }
-        out[n++] = sqlite3_column_int64(s, 0);
+        out[n++] = hashed ? (int64_t)ns_hash64(sqlite3_column_text(s, 0),
+                                               (size_t)sqlite3_column_bytes(s, 0), NS_HASH_SEED)
+                          : sqlite3_column_int64(s, 0);
     }
     sqlite3_finalize(s);
     *n_out = n;
     return out;
+}
+
+static int64_t *collect_ints(sqlite3_stmt *s, size_t *n_out)
+{
+    return collect_column(s, n_out, false);
 }
 
 int64_t *runs_parts_with_signature(struct ns_runs *r, const char *sig, size_t *n_out)
@@ -511,6 +519,22 @@ int64_t *runs_parts_with_signature(struct ns_runs *r, const char *sig, size_t *n
     sqlite3_bind_int64(s, 1, r->run_id);
     sqlite3_bind_text(s, 2, sig, -1, SQLITE_STATIC);
     return collect_ints(s, n_out);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+uint64_t *runs_key_hashes(struct ns_runs *r, size_t *n_out)
+{
+    sqlite3_stmt *s = store_prepare(r->st, "SELECT key FROM partitions WHERE run_id = ?1");
+    sqlite3_bind_int64(s, 1, r->run_id);
+    uint64_t *h = (uint64_t *)collect_column(s, n_out, true);
+    if (*n_out)
+        qsort(h, *n_out, sizeof *h, cmp_u64);
+    return h;
 }
 
 /* SELECT json_extract(json, path) (or json_type) stepped once. */

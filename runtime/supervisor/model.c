@@ -117,6 +117,25 @@ const char *rt_part_key(struct rt *rt, int64_t idx)
     return rt->key_text;
 }
 
+bool rt_is_run_key(void *ctx, const char *s, size_t n)
+{
+    struct rt *rt = ctx;
+    if (!rt->key_hashes_read) {
+        rt->key_hashes = runs_key_hashes(rt->runs, &rt->nkey_hashes);
+        rt->key_hashes_read = true;
+    }
+    uint64_t h = ns_hash64(s, n, NS_HASH_SEED);
+    size_t lo = 0, hi = rt->nkey_hashes;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (rt->key_hashes[mid] < h)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < rt->nkey_hashes && rt->key_hashes[lo] == h;
+}
+
 /* Loads one partition as the planner made it (index, key, parameters in
  * order) from its stored params_json. Returns 0, or -1 with err filled.
  * Release with rt_part_unload. */
@@ -292,5 +311,6 @@ void rt_model_release(struct rt *rt)
     free(rt->pstate);
     free(rt->untouched);
     free(rt->key_text);
+    free(rt->key_hashes);
     runs_close(rt->runs);
 }

@@ -9,7 +9,6 @@
  * attempt ended with exit 0; an attempt ended by a stop does not count
  * against the partition's budget.
  */
-#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,6 +92,8 @@ static char *last_output_line(struct rt *rt, struct attempt *a)
     return line;
 }
 
+#define SPAWN_FAILED "could not start: " /* msg of an attempt that did not start */
+
 /* Records why a failed attempt failed, in the partition's last_message and
  * its error signature. The signature keeps the exit code or signal as is
  * (exit 2 and exit 75 are different causes) and adds the masked cause: the
@@ -121,28 +122,22 @@ static void set_failure(struct rt *rt, struct attempt *a, struct part *p, const 
         buf_adds(&text, ": ");
         buf_adds(&text, cause);
         /* Workers often name their own partition ("cannot load eu-west"):
-         * that is not part of the cause. */
-        const char *key = rt_part_key(rt, a->idx);
-        size_t klen = strlen(key);
-        struct ns_buf unkeyed = NS_BUF_INIT;
-        for (const char *c = cause; *c;) {
-            bool word_start = c == cause || !isalnum((unsigned char)c[-1]);
-            if (klen > 0 && word_start && strncmp(c, key, klen) == 0 &&
-                !isalnum((unsigned char)c[klen])) {
-                buf_adds(&unkeyed, "<key>");
-                c += klen;
-            } else {
-                buf_addc(&unkeyed, *c++);
-            }
-        }
+         * that is not part of the cause; nor a word that happens to be
+         * another partition's key ("peer"), or the groups would split. */
+        char *unkeyed = signature_unkey(cause, rt_part_key(rt, a->idx), rt_is_run_key, rt);
         free(cause);
-        cause = buf_detach(&unkeyed);
+        cause = unkeyed;
         char *masked = signature_of(cause, strlen(cause));
         buf_adds(&signature, ": ");
         buf_adds(&signature, masked);
         free(masked);
     } else if (code < 0 && sig <= 0 && a->ending == END_NONE) {
-        char *masked = signature_of(msg, strlen(msg)); /* spawn errors name the command */
+        /* Spawn errors name the command; msg says "could not start: "
+         * already, which the signature has just said. */
+        const char *why = msg;
+        if (strncmp(why, SPAWN_FAILED, strlen(SPAWN_FAILED)) == 0)
+            why += strlen(SPAWN_FAILED);
+        char *masked = signature_of(why, strlen(why));
         buf_adds(&signature, ": ");
         buf_adds(&signature, masked);
         free(masked);
@@ -179,7 +174,7 @@ static enum ns_attempt_outcome classify_end(const struct rt *rt, const struct at
         snprintf(msg, msgsz, "not started: %s (the runtime's limit, not charged)", spawn_error);
     } else if (spawn_error) {
         outcome = NS_AO_FAILED;
-        snprintf(msg, msgsz, "could not start: %s", spawn_error);
+        snprintf(msg, msgsz, SPAWN_FAILED "%s", spawn_error);
     } else if (a->ending == END_STOP) {
         outcome = NS_AO_INTERRUPTED;
         v->counts = false;

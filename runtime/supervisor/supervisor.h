@@ -151,6 +151,9 @@ struct rt {
     struct ns_runs *runs; /* the run's rows read back (runs.h) */
     char *key_text;       /* part_key's last answer, for key_idx */
     int64_t key_idx;
+    uint64_t *key_hashes; /* every key of the run (runs_key_hashes), read at the first need */
+    size_t nkey_hashes;
+    bool key_hashes_read;
     int wake_fd;           /* the commands hint FIFO (wake.h), or -1: poll only */
     char *waiters_dir;     /* waiting clients' FIFOs, poked after verdicts are committed */
     bool verdicts;         /* verdicts written in the open transaction */
@@ -222,6 +225,9 @@ void rt_request_stop(struct rt *rt, bool now);
 /* model.c: the partition cache. */
 /* The partition's key; valid until the next call. "?" if it cannot be read. */
 const char *rt_part_key(struct rt *rt, int64_t idx);
+/* True if s[0..n) is the key of a partition of the run (signature_unkey's
+ * question; ctx is the rt). */
+bool rt_is_run_key(void *rt, const char *s, size_t n);
 /* Loads one partition as the planner made it (index, key, parameters in
  * order) from its stored params_json. Returns 0, or -1 with err filled.
  * Release with rt_part_unload. */

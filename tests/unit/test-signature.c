@@ -103,6 +103,50 @@ static void test_grouping(void **state)
     same("file not found: a.csv", "permission denied: a.csv", 0);
 }
 
+/* The keys of a run, for signature_unkey. */
+static const char *const run_keys[] = {"peer", "connection reset by peer", "eu-west", "acme",
+                                       "globex", "key", NULL};
+
+static bool is_run_key(void *ctx, const char *s, size_t n)
+{
+    (void)ctx;
+    for (size_t i = 0; run_keys[i]; i++)
+        if (strlen(run_keys[i]) == n && memcmp(run_keys[i], s, n) == 0)
+            return true;
+    return false;
+}
+
+static void unkeyed(const char *cause, const char *own, const char *want)
+{
+    char *got = signature_unkey(cause, own, is_run_key, NULL);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+/* Issue 22: failure groups split on the partition's own key - key "peer"
+ * gave "connection reset by <key>", key "connection reset by peer" gave
+ * "<key>", the others "connection reset by peer": one cause, three groups. */
+static void test_unkey_one_group_whichever_partition(void **state)
+{
+    (void)state;
+    const char *cause = "connection reset by peer";
+    unkeyed(cause, "peer", "connection reset by <key>");
+    unkeyed(cause, "connection reset by peer", "connection reset by <key>");
+    unkeyed(cause, "eu-west", "connection reset by <key>");
+    unkeyed(cause, "zz-other", "connection reset by <key>");
+    /* A worker naming its own partition, or another's. */
+    unkeyed("cannot load acme: missing", "acme", "cannot load <key>: missing");
+    unkeyed("cannot load globex: missing", "globex", "cannot load <key>: missing");
+    unkeyed("cannot load eu-west/part.csv", "eu-west", "cannot load <key>/part.csv");
+    /* Only whole: not inside a word, a longer word or a piece with spaces. */
+    unkeyed("peers are gone, acmes too", "acme", "peers are gone, acmes too");
+    unkeyed("eu-western", "eu-west", "eu-western");
+    /* An own key that is no run key's piece (a key not stored, with spaces). */
+    unkeyed("cannot load New York", "New York", "cannot load <key>");
+    /* The mark of step 1 is not the key "key". */
+    unkeyed("peer said key", "key", "<key> said <key>");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -112,6 +156,7 @@ int main(void)
         cmocka_unit_test(test_quotes),
         cmocka_unit_test(test_whitespace_and_cap),
         cmocka_unit_test(test_grouping),
+        cmocka_unit_test(test_unkey_one_group_whichever_partition),
     };
     return cmocka_run_group_tests_name("signature", tests, NULL, NULL);
 }
