@@ -98,6 +98,11 @@ bool journal_waiting(const struct journal *j);
 bool journal_ready(struct journal *j);
 void journal_event(struct journal *j, int64_t idx, int64_t attempt_id, const char *kind,
                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* An event that is a state change (a run's or a partition's): from and to
+ * are the state words (either may be NULL), stored beside the sentence so
+ * readers get them as fields. */
+void journal_event_change(struct journal *j, int64_t idx, int64_t attempt_id, const char *kind,
+                          const char *from, const char *to, const char *message);
 /* The partition's row as r says (every column of struct ns_part_image but the
  * checkpoint's; updated_at now). */
 void journal_partition(struct journal *j, const struct ns_part_image *r);

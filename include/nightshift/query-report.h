@@ -133,6 +133,14 @@ struct ns_report_event {
     int64_t attempt_id;
     char *kind;
     char *message; /* may hold worker bytes */
+    /* The structured side (NULL / false when the event has none): a state
+     * change's two states; the attempt's number within its partition, and
+     * once it ended its outcome, exit code and signal. */
+    char *from_state, *to_state;
+    int64_t attempt; /* 0: no attempt */
+    char *outcome;
+    int64_t exit_code, signal;
+    bool has_exit_code, has_signal;
 };
 
 /* Up to limit events of run_id with id > after, oldest first, into a fresh

@@ -14,12 +14,13 @@
 
 #include "nightshift/cli.h"
 #include "nightshift/escape.h"
+#include "nightshift/json.h"
 #include "nightshift/plan.h"
 #include "nightshift/spec.h"
 
 static const struct cli_option plan_options[] = {
     CLI_PARAM_OPTION,
-    {.name = "json", .help = "print JSON lines"},
+    {.name = "json", .help = "print JSON lines (schema nightshift.plan/1, docs/json.md)"},
 };
 
 /* Keys and values come from users' files: escape them for the terminal.
@@ -63,13 +64,29 @@ static int measure(void *ctx, const struct ns_partition *p)
     return 0;
 }
 
+/* One nightshift.plan/1 line: the index as a number, the key, the
+ * partition's own parameters as an object (params[0] and [1] are index and
+ * key). */
+static void plan_json_line(const struct ns_partition *p, struct ns_buf *b)
+{
+    struct ns_json j;
+    buf_reset(b);
+    json_begin_document(&j, b, "plan");
+    json_field_int(&j, "index", p->index);
+    json_field_bytes(&j, "key", p->key, strlen(p->key));
+    json_open_object(&j, "params");
+    for (size_t i = 2; i < p->params_len; i++)
+        json_field_bytes(&j, p->params[i].name, p->params[i].value, strlen(p->params[i].value));
+    json_close_object(&j);
+    json_end_document(&j);
+}
+
 static int print_one(void *ctx, const struct ns_partition *p)
 {
     struct listing *l = ctx;
     if (l->json) {
-        char *line = plan_partition_json(p);
-        puts(line);
-        free(line);
+        plan_json_line(p, &l->line);
+        fwrite(l->line.data, 1, l->line.len, stdout);
         return ferror(stdout) ? 1 : 0;
     }
     if (!l->header) {

@@ -341,7 +341,7 @@ static void render_json(const struct ns_run_report *r, struct ns_buf *b)
     json_begin_document(&j, b, "summary");
     json_field_int(&j, "run_id", r->run_id);
     json_str(&j, "job", r->run.job);
-    json_str(&j, "params", r->run.params);
+    json_field_raw(&j, "params", r->run.params_json ? r->run.params_json : "{}");
     json_field_str(&j, "state", r->run.state);
     json_str(&j, "state_reason", r->run.state_reason);
     json_field_bool(&j, "runtime_alive", r->run.alive);

@@ -40,8 +40,8 @@
 #define WAIT_WORTH_AN_EVENT_S 1.0 /* a shorter wait for the write lock goes unrecorded */
 
 #define JOURNAL_STATEMENTS(X)                                                                      \
-    X(EVENT, "INSERT INTO events(run_id, idx, attempt_id, at, kind, message) "                     \
-             "VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                                                    \
+    X(EVENT, "INSERT INTO events(run_id, idx, attempt_id, at, kind, message, from_state, "         \
+             "to_state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")                                  \
     X(PARTITION, "UPDATE partitions SET state = ?3, attempts = ?4, attempts_total = ?5, "          \
                  "progress = ?6, total = ?7, error_records = ?8, last_message = ?9, "              \
                  "last_signature = ?10, next_attempt_at = ?11, started_at = ?12, "                 \
@@ -182,8 +182,10 @@ struct journal *journal_new(struct ns_store *st, int64_t run_id)
                              "(?, ?, ?, ?, ?, ?, ?, ?, ?)");
     j->max_error_id = store_prepare(st, "SELECT coalesce(max(id), 0) FROM error_records");
     j->events =
-        rowbatch_new(store_db(st), "INSERT INTO events(run_id, idx, attempt_id, at, kind, message)",
-                     "(?, ?, ?, ?, ?, ?)");
+        rowbatch_new(store_db(st),
+                     "INSERT INTO events(run_id, idx, attempt_id, at, kind, message, from_state, "
+                     "to_state)",
+                     "(?, ?, ?, ?, ?, ?, ?, ?)");
     return j;
 }
 
@@ -517,6 +519,14 @@ int journal_commit(struct journal *j, char *err, size_t errlen)
     }
 }
 
+static void rowbatch_text_or_null(struct ns_rowbatch *r, const char *s)
+{
+    if (s)
+        rowbatch_text(r, s, strlen(s));
+    else
+        rowbatch_null(r);
+}
+
 void journal_event(struct journal *j, int64_t idx, int64_t attempt_id, const char *kind,
                    const char *fmt, ...)
 {
@@ -525,6 +535,14 @@ void journal_event(struct journal *j, int64_t idx, int64_t attempt_id, const cha
     va_start(ap, fmt);
     buf_vaddf(&b, fmt, ap);
     va_end(ap);
+    journal_event_change(j, idx, attempt_id, kind, NULL, NULL, b.data ? b.data : "");
+    buf_release(&b);
+}
+
+void journal_event_change(struct journal *j, int64_t idx, int64_t attempt_id, const char *kind,
+                          const char *from, const char *to, const char *message)
+{
+    size_t len = strlen(message);
     if (journal_ready(j)) {
         struct ns_rowbatch *r = j->events;
         rowbatch_int(r, j->run_id);
@@ -538,10 +556,11 @@ void journal_event(struct journal *j, int64_t idx, int64_t attempt_id, const cha
             rowbatch_null(r);
         rowbatch_double(r, ns_now());
         rowbatch_text(r, kind, strlen(kind));
-        rowbatch_text(r, b.data ? b.data : "", b.len);
+        rowbatch_text(r, message, len);
+        rowbatch_text_or_null(r, from);
+        rowbatch_text_or_null(r, to);
         if (rowbatch_row_done(r))
             flush_events(j);
-        buf_release(&b);
         return;
     }
     sqlite3_stmt *s = use(j, J_EVENT); /* waiting for the lock: queued as SQL */
@@ -551,9 +570,12 @@ void journal_event(struct journal *j, int64_t idx, int64_t attempt_id, const cha
         sqlite3_bind_int64(s, 3, attempt_id);
     sqlite3_bind_double(s, 4, ns_now());
     sqlite3_bind_text(s, 5, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 6, b.data ? b.data : "", (int)b.len, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 6, message, (int)len, SQLITE_TRANSIENT);
+    if (from)
+        sqlite3_bind_text(s, 7, from, -1, SQLITE_TRANSIENT);
+    if (to)
+        sqlite3_bind_text(s, 8, to, -1, SQLITE_TRANSIENT);
     run(j, s);
-    buf_release(&b);
 }
 
 void journal_partition(struct journal *j, const struct ns_part_image *r)

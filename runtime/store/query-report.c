@@ -411,9 +411,11 @@ void report_release(struct ns_run_report *r)
 long report_events(struct ns_store *st, int64_t run_id, int64_t after, int limit,
                    struct ns_report_event **rows, char *err, size_t errlen)
 {
-    sqlite3_stmt *s = store_prepare(st, "SELECT id, at, coalesce(idx, -1), coalesce(attempt_id, "
-                                        "0), kind, message FROM events WHERE run_id = ? AND "
-                                        "id > ? ORDER BY id LIMIT ?");
+    sqlite3_stmt *s = store_prepare(
+        st, "SELECT e.id, e.at, coalesce(e.idx, -1), coalesce(e.attempt_id, 0), e.kind, "
+            "e.message, e.from_state, e.to_state, coalesce(a.n, 0), a.outcome, a.exit_code, "
+            "a.signal FROM events e LEFT JOIN attempts a ON a.id = e.attempt_id WHERE "
+            "e.run_id = ? AND e.id > ? ORDER BY e.id LIMIT ?");
     sqlite3_bind_int64(s, 1, run_id);
     sqlite3_bind_int64(s, 2, after);
     sqlite3_bind_int(s, 3, limit);
@@ -429,6 +431,14 @@ long report_events(struct ns_store *st, int64_t run_id, int64_t after, int limit
         e->attempt_id = sqlite3_column_int64(s, 3);
         e->kind = col_dup_empty(s, 4);
         e->message = col_dup_empty(s, 5);
+        e->from_state = col_dup(s, 6);
+        e->to_state = col_dup(s, 7);
+        e->attempt = sqlite3_column_int64(s, 8);
+        e->outcome = col_dup(s, 9);
+        e->has_exit_code = sqlite3_column_type(s, 10) != SQLITE_NULL;
+        e->exit_code = sqlite3_column_int64(s, 10);
+        e->has_signal = sqlite3_column_type(s, 11) != SQLITE_NULL;
+        e->signal = sqlite3_column_int64(s, 11);
     }
     if (rc != SQLITE_DONE) {
         ns_errf(err, errlen, "%s: %s", st->path, sqlite3_errmsg(store_db(st)));
@@ -446,6 +456,9 @@ void report_events_free(struct ns_report_event *rows, long n)
     for (long i = 0; i < n; i++) {
         free(rows[i].kind);
         free(rows[i].message);
+        free(rows[i].from_state);
+        free(rows[i].to_state);
+        free(rows[i].outcome);
     }
     free(rows);
 }

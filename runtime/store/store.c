@@ -149,7 +149,9 @@ const char *const store_schema_sql =
     "  at REAL NOT NULL,\n"
     "  kind TEXT NOT NULL,             -- run_state partition_state attempt_start attempt_end\n"
     "                                  -- log protocol command hook sla halt reconcile\n"
-    "  message TEXT NOT NULL\n"
+    "  message TEXT NOT NULL,\n"
+    "  from_state TEXT,                -- a state change's states (run or partition), else NULL\n"
+    "  to_state TEXT\n"
     ");\n"
     "CREATE INDEX events_run ON events(run_id, id);\n"
     "CREATE TABLE commands (\n"
@@ -448,6 +450,11 @@ static const char *const migrations[] = {
      * runtime's executor last said it, for status and the console; NULL
      * while tasks run. */
     "ALTER TABLE runs ADD COLUMN blocked_reason TEXT;\n",
+    /* 5 -> 6: a state change's two states beside its sentence, so
+     * `events --json` gives them as fields (issue 22 item 8). Old events
+     * keep NULL. */
+    "ALTER TABLE events ADD COLUMN from_state TEXT;\n"
+    "ALTER TABLE events ADD COLUMN to_state TEXT;\n",
 };
 
 static int migrate(struct ns_store *st, char *err, size_t errlen)

@@ -245,7 +245,7 @@ void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_error)
     journal_attempt_end(rt->j, &row, now, outcome, code, sig, msg);
 
     bool succeeded = outcome == NS_AO_SUCCEEDED;
-    enum ns_part_state to;
+    enum ns_part_state from = p->row.state, to;
     char next[128] = "";
     if (succeeded) {
         to = P_SUCCEEDED;
@@ -281,9 +281,10 @@ void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_error)
     rt_set_state(rt, a->idx, to);
     journal_partition(rt->j, &p->row);
     p->row_dirty = false;
-    rt_event(rt, a->idx, a->id, "attempt_end", "partition %lld [%s]: attempt %d %s%s",
-             (long long)a->idx, a->key ? a->key : rt_part_key(rt, a->idx), a->n,
-             !succeeded && counts && p->row.last_message ? p->row.last_message : msg, next);
+    rt_event_change(rt, a->idx, a->id, "attempt_end", query_part_state_word(from),
+                    query_part_state_word(to), "partition %lld [%s]: attempt %d %s%s",
+                    (long long)a->idx, a->key ? a->key : rt_part_key(rt, a->idx), a->n,
+                    !succeeded && counts && p->row.last_message ? p->row.last_message : msg, next);
     if (to == P_PENDING && rt->state != NS_RS_STOPPING)
         rt_requeue(rt, a->idx);
     if (!succeeded && counts && action == NS_EXIT_HALT && rt->state == NS_RS_RUNNING) {

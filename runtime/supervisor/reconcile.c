@@ -119,9 +119,9 @@ void rt_reconcile(struct rt *rt)
             p->row.attempts = 0;
             rt_set_state(rt, (int64_t)i, P_PENDING);
             journal_partition(rt->j, &p->row);
-            rt_event(rt, (int64_t)i, 0, "partition_state",
-                     "partition %lld [%s]: failed -> pending (--retry-failed)", (long long)i,
-                     rt_part_key(rt, (int64_t)i));
+            rt_event_change(rt, (int64_t)i, 0, "partition_state", "failed", "pending",
+                            "partition %lld [%s]: failed -> pending (--retry-failed)",
+                            (long long)i, rt_part_key(rt, (int64_t)i));
         }
     }
 }

@@ -46,15 +46,12 @@
 #define CHECK_COUNTS_MAX_PARTS 20000 /* checked builds count rows at each commit below this */
 #define COMMIT_DELAY_S 0.02 /* group commit while busy (loop) */
 
-void rt_event(struct rt *rt, int64_t idx, int64_t attempt_id, const char *kind, const char *fmt,
-              ...)
+static void rt_vevent(struct rt *rt, int64_t idx, int64_t attempt_id, const char *kind,
+                      const char *from, const char *to, const char *fmt, va_list ap)
 {
     struct ns_buf b = NS_BUF_INIT;
-    va_list ap;
-    va_start(ap, fmt);
     buf_vaddf(&b, fmt, ap);
-    va_end(ap);
-    journal_event(rt->j, idx, attempt_id, kind, "%s", b.data ? b.data : "");
+    journal_event_change(rt->j, idx, attempt_id, kind, from, to, b.data ? b.data : "");
     if (rt->opts->on_event) {
         /* Keys and messages in b come from users and workers. */
         char *safe = escape_dup(b.data ? b.data : "", b.len, 0);
@@ -62,6 +59,24 @@ void rt_event(struct rt *rt, int64_t idx, int64_t attempt_id, const char *kind, 
         free(safe);
     }
     buf_release(&b);
+}
+
+void rt_event(struct rt *rt, int64_t idx, int64_t attempt_id, const char *kind, const char *fmt,
+              ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    rt_vevent(rt, idx, attempt_id, kind, NULL, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void rt_event_change(struct rt *rt, int64_t idx, int64_t attempt_id, const char *kind,
+                     const char *from, const char *to, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    rt_vevent(rt, idx, attempt_id, kind, from, to, fmt, ap);
+    va_end(ap);
 }
 
 void rt_set_run_state(struct rt *rt, enum ns_run_state s, const char *reason)
@@ -74,9 +89,9 @@ void rt_set_run_state(struct rt *rt, enum ns_run_state s, const char *reason)
     rt_set_str(&rt->state_reason, reason, reason ? strlen(reason) : 0);
     reason = rt->state_reason;
     journal_run_state(rt->j, s, reason);
-    rt_event(rt, -1, 0, "run_state", "run %lld: %s -> %s%s%s", (long long)rt->run_id,
-             query_run_state_word(from), query_run_state_word(s), reason ? ": " : "",
-             reason ? reason : "");
+    rt_event_change(rt, -1, 0, "run_state", query_run_state_word(from), query_run_state_word(s),
+                    "run %lld: %s -> %s%s%s", (long long)rt->run_id, query_run_state_word(from),
+                    query_run_state_word(s), reason ? ": " : "", reason ? reason : "");
 }
 
 static char *hex64(uint64_t h)

@@ -216,6 +216,11 @@ void rt_requeue(struct rt *rt, int64_t idx);
 void rt_wait_retry(struct rt *rt, int64_t idx);
 void rt_event(struct rt *rt, int64_t idx, int64_t attempt_id, const char *kind, const char *fmt,
               ...) __attribute__((format(printf, 5, 6)));
+/* An event that is a state change: the two state words are stored beside
+ * the sentence (events --json gives them as fields). */
+void rt_event_change(struct rt *rt, int64_t idx, int64_t attempt_id, const char *kind,
+                     const char *from, const char *to, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
 void rt_set_run_state(struct rt *rt, enum ns_run_state s, const char *reason);
 void rt_pause_workers(struct rt *rt, bool pause);
 void rt_end_attempt(struct rt *rt, struct attempt *a, enum ending why);

@@ -105,4 +105,32 @@ is "the refused pause, with its fields" \
     "$(field "$T/audit.json" '(d["run_id"], [(c["verb"], c["state"], c["source"], type(c["args"]).__name__, c["latency_ms"] is not None) for c in d["commands"]])')" \
     "(1, [('pause', 'refused', 'cli', 'dict', True)])"
 
+# --- every document against docs/json.md (issue 22 item 8) -------------------
+ns summary 1 --format json >"$T/summary.json"
+is "summary --format json exits 0" "$?" 0
+ns events 1 --json >"$T/events.jsonl"
+is "events --json exits 0" "$?" 0
+ns plan "$SPECS/json-bytes.yaml" --json >"$T/plan.jsonl"
+is "plan --json exits 0" "$?" 0
+md() { python3 "$ROOT/tests/e2e/json-md-check.py" "$ROOT/docs/json.md" "$@"; }
+is "status --json matches json.md" "$(md nightshift.status/1 "$T/status.json")" ok
+is "status --json (runs) matches json.md" "$(md nightshift.runs/1 "$T/runs.json")" ok
+is "errors --format jsonl matches json.md" "$(md nightshift.error/1 "$T/errors.jsonl" jsonl)" ok
+is "audit --json matches json.md" "$(md nightshift.audit/1 "$T/audit.json")" ok
+is "summary --format json matches json.md" "$(md nightshift.summary/1 "$T/summary.json")" ok
+is "events --json matches json.md" "$(md nightshift.event/1 "$T/events.jsonl" jsonl)" ok
+is "plan --json matches json.md" "$(md nightshift.plan/1 "$T/plan.jsonl" jsonl)" ok
+is "each is strict JSON too" "$(validate "$T/summary.json" summary) $(validate "$T/events.jsonl" event jsonl) $(validate "$T/plan.jsonl" plan jsonl)" "ok ok ok"
+is "plan: a schema and a numeric index on every line" \
+    "$(field "$T/plan.jsonl" '[(x["schema"], x["index"]) for x in ds]')" \
+    "[('nightshift.plan/1', 0), ('nightshift.plan/1', 1), ('nightshift.plan/1', 2)]"
+is "summary: params is the object status gives" \
+    "$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["params"] == json.load(open(sys.argv[2]))["params"] == {})' "$T/summary.json" "$T/status.json")" True
+is "events: an attempt's end, structured (outcome, exit code, states, attempt)" \
+    "$(field "$T/events.jsonl" '[(x["partition"], x["attempt"], x["outcome"], x["exit_code"], x["signal"], x["from_state"], x["to_state"]) for x in ds if x["kind"] == "attempt_end"]')" \
+    "[(0, 1, 'failed', 2, None, 'running', 'failed'), (1, 1, 'succeeded', 0, None, 'running', 'succeeded'), (2, 1, 'failed', 3, None, 'running', 'failed')]"
+is "events: the run's own state change" \
+    "$(field "$T/events.jsonl" '[(x["partition"], x["from_state"], x["to_state"]) for x in ds if x["kind"] == "run_state" and x["to_state"]]')" \
+    "[(None, 'running', 'failed')]"
+
 done_testing

@@ -95,7 +95,7 @@ check "plan --json twice gives the same output" cmp -s plan1.jsonl plan2.jsonl
 is "every JSON line is a valid object" \
     "$(sqlite3 :memory: "WITH RECURSIVE l(line, rest) AS (SELECT NULL, readfile('plan1.jsonl') UNION ALL SELECT substr(rest, 1, instr(rest, char(10)) - 1), substr(rest, instr(rest, char(10)) + 1) FROM l WHERE instr(rest, char(10)) > 0) SELECT count(*) || '/' || sum(json_valid(line) AND json_type(line) = 'object') FROM l WHERE line IS NOT NULL")" "5/5"
 is "keys, dates and params from the JSON" \
-    "$(sqlite3 :memory: "WITH RECURSIVE l(line, rest) AS (SELECT NULL, readfile('plan1.jsonl') UNION ALL SELECT substr(rest, 1, instr(rest, char(10)) - 1), substr(rest, instr(rest, char(10)) + 1) FROM l WHERE instr(rest, char(10)) > 0) SELECT group_concat(json_extract(line, '\$.index') || ':' || json_extract(line, '\$.key') || ':' || json_extract(line, '\$.region'), ' ') FROM l WHERE line IS NOT NULL")" \
+    "$(sqlite3 :memory: "WITH RECURSIVE l(line, rest) AS (SELECT NULL, readfile('plan1.jsonl') UNION ALL SELECT substr(rest, 1, instr(rest, char(10)) - 1), substr(rest, instr(rest, char(10)) + 1) FROM l WHERE instr(rest, char(10)) > 0) SELECT group_concat(json_extract(line, '\$.index') || ':' || json_extract(line, '\$.key') || ':' || json_extract(line, '\$.params.region'), ' ') FROM l WHERE line IS NOT NULL")" \
     "0:2026-01-01:eu 1:2026-01-03:eu 2:2026-01-05:eu 3:2026-01-07:eu 4:2026-01-09:eu"
 ns plan plan.yaml -p from=2026-01-01 -p region=us --json | grep -q '"region":"us"'
 check "-p overrides a default" test $? -eq 0
