@@ -222,10 +222,12 @@ int64_t cli_lookup_run(struct ns_store *st, const char *arg, int64_t *by_id, int
                        char *err, size_t errlen);
 
 /* If the value of "NAME=VALUE" is a relative date (today, yesterday,
- * today-7d: ns_resolve_relative_date), returns a fresh "NAME=YYYY-MM-DD"
- * (the caller frees); else NULL. Resolved once, when the run is created, so
- * the run's identity and stored parameters hold the date itself. */
-char *cli_resolve_date(const char *name_value);
+ * today-7d, today+1w: ns_resolve_relative_date), sets *out to a fresh
+ * "NAME=YYYY-MM-DD" (the caller frees) and returns 1; else *out is NULL and
+ * it returns 0, or -1 for a value that looks like a relative date but is
+ * not one ("today+1y"; said on stderr for command name). Resolved once, when the run is created, so the
+ * run's identity and stored parameters hold the date itself. */
+int cli_resolve_date(const char *name, const char *name_value, char **out);
 
 /* The exit status that tells how a run ended, as `run` and `events
  * --follow` return it: 0 succeeded, 1 failed, 4 stopped or halted; 3 for a

@@ -109,10 +109,16 @@ double ns_monotonic(void);
  * Not escaped (the values are the user's). The caller frees. */
 char *ns_params_oneline(const char *canon);
 
-/* Relative dates for run parameters: "today", "yesterday", "today-7d",
- * "yesterday+1d" (N whole days, at most 100000) become the local date
- * YYYY-MM-DD as of now (Unix seconds) in out (at least 11 bytes). Returns 1
- * when value was such a word, 0 when it is not one (out untouched). */
+/* Relative dates for run parameters: "today", "yesterday" (any case),
+ * optionally with a whole number of days or weeks added or taken away
+ * ("today-7d", "yesterday+1d", "today+2w"; at most
+ * NS_RELATIVE_DATE_MAX_DAYS days) become the local date YYYY-MM-DD as of
+ * now (Unix seconds) in out (at least 11 bytes). Returns 1 when value was
+ * such a word, 0 when it is not one (out untouched: "todayx", "2026-11-30"),
+ * -1 when it looks like one but cannot be read ("today+1y", "today-7",
+ * "today -7d", "today+99999999999d"): a caller refuses it rather than pass
+ * the word on. */
+#define NS_RELATIVE_DATE_MAX_DAYS 100000
 int ns_resolve_relative_date(const char *value, double now, char *out, size_t outlen);
 
 /* Writes len bytes to path through "<path>.tmp.<pid>" + fsync + rename(),

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -460,6 +461,24 @@ char *ns_params_oneline(const char *canon)
     return s;
 }
 
+/* The offset of a relative date: "+N" or "-N" then d (days) or w (weeks),
+ * at most NS_RELATIVE_DATE_MAX_DAYS days. Returns 0 and *days, or -1. */
+static int relative_offset(const char *p, long *days)
+{
+    if ((*p != '+' && *p != '-') || !isdigit((unsigned char)p[1]))
+        return -1;
+    const char *d = p + 1;
+    size_t nd = strspn(d, "0123456789");
+    char unit = (char)tolower((unsigned char)d[nd]);
+    if (nd > 6 || (unit != 'd' && unit != 'w') || d[nd + 1] != '\0')
+        return -1;
+    long n = strtol(d, NULL, 10) * (unit == 'w' ? 7 : 1);
+    if (n > NS_RELATIVE_DATE_MAX_DAYS)
+        return -1;
+    *days = *p == '-' ? -n : n;
+    return 0;
+}
+
 int ns_resolve_relative_date(const char *value, double now, char *out, size_t outlen)
 {
     static const struct {
@@ -468,23 +487,16 @@ int ns_resolve_relative_date(const char *value, double now, char *out, size_t ou
     } bases[] = {{"today", 0}, {"yesterday", -1}};
     for (size_t i = 0; i < NS_ARRAY_LEN(bases); i++) {
         size_t wl = strlen(bases[i].word);
-        if (strncmp(value, bases[i].word, wl) != 0)
+        if (strncasecmp(value, bases[i].word, wl) != 0)
             continue;
         const char *p = value + wl;
         long offset = 0;
-        if (*p) {
-            if ((*p != '+' && *p != '-') || !isdigit((unsigned char)p[1]))
-                return 0;
-            const char *d = p + 1;
-            size_t nd = strspn(d, "0123456789");
-            if (nd > 6 || strcmp(d + nd, "d") != 0)
-                return 0;
-            offset = strtol(d, NULL, 10);
-            if (offset > 100000)
-                return 0;
-            if (*p == '-')
-                offset = -offset;
-        }
+        /* "todayx" is a word of its own; "today+1y", "today -7d" meant a
+         * date and must not reach a worker as text. */
+        if (*p && !strchr("+- \t", *p))
+            return 0;
+        if (*p && relative_offset(p, &offset) != 0)
+            return -1;
         time_t t = (time_t)now;
         struct tm tm;
         localtime_r(&t, &tm);
@@ -493,7 +505,7 @@ int ns_resolve_relative_date(const char *value, double now, char *out, size_t ou
         tm.tm_min = tm.tm_sec = 0;
         tm.tm_isdst = -1;
         if (mktime(&tm) == (time_t)-1)
-            return 0;
+            return -1;
         snprintf(out, outlen, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
         return 1;
     }

@@ -103,7 +103,9 @@ static int check_value(struct cli *c, size_t i, const char *v)
     return 0;
 }
 
-static void keep_value(struct cli *c, size_t i, const char *v)
+/* Keeps an option's value; returns -1 (said) for a relative date that
+ * cannot be read. */
+static int keep_value(struct cli *c, size_t i, const char *v)
 {
     const struct cli_option *o = &c->cmd->options[i];
     c->value[i] = v;
@@ -113,10 +115,13 @@ static void keep_value(struct cli *c, size_t i, const char *v)
     }
     if (o->flags & CLI_DATES) {
         /* A relative date is resolved now, once: the run stores the date. */
-        char *resolved = cli_resolve_date(v);
+        char *resolved;
+        if (cli_resolve_date(c->cmd->name, v, &resolved) < 0)
+            return -1;
         c->params = ns_xrealloc(c->params, (c->nparams + 1) * sizeof(char *));
         c->params[c->nparams++] = resolved ? resolved : ns_xstrdup(v);
     }
+    return 0;
 }
 
 static int usage_error(const struct ns_command *cmd)
@@ -166,9 +171,8 @@ static int parse_options(struct cli *c, int argc, char **argv)
             continue;
         }
         const char *v = o->arg ? optarg : "";
-        if (check_value(c, (size_t)i, v) != 0)
+        if (check_value(c, (size_t)i, v) != 0 || keep_value(c, (size_t)i, v) != 0)
             return NS_EXIT_USAGE;
-        keep_value(c, (size_t)i, v);
     }
     c->rest = argv + optind;
     c->nrest = argc - optind;

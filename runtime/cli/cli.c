@@ -215,13 +215,21 @@ int cli_open_store(const char *name, const char *db_opt, int mode, struct ns_sto
     return rc;
 }
 
-char *cli_resolve_date(const char *name_value)
+int cli_resolve_date(const char *name, const char *name_value, char **out)
 {
     const char *eq = strchr(name_value, '=');
     char date[16];
-    if (!eq || ns_resolve_relative_date(eq + 1, ns_now(), date, sizeof date) != 1)
-        return NULL;
-    return ns_xasprintf("%.*s=%s", (int)(eq - name_value), name_value, date);
+    int rc = eq ? ns_resolve_relative_date(eq + 1, ns_now(), date, sizeof date) : 0;
+    *out = rc == 1 ? ns_xasprintf("%.*s=%s", (int)(eq - name_value), name_value, date) : NULL;
+    if (rc < 0) {
+        char *shown = cli_escape(name_value);
+        cli_error(name,
+                  "-p %s: not a date: a relative date is today or yesterday, then optionally "
+                  "+N or -N with d (days) or w (weeks), at most %d days",
+                  shown, NS_RELATIVE_DATE_MAX_DAYS);
+        free(shown);
+    }
+    return rc;
 }
 
 int cli_exit_for_run_state(int run_state)

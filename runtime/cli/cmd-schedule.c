@@ -118,11 +118,18 @@ static int schedule_check(struct cli *c)
     const char *const *params = cli_opt_values(c, "param", &nparams);
     const char *only = cli_opt(c, "only"), *cron = cli_opt(c, "cron");
     const char *when = cli_opt(c, "on-calendar") ? cli_opt(c, "on-calendar") : DEFAULT_CALENDAR;
-    for (size_t i = 0; i < nparams; i++)
+    for (size_t i = 0; i < nparams; i++) {
+        char *resolved = NULL;
         if (!strchr(params[i], '=')) {
             cli_error("schedule", "-p %s: expected NAME=VALUE", params[i]);
             return NS_EXIT_USAGE;
         }
+        /* The word is kept (each start resolves its own day), but one that
+         * no start could read is refused now, not at 3 a.m. */
+        if (cli_resolve_date("schedule", params[i], &resolved) < 0)
+            return NS_EXIT_USAGE;
+        free(resolved);
+    }
     if (only && strcmp(only, "service") != 0 && strcmp(only, "timer") != 0 &&
         strcmp(only, "cron") != 0) {
         cli_error("schedule", "--only: \"%s\" is not service, timer or cron", only);

@@ -1,0 +1,28 @@
+#!/bin/sh
+# Issue 22, smaller untruths, one block each (the item's words in its
+# checks' names).
+. "$(dirname "$0")/lib.sh"
+
+# --- relative dates that almost match: accepted sensibly or refused ---------
+cat >"$T/d.yaml" <<'YAML'
+name: dates
+params: {day: ~}
+command: [echo, "{day}"]
+partitions: {list: [a]}
+YAML
+today=$(date +%F)
+week=$(date -d "+7 days" +%F)
+like "issue 22: relative dates: today+1w is a week from today" \
+    "$(ns plan "$T/d.yaml" -p day=today+1w)" "day=$week"
+like "issue 22: relative dates: Today is today" "$(ns plan "$T/d.yaml" -p day=Today)" "day=$today"
+for bad in 'today+99999999999d' 'today+1y' 'today-7' 'today -7d'; do
+    ns plan "$T/d.yaml" -p "day=$bad" >/dev/null 2>"$T/date.err"
+    is "issue 22: relative dates: $bad is refused (exit 2)" "$?" 2
+    check "  with a clear error" grep -qF "nightshift: plan: -p day=$bad: not a date: a relative date is today or yesterday" "$T/date.err"
+done
+ns run "$T/d.yaml" -p day=today+99999999999d >/dev/null 2>&1
+is "issue 22: relative dates: run refuses it too, and records nothing" "$?:$(sql "SELECT count(*) FROM runs" 2>/dev/null || echo 0)" "2:0"
+ns schedule "$T/d.yaml" -p day=today+1y >/dev/null 2>&1
+is "issue 22: relative dates: schedule refuses it" "$?" 2
+like "todays-report is a plain value" "$(ns plan "$T/d.yaml" -p day=todays-report)" "day=todays-report"
+done_testing
