@@ -24,7 +24,7 @@ static const struct cli_option audit_options[] = {
      .max = INT64_MAX},
     {.name = "limit",
      .arg = "N",
-     .help = "at most N commands (default: all)",
+     .help = "at most N commands (default 0: all)",
      .flags = CLI_NUMBER,
      .max = INT64_MAX},
 };

@@ -35,7 +35,7 @@ static const struct cli_option events_options[] = {
      .max = INT64_MAX},
     {.name = "limit",
      .arg = "N",
-     .help = "at most N events (without --follow)",
+     .help = "at most N events (without --follow; 0, as without it: all)",
      .flags = CLI_NUMBER,
      .max = INT64_MAX},
 };
@@ -171,7 +171,9 @@ static int follow_end(struct ns_store *st, long long run)
 static int events(struct cli *c)
 {
     bool json = cli_flag(c, "json"), follow = cli_flag(c, "follow");
-    int64_t after = cli_number_opt(c, "after", 0), limit = cli_number_opt(c, "limit", -1);
+    int64_t after = cli_number_opt(c, "after", 0), limit = cli_number_opt(c, "limit", 0);
+    if (limit == 0)
+        limit = -1; /* 0 is no limit, as for errors and audit */
     struct ns_store *st = c->st;
     long long run = c->run_id;
     int rc = NS_EXIT_ERROR;

@@ -25,4 +25,13 @@ is "issue 22: relative dates: run refuses it too, and records nothing" "$?:$(sql
 ns schedule "$T/d.yaml" -p day=today+1y >/dev/null 2>&1
 is "issue 22: relative dates: schedule refuses it" "$?" 2
 like "todays-report is a plain value" "$(ns plan "$T/d.yaml" -p day=todays-report)" "day=todays-report"
+
+# --- --limit 0: events, errors and audit agree (0 is no cap) ----------------
+ns run "$T/d.yaml" -p day=2026-11-30 --quiet >/dev/null 2>&1
+run=$(sql "SELECT max(id) FROM runs")
+all=$(sql "SELECT count(*) FROM events WHERE run_id = $run")
+is "issue 22: --limit 0: events prints every event (it printed none)" \
+    "$(ns events "$run" --limit 0 | wc -l | tr -d ' ')" "$all"
+is "as without --limit" "$(ns events "$run" --limit 0)" "$(ns events "$run")"
+is "and --limit 1 one" "$(ns events "$run" --limit 1 | wc -l | tr -d ' ')" 1
 done_testing
