@@ -27,6 +27,11 @@ enum {
 void escape_for_terminal(const void *data, size_t len, int flags, struct ns_buf *out);
 /* Convenience: returns a heap string; the caller frees it. */
 char *escape_dup(const void *data, size_t len, int flags);
+/* For text that is stored to be escaped when shown (an event's message,
+ * which cannot hold a NUL): the bytes unchanged but each NUL, which becomes
+ * U+2400 (the picture of NUL, shown as such or as <U+2400>), so what is
+ * shown is escaped once. The caller frees. */
+char *escape_nuls_dup(const void *data, size_t len);
 /* For a stream read in pieces (logs --follow): the length of the longest
  * prefix of data[0..len) that does not end inside a UTF-8 sequence which
  * the next piece may complete (at most 3 bytes are held back; bytes that can

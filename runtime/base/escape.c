@@ -213,3 +213,16 @@ size_t escape_stream_prefix(const void *data, size_t len)
     }
     return len;
 }
+
+char *escape_nuls_dup(const void *data, size_t len)
+{
+    const char *s = data;
+    struct ns_buf b = NS_BUF_INIT;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i])
+            buf_addc(&b, s[i]);
+        else
+            buf_adds(&b, "\xe2\x90\x80"); /* U+2400 SYMBOL FOR NULL */
+    }
+    return b.data ? buf_detach(&b) : ns_xstrdup("");
+}

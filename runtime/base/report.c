@@ -275,6 +275,8 @@ static enum line_action parse_line(const char *line, size_t n, int64_t *payload_
             malformed(cb, ctx, line, n,
                       "log: unknown level \"%s\" (expected debug, info, warn or error)",
                       quoted(q, arg, level_len));
+        else if (msg && memchr(msg, '\0', msg_len))
+            malformed(cb, ctx, line, n, "log: message contains a NUL byte"); /* as checkpoint */
         else {
             m.kind = NS_REPORT_LOG;
             m.key = arg;

@@ -206,8 +206,9 @@ static void on_report(void *ctx, const struct ns_report_msg *m)
     case NS_REPORT_MALFORMED:
         a->malformed++;
         if (a->malformed <= MAX_MALFORMED_EVENTS) {
-            char *raw = escape_dup(m->raw ? m->raw : "", m->raw ? m->raw_len : 0, NS_ESC_ASCII);
-            char *why = escape_dup(m->text ? m->text : "", m->text_len, NS_ESC_ASCII);
+            /* Stored as the worker wrote it, escaped when shown (once). */
+            char *raw = escape_nuls_dup(m->raw ? m->raw : "", m->raw ? m->raw_len : 0);
+            char *why = escape_nuls_dup(m->text ? m->text : "", m->text_len);
             journal_event(rt->j, a->idx, a->id, "protocol",
                           "partition %lld attempt %d: ignored a malformed report line (%s): %s",
                           (long long)a->idx, a->n, why, raw);

@@ -194,7 +194,8 @@ static void finish(struct rt *rt, struct hook *h)
         snprintf(what, sizeof what, "exited %d after %s", WEXITSTATUS(h->wstatus), dur);
     else
         snprintf(what, sizeof what, "was killed by signal %d after %s", WTERMSIG(h->wstatus), dur);
-    char *out = escape_dup(h->output.data ? h->output.data : "", h->output.len, NS_ESC_ASCII);
+    /* Stored as the hook wrote it, escaped when shown (once). */
+    char *out = escape_nuls_dup(h->output.data ? h->output.data : "", h->output.len);
     rt_event(rt, -1, 0, "hook", "hook %s %s%s%s", spec_hook_name(h->event), what,
              h->output.len ? "; output: " : "", out);
     free(out);

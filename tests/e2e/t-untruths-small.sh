@@ -34,4 +34,38 @@ is "issue 22: --limit 0: events prints every event (it printed none)" \
     "$(ns events "$run" --limit 0 | wc -l | tr -d ' ')" "$all"
 is "as without --limit" "$(ns events "$run" --limit 0)" "$(ns events "$run")"
 is "and --limit 1 one" "$(ns events "$run" --limit 1 | wc -l | tr -d ' ')" 1
+
+# --- a log report line holding a NUL, malformed lines escaped once ---------
+cat >"$T/nul.yaml" <<'YAML'
+name: nul
+shell: true
+command: "printf 'log warn half\\000half\\n' >&3; printf 'checkpoint a\\000b\\n' >&3; printf 'bogus \\033[31m\\n' >&3"
+partitions: {list: [a]}
+YAML
+ns run "$T/nul.yaml" --quiet >/dev/null 2>&1
+run=$(sql "SELECT max(id) FROM runs")
+ev=$(ns events "$run")
+like "issue 22: a log line holding a NUL is reported as malformed (it was cut at the NUL)" "$ev" \
+    "malformed report line \(log: message contains a NUL byte\): log warn half␀half"
+is "and is not logged cut at the NUL" "$(printf '%s\n' "$ev" | awk '$4 == "log"' | wc -l | tr -d ' ')" 0
+like "a checkpoint with a NUL, as before" "$ev" "\(checkpoint: token contains a NUL byte\): checkpoint a␀b"
+like "issue 22: malformed-line events escape once (the NUL was \\\\x00)" "$ev" 'unknown message "bogus"\): bogus \\x1b\[31m$'
+check "no byte escaped twice" sh -c "! printf '%s' \"\$1\" | grep -qF '\\\\x'" - "$ev"
+like "JSON has the raw bytes" "$(ns events "$run" --json | grep bogus)" 'bogus \\u001b\[31m"'
+
+# --- run --force: the event text is stored raw, escaped on output ---------
+cat >"$T/f.yaml" <<'YAML'
+name: forced
+command: [true]
+partitions: {list: [a, b]}
+timeout: 10s
+YAML
+ns run "$T/f.yaml" --quiet >/dev/null 2>&1
+sed -i 's/timeout: 10s/timeout: 20s/' "$T/f.yaml"
+sql "UPDATE runs SET state = 'stopped' WHERE job = 'forced'"
+ns run "$T/f.yaml" --force --quiet >/dev/null 2>&1
+msg=$(sql "SELECT message FROM events WHERE kind = 'spec_changed'")
+like "issue 22: run --force's event is stored raw (a real line break)" "$msg" "the spec changed:$"
+check "  and holds no escape" sh -c "! printf '%s' \"\$1\" | grep -qF '\\'" - "$msg"
+like "  events shows it escaped once" "$(ns events forced | grep spec_changed)" 'the spec changed:\\n  was: timeout'
 done_testing
