@@ -224,6 +224,10 @@ static void build_list_file(struct builder *b)
         }
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
             line[--n] = '\0';
+        /* A UTF-8 byte-order mark (editors on Windows save one) is not
+         * part of the first key, as CRLF line ends are not part of any. */
+        if (lineno == 1 && n >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0)
+            memmove(line, line + 3, (size_t)(n -= 3) + 1);
         const char *first = line + strspn(line, " \t");
         if (!*first || *first == '#')
             continue;

@@ -68,4 +68,17 @@ msg=$(sql "SELECT message FROM events WHERE kind = 'spec_changed'")
 like "issue 22: run --force's event is stored raw (a real line break)" "$msg" "the spec changed:$"
 check "  and holds no escape" sh -c "! printf '%s' \"\$1\" | grep -qF '\\'" - "$msg"
 like "  events shows it escaped once" "$(ns events forced | grep spec_changed)" 'the spec changed:\\n  was: timeout'
+
+# --- a keys file with a UTF-8 byte-order mark --------------------------------
+printf '\357\273\277acme\r\nglobex\r\n' >"$T/keys.txt"
+cat >"$T/bom.yaml" <<'YAML'
+name: bom
+command: [echo, "{key}"]
+partitions: {list: {file: keys.txt}}
+YAML
+ns run "$T/bom.yaml" --quiet >/dev/null 2>&1
+run=$(sql "SELECT max(id) FROM runs")
+is "issue 22: keys file with a UTF-8 BOM: the first key is acme (not \\xef\\xbb\\xbfacme)" \
+    "$(sql "SELECT hex(key) FROM partitions WHERE run_id = $run AND idx = 0")" "$(printf acme | od -An -tx1 | tr -d ' \n' | tr a-f A-F)"
+is "  and the worker got acme" "$(ns logs "$run" acme)" acme
 done_testing

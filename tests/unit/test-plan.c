@@ -141,6 +141,17 @@ static void test_list_file(void **state)
     plan_release(&p);
     spec_release(&s);
 
+    /* Issue 22: a keys file saved with a UTF-8 BOM - the BOM is not part of
+     * the first key (the worker got "\xef\xbb\xbfacme"). Only at the start. */
+    write_file("keys.txt", "\xef\xbb\xbf" "acme\r\n\xef\xbb\xbf" "globex\n");
+    load(spec, "name: j\ncommand: [w]\npartitions: {list: {file: keys.txt}}\n", &s);
+    assert_int_equal(plan_build(&s, NULL, 0, &p, &d), 0);
+    assert_int_equal(p.len, 2);
+    assert_string_equal(p.parts[0].key, "acme");
+    assert_string_equal(p.parts[1].key, "\xef\xbb\xbf" "globex");
+    plan_release(&p);
+    spec_release(&s);
+
     /* A missing keys file is reported at its node. */
     load(spec, "name: j\ncommand: [w]\npartitions:\n  list: {file: nope.txt}\n", &s);
     assert_int_equal(plan_build(&s, NULL, 0, &p, &d), -1);
