@@ -69,6 +69,12 @@ int exec_end_orphan(pid_t pid, uint64_t start_time, int64_t grace_ms);
  * Returns how many processes were found. */
 int exec_end_run_processes(const char *marker, int64_t grace_ms);
 
+/* Ends, with SIGKILL, what a worker that has exited left in its process
+ * group pgid (an ordinary background child: `sleep 30 &`) and waits, at
+ * most a second, until it is dead. Returns how many live processes there
+ * were (0: the group was empty, the usual case, found without a scan). */
+int exec_end_group_leftovers(pid_t pgid);
+
 /* Ends, with SIGKILL at once, the processes of an attempt that outlived it
  * outside its process group (setsid) but kept its token `marker`
  * (NIGHTSHIFT_ATTEMPT_TOKEN=...): called when the attempt ends, so they

@@ -202,7 +202,7 @@ static void local_service(struct ns_executor *ex, const struct pollfd *pfd, size
          * that escaped the group could keep a pipe open and writing forever. */
         drain_pipe(&t->proc.report_fd, FINAL_BUDGET, ev->report, ctx, t->owner);
         drain_pipe(&t->proc.output_fd, FINAL_BUDGET, ev->output, ctx, t->owner);
-        exec_signal_group(t->proc.pid, SIGKILL); /* stragglers left in the group */
+        int left = exec_end_group_leftovers(t->proc.pid); /* stragglers left in the group */
         task_close_fds(t);
         ex->tasks[i] = ex->tasks[--ex->ntasks];
         struct ns_exec_end end;
@@ -217,10 +217,15 @@ static void local_service(struct ns_executor *ex, const struct pollfd *pfd, size
             escaped = exec_end_escaped(t->token, ours, ex->ntasks);
             free(ours);
         }
-        if (escaped > 0)
-            snprintf(end.detail, sizeof end.detail,
-                     "ended %d process%s that outlived it outside its process group", escaped,
-                     escaped == 1 ? "" : "es");
+        size_t at = 0;
+        if (left > 0)
+            at += (size_t)snprintf(end.detail, sizeof end.detail,
+                                   "ended %d background process%s it left in its process group",
+                                   left, left == 1 ? "" : "es");
+        if (escaped > 0 && at < sizeof end.detail)
+            snprintf(end.detail + at, sizeof end.detail - at,
+                     "%sended %d process%s that outlived it outside its process group",
+                     at ? "; " : "", escaped, escaped == 1 ? "" : "es");
         void *owner = t->owner;
         free(t->token);
         free(t);

@@ -249,6 +249,43 @@ static bool group_gone(pid_t pgid)
     return kill(-pgid, 0) != 0 && errno == ESRCH;
 }
 
+/* Live (not zombie) processes whose process group is pgid; a scan of /proc
+ * only when the group is not empty (kill says so for free). */
+static int group_live(pid_t pgid)
+{
+    if (group_gone(pgid))
+        return 0;
+    DIR *d = opendir("/proc");
+    if (!d)
+        return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char *end, buf[1024];
+        long pid = strtol(e->d_name, &end, 10);
+        const char *p = *end || pid <= 1 ? NULL : read_stat((pid_t)pid, buf, sizeof buf);
+        char state;
+        int ppid, pgrp;
+        if (p && sscanf(p, " %c %d %d", &state, &ppid, &pgrp) == 3 && pgrp == pgid && state != 'Z')
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
+int exec_end_group_leftovers(pid_t pgid)
+{
+    if (pgid <= 1)
+        return 0;
+    int left = group_live(pgid);
+    exec_signal_group(pgid, SIGKILL);
+    /* Dead before anyone looks for escapees, so none is taken for one. */
+    double deadline = ns_monotonic() + 1.0;
+    while (left > 0 && group_live(pgid) > 0 && ns_monotonic() < deadline)
+        sleep_ms(5);
+    return left;
+}
+
 int exec_end_orphan(pid_t pid, uint64_t start_time, int64_t grace_ms)
 {
     if (!exec_same_process(pid, start_time))

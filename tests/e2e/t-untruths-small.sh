@@ -81,4 +81,19 @@ run=$(sql "SELECT max(id) FROM runs")
 is "issue 22: keys file with a UTF-8 BOM: the first key is acme (not \\xef\\xbb\\xbfacme)" \
     "$(sql "SELECT hex(key) FROM partitions WHERE run_id = $run AND idx = 0")" "$(printf acme | od -An -tx1 | tr -d ' \n' | tr a-f A-F)"
 is "  and the worker got acme" "$(ns logs "$run" acme)" acme
+
+# --- an ordinary background child left in the worker's process group -------
+cat >"$T/bg.yaml" <<'YAML'
+name: bg
+shell: true
+command: "sleep 30 & sleep 0.2"
+partitions: {list: [a, b, c]}
+concurrency: 3
+YAML
+ns run "$T/bg.yaml" --quiet >/dev/null 2>&1
+run=$(sql "SELECT max(id) FROM runs")
+is "issue 22: a background child in the worker's group: each attempt says it was ended there" \
+    "$(sql "SELECT count(*) FROM attempts WHERE run_id = $run AND message LIKE '%ended 1 background process it left in its process group'")" 3
+is "  not in the words meant for setsid escapees" \
+    "$(sql "SELECT count(*) FROM attempts WHERE run_id = $run AND message LIKE '%outside its process group%'")" 0
 done_testing
