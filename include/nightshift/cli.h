@@ -176,6 +176,7 @@ bool cli_wants_version(const struct ns_command *cmd, int argc, char **argv);
     X(skip)                                                                                        \
     X(kill)                                                                                        \
     X(set)                                                                                         \
+    X(pool)                                                                                        \
     X(audit)                                                                                       \
     X(summary)                                                                                     \
     X(metrics)                                                                                     \

@@ -161,6 +161,12 @@ void journal_skip_reason(struct journal *j, int64_t idx, const char *reason);
 /* Marks command id applied (ok) or refused with result. */
 void journal_command_result(struct journal *j, int64_t id, bool ok, const char *result);
 
+/* The attempt's pool slots are given back (pools.h): in the transaction that
+ * writes its end. */
+void journal_pool_release(struct journal *j, int64_t attempt_id);
+/* The run waits for no pool any more (paused, stopping, ended). */
+void journal_pool_withdraw(struct journal *j);
+
 void journal_sla(struct journal *j, double deadline, double max_duration, const char *state);
 
 #endif

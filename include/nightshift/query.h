@@ -167,6 +167,9 @@ struct ns_run_summary {
     char *blocked_reason;             /* why nothing of it can run, as its executor says
                                          ("node n1 drained: disk"); NULL: nothing blocks it,
                                          or no runtime drives it */
+    char *waiting_for;                /* what its next attempt waits for ("waiting for pool
+                                         wh (4/4 in use) for 3s": pools_run_waiting); NULL:
+                                         nothing, or no runtime drives it */
     int64_t concurrency;
     struct ns_state_counts counts;
     int64_t records_done, records_total, error_records;

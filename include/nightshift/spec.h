@@ -110,6 +110,25 @@ struct ns_spec_slurm {
     struct ns_argv extra_args; /* more sbatch options, each one argv element */
 };
 
+/* pools: a pool the spec declares - its size before any operator sets it
+ * (nightshift pool set), and an optional start rate (docs/spec.md). */
+struct ns_pool_decl {
+    char *name;
+    int slots;
+    int rate_n;        /* at most rate_n starts per rate_per_s seconds; 0: no rate limit */
+    double rate_per_s;
+    int line, col; /* of its key */
+};
+
+/* uses: what each live attempt of the run holds of a pool. */
+struct ns_pool_use {
+    char *pool;
+    int weight;
+    int line, col; /* of its key */
+};
+
+#define NS_SPEC_MAX_POOLS 16 /* pools declared, and pools used, per spec */
+
 struct ns_spec {
     char *path;        /* as given */
     char *dir;         /* directory holding the spec; relative paths start here */
@@ -145,6 +164,10 @@ struct ns_spec {
     bool restore_paused;     /* on_restore: pause */
     char *executor;          /* "local" (default) or "slurm": executor_find() */
     struct ns_spec_slurm slurm;
+    struct ns_pool_decl *pools; /* pools: declared here (defaults) */
+    size_t pools_len;
+    struct ns_pool_use *uses; /* uses: every one names a declared pool */
+    size_t uses_len;
 };
 
 /* Reads and checks the spec at path. On success returns 0 and fills *out

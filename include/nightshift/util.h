@@ -64,6 +64,12 @@ void buf_release(struct ns_buf *b);
 int ns_parse_duration(const char *s, int64_t *ms_out);
 /* Formats milliseconds compactly ("1h02m", "3.2s") into out; returns out. */
 char *ns_format_duration(int64_t ms, char *out, size_t outlen);
+/* A start rate: "10/s", "60/min", "500/h" (also "/sec", "/m", "/hour").
+ * Returns 0 with the count (1 to 1000000) and the period in seconds, or -1. */
+int ns_parse_rate(const char *s, int *count_out, double *per_s_out);
+/* "10/s", "60/min" or "500/h" back from a count and a period (1, 60 or
+ * 3600 s; another period is written in seconds, "7/90s"). Returns out. */
+char *ns_format_rate(int count, double per_s, char *out, size_t outlen);
 /* "1048576", "64KiB", "1MiB", "2GiB", "10kB", "5MB". Returns 0 or -1. */
 int ns_parse_size(const char *s, int64_t *bytes_out);
 /* Strict decimal integer (optional sign), whole string. Returns 0 or -1. */

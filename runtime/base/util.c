@@ -264,6 +264,47 @@ char *ns_format_duration(int64_t ms, char *out, size_t outlen)
     return out;
 }
 
+int ns_parse_rate(const char *s, int *count_out, double *per_s_out)
+{
+    static const struct {
+        const char *unit;
+        double s;
+    } units[] = {{"s", 1},     {"sec", 1},  {"second", 1}, {"m", 60},      {"min", 60},
+                 {"minute", 60}, {"h", 3600}, {"hour", 3600}};
+    if (!s)
+        return -1;
+    size_t digits = strspn(s, "0123456789");
+    if (digits == 0 || digits > 7 || s[digits] != '/')
+        return -1;
+    char num[8];
+    memcpy(num, s, digits);
+    num[digits] = '\0';
+    long n = strtol(num, NULL, 10);
+    if (n < 1 || n > 1000000)
+        return -1;
+    for (size_t i = 0; i < NS_ARRAY_LEN(units); i++) {
+        if (strcmp(s + digits + 1, units[i].unit) == 0) {
+            *count_out = (int)n;
+            *per_s_out = units[i].s;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+char *ns_format_rate(int count, double per_s, char *out, size_t outlen)
+{
+    if (per_s == 1)
+        snprintf(out, outlen, "%d/s", count);
+    else if (per_s == 60)
+        snprintf(out, outlen, "%d/min", count);
+    else if (per_s == 3600)
+        snprintf(out, outlen, "%d/h", count);
+    else
+        snprintf(out, outlen, "%d/%gs", count, per_s);
+    return out;
+}
+
 int ns_parse_size(const char *s, int64_t *bytes_out)
 {
     static const struct {

@@ -61,6 +61,8 @@ static void json_run_fields(struct ns_json *j, const struct ns_run_summary *r)
     json_field_int(j, "queued", r->counts.queued); /* of pending: in the executor's queue */
     json_field_bytes(j, "blocked_reason", r->blocked_reason, /* why none of them runs */
                      r->blocked_reason ? strlen(r->blocked_reason) : 0);
+    json_field_bytes(j, "waiting_for", r->waiting_for, /* a pool its next attempt waits for */
+                     r->waiting_for ? strlen(r->waiting_for) : 0);
     json_field_int(j, "records_done", r->records_done);
     json_field_int(j, "records_total", r->records_total);
     json_field_int(j, "error_records", r->error_records);
@@ -347,6 +349,11 @@ static void print_run_lines(struct ns_store *st, const struct ns_run_summary *r,
     if (r->blocked_reason) { /* the executor's word: why the pending ones wait */
         char *why = cli_escape(r->blocked_reason);
         printf("           nothing runs: %s (%s)\n", why, r->executor);
+        free(why);
+    }
+    if (r->waiting_for) { /* a pool shared with other runs (nightshift pool) */
+        char *why = cli_escape(r->waiting_for);
+        printf("           %s\n", why);
         free(why);
     }
     printf("records    %lld done", (long long)r->records_done);

@@ -153,5 +153,6 @@ char *spec_canonical(const struct ns_spec *s)
      * its own to write (executor_canonical, exec/executor.c). */
     if (s->executor && strcmp(s->executor, "local") != 0)
         buf_addf(&b, "executor: %s\n", s->executor);
+    spec_pools_canonical(s, &b);
     return buf_detach(&b);
 }

@@ -177,6 +177,8 @@ void spec_check(struct spec_loader *L, const struct node *root)
         free(p);
     }
 
+    spec_check_pools(L);
+
     /* Partition values may only use run parameters. */
     struct ns_partition_spec *ps = &s->partitions;
     if (one_partitioner) {

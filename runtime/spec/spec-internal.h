@@ -98,6 +98,17 @@ const char *spec_suggest(const char *word, const char *const *names, size_t n);
 void spec_argv_release(struct ns_argv *a);
 void spec_kvs_free(struct ns_kv *kv, size_t n);
 
+/* ---- spec-pools.c -------------------------------------------------------- */
+
+/* pools: and uses: (their key table rows are F_POOLS and F_USES). */
+void spec_conv_pools(struct spec_loader *L, const struct node *n, const char *path);
+void spec_conv_uses(struct spec_loader *L, const struct node *n, const char *path);
+/* Every pool used is declared, and an attempt's weight fits its pool. */
+void spec_check_pools(struct spec_loader *L);
+void spec_pools_release(struct ns_spec *s);
+/* The pools: and uses: lines of the canonical text (none when absent). */
+void spec_pools_canonical(const struct ns_spec *s, struct ns_buf *b);
+
 /* ---- spec-check.c -------------------------------------------------------- */
 
 /* The checks across keys, once the tables are walked; root gives the

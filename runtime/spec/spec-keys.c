@@ -38,6 +38,8 @@ enum ftype {
     F_ENV,       /* env: NAME -> template */
     F_ON_EXIT,   /* on_exit: code -> action */
     F_KEYS,      /* partitions.list: inline list or {file: ...} */
+    F_POOLS,     /* pools: name -> {slots, rate} (spec-pools.c) */
+    F_USES,      /* uses: pool name -> slots held (spec-pools.c) */
     F_SECTION,   /* a nested mapping described by its own table */
 };
 
@@ -209,6 +211,10 @@ static const struct key_def top_keys[] = {
      "where attempts run: local or slurm"},
     {"slurm", F_SECTION, OFF(slurm), NULL, 0, 0, 0,
      &(const struct section)SECTION("slurm", slurm_keys), NULL, "settings for executor: slurm"},
+    {"pools", F_POOLS, OFF(pools), NULL, 0, 0, 0, NULL, NULL,
+     "pools shared by the runs of the database: NAME: {slots: N, rate: 10/s}"},
+    {"uses", F_USES, OFF(uses), NULL, 0, 0, 0, NULL, NULL,
+     "slots each running attempt holds: POOL: N (a pool declared under pools)"},
 };
 
 static const struct section top_section = SECTION("", top_keys);
@@ -221,7 +227,7 @@ static const char *const ftype_words[] = {
     [F_LIMIT] = "count or N%", [F_CLOCK] = "HH:MM",       [F_CHOICE] = "word",
     [F_WORD] = "word",         [F_SLURM_MEM] = "memory",  [F_PARAMS] = "mapping",
     [F_ENV] = "mapping",       [F_ON_EXIT] = "mapping",   [F_KEYS] = "list or {file}",
-    [F_SECTION] = "mapping",
+    [F_SECTION] = "mapping",   [F_POOLS] = "mapping",     [F_USES] = "mapping",
 };
 
 static void describe_section(const struct section *sec, const char *prefix,
@@ -782,6 +788,12 @@ static void convert(struct spec_loader *L, const struct key_def *k, const struct
         return;
     case F_KEYS:
         conv_keys(L, n, path);
+        return;
+    case F_POOLS:
+        spec_conv_pools(L, n, path);
+        return;
+    case F_USES:
+        spec_conv_uses(L, n, path);
         return;
     default:
         break;

@@ -204,6 +204,7 @@ void spec_release(struct ns_spec *s)
     for (size_t i = 0; i < NS_ARRAY_LEN(strs); i++)
         free(strs[i]);
     spec_argv_release(&sl->extra_args);
+    spec_pools_release(s);
     memset(s, 0, sizeof(*s));
 }
 

@@ -92,7 +92,9 @@
     X(SPEC, "UPDATE runs SET spec_canon = ?2, spec_hash = ?3, concurrency = ?4, "                  \
             "spec_path = coalesce(?5, spec_path) WHERE id = ?1")                                   \
     X(COMMAND_RESULT, "UPDATE commands SET state = ?2, result = ?3, applied_at = ?4 "              \
-                      "WHERE id = ?1 AND state = 'pending'")
+                      "WHERE id = ?1 AND state = 'pending'")                                       \
+    X(POOL_RELEASE, "DELETE FROM pool_holds WHERE run_id = ?1 AND attempt_id = ?2")                \
+    X(POOL_WITHDRAW, "DELETE FROM pool_waiters WHERE run_id = ?1")
 
 #define J_ENUM(name, sql) J_##name,
 enum { JOURNAL_STATEMENTS(J_ENUM) J_COUNT };
@@ -115,6 +117,7 @@ static const struct {
     {J_COMMAND_RESULT, "verdict.before", "verdict.after"},
     {J_ATTEMPT_START, "attempt_start.before", "attempt_start.after"},
     {J_ATTEMPT_END, "attempt_end.before", "attempt_end.after"},
+    {J_POOL_RELEASE, "pool_release.before", "pool_release.after"},
 };
 
 static const char *crash_point(int stmt, bool after)
@@ -906,4 +909,16 @@ void journal_spec(struct journal *j, const char *canon, const char *hash, int co
     sqlite3_bind_int(s, 4, concurrency);
     bind_text_or_null(s, 5, spec_path);
     run(j, s);
+}
+
+void journal_pool_release(struct journal *j, int64_t attempt_id)
+{
+    sqlite3_stmt *s = use(j, J_POOL_RELEASE);
+    sqlite3_bind_int64(s, 2, attempt_id);
+    run(j, s);
+}
+
+void journal_pool_withdraw(struct journal *j)
+{
+    run(j, use(j, J_POOL_WITHDRAW));
 }

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "store-internal.h"
+#include "nightshift/pools.h"
 #include "nightshift/query.h"
 #include "nightshift/util.h"
 #include "query-internal.h"
@@ -271,6 +272,8 @@ int query_run_summary(struct ns_store *st, int64_t run_id, double now, struct ns
 
 void query_run_summary_release(struct ns_run_summary *s)
 {
+    free(s->waiting_for); /* derived, not a column */
+    s->waiting_for = NULL;
     query_cols_release(run_cols, NS_ARRAY_LEN(run_cols), s, sizeof *s);
 }
 
@@ -437,6 +440,7 @@ static void derive_run(struct ns_store *st, struct ns_run_summary *out, double n
         free(out->blocked_reason);
         out->blocked_reason = NULL;
     }
+    out->waiting_for = out->alive ? pools_run_waiting(st, out->id) : NULL;
     out->has_eta = run_has_eta(out->run_state, out->alive) && out->finish_at > 0;
     if (!out->has_eta)
         out->finish_at = 0;

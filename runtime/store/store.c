@@ -22,10 +22,11 @@
 #include "store-internal.h"
 #include "nightshift/util.h"
 
-/* Schema version 5 (version 1, the executor columns of migrations[1], the rework columns of
- * migrations[2], the run token of migrations[3], the blocked reason of migrations[4]). Times are Unix seconds (REAL); states are the
- * words of DESIGN.md. Counters on runs are maintained by the runtime so a runs list never scans
- * partitions. */
+/* Schema version 7 (version 1, the executor columns of migrations[1], the rework columns of
+ * migrations[2], the run token of migrations[3], the blocked reason of migrations[4], the events'
+ * states of migrations[5], the pools of migrations[6]). Times are Unix seconds (REAL); states are
+ * the words of DESIGN.md. Counters on runs are maintained by the runtime so a runs list never
+ * scans partitions. */
 /* One SQL line per C line: tests/console/make-fixture.sh reads them. */
 /* clang-format off */
 const char *const store_schema_sql =
@@ -176,7 +177,45 @@ const char *const store_schema_sql =
     "  records INTEGER NOT NULL,       -- records done\n"
     "  failed INTEGER NOT NULL,\n"
     "  PRIMARY KEY (run_id, at)\n"
-    ") WITHOUT ROWID;\n";
+    ") WITHOUT ROWID;\n"
+    "CREATE TABLE pools (\n"
+    "  name TEXT PRIMARY KEY,\n"
+    "  slots INTEGER NOT NULL,\n"
+    "  rate_n INTEGER NOT NULL DEFAULT 0,    -- at most rate_n starts per rate_per seconds (0: no limit)\n"
+    "  rate_per REAL NOT NULL DEFAULT 1,\n"
+    "  next_start_at REAL NOT NULL DEFAULT 0, -- the start rate: no start before this\n"
+    "  set_by TEXT NOT NULL DEFAULT 'spec',  -- spec (a default) or operator (nightshift pool set)\n"
+    "  updated_at REAL NOT NULL\n"
+    ");\n"
+    "CREATE TABLE pool_holds (          -- one per live attempt and pool it uses\n"
+    "  pool TEXT NOT NULL,\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  attempt_id INTEGER NOT NULL,\n"
+    "  weight INTEGER NOT NULL,\n"
+    "  since REAL NOT NULL,\n"
+    "  PRIMARY KEY (pool, attempt_id)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE INDEX pool_holds_run ON pool_holds(run_id);\n"
+    "CREATE TABLE pool_waiters (        -- a run whose next attempt waits for a pool\n"
+    "  pool TEXT NOT NULL,\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  weight INTEGER NOT NULL,\n"
+    "  since REAL NOT NULL,             -- oldest first: the order slots are given in\n"
+    "  why TEXT NOT NULL,               -- slots or rate\n"
+    "  PRIMARY KEY (pool, run_id)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE INDEX pool_waiters_run ON pool_waiters(run_id);\n"
+    "CREATE TABLE pool_commands (       -- the audit of nightshift pool set\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  pool TEXT NOT NULL,\n"
+    "  issued_at REAL NOT NULL,\n"
+    "  user TEXT NOT NULL,\n"
+    "  uid INTEGER NOT NULL,\n"
+    "  source TEXT NOT NULL,            -- cli, console\n"
+    "  verb TEXT NOT NULL,              -- set\n"
+    "  args TEXT NOT NULL,              -- JSON object\n"
+    "  result TEXT NOT NULL\n"
+    ");\n";
 /* clang-format on */
 
 char *store_default_path(const char *db_opt)
@@ -455,6 +494,25 @@ static const char *const migrations[] = {
      * keep NULL. */
     "ALTER TABLE events ADD COLUMN from_state TEXT;\n"
     "ALTER TABLE events ADD COLUMN to_state TEXT;\n",
+    /* 6 -> 7: pools shared by the runs of the database (issue 19): the
+     * tables at the end of store_schema_sql, without their comments. */
+    "CREATE TABLE pools (name TEXT PRIMARY KEY, slots INTEGER NOT NULL,\n"
+    "  rate_n INTEGER NOT NULL DEFAULT 0, rate_per REAL NOT NULL DEFAULT 1,\n"
+    "  next_start_at REAL NOT NULL DEFAULT 0, set_by TEXT NOT NULL DEFAULT 'spec',\n"
+    "  updated_at REAL NOT NULL);\n"
+    "CREATE TABLE pool_holds (pool TEXT NOT NULL,\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  attempt_id INTEGER NOT NULL, weight INTEGER NOT NULL, since REAL NOT NULL,\n"
+    "  PRIMARY KEY (pool, attempt_id)) WITHOUT ROWID;\n"
+    "CREATE INDEX pool_holds_run ON pool_holds(run_id);\n"
+    "CREATE TABLE pool_waiters (pool TEXT NOT NULL,\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  weight INTEGER NOT NULL, since REAL NOT NULL, why TEXT NOT NULL,\n"
+    "  PRIMARY KEY (pool, run_id)) WITHOUT ROWID;\n"
+    "CREATE INDEX pool_waiters_run ON pool_waiters(run_id);\n"
+    "CREATE TABLE pool_commands (id INTEGER PRIMARY KEY, pool TEXT NOT NULL,\n"
+    "  issued_at REAL NOT NULL, user TEXT NOT NULL, uid INTEGER NOT NULL,\n"
+    "  source TEXT NOT NULL, verb TEXT NOT NULL, args TEXT NOT NULL, result TEXT NOT NULL);\n",
 };
 
 static int migrate(struct ns_store *st, char *err, size_t errlen)

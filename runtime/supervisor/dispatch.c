@@ -244,6 +244,8 @@ static void launch(struct rt *rt, int64_t idx)
     a->log_pending = true; /* opened on the first output byte */
     a->id = journal_attempt_start(rt->j, idx, a->n, now, a->log_path, p->row.checkpoint,
                                   p->row.checkpoint_len, progress_from, redone);
+    if (rt->pools)
+        rt_pools_hold(rt, a); /* granted in this transaction (rt_dispatch) */
     p->live = a;
     if (!p->row.started_at)
         p->row.started_at = now;
@@ -342,12 +344,23 @@ void rt_dispatch(struct rt *rt)
             return;
         rt->env_hold_until = 0;
     }
+    if (rt->pools && rt->state != NS_RS_RUNNING)
+        rt_pools_withdraw(rt); /* paused or stopping: no slot is reserved for it */
     while (rt->state == NS_RS_RUNNING && rt->nlive < limit) {
+        if (rt->pools && !rt_pools_may_ask(rt))
+            return; /* refused lately: asked again on a hint, an end, or later */
         int64_t idx = next_dispatchable(rt);
-        if (idx < 0)
+        if (idx < 0) {
+            if (rt->pools)
+                rt_pools_withdraw(rt);
             return;
+        }
         if (!journal_ready(rt->j)) {
             rt_requeue(rt, idx); /* launched once another process's write lock frees */
+            return;
+        }
+        if (rt->pools && !rt_pools_grant(rt)) {
+            rt_requeue(rt, idx); /* it waits for its pool slots */
             return;
         }
         launch(rt, idx);

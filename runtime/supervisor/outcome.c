@@ -243,6 +243,8 @@ void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_error)
     bool counts = v.counts;
     struct ns_attempt_image row = attempt_row(rt, a);
     journal_attempt_end(rt->j, &row, now, outcome, code, sig, msg);
+    if (rt->pools)
+        rt_pools_release(rt, a); /* with its end, in one transaction */
 
     bool succeeded = outcome == NS_AO_SUCCEEDED;
     enum ns_part_state from = p->row.state, to;

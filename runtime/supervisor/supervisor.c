@@ -309,7 +309,14 @@ static int take_lock(struct rt *rt, bool *refused, char *err, size_t errlen)
         return -1;
     }
     free(path);
-    if (flock(rt->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    /* A probe (status, a pool's reclaim: store_runtime_alive) holds a shared
+     * lock for microseconds: a few tries before another runtime is named. */
+    int locked;
+    for (int tries = 0; (locked = flock(rt->lock_fd, LOCK_EX | LOCK_NB)) != 0 &&
+                        errno == EWOULDBLOCK && tries < 20;
+         tries++)
+        usleep(1000);
+    if (locked != 0) {
         long long pid = (long long)runs_runtime_pid(&rt->st, rt->run_id);
         ns_errf(err, errlen,
                 "run %lld is already being driven by a live runtime (pid %lld); watch it with "
@@ -445,6 +452,8 @@ static int commit_turn(struct rt *rt, bool wait, char *err, size_t errlen)
     if (rc > 0 || journal_waiting(rt->j))
         return 0; /* the verdicts are announced once committed */
     check_counts_equal_rows(rt);
+    if (rt->pools)
+        rt_pools_committed(rt);
     if (rt->verdicts && rt->waiters_dir)
         wake_poke_all(rt->waiters_dir);
     rt->verdicts = false;
@@ -548,6 +557,8 @@ static int loop(struct rt *rt, char *err, size_t errlen)
         double retry = rt_next_retry_at(rt);
         if (retry > 0)
             wait = fmin(wait, retry - ns_now());
+        if (rt->pools)
+            wait = fmin(wait, rt_pools_wait(rt, now_mono));
         int timeout_ms = wait <= 0 ? 0 : (int)(wait * 1000) + 1;
         int rc = poll(pfd, n, timeout_ms);
         quiet = rc == 0;
@@ -573,6 +584,8 @@ static int loop(struct rt *rt, char *err, size_t errlen)
         bool hinted = rc > 0 && pfd[wake_at].revents;
         if (hinted)
             wake_drain(rt->wake_fd);
+        if (hinted && rt->pools)
+            rt_pools_hinted(rt);
         poll_commands(rt, hinted);
     }
     free(pfd);
@@ -631,6 +644,7 @@ static void rt_release(struct rt *rt)
     free(rt->sla_state);
     free(rt->hooks);
     checkpointer_stop(rt->checkpointer);
+    rt_pools_close(rt); /* its statements go before the connection */
     journal_free(rt->j);
     if (rt->ex)
         rt->exops->close(rt->ex);
@@ -727,6 +741,8 @@ static int open_wakeups(struct rt *rt, char *err, size_t errlen)
 static int open_journal_and_executor(struct rt *rt, bool resumed, bool *ended_before, char *err,
                                      size_t errlen)
 {
+    if (rt_pools_open(rt, err, errlen) != 0)
+        return -1;
     rt->j = journal_new(&rt->st, rt->run_id);
     if (rt->forced_changes) {
         char *canon = executor_canonical(rt->exops, rt->spec);

@@ -184,6 +184,8 @@ struct rt {
     double projected_finish;
     struct hook **hooks; /* running hook commands */
     size_t nhooks;
+    struct rt_pools *pools; /* pools.c: NULL when the spec uses no pool */
+    double pool_wait_s;     /* seconds this runtime waited for pool slots */
 };
 
 /* The partition idx in memory, loaded from its row if it is not (never
@@ -283,6 +285,28 @@ void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_error);
 void rt_promote_retries(struct rt *rt, double now);
 /* Wall-clock time of the next retry due, 0 if none. */
 double rt_next_retry_at(const struct rt *rt);
+
+/* pools.c: shared pools (only with rt->pools, the spec has uses:). */
+/* Writes the spec's pool defaults; sets rt->pools if the spec uses pools. */
+int rt_pools_open(struct rt *rt, char *err, size_t errlen);
+void rt_pools_close(struct rt *rt);
+/* True if dispatch may ask for slots now (not before a refused ask's retry
+ * time, a hint, or one of our attempts' end). */
+bool rt_pools_may_ask(struct rt *rt);
+/* Asks for one attempt's slots (in the journal's open transaction):
+ * true if granted (launch it now, in this transaction). */
+bool rt_pools_grant(struct rt *rt);
+/* The run waits for no pool (nothing to start, or not running). */
+void rt_pools_withdraw(struct rt *rt);
+/* a's slots are held (its start) / given back (its end). */
+void rt_pools_hold(struct rt *rt, const struct attempt *a);
+void rt_pools_release(struct rt *rt, const struct attempt *a);
+/* A wake hint came: ask again now. */
+void rt_pools_hinted(struct rt *rt);
+/* Seconds until the next ask is due (INFINITY: none). */
+double rt_pools_wait(const struct rt *rt, double now_mono);
+/* After each commit: poke the runs waiting for what we gave back. */
+void rt_pools_committed(struct rt *rt);
 
 /* reconcile.c: before anything is dispatched on a resumed run. */
 void rt_reconcile(struct rt *rt);

@@ -77,6 +77,13 @@ script '^# 6\.' '' morning
 walk morning
 like "step 6: the summary names the job" "$(cat "$T/tour-morning.out")" "backfill"
 like "step 6: metrics in Prometheus text format" "$(cat "$T/tour-morning.out")" "^nightshift_partitions\{"
+# step 7: two jobs, one pool of 2
+is "step 7: both warehouse jobs succeeded" \
+    "$(sql "SELECT group_concat(state, ' ') FROM (SELECT state FROM runs WHERE job LIKE 'warehouse-%' ORDER BY job)")" "succeeded succeeded"
+is "step 7: never more than 2 of their attempts at once (the pool)" \
+    "$(sql "SELECT max((SELECT count(*) FROM attempts b JOIN runs rb ON rb.id = b.run_id WHERE rb.job LIKE 'warehouse-%' AND b.started_at <= a.started_at AND b.ended_at > a.started_at)) FROM attempts a JOIN runs r ON r.id = a.run_id WHERE r.job LIKE 'warehouse-%'")" 2
+like "step 7: pool lists the warehouse pool, free again" "$(cat "$T/tour-morning.out")" "^warehouse +0 +2 +0 +0 "
+like "step 7: pool set says the change" "$(cat "$T/tour-morning.out")" "^warehouse: 2 -> 3 slots"
 
 # --- after `make demo`: its run first, then step 5 again -------------------
 NIGHTSHIFT_DB=$T/db2/nightshift.db

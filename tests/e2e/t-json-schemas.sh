@@ -120,6 +120,10 @@ is "audit --json matches json.md" "$(md nightshift.audit/1 "$T/audit.json")" ok
 is "summary --format json matches json.md" "$(md nightshift.summary/1 "$T/summary.json")" ok
 is "events --json matches json.md" "$(md nightshift.event/1 "$T/events.jsonl" jsonl)" ok
 is "plan --json matches json.md" "$(md nightshift.plan/1 "$T/plan.jsonl" jsonl)" ok
+ns pool set jsonpool 2 --rate 5/s >/dev/null && ns pool set jsonpool2 1 >/dev/null
+ns pool --json >"$T/pools.json"
+is "pool --json is strict JSON, schema nightshift.pools/1" "$(validate "$T/pools.json" pools)" ok
+is "pool --json matches json.md" "$(md nightshift.pools/1 "$T/pools.json")" ok
 is "each is strict JSON too" "$(validate "$T/summary.json" summary) $(validate "$T/events.jsonl" event jsonl) $(validate "$T/plan.jsonl" plan jsonl)" "ok ok ok"
 is "plan: a schema and a numeric index on every line" \
     "$(field "$T/plan.jsonl" '[(x["schema"], x["index"]) for x in ds]')" \

@@ -548,6 +548,55 @@ static void test_executor_slurm(void **state)
                  "s.yaml:5:36: slurm: unknown key \"queue\"\n");
 }
 
+/* pools: and uses: (issue 19): values, and every pool used declared. */
+static void test_pools(void **state)
+{
+    (void)state;
+    const char *yaml = MIN_SPEC "pools:\n  wh: {slots: 4}\n  api: {slots: 8, rate: 60/min}\n"
+                                "  gpu: 2\nuses: {wh: 1, gpu: 2}\n";
+    struct ns_spec spec;
+    struct ns_diags d = {0};
+    assert_int_equal(spec_load_buffer("s.yaml", yaml, strlen(yaml), &spec, &d), 0);
+    assert_int_equal(spec.pools_len, 3);
+    assert_string_equal(spec.pools[1].name, "api");
+    assert_int_equal(spec.pools[1].slots, 8);
+    assert_int_equal(spec.pools[1].rate_n, 60);
+    assert_true(spec.pools[1].rate_per_s == 60);
+    assert_int_equal(spec.pools[2].slots, 2);
+    assert_int_equal(spec.uses_len, 2);
+    assert_string_equal(spec.uses[1].pool, "gpu");
+    assert_int_equal(spec.uses[1].weight, 2);
+    char *canon = spec_canonical(&spec);
+    assert_non_null(strstr(canon, "pools.wh: slots=4\npools.api: slots=8 rate=60/min\n"
+                                  "pools.gpu: slots=2\nuses.wh: 1\nuses.gpu: 2\n"));
+    free(canon);
+    spec_release(&spec);
+    diags_release(&d);
+    expect_diags(MIN_SPEC "pools: {wh: {slots: 2}}\nuses: {wh: 1, whx: 1}\n",
+                 "s.yaml:5:15: uses.whx: pool \"whx\" is not declared; declare it with its size: "
+                 "pools: {whx: {slots: N}}\n");
+    expect_diags(MIN_SPEC "pools: {wh: {slots: 2}}\nuses: {wh: 3}\n",
+                 "s.yaml:5:8: uses.wh: each attempt would hold 3 slots of a pool of 2: none could "
+                 "ever start\n");
+    expect_diags(MIN_SPEC "pools: {wh: {slots: 0}}\n",
+                 "s.yaml:4:21: pools.wh.slots: must be from 1 to 100000, got 0\n");
+    expect_diags(MIN_SPEC "pools: {wh: {slots: 2, rate: fast}}\n",
+                 "s.yaml:4:30: pools.wh.rate: expected a start rate like 10/s, 60/min or 500/h, "
+                 "got \"fast\"\n");
+    expect_diags(MIN_SPEC "pools: {\"w h\": 1}\n",
+                 "s.yaml:4:9: pools: \"w h\" is not a pool name (letters, digits, \".\", \"_\" "
+                 "and \"-\", 1 to 64)\n");
+    /* A spec without pools keeps the canonical text (and hash) it had. */
+    const char *plain = MIN_SPEC;
+    assert_int_equal(spec_load_buffer("s.yaml", plain, strlen(plain), &spec, &d), 0);
+    canon = spec_canonical(&spec);
+    assert_null(strstr(canon, "pools"));
+    assert_null(strstr(canon, "uses"));
+    free(canon);
+    spec_release(&spec);
+    diags_release(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -561,7 +610,7 @@ int main(void)
         cmocka_unit_test(test_on_exit),           cmocka_unit_test(test_templates_checked),
         cmocka_unit_test(test_params_and_env),    cmocka_unit_test(test_many_problems_at_once),
         cmocka_unit_test(test_canonical),         cmocka_unit_test(test_names),
-        cmocka_unit_test(test_executor_slurm),
+        cmocka_unit_test(test_executor_slurm),    cmocka_unit_test(test_pools),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
