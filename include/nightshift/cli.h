@@ -169,6 +169,7 @@ bool cli_wants_version(const struct ns_command *cmd, int argc, char **argv);
     X(plan)                                                                                        \
     X(status)                                                                                      \
     X(errors)                                                                                      \
+    X(attempts)                                                                                    \
     X(pause)                                                                                       \
     X(resume)                                                                                      \
     X(stop)                                                                                        \

@@ -60,6 +60,8 @@ void json_field_real(struct ns_json *j, const char *key, double v);
 void json_field_time(struct ns_json *j, const char *key, double v);
 void json_field_bool(struct ns_json *j, const char *key, bool v);
 void json_field_null(struct ns_json *j, const char *key);
+/* v when has, else null (a figure that may not exist: an exit code). */
+void json_field_int_or_null(struct ns_json *j, const char *key, bool has, int64_t v);
 /* Our own text or NULL (null). Invalid UTF-8 becomes U+FFFD. */
 void json_field_str(struct ns_json *j, const char *key, const char *s);
 /* Bytes from outside (worker text, keys): the text as json_field_str

@@ -331,7 +331,9 @@ int64_t query_partition_by_key(struct ns_store *st, int64_t run_id, const char *
 /* ---- attempts ---- */
 
 struct ns_attempt_row {
-    int64_t id, n, pid, exit_code, signal;
+    int64_t id, idx, n, pid, exit_code, signal;
+    int64_t log_bytes; /* output written to its log; -1 unknown */
+    char *key;         /* its partition's key (worker-side bytes) */
     bool has_exit, has_signal;
     double started_at, ended_at, duration; /* ended_at 0 while live; duration < 0 unknown */
     char *outcome;                         /* NULL while live */
@@ -350,6 +352,11 @@ int query_attempts(struct ns_store *st, int64_t run_id, int64_t idx, int limit,
 int query_attempt(struct ns_store *st, int64_t run_id, int64_t idx, int64_t n,
                   struct ns_attempt_row *out, char *err, size_t errlen);
 void query_attempt_row_release(struct ns_attempt_row *r);
+/* A page of a run's attempts, every partition's, in the order they started
+ * (by attempt id), those with an id above after_id, at most limit (keyset
+ * pagination: pass the last id back). Returns the count or -1 (err). */
+int query_run_attempts(struct ns_store *st, int64_t run_id, int64_t after_id, int limit,
+                       struct ns_attempt_row *rows, char *err, size_t errlen);
 
 /* ---- error records ---- */
 

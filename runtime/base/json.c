@@ -233,6 +233,14 @@ void json_field_null(struct ns_json *j, const char *key)
     buf_adds(j->out, "null");
 }
 
+void json_field_int_or_null(struct ns_json *j, const char *key, bool has, int64_t v)
+{
+    if (has)
+        json_field_int(j, key, v);
+    else
+        json_field_null(j, key);
+}
+
 void json_add_string(struct ns_buf *b, const void *s, size_t len)
 {
     buf_addc(b, '"');

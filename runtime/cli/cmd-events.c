@@ -53,34 +53,18 @@ static const char events_help[] =
 #define EVENTS_PAGE 500
 #define FOLLOW_POLL_NS 200000000L
 
-static void str_or_null(struct ns_json *j, const char *key, const char *v)
-{
-    if (v)
-        json_field_str(j, key, v);
-    else
-        json_field_null(j, key);
-}
-
-static void int_or_null(struct ns_json *j, const char *key, bool has, int64_t v)
-{
-    if (has)
-        json_field_int(j, key, v);
-    else
-        json_field_null(j, key);
-}
-
 /* The structured side of an event, beside its sentence (docs/json.md). An
  * attempt_end's exit code and signal are the attempt's; other events of an
  * attempt carry its number only. */
 static void event_fields(struct ns_json *j, const struct ns_report_event *e)
 {
     bool ended = strcmp(e->kind, "attempt_end") == 0;
-    int_or_null(j, "attempt", e->attempt > 0, e->attempt);
-    str_or_null(j, "outcome", ended ? e->outcome : NULL);
-    int_or_null(j, "exit_code", ended && e->has_exit_code, e->exit_code);
-    int_or_null(j, "signal", ended && e->has_signal, e->signal);
-    str_or_null(j, "from_state", e->from_state);
-    str_or_null(j, "to_state", e->to_state);
+    json_field_int_or_null(j, "attempt", e->attempt > 0, e->attempt);
+    json_field_str(j, "outcome", ended ? e->outcome : NULL);
+    json_field_int_or_null(j, "exit_code", ended && e->has_exit_code, e->exit_code);
+    json_field_int_or_null(j, "signal", ended && e->has_signal, e->signal);
+    json_field_str(j, "from_state", e->from_state);
+    json_field_str(j, "to_state", e->to_state);
 }
 
 static void print_event(const struct ns_report_event *e, long long run, bool json, struct ns_buf *b)

@@ -264,6 +264,7 @@ int64_t query_partition_by_key(struct ns_store *st, int64_t run_id, const char *
 #define AR(f) offsetof(struct ns_attempt_row, f)
 static const struct col attempt_cols[] = {
     {"id", C_INT, AR(id)},
+    {"idx", C_INT, AR(idx)},
     {"n", C_INT, AR(n)},
     {"coalesce(pid, 0)", C_INT, AR(pid)},
     {"coalesce(exit_code, 0)", C_INT, AR(exit_code)},
@@ -277,6 +278,9 @@ static const struct col attempt_cols[] = {
     {"executor", C_TEXT, AR(executor)},
     {"locator", C_TEXT, AR(locator)},
     {"label", C_TEXT, AR(label)},
+    {"coalesce(log_bytes, -1)", C_INT, AR(log_bytes)},
+    {"(SELECT p.key FROM partitions p WHERE p.run_id = attempts.run_id AND p.idx = attempts.idx)",
+     C_TEXT, AR(key)},
 };
 #undef AR
 #define ATTEMPT_FLAGS_COL ((int)NS_ARRAY_LEN(attempt_cols))
@@ -296,21 +300,29 @@ static void attempt_select_sql(struct ns_buf *sql)
     buf_adds(sql, ", exit_code IS NOT NULL, signal IS NOT NULL FROM attempts ");
 }
 
-int query_attempts(struct ns_store *st, int64_t run_id, int64_t idx, int limit,
-                   struct ns_attempt_row *rows, char *err, size_t errlen)
+/* Attempt rows matching where (two integer parameters, then LIMIT). */
+static int attempts_where(struct ns_store *st, const char *where, int64_t p1, int64_t p2,
+                          int limit, struct ns_attempt_row *rows, char *err, size_t errlen)
 {
     struct ns_buf sql = NS_BUF_INIT;
     attempt_select_sql(&sql);
-    buf_adds(&sql, "WHERE run_id = ? AND idx = ? ORDER BY n DESC LIMIT ?");
+    buf_adds(&sql, where);
     sqlite3_stmt *s = query_prep(st, sql.data, "attempts", err, errlen);
     buf_release(&sql);
     if (!s)
         return -1;
-    sqlite3_bind_int64(s, 1, run_id);
-    sqlite3_bind_int64(s, 2, idx);
+    sqlite3_bind_int64(s, 1, p1);
+    sqlite3_bind_int64(s, 2, p2);
     sqlite3_bind_int(s, 3, limit);
     memset(rows, 0, sizeof *rows * (size_t)(limit > 0 ? limit : 0));
     return query_step_rows(st, s, limit, rows, sizeof *rows, read_attempt, "attempts", err, errlen);
+}
+
+int query_attempts(struct ns_store *st, int64_t run_id, int64_t idx, int limit,
+                   struct ns_attempt_row *rows, char *err, size_t errlen)
+{
+    return attempts_where(st, "WHERE run_id = ? AND idx = ? ORDER BY n DESC LIMIT ?", run_id, idx,
+                          limit, rows, err, errlen);
 }
 
 int query_attempt(struct ns_store *st, int64_t run_id, int64_t idx, int64_t n,
@@ -324,6 +336,13 @@ int query_attempt(struct ns_store *st, int64_t run_id, int64_t idx, int64_t n,
                            errlen);
     buf_release(&sql);
     return rc;
+}
+
+int query_run_attempts(struct ns_store *st, int64_t run_id, int64_t after_id, int limit,
+                       struct ns_attempt_row *rows, char *err, size_t errlen)
+{
+    return attempts_where(st, "WHERE run_id = ? AND id > ? ORDER BY id LIMIT ?", run_id, after_id,
+                          limit, rows, err, errlen);
 }
 
 void query_attempt_row_release(struct ns_attempt_row *r)
