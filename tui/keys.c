@@ -13,6 +13,7 @@
 #define S_LISTS (TUI_SCOPE_RUNS | TUI_SCOPE_RUN | TUI_SCOPE_PART | TUI_SCOPE_ERRORS)
 #define S_RUNCTL (TUI_SCOPE_RUNS | TUI_SCOPE_RUN | TUI_SCOPE_PART | TUI_SCOPE_ERRORS)
 #define S_PARTS (TUI_SCOPE_RUN | TUI_SCOPE_PART | TUI_SCOPE_ERRORS)
+#define S_NOTRUN (S_LISTS & ~TUI_SCOPE_RUN)
 #define W TUI_KEY_WRITES
 #define CTRL(c) ((c)&0x1f)
 
@@ -20,18 +21,32 @@ const struct tui_binding tui_bindings[] = {
     /* Function keys first: they are what the bar shows. */
     {KEY_F(1), "F1", TUI_CMD_HELP, S_ALL, 0, "Help", "this help"},
     {'?', "?", TUI_CMD_HELP, S_ALL, 0, NULL, "this help"},
-    {KEY_F(3), "F3", TUI_CMD_SEARCH, S_LISTS | TUI_SCOPE_TEXT, 0, "Find", "filter by text"},
-    {'/', "/", TUI_CMD_SEARCH, S_LISTS | TUI_SCOPE_TEXT, 0, NULL, "filter by text (empty clears)"},
+    /* The run table: search (highlight and jump) and filter (keep only
+     * matching rows) are two things, htop's F3 and F4. */
+    {KEY_F(3), "F3", TUI_CMD_SEARCH, TUI_SCOPE_RUN, 0, "Search",
+     "search: highlight matches and jump to them (the filter's terms)"},
+    {'/', "/", TUI_CMD_SEARCH, TUI_SCOPE_RUN, 0, NULL,
+     "search: highlight matches and jump to them (the filter's terms)"},
+    {'n', "n", TUI_CMD_NEXT_MATCH, TUI_SCOPE_RUN, 0, NULL, "next search match"},
+    {'N', "N", TUI_CMD_PREV_MATCH, TUI_SCOPE_RUN, 0, NULL, "previous search match"},
     {KEY_F(4), "F4", TUI_CMD_FILTER, TUI_SCOPE_RUN, 0, "Filter",
+     "filter: keep only matches (state:failed key~X attempts>2 err~X, ANDed; empty clears)"},
+    {'\\', "\\", TUI_CMD_FILTER, TUI_SCOPE_RUN, 0, NULL,
+     "filter: keep only matches (state:failed key~X attempts>2 err~X, ANDed; empty clears)"},
+    {'t', "t", TUI_CMD_SHOW, TUI_SCOPE_RUN, 0, NULL,
      "partitions shown: all / running / failed / waiting"},
-    {'t', "t", TUI_CMD_FILTER, TUI_SCOPE_RUN, 0, NULL,
-     "partitions shown: all / running / failed / waiting"},
+    /* The other lists filter by text with / (no search there). */
+    {KEY_F(3), "F3", TUI_CMD_SEARCH, S_NOTRUN | TUI_SCOPE_TEXT, 0, "Find", "filter by text"},
+    {'/', "/", TUI_CMD_SEARCH, S_NOTRUN | TUI_SCOPE_TEXT, 0, NULL, "filter by text (empty clears)"},
     {KEY_F(5), "F5", TUI_CMD_MAP, TUI_SCOPE_RUN, 0, "Map", "partition table / partition map"},
     {'m', "m", TUI_CMD_MAP, TUI_SCOPE_RUN, 0, NULL, "partition table / partition map"},
     {KEY_F(6), "F6", TUI_CMD_SORT, TUI_SCOPE_RUN, 0, "Sort",
-     "sort: index / index descending / state / least progress"},
+     "sort by a column (asks which; the same one again reverses it)"},
     {'o', "o", TUI_CMD_SORT, TUI_SCOPE_RUN, 0, NULL,
-     "sort: index / index descending / state / least progress"},
+     "sort by a column (asks which; the same one again reverses it)"},
+    {'O', "O", TUI_CMD_SORT_REVERSE, TUI_SCOPE_RUN, 0, NULL, "reverse the sort"},
+    {'<', "<", TUI_CMD_SORT_PREV, TUI_SCOPE_RUN, 0, NULL, "sort by the column to the left"},
+    {'>', ">", TUI_CMD_SORT_NEXT, TUI_SCOPE_RUN, 0, NULL, "sort by the column to the right"},
     {KEY_F(7), "F7", TUI_CMD_ERRORS, S_LISTS, 0, "Errors", "error records of the run/partition"},
     {'e', "e", TUI_CMD_ERRORS, S_LISTS, 0, NULL, "error records of the run/partition"},
     {KEY_F(8), "F8", TUI_CMD_FAILURES, TUI_SCOPE_RUNS | TUI_SCOPE_RUN | TUI_SCOPE_ERRORS, 0,
@@ -84,6 +99,14 @@ const struct tui_binding tui_bindings[] = {
      "full log of the selected attempt (run table: the partition's latest)"},
     {' ', "Space", TUI_CMD_MARK, TUI_SCOPE_RUN, 0, NULL, "mark / unmark the partition"},
     {'U', "U", TUI_CMD_UNMARK, TUI_SCOPE_RUN, 0, NULL, "clear all marks"},
+    {'*', "*", TUI_CMD_MARK_ALL, TUI_SCOPE_RUN, 0, NULL,
+     "mark every partition the filter keeps (all pages)"},
+    {'v', "v", TUI_CMD_MARK_RANGE, TUI_SCOPE_RUN, 0, NULL,
+     "mark a range: v at one end, move, v at the other"},
+    {'~', "~", TUI_CMD_MARK_INVERT, TUI_SCOPE_RUN, 0, NULL,
+     "invert the marks of the partitions the filter keeps"},
+    {'y', "y", TUI_CMD_YANK, TUI_SCOPE_RUN | TUI_SCOPE_PART, 0, NULL,
+     "yank to the clipboard (OSC 52): key, error text, retry or resume command"},
 
     /* Operator actions. */
     {'p', "p", TUI_CMD_PAUSE, S_RUNCTL, W, NULL, "pause the run (workers are stopped)"},

@@ -256,3 +256,23 @@ void cols_cell(const struct tui_col *c, int y, attr_t attr, const char *text)
     }
     term_put(y, x, c->width - (x - c->x), attr, text);
 }
+
+void list_goto(struct tui_list *l, const void *anchor)
+{
+    size_t rs = l->ops->row_size;
+    char *rows = alloc_rows(l, l->height);
+    int n = l->ops->fetch(l->ctx, anchor, 0, l->height, rows);
+    if (n < l->height) {
+        /* Near the end: the last full page, as a reload shows it. */
+        release_rows(l, rows, n);
+        n = l->ops->fetch(l->ctx, NULL, -1, l->height, rows);
+    }
+    int cur = 0;
+    if (l->ops->same)
+        for (int i = 0; i < n; i++)
+            if (l->ops->same(rows + (size_t)i * rs, anchor))
+                cur = i;
+    set_window(l, rows, n);
+    l->cur = cur;
+    clamp(l);
+}

@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "nightshift/query.h"
 #include "nightshift/store.h"
 #include "nightshift/tui.h"
 #include "nightshift/util.h"
@@ -42,12 +43,22 @@
     X(END)                                                                                         \
     X(OPEN)                                                                                        \
     X(SEARCH)                                                                                      \
+    X(NEXT_MATCH)                                                                                  \
+    X(PREV_MATCH)                                                                                  \
     X(FREEZE)                                                                                      \
     X(REDRAW)                                                                                      \
     X(MARK)                                                                                        \
     X(UNMARK)                                                                                      \
     X(FILTER)                                                                                      \
+    X(SHOW)                                                                                        \
     X(SORT)                                                                                        \
+    X(SORT_REVERSE)                                                                                \
+    X(SORT_PREV)                                                                                   \
+    X(SORT_NEXT)                                                                                   \
+    X(MARK_ALL)                                                                                    \
+    X(MARK_RANGE)                                                                                  \
+    X(MARK_INVERT)                                                                                 \
+    X(YANK)                                                                                        \
     X(MAP)                                                                                         \
     X(ZOOM)                                                                                        \
     X(ERRORS)                                                                                      \
@@ -221,6 +232,9 @@ struct tui {
     int64_t status_run;  /* the run an action's line is about (0: any view) */
     int64_t pending_cmd; /* command submitted, verdict not seen yet */
     int64_t pending_run;
+    /* The run table's sort, remembered for every run view of the session. */
+    enum ns_part_sort sort;
+    bool sort_desc;
     char pending_verb[16];
     char pending_what[160];
     double pending_since;
@@ -324,5 +338,67 @@ void *list_row(const struct tui_list *l, int i);
 void *list_current(const struct tui_list *l); /* NULL if empty */
 /* Navigation commands (UP DOWN PGUP PGDN HOME END); false if not one. */
 bool list_navigate(struct tui_list *l, enum tui_cmd cmd);
+/* Moves the window to the item anchor (the caller keeps it), the cursor on
+ * it when it still exists; near the end, the last full page. */
+void list_goto(struct tui_list *l, const void *anchor);
+
+/* ---- marks (marks.c): a set of partition indexes, kept sorted ---- */
+
+struct tui_marks {
+    int64_t *idx;
+    size_t n;
+};
+
+bool marks_has(const struct tui_marks *m, int64_t idx);
+void marks_toggle(struct tui_marks *m, int64_t idx);
+void marks_clear(struct tui_marks *m);
+/* Marks every v[0..n) (ascending); returns how many were not marked yet. */
+size_t marks_add(struct tui_marks *m, const int64_t *v, size_t n);
+/* Toggles every v[0..n) (ascending). */
+void marks_invert(struct tui_marks *m, const int64_t *v, size_t n);
+
+/* ---- the run table's filter, search and sort (find.c) ---- */
+
+struct tui_find {
+    char filter_text[256], search_text[256]; /* as typed */
+    struct ns_part_expr filter, search;      /* parsed */
+    int64_t hits;                            /* search matches under the filter */
+    bool only_hits;                          /* set while find.c fetches the next match */
+    bool range_on;                           /* v pressed once: a range starts at range_from */
+    int64_t range_from;
+};
+
+/* What the run table (or its map) hands find.c to act on. */
+struct tui_find_target {
+    struct tui_list *list; /* NULL in the map */
+    struct tui_marks *marks;
+    int64_t (*idx_of)(const void *row);
+    struct ns_part_select sel; /* the table's selection now */
+    int64_t cursor_idx;        /* the partition under the cursor, -1 none */
+};
+
+/* The find, sort and mark keys (SEARCH NEXT_MATCH PREV_MATCH FILTER SORT*
+ * MARK_ALL MARK_RANGE MARK_INVERT) on a run table: TUI_OK when cmd is not
+ * one of them, else what to do next; the status line says what happened
+ * and how many partitions it touched. */
+enum tui_result find_key(struct tui *t, struct tui_find *f, const struct tui_find_target *tg,
+                         enum tui_cmd cmd);
+/* F4: asks for a filter (the prompt starts empty; empty clears it).
+ * Returns true when the filter changed; a parse error goes to the
+ * status line and keeps the old filter. */
+bool find_ask_filter(struct tui *t, struct tui_find *f);
+/* /: asks for a search; true when there is a new one (hits to count). */
+bool find_ask_search(struct tui *t, struct tui_find *f);
+/* o, O, <, >: changes t->sort / t->sort_desc; true when it changed. */
+bool find_sort_key(struct tui *t, enum tui_cmd cmd);
+/* The title of a column width wide, with the sort's arrow when col is
+ * the sort's column (the title cut to make room). */
+const char *find_sort_title(const struct tui *t, enum ns_part_sort col, const char *title,
+                            int width, char *buf, size_t len);
+/* Draws on row y from x either the filter (" and state:failed", filter
+ * true; the table's state filter is drawn before it) or the search with
+ * its count, the marks and a range; returns the columns used. */
+int find_draw_line(struct tui *t, const struct tui_find *f, bool filter, size_t marked, int y,
+                   int x, int w);
 
 #endif

@@ -9,8 +9,9 @@
  * enough for 10 000s of partitions on one screen; it reads only the states
  * of the partitions it shows, as one primary-key range.
  *
- * Marks (Space) are a sorted array of partition indexes; actions apply to
- * the marked partitions, else to the one under the cursor.
+ * Marks (Space, *, v, ~: marks.c) are a sorted array of partition indexes;
+ * actions apply to the marked partitions, else to the one under the cursor.
+ * The filter (F4), search (/ n N) and sort (o O < >) are find.c's.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -65,8 +66,6 @@ static const enum ns_part_filter filters[F_N] = {[F_ALL] = NS_PF_ALL,
                                                  [F_FAILED] = NS_PF_FAILED,
                                                  [F_WAITING] = NS_PF_WAITING};
 
-#define SORT_N NS_SORT_COUNT
-
 /* The header: the read model's run summary, with its texts escaped. */
 struct run_head {
     bool found;
@@ -84,11 +83,11 @@ struct run_view {
     double *spark; /* partitions/s between samples, oldest first */
     int n_spark;
     struct tui_list list;
-    int filter, sort;
-    char search[128];
+    int filter;
+    struct tui_find find;
+    double sort_now; /* the clock of time-dependent sort keys, per load */
     char *signature; /* only failed partitions with this last signature */
-    int64_t *marks;
-    size_t n_marks;
+    struct tui_marks marks;
     /* map */
     bool map;
     int zoom; /* 0 auto, else 1, 2, 8 partitions per cell */
@@ -109,6 +108,11 @@ static void part_row_release(void *p)
     free(r->key);
     free(r->state);
     free(r->message);
+}
+
+static int64_t part_row_idx(const void *p)
+{
+    return ((const struct part_row *)p)->q.idx;
 }
 
 static bool part_row_same(const void *a, const void *b)
@@ -133,8 +137,12 @@ static struct ns_part_select selection(const struct run_view *v)
     struct ns_part_select sel = {.run_id = v->base.run_id,
                                  .filter = v->signature ? NS_PF_GROUP : filters[v->filter],
                                  .signature = v->signature,
-                                 .text = v->search,
-                                 .sort = (enum ns_part_sort)v->sort};
+                                 .where = &v->find.filter,
+                                 .search = &v->find.search,
+                                 .only_hits = v->find.only_hits,
+                                 .sort = v->t->sort,
+                                 .desc = v->t->sort_desc,
+                                 .now = v->sort_now};
     return sel;
 }
 
@@ -297,41 +305,10 @@ static void load_map(struct run_view *v)
     load_cur_part(v);
 }
 
-static bool is_marked(const struct run_view *v, int64_t idx)
-{
-    size_t lo = 0, hi = v->n_marks;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (v->marks[mid] == idx)
-            return true;
-        if (v->marks[mid] < idx)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return false;
-}
-
-static void toggle_mark(struct run_view *v, int64_t idx)
-{
-    size_t i = 0;
-    while (i < v->n_marks && v->marks[i] < idx)
-        i++;
-    if (i < v->n_marks && v->marks[i] == idx) {
-        memmove(&v->marks[i], &v->marks[i + 1], sizeof *v->marks * (v->n_marks - i - 1));
-        v->n_marks--;
-        return;
-    }
-    v->marks = ns_xrealloc(v->marks, sizeof *v->marks * (v->n_marks + 1));
-    memmove(&v->marks[i + 1], &v->marks[i], sizeof *v->marks * (v->n_marks - i));
-    v->marks[i] = idx;
-    v->n_marks++;
-}
-
 static void run_load(struct tui_view *vv, struct tui *t)
 {
     struct run_view *v = (struct run_view *)vv;
-    (void)t;
+    v->sort_now = t->now;
     load_head(v);
     if (v->map)
         load_map(v);
@@ -482,6 +459,16 @@ static void draw_table(struct run_view *v, int y, int h, int w)
     struct tui *t = v->t;
     struct tui_col c[P_N];
     memcpy(c, part_cols, sizeof c);
+    /* The sort's column title carries its arrow (find.c). */
+    static const enum ns_part_sort col_sort[P_N] = {
+        [P_MARK] = NS_SORT_COUNT,      [P_IDX] = NS_SORT_IDX,         [P_KEY] = NS_SORT_KEY,
+        [P_STATE] = NS_SORT_STATE,     [P_BAR] = NS_SORT_PROGRESS,    [P_RATE] = NS_SORT_RATE,
+        [P_ATT] = NS_SORT_ATTEMPTS,    [P_ELAPSED] = NS_SORT_ELAPSED, [P_ETA] = NS_SORT_ETA,
+        [P_ERRS] = NS_SORT_ERRORS,     [P_MSG] = NS_SORT_MESSAGE};
+    char titles[P_N][32];
+    for (int i = 0; i < P_N; i++)
+        c[i].title = find_sort_title(t, col_sort[i], c[i].title, c[i].width, titles[i],
+                                     sizeof titles[i]);
     cols_layout(c, P_N, w);
     cols_header(c, P_N, y, w, A_BOLD | A_UNDERLINE);
     int rows = h - 1;
@@ -496,11 +483,15 @@ static void draw_table(struct run_view *v, int y, int h, int w)
             term_fill(yy, 0, w, base);
         char buf[64];
         const struct ns_part_row *q = &r->q;
-        if (is_marked(v, q->idx))
+        if (marks_has(&v->marks, q->idx))
             cols_cell(&c[P_MARK], yy, base | A_BOLD, "*");
         snprintf(buf, sizeof buf, "%lld", (long long)q->idx);
         cols_cell(&c[P_IDX], yy, base, buf);
-        cols_cell(&c[P_KEY], yy, base, r->key);
+        /* A search match: underlined and marked, seen without colour too. */
+        attr_t hit = q->hit ? A_UNDERLINE | A_BOLD : 0;
+        if (q->hit && !marks_has(&v->marks, q->idx))
+            cols_cell(&c[P_MARK], yy, base | A_BOLD, ">");
+        cols_cell(&c[P_KEY], yy, base | hit, r->key);
         cols_cell(&c[P_STATE], yy, base | term_attr(term_state_color(r->state)), r->state);
         double frac = -1;
         if (q->total > 0)
@@ -528,10 +519,10 @@ static void draw_table(struct run_view *v, int y, int h, int w)
         cols_cell(&c[P_ETA], yy, base, tui_fmt_dur(query_part_eta(q, t->now), buf, sizeof buf));
         snprintf(buf, sizeof buf, "%lld", (long long)q->errors);
         cols_cell(&c[P_ERRS], yy, base, q->errors ? buf : "");
-        cols_cell(&c[P_MSG], yy, base | (cur ? 0 : A_DIM), r->message);
+        cols_cell(&c[P_MSG], yy, base | (cur || hit ? hit : A_DIM), r->message);
     }
     if (v->list.n == 0)
-        term_put(y + 2, 2, w - 2, A_DIM, "no partition matches (t: filter, /: text)");
+        term_put(y + 2, 2, w - 2, A_DIM, "no partition matches (t: shown, F4: filter)");
 }
 
 static void put_cell(int y, int x, attr_t a, const char *glyph)
@@ -616,7 +607,7 @@ static void draw_map(struct run_view *v, int y, int h, int w)
             if (v->density == 1) {
                 int s = states[0];
                 char g[2] = {pstates[s].letter, 0};
-                if (is_marked(v, v->idx_min + ords[0]))
+                if (marks_has(&v->marks, v->idx_min + ords[0]))
                     g[0] = '*';
                 /* Colour: a coloured block that still shows its letter. */
                 attr_t a = term_attr(pstates[s].color) | (v->t->color ? A_REVERSE : 0);
@@ -690,20 +681,15 @@ static void run_draw(struct tui_view *vv, struct tui *t, int y, int h, int w)
         x += term_put(yy, x, w - x > 40 ? 40 : w - x, term_attr(TUI_C_BAD), safe);
         free(safe);
     } else if (!v->map) {
-        x += term_putf(yy, x, w - x, A_NORMAL, "filter %s  sort %s",
-                       query_part_filter_name(filters[v->filter]),
-                       query_part_sort_name((enum ns_part_sort)v->sort));
+        x += term_putf(yy, x, w - x, A_NORMAL, "filter %s",
+                       query_part_filter_name(filters[v->filter]));
+        x += find_draw_line(t, &v->find, true, v->marks.n, yy, x, w);
+        x += term_putf(yy, x, w - x, A_NORMAL, "  sort %s%s", query_part_sort_name(t->sort),
+                       t->sort_desc ? " desc" : "");
     }
-    if (v->search[0] && !v->map) {
-        x += term_put(yy, x, w - x, A_NORMAL, "  /");
-        char *safe = tui_esc(t, v->search, strlen(v->search));
-        x += term_put(yy, x, w - x, A_BOLD, safe);
-        free(safe);
-    }
-    if (v->n_marks)
-        x += term_putf(yy, x, w - x, A_BOLD, "  marked %zu", v->n_marks);
+    x += find_draw_line(t, &v->find, false, v->marks.n, yy, x, w);
     term_put(yy, x, w - x, A_DIM,
-             v->map ? "  m:table z:zoom arrows/hjkl Enter" : "  t:filter o:sort m:map Space:mark");
+             v->map ? "  m:table z:zoom arrows/hjkl Enter" : "  F4:filter /:search o:sort Space:mark");
     if (v->map)
         draw_map(v, yy + 1, h - 5, w);
     else
@@ -713,10 +699,10 @@ static void run_draw(struct tui_view *vv, struct tui *t, int y, int h, int w)
 /* The partitions an action applies to: the marked ones, else the current. */
 static size_t marked_or_current(struct run_view *v, int64_t **out)
 {
-    if (v->n_marks) {
-        *out = ns_xmalloc(sizeof **out * v->n_marks);
-        memcpy(*out, v->marks, sizeof **out * v->n_marks);
-        return v->n_marks;
+    if (v->marks.n) {
+        *out = ns_xmalloc(sizeof **out * v->marks.n);
+        memcpy(*out, v->marks.idx, sizeof **out * v->marks.n);
+        return v->marks.n;
     }
     *out = ns_xmalloc(sizeof **out);
     if (v->map) {
@@ -789,6 +775,18 @@ static enum tui_result run_key(struct tui_view *vv, struct tui *t, enum tui_cmd 
         if (list_navigate(&v->list, cmd))
             return TUI_REDRAW;
     }
+    struct part_row *cur = list_current(&v->list);
+    struct tui_find_target tg = {
+        .list = v->map ? NULL : &v->list,
+        .marks = &v->marks,
+        .idx_of = part_row_idx,
+        .sel = selection(v),
+        .cursor_idx = v->map ? (map_count(v) > 0 ? v->idx_min + v->map_cur : -1)
+                      : cur  ? cur->q.idx
+                             : -1};
+    enum tui_result found = find_key(t, &v->find, &tg, cmd);
+    if (found != TUI_OK)
+        return found;
     switch (cmd) {
     case TUI_CMD_BACK:
         return TUI_POP;
@@ -830,7 +828,7 @@ static enum tui_result run_key(struct tui_view *vv, struct tui *t, enum tui_cmd 
         tui_status(t, A_NORMAL, "map density: %s", v->zoom ? "fixed" : "auto");
         return TUI_REDRAW;
     }
-    case TUI_CMD_FILTER:
+    case TUI_CMD_SHOW:
         if (v->signature) {
             free(v->signature);
             v->signature = NULL;
@@ -839,33 +837,20 @@ static enum tui_result run_key(struct tui_view *vv, struct tui *t, enum tui_cmd 
         }
         list_reset(&v->list);
         return TUI_REDRAW;
-    case TUI_CMD_SORT:
-        v->sort = (v->sort + 1) % SORT_N;
-        list_reset(&v->list);
-        return TUI_REDRAW;
-    case TUI_CMD_SEARCH:
-        tui_prompt(t, "filter partitions (key or message): ", v->search, sizeof v->search);
-        list_reset(&v->list);
-        return TUI_REDRAW;
     case TUI_CMD_MARK: {
-        int64_t *sel;
-        size_t n;
         if (v->map) {
-            toggle_mark(v, v->idx_min + v->map_cur);
+            marks_toggle(&v->marks, v->idx_min + v->map_cur);
             return map_key(v, TUI_CMD_RIGHT);
         }
         struct part_row *r = list_current(&v->list);
-        (void)sel;
-        (void)n;
         if (r)
-            toggle_mark(v, r->q.idx);
+            marks_toggle(&v->marks, r->q.idx);
         list_navigate(&v->list, TUI_CMD_DOWN);
         return TUI_REDRAW;
     }
     case TUI_CMD_UNMARK:
-        free(v->marks);
-        v->marks = NULL;
-        v->n_marks = 0;
+        tui_status(t, A_NORMAL, "%zu marks cleared", v->marks.n);
+        marks_clear(&v->marks);
         return TUI_REDRAW;
     case TUI_CMD_ERRORS:
     case TUI_CMD_FAILURES:
@@ -879,11 +864,8 @@ static enum tui_result run_key(struct tui_view *vv, struct tui *t, enum tui_cmd 
         size_t n = marked_or_current(v, &sel);
         tui_partition_action(t, vv->run_id, cmd, sel, n, NULL);
         free(sel);
-        if (v->n_marks && cmd != TUI_CMD_KILL) {
-            free(v->marks);
-            v->marks = NULL;
-            v->n_marks = 0;
-        }
+        if (v->marks.n && cmd != TUI_CMD_KILL)
+            marks_clear(&v->marks);
         return TUI_RELOAD;
     }
     default:
@@ -906,7 +888,7 @@ static void run_free(struct tui_view *vv)
         part_row_release(&v->cur_part);
     free(v->spark);
     free(v->cells);
-    free(v->marks);
+    marks_clear(&v->marks);
     free(v->signature);
     free(v);
 }

@@ -265,11 +265,61 @@ enum ns_part_filter { NS_PART_FILTERS(NS_PF_ENUM) NS_PF_COUNT };
 #undef NS_PF_ENUM
 const char *query_part_filter_name(enum ns_part_filter f);
 
-/* Orders of a partition page. Index and state ride on an index; "least
- * progress" (stragglers first) has none, so SQLite sorts the rows of the
- * filter - cheap for running/failed/waiting, a scan for "all". */
-enum ns_part_sort { NS_SORT_IDX, NS_SORT_IDX_DESC, NS_SORT_STATE, NS_SORT_PROGRESS, NS_SORT_COUNT };
+/* Orders of a partition page: one per column of the console's table, each
+ * ascending or descending (ns_part_select.desc), ties broken by idx. Index
+ * and state ride on an index; every other key has none, so SQLite sorts
+ * the rows of the filter - cheap for running/failed/waiting, a scan for
+ * "all". rate, elapsed and eta depend on the clock: ns_part_select.now. */
+#define NS_PART_SORTS(X)                                                                           \
+    X(IDX, "index")                                                                                \
+    X(KEY, "key")                                                                                  \
+    X(STATE, "state")                                                                              \
+    X(PROGRESS, "progress")                                                                        \
+    X(RATE, "rec/s")                                                                               \
+    X(ATTEMPTS, "attempts")                                                                        \
+    X(ELAPSED, "elapsed")                                                                          \
+    X(ETA, "eta")                                                                                  \
+    X(ERRORS, "errors")                                                                            \
+    X(MESSAGE, "message")
+#define NS_SORT_ENUM(e, name) NS_SORT_##e,
+enum ns_part_sort { NS_PART_SORTS(NS_SORT_ENUM) NS_SORT_COUNT };
+#undef NS_SORT_ENUM
 const char *query_part_sort_name(enum ns_part_sort s);
+
+/* A filter or search over partitions, parsed from what an operator types:
+ * terms combined with AND, each `FIELD OP VALUE` or a bare word (key or
+ * last message contains it), `-` or `!` in front negates one. Fields:
+ * state (: = != ~), key (: = != ~), err (~ : = contain in the last
+ * message or signature, != does not), attempts, errors, idx, progress (%)
+ * with = : != > < >= <=. Text matches ignore ASCII case; a value may be
+ * "quoted" to hold spaces. */
+#define NS_PART_EXPR_MAX 12
+enum ns_part_field {
+    NS_PFIELD_ANY,
+    NS_PFIELD_STATE,
+    NS_PFIELD_KEY,
+    NS_PFIELD_ERR,
+    NS_PFIELD_ATTEMPTS,
+    NS_PFIELD_ERRORS,
+    NS_PFIELD_IDX,
+    NS_PFIELD_PROGRESS,
+};
+enum ns_part_op { NS_POP_EQ, NS_POP_NE, NS_POP_HAS, NS_POP_GT, NS_POP_LT, NS_POP_GE, NS_POP_LE };
+struct ns_part_term {
+    enum ns_part_field field;
+    enum ns_part_op op;
+    bool neg;
+    char text[128]; /* the value as typed (text fields) */
+    double num;     /* numeric fields */
+};
+struct ns_part_expr {
+    int n; /* 0: matches every partition */
+    struct ns_part_term t[NS_PART_EXPR_MAX];
+};
+
+/* Parses text into *e. Returns 0, or -1 with a sentence in err ("unknown
+ * field \"foo\" (state, key, err, attempts, errors, idx, progress)"). */
+int query_part_expr_parse(const char *text, struct ns_part_expr *e, char *err, size_t errlen);
 
 struct ns_part_select {
     int64_t run_id;
@@ -277,7 +327,12 @@ struct ns_part_select {
     const char *state;     /* one state word instead of the filter, or NULL */
     const char *signature; /* NS_PF_GROUP: the failure group */
     const char *text;      /* key or last message contains it; NULL or "" = any */
+    const struct ns_part_expr *where;  /* and every term of it (NULL: no more) */
+    const struct ns_part_expr *search; /* rows matching it come with hit set */
+    bool only_hits;                    /* keep only the rows matching search */
     enum ns_part_sort sort;
+    bool desc;  /* the sort descending */
+    double now; /* the clock of the rate, elapsed and eta sort keys */
 };
 
 struct ns_part_row {
@@ -294,7 +349,10 @@ struct ns_part_row {
     double started_at, finished_at, checkpoint_at, next_attempt_at, updated_at; /* 0: NULL */
     double attempts_time;   /* the sum of every ended attempt's duration */
     double live_started_at; /* when the live attempt started; 0 if none */
-    double pfrac;           /* progress / total, the "least progress" sort key */
+    double pfrac;           /* progress / total */
+    double sort_num;        /* the row's sort key (query_partitions), number */
+    char *sort_text;        /* or text, for the key, state and message orders */
+    bool hit;               /* matches the selection's search */
 };
 
 int query_partitions(struct ns_store *st, const struct ns_part_select *sel,
@@ -319,6 +377,11 @@ int query_partition(struct ns_store *st, int64_t run_id, int64_t idx, struct ns_
 void query_part_row_release(struct ns_part_row *r);
 /* Number of partitions a selection holds (what an action on it touches). */
 int64_t query_partition_count(struct ns_store *st, const struct ns_part_select *sel);
+/* The indexes of up to max partitions of a selection, ascending, into
+ * *out (the caller frees). Returns the count (more may exist when it is
+ * max), or -1 on a database error. */
+int64_t query_partition_indexes(struct ns_store *st, const struct ns_part_select *sel, int64_t max,
+                                int64_t **out);
 /* The lowest and highest partition index of run_id; *lo > *hi when none. */
 void query_partition_range(struct ns_store *st, int64_t run_id, int64_t *lo, int64_t *hi);
 /* The states of partitions [from, from + n) as enum ns_part_state + 1

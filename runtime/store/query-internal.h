@@ -5,6 +5,7 @@
  *   query.c         state words, the figures, the run summary, failure
  *                   groups, runs, events, samples and commands
  *   query-parts.c   partitions and attempts: pages, one row, counts
+ *   query-filter.c  the console's partition filters and searches
  *   query-errors.c  error records and their groups
  *
  * Invariants (query.c): nothing here writes; statements are finalized
@@ -54,5 +55,11 @@ void query_reverse_rows(void *rows, int n, size_t size);
 int query_one_row(struct ns_store *st, const char *sql, const int64_t *args, int nargs, void *out,
                   size_t size, void (*read)(sqlite3_stmt *, void *), const char *what, char *err,
                   size_t errlen);
+
+/* query-filter.c: " (term AND term ...)" of a parsed filter, its values
+ * bound as ?base, ?base+1, ... by query_part_expr_bind. "(1)" when e is
+ * NULL or empty. */
+void query_part_expr_sql(struct ns_buf *b, const struct ns_part_expr *e, int base);
+void query_part_expr_bind(sqlite3_stmt *s, const struct ns_part_expr *e, int base);
 
 #endif

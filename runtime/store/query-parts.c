@@ -26,22 +26,41 @@ const char *query_part_filter_name(enum ns_part_filter f)
 }
 
 #define PFRAC "coalesce(CAST(progress AS REAL) / nullif(total, 0), 0.0)"
+/* The live attempt's start, its records/s at ?8, every attempt's time. */
+#define LIVE_START                                                                                 \
+    "(SELECT max(a.started_at) FROM attempts a WHERE a.run_id = partitions.run_id AND a.idx = "    \
+    "partitions.idx AND a.outcome IS NULL)"
+#define LIVE_RATE "coalesce(progress / nullif(?8 - " LIVE_START ", 0), 0.0)"
+
+/* Each order's key as SQL (NULL: idx itself) and whether it is text; the
+ * keyset condition is (key, idx) > (?7, ?2), the tie broken by idx. */
+#define NS_SORT_NAME(e, name) [NS_SORT_##e] = name,
+static const char *const sort_names[NS_SORT_COUNT] = {NS_PART_SORTS(NS_SORT_NAME)};
+#undef NS_SORT_NAME
 static const struct {
-    const char *name, *fwd, *rev, *after, *before, *at;
-} sorts[NS_SORT_COUNT] = {
-    [NS_SORT_IDX] = {"index", "idx ASC", "idx DESC", "idx > ?2", "idx < ?2", "idx >= ?2"},
-    [NS_SORT_IDX_DESC] = {"index desc", "idx DESC", "idx ASC", "idx < ?2", "idx > ?2", "idx <= ?2"},
-    [NS_SORT_STATE] = {"state", "state ASC, idx ASC", "state DESC, idx DESC",
-                       "(state, idx) > (?3, ?2)", "(state, idx) < (?3, ?2)",
-                       "(state, idx) >= (?3, ?2)"},
-    [NS_SORT_PROGRESS] = {"least progress", PFRAC " ASC, idx ASC", PFRAC " DESC, idx DESC",
-                          "(" PFRAC ", idx) > (?7, ?2)", "(" PFRAC ", idx) < (?7, ?2)",
-                          "(" PFRAC ", idx) >= (?7, ?2)"},
+    const char *expr;
+    bool text;
+} sort_keys[NS_SORT_COUNT] = {
+    [NS_SORT_IDX] = {NULL, false},
+    [NS_SORT_KEY] = {"key", true},
+    [NS_SORT_STATE] = {"state", true},
+    [NS_SORT_PROGRESS] = {PFRAC, false},
+    [NS_SORT_RATE] = {LIVE_RATE, false},
+    [NS_SORT_ATTEMPTS] = {"attempts_total", false},
+    [NS_SORT_ELAPSED] = {"(SELECT coalesce(sum(coalesce(a.duration, ?8 - a.started_at)), 0.0) FROM "
+                         "attempts a WHERE a.run_id = partitions.run_id AND a.idx = partitions.idx)",
+                         false},
+    /* Unknown ETAs last: 1e18. */
+    [NS_SORT_ETA] = {"CASE WHEN state = 'running' AND total > 0 AND " LIVE_RATE
+                     " > 0 THEN (total - progress) / " LIVE_RATE " ELSE 1e18 END",
+                     false},
+    [NS_SORT_ERRORS] = {"error_records", false},
+    [NS_SORT_MESSAGE] = {"coalesce(last_message, '')", true},
 };
 
 const char *query_part_sort_name(enum ns_part_sort s)
 {
-    return (unsigned)s < NS_SORT_COUNT ? sorts[s].name : "?";
+    return (unsigned)s < NS_SORT_COUNT ? sort_names[s] : "?";
 }
 
 #define PR(f) offsetof(struct ns_part_row, f)
@@ -94,20 +113,34 @@ static void read_part(sqlite3_stmt *s, void *row)
         r->params_json = ns_xstrdup("{}");
 }
 
-static void part_select_sql(struct ns_buf *sql)
+/* "SELECT <the table's columns>, checkpoint": the caller adds any more
+ * columns and the FROM. */
+static void part_select_cols(struct ns_buf *sql)
 {
     buf_adds(sql, "SELECT ");
     query_cols_select(sql, part_cols, NS_ARRAY_LEN(part_cols));
-    buf_adds(sql, ", checkpoint FROM partitions ");
+    buf_adds(sql, ", checkpoint");
 }
 
-/* WHERE of a selection; binds ?1 run, ?5 text, ?6 signature or state. */
+/* The parameters of a filter's and a search's terms (query-filter.c). */
+enum { WHERE_BASE = 20, SEARCH_BASE = 40 };
+
+/* WHERE of a selection; binds ?1 run, ?5 text, ?6 signature or state,
+ * ?20... the filter's terms, ?40... the search's. */
 static void part_where(struct ns_buf *sql, const struct ns_part_select *sel)
 {
     buf_addf(sql, "WHERE run_id = ?1 AND %s",
              sel->state ? "state = ?6" : filter_sql[(unsigned)sel->filter % NS_PF_COUNT]);
     if (sel->text && sel->text[0])
         buf_adds(sql, " AND (instr(key, ?5) > 0 OR instr(coalesce(last_message, ''), ?5) > 0)");
+    if (sel->where && sel->where->n) {
+        buf_adds(sql, " AND ");
+        query_part_expr_sql(sql, sel->where, WHERE_BASE);
+    }
+    if (sel->only_hits) {
+        buf_adds(sql, " AND ");
+        query_part_expr_sql(sql, sel->search, SEARCH_BASE);
+    }
 }
 
 static void part_bind(sqlite3_stmt *s, const struct ns_part_select *sel)
@@ -119,6 +152,43 @@ static void part_bind(sqlite3_stmt *s, const struct ns_part_select *sel)
         sqlite3_bind_text(s, 6, sel->state, -1, SQLITE_TRANSIENT);
     else if (sel->filter == NS_PF_GROUP)
         sqlite3_bind_text(s, 6, sel->signature ? sel->signature : "", -1, SQLITE_TRANSIENT);
+    query_part_expr_bind(s, sel->where, WHERE_BASE);
+    query_part_expr_bind(s, sel->search, SEARCH_BASE);
+    sqlite3_bind_double(s, 8, sel->now);
+}
+
+/* The keyset condition and the order of a page: (key, idx) against the
+ * anchor's (?7, ?2), reversed for a descending sort or a page backwards. */
+static void part_order(struct ns_buf *sql, const struct ns_part_select *sel, bool anchored,
+                       int dir)
+{
+    unsigned so = (unsigned)sel->sort % NS_SORT_COUNT;
+    const char *key = sort_keys[so].expr;
+    bool down = sel->desc != (dir < 0); /* rows in descending order */
+    if (anchored) {
+        const char *cmp = dir == 0 ? (sel->desc ? "<=" : ">=") : down ? "<" : ">";
+        if (key)
+            buf_addf(sql, " AND (%s, idx) %s (?7, ?2)", key, cmp);
+        else
+            buf_addf(sql, " AND idx %s ?2", cmp);
+    }
+    const char *o = down ? "DESC" : "ASC";
+    if (key)
+        buf_addf(sql, " ORDER BY %s %s, idx %s LIMIT ?4", key, o, o);
+    else
+        buf_addf(sql, " ORDER BY idx %s LIMIT ?4", o);
+}
+
+/* The row's sort key and search hit, selected after the checkpoint. */
+static void read_part_page(sqlite3_stmt *s, void *row)
+{
+    struct ns_part_row *r = row;
+    read_part(s, row);
+    if (sqlite3_column_type(s, PART_CHECKPOINT_COL + 1) == SQLITE_TEXT)
+        r->sort_text = query_col_text(s, PART_CHECKPOINT_COL + 1);
+    else
+        r->sort_num = sqlite3_column_double(s, PART_CHECKPOINT_COL + 1);
+    r->hit = sqlite3_column_int(s, PART_CHECKPOINT_COL + 2) != 0;
 }
 
 int query_partitions(struct ns_store *st, const struct ns_part_select *sel,
@@ -127,14 +197,15 @@ int query_partitions(struct ns_store *st, const struct ns_part_select *sel,
 {
     unsigned so = (unsigned)sel->sort % NS_SORT_COUNT;
     struct ns_buf sql = NS_BUF_INIT;
-    part_select_sql(&sql);
+    part_select_cols(&sql);
+    buf_addf(&sql, ", %s, ", sort_keys[so].expr ? sort_keys[so].expr : "idx");
+    if (sel->search && sel->search->n)
+        query_part_expr_sql(&sql, sel->search, SEARCH_BASE);
+    else
+        buf_adds(&sql, "0");
+    buf_adds(&sql, " FROM partitions ");
     part_where(&sql, sel);
-    if (anchor)
-        buf_addf(&sql, " AND %s",
-                 dir > 0   ? sorts[so].after
-                 : dir < 0 ? sorts[so].before
-                           : sorts[so].at);
-    buf_addf(&sql, " ORDER BY %s LIMIT ?4", dir < 0 ? sorts[so].rev : sorts[so].fwd);
+    part_order(&sql, sel, anchor != NULL, dir);
     sqlite3_stmt *s = query_prep(st, sql.data, "partitions", err, errlen);
     buf_release(&sql);
     if (!s)
@@ -142,12 +213,16 @@ int query_partitions(struct ns_store *st, const struct ns_part_select *sel,
     part_bind(s, sel);
     if (anchor) {
         sqlite3_bind_int64(s, 2, anchor->idx);
-        sqlite3_bind_text(s, 3, anchor->state, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_double(s, 7, anchor->pfrac);
+        if (sort_keys[so].text)
+            sqlite3_bind_text(s, 7, anchor->sort_text ? anchor->sort_text : "", -1,
+                              SQLITE_TRANSIENT);
+        else
+            sqlite3_bind_double(s, 7, anchor->sort_num);
     }
     sqlite3_bind_int(s, 4, limit);
     memset(rows, 0, sizeof *rows * (size_t)(limit > 0 ? limit : 0));
-    int n = query_step_rows(st, s, limit, rows, sizeof *rows, read_part, "partitions", err, errlen);
+    int n = query_step_rows(st, s, limit, rows, sizeof *rows, read_part_page, "partitions", err,
+                            errlen);
     if (dir < 0 && n > 0)
         query_reverse_rows(rows, n, sizeof *rows);
     return n;
@@ -186,8 +261,8 @@ int query_partition(struct ns_store *st, int64_t run_id, int64_t idx, struct ns_
                     char *err, size_t errlen)
 {
     struct ns_buf sql = NS_BUF_INIT;
-    part_select_sql(&sql);
-    buf_adds(&sql, "WHERE run_id = ?1 AND idx = ?2");
+    part_select_cols(&sql);
+    buf_adds(&sql, " FROM partitions WHERE run_id = ?1 AND idx = ?2");
     const int64_t args[] = {run_id, idx};
     int rc = query_one_row(st, sql.data, args, 2, out, sizeof *out, read_part, "a partition", err,
                            errlen);
@@ -198,6 +273,7 @@ int query_partition(struct ns_store *st, int64_t run_id, int64_t idx, struct ns_
 void query_part_row_release(struct ns_part_row *r)
 {
     free(r->checkpoint); /* read apart from the table (a blob) */
+    free(r->sort_text);
     query_cols_release(part_cols, NS_ARRAY_LEN(part_cols), r, sizeof *r);
 }
 
@@ -212,6 +288,35 @@ int64_t query_partition_count(struct ns_store *st, const struct ns_part_select *
     int64_t n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
     sqlite3_finalize(s);
     return n;
+}
+
+int64_t query_partition_indexes(struct ns_store *st, const struct ns_part_select *sel, int64_t max,
+                                int64_t **out)
+{
+    struct ns_buf sql = NS_BUF_INIT;
+    buf_adds(&sql, "SELECT idx FROM partitions ");
+    part_where(&sql, sel);
+    buf_adds(&sql, " ORDER BY idx LIMIT ?4");
+    sqlite3_stmt *s = store_prepare(st, sql.data);
+    buf_release(&sql);
+    part_bind(s, sel);
+    sqlite3_bind_int64(s, 4, max);
+    size_t cap = 64, n = 0;
+    int64_t *v = ns_xmalloc(cap * sizeof *v);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (n == cap)
+            v = ns_xrealloc(v, (cap *= 2) * sizeof *v);
+        v[n++] = sqlite3_column_int64(s, 0);
+    }
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE) {
+        free(v);
+        *out = NULL;
+        return -1;
+    }
+    *out = v;
+    return (int64_t)n;
 }
 
 void query_partition_range(struct ns_store *st, int64_t run_id, int64_t *lo, int64_t *hi)

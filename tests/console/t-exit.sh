@@ -39,7 +39,7 @@ NIGHTSHIFT_DB=$orig_db
 # --read-only: action keys are refused and nothing is written.
 console_start 100 30 1 --read-only
 wait_screen "read-only shows in the title bar" 5 'read-only'
-like "no Kill in the function bar" "$(screen | tail -n 1)" '^F1Help F3Find F4Filter F5Map F6Sort F7Errors F8Failures F10Quit'
+like "no Kill in the function bar" "$(screen | tail -n 1)" '^F1Help F3Search F4Filter F5Map F6Sort F7Errors F8Failures F10Quit'
 keys p
 wait_screen "pause refused" 5 'read-only console: actions are disabled'
 keys r

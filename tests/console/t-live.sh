@@ -103,7 +103,7 @@ wait_screen "a running partition" 10 '^ +[0-9]+ [0-9]+-[0-9]+ +running'
 # not partition 1 (it fails by design).
 victim=$(screen | grep -E '^ +[0-9]+ [0-9]+-[0-9]+ +running' | awk '$1 != 1' |
     sed -E 's/^ +([0-9]+) .* ([0-9]+)% .*/\2 \1/' | sort -n | head -n 1 | cut -d' ' -f2)
-keys / C-u "${victim}000-${victim}999" Enter
+keys F4 "${victim}000-${victim}999" Enter
 wait_screen "only partition $victim listed" 5 "^ +$victim ${victim}000-${victim}999 "
 keys Enter
 wait_screen "partition view of $victim" 5 "> partition $victim\$|> partition $victim "
@@ -119,7 +119,7 @@ wait_for "the attempt is killed in SQLite" 10 \
 wait_screen "the partition view shows it" 5 '^ +1 +[0-9:]+ .*killed'
 keys q
 wait_screen "back to the table" 5 'filter running'
-keys / C-u Enter t t t
+keys F4 Enter t t t
 wait_screen "filter all again" 5 'filter all'
 
 # The failures view groups failed partitions by signature; r retries a group.

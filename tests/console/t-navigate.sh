@@ -25,22 +25,26 @@ wait_screen "failed rows show their message" 5 '8 part-000008 +failed.*connectio
 keys t t
 wait_screen "filter all again" 5 'filter all'
 
-keys o o o
-wait_screen "sort: least progress" 5 'sort least progress'
+keys o
+wait_screen "o asks for the column" 5 'sort by: \[i\]ndex'
+keys p
+wait_screen "sort: progress" 5 'sort progress'
+wait_screen "the sorted column has its arrow" 5 'PROGRESS▲'
 wait_screen "stragglers first" 5 '^ +7 part-000007 +pending'
 keys G
 wait_screen "End of the progress order" 5 '^ +1999 part-001999 +retry_wait'
 keys k k
 wait_screen "scrolling up in the progress order" 5 '^ +1998 part-001998 +failed'
-keys o g
+keys o i
 wait_screen "sort: index again" 5 'sort index'
+keys g
 
-keys /
-wait_screen "/ prompts" 5 'filter partitions'
+keys F4
+wait_screen "F4 prompts for a filter" 5 'filter \(state:failed'
 keys "part-0011" Enter
 wait_screen "text filter" 5 '1100 part-001100'
 wait_screen_not "text filter hides others" 5 'part-000000'
-keys / C-u Enter
+keys F4 Enter
 wait_screen "text filter cleared" 5 '^ +0 part-000000'
 
 keys Space Space
@@ -64,6 +68,7 @@ keys g
 keys '?'
 wait_screen "help screen" 5 '^Runs > run 1 fixture > help'
 wait_screen "help lists keys from the table" 5 'freeze / unfreeze the display'
+keys G
 wait_screen "help lists actions" 5 'pause the run'
 keys q
 wait_screen "help closes" 5 '\[table\]'
