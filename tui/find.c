@@ -102,7 +102,8 @@ bool find_sort_key(struct tui *t, enum tui_cmd cmd)
 const char *find_sort_title(const struct tui *t, enum ns_part_sort col, const char *title,
                             int width, char *buf, size_t len)
 {
-    if (col != t->sort)
+    /* The default order (index, ascending) goes without: no news. */
+    if (col != t->sort || (col == NS_SORT_IDX && !t->sort_desc))
         return title;
     const char *arrow = t->utf8 ? (t->sort_desc ? "▼" : "▲") : (t->sort_desc ? "v" : "^");
     int room = width - 1; /* titles are ASCII: bytes are columns */
