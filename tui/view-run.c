@@ -396,7 +396,7 @@ static void draw_header(struct run_view *v, int y, int w)
     x += sw + 1;
     x += term_putf(y + 2, x, w - x, A_NORMAL, "%s %s rec/s ",
                    tui_fmt_rate(r->throughput, a, sizeof a),
-                   tui_fmt_count((int64_t)r->record_rate, b, sizeof b));
+                   r->record_rate > 0 ? tui_fmt_count((int64_t)r->record_rate, b, sizeof b) : "-");
     /* Overdue by a fraction of a second (the runtime writes its projection
      * once a second): "0s", as due now. */
     double eta = query_eta_at(r, t->now);
@@ -903,8 +903,15 @@ static bool run_poll(struct tui_view *vv, struct tui *t)
     if (!v->h.found || v->h.r.final || now - v->alive_probed < 1.0)
         return false;
     v->alive_probed = now;
-    if (query_runtime_alive(&t->st, vv->run_id) == v->h.r.alive)
+    bool alive = query_runtime_alive(&t->st, vv->run_id);
+    if (alive != v->h.r.alive) {
+        run_load(vv, t); /* the rows change too: with no runtime nothing runs */
+        return true;
+    }
+    if (alive)
         return false;
+    /* Nobody drives it, so no row changes; but its SLA moves with the clock
+     * (the read model turns it at risk once the work left says so). */
     load_head(v);
     return true;
 }

@@ -71,7 +71,7 @@ struct ns_run_report {
      * records, liveness, ETA and SLA, computed there once for every reader. */
     struct ns_run_summary run;
     double now;
-    double wall_s; /* first start to finish (or now) */
+    double wall_s; /* first start to finish (or now): query.h's elapsed_s */
     /* attempts */
     int64_t attempts, retries, interrupted, timed_out, signalled, killed, failed_attempts;
     int64_t succeeded_attempts, live_attempts;

@@ -173,8 +173,8 @@ struct ns_run_summary {
     int64_t concurrency;
     struct ns_state_counts counts;
     int64_t records_done, records_total, error_records;
-    double throughput;  /* partitions/s, recent (the runtime's figure) */
-    double record_rate; /* records/s over this runtime's own records */
+    double throughput;  /* partitions/s, recent (the runtime's figure); 0 unless it moves */
+    double record_rate; /* records/s over this runtime's own records; 0 unless it moves */
     double created_at, started_at, finished_at, updated_at; /* 0 when NULL */
     double sla_deadline, sla_max_duration;                  /* 0 when NULL */
     int64_t runtime_pid;                                    /* 0 when NULL */
@@ -185,7 +185,10 @@ struct ns_run_summary {
     bool has_eta;     /* query_has_eta(); then: */
     double eta_s;     /* finish_at - now (not clamped) */
     double finish_at; /* the runtime's projected finish */
-    double elapsed_s; /* (finished_at or now) - started_at; 0 before the start */
+    double elapsed_s; /* (finished_at, stalled_at or now) - started_at; 0 before the start */
+    double stalled_at; /* when an unfinished run stopped moving: paused or halted (its
+                          change of state), its runtime gone (the last heartbeat, or
+                          the pause before it); 0 while it moves and once final */
 };
 
 /* The ETA of a summary at another moment than its read (a screen redrawn
@@ -195,7 +198,14 @@ struct ns_run_summary {
 double query_eta_at(const struct ns_run_summary *s, double now);
 double query_elapsed_at(const struct ns_run_summary *s, double now);
 
-/* Reads run run_id at time now. Returns 1 and fills *out, 0 when there is
+/* Reads run run_id at time now, with the figures of a run that does not
+ * move (paused, halted, stopping, final, or no runtime) made true: no
+ * throughput or record rate, no ETA; with no runtime also nothing running
+ * or paused (counted pending: the next runtime restarts them) and an SLA
+ * state of "ok" turned "at_risk" once the work left (at the runtime's last
+ * projection) cannot be done by the deadline from now, "missed" past it;
+ * elapsed time stops at stalled_at. docs/cli.md ("status") says the same.
+ * Returns 1 and fills *out, 0 when there is
  * no such run, -1 on a database error (err filled). The caller releases
  * *out with query_run_summary_release (also after 0 or -1). */
 int query_run_summary(struct ns_store *st, int64_t run_id, double now, struct ns_run_summary *out,
@@ -349,6 +359,9 @@ struct ns_part_row {
     double started_at, finished_at, checkpoint_at, next_attempt_at, updated_at; /* 0: NULL */
     double attempts_time;   /* the sum of every ended attempt's duration */
     double live_started_at; /* when the live attempt started; 0 if none */
+    double live_until;      /* when it stopped moving: paused, or its run's runtime gone
+                               (the last heartbeat); 0 while it moves. Rows of a run no
+                               runtime drives say pending, not running or paused. */
     double pfrac;           /* progress / total */
     double sort_num;        /* the row's sort key (query_partitions), number */
     char *sort_text;        /* or text, for the key, state and message orders */
@@ -364,8 +377,8 @@ int query_partitions(struct ns_store *st, const struct ns_part_select *sel,
  * live one up to now (without attempt durations: first start to finish).
  * Pure. */
 int64_t query_attempts_allowed(const struct ns_part_row *r);
-/* A partition's records/s over its live attempt (0 when none is live or it
- * reported nothing), and the ETA of a running one with a reported total
+/* A partition's records/s over its live attempt (0 when none is live, it
+ * does not move - live_until - or it reported nothing), and the ETA of a running one with a reported total
  * from that rate (-1 when unknown). Pure. */
 double query_part_rate(const struct ns_part_row *r, double now);
 double query_part_eta(const struct ns_part_row *r, double now);

@@ -370,7 +370,11 @@ static void print_run_lines(struct ns_store *st, const struct ns_run_summary *r,
     }
     printf("\n");
     if (!r->final) {
-        printf("rate       %.2f partitions/s, %.1f records/s", r->throughput, r->record_rate);
+        /* The read model gives a run that does not move no rate at all. */
+        if (query_has_eta(r->state, r->alive))
+            printf("rate       %.2f partitions/s, %.1f records/s", r->throughput, r->record_rate);
+        else
+            printf("rate       none: nothing moves");
         if (r->has_eta) {
             char eta[32], pf[32];
             ns_format_duration((int64_t)(r->eta_s * 1000), eta, sizeof eta);
@@ -456,9 +460,13 @@ static int show_run(struct ns_store *st, long long id)
         return NS_EXIT_ERROR;
     }
     print_run_lines(st, &r, id, now);
+    /* With no runtime nothing runs: those rows read as pending (query.h). */
+    bool driven = r.alive;
     query_run_summary_release(&r);
-    show_partitions(st, id, "running", "running", 20);
-    show_partitions(st, id, "paused", "paused", 20);
+    if (driven) {
+        show_partitions(st, id, "running", "running", 20);
+        show_partitions(st, id, "paused", "paused", 20);
+    }
     show_partitions(st, id, "retry_wait", "waiting to retry", 20);
     show_partitions(st, id, "failed", "failed", 20);
     show_partitions(st, id, "skipped", "skipped", 10);

@@ -124,7 +124,9 @@ static void e_attempts(struct ns_buf *b, const char *name, const struct ns_run_r
 
 static void e_live(struct ns_buf *b, const char *name, const struct ns_run_report *r)
 {
-    sample(b, name, r, NULL, (double)r->live_attempts);
+    /* The read model's running count: a paused worker or one whose runtime
+     * is gone does not run, although its attempt has not ended. */
+    sample(b, name, r, NULL, (double)r->run.counts.n[NS_PS_RUNNING]);
 }
 
 static void e_retries(struct ns_buf *b, const char *name, const struct ns_run_report *r)

@@ -91,6 +91,8 @@ static const struct col part_cols[] = {
      "AND a.idx = partitions.idx AND a.outcome IS NULL)",
      C_REAL, PR(live_started_at)},
     {PFRAC, C_REAL, PR(pfrac)},
+    /* A paused partition's live attempt stopped moving when it was paused. */
+    {"CASE WHEN state = 'paused' THEN coalesce(updated_at, 0) ELSE 0 END", C_REAL, PR(live_until)},
 };
 #undef PR
 /* checkpoint is read after the table's columns (a blob with its length). */
@@ -191,6 +193,35 @@ static void read_part_page(sqlite3_stmt *s, void *row)
     r->hit = sqlite3_column_int(s, PART_CHECKPOINT_COL + 2) != 0;
 }
 
+/* Rows of a run no runtime drives: their live attempts stopped with its last
+ * heartbeat, and nothing of them runs or is paused - they wait for the next
+ * runtime like pending ones (the run summary counts them so: query.c). */
+static void mark_driverless(struct ns_store *st, int64_t run_id, struct ns_part_row *rows, int n)
+{
+    bool live = false;
+    for (int i = 0; i < n; i++)
+        live = live || rows[i].live_started_at > 0 ||
+               query_part_state_of(rows[i].state) == NS_PS_RUNNING ||
+               query_part_state_of(rows[i].state) == NS_PS_PAUSED;
+    if (!live || query_runtime_alive(st, run_id))
+        return;
+    sqlite3_stmt *s = store_prepare(st, "SELECT max(coalesce(heartbeat_at, 0), updated_at) "
+                                        "FROM runs WHERE id = ?1 AND finished_at IS NULL");
+    sqlite3_bind_int64(s, 1, run_id);
+    double last = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_double(s, 0) : 0;
+    sqlite3_finalize(s);
+    for (int i = 0; i < n && last > 0; i++) {
+        struct ns_part_row *r = &rows[i];
+        int state = query_part_state_of(r->state);
+        if (state != NS_PS_RUNNING && state != NS_PS_PAUSED)
+            continue;
+        free(r->state);
+        r->state = ns_xstrdup(query_part_state_word(NS_PS_PENDING));
+        if (r->live_until <= 0 || last < r->live_until)
+            r->live_until = last > r->live_started_at ? last : r->live_started_at;
+    }
+}
+
 int query_partitions(struct ns_store *st, const struct ns_part_select *sel,
                      const struct ns_part_row *anchor, int dir, int limit, struct ns_part_row *rows,
                      char *err, size_t errlen)
@@ -225,6 +256,8 @@ int query_partitions(struct ns_store *st, const struct ns_part_select *sel,
                             errlen);
     if (dir < 0 && n > 0)
         query_reverse_rows(rows, n, sizeof *rows);
+    if (n > 0)
+        mark_driverless(st, sel->run_id, rows, n);
     return n;
 }
 
@@ -235,6 +268,8 @@ int64_t query_attempts_allowed(const struct ns_part_row *r)
 
 double query_part_rate(const struct ns_part_row *r, double now)
 {
+    if (r->live_until > 0) /* paused, or its runtime gone: it does not move */
+        return 0;
     double live = r->live_started_at > 0 ? now - r->live_started_at : 0;
     return live > 0 ? (double)r->progress / live : 0;
 }
@@ -250,10 +285,13 @@ double query_part_eta(const struct ns_part_row *r, double now)
 double query_attempts_seconds(const struct ns_part_row *r, double now)
 {
     double t = r->attempts_time;
-    if (r->live_started_at > 0 && now > r->live_started_at)
-        t += now - r->live_started_at;
+    double end = r->live_until > 0 ? r->live_until : now;
+    if (r->live_started_at > 0 && end > r->live_started_at)
+        t += end - r->live_started_at;
     if (t == 0 && r->started_at > 0) /* no attempt rows with durations: wall time */
-        t = (r->finished_at > 0 ? r->finished_at : now) - r->started_at;
+        t = (r->finished_at > 0 ? r->finished_at : end) - r->started_at;
+    if (t < 0)
+        t = 0;
     return t;
 }
 
@@ -267,6 +305,8 @@ int query_partition(struct ns_store *st, int64_t run_id, int64_t idx, struct ns_
     int rc = query_one_row(st, sql.data, args, 2, out, sizeof *out, read_part, "a partition", err,
                            errlen);
     buf_release(&sql);
+    if (rc == 1)
+        mark_driverless(st, run_id, out, 1);
     return rc;
 }
 

@@ -49,10 +49,8 @@ static int load_run(struct ns_store *st, struct ns_run_report *r, char *err, siz
         query_run_summary_release(&r->run); /* and zeroed: report_release may follow */
         return -1;
     }
-    double start = r->run.started_at > 0 ? r->run.started_at : r->run.created_at;
-    r->wall_s = (r->run.finished_at > 0 ? r->run.finished_at : r->now) - start;
-    if (r->wall_s < 0)
-        r->wall_s = 0;
+    /* The read model's elapsed time: it stops where the run stopped moving. */
+    r->wall_s = r->run.elapsed_s;
     return 0;
 }
 

@@ -194,6 +194,7 @@ void query_cols_release(const struct col *cols, size_t n, void *base, size_t siz
 /* ---- the run summary ---- */
 
 static void derive_run(struct ns_store *st, struct ns_run_summary *out, double now);
+static void derive_motion(struct ns_run_summary *out, double now);
 
 #define RS(f) offsetof(struct ns_run_summary, f)
 static const struct col run_cols[] = {
@@ -236,6 +237,12 @@ static const struct col run_cols[] = {
     {"coalesce(runtime_pid, 0)", C_INT, RS(runtime_pid)},
     {"coalesce(heartbeat_at, 0)", C_REAL, RS(heartbeat_at)},
     {"coalesce(projected_finish, 0)", C_REAL, RS(finish_at)},
+    /* When a paused or halted run stopped moving: its last change of state
+     * (evaluated for those two states only; few events follow a pause). */
+    {"CASE WHEN state IN ('paused', 'halted') THEN coalesce((SELECT e.at FROM events e "
+     "WHERE e.run_id = runs.id AND e.kind = 'run_state' ORDER BY e.id DESC LIMIT 1), 0) "
+     "ELSE 0 END",
+     C_REAL, RS(stalled_at)},
 };
 #undef RS
 
@@ -441,11 +448,61 @@ static void derive_run(struct ns_store *st, struct ns_run_summary *out, double n
         out->blocked_reason = NULL;
     }
     out->waiting_for = out->alive ? pools_run_waiting(st, out->id) : NULL;
+    derive_motion(out, now);
     out->has_eta = run_has_eta(out->run_state, out->alive) && out->finish_at > 0;
     if (!out->has_eta)
         out->finish_at = 0;
     out->eta_s = out->has_eta ? query_eta_at(out, now) : 0;
     out->elapsed_s = query_elapsed_at(out, now);
+}
+
+/* A run that does not move - paused, halted, stopping, final, or with no
+ * runtime - has no rate, and one nobody drives has nothing running; its
+ * elapsed time stops where it stopped moving; and an SLA nobody watches
+ * any more turns at risk (or missed) once the work left says so. */
+static void derive_motion(struct ns_run_summary *out, double now)
+{
+    double rate_before = out->throughput;
+    if (!run_has_eta(out->run_state, out->alive)) {
+        out->throughput = 0;
+        out->record_rate = 0;
+    }
+    if (out->final) {
+        out->stalled_at = 0;
+        return;
+    }
+    if (out->alive)
+        return;
+    /* Driverless: its workers were ended with it (or are ended by the next
+     * runtime before anything restarts), so nothing runs and nothing is
+     * paused; those partitions wait for the next runtime like pending ones. */
+    int64_t *n = out->counts.n;
+    n[NS_PS_PENDING] += n[NS_PS_RUNNING] + n[NS_PS_PAUSED];
+    n[NS_PS_RUNNING] = n[NS_PS_PAUSED] = 0;
+    double last = out->heartbeat_at > out->updated_at ? out->heartbeat_at : out->updated_at;
+    if (out->stalled_at <= 0 || last < out->stalled_at)
+        out->stalled_at = last;
+    if (out->stalled_at < out->started_at)
+        out->stalled_at = out->started_at;
+    if (!out->sla_state || out->sla_deadline <= 0 || strcmp(out->sla_state, "ok") != 0)
+        return;
+    /* The projection the runtime made when it was last seen, carried to now:
+     * the same work is left, and nobody has done any of it since. */
+    struct ns_projection_in in = {.total = out->counts.total,
+                                  .done = query_done(&out->counts),
+                                  .rate = rate_before,
+                                  .elapsed_s = out->stalled_at - out->started_at,
+                                  .dispatching = true};
+    double then = query_project(&in, out->stalled_at);
+    const char *word = NULL;
+    if (now > out->sla_deadline)
+        word = "missed";
+    else if (then > 0 && now + (then - out->stalled_at) > out->sla_deadline)
+        word = "at_risk";
+    if (word) {
+        free(out->sla_state);
+        out->sla_state = ns_xstrdup(word);
+    }
 }
 
 double query_eta_at(const struct ns_run_summary *s, double now)
@@ -457,7 +514,8 @@ double query_elapsed_at(const struct ns_run_summary *s, double now)
 {
     if (s->started_at <= 0)
         return 0;
-    return (s->finished_at > 0 ? s->finished_at : now) - s->started_at;
+    double end = s->finished_at > 0 ? s->finished_at : s->stalled_at > 0 ? s->stalled_at : now;
+    return end > s->started_at ? end - s->started_at : 0;
 }
 
 int query_runs(struct ns_store *st, const char *text, const struct ns_run_summary *anchor, int dir,
