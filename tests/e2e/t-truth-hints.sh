@@ -56,6 +56,9 @@ wait_for "run 2 has a running partition" 30 sh -c \
     "test \"\$(sqlite3 '$NIGHTSHIFT_DB' \"SELECT count(*) FROM partitions WHERE run_id = 2 AND state = 'running'\" 2>/dev/null)\" -ge 1"
 kill -9 "$rt"
 wait_for "the runtime is gone" 10 pid_gone "$rt"
+# The lock is free once the last process holding it (a worker between fork
+# and exec) is gone too.
+wait_for "status says no runtime drives run 2" 10 sh -c "'$NIGHTSHIFT' status --db '$NIGHTSHIFT_DB' 2 | grep -q 'NO RUNTIME'"
 resume=$(ns status 2 | sed -n 's/^resume  *//p')
 like "status gives the resume command with --db and every -p" "$resume" \
     "^nightshift run --db $NIGHTSHIFT_DB $CONFIGS/backfill.yaml -p checkpoint_every=500 -p crash_at=0 -p data=$T/data -p from=2026-11-01 -p lines=3000 -p 'out=.*' -p pace=0.1 -p to=2026-11-06$"
