@@ -159,10 +159,12 @@ struct ns_gc_run {
     double finished_at;
     int64_t partitions, attempts, error_records;
 };
-/* Returns the count and a fresh array in *runs (free with report_gc_free),
- * or -1 with err. */
-long report_gc_select(struct ns_store *st, double cutoff, struct ns_gc_run **runs, char *err,
-                      size_t errlen);
+/* The finished runs that no runtime drives, finished before cutoff (Unix
+ * seconds), but for each job's keep_last newest finished runs (0: none
+ * kept). Returns the count and a fresh array in *runs (free with
+ * report_gc_free), or -1 with err. */
+long report_gc_select(struct ns_store *st, double cutoff, int64_t keep_last,
+                      struct ns_gc_run **runs, char *err, size_t errlen);
 void report_gc_free(struct ns_gc_run *runs, long n);
 
 /* The newest run of each job (at most limit), newest first, into a fresh

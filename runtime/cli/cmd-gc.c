@@ -1,6 +1,7 @@
 /*
- * cmd-gc.c - `nightshift gc --older-than AGE [--yes]`: delete finished runs
- * older than AGE - a dry run unless --yes (gc.h does the deleting).
+ * cmd-gc.c - `nightshift gc [--older-than AGE] [--keep-last N] [--yes]`:
+ * delete finished runs older than AGE, or beyond each job's N newest - a
+ * dry run unless --yes (gc.h does the deleting).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +13,12 @@
 #include "nightshift/util.h"
 
 static const struct cli_option gc_options[] = {
-    {.name = "older-than", .arg = "AGE", .help = "runs that finished before now - AGE (required)"},
+    {.name = "older-than", .arg = "AGE", .help = "runs that finished before now - AGE"},
+    {.name = "keep-last",
+     .arg = "N",
+     .help = "keep each job's N newest finished runs, however old",
+     .flags = CLI_NUMBER,
+     .max = INT64_MAX},
     {.name = "yes", .help = "delete (without it: a dry run)"},
 };
 
@@ -20,8 +26,10 @@ static const char gc_help[] =
     "\n"
     "Deletes the runs that finished (succeeded, failed or stopped) more than AGE\n"
     "ago (a duration: 30d, 12h, 1w) and that no runtime drives: their rows in every\n"
-    "table and their attempt logs; then reclaims the space (VACUUM). Without --yes\n"
-    "it only lists what would go. Unfinished runs are never touched.\n";
+    "table, their attempt logs, wake-up FIFOs and detached runtime log; then\n"
+    "reclaims the space (VACUUM). --keep-last N keeps each job's N newest finished\n"
+    "runs; alone, it deletes every other finished run. Without --yes it only lists\n"
+    "what would go. Unfinished runs are never touched.\n";
 
 static void human_size(int64_t bytes, char *out, size_t len)
 {
@@ -37,10 +45,12 @@ static int gc_check(struct cli *c)
 {
     int64_t age_ms;
     const char *age = cli_opt(c, "older-than");
-    if (!age) {
-        cli_error("gc", "say how old: --older-than AGE (for example 30d)");
+    if (!age && !cli_opt(c, "keep-last")) {
+        cli_error("gc", "say which runs: --older-than AGE (for example 30d), --keep-last N, or both");
         return NS_EXIT_USAGE;
     }
+    if (!age)
+        return 0;
     if (ns_parse_duration(age, &age_ms) != 0) {
         cli_error("gc", "--older-than: \"%s\" is not a duration (examples: 30d, 12h, 1w)", age);
         return NS_EXIT_USAGE;
@@ -52,7 +62,10 @@ static int gc(struct cli *c)
 {
     int64_t age_ms = 0;
     bool yes = cli_flag(c, "yes");
-    ns_parse_duration(cli_opt(c, "older-than"), &age_ms); /* gc_check read it */
+    const char *age = cli_opt(c, "older-than");
+    if (age)
+        ns_parse_duration(age, &age_ms); /* gc_check read it */
+    int64_t keep = cli_number_opt(c, "keep-last", 0);
     const char *db_opt = c->db;
     struct ns_store st;
     if (cli_open_store("gc", db_opt, yes ? NS_STORE_CLIENT : NS_STORE_READ, &st) != 0)
@@ -60,7 +73,7 @@ static int gc(struct cli *c)
     char err[512];
     struct ns_gc_run *runs = NULL;
     double cutoff = ns_now() - (double)age_ms / 1000.0;
-    long n = report_gc_select(&st, cutoff, &runs, err, sizeof err);
+    long n = report_gc_select(&st, cutoff, keep, &runs, err, sizeof err);
     int rc = NS_EXIT_OK;
     if (n < 0) {
         cli_error("gc", "%s", err);
@@ -69,7 +82,11 @@ static int gc(struct cli *c)
     }
     char when[32];
     cli_format_time(cutoff, when, sizeof when);
-    if (n == 0)
+    if (n == 0 && keep > 0)
+        printf("no finished run to delete (none finished before %s beyond each job's %lld "
+               "newest)\n",
+               when, (long long)keep);
+    else if (n == 0)
         printf("no finished run to delete (none finished before %s)\n", when);
     int64_t deleted = 0, files = 0;
     for (long i = 0; i < n; i++) {
@@ -110,7 +127,7 @@ static int gc(struct cli *c)
         }
         human_size(before, szb, sizeof szb);
         human_size(after, sza, sizeof sza);
-        printf("deleted %lld run%s and %s of attempt logs; database %s -> %s\n", (long long)deleted,
+        printf("deleted %lld run%s and %s of their files; database %s -> %s\n", (long long)deleted,
                deleted == 1 ? "" : "s", fsz, szb, sza);
     }
     store_close(&st);
@@ -119,8 +136,8 @@ static int gc(struct cli *c)
 
 const struct ns_command cmd_gc = {
     .name = "gc",
-    .args = "--older-than AGE [--yes] [--db PATH]",
-    .summary = "delete finished runs older than AGE (dry run without --yes)",
+    .args = "[--older-than AGE] [--keep-last N] [--yes] [--db PATH]",
+    .summary = "delete old finished runs (dry run without --yes)",
     .run = gc,
     .check = gc_check,
     .help = gc_help,

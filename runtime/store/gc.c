@@ -16,6 +16,7 @@
 #include "nightshift/store.h"
 #include "store-internal.h"
 #include "nightshift/util.h"
+#include "nightshift/wake.h"
 
 /* nftw has no context argument: the running total of one removal. */
 static int64_t removed_bytes;
@@ -41,6 +42,31 @@ static int remove_tree(const char *dir, int64_t *bytes)
     return remove_errors ? -1 : 0;
 }
 
+/* The run's files beside its directory: its wake-up FIFO and waiters'
+ * folder (wake.h), and the log of its last detached runtime - only one
+ * that `run --detach` named (runtime-*.log in the data folder), never a
+ * path the row merely mentions. */
+static void remove_run_files(struct ns_store *st, int64_t run_id, const char *runtime_log,
+                             int64_t *bytes)
+{
+    int64_t b = 0;
+    static const enum wake_kind kinds[] = {WAKE_COMMANDS, WAKE_WAITERS};
+    for (size_t k = 0; k < NS_ARRAY_LEN(kinds); k++) {
+        char *p = wake_path(st, run_id, kinds[k]);
+        if (remove_tree(p, &b) == 0)
+            *bytes += b;
+        free(p);
+    }
+    size_t dl = strlen(st->data_dir);
+    if (runtime_log && strncmp(runtime_log, st->data_dir, dl) == 0 &&
+        strncmp(runtime_log + dl, "/runtime-", 9) == 0 && !strchr(runtime_log + dl + 1, '/') &&
+        strlen(runtime_log) > 4 && strcmp(runtime_log + strlen(runtime_log) - 4, ".log") == 0) {
+        struct stat sb;
+        if (lstat(runtime_log, &sb) == 0 && S_ISREG(sb.st_mode) && unlink(runtime_log) == 0)
+            *bytes += sb.st_size;
+    }
+}
+
 int gc_delete_run(struct ns_store *st, int64_t run_id, double cutoff, int64_t *bytes, char *err,
                   size_t errlen)
 {
@@ -59,19 +85,22 @@ int gc_delete_run(struct ns_store *st, int64_t run_id, double cutoff, int64_t *b
         return 1;
     }
     int rc = -1;
+    char *runtime_log = NULL;
     if (store_begin(st, err, errlen) != 0)
         goto out;
     /* Looked at again under both locks, in the deleting transaction: since
      * it was selected it may have been resumed, or resumed and finished
      * again (then it is as new as its last finish). */
-    sqlite3_stmt *s = store_prepare(st, "SELECT state, finished_at IS NOT NULL, finished_at < ?2 "
-                                        "FROM runs WHERE id = ?1");
+    sqlite3_stmt *s = store_prepare(st, "SELECT state, finished_at IS NOT NULL, finished_at < ?2, "
+                                        "runtime_log FROM runs WHERE id = ?1");
     sqlite3_bind_int64(s, 1, run_id);
     sqlite3_bind_double(s, 2, cutoff);
     bool gone = sqlite3_step(s) != SQLITE_ROW;
     bool final = !gone && query_run_final((const char *)sqlite3_column_text(s, 0)) &&
                  sqlite3_column_int(s, 1);
     bool old_enough = final && sqlite3_column_int(s, 2);
+    const char *log = gone ? NULL : (const char *)sqlite3_column_text(s, 3);
+    runtime_log = log ? ns_xstrdup(log) : NULL;
     sqlite3_finalize(s);
     if (gone || !old_enough) {
         store_rollback(st);
@@ -102,9 +131,11 @@ int gc_delete_run(struct ns_store *st, int64_t run_id, double cutoff, int64_t *b
         goto out;
     }
     free(dir);
+    remove_run_files(st, run_id, runtime_log, bytes);
     unlink(lock); /* while held: a runtime opening it now gets a fresh one */
     rc = 0;
 out:
+    free(runtime_log);
     close(fd);
     free(lock);
     return rc;

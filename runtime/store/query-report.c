@@ -461,15 +461,18 @@ void report_events_free(struct ns_report_event *rows, long n)
     free(rows);
 }
 
-long report_gc_select(struct ns_store *st, double cutoff, struct ns_gc_run **runs, char *err,
-                      size_t errlen)
+long report_gc_select(struct ns_store *st, double cutoff, int64_t keep_last,
+                      struct ns_gc_run **runs, char *err, size_t errlen)
 {
+    /* newest: 1 for a job's newest finished run, 2 for the one before... */
     sqlite3_stmt *s = store_prepare(
-        st, "SELECT r.id, r.job, r.state, r.finished_at, r.total, (SELECT count(*) FROM attempts "
-            "a WHERE a.run_id = r.id), r.error_records FROM runs r WHERE r.state IN "
-            "('succeeded', 'failed', 'stopped') AND r.finished_at IS NOT NULL AND "
-            "r.finished_at < ? ORDER BY r.id");
+        st, "SELECT id, job, state, finished_at, total, (SELECT count(*) FROM attempts a WHERE "
+            "a.run_id = f.id), error_records FROM (SELECT *, row_number() OVER (PARTITION BY job "
+            "ORDER BY id DESC) AS newest FROM runs WHERE state IN ('succeeded', 'failed', "
+            "'stopped') AND finished_at IS NOT NULL) f WHERE finished_at < ?1 AND newest > ?2 "
+            "ORDER BY id");
     sqlite3_bind_double(s, 1, cutoff);
+    sqlite3_bind_int64(s, 2, keep_last);
     long n = 0;
     *runs = NULL;
     int rc;
