@@ -342,6 +342,15 @@ bool list_navigate(struct tui_list *l, enum tui_cmd cmd);
  * it when it still exists; near the end, the last full page. */
 void list_goto(struct tui_list *l, const void *anchor);
 
+/* ---- yank (yank.c) ---- */
+
+/* Sets the terminal's clipboard to text over OSC 52 (also through tmux). */
+void tui_clipboard(const char *text, size_t len);
+/* y: asks what to yank - the keys or error texts of the partitions
+ * idx[0..n) of run_id, or the command that retries or resumes the run
+ * (control_resume_command; then shown in full in a pushed text view). */
+enum tui_result tui_yank(struct tui *t, int64_t run_id, const int64_t *idx, size_t n);
+
 /* ---- marks (marks.c): a set of partition indexes, kept sorted ---- */
 
 struct tui_marks {

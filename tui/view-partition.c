@@ -401,6 +401,8 @@ static enum tui_result part_key(struct tui_view *vv, struct tui *t, enum tui_cmd
     case TUI_CMD_ERRORS:
         t->pushed = view_errors_new(t, vv->run_id, v->idx, false);
         return TUI_PUSH;
+    case TUI_CMD_YANK:
+        return tui_yank(t, vv->run_id, &v->idx, 1);
     case TUI_CMD_RETRY:
     case TUI_CMD_RETRY_SCRATCH:
     case TUI_CMD_KILL:

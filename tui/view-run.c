@@ -856,6 +856,13 @@ static enum tui_result run_key(struct tui_view *vv, struct tui *t, enum tui_cmd 
     case TUI_CMD_FAILURES:
         t->pushed = view_errors_new(t, vv->run_id, -1, cmd == TUI_CMD_FAILURES);
         return TUI_PUSH;
+    case TUI_CMD_YANK: {
+        int64_t *sel;
+        size_t n = marked_or_current(v, &sel);
+        enum tui_result r = tui_yank(t, vv->run_id, sel, n);
+        free(sel);
+        return r;
+    }
     case TUI_CMD_RETRY:
     case TUI_CMD_RETRY_SCRATCH:
     case TUI_CMD_KILL:
