@@ -328,3 +328,10 @@ void term_bar(int y, int x, int w, double frac, attr_t attr, bool utf8)
     buf[o] = '\0';
     term_put(y, x, w, attr, buf);
 }
+
+void term_send(const char *seq)
+{
+    /* Through ncurses' own output, so it is ordered with the drawing. */
+    putp(seq);
+    fflush(NULL);
+}

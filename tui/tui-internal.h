@@ -156,6 +156,8 @@ int term_putf(int y, int x, int maxw, attr_t attr, const char *fmt, ...)
 void term_fill(int y, int x, int w, attr_t attr);
 /* A progress bar of w columns (frac in [0,1]), UTF-8 eighths or ASCII '#'. */
 void term_bar(int y, int x, int w, double frac, attr_t attr, bool utf8);
+/* Sends a control sequence of our own (OSC 52) to the terminal as is. */
+void term_send(const char *seq);
 /* Display width of an escaped string. */
 int term_width(const char *s);
 

@@ -15,24 +15,12 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "nightshift/control.h"
 #include "tui-internal.h"
 
 /* At most this many partitions' keys or messages in one yank. */
 enum { YANK_MAX_ROWS = 1000 };
-
-static void write_all(const char *s, size_t len)
-{
-    while (len > 0) {
-        ssize_t w = write(STDOUT_FILENO, s, len);
-        if (w <= 0)
-            return;
-        s += w;
-        len -= (size_t)w;
-    }
-}
 
 void tui_clipboard(const char *text, size_t len)
 {
@@ -48,7 +36,7 @@ void tui_clipboard(const char *text, size_t len)
         buf_add(&seq, b64.data ? b64.data : "", b64.len);
         buf_adds(&seq, "\a\033\\");
     }
-    write_all(seq.data, seq.len);
+    term_send(seq.data);
     buf_release(&seq);
     buf_release(&b64);
 }
