@@ -84,6 +84,13 @@ int exec_end_group_leftovers(pid_t pgid);
  * also cleared its environment (env -i) is not found. */
 int exec_end_escaped(const char *marker, const pid_t *ours, size_t nours);
 
+/* Runs argv (looked up in PATH) with no input and its output thrown away,
+ * and waits at most timeout_ms. Returns its exit status (0..255), -1 when
+ * it could not be run or did not exit normally (127: not found), -2 when
+ * it took too long (it was killed). For a command's yes/no answer
+ * (`systemd-analyze calendar WHEN`). */
+int exec_run_quiet(const char *const argv[], int timeout_ms);
+
 /* Reaps every child that has exited (waitpid(-1), not blocking) and offers
  * each to claim(ctx, pid, wait status); unclaimed ones (orphaned
  * grandchildren of a subreaper) are just reaped. */

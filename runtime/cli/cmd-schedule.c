@@ -14,9 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "nightshift/cli.h"
+#include "nightshift/exec.h"
 #include "nightshift/spec.h"
 #include "nightshift/store.h"
 #include "nightshift/util.h"
@@ -111,6 +113,69 @@ static char *cron_from_calendar(const char *when)
     return NULL;
 }
 
+/* A weekday list of systemd.time(7): names (Mon, monday...) joined by ","
+ * and "..". */
+static bool weekdays_ok(const char *tok)
+{
+    static const char *const days[] = {"monday", "tuesday",  "wednesday", "thursday",
+                                       "friday", "saturday", "sunday"};
+    while (*tok) {
+        size_t n = strcspn(tok, ",.");
+        bool ok = false;
+        for (size_t i = 0; i < NS_ARRAY_LEN(days) && !ok; i++)
+            ok = (n == 3 || n == strlen(days[i])) && strncasecmp(tok, days[i], n) == 0;
+        if (!ok)
+            return false;
+        tok += n;
+        tok += strspn(tok, ",.");
+    }
+    return true;
+}
+
+/* Without systemd-analyze: the shape of a calendar expression, by its
+ * characters - a shorthand word, or [WEEKDAYS] [DATE] [TIME] [TIMEZONE]. */
+static bool calendar_shape_ok(const char *when)
+{
+    static const char *const words[] = {"minutely", "hourly",    "daily",       "weekly",
+                                        "monthly",  "yearly",    "annually",    "quarterly",
+                                        "semiannually"};
+    for (size_t i = 0; i < NS_ARRAY_LEN(words); i++)
+        if (strcasecmp(when, words[i]) == 0)
+            return true;
+    char *copy = ns_xstrdup(when), *save = NULL;
+    int seen = 0; /* 1 weekdays, 2 date, 4 time, 8 timezone */
+    bool ok = true;
+    for (char *t = strtok_r(copy, " ", &save); t && ok; t = strtok_r(NULL, " ", &save)) {
+        size_t n = strlen(t);
+        int part = strchr(t, ':')                                 ? 4
+                   : strchr("0123456789*", t[0])                  ? 2
+                   : !(seen & 6) && !(seen & 1) && weekdays_ok(t) ? 1
+                                                                  : 8;
+        if (part == 4)
+            ok = strspn(t, "0123456789*/,.:~") == n;
+        else if (part == 2)
+            ok = strspn(t, "0123456789*/,.~-") == n;
+        else if (part == 8)
+            ok = (seen & 6) && (strcmp(t, "UTC") == 0 || strchr(t, '/'));
+        ok = ok && !(seen & part) && seen < part * 2; /* each once, in order */
+        seen |= part;
+    }
+    free(copy);
+    return ok && (seen & 7);
+}
+
+/* 1 when WHEN is a calendar expression systemd takes, 0 when not: asked of
+ * `systemd-analyze calendar` where it runs, else by calendar_shape_ok. */
+static int calendar_ok(const char *when, bool *checked_by_systemd)
+{
+    const char *const argv[] = {"systemd-analyze", "calendar", "--", when, NULL};
+    int rc = exec_run_quiet(argv, 5000);
+    *checked_by_systemd = rc >= 0;
+    if (rc >= 0)
+        return rc == 0;
+    return calendar_shape_ok(when);
+}
+
 /* Refuses what cannot go into a unit or a crontab, before the spec is read. */
 static int schedule_check(struct cli *c)
 {
@@ -139,6 +204,16 @@ static int schedule_check(struct cli *c)
         cli_error("schedule", "--on-calendar and --cron take one line of text");
         return NS_EXIT_USAGE;
     }
+    bool by_systemd;
+    if (!calendar_ok(when, &by_systemd)) {
+        char *shown = cli_escape(when);
+        cli_error("schedule",
+                  "--on-calendar \"%s\" is not a calendar expression%s (examples: daily, "
+                  "\"*-*-* 02:30:00\", \"Mon..Fri 06:00\"; systemd.time(7))",
+                  shown, by_systemd ? " systemd-analyze calendar accepts" : "");
+        free(shown);
+        return NS_EXIT_USAGE;
+    }
     for (size_t i = 0; i < nparams; i++)
         if (has_control(params[i])) {
             cli_error("schedule", "-p: a value with control characters cannot go in a unit");
@@ -162,7 +237,9 @@ static void print_schedule(const struct schedule_text *t)
                "#   ~/.config/systemd/user/nightshift-%s.service and .timer (or in\n"
                "#   /etc/systemd/system/), then: systemctl --user enable --now "
                "nightshift-%s.timer\n"
-               "# or put the crontab line in `crontab -e`. Overlapping starts of one run\n"
+               "# or put the crontab line in `crontab -e`. A user timer runs only while\n"
+               "# you are logged in unless systemd keeps your user manager running:\n"
+               "#   loginctl enable-linger $USER (once). Overlapping starts of one run\n"
                "# are refused by its lock; a start after a crash resumes it.\n",
                job, job, job);
     if (all || strcmp(only, "service") == 0) {
@@ -171,6 +248,9 @@ static void print_schedule(const struct schedule_text *t)
         printf("[Unit]\n"
                "Description=nightshift job %s\n"
                "Documentation=man:nightshift(1)\n"
+               "# To be told when a night fails, start a unit of yours that alerts\n"
+               "# (mail, chat) - %%n is this unit's name:\n"
+               "#OnFailure=alert@%%n.service\n"
                "\n"
                "[Service]\n"
                "Type=oneshot\n"

@@ -494,3 +494,35 @@ void exec_reap_leftovers(double seconds)
         nanosleep(&ts, NULL);
     }
 }
+
+int exec_run_quiet(const char *const argv[], int timeout_ms)
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    for (int fd = 0; fd <= 2; fd++)
+        posix_spawn_file_actions_addopen(&fa, fd, "/dev/null", fd ? O_WRONLY : O_RDONLY, 0);
+    pid_t pid;
+    extern char **environ;
+    int rc = posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0)
+        return -1;
+    double deadline = ns_monotonic() + timeout_ms / 1000.0;
+    int status;
+    for (;;) {
+        pid_t w = waitpid(pid, &status, WNOHANG);
+        if (w == pid)
+            break;
+        if (w < 0 && errno != EINTR)
+            return -1;
+        if (ns_monotonic() >= deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+            return -2;
+        }
+        sleep_ms(5);
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) == 127)
+        return -1; /* posix_spawnp's child could not exec it, or it died */
+    return WEXITSTATUS(status);
+}

@@ -96,4 +96,17 @@ is "issue 22: a background child in the worker's group: each attempt says it was
     "$(sql "SELECT count(*) FROM attempts WHERE run_id = $run AND message LIKE '%ended 1 background process it left in its process group'")" 3
 is "  not in the words meant for setsid escapees" \
     "$(sql "SELECT count(*) FROM attempts WHERE run_id = $run AND message LIKE '%outside its process group%'")" 0
+
+# --- schedule --on-calendar garbage; linger and OnFailure= in the units -----
+ns schedule "$T/d.yaml" -p day=yesterday --on-calendar garbage >/dev/null 2>"$T/cal.err"
+is "issue 22: schedule --on-calendar garbage is refused (exit 2)" "$?" 2
+like "  with a clear error" "$(cat "$T/cal.err")" '^nightshift: schedule: --on-calendar "garbage" is not a calendar expression'
+env PATH=/nonexistent "$NIGHTSHIFT" schedule --db "$NIGHTSHIFT_DB" "$T/d.yaml" -p day=yesterday --on-calendar garbage >/dev/null 2>&1
+is "  also without systemd-analyze (our own check)" "$?" 2
+env PATH=/nonexistent "$NIGHTSHIFT" schedule --db "$NIGHTSHIFT_DB" "$T/d.yaml" -p day=yesterday --on-calendar "Mon..Fri *-*-* 06:00:00" >/dev/null 2>&1
+is "  which takes a good one" "$?" 0
+out=$(ns schedule "$T/d.yaml" -p day=yesterday --on-calendar "Mon..Fri 06:00")
+is "a good one is printed" "$?" 0
+like "issue 22: the units mention loginctl enable-linger for user timers" "$out" "loginctl enable-linger"
+like "issue 22: the service shows an OnFailure= example" "$out" "^#OnFailure=alert@%n.service$"
 done_testing
