@@ -45,9 +45,11 @@ struct ns_control_args {
     const char *reason;    /* skip: why; NULL: none given */
     bool now;              /* stop: SIGKILL at once */
     int64_t concurrency;   /* set */
+    bool force;            /* resume: even outside the run's window */
 };
 
-/* Appends verb's JSON args to out, built from a: pause and resume {},
+/* Appends verb's JSON args to out, built from a: pause and resume {}
+ * (resume --force: {"force":true}),
  * stop {"now":B}, set {"concurrency":N}, retry {WHICH,"from_scratch":B},
  * skip {WHICH[,"reason":S]}, kill {"partitions":[...]}, where WHICH is
  * "partitions":[i,...], "failed":true or "signature":S. Returns 0, or -1

@@ -127,7 +127,15 @@ struct ns_pool_use {
     int line, col; /* of its key */
 };
 
-#define NS_SPEC_MAX_POOLS 16 /* pools declared, and pools used, per spec */
+#define NS_SPEC_MAX_POOLS 16
+
+/* window: the run starts partitions only between start and end, local
+ * times of day (over midnight when end < start), in tz if given. */
+struct ns_window {
+    char *start, *end; /* "HH:MM"; start NULL: no window */
+    char *on_close;    /* what the close does to running attempts: drain, pause or stop */
+    char *tz;          /* a time zone name (TZ), NULL: the runtime's */
+}; /* pools declared, and pools used, per spec */
 
 struct ns_spec {
     char *path;        /* as given */
@@ -168,6 +176,7 @@ struct ns_spec {
     size_t pools_len;
     struct ns_pool_use *uses; /* uses: every one names a declared pool */
     size_t uses_len;
+    struct ns_window window;
 };
 
 /* Reads and checks the spec at path. On success returns 0 and fills *out

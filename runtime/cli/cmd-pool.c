@@ -39,16 +39,16 @@ static int pool_check(struct cli *c)
     }
     int64_t slots;
     if (ns_parse_int64(c->rest[2], &slots) != 0 || slots < 1 || slots > POOL_MAX_SLOTS) {
-        cli_error("pool", "SLOTS must be a whole number from 1 to %d (got \"%s\")",
-                  POOL_MAX_SLOTS, c->rest[2]);
+        cli_error("pool", "SLOTS must be a whole number from 1 to %d (got \"%s\")", POOL_MAX_SLOTS,
+                  c->rest[2]);
         return NS_EXIT_USAGE;
     }
     const char *rate = cli_opt(c, "rate");
     int n;
     double per;
     if (rate && strcmp(rate, "none") != 0 && ns_parse_rate(rate, &n, &per) != 0) {
-        cli_error("pool", "--rate: \"%s\" is not a start rate (examples: 10/s, 60/min, 500/h, none)",
-                  rate);
+        cli_error("pool",
+                  "--rate: \"%s\" is not a start rate (examples: 10/s, 60/min, 500/h, none)", rate);
         return NS_EXIT_USAGE;
     }
     return 0;
@@ -91,8 +91,8 @@ static void pools_text(const struct ns_pool_row *rows, long n)
         printf("(no pools: a spec declares them under pools:, or pool set NAME SLOTS makes one)\n");
         return;
     }
-    printf("%-20s %6s %6s %8s %8s %-9s %s\n", "POOL", "USED", "SLOTS", "HOLDERS", "WAITING",
-           "RATE", "SET BY");
+    printf("%-20s %6s %6s %8s %8s %-9s %s\n", "POOL", "USED", "SLOTS", "HOLDERS", "WAITING", "RATE",
+           "SET BY");
     for (long i = 0; i < n; i++) {
         const struct ns_pool_row *r = &rows[i];
         char rate[32] = "-", when[32];
@@ -166,20 +166,19 @@ const struct ns_command cmd_pool = {
     .summary = "list the shared pools, or set a pool's size and start rate",
     .run = pool,
     .check = pool_check,
-    .help =
-        "\n"
-        "A pool is a number of slots shared by every run of the database: an attempt of\n"
-        "a run whose spec says uses: {NAME: W} starts only when W slots of NAME are free,\n"
-        "and holds them until it ends. Without operands, lists every pool: slots in use,\n"
-        "its size, the runs holding slots and waiting for them, its start rate, and who\n"
-        "set it last (a spec's default, or an operator).\n"
-        "\n"
-        "pool set NAME SLOTS changes the size at once (a pool not known yet is made):\n"
-        "growing it starts waiting work now; shrinking it ends nothing, and nothing new\n"
-        "starts until fewer than SLOTS are in use. --rate N/UNIT also limits the pool's\n"
-        "starts (at most N per second, minute or hour, evenly spaced, across every run);\n"
-        "--rate none lifts the limit. An operator's size wins over any spec's default.\n"
-        "Every change is recorded (who, when, what) in the pool_commands table.\n",
+    .help = "\n"
+            "A pool is a number of slots shared by every run of the database: an attempt of\n"
+            "a run whose spec says uses: {NAME: W} starts only when W slots of NAME are free,\n"
+            "and holds them until it ends. Without operands, lists every pool: slots in use,\n"
+            "its size, the runs holding slots and waiting for them, its start rate, and who\n"
+            "set it last (a spec's default, or an operator).\n"
+            "\n"
+            "pool set NAME SLOTS changes the size at once (a pool not known yet is made):\n"
+            "growing it starts waiting work now; shrinking it ends nothing, and nothing new\n"
+            "starts until fewer than SLOTS are in use. --rate N/UNIT also limits the pool's\n"
+            "starts (at most N per second, minute or hour, evenly spaced, across every run);\n"
+            "--rate none lifts the limit. An operator's size wins over any spec's default.\n"
+            "Every change is recorded (who, when, what) in the pool_commands table.\n",
     .exits = "023",
     .options = pool_options,
     .noptions = NS_ARRAY_LEN(pool_options),

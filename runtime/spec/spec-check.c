@@ -178,6 +178,7 @@ void spec_check(struct spec_loader *L, const struct node *root)
     }
 
     spec_check_pools(L);
+    spec_check_window(L, root);
 
     /* Partition values may only use run parameters. */
     struct ns_partition_spec *ps = &s->partitions;

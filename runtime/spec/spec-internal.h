@@ -106,7 +106,9 @@ void spec_conv_uses(struct spec_loader *L, const struct node *n, const char *pat
 /* Every pool used is declared, and an attempt's weight fits its pool. */
 void spec_check_pools(struct spec_loader *L);
 void spec_pools_release(struct ns_spec *s);
-/* The pools: and uses: lines of the canonical text (none when absent). */
+/* window: start and end differ; tz is a zone's name. */
+void spec_check_window(struct spec_loader *L, const struct node *root);
+/* The pools:, uses: and window: lines of the canonical text (none when absent). */
 void spec_pools_canonical(const struct ns_spec *s, struct ns_buf *b);
 
 /* ---- spec-check.c -------------------------------------------------------- */

@@ -135,6 +135,19 @@ static const struct key_def hook_keys[] = {
      "a hook is killed after this long"},
 };
 
+static const char *const on_close_words[] = {"drain", "pause", "stop", NULL};
+
+static const struct key_def window_keys[] = {
+    {"start", F_CLOCK, OFF(window.start), NULL, 0, 0, K_REQUIRED, NULL, NULL,
+     "the window opens at this local time, HH:MM"},
+    {"end", F_CLOCK, OFF(window.end), NULL, 0, 0, K_REQUIRED, NULL, NULL,
+     "it closes at this local time, HH:MM (the next day when before start)"},
+    {"on_close", F_WORD, OFF(window.on_close), "drain", 0, 0, 0, NULL, on_close_words,
+     "at the close: drain (running attempts finish), pause (SIGSTOP) or stop (gracefully)"},
+    {"tz", F_STRING, OFF(window.tz), NULL, 0, 0, 0, NULL, NULL,
+     "time zone of start and end (e.g. Europe/Paris); default: the runtime's"},
+};
+
 static const struct key_def metrics_keys[] = {
     {"textfile", F_TMPL, OFF(metrics_textfile), NULL, 0, 0, 0, NULL, NULL,
      "Prometheus text file kept fresh while the run runs (node_exporter's textfile collector)"},
@@ -215,6 +228,9 @@ static const struct key_def top_keys[] = {
      "pools shared by the runs of the database: NAME: {slots: N, rate: 10/s}"},
     {"uses", F_USES, OFF(uses), NULL, 0, 0, 0, NULL, NULL,
      "slots each running attempt holds: POOL: N (a pool declared under pools)"},
+    {"window", F_SECTION, OFF(window), NULL, 0, 0, 0,
+     &(const struct section)SECTION("window", window_keys), NULL,
+     "the hours partitions may start in"},
 };
 
 static const struct section top_section = SECTION("", top_keys);
@@ -721,8 +737,16 @@ static void conv_scalar(struct spec_loader *L, const struct key_def *k, const st
             if (strcmp(t, k->choices[i]) == 0)
                 break;
         if (!k->choices[i]) {
-            diags_add(L->diags, n->line, n->col, "%s: expected %s or %s, got %s", path,
-                      k->choices[0], k->choices[1], Q(t));
+            char words[96] = "";
+            for (size_t c = 0; k->choices[c]; c++) {
+                size_t l = strlen(words);
+                snprintf(words + l, sizeof words - l, "%s%s",
+                         c == 0              ? ""
+                         : k->choices[c + 1] ? ", "
+                                             : " or ",
+                         k->choices[c]);
+            }
+            diags_add(L->diags, n->line, n->col, "%s: expected %s, got %s", path, words, Q(t));
         } else if (k->type == F_CHOICE) {
             *(bool *)dst = i == 1;
         } else {

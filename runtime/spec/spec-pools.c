@@ -205,4 +205,27 @@ void spec_pools_canonical(const struct ns_spec *s, struct ns_buf *b)
     }
     for (size_t i = 0; i < s->uses_len; i++)
         buf_addf(b, "uses.%s: %d\n", s->uses[i].pool, s->uses[i].weight);
+    if (s->window.start)
+        buf_addf(b, "window: start=%s end=%s on_close=%s tz=%s\n", s->window.start,
+                 s->window.end ? s->window.end : "?", s->window.on_close,
+                 s->window.tz ? s->window.tz : "local");
+}
+
+void spec_check_window(struct spec_loader *L, const struct node *root)
+{
+    const struct ns_window *w = &L->spec->window;
+    if (w->start && w->end && strcmp(w->start, w->end) == 0)
+        diags_add(L->diags, root->line, root->col,
+                  "window: start and end are both %s: leave window out for a run that may "
+                  "always start",
+                  w->start);
+    if (w->tz) {
+        bool ok = *w->tz && strlen(w->tz) < 64 && w->tz[0] != '/' && !strstr(w->tz, "..");
+        for (const char *p = w->tz; ok && *p; p++)
+            ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                 strchr("/_+-", *p);
+        if (!ok)
+            diags_add(L->diags, root->line, root->col,
+                      "window.tz: %s is not a time zone name (like UTC or Europe/Paris)", Q(w->tz));
+    }
 }

@@ -205,6 +205,10 @@ void spec_release(struct ns_spec *s)
         free(strs[i]);
     spec_argv_release(&sl->extra_args);
     spec_pools_release(s);
+    free(s->window.start);
+    free(s->window.end);
+    free(s->window.on_close);
+    free(s->window.tz);
     memset(s, 0, sizeof(*s));
 }
 

@@ -29,7 +29,9 @@ static void add_which(const struct ns_control_args *a, bool failed_allowed, stru
 
 int control_args_json(const char *verb, const struct ns_control_args *a, struct ns_buf *out)
 {
-    if (strcmp(verb, "pause") == 0 || strcmp(verb, "resume") == 0) {
+    if (strcmp(verb, "resume") == 0 && a->force) {
+        buf_adds(out, "{\"force\":true}"); /* outside the run's window */
+    } else if (strcmp(verb, "pause") == 0 || strcmp(verb, "resume") == 0) {
         buf_adds(out, "{}");
     } else if (strcmp(verb, "stop") == 0) {
         buf_adds(out, a->now ? "{\"now\":true}" : "{\"now\":false}");

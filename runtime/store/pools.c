@@ -25,8 +25,8 @@
 #define POOLS_STATEMENTS(X)                                                                        \
     X(POOL, "SELECT slots, rate_n, rate_per, next_start_at FROM pools WHERE name = ?1")            \
     X(USED, "SELECT coalesce(sum(weight), 0) FROM pool_holds WHERE pool = ?1")                     \
-    /* The oldest waiter before us (all of them, if we do not wait) that    \
-     * can fit the pool at all (?3: its size): it reserves its weight. */                         \
+    /* The oldest waiter before us (all of them, if we do not wait) that                           \
+     * can fit the pool at all (?3: its size): it reserves its weight. */                          \
     X(HEAD, "SELECT w.weight FROM pool_waiters w WHERE w.pool = ?1 AND w.run_id != ?2 "            \
             "AND w.weight <= ?3 AND NOT EXISTS (SELECT 1 FROM pool_waiters m WHERE m.pool = ?1 "   \
             "AND m.run_id = ?2 AND (m.since, m.run_id) < (w.since, w.run_id)) "                    \
@@ -447,9 +447,9 @@ char *pools_run_waiting(struct ns_store *st, int64_t run_id)
                            sizeof since);
         if (why && strcmp(why, "rate") == 0) {
             char r[32];
-            out = ns_xasprintf("waiting for pool %s's start rate (%s)", pool,
-                               ns_format_rate(sqlite3_column_int(s, 4),
-                                              sqlite3_column_double(s, 5), r, sizeof r));
+            out = ns_xasprintf(
+                "waiting for pool %s's start rate (%s)", pool,
+                ns_format_rate(sqlite3_column_int(s, 4), sqlite3_column_double(s, 5), r, sizeof r));
         } else {
             out = ns_xasprintf("waiting for pool %s (%d/%d in use) for %s", pool,
                                sqlite3_column_int(s, 3), sqlite3_column_int(s, 2), since);
@@ -465,7 +465,8 @@ char *pools_run_waiting(struct ns_store *st, int64_t run_id)
 static void pool_now(struct ns_store *st, const char *name, int *slots, int *rate_n,
                      double *rate_per)
 {
-    sqlite3_stmt *s = store_prepare(st, "SELECT slots, rate_n, rate_per FROM pools WHERE name = ?1");
+    sqlite3_stmt *s =
+        store_prepare(st, "SELECT slots, rate_n, rate_per FROM pools WHERE name = ?1");
     sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
     *slots = -1;
     *rate_n = 0;

@@ -118,7 +118,10 @@ static bool do_pause(struct rt *rt, const struct cmd *c, struct ns_buf *out)
 
 static bool do_resume(struct rt *rt, const struct cmd *c, struct ns_buf *out)
 {
-    (void)c;
+    int w = rt->window ? rt_window_resume(rt, runs_json_bool(rt->runs, c->args, "$.force"), out)
+                       : -1;
+    if (w >= 0)
+        return w == 1; /* outside the run's window: --force or nothing */
     if (rt->state == NS_RS_RUNNING) {
         buf_adds(out, "already running");
         return true;

@@ -327,6 +327,11 @@ static int64_t next_dispatchable(struct rt *rt)
 
 void rt_dispatch(struct rt *rt)
 {
+    if (rt->window && !rt_window_allows(rt)) {
+        if (rt->pools)
+            rt_pools_withdraw(rt); /* outside its window it reserves no slot */
+        return;
+    }
     if (journal_waiting(rt->j))
         return; /* an attempt needs its row now; the lock is another's */
     size_t limit = (size_t)rt->concurrency;

@@ -75,8 +75,7 @@ void guard_check_budget(struct rt *rt)
     hooks_fire(rt, NS_HOOK_HALT);
 }
 
-/* Next local HH:MM strictly after `after` (seconds since the epoch). */
-static double next_local_time(const char *hhmm, double after)
+double rt_next_local_time(const char *hhmm, double after)
 {
     int h = 0, m = 0;
     if (sscanf(hhmm, "%d:%d", &h, &m) != 2)
@@ -109,7 +108,7 @@ void guard_init_sla(struct rt *rt)
     double deadline = stored;
     if (deadline <= 0) {
         if (s->sla_deadline)
-            deadline = next_local_time(s->sla_deadline, rt->run_started_at);
+            deadline = rt_next_local_time(s->sla_deadline, rt->run_started_at);
         if (s->sla_max_duration_ms) {
             double d2 = rt->run_started_at + (double)s->sla_max_duration_ms / 1000.0;
             deadline = deadline > 0 ? fmin(deadline, d2) : d2;

@@ -559,6 +559,8 @@ static int loop(struct rt *rt, char *err, size_t errlen)
             wait = fmin(wait, retry - ns_now());
         if (rt->pools)
             wait = fmin(wait, rt_pools_wait(rt, now_mono));
+        if (rt->window)
+            wait = fmin(wait, rt_window_wait(rt));
         int timeout_ms = wait <= 0 ? 0 : (int)(wait * 1000) + 1;
         int rc = poll(pfd, n, timeout_ms);
         quiet = rc == 0;
@@ -645,6 +647,7 @@ static void rt_release(struct rt *rt)
     free(rt->hooks);
     checkpointer_stop(rt->checkpointer);
     rt_pools_close(rt); /* its statements go before the connection */
+    rt_window_close(rt);
     journal_free(rt->j);
     if (rt->ex)
         rt->exops->close(rt->ex);
@@ -904,6 +907,7 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     if (result->resumed)
         rt_reconcile(rt);
     bool idle_resume = rt_start(rt, result->resumed, ended_before);
+    rt_window_open(rt);
     rc = loop(rt, err, errlen);
     if (rc != 0) {
         abandon_workers(rt, err, errlen);

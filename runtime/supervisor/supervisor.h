@@ -185,6 +185,7 @@ struct rt {
     struct hook **hooks; /* running hook commands */
     size_t nhooks;
     struct rt_pools *pools; /* pools.c: NULL when the spec uses no pool */
+    struct rt_window *window; /* window.c: NULL when the spec has no window */
     double pool_wait_s;     /* seconds this runtime waited for pool slots */
 };
 
@@ -208,6 +209,9 @@ void hooks_wait_all(struct rt *rt, void (*serve)(struct rt *rt, bool hinted));
 void guard_check_budget(struct rt *rt);
 void guard_init_sla(struct rt *rt);
 void guard_check_sla(struct rt *rt, double projected_finish, bool final);
+/* The next local time of day hhmm ("HH:MM") strictly after `after` (seconds
+ * since the epoch); 0 if hhmm is not a time. */
+double rt_next_local_time(const char *hhmm, double after);
 
 /* apply.c: operator commands, pending rows in `commands`. */
 void apply_pending_commands(struct rt *rt);
@@ -307,6 +311,21 @@ void rt_pools_hinted(struct rt *rt);
 double rt_pools_wait(const struct rt *rt, double now_mono);
 /* After each commit: poke the runs waiting for what we gave back. */
 void rt_pools_committed(struct rt *rt);
+
+/* window.c: run windows (only with rt->window, the spec has window:). */
+/* Sets rt->window if the spec has one, decided from the clock; a run
+ * started outside it says it waits. After rt_start. */
+void rt_window_open(struct rt *rt);
+void rt_window_close(struct rt *rt);
+/* True if partitions may start now; applies on_close / the opening when
+ * the window changed since the last call. */
+bool rt_window_allows(struct rt *rt);
+/* Seconds until the window's next change. */
+double rt_window_wait(const struct rt *rt);
+/* resume while the window is closed: refused without force (0, words in
+ * out), applied with it (1); -1: the window has nothing to say (an
+ * ordinary resume). */
+int rt_window_resume(struct rt *rt, bool force, struct ns_buf *out);
 
 /* reconcile.c: before anything is dispatched on a resumed run. */
 void rt_reconcile(struct rt *rt);

@@ -597,20 +597,59 @@ static void test_pools(void **state)
     diags_release(&d);
 }
 
+/* window: (issue 19): its keys, the three on_close words, and its checks. */
+static void test_window(void **state)
+{
+    (void)state;
+    const char *yaml = MIN_SPEC "window: {start: \"22:00\", end: \"06:00\", on_close: pause, tz: "
+                                "Europe/Paris}\n";
+    struct ns_spec spec;
+    struct ns_diags d = {0};
+    assert_int_equal(spec_load_buffer("s.yaml", yaml, strlen(yaml), &spec, &d), 0);
+    assert_string_equal(spec.window.start, "22:00");
+    assert_string_equal(spec.window.end, "06:00");
+    assert_string_equal(spec.window.on_close, "pause");
+    assert_string_equal(spec.window.tz, "Europe/Paris");
+    char *canon = spec_canonical(&spec);
+    assert_non_null(
+        strstr(canon, "window: start=22:00 end=06:00 on_close=pause tz=Europe/Paris\n"));
+    free(canon);
+    spec_release(&spec);
+    diags_release(&d);
+    expect_diags(MIN_SPEC "window: {start: \"22:00\", end: \"06:00\", on_close: wait}\n",
+                 "s.yaml:4:50: window.on_close: expected drain, pause or stop, got \"wait\"\n");
+    expect_diags(MIN_SPEC "window: {start: \"22:00\"}\n", "s.yaml:4:9: window.end: required\n");
+    expect_diags(MIN_SPEC "window: {start: \"22:00\", end: \"22:00\"}\n",
+                 "s.yaml:1:1: window: start and end are both 22:00: leave window out for a run "
+                 "that may always start\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_full_spec),         cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_partitioners),      cmocka_unit_test(test_unknown_key_suggestion),
-        cmocka_unit_test(test_wrong_types),       cmocka_unit_test(test_bad_duration),
-        cmocka_unit_test(test_duplicate_key),     cmocka_unit_test(test_alias_rejected),
-        cmocka_unit_test(test_depth_bomb),        cmocka_unit_test(test_oversized),
-        cmocka_unit_test(test_too_many_events),   cmocka_unit_test(test_structure_errors),
-        cmocka_unit_test(test_shell_placeholder), cmocka_unit_test(test_partitioner_choice),
-        cmocka_unit_test(test_on_exit),           cmocka_unit_test(test_templates_checked),
-        cmocka_unit_test(test_params_and_env),    cmocka_unit_test(test_many_problems_at_once),
-        cmocka_unit_test(test_canonical),         cmocka_unit_test(test_names),
-        cmocka_unit_test(test_executor_slurm),    cmocka_unit_test(test_pools),
+        cmocka_unit_test(test_full_spec),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_partitioners),
+        cmocka_unit_test(test_unknown_key_suggestion),
+        cmocka_unit_test(test_wrong_types),
+        cmocka_unit_test(test_bad_duration),
+        cmocka_unit_test(test_duplicate_key),
+        cmocka_unit_test(test_alias_rejected),
+        cmocka_unit_test(test_depth_bomb),
+        cmocka_unit_test(test_oversized),
+        cmocka_unit_test(test_too_many_events),
+        cmocka_unit_test(test_structure_errors),
+        cmocka_unit_test(test_shell_placeholder),
+        cmocka_unit_test(test_partitioner_choice),
+        cmocka_unit_test(test_on_exit),
+        cmocka_unit_test(test_templates_checked),
+        cmocka_unit_test(test_params_and_env),
+        cmocka_unit_test(test_many_problems_at_once),
+        cmocka_unit_test(test_canonical),
+        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_executor_slurm),
+        cmocka_unit_test(test_pools),
+        cmocka_unit_test(test_window),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
