@@ -28,6 +28,11 @@ void metrics_render(const struct ns_run_report *const *reports, size_t n, struct
 int metrics_render_runs(struct ns_store *st, const int64_t *ids, size_t n, struct ns_buf *out,
                         char *err, size_t errlen);
 
+/* Makes the textfile's directory if it is missing (with its parents,
+ * 0755) and checks that a file can be written in it, so a run refuses at
+ * its start rather than fail at every write. Returns 0, or -1 with err. */
+int metrics_prepare_textfile(const char *path, char *err, size_t errlen);
+
 /* Writes run_id's exposition to path atomically (temporary file in the same
  * directory, then rename: the textfile collector never reads half a file).
  * Returns 0, or -1 with err. */

@@ -127,6 +127,10 @@ char *ns_params_oneline(const char *canon);
 #define NS_RELATIVE_DATE_MAX_DAYS 100000
 int ns_resolve_relative_date(const char *value, double now, char *out, size_t outlen);
 
+/* mkdir -p: creates path and its missing parents with mode (less the
+ * umask); an existing one is fine. Returns 0, or -1 with errno. */
+int ns_make_dirs(const char *path, mode_t mode);
+
 /* Writes len bytes to path through "<path>.tmp.<pid>" + fsync + rename(),
  * so a reader sees the old file or the new one, never half of one; the file
  * is created with mode 0644 less the umask. Returns 0, or -1 with err. */

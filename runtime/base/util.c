@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -551,4 +552,22 @@ int ns_resolve_relative_date(const char *value, double now, char *out, size_t ou
         return 1;
     }
     return 0;
+}
+
+int ns_make_dirs(const char *path, mode_t mode)
+{
+    char *p = ns_xstrdup(path);
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        if (mkdir(p, mode) != 0 && errno != EEXIST) {
+            free(p);
+            return -1;
+        }
+        *s = '/';
+    }
+    int rc = (mkdir(p, mode) != 0 && errno != EEXIST) ? -1 : 0;
+    free(p);
+    return rc;
 }

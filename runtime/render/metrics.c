@@ -16,9 +16,11 @@
  * id, one new series per run. Counters restart at 0 with each run, which
  * Prometheus's rate() and increase() read as a counter reset.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "nightshift/metrics.h"
 #include "nightshift/query-report.h"
@@ -359,6 +361,25 @@ int metrics_render_runs(struct ns_store *st, const int64_t *ids, size_t n, struc
         report_release(&r[i]);
     free(p);
     free(r);
+    return rc;
+}
+
+int metrics_prepare_textfile(const char *path, char *err, size_t errlen)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir =
+        !slash ? ns_xstrdup(".") : ns_xstrndup(path, slash == path ? 1 : (size_t)(slash - path));
+    int rc = 0;
+    if (ns_make_dirs(dir, 0755) != 0) {
+        ns_errf(err, errlen, "metrics textfile %s: cannot create its directory %s: %s", path, dir,
+                strerror(errno));
+        rc = -1;
+    } else if (access(dir, W_OK | X_OK) != 0) {
+        ns_errf(err, errlen, "metrics textfile %s: cannot write in %s: %s", path, dir,
+                strerror(errno));
+        rc = -1;
+    }
+    free(dir);
     return rc;
 }
 

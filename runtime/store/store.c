@@ -233,24 +233,6 @@ char *store_default_path(const char *db_opt)
 }
 
 /* mkdir -p with mode for each created component. */
-static int make_dirs(const char *path, mode_t mode)
-{
-    char *p = ns_xstrdup(path);
-    for (char *s = p + 1; *s; s++) {
-        if (*s != '/')
-            continue;
-        *s = '\0';
-        if (mkdir(p, mode) != 0 && errno != EEXIST) {
-            free(p);
-            return -1;
-        }
-        *s = '/';
-    }
-    int rc = (mkdir(p, mode) != 0 && errno != EEXIST) ? -1 : 0;
-    free(p);
-    return rc;
-}
-
 static char *dir_of(const char *path)
 {
     const char *slash = strrchr(path, '/');
@@ -368,10 +350,10 @@ int store_make_dirs(const char *path, char *err, size_t errlen)
     char *dir = dir_of(path);
     char *data = store_data_dir(path);
     int rc = 0;
-    if (make_dirs(dir, 0700) != 0) {
+    if (ns_make_dirs(dir, 0700) != 0) {
         ns_errf(err, errlen, "%s: cannot create it: %s", dir, strerror(errno));
         rc = -1;
-    } else if (make_dirs(data, 0700) != 0) {
+    } else if (ns_make_dirs(data, 0700) != 0) {
         ns_errf(err, errlen, "%s: cannot create it: %s", data, strerror(errno));
         rc = -1;
     } else {
@@ -553,7 +535,7 @@ int store_open(struct ns_store *st, const char *path, enum ns_store_mode mode, c
     st->path = ns_xstrdup(path);
     if (mode == NS_STORE_WRITER) {
         char *dir = dir_of(path);
-        int rc = make_dirs(dir, 0700);
+        int rc = ns_make_dirs(dir, 0700);
         free(dir);
         if (rc != 0) {
             ns_errf(err, errlen, "%s: cannot create its directory: %s", path, strerror(errno));
@@ -567,7 +549,7 @@ int store_open(struct ns_store *st, const char *path, enum ns_store_mode mode, c
         }
         close(fd);
         st->data_dir = store_data_dir(path);
-        if (make_dirs(st->data_dir, 0700) != 0) {
+        if (ns_make_dirs(st->data_dir, 0700) != 0) {
             ns_errf(err, errlen, "%s: %s", st->data_dir, strerror(errno));
             goto fail;
         }

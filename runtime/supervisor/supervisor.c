@@ -40,6 +40,7 @@
 #include "nightshift/checkpointer.h"
 #include "nightshift/control.h"
 #include "nightshift/escape.h"
+#include "nightshift/metrics.h"
 
 #include "nightshift/wake.h"
 
@@ -664,6 +665,13 @@ static void rt_release(struct rt *rt)
 static int open_run(struct rt *rt, const char *db_path, struct ns_run_result *result, bool *refused,
                     char *err, size_t errlen)
 {
+    /* Before the run is made: a textfile that cannot be written is the
+     * user's to fix, not a failure at every write all night. */
+    rt->metrics_path = rt_metrics_path(rt);
+    if (rt->metrics_path && metrics_prepare_textfile(rt->metrics_path, err, errlen) != 0) {
+        *refused = true;
+        return -1;
+    }
     if (store_open(&rt->st, db_path, NS_STORE_WRITER, err, errlen) != 0)
         return -1;
     if (rt->spec->durability_full &&
@@ -704,7 +712,6 @@ static int open_run(struct rt *rt, const char *db_path, struct ns_run_result *re
                                      err, errlen);
     if (!rt->run_dir)
         return -1;
-    rt->metrics_path = rt_metrics_path(rt);
     return rt_load_partitions(rt, err, errlen);
 }
 

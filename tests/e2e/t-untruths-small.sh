@@ -109,4 +109,23 @@ out=$(ns schedule "$T/d.yaml" -p day=yesterday --on-calendar "Mon..Fri 06:00")
 is "a good one is printed" "$?" 0
 like "issue 22: the units mention loginctl enable-linger for user timers" "$out" "loginctl enable-linger"
 like "issue 22: the service shows an OnFailure= example" "$out" "^#OnFailure=alert@%n.service$"
+
+# --- metrics.textfile in a directory that does not exist -------------------
+cat >"$T/m.yaml" <<YAML
+name: metricsdir
+params: {where: "$T/no/such/dir"}
+command: [true]
+partitions: {list: [a]}
+metrics: {textfile: "{where}/job.prom"}
+YAML
+ns run "$T/m.yaml" --quiet >/dev/null 2>&1
+is "issue 22: metrics.textfile in a missing directory: the run succeeds" "$?" 0
+check "  and the directory was made, the file written" test -s "$T/no/such/dir/job.prom"
+is "  no 'not written' event" "$(sql "SELECT count(*) FROM events WHERE kind = 'metrics'")" 0
+runs_before=$(sql "SELECT count(*) FROM runs")
+ns run "$T/m.yaml" -p where=/proc/self/nope >/dev/null 2>"$T/m.err"
+rc=$?
+check "issue 22: one that cannot be made is refused at start (exit $rc)" test "$rc" -ne 0
+like "  with a clear error" "$(cat "$T/m.err")" "metrics textfile /proc/self/nope/job.prom: cannot create its directory /proc/self/nope"
+is "  and no run was made" "$(sql "SELECT count(*) FROM runs")" "$runs_before"
 done_testing
