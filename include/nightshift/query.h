@@ -179,6 +179,7 @@ struct ns_run_summary {
     double sla_deadline, sla_max_duration;                  /* 0 when NULL */
     int64_t runtime_pid;                                    /* 0 when NULL */
     double heartbeat_at;                                    /* 0 when NULL */
+    int64_t commands_pending; /* operator commands no runtime has answered yet */
     /* Derived, each by the one function above. */
     bool alive;       /* query_runtime_alive() */
     bool final;       /* succeeded, failed or stopped */
@@ -261,6 +262,19 @@ int64_t query_failure_group_count(struct ns_store *st, int64_t run_id, const cha
  * each row a full summary (liveness and ETA included). */
 int query_runs(struct ns_store *st, const char *text, const struct ns_run_summary *anchor, int dir,
                int limit, double now, struct ns_run_summary *rows, char *err, size_t errlen);
+
+/* Which runs a list shows (status's filters); zero values filter nothing. */
+struct ns_run_filter {
+    const char *text;  /* job or parameters contain it */
+    const char *job;   /* exactly this job */
+    unsigned states;   /* bit 1 << enum ns_run_state per state wanted; 0: any */
+    double since;      /* active since (Unix seconds): created, last written or
+                          finished at or after it */
+};
+/* query_runs with a filter: runs that pass all of f's tests. */
+int query_runs_filtered(struct ns_store *st, const struct ns_run_filter *f,
+                        const struct ns_run_summary *anchor, int dir, int limit, double now,
+                        struct ns_run_summary *rows, char *err, size_t errlen);
 
 /* Which partitions a page shows. */
 #define NS_PART_FILTERS(X)                                                                         \
@@ -506,6 +520,10 @@ struct ns_command_row {
 int query_commands(struct ns_store *st, int64_t run_id, int64_t after, int64_t limit,
                    struct ns_command_row **rows, char *err, size_t errlen);
 void query_command_rows_release(struct ns_command_row *rows, int n);
+/* The commands of run_id still pending (no verdict yet), oldest first, at
+ * most limit; as query_commands. */
+int query_pending_commands(struct ns_store *st, int64_t run_id, int64_t limit,
+                           struct ns_command_row **rows, char *err, size_t errlen);
 
 /* The spec path and the "-p name=value" arguments that resume run_id:
  * argv-ready words, spec first, NULL-terminated; NULL if no such run.

@@ -24,7 +24,235 @@
 static const struct cli_option status_options[] = {
     {.name = "json", .help = "one JSON object (schemas in docs/json.md)"},
     {.name = "all", .help = "without RUN: every run, not only the newest"},
+    {.name = "state",
+     .arg = "STATE[,STATE]",
+     .help = "without RUN: only runs in these states (running, paused, halted, stopping, "
+             "stopped, succeeded, failed)",
+     .complete = "running paused halted stopping stopped succeeded failed"},
+    {.name = "job", .arg = "NAME", .help = "without RUN: only the runs of job NAME"},
+    {.name = "since",
+     .arg = "AGE",
+     .help = "without RUN: only runs active within AGE (created, last written or finished "
+             "since now - AGE: 24h, 7d)"},
+    {.name = "format",
+     .arg = "COLUMNS",
+     .help = "the runs as these columns, like squeue -O: id,job,state,elapsed (NAME:WIDTH "
+             "sets a width; docs/cli.md lists the names)"},
 };
+
+/* ---- status --format: columns, as squeue -O names them ------------------- */
+
+typedef void (*cell_fn)(const struct ns_run_summary *r, char *out, size_t len);
+
+static void c_id(const struct ns_run_summary *r, char *o, size_t n)
+{
+    snprintf(o, n, "%lld", (long long)r->id);
+}
+static void c_job(const struct ns_run_summary *r, char *o, size_t n)
+{
+    snprintf(o, n, "%s", r->job);
+}
+/* As the runs list: "?" = no runtime drives the unfinished run. */
+static void c_state(const struct ns_run_summary *r, char *o, size_t n)
+{
+    snprintf(o, n, "%s%s", r->state, !r->final && !r->alive ? "?" : "");
+}
+static void c_done(const struct ns_run_summary *r, char *o, size_t n)
+{
+    snprintf(o, n, "%lld/%lld", (long long)query_done(&r->counts), (long long)r->counts.total);
+}
+static void c_total(const struct ns_run_summary *r, char *o, size_t n)
+{
+    snprintf(o, n, "%lld", (long long)r->counts.total);
+}
+#define STATE_CELL(name, st)                                                                       \
+    static void c_##name(const struct ns_run_summary *r, char *o, size_t n)                        \
+    {                                                                                              \
+        snprintf(o, n, "%lld", (long long)r->counts.n[st]);                                        \
+    }
+STATE_CELL(pending, NS_PS_PENDING)
+STATE_CELL(running, NS_PS_RUNNING)
+STATE_CELL(retrying, NS_PS_RETRY_WAIT)
+STATE_CELL(paused, NS_PS_PAUSED)
+STATE_CELL(succeeded, NS_PS_SUCCEEDED)
+STATE_CELL(failed, NS_PS_FAILED)
+STATE_CELL(skipped, NS_PS_SKIPPED)
+#undef STATE_CELL
+static void c_errors(const struct ns_run_summary *r, char *o, size_t n)
+{
+    snprintf(o, n, "%lld", (long long)r->error_records);
+}
+static void c_records(const struct ns_run_summary *r, char *o, size_t n)
+{
+    snprintf(o, n, "%lld", (long long)r->records_done);
+}
+static void c_started(const struct ns_run_summary *r, char *o, size_t n)
+{
+    cli_format_time(r->started_at, o, n);
+}
+static void c_finished(const struct ns_run_summary *r, char *o, size_t n)
+{
+    if (r->finished_at > 0)
+        cli_format_time(r->finished_at, o, n);
+    else
+        snprintf(o, n, "-");
+}
+static void c_elapsed(const struct ns_run_summary *r, char *o, size_t n)
+{
+    ns_format_duration((int64_t)(r->elapsed_s * 1000), o, n);
+}
+static void c_eta(const struct ns_run_summary *r, char *o, size_t n)
+{
+    if (r->has_eta)
+        ns_format_duration((int64_t)(r->eta_s * 1000), o, n);
+    else
+        snprintf(o, n, "-");
+}
+static void c_sla(const struct ns_run_summary *r, char *o, size_t n)
+{
+    snprintf(o, n, "%s", r->sla_state ? r->sla_state : "-");
+}
+static void c_alive(const struct ns_run_summary *r, char *o, size_t n)
+{
+    snprintf(o, n, "%s", r->alive ? "yes" : "no");
+}
+static void c_pid(const struct ns_run_summary *r, char *o, size_t n)
+{
+    if (r->alive)
+        snprintf(o, n, "%lld", (long long)r->runtime_pid);
+    else
+        snprintf(o, n, "-");
+}
+static void c_commands(const struct ns_run_summary *r, char *o, size_t n)
+{
+    snprintf(o, n, "%lld", (long long)r->commands_pending);
+}
+static void c_executor(const struct ns_run_summary *r, char *o, size_t n)
+{
+    snprintf(o, n, "%s", r->executor);
+}
+static void c_reason(const struct ns_run_summary *r, char *o, size_t n)
+{
+    snprintf(o, n, "%s", r->state_reason ? r->state_reason : "-");
+}
+static void c_params(const struct ns_run_summary *r, char *o, size_t n)
+{
+    char *s = ns_params_oneline(r->params);
+    snprintf(o, n, "%s", s);
+    free(s);
+}
+
+/* Every column status --format knows (docs/cli.md lists the same). */
+static const struct status_column {
+    const char *name, *header;
+    int width;
+    cell_fn cell;
+} status_columns[] = {
+    {"id", "RUN", 5, c_id},
+    {"job", "JOB", 20, c_job},
+    {"state", "STATE", 10, c_state},
+    {"done", "DONE/TOTAL", 13, c_done},
+    {"total", "TOTAL", 7, c_total},
+    {"pending", "PENDING", 7, c_pending},
+    {"running", "RUNNING", 7, c_running},
+    {"retrying", "RETRYING", 8, c_retrying},
+    {"paused", "PAUSED", 6, c_paused},
+    {"succeeded", "SUCCEEDED", 9, c_succeeded},
+    {"failed", "FAILED", 6, c_failed},
+    {"skipped", "SKIPPED", 7, c_skipped},
+    {"errors", "ERRORS", 8, c_errors},
+    {"records", "RECORDS", 10, c_records},
+    {"started", "STARTED", 19, c_started},
+    {"finished", "FINISHED", 19, c_finished},
+    {"elapsed", "ELAPSED", 9, c_elapsed},
+    {"eta", "ETA", 9, c_eta},
+    {"sla", "SLA", 7, c_sla},
+    {"alive", "ALIVE", 5, c_alive},
+    {"pid", "PID", 7, c_pid},
+    {"commands", "COMMANDS", 8, c_commands},
+    {"executor", "EXECUTOR", 8, c_executor},
+    {"reason", "REASON", 30, c_reason},
+    {"params", "PARAMS", 0, c_params},
+};
+
+#define FORMAT_MAX_COLUMNS 32
+
+struct status_format {
+    const struct status_column *col[FORMAT_MAX_COLUMNS];
+    int width[FORMAT_MAX_COLUMNS];
+    int n;
+};
+
+/* Parses "id,job:30,state" into f. Returns 0, or -1 with the problem said. */
+static int format_parse(const char *spec, struct status_format *f)
+{
+    char *copy = ns_xstrdup(spec), *save = NULL;
+    int rc = 0;
+    f->n = 0;
+    for (char *w = strtok_r(copy, ",", &save); w && rc == 0; w = strtok_r(NULL, ",", &save)) {
+        char *colon = strchr(w, ':'), *end = NULL;
+        long width = -1;
+        if (colon) {
+            *colon = '\0';
+            width = strtol(colon + 1, &end, 10);
+            if (end == colon + 1 || *end || width < 0 || width > 200) {
+                cli_error("status", "--format: \"%s\": a width is a number from 0 to 200", w);
+                rc = -1;
+                break;
+            }
+        }
+        const struct status_column *c = NULL;
+        for (size_t i = 0; i < NS_ARRAY_LEN(status_columns); i++)
+            if (strcmp(status_columns[i].name, w) == 0)
+                c = &status_columns[i];
+        if (!c || f->n == FORMAT_MAX_COLUMNS) {
+            struct ns_buf names = NS_BUF_INIT;
+            for (size_t i = 0; i < NS_ARRAY_LEN(status_columns); i++)
+                buf_addf(&names, "%s%s", i ? " " : "", status_columns[i].name);
+            cli_error("status", "--format: %s \"%s\" (the columns: %s)",
+                      c ? "too many columns at" : "no column", w, names.data);
+            buf_release(&names);
+            rc = -1;
+            break;
+        }
+        /* Never narrower than the header, so the header stays over its column. */
+        int min = (int)strlen(c->header);
+        f->col[f->n] = c;
+        int want = width >= 0 ? (int)width : c->width;
+        f->width[f->n++] = want > min ? want : min;
+    }
+    if (rc == 0 && f->n == 0) {
+        cli_error("status", "--format: name at least one column (id,job,state,...)");
+        rc = -1;
+    }
+    free(copy);
+    return rc;
+}
+
+/* One line of cells, each padded to its width (never cut: a cut value
+ * would be a wrong one) and escaped; header when r is NULL. */
+static void format_line(const struct status_format *f, const struct ns_run_summary *r)
+{
+    struct ns_buf line = NS_BUF_INIT;
+    for (int i = 0; i < f->n; i++) {
+        char cell[512];
+        if (r)
+            f->col[i]->cell(r, cell, sizeof cell);
+        else
+            snprintf(cell, sizeof cell, "%s", f->col[i]->header);
+        char *shown = cli_escape(cell);
+        buf_adds(&line, shown);
+        if (i + 1 < f->n) { /* padded to its width, then one space at least */
+            for (int w = (int)strlen(shown); w < f->width[i]; w++)
+                buf_addc(&line, ' ');
+            buf_addc(&line, ' ');
+        }
+        free(shown);
+    }
+    buf_addc(&line, '\n');
+    fwrite(line.data, 1, line.len, stdout);
+    buf_release(&line);
+}
 
 /* "from=2026-11-01 to=..." from canonical "a=1\nb=2\n". */
 static char *params_line(const char *canon)
@@ -83,6 +311,7 @@ static void json_run_fields(struct ns_json *j, const struct ns_run_summary *r)
     json_field_time(j, "finished_at", r->finished_at);
     json_field_real(j, "elapsed_seconds", r->elapsed_s);
     json_field_bytes(j, "spec_path", r->spec_path, strlen(r->spec_path));
+    json_field_int(j, "commands_pending", r->commands_pending);
 }
 
 static void print_json(struct ns_json *j)
@@ -94,10 +323,47 @@ static void print_json(struct ns_json *j)
 
 #define LIST_PAGE 64
 
-static int list_runs(struct ns_store *st, bool all, bool json)
+/* What the runs list shows: which runs (filter), how many, in which form. */
+struct list_opts {
+    bool all, json;
+    struct ns_run_filter filter;
+    const struct status_format *format; /* NULL: the default columns */
+};
+
+/* The default line of a run (the header is printed once before). */
+static void list_default_row(const struct ns_run_summary *r)
+{
+    char started[32], el[32], done[32], state[24];
+    cli_format_time(r->started_at, started, sizeof started);
+    ns_format_duration((int64_t)(r->elapsed_s * 1000), el, sizeof el);
+    c_done(r, done, sizeof done);
+    c_state(r, state, sizeof state);
+    char *job = cli_escape(r->job);
+    char *params = params_line(r->params);
+    printf("%-5lld %-20s %-10s %13s %6lld %8lld %-19s %9s  %s\n", (long long)r->id, job, state,
+           done, (long long)r->counts.n[NS_PS_FAILED], (long long)r->error_records, started, el,
+           params);
+    free(job);
+    free(params);
+}
+
+static void list_row(const struct list_opts *o, struct ns_json *j, const struct ns_run_summary *r)
+{
+    if (o->json) {
+        json_open_object(j, NULL);
+        json_run_fields(j, r);
+        json_close_object(j);
+    } else if (o->format) {
+        format_line(o->format, r);
+    } else {
+        list_default_row(r);
+    }
+}
+
+static int list_runs(struct ns_store *st, const struct list_opts *o)
 {
     double now = ns_now();
-    int want = all ? -1 : 20, shown = 0, orphans = 0;
+    int want = o->all ? -1 : 20, shown = 0, orphans = 0;
     char err[256] = "";
     struct ns_run_summary rows[LIST_PAGE];
     struct ns_run_summary last = {0};
@@ -105,9 +371,11 @@ static int list_runs(struct ns_store *st, bool all, bool json)
     struct ns_buf b = NS_BUF_INIT;
     struct ns_json j;
     json_init(&j, &b);
-    if (json) {
+    if (o->json) {
         json_begin_document(&j, &b, "runs");
         json_open_array(&j, "runs");
+    } else if (o->format) {
+        format_line(o->format, NULL);
     } else {
         printf("%-5s %-20s %-10s %13s %6s %8s %-19s %9s  %s\n", "RUN", "JOB", "STATE", "DONE/TOTAL",
                "FAILED", "ERRORS", "STARTED", "ELAPSED", "PARAMS");
@@ -116,37 +384,16 @@ static int list_runs(struct ns_store *st, bool all, bool json)
         int limit = want < 0 || want - shown > LIST_PAGE ? LIST_PAGE : want - shown;
         if (limit <= 0)
             break;
-        int n = query_runs(st, "", have_last ? &last : NULL, 1, limit, now, rows, err, sizeof err);
+        int n = query_runs_filtered(st, &o->filter, have_last ? &last : NULL, 1, limit, now, rows,
+                                    err, sizeof err);
         if (n < 0) {
             cli_error("status", "%s", err);
             buf_release(&b);
             return NS_EXIT_ERROR;
         }
         for (int i = 0; i < n; i++) {
-            struct ns_run_summary *r = &rows[i];
-            if (json) {
-                json_open_object(&j, NULL);
-                json_run_fields(&j, r);
-                json_close_object(&j);
-            } else {
-                char started[32], el[32], done[32];
-                cli_format_time(r->started_at, started, sizeof started);
-                ns_format_duration((int64_t)(r->elapsed_s * 1000), el, sizeof el);
-                snprintf(done, sizeof done, "%lld/%lld", (long long)query_done(&r->counts),
-                         (long long)r->counts.total);
-                char *job = cli_escape(r->job);
-                char *params = params_line(r->params);
-                /* As the console's runs list: "?" = no runtime drives it. */
-                char state[24];
-                bool orphan = !r->final && !r->alive;
-                snprintf(state, sizeof state, "%s%s", r->state, orphan ? "?" : "");
-                orphans += orphan;
-                printf("%-5lld %-20s %-10s %13s %6lld %8lld %-19s %9s  %s\n", (long long)r->id, job,
-                       state, done, (long long)r->counts.n[NS_PS_FAILED],
-                       (long long)r->error_records, started, el, params);
-                free(job);
-                free(params);
-            }
+            list_row(o, &j, &rows[i]);
+            orphans += !rows[i].final && !rows[i].alive;
         }
         if (n > 0) {
             last.id = rows[n - 1].id;
@@ -158,11 +405,15 @@ static int list_runs(struct ns_store *st, bool all, bool json)
         if (n < limit)
             break;
     }
-    if (json) {
+    if (o->json) {
         json_close_array(&j);
         print_json(&j);
+    } else if (o->format) {
+        ; /* only the columns asked for: a script reads them */
     } else if (!shown) {
-        printf("(no runs yet)\n");
+        printf("(no runs%s)\n", o->filter.job || o->filter.states || o->filter.since > 0
+                                     ? " match the filters"
+                                     : " yet");
     } else if (orphans) {
         printf("state? = no runtime drives the run ('nightshift status RUN' says how to resume "
                "it)\n");
@@ -171,6 +422,59 @@ static int list_runs(struct ns_store *st, bool all, bool json)
 }
 
 #define JSON_PARTITIONS_MAX 1000
+#define PENDING_SHOWN 10
+
+/* The operator commands no runtime has answered yet (docs/json.md). */
+static int json_pending_commands(struct ns_store *st, long long id, struct ns_json *j)
+{
+    struct ns_command_row *c;
+    char err[256] = "";
+    int n = query_pending_commands(st, id, -1, &c, err, sizeof err);
+    if (n < 0) {
+        cli_error("status", "%s", err);
+        return -1;
+    }
+    json_open_array(j, "pending_commands");
+    for (int i = 0; i < n; i++) {
+        json_open_object(j, NULL);
+        json_field_int(j, "id", c[i].id);
+        json_field_str(j, "verb", c[i].verb);
+        json_field_raw(j, "args", *c[i].args ? c[i].args : "{}");
+        json_field_bytes(j, "user", c[i].user, strlen(c[i].user));
+        json_field_str(j, "source", c[i].source);
+        json_field_time(j, "issued_at", c[i].issued_at);
+        json_close_object(j);
+    }
+    json_close_array(j);
+    query_command_rows_release(c, n);
+    return 0;
+}
+
+/* The commands waiting for a verdict: a pause sent to a runtime that has
+ * not answered, or a retry queued for the next runtime to start. */
+static void print_pending_commands(struct ns_store *st, const struct ns_run_summary *r, double now)
+{
+    if (r->commands_pending <= 0)
+        return;
+    struct ns_command_row *c;
+    char err[256];
+    int n = query_pending_commands(st, r->id, PENDING_SHOWN, &c, err, sizeof err);
+    for (int i = 0; i < n; i++) {
+        char ago[32];
+        ns_format_duration((int64_t)((now - c[i].issued_at) * 1000), ago, sizeof ago);
+        char *args = cli_escape(c[i].args), *user = cli_escape(c[i].user);
+        printf("%-10s #%lld %s %s by %s (%s) %s ago: %s\n", i ? "" : "pending", (long long)c[i].id,
+               c[i].verb, args, user, c[i].source, ago,
+               r->alive ? "waits for the runtime's verdict"
+                        : "queued: the next runtime of the run applies it");
+        free(args);
+        free(user);
+    }
+    if (r->commands_pending > n && n >= 0)
+        printf("%-10s ... %lld in all (nightshift audit %lld)\n", "",
+               (long long)r->commands_pending, (long long)r->id);
+    query_command_rows_release(c, n < 0 ? 0 : n);
+}
 
 static int show_json(struct ns_store *st, long long id)
 {
@@ -192,6 +496,10 @@ static int show_json(struct ns_store *st, long long id)
     json_field_bytes(&j, "next_command", next, next ? strlen(next) : 0);
     free(next);
     query_run_summary_release(&r);
+    if (json_pending_commands(st, id, &j) != 0) {
+        buf_release(&b);
+        return NS_EXIT_ERROR;
+    }
 
     struct ns_failure_groups fg;
     if (query_failure_groups(st, id, 0, &fg, err, sizeof err) != 0) {
@@ -460,6 +768,7 @@ static int show_run(struct ns_store *st, long long id)
         return NS_EXIT_ERROR;
     }
     print_run_lines(st, &r, id, now);
+    print_pending_commands(st, &r, now);
     /* With no runtime nothing runs: those rows read as pending (query.h). */
     bool driven = r.alive;
     query_run_summary_release(&r);
@@ -475,24 +784,120 @@ static int show_run(struct ns_store *st, long long id)
     return NS_EXIT_OK;
 }
 
+/* --state's words into the filter's bits; -1 (said) on a word that is no
+ * run state. */
+static int parse_states(const char *list, unsigned *bits)
+{
+    char *copy = ns_xstrdup(list), *save = NULL;
+    int rc = 0;
+    *bits = 0;
+    for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+        int st = query_run_state_of(w);
+        if (st < 0) {
+            cli_error("status",
+                      "--state: \"%s\" is not a run state (running, paused, halted, stopping, "
+                      "stopped, succeeded, failed)",
+                      w);
+            rc = -1;
+            break;
+        }
+        *bits |= 1u << st;
+    }
+    free(copy);
+    return rc;
+}
+
+/* Reads the list's options into o (fmt holds --format's columns); returns
+ * 0 or a usage error, said. */
+static int list_options(struct cli *c, struct list_opts *o, struct status_format *fmt)
+{
+    memset(o, 0, sizeof *o);
+    o->all = cli_flag(c, "all");
+    o->json = cli_flag(c, "json");
+    o->filter.job = cli_opt(c, "job");
+    if (cli_opt(c, "state") && parse_states(cli_opt(c, "state"), &o->filter.states) != 0)
+        return NS_EXIT_USAGE;
+    if (cli_opt(c, "since")) {
+        int64_t ms;
+        if (ns_parse_duration(cli_opt(c, "since"), &ms) != 0) {
+            cli_error("status", "--since: \"%s\" is not a duration (examples: 24h, 7d, 1w)",
+                      cli_opt(c, "since"));
+            return NS_EXIT_USAGE;
+        }
+        o->filter.since = ns_now() - (double)ms / 1000.0;
+    }
+    if (cli_opt(c, "format")) {
+        if (o->json) {
+            cli_error("status", "--format and --json: choose one");
+            return NS_EXIT_USAGE;
+        }
+        if (format_parse(cli_opt(c, "format"), fmt) != 0)
+            return NS_EXIT_USAGE;
+        o->format = fmt;
+    }
+    return 0;
+}
+
+static int status_check(struct cli *c)
+{
+    struct list_opts o;
+    struct status_format fmt;
+    int rc = list_options(c, &o, &fmt);
+    if (rc == 0 && c->target && (o.filter.job || o.filter.states || o.filter.since > 0)) {
+        cli_error("status", "--state, --job and --since choose runs from the list: leave RUN out");
+        rc = NS_EXIT_USAGE;
+    }
+    return rc;
+}
+
+/* status RUN --format: the one run as a line of those columns. */
+static int show_columns(struct ns_store *st, long long id, const struct status_format *fmt)
+{
+    struct ns_run_summary r;
+    char err[256] = "";
+    int rc = NS_EXIT_ERROR;
+    if (query_run_summary(st, id, ns_now(), &r, err, sizeof err) == 1) {
+        format_line(fmt, NULL);
+        format_line(fmt, &r);
+        rc = NS_EXIT_OK;
+    } else if (err[0]) {
+        cli_error("status", "%s", err);
+    }
+    query_run_summary_release(&r);
+    return rc;
+}
+
 static int status(struct cli *c)
 {
-    bool json = cli_flag(c, "json");
+    struct list_opts o;
+    struct status_format fmt;
+    int rc = list_options(c, &o, &fmt); /* status_check said any problem */
+    if (rc != 0)
+        return rc;
     if (!c->target)
-        return list_runs(c->st, cli_flag(c, "all"), json);
-    return json ? show_json(c->st, c->run_id) : show_run(c->st, c->run_id);
+        return list_runs(c->st, &o);
+    if (o.format)
+        return show_columns(c->st, c->run_id, o.format);
+    return o.json ? show_json(c->st, c->run_id) : show_run(c->st, c->run_id);
 }
 
 const struct ns_command cmd_status = {
     .name = "status",
-    .args = "[RUN] [--db PATH] [--json] [--all]",
+    .args = "[RUN] [--db PATH] [--json] [--all] [--state STATE[,STATE]] [--job NAME] "
+            "[--since AGE] [--format COLUMNS]",
     .summary = "show runs, or one run in detail",
     .run = status,
+    .check = status_check,
     .help = "\n"
             "Without RUN, lists the newest runs (--all: every run). With RUN (a run id or\n"
             "a job name, meaning its newest run), shows its state, whether a runtime is\n"
             "driving it, partition counts, throughput, ETA, SLA state, the running and\n"
-            "failed partitions and the latest events. --json prints one JSON object.\n",
+            "failed partitions, operator commands not answered yet and the latest events.\n"
+            "--json prints one JSON object. --state, --job and --since filter the list;\n"
+            "--format picks its columns, as squeue -O does: id, job, state, done, total,\n"
+            "pending, running, retrying, paused, succeeded, failed, skipped, errors,\n"
+            "records, started, finished, elapsed, eta, sla, alive, pid, commands,\n"
+            "executor, reason, params (NAME:WIDTH sets a width).\n",
     .exits = "023",
     .options = status_options,
     .noptions = NS_ARRAY_LEN(status_options),

@@ -235,6 +235,9 @@ static const struct col run_cols[] = {
     {"coalesce(sla_deadline, 0)", C_REAL, RS(sla_deadline)},
     {"coalesce(sla_max_duration, 0)", C_REAL, RS(sla_max_duration)},
     {"coalesce(runtime_pid, 0)", C_INT, RS(runtime_pid)},
+    /* Over the partial index commands_pending: cheap for every row. */
+    {"(SELECT count(*) FROM commands c WHERE c.run_id = runs.id AND c.state = 'pending')", C_INT,
+     RS(commands_pending)},
     {"coalesce(heartbeat_at, 0)", C_REAL, RS(heartbeat_at)},
     {"coalesce(projected_finish, 0)", C_REAL, RS(finish_at)},
     /* When a paused or halted run stopped moving: its last change of state
@@ -521,6 +524,14 @@ double query_elapsed_at(const struct ns_run_summary *s, double now)
 int query_runs(struct ns_store *st, const char *text, const struct ns_run_summary *anchor, int dir,
                int limit, double now, struct ns_run_summary *rows, char *err, size_t errlen)
 {
+    const struct ns_run_filter f = {.text = text};
+    return query_runs_filtered(st, &f, anchor, dir, limit, now, rows, err, errlen);
+}
+
+int query_runs_filtered(struct ns_store *st, const struct ns_run_filter *f,
+                        const struct ns_run_summary *anchor, int dir, int limit, double now,
+                        struct ns_run_summary *rows, char *err, size_t errlen)
+{
     /* Display order is id descending. */
     const char *cond = !anchor ? "1" : dir > 0 ? "id < ?1" : dir < 0 ? "id > ?1" : "id <= ?1";
     struct ns_buf sql = NS_BUF_INIT;
@@ -528,16 +539,32 @@ int query_runs(struct ns_store *st, const char *text, const struct ns_run_summar
     query_cols_select(&sql, run_cols, NS_ARRAY_LEN(run_cols));
     buf_addf(&sql,
              " FROM runs WHERE %s AND (?2 = '' OR instr(job, ?2) > 0 OR instr(params, ?2) > 0) "
-             "ORDER BY id %s LIMIT ?3",
-             cond, dir < 0 ? "ASC" : "DESC");
+             "AND (?4 IS NULL OR job = ?4) AND (?5 = 0 OR created_at >= ?5 OR "
+             "coalesce(finished_at, updated_at) >= ?5)",
+             cond);
+    if (f->states) {
+        /* The state words come from our own table, never from the user. */
+        buf_adds(&sql, " AND state IN (");
+        for (int i = 0, first = 1; i < NS_RS_COUNT; i++)
+            if (f->states & (1u << i)) {
+                buf_addf(&sql, "%s'%s'", first ? "" : ", ",
+                         query_run_state_word((enum ns_run_state)i));
+                first = 0;
+            }
+        buf_adds(&sql, ")");
+    }
+    buf_addf(&sql, " ORDER BY id %s LIMIT ?3", dir < 0 ? "ASC" : "DESC");
     sqlite3_stmt *s = query_prep(st, sql.data, "runs", err, errlen);
     buf_release(&sql);
     if (!s)
         return -1;
     if (anchor)
         sqlite3_bind_int64(s, 1, anchor->id);
-    sqlite3_bind_text(s, 2, text ? text : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 2, f->text ? f->text : "", -1, SQLITE_TRANSIENT);
     sqlite3_bind_int(s, 3, limit);
+    if (f->job)
+        sqlite3_bind_text(s, 4, f->job, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_double(s, 5, f->since);
     memset(rows, 0, sizeof *rows * (size_t)(limit > 0 ? limit : 0));
     int n = query_step_rows(st, s, limit, rows, sizeof *rows, read_run, "runs", err, errlen);
     for (int i = 0; i < n; i++)
@@ -631,14 +658,16 @@ static const struct col command_cols[] = {
 };
 #undef CR
 
-int query_commands(struct ns_store *st, int64_t run_id, int64_t after, int64_t limit,
-                   struct ns_command_row **rows, char *err, size_t errlen)
+static int commands_where(struct ns_store *st, int64_t run_id, int64_t after, int64_t limit,
+                          bool pending_only, struct ns_command_row **rows, char *err,
+                          size_t errlen)
 {
     *rows = NULL;
     struct ns_buf sql = NS_BUF_INIT;
     buf_adds(&sql, "SELECT ");
     query_cols_select(&sql, command_cols, NS_ARRAY_LEN(command_cols));
-    buf_adds(&sql, " FROM commands WHERE run_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3");
+    buf_addf(&sql, " FROM commands WHERE run_id = ?1 AND id > ?2%s ORDER BY id LIMIT ?3",
+             pending_only ? " AND state = 'pending'" : "");
     sqlite3_stmt *s = query_prep(st, sql.data, "commands", err, errlen);
     buf_release(&sql);
     if (!s)
@@ -667,6 +696,18 @@ int query_commands(struct ns_store *st, int64_t run_id, int64_t after, int64_t l
         return -1;
     }
     return n;
+}
+
+int query_commands(struct ns_store *st, int64_t run_id, int64_t after, int64_t limit,
+                   struct ns_command_row **rows, char *err, size_t errlen)
+{
+    return commands_where(st, run_id, after, limit, false, rows, err, errlen);
+}
+
+int query_pending_commands(struct ns_store *st, int64_t run_id, int64_t limit,
+                           struct ns_command_row **rows, char *err, size_t errlen)
+{
+    return commands_where(st, run_id, 0, limit, true, rows, err, errlen);
 }
 
 void query_command_rows_release(struct ns_command_row *rows, int n)
