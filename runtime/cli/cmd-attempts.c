@@ -175,8 +175,9 @@ const struct ns_command cmd_attempts = {
             "Prints every attempt of RUN, in the order they started: partition, key,\n"
             "attempt (1, 2, ... within the partition), start, end, duration (Unix seconds\n"
             "and seconds), outcome, exit code, signal, executor and where it ran (local:\n"
-            "the worker's pid on this host; slurm: the job id), log bytes. An attempt\n"
-            "still running has no end, outcome, exit or signal yet (empty, or null).\n"
+            "the worker's pid, on the runtime's host; slurm: the job id), log bytes. An\n"
+            "attempt still running has no end, outcome, exit or signal yet (empty, or\n"
+            "null).\n"
             "TSV has a header line; a field's backslash, tab, newline, carriage return\n"
             "and other control bytes are written \\\\ \\t \\n \\r \\xHH. jsonl: one\n"
             "nightshift.attempt/1 object a line (docs/json.md).\n",

@@ -211,6 +211,7 @@ static void launch(struct rt *rt, int64_t idx)
         NS_BUG("partition %lld: launched while attempt %d lives", (long long)idx, p->live->n);
     char err[512] = "";
     double now = ns_now();
+    enum ns_part_state from = p->row.state; /* pending or retry_wait */
     int64_t progress_from = p->row.checkpoint ? p->row.checkpoint_progress : 0;
     int64_t redone = p->row.progress > progress_from ? p->row.progress - progress_from : 0;
     p->row.attempts++;
@@ -288,9 +289,13 @@ static void launch(struct rt *rt, int64_t idx)
     /* Its row is written before the commit, or with its end if that comes
      * first (one UPDATE for an attempt that starts and ends in one turn). */
     p->row_dirty = true;
-    rt_event(rt, idx, a->id, "attempt_start", "partition %lld [%s]: attempt %d started (%s%s)",
-             (long long)idx, a->key ? a->key : "?", a->n, a->label,
-             p->row.checkpoint ? ", resuming from checkpoint" : "");
+    /* A task queued by its executor stays pending: no state change yet. */
+    bool moved = p->row.state != from;
+    rt_event_change(rt, idx, a->id, "attempt_start", moved ? query_part_state_word(from) : NULL,
+                    moved ? query_part_state_word(p->row.state) : NULL,
+                    "partition %lld [%s]: attempt %d started (%s%s)", (long long)idx,
+                    a->key ? a->key : "?", a->n, a->label,
+                    p->row.checkpoint ? ", resuming from checkpoint" : "");
 }
 
 static int64_t next_dispatchable(struct rt *rt)

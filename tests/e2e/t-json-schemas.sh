@@ -133,6 +133,9 @@ is "summary: params is the object status gives" \
 is "events: an attempt's end, structured (outcome, exit code, states, attempt)" \
     "$(field "$T/events.jsonl" '[(x["partition"], x["attempt"], x["outcome"], x["exit_code"], x["signal"], x["from_state"], x["to_state"]) for x in ds if x["kind"] == "attempt_end"]')" \
     "[(0, 1, 'failed', 2, None, 'running', 'failed'), (1, 1, 'succeeded', 0, None, 'running', 'succeeded'), (2, 1, 'failed', 3, None, 'running', 'failed')]"
+is "events: an attempt's start moves its partition from pending to running" \
+    "$(field "$T/events.jsonl" 'sorted(set((x["attempt"], x["from_state"], x["to_state"]) for x in ds if x["kind"] == "attempt_start"))')" \
+    "[(1, 'pending', 'running')]"
 is "events: the run's own state change" \
     "$(field "$T/events.jsonl" '[(x["partition"], x["from_state"], x["to_state"]) for x in ds if x["kind"] == "run_state" and x["to_state"]]')" \
     "[(None, 'running', 'failed')]"
