@@ -13,13 +13,19 @@
 
 static const struct cli_option console_options[] = {
     {.name = "read-only", .help = "watch only: operator actions are hidden and refused"},
+    {.name = "theme",
+     .arg = "NAME",
+     .help = "colours: default (a dark terminal), light, or monochrome (attributes only); "
+             "else $NIGHTSHIFT_THEME; NO_COLOR means monochrome",
+     .complete = "default light monochrome"},
 };
 
 static int console_main(struct cli *c)
 {
     struct tui_options opt = {.store = c->st,
                               .run_id = c->run_id,
-                              .read_only = cli_flag(c, "read-only")};
+                              .read_only = cli_flag(c, "read-only"),
+                              .theme = cli_opt(c, "theme")};
     c->st = NULL; /* tui_run closes it */
     char err[1024] = "";
     int rc = tui_run(&opt, err, sizeof err);
@@ -30,7 +36,7 @@ static int console_main(struct cli *c)
 
 const struct ns_command cmd_console = {
     .name = "console",
-    .args = "[RUN] [--db PATH] [--read-only]",
+    .args = "[RUN] [--db PATH] [--read-only] [--theme NAME]",
     .summary = "the operations console (ncurses)",
     .run = console_main,
     .help = "\n"
@@ -40,7 +46,8 @@ const struct ns_command cmd_console = {
             "run) opens that run at once.\n"
             "\n"
             "Environment: NIGHTSHIFT_CONSOLE_REFRESH_MS refresh period in ms (20-10000,\n"
-            "default 250); NO_COLOR=1 uses attributes instead of colours.\n",
+            "default 250); NIGHTSHIFT_THEME the theme when --theme is not given;\n"
+            "NO_COLOR=1 (non-empty) gives the monochrome theme.\n",
     .exits = "023",
     .options = console_options,
     .noptions = NS_ARRAY_LEN(console_options),

@@ -750,7 +750,12 @@ int tui_run(const struct tui_options *opt, char *err, size_t errlen)
     const char *path = t.st.path;
     t.read_only = opt->read_only;
     t.refresh_ms = refresh_ms_from_env();
-    if (term_init(&t.utf8, &t.color, err, errlen) != 0) {
+    const struct tui_theme *theme = theme_choose(opt->theme, err, errlen);
+    if (!theme) {
+        store_close(&t.st);
+        return NS_EXIT_USAGE;
+    }
+    if (term_init(theme, &t.utf8, &t.color, err, errlen) != 0) {
         store_close(&t.st);
         return NS_EXIT_ERROR;
     }

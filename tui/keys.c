@@ -172,5 +172,5 @@ void keys_help_text(unsigned scope, bool read_only, struct ns_buf *out)
         buf_release(&keys);
     }
     buf_adds(out, "\nEnvironment: NIGHTSHIFT_CONSOLE_REFRESH_MS (refresh period, default 250),\n"
-                  "NO_COLOR (attributes instead of colours), NIGHTSHIFT_DB.\n");
+                  "NIGHTSHIFT_THEME (default, light, monochrome), NO_COLOR (monochrome), NIGHTSHIFT_DB.\n");
 }

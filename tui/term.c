@@ -24,6 +24,7 @@ static volatile sig_atomic_t got_signal;
 static bool started;
 static bool use_color;
 static int pending_color;
+static const struct tui_theme *cur_theme;
 
 static void on_signal(int sig)
 {
@@ -37,7 +38,38 @@ int term_signal(void)
 
 enum { CELL_PAIR_BASE = 16 };
 
-int term_init(bool *utf8, bool *color, char *err, size_t errlen)
+/* The theme's colour of a role in this terminal's palette. */
+static short role_color(const struct tui_role_colors *rc, bool fg)
+{
+    if (COLORS >= 256)
+        return fg ? rc->fg : rc->bg;
+    return fg ? rc->fg8 : rc->bg8;
+}
+
+/* Colour pairs of the theme: one per role, then one per (foreground state,
+ * background state) for the map's half-blocks. */
+static void init_theme_pairs(const struct tui_theme *th)
+{
+    for (int r = TUI_C_OK; r < TUI_C_COUNT; r++)
+        init_pair((short)r, role_color(&th->role[r], true), role_color(&th->role[r], false));
+    static const enum tui_color cell_roles[] = {TUI_C_DEFAULT, TUI_C_OK,     TUI_C_RUN,
+                                                TUI_C_WAIT,    TUI_C_PAUSED, TUI_C_BAD,
+                                                TUI_C_SKIP,    TUI_C_PENDING};
+    int n = (int)NS_ARRAY_LEN(cell_roles);
+    for (int f = 0; f < n; f++)
+        for (int b = 0; b < n + 1; b++) {
+            short fc = role_color(&th->role[cell_roles[f]], true);
+            short bc = b == n ? -1 : role_color(&th->role[cell_roles[b]], true);
+            if (cell_roles[f] == TUI_C_PENDING && fc < 0)
+                fc = (short)pending_color;
+            if (b < n && cell_roles[b] == TUI_C_PENDING && bc < 0)
+                bc = (short)pending_color;
+            if (CELL_PAIR_BASE + f * 9 + b < COLOR_PAIRS)
+                init_pair((short)(CELL_PAIR_BASE + f * 9 + b), fc, bc);
+        }
+}
+
+int term_init(const struct tui_theme *theme, bool *utf8, bool *color, char *err, size_t errlen)
 {
     setlocale(LC_ALL, "");
     const char *cs = nl_langinfo(CODESET);
@@ -78,32 +110,13 @@ int term_init(bool *utf8, bool *color, char *err, size_t errlen)
     keypad(stdscr, TRUE);
     curs_set(0);
     set_escdelay(25);
-    const char *nc = getenv("NO_COLOR");
-    use_color = !(nc && *nc) && has_colors();
+    cur_theme = theme;
+    use_color = !theme_is_mono(theme) && has_colors();
     if (use_color) {
         start_color();
         use_default_colors();
         pending_color = COLORS >= 16 ? 8 : COLOR_WHITE;
-        init_pair(TUI_C_OK, COLOR_GREEN, -1);
-        init_pair(TUI_C_RUN, COLOR_CYAN, -1);
-        init_pair(TUI_C_WAIT, COLOR_YELLOW, -1);
-        init_pair(TUI_C_PAUSED, COLOR_MAGENTA, -1);
-        init_pair(TUI_C_BAD, COLOR_RED, -1);
-        init_pair(TUI_C_SKIP, COLOR_BLUE, -1);
-        init_pair(TUI_C_PENDING, -1, -1);
-        init_pair(TUI_C_TITLE, COLOR_BLACK, COLOR_CYAN);
-        init_pair(TUI_C_KEY, COLOR_WHITE, COLOR_BLACK);
-        /* Map cells: one pair per (foreground state, background state). */
-        static const short cols[] = {
-            -1, COLOR_GREEN, COLOR_CYAN, COLOR_YELLOW, COLOR_MAGENTA, COLOR_RED, COLOR_BLUE, 0};
-        int n = (int)NS_ARRAY_LEN(cols);
-        for (int f = 0; f < n; f++)
-            for (int b = 0; b < n + 1; b++) {
-                short fc = f == n - 1 ? (short)pending_color : cols[f];
-                short bc = b == n ? -1 : (b == n - 1 ? (short)pending_color : cols[b]);
-                if (CELL_PAIR_BASE + f * 9 + b < COLOR_PAIRS)
-                    init_pair((short)(CELL_PAIR_BASE + f * 9 + b), fc, bc);
-            }
+        init_theme_pairs(theme);
     }
     *color = use_color;
 
@@ -131,16 +144,13 @@ void term_restore(void)
 attr_t term_attr(enum tui_color c)
 {
     if (use_color) {
-        switch (c) {
-        case TUI_C_DEFAULT:
+        if (c == TUI_C_DEFAULT)
             return A_NORMAL;
-        case TUI_C_BAD:
-            return COLOR_PAIR(c) | A_BOLD;
-        case TUI_C_PENDING:
-            return A_DIM;
-        default:
-            return COLOR_PAIR(c);
-        }
+        const struct tui_role_colors *rc = &cur_theme->role[c];
+        /* A role without a colour here (pending on eight colours): dim. */
+        if (role_color(rc, true) < 0 && role_color(rc, false) < 0)
+            return A_DIM | rc->attrs;
+        return COLOR_PAIR(c) | rc->attrs;
     }
     switch (c) {
     case TUI_C_RUN:

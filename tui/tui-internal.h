@@ -130,10 +130,39 @@ enum tui_color {
     TUI_C_COUNT
 };
 
-/* Starts curses: locale, raw keys, colours (unless NO_COLOR or the terminal
- * has none), signal handlers that only set a flag. Returns 0, or -1 with a
- * sentence in err (not a terminal, unknown TERM). */
-int term_init(bool *utf8, bool *color, char *err, size_t errlen);
+/* ---- themes (theme.c) ---- */
+
+struct tui_role_colors {
+    short fg, bg;     /* xterm 256-colour indexes, -1 the terminal's default */
+    short fg8, bg8;   /* the same on a terminal with eight colours */
+    attr_t attrs;     /* added in every palette */
+};
+
+struct tui_theme {
+    const char *name;
+    short assumed_bg, assumed_fg; /* palette indexes the default colours are taken for */
+    struct tui_role_colors role[TUI_C_COUNT];
+};
+
+/* The theme named (any case), or NULL. theme_at(i): the i-th, NULL past
+ * the last (for tests and the docs). */
+const struct tui_theme *theme_find(const char *name);
+const struct tui_theme *theme_at(size_t i);
+bool theme_is_mono(const struct tui_theme *th);
+/* The console's theme: option (--theme), else $NIGHTSHIFT_THEME, else
+ * default; $NO_COLOR (non-empty) makes it monochrome. NULL with a
+ * sentence in err for an unknown name. */
+const struct tui_theme *theme_choose(const char *option, char *err, size_t errlen);
+/* 0xRRGGBB of a palette index (xterm's 16 base colours, the cube, the
+ * greys), and the WCAG 2 contrast ratio of two colours (1 to 21). */
+unsigned theme_rgb(int color);
+double theme_contrast(unsigned rgb_a, unsigned rgb_b);
+
+/* Starts curses: locale, raw keys, the theme's colours (none for
+ * monochrome or a terminal without colours), signal handlers that only set
+ * a flag. Returns 0, or -1 with a sentence in err (not a terminal, unknown
+ * TERM). */
+int term_init(const struct tui_theme *theme, bool *utf8, bool *color, char *err, size_t errlen);
 /* Restores the terminal; safe to call twice. */
 void term_restore(void);
 /* The terminating signal received so far (0 if none). */

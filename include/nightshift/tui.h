@@ -19,6 +19,7 @@ struct tui_options {
     struct ns_store *store; /* open read-only; tui_run takes it over and closes it */
     int64_t run_id;         /* the run to open at once (cli_find_run resolved it), or 0 */
     bool read_only;         /* hide and refuse operator actions */
+    const char *theme;      /* --theme (NULL: $NIGHTSHIFT_THEME, else default) */
 };
 
 /* Runs the console until the operator quits, a terminating signal arrives or

@@ -5,13 +5,15 @@
 # Scenes: the runs list; a healthy live run (configs/demo.yaml, no failing
 # chunk); a run with failures: the failures view, the error browser and the
 # hostile record shown escaped; a 10 000-partition map (configs/many.yaml).
-# Each screen is `tmux capture-pane -e` (text with colours) -> aha (HTML) ->
-# headless Chromium -> PNG. Needs tmux, aha and chromium (Debian packages).
+# Each screen is `tmux capture-pane -e` (text with colours, a 256-colour
+# pane) -> sgr2html.pl (HTML in the palette tests/unit/test-theme.c checks
+# for contrast, read from tui/theme.c) -> headless Chromium -> PNG. Needs
+# tmux, perl and chromium (Debian packages).
 # Every step waits for what it needs on screen, with a deadline.
 set -eu
 bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 root=$(cd "$(dirname "$0")/../.." && pwd)
-for tool in tmux aha chromium; do
+for tool in tmux perl chromium; do
     command -v "$tool" >/dev/null 2>&1 || { echo "make-screenshots: needs $tool" >&2; exit 2; }
 done
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/nightshift-shots.XXXXXX")
@@ -58,16 +60,11 @@ run_bg() { # NAME ARGS...: a detached runtime in its own process group
 shot() {
     {
         printf '<!DOCTYPE html><html><head><meta charset="utf-8"><style>'
-        printf 'body{margin:0;background:#101418;color:#d8dee4}'
-        printf 'pre{margin:12px;font-family:"DejaVu Sans Mono",monospace;font-size:14px;line-height:16px}'
-        printf '</style></head><body><pre>'
-        # tmux writes colours 8-15 as SGR 90-97/100-107, which aha does not
-        # know: rewrite them as 256-colour SGRs.
-        tmux -L "$sock" capture-pane -e -p -t c |
-            perl -pe 's/\e\[9([0-7])m/"\e[38;5;" . (8 + $1) . "m"/ge;
-                      s/\e\[10([0-7])m/"\e[48;5;" . (8 + $1) . "m"/ge' |
-            aha --no-header
-        printf '</pre></body></html>\n'
+        printf 'body{margin:0;background:#000000}'
+        printf 'pre{font-family:"DejaVu Sans Mono",monospace;font-size:14px;line-height:16px}'
+        printf '</style></head><body>'
+        tmux -L "$sock" capture-pane -e -p -t c | perl "$root/tests/screenshots/sgr2html.pl" "$root/tui/theme.c"
+        printf '</body></html>\n'
     } >"$tmp/$1.html"
     chromium --headless --no-sandbox --disable-gpu --hide-scrollbars \
         --window-size=$((cols * 85 / 10 + 24)),$((rows * 16 + 24)) \
@@ -86,7 +83,7 @@ run_bg healthy demo.yaml --rerun -p pace=0.4 -p fail_chunk=-1 -p flaky_chunk=-1 
 wait_for 30 sh -c "[ \"\$(sqlite3 '$db' \"select count(*) from runs\" 2>/dev/null)\" = 2 ]"
 
 tmux -L "$sock" -f /dev/null new-session -d -s c -x "$cols" -y "$rows" \
-    "LANG=C.UTF-8 NIGHTSHIFT_CONSOLE_REFRESH_MS=100 '$bin' console --db '$db' 2"
+    "TERM=tmux-256color LANG=C.UTF-8 NIGHTSHIFT_CONSOLE_REFRESH_MS=100 '$bin' console --db '$db' 2"
 tmux -L "$sock" set-option -t c status off >/dev/null
 wait_for 10 screen_has '^Runs > run 2 demo'
 # Let the sparkline gather half a minute of samples.
