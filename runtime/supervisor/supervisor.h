@@ -180,7 +180,8 @@ struct rt {
     double run_started_at; /* wall clock, first start of the run */
     double sla_deadline;   /* 0: no SLA */
     char *sla_state;
-    bool sla_risk_fired;
+    double sla_risk_since; /* wall clock: the projection has been past the deadline since;
+                              0 when it is not (guard.c's hysteresis) */
     double projected_finish;
     struct hook **hooks; /* running hook commands */
     size_t nhooks;
