@@ -334,8 +334,11 @@ static void part_draw(struct tui_view *vv, struct tui *t, int y, int h, int w)
         attr_t base = i == v->cur ? A_REVERSE : A_NORMAL;
         if (i == v->cur)
             term_fill(row, 0, w, base);
-        double dur =
-            at->duration >= 0 ? at->duration : (at->ended > 0 ? at->ended : t->now) - at->started;
+        /* An ended attempt without a duration: its end is not known (a
+         * crash); "-", not a time that grows. */
+        double dur = at->duration >= 0 ? at->duration
+                     : at->outcome[0]  ? -1
+                                       : (at->ended > 0 ? at->ended : t->now) - at->started;
         char exitw[32] = "";
         if (at->has_sig && at->sig)
             snprintf(exitw, sizeof exitw, "SIG%s", sig_name(at->sig));

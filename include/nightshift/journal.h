@@ -53,6 +53,8 @@ struct ns_attempt_image {
     const char *log_path;
     int64_t report_offset, output_offset; /* bytes consumed, for an adopter */
     int64_t log_bytes, log_dropped;
+    double last_report_at; /* runs_open_attempts: when its partition's row took its last
+                              progress report (0: it reported none) */
 };
 
 /* The run's figures, as its row's counters say them. */
@@ -134,8 +136,9 @@ void journal_run_executor(struct journal *j, const char *executor);
  * drained); NULL: tasks run again or none waits. A final run state clears
  * it too. */
 void journal_run_blocked(struct journal *j, const char *reason);
-/* The attempt r->id ended at `at`: its outcome, exit code (< 0: none),
- * signal (0: none), message, duration (from r->started_at), log sizes; and
+/* The attempt r->id ended at `at` (0: when is not known - its end and
+ * duration are stored as NULL, never guessed): its outcome, exit code (< 0:
+ * none), signal (0: none), message, duration (from r->started_at), log sizes; and
  * where it ran (r->executor, r->locator, r->label) if r->executor is set
  * (NULL: what is stored stays). */
 void journal_attempt_end(struct journal *j, const struct ns_attempt_image *r, double at,

@@ -715,13 +715,15 @@ void journal_attempt_end(struct journal *j, const struct ns_attempt_image *r, do
 {
     sqlite3_stmt *s = use(j, J_ATTEMPT_END);
     sqlite3_bind_int64(s, 1, r->id);
-    sqlite3_bind_double(s, 2, at);
+    if (at > 0) { /* else both stay NULL: unknown */
+        sqlite3_bind_double(s, 2, at);
+        sqlite3_bind_double(s, 6, at - r->started_at);
+    }
     sqlite3_bind_text(s, 3, query_attempt_outcome_word(outcome), -1, SQLITE_STATIC);
     if (exit_code >= 0)
         sqlite3_bind_int(s, 4, exit_code);
     if (sig > 0)
         sqlite3_bind_int(s, 5, sig);
-    sqlite3_bind_double(s, 6, at - r->started_at);
     sqlite3_bind_int64(s, 7, r->log_bytes);
     sqlite3_bind_int64(s, 8, r->log_dropped);
     bind_text_or_null(s, 9, message);

@@ -133,6 +133,13 @@ static void load_attempts(struct load *L)
  * count, the sum, the nearest-rank p50 and p95 - rank ceil(p * n), written
  * in integers - and the slowest five, which are the top ranks (ordered so
  * that ties put the lower index first among the slowest). */
+/* A partition whose every ended attempt has a known duration: one cut off
+ * by a crash with no known end (NULL) would count as shorter than it was,
+ * so the durations, percentiles and slowest leave it out. */
+#define TIMED_WHOLLY                                                                               \
+    "NOT EXISTS (SELECT 1 FROM attempts u WHERE u.run_id = p.run_id AND u.idx = p.idx AND "      \
+    "u.outcome IS NOT NULL AND u.duration IS NULL)"
+
 static void load_durations(struct load *L)
 {
     struct ns_store *st = L->st;
@@ -141,7 +148,7 @@ static void load_durations(struct load *L)
         st, "WITH d AS (SELECT p.idx, p.key, p.state, (SELECT coalesce(sum(a.duration), 0) FROM "
             "attempts a WHERE a.run_id = p.run_id AND a.idx = p.idx) AS secs, (SELECT count(*) "
             "FROM attempts a WHERE a.run_id = p.run_id AND a.idx = p.idx) AS n FROM partitions p "
-            "WHERE p.run_id = ?1 AND p.state IN ('succeeded', 'failed')), "
+            "WHERE p.run_id = ?1 AND p.state IN ('succeeded', 'failed') AND " TIMED_WHOLLY "), "
             "r AS (SELECT *, row_number() OVER (ORDER BY secs, idx DESC) AS rn, count(*) OVER () "
             "AS cnt, sum(secs) OVER () AS total FROM d) "
             "SELECT rn, cnt, total, secs, idx, key, state, n FROM r WHERE rn = (cnt * 50 + 99) / "
@@ -181,7 +188,8 @@ static void load_duration_buckets(struct load *L)
     struct ns_buf q = NS_BUF_INIT;
     buf_adds(&q, "WITH d AS (SELECT (SELECT coalesce(sum(a.duration), 0) FROM attempts a WHERE "
                  "a.run_id = p.run_id AND a.idx = p.idx) AS secs FROM partitions p WHERE "
-                 "p.run_id = ? AND p.state IN ('succeeded', 'failed')) SELECT ");
+                 "p.run_id = ? AND p.state IN ('succeeded', 'failed') AND " TIMED_WHOLLY
+                 ") SELECT ");
     for (size_t i = 0; i < NS_DURATION_NBUCKETS; i++)
         buf_addf(&q, "%scount(CASE WHEN secs <= %g THEN 1 END)", i ? ", " : "",
                  ns_duration_buckets[i]);

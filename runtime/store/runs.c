@@ -418,7 +418,9 @@ size_t runs_open_attempts(struct ns_runs *r, struct ns_attempt_image **rows)
 {
     sqlite3_stmt *s = store_prepare(
         r->st, "SELECT id, idx, n, executor, locator, started_at, report_offset, output_offset, "
-               "log_path FROM attempts WHERE run_id = ? AND outcome IS NULL");
+               "log_path, (SELECT CASE WHEN p.progress > coalesce(a.progress_from, 0) THEN "
+               "p.updated_at END FROM partitions p WHERE p.run_id = a.run_id AND p.idx = a.idx) "
+               "FROM attempts a WHERE run_id = ? AND outcome IS NULL");
     sqlite3_bind_int64(s, 1, r->run_id);
     struct ns_attempt_image *out = NULL;
     size_t n = 0;
@@ -434,6 +436,7 @@ size_t runs_open_attempts(struct ns_runs *r, struct ns_attempt_image **rows)
             .report_offset = sqlite3_column_int64(s, 6),
             .output_offset = sqlite3_column_int64(s, 7),
             .log_path = column_dup(s, 8),
+            .last_report_at = sqlite3_column_double(s, 9),
         };
         n++;
     }

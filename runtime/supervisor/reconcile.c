@@ -69,12 +69,23 @@ static void reconcile_attempt(struct rt *rt, const struct ns_attempt_image *o, d
         adopt_attempt(rt, a, o->report_offset, o->output_offset, o->log_path);
         return;
     }
-    char msg[160];
-    snprintf(msg, sizeof msg, "runtime died during the attempt; %s",
+    /* Its real end: now for a worker ended now; for one already gone, its
+     * last progress report (it lived at least that long), else unknown -
+     * never the time of this restart, which would time the crash gap as work. */
+    double end = now;
+    const char *timed = "";
+    if (r != NS_RECOVER_ENDED) {
+        bool reported = o->last_report_at > o->started_at && o->last_report_at <= now;
+        end = reported ? o->last_report_at : 0;
+        timed = reported ? " (timed to its last progress report)" : " (when it ended is unknown)";
+    }
+    char msg[200];
+    snprintf(msg, sizeof msg, "runtime died during the attempt; %s%s",
              r == NS_RECOVER_ENDED ? "its worker was still running and was ended on restart"
-                                   : "its worker was already gone");
+                                   : "its worker was already gone",
+             timed);
     struct ns_attempt_image row = attempt_row(rt, a);
-    journal_attempt_end(rt->j, &row, now, NS_AO_INTERRUPTED, -1, 0, msg);
+    journal_attempt_end(rt->j, &row, end, NS_AO_INTERRUPTED, -1, 0, msg);
     rt_event(rt, idx, a->id, "reconcile", "partition %lld [%s]: attempt %d %s", (long long)idx,
              rt_part_key(rt, idx), a->n, msg);
     /* Queued when the runtime died (its partition still pending):
