@@ -127,8 +127,6 @@ void journal_attempt_locator(struct journal *j, int64_t attempt_id, const char *
  * same transaction), so an adopted task resumes without duplicates. */
 void journal_attempt_offsets(struct journal *j, int64_t attempt_id, int64_t report_offset,
                              int64_t output_offset);
-/* Deletes the error records of one attempt; returns how many. */
-int64_t journal_drop_attempt_errors(struct journal *j, int64_t attempt_id);
 /* The run's executor is `executor` (a runtime starts: what blocked the
  * run under the last one is forgotten). */
 void journal_run_executor(struct journal *j, const char *executor);

@@ -482,10 +482,12 @@ int64_t query_error_count(struct ns_store *st, const struct ns_error_select *sel
 struct ns_error_group {
     char *signature;
     int64_t records, partitions, first_idx;
-    char *example; /* the smallest message of the group */
+    char *example; /* the message of the group's earliest record */
 };
 /* Error records grouped by signature, top causes first, at most limit
- * (<= 0: all). Returns the count or -1; the caller frees with
+ * (<= 0: all). A whole run's groups (no partition, no text) come from the
+ * running counts the runtime keeps, so they cost the same at a million
+ * records as at ten. Returns the count or -1; the caller frees with
  * query_error_groups_release(rows, n). */
 int query_error_groups(struct ns_store *st, const struct ns_error_select *sel, int limit,
                        struct ns_error_group **rows, char *err, size_t errlen);

@@ -31,6 +31,7 @@
 #include "nightshift/check.h"
 #include "rowbatch.h"
 #include "rowqueue.h"
+#include "sigcount.h"
 #include "nightshift/util.h"
 
 /* An error-record id parameter: a provisional id (< 0, given while waiting
@@ -59,7 +60,6 @@
     X(ATTEMPT_LOCATOR, "UPDATE attempts SET executor = ?2, locator = ?3, label = ?4, pid = ?5, "   \
                        "pid_start = ?6, pgid = ?5 WHERE id = ?1")                                  \
     X(ATTEMPT_OFFSETS, "UPDATE attempts SET report_offset = ?2, output_offset = ?3 WHERE id = ?1") \
-    X(DROP_ATTEMPT_ERRORS, "DELETE FROM error_records WHERE attempt_id = ?1")                      \
     /* A new runtime's executor knows of nothing that blocks the run yet. */                       \
     X(RUN_EXECUTOR, "UPDATE runs SET executor = ?2, blocked_reason = NULL WHERE id = ?1")          \
     X(RUN_BLOCKED, "UPDATE runs SET blocked_reason = ?2 WHERE id = ?1")                            \
@@ -73,6 +73,29 @@
     X(ERROR, "INSERT INTO error_records(run_id, idx, attempt_id, at, key, message, signature, "    \
              "payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")                                   \
     X(DROP_ERRORS, "DELETE FROM error_records WHERE run_id = ?1 AND idx = ?2 AND id > " ERR_ID(3)) \
+    /* The running counts by signature (sigcount.h): ?2 partition, ?3 signature, ?4 records. */    \
+    X(SIG_ADD,                                                                                     \
+      "INSERT INTO error_signatures(run_id, signature, records, partitions) "                      \
+      "VALUES (?1, ?3, ?4, NOT EXISTS (SELECT 1 FROM error_signature_parts "                       \
+      "WHERE run_id = ?1 AND idx = ?2 AND signature = ?3)) ON CONFLICT DO UPDATE SET "             \
+      "records = records + excluded.records, partitions = partitions + excluded.partitions")       \
+    X(SIG_ADD_PART, "INSERT INTO error_signature_parts(run_id, idx, signature, records) "          \
+                    "VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO UPDATE SET "                           \
+                    "records = records + excluded.records")                                        \
+    /* Dropping a partition's records: its share of the counts goes, and what is left of */        \
+    /* its records is counted again. */                                                            \
+    X(SIG_UNCOUNT, "UPDATE error_signatures SET records = error_signatures.records - p.records, "  \
+                   "partitions = error_signatures.partitions - 1 FROM error_signature_parts p "    \
+                   "WHERE p.run_id = ?1 AND p.idx = ?2 AND error_signatures.run_id = ?1 AND "      \
+                   "error_signatures.signature = p.signature")                                     \
+    X(SIG_UNCOUNT_PART, "DELETE FROM error_signature_parts WHERE run_id = ?1 AND idx = ?2")        \
+    X(SIG_RECOUNT_PART, "INSERT INTO error_signature_parts(run_id, idx, signature, records) "      \
+                        "SELECT run_id, idx, signature, count(*) FROM error_records "              \
+                        "WHERE run_id = ?1 AND idx = ?2 GROUP BY signature")                       \
+    X(SIG_RECOUNT, "INSERT INTO error_signatures(run_id, signature, records, partitions) "         \
+                   "SELECT run_id, signature, records, 1 FROM error_signature_parts "              \
+                   "WHERE run_id = ?1 AND idx = ?2 ON CONFLICT DO UPDATE SET "                     \
+                   "records = records + excluded.records, partitions = partitions + 1")            \
     /* A final run has nothing left to block. */                                                   \
     X(RUN_STATE, "UPDATE runs SET state = ?2, state_reason = ?3, updated_at = ?4, "                \
                  "finished_at = CASE WHEN ?5 THEN ?4 ELSE NULL END, "                              \
@@ -160,6 +183,9 @@ struct journal {
      * inside a transaction they wait here until the commit (or
      * journal_flush_all), 64 per INSERT. */
     struct ns_rowbatch *events;
+    /* Records counted by (partition, signature) since the last write of the
+     * counts (sigcount.h); written before the commit and before a drop. */
+    struct ns_sigcount *sigs;
 };
 
 static void settle(struct journal *j);
@@ -189,6 +215,7 @@ struct journal *journal_new(struct ns_store *st, int64_t run_id)
                      "INSERT INTO events(run_id, idx, attempt_id, at, kind, message, from_state, "
                      "to_state)",
                      "(?, ?, ?, ?, ?, ?, ?, ?)");
+    j->sigs = sigcount_new();
     return j;
 }
 
@@ -205,6 +232,7 @@ void journal_free(struct journal *j)
     rowqueue_free(j->errors);
     sqlite3_finalize(j->max_error_id);
     rowbatch_free(j->events);
+    sigcount_free(j->sigs);
     for (size_t i = 0; i < j->nqueue; i++)
         sqlite3_free(j->queue[i].sql);
     free(j->queue);
@@ -359,6 +387,30 @@ static void flush_events(struct journal *j)
     }
 }
 
+static sqlite3_stmt *use(struct journal *j, int which);
+static void run(struct journal *j, sqlite3_stmt *s);
+
+/* Writes the counts of the records counted since the last time (after the
+ * records themselves: use() flushes them first). */
+static void flush_sigcounts(struct journal *j)
+{
+    size_t n = sigcount_len(j->sigs);
+    for (size_t i = 0; i < n; i++) {
+        int64_t idx, count;
+        const char *signature;
+        sigcount_get(j->sigs, i, &idx, &signature, &count);
+        /* SIG_ADD first: it asks whether the partition had the signature yet. */
+        for (int which = J_SIG_ADD; which <= J_SIG_ADD_PART; which++) {
+            sqlite3_stmt *s = use(j, which);
+            sqlite3_bind_int64(s, 2, idx);
+            sqlite3_bind_text(s, 3, signature, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(s, 4, count);
+            run(j, s);
+        }
+    }
+    sigcount_clear(j->sigs);
+}
+
 void journal_flush(struct journal *j)
 {
     if (j)
@@ -370,6 +422,7 @@ void journal_flush_all(struct journal *j)
     if (!j)
         return;
     flush_errors(j);
+    flush_sigcounts(j);
     flush_events(j);
 }
 
@@ -501,6 +554,7 @@ int journal_commit(struct journal *j, char *err, size_t errlen)
     if (!j->in_txn)
         return 0;
     flush_errors(j);
+    flush_sigcounts(j);
     flush_events(j);
     j->in_txn = false;
     j->next_error_id = 0;
@@ -687,14 +741,6 @@ void journal_attempt_offsets(struct journal *j, int64_t attempt_id, int64_t repo
     run(j, s);
 }
 
-int64_t journal_drop_attempt_errors(struct journal *j, int64_t attempt_id)
-{
-    sqlite3_stmt *s = use(j, J_DROP_ATTEMPT_ERRORS);
-    sqlite3_bind_int64(s, 1, attempt_id);
-    run(j, s);
-    return sqlite3_changes(store_db(j->st));
-}
-
 void journal_run_executor(struct journal *j, const char *executor)
 {
     sqlite3_stmt *s = use(j, J_RUN_EXECUTOR);
@@ -774,6 +820,7 @@ int64_t journal_error_record(struct journal *j, int64_t idx, int64_t attempt_id,
                              size_t key_len, const char *msg, size_t msg_len, const char *signature,
                              const unsigned char *payload, size_t payload_len)
 {
+    sigcount_add(j->sigs, idx, signature);
     /* The expanded SQL of a text value stops at a NUL byte: a record holding
      * one cannot wait in the queue, so it waits for the lock here. */
     if (!j->in_txn && ((key && memchr(key, 0, key_len)) || (msg && memchr(msg, 0, msg_len))))
@@ -811,11 +858,25 @@ int64_t journal_drop_errors_after(struct journal *j, int64_t idx, int64_t after_
 {
     if (!j->in_txn)
         begin_blocking(j); /* the count is needed now (launch; the loop avoids a wait) */
+    flush_sigcounts(j);
+    static const int before[] = {J_SIG_UNCOUNT, J_SIG_UNCOUNT_PART},
+                     after[] = {J_SIG_RECOUNT_PART, J_SIG_RECOUNT};
+    for (size_t i = 0; i < NS_ARRAY_LEN(before); i++) {
+        sqlite3_stmt *s = use(j, before[i]);
+        sqlite3_bind_int64(s, 2, idx);
+        run(j, s);
+    }
     sqlite3_stmt *s = use(j, J_DROP_ERRORS);
     sqlite3_bind_int64(s, 2, idx);
     sqlite3_bind_int64(s, 3, after_id);
     run(j, s);
-    return sqlite3_changes(store_db(j->st));
+    int64_t dropped = sqlite3_changes(store_db(j->st));
+    for (size_t i = 0; i < NS_ARRAY_LEN(after); i++) {
+        s = use(j, after[i]);
+        sqlite3_bind_int64(s, 2, idx);
+        run(j, s);
+    }
+    return dropped;
 }
 
 void journal_run_state(struct journal *j, enum ns_run_state state, const char *reason)

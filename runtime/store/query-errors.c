@@ -127,15 +127,36 @@ int64_t query_error_count(struct ns_store *st, const struct ns_error_select *sel
     return n;
 }
 
+/* The groups of a whole run come from the running counts the journal keeps
+ * (error_signatures): a handful of rows however many records there are; its
+ * first partition and first record are one index probe each. A partition's
+ * records or a text filter are grouped from the records themselves (a
+ * partition's are few next to a run's; a filter reads them anyway). Either
+ * way the example is the group's earliest record still kept. */
+static const char *const groups_counted_sql =
+    "SELECT g.signature, g.records, g.partitions, "
+    "(SELECT min(p.idx) FROM error_signature_parts p WHERE p.run_id = ?1 AND "
+    "p.signature = g.signature), "
+    "(SELECT e.message FROM error_records e WHERE e.run_id = ?1 AND e.signature = g.signature "
+    "ORDER BY e.id LIMIT 1) "
+    "FROM error_signatures g WHERE g.run_id = ?1 AND g.records > 0 AND "
+    "(?3 IS NULL OR g.signature = ?3) ORDER BY g.records DESC, g.signature LIMIT ?7";
+
 int query_error_groups(struct ns_store *st, const struct ns_error_select *sel, int limit,
                        struct ns_error_group **rows, char *err, size_t errlen)
 {
     *rows = NULL;
     struct ns_buf sql = NS_BUF_INIT;
-    buf_adds(&sql, "SELECT e.signature, count(*) AS n, count(DISTINCT e.idx), min(e.idx), "
-                   "min(e.message) FROM error_records e WHERE ");
-    error_where(&sql, sel);
-    buf_adds(&sql, " GROUP BY e.signature ORDER BY n DESC, e.signature LIMIT ?7");
+    if (sel->idx < 0 && !(sel->text && sel->text[0])) {
+        buf_adds(&sql, groups_counted_sql);
+    } else {
+        buf_adds(&sql, "SELECT g.signature, g.n, g.parts, g.first_idx, (SELECT x.message FROM "
+                       "error_records x WHERE x.id = g.first_id) FROM (SELECT e.signature, "
+                       "count(*) AS n, count(DISTINCT e.idx) AS parts, min(e.idx) AS first_idx, "
+                       "min(e.id) AS first_id FROM error_records e WHERE ");
+        error_where(&sql, sel);
+        buf_adds(&sql, " GROUP BY e.signature) g ORDER BY g.n DESC, g.signature LIMIT ?7");
+    }
     sqlite3_stmt *s = query_prep(st, sql.data, "error groups", err, errlen);
     buf_release(&sql);
     if (!s)

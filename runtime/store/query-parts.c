@@ -361,8 +361,12 @@ int64_t query_partition_indexes(struct ns_store *st, const struct ns_part_select
 
 void query_partition_range(struct ns_store *st, int64_t run_id, int64_t *lo, int64_t *hi)
 {
+    /* Two subqueries, not min() and max() in one SELECT: SQLite answers a
+     * lone min or max from the end of the primary key, but both together
+     * scan every partition of the run (95 % of opening a run of 10^6). */
     sqlite3_stmt *s =
-        store_prepare(st, "SELECT min(idx), max(idx) FROM partitions WHERE run_id = ?");
+        store_prepare(st, "SELECT (SELECT min(idx) FROM partitions WHERE run_id = ?1), "
+                          "(SELECT max(idx) FROM partitions WHERE run_id = ?1)");
     sqlite3_bind_int64(s, 1, run_id);
     *lo = 0;
     *hi = -1;

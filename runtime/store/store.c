@@ -22,11 +22,13 @@
 #include "store-internal.h"
 #include "nightshift/util.h"
 
-/* Schema version 7 (version 1, the executor columns of migrations[1], the rework columns of
+/* Schema version 8 (version 1, the executor columns of migrations[1], the rework columns of
  * migrations[2], the run token of migrations[3], the blocked reason of migrations[4], the events'
- * states of migrations[5], the pools of migrations[6]). Times are Unix seconds (REAL); states are
- * the words of DESIGN.md. Counters on runs are maintained by the runtime so a runs list never
- * scans partitions. */
+ * states of migrations[5], the pools of migrations[6], the counts by signature of
+ * migrations[7]). Times are Unix seconds (REAL); states are the words of DESIGN.md. Counters on
+ * runs are maintained by the runtime so a runs list never scans partitions; error_signatures and
+ * error_signature_parts likewise, so grouping a million error records reads a handful of rows
+ * (the journal writes them with the records). */
 /* One SQL line per C line: tests/console/make-fixture.sh reads them. */
 /* clang-format off */
 const char *const store_schema_sql =
@@ -142,6 +144,21 @@ const char *const store_schema_sql =
     "CREATE INDEX error_records_run ON error_records(run_id, id);\n"
     "CREATE INDEX error_records_partition ON error_records(run_id, idx, id);\n"
     "CREATE INDEX error_records_signature ON error_records(run_id, signature, id);\n"
+    "CREATE TABLE error_signatures (   -- error records by signature: the running counts\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  signature TEXT NOT NULL,\n"
+    "  records INTEGER NOT NULL,        -- error records with this signature (0: none left)\n"
+    "  partitions INTEGER NOT NULL,     -- partitions with at least one of them\n"
+    "  PRIMARY KEY (run_id, signature)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TABLE error_signature_parts ( -- the same per partition (no row: none)\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  idx INTEGER NOT NULL,\n"
+    "  signature TEXT NOT NULL,\n"
+    "  records INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (run_id, idx, signature)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE INDEX error_signature_parts_first ON error_signature_parts(run_id, signature, idx);\n"
     "CREATE TABLE events (\n"
     "  id INTEGER PRIMARY KEY,\n"
     "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
@@ -495,6 +512,20 @@ static const char *const migrations[] = {
     "CREATE TABLE pool_commands (id INTEGER PRIMARY KEY, pool TEXT NOT NULL,\n"
     "  issued_at REAL NOT NULL, user TEXT NOT NULL, uid INTEGER NOT NULL,\n"
     "  source TEXT NOT NULL, verb TEXT NOT NULL, args TEXT NOT NULL, result TEXT NOT NULL);\n",
+    /* 7 -> 8: running counts of error records by signature (the console's
+     * groups read them instead of grouping every record), backfilled from
+     * the records. */
+    "CREATE TABLE error_signatures (run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE "
+    "CASCADE, signature TEXT NOT NULL, records INTEGER NOT NULL, partitions INTEGER NOT NULL, "
+    "PRIMARY KEY (run_id, signature)) WITHOUT ROWID;\n"
+    "CREATE TABLE error_signature_parts (run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE "
+    "CASCADE, idx INTEGER NOT NULL, signature TEXT NOT NULL, records INTEGER NOT NULL, "
+    "PRIMARY KEY (run_id, idx, signature)) WITHOUT ROWID;\n"
+    "CREATE INDEX error_signature_parts_first ON error_signature_parts(run_id, signature, idx);\n"
+    "INSERT INTO error_signature_parts(run_id, idx, signature, records) SELECT run_id, idx, "
+    "signature, count(*) FROM error_records GROUP BY run_id, idx, signature;\n"
+    "INSERT INTO error_signatures(run_id, signature, records, partitions) SELECT run_id, "
+    "signature, sum(records), count(*) FROM error_signature_parts GROUP BY run_id, signature;\n",
 };
 
 static int migrate(struct ns_store *st, char *err, size_t errlen)

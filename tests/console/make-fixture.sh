@@ -81,6 +81,12 @@ UPDATE runs SET
   n_failed = (SELECT count(*) FROM partitions WHERE state = 'failed'),
   n_retry_wait = (SELECT count(*) FROM partitions WHERE state = 'retry_wait'),
   error_records = $ne, records_done = $np * 80, records_total = $np * 100;
+-- The running counts by signature, as the store's migration to version 8
+-- backfills them (the runtime keeps them as it writes records).
+INSERT INTO error_signature_parts(run_id, idx, signature, records)
+SELECT run_id, idx, signature, count(*) FROM error_records GROUP BY run_id, idx, signature;
+INSERT INTO error_signatures(run_id, signature, records, partitions)
+SELECT run_id, signature, sum(records), count(*) FROM error_signature_parts GROUP BY run_id, signature;
 WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i < 59)
 INSERT INTO samples(run_id, at, done, records, failed)
 SELECT 1, $now - 300 + i * 5, i * (10 + i % 7), i * 1000, i FROM c;

@@ -58,6 +58,11 @@ SELECT 'counters_differ=' || (SELECT count(*) FROM runs r WHERE r.id = ${_r:-0} 
     r.n_retry_wait <> (SELECT count(*) FROM partitions WHERE run_id = r.id AND state = 'retry_wait') OR
     r.error_records <> (SELECT count(*) FROM error_records WHERE run_id = r.id) OR
     r.error_records <> (SELECT coalesce(sum(error_records), 0) FROM partitions WHERE run_id = r.id)));
+SELECT 'signature_counts_differ=' || (
+    (SELECT group_concat(signature || ':' || n || ':' || p, ',') FROM (SELECT signature, count(*) AS n, count(DISTINCT idx) AS p FROM error_records WHERE run_id = ${_r:-0} GROUP BY signature ORDER BY signature))
+    IS NOT (SELECT group_concat(signature || ':' || records || ':' || partitions, ',') FROM (SELECT * FROM error_signatures WHERE run_id = ${_r:-0} AND records > 0 ORDER BY signature)) OR
+    (SELECT group_concat(idx || ':' || signature || ':' || n, ',') FROM (SELECT idx, signature, count(*) AS n FROM error_records WHERE run_id = ${_r:-0} GROUP BY idx, signature ORDER BY idx, signature))
+    IS NOT (SELECT group_concat(idx || ':' || signature || ':' || records, ',') FROM (SELECT * FROM error_signature_parts WHERE run_id = ${_r:-0} ORDER BY idx, signature)));
 SELECT 'pending_commands=' || count(*) FROM commands WHERE run_id = ${_r:-0} AND state = 'pending';
 SELECT 'integrity=' || group_concat(integrity_check) FROM pragma_integrity_check;
 SQL
@@ -93,6 +98,7 @@ final_checkpoints_not_done=0
 error_records=$((_n * _steps))
 duplicate_error_records=0
 counters_differ=0
+signature_counts_differ=0
 pending_commands=0
 integrity=ok
 overlap_markers=0

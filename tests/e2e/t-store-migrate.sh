@@ -58,6 +58,15 @@ like "the reconcile event names the attempt by its number" \
     "$(sql "SELECT message FROM events WHERE kind = 'reconcile' AND message LIKE 'partition%' LIMIT 1")" \
     "attempt [12] runtime died"
 is "the run says where it executes" "$(sql "SELECT executor FROM runs WHERE id = 1")" local
+# The counts by signature (version 8) were backfilled from the old records
+# (the partitions done before the kill never write again) and kept since.
+check "the run has error records" test "$(sql "SELECT count(*) FROM error_records")" -gt 0
+is "counts by signature = the records grouped" \
+    "$(sql "SELECT group_concat(s || ':' || n || ':' || p, ',') FROM (SELECT signature AS s, records AS n, partitions AS p FROM error_signatures WHERE records > 0 ORDER BY 1)")" \
+    "$(sql "SELECT group_concat(s || ':' || n || ':' || p, ',') FROM (SELECT signature AS s, count(*) AS n, count(DISTINCT idx) AS p FROM error_records GROUP BY 1 ORDER BY 1)")"
+is "counts by partition and signature = the records grouped" \
+    "$(sql "SELECT group_concat(idx || s || ':' || n, ',') FROM (SELECT idx, signature AS s, records AS n FROM error_signature_parts ORDER BY 1, 2)")" \
+    "$(sql "SELECT group_concat(idx || s || ':' || n, ',') FROM (SELECT idx, signature AS s, count(*) AS n FROM error_records GROUP BY 1, 2 ORDER BY 1, 2)")"
 for pid in $live; do
     check "leftover worker $pid is gone" sh -c "! kill -0 $pid 2>/dev/null || ! grep -q NIGHTSHIFT_RUN_TOKEN /proc/$pid/environ 2>/dev/null"
 done
@@ -66,7 +75,8 @@ done
 fresh_db=$T/fresh.db
 NIGHTSHIFT_DB=$fresh_db ns run "$CONFIGS/flaky-keys.yaml" -p pace=0 >/dev/null 2>&1
 schema_of() {
-    for t in runs partitions attempts error_records events commands samples; do
+    for t in runs partitions attempts error_records error_signatures error_signature_parts \
+        events commands samples; do
         sqlite3 "$1" "SELECT '$t', name, type, \"notnull\", coalesce(dflt_value, ''), pk FROM pragma_table_info('$t')"
     done
 }
