@@ -14,8 +14,15 @@
  *     job            "<array job>_<task> <job id> <host> <pid>\n" (launcher, when it starts)
  *     report         the worker's fd 3: report protocol bytes, as written
  *     output         the worker's stdout and stderr
+ *     launched       empty: the attempt's first launch (O_EXCL; a second one runs nothing)
+ *     fenced         empty: its launcher holds the partition's fence (below)
+ *     relaunched     empty: Slurm launched the attempt again (Slurm's record of
+ *                    the job is then that launch's, not the worker's)
  *     exit           "exited N" / "signalled S" / "error MESSAGE", then
  *                    "task <array job>_<task> <run key>" (launcher, last)
+ *   p<PARTITION>.live   the partition's fence: an OFD write lock held by the
+ *                    launcher of the partition's running attempt and every
+ *                    process of it that kept the descriptor (cmd-launch.c)
  *   b<FIRST>/        one directory per job array (FIRST = its first attempt id):
  *     <TASK> -> ../a<ATTEMPT>   the array task's attempt
  *     <TASK>.slurm.out          what Slurm itself caught (launcher errors)
@@ -69,5 +76,15 @@ struct spool_exit {
 
 /* Parses an exit file's text. Returns 0, or -1 if it is not one. */
 int spool_parse_exit(const char *text, struct spool_exit *out);
+
+/* The fence of the partition an attempt folder's launch is for:
+ * <adir's parent>/p<PARTITION>.live, PARTITION taken from the launch
+ * environment's NIGHTSHIFT_PARTITION. Returns 0, or -1 when envp names no
+ * partition. */
+int spool_fence_path(const char *adir, char *const *envp, char *out, size_t len);
+
+/* Whether a process holds the fence at path (without taking it): 1 held,
+ * 0 free, -1 cannot tell (no such file, a filesystem without locks). */
+int spool_fence_held(const char *path);
 
 #endif

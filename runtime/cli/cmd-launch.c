@@ -8,20 +8,35 @@
  * `nightshift _launch <script> BATCHDIR`; no shell runs and no user data is
  * in the script. The launcher:
  *
- *   1. finds its attempt: BATCHDIR/$SLURM_ARRAY_TASK_ID -> ../a<ATTEMPT>;
+ *   1. finds its attempt: BATCHDIR/$SLURM_ARRAY_TASK_ID -> ../a<ATTEMPT>,
+ *      and runs it only if no launch of it came before (launch_once; a
+ *      second launch waits for the first and mirrors its status);
  *   2. reads the launch file the runtime wrote there (argv, environment,
  *      workdir) and writes `job` (it runs, and where);
- *   3. starts the worker in its own process group with the same contract as
+ *   3. takes the partition's fence (below), waiting while an earlier attempt
+ *      of the same partition still runs;
+ *   4. starts the worker in its own process group with the same contract as
  *      locally: fd 3 is the attempt's `report` file (append-only), stdout
  *      and stderr its `output` file, stdin /dev/null, empty signal mask,
  *      default dispositions, the environment exactly as the runtime built
  *      it plus Slurm's own SLURM_* variables;
- *   4. forwards TERM, INT, HUP, USR1 and USR2 to the worker's group (scancel
+ *   5. forwards TERM, INT, HUP, USR1 and USR2 to the worker's group (scancel
  *      --batch --signal=TERM reaches only this process);
- *   5. when the worker has ended, closes the files and writes `exit` last
+ *   6. when the worker has ended, closes the files and writes `exit` last
  *      (temp + rename): "exited N", "signalled S" or "error MESSAGE".
  *
  * Its own exit status mirrors the worker's, so Slurm's records agree.
+ *
+ * The fence: the run's spool folder holds one lock file per partition,
+ * p<PARTITION>.live. Each attempt's launcher write-locks it (an OFD lock)
+ * before its worker starts, and the worker inherits the descriptor, so the
+ * lock is held until every process of the attempt that kept it is gone -
+ * whatever kills them. This is what keeps two attempts of one partition
+ * from running at once where the runtime cannot see processes: a task lost
+ * with its node's slurmd (slurmstepd keeps the worker running) is retried,
+ * and Slurm may start the retry before it kills the old task once slurmd
+ * returns. The retry waits here, bounded, and does not start at all when
+ * the old attempt outlives the bound.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +48,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "nightshift/cli.h"
@@ -66,15 +82,24 @@ static void write_exit(const char *adir, const char *whose, const char *fmt, ...
         cli_error("_launch", "%s", err);
 }
 
+/* The value of NAME in an environment list, or NULL. */
+static const char *env_value(char **envp, const char *name)
+{
+    size_t n = strlen(name);
+    for (char **e = envp; e && *e; e++)
+        if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+            return *e + n + 1;
+    return NULL;
+}
+
 /* The run token the runtime gave the attempt (NIGHTSHIFT_RUN_TOKEN in its
  * launch file); before that file is read, the name of the run's spool
  * directory, which is the same token. */
 static const char *run_token_of(char **envp, const char *adir, char *buf, size_t len)
 {
-    static const char var[] = "NIGHTSHIFT_RUN_TOKEN=";
-    for (char **e = envp; e && *e; e++)
-        if (strncmp(*e, var, sizeof var - 1) == 0)
-            return *e + sizeof var - 1;
+    const char *token = env_value(envp, "NIGHTSHIFT_RUN_TOKEN");
+    if (token)
+        return token;
     snprintf(buf, len, "%s", adir);
     char *slash = strrchr(buf, '/');
     if (slash)
@@ -107,9 +132,136 @@ static char **merge_env(char **envp)
     return out;
 }
 
-/* In the child: the contract, then exec. Reports errno on errpipe. */
+/* An attempt runs once. Slurm may launch a task again - a controller that
+ * restarted without having saved the task's start, an operator's requeue -
+ * but a rerun is a new attempt, which only the runtime decides. The first
+ * launch creates `launched` (O_EXCL: one winner, also on NFS). Returns true
+ * for it (or when that cannot be told: the launch file decides, as before). */
+static bool launch_once(const char *adir)
+{
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/launched", adir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd >= 0)
+        close(fd);
+    return fd >= 0 || errno != EEXIST;
+}
+
+/* A second launch of an attempt runs nothing and touches none of its files
+ * (the exit file may hold the real outcome). It stays while the first
+ * launch's processes hold the partition's fence - Slurm ending this job
+ * would end them too, as it does a job's every process - and then exits
+ * with the status the first one recorded, so Slurm's records agree; 125 if
+ * it recorded none (ended without a word). */
+#define LAUNCHED_BEFORE 125
+#define SECOND_STEP_NS 200000000L
+static int second_launch(const char *adir, const char *ajob, const char *task)
+{
+    cli_error("_launch", "%s: task %s_%s was launched before; an attempt runs once (not started)",
+              adir, ajob ? ajob : "?", task);
+    char fence[PATH_MAX], err[256];
+    /* Slurm's record of this job is now this launch's: the runtime must
+     * not take its status for the worker's (slurm-queue.c vanished). */
+    if (spool_write_file(adir, "relaunched", "", 0, err, sizeof err) != 0)
+        cli_error("_launch", "%s", err);
+    struct spool_launch l;
+    bool fenced = spool_read_launch(adir, &l, err, sizeof err) == 0 &&
+                  spool_fence_path(adir, l.envp, fence, sizeof fence) == 0;
+    if (fenced)
+        spool_launch_release(&l);
+    for (;;) {
+        char *text = spool_read_file(adir, "exit");
+        struct spool_exit x;
+        if (text && spool_parse_exit(text, &x) == 0) {
+            free(text);
+            return x.kind == SPOOL_EXITED ? x.value
+                   : x.kind == SPOOL_SIGNALLED ? 128 + x.value
+                                               : 127;
+        }
+        free(text);
+        if (!fenced || spool_fence_held(fence) != 1)
+            return LAUNCHED_BEFORE;
+        struct timespec step = {0, SECOND_STEP_NS};
+        nanosleep(&step, NULL);
+    }
+}
+
+/* How long a retry waits for an earlier attempt of its partition to end
+ * (NIGHTSHIFT_FENCE_WAIT_S shortens it in tests). Slurm ends a lost task
+ * within seconds once its node's slurmd is back; past this the old attempt
+ * is taken to live on (a node cut off for good) and the retry gives up. */
+#define FENCE_WAIT_S 120.0
+#define FENCE_STEP_NS 50000000L
+
+static double fence_wait_s(void)
+{
+    const char *e = getenv("NIGHTSHIFT_FENCE_WAIT_S");
+    double v;
+    return e && sscanf(e, "%lf", &v) == 1 && v >= 0 ? v : FENCE_WAIT_S;
+}
+
+/* Takes the fence of the attempt's partition (see the top of this file):
+ * returns the locked descriptor, -1 without a fence to take (no partition
+ * in the launch file, or a filesystem without locks: the attempt runs
+ * unfenced, as before), or -2 with err set when an earlier attempt still
+ * held it after the wait. */
+static int fence_take(const char *adir, char **envp, double *waited_out, char *err, size_t errlen)
+{
+    char path[PATH_MAX];
+    if (spool_fence_path(adir, envp, path, sizeof path) != 0)
+        return -1;
+    const char *part = env_value(envp, "NIGHTSHIFT_PARTITION");
+    int opened = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    /* Above the worker's descriptors 0-3, which exec_worker() fills. */
+    int fd = opened >= 0 ? fcntl(opened, F_DUPFD_CLOEXEC, NS_REPORT_FD + 1) : -1;
+    if (opened >= 0)
+        close(opened);
+    if (fd < 0)
+        return -1;
+    double limit = fence_wait_s(), waited = 0;
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    while (fcntl(fd, F_OFD_SETLK, &fl) != 0) {
+        if (errno != EAGAIN && errno != EACCES) {
+            close(fd); /* no locks on this filesystem */
+            return -1;
+        }
+        if (waited >= limit) {
+            close(fd);
+            ns_errf(err, errlen,
+                    "an earlier attempt of partition %s still runs (%s stayed locked for %.0f s); "
+                    "not started",
+                    part, path, limit);
+            return -2;
+        }
+        struct timespec step = {0, FENCE_STEP_NS};
+        nanosleep(&step, NULL);
+        waited += FENCE_STEP_NS / 1e9;
+    }
+    *waited_out = waited;
+    /* Tells the runtime the lock is this attempt's to hold: once it is
+     * free and no exit file came, every process of the attempt is gone. */
+    if (spool_write_file(adir, "fenced", "", 0, err, errlen) != 0)
+        cli_error("_launch", "%s", err);
+    return fd;
+}
+
+/* Tells the run's event log (a report line, as a worker's `log` would be)
+ * that the attempt waited for an earlier one of its partition. */
+static void say_fenced(int report_fd, const char *adir, double waited_s)
+{
+    char line[160];
+    int n = snprintf(line, sizeof line,
+                     "log warn waited %.1f s for an earlier attempt of this partition to end "
+                     "before starting\n",
+                     waited_s);
+    if (write(report_fd, line, (size_t)n) != n)
+        cli_error("_launch", "%s/report: %s", adir, strerror(errno));
+}
+
+/* In the child: the contract, then exec. Reports errno on errpipe. The
+ * fence descriptor (if any) stays open: the worker holds the lock too. */
 static void exec_worker(const struct spool_launch *l, char **env, int report_fd, int output_fd,
-                        int errpipe)
+                        int errpipe, int fence_fd)
 {
     setpgid(0, 0);
     for (int s = 1; s < NSIG; s++)
@@ -125,8 +277,10 @@ static void exec_worker(const struct spool_launch *l, char **env, int report_fd,
         for (int fd = 0; fd <= NS_REPORT_FD; fd++)
             fcntl(fd, F_SETFD, 0);
         for (int fd = NS_REPORT_FD + 1; fd < 1024; fd++)
-            if (fd != errpipe)
+            if (fd != errpipe && fd != fence_fd)
                 close(fd);
+        if (fence_fd >= 0)
+            fcntl(fence_fd, F_SETFD, 0);
         if (l->workdir && chdir(l->workdir) != 0)
             ok = 0;
     }
@@ -159,6 +313,8 @@ static int launch_main(int argc, char **argv)
         return 2;
     }
     const char *ajob = getenv("SLURM_ARRAY_JOB_ID"), *job = getenv("SLURM_JOB_ID");
+    if (!launch_once(adir))
+        return second_launch(adir, ajob, task);
     char whose[PATH_MAX + 128], dirbuf[PATH_MAX];
     struct spool_launch l;
     int read_rc = spool_read_launch(adir, &l, err, sizeof err);
@@ -180,6 +336,14 @@ static int launch_main(int argc, char **argv)
         return 127;
     }
 
+    double fenced_s = 0;
+    int fence_fd = fence_take(adir, l.envp, &fenced_s, err, sizeof err);
+    if (fence_fd == -2) {
+        write_exit(adir, whose, "error %s", err);
+        spool_launch_release(&l);
+        return 127;
+    }
+
     char path[PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/report", adir);
     int report_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -191,6 +355,8 @@ static int launch_main(int argc, char **argv)
         spool_launch_release(&l);
         return 127;
     }
+    if (fenced_s > 0)
+        say_fenced(report_fd, adir, fenced_s);
 
     sigset_t set;
     sigemptyset(&set);
@@ -202,7 +368,7 @@ static int launch_main(int argc, char **argv)
     char **env = merge_env(l.envp);
     pid_t pid = fork();
     if (pid == 0)
-        exec_worker(&l, env, report_fd, output_fd, errpipe[1]);
+        exec_worker(&l, env, report_fd, output_fd, errpipe[1], fence_fd);
     close(errpipe[1]);
     if (pid < 0) {
         write_exit(adir, whose, "error fork: %s", strerror(errno));

@@ -248,3 +248,30 @@ int spool_parse_exit(const char *text, struct spool_exit *out)
     }
     return -1;
 }
+
+int spool_fence_path(const char *adir, char *const *envp, char *out, size_t len)
+{
+    static const char var[] = "NIGHTSHIFT_PARTITION=";
+    const char *part = NULL;
+    for (char *const *e = envp; e && *e && !part; e++)
+        if (strncmp(*e, var, sizeof var - 1) == 0)
+            part = *e + sizeof var - 1;
+    const char *slash = strrchr(adir, '/');
+    if (!part || !*part || strspn(part, "0123456789") != strlen(part) || !slash)
+        return -1;
+    int n = snprintf(out, len, "%.*s/p%s.live", (int)(slash - adir), adir, part);
+    return n > 0 && (size_t)n < len ? 0 : -1;
+}
+
+int spool_fence_held(const char *path)
+{
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    int rc = fcntl(fd, F_OFD_GETLK, &fl);
+    close(fd);
+    if (rc != 0)
+        return -1;
+    return fl.l_type != F_UNLCK;
+}
