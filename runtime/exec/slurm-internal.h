@@ -33,6 +33,7 @@
 #define POLL_INTERVAL_S 1.0  /* one squeue per second for the whole run */
 #define TAIL_INTERVAL_S 0.25 /* started tasks' spool files */
 #define EXIT_GRACE_S 3.0     /* a finished task's exit file may lag on a shared filesystem */
+#define STRAY_AFTER_S 15.0   /* a task Slurm still runs this long after its attempt ended */
 #define CMD_TIMEOUT_S 60.0   /* a Slurm command that hangs longer is killed */
 #define CMD_SLOTS 4          /* commands in flight at once, besides the squeue poll */
 #define READ_CHUNK 65536
@@ -116,7 +117,18 @@ struct ns_task {
     double gone_since;              /* Slurm says finished (or forgot it), no exit file yet */
     char slurm_state[24];           /* last state squeue gave */
     bool slurm_held;                /* and whether it was held */
+    /* Its partition's fence (spool.h): NULL until looked up, "" when it has
+     * none. When its launcher said it holds the fence (`fenced`) and the
+     * fence is free with no exit file, the attempt's processes are gone,
+     * whatever Slurm lists (slurm-queue.c gone_unseen). */
+    char *fence;
+    double fence_free_since, next_fence_check;
+    /* When Slurm first listed it as running (squeue's StartTime): a
+     * jobcomp record with another start is of another launch of the task
+     * (a restarted controller's), not of the one that ran its worker. */
+    char slurm_start[24];
     /* Its last line in the jobcomp file (jobcomp_read), if any. */
+    char jc_start[24];
     char jc_state[24];
     int jc_code, jc_sig;
 };
@@ -172,6 +184,8 @@ struct ns_executor {
         char state[24];
         bool held; /* pending with a hold (ours: pause, or an array's gate) */
         char reason[64]; /* squeue's %r: why it waits */
+        char start[24];  /* squeue's %S: when it started (the controller's clock) */
+        bool ours;       /* a live task of ours is this one (slurm_sweep_strays) */
     } * snap;
     size_t nsnap;
     double snap_at;
@@ -182,6 +196,20 @@ struct ns_executor {
      * Slurm keeps no such file. */
     char *jobcomp;
     int64_t jc_off;
+    /* Strays: tasks of ours Slurm runs or queues though no attempt waits
+     * for them (a controller that restarted without having saved their
+     * start launches them again). max_job is the newest job id sbatch gave
+     * us (or recover found): a listed task above it may be an sbatch whose
+     * answer is still on its way, never a stray. Suspects are sorted by
+     * (job, index); one that stays listed STRAY_AFTER_S is cancelled. */
+    int64_t max_job;
+    struct suspect {
+        int64_t job;
+        int index;
+        double since;
+        bool cancelled;
+    } * suspects;
+    size_t nsuspects;
 };
 
 /* How many names one attempt or array directory may try: a<ID>, a<ID>.1, ... */

@@ -37,12 +37,12 @@ static void squeue_argv(const struct ns_executor *ex, char *name, size_t len, ch
                        (char *)"--array",
                        (char *)"--states=all",
                        name,
-                       (char *)"--format=%F|%K|%T|%r",
+                       (char *)"--format=%F|%K|%T|%S|%r",
                        NULL};
     memcpy(argv, v, sizeof v);
 }
 
-/* Replaces the snapshot with squeue's answer (lines "job|index|STATE|REASON"). */
+/* Replaces the snapshot with squeue's answer (lines "job|index|STATE|START|REASON"). */
 static void parse_snapshot(struct ns_executor *ex, char *data)
 {
     ex->nsnap = 0;
@@ -53,8 +53,9 @@ static void parse_snapshot(struct ns_executor *ex, char *data)
             *next++ = '\0';
         long long job;
         int index;
-        char idx[24], state[24], reason[64] = "";
-        if (sscanf(line, "%lld|%23[^|]|%23[^|]|%63[^\n]", &job, idx, state, reason) < 3)
+        char idx[24], state[24], start[24] = "", reason[64] = "";
+        if (sscanf(line, "%lld|%23[^|]|%23[^|]|%23[^|]|%63[^\n]", &job, idx, state, start,
+                   reason) < 3)
             continue;
         if (sscanf(idx, "%d", &index) != 1)
             index = -1; /* not an array task ("N/A"): someone's plain job of our name */
@@ -68,6 +69,7 @@ static void parse_snapshot(struct ns_executor *ex, char *data)
         snprintf(s->state, sizeof s->state, "%s", state);
         s->held = strcmp(state, "PENDING") == 0 && strstr(reason, "Held") != NULL;
         snprintf(s->reason, sizeof s->reason, "%s", reason);
+        snprintf(s->start, sizeof s->start, "%s", start);
     }
     if (ex->nsnap)
         qsort(ex->snap, ex->nsnap, sizeof *ex->snap, cmp_slot);
@@ -95,7 +97,7 @@ int slurm_take_snapshot(struct ns_executor *ex)
 
 const struct slot *slurm_snap_find(const struct ns_executor *ex, int64_t job, int index)
 {
-    struct slot key = {job, index, "", false, ""};
+    struct slot key = {job, index, "", false, "", "", false};
     return ex->nsnap ? bsearch(&key, ex->snap, ex->nsnap, sizeof *ex->snap, cmp_slot) : NULL;
 }
 
@@ -163,8 +165,9 @@ static const char *jc_field(const char *line, size_t n, const char *key, bool la
  * and ExitCode (a later line of the same task replaces it). */
 static void jobcomp_line(struct ns_executor *ex, const char *line, size_t n)
 {
-    size_t l1, l2, l3, l4;
+    size_t l1, l2, l3, l4, l5 = 0;
     const char *state = jc_field(line, n, "JobState=", false, &l1);
+    const char *start = jc_field(line, n, "StartTime=", false, &l5);
     const char *aj = jc_field(line, n, "ArrayJobId=", true, &l2);
     const char *at = jc_field(line, n, "ArrayTaskId=", true, &l3);
     const char *xc = jc_field(line, n, "ExitCode=", true, &l4);
@@ -188,6 +191,7 @@ static void jobcomp_line(struct ns_executor *ex, const char *line, size_t n)
         if (t->job != job || t->index != index)
             continue;
         snprintf(t->jc_state, sizeof t->jc_state, "%.*s", (int)l1, state);
+        snprintf(t->jc_start, sizeof t->jc_start, "%.*s", start ? (int)l5 : 0, start ? start : "");
         t->jc_code = code;
         t->jc_sig = sig;
     }
@@ -243,6 +247,8 @@ static bool jobcomp_end(const struct ns_task *t, struct ns_exec_end *end)
     int si = slurm_state_find(t->jc_state);
     if (!t->jc_state[0] || si < 0 || !slurm_states[si].over)
         return false; /* none, or PENDING after a requeue */
+    if (t->slurm_start[0] && t->jc_start[0] && strcmp(t->slurm_start, t->jc_start) != 0)
+        return false; /* another launch's record: a restarted controller's */
     bool ran_out = strcmp(t->jc_state, "COMPLETED") == 0 || strcmp(t->jc_state, "FAILED") == 0;
     if (ran_out && t->jc_sig > 0)
         *end = (struct ns_exec_end){NS_END_SIGNALLED, -1, t->jc_sig, ""};
@@ -266,8 +272,20 @@ static void vanished(struct ns_executor *ex, struct ns_task *t, const struct ns_
         end = (struct ns_exec_end){NS_END_SIGNALLED, -1, SIGKILL, ""};
     else if (t->asked == NS_EXEC_TERMINATE)
         end = (struct ns_exec_end){NS_END_SIGNALLED, -1, SIGTERM, ""};
-    if (!t->asked && jobcomp_end(t, &end))
+    char again[PATH_MAX + 16];
+    snprintf(again, sizeof again, "%s/relaunched", t->dir);
+    bool relaunched = access(again, F_OK) == 0; /* the jobcomp line is the second launch's */
+    if (!t->asked && !relaunched && jobcomp_end(t, &end))
         ; /* its real outcome, though Slurm may have forgotten the job */
+    else if (t->slurm_start[0] && t->jc_start[0] && strcmp(t->slurm_start, t->jc_start) != 0)
+        snprintf(end.detail, sizeof end.detail,
+                 "Slurm job %lld_%d ended without an exit status; Slurm's record of it is of a "
+                 "later launch (started %s, not %s)",
+                 (long long)t->job, t->index, t->jc_start, t->slurm_start);
+    else if (relaunched)
+        snprintf(end.detail, sizeof end.detail,
+                 "Slurm job %lld_%d ended without an exit status, and Slurm launched it again",
+                 (long long)t->job, t->index);
     else if (t->slurm_state[0])
         snprintf(end.detail, sizeof end.detail, "Slurm job %lld_%d %s, no exit status",
                  (long long)t->job, t->index, t->slurm_state);
@@ -278,6 +296,44 @@ static void vanished(struct ns_executor *ex, struct ns_task *t, const struct ns_
     slurm_drain(&t->output_fd, t, t->dir, "output", t->output_off, 0, ev->output, ctx);
     (void)ex;
     slurm_end_task(ex, t, &end, ev, ctx);
+}
+
+/* How often a task Slurm lists as running has its fence looked at, and how
+ * long the fence must stay free (Slurm takes a moment, an epilog maybe, to
+ * see a batch script's end: the exit file or its record decides then). */
+#define FENCE_CHECK_S 2.0
+#define GONE_UNSEEN_S 10.0
+
+/* For a task Slurm lists as running: true when its processes are all gone
+ * though no exit file came - its launcher said it holds the partition's
+ * fence, and the fence has been free for GONE_UNSEEN_S. Slurm can go on
+ * listing such a task as running for good (a controller that restarted
+ * without having saved the task's start launched it again, and slurmd's
+ * refusal ended the first launch); the attempt then ends as lost, and the
+ * stray sweep cancels what Slurm still lists. */
+static bool gone_unseen(struct ns_task *t, double now)
+{
+    if (t->asked || now < t->next_fence_check)
+        return false;
+    t->next_fence_check = now + FENCE_CHECK_S;
+    if (!t->fence) {
+        char path[PATH_MAX], err[256];
+        struct spool_launch l = {0};
+        char *const *envp = t->launch ? t->launch->envp : NULL;
+        if (!envp && spool_read_launch(t->dir, &l, err, sizeof err) == 0)
+            envp = l.envp;
+        t->fence = ns_xstrdup(spool_fence_path(t->dir, envp, path, sizeof path) == 0 ? path : "");
+        spool_launch_release(&l);
+    }
+    char marker[PATH_MAX + 16];
+    snprintf(marker, sizeof marker, "%s/fenced", t->dir);
+    if (!t->fence[0] || access(marker, F_OK) != 0 || spool_fence_held(t->fence) != 0) {
+        t->fence_free_since = 0;
+        return false;
+    }
+    if (t->fence_free_since == 0)
+        t->fence_free_since = now;
+    return now - t->fence_free_since >= GONE_UNSEEN_S;
 }
 
 /* What the fresh snapshot means for each task in Slurm. */
@@ -297,10 +353,24 @@ static void apply_snapshot(struct ns_executor *ex, const struct ns_exec_events *
         /* A task missing from a squeue that began before sbatch answered
          * may just be too new to be listed. */
         t->slurm_gone = s ? si >= 0 && slurm_states[si].over : ex->snap_begun > t->submitted_at;
-        if (si >= 0 && slurm_states[si].running)
+        if (si >= 0 && slurm_states[si].running) {
+            if (!t->slurm_start[0] && strcmp(s->start, "N/A") != 0)
+                snprintf(t->slurm_start, sizeof t->slurm_start, "%s", s->start);
             slurm_deliver_started(ex, t, ev, ctx);
+        }
         if (s && (si < 0 || !slurm_states[si].over)) {
             t->gone_since = 0;
+            if (si >= 0 && slurm_states[si].running && gone_unseen(t, now) &&
+                !slurm_try_finish(ex, t, ev, ctx, true)) {
+                struct ns_exec_end end = {NS_END_LOST, -1, 0, ""};
+                snprintf(end.detail, sizeof end.detail,
+                         "Slurm lists job %lld_%d as %s, but no process of the attempt is left "
+                         "and it wrote no exit status",
+                         (long long)t->job, t->index, s->state);
+                slurm_drain(&t->report_fd, t, t->dir, "report", t->report_off, 0, ev->report, ctx);
+                slurm_drain(&t->output_fd, t, t->dir, "output", t->output_off, 0, ev->output, ctx);
+                slurm_end_task(ex, t, &end, ev, ctx);
+            }
             continue;
         }
         /* Finished or forgotten: its exit file says how, else it vanished. */
@@ -319,6 +389,86 @@ static void apply_snapshot(struct ns_executor *ex, const struct ns_exec_events *
             vanished(ex, t, ev, ctx);
         }
     }
+}
+
+/* ---- strays --------------------------------------------------------------------- */
+
+static int cmp_suspect(const void *a, const void *b)
+{
+    const struct suspect *x = a, *y = b;
+    if (x->job != y->job)
+        return x->job < y->job ? -1 : 1;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+/* scancel's answer: a stray it could not end is tried again only if Slurm
+ * lists it on (its suspect stays cancelled: one scancel each), so say so. */
+static void stray_cancel_done(struct ns_executor *ex, struct slurm_cmd *c, bool ok,
+                              const char *err, const struct ns_exec_events *ev, void *ctx)
+{
+    (void)c, (void)ev, (void)ctx;
+    if (!ok)
+        slurm_note(ex, "slurm executor: could not cancel tasks Slurm runs again: %s", err);
+}
+
+/* Marks the snapshot's rows that are live tasks of ours, then cancels the
+ * rows no attempt waits for that Slurm keeps running or queued for
+ * STRAY_AFTER_S: a controller restarted without having saved their start
+ * launches them again (its node then drains, "Duplicate jobid"), and left
+ * alone they hold the node and hide why nothing else runs. A rerun is a new
+ * attempt, which only the supervisor decides (the launcher refuses to run an
+ * attempt twice, cmd-launch.c); this ends Slurm's side of it. */
+static void sweep_strays(struct ns_executor *ex)
+{
+    for (size_t i = 0; i < ex->nsnap; i++)
+        ex->snap[i].ours = false;
+    for (const struct ns_task *t = ex->head; t; t = t->next) {
+        struct slot *s = t->job > 0 ? (struct slot *)slurm_snap_find(ex, t->job, t->index) : NULL;
+        if (s)
+            s->ours = true;
+    }
+    double now = ns_monotonic();
+    struct slurm_cmd *c = slurm_cmd_slot(ex, false); /* none free: cancel on a later poll */
+    struct suspect *next = NULL;
+    size_t n = 0;
+    struct args a = {0};
+    slurm_args_add(&a, "scancel");
+    struct ns_buf ids = NS_BUF_INIT;
+    int ncancel = 0;
+    for (size_t i = 0; i < ex->nsnap; i++) {
+        const struct slot *s = &ex->snap[i];
+        int si = slurm_state_find(s->state);
+        if (s->ours || s->index < 0 || s->job > ex->max_job || (si >= 0 && slurm_states[si].over))
+            continue;
+        struct suspect key = {s->job, s->index, now, false};
+        const struct suspect *was =
+            ex->nsuspects ? bsearch(&key, ex->suspects, ex->nsuspects, sizeof key, cmp_suspect)
+                          : NULL;
+        if (was)
+            key = *was;
+        if (c && !key.cancelled && now - key.since >= STRAY_AFTER_S) {
+            key.cancelled = true;
+            slurm_args_addf(&a, "%lld_%d", (long long)s->job, s->index);
+            buf_addf(&ids, "%s%lld_%d", ncancel ? " " : "", (long long)s->job, s->index);
+            ncancel++;
+        }
+        next = ns_xrealloc(next, (n + 1) * sizeof *next);
+        next[n++] = key; /* the snapshot is sorted: so is the list */
+    }
+    free(ex->suspects);
+    ex->suspects = next;
+    ex->nsuspects = n;
+    if (ncancel) {
+        char err[256];
+        slurm_note(ex,
+                   "cancelling %d task%s Slurm still runs or queues after %s attempt ended (a "
+                   "controller that restarted without having saved %s start): %s",
+                   ncancel, ncancel == 1 ? "" : "s", ncancel == 1 ? "its" : "each one's",
+                   ncancel == 1 ? "its" : "their", ids.data);
+        slurm_cmd_begin(ex, c, a.v, stray_cancel_done, err, sizeof err);
+    }
+    buf_release(&ids);
+    slurm_args_release(&a);
 }
 
 /* ---- why nothing runs --------------------------------------------------------- */
@@ -381,6 +531,8 @@ void slurm_watch_blocked(struct ns_executor *ex)
     bool runs = false;
     for (size_t i = 0; i < ex->nsnap && !runs; i++) {
         const struct slot *s = &ex->snap[i];
+        if (!s->ours)
+            continue; /* a stray (or not yet ours): says nothing of the run's tasks */
         int si = slurm_state_find(s->state);
         runs = si >= 0 && slurm_states[si].running && !slurm_states[si].over;
         if (si >= 0 && !slurm_states[si].running && !slurm_states[si].over && !s->held)
@@ -429,6 +581,7 @@ static void poll_done(struct ns_executor *ex, struct slurm_cmd *c, bool ok, cons
     parse_snapshot(ex, c->out.data);
     apply_snapshot(ex, ev, ctx);
     slurm_rebalance(ex);
+    sweep_strays(ex);
     slurm_watch_blocked(ex);
 }
 

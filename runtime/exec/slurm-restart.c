@@ -96,6 +96,8 @@ enum ns_recover slurm_recover(struct ns_executor *ex, const char *locator, int64
     struct ns_task *t = slurm_task_new(ex, attempt_id, owner, dir);
     t->job = job;
     t->index = index;
+    if (job > ex->max_job)
+        ex->max_job = job;
     t->report_off = report_offset;
     t->output_off = output_offset;
     if (s)

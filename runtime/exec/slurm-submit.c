@@ -142,6 +142,8 @@ static void sbatch_done(struct ns_executor *ex, struct slurm_cmd *c, bool ok, co
     }
     ex->arrays = ns_xrealloc(ex->arrays, (ex->narrays + 1) * sizeof *ex->arrays);
     ex->arrays[ex->narrays++] = (struct array){job, c->value, c->flag, false, c->dir};
+    if (job > ex->max_job)
+        ex->max_job = job;
     c->dir = NULL; /* the array's now */
     double now = ns_monotonic();
     for (size_t i = 0; i < c->ntasks; i++) {

@@ -98,6 +98,7 @@ void slurm_task_free(struct ns_executor *ex, struct ns_task *t)
         close(t->output_fd);
     free(t->dir);
     free(t->launch);
+    free(t->fence);
     free(t);
 }
 
@@ -240,6 +241,7 @@ static void slurm_close(struct ns_executor *ex)
         slurm_task_free(ex, ex->head);
     buf_release(&ex->notes);
     free(ex->snap);
+    free(ex->suspects);
     for (size_t i = 0; i < ex->narrays; i++)
         free(ex->arrays[i].dir);
     free(ex->arrays);

@@ -57,11 +57,10 @@ wait_for "the run exists" 30 sh -c "[ -n \"\$(sqlite3 '$NIGHTSHIFT_DB' \"SELECT 
 R=$(run_id_of ctld-out)
 wait_for "two days run on slurm with a checkpoint" 60 running_with_checkpoint "$R" 2
 # slurmctld does not save a task's start at once (here: not before the task
-# ended): killed before that save, it starts the tasks again on restart,
-# slurmd refuses ("Duplicate jobid"), the node drains and the run waits for
-# an operator (reported in issue 18). An update of the running tasks (a
-# comment, nothing nightshift reads) makes it save now; the crash follows
-# that save, while they still run.
+# ended). This scenario is the controller that dies after that save: an
+# update of the running tasks (a comment, nothing nightshift reads) makes it
+# save now, and the crash follows, while they still run. The crash before
+# the save is t-slurm-ctld-unsaved.sh.
 touch "$T/started"
 for job in $(sql "SELECT locator FROM attempts WHERE run_id = $R AND outcome IS NULL AND label NOT LIKE '%queued%'"); do
     scontrol update JobId="$job" Comment=failover-test
@@ -99,17 +98,11 @@ is "error records equal the local run's" \
 outputs_exact ctld
 
 # --- 2. slurmd stopped, the node set down -------------------------------------
-# Known defect (issue 18's note, 2026-12-06): slurmstepd outlives slurmd, so
-# a lost task's worker may still write for ~0.3 s after Slurm already
-# launched its retry (ReturnToService=2 brings the node back at once), and
-# the day's output then holds 200 extra rows - two live attempts of one
-# partition. One run in three here. Until the retry is fenced from the lost
-# task, this scenario runs only when asked (SLURM_FAILOVER_NODE_DOWN=1), so
-# `make test` stays deterministic; scenario 1 always runs.
-if [ -z "${SLURM_FAILOVER_NODE_DOWN:-}" ]; then
-    diag "scenario 2 (slurmd down) skipped: a known defect makes it fail one run in three; SLURM_FAILOVER_NODE_DOWN=1 runs it"
-    done_testing
-fi
+# A lost task's worker outlives slurmd (slurmstepd is not its child) and is
+# killed only once slurmd is back - with ReturnToService=2 at times ~0.3 s
+# after Slurm has started the retry on the same node. The retry's launcher
+# waits for the partition's fence (cmd-launch.c) until the old worker is
+# gone, so the outputs stay exact (t-launch-fence.sh tests the fence alone).
 # 2 days of 4000 lines (~20 s each), both running when the node goes down.
 P2="-p from=2026-11-05 -p to=2026-11-06 -p lines=4000 -p checkpoint_every=400"
 # shellcheck disable=SC2086
@@ -163,9 +156,6 @@ is "no day's last failure is the worker's: both say lost" \
 is "error records equal the local run's" \
     "$(sql "SELECT count(*), sum(length(payload)) FROM error_records WHERE run_id = $R")" \
     "$(sqlite3 "$LOCAL_DB" "SELECT count(*), sum(length(payload)) FROM error_records WHERE run_id = (SELECT max(id) FROM runs)")"
-# Fails at times today (issue 18; 1 run in 3 here): the lost tasks' workers
-# outlive slurmd (slurmstepd is not its child) and are killed only once slurmd
-# is back, ~0.3 s after Slurm has started the retries on the same node - the
-# old worker appends to the output the retry has just cut to its checkpoint.
+diag "retries that waited for a lost attempt's worker: $(sql "SELECT count(*) FROM events WHERE run_id = $R AND message LIKE '%waited % for an earlier attempt%'")"
 outputs_exact node
 done_testing
