@@ -42,7 +42,8 @@ case $date in
 [0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]) ;;
 *) ns_die "--date must be YYYY-MM-DD, got '$date'" ;;
 esac
-[ -n "$data" ] && [ -n "$out" ] || ns_die "--data and --out are required"
+[ -n "$data" ] || data=$(ns_demo_dir backfill/events)
+[ -n "$out" ] || out=$(ns_demo_dir backfill/out)
 ns_is_uint "$lines" && [ "$lines" -gt 0 ] || ns_die "--lines must be a positive integer"
 ns_is_uint "$every" && [ "$every" -gt 0 ] || ns_die "--checkpoint-every must be a positive integer"
 ns_is_uint "$crash_at" || ns_die "--crash-at must be an integer"

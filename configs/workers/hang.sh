@@ -25,7 +25,8 @@ while [ $# -gt 0 ]; do
     esac
     shift 2
 done
-[ -n "$start" ] && [ -n "$out" ] || ns_die "--start and --out are required"
+[ -n "$start" ] || ns_die "--start is required"
+[ -n "$out" ] || out=$(ns_demo_dir timeout)
 
 ns_total 2
 if [ "$start" != "$hang" ]; then

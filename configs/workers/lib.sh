@@ -49,3 +49,11 @@ ns_die() {
 ns_is_uint() {
     case $1 in '' | *[!0-9]*) return 1 ;; *) return 0 ;; esac
 }
+
+# ns_demo_dir SUB: where the example jobs keep their data and output when no
+# -p data=/out= names a place: per user, beside nightshift's database
+# ($XDG_STATE_HOME/nightshift/demo/SUB, ~/.local/state/... when unset) - not
+# a /tmp path shared by every user and every test.
+ns_demo_dir() {
+    printf '%s/nightshift/demo/%s\n' "${XDG_STATE_HOME:-$HOME/.local/state}" "$1"
+}

@@ -128,4 +128,13 @@ rc=$?
 check "issue 22: one that cannot be made is refused at start (exit $rc)" test "$rc" -ne 0
 like "  with a clear error" "$(cat "$T/m.err")" "metrics textfile /proc/self/nope/job.prom: cannot create its directory /proc/self/nope"
 is "  and no run was made" "$(sql "SELECT count(*) FROM runs")" "$runs_before"
+
+# --- the example specs write per user, not to a fixed /tmp path ------------
+check "issue 22: no example spec or worker names a /tmp path" sh -c "! grep -rn '/tmp/' '$ROOT/configs' --include='*.yaml' --include='*.sh'"
+XDG_STATE_HOME=$T/state ns run "$CONFIGS/backfill.yaml" -p from=2026-11-01 -p to=2026-11-02 \
+    -p pace=0 -p lines=200 --quiet >/dev/null 2>&1
+is "the backfill example runs with its defaults" "$?" 0
+check "issue 22: its output is under \$XDG_STATE_HOME/nightshift/demo" \
+    test -s "$T/state/nightshift/demo/backfill/out/2026-11-02.tsv"
+check "  and its hook's record too" test -s "$T/state/nightshift/demo/backfill/out/hook-success.env"
 done_testing
