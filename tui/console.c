@@ -219,12 +219,15 @@ static int dialog_key(void)
     }
 }
 
-static void dialog_line(const char *text)
+/* A question (and what is typed) in full, wrapped upwards from the
+ * status row at 80 columns; returns the column after its end. */
+static int dialog_line(const char *text)
 {
-    int y = LINES - 2;
-    term_fill(y, 0, COLS, term_attr(TUI_C_TITLE) | A_BOLD);
-    term_put(y, 0, COLS, term_attr(TUI_C_TITLE) | A_BOLD, text);
+    int end = 0;
+    term_put_wrapped(LINES - 2, COLS, LINES - 3, term_attr(TUI_C_TITLE) | A_BOLD, true, text,
+                     &end);
     refresh();
+    return end;
 }
 
 int tui_choose(struct tui *t, const char *question, const char *choices)
@@ -253,8 +256,7 @@ bool tui_prompt(struct tui *t, const char *label, char *out, size_t outlen)
     for (;;) {
         char *shown = tui_esc(t, out, len);
         char *line = ns_xasprintf("%s%s", label, shown);
-        dialog_line(line);
-        int tw = term_width(line);
+        int tw = dialog_line(line);
         move(LINES - 2, tw < COLS ? tw : COLS - 1);
         free(line);
         free(shown);
@@ -568,8 +570,10 @@ static void draw(struct tui *t)
         t->status[0] = '\0';
     /* An action's line stays with its run: not carried into another's view. */
     bool other_run = t->status_run && top->run_id && top->run_id != t->status_run;
+    /* Whole, wrapped over the view's last rows: a refusal's command is
+     * read to be typed. */
     if (t->status[0] && !other_run)
-        term_put(h - 2, 0, w, t->status_attr, t->status);
+        term_put_wrapped(h - 2, w, h / 2, t->status_attr, true, t->status, NULL);
 
     /* Function-key bar, generated from the key table. */
     int x = 0;

@@ -187,6 +187,16 @@ void term_fill(int y, int x, int w, attr_t attr);
 void term_bar(int y, int x, int w, double frac, attr_t attr, bool utf8);
 /* Sends a control sequence of our own (OSC 52) to the terminal as is. */
 void term_send(const char *seq);
+/* Splits s into lines of at most w columns at spaces (a word longer than
+ * a line is cut): byte offsets and lengths into starts/lens, at most max
+ * lines. Returns the count (>= 1). (wrap.c) */
+int wrap_text(const char *s, int w, size_t *starts, size_t *lens, int max);
+/* Draws s wrapped to w columns with its last line on row bottom and the
+ * others above, at most max_rows rows (the first lines dropped when it is
+ * longer); fill clears each row with attr first. Returns the rows used;
+ * *end_x (may be NULL) gets the column after the last character. */
+int term_put_wrapped(int bottom, int w, int max_rows, attr_t attr, bool fill, const char *s,
+                     int *end_x);
 /* Display width of an escaped string. */
 int term_width(const char *s);
 

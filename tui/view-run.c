@@ -318,6 +318,54 @@ static void run_load(struct tui_view *vv, struct tui *t)
 
 /* ---- drawing ---- */
 
+/* Throughput sparkline, ETA, projected finish against the deadline, on
+ * row y. */
+static void draw_pace_line(struct run_view *v, int y, int w)
+{
+    struct tui *t = v->t;
+    struct run_head *h = &v->h;
+    const struct ns_run_summary *r = &h->r;
+    char a[64], b[64], c[64];
+    int x;
+    /* Before the first two samples there is no sparkline, only blanks: the
+     * rate next to it is the runtime's figure either way. */
+    char rates[64], eta_s[48], finish[48] = "", dl[64] = "";
+    snprintf(rates, sizeof rates, "%s %s rec/s ", tui_fmt_rate(r->throughput, a, sizeof a),
+             r->record_rate > 0 ? tui_fmt_count((int64_t)r->record_rate, b, sizeof b) : "-");
+    /* Overdue by a fraction of a second (the runtime writes its projection
+     * once a second): "0s", as due now. */
+    double eta = query_eta_at(r, t->now);
+    snprintf(eta_s, sizeof eta_s, " ETA %s", tui_fmt_dur(r->has_eta ? fmax(eta, 0) : -1, a, sizeof a));
+    if (r->has_eta)
+        snprintf(finish, sizeof finish, "  finish %s", tui_fmt_clock(r->finish_at, b, sizeof b));
+    if (r->sla_deadline > 0)
+        snprintf(dl, sizeof dl, "  deadline %s ", tui_fmt_clock(r->sla_deadline, c, sizeof c));
+    /* The deadline and SLA state are never cut (80 columns): the sparkline
+     * shrinks first, then finish and the rates give way, whole. */
+    int sw = w / 4 > 40 ? 40 : w / 4;
+    if (sw < 8)
+        sw = 8;
+    int fixed = term_width(eta_s) + term_width(dl) + term_width(h->sla);
+    int over = 7 + sw + term_width(rates) + term_width(finish) + fixed - w;
+    if (over > 0)
+        sw = sw - over >= 4 ? sw - over : 4;
+    if (7 + sw + term_width(rates) + term_width(finish) + fixed > w)
+        finish[0] = '\0';
+    if (7 + sw + term_width(rates) + fixed > w)
+        rates[0] = '\0';
+    x = term_put(y, 0, w, A_NORMAL, "thrpt ");
+    if (v->n_spark > 0)
+        tui_sparkline(t, y, x, sw, v->spark, v->n_spark, term_attr(TUI_C_RUN));
+    x += sw + 1;
+    x += term_put(y, x, w - x, A_NORMAL, rates);
+    x += term_put(y, x, w - x, A_BOLD, eta_s);
+    x += term_put(y, x, w - x, A_NORMAL, finish);
+    if (dl[0]) {
+        x += term_put(y, x, w - x, A_NORMAL, dl);
+        term_put(y, x, w - x, term_attr(term_state_color(h->sla)) | A_BOLD, h->sla);
+    }
+}
+
 /* Every figure here is the read model's (query.h), so the header says what
  * `status` says: counts by state, liveness by the lock, the one ETA. */
 static void draw_header(struct run_view *v, int y, int w)
@@ -326,7 +374,7 @@ static void draw_header(struct run_view *v, int y, int w)
     struct run_head *h = &v->h;
     const struct ns_run_summary *r = &h->r;
     const int64_t *n = r->counts.n;
-    char a[64], b[64], c[64];
+    char a[64];
     int64_t done = query_done(&r->counts), total = r->counts.total;
     int64_t failed = n[NS_PS_FAILED];
     int x = 0;
@@ -384,33 +432,7 @@ static void draw_header(struct run_view *v, int y, int w)
     }
     term_putf(y + 1, x, w - x, A_DIM, "conc %lld", (long long)r->concurrency);
 
-    /* Throughput sparkline, ETA, projected finish against the deadline.
-     * Before the first two samples there is no sparkline, only blanks: the
-     * rate next to it is the runtime's figure either way. */
-    x = term_put(y + 2, 0, w, A_NORMAL, "thrpt ");
-    int sw = w / 4 > 40 ? 40 : w / 4;
-    if (sw < 8)
-        sw = 8;
-    if (v->n_spark > 0)
-        tui_sparkline(t, y + 2, x, sw, v->spark, v->n_spark, term_attr(TUI_C_RUN));
-    x += sw + 1;
-    x += term_putf(y + 2, x, w - x, A_NORMAL, "%s %s rec/s ",
-                   tui_fmt_rate(r->throughput, a, sizeof a),
-                   r->record_rate > 0 ? tui_fmt_count((int64_t)r->record_rate, b, sizeof b) : "-");
-    /* Overdue by a fraction of a second (the runtime writes its projection
-     * once a second): "0s", as due now. */
-    double eta = query_eta_at(r, t->now);
-    x += term_putf(y + 2, x, w - x, A_BOLD, " ETA %s",
-                   tui_fmt_dur(r->has_eta ? fmax(eta, 0) : -1, a, sizeof a));
-    if (r->has_eta)
-        x += term_putf(y + 2, x, w - x, A_NORMAL, "  finish %s",
-                       tui_fmt_clock(r->finish_at, b, sizeof b));
-    if (r->sla_deadline > 0) {
-        x += term_putf(y + 2, x, w - x, A_NORMAL, "  deadline %s ",
-                       tui_fmt_clock(r->sla_deadline, c, sizeof c));
-        term_put(y + 2, x, w - x, term_attr(term_state_color(h->sla)) | A_BOLD,
-                 h->sla[0] ? h->sla : "");
-    }
+    draw_pace_line(v, y + 2, w);
 
     /* The runtime: alive or not (the lock, as status and the actions test);
      * elapsed; parameters. */
@@ -688,8 +710,10 @@ static void run_draw(struct tui_view *vv, struct tui *t, int y, int h, int w)
                        t->sort_desc ? " desc" : "");
     }
     x += find_draw_line(t, &v->find, false, v->marks.n, yy, x, w);
-    term_put(yy, x, w - x, A_DIM,
-             v->map ? "  m:table z:zoom arrows/hjkl Enter" : "  F4:filter /:search o:sort Space:mark");
+    const char *hint =
+        v->map ? "  m:table z:zoom arrows/hjkl Enter" : "  F4:filter /:search o:sort Space:mark";
+    if (term_width(hint) <= w - x) /* whole or not at all */
+        term_put(yy, x, w - x, A_DIM, hint);
     if (v->map)
         draw_map(v, yy + 1, h - 5, w);
     else
