@@ -534,9 +534,7 @@ static void draw_table(struct run_view *v, int y, int h, int w)
         double elapsed = q->attempts_total > 0 ? query_attempts_seconds(q, t->now) : -1;
         double rate = query_part_rate(q, t->now);
         cols_cell(&c[P_RATE], yy, base, rate > 0 ? tui_fmt_rate(rate, buf, sizeof buf) : "-");
-        snprintf(buf, sizeof buf, "%lld/%lld", (long long)q->attempts_total,
-                 (long long)query_attempts_allowed(q));
-        cols_cell(&c[P_ATT], yy, base, buf);
+        cols_cell(&c[P_ATT], yy, base, query_attempt_label(q, buf, sizeof buf));
         cols_cell(&c[P_ELAPSED], yy, base, tui_fmt_dur(elapsed, buf, sizeof buf));
         cols_cell(&c[P_ETA], yy, base, tui_fmt_dur(query_part_eta(q, t->now), buf, sizeof buf));
         snprintf(buf, sizeof buf, "%lld", (long long)q->errors);
@@ -587,8 +585,9 @@ static void draw_map_legend(struct run_view *v, int ly, int w, int64_t n)
         if (q->total > 0)
             x += term_putf(ly + 1, x, w - x, A_NORMAL, " %lld/%lld", (long long)q->progress,
                            (long long)q->total);
-        x += term_putf(ly + 1, x, w - x, A_NORMAL, " att %lld/%lld ", (long long)q->attempts_total,
-                       (long long)query_attempts_allowed(q));
+        char att[48];
+        x += term_putf(ly + 1, x, w - x, A_NORMAL, " att %s ",
+                       query_attempt_label(q, att, sizeof att));
         term_put(ly + 1, x, w - x, A_DIM, r->message);
     }
 }

@@ -391,6 +391,11 @@ int query_partitions(struct ns_store *st, const struct ns_part_select *sel,
  * live one up to now (without attempt durations: first start to finish).
  * Pure. */
 int64_t query_attempts_allowed(const struct ns_part_row *r);
+/* The one "attempt i/n" every reader prints (status, the console's ATT
+ * column and header): i = attempts started, so the number of the latest
+ * (NIGHTSHIFT_ATTEMPT, the attempts list), interrupted ones included; n =
+ * query_attempts_allowed. Writes "i/n" into buf; returns buf. Pure. */
+const char *query_attempt_label(const struct ns_part_row *r, char *buf, size_t len);
 /* A partition's records/s over its live attempt (0 when none is live, it
  * does not move - live_until - or it reported nothing), and the ETA of a running one with a reported total
  * from that rate (-1 when unknown). Pure. */

@@ -605,8 +605,9 @@ static void show_partitions(struct ns_store *st, long long id, const char *state
                      (long long)p->total, 100.0 * (double)p->progress / (double)p->total);
         else if (p->progress > 0)
             snprintf(prog, sizeof prog, "%lld done", (long long)p->progress);
-        printf("  %6lld  %-24s attempt %lld/%lld  %-18s %s\n", (long long)p->idx, key,
-               (long long)p->attempts, (long long)p->max_attempts, prog, msg);
+        char att[48];
+        printf("  %6lld  %-24s attempt %-5s  %-18s %s\n", (long long)p->idx, key,
+               query_attempt_label(p, att, sizeof att), prog, msg);
         free(key);
         free(msg);
     }

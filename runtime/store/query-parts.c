@@ -5,6 +5,7 @@
  * its edge row, never by OFFSET, so a page costs the same deep in a run.
  */
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -264,6 +265,13 @@ int query_partitions(struct ns_store *st, const struct ns_part_select *sel,
 int64_t query_attempts_allowed(const struct ns_part_row *r)
 {
     return r->attempts_total - r->attempts + r->max_attempts;
+}
+
+const char *query_attempt_label(const struct ns_part_row *r, char *buf, size_t len)
+{
+    snprintf(buf, len, "%lld/%lld", (long long)r->attempts_total,
+             (long long)query_attempts_allowed(r));
+    return buf;
 }
 
 double query_part_rate(const struct ns_part_row *r, double now)
