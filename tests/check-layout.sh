@@ -38,10 +38,10 @@ PUBLIC_HEADERS='
 base        check.h escape.h json.h report.h signature.h util.h
 spec        spec.h plan.h
 store       store.h query.h query-report.h control.h checkpointer.h gc.h wake.h gate.h
-            journal.h runs.h pools.h
+            journal.h runs.h pools.h query-times.h
 exec        exec.h executor.h spool.h
 supervisor  runtime.h
-render      summary.h metrics.h export.h
+render      summary.h metrics.h export.h report-html.h compare.h
 cli         cli.h control-cli.h
 tui         tui.h
 worker      emit.h

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "nightshift/query.h"
+#include "nightshift/query-times.h"
 
 struct ns_store;
 
@@ -72,6 +73,9 @@ struct ns_run_report {
     struct ns_run_summary run;
     double now;
     double wall_s; /* first start to finish (or now): query.h's elapsed_s */
+    /* Every attempt and partition (no keys), the figures below are read
+     * from: the HTML report draws them too. */
+    struct ns_run_times times;
     /* attempts */
     int64_t attempts, retries, interrupted, timed_out, signalled, killed, failed_attempts;
     int64_t succeeded_attempts, live_attempts;

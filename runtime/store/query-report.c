@@ -17,6 +17,7 @@
 #include "nightshift/control.h"
 #include "nightshift/query-report.h"
 #include "nightshift/query.h"
+#include "nightshift/query-times.h"
 #include "nightshift/store.h"
 #include "store-internal.h"
 #include "nightshift/util.h"
@@ -74,21 +75,12 @@ static void load_done(struct load *L, sqlite3_stmt *s)
     }
 }
 
-/* A record count summed by SQLite's total() (a double, never an overflow
- * error), as an int64 that stops at the largest one. */
-static int64_t total_count(sqlite3_stmt *s, int col)
+/* Attempts by outcome and what they redid, in one pass over the run's
+ * attempts (query-times.h); retries from the partitions' own counters;
+ * rework after a crash where the attempt before, of the same partition,
+ * was interrupted (spans come in partition then attempt order). */
+static void count_attempts(struct ns_run_report *r)
 {
-    double v = sqlite3_column_double(s, col);
-    return v >= 9.2e18 ? INT64_MAX : (int64_t)v;
-}
-
-/* Attempts by outcome and what they redid, in one scan; retries from the
- * partitions' own counters; rework after a crash by looking up, for the
- * few attempts that redid something, how their predecessor ended. */
-static void load_attempts(struct load *L)
-{
-    struct ns_store *st = L->st;
-    struct ns_run_report *r = L->r;
     /* The report's figure of each outcome; lost has none of its own. */
     int64_t *const by_outcome[NS_AO_COUNT] = {
         [NS_AO_SUCCEEDED] = &r->succeeded_attempts,
@@ -98,109 +90,95 @@ static void load_attempts(struct load *L)
         [NS_AO_KILLED] = &r->killed,
         [NS_AO_INTERRUPTED] = &r->interrupted,
     };
-    sqlite3_stmt *s = store_prepare(
-        st, "SELECT outcome, count(*), total(CASE WHEN redone > 0 THEN redone END), "
-            "count(CASE WHEN redone > 0 THEN 1 END) FROM attempts WHERE run_id = ? GROUP BY "
-            "outcome");
-    sqlite3_bind_int64(s, 1, r->run_id);
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        const char *word = (const char *)sqlite3_column_text(s, 0);
-        int64_t n = sqlite3_column_int64(s, 1);
-        r->attempts += n;
-        r->redone = ns_add_sat(r->redone, total_count(s, 2));
-        r->resumed_attempts += sqlite3_column_int64(s, 3);
-        if (!word)
-            r->live_attempts += n;
-        int outcome = query_attempt_outcome_of(word);
-        if (outcome >= 0 && by_outcome[outcome])
-            *by_outcome[outcome] += n;
+    const struct ns_run_times *t = &r->times;
+    for (size_t i = 0; i < t->nspans; i++) {
+        const struct ns_span *a = &t->spans[i];
+        r->attempts++;
+        if (a->outcome < 0)
+            r->live_attempts++;
+        else if (by_outcome[a->outcome])
+            (*by_outcome[a->outcome])++;
+        if (a->redone <= 0)
+            continue;
+        r->redone = ns_add_sat(r->redone, a->redone);
+        r->resumed_attempts++;
+        const struct ns_span *b = i > 0 ? &t->spans[i - 1] : NULL;
+        if (b && b->idx == a->idx && b->n == a->n - 1 && b->outcome == NS_AO_INTERRUPTED)
+            r->redone_after_crash = ns_add_sat(r->redone_after_crash, a->redone);
     }
-    load_done(L, s);
-    s = store_prepare(st, "SELECT coalesce(sum(max(attempts_total - 1, 0)), 0) FROM partitions "
-                          "WHERE run_id = ?");
-    sqlite3_bind_int64(s, 1, r->run_id);
-    r->retries = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    load_done(L, s);
-    s = store_prepare(st, "SELECT total(a.redone) FROM attempts a JOIN attempts b ON "
-                          "b.run_id = a.run_id AND b.idx = a.idx AND b.n = a.n - 1 WHERE "
-                          "a.run_id = ? AND a.redone > 0 AND b.outcome = 'interrupted'");
-    sqlite3_bind_int64(s, 1, r->run_id);
-    r->redone_after_crash = sqlite3_step(s) == SQLITE_ROW ? total_count(s, 0) : 0;
-    load_done(L, s);
-}
-
-/* One pass over the finished partitions (their summed attempt time): the
- * count, the sum, the nearest-rank p50 and p95 - rank ceil(p * n), written
- * in integers - and the slowest five, which are the top ranks (ordered so
- * that ties put the lower index first among the slowest). */
-/* A partition whose every ended attempt has a known duration: one cut off
- * by a crash with no known end (NULL) would count as shorter than it was,
- * so the durations, percentiles and slowest leave it out. */
-#define TIMED_WHOLLY                                                                               \
-    "NOT EXISTS (SELECT 1 FROM attempts u WHERE u.run_id = p.run_id AND u.idx = p.idx AND "      \
-    "u.outcome IS NOT NULL AND u.duration IS NULL)"
-
-static void load_durations(struct load *L)
-{
-    struct ns_store *st = L->st;
-    struct ns_run_report *r = L->r;
-    sqlite3_stmt *s = store_prepare(
-        st, "WITH d AS (SELECT p.idx, p.key, p.state, (SELECT coalesce(sum(a.duration), 0) FROM "
-            "attempts a WHERE a.run_id = p.run_id AND a.idx = p.idx) AS secs, (SELECT count(*) "
-            "FROM attempts a WHERE a.run_id = p.run_id AND a.idx = p.idx) AS n FROM partitions p "
-            "WHERE p.run_id = ?1 AND p.state IN ('succeeded', 'failed') AND " TIMED_WHOLLY "), "
-            "r AS (SELECT *, row_number() OVER (ORDER BY secs, idx DESC) AS rn, count(*) OVER () "
-            "AS cnt, sum(secs) OVER () AS total FROM d) "
-            "SELECT rn, cnt, total, secs, idx, key, state, n FROM r WHERE rn = (cnt * 50 + 99) / "
-            "100 OR rn = (cnt * 95 + 99) / 100 OR rn > cnt - ?2 ORDER BY rn DESC");
-    sqlite3_bind_int64(s, 1, r->run_id);
-    sqlite3_bind_int(s, 2, NS_REPORT_SLOWEST);
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        int64_t rn = sqlite3_column_int64(s, 0), n = sqlite3_column_int64(s, 1);
-        double secs = sqlite3_column_double(s, 3);
-        r->ndurations = n;
-        r->sum_s = sqlite3_column_double(s, 2);
-        if (rn == n)
-            r->max_s = secs;
-        if (rn == (n * 50 + 99) / 100)
-            r->p50_s = secs;
-        if (rn == (n * 95 + 99) / 100)
-            r->p95_s = secs;
-        if (rn > n - NS_REPORT_SLOWEST && r->nslowest < NS_REPORT_SLOWEST) {
-            struct ns_report_part *p = &r->slowest[r->nslowest++];
-            p->idx = sqlite3_column_int64(s, 4);
-            p->key = col_dup_empty(s, 5);
-            p->state = col_dup_empty(s, 6);
-            p->attempts = sqlite3_column_int64(s, 7);
-            p->seconds = secs;
-        }
-    }
-    load_done(L, s);
+    for (size_t i = 0; i < t->nparts; i++)
+        if (t->parts[i].attempts_total > 1)
+            r->retries += t->parts[i].attempts_total - 1;
 }
 
 const double ns_duration_buckets[NS_DURATION_NBUCKETS] = {
     1, 5, 10, 30, 60, 300, 600, 1800, 3600, 7200, 14400, 28800, 86400};
 
-/* The histogram's cumulative bucket counts, over the same finished
- * partitions and summed times as load_durations, in one pass. */
-static void load_duration_buckets(struct load *L)
+struct ranked {
+    double secs;
+    size_t part; /* in r->times.parts */
+};
+
+/* Ascending time; among equal times the higher index first, so the top
+ * ranks (the slowest) put the lower index first. */
+static int by_time(const void *x, const void *y)
 {
-    struct ns_buf q = NS_BUF_INIT;
-    buf_adds(&q, "WITH d AS (SELECT (SELECT coalesce(sum(a.duration), 0) FROM attempts a WHERE "
-                 "a.run_id = p.run_id AND a.idx = p.idx) AS secs FROM partitions p WHERE "
-                 "p.run_id = ? AND p.state IN ('succeeded', 'failed') AND " TIMED_WHOLLY
-                 ") SELECT ");
-    for (size_t i = 0; i < NS_DURATION_NBUCKETS; i++)
-        buf_addf(&q, "%scount(CASE WHEN secs <= %g THEN 1 END)", i ? ", " : "",
-                 ns_duration_buckets[i]);
-    buf_adds(&q, " FROM d");
-    sqlite3_stmt *s = store_prepare(L->st, q.data);
-    buf_release(&q);
-    sqlite3_bind_int64(s, 1, L->r->run_id);
-    if (sqlite3_step(s) == SQLITE_ROW)
-        for (int i = 0; i < NS_DURATION_NBUCKETS; i++)
-            L->r->duration_le[i] = sqlite3_column_int64(s, i);
-    load_done(L, s);
+    const struct ranked *a = x, *b = y;
+    if (a->secs != b->secs)
+        return a->secs < b->secs ? -1 : 1;
+    return a->part < b->part ? 1 : a->part > b->part ? -1 : 0;
+}
+
+/* The finished partitions (their summed attempt time) ranked in C: the
+ * count, the sum, the nearest-rank p50 and p95 - rank ceil(p * n), written
+ * in integers - and the slowest five, the top ranks, whose keys are read
+ * alone. A partition with an ended attempt of unknown duration (cut off by
+ * a crash with no known end) would count as shorter than it was: the
+ * durations, percentiles and slowest leave it out (query-times.h's
+ * timed_wholly). */
+static void rank_durations(struct load *L)
+{
+    struct ns_run_report *r = L->r;
+    const struct ns_run_times *t = &r->times;
+    struct ranked *v = ns_xmalloc((t->nparts ? t->nparts : 1) * sizeof *v);
+    size_t n = 0;
+    for (size_t i = 0; i < t->nparts; i++)
+        if ((t->parts[i].state == NS_PS_SUCCEEDED || t->parts[i].state == NS_PS_FAILED) &&
+            t->parts[i].timed_wholly) {
+            v[n] = (struct ranked){t->parts[i].seconds, i};
+            r->sum_s += v[n++].secs;
+        }
+    qsort(v, n, sizeof *v, by_time);
+    r->ndurations = (int64_t)n;
+    /* The histogram's cumulative buckets over the same ranks. */
+    for (size_t i = 0, k = 0; i < NS_DURATION_NBUCKETS; i++) {
+        while (k < n && v[k].secs <= ns_duration_buckets[i])
+            k++;
+        r->duration_le[i] = (int64_t)k;
+    }
+    if (n) {
+        r->max_s = v[n - 1].secs;
+        r->p50_s = v[(n * 50 + 99) / 100 - 1].secs;
+        r->p95_s = v[(n * 95 + 99) / 100 - 1].secs;
+    }
+    for (size_t k = n; k > 0 && r->nslowest < NS_REPORT_SLOWEST; k--) {
+        const struct ns_part_time *pt = &t->parts[v[k - 1].part];
+        struct ns_report_part *p = &r->slowest[r->nslowest++];
+        p->idx = pt->idx;
+        p->attempts = pt->nspans;
+        p->seconds = v[k - 1].secs;
+        if (query_part_key_state(L->st, r->run_id, pt->idx, &p->key, &p->state) < 0 &&
+            L->rc == 0) {
+            L->rc = -1;
+            ns_errf(L->err, L->errlen, "%s: cannot read partition %lld", L->st->path,
+                    (long long)pt->idx);
+        }
+        if (!p->key)
+            p->key = ns_xstrdup("");
+        if (!p->state)
+            p->state = ns_xstrdup("");
+    }
+    free(v);
 }
 
 static void load_groups(struct load *L, int top)
@@ -300,11 +278,11 @@ static void load_times(struct load *L)
     double oldest = sqlite3_step(s) == SQLITE_ROW ? col_time(s, 0) : 0;
     load_done(L, s);
     r->checkpoint_lag_s = oldest > 0 && r->now > oldest ? r->now - oldest : 0;
-    s = store_prepare(st, "SELECT max(finished_at) FROM partitions WHERE run_id = ? AND "
-                          "state = 'succeeded'");
-    sqlite3_bind_int64(s, 1, r->run_id);
-    r->last_success_at = sqlite3_step(s) == SQLITE_ROW ? col_time(s, 0) : 0;
-    load_done(L, s);
+    /* From the partitions already read (query-times.h), not another scan. */
+    for (size_t i = 0; i < r->times.nparts; i++)
+        if (r->times.parts[i].state == NS_PS_SUCCEEDED &&
+            r->times.parts[i].finished_at > r->last_success_at)
+            r->last_success_at = r->times.parts[i].finished_at;
     s = store_prepare(st, "SELECT max(finished_at) FROM runs WHERE job = ? AND state = "
                           "'succeeded'");
     sqlite3_bind_text(s, 1, r->run.job, -1, SQLITE_STATIC);
@@ -361,9 +339,10 @@ int report_load(struct ns_store *st, int64_t run_id, int top, int list_limit,
     if (load_run(st, r, err, errlen) != 0)
         return -1;
     struct load L = {st, r, 0, err, errlen};
-    load_attempts(&L);
-    load_durations(&L);
-    load_duration_buckets(&L);
+    if (query_run_times(st, run_id, false, &r->times, err, errlen) != 0)
+        return -1;
+    count_attempts(r);
+    rank_durations(&L);
     load_groups(&L, top);
     load_lists(&L, list_limit);
     load_times(&L);
@@ -381,6 +360,7 @@ void report_release(struct ns_run_report *r)
     query_run_summary_release(&r->run);
     free(r->db_path);
     free(r->next_command);
+    query_run_times_release(&r->times);
     for (size_t i = 0; i < r->nslowest; i++) {
         free(r->slowest[i].key);
         free(r->slowest[i].state);
