@@ -33,6 +33,12 @@ int metrics_render_runs(struct ns_store *st, const int64_t *ids, size_t n, struc
  * its start rather than fail at every write. Returns 0, or -1 with err. */
 int metrics_prepare_textfile(const char *path, char *err, size_t errlen);
 
+/* Appends the pools of the database (pools.h): size, slots used, runs
+ * waiting, start rate, one series per pool labelled pool. `nightshift
+ * metrics` only: a run's textfile holds its job's series, so two textfiles
+ * never repeat a series. Returns 0, or -1 with err. */
+int metrics_render_pools(struct ns_store *st, struct ns_buf *out, char *err, size_t errlen);
+
 /* Writes run_id's exposition to path atomically (temporary file in the same
  * directory, then rename: the textfile collector never reads half a file).
  * Returns 0, or -1 with err. */

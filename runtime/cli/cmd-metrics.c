@@ -17,7 +17,8 @@ static const char metrics_help[] =
     "error records, ETA, SLA state, last success, and the batch SLIs (success ratio,\n"
     "attempt failure ratio, records redone, checkpoint lag, error-budget burn, queue\n"
     "depth, a partition duration histogram). Series are labelled nightshift_job, one\n"
-    "set per job; only nightshift_run_info names the run. For node_exporter's\n"
+    "set per job; only nightshift_run_info names the run. The shared pools follow,\n"
+    "labelled pool: size, slots used, runs waiting, start rate. For node_exporter's\n"
     "textfile collector, `nightshift run --metrics-textfile PATH` keeps a file fresh\n"
     "while it runs.\n";
 
@@ -30,7 +31,8 @@ static int metrics(struct cli *c)
         n = report_latest_per_job(c->st, 1000, &ids);
     struct ns_buf b = NS_BUF_INIT;
     char err[512];
-    if (metrics_render_runs(c->st, ids, (size_t)n, &b, err, sizeof err) != 0) {
+    if (metrics_render_runs(c->st, ids, (size_t)n, &b, err, sizeof err) != 0 ||
+        metrics_render_pools(c->st, &b, err, sizeof err) != 0) {
         cli_error("metrics", "%s", err);
     } else {
         fwrite(b.data, 1, b.len, stdout);

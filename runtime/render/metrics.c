@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "nightshift/metrics.h"
+#include "nightshift/pools.h"
 #include "nightshift/query-report.h"
 #include "nightshift/store.h"
 
@@ -392,4 +393,40 @@ int metrics_write_textfile(struct ns_store *st, int64_t run_id, const char *path
         rc = ns_write_file_atomic(path, b.data, b.len, err, errlen);
     buf_release(&b);
     return rc;
+}
+
+/* The pools of the database: one series per pool and family, labelled
+ * pool (not per job: a pool belongs to every run that uses it). */
+int metrics_render_pools(struct ns_store *st, struct ns_buf *out, char *err, size_t errlen)
+{
+    struct ns_pool_row *rows;
+    long n = pools_list(st, &rows, err, errlen);
+    if (n < 0)
+        return -1;
+    static const struct {
+        const char *name, *help;
+    } fam[] = {
+        {"nightshift_pool_slots", "Size of the shared pool (slots)."},
+        {"nightshift_pool_slots_used", "Slots of the pool held by live attempts."},
+        {"nightshift_pool_runs_waiting", "Runs whose next attempt waits for the pool."},
+        {"nightshift_pool_start_rate_per_second",
+         "The pool's start rate limit, in starts per second (absent without one)."},
+    };
+    for (size_t f = 0; f < NS_ARRAY_LEN(fam); f++) {
+        buf_addf(out, "# HELP %s %s\n# TYPE %s gauge\n", fam[f].name, fam[f].help, fam[f].name);
+        for (long i = 0; i < n; i++) {
+            const struct ns_pool_row *r = &rows[i];
+            double v = f == 0 ? r->slots : f == 1 ? r->used : f == 2 ? r->waiting : 0;
+            if (f == 3) {
+                if (r->rate_n <= 0)
+                    continue;
+                v = r->rate_n / r->rate_per;
+            }
+            buf_addf(out, "%s{pool=\"", fam[f].name);
+            label_value(out, r->name);
+            buf_addf(out, "\"} %.15g\n", v);
+        }
+    }
+    pools_rows_free(rows, n);
+    return 0;
 }

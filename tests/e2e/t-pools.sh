@@ -6,7 +6,8 @@
 #      serialized time (the pool is used, not serialized);
 #   2. a wide attempt (weight 3) is not starved by a stream of narrow ones:
 #      it starts before the narrow run has started its last partition;
-#   3. with workers held at a gate: `pool set` to 3 starts a third worker
+#   3. with workers held at a gate: metrics export the pool's use and
+#      waiters; `pool set` to 3 starts a third worker
 #      within a second; status says what a run waits for; a kill -9 of a
 #      runtime holding slots gives them back to the others, and the
 #      restarted run finishes with every partition succeeded exactly once.
@@ -94,6 +95,11 @@ sleep 0.5
 is "still 2 workers: the others wait" "$(starts "$LOG")" 2
 like "status says what run y waits for" "$(ns status y)" "waiting for pool gated \(2/2 in use\)"
 like "pool lists the pool full, with two runs waiting" "$(ns pool | grep '^gated')" "^gated +2 +2 +1 +2 "
+is "metrics export the pool's use and waiters" \
+    "$(ns metrics | grep -E '^nightshift_pool_(slots|slots_used|runs_waiting)\{pool="gated"\}')" \
+    'nightshift_pool_slots{pool="gated"} 2
+nightshift_pool_slots_used{pool="gated"} 2
+nightshift_pool_runs_waiting{pool="gated"} 2' 
 t0=$(now_ms)
 ns pool set gated 3 >"$T/set.out"
 wait_for "a third worker starts" 5 sh -c "[ \$(grep -c '^S' '$LOG') -ge 3 ]"
