@@ -167,6 +167,9 @@ void journal_command_result(struct journal *j, int64_t id, bool ok, const char *
 void journal_pool_release(struct journal *j, int64_t attempt_id);
 /* The run waits for no pool any more (paused, stopping, ended). */
 void journal_pool_withdraw(struct journal *j);
+/* A wait ended: seconds waited for pool slots / for the run's window, added
+ * to the run's totals (the morning report's). */
+void journal_run_waited(struct journal *j, double pool_s, double window_s);
 
 void journal_sla(struct journal *j, double deadline, double max_duration, const char *state);
 

@@ -174,6 +174,7 @@ struct ns_run_summary {
     struct ns_state_counts counts;
     int64_t records_done, records_total, error_records;
     double throughput;  /* partitions/s, recent (the runtime's figure); 0 unless it moves */
+    double pool_wait_s, window_wait_s; /* waited for pool slots, outside its window */
     double record_rate; /* records/s over this runtime's own records; 0 unless it moves */
     double created_at, started_at, finished_at, updated_at; /* 0 when NULL */
     double sla_deadline, sla_max_duration;                  /* 0 when NULL */

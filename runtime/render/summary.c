@@ -240,6 +240,12 @@ static void render_figures(const struct ns_run_report *r, enum ns_summary_format
            "%lld records redone after crashes (%lld in all, by %lld attempts resuming behind "
            "the progress reached)",
            (long long)r->redone_after_crash, (long long)r->redone, (long long)r->resumed_attempts);
+    if (r->run.pool_wait_s >= 0.05 || r->run.window_wait_s >= 0.05) {
+        char *pw = fmt_dur(r->run.pool_wait_s), *ww = fmt_dur(r->run.window_wait_s);
+        figure(out, f, "waited", "%s for shared pool slots, %s outside its window", pw, ww);
+        free(pw);
+        free(ww);
+    }
     figure(out, f, "records", "%lld done; %lld error records under %lld signatures",
            (long long)r->run.records_done, (long long)r->run.error_records,
            (long long)r->nsignatures);
@@ -335,6 +341,20 @@ static void json_str(struct ns_json *j, const char *key, const char *v)
     json_field_bytes(j, key, v, v ? strlen(v) : 0);
 }
 
+/* The time the run waited (pool slots, its window) and the work it redid. */
+static void json_waits_and_rework(struct ns_json *j, const struct ns_run_report *r)
+{
+    json_open_object(j, "waited");
+    json_field_real(j, "pools_seconds", r->run.pool_wait_s);
+    json_field_real(j, "window_seconds", r->run.window_wait_s);
+    json_close_object(j);
+    json_open_object(j, "rework");
+    json_field_int(j, "records_redone_after_crashes", r->redone_after_crash);
+    json_field_int(j, "records_redone", r->redone);
+    json_field_int(j, "attempts", r->resumed_attempts);
+    json_close_object(j);
+}
+
 static void render_json(const struct ns_run_report *r, struct ns_buf *b)
 {
     struct ns_json j;
@@ -386,11 +406,7 @@ static void render_json(const struct ns_run_report *r, struct ns_buf *b)
     json_field_int(&j, "killed", r->killed);
     json_field_int(&j, "interrupted", r->interrupted);
     json_close_object(&j);
-    json_open_object(&j, "rework");
-    json_field_int(&j, "records_redone_after_crashes", r->redone_after_crash);
-    json_field_int(&j, "records_redone", r->redone);
-    json_field_int(&j, "attempts", r->resumed_attempts);
-    json_close_object(&j);
+    json_waits_and_rework(&j, r);
     json_open_object(&j, "records");
     json_field_int(&j, "done", r->run.records_done);
     json_field_int(&j, "error_records", r->run.error_records);

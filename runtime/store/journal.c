@@ -117,7 +117,9 @@
     X(COMMAND_RESULT, "UPDATE commands SET state = ?2, result = ?3, applied_at = ?4 "              \
                       "WHERE id = ?1 AND state = 'pending'")                                       \
     X(POOL_RELEASE, "DELETE FROM pool_holds WHERE run_id = ?1 AND attempt_id = ?2")                \
-    X(POOL_WITHDRAW, "DELETE FROM pool_waiters WHERE run_id = ?1")
+    X(POOL_WITHDRAW, "DELETE FROM pool_waiters WHERE run_id = ?1")                                \
+    X(RUN_WAITED, "UPDATE runs SET pool_wait_s = pool_wait_s + ?2, "                               \
+                  "window_wait_s = window_wait_s + ?3 WHERE id = ?1")
 
 #define J_ENUM(name, sql) J_##name,
 enum { JOURNAL_STATEMENTS(J_ENUM) J_COUNT };
@@ -984,4 +986,12 @@ void journal_pool_release(struct journal *j, int64_t attempt_id)
 void journal_pool_withdraw(struct journal *j)
 {
     run(j, use(j, J_POOL_WITHDRAW));
+}
+
+void journal_run_waited(struct journal *j, double pool_s, double window_s)
+{
+    sqlite3_stmt *s = use(j, J_RUN_WAITED);
+    sqlite3_bind_double(s, 2, pool_s);
+    sqlite3_bind_double(s, 3, window_s);
+    run(j, s);
 }

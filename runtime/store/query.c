@@ -227,6 +227,8 @@ static const struct col run_cols[] = {
     {"records_total", C_INT, RS(records_total)},
     {"error_records", C_INT, RS(error_records)},
     {"coalesce(throughput, 0)", C_REAL, RS(throughput)},
+    {"pool_wait_s", C_REAL, RS(pool_wait_s)},
+    {"window_wait_s", C_REAL, RS(window_wait_s)},
     {"coalesce(record_rate, 0)", C_REAL, RS(record_rate)},
     {"created_at", C_REAL, RS(created_at)},
     {"coalesce(started_at, 0)", C_REAL, RS(started_at)},

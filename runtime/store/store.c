@@ -22,10 +22,10 @@
 #include "store-internal.h"
 #include "nightshift/util.h"
 
-/* Schema version 8 (version 1, the executor columns of migrations[1], the rework columns of
+/* Schema version 9 (version 1, the executor columns of migrations[1], the rework columns of
  * migrations[2], the run token of migrations[3], the blocked reason of migrations[4], the events'
  * states of migrations[5], the pools of migrations[6], the counts by signature of
- * migrations[7]). Times are Unix seconds (REAL); states are the words of DESIGN.md. Counters on
+ * migrations[7], the waits of migrations[8]). Times are Unix seconds (REAL); states are the words of DESIGN.md. Counters on
  * runs are maintained by the runtime so a runs list never scans partitions; error_signatures and
  * error_signature_parts likewise, so grouping a million error records reads a handful of rows
  * (the journal writes them with the records). */
@@ -70,7 +70,9 @@ const char *const store_schema_sql =
     "  runtime_log TEXT,\n"
     "  executor TEXT NOT NULL DEFAULT 'local', -- where its attempts run: local, slurm\n"
     "  token TEXT,                      -- random, given at creation: names its files for ever\n"
-    "  blocked_reason TEXT              -- why nothing of it can run, from its executor (NULL: none)\n"
+    "  blocked_reason TEXT,             -- why nothing of it can run, from its executor (NULL: none)\n"
+    "  pool_wait_s REAL NOT NULL DEFAULT 0,   -- seconds its runtimes waited for pool slots\n"
+    "  window_wait_s REAL NOT NULL DEFAULT 0  -- seconds it waited outside its window\n"
     ");\n"
     "CREATE INDEX runs_identity ON runs(job, params, id);\n"
     "CREATE TABLE partitions (\n"
@@ -526,6 +528,10 @@ static const char *const migrations[] = {
     "signature, count(*) FROM error_records GROUP BY run_id, idx, signature;\n"
     "INSERT INTO error_signatures(run_id, signature, records, partitions) SELECT run_id, "
     "signature, sum(records), count(*) FROM error_signature_parts GROUP BY run_id, signature;\n",
+    /* 8 -> 9: how long a run waited for pool slots and for its window
+     * (issue 19), for the morning report. */
+    "ALTER TABLE runs ADD COLUMN pool_wait_s REAL NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE runs ADD COLUMN window_wait_s REAL NOT NULL DEFAULT 0;\n",
 };
 
 static int migrate(struct ns_store *st, char *err, size_t errlen)

@@ -62,7 +62,7 @@ static void stop_waiting(struct rt *rt)
     if (!p->waiting)
         return;
     p->waiting = false;
-    rt->pool_wait_s += ns_monotonic() - p->wait_began;
+    journal_run_waited(rt->j, ns_monotonic() - p->wait_began, 0);
 }
 
 /* After a restart the holds of the dead runtime's attempts go, and adopted

@@ -187,7 +187,6 @@ struct rt {
     size_t nhooks;
     struct rt_pools *pools; /* pools.c: NULL when the spec uses no pool */
     struct rt_window *window; /* window.c: NULL when the spec has no window */
-    double pool_wait_s;     /* seconds this runtime waited for pool slots */
 };
 
 /* The partition idx in memory, loaded from its row if it is not (never

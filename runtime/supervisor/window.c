@@ -27,10 +27,11 @@ struct rt_window {
     int start_min, end_min;  /* minutes of the day */
     const char *start, *end; /* the spec's "HH:MM" */
     bool open;
-    double next_change; /* wall clock: the next open or close */
-    bool override;      /* resume --force: dispatch until next_change */
-    bool paused_by_it;  /* on_close: pause paused the run */
-    char reason[128];   /* what status shows while closed */
+    double next_change;  /* wall clock: the next open or close */
+    bool override;       /* resume --force: dispatch until next_change */
+    bool paused_by_it;   /* on_close: pause paused the run */
+    double closed_since; /* monotonic: the wait outside the window began (0: none) */
+    char reason[128];    /* what status shows while closed */
 };
 
 static int minutes_of(const char *hhmm)
@@ -73,6 +74,8 @@ void rt_window_open(struct rt *rt)
     look(w, ns_now());
     snprintf(w->reason, sizeof w->reason, "waiting for window (opens %s)", sw->start);
     rt->window = w;
+    if (!w->open)
+        w->closed_since = ns_monotonic();
     if (!w->open && rt->state == NS_RS_RUNNING) {
         rt_set_run_state(rt, NS_RS_RUNNING, w->reason);
         rt_event(rt, -1, 0, "window",
@@ -93,6 +96,7 @@ static void closed(struct rt *rt)
     struct rt_window *w = rt->window;
     const struct ns_window *sw = &rt->spec->window;
     w->override = false;
+    w->closed_since = ns_monotonic();
     if (rt->state != NS_RS_RUNNING)
         return;
     size_t live = rt->nlive;
@@ -118,11 +122,21 @@ static void closed(struct rt *rt)
              (long long)rt->run_id, sw->end, sw->on_close, live, live == 1 ? "" : "s");
 }
 
+/* The time outside the window ends (it opened, or an operator forced it). */
+static void count_wait(struct rt *rt)
+{
+    struct rt_window *w = rt->window;
+    if (w->closed_since > 0)
+        journal_run_waited(rt->j, 0, ns_monotonic() - w->closed_since);
+    w->closed_since = 0;
+}
+
 static void opened(struct rt *rt)
 {
     struct rt_window *w = rt->window;
     const struct ns_window *sw = &rt->spec->window;
     w->override = false;
+    count_wait(rt);
     rt_event(rt, -1, 0, "window", "run %lld: window opened at %s", (long long)rt->run_id,
              sw->start);
     if (w->paused_by_it && rt->state == NS_RS_PAUSED) {
@@ -167,6 +181,7 @@ int rt_window_resume(struct rt *rt, bool force, struct ns_buf *out)
         return 0;
     }
     w->override = true;
+    count_wait(rt);
     if (w->paused_by_it) {
         rt_pause_workers(rt, false);
         w->paused_by_it = false;

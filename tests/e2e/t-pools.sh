@@ -62,6 +62,10 @@ is "never more than 2 at once across the three runs" "$(most "$LOG")" 2
 diag "9 partitions of 1 s on a pool of 2: ${wall} ms (serialized: 9000 ms, ideal: 5000 ms)"
 check "the wall time is well under the serialized time" test "$wall" -lt 7500
 is "no slot is held or awaited any more" "$(sql "SELECT (SELECT count(*) FROM pool_holds) + (SELECT count(*) FROM pool_waiters)")" 0
+check "the runs' waits for the pool are counted (seconds in all)" \
+    test "$(sql "SELECT CAST(sum(pool_wait_s) AS INTEGER) FROM runs")" -ge 2
+like "the summary says how long the run waited on pools" \
+    "$(for j in a b c; do ns summary "$j"; done | grep 'waited')" "[0-9.]+s for shared pool slots"
 
 # --- 2. a wide attempt is not starved by narrow ones --------------------------
 PACE=0.3 LOG=$T/two.log

@@ -38,6 +38,8 @@ wait_for "the run ends" 20 sh -c "! kill -0 $SPAWNED 2>/dev/null"
 is "the run succeeded" "$(sql "SELECT state FROM runs WHERE job = 'opens'")" succeeded
 is "nothing started before the window opened" "$(sql "SELECT count(*) FROM attempts WHERE started_at < $open")" 0
 is "4 attempts, all after it opened" "$(sql "SELECT count(*) FROM attempts WHERE started_at >= $open")" 4
+check "the summary counts the ~3 s outside the window apart" \
+    awk -v s="$(NIGHTSHIFT_TEST_NOW=$open ns summary opens --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["waited"]["window_seconds"])')" 'BEGIN { exit !(s >= 2.5 && s < 4) }'
 
 # --- 2. drain at the close, kill -9, restart outside --------------------------
 spec drains 8 1 drain
