@@ -57,6 +57,12 @@ static char *cell(const char *s, enum ns_summary_format f)
     return buf_detach(&m);
 }
 
+/* "s" for a count that is not one: "1 error record", "2 error records". */
+static const char *plural(int64_t n)
+{
+    return n == 1 ? "" : "s";
+}
+
 static char *fmt_dur(double s)
 {
     char d[32];
@@ -222,8 +228,8 @@ static void render_figures(const struct ns_run_report *r, enum ns_summary_format
            (long long)c->n[NS_PS_SKIPPED], (long long)(c->total - query_done(c)));
     if (r->ndurations > 0) {
         char *p50 = fmt_dur(r->p50_s), *p95 = fmt_dur(r->p95_s), *mx = fmt_dur(r->max_s);
-        figure(out, f, "durations", "p50 %s, p95 %s, max %s (over %lld finished partitions)", p50,
-               p95, mx, (long long)r->ndurations);
+        figure(out, f, "durations", "p50 %s, p95 %s, max %s (over %lld finished partition%s)", p50,
+               p95, mx, (long long)r->ndurations, plural(r->ndurations));
         free(p50);
         free(p95);
         free(mx);
@@ -231,24 +237,25 @@ static void render_figures(const struct ns_run_report *r, enum ns_summary_format
         figure(out, f, "durations", "none yet (no partition has finished)");
     }
     figure(out, f, "attempts",
-           "%lld, of which %lld retries; %lld failed, %lld timed out, %lld signalled, %lld "
+           "%lld, of which %lld retr%s; %lld failed, %lld timed out, %lld signalled, %lld "
            "killed, %lld interrupted",
-           (long long)r->attempts, (long long)r->retries, (long long)r->failed_attempts,
+           (long long)r->attempts, (long long)r->retries, r->retries == 1 ? "y" : "ies", (long long)r->failed_attempts,
            (long long)r->timed_out, (long long)r->signalled, (long long)r->killed,
            (long long)r->interrupted);
     figure(out, f, "rework",
-           "%lld records redone after crashes (%lld in all, by %lld attempts resuming behind "
+           "%lld record%s redone after crashes (%lld in all, by %lld attempt%s resuming behind "
            "the progress reached)",
-           (long long)r->redone_after_crash, (long long)r->redone, (long long)r->resumed_attempts);
+           (long long)r->redone_after_crash, plural(r->redone_after_crash), (long long)r->redone,
+           (long long)r->resumed_attempts, plural(r->resumed_attempts));
     if (r->run.pool_wait_s >= 0.05 || r->run.window_wait_s >= 0.05) {
         char *pw = fmt_dur(r->run.pool_wait_s), *ww = fmt_dur(r->run.window_wait_s);
         figure(out, f, "waited", "%s for shared pool slots, %s outside its window", pw, ww);
         free(pw);
         free(ww);
     }
-    figure(out, f, "records", "%lld done; %lld error records under %lld signatures",
+    figure(out, f, "records", "%lld done; %lld error record%s under %lld signature%s",
            (long long)r->run.records_done, (long long)r->run.error_records,
-           (long long)r->nsignatures);
+           plural(r->run.error_records), (long long)r->nsignatures, plural(r->nsignatures));
     if (r->run.sla_state) {
         char *dl = fmt_time(r->run.sla_deadline), *md_ = fmt_dur(r->run.sla_max_duration);
         figure(out, f, "SLA", "%s (deadline %s, max duration %s)", r->run.sla_state, dl,
@@ -260,9 +267,58 @@ static void render_figures(const struct ns_run_report *r, enum ns_summary_format
     }
 }
 
-/* The tables: slowest partitions, error groups, failed and skipped
- * partitions, the audit trail. */
-static void render_tables(const struct ns_run_report *r, enum ns_summary_format f,
+/* The tables, failures first - what a failed run's reader came for: the
+ * failed partitions, error groups, skipped partitions; then the slowest
+ * partitions and the audit trail. */
+static void table_failed(const struct ns_run_report *r, enum ns_summary_format f,
+                         struct ns_buf *out)
+{
+    char title[96];
+    snprintf(title, sizeof title, "failed partitions (%lld)",
+             (long long)r->run.counts.n[NS_PS_FAILED]);
+    struct table t = {title, 4, {"PART", "KEY", "ATTEMPTS", "LAST FAILURE"}, NULL, 0};
+    for (size_t i = 0; i < r->nfailed_parts; i++) {
+        const struct ns_report_failed *p = &r->failed_parts[i];
+        table_row(&t, ns_xasprintf("%lld", (long long)p->idx), cell(p->key, f),
+                  ns_xasprintf("%lld", (long long)p->attempts), cell(p->message, f));
+    }
+    table_write(&t, f, out);
+}
+
+static void table_groups(const struct ns_run_report *r, enum ns_summary_format f,
+                         struct ns_buf *out)
+{
+    char title[96];
+    snprintf(title, sizeof title, "error records by signature (top %zu of %lld)", r->ngroups,
+             (long long)r->nsignatures);
+    struct table t = {title, 4, {"COUNT", "SIGNATURE", "EXAMPLE", "MESSAGE"}, NULL, 0};
+    for (size_t i = 0; i < r->ngroups; i++) {
+        const struct ns_report_group *g = &r->groups[i];
+        char *key = cell(g->example_key, f);
+        table_row(&t, ns_xasprintf("%lld", (long long)g->count), cell(g->signature, f),
+                  ns_xasprintf("partition %lld, key %s", (long long)g->example_idx, key),
+                  cell(g->example_message, f));
+        free(key);
+    }
+    table_write(&t, f, out);
+}
+
+static void table_skipped(const struct ns_run_report *r, enum ns_summary_format f,
+                          struct ns_buf *out)
+{
+    char title[96];
+    snprintf(title, sizeof title, "skipped partitions (%lld)",
+             (long long)r->run.counts.n[NS_PS_SKIPPED]);
+    struct table t = {title, 3, {"PART", "KEY", "REASON"}, NULL, 0};
+    for (size_t i = 0; i < r->nskips; i++) {
+        const struct ns_report_skip *p = &r->skips[i];
+        table_row(&t, ns_xasprintf("%lld", (long long)p->idx), cell(p->key, f),
+                  cell(*p->reason ? p->reason : "(no reason given)", f));
+    }
+    table_write(&t, f, out);
+}
+
+static void table_slowest(const struct ns_run_report *r, enum ns_summary_format f,
                           struct ns_buf *out)
 {
     struct table t = {
@@ -273,44 +329,15 @@ static void render_tables(const struct ns_run_report *r, enum ns_summary_format 
                   ns_xasprintf("%lld", (long long)p->attempts), ns_xstrdup(p->state));
     }
     table_write(&t, f, out);
+}
 
+static void table_audit(const struct ns_run_report *r, enum ns_summary_format f,
+                        struct ns_buf *out)
+{
     char title[96];
-    snprintf(title, sizeof title, "error records by signature (top %zu of %lld)", r->ngroups,
-             (long long)r->nsignatures);
-    t = (struct table){title, 4, {"COUNT", "SIGNATURE", "EXAMPLE", "MESSAGE"}, NULL, 0};
-    for (size_t i = 0; i < r->ngroups; i++) {
-        const struct ns_report_group *g = &r->groups[i];
-        char *key = cell(g->example_key, f);
-        table_row(&t, ns_xasprintf("%lld", (long long)g->count), cell(g->signature, f),
-                  ns_xasprintf("partition %lld, key %s", (long long)g->example_idx, key),
-                  cell(g->example_message, f));
-        free(key);
-    }
-    table_write(&t, f, out);
-
-    snprintf(title, sizeof title, "failed partitions (%lld)",
-             (long long)r->run.counts.n[NS_PS_FAILED]);
-    t = (struct table){title, 4, {"PART", "KEY", "ATTEMPTS", "LAST FAILURE"}, NULL, 0};
-    for (size_t i = 0; i < r->nfailed_parts; i++) {
-        const struct ns_report_failed *p = &r->failed_parts[i];
-        table_row(&t, ns_xasprintf("%lld", (long long)p->idx), cell(p->key, f),
-                  ns_xasprintf("%lld", (long long)p->attempts), cell(p->message, f));
-    }
-    table_write(&t, f, out);
-
-    snprintf(title, sizeof title, "skipped partitions (%lld)",
-             (long long)r->run.counts.n[NS_PS_SKIPPED]);
-    t = (struct table){title, 3, {"PART", "KEY", "REASON"}, NULL, 0};
-    for (size_t i = 0; i < r->nskips; i++) {
-        const struct ns_report_skip *p = &r->skips[i];
-        table_row(&t, ns_xasprintf("%lld", (long long)p->idx), cell(p->key, f),
-                  cell(*p->reason ? p->reason : "(no reason given)", f));
-    }
-    table_write(&t, f, out);
-
-    snprintf(title, sizeof title, "audit trail (%lld operator commands)",
-             (long long)r->naudit_total);
-    t = (struct table){
+    snprintf(title, sizeof title, "audit trail (%lld operator command%s)",
+             (long long)r->naudit_total, plural(r->naudit_total));
+    struct table t = {
         title, 6, {"ID", "ISSUED", "WHO", "VERB", "STATE", "ARGS -> RESULT"}, NULL, 0};
     for (size_t i = 0; i < r->naudit; i++) {
         const struct ns_report_audit *a = &r->audit[i];
@@ -325,6 +352,16 @@ static void render_tables(const struct ns_run_report *r, enum ns_summary_format 
         free(res);
     }
     table_write(&t, f, out);
+}
+
+static void render_tables(const struct ns_run_report *r, enum ns_summary_format f,
+                          struct ns_buf *out)
+{
+    table_failed(r, f, out);
+    table_groups(r, f, out);
+    table_skipped(r, f, out);
+    table_slowest(r, f, out);
+    table_audit(r, f, out);
 }
 
 static void render_human(const struct ns_run_report *r, enum ns_summary_format f,
