@@ -364,6 +364,10 @@ enum tui_result find_key(struct tui *t, struct tui_find *f, const struct tui_fin
     case TUI_CMD_MARK_RANGE:
         mark_range(t, f, tg);
         return TUI_REDRAW;
+    case TUI_CMD_UNMARK:
+        tui_status(t, A_NORMAL, "%zu marks cleared", tg->marks->n);
+        marks_clear(tg->marks);
+        return TUI_REDRAW;
     default:
         return TUI_OK;
     }

@@ -11,7 +11,8 @@
 
 #define S_ALL TUI_SCOPE_ALL
 #define S_LISTS (TUI_SCOPE_RUNS | TUI_SCOPE_RUN | TUI_SCOPE_PART | TUI_SCOPE_ERRORS)
-#define S_RUNCTL (TUI_SCOPE_RUNS | TUI_SCOPE_RUN | TUI_SCOPE_PART | TUI_SCOPE_ERRORS)
+#define S_RUNCTL                                                                                   \
+    (TUI_SCOPE_RUNS | TUI_SCOPE_RUN | TUI_SCOPE_PART | TUI_SCOPE_ERRORS | TUI_SCOPE_TIMELINE)
 #define S_PARTS (TUI_SCOPE_RUN | TUI_SCOPE_PART | TUI_SCOPE_ERRORS)
 #define S_NOTRUN (S_LISTS & ~TUI_SCOPE_RUN)
 #define W TUI_KEY_WRITES
@@ -73,6 +74,12 @@ const struct tui_binding tui_bindings[] = {
     {'G', "G", TUI_CMD_END, S_ALL, 0, NULL, "last row (instant, also for millions)"},
     {KEY_LEFT, "Left", TUI_CMD_LEFT, TUI_SCOPE_RUN, 0, NULL, "map: previous partition"},
     {KEY_RIGHT, "Right", TUI_CMD_RIGHT, TUI_SCOPE_RUN, 0, NULL, "map: next partition"},
+    {KEY_LEFT, "Left", TUI_CMD_LEFT, TUI_SCOPE_TIMELINE, 0, NULL, "earlier (a quarter screen)"},
+    {'h', "h", TUI_CMD_LEFT, TUI_SCOPE_TIMELINE, 0, NULL, "earlier (a quarter screen)"},
+    {KEY_RIGHT, "Right", TUI_CMD_RIGHT, TUI_SCOPE_TIMELINE, 0, NULL, "later (a quarter screen)"},
+    {'l', "l", TUI_CMD_RIGHT, TUI_SCOPE_TIMELINE, 0, NULL, "later (a quarter screen)"},
+    {'+', "+", TUI_CMD_ZOOM_IN, TUI_SCOPE_TIMELINE, 0, NULL, "zoom in (half the seconds per column)"},
+    {'-', "-", TUI_CMD_ZOOM_OUT, TUI_SCOPE_TIMELINE, 0, NULL, "zoom out (twice the seconds per column)"},
     {'h', "h", TUI_CMD_LEFT, TUI_SCOPE_RUN, 0, NULL, "map: previous partition; table: back"},
     {'l', "l", TUI_CMD_RIGHT, TUI_SCOPE_RUN, 0, NULL, "map: next partition; table: open"},
     {'\r', "Enter", TUI_CMD_OPEN, S_LISTS, 0, NULL, "open the selected row"},
@@ -83,8 +90,8 @@ const struct tui_binding tui_bindings[] = {
     {'q', "q", TUI_CMD_BACK, S_ALL, 0, NULL, "back (quit from the runs list)"},
     {27, "Esc", TUI_CMD_BACK, S_ALL, 0, NULL, "back"},
     {KEY_BACKSPACE, "Bksp", TUI_CMD_BACK, S_ALL, 0, NULL, "back"},
-    {'h', "h", TUI_CMD_BACK, S_ALL & ~TUI_SCOPE_RUN, 0, NULL, "back"},
-    {KEY_LEFT, "Left", TUI_CMD_BACK, S_ALL & ~TUI_SCOPE_RUN, 0, NULL, "back"},
+    {'h', "h", TUI_CMD_BACK, S_ALL & ~(TUI_SCOPE_RUN | TUI_SCOPE_TIMELINE), 0, NULL, "back"},
+    {KEY_LEFT, "Left", TUI_CMD_BACK, S_ALL & ~(TUI_SCOPE_RUN | TUI_SCOPE_TIMELINE), 0, NULL, "back"},
     {'f', "f", TUI_CMD_FREEZE, S_ALL, 0, NULL, "freeze / unfreeze the display"},
     {CTRL('l'), "^L", TUI_CMD_REDRAW, S_ALL, 0, NULL, "repaint the screen"},
 
@@ -95,6 +102,8 @@ const struct tui_binding tui_bindings[] = {
      "records / grouped by signature / failed partitions by signature"},
     {'w', "w", TUI_CMD_EXPORT, TUI_SCOPE_ERRORS, 0, NULL,
      "export the current selection to a file (.csv or JSONL)"},
+    {'T', "T", TUI_CMD_TIMELINE, TUI_SCOPE_RUN, 0, NULL,
+     "timeline: the run's attempts in time, one row per worker slot"},
     {'L', "L", TUI_CMD_LOG, TUI_SCOPE_PART | TUI_SCOPE_RUN, 0, NULL,
      "full log of the selected attempt (run table: the partition's latest)"},
     {' ', "Space", TUI_CMD_MARK, TUI_SCOPE_RUN, 0, NULL, "mark / unmark the partition"},

@@ -59,6 +59,9 @@
     X(MARK_RANGE)                                                                                  \
     X(MARK_INVERT)                                                                                 \
     X(YANK)                                                                                        \
+    X(TIMELINE)                                                                                    \
+    X(ZOOM_IN)                                                                                     \
+    X(ZOOM_OUT)                                                                                    \
     X(MAP)                                                                                         \
     X(ZOOM)                                                                                        \
     X(ERRORS)                                                                                      \
@@ -88,7 +91,8 @@ enum {
     TUI_SCOPE_PART = 1 << 2,
     TUI_SCOPE_ERRORS = 1 << 3,
     TUI_SCOPE_TEXT = 1 << 4, /* help, full error record, log */
-    TUI_SCOPE_ALL = 0x1f,
+    TUI_SCOPE_TIMELINE = 1 << 5,
+    TUI_SCOPE_ALL = 0x3f,
 };
 
 /* Binding flags. */
@@ -242,6 +246,8 @@ struct tui_view *view_run_new(struct tui *t, int64_t run_id);
 /* A run view showing only failed partitions whose last failure has signature. */
 struct tui_view *view_run_new_signature(struct tui *t, int64_t run_id, const char *signature);
 struct tui_view *view_partition_new(struct tui *t, int64_t run_id, int64_t idx);
+/* The timeline of a run: a text Gantt, one row per worker slot. */
+struct tui_view *view_timeline_new(struct tui *t, int64_t run_id);
 /* Error browser of a run, or of one partition when idx >= 0. */
 struct tui_view *view_errors_new(struct tui *t, int64_t run_id, int64_t idx, bool failures);
 /* A scrollable text (help, full record, log); takes ownership of text.
@@ -428,7 +434,7 @@ struct tui_find_target {
 };
 
 /* The find, sort and mark keys (SEARCH NEXT_MATCH PREV_MATCH FILTER SORT*
- * MARK_ALL MARK_RANGE MARK_INVERT) on a run table: TUI_OK when cmd is not
+ * MARK_ALL MARK_RANGE MARK_INVERT UNMARK) on a run table: TUI_OK when cmd is not
  * one of them, else what to do next; the status line says what happened
  * and how many partitions it touched. */
 enum tui_result find_key(struct tui *t, struct tui_find *f, const struct tui_find_target *tg,

@@ -871,13 +871,12 @@ static enum tui_result run_key(struct tui_view *vv, struct tui *t, enum tui_cmd 
         list_navigate(&v->list, TUI_CMD_DOWN);
         return TUI_REDRAW;
     }
-    case TUI_CMD_UNMARK:
-        tui_status(t, A_NORMAL, "%zu marks cleared", v->marks.n);
-        marks_clear(&v->marks);
-        return TUI_REDRAW;
     case TUI_CMD_ERRORS:
     case TUI_CMD_FAILURES:
         t->pushed = view_errors_new(t, vv->run_id, -1, cmd == TUI_CMD_FAILURES);
+        return TUI_PUSH;
+    case TUI_CMD_TIMELINE:
+        t->pushed = view_timeline_new(t, vv->run_id);
         return TUI_PUSH;
     case TUI_CMD_YANK: {
         int64_t *sel;
