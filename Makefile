@@ -202,8 +202,9 @@ $(SPEC_MAN): $(BIN)
 	$(Q)$(BIN) _spec-man >$@.tmp && mv $@.tmp $@
 
 # What `make install` puts under $(DESTDIR)$(PREFIX), and so exactly what
-# `make uninstall` takes away: the stripped binary, both manual pages, the
-# bash completion, the worker header and the example configs.
+# `make uninstall` takes away: the stripped binary, the manual pages, the
+# bash completion, the worker helpers (emit.h, nightshift_emit.py) and the
+# example configs.
 EXAMPLES := $(filter-out configs/README.md,$(shell find configs -type f | sort)) configs/README.md
 EXAMPLE_DIRS := $(sort $(patsubst %/,%,$(dir $(EXAMPLES))))
 SHAREDIR := $(PREFIX)/share/nightshift
@@ -213,13 +214,15 @@ STRIP ?= strip
 
 install: $(BIN) $(SPEC_MAN)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
-		$(DESTDIR)$(COMPDIR) $(DESTDIR)$(INCDIR) \
+		$(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(COMPDIR) $(DESTDIR)$(INCDIR) \
 		$(patsubst configs%,$(DESTDIR)$(SHAREDIR)/examples%,$(EXAMPLE_DIRS))
 	install -m 755 -s --strip-program=$(STRIP) $(BIN) $(DESTDIR)$(BINDIR)/nightshift
 	install -m 644 docs/nightshift.1 $(DESTDIR)$(MANDIR)/man1/nightshift.1
 	install -m 644 $(SPEC_MAN) $(DESTDIR)$(MANDIR)/man5/nightshift-spec.5
+	install -m 644 docs/nightshift-protocol.7 $(DESTDIR)$(MANDIR)/man7/nightshift-protocol.7
 	install -m 644 completion/nightshift.bash $(DESTDIR)$(COMPDIR)/nightshift
 	install -m 644 include/nightshift/emit.h $(DESTDIR)$(INCDIR)/emit.h
+	install -m 644 include/nightshift/nightshift_emit.py $(DESTDIR)$(INCDIR)/nightshift_emit.py
 	for f in $(EXAMPLES); do \
 		mode=644; [ -x "$$f" ] && mode=755; \
 		install -m $$mode "$$f" "$(DESTDIR)$(SHAREDIR)/examples$${f#configs}" || exit 1; \
@@ -228,7 +231,8 @@ install: $(BIN) $(SPEC_MAN)
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/nightshift $(DESTDIR)$(MANDIR)/man1/nightshift.1 \
 		$(DESTDIR)$(MANDIR)/man5/nightshift-spec.5 $(DESTDIR)$(COMPDIR)/nightshift \
-		$(DESTDIR)$(INCDIR)/emit.h \
+		$(DESTDIR)$(MANDIR)/man7/nightshift-protocol.7 \
+		$(DESTDIR)$(INCDIR)/emit.h $(DESTDIR)$(INCDIR)/nightshift_emit.py \
 		$(patsubst configs%,$(DESTDIR)$(SHAREDIR)/examples%,$(EXAMPLES))
 	@# Our own directories, deepest first (and only if empty: nothing else's).
 	-rmdir $(patsubst configs%,$(DESTDIR)$(SHAREDIR)/examples%,$(filter-out configs,$(EXAMPLE_DIRS))) \

@@ -25,7 +25,9 @@ static void usage(FILE *f)
     for (size_t i = 0; i < n; i++)
         fprintf(f, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
     fputs("\n'nightshift help COMMAND' (or 'nightshift COMMAND --help') describes one\n"
-          "command; docs/cli.md has them all. --version prints the version.\n",
+          "command; --version prints the version. The manuals: nightshift(1) (every\n"
+          "command, the console's keys), nightshift-spec(5) (the job spec) and\n"
+          "nightshift-protocol(7) (what a worker gets and reports): man nightshift.\n",
           f);
 }
 

@@ -10,6 +10,7 @@
 #include "nightshift/cli.h"
 #include "nightshift/tui.h"
 #include "nightshift/util.h"
+#include "tui-internal.h"
 
 static const struct cli_option console_options[] = {
     {.name = "read-only", .help = "watch only: operator actions are hidden and refused"},
@@ -34,11 +35,36 @@ static int console_main(struct cli *c)
     return rc;
 }
 
+/* nightshift(1)'s list of the console's keys, view by view, from the one
+ * key table the help screen (?) and the key bar are made from. */
+static void console_man_keys(struct ns_buf *b)
+{
+    static const struct {
+        unsigned scope;
+        const char *view;
+    } views[] = {
+        {TUI_SCOPE_RUNS, "In the runs list"},
+        {TUI_SCOPE_RUN, "In a run (its partitions, table or map)"},
+        {TUI_SCOPE_PART, "In a partition (its attempts)"},
+        {TUI_SCOPE_ERRORS, "In the error records and failure groups"},
+        {TUI_SCOPE_TEXT, "In a text (help, a record, a log)"},
+    };
+    buf_adds(b, ".PP\nThe console's keys (its help screen, ?, shows those of the view at hand):\n");
+    for (size_t i = 0; i < NS_ARRAY_LEN(views); i++) {
+        struct ns_buf lines = NS_BUF_INIT;
+        keys_lines(views[i].scope, false, &lines);
+        buf_addf(b, ".PP\n%s:\n", views[i].view);
+        cli_roff_unfilled(b, lines.data ? lines.data : "");
+        buf_release(&lines);
+    }
+}
+
 const struct ns_command cmd_console = {
     .name = "console",
     .args = "[RUN] [--db PATH] [--read-only] [--theme NAME]",
     .summary = "the operations console (ncurses)",
     .run = console_main,
+    .man_more = console_man_keys,
     .help = "\n"
             "The operations console: runs, partitions (table and map), attempts, logs,\n"
             "error records, and operator actions (pause, resume, stop, retry, skip, kill).\n"

@@ -153,6 +153,13 @@ void keys_help_text(unsigned scope, bool read_only, struct ns_buf *out)
     if (read_only)
         buf_adds(out, "Read-only console: operator actions are hidden.\n");
     buf_adds(out, "\n");
+    keys_lines(scope, read_only, out);
+    buf_adds(out, "\nEnvironment: NIGHTSHIFT_CONSOLE_REFRESH_MS (refresh period, default 250),\n"
+                  "NIGHTSHIFT_THEME (default, light, monochrome), NO_COLOR (monochrome), NIGHTSHIFT_DB.\n");
+}
+
+void keys_lines(unsigned scope, bool read_only, struct ns_buf *out)
+{
     /* One line per command: all its keys, then its words. */
     bool done[TUI_CMD_COUNT] = {false};
     for (size_t i = 0; i < tui_n_bindings; i++) {
@@ -180,6 +187,4 @@ void keys_help_text(unsigned scope, bool read_only, struct ns_buf *out)
         buf_addf(out, "  %-18s %s\n", keys.data, b->help);
         buf_release(&keys);
     }
-    buf_adds(out, "\nEnvironment: NIGHTSHIFT_CONSOLE_REFRESH_MS (refresh period, default 250),\n"
-                  "NIGHTSHIFT_THEME (default, light, monochrome), NO_COLOR (monochrome), NIGHTSHIFT_DB.\n");
 }

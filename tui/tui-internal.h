@@ -117,6 +117,9 @@ extern const size_t tui_n_bindings;
 enum tui_cmd keys_lookup(int key, unsigned scope);
 /* Appends the help text for scope (every key, generated from the table). */
 void keys_help_text(unsigned scope, bool read_only, struct ns_buf *out);
+/* Only the lines of keys_help_text: "  KEYS  what they do" per command bound
+ * in scope (nightshift(1) lists them view by view). */
+void keys_lines(unsigned scope, bool read_only, struct ns_buf *out);
 
 /* ---- terminal (term.c) ---- */
 

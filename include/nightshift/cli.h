@@ -91,9 +91,13 @@ enum cli_operand {
 };
 
 struct cli;
+struct ns_buf;
 
 struct ns_command {
     const char *name;
+    /* Optional: more man(7) text for the command's entry in nightshift(1)
+     * (the console's keys, from its key table). */
+    void (*man_more)(struct ns_buf *b);
     const char *args;    /* synopsis after the name; "\n" separates further forms */
     const char *summary; /* what it does, one line */
     /* A command whose arguments are data (emit: a worker's words) or that is
@@ -249,6 +253,9 @@ void cli_roff(struct ns_buf *b, const char *s);
 /* cli_roff, then a line break; folded at spaces so that no source line
  * passes 78 bytes (man(7) style). */
 void cli_roff_lines(struct ns_buf *b, const char *s);
+/* Appends text as unfilled man(7) lines (.nf ... .fi), each escaped as
+ * cli_roff does: a help text or a table kept as it prints. */
+void cli_roff_unfilled(struct ns_buf *b, const char *text);
 /* Appends text (already roff) and a line break, folded at spaces so that no
  * man(7) source line is over 78 bytes. */
 void cli_fold_lines(struct ns_buf *b, const char *text);

@@ -170,13 +170,18 @@ void cli_help(const struct ns_command *cmd, FILE *f)
     fputs("\nOptions:\n", f);
     for (size_t i = 0; i < n; i++)
         print_option(f, all[i]);
-    if (!cmd->exits)
-        return;
-    fputs("\nExit status:\n", f);
-    for (const char *c = cmd->exits; *c; c++)
-        for (size_t i = 0; i < NS_ARRAY_LEN(exit_texts); i++)
-            if (exit_texts[i].code == *c - '0')
-                print_wrapped(f, exit_texts[i].code, exit_texts[i].text);
+    if (cmd->exits) {
+        fputs("\nExit status:\n", f);
+        for (const char *c = cmd->exits; *c; c++)
+            for (size_t i = 0; i < NS_ARRAY_LEN(exit_texts); i++)
+                if (exit_texts[i].code == *c - '0')
+                    print_wrapped(f, exit_texts[i].code, exit_texts[i].text);
+    }
+    /* An installed user has no docs/: the manuals are where to read on. */
+    fprintf(f, "\nMore: man nightshift (its %s entry)%s\n", cmd->name,
+            cmd->target == CLI_TARGET_SPEC      ? "; the job spec: man nightshift-spec"
+            : strcmp(cmd->name, "emit") == 0 ? "; the worker contract: man nightshift-protocol"
+                                               : "");
 }
 
 void cli_usage(const struct ns_command *cmd, FILE *f)
@@ -267,6 +272,20 @@ void cli_roff_lines(struct ns_buf *b, const char *s)
     cli_roff(&h, s);
     cli_fold_lines(b, h.data ? h.data : "");
     buf_release(&h);
+}
+
+void cli_roff_unfilled(struct ns_buf *b, const char *text)
+{
+    buf_adds(b, ".nf\n");
+    for (const char *p = text; *p;) {
+        size_t len = strcspn(p, "\n");
+        char *line = ns_xasprintf("%.*s", (int)len, p);
+        cli_roff(b, line);
+        buf_addc(b, '\n');
+        free(line);
+        p += len + (p[len] == '\n');
+    }
+    buf_adds(b, ".fi\n");
 }
 
 void cli_fold_lines(struct ns_buf *b, const char *p)

@@ -84,6 +84,7 @@ static const char tail[] =
     "spec's slurm.spool, which must be shared with the compute nodes)\n"
     ".SH SEE ALSO\n"
     ".BR nightshift\\-spec (5),\n"
+    ".BR nightshift\\-protocol (7),\n"
     "docs/cli.md, docs/spec.md, docs/protocol.md, docs/control.md,\n"
     "docs/console.md, docs/cluster.md, docs/json.md and docs/store.md in the\n"
     "nightshift sources.\n";
@@ -114,17 +115,8 @@ static void command(struct ns_buf *b, const struct ns_command *cmd)
     cli_roff_lines(b, summary);
     free(summary);
     if (cmd->help && cmd->help[strspn(cmd->help, "\n")]) {
-        buf_adds(b, ".PP\n.nf\n");
-        const char *p = cmd->help + strspn(cmd->help, "\n");
-        while (*p) {
-            size_t len = strcspn(p, "\n");
-            char *line = ns_xasprintf("%.*s", (int)len, p);
-            cli_roff(b, line);
-            buf_addc(b, '\n');
-            free(line);
-            p += len + (p[len] == '\n');
-        }
-        buf_adds(b, ".fi\n");
+        buf_adds(b, ".PP\n");
+        cli_roff_unfilled(b, cmd->help + strspn(cmd->help, "\n"));
     }
     const struct cli_option *all[CLI_MAX_OPTIONS + 3];
     size_t n = cli_all_options(cmd, all);
@@ -145,6 +137,8 @@ static void command(struct ns_buf *b, const struct ns_command *cmd)
         buf_addc(b, '\n');
         cli_roff_lines(b, o->help);
     }
+    if (cmd->man_more)
+        cmd->man_more(b);
     if (cmd->exits) {
         buf_adds(b, ".PP\nExit status:");
         for (const char *e = cmd->exits; *e; e++)

@@ -1,7 +1,7 @@
 #!/bin/sh
 # make install into a DESTDIR puts there a stripped binary, nightshift(1)
-# and nightshift-spec(5) (mandoc -T lint clean; the second lists every key
-# of the spec table), a bash completion that completes subcommands, options
+# nightshift-spec(5) and nightshift-protocol(7) (mandoc -T lint clean; the
+# second lists every key of the spec table), a bash completion that completes subcommands, options
 # and run names from the database, the worker header emit.h (it compiles on
 # its own) and the example configs (which validate); make uninstall takes
 # away exactly those files.
@@ -20,7 +20,7 @@ else
     ok "# SKIP stripped: nm is not installed"
 fi
 is "the installed binary runs" "$("$bin" --version)" "nightshift 0.1.0"
-for page in man1/nightshift.1 man5/nightshift-spec.5; do
+for page in man1/nightshift.1 man5/nightshift-spec.5 man7/nightshift-protocol.7; do
     check "$page is installed" test -s "$D$P/share/man/$page"
     if command -v mandoc >/dev/null 2>&1; then
         mandoc -T lint "$D$P/share/man/$page" >"$T/lint.out" 2>&1
@@ -37,6 +37,17 @@ done
 like "it gives defaults" "$(grep -A1 '^\.B retry\.backoff$' "$spec5")" "default .fB1s"
 like "and an example" "$(cat "$spec5")" "^\\.SH EXAMPLE"
 check "the worker header is installed" test -s "$D$P/include/nightshift/emit.h"
+# Issue 22: an installed user has no docs/ - the protocol is a manual page,
+# and the Python helper sits beside emit.h.
+like "issue 22: nightshift-protocol(7) names every report message" \
+    "$(grep -c '^\.BI \(total\|progress\|checkpoint\|error\|error/\|log\) ' "$D$P/share/man/man7/nightshift-protocol.7")" "^6$"
+check "issue 22: the Python worker helper is installed beside emit.h" test -s "$D$P/include/nightshift/nightshift_emit.py"
+if command -v python3 >/dev/null 2>&1; then
+    mkdir -p "$T/pyout"
+    NIGHTSHIFT_REPORT_FD=1 python3 "$D$P/share/nightshift/examples/workers/count.py" 100 "$T/pyout" >"$T/py.out" 2>&1
+    is "the installed Python example finds the installed helper" "$?" 0
+    like "and reports" "$(cat "$T/py.out")" "^checkpoint row=100$"
+fi
 printf '#include <nightshift/emit.h>\nint main(void) { return 0; }\n' >"$T/use.c"
 check "emit.h compiles on its own" cc -std=c11 -Wall -Werror -I"$D$P/include" -c -o "$T/use.o" "$T/use.c"
 ex=$D$P/share/nightshift/examples

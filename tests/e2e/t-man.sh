@@ -21,5 +21,20 @@ for c in $("$NIGHTSHIFT" --help | awk '/^  [a-z]/ { print $1 }'); do
 done
 if command -v mandoc >/dev/null 2>&1; then
     is "mandoc -T lint is clean" "$(mandoc -T lint "$T/nightshift.1" 2>&1)" ""
+    is "issue 22: nightshift-protocol(7): mandoc -T lint is clean" \
+        "$(mandoc -T lint "$ROOT/docs/nightshift-protocol.7" 2>&1)" ""
 fi
+# Issue 22: an installed user has no docs/ - the manuals say it all.
+like "issue 22: nightshift(1) lists the console's keys, view by view" \
+    "$(sed -n '/^The console.s keys/,/^\.SS/p' "$T/nightshift.1")" "^In a run \(its partitions, table or map\):"
+like "  with the keys of its table (F10 Q: quit)" "$(cat "$T/nightshift.1")" "^  F10 Q +quit the console$"
+like "  and sends to nightshift-protocol(7)" "$(cat "$T/nightshift.1")" "^\.BR nightshift\\\\-protocol \(7\),$"
+like "issue 22: --help points at the manuals" "$("$NIGHTSHIFT" --help)" "nightshift-protocol\(7\) \(what a worker gets and reports\): man nightshift"
+like "  and so does every command's" "$("$NIGHTSHIFT" status --help | tail -n 1)" "^More: man nightshift \(its status entry\)$"
+for v in $(sed -n 's/^| `\(NIGHTSHIFT_[A-Z_]*\).*/\1/p' "$ROOT/docs/protocol.md"); do
+    check "nightshift-protocol(7) names $v, as docs/protocol.md does" grep -q "$v" "$ROOT/docs/nightshift-protocol.7"
+done
+for p in total progress checkpoint error log; do
+    check "nightshift-protocol(7) has the message $p" grep -q "^\.BI $p " "$ROOT/docs/nightshift-protocol.7"
+done
 done_testing
