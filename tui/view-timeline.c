@@ -11,7 +11,7 @@
  *   = succeeded   > running   X failed   ! killed/interrupted/lost   . waiting
  * When a cell holds several, the most urgent wins (X ! > = .).
  *
- * Only the window on screen is read (query_spans, at most SPANS_MAX), so a
+ * Only the window on screen is read (query_timeline_spans, at most SPANS_MAX), so a
  * million attempts cost what a screenful costs. Following (the default
  * for a live run) keeps "now" at the right edge.
  */
@@ -30,11 +30,11 @@ static const struct {
     int urgency; /* which kind a cell of several shows */
     const char *word;
 } kinds[] = {
-    [NS_SPAN_RUNNING] = {'>', TUI_C_RUN, 3, "running"},
-    [NS_SPAN_OK] = {'=', TUI_C_OK, 2, "succeeded"},
-    [NS_SPAN_FAILED] = {'X', TUI_C_BAD, 5, "failed"},
-    [NS_SPAN_STOPPED] = {'!', TUI_C_WAIT, 4, "killed/lost"},
-    [NS_SPAN_WAITING] = {'.', TUI_C_PENDING, 1, "waiting (retry)"},
+    [NS_TL_RUNNING] = {'>', TUI_C_RUN, 3, "running"},
+    [NS_TL_OK] = {'=', TUI_C_OK, 2, "succeeded"},
+    [NS_TL_FAILED] = {'X', TUI_C_BAD, 5, "failed"},
+    [NS_TL_STOPPED] = {'!', TUI_C_WAIT, 4, "killed/lost"},
+    [NS_TL_WAITING] = {'.', TUI_C_PENDING, 1, "waiting (retry)"},
 };
 
 struct timeline_view {
@@ -47,7 +47,7 @@ struct timeline_view {
     bool follow;
     int cols;   /* columns of the chart at the last draw */
     int top;    /* first slot shown */
-    struct ns_span *spans;
+    struct ns_tl_span *spans;
     int *slot; /* per span */
     int n, n_slots;
     bool truncated;
@@ -75,8 +75,8 @@ static void lay_out(struct timeline_view *v)
     double *busy_until = NULL;
     int n_slots = 0;
     for (int i = 0; i < v->n; i++) {
-        const struct ns_span *s = &v->spans[i];
-        if (s->kind == NS_SPAN_WAITING)
+        const struct ns_tl_span *s = &v->spans[i];
+        if (s->kind == NS_TL_WAITING)
             continue;
         double end = s->end > 0 ? s->end : INFINITY;
         int k = 0;
@@ -90,13 +90,13 @@ static void lay_out(struct timeline_view *v)
         v->slot[i] = k;
     }
     for (int i = 0; i < v->n; i++) {
-        const struct ns_span *s = &v->spans[i];
-        if (s->kind != NS_SPAN_WAITING)
+        const struct ns_tl_span *s = &v->spans[i];
+        if (s->kind != NS_TL_WAITING)
             continue;
         v->slot[i] = -1;
         for (int j = 0; j < v->n && v->slot[i] < 0; j++) {
-            const struct ns_span *a = &v->spans[j];
-            if (a->kind != NS_SPAN_WAITING && a->idx == s->idx &&
+            const struct ns_tl_span *a = &v->spans[j];
+            if (a->kind != NS_TL_WAITING && a->idx == s->idx &&
                 (s->n ? a->n == s->n : a->end > 0 && fabs(a->end - s->start) < 1e-6))
                 v->slot[i] = v->slot[j];
         }
@@ -128,12 +128,12 @@ static void tl_load(struct tui_view *vv, struct tui *t)
     v->spans = NULL;
     /* From the run's start, so the slots stay put while scrolling; a run
      * with more attempts than that is read from the window's start. */
-    int n = query_spans(&t->st, vv->run_id, v->run_start, window_end(v) + v->spc, SPANS_MAX,
+    int n = query_timeline_spans(&t->st, vv->run_id, v->run_start, window_end(v) + v->spc, SPANS_MAX,
                         &v->spans);
     if (n >= SPANS_MAX - 1) {
         free(v->spans);
         v->spans = NULL;
-        n = query_spans(&t->st, vv->run_id, window_start(v), window_end(v) + v->spc, SPANS_MAX,
+        n = query_timeline_spans(&t->st, vv->run_id, window_start(v), window_end(v) + v->spc, SPANS_MAX,
                         &v->spans);
     }
     v->n = n > 0 ? n : 0;
@@ -142,7 +142,7 @@ static void tl_load(struct tui_view *vv, struct tui *t)
 }
 
 /* The columns [c0, c1] a span covers in a window from t0. */
-static bool span_cols(const struct timeline_view *v, const struct ns_span *s, double t0,
+static bool span_cols(const struct timeline_view *v, const struct ns_tl_span *s, double t0,
                       int *c0, int *c1)
 {
     double end = s->end > 0 ? s->end : v->t->now;
@@ -161,7 +161,7 @@ static void draw_head(struct timeline_view *v, int y, int w, double t0)
     double *running = ns_xcalloc((size_t)(v->cols > 0 ? v->cols : 1), sizeof *running);
     for (int i = 0; i < v->n; i++) {
         int c0, c1;
-        if (v->spans[i].kind != NS_SPAN_WAITING && span_cols(v, &v->spans[i], t0, &c0, &c1))
+        if (v->spans[i].kind != NS_TL_WAITING && span_cols(v, &v->spans[i], t0, &c0, &c1))
             for (int c = c0; c <= c1; c++)
                 running[c]++;
     }
@@ -206,7 +206,7 @@ static void draw_slots(struct timeline_view *v, int y, int rows, double t0)
         int row = v->slot[i] - v->top, c0, c1;
         if (row < 0 || row >= rows || !span_cols(v, &v->spans[i], t0, &c0, &c1))
             continue;
-        enum ns_span_kind k = v->spans[i].kind;
+        enum ns_tl_kind k = v->spans[i].kind;
         for (int c = c0; c <= c1; c++) {
             signed char *p = &cell[row * v->cols + c];
             if (*p < 0 || kinds[k].urgency > kinds[*p].urgency)

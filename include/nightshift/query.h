@@ -540,25 +540,25 @@ char **query_resume_args(struct ns_store *st, int64_t run_id);
 
 /* ---- the timeline (query-timeline.c) ---- */
 
-enum ns_span_kind {
-    NS_SPAN_RUNNING,   /* a live attempt (end: now) */
-    NS_SPAN_OK,        /* succeeded */
-    NS_SPAN_FAILED,    /* failed, signalled, timed_out */
-    NS_SPAN_STOPPED,   /* killed, interrupted, lost: ended by an operator or the world */
-    NS_SPAN_WAITING,   /* a retry's backoff: from the failure to the next start */
+enum ns_tl_kind {
+    NS_TL_RUNNING,   /* a live attempt (end: now) */
+    NS_TL_OK,        /* succeeded */
+    NS_TL_FAILED,    /* failed, signalled, timed_out */
+    NS_TL_STOPPED,   /* killed, interrupted, lost: ended by an operator or the world */
+    NS_TL_WAITING,   /* a retry's backoff: from the failure to the next start */
 };
 
-struct ns_span {
+struct ns_tl_span {
     int64_t idx, n;      /* partition, attempt (0 for a wait not followed yet) */
     double start, end;   /* end 0: still going */
-    enum ns_span_kind kind;
+    enum ns_tl_kind kind;
 };
 
 /* The attempts of run_id that overlap [from, to), oldest start first, and
  * the waits between a failed attempt and its retry (or, for a partition
  * in retry_wait now, until its retry), at most max spans in all. Returns
  * the count into *out (the caller frees), or -1 on a database error. */
-int query_spans(struct ns_store *st, int64_t run_id, double from, double to, int max,
-                struct ns_span **out);
+int query_timeline_spans(struct ns_store *st, int64_t run_id, double from, double to, int max,
+                struct ns_tl_span **out);
 
 #endif

@@ -12,27 +12,27 @@
 #include "nightshift/util.h"
 #include "query-internal.h"
 
-static enum ns_span_kind kind_of(const char *outcome)
+static enum ns_tl_kind kind_of(const char *outcome)
 {
     if (!outcome)
-        return NS_SPAN_RUNNING;
+        return NS_TL_RUNNING;
     if (strcmp(outcome, "succeeded") == 0)
-        return NS_SPAN_OK;
+        return NS_TL_OK;
     if (strcmp(outcome, "killed") == 0 || strcmp(outcome, "interrupted") == 0 ||
         strcmp(outcome, "lost") == 0)
-        return NS_SPAN_STOPPED;
-    return NS_SPAN_FAILED;
+        return NS_TL_STOPPED;
+    return NS_TL_FAILED;
 }
 
-static void push(struct ns_span **v, size_t *n, size_t *cap, struct ns_span s)
+static void push(struct ns_tl_span **v, size_t *n, size_t *cap, struct ns_tl_span s)
 {
     if (*n == *cap)
         *v = ns_xrealloc(*v, sizeof **v * (*cap = *cap ? *cap * 2 : 256));
     (*v)[(*n)++] = s;
 }
 
-int query_spans(struct ns_store *st, int64_t run_id, double from, double to, int max,
-                struct ns_span **out)
+int query_timeline_spans(struct ns_store *st, int64_t run_id, double from, double to, int max,
+                struct ns_tl_span **out)
 {
     /* Each attempt, and when the one before it of its partition ended:
      * the retry's wait. */
@@ -45,11 +45,11 @@ int query_spans(struct ns_store *st, int64_t run_id, double from, double to, int
     sqlite3_bind_double(s, 2, from);
     sqlite3_bind_double(s, 3, to);
     sqlite3_bind_int(s, 4, max);
-    struct ns_span *v = NULL;
+    struct ns_tl_span *v = NULL;
     size_t n = 0, cap = 0;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW && n + 1 < (size_t)max) {
-        struct ns_span a = {.idx = sqlite3_column_int64(s, 0),
+        struct ns_tl_span a = {.idx = sqlite3_column_int64(s, 0),
                             .n = sqlite3_column_int64(s, 1),
                             .start = sqlite3_column_double(s, 2),
                             .end = sqlite3_column_double(s, 3),
@@ -58,7 +58,7 @@ int query_spans(struct ns_store *st, int64_t run_id, double from, double to, int
             double prev_end = sqlite3_column_double(s, 5);
             if (prev_end < a.start)
                 push(&v, &n, &cap,
-                     (struct ns_span){a.idx, a.n, prev_end, a.start, NS_SPAN_WAITING});
+                     (struct ns_tl_span){a.idx, a.n, prev_end, a.start, NS_TL_WAITING});
         }
         push(&v, &n, &cap, a);
     }
@@ -76,8 +76,8 @@ int query_spans(struct ns_store *st, int64_t run_id, double from, double to, int
     while (sqlite3_step(s) == SQLITE_ROW && n < (size_t)max)
         if (sqlite3_column_type(s, 1) != SQLITE_NULL && sqlite3_column_double(s, 1) < to)
             push(&v, &n, &cap,
-                 (struct ns_span){sqlite3_column_int64(s, 0), 0, sqlite3_column_double(s, 1), 0,
-                                  NS_SPAN_WAITING});
+                 (struct ns_tl_span){sqlite3_column_int64(s, 0), 0, sqlite3_column_double(s, 1), 0,
+                                  NS_TL_WAITING});
     sqlite3_finalize(s);
     *out = v;
     return (int)n;
