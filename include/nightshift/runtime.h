@@ -42,6 +42,7 @@ struct ns_runtime_opts {
     /* Called once the runtime holds the run's lock, before any work. */
     void (*on_started)(void *ctx, int64_t run_id);
     const char *runtime_log; /* --detach: where the runtime's output goes */
+    int64_t after_run;       /* run --after RUN: wait for that run to succeed (0: none) */
     /* The -p parameters the plan was made with: a new run streams its plan
      * into the partitions table (plan_stream) instead of holding it. */
     char *const *given;

@@ -137,6 +137,17 @@ struct ns_window {
     char *tz;          /* a time zone name (TZ), NULL: the runtime's */
 }; /* pools declared, and pools used, per spec */
 
+/* after: one run this job waits for (docs/spec.md#after). Words are the
+ * table's: params "same"; partitions "same-key" or "all"; on_failure
+ * "wait", "skip" or "fail"; missing "error" or "ignore". */
+struct ns_after {
+    char *job;        /* the upstream job's name */
+    char *params;     /* "same": its parameters equal ours where both declare them */
+    char *partitions; /* "same-key": partition K after upstream K; "all": after the whole run */
+    char *on_failure; /* what an upstream failure does to us: wait, skip, fail */
+    char *missing;    /* a key the upstream run lacks: error, ignore */
+};
+
 struct ns_spec {
     char *path;        /* as given */
     char *dir;         /* directory holding the spec; relative paths start here */
@@ -177,6 +188,8 @@ struct ns_spec {
     struct ns_pool_use *uses; /* uses: every one names a declared pool */
     size_t uses_len;
     struct ns_window window;
+    struct ns_after *after; /* after: the runs this job waits for */
+    size_t after_len;
 };
 
 /* Reads and checks the spec at path. On success returns 0 and fills *out

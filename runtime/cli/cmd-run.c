@@ -31,6 +31,13 @@ static const struct cli_option run_options[] = {
      .help = "run in the background, detached from the terminal; prints the run id and the "
              "runtime's log file, then returns"},
     {.name = "quiet", .short_name = 'q', .help = "print only the final summary"},
+    {.name = "after",
+     .arg = "RUN",
+     .help = "start partitions only once run RUN (an id) succeeded; until then the run waits, "
+             "and says so",
+     .flags = CLI_NUMBER,
+     .min = 1,
+     .max = INT64_MAX},
     {.name = "metrics-textfile",
      .arg = "PATH",
      .help = "keep PATH fresh with the run's Prometheus metrics (every 5 s and at the end; "
@@ -250,7 +257,8 @@ static int run(struct cli *c)
     bool want_detach = cli_flag(c, "detach");
     struct ns_runtime_opts opts = {.rerun = cli_flag(c, "rerun"),
                                    .force = cli_flag(c, "force"),
-                                   .retry_failed = cli_flag(c, "retry-failed")};
+                                   .retry_failed = cli_flag(c, "retry-failed"),
+                                   .after_run = cli_number_opt(c, "after", 0)};
     struct run_view view = {.quiet = cli_flag(c, "quiet")};
     struct ns_spec spec;
     struct ns_plan plan;
@@ -318,7 +326,7 @@ out:
 const struct ns_command cmd_run = {
     .name = "run",
     .args = "SPEC [-p NAME=VALUE]... [--db PATH] [--rerun] [--force] [--retry-failed] [--detach]"
-            " [--quiet] [--metrics-textfile PATH]",
+            " [--quiet] [--metrics-textfile PATH] [--after RUN]",
     .summary = "run or resume a job",
     .run = run,
     .help = "\n"

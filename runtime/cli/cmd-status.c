@@ -15,6 +15,7 @@
 
 #include "nightshift/cli.h"
 #include "nightshift/control.h"
+#include "nightshift/deps.h"
 #include "nightshift/escape.h"
 #include "nightshift/json.h"
 #include "nightshift/query.h"
@@ -476,6 +477,9 @@ static void print_pending_commands(struct ns_store *st, const struct ns_run_summ
     query_command_rows_release(c, n < 0 ? 0 : n);
 }
 
+#define WAITS_SHOWN 20
+#define WAITS_SCANNED 100000 /* pending partitions looked at for what holds them */
+
 static int show_json(struct ns_store *st, long long id)
 {
     double now = ns_now();
@@ -522,6 +526,21 @@ static int show_json(struct ns_store *st, long long id)
     }
     json_close_array(&j);
     query_failure_groups_release(&fg);
+
+    struct ns_dep_wait *w;
+    long waits_total;
+    long nw = deps_waits(st, id, JSON_PARTITIONS_MAX, WAITS_SCANNED, &w, &waits_total);
+    json_open_array(&j, "waiting");
+    for (long i = 0; i < nw; i++) {
+        json_open_object(&j, NULL);
+        json_field_int(&j, "index", w[i].idx);
+        json_field_bytes(&j, "key", w[i].key, strlen(w[i].key));
+        json_field_bytes(&j, "reason", w[i].why, strlen(w[i].why));
+        json_close_object(&j);
+    }
+    json_close_array(&j);
+    json_field_int(&j, "waiting_total", nw < 0 ? 0 : waits_total);
+    deps_waits_free(w, nw);
 
     /* The partitions that are neither pending nor succeeded, by index. */
     struct ns_part_select sel = {.run_id = id, .filter = NS_PF_UNFINISHED, .sort = NS_SORT_IDX};
@@ -737,6 +756,26 @@ static void print_failure_groups(struct ns_store *st, long long id)
     query_failure_groups_release(&fg);
 }
 
+/* Pending partitions held back by what the run waits for (after:), and
+ * why, as the runtime judges it (deps_judge). */
+static void print_waits(struct ns_store *st, long long id)
+{
+    struct ns_dep_wait *w;
+    long total;
+    long n = deps_waits(st, id, WAITS_SHOWN, WAITS_SCANNED, &w, &total);
+    for (long i = 0; i < n; i++) {
+        if (i == 0)
+            printf("waiting for upstreams (%ld):\n", total);
+        char *key = cli_escape(w[i].key), *why = cli_escape(w[i].why);
+        printf("  %6lld  %-24s %s\n", (long long)w[i].idx, key, why);
+        free(key);
+        free(why);
+    }
+    if (n > 0 && total > n)
+        printf("  ... (%ld more)\n", total - n);
+    deps_waits_free(w, n);
+}
+
 static void print_latest_events(struct ns_store *st, long long id)
 {
     struct ns_event_row ev[8];
@@ -780,6 +819,7 @@ static int show_run(struct ns_store *st, long long id)
     show_partitions(st, id, "retry_wait", "waiting to retry", 20);
     show_partitions(st, id, "failed", "failed", 20);
     show_partitions(st, id, "skipped", "skipped", 10);
+    print_waits(st, id);
     print_failure_groups(st, id);
     print_latest_events(st, id);
     return NS_EXIT_OK;

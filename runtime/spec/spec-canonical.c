@@ -154,5 +154,11 @@ char *spec_canonical(const struct ns_spec *s)
     if (s->executor && strcmp(s->executor, "local") != 0)
         buf_addf(&b, "executor: %s\n", s->executor);
     spec_pools_canonical(s, &b);
+    /* Likewise after: only when given (the hash of a spec without it stays). */
+    for (size_t i = 0; i < s->after_len; i++) {
+        const struct ns_after *a = &s->after[i];
+        buf_addf(&b, "after: job=%s params=%s partitions=%s on_failure=%s missing=%s\n", a->job,
+                 a->params, a->partitions, a->on_failure, a->missing);
+    }
     return buf_detach(&b);
 }

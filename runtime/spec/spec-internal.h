@@ -80,6 +80,7 @@ struct spec_loader {
     int *env_pos;            /* line, col of each env value */
     const struct node *key;  /* the key whose value is being converted */
     int partitions_line, partitions_col;
+    char *base; /* where a table's offsets point: the spec, or one after: item */
 };
 
 /* Writes the tables' defaults into L->spec, then reads the root mapping
@@ -97,6 +98,8 @@ const char *spec_suggest(const char *word, const char *const *names, size_t n);
 /* Free an argv's items / a kv array and its strings (a NULL kv is fine). */
 void spec_argv_release(struct ns_argv *a);
 void spec_kvs_free(struct ns_kv *kv, size_t n);
+/* Frees an after: array and its strings (NULL is fine). */
+void spec_after_free(struct ns_after *a, size_t n);
 
 /* ---- spec-pools.c -------------------------------------------------------- */
 

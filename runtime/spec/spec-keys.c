@@ -40,6 +40,7 @@ enum ftype {
     F_KEYS,      /* partitions.list: inline list or {file: ...} */
     F_POOLS,     /* pools: name -> {slots, rate} (spec-pools.c) */
     F_USES,      /* uses: pool name -> slots held (spec-pools.c) */
+    F_AFTER,     /* after: a list of mappings (after_keys) */
     F_SECTION,   /* a nested mapping described by its own table */
 };
 
@@ -188,6 +189,27 @@ static const struct key_def partition_keys[] = {
      "one partition per file matching a glob"},
 };
 
+static const char *const after_params_words[] = {"same", NULL};
+static const char *const after_partitions_words[] = {"same-key", "all", NULL};
+static const char *const after_failure_words[] = {"wait", "skip", "fail", NULL};
+static const char *const after_missing_words[] = {"error", "ignore", NULL};
+
+#define AOFF(field) offsetof(struct ns_after, field)
+/* One item of after: (its offsets are into struct ns_after). */
+static const struct key_def after_keys[] = {
+    {"job", F_NAME, AOFF(job), NULL, 0, 0, K_REQUIRED, NULL, NULL,
+     "the job whose newest matching run this one waits for"},
+    {"params", F_WORD, AOFF(params), "same", 0, 0, 0, NULL, after_params_words,
+     "same: its parameters equal ours where both declare them"},
+    {"partitions", F_WORD, AOFF(partitions), "same-key", 0, 0, 0, NULL, after_partitions_words,
+     "same-key: partition K after upstream partition K succeeded; all: after the whole run"},
+    {"on_failure", F_WORD, AOFF(on_failure), "wait", 0, 0, 0, NULL, after_failure_words,
+     "an upstream that failed: wait (for a human), skip or fail ours"},
+    {"missing", F_WORD, AOFF(missing), "error", 0, 0, 0, NULL, after_missing_words,
+     "a key the upstream run does not have: error (our partition fails) or ignore (it runs)"},
+};
+static const struct section after_section = SECTION("after", after_keys);
+
 static const struct key_def top_keys[] = {
     {"name", F_NAME, OFF(name), NULL, 0, 0, K_REQUIRED, NULL, NULL, "job name"},
     {"description", F_STRING, OFF(description), NULL, 0, 0, 0, NULL, NULL, "free text"},
@@ -231,6 +253,8 @@ static const struct key_def top_keys[] = {
     {"window", F_SECTION, OFF(window), NULL, 0, 0, 0,
      &(const struct section)SECTION("window", window_keys), NULL,
      "the hours partitions may start in"},
+    {"after", F_AFTER, OFF(after), NULL, 0, 0, 0, &after_section, NULL,
+     "runs this one waits for, whole or partition by partition"},
 };
 
 static const struct section top_section = SECTION("", top_keys);
@@ -244,6 +268,7 @@ static const char *const ftype_words[] = {
     [F_WORD] = "word",         [F_SLURM_MEM] = "memory",  [F_PARAMS] = "mapping",
     [F_ENV] = "mapping",       [F_ON_EXIT] = "mapping",   [F_KEYS] = "list or {file}",
     [F_SECTION] = "mapping",   [F_POOLS] = "mapping",     [F_USES] = "mapping",
+    [F_AFTER] = "list of mappings",
 };
 
 static void describe_section(const struct section *sec, const char *prefix,
@@ -268,7 +293,7 @@ static void describe_section(const struct section *sec, const char *prefix,
                                 bounds[0] ? bounds : NULL,
                                 d->help};
         row(ctx, &k);
-        if (d->type == F_SECTION && d->sub)
+        if ((d->type == F_SECTION || d->type == F_AFTER) && d->sub)
             describe_section(d->sub, path, row, ctx);
         if (d->type == F_KEYS)
             describe_section(&keys_file_section, path, row, ctx);
@@ -771,12 +796,46 @@ static void conv_scalar(struct spec_loader *L, const struct key_def *k, const st
     }
 }
 
+static void apply_defaults(struct spec_loader *L, const struct section *sec);
+
+/* after: each item a mapping read against after_keys into its own struct
+ * ns_after (L->base points at it meanwhile), defaults first. */
+static void conv_after(struct spec_loader *L, const struct key_def *k, const struct node *n,
+                       const char *path)
+{
+    struct ns_spec *s = L->spec;
+    if (n->type != N_SEQ) {
+        expected(L, n, path, "a list of {job: NAME, ...}");
+        return;
+    }
+    spec_after_free(s->after, s->after_len);
+    s->after = ns_xcalloc(n->len + 1, sizeof *s->after);
+    s->after_len = 0;
+    char *spec_base = L->base;
+    for (size_t i = 0; i < n->len; i++) {
+        const struct node *item = n->kids[i];
+        if (item->type != N_MAP) {
+            expected(L, item, path, "a mapping {job: NAME, ...}");
+            continue;
+        }
+        struct ns_after *a = &s->after[s->after_len++];
+        L->base = (char *)a;
+        apply_defaults(L, k->sub);
+        unsigned present = 0;
+        walk_section(L, k->sub, item, &present);
+        L->base = spec_base;
+        for (size_t j = 0; j + 1 < s->after_len && a->job; j++)
+            if (s->after[j].job && strcmp(s->after[j].job, a->job) == 0)
+                diags_add(L->diags, item->line, item->col, "%s: job %s is given twice", path,
+                          Q(a->job));
+    }
+}
+
 /* Converts one value; n is NULL when applying the table's default text. */
 static void convert(struct spec_loader *L, const struct key_def *k, const struct node *n,
                     const char *path)
 {
-    char *base = (char *)L->spec;
-    void *dst = base + k->off;
+    void *dst = L->base + k->off;
     if (k->type == F_SECTION) {
         unsigned present = 0;
         if (n->type != N_MAP) {
@@ -818,6 +877,9 @@ static void convert(struct spec_loader *L, const struct key_def *k, const struct
         return;
     case F_USES:
         spec_conv_uses(L, n, path);
+        return;
+    case F_AFTER:
+        conv_after(L, k, n, path);
         return;
     default:
         break;
@@ -893,4 +955,16 @@ void spec_keys_read(struct spec_loader *L, const struct node *root)
     apply_defaults(L, &top_section);
     unsigned present = 0;
     walk_section(L, &top_section, root, &present);
+}
+
+void spec_after_free(struct ns_after *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(a[i].job);
+        free(a[i].params);
+        free(a[i].partitions);
+        free(a[i].on_failure);
+        free(a[i].missing);
+    }
+    free(a);
 }

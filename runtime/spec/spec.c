@@ -125,7 +125,7 @@ int spec_load_buffer(const char *path, const char *data, size_t len, struct ns_s
     }
     out->path = ns_xstrdup(path);
     out->dir = spec_dir_of(path);
-    struct spec_loader L = {out, diags, NULL, NULL, 0, NULL, NULL, 0, 0};
+    struct spec_loader L = {out, diags, NULL, NULL, 0, NULL, NULL, 0, 0, (char *)out};
     spec_keys_read(&L, root);
     spec_check(&L, root);
     free(L.env_pos);
@@ -199,6 +199,7 @@ void spec_release(struct ns_spec *s)
     for (int i = 0; i < NS_HOOK_COUNT; i++)
         spec_argv_release(&s->hooks[i]);
     free(s->executor);
+    spec_after_free(s->after, s->after_len);
     struct ns_spec_slurm *sl = &s->slurm;
     char *strs[] = {sl->partition, sl->account, sl->qos, sl->mem, sl->spool};
     for (size_t i = 0; i < NS_ARRAY_LEN(strs); i++)

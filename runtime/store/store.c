@@ -22,13 +22,14 @@
 #include "store-internal.h"
 #include "nightshift/util.h"
 
-/* Schema version 9 (version 1, the executor columns of migrations[1], the rework columns of
+/* Schema version 10 (version 1, the executor columns of migrations[1], the rework columns of
  * migrations[2], the run token of migrations[3], the blocked reason of migrations[4], the events'
  * states of migrations[5], the pools of migrations[6], the counts by signature of
- * migrations[7], the waits of migrations[8]). Times are Unix seconds (REAL); states are the words of DESIGN.md. Counters on
- * runs are maintained by the runtime so a runs list never scans partitions; error_signatures and
- * error_signature_parts likewise, so grouping a million error records reads a handful of rows
- * (the journal writes them with the records). */
+ * migrations[7], the waits of migrations[8], the upstreams of migrations[9]). Times are Unix
+ * seconds (REAL); states are the words of DESIGN.md. Counters on runs are maintained by the
+ * runtime so a runs list never scans partitions; error_signatures and error_signature_parts
+ * likewise, so grouping a million error records reads a handful of rows (the journal writes them
+ * with the records). */
 /* One SQL line per C line: tests/console/make-fixture.sh reads them. */
 /* clang-format off */
 const char *const store_schema_sql =
@@ -234,7 +235,19 @@ const char *const store_schema_sql =
     "  verb TEXT NOT NULL,              -- set\n"
     "  args TEXT NOT NULL,              -- JSON object\n"
     "  result TEXT NOT NULL\n"
-    ");\n";
+    ");\n"
+    "CREATE TABLE run_after (          -- what a run waits for (after:, run --after)\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  pos INTEGER NOT NULL,           -- its place in after: (--after RUN last)\n"
+    "  job TEXT NOT NULL,              -- the upstream job\n"
+    "  partitions TEXT NOT NULL,       -- same-key all\n"
+    "  on_failure TEXT NOT NULL,       -- wait skip fail\n"
+    "  missing TEXT NOT NULL,          -- error ignore\n"
+    "  upstream_run INTEGER,           -- the run waited for; NULL: none exists yet\n"
+    "  pinned INTEGER NOT NULL DEFAULT 0, -- named by --after RUN\n"
+    "  PRIMARY KEY (run_id, pos)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE INDEX run_after_upstream ON run_after(upstream_run);\n";
 /* clang-format on */
 
 char *store_default_path(const char *db_opt)
@@ -532,6 +545,19 @@ static const char *const migrations[] = {
      * (issue 19), for the morning report. */
     "ALTER TABLE runs ADD COLUMN pool_wait_s REAL NOT NULL DEFAULT 0;\n"
     "ALTER TABLE runs ADD COLUMN window_wait_s REAL NOT NULL DEFAULT 0;\n",
+    /* 9 -> 10: what a run waits for (after:, run --after RUN), issue 20. */
+    "CREATE TABLE run_after (          -- what a run waits for (after:, run --after)\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  pos INTEGER NOT NULL,           -- its place in after: (--after RUN last)\n"
+    "  job TEXT NOT NULL,              -- the upstream job\n"
+    "  partitions TEXT NOT NULL,       -- same-key all\n"
+    "  on_failure TEXT NOT NULL,       -- wait skip fail\n"
+    "  missing TEXT NOT NULL,          -- error ignore\n"
+    "  upstream_run INTEGER,           -- the run waited for; NULL: none exists yet\n"
+    "  pinned INTEGER NOT NULL DEFAULT 0, -- named by --after RUN\n"
+    "  PRIMARY KEY (run_id, pos)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE INDEX run_after_upstream ON run_after(upstream_run);\n",
 };
 
 static int migrate(struct ns_store *st, char *err, size_t errlen)

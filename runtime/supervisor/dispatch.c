@@ -365,6 +365,8 @@ void rt_dispatch(struct rt *rt)
                 rt_pools_withdraw(rt);
             return;
         }
+        if (rt->upstream && !upstream_admits(rt, idx))
+            continue; /* held for its upstream (upstream.c), or settled by it */
         if (!journal_ready(rt->j)) {
             rt_requeue(rt, idx); /* launched once another process's write lock frees */
             return;

@@ -169,6 +169,7 @@ void rt_set_state(struct rt *rt, int64_t idx, enum ns_part_state to)
     rt->counts[to]++;
     p->row.state = to;
     rt->pstate[idx] = (uint8_t)to;
+    rt->settled |= to >= P_SUCCEEDED; /* runs waiting for ours look again (upstream.c) */
     rt->dirty = true;
 }
 

@@ -455,9 +455,11 @@ static int commit_turn(struct rt *rt, bool wait, char *err, size_t errlen)
     check_counts_equal_rows(rt);
     if (rt->pools)
         rt_pools_committed(rt);
-    if (rt->verdicts && rt->waiters_dir)
+    /* Verdicts and settled partitions (runs waiting for ours: upstream.c)
+     * are announced once committed. */
+    if ((rt->verdicts || rt->settled) && rt->waiters_dir)
         wake_poke_all(rt->waiters_dir);
-    rt->verdicts = false;
+    rt->verdicts = rt->settled = false;
     rt_evict_settled(rt); /* their rows are committed now */
     return 0;
 }
@@ -590,6 +592,8 @@ static int loop(struct rt *rt, char *err, size_t errlen)
         if (hinted && rt->pools)
             rt_pools_hinted(rt);
         poll_commands(rt, hinted);
+        if (rt->upstream)
+            upstream_service(rt, hinted);
     }
     free(pfd);
     return 0;
@@ -629,6 +633,7 @@ static void abandon_workers(struct rt *rt, char *err, size_t errlen)
 
 static void rt_release(struct rt *rt)
 {
+    upstream_close(rt);
     rt_model_release(rt);
     free(rt->live);
     free(rt->requeue);
@@ -677,6 +682,10 @@ static int open_run(struct rt *rt, const char *db_path, struct ns_run_result *re
     if (rt->spec->durability_full &&
         store_exec(&rt->st, "PRAGMA synchronous=FULL", err, errlen) != 0)
         return -1;
+    if (rt->spec->after_len > 0 && upstream_refuse_cycle(rt, err, errlen) != 0) {
+        *refused = true;
+        return -1;
+    }
     if (find_or_create_run(rt, result, refused, err, errlen) != 0)
         return -1;
     if (result->already_succeeded)
@@ -821,6 +830,12 @@ static int rt_open(struct rt *rt, const char *db_path, struct ns_run_result *res
         return -1;
     if (result->already_succeeded)
         return 0;
+    /* What the run waits for is declared before the journal holds the
+     * write lock (upstream.c writes it on a connection of its own). */
+    if (upstream_open(rt, err, errlen) != 0) {
+        *refused = true;
+        return -1;
+    }
     if (open_wakeups(rt, err, errlen) != 0)
         return -1;
     return open_journal_and_executor(rt, result->resumed, ended_before, err, errlen);

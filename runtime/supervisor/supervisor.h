@@ -183,6 +183,8 @@ struct rt {
     double sla_risk_since; /* wall clock: the projection has been past the deadline since;
                               0 when it is not (guard.c's hysteresis) */
     double projected_finish;
+    struct upstream *upstream; /* after: what the run waits for (upstream.c); NULL: nothing */
+    bool settled;              /* partitions settled in the open turn: poke the waiters */
     struct hook **hooks; /* running hook commands */
     size_t nhooks;
     struct rt_pools *pools; /* pools.c: NULL when the spec uses no pool */
@@ -326,6 +328,23 @@ double rt_window_wait(const struct rt *rt);
  * out), applied with it (1); -1: the window has nothing to say (an
  * ordinary resume). */
 int rt_window_resume(struct rt *rt, bool force, struct ns_buf *out);
+/* upstream.c: a run that waits for other runs (after:, run --after). */
+/* Declares the run's upstreams, refuses a cycle, finds the upstream runs
+ * and links our wake FIFO to them; nothing when the run waits for nothing.
+ * Returns 0, or -1 with err (a database error, no run --after names). */
+int upstream_open(struct rt *rt, char *err, size_t errlen);
+/* Before the run is found or made: refuses an after: chain that comes back
+ * to this job ("after: a cycle, refused: load -> extract -> load"), as the
+ * newest runs of the jobs declare it. Returns 0, or -1 with err. */
+int upstream_refuse_cycle(struct rt *rt, char *err, size_t errlen);
+/* Dispatch asks (only when rt->upstream): may pending partition idx start
+ * now? false: it is held until the next hint, or skipped/failed as its
+ * dependency's on_failure and missing say. */
+bool upstream_admits(struct rt *rt, int64_t idx);
+/* Each loop turn: on a hint (or every poll interval) the upstreams are
+ * looked at again and held partitions go back in line. */
+void upstream_service(struct rt *rt, bool hinted);
+void upstream_close(struct rt *rt);
 
 /* reconcile.c: before anything is dispatched on a resumed run. */
 void rt_reconcile(struct rt *rt);

@@ -89,6 +89,13 @@ is "step 7: never more than 2 of their attempts at once (the pool)" \
     "$(sql "SELECT max((SELECT count(*) FROM attempts b JOIN runs rb ON rb.id = b.run_id WHERE rb.job LIKE 'warehouse-%' AND b.started_at <= a.started_at AND b.ended_at > a.started_at)) FROM attempts a JOIN runs r ON r.id = a.run_id WHERE r.job LIKE 'warehouse-%'")" 2
 like "step 7: pool lists the warehouse pool, free again" "$(cat "$T/tour-morning.out")" "^warehouse +0 +2 +0 +0 "
 like "step 7: pool set says the change" "$(cat "$T/tour-morning.out")" "^warehouse: 2 -> 3 slots"
+like "step 9: the load started first says what it waits for" "$(cat "$T/tour-morning.out")" \
+    "waiting for upstreams \(3\):
+ +0 +2026-11-01 +waiting for a run of chain-extract \(none yet\)"
+is "step 9: every load day started after its extract day succeeded" \
+    "$(sql "SELECT count(*) FROM partitions l JOIN runs lr ON lr.id = l.run_id AND lr.job = 'chain-load'
+            JOIN runs er ON er.job = 'chain-extract' JOIN partitions e ON e.run_id = er.id AND e.key = l.key
+            WHERE l.state = 'succeeded' AND l.started_at >= e.finished_at")" 3
 
 # --- after `make demo`: its run first, then step 5 again -------------------
 NIGHTSHIFT_DB=$T/db2/nightshift.db

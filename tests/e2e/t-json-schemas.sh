@@ -61,7 +61,7 @@ ns status 1 --json >"$T/status.json"
 is "status --json exits 0" "$?" 0
 is "status --json is strict JSON, schema nightshift.status/1" "$(validate "$T/status.json" status)" ok
 is "every documented run field is there" \
-    "$(field "$T/status.json" 'sorted(set(["schema","id","job","params","state","state_reason","runtime_alive","runtime_pid","heartbeat_at","concurrency","executor","total","done","pending","queued","running","retry_wait","paused","succeeded","failed","skipped","records_done","records_total","error_records","throughput","record_rate","eta_seconds","projected_finish","sla_deadline","sla_max_duration","sla_state","created_at","started_at","finished_at","elapsed_seconds","spec_path","failure_group_partitions","failure_groups","partitions","partitions_truncated"]) - set(d))')" "[]"
+    "$(field "$T/status.json" 'sorted(set(["schema","id","job","params","state","state_reason","runtime_alive","runtime_pid","heartbeat_at","concurrency","executor","total","done","pending","queued","running","retry_wait","paused","succeeded","failed","skipped","records_done","records_total","error_records","throughput","record_rate","eta_seconds","projected_finish","sla_deadline","sla_max_duration","sla_state","created_at","started_at","finished_at","elapsed_seconds","spec_path","failure_group_partitions","failure_groups","partitions","partitions_truncated","waiting","waiting_total"]) - set(d))')" "[]"
 is "counts sum to the total" "$(field "$T/status.json" 'd["pending"]+d["running"]+d["retry_wait"]+d["paused"]+d["succeeded"]+d["failed"]+d["skipped"] == d["total"] == 3')" True
 is "a finished run has no ETA and no finish time (null, not 0)" \
     "$(field "$T/status.json" '(d["eta_seconds"], d["projected_finish"], d["runtime_alive"])')" "(None, None, False)"

@@ -12,6 +12,7 @@ expect() {
     timeout) echo "8 8" ;;
     demo) echo "56 55999" ;;
     many) echo "10000 10000" ;;
+    chain-extract | chain-load) echo "3 2026-11-03" ;;
     *) echo "" ;;
     esac
 }
