@@ -65,7 +65,7 @@ static void say_liveness(struct cli *c, const struct ns_run_summary *r)
                 (long long)r->id, (long long)r->runtime_pid);
         return;
     }
-    char *how = control_resume_command(c->st, r->id, c->db ? c->st->path : NULL);
+    char *how = control_resume_command(c->st, r->id, NULL);
     cli_error("wait",
               "run %lld is %s but no runtime drives it: waiting until one resumes it (`%s`)",
               (long long)r->id, r->state, how);

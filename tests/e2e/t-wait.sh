@@ -78,7 +78,7 @@ wait_for "run 4's attempts run" 10 sh -c "[ \"\$(sqlite3 '$NIGHTSHIFT_DB' \"SELE
 kill -9 "$(runtime_pid 4)"
 wait_for "wait says that no runtime drives run 4" 10 grep -q "no runtime drives it" "$T/w4.out"
 like "naming the command that resumes it" "$(cat "$T/w4.out")" \
-    "^nightshift: wait: run 4 is running but no runtime drives it: waiting until one resumes it \(\`nightshift run --db .*hold.yaml -p bad=y -p gate=.*\`\)$"
+    "^nightshift: wait: run 4 is running but no runtime drives it: waiting until one resumes it \(\`nightshift run --db [^ ]*nightshift.db [^ ]*hold.yaml -p bad=y -p gate=.*\`\)$"
 sleep 0.3
 check "and goes on waiting" kill -0 "$w4"
 ns run "$T/hold.yaml" -p bad=y --detach >/dev/null 2>&1
