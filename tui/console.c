@@ -694,6 +694,10 @@ static bool loop_key(struct tui *t, struct loop *l, int ch)
         res = TUI_PUSH;
         break;
     }
+    case TUI_CMD_POOLS:
+        t->pushed = view_pools_new(t);
+        res = TUI_PUSH;
+        break;
     case TUI_CMD_FREEZE:
         t->frozen = !t->frozen;
         tui_status(t, A_NORMAL, "%s",

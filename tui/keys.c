@@ -52,6 +52,8 @@ const struct tui_binding tui_bindings[] = {
     {'e', "e", TUI_CMD_ERRORS, S_LISTS, 0, NULL, "error records of the run/partition"},
     {KEY_F(8), "F8", TUI_CMD_FAILURES, TUI_SCOPE_RUNS | TUI_SCOPE_RUN | TUI_SCOPE_ERRORS, 0,
      "Failures", "failed partitions grouped by error signature"},
+    {'P', "P", TUI_CMD_POOLS, S_LISTS, 0, NULL,
+     "the shared pools: slots used, who holds them, who waits, start rate"},
     {'F', "F", TUI_CMD_FAILURES, TUI_SCOPE_RUNS | TUI_SCOPE_RUN | TUI_SCOPE_ERRORS, 0, NULL,
      "failed partitions grouped by error signature"},
     {KEY_F(9), "F9", TUI_CMD_KILL, S_PARTS, W, "Kill", "kill the attempt of the partition(s)"},

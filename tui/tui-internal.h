@@ -63,6 +63,7 @@
     X(ZOOM_IN)                                                                                     \
     X(ZOOM_OUT)                                                                                    \
     X(MAP)                                                                                         \
+    X(POOLS)                                                                                       \
     X(ZOOM)                                                                                        \
     X(ERRORS)                                                                                      \
     X(FAILURES)                                                                                    \
@@ -253,6 +254,8 @@ struct tui_view *view_partition_new(struct tui *t, int64_t run_id, int64_t idx);
 struct tui_view *view_timeline_new(struct tui *t, int64_t run_id);
 /* Error browser of a run, or of one partition when idx >= 0. */
 struct tui_view *view_errors_new(struct tui *t, int64_t run_id, int64_t idx, bool failures);
+/* The pools panel: every shared pool, who holds its slots, who waits. */
+struct tui_view *view_pools_new(struct tui *t);
 /* A scrollable text (help, full record, log); takes ownership of text.
  * follow_path: a log file re-read (last 64 KiB) whenever it changes. */
 struct tui_view *view_text_new(struct tui *t, const char *title, char *text,

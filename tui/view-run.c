@@ -72,6 +72,7 @@ struct run_head {
     struct ns_run_summary r;
     char *job, *params, *state, *reason, *sla;
     char *blocked; /* why nothing of the run can run ("": nothing blocks it) */
+    char *waiting; /* the shared pool its next attempt waits for ("": none) */
     const char *next_what; /* "resume" or "retry" with next, when nothing drives it */
     char *next;            /* the command that does it (control_next_command), or "" */
 };
@@ -179,6 +180,7 @@ static void head_release(struct run_head *h)
     free(h->reason);
     free(h->sla);
     free(h->blocked);
+    free(h->waiting);
     free(h->next);
     memset(h, 0, sizeof *h);
 }
@@ -200,6 +202,8 @@ static void load_head(struct run_view *v)
         h->sla = tui_esc(t, sla, strlen(sla));
         const char *blocked = h->r.blocked_reason ? h->r.blocked_reason : "";
         h->blocked = tui_esc(t, blocked, strlen(blocked));
+        const char *waiting = h->r.waiting_for ? h->r.waiting_for : "";
+        h->waiting = tui_esc(t, waiting, strlen(waiting));
         char *next = NULL;
         h->next_what = control_next_command(&t->st, h->r.id, h->r.run_state, h->r.alive, &next);
         h->next = next ? tui_esc(t, next, strlen(next)) : ns_xstrdup("");
@@ -211,6 +215,7 @@ static void load_head(struct run_view *v)
         h->reason = ns_xstrdup("");
         h->sla = ns_xstrdup("");
         h->blocked = ns_xstrdup("");
+        h->waiting = ns_xstrdup("");
         h->next = ns_xstrdup("");
     }
     /* Throughput over the last ten minutes, from samples. */
@@ -448,6 +453,10 @@ static void draw_header(struct run_view *v, int y, int w)
     if (h->blocked[0])
         x += term_putf(y + 3, x, w - x, term_attr(TUI_C_BAD) | A_BOLD, "  nothing runs: %s",
                        h->blocked);
+    /* A shared pool it waits for (P lists the pools): why a pending
+     * partition does not start. */
+    if (h->waiting[0])
+        x += term_putf(y + 3, x, w - x, term_attr(TUI_C_WAIT) | A_BOLD, "  %s", h->waiting);
     x += term_putf(y + 3, x, w - x, A_NORMAL, "%selapsed %s  ", x ? "  " : "",
                    tui_fmt_dur(r->started_at > 0 ? query_elapsed_at(r, t->now) : -1, a, sizeof a));
     /* Nothing drives it: the exact command to type, which names the

@@ -104,6 +104,22 @@ struct ns_pool_row {
 long pools_list(struct ns_store *st, struct ns_pool_row **rows, char *err, size_t errlen);
 void pools_rows_free(struct ns_pool_row *rows, long n);
 
+/* A run's part in a pool: the slots it holds, or its wait. */
+struct ns_pool_party {
+    char *pool, *job; /* job: the run's job name (user text: escape it) */
+    int64_t run_id;
+    bool waiting;    /* false: it holds slots */
+    int weight;      /* slots held (in all), or wanted by its next attempt */
+    int attempts;    /* live attempts holding them (0 for a waiter) */
+    double since;    /* the oldest hold, or when the wait began */
+};
+
+/* Every run holding or waiting for a pool, by pool, holders first, then
+ * waiters oldest first (the order slots go in). Returns the count (*rows
+ * the caller's, pools_parties_free), or -1 with err. */
+long pools_parties(struct ns_store *st, struct ns_pool_party **rows, char *err, size_t errlen);
+void pools_parties_free(struct ns_pool_party *rows, long n);
+
 /* What run_id's next attempt waits for, as status says it ("waiting for pool
  * warehouse (4/4 in use)", "waiting for pool api's start rate (10/s)"), or
  * NULL if it waits for no pool. Caller frees. */

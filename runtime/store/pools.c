@@ -429,6 +429,49 @@ void pools_rows_free(struct ns_pool_row *rows, long n)
     free(rows);
 }
 
+long pools_parties(struct ns_store *st, struct ns_pool_party **rows, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = store_prepare(
+        st, "SELECT h.pool, h.run_id, r.job, 0, sum(h.weight), count(*), min(h.since) "
+            "FROM pool_holds h JOIN runs r ON r.id = h.run_id GROUP BY h.pool, h.run_id "
+            "UNION ALL SELECT w.pool, w.run_id, r.job, 1, w.weight, 0, w.since "
+            "FROM pool_waiters w JOIN runs r ON r.id = w.run_id ORDER BY 1, 4, 7, 2");
+    long n = 0, cap = 0;
+    *rows = NULL;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 8;
+            *rows = ns_xrealloc(*rows, (size_t)cap * sizeof **rows);
+        }
+        struct ns_pool_party *r = &(*rows)[n++];
+        r->pool = ns_xstrdup((const char *)sqlite3_column_text(s, 0));
+        r->run_id = sqlite3_column_int64(s, 1);
+        r->job = ns_xstrdup((const char *)sqlite3_column_text(s, 2));
+        r->waiting = sqlite3_column_int(s, 3) != 0;
+        r->weight = sqlite3_column_int(s, 4);
+        r->attempts = sqlite3_column_int(s, 5);
+        r->since = sqlite3_column_double(s, 6);
+    }
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE) {
+        ns_errf(err, errlen, "%s: %s", st->path, sqlite3_errmsg(store_db(st)));
+        pools_parties_free(*rows, n);
+        *rows = NULL;
+        return -1;
+    }
+    return n;
+}
+
+void pools_parties_free(struct ns_pool_party *rows, long n)
+{
+    for (long i = 0; i < n; i++) {
+        free(rows[i].pool);
+        free(rows[i].job);
+    }
+    free(rows);
+}
+
 char *pools_run_waiting(struct ns_store *st, int64_t run_id)
 {
     sqlite3_stmt *s = store_prepare(
