@@ -11,7 +11,7 @@
 #   make screenshots  drive the console in tmux and render screenshots/*.png
 #   make analyze      gcc -fanalyzer over every source, then cppcheck (in .ci/run)
 #   make valgrind     the CLI paths under valgrind (tests/valgrind-cli.sh)
-#   make soak         the crash and pressure tests long: 2000 kills, every crash point
+#   make soak         the crash and pressure tests long: 2000 kills, 20 after: kill rounds, every crash point
 #                     at more hits, 10 minutes' work under store pressure (~40 min)
 #   make fuzz         libFuzzer (clang) on each tests/fuzz target, FUZZ_SECONDS each
 #   make fuzz-replay  the fuzz targets over their seeds and regressions (in make test)
@@ -157,6 +157,7 @@ soak: all
 	KILL9_KILLS=2000 NIGHTSHIFT_BUILD=$(BUILD) tests/e2e/t-harden-kill9.sh
 	CRASHPOINT_HITS="1 2 3 7" NIGHTSHIFT_BUILD=$(BUILD) tests/e2e/t-harden-crashpoints.sh
 	PRESSURE_SECONDS=600 NIGHTSHIFT_BUILD=$(BUILD) tests/console/t-pressure.sh
+	AFTER_KILL9_ROUNDS=20 NIGHTSHIFT_BUILD=$(BUILD) tests/e2e/t-after-kill9.sh
 
 setup:
 	.ci/install-deps
