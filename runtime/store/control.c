@@ -257,6 +257,26 @@ static int run_state(struct ns_store *st, int64_t run_id)
     return state;
 }
 
+/* Why a verb that needs a live runtime is refused on a run that has ended
+ * (state final): "run 7 is already stopped (`nightshift run ...` resumes
+ * it)", or "run 7 has ended (failed): nothing to pause (`...` retries its
+ * failed partitions)". */
+static void refuse_ended(struct ns_store *st, int64_t run_id, const char *verb, int state,
+                         char *why, size_t len)
+{
+    const char *word = query_run_state_word((enum ns_run_state)state);
+    int n = strcmp(verb, "stop") == 0 && state == NS_RS_STOPPED
+                ? snprintf(why, len, "run %lld is already stopped", (long long)run_id)
+                : snprintf(why, len, "run %lld has ended (%s): nothing to %s", (long long)run_id,
+                           word, verb);
+    char *next = NULL;
+    const char *what = control_next_command(st, run_id, state, false, &next);
+    if (next && n > 0 && (size_t)n < len)
+        snprintf(why + n, len - (size_t)n, " (`%s` %s)", next,
+                 strcmp(what, "retry") == 0 ? "retries its failed partitions" : "resumes it");
+    free(next);
+}
+
 int control_issue(struct ns_store *st, int64_t run_id, const char *verb, const char *args_json,
                   const char *source, struct ns_submit *out, char *err, size_t errlen)
 {
@@ -271,7 +291,11 @@ int control_issue(struct ns_store *st, int64_t run_id, const char *verb, const c
     }
     char *how = control_resume_command(st, run_id, NULL);
     int state = run_state(st, run_id);
-    if (control_needs_live_runtime(verb)) {
+    if (control_needs_live_runtime(verb) && query_run_state_final(state)) {
+        /* Ended: say so, not "start it" as if it had been left running. */
+        out->outcome = NS_SUBMIT_REFUSED;
+        refuse_ended(st, run_id, verb, state, out->why, sizeof out->why);
+    } else if (control_needs_live_runtime(verb)) {
         out->outcome = NS_SUBMIT_REFUSED;
         snprintf(out->why, sizeof out->why, "no runtime is driving run %lld (start it with `%s`)",
                  (long long)run_id, how);

@@ -13,16 +13,16 @@ is "run 1 exits 1 (a and b failed)" "$?" 1
 
 t0=$(now_ms)
 out=$(out_rc ns pause 1)
-like "pause with no runtime: refused at once, exit 1" "$out" "^nightshift: pause: run 1: pause refused: no runtime is driving run 1 \(start it with \`nightshift run --db .* .*/loop.yaml -p dir=.* -p steps=3\`\) rc=1$"
+like "pause on the failed run: refused at once, it has ended, exit 1" "$out" "^nightshift: pause: run 1: pause refused: run 1 has ended \(failed\): nothing to pause \(\`nightshift run --retry-failed --db .* .*/loop.yaml -p dir=.* -p steps=3\` retries its failed partitions\) rc=1$"
 check "without waiting for a verdict ($(($(now_ms) - t0)) ms)" test $(($(now_ms) - t0)) -lt 1000
-like "resume too" "$(out_rc ns resume loop)" "no runtime is driving run 1.* rc=1"
+like "resume too" "$(out_rc ns resume loop)" "run 1 has ended \(failed\): nothing to resume.* rc=1"
 like "a job name works as RUN" "$(out_rc ns stop --now loop)" "run 1: stop refused.* rc=1"
 rm "$D/fail-a" "$D/fail-b"
 like "retry is queued" "$(out_rc ns retry loop a)" "^run 1: retry queued \(command 4\).* rc=0$"
 like "--no-wait on a dead run still queues" "$(out_rc ns skip 1 b --reason 'not needed' --no-wait)" "skip queued.* rc=0"
 
 is "5 command rows" "$(sql "SELECT count(*) FROM commands WHERE run_id = 1")" 5
-is "the refusals are recorded, with the reason" "$(sql "SELECT group_concat(verb || ':' || state, ',') FROM commands WHERE run_id = 1 AND result LIKE 'no runtime is driving run 1%'")" "pause:refused,resume:refused,stop:refused"
+is "the refusals are recorded, with the reason" "$(sql "SELECT group_concat(verb || ':' || state, ',') FROM commands WHERE run_id = 1 AND result LIKE 'run 1 has ended (failed): nothing to %'")" "pause:refused,resume:refused,stop:refused"
 is "retry and skip are pending" "$(sql "SELECT group_concat(verb || ':' || state, ',') FROM commands WHERE run_id = 1 AND state = 'pending'")" "retry:pending,skip:pending"
 me=$(id -un) uid=$(id -u)
 is "every row names the user and uid" "$(sql "SELECT count(*) FROM commands WHERE user = '$me' AND uid = $uid AND source = 'cli' AND issued_at > 0")" 5
@@ -37,7 +37,7 @@ is "every row has a state, a result and applied_at" "$(sql "SELECT count(*) FROM
 txt=$(ns audit 1)
 is "audit exits 0" "$?" 0
 like "audit has a header" "$txt" "^ID +ISSUED +USER\(UID\) +SOURCE +VERB +STATE +LATENCY"
-like "audit shows the refused pause" "$txt" "^1 .* $me\($uid\) +cli +pause +refused .*no runtime is driving run 1"
+like "audit shows the refused pause" "$txt" "^1 .* $me\($uid\) +cli +pause +refused .*run 1 has ended \\(failed\\): nothing to pause"
 like "audit shows the applied retry with args" "$txt" "^4 .* retry +applied +[0-9.]+ms +\{\"partitions\":\[0\],\"from_scratch\":false\} -> retrying 1 partition"
 json=$(ns audit loop --json | sed "s/'/''/g")
 is "audit --json: schema 1, 5 commands" "$(sql "SELECT json_extract('$json', '\$.schema') || ' ' || json_array_length('$json', '\$.commands')")" "nightshift.audit/1 5"

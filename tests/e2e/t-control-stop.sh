@@ -59,7 +59,9 @@ is "its workers died of SIGKILL" "$(sql "SELECT group_concat(signal) FROM attemp
 for p in $pids; do
     check "worker $p and its group are gone" sh -c "! kill -0 -- -$p 2>/dev/null"
 done
-like "stop on a stopped run is refused: no runtime" "$(ns stop 2 2>&1)" "no runtime is driving run 2"
+# issue 22 (a small item): it says the run is already stopped, and how to
+# resume it - not "start it", as if it had been left running.
+like "stop on a stopped run: already stopped" "$(ns stop 2 2>&1)" "stop refused: run 2 is already stopped \(\`nightshift run --db .*\` resumes it\)$"
 
 # --- SIGINT to the runtime: graceful, then immediate ----------------------------
 mkdir -p "$T/d3"
