@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -86,26 +87,51 @@ static void on_event(void *ctx, const char *line)
     fflush(stdout);
 }
 
+/* The terminal's width on stderr: the live line must fit it, or each
+ * refresh would leave its wrapped head behind. 80 when unknown. */
+static int stderr_columns(void)
+{
+    struct winsize ws;
+    if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    return 80;
+}
+
 static void on_tick(void *ctx, const struct ns_counts *c)
 {
     struct run_view *v = ctx;
     if (!v->tty || v->quiet)
         return;
-    char el[32], eta[32], paused[48] = "";
+    char el[32], eta[32], rate[32], paused[48] = "";
     ns_format_duration((int64_t)(c->elapsed_s * 1000), el, sizeof el);
     /* The one projection (query_project): none while not dispatching. */
     if (c->eta_s >= 0)
         ns_format_duration((int64_t)(c->eta_s * 1000), eta, sizeof eta);
     else
         snprintf(eta, sizeof eta, "-");
+    if (c->rate > 0)
+        snprintf(rate, sizeof rate, "%.1f/s", c->rate);
+    else
+        snprintf(rate, sizeof rate, "-/s");
     if (c->paused)
         snprintf(paused, sizeof paused, ", %lld paused", (long long)c->paused);
     int64_t done = c->succeeded + c->failed + c->skipped;
-    fprintf(stderr,
-            "\r\033[K[%s] %lld/%lld done, %lld running%s, %lld failed, %lld errors, "
-            "%.1f/s, elapsed %s, ETA %s",
-            c->state, (long long)done, (long long)c->total, (long long)c->running, paused,
-            (long long)c->failed, (long long)c->error_records, c->rate, el, eta);
+    /* The long form, else a short one, else the short one cut: one row,
+     * never wrapped (the last column stays free: some terminals wrap there). */
+    size_t width = (size_t)stderr_columns() - 1;
+    char line[512];
+    snprintf(line, sizeof line,
+             "[%s] %lld/%lld done, %lld running%s, %lld failed, %lld errors, %s, elapsed %s, "
+             "ETA %s",
+             c->state, (long long)done, (long long)c->total, (long long)c->running, paused,
+             (long long)c->failed, (long long)c->error_records, rate, el, eta);
+    if (strlen(line) > width)
+        snprintf(line, sizeof line, "[%s] %lld/%lld, %lld run, %lld fail, %lld err, %s, %s, ETA %s",
+                 c->state, (long long)done, (long long)c->total, (long long)c->running,
+                 (long long)c->failed, (long long)c->error_records, rate, el, eta);
+    if (strlen(line) > width)
+        line[width] = '\0';
+    fprintf(stderr, "\r\033[K%s", line);
     fflush(stderr);
     v->line_up = true;
 }
