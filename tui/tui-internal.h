@@ -463,4 +463,13 @@ const char *find_sort_title(const struct tui *t, enum ns_part_sort col, const ch
 int find_draw_line(struct tui *t, const struct tui_find *f, bool filter, size_t marked, int y,
                    int x, int w);
 
+/* ---- stragglers (stragglers.c) ---- */
+
+/* "  2 stragglers" at (y, x) when run r has any (the run view's header). */
+void tui_put_stragglers(int y, int x, int w, const struct ns_run_summary *r);
+/* Sets cells[idx - from] to mark for each straggler of run r (query.h)
+ * among partitions [from, from + n) that has a cell (non-zero). */
+void tui_mark_stragglers(struct tui *t, const struct ns_run_summary *r, int64_t from,
+                         unsigned char *cells, int64_t n, unsigned char mark);
+
 #endif

@@ -30,6 +30,7 @@ enum pstate {
     PS_OK,
     PS_FAILED,
     PS_SKIPPED,
+    PS_STRAGGLER, /* not a state: a running partition far past its siblings (query.h) */
     PS_N
 };
 
@@ -47,10 +48,11 @@ static const struct {
     [PS_OK] = {"succeeded", '+', TUI_C_OK, 1},
     [PS_FAILED] = {"failed", 'F', TUI_C_BAD, 6},
     [PS_SKIPPED] = {"skipped", '-', TUI_C_SKIP, 2},
+    [PS_STRAGGLER] = {"straggler", 'S', TUI_C_WAIT, 7},
 };
 
 /* pstate is the read model's enum ns_part_state + 1 (0: no partition). */
-_Static_assert(PS_N == NS_PS_COUNT + 1, "the map's states follow query.h's");
+_Static_assert(PS_STRAGGLER == NS_PS_COUNT + 1, "the map's states follow query.h's");
 
 /* A partition row as the read model gives it, plus its escaped texts. */
 struct part_row {
@@ -307,6 +309,7 @@ static void load_map(struct run_view *v)
     v->cells_from = v->map_top;
     /* One primary-key range: (run_id, idx) BETWEEN. */
     query_partition_states(&v->t->st, v->base.run_id, v->idx_min + v->map_top, want, v->cells);
+    tui_mark_stragglers(v->t, &v->h.r, v->idx_min + v->map_top, v->cells, want, PS_STRAGGLER);
     load_cur_part(v);
 }
 
@@ -401,7 +404,8 @@ static void draw_header(struct run_view *v, int y, int w)
     }
     x += term_putf(y, x, w - x, failed ? term_attr(TUI_C_BAD) : A_NORMAL, " failed %lld",
                    (long long)failed);
-    term_putf(y, x, w - x, A_NORMAL, "  errors %s", tui_fmt_count(r->error_records, a, sizeof a));
+    x += term_putf(y, x, w - x, A_NORMAL, "  errors %s", tui_fmt_count(r->error_records, a, sizeof a));
+    tui_put_stragglers(y, x, w, r);
 
     /* Counts by state, each in its colour. */
     x = 0;
@@ -523,7 +527,10 @@ static void draw_table(struct run_view *v, int y, int h, int w)
         if (q->hit && !marks_has(&v->marks, q->idx))
             cols_cell(&c[P_MARK], yy, base | A_BOLD, ">");
         cols_cell(&c[P_KEY], yy, base | hit, r->key);
-        cols_cell(&c[P_STATE], yy, base | term_attr(term_state_color(r->state)), r->state);
+        if (query_is_straggler(v->h.r.straggler_after, r->pstate, q->live_started_at, t->now))
+            cols_cell(&c[P_STATE], yy, base | term_attr(TUI_C_WAIT) | A_BOLD, "straggler");
+        else
+            cols_cell(&c[P_STATE], yy, base | term_attr(term_state_color(r->state)), r->state);
         double frac = -1;
         if (q->total > 0)
             frac = (double)q->progress / (double)q->total;

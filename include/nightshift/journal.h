@@ -145,6 +145,9 @@ void journal_attempt_end(struct journal *j, const struct ns_attempt_image *r, do
 int64_t journal_error_record(struct journal *j, int64_t idx, int64_t attempt_id, const char *key,
                              size_t key_len, const char *msg, size_t msg_len, const char *signature,
                              const unsigned char *payload, size_t payload_len);
+/* runs.straggler_after: how long an attempt may run before it is a
+ * straggler (query_straggler_after); 0 writes NULL (not known yet). */
+void journal_straggler_after(struct journal *j, double seconds);
 /* Deletes a partition's error records newer than after_id (0: all); returns
  * how many were deleted. */
 int64_t journal_drop_errors_after(struct journal *j, int64_t idx, int64_t after_id);

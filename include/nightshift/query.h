@@ -181,6 +181,7 @@ struct ns_run_summary {
     int64_t runtime_pid;                                    /* 0 when NULL */
     double heartbeat_at;                                    /* 0 when NULL */
     int64_t commands_pending; /* operator commands no runtime has answered yet */
+    double straggler_after;   /* query_straggler_after as the runtime stored it; 0: not yet */
     /* Derived, each by the one function above. */
     bool alive;       /* query_runtime_alive() */
     bool final;       /* succeeded, failed or stopped */
@@ -191,6 +192,7 @@ struct ns_run_summary {
     double stalled_at; /* when an unfinished run stopped moving: paused or halted (its
                           change of state), its runtime gone (the last heartbeat, or
                           the pause before it); 0 while it moves and once final */
+    int64_t stragglers; /* query_stragglers() now: 0 unless a runtime drives the run */
 };
 
 /* The ETA of a summary at another moment than its read (a screen redrawn
@@ -221,6 +223,40 @@ bool query_run_final(const char *state);
  * those done when it started) over its own elapsed time; 0 before half a
  * second. Pure; the runtime stores it as runs.record_rate. */
 double query_record_rate(int64_t records_now, int64_t records_at_start, double elapsed_s);
+
+/* ---- stragglers ----
+ * A straggler is a running partition whose live attempt has run more than
+ * NS_STRAGGLER_FACTOR times the median duration of the run's succeeded
+ * attempts, once at least NS_STRAGGLER_MIN_FINISHED of them succeeded, and
+ * never before NS_STRAGGLER_MIN_S (docs/console.md, "Stragglers"). The
+ * runtime works the threshold out and stores it (runs.straggler_after);
+ * it, status, metrics and the console all test a partition with
+ * query_is_straggler. */
+#define NS_STRAGGLER_FACTOR 3.0
+#define NS_STRAGGLER_MIN_FINISHED 5
+#define NS_STRAGGLER_MIN_S 1.0
+
+/* The threshold from the median succeeded duration and how many succeeded:
+ * 0 (none yet) below NS_STRAGGLER_MIN_FINISHED. Pure. */
+double query_straggler_after(double median_s, int64_t finished);
+/* True when a partition in part_state (enum ns_part_state) whose live
+ * attempt started at live_started_at (0: none) is a straggler at now under
+ * the run's threshold straggler_after (0: none yet). Pure. */
+bool query_is_straggler(double straggler_after, int part_state, double live_started_at,
+                        double now);
+
+struct ns_straggler {
+    int64_t idx;
+    char *key; /* worker-given bytes: escape before display */
+    double started_at, running_s;
+};
+/* The stragglers of run_id at now under straggler_after, the longest
+ * running first, at most max of them into out (max may be 0); returns how
+ * many there are in all (over the live attempts only), -1 on a database
+ * error. Release the rows with query_stragglers_release(out, n filled). */
+int64_t query_stragglers(struct ns_store *st, int64_t run_id, double straggler_after, double now,
+                         struct ns_straggler *out, size_t max);
+void query_stragglers_release(struct ns_straggler *rows, size_t n);
 
 /* ---- failure groups ---- */
 

@@ -106,6 +106,9 @@ int64_t runs_error_count(struct ns_runs *r);
  * ask "is this a key of the run" without a key index (8 bytes a
  * partition). The caller frees; NULL with *n 0 for none. */
 uint64_t *runs_key_hashes(struct ns_runs *r, size_t *n);
+/* Calls each(ctx, seconds) with the duration of every succeeded attempt of
+ * the run (the stragglers' median, after a restart). */
+void runs_succeeded_durations(struct ns_runs *r, void (*each)(void *ctx, double seconds), void *ctx);
 
 /* A partition's key; caller frees; NULL if it cannot be read. */
 char *runs_part_key(struct ns_runs *r, int64_t idx);

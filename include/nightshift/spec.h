@@ -89,6 +89,7 @@ enum ns_hook_event {
     NS_HOOK_FAILURE,
     NS_HOOK_HALT,
     NS_HOOK_SLA_RISK,
+    NS_HOOK_STRAGGLER, /* once per partition, as it becomes a straggler (query.h) */
     NS_HOOK_COUNT
 };
 

@@ -313,6 +313,8 @@ static void json_run_fields(struct ns_json *j, const struct ns_run_summary *r)
     json_field_real(j, "elapsed_seconds", r->elapsed_s);
     json_field_bytes(j, "spec_path", r->spec_path, strlen(r->spec_path));
     json_field_int(j, "commands_pending", r->commands_pending);
+    json_field_int(j, "stragglers", r->stragglers);
+    json_field_time(j, "straggler_after", r->straggler_after);
 }
 
 static void print_json(struct ns_json *j)
@@ -480,6 +482,64 @@ static void print_pending_commands(struct ns_store *st, const struct ns_run_summ
 #define WAITS_SHOWN 20
 #define WAITS_SCANNED 100000 /* pending partitions looked at for what holds them */
 
+#define STRAGGLERS_SHOWN 20
+
+/* The run's stragglers now (query.h), the longest running first: up to
+ * STRAGGLERS_SHOWN into rows; returns how many there are, 0 when none. */
+static int64_t read_stragglers(struct ns_store *st, long long id, double now,
+                               struct ns_straggler rows[STRAGGLERS_SHOWN], double *after)
+{
+    struct ns_run_summary r;
+    char err[256];
+    int found = query_run_summary(st, id, now, &r, err, sizeof err);
+    *after = r.straggler_after;
+    int64_t n = found == 1 && r.stragglers > 0
+                    ? query_stragglers(st, id, r.straggler_after, now, rows, STRAGGLERS_SHOWN)
+                    : 0;
+    query_run_summary_release(&r);
+    return n > 0 ? n : 0;
+}
+
+/* status --json: "straggler_partitions", the longest running first. */
+static void json_stragglers(struct ns_store *st, long long id, struct ns_json *j)
+{
+    struct ns_straggler rows[STRAGGLERS_SHOWN];
+    double after;
+    int64_t n = read_stragglers(st, id, ns_now(), rows, &after);
+    json_open_array(j, "straggler_partitions");
+    for (int64_t i = 0; i < n && i < STRAGGLERS_SHOWN; i++) {
+        json_open_object(j, NULL);
+        json_field_int(j, "partition", rows[i].idx);
+        json_field_bytes(j, "key", rows[i].key, strlen(rows[i].key));
+        json_field_real(j, "running_seconds", rows[i].running_s);
+        json_close_object(j);
+    }
+    json_close_array(j);
+    query_stragglers_release(rows, n < STRAGGLERS_SHOWN ? (size_t)n : STRAGGLERS_SHOWN);
+}
+
+/* The long tail: running partitions far past their siblings' median. */
+static void print_stragglers(struct ns_store *st, long long id, double now)
+{
+    struct ns_straggler rows[STRAGGLERS_SHOWN];
+    double after;
+    int64_t n = read_stragglers(st, id, now, rows, &after);
+    if (n == 0)
+        return;
+    char limit[32], ran[32];
+    ns_format_duration((int64_t)(after * 1000), limit, sizeof limit);
+    printf("%lld straggler%s (running over %s, %.0fx the median of the succeeded attempts):\n",
+           (long long)n, n == 1 ? "" : "s", limit, NS_STRAGGLER_FACTOR);
+    for (int64_t i = 0; i < n && i < STRAGGLERS_SHOWN; i++) {
+        char *key = cli_escape(rows[i].key);
+        ns_format_duration((int64_t)(rows[i].running_s * 1000), ran, sizeof ran);
+        printf("  %6lld  %s  running %s\n", (long long)rows[i].idx, key, ran);
+        free(key);
+    }
+    query_stragglers_release(rows, n < STRAGGLERS_SHOWN ? (size_t)n : STRAGGLERS_SHOWN);
+}
+
+
 static int show_json(struct ns_store *st, long long id)
 {
     double now = ns_now();
@@ -526,6 +586,7 @@ static int show_json(struct ns_store *st, long long id)
     }
     json_close_array(&j);
     query_failure_groups_release(&fg);
+    json_stragglers(st, id, &j);
 
     struct ns_dep_wait *w;
     long waits_total;
@@ -820,6 +881,7 @@ static int show_run(struct ns_store *st, long long id)
     show_partitions(st, id, "failed", "failed", 20);
     show_partitions(st, id, "skipped", "skipped", 10);
     print_waits(st, id);
+    print_stragglers(st, id, now);
     print_failure_groups(st, id);
     print_latest_events(st, id);
     return NS_EXIT_OK;

@@ -132,6 +132,11 @@ static void e_live(struct ns_buf *b, const char *name, const struct ns_run_repor
     sample(b, name, r, NULL, (double)r->run.counts.n[NS_PS_RUNNING]);
 }
 
+static void e_stragglers(struct ns_buf *b, const char *name, const struct ns_run_report *r)
+{
+    sample(b, name, r, NULL, (double)r->run.stragglers); /* query_stragglers: query.h's rule */
+}
+
 static void e_retries(struct ns_buf *b, const char *name, const struct ns_run_report *r)
 {
     sample(b, name, r, NULL, (double)r->retries);
@@ -290,6 +295,9 @@ static const struct family {
     {"nightshift_partitions_planned", "gauge", "Partitions in the run's plan.", e_planned},
     {"nightshift_attempts_total", "counter", "Ended attempts by outcome.", e_attempts},
     {"nightshift_attempts_running", "gauge", "Attempts running now.", e_live},
+    {"nightshift_stragglers", "gauge",
+     "Running partitions past 3x the median duration of the run's succeeded attempts.",
+     e_stragglers},
     {"nightshift_retries_total", "counter", "Attempts beyond the first of each partition.",
      e_retries},
     {"nightshift_error_records", "gauge",

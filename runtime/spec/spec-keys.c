@@ -132,6 +132,8 @@ static const struct key_def hook_keys[] = {
      "argv run when the run halted"},
     {"on_sla_risk", F_ARGV, OFF(hooks[NS_HOOK_SLA_RISK]), NULL, 0, 0, 0, NULL, NULL,
      "argv run when the SLA is at risk"},
+    {"on_straggler", F_ARGV, OFF(hooks[NS_HOOK_STRAGGLER]), NULL, 0, 0, 0, NULL, NULL,
+     "argv run once for each partition that becomes a straggler"},
     {"timeout", F_DURATION, OFF(hook_timeout_ms), "30s", 0, 0, 0, NULL, NULL,
      "a hook is killed after this long"},
 };

@@ -221,6 +221,7 @@ const char *spec_exit_action_name(enum ns_exit_action a)
 
 const char *spec_hook_name(enum ns_hook_event e)
 {
-    static const char *const names[] = {"on_success", "on_failure", "on_halt", "on_sla_risk"};
+    static const char *const names[] = {"on_success", "on_failure", "on_halt", "on_sla_risk",
+                                         "on_straggler"};
     return (unsigned)e < NS_ARRAY_LEN(names) ? names[e] : "?";
 }

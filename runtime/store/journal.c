@@ -63,6 +63,7 @@
     /* A new runtime's executor knows of nothing that blocks the run yet. */                       \
     X(RUN_EXECUTOR, "UPDATE runs SET executor = ?2, blocked_reason = NULL WHERE id = ?1")          \
     X(RUN_BLOCKED, "UPDATE runs SET blocked_reason = ?2 WHERE id = ?1")                            \
+    X(STRAGGLER_AFTER, "UPDATE runs SET straggler_after = ?2 WHERE id = ?1")                       \
     /* ?10-?14: where it ran, if not stored yet (NULL keeps what is). */                           \
     X(ATTEMPT_END,                                                                                 \
       "UPDATE attempts SET ended_at = ?2, outcome = ?3, exit_code = ?4, signal = ?5, "             \
@@ -754,6 +755,13 @@ void journal_run_blocked(struct journal *j, const char *reason)
 {
     sqlite3_stmt *s = use(j, J_RUN_BLOCKED);
     bind_text_or_null(s, 2, reason);
+    run(j, s);
+}
+
+void journal_straggler_after(struct journal *j, double seconds)
+{
+    sqlite3_stmt *s = use(j, J_STRAGGLER_AFTER);
+    bind_time(s, 2, seconds);
     run(j, s);
 }
 

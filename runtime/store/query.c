@@ -241,6 +241,7 @@ static const struct col run_cols[] = {
     {"(SELECT count(*) FROM commands c WHERE c.run_id = runs.id AND c.state = 'pending')", C_INT,
      RS(commands_pending)},
     {"coalesce(heartbeat_at, 0)", C_REAL, RS(heartbeat_at)},
+    {"coalesce(straggler_after, 0)", C_REAL, RS(straggler_after)},
     {"coalesce(projected_finish, 0)", C_REAL, RS(finish_at)},
     /* When a paused or halted run stopped moving: its last change of state
      * (evaluated for those two states only; few events follow a pause). */
@@ -459,6 +460,10 @@ static void derive_run(struct ns_store *st, struct ns_run_summary *out, double n
         out->finish_at = 0;
     out->eta_s = out->has_eta ? query_eta_at(out, now) : 0;
     out->elapsed_s = query_elapsed_at(out, now);
+    if (out->alive && out->straggler_after > 0)
+        out->stragglers = query_stragglers(st, out->id, out->straggler_after, now, NULL, 0);
+    if (out->stragglers < 0)
+        out->stragglers = 0;
 }
 
 /* A run that does not move - paused, halted, stopping, final, or with no

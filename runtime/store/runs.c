@@ -540,6 +540,16 @@ uint64_t *runs_key_hashes(struct ns_runs *r, size_t *n_out)
     return h;
 }
 
+void runs_succeeded_durations(struct ns_runs *r, void (*each)(void *ctx, double seconds), void *ctx)
+{
+    sqlite3_stmt *s = store_prepare(r->st, "SELECT duration FROM attempts WHERE run_id = ?1 AND "
+                                           "outcome = 'succeeded' AND duration IS NOT NULL");
+    sqlite3_bind_int64(s, 1, r->run_id);
+    while (sqlite3_step(s) == SQLITE_ROW)
+        each(ctx, sqlite3_column_double(s, 0));
+    sqlite3_finalize(s);
+}
+
 /* SELECT json_extract(json, path) (or json_type) stepped once. */
 static sqlite3_stmt *json_at(struct ns_runs *r, const char *fn, const char *json, const char *path)
 {

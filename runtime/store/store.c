@@ -22,10 +22,11 @@
 #include "store-internal.h"
 #include "nightshift/util.h"
 
-/* Schema version 10 (version 1, the executor columns of migrations[1], the rework columns of
+/* Schema version 11 (version 1, the executor columns of migrations[1], the rework columns of
  * migrations[2], the run token of migrations[3], the blocked reason of migrations[4], the events'
  * states of migrations[5], the pools of migrations[6], the counts by signature of
- * migrations[7], the waits of migrations[8], the upstreams of migrations[9]). Times are Unix
+ * migrations[7], the waits of migrations[8], the upstreams of migrations[9],
+ * the straggler threshold of migrations[10]). Times are Unix
  * seconds (REAL); states are the words of DESIGN.md. Counters on runs are maintained by the
  * runtime so a runs list never scans partitions; error_signatures and error_signature_parts
  * likewise, so grouping a million error records reads a handful of rows (the journal writes them
@@ -73,7 +74,8 @@ const char *const store_schema_sql =
     "  token TEXT,                      -- random, given at creation: names its files for ever\n"
     "  blocked_reason TEXT,             -- why nothing of it can run, from its executor (NULL: none)\n"
     "  pool_wait_s REAL NOT NULL DEFAULT 0,   -- seconds its runtimes waited for pool slots\n"
-    "  window_wait_s REAL NOT NULL DEFAULT 0  -- seconds it waited outside its window\n"
+    "  window_wait_s REAL NOT NULL DEFAULT 0, -- seconds it waited outside its window\n"
+    "  straggler_after REAL             -- an attempt running longer is a straggler (NULL: not yet)\n"
     ");\n"
     "CREATE INDEX runs_identity ON runs(job, params, id);\n"
     "CREATE TABLE partitions (\n"
@@ -558,6 +560,9 @@ static const char *const migrations[] = {
     "  PRIMARY KEY (run_id, pos)\n"
     ") WITHOUT ROWID;\n"
     "CREATE INDEX run_after_upstream ON run_after(upstream_run);\n",
+    /* 10 -> 11: how long an attempt may run before it is a straggler
+     * (query_straggler_after), as the runtime last worked it out. */
+    "ALTER TABLE runs ADD COLUMN straggler_after REAL;\n",
 };
 
 static int migrate(struct ns_store *st, char *err, size_t errlen)

@@ -31,6 +31,7 @@ extern char **environ;
 
 struct hook {
     enum ns_hook_event event;
+    int64_t idx; /* the partition a partition's hook is about; -1 for the run's */
     struct ns_proc proc;
     double started_mono, deadline_mono;
     bool reaped, killed;
@@ -53,36 +54,13 @@ static void free_strv(char **v)
     free(v);
 }
 
-void hooks_fire(struct rt *rt, enum ns_hook_event ev)
+/* The hook's environment: the caller's, without NIGHTSHIFT_*, then the
+ * run's figures, then the partition's (part may be NULL). */
+static char **hook_env(struct rt *rt, enum ns_hook_event ev, const char *summary,
+                       const struct hook_part *part)
 {
-    const struct ns_argv *argv = &rt->spec->hooks[ev];
-    if (argv->len == 0)
-        return;
-    char **args = NULL, **env = NULL;
-    size_t na = 0, ne = 0;
-    /* Run parameters ({out}, {date}...) expand; there is no partition here. */
-    struct ns_buf b = NS_BUF_INIT;
-    char err[512];
-    for (size_t i = 0; i < argv->len; i++) {
-        buf_reset(&b);
-        if (tmpl_expand(argv->items[i].text, rt->plan->run_params, rt->plan->run_params_len, &b,
-                        err, sizeof err) != 0) {
-            rt_event(rt, -1, 0, "hook", "hook %s not run: %s", spec_hook_name(ev), err);
-            buf_release(&b);
-            free_strv(args);
-            return;
-        }
-        push(&args, &na, ns_xstrdup(b.data ? b.data : ""));
-    }
-    buf_release(&b);
-    /* The morning report as it stands, for the hook to mail: written whole
-     * (temp file + rename) before the hook starts. */
-    char *summary = ns_xasprintf("%s/summary.txt", rt->run_dir);
-    if (summary_write_file(&rt->st, rt->run_id, summary, err, sizeof err) != 0) {
-        rt_event(rt, -1, 0, "hook", "hook %s gets no summary: %s", spec_hook_name(ev), err);
-        free(summary);
-        summary = NULL;
-    }
+    char **env = NULL;
+    size_t ne = 0;
     for (char **e = environ; e && *e; e++)
         if (strncmp(*e, "NIGHTSHIFT_", 11) != 0)
             push(&env, &ne, ns_xstrdup(*e));
@@ -110,16 +88,63 @@ void hooks_fire(struct rt *rt, enum ns_hook_event ev)
     push(&env, &ne, ns_xasprintf("NIGHTSHIFT_SLA_DEADLINE=%.0f", rt->sla_deadline));
     push(&env, &ne, ns_xasprintf("NIGHTSHIFT_PROJECTED_FINISH=%.0f", rt->projected_finish));
     push(&env, &ne, ns_xasprintf("NIGHTSHIFT_SUMMARY=%s", summary ? summary : ""));
-    free(summary);
     /* A final run's next step, the command status and the summary print. */
     char *next = NULL;
     control_next_command(&rt->st, rt->run_id, (int)rt->state,
                          !query_run_state_final((int)rt->state), &next);
     push(&env, &ne, ns_xasprintf("NIGHTSHIFT_NEXT_COMMAND=%s", next ? next : ""));
     free(next);
+    if (part) {
+        push(&env, &ne, ns_xasprintf("NIGHTSHIFT_PARTITION=%lld", (long long)part->idx));
+        push(&env, &ne, ns_xasprintf("NIGHTSHIFT_PARTITION_KEY=%s", part->key));
+        push(&env, &ne, ns_xasprintf("NIGHTSHIFT_RUNNING_S=%.1f", part->running_s));
+        push(&env, &ne, ns_xasprintf("NIGHTSHIFT_MEDIAN_S=%.3f", part->median_s));
+    }
+    return env;
+}
+
+void hooks_fire(struct rt *rt, enum ns_hook_event ev)
+{
+    hooks_fire_part(rt, ev, NULL);
+}
+
+void hooks_fire_part(struct rt *rt, enum ns_hook_event ev, const struct hook_part *part)
+{
+    const struct ns_argv *argv = &rt->spec->hooks[ev];
+    if (argv->len == 0)
+        return;
+    char **args = NULL, **env = NULL;
+    size_t na = 0;
+    /* Run parameters ({out}, {date}...) expand; there is no partition here. */
+    struct ns_buf b = NS_BUF_INIT;
+    char err[512];
+    for (size_t i = 0; i < argv->len; i++) {
+        buf_reset(&b);
+        if (tmpl_expand(argv->items[i].text, rt->plan->run_params, rt->plan->run_params_len, &b,
+                        err, sizeof err) != 0) {
+            rt_event(rt, -1, 0, "hook", "hook %s not run: %s", spec_hook_name(ev), err);
+            buf_release(&b);
+            free_strv(args);
+            return;
+        }
+        push(&args, &na, ns_xstrdup(b.data ? b.data : ""));
+    }
+    buf_release(&b);
+    /* The morning report as it stands, for the hook to mail: written whole
+     * (temp file + rename) before the hook starts. A partition's hook gets
+     * none: it fires mid-run, where the report of a big run costs seconds. */
+    char *summary = part ? NULL : ns_xasprintf("%s/summary.txt", rt->run_dir);
+    if (summary && summary_write_file(&rt->st, rt->run_id, summary, err, sizeof err) != 0) {
+        rt_event(rt, -1, 0, "hook", "hook %s gets no summary: %s", spec_hook_name(ev), err);
+        free(summary);
+        summary = NULL;
+    }
+    env = hook_env(rt, ev, summary, part);
+    free(summary);
 
     struct hook *h = ns_xcalloc(1, sizeof *h);
     h->event = ev;
+    h->idx = part ? part->idx : -1;
     struct ns_launch l = {args, env, rt->spec->dir};
     if (exec_start(&l, &h->proc, err, sizeof err) != 0) {
         rt_event(rt, -1, 0, "hook", "hook %s could not start: %s", spec_hook_name(ev), err);
@@ -131,7 +156,7 @@ void hooks_fire(struct rt *rt, enum ns_hook_event ev)
         h->deadline_mono = h->started_mono + (double)rt->spec->hook_timeout_ms / 1000.0;
         rt->hooks = ns_xrealloc(rt->hooks, (rt->nhooks + 1) * sizeof *rt->hooks);
         rt->hooks[rt->nhooks++] = h;
-        journal_event(rt->j, -1, 0, "hook", "hook %s started (pid %d)", spec_hook_name(ev),
+        journal_event(rt->j, h->idx, 0, "hook", "hook %s started (pid %d)", spec_hook_name(ev),
                       (int)h->proc.pid);
     }
     free_strv(args);
@@ -196,7 +221,7 @@ static void finish(struct rt *rt, struct hook *h)
         snprintf(what, sizeof what, "was killed by signal %d after %s", WTERMSIG(h->wstatus), dur);
     /* Stored as the hook wrote it, escaped when shown (once). */
     char *out = escape_nuls_dup(h->output.data ? h->output.data : "", h->output.len);
-    rt_event(rt, -1, 0, "hook", "hook %s %s%s%s", spec_hook_name(h->event), what,
+    rt_event(rt, h->idx, 0, "hook", "hook %s %s%s%s", spec_hook_name(h->event), what,
              h->output.len ? "; output: " : "", out);
     free(out);
     buf_release(&h->output);

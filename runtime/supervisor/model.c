@@ -313,5 +313,6 @@ void rt_model_release(struct rt *rt)
     free(rt->untouched);
     free(rt->key_text);
     free(rt->key_hashes);
+    straggle_release(rt);
     runs_close(rt->runs);
 }

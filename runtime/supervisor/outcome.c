@@ -252,6 +252,7 @@ void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_error)
     if (succeeded) {
         to = P_SUCCEEDED;
         p->row.finished_at = now;
+        straggle_succeeded(rt, now - a->started_wall);
     } else if (p->skip_when_done) {
         to = P_SKIPPED;
         p->row.finished_at = now;

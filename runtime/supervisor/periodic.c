@@ -147,6 +147,7 @@ void rt_periodic(struct rt *rt, bool force)
             write_figures(rt, rate, c.elapsed_s);
         guard_check_budget(rt);
         guard_check_sla(rt, rt->projected_finish, false);
+        straggle_check(rt, now); /* the live attempts, and the median when it moved */
         if (rt->opts->on_tick && !rt->tty_gone)
             rt->opts->on_tick(rt->opts->ctx, &c);
     }

@@ -848,6 +848,7 @@ static int rt_open(struct rt *rt, const char *db_path, struct ns_run_result *res
 static bool rt_start(struct rt *rt, bool resumed, bool ended_before)
 {
     guard_init_sla(rt);
+    straggle_init(rt);
     rt->state = NS_RS_RUNNING;
     journal_run_state(rt->j, NS_RS_RUNNING, NULL);
     rt_event(rt, -1, 0, "run_state",

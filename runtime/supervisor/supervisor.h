@@ -103,6 +103,15 @@ void part_map_insert(struct part_map *m, struct part *p);
 void part_map_remove(struct part_map *m, int64_t idx);
 void part_map_release(struct part_map *m, void (*free_part)(struct part *));
 
+/* straggle.c's figures: the succeeded attempts' durations in log-spaced
+ * buckets, the threshold they give, a bit per partition already told. */
+struct straggle {
+    uint32_t *buckets;
+    int64_t n, n_seen; /* durations counted; n when the threshold was last worked out */
+    double median, after;
+    uint8_t *told;
+};
+
 struct rt {
     const struct ns_spec *spec;
     const struct ns_plan *plan;
@@ -189,6 +198,7 @@ struct rt {
     size_t nhooks;
     struct rt_pools *pools; /* pools.c: NULL when the spec uses no pool */
     struct rt_window *window; /* window.c: NULL when the spec has no window */
+    struct straggle straggle;
 };
 
 /* The partition idx in memory, loaded from its row if it is not (never
@@ -198,6 +208,14 @@ struct part *rt_part(struct rt *rt, int64_t idx);
 /* hooks.c: the spec's hook commands, run beside the loop. */
 struct pollfd;
 void hooks_fire(struct rt *rt, enum ns_hook_event ev);
+/* What a partition's hook (on_straggler) is about: its environment says it. */
+struct hook_part {
+    int64_t idx;
+    const char *key;
+    double running_s, median_s;
+};
+/* hooks_fire for a partition's event: no summary file (it fires mid-run). */
+void hooks_fire_part(struct rt *rt, enum ns_hook_event ev, const struct hook_part *part);
 size_t hooks_pollfds(struct rt *rt, struct pollfd *pfd);
 void hooks_service(struct rt *rt, const struct pollfd *pfd, size_t n);
 bool hooks_reaped(struct rt *rt, pid_t pid, int status);
@@ -206,6 +224,15 @@ double hooks_next_deadline(const struct rt *rt);
  * serve(rt, hinted) is called every turn (hinted: the commands FIFO had a
  * hint), so operator commands are still answered. */
 void hooks_wait_all(struct rt *rt, void (*serve)(struct rt *rt, bool hinted));
+
+/* straggle.c: stragglers (query.h's rule). init reads the run's succeeded
+ * durations back (after rt_load_partitions); succeeded counts one more;
+ * check (once a second) stores the threshold when it moves and tells of
+ * each new straggler once: an event and the on_straggler hook. */
+void straggle_init(struct rt *rt);
+void straggle_release(struct rt *rt);
+void straggle_succeeded(struct rt *rt, double seconds);
+void straggle_check(struct rt *rt, double now);
 
 /* guard.c: error budget and SLA. */
 void guard_check_budget(struct rt *rt);

@@ -71,6 +71,21 @@ static void test_record_rate_own_records(void **state)
     assert_true(query_record_rate(9000, 10000, 10.0) == 0); /* redone from a checkpoint */
 }
 
+/* query.h's straggler rule: 3x the median once 5 succeeded, never under
+ * 1 s, only for a running partition with a live attempt. */
+static void test_straggler_rule(void **state)
+{
+    (void)state;
+    assert_true(query_straggler_after(10, 4) == 0); /* too few succeeded */
+    assert_true(query_straggler_after(10, 5) == 30);
+    assert_true(query_straggler_after(0.1, 100) == NS_STRAGGLER_MIN_S);
+    assert_true(query_is_straggler(30, NS_PS_RUNNING, 1000, 1031));
+    assert_false(query_is_straggler(30, NS_PS_RUNNING, 1000, 1030));
+    assert_false(query_is_straggler(0, NS_PS_RUNNING, 1000, 9999)); /* no threshold yet */
+    assert_false(query_is_straggler(30, NS_PS_PAUSED, 1000, 1100));
+    assert_false(query_is_straggler(30, NS_PS_RUNNING, 0, 1100)); /* no live attempt */
+}
+
 static void test_failure_group_states(void **state)
 {
     (void)state;
@@ -131,6 +146,7 @@ int main(void)
         cmocka_unit_test(test_all_done_finishes_now),
         cmocka_unit_test(test_eta_gate),
         cmocka_unit_test(test_record_rate_own_records),
+        cmocka_unit_test(test_straggler_rule),
         cmocka_unit_test(test_failure_group_states),
         cmocka_unit_test(test_state_words),
         cmocka_unit_test(test_partition_figures),
