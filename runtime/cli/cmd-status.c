@@ -484,28 +484,13 @@ static void print_pending_commands(struct ns_store *st, const struct ns_run_summ
 
 #define STRAGGLERS_SHOWN 20
 
-/* The run's stragglers now (query.h), the longest running first: up to
- * STRAGGLERS_SHOWN into rows; returns how many there are, 0 when none. */
-static int64_t read_stragglers(struct ns_store *st, long long id, double now,
-                               struct ns_straggler rows[STRAGGLERS_SHOWN], double *after)
-{
-    struct ns_run_summary r;
-    char err[256];
-    int found = query_run_summary(st, id, now, &r, err, sizeof err);
-    *after = r.straggler_after;
-    int64_t n = found == 1 && r.stragglers > 0
-                    ? query_stragglers(st, id, r.straggler_after, now, rows, STRAGGLERS_SHOWN)
-                    : 0;
-    query_run_summary_release(&r);
-    return n > 0 ? n : 0;
-}
-
 /* status --json: "straggler_partitions", the longest running first. */
-static void json_stragglers(struct ns_store *st, long long id, struct ns_json *j)
+static void json_stragglers(struct ns_store *st, const struct ns_run_summary *r, struct ns_json *j)
 {
     struct ns_straggler rows[STRAGGLERS_SHOWN];
-    double after;
-    int64_t n = read_stragglers(st, id, ns_now(), rows, &after);
+    /* The read model's rule: none while no runtime drives the run. */
+    int64_t n = query_stragglers(st, r->id, r->alive ? r->straggler_after : 0, ns_now(), rows,
+                                 STRAGGLERS_SHOWN);
     json_open_array(j, "straggler_partitions");
     for (int64_t i = 0; i < n && i < STRAGGLERS_SHOWN; i++) {
         json_open_object(j, NULL);
@@ -515,19 +500,19 @@ static void json_stragglers(struct ns_store *st, long long id, struct ns_json *j
         json_close_object(j);
     }
     json_close_array(j);
-    query_stragglers_release(rows, n < STRAGGLERS_SHOWN ? (size_t)n : STRAGGLERS_SHOWN);
+    query_stragglers_release(rows, n < 0 ? 0 : n < STRAGGLERS_SHOWN ? (size_t)n : STRAGGLERS_SHOWN);
 }
 
 /* The long tail: running partitions far past their siblings' median. */
-static void print_stragglers(struct ns_store *st, long long id, double now)
+static void print_stragglers(struct ns_store *st, const struct ns_run_summary *r, double now)
 {
     struct ns_straggler rows[STRAGGLERS_SHOWN];
-    double after;
-    int64_t n = read_stragglers(st, id, now, rows, &after);
-    if (n == 0)
+    int64_t n =
+        query_stragglers(st, r->id, r->alive ? r->straggler_after : 0, now, rows, STRAGGLERS_SHOWN);
+    if (n <= 0)
         return;
     char limit[32], ran[32];
-    ns_format_duration((int64_t)(after * 1000), limit, sizeof limit);
+    ns_format_duration((int64_t)(r->straggler_after * 1000), limit, sizeof limit);
     printf("%lld straggler%s (running over %s, %.0fx the median of the succeeded attempts):\n",
            (long long)n, n == 1 ? "" : "s", limit, NS_STRAGGLER_FACTOR);
     for (int64_t i = 0; i < n && i < STRAGGLERS_SHOWN; i++) {
@@ -538,7 +523,6 @@ static void print_stragglers(struct ns_store *st, long long id, double now)
     }
     query_stragglers_release(rows, n < STRAGGLERS_SHOWN ? (size_t)n : STRAGGLERS_SHOWN);
 }
-
 
 static int show_json(struct ns_store *st, long long id)
 {
@@ -555,6 +539,7 @@ static int show_json(struct ns_store *st, long long id)
     struct ns_json j;
     json_begin_document(&j, &b, "status");
     json_run_fields(&j, &r);
+    json_stragglers(st, &r, &j);
     char *next = NULL;
     control_next_command(st, r.id, r.run_state, r.alive, &next);
     json_field_bytes(&j, "next_command", next, next ? strlen(next) : 0);
@@ -586,7 +571,6 @@ static int show_json(struct ns_store *st, long long id)
     }
     json_close_array(&j);
     query_failure_groups_release(&fg);
-    json_stragglers(st, id, &j);
 
     struct ns_dep_wait *w;
     long waits_total;
@@ -870,6 +854,7 @@ static int show_run(struct ns_store *st, long long id)
     }
     print_run_lines(st, &r, id, now);
     print_pending_commands(st, &r, now);
+    print_stragglers(st, &r, now);
     /* With no runtime nothing runs: those rows read as pending (query.h). */
     bool driven = r.alive;
     query_run_summary_release(&r);
@@ -881,7 +866,6 @@ static int show_run(struct ns_store *st, long long id)
     show_partitions(st, id, "failed", "failed", 20);
     show_partitions(st, id, "skipped", "skipped", 10);
     print_waits(st, id);
-    print_stragglers(st, id, now);
     print_failure_groups(st, id);
     print_latest_events(st, id);
     return NS_EXIT_OK;

@@ -83,8 +83,7 @@
     X(SIG_ADD_PART, "INSERT INTO error_signature_parts(run_id, idx, signature, records) "          \
                     "VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO UPDATE SET "                           \
                     "records = records + excluded.records")                                        \
-    /* Dropping a partition's records: its share of the counts goes, and what is left of */        \
-    /* its records is counted again. */                                                            \
+    /* A partition's records dropped: its share goes, what is left of them is counted again. */    \
     X(SIG_UNCOUNT, "UPDATE error_signatures SET records = error_signatures.records - p.records, "  \
                    "partitions = error_signatures.partitions - 1 FROM error_signature_parts p "    \
                    "WHERE p.run_id = ?1 AND p.idx = ?2 AND error_signatures.run_id = ?1 AND "      \
@@ -118,7 +117,7 @@
     X(COMMAND_RESULT, "UPDATE commands SET state = ?2, result = ?3, applied_at = ?4 "              \
                       "WHERE id = ?1 AND state = 'pending'")                                       \
     X(POOL_RELEASE, "DELETE FROM pool_holds WHERE run_id = ?1 AND attempt_id = ?2")                \
-    X(POOL_WITHDRAW, "DELETE FROM pool_waiters WHERE run_id = ?1")                                \
+    X(POOL_WITHDRAW, "DELETE FROM pool_waiters WHERE run_id = ?1")                                 \
     X(RUN_WAITED, "UPDATE runs SET pool_wait_s = pool_wait_s + ?2, "                               \
                   "window_wait_s = window_wait_s + ?3 WHERE id = ?1")
 
@@ -390,45 +389,6 @@ static void flush_events(struct journal *j)
     }
 }
 
-static sqlite3_stmt *use(struct journal *j, int which);
-static void run(struct journal *j, sqlite3_stmt *s);
-
-/* Writes the counts of the records counted since the last time (after the
- * records themselves: use() flushes them first). */
-static void flush_sigcounts(struct journal *j)
-{
-    size_t n = sigcount_len(j->sigs);
-    for (size_t i = 0; i < n; i++) {
-        int64_t idx, count;
-        const char *signature;
-        sigcount_get(j->sigs, i, &idx, &signature, &count);
-        /* SIG_ADD first: it asks whether the partition had the signature yet. */
-        for (int which = J_SIG_ADD; which <= J_SIG_ADD_PART; which++) {
-            sqlite3_stmt *s = use(j, which);
-            sqlite3_bind_int64(s, 2, idx);
-            sqlite3_bind_text(s, 3, signature, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(s, 4, count);
-            run(j, s);
-        }
-    }
-    sigcount_clear(j->sigs);
-}
-
-void journal_flush(struct journal *j)
-{
-    if (j)
-        flush_errors(j); /* events are not read back by the loop: they wait for the commit */
-}
-
-void journal_flush_all(struct journal *j)
-{
-    if (!j)
-        return;
-    flush_errors(j);
-    flush_sigcounts(j);
-    flush_events(j);
-}
-
 /* Returns the statement ready for binding, inside a transaction (or, while
  * waiting for the lock, ready to be queued by run()). */
 static sqlite3_stmt *use(struct journal *j, int which)
@@ -516,6 +476,41 @@ static void run(struct journal *j, sqlite3_stmt *s)
     if (j->crash_after)
         ns_crashpoint(j->crash_after);
     j->crash_after = NULL;
+}
+
+/* Writes the counts of the records counted since (after them: use() flushes them first). */
+static void flush_sigcounts(struct journal *j)
+{
+    size_t n = sigcount_len(j->sigs);
+    for (size_t i = 0; i < n; i++) {
+        int64_t idx, count;
+        const char *signature;
+        sigcount_get(j->sigs, i, &idx, &signature, &count);
+        /* SIG_ADD first: it asks whether the partition had the signature yet. */
+        for (int which = J_SIG_ADD; which <= J_SIG_ADD_PART; which++) {
+            sqlite3_stmt *s = use(j, which);
+            sqlite3_bind_int64(s, 2, idx);
+            sqlite3_bind_text(s, 3, signature, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(s, 4, count);
+            run(j, s);
+        }
+    }
+    sigcount_clear(j->sigs);
+}
+
+void journal_flush(struct journal *j)
+{
+    if (j)
+        flush_errors(j); /* events are not read back by the loop: they wait for the commit */
+}
+
+void journal_flush_all(struct journal *j)
+{
+    if (!j)
+        return;
+    flush_errors(j);
+    flush_sigcounts(j);
+    flush_events(j);
 }
 
 static void bind_text_or_null(sqlite3_stmt *s, int i, const char *t)
@@ -864,28 +859,28 @@ int64_t journal_error_record(struct journal *j, int64_t idx, int64_t attempt_id,
     return sqlite3_last_insert_rowid(store_db(j->st));
 }
 
+/* Runs statement which on partition idx (?2). */
+static void run_on_partition(struct journal *j, int which, int64_t idx)
+{
+    sqlite3_stmt *s = use(j, which);
+    sqlite3_bind_int64(s, 2, idx);
+    run(j, s);
+}
+
 int64_t journal_drop_errors_after(struct journal *j, int64_t idx, int64_t after_id)
 {
     if (!j->in_txn)
         begin_blocking(j); /* the count is needed now (launch; the loop avoids a wait) */
     flush_sigcounts(j);
-    static const int before[] = {J_SIG_UNCOUNT, J_SIG_UNCOUNT_PART},
-                     after[] = {J_SIG_RECOUNT_PART, J_SIG_RECOUNT};
-    for (size_t i = 0; i < NS_ARRAY_LEN(before); i++) {
-        sqlite3_stmt *s = use(j, before[i]);
-        sqlite3_bind_int64(s, 2, idx);
-        run(j, s);
-    }
+    run_on_partition(j, J_SIG_UNCOUNT, idx);
+    run_on_partition(j, J_SIG_UNCOUNT_PART, idx);
     sqlite3_stmt *s = use(j, J_DROP_ERRORS);
     sqlite3_bind_int64(s, 2, idx);
     sqlite3_bind_int64(s, 3, after_id);
     run(j, s);
     int64_t dropped = sqlite3_changes(store_db(j->st));
-    for (size_t i = 0; i < NS_ARRAY_LEN(after); i++) {
-        s = use(j, after[i]);
-        sqlite3_bind_int64(s, 2, idx);
-        run(j, s);
-    }
+    run_on_partition(j, J_SIG_RECOUNT_PART, idx);
+    run_on_partition(j, J_SIG_RECOUNT, idx);
     return dropped;
 }
 
