@@ -184,6 +184,7 @@ bool cli_wants_version(const struct ns_command *cmd, int argc, char **argv);
     X(pool)                                                                                        \
     X(audit)                                                                                       \
     X(summary)                                                                                     \
+    X(compare)                                                                                     \
     X(metrics)                                                                                     \
     X(events)                                                                                      \
     X(wait)                                                                                        \

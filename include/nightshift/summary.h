@@ -16,12 +16,14 @@
 struct ns_store;
 struct ns_run_report;
 
-enum ns_summary_format { NS_SUMMARY_TEXT, NS_SUMMARY_MARKDOWN, NS_SUMMARY_JSON };
+/* NS_SUMMARY_HTML is written by report_html_render (report-html.h), which
+ * reads more of the store than the report; summary_render does the rest. */
+enum ns_summary_format { NS_SUMMARY_TEXT, NS_SUMMARY_MARKDOWN, NS_SUMMARY_JSON, NS_SUMMARY_HTML };
 
-/* "text", "markdown" (or "md"), "json" -> the format; -1 if unknown. */
+/* "text", "markdown" (or "md"), "json", "html" -> the format; -1 if unknown. */
 int summary_format_from_name(const char *name);
 
-/* Appends the report r in format f to out. */
+/* Appends the report r in format f (not NS_SUMMARY_HTML) to out. */
 void summary_render(const struct ns_run_report *r, enum ns_summary_format f, struct ns_buf *out);
 
 /* Loads run_id's report and writes it as text to path through a temporary

@@ -1,12 +1,14 @@
 /*
- * cmd-summary.c - `nightshift summary [RUN] [--format text|markdown|json]`:
- * the morning report of one run (summary.h renders it).
+ * cmd-summary.c - `nightshift summary [RUN] [--format text|markdown|json|html]`:
+ * the morning report of one run (summary.h renders it; report-html.h the
+ * self-contained HTML page).
  */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "nightshift/cli.h"
 #include "nightshift/query-report.h"
+#include "nightshift/report-html.h"
 #include "nightshift/store.h"
 #include "nightshift/summary.h"
 #include "nightshift/util.h"
@@ -14,9 +16,10 @@
 static const struct cli_option summary_options[] = {
     {.name = "format",
      .arg = "F",
-     .help = "text (default), markdown (for a mail or a wiki) or json (one object, "
-             "schema nightshift.summary/1, docs/cli.md)",
-     .complete = "text markdown json"},
+     .help = "text (default), markdown (for a mail or a wiki), json (one object, "
+             "schema nightshift.summary/1, docs/cli.md) or html (one self-contained page "
+             "with a timeline and charts: summary RUN --format html > report.html)",
+     .complete = "text markdown json html"},
     {.name = "top",
      .arg = "N",
      .help = "error signatures to list (default 5)",
@@ -36,7 +39,7 @@ static int summary_check(struct cli *c)
 {
     const char *f = cli_opt(c, "format");
     if (f && summary_format_from_name(f) < 0) {
-        cli_error("summary", "--format: \"%s\" is not text, markdown or json", f);
+        cli_error("summary", "--format: \"%s\" is not text, markdown, json or html", f);
         return NS_EXIT_USAGE;
     }
     return 0;
@@ -57,10 +60,15 @@ static int summary(struct cli *c)
         cli_error("summary", "%s", err);
     } else {
         struct ns_buf b = NS_BUF_INIT;
-        summary_render(&r, (enum ns_summary_format)format, &b);
-        fwrite(b.data, 1, b.len, stdout);
+        if (format != NS_SUMMARY_HTML)
+            summary_render(&r, (enum ns_summary_format)format, &b);
+        if (format == NS_SUMMARY_HTML && report_html_render(c->st, &r, &b, err, sizeof err) != 0) {
+            cli_error("summary", "%s", err);
+        } else {
+            fwrite(b.data, 1, b.len, stdout);
+            rc = NS_EXIT_OK;
+        }
         buf_release(&b);
-        rc = NS_EXIT_OK;
     }
     report_release(&r);
     return rc;
@@ -68,7 +76,7 @@ static int summary(struct cli *c)
 
 const struct ns_command cmd_summary = {
     .name = "summary",
-    .args = "[RUN] [--format text|markdown|json] [--top N] [--db PATH]",
+    .args = "[RUN] [--format text|markdown|json|html] [--top N] [--db PATH]",
     .summary = "the morning report of a run",
     .run = summary,
     .check = summary_check,

@@ -27,7 +27,8 @@ int summary_format_from_name(const char *name)
     } names[] = {{"text", NS_SUMMARY_TEXT},
                  {"markdown", NS_SUMMARY_MARKDOWN},
                  {"md", NS_SUMMARY_MARKDOWN},
-                 {"json", NS_SUMMARY_JSON}};
+                 {"json", NS_SUMMARY_JSON},
+                 {"html", NS_SUMMARY_HTML}};
     for (size_t i = 0; i < NS_ARRAY_LEN(names); i++)
         if (strcmp(name, names[i].name) == 0)
             return (int)names[i].f;

@@ -130,8 +130,7 @@ void query_run_times_release(struct ns_run_times *t)
     memset(t, 0, sizeof *t);
 }
 
-int query_part_key_state(struct ns_store *st, int64_t run_id, int64_t idx, char **key,
-                         char **state)
+int query_part_key_state(struct ns_store *st, int64_t run_id, int64_t idx, char **key, char **state)
 {
     *key = *state = NULL;
     sqlite3_stmt *s =

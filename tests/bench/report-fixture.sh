@@ -46,7 +46,7 @@ UPDATE partitions SET state = CASE idx % 10 WHEN 8 THEN 'failed' ELSE 'succeeded
   started_at = (SELECT st FROM s WHERE s.idx = partitions.idx),
   finished_at = (SELECT max(ended_at) FROM attempts a WHERE a.run_id = 1 AND a.idx = partitions.idx)
   WHERE run_id = 1;
-UPDATE runs SET state = 'failed', state_reason = 'some partitions failed', started_at = $t0,
+UPDATE runs SET state = 'failed', state_reason = 'some partitions failed', started_at = $t0, created_at = $t0,
   finished_at = (SELECT max(ended_at) FROM attempts WHERE run_id = 1), heartbeat_at = NULL,
   runtime_pid = NULL, sla_state = NULL, sla_deadline = NULL, n_running = 0, n_pending = 0,
   n_retry_wait = 0, n_paused = 0,

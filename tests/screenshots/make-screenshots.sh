@@ -4,7 +4,8 @@
 #
 # Scenes: the runs list; a healthy live run (configs/demo.yaml, no failing
 # chunk); a run with failures: the failures view, the error browser and the
-# hostile record shown escaped; a 10 000-partition map (configs/many.yaml).
+# hostile record shown escaped; a 10 000-partition map (configs/many.yaml);
+# the HTML morning report of the failed run (report-shot.sh).
 # Each screen is `tmux capture-pane -e` (text with colours, a 256-colour
 # pane) -> sgr2html.pl (HTML in the palette tests/unit/test-theme.c checks
 # for contrast, read from tui/theme.c) -> headless Chromium -> PNG. Needs
@@ -127,4 +128,6 @@ wait_for 5 screen_has '^Runs > run 3 many'
 keys m
 wait_for 5 screen_has 'of 10000'
 shot map-10000
+# The morning report of the failed run, as a browser shows it.
+"$root/tests/screenshots/report-shot.sh" "$bin" "$db" 1 "$out/report.png"
 keys Q
