@@ -84,4 +84,11 @@ long deps_waits(struct ns_store *st, int64_t run_id, long limit, long scan_limit
                 struct ns_dep_wait **out, long *total);
 void deps_waits_free(struct ns_dep_wait *w, long n);
 
+/* The run's word for what it waits for, when its upstreams hold back some
+ * of its first pending partitions: the first one's reason, and how many
+ * more ("waiting for extract 2026-11-03 (failed, attempt 3/3); 2 more
+ * partitions wait"). NULL when nothing is held (or the run waits for no
+ * upstream). One SELECT for a run without after:. The caller frees. */
+char *deps_run_waiting(struct ns_store *st, int64_t run_id);
+
 #endif

@@ -168,8 +168,10 @@ struct ns_run_summary {
                                          ("node n1 drained: disk"); NULL: nothing blocks it,
                                          or no runtime drives it */
     char *waiting_for;                /* what its next attempt waits for ("waiting for pool
-                                         wh (4/4 in use) for 3s": pools_run_waiting); NULL:
-                                         nothing, or no runtime drives it */
+                                         wh (4/4 in use) for 3s": pools_run_waiting), else
+                                         what its upstreams hold back ("waiting for extract
+                                         2026-11-03 (failed, attempt 3/3)": deps_run_waiting);
+                                         NULL: nothing (a pool: or no runtime drives it) */
     int64_t concurrency;
     struct ns_state_counts counts;
     int64_t records_done, records_total, error_records;

@@ -288,3 +288,19 @@ void deps_waits_free(struct ns_dep_wait *w, long n)
     }
     free(w);
 }
+
+#define RUN_WAITING_SCAN 1000 /* pending partitions looked at for the run's word */
+
+char *deps_run_waiting(struct ns_store *st, int64_t run_id)
+{
+    struct ns_dep_wait *w;
+    long total;
+    long n = deps_waits(st, run_id, 1, RUN_WAITING_SCAN, &w, &total);
+    if (n <= 0)
+        return NULL;
+    char *word = total > 1 ? ns_xasprintf("%s; %ld more partition%s wait%s", w[0].why, total - 1,
+                                          total - 1 == 1 ? "" : "s", total - 1 == 1 ? "s" : "")
+                           : ns_xstrdup(w[0].why);
+    deps_waits_free(w, n);
+    return word;
+}

@@ -17,6 +17,7 @@
 
 #include "store-internal.h"
 #include "nightshift/pools.h"
+#include "nightshift/deps.h"
 #include "nightshift/query.h"
 #include "nightshift/util.h"
 #include "query-internal.h"
@@ -454,6 +455,8 @@ static void derive_run(struct ns_store *st, struct ns_run_summary *out, double n
         out->blocked_reason = NULL;
     }
     out->waiting_for = out->alive ? pools_run_waiting(st, out->id) : NULL;
+    if (!out->waiting_for && !out->final) /* else its upstreams (after:), if they hold it */
+        out->waiting_for = deps_run_waiting(st, out->id);
     derive_motion(out, now);
     out->has_eta = run_has_eta(out->run_state, out->alive) && out->finish_at > 0;
     if (!out->has_eta)
