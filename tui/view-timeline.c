@@ -9,7 +9,9 @@
  * drawn before the retry on its slot where that slot is otherwise empty.
  * Every kind has its own glyph, so the picture reads without colour:
  *   = succeeded   > running   X failed   ! killed/interrupted/lost   . waiting
- * When a cell holds several, the most urgent wins (X ! > = .).
+ * When a cell holds several, the most urgent wins (X ! > = .). An attempt
+ * longer than a column starts with '|', so attempts back to back on a slot
+ * (and a retry after its wait) stay apart.
  *
  * Only the window on screen is read (query_timeline_spans, at most SPANS_MAX), so a
  * million attempts cost what a screenful costs. Following (the default
@@ -158,12 +160,19 @@ static bool span_cols(const struct timeline_view *v, const struct ns_tl_span *s,
 static void draw_head(struct timeline_view *v, int y, int w, double t0)
 {
     struct tui *t = v->t;
+    /* Attempts running at each column's middle (an attempt ending and
+     * the next starting within one column count once). */
     double *running = ns_xcalloc((size_t)(v->cols > 0 ? v->cols : 1), sizeof *running);
     for (int i = 0; i < v->n; i++) {
+        const struct ns_tl_span *sp = &v->spans[i];
+        double end = sp->end > 0 ? sp->end : t->now;
         int c0, c1;
-        if (v->spans[i].kind != NS_TL_WAITING && span_cols(v, &v->spans[i], t0, &c0, &c1))
-            for (int c = c0; c <= c1; c++)
-                running[c]++;
+        if (sp->kind != NS_TL_WAITING && span_cols(v, sp, t0, &c0, &c1))
+            for (int c = c0; c <= c1; c++) {
+                double mid = t0 + v->spc * (c + 0.5);
+                if (sp->start <= mid && mid < end)
+                    running[c]++;
+            }
     }
     double max = 0;
     for (int c = 0; c < v->cols; c++)
@@ -202,6 +211,9 @@ static void draw_slots(struct timeline_view *v, int y, int rows, double t0)
     int n_cells = rows * v->cols;
     signed char *cell = ns_xmalloc((size_t)(n_cells > 0 ? n_cells : 1));
     memset(cell, -1, (size_t)(n_cells > 0 ? n_cells : 1));
+    /* An attempt's first column, when it has more than one, is a '|':
+     * back-to-back attempts on one slot stay apart without colour. */
+    bool *first = ns_xcalloc((size_t)(n_cells > 0 ? n_cells : 1), sizeof *first);
     for (int i = 0; i < v->n; i++) {
         int row = v->slot[i] - v->top, c0, c1;
         if (row < 0 || row >= rows || !span_cols(v, &v->spans[i], t0, &c0, &c1))
@@ -212,6 +224,9 @@ static void draw_slots(struct timeline_view *v, int y, int rows, double t0)
             if (*p < 0 || kinds[k].urgency > kinds[*p].urgency)
                 *p = (signed char)k;
         }
+        double start_col = (v->spans[i].start - t0) / v->spc;
+        if (k != NS_TL_WAITING && c1 > c0 && start_col >= 0)
+            first[row * v->cols + c0] = true;
     }
     for (int r = 0; r < rows && v->top + r < v->n_slots; r++) {
         term_putf(y + r, 0, LABEL_W, A_DIM, "%6d ", v->top + r + 1);
@@ -219,10 +234,11 @@ static void draw_slots(struct timeline_view *v, int y, int rows, double t0)
             signed char k = cell[r * v->cols + c];
             if (k < 0)
                 continue;
-            char g[2] = {kinds[k].glyph, 0};
+            char g[2] = {first[r * v->cols + c] ? '|' : kinds[k].glyph, 0};
             term_put(y + r, LABEL_W + c, 1, term_attr(kinds[k].color), g);
         }
     }
+    free(first);
     free(cell);
 }
 

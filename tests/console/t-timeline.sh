@@ -31,13 +31,13 @@ wait_screen "T opens the timeline" 5 '^Runs > run 1 fixture > timeline'
 wait_screen "the whole run on one screen, following now" 5 '^following 00:42:32-00:53:20  9s/col  running'
 wait_screen "the sparkline's peak: three ran at once" 5 ' max 3$'
 wait_screen "a clock every ten columns" 5 '^slot +\|00:42:32 +\|00:44:02'
-wait_screen "slot 1: #0 succeeded, then #3 killed" 5 '^ +1 +=+ *!+$'
-wait_screen "slot 2: a failure, its wait, the retry, a failure waiting now" 5 '^ +2 +X+\.+=+X+\.+$'
-wait_screen "slot 3: running up to now" 5 '^ +3 +>+$'
+wait_screen "slot 1: #0 succeeded, then #3 killed" 5 '^ +1 +\|=+\|!+$'
+wait_screen "slot 2: a failure, its wait, the retry, a failure waiting now" 5 '^ +2 +\|X+\.+\|=+\|X+\.+$'
+wait_screen "slot 3: running up to now" 5 '^ +3 +\|>+$'
 wait_screen "the legend reads without colour" 5 '^> running += succeeded +X failed +! killed/lost +\. waiting'
 row3=$(screen | grep -E '^ +3 ')
 # 550 s at 9 s a column: 61 or 62 columns of '>' up to the right edge.
-n=$(printf '%s' "$row3" | tr -cd '>' | wc -c)
+n=$(printf '%s' "$row3" | tr -cd '|>' | wc -c)
 check "the running bar's length is its time (61-62 columns)" [ "$n" -ge 61 ] && [ "$n" -le 62 ]
 
 keys +

@@ -3,9 +3,10 @@
 # and renders real PNG images into screenshots/ (make screenshots).
 #
 # Scenes: the runs list; a healthy live run (configs/demo.yaml, no failing
-# chunk); a run with failures: the failures view, the error browser and the
-# hostile record shown escaped; a 10 000-partition map (configs/many.yaml);
-# the HTML morning report of the failed run (report-shot.sh).
+# chunk), its map and its timeline; a run with failures: the failures view,
+# the error browser and the hostile record shown escaped; a 10 000-partition
+# map (configs/many.yaml); the HTML morning report of the failed run
+# (report-shot.sh).
 # Each screen is `tmux capture-pane -e` (text with colours, a 256-colour
 # pane) -> sgr2html.pl (HTML in the palette tests/unit/test-theme.c checks
 # for contrast, read from tui/theme.c) -> headless Chromium -> PNG. Needs
@@ -94,7 +95,11 @@ shot run-healthy
 keys m
 wait_for 5 screen_has '^1/cell'
 shot run-healthy-map
-keys m q
+keys m T
+wait_for 5 screen_has '^Runs > run 2 demo > timeline'
+wait_for 5 screen_has '^ +1 +[|=>]'
+shot timeline
+keys q q
 wait_for 5 screen_has '^ +1 demo'
 keys j
 shot runs
