@@ -90,7 +90,9 @@ void rt_window_close(struct rt *rt)
     rt->window = NULL;
 }
 
-/* The window closed: what on_close says, to a run that is running. */
+/* The window closed: what on_close says, to a run that is running. The
+ * reason (status, the console, the morning summary) says how many
+ * partitions are left and when it resumes. */
 static void closed(struct rt *rt)
 {
     struct rt_window *w = rt->window;
@@ -100,26 +102,32 @@ static void closed(struct rt *rt)
     if (rt->state != NS_RS_RUNNING)
         return;
     size_t live = rt->nlive;
+    long long left = (long long)rt->nparts - (long long)rt_done_count(rt);
+    char why[200];
     if (strcmp(sw->on_close, "pause") == 0 && live > 0) {
         rt_pause_workers(rt, true);
         w->paused_by_it = true;
-        char why[160];
-        snprintf(why, sizeof why, "window closed at %s (on_close: pause); it opens %s", sw->end,
-                 sw->start);
+        snprintf(why, sizeof why,
+                 "window closed at %s (on_close: pause) with %lld partitions left; resumes %s",
+                 sw->end, left, sw->start);
         rt_set_run_state(rt, NS_RS_PAUSED, why);
     } else if (strcmp(sw->on_close, "stop") == 0) {
         rt_request_stop(rt, false);
-        char why[160];
         snprintf(why, sizeof why,
-                 "window closed at %s (on_close: stop); a later run resumes it (from %s)", sw->end,
-                 sw->start);
+                 "window closed at %s (on_close: stop) with %lld partitions left; a later run "
+                 "resumes it from %s",
+                 sw->end, left, sw->start);
         rt_set_run_state(rt, NS_RS_STOPPING, why);
     } else {
-        rt_set_run_state(rt, NS_RS_RUNNING, w->reason);
+        snprintf(why, sizeof why, "%s: window closed at %s with %lld partitions left", w->reason,
+                 sw->end, left);
+        rt_set_run_state(rt, NS_RS_RUNNING, why);
     }
     rt_event(rt, -1, 0, "window",
-             "run %lld: window closed at %s (on_close: %s, %zu attempt%s running)",
-             (long long)rt->run_id, sw->end, sw->on_close, live, live == 1 ? "" : "s");
+             "run %lld: window closed at %s with %lld partitions left (on_close: %s, %zu "
+             "attempt%s running); resumes %s",
+             (long long)rt->run_id, sw->end, left, sw->on_close, live, live == 1 ? "" : "s",
+             sw->start);
 }
 
 /* The time outside the window ends (it opened, or an operator forced it). */

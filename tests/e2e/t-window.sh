@@ -56,7 +56,12 @@ check "some ran before the close" test "$before" -ge 2
 is "nothing started after the close" "$(sql "SELECT count(*) FROM attempts WHERE run_id = $run AND started_at >= $close")" 0
 is "the attempts that ran succeeded" "$(sql "SELECT count(*) FROM attempts WHERE run_id = $run AND outcome = 'succeeded'")" "$before"
 check "the runtime waits for the window (alive)" kill -0 "$rt"
-is "the run is running, waiting for the window" "$(sql "SELECT state || ': ' || state_reason FROM runs WHERE id = $run")" "running: waiting for window (opens 22:00)"
+# Left at the close: the partitions not finished then (those still running drained after).
+like "the run is running, waiting for the window, with what was left" "$(sql "SELECT state || ': ' || state_reason FROM runs WHERE id = $run")" \
+    "^running: waiting for window \(opens 22:00\): window closed at 23:00 with [0-9]+ partitions left$"
+left=$(sql "SELECT state_reason FROM runs WHERE id = $run" | sed 's/.* with \([0-9]*\) partitions left/\1/')
+check "as many as were not finished at the close ($left, $before started)" test "$left" -ge $((8 - before)) -a "$left" -le 8
+like "the morning summary says it too" "$(ns summary drains)" "window closed at 23:00 with $left partitions left"
 
 kill -9 "$rt"
 wait_for "the runtime is gone" 5 pid_gone "$rt"
@@ -80,7 +85,7 @@ resume {\"force\":true} applied"
 spec pauses 1 4 pause
 NIGHTSHIFT_TEST_NOW=$((close - 1)) spawn pauses "$NIGHTSHIFT" run --db "$NIGHTSHIFT_DB" "$T/pauses.yaml"
 wait_for "the window closes and pauses the run" 10 sh -c "[ \"\$(sqlite3 '$NIGHTSHIFT_DB' \"SELECT state || ' ' || n_paused FROM runs WHERE job = 'pauses'\")\" = 'paused 1' ]"
-like "the reason names the window" "$(reason pauses)" "window closed at 23:00 \(on_close: pause\); it opens 22:00"
+like "the reason names the window" "$(reason pauses)" "window closed at 23:00 \(on_close: pause\) with 1 partitions left; resumes 22:00"
 ns resume pauses --force >/dev/null 2>&1
 is "resume --force continues it" "$?" 0
 wait_for "the paused run finishes" 20 sh -c "[ \"\$(sqlite3 '$NIGHTSHIFT_DB' \"SELECT state FROM runs WHERE job = 'pauses'\")\" = succeeded ]"
