@@ -129,6 +129,81 @@ int report_load(struct ns_store *st, int64_t run_id, int top, int list_limit,
                 struct ns_run_report *r, char *err, size_t errlen);
 void report_release(struct ns_run_report *r);
 
+/* ---- the night: every run of a period (`summary --since`) ---- */
+
+/* One failure signature across the runs of a period: the partitions that
+ * failed or wait to retry (NS_FAILURE_GROUP_STATES) with that last
+ * signature, in whichever run. */
+struct ns_night_group {
+    char *signature; /* NULL: failed without one */
+    int64_t partitions;
+    int64_t *runs; /* the runs it touches, ascending */
+    size_t nruns;
+    int64_t example_run, example_idx; /* the first partition of the first run */
+    char *example_key;                /* worker bytes */
+    char *example_message;            /* worker bytes: its last failure */
+};
+
+/* What holds an unfinished run's pending partitions back, as its upstreams
+ * say (deps.h, the spec's after:). */
+struct ns_night_upstream {
+    long partitions; /* pending partitions its upstreams hold back (of the first
+                        NS_NIGHT_UPSTREAM_SCAN looked at); 0: none */
+    char *first;     /* the first one's sentence ("waiting for extract 2026-11-03
+                        (failed, attempt 3/3)"), NULL when none; worker bytes */
+};
+#define NS_NIGHT_UPSTREAM_SCAN 10000
+
+/* The morning report of a period: each run active in it (created, last
+ * written or finished at or after since: the runs list's --since), oldest
+ * first, as report_load reads it (without its own lists), and the failure
+ * groups across them, biggest first. */
+struct ns_night_report {
+    double since, now;
+    struct ns_run_report *runs;
+    struct ns_night_upstream *upstream; /* one per run */
+    size_t nruns;
+    struct ns_night_group *groups;
+    size_t ngroups;
+    int64_t nsignatures;      /* distinct failure signatures in all (listed or not) */
+    int64_t group_partitions; /* partitions in every group */
+    char host[256];           /* this host, and the database (absolute) */
+    char *db_path;
+};
+
+/* Loads the period from since (Unix seconds) to now, with at most top
+ * failure groups. Returns 0, or -1 with a sentence in err (database error).
+ * Release with report_night_release even on error. */
+int report_night_load(struct ns_store *st, double since, int top, struct ns_night_report *n,
+                      char *err, size_t errlen);
+void report_night_release(struct ns_night_report *n);
+
+/* What an unfinished run waits on, in words, from the read model's
+ * figures (one phrase for the summary and the console): "no runtime drives
+ * it", "paused: REASON", "halted: REASON", "stopped: REASON", what its next
+ * attempt waits for (a pool: waiting_for), its upstreams (up, may be NULL:
+ * "waiting for extract 2026-11-03 (failed, attempt 3/3); 4 partitions wait
+ * for upstreams"), its window (the running run's state reason), what
+ * blocks its executor (blocked_reason), else what it is doing ("nothing: 2
+ * running, 3 pending, 0 waiting to retry"). NULL for a succeeded or failed
+ * run. Worker bytes may be in it: the caller escapes. The caller frees. */
+char *report_run_waits(const struct ns_run_summary *s, const struct ns_night_upstream *up);
+
+/* One projected finish for a night's runs against the latest deadline. */
+struct ns_night_finish {
+    int64_t unfinished;  /* runs not yet succeeded or failed */
+    double finish_at;    /* when the last of them is projected to end (the last end
+                            when all have ended); 0 when not known: */
+    int64_t unknown_run; /* a run that has no projection (it does not move), or 0 */
+    double deadline;     /* the latest SLA deadline among the runs (each the earlier of
+                            its deadline and start + max_duration); 0: none has one */
+    int64_t deadline_run;
+};
+/* Without dependencies between runs, the set ends when its last run ends:
+ * the latest of the runs' projected finishes (query.h's ETA), as the runs
+ * themselves project it. Pure. */
+void report_night_finish(const struct ns_night_report *n, struct ns_night_finish *out);
+
 /* One row of the events feed. */
 struct ns_report_event {
     int64_t id;

@@ -15,6 +15,7 @@
 
 struct ns_store;
 struct ns_run_report;
+struct ns_night_report;
 
 /* NS_SUMMARY_HTML is written by report_html_render (report-html.h), which
  * reads more of the store than the report; summary_render does the rest. */
@@ -25,6 +26,14 @@ int summary_format_from_name(const char *name);
 
 /* Appends the report r in format f (not NS_SUMMARY_HTML) to out. */
 void summary_render(const struct ns_run_report *r, enum ns_summary_format f, struct ns_buf *out);
+
+/* Appends the report of a night of runs (`summary --since`) in format f
+ * to out: the runs by outcome, failures by signature across them, what
+ * still runs or waits and on what, one projected finish against the latest
+ * deadline, each run's SLA, and the commands that retry or resume the
+ * failed and unfinished runs. JSON is nightshift.night/1 (docs/json.md). */
+void summary_render_night(const struct ns_night_report *n, enum ns_summary_format f,
+                          struct ns_buf *out);
 
 /* Loads run_id's report and writes it as text to path through a temporary
  * file and rename(), so a reader never sees half a report. Returns 0, or -1

@@ -127,6 +127,19 @@ char *ns_params_oneline(const char *canon);
 #define NS_RELATIVE_DATE_MAX_DAYS 100000
 int ns_resolve_relative_date(const char *value, double now, char *out, size_t outlen);
 
+/* The local time h:m:s on the day of t (Unix seconds) moved by days
+ * (mktime normalises a day out of range, and finds the DST offset of that
+ * moment), as Unix seconds; -1 when the clock cannot say. */
+double ns_local_clock_on(double t, int days, int h, int m, int s);
+/* The start of a period an operator names (`summary --since`, the
+ * console's night view), as Unix seconds, read at now in local time:
+ *   "18:00"              the latest 18:00 at or before now;
+ *   "today 18:00", "yesterday 18:00"  that day's;
+ *   "24h", "7d", "90m"   now less that duration (ns_parse_duration);
+ *   "2026-11-03", "2026-11-03 18:00", "2026-11-03T18:00:30"  that moment.
+ * Returns 0 with *out set, or -1 when text is none of these. */
+int ns_parse_since(const char *text, double now, double *out);
+
 /* mkdir -p: creates path and its missing parents with mode (less the
  * umask); an existing one is fine. Returns 0, or -1 with errno. */
 int ns_make_dirs(const char *path, mode_t mode);

@@ -571,3 +571,83 @@ int ns_make_dirs(const char *path, mode_t mode)
     free(p);
     return rc;
 }
+
+double ns_local_clock_on(double t, int days, int h, int m, int s)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    localtime_r(&tt, &tm);
+    tm.tm_mday += days;
+    tm.tm_hour = h;
+    tm.tm_min = m;
+    tm.tm_sec = s;
+    tm.tm_isdst = -1;
+    time_t r = mktime(&tm);
+    return r == (time_t)-1 ? -1 : (double)r;
+}
+
+/* "HH:MM" or "HH:MM:SS", the whole of text, into h, m, s. */
+static int parse_clock(const char *text, int *h, int *m, int *s)
+{
+    int n = 0;
+    *s = 0;
+    if (sscanf(text, "%2d:%2d%n", h, m, &n) != 2)
+        return -1;
+    if (text[n] == ':') {
+        int n2 = 0;
+        if (sscanf(text + n + 1, "%2d%n", s, &n2) != 1)
+            return -1;
+        n += 1 + n2;
+    }
+    if (text[n] || !strchr("0123456789", text[0]) || *h > 23 || *m > 59 || *s > 59 || *h < 0 ||
+        *m < 0 || *s < 0)
+        return -1;
+    return 0;
+}
+
+int ns_parse_since(const char *text, double now, double *out)
+{
+    int h, m, s;
+    if (!text || !*text)
+        return -1;
+    if (parse_clock(text, &h, &m, &s) == 0) {
+        double t = ns_local_clock_on(now, 0, h, m, s);
+        if (t > now)
+            t = ns_local_clock_on(now, -1, h, m, s);
+        *out = t;
+        return t < 0 ? -1 : 0;
+    }
+    static const struct {
+        const char *word;
+        int days;
+    } days[] = {{"today ", 0}, {"yesterday ", -1}};
+    for (size_t i = 0; i < NS_ARRAY_LEN(days); i++) {
+        size_t l = strlen(days[i].word);
+        if (strncasecmp(text, days[i].word, l) == 0) {
+            if (parse_clock(text + l, &h, &m, &s) != 0)
+                return -1;
+            *out = ns_local_clock_on(now, days[i].days, h, m, s);
+            return *out < 0 ? -1 : 0;
+        }
+    }
+    int64_t ms;
+    if (ns_parse_duration(text, &ms) == 0) {
+        *out = now - (double)ms / 1000.0;
+        return 0;
+    }
+    /* A date, then optionally a clock after a space or a T. */
+    int y, mo, d, n = 0;
+    if (sscanf(text, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10 || mo < 1 || mo > 12 ||
+        d < 1 || d > 31)
+        return -1;
+    h = m = s = 0;
+    if (text[n] && ((text[n] != ' ' && text[n] != 'T') || parse_clock(text + n + 1, &h, &m, &s)))
+        return -1;
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
+                    .tm_min = m, .tm_sec = s, .tm_isdst = -1};
+    time_t r = mktime(&tm);
+    if (r == (time_t)-1 || tm.tm_mday != d)
+        return -1; /* mktime moved an impossible day (02-30) on */
+    *out = (double)r;
+    return 0;
+}

@@ -18,6 +18,7 @@
 #include "nightshift/json.h"
 #include "nightshift/query-report.h"
 #include "nightshift/summary.h"
+#include "summary-internal.h"
 
 int summary_format_from_name(const char *name)
 {
@@ -37,9 +38,7 @@ int summary_format_from_name(const char *name)
 
 /* ---- cells ------------------------------------------------------------- */
 
-/* Escaped for a terminal; in markdown also no backtick or pipe survives
- * (a code span or table cell could otherwise be broken out of). */
-static char *cell(const char *s, enum ns_summary_format f)
+char *summary_cell(const char *s, enum ns_summary_format f)
 {
     struct ns_buf b = NS_BUF_INIT;
     escape_for_terminal(s, strlen(s), 0, &b);
@@ -64,13 +63,13 @@ static const char *plural(int64_t n)
     return n == 1 ? "" : "s";
 }
 
-static char *fmt_dur(double s)
+char *summary_dur(double s)
 {
     char d[32];
     return ns_xstrdup(ns_format_duration((int64_t)(s * 1000 + 0.5), d, sizeof d));
 }
 
-static char *fmt_time(double t)
+char *summary_time(double t)
 {
     if (t <= 0)
         return ns_xstrdup("-");
@@ -84,17 +83,7 @@ static char *fmt_time(double t)
 
 /* ---- one layout for text and markdown ------------------------------------- */
 
-#define MAX_COLS 6
-
-struct table {
-    const char *title;
-    size_t ncols;
-    const char *head[MAX_COLS];
-    char **cells; /* nrows * ncols, owned */
-    size_t nrows;
-};
-
-static void table_row(struct table *t, ...)
+void summary_table_row(struct summary_table *t, ...)
 {
     va_list ap;
     va_start(ap, t);
@@ -105,7 +94,7 @@ static void table_row(struct table *t, ...)
     t->nrows++;
 }
 
-static void table_write(struct table *t, enum ns_summary_format f, struct ns_buf *out)
+void summary_table_write(struct summary_table *t, enum ns_summary_format f, struct ns_buf *out)
 {
     if (f == NS_SUMMARY_MARKDOWN) {
         buf_addf(out, "\n## %s\n\n", t->title);
@@ -133,7 +122,7 @@ static void table_write(struct table *t, enum ns_summary_format f, struct ns_buf
         buf_adds(out, "  (none)\n");
         goto done;
     }
-    size_t w[MAX_COLS];
+    size_t w[SUMMARY_MAX_COLS];
     for (size_t c = 0; c < t->ncols; c++) {
         w[c] = strlen(t->head[c]);
         for (size_t r = 0; r < t->nrows; r++) {
@@ -161,9 +150,7 @@ done:
     t->nrows = 0;
 }
 
-static void figure(struct ns_buf *out, enum ns_summary_format f, const char *label, const char *fmt,
-                   ...) __attribute__((format(printf, 4, 5)));
-static void figure(struct ns_buf *out, enum ns_summary_format f, const char *label, const char *fmt,
+void summary_figure(struct ns_buf *out, enum ns_summary_format f, const char *label, const char *fmt,
                    ...)
 {
     va_list ap;
@@ -177,10 +164,10 @@ static void figure(struct ns_buf *out, enum ns_summary_format f, const char *lab
     va_end(ap);
 }
 
-static char *params_inline(const char *canon, enum ns_summary_format f)
+char *summary_params(const char *canon, enum ns_summary_format f)
 {
     char *s = ns_params_oneline(canon);
-    char *c = cell(s, f);
+    char *c = summary_cell(s, f);
     free(s);
     return c;
 }
@@ -190,81 +177,81 @@ static void render_figures(const struct ns_run_report *r, enum ns_summary_format
                            struct ns_buf *out)
 {
     bool md = f == NS_SUMMARY_MARKDOWN;
-    char *job = cell(r->run.job, f), *params = params_inline(r->run.params, f);
+    char *job = summary_cell(r->run.job, f), *params = summary_params(r->run.params, f);
     if (md)
         buf_addf(out, "# Run %lld: %s\n\n", (long long)r->run_id, job);
     else
         buf_addf(out, "nightshift summary: run %lld %s\n", (long long)r->run_id, job);
     free(job);
-    figure(out, f, "parameters", "%s", *params ? params : "(none)");
+    summary_figure(out, f, "parameters", "%s", *params ? params : "(none)");
     free(params);
-    char *reason = r->run.state_reason ? cell(r->run.state_reason, f) : NULL;
+    char *reason = r->run.state_reason ? summary_cell(r->run.state_reason, f) : NULL;
     bool final = r->run.finished_at > 0;
-    figure(out, f, "state", "%s%s%s%s%s", r->run.state, reason ? " (" : "", reason ? reason : "",
+    summary_figure(out, f, "state", "%s%s%s%s%s", r->run.state, reason ? " (" : "", reason ? reason : "",
            reason ? ")" : "",
            final          ? ""
            : r->run.alive ? "; a runtime is driving it"
                           : "; no runtime drives it");
     free(reason);
     if (r->next_command) {
-        char *next = cell(r->next_command, f);
-        figure(out, f, r->next_what, md ? "`%s`" : "%s", next);
+        char *next = summary_cell(r->next_command, f);
+        summary_figure(out, f, r->next_what, md ? "`%s`" : "%s", next);
         free(next);
     }
-    char *host = cell(r->host, f), *db = cell(r->db_path ? r->db_path : "?", f);
-    figure(out, f, "host", "%s", host);
-    figure(out, f, "database", "%s", db);
+    char *host = summary_cell(r->host, f), *db = summary_cell(r->db_path ? r->db_path : "?", f);
+    summary_figure(out, f, "host", "%s", host);
+    summary_figure(out, f, "database", "%s", db);
     free(host);
     free(db);
-    char *wall = fmt_dur(r->wall_s), *t0 = fmt_time(r->run.started_at),
-         *t1 = fmt_time(r->run.finished_at);
-    figure(out, f, "wall time", "%s (started %s, %s %s)", wall, t0,
+    char *wall = summary_dur(r->wall_s), *t0 = summary_time(r->run.started_at),
+         *t1 = summary_time(r->run.finished_at);
+    summary_figure(out, f, "wall time", "%s (started %s, %s %s)", wall, t0,
            final ? "finished" : "not finished;", final ? t1 : "still counting");
     free(wall);
     free(t0);
     free(t1);
     const struct ns_state_counts *c = &r->run.counts;
-    figure(out, f, "partitions", "%lld: %lld succeeded, %lld failed, %lld skipped, %lld unfinished",
+    summary_figure(out, f, "partitions", "%lld: %lld succeeded, %lld failed, %lld skipped, %lld unfinished",
            (long long)c->total, (long long)c->n[NS_PS_SUCCEEDED], (long long)c->n[NS_PS_FAILED],
            (long long)c->n[NS_PS_SKIPPED], (long long)(c->total - query_done(c)));
     if (r->ndurations > 0) {
-        char *p50 = fmt_dur(r->p50_s), *p95 = fmt_dur(r->p95_s), *mx = fmt_dur(r->max_s);
-        figure(out, f, "durations", "p50 %s, p95 %s, max %s (over %lld finished partition%s)", p50,
+        char *p50 = summary_dur(r->p50_s), *p95 = summary_dur(r->p95_s), *mx = summary_dur(r->max_s);
+        summary_figure(out, f, "durations", "p50 %s, p95 %s, max %s (over %lld finished partition%s)", p50,
                p95, mx, (long long)r->ndurations, plural(r->ndurations));
         free(p50);
         free(p95);
         free(mx);
     } else {
-        figure(out, f, "durations", "none yet (no partition has finished)");
+        summary_figure(out, f, "durations", "none yet (no partition has finished)");
     }
-    figure(out, f, "attempts",
+    summary_figure(out, f, "attempts",
            "%lld, of which %lld retr%s; %lld failed, %lld timed out, %lld signalled, %lld "
            "killed, %lld interrupted",
            (long long)r->attempts, (long long)r->retries, r->retries == 1 ? "y" : "ies", (long long)r->failed_attempts,
            (long long)r->timed_out, (long long)r->signalled, (long long)r->killed,
            (long long)r->interrupted);
-    figure(out, f, "rework",
+    summary_figure(out, f, "rework",
            "%lld record%s redone after crashes (%lld in all, by %lld attempt%s resuming behind "
            "the progress reached)",
            (long long)r->redone_after_crash, plural(r->redone_after_crash), (long long)r->redone,
            (long long)r->resumed_attempts, plural(r->resumed_attempts));
     if (r->run.pool_wait_s >= 0.05 || r->run.window_wait_s >= 0.05) {
-        char *pw = fmt_dur(r->run.pool_wait_s), *ww = fmt_dur(r->run.window_wait_s);
-        figure(out, f, "waited", "%s for shared pool slots, %s outside its window", pw, ww);
+        char *pw = summary_dur(r->run.pool_wait_s), *ww = summary_dur(r->run.window_wait_s);
+        summary_figure(out, f, "waited", "%s for shared pool slots, %s outside its window", pw, ww);
         free(pw);
         free(ww);
     }
-    figure(out, f, "records", "%lld done; %lld error record%s under %lld signature%s",
+    summary_figure(out, f, "records", "%lld done; %lld error record%s under %lld signature%s",
            (long long)r->run.records_done, (long long)r->run.error_records,
            plural(r->run.error_records), (long long)r->nsignatures, plural(r->nsignatures));
     if (r->run.sla_state) {
-        char *dl = fmt_time(r->run.sla_deadline), *md_ = fmt_dur(r->run.sla_max_duration);
-        figure(out, f, "SLA", "%s (deadline %s, max duration %s)", r->run.sla_state, dl,
+        char *dl = summary_time(r->run.sla_deadline), *md_ = summary_dur(r->run.sla_max_duration);
+        summary_figure(out, f, "SLA", "%s (deadline %s, max duration %s)", r->run.sla_state, dl,
                r->run.sla_max_duration > 0 ? md_ : "-");
         free(dl);
         free(md_);
     } else {
-        figure(out, f, "SLA", "none set");
+        summary_figure(out, f, "SLA", "none set");
     }
 }
 
@@ -277,13 +264,13 @@ static void table_failed(const struct ns_run_report *r, enum ns_summary_format f
     char title[96];
     snprintf(title, sizeof title, "failed partitions (%lld)",
              (long long)r->run.counts.n[NS_PS_FAILED]);
-    struct table t = {title, 4, {"PART", "KEY", "ATTEMPTS", "LAST FAILURE"}, NULL, 0};
+    struct summary_table t = {title, 4, {"PART", "KEY", "ATTEMPTS", "LAST FAILURE"}, NULL, 0};
     for (size_t i = 0; i < r->nfailed_parts; i++) {
         const struct ns_report_failed *p = &r->failed_parts[i];
-        table_row(&t, ns_xasprintf("%lld", (long long)p->idx), cell(p->key, f),
-                  ns_xasprintf("%lld", (long long)p->attempts), cell(p->message, f));
+        summary_table_row(&t, ns_xasprintf("%lld", (long long)p->idx), summary_cell(p->key, f),
+                  ns_xasprintf("%lld", (long long)p->attempts), summary_cell(p->message, f));
     }
-    table_write(&t, f, out);
+    summary_table_write(&t, f, out);
 }
 
 static void table_groups(const struct ns_run_report *r, enum ns_summary_format f,
@@ -292,16 +279,16 @@ static void table_groups(const struct ns_run_report *r, enum ns_summary_format f
     char title[96];
     snprintf(title, sizeof title, "error records by signature (top %zu of %lld)", r->ngroups,
              (long long)r->nsignatures);
-    struct table t = {title, 4, {"COUNT", "SIGNATURE", "EXAMPLE", "MESSAGE"}, NULL, 0};
+    struct summary_table t = {title, 4, {"COUNT", "SIGNATURE", "EXAMPLE", "MESSAGE"}, NULL, 0};
     for (size_t i = 0; i < r->ngroups; i++) {
         const struct ns_report_group *g = &r->groups[i];
-        char *key = cell(g->example_key, f);
-        table_row(&t, ns_xasprintf("%lld", (long long)g->count), cell(g->signature, f),
+        char *key = summary_cell(g->example_key, f);
+        summary_table_row(&t, ns_xasprintf("%lld", (long long)g->count), summary_cell(g->signature, f),
                   ns_xasprintf("partition %lld, key %s", (long long)g->example_idx, key),
-                  cell(g->example_message, f));
+                  summary_cell(g->example_message, f));
         free(key);
     }
-    table_write(&t, f, out);
+    summary_table_write(&t, f, out);
 }
 
 static void table_skipped(const struct ns_run_report *r, enum ns_summary_format f,
@@ -310,26 +297,26 @@ static void table_skipped(const struct ns_run_report *r, enum ns_summary_format 
     char title[96];
     snprintf(title, sizeof title, "skipped partitions (%lld)",
              (long long)r->run.counts.n[NS_PS_SKIPPED]);
-    struct table t = {title, 3, {"PART", "KEY", "REASON"}, NULL, 0};
+    struct summary_table t = {title, 3, {"PART", "KEY", "REASON"}, NULL, 0};
     for (size_t i = 0; i < r->nskips; i++) {
         const struct ns_report_skip *p = &r->skips[i];
-        table_row(&t, ns_xasprintf("%lld", (long long)p->idx), cell(p->key, f),
-                  cell(*p->reason ? p->reason : "(no reason given)", f));
+        summary_table_row(&t, ns_xasprintf("%lld", (long long)p->idx), summary_cell(p->key, f),
+                  summary_cell(*p->reason ? p->reason : "(no reason given)", f));
     }
-    table_write(&t, f, out);
+    summary_table_write(&t, f, out);
 }
 
 static void table_slowest(const struct ns_run_report *r, enum ns_summary_format f,
                           struct ns_buf *out)
 {
-    struct table t = {
+    struct summary_table t = {
         "slowest partitions", 5, {"PART", "KEY", "TIME", "ATTEMPTS", "STATE"}, NULL, 0};
     for (size_t i = 0; i < r->nslowest; i++) {
         const struct ns_report_part *p = &r->slowest[i];
-        table_row(&t, ns_xasprintf("%lld", (long long)p->idx), cell(p->key, f), fmt_dur(p->seconds),
+        summary_table_row(&t, ns_xasprintf("%lld", (long long)p->idx), summary_cell(p->key, f), summary_dur(p->seconds),
                   ns_xasprintf("%lld", (long long)p->attempts), ns_xstrdup(p->state));
     }
-    table_write(&t, f, out);
+    summary_table_write(&t, f, out);
 }
 
 static void table_audit(const struct ns_run_report *r, enum ns_summary_format f,
@@ -338,21 +325,21 @@ static void table_audit(const struct ns_run_report *r, enum ns_summary_format f,
     char title[96];
     snprintf(title, sizeof title, "audit trail (%lld operator command%s)",
              (long long)r->naudit_total, plural(r->naudit_total));
-    struct table t = {
+    struct summary_table t = {
         title, 6, {"ID", "ISSUED", "WHO", "VERB", "STATE", "ARGS -> RESULT"}, NULL, 0};
     for (size_t i = 0; i < r->naudit; i++) {
         const struct ns_report_audit *a = &r->audit[i];
-        char *user = cell(a->user, f), *src = cell(a->source, f), *args = cell(a->args, f),
-             *res = cell(*a->result ? a->result : "(pending)", f);
-        table_row(&t, ns_xasprintf("%lld", (long long)a->id), fmt_time(a->issued_at),
-                  ns_xasprintf("%s (%s)", user, src), cell(a->verb, f), ns_xstrdup(a->state),
+        char *user = summary_cell(a->user, f), *src = summary_cell(a->source, f), *args = summary_cell(a->args, f),
+             *res = summary_cell(*a->result ? a->result : "(pending)", f);
+        summary_table_row(&t, ns_xasprintf("%lld", (long long)a->id), summary_time(a->issued_at),
+                  ns_xasprintf("%s (%s)", user, src), summary_cell(a->verb, f), ns_xstrdup(a->state),
                   ns_xasprintf("%s -> %s", args, res));
         free(user);
         free(src);
         free(args);
         free(res);
     }
-    table_write(&t, f, out);
+    summary_table_write(&t, f, out);
 }
 
 static void render_tables(const struct ns_run_report *r, enum ns_summary_format f,

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "nightshift/control.h"
+#include "nightshift/deps.h"
 #include "nightshift/query-report.h"
 #include "nightshift/query.h"
 #include "nightshift/query-times.h"
@@ -526,4 +527,215 @@ long report_latest_per_job(struct ns_store *st, int limit, int64_t **ids)
     }
     sqlite3_finalize(s);
     return n;
+}
+
+/* ---- the night ------------------------------------------------------------ */
+
+/* The ids of the runs active since `since`, oldest first: the runs list's
+ * own filter (query_runs_filtered), page by page, so "active in the
+ * period" means the same in status --since and here. */
+static long night_run_ids(struct ns_store *st, double since, double now, int64_t **ids, char *err,
+                          size_t errlen)
+{
+    enum { PAGE = 64 };
+    const struct ns_run_filter f = {.since = since};
+    struct ns_run_summary rows[PAGE], anchor = {0};
+    long n = 0;
+    *ids = NULL;
+    for (bool first = true;; first = false) {
+        int got = query_runs_filtered(st, &f, first ? NULL : &anchor, 1, PAGE, now, rows, err,
+                                      errlen);
+        if (got < 0) {
+            free(*ids);
+            *ids = NULL;
+            return -1;
+        }
+        *ids = ns_xrealloc(*ids, (size_t)(n + got + 1) * sizeof **ids);
+        for (int i = 0; i < got; i++) {
+            (*ids)[n++] = rows[i].id;
+            anchor.id = rows[i].id;
+            query_run_summary_release(&rows[i]);
+        }
+        if (got < PAGE)
+            break;
+    }
+    /* Newest first as the list shows them; the report tells the night in order. */
+    for (long i = 0; i < n / 2; i++) {
+        int64_t t = (*ids)[i];
+        (*ids)[i] = (*ids)[n - 1 - i];
+        (*ids)[n - 1 - i] = t;
+    }
+    return n;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* "3,1,2" (group_concat of run ids) into a sorted array. */
+static void night_group_runs(struct ns_night_group *g, const char *list)
+{
+    for (const char *p = list; p && *p;) {
+        g->runs = ns_xrealloc(g->runs, (g->nruns + 1) * sizeof *g->runs);
+        g->runs[g->nruns++] = strtoll(p, NULL, 10);
+        p = strchr(p, ',');
+        p = p ? p + 1 : NULL;
+    }
+    qsort(g->runs, g->nruns, sizeof *g->runs, cmp_id);
+}
+
+/* The failure groups across the night's runs, in one statement: each
+ * signature's partitions, the runs they are in, and the first of them as
+ * the example. The run ids are ours (integers), written into the SQL. */
+static void night_groups(struct load *L, struct ns_night_report *n, int top)
+{
+    struct ns_buf q = NS_BUF_INIT;
+    buf_adds(&q, "WITH f AS (SELECT run_id, idx, key, last_signature AS sig, last_message AS msg, "
+                 "row_number() OVER (PARTITION BY last_signature ORDER BY run_id, idx) AS rn "
+                 "FROM partitions WHERE run_id IN (");
+    for (size_t i = 0; i < n->nruns; i++)
+        buf_addf(&q, "%s%lld", i ? ", " : "", (long long)n->runs[i].run_id);
+    buf_adds(&q, ") AND state IN (" NS_FAILURE_GROUP_STATES ")), g AS (SELECT sig, count(*) AS n, "
+                 "group_concat(DISTINCT run_id) AS runs FROM f GROUP BY sig) "
+                 "SELECT g.sig, g.n, g.runs, f.run_id, f.idx, f.key, f.msg, (SELECT count(*) "
+                 "FROM g), (SELECT sum(n) FROM g) FROM g JOIN f ON f.sig IS g.sig AND "
+                 "f.rn = 1 ORDER BY g.n DESC, g.sig IS NULL, g.sig LIMIT ?");
+    sqlite3_stmt *s = store_prepare(L->st, q.data);
+    buf_release(&q);
+    sqlite3_bind_int(s, 1, top);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        n->groups = ns_xrealloc(n->groups, (n->ngroups + 1) * sizeof *n->groups);
+        struct ns_night_group *g = &n->groups[n->ngroups++];
+        memset(g, 0, sizeof *g);
+        g->signature = col_dup(s, 0);
+        g->partitions = sqlite3_column_int64(s, 1);
+        night_group_runs(g, (const char *)sqlite3_column_text(s, 2));
+        g->example_run = sqlite3_column_int64(s, 3);
+        g->example_idx = sqlite3_column_int64(s, 4);
+        g->example_key = col_dup_empty(s, 5);
+        g->example_message = col_dup_empty(s, 6);
+        n->nsignatures = sqlite3_column_int64(s, 7);
+        n->group_partitions = sqlite3_column_int64(s, 8);
+    }
+    load_done(L, s);
+}
+
+/* The pending partitions of run_id its upstreams hold back (deps.h's one
+ * judgement), counted, and the first one's sentence. */
+static void night_upstream(struct ns_store *st, int64_t run_id, struct ns_night_upstream *up)
+{
+    struct ns_dep_wait *w;
+    long total = 0;
+    long n = deps_waits(st, run_id, 1, NS_NIGHT_UPSTREAM_SCAN, &w, &total);
+    if (n > 0) {
+        up->partitions = total;
+        up->first = w[0].why;
+        w[0].why = NULL;
+    }
+    deps_waits_free(w, n > 0 ? n : 0);
+}
+
+int report_night_load(struct ns_store *st, double since, int top, struct ns_night_report *n,
+                      char *err, size_t errlen)
+{
+    memset(n, 0, sizeof *n);
+    n->since = since;
+    n->now = ns_now();
+    if (gethostname(n->host, sizeof n->host - 1) != 0)
+        snprintf(n->host, sizeof n->host, "?");
+    n->db_path = control_db_path(st);
+    int64_t *ids;
+    long count = night_run_ids(st, since, n->now, &ids, err, errlen);
+    if (count < 0)
+        return -1;
+    n->runs = ns_xcalloc((size_t)count + 1, sizeof *n->runs);
+    n->upstream = ns_xcalloc((size_t)count + 1, sizeof *n->upstream);
+    int rc = 0;
+    for (long i = 0; i < count && rc == 0; i++, n->nruns++) {
+        rc = report_load(st, ids[i], 0, 0, &n->runs[i], err, errlen);
+        if (rc == 0 && !n->runs[i].run.final)
+            night_upstream(st, ids[i], &n->upstream[i]);
+    }
+    free(ids);
+    if (rc != 0 || n->nruns == 0)
+        return rc;
+    struct load L = {st, NULL, 0, err, errlen};
+    night_groups(&L, n, top);
+    return L.rc;
+}
+
+void report_night_release(struct ns_night_report *n)
+{
+    for (size_t i = 0; i < n->nruns; i++) {
+        report_release(&n->runs[i]);
+        free(n->upstream[i].first);
+    }
+    free(n->runs);
+    free(n->upstream);
+    for (size_t i = 0; i < n->ngroups; i++) {
+        struct ns_night_group *g = &n->groups[i];
+        free(g->signature);
+        free(g->runs);
+        free(g->example_key);
+        free(g->example_message);
+    }
+    free(n->groups);
+    free(n->db_path);
+    memset(n, 0, sizeof *n);
+}
+
+char *report_run_waits(const struct ns_run_summary *s, const struct ns_night_upstream *up)
+{
+    if (s->run_state == NS_RS_SUCCEEDED || s->run_state == NS_RS_FAILED)
+        return NULL;
+    const char *why = s->state_reason;
+    if (s->run_state == NS_RS_STOPPED)
+        return ns_xasprintf("stopped%s%s", why ? ": " : "", why ? why : "");
+    if (!s->alive)
+        return ns_xstrdup("no runtime drives it");
+    if (s->run_state == NS_RS_PAUSED || s->run_state == NS_RS_HALTED ||
+        s->run_state == NS_RS_STOPPING)
+        return ns_xasprintf("%s%s%s", query_run_state_word((enum ns_run_state)s->run_state),
+                            why ? ": " : "", why ? why : "");
+    if (s->waiting_for)
+        return ns_xstrdup(s->waiting_for);
+    if (up && up->first)
+        return up->partitions > 1 ? ns_xasprintf("%s; %ld partitions wait for upstreams",
+                                                 up->first, up->partitions)
+                                  : ns_xstrdup(up->first);
+    if (why) /* a running run's reason is what holds it: its window */
+        return ns_xstrdup(why);
+    if (s->blocked_reason)
+        return ns_xasprintf("blocked: %s", s->blocked_reason);
+    const struct ns_state_counts *c = &s->counts;
+    return ns_xasprintf("nothing: %lld running, %lld pending, %lld waiting to retry",
+                        (long long)c->n[NS_PS_RUNNING], (long long)c->n[NS_PS_PENDING],
+                        (long long)c->n[NS_PS_RETRY_WAIT]);
+}
+
+void report_night_finish(const struct ns_night_report *n, struct ns_night_finish *out)
+{
+    memset(out, 0, sizeof *out);
+    double last = 0;
+    for (size_t i = 0; i < n->nruns; i++) {
+        const struct ns_run_summary *s = &n->runs[i].run;
+        /* The runtime stores the earlier of the deadline and start + max_duration. */
+        if (s->sla_deadline > out->deadline) {
+            out->deadline = s->sla_deadline;
+            out->deadline_run = s->id;
+        }
+        bool ended = s->run_state == NS_RS_SUCCEEDED || s->run_state == NS_RS_FAILED;
+        if (ended) {
+            last = s->finished_at > last ? s->finished_at : last;
+            continue;
+        }
+        out->unfinished++;
+        if (s->has_eta && s->finish_at > 0)
+            last = s->finish_at > last ? s->finish_at : last;
+        else if (!out->unknown_run)
+            out->unknown_run = s->id;
+    }
+    out->finish_at = out->unknown_run ? 0 : last;
 }

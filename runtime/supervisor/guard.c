@@ -97,15 +97,7 @@ static double local_time_on(const char *hhmm, double t, int days)
     int h = 0, m = 0;
     if (sscanf(hhmm, "%d:%d", &h, &m) != 2)
         return 0;
-    time_t tt = (time_t)t;
-    struct tm tm;
-    localtime_r(&tt, &tm);
-    tm.tm_mday += days;
-    tm.tm_hour = h;
-    tm.tm_min = m;
-    tm.tm_sec = 0;
-    tm.tm_isdst = -1;
-    return (double)mktime(&tm);
+    return ns_local_clock_on(t, days, h, m, 0);
 }
 
 double rt_next_local_time(const char *hhmm, double after)

@@ -110,6 +110,8 @@ ns summary 1 --format json >"$T/summary.json"
 is "summary --format json exits 0" "$?" 0
 ns events 1 --json >"$T/events.jsonl"
 is "events --json exits 0" "$?" 0
+ns summary --since 1h --format json >"$T/night.json"
+is "summary --since --format json exits 0" "$?" 0
 ns plan "$SPECS/json-bytes.yaml" --json >"$T/plan.jsonl"
 is "plan --json exits 0" "$?" 0
 md() { python3 "$ROOT/tests/e2e/json-md-check.py" "$ROOT/docs/json.md" "$@"; }
@@ -119,6 +121,10 @@ is "errors --format jsonl matches json.md" "$(md nightshift.error/1 "$T/errors.j
 is "audit --json matches json.md" "$(md nightshift.audit/1 "$T/audit.json")" ok
 is "summary --format json matches json.md" "$(md nightshift.summary/1 "$T/summary.json")" ok
 is "events --json matches json.md" "$(md nightshift.event/1 "$T/events.jsonl" jsonl)" ok
+is "summary --since --format json matches json.md" "$(md nightshift.night/1 "$T/night.json")" ok
+is "summary --since: strict JSON, the run and its failure groups with the bytes kept" \
+    "$(validate "$T/night.json" night) $(field "$T/night.json" '(len(d["runs"]), sorted(g["partitions"] for g in d["failure_groups"]), [g["example"]["key"] for g in d["failure_groups"] if g["example"]["key"] != "bad"])')" \
+    "ok (1, [1, 1], ['r\u202eev'])"
 is "plan --json matches json.md" "$(md nightshift.plan/1 "$T/plan.jsonl" jsonl)" ok
 ns pool set jsonpool 2 --rate 5/s >/dev/null && ns pool set jsonpool2 1 >/dev/null
 ns pool --json >"$T/pools.json"

@@ -105,6 +105,41 @@ static void test_relative_dates(void **state)
     assert_null(date("", now));
 }
 
+/* The start of a period (`summary --since`, the night view), in UTC so
+ * the expected moments are fixed: now is 2026-11-04 07:30:00. */
+static double since(const char *text)
+{
+    double out = -12345;
+    return ns_parse_since(text, 1793777400.0, &out) == 0 ? out : -1;
+}
+
+static void test_since(void **state)
+{
+    (void)state;
+    setenv("TZ", "UTC", 1);
+    tzset();
+    const double midnight = 1793750400.0; /* 2026-11-04 00:00 */
+    assert_true(since("18:00") == midnight - 6 * 3600);     /* yesterday's: today's is ahead */
+    assert_true(since("07:00") == midnight + 7 * 3600);     /* today's: already passed */
+    assert_true(since("07:30") == midnight + 7.5 * 3600);   /* now itself */
+    assert_true(since("yesterday 18:00") == midnight - 6 * 3600);
+    assert_true(since("today 01:15:30") == midnight + 3600 + 15 * 60 + 30);
+    assert_true(since("24h") == 1793777400.0 - 86400);
+    assert_true(since("90m") == 1793777400.0 - 5400);
+    assert_true(since("2026-11-03") == midnight - 86400);
+    assert_true(since("2026-11-03 18:00") == midnight - 6 * 3600);
+    assert_true(since("2026-11-03T18:00:30") == midnight - 6 * 3600 + 30);
+    assert_true(since("") == -1);
+    assert_true(since("25:00") == -1);
+    assert_true(since("18:60") == -1);
+    assert_true(since("18") == 1793777400.0 - 18); /* a bare number is seconds */
+    assert_true(since("2026-02-30") == -1);
+    assert_true(since("2026-11-03 18") == -1);
+    assert_true(since("2026-11-03x") == -1);
+    assert_true(since("tomorrow 18:00") == -1);
+    assert_true(since("yesterday") == -1);
+}
+
 /* A helper thread must never take a signal meant for the loop's signalfd
  * (a SIGTERM delivered there would kill the runtime outright). */
 static void *report_mask(void *arg)
@@ -137,6 +172,7 @@ int main(void)
         cmocka_unit_test(test_durations_documented),
         cmocka_unit_test(test_durations_refused),
         cmocka_unit_test(test_relative_dates),
+        cmocka_unit_test(test_since),
         cmocka_unit_test(test_threads_start_with_signals_blocked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
