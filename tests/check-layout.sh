@@ -41,7 +41,7 @@ store       store.h query.h query-report.h control.h checkpointer.h gc.h wake.h 
             journal.h runs.h pools.h query-times.h deps.h
 exec        exec.h executor.h spool.h
 supervisor  runtime.h
-render      summary.h metrics.h export.h report-html.h compare.h
+render      summary.h metrics.h export.h report-html.h compare.h grep.h
 cli         cli.h control-cli.h
 tui         tui.h
 worker      emit.h

@@ -698,6 +698,10 @@ static bool loop_key(struct tui *t, struct loop *l, int ch)
         t->pushed = view_pools_new(t);
         res = TUI_PUSH;
         break;
+    case TUI_CMD_GREP:
+        t->pushed = tui_grep_view(t, top->run_id);
+        res = t->pushed ? TUI_PUSH : TUI_OK;
+        break;
     case TUI_CMD_FREEZE:
         t->frozen = !t->frozen;
         tui_status(t, A_NORMAL, "%s",

@@ -104,6 +104,8 @@ const struct tui_binding tui_bindings[] = {
      "records / grouped by signature / failed partitions by signature"},
     {'w', "w", TUI_CMD_EXPORT, TUI_SCOPE_ERRORS, 0, NULL,
      "export the current selection to a file (.csv or JSONL)"},
+    {'E', "E", TUI_CMD_GREP, TUI_SCOPE_RUN, 0, NULL,
+     "grep the run's logs and error records for a pattern (as nightshift grep)"},
     {'T', "T", TUI_CMD_TIMELINE, TUI_SCOPE_RUN, 0, NULL,
      "timeline: the run's attempts in time, one row per worker slot"},
     {'L', "L", TUI_CMD_LOG, TUI_SCOPE_PART | TUI_SCOPE_RUN, 0, NULL,

@@ -64,6 +64,7 @@
     X(ZOOM_OUT)                                                                                    \
     X(MAP)                                                                                         \
     X(POOLS)                                                                                       \
+    X(GREP)                                                                                        \
     X(ZOOM)                                                                                        \
     X(ERRORS)                                                                                      \
     X(FAILURES)                                                                                    \
@@ -462,6 +463,13 @@ const char *find_sort_title(const struct tui *t, enum ns_part_sort col, const ch
  * its count, the marks and a range; returns the columns used. */
 int find_draw_line(struct tui *t, const struct tui_find *f, bool filter, size_t marked, int y,
                    int x, int w);
+
+/* ---- grep (grep.c) ---- */
+
+/* Asks for a pattern and searches run_id's logs and error records
+ * (grep.h); a text view of the matches, or NULL (cancelled, or a status
+ * line said what went wrong). */
+struct tui_view *tui_grep_view(struct tui *t, int64_t run_id);
 
 /* ---- stragglers (stragglers.c) ---- */
 

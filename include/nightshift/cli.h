@@ -191,6 +191,7 @@ bool cli_wants_version(const struct ns_command *cmd, int argc, char **argv);
     X(schedule)                                                                                    \
     X(gc)                                                                                          \
     X(logs)                                                                                        \
+    X(grep)                                                                                        \
     X(emit)                                                                                        \
     X(console)
 
