@@ -157,6 +157,11 @@ double rt_pools_wait(const struct rt *rt, double now_mono)
     return p->ask_at_mono - now_mono;
 }
 
+bool rt_pools_handoff_due(const struct rt *rt)
+{
+    return rt->pools->released;
+}
+
 void rt_pools_committed(struct rt *rt)
 {
     struct rt_pools *p = rt->pools;

@@ -515,6 +515,7 @@ static int loop(struct rt *rt, char *err, size_t errlen)
         }
         double since = journal_open_since(rt->j);
         if (done || quiet || rt->verdicts || journal_waiting(rt->j) ||
+            (rt->pools && rt_pools_handoff_due(rt)) ||
             (since > 0 && ns_monotonic() - since >= COMMIT_DELAY_S)) {
             if (commit_turn(rt, false, err, errlen) != 0)
                 goto fail;

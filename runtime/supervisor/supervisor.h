@@ -338,6 +338,9 @@ void rt_pools_release(struct rt *rt, const struct attempt *a);
 void rt_pools_hinted(struct rt *rt);
 /* Seconds until the next ask is due (INFINITY: none). */
 double rt_pools_wait(const struct rt *rt, double now_mono);
+/* True when slots given back wait for the commit that hands them to
+ * another run (the loop then commits at once, not after the group delay). */
+bool rt_pools_handoff_due(const struct rt *rt);
 /* After each commit: poke the runs waiting for what we gave back. */
 void rt_pools_committed(struct rt *rt);
 
