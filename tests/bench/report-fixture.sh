@@ -6,8 +6,9 @@
 # Built on tests/console/make-fixture.sh (the real schema), then made a night
 # that ended: every tenth partition failed after two attempts, every tenth
 # other one succeeded on its retry after a backoff, the rest succeeded first
-# time; attempts packed on 8 worker slots; samples every 10 s; two operator
-# commands. A second run of the same job (run 2, an earlier night that
+# time; attempts packed on 8 worker slots (every seventh partition's first
+# attempt queued 2 s on the executor first, as on Slurm); samples every 10 s;
+# two operator commands. A second run of the same job (run 2, an earlier night that
 # succeeded, each partition 0.7 of the time) gives `compare` its baseline.
 set -eu
 db=$1
@@ -32,7 +33,7 @@ CREATE TEMP TABLE s AS
   FROM d;
 CREATE INDEX s_idx ON s(idx);
 INSERT INTO attempts(run_id, idx, n, started_at, ended_at, outcome, exit_code, duration, message)
-  SELECT 1, idx, 1, st, st + d, CASE kind WHEN 'ok' THEN 'succeeded' ELSE 'failed' END,
+  SELECT 1, idx, 1, st - CASE idx % 7 WHEN 3 THEN 2 ELSE 0 END, st + d, CASE kind WHEN 'ok' THEN 'succeeded' ELSE 'failed' END,
          CASE kind WHEN 'ok' THEN 0 ELSE 2 END, d,
          CASE kind WHEN 'ok' THEN NULL ELSE 'exit 2: connection reset by peer' END FROM s;
 INSERT INTO attempts(run_id, idx, n, started_at, ended_at, outcome, exit_code, duration, message)

@@ -176,6 +176,15 @@ like "an explicit baseline is not called the last success" "$(cat "$T/cmp21.json
 ns compare 2 nosuchjob >/dev/null 2>&1
 check "an unknown baseline is an error" test $? -ne 0
 
+# ---- queued on the executor (Slurm) is drawn apart ------------------------------
+sh "$ROOT/tests/bench/report-fixture.sh" "$T/queued.db" 300 10
+"$NIGHTSHIFT" summary 1 --db "$T/queued.db" --format html >"$T/queued.html"
+queued=$(sqlite3 "$T/queued.db" "SELECT count(*) FROM attempts WHERE run_id = 1 AND ended_at - duration > started_at + 0.5")
+check "the fixture has attempts that were queued ($queued)" test "$queued" -gt 0
+is "each queue wait is its own mark, apart from the running bar" "$(grep -c '<rect class="queued"' "$T/queued.html")" "$queued"
+like "its hover text says how long" "$(cat "$T/queued.html")" "partition 3 attempt 1: queued on the executor 2\\.0s"
+is "still one bar per attempt" "$(grep -c 'class="bar ' "$T/queued.html")" "$(sqlite3 "$T/queued.db" "SELECT count(*) FROM attempts WHERE run_id = 1")"
+
 # ---- above 2 000 partitions: aggregated, and said ------------------------------
 sh "$ROOT/tests/bench/report-fixture.sh" "$T/big.db" 3000 10
 "$NIGHTSHIFT" summary 1 --db "$T/big.db" --format html >"$T/big.html"
