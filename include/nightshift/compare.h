@@ -51,6 +51,11 @@ struct ns_compare {
  * compare_release, also after an error. */
 int compare_load(struct ns_store *st, int64_t a, int64_t b, struct ns_compare *out, char *err,
                  size_t errlen);
+/* The same with run a's times already read, keys included (the HTML
+ * report has them): only run b is read. */
+struct ns_run_times;
+int compare_load_from(struct ns_store *st, int64_t a, const struct ns_run_times *a_times, int64_t b,
+                      struct ns_compare *out, char *err, size_t errlen);
 void compare_release(struct ns_compare *c);
 
 /* The comparison as text (at most top partitions listed, the greatest

@@ -61,6 +61,10 @@ struct ns_run_times {
 int query_run_times(struct ns_store *st, int64_t run_id, bool with_keys, struct ns_run_times *out,
                     char *err, size_t errlen);
 void query_run_times_release(struct ns_run_times *t);
+/* Fills the keys of t's partitions (read without them) from run_id, in one
+ * walk of the primary key. Returns 0, or -1 with err. */
+int query_run_times_keys(struct ns_store *st, int64_t run_id, struct ns_run_times *t, char *err,
+                         size_t errlen);
 
 /* The key and state word of partition idx of run_id, into fresh strings
  * (caller frees): 1 found, 0 none, -1 error. For the few rows a report

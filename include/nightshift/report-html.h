@@ -21,9 +21,10 @@ struct ns_store;
 struct ns_run_report;
 
 /* Appends the page of report r (loaded by report_load on st) to out; st is
- * read again for the samples, commands, failure groups and the earlier
- * run. Returns 0, or -1 with a sentence in err. */
-int report_html_render(struct ns_store *st, const struct ns_run_report *r, struct ns_buf *out,
-                       char *err, size_t errlen);
+ * read again for the samples, commands, failure groups, the partitions'
+ * keys (added to r->times) and the earlier run. Returns 0, or -1 with a
+ * sentence in err. */
+int report_html_render(struct ns_store *st, struct ns_run_report *r, struct ns_buf *out, char *err,
+                       size_t errlen);
 
 #endif

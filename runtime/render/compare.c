@@ -109,8 +109,8 @@ static int load_side(struct ns_store *st, int64_t id, char **job, char **state, 
     return rc == 1 ? 0 : -1;
 }
 
-int compare_load(struct ns_store *st, int64_t a, int64_t b, struct ns_compare *out, char *err,
-                 size_t errlen)
+int compare_load_from(struct ns_store *st, int64_t a, const struct ns_run_times *a_times, int64_t b,
+                      struct ns_compare *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     out->run_a = a;
@@ -129,17 +129,21 @@ int compare_load(struct ns_store *st, int64_t a, int64_t b, struct ns_compare *o
     out->run_b = b;
     if (load_side(st, b, &out->job_b, &out->state_b, &out->wall_b, err, errlen) != 0)
         return -1;
-    struct ns_run_times ta, tb;
-    int rc = query_run_times(st, a, true, &ta, err, errlen);
+    struct ns_run_times ta = {0}, tb = {0};
+    int rc = a_times ? 0 : query_run_times(st, a, true, &ta, err, errlen);
     if (rc == 0)
         rc = query_run_times(st, b, true, &tb, err, errlen);
-    else
-        memset(&tb, 0, sizeof tb);
     if (rc == 0)
-        match(out, &ta, &tb);
+        match(out, a_times ? a_times : &ta, &tb);
     query_run_times_release(&ta);
     query_run_times_release(&tb);
     return rc;
+}
+
+int compare_load(struct ns_store *st, int64_t a, int64_t b, struct ns_compare *out, char *err,
+                 size_t errlen)
+{
+    return compare_load_from(st, a, NULL, b, out, err, errlen);
 }
 
 void compare_release(struct ns_compare *c)

@@ -20,6 +20,7 @@
 #include "nightshift/compare.h"
 #include "nightshift/escape.h"
 #include "nightshift/query-report.h"
+#include "nightshift/query-times.h"
 #include "nightshift/query.h"
 #include "nightshift/report-html.h"
 
@@ -383,8 +384,8 @@ static struct html_axis time_axis(const struct ns_run_report *r)
     return (struct html_axis){t0, t1, 70, 880};
 }
 
-int report_html_render(struct ns_store *st, const struct ns_run_report *r, struct ns_buf *out,
-                       char *err, size_t errlen)
+int report_html_render(struct ns_store *st, struct ns_run_report *r, struct ns_buf *out, char *err,
+                       size_t errlen)
 {
     struct html_axis ax = time_axis(r);
     header(out, r);
@@ -400,8 +401,17 @@ int report_html_render(struct ns_store *st, const struct ns_run_report *r, struc
     if (failure_tables(out, st, r, err, errlen) != 0)
         return -1;
     audit_table(out, r);
+    /* The comparison reuses this run's attempts, read once, with its keys. */
     struct ns_compare cmp;
-    int rc = compare_load(st, r->run_id, 0, &cmp, err, errlen);
+    int64_t base = query_previous_success(st, r->run_id);
+    int rc = base < 0    ? -1
+             : base == 0 ? 0
+                         : query_run_times_keys(st, r->run_id, &r->times, err, errlen);
+    if (base < 0)
+        ns_errf(err, errlen, "cannot look for the last successful run of %s", r->run.job);
+    memset(&cmp, 0, sizeof cmp);
+    if (rc == 0)
+        rc = compare_load_from(st, r->run_id, base ? &r->times : NULL, 0, &cmp, err, errlen);
     if (rc == 0)
         compare_render_html(&cmp, TOP_COMPARE, out);
     compare_release(&cmp);
