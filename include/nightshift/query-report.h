@@ -144,16 +144,6 @@ struct ns_night_group {
     char *example_message;            /* worker bytes: its last failure */
 };
 
-/* What holds an unfinished run's pending partitions back, as its upstreams
- * say (deps.h, the spec's after:). */
-struct ns_night_upstream {
-    long partitions; /* pending partitions its upstreams hold back (of the first
-                        NS_NIGHT_UPSTREAM_SCAN looked at); 0: none */
-    char *first;     /* the first one's sentence ("waiting for extract 2026-11-03
-                        (failed, attempt 3/3)"), NULL when none; worker bytes */
-};
-#define NS_NIGHT_UPSTREAM_SCAN 10000
-
 /* The morning report of a period: each run active in it (created, last
  * written or finished at or after since: the runs list's --since), oldest
  * first, as report_load reads it (without its own lists), and the failure
@@ -161,7 +151,6 @@ struct ns_night_upstream {
 struct ns_night_report {
     double since, now;
     struct ns_run_report *runs;
-    struct ns_night_upstream *upstream; /* one per run */
     size_t nruns;
     struct ns_night_group *groups;
     size_t ngroups;
@@ -180,14 +169,14 @@ void report_night_release(struct ns_night_report *n);
 
 /* What an unfinished run waits on, in words, from the read model's
  * figures (one phrase for the summary and the console): "no runtime drives
- * it", "paused: REASON", "halted: REASON", "stopped: REASON", what its next
- * attempt waits for (a pool: waiting_for), its upstreams (up, may be NULL:
- * "waiting for extract 2026-11-03 (failed, attempt 3/3); 4 partitions wait
- * for upstreams"), its window (the running run's state reason), what
- * blocks its executor (blocked_reason), else what it is doing ("nothing: 2
- * running, 3 pending, 0 waiting to retry"). NULL for a succeeded or failed
- * run. Worker bytes may be in it: the caller escapes. The caller frees. */
-char *report_run_waits(const struct ns_run_summary *s, const struct ns_night_upstream *up);
+ * it" (and what its upstreams hold back), "paused: REASON", "halted:
+ * REASON", "stopped: REASON", its waiting_for (a pool, or its upstreams:
+ * "waiting for extract 2026-11-03 (failed, attempt 3/3)"), its window (the
+ * running run's state reason), what blocks its executor (blocked_reason),
+ * else what it is doing ("nothing: 2 running, 3 pending, 0 waiting to
+ * retry"). NULL for a succeeded or failed run. Worker bytes may be in it:
+ * the caller escapes. The caller frees. */
+char *report_run_waits(const struct ns_run_summary *s);
 
 /* One projected finish for a night's runs against the latest deadline. */
 struct ns_night_finish {

@@ -170,7 +170,7 @@ static void night_unfinished(const struct ns_night_report *n, enum ns_summary_fo
         const struct ns_run_summary *s = &n->runs[i].run;
         if (pile_of(s) != PILE_UNFINISHED)
             continue;
-        char *waits = report_run_waits(s, &n->upstream[i]);
+        char *waits = report_run_waits(s);
         double eta = report_eta_seconds(&n->runs[i]);
         summary_table_row(&t, id_cell(s->id), summary_cell(s->job, f), ns_xstrdup(s->state),
                           ns_xasprintf("%lld/%lld", (long long)query_done(&s->counts),
@@ -240,8 +240,7 @@ static void json_text(struct ns_json *j, const char *key, const char *v)
     json_field_bytes(j, key, v, v ? strlen(v) : 0);
 }
 
-static void json_night_run(struct ns_json *j, const struct ns_run_report *r,
-                           const struct ns_night_upstream *up)
+static void json_night_run(struct ns_json *j, const struct ns_run_report *r)
 {
     const struct ns_run_summary *s = &r->run;
     json_open_object(j, NULL);
@@ -266,10 +265,9 @@ static void json_night_run(struct ns_json *j, const struct ns_run_report *r,
     else
         json_field_null(j, "eta_seconds");
     json_field_time(j, "projected_finish", eta >= 0 ? s->finish_at : 0);
-    char *waits = report_run_waits(s, up);
+    char *waits = report_run_waits(s);
     json_text(j, "waiting_on", waits);
     free(waits);
-    json_field_int(j, "upstream_held", up->partitions);
     json_text(j, "waiting_for", s->waiting_for);
     json_text(j, "blocked_reason", s->blocked_reason);
     json_field_str(j, "sla_state", s->sla_state);
@@ -328,7 +326,7 @@ static void render_night_json(const struct ns_night_report *n, const struct ns_n
     json_close_object(&j);
     json_open_array(&j, "runs");
     for (size_t i = 0; i < n->nruns; i++)
-        json_night_run(&j, &n->runs[i], &n->upstream[i]);
+        json_night_run(&j, &n->runs[i]);
     json_close_array(&j);
     json_field_int(&j, "failure_signatures", n->nsignatures);
     json_field_int(&j, "failure_group_partitions", n->group_partitions);

@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include "nightshift/control.h"
-#include "nightshift/deps.h"
 #include "nightshift/query-report.h"
 #include "nightshift/query.h"
 #include "nightshift/query-times.h"
@@ -622,21 +621,6 @@ static void night_groups(struct load *L, struct ns_night_report *n, int top)
     load_done(L, s);
 }
 
-/* The pending partitions of run_id its upstreams hold back (deps.h's one
- * judgement), counted, and the first one's sentence. */
-static void night_upstream(struct ns_store *st, int64_t run_id, struct ns_night_upstream *up)
-{
-    struct ns_dep_wait *w;
-    long total = 0;
-    long n = deps_waits(st, run_id, 1, NS_NIGHT_UPSTREAM_SCAN, &w, &total);
-    if (n > 0) {
-        up->partitions = total;
-        up->first = w[0].why;
-        w[0].why = NULL;
-    }
-    deps_waits_free(w, n > 0 ? n : 0);
-}
-
 int report_night_load(struct ns_store *st, double since, int top, struct ns_night_report *n,
                       char *err, size_t errlen)
 {
@@ -651,13 +635,9 @@ int report_night_load(struct ns_store *st, double since, int top, struct ns_nigh
     if (count < 0)
         return -1;
     n->runs = ns_xcalloc((size_t)count + 1, sizeof *n->runs);
-    n->upstream = ns_xcalloc((size_t)count + 1, sizeof *n->upstream);
     int rc = 0;
-    for (long i = 0; i < count && rc == 0; i++, n->nruns++) {
+    for (long i = 0; i < count && rc == 0; i++, n->nruns++)
         rc = report_load(st, ids[i], 0, 0, &n->runs[i], err, errlen);
-        if (rc == 0 && !n->runs[i].run.final)
-            night_upstream(st, ids[i], &n->upstream[i]);
-    }
     free(ids);
     if (rc != 0 || n->nruns == 0)
         return rc;
@@ -668,12 +648,9 @@ int report_night_load(struct ns_store *st, double since, int top, struct ns_nigh
 
 void report_night_release(struct ns_night_report *n)
 {
-    for (size_t i = 0; i < n->nruns; i++) {
+    for (size_t i = 0; i < n->nruns; i++)
         report_release(&n->runs[i]);
-        free(n->upstream[i].first);
-    }
     free(n->runs);
-    free(n->upstream);
     for (size_t i = 0; i < n->ngroups; i++) {
         struct ns_night_group *g = &n->groups[i];
         free(g->signature);
@@ -686,7 +663,7 @@ void report_night_release(struct ns_night_report *n)
     memset(n, 0, sizeof *n);
 }
 
-char *report_run_waits(const struct ns_run_summary *s, const struct ns_night_upstream *up)
+char *report_run_waits(const struct ns_run_summary *s)
 {
     if (s->run_state == NS_RS_SUCCEEDED || s->run_state == NS_RS_FAILED)
         return NULL;
@@ -694,17 +671,14 @@ char *report_run_waits(const struct ns_run_summary *s, const struct ns_night_ups
     if (s->run_state == NS_RS_STOPPED)
         return ns_xasprintf("stopped%s%s", why ? ": " : "", why ? why : "");
     if (!s->alive)
-        return ns_xstrdup("no runtime drives it");
+        return ns_xasprintf("no runtime drives it%s%s", s->waiting_for ? "; " : "",
+                            s->waiting_for ? s->waiting_for : "");
     if (s->run_state == NS_RS_PAUSED || s->run_state == NS_RS_HALTED ||
         s->run_state == NS_RS_STOPPING)
         return ns_xasprintf("%s%s%s", query_run_state_word((enum ns_run_state)s->run_state),
                             why ? ": " : "", why ? why : "");
     if (s->waiting_for)
         return ns_xstrdup(s->waiting_for);
-    if (up && up->first)
-        return up->partitions > 1 ? ns_xasprintf("%s; %ld partitions wait for upstreams",
-                                                 up->first, up->partitions)
-                                  : ns_xstrdup(up->first);
     if (why) /* a running run's reason is what holds it: its window */
         return ns_xstrdup(why);
     if (s->blocked_reason)
