@@ -288,6 +288,19 @@ bool tui_prompt(struct tui *t, const char *label, char *out, size_t outlen)
 
 /* ---- operator actions ---- */
 
+bool tui_client(struct tui *t, const char *what)
+{
+    char err[512];
+    if (!t->client_open) {
+        if (store_open(&t->client, t->st.path, NS_STORE_CLIENT, err, sizeof err) != 0) {
+            tui_status(t, term_attr(TUI_C_BAD), "%s: %s", what, err);
+            return false;
+        }
+        t->client_open = true;
+    }
+    return true;
+}
+
 void tui_command(struct tui *t, int64_t run_id, const char *verb, const char *args_json,
                  const char *what)
 {
@@ -300,13 +313,8 @@ void tui_command(struct tui *t, int64_t run_id, const char *verb, const char *ar
         tui_status(t, term_attr(TUI_C_WAIT), "no run selected");
         return;
     }
-    if (!t->client_open) {
-        if (store_open(&t->client, t->st.path, NS_STORE_CLIENT, err, sizeof err) != 0) {
-            tui_status(t, term_attr(TUI_C_BAD), "%s: %s", what, err);
-            return;
-        }
-        t->client_open = true;
-    }
+    if (!tui_client(t, what))
+        return;
     /* The one submit policy, the CLI's words (control.h). */
     struct ns_submit sub;
     if (control_issue(&t->client, run_id, verb, args_json, "console", &sub, err, sizeof err) != 0) {

@@ -54,6 +54,8 @@ const struct tui_binding tui_bindings[] = {
      "Failures", "failed partitions grouped by error signature"},
     {'P', "P", TUI_CMD_POOLS, S_LISTS, 0, NULL,
      "the shared pools: slots used, who holds them, who waits, start rate"},
+    {'=', "=", TUI_CMD_POOL_SET, TUI_SCOPE_POOLS, W, NULL,
+     "set a pool's size: asks NAME SLOTS (audited, as nightshift pool set)"},
     {'F', "F", TUI_CMD_FAILURES, TUI_SCOPE_RUNS | TUI_SCOPE_RUN | TUI_SCOPE_ERRORS, 0, NULL,
      "failed partitions grouped by error signature"},
     {KEY_F(9), "F9", TUI_CMD_KILL, S_PARTS, W, "Kill", "kill the attempt of the partition(s)"},

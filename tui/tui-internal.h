@@ -64,6 +64,7 @@
     X(ZOOM_OUT)                                                                                    \
     X(MAP)                                                                                         \
     X(POOLS)                                                                                       \
+    X(POOL_SET)                                                                                    \
     X(GREP)                                                                                        \
     X(ZOOM)                                                                                        \
     X(ERRORS)                                                                                      \
@@ -94,7 +95,8 @@ enum {
     TUI_SCOPE_ERRORS = 1 << 3,
     TUI_SCOPE_TEXT = 1 << 4, /* help, full error record, log */
     TUI_SCOPE_TIMELINE = 1 << 5,
-    TUI_SCOPE_ALL = 0x3f,
+    TUI_SCOPE_POOLS = 1 << 6, /* the pools panel (P) */
+    TUI_SCOPE_ALL = 0x7f,
 };
 
 /* Binding flags. */
@@ -316,6 +318,9 @@ int tui_choose(struct tui *t, const char *question, const char *choices);
 /* Reads a line on the status line; returns false on Esc. out is
  * NUL-terminated and may be pre-filled. */
 bool tui_prompt(struct tui *t, const char *label, char *out, size_t outlen);
+/* The console's client store (operator writes), opened on first use;
+ * false (the status line says why, with what) if it cannot be. */
+bool tui_client(struct tui *t, const char *what);
 /* Submits an operator command for run_id (unless read-only, or the verb
  * needs a live runtime and none is alive); the verdict shows on the status
  * line when the runtime has decided. what: words for the status line. */

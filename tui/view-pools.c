@@ -3,7 +3,7 @@
  * database, as `nightshift pool` lists them (slots used / size, start
  * rate, who set it), and under each pool who holds its slots (run, job,
  * slots, attempts) and who waits for them, oldest first: the order the
- * slots go in.
+ * slots go in. = sets a pool's size, as `nightshift pool set` does.
  *
  * The panel is re-read at every refresh (a handful of rows per pool); the
  * lines are built when loaded, escaped there (job names are user text).
@@ -120,10 +120,40 @@ static void pools_draw(struct tui_view *vv, struct tui *t, int y, int h, int w)
         term_put(y + i, 0, w, v->lines[v->top + i].attr, v->lines[v->top + i].text);
 }
 
+/* = : pool set NAME SLOTS from the console, through the CLI's one call
+ * (pools_set: the size and its audit row in one transaction, then the
+ * waiting runtimes are woken), source "console". */
+static enum tui_result set_pool(struct tui *t)
+{
+    char line[128] = "";
+    if (!tui_prompt(t, "pool set NAME SLOTS: ", line, sizeof line) || !line[0])
+        return TUI_REDRAW;
+    char name[72];
+    int slots, used = 0;
+    if (sscanf(line, "%71s %d %n", name, &slots, &used) != 2 || line[used] || slots < 1 ||
+        slots > 100000) {
+        tui_status(t, term_attr(TUI_C_BAD), "pool set: give a pool's NAME and SLOTS (1-100000)");
+        return TUI_REDRAW;
+    }
+    if (!tui_client(t, "pool set"))
+        return TUI_REDRAW;
+    char err[512], result[256];
+    if (pools_set(&t->client, name, slots, -1, 1, "console", result, sizeof result, err,
+                  sizeof err) != 0) {
+        char *e = tui_esc(t, err, strlen(err));
+        tui_status(t, term_attr(TUI_C_BAD), "pool set: %s", e);
+        free(e);
+        return TUI_REDRAW;
+    }
+    char *r = tui_esc(t, result, strlen(result));
+    tui_status(t, term_attr(TUI_C_OK), "pool set: %s", r);
+    free(r);
+    return TUI_RELOAD;
+}
+
 static enum tui_result pools_key(struct tui_view *vv, struct tui *t, enum tui_cmd cmd, int ch)
 {
     struct pools_view *v = (struct pools_view *)vv;
-    (void)t;
     (void)ch;
     int page = vv->height > 1 ? vv->height - 1 : 1;
     switch (cmd) {
@@ -144,6 +174,8 @@ static enum tui_result pools_key(struct tui_view *vv, struct tui *t, enum tui_cm
         return TUI_REDRAW;
     case TUI_CMD_BACK:
         return TUI_POP;
+    case TUI_CMD_POOL_SET:
+        return set_pool(t);
     default:
         return TUI_OK;
     }
@@ -156,7 +188,7 @@ static void pools_crumb(struct tui_view *vv, struct ns_buf *out)
 }
 
 static const struct tui_view_ops pools_ops = {
-    "pools", TUI_SCOPE_TEXT, pools_free_view, pools_load, NULL, pools_draw, pools_key, pools_crumb,
+    "pools", TUI_SCOPE_POOLS, pools_free_view, pools_load, NULL, pools_draw, pools_key, pools_crumb,
 };
 
 struct tui_view *view_pools_new(struct tui *t)

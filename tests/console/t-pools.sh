@@ -3,8 +3,8 @@
 # 19): two runs share a pool of 2 whose slots the first holds (its workers
 # wait at a gate); P opens the panel: the pool used 2/2, the first run
 # holding 2 slots with 2 attempts, the second waiting; the second run's
-# header says what it waits for; `pool set` to 3 shows on the panel within a
-# refresh; q goes back.
+# header says what it waits for; = sets the pool to 3 from the console
+# (audited, source console), which the panel shows; q goes back.
 . "$(dirname "$0")/lib.sh"
 
 cat >"$T/work.sh" <<'EOS'
@@ -35,9 +35,14 @@ wait_screen "P opens the pools panel" 5 '^Runs > pools'
 wait_screen "the pool, full: 2/2, one holder, one waiter" 5 '^warehouse +2/2 +1 +1 +- +operator'
 wait_screen "the holder's line: 2 slots, 2 attempts" 5 '^ +holds +run 1 +holder +2 slots, 2 attempts, since'
 wait_screen "the waiter's line, wanting 1" 5 '^ +waits +run 2 +waiter +wants 1, for'
-ns pool set warehouse 3 >/dev/null
-wait_screen "pool set shows on the panel: the waiter holds one, its next waits" 5 '^warehouse +3/3 +2 +1 '
+keys =
+wait_screen "= asks for the pool and its size" 5 'pool set NAME SLOTS:'
+keys "warehouse 3" Enter
+wait_screen "the console says the change" 5 'pool set: warehouse: 2 -> 3 slots'
+wait_screen "and the panel shows it: the waiter holds one, its next waits" 5 '^warehouse +3/3 +2 +1 '
 keys q
+is "the console's pool set is audited, source console" \
+    "$(sql "SELECT source || ' ' || result FROM pool_commands ORDER BY id DESC LIMIT 1")" "console warehouse: 2 -> 3 slots"
 wait_screen "q goes back to the runs list" 5 '^Runs +'
 keys Q
 wait_for "the console exits" 5 console_exited
