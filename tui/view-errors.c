@@ -52,7 +52,8 @@ struct errors_view {
     struct group_row *groups;
     int n_groups;
     int64_t total; /* error records in scope (from counters where possible) */
-    /* Grouping a million records takes a noticeable fraction of a second:
+    /* A whole run's groups are the runtime's running counts (cheap); a
+     * partition's, or a text filter's, group the records themselves:
      * regroup only when the run's counters moved, at most every few
      * seconds, or when the operator changed what is shown. */
     bool regroup;
