@@ -393,6 +393,7 @@ static void fixture_release(struct fixture *fx)
 {
     plan_release(&fx->plan);
     spec_release(&fx->spec);
+    free(fx->res.next_command);
     nftw(fx->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -402,6 +403,8 @@ static int fixture_run(struct fixture *fx)
     struct ns_runtime_opts opts = {.executor = &fake_ops};
     bool refused = false;
     fx->err[0] = '\0';
+    free(fx->res.next_command); /* the previous run's: each run gives its own */
+    fx->res.next_command = NULL;
     return runtime_run(&fx->spec, &fx->plan, fx->db, &opts, &fx->res, &refused, fx->err,
                        sizeof fx->err);
 }
