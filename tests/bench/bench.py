@@ -46,6 +46,7 @@ IDLE_S = 10 if QUICK else 60
 RSS_AT_S = 3 if QUICK else 10
 CONSOLE_PARTS = 10_000 if QUICK else 1_000_000
 CONSOLE_ERRORS = 100_000 if QUICK else 1_000_000
+REPORT_PARTS = 5_000 if QUICK else 200_000     # summary, the HTML report, compare
 
 TMP = tempfile.mkdtemp(prefix="nightshift-bench.")
 ENV = dict(os.environ, HOME=os.path.join(TMP, "home"), NIGHTSHIFT_DB=os.path.join(TMP, "unused.db"))
@@ -368,6 +369,29 @@ def bench_full():
     results["full_floor_s"] = timed([FLOOR, "-P", "4", "-n", str(FULL), "true"])
 
 
+def bench_report():
+    """summary (text), summary --format html and compare of a finished run of
+    REPORT_PARTS partitions (tests/bench/report-fixture.sh: retries, failures,
+    samples, commands, and an earlier successful run to compare with)."""
+    db = os.path.join(TMP, "report.db")
+    rmdb(db)
+    subprocess.run(["sh", os.path.join(ROOT, "tests", "bench", "report-fixture.sh"), db,
+                    str(REPORT_PARTS), "1000"], check=True, env=ENV, stdout=subprocess.DEVNULL)
+    results["summary_s"] = stats([timed([NS, "summary", "1", "--db", db]) for _ in range(RUNS)])
+    html = os.path.join(TMP, "report.html")
+    ts, rss = [], []
+    for _ in range(RUNS):
+        with open(html, "w") as f:
+            t, k = peak([NS, "summary", "1", "--db", db, "--format", "html"], stdout=f)
+        ts.append(t)
+        rss.append(k / 1024)
+    results["report_html_s"] = stats(ts)
+    results["report_html_rss_mib"] = stats(rss)
+    results["report_html_mib"] = os.path.getsize(html) / 1048576
+    results["compare_s"] = stats([timed([NS, "compare", "1", "--db", db]) for _ in range(RUNS)])
+    rmdb(db)
+
+
 def bench_console():
     r = subprocess.run([os.path.join(ROOT, "tests", "console", "t-scale.sh")],
                        env=dict(ENV, NIGHTSHIFT_BUILD=BUILD,
@@ -419,7 +443,7 @@ def main():
     for name, fn in [("plan", bench_plan), ("store", bench_store), ("rss-live", bench_rss_live),
                      ("control", bench_control), ("idle", bench_idle), ("small", bench_small),
                      ("ingest", bench_ingest), ("full", bench_full), ("console", bench_console),
-                     ("many", bench_many), ("slurm", bench_slurm)]:
+                     ("report", bench_report), ("many", bench_many), ("slurm", bench_slurm)]:
         guard(name, fn)
     m["load"] = machine()["load"]  # the load, though, at the end
     results["machine"] = m
@@ -464,6 +488,12 @@ def main():
         ("operator command while 10 runtimes share the database, median", "many_cmd_p50_ms", 1,
          " ms", ""),
         ("same, p99 (%d commands)" % COMMANDS, "many_cmd_p99_ms", 1, " ms", "≤ 1 000 ms"),
+        ("`summary` of a finished run of %d partitions" % REPORT_PARTS, "summary_s", 3, " s",
+         "≤ 0.3 s"),
+        ("`summary --format html` of the same: time", "report_html_s", 2, " s", "≤ 2 s"),
+        ("same: the page's size", "report_html_mib", 2, " MiB", "≤ 10 MB"),
+        ("same: peak RSS", "report_html_rss_mib", 1, " MiB", ""),
+        ("`compare` of the same with an earlier run", "compare_s", 2, " s", ""),
     ]
     L = []
     L.append("# Benchmarks\n")
