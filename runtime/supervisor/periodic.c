@@ -147,6 +147,8 @@ void rt_periodic(struct rt *rt, bool force)
             write_figures(rt, rate, c.elapsed_s);
         guard_check_budget(rt);
         guard_check_sla(rt, rt->projected_finish, false);
+        if (rt->window)
+            rt_window_check_risk(rt, rate, rt->projected_finish);
         straggle_check(rt, now); /* the live attempts, and the median when it moved */
         if (rt->opts->on_tick && !rt->tty_gone)
             rt->opts->on_tick(rt->opts->ctx, &c);

@@ -352,6 +352,10 @@ void rt_window_close(struct rt *rt);
 /* True if partitions may start now; applies on_close / the opening when
  * the window changed since the last call. */
 bool rt_window_allows(struct rt *rt);
+/* Flags the run at risk (its reason, an event; once per opening) when at
+ * the recent rate it cannot finish before the window closes, with about
+ * how many partitions will be left. */
+void rt_window_check_risk(struct rt *rt, double rate, double projected_finish);
 /* Seconds until the window's next change. */
 double rt_window_wait(const struct rt *rt);
 /* resume while the window is closed: refused without force (0, words in

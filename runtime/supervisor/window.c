@@ -30,6 +30,7 @@ struct rt_window {
     double next_change;  /* wall clock: the next open or close */
     bool override;       /* resume --force: dispatch until next_change */
     bool paused_by_it;   /* on_close: pause paused the run */
+    bool risk_said;     /* this opening's at-risk warning was given */
     double closed_since; /* monotonic: the wait outside the window began (0: none) */
     char reason[128];    /* what status shows while closed */
 };
@@ -144,6 +145,7 @@ static void opened(struct rt *rt)
     struct rt_window *w = rt->window;
     const struct ns_window *sw = &rt->spec->window;
     w->override = false;
+    w->risk_said = false;
     count_wait(rt);
     rt_event(rt, -1, 0, "window", "run %lld: window opened at %s", (long long)rt->run_id,
              sw->start);
@@ -198,4 +200,28 @@ int rt_window_resume(struct rt *rt, bool force, struct ns_buf *out)
     buf_addf(out, "resumed outside its window (--force): it dispatches until the window's next "
                   "change");
     return 1;
+}
+
+void rt_window_check_risk(struct rt *rt, double rate, double projected_finish)
+{
+    struct rt_window *w = rt->window;
+    if (!w->open || w->override || w->risk_said || rt->state != NS_RS_RUNNING ||
+        projected_finish <= 0 || projected_finish <= w->next_change)
+        return;
+    double until_close = w->next_change - ns_now();
+    long long remaining = (long long)rt->nparts - (long long)rt_done_count(rt);
+    long long doable = rate > 0 && until_close > 0 ? (long long)(rate * until_close) : 0;
+    long long left = remaining - doable;
+    if (left < 1)
+        return;
+    w->risk_said = true;
+    const struct ns_window *sw = &rt->spec->window;
+    char why[200];
+    snprintf(why, sizeof why,
+             "at risk: about %lld of %lld partitions will be left when the window closes at %s",
+             left, remaining, sw->end);
+    rt_set_run_state(rt, NS_RS_RUNNING, why);
+    rt_event(rt, -1, 0, "window",
+             "run %lld %s (at %.2f partitions/s; on_close: %s, it resumes %s)",
+             (long long)rt->run_id, why, rate, sw->on_close, sw->start);
 }

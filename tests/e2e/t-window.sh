@@ -89,4 +89,19 @@ like "the reason names the window" "$(reason pauses)" "window closed at 23:00 \(
 ns resume pauses --force >/dev/null 2>&1
 is "resume --force continues it" "$?" 0
 wait_for "the paused run finishes" 20 sh -c "[ \"\$(sqlite3 '$NIGHTSHIFT_DB' \"SELECT state FROM runs WHERE job = 'pauses'\")\" = succeeded ]"
+
+# --- 4. at risk: it cannot finish before the close ------------------------------
+cat >"$T/risky.yaml" <<EOS
+name: risky
+command: [sleep, "1"]
+partitions: {range: {start: 1, end: 12}}
+concurrency: 1
+window: {start: "22:00", end: "23:00", tz: UTC}
+EOS
+NIGHTSHIFT_TEST_NOW=$((close - 6)) spawn risky "$NIGHTSHIFT" run --db "$NIGHTSHIFT_DB" "$T/risky.yaml"
+wait_for "the run is flagged at risk before the close" 10 sh -c "sqlite3 '$NIGHTSHIFT_DB' \"SELECT state_reason FROM runs WHERE job = 'risky'\" | grep -q 'at risk'"
+like "with about how many partitions will be left" "$(reason risky)" "^at risk: about [0-9]+ of [0-9]+ partitions will be left when the window closes at 23:00$"
+check "while it was still before the close" test "$(sql "SELECT count(*) FROM events e JOIN runs r ON r.id = e.run_id WHERE r.job = 'risky' AND e.kind = 'window' AND e.message LIKE '%at risk%' AND e.at < $close")" -eq 1
+ns stop risky >/dev/null 2>&1
+wait_for "the risky run stops" 20 sh -c "! kill -0 $SPAWNED 2>/dev/null"
 done_testing
