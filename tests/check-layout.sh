@@ -38,7 +38,7 @@ PUBLIC_HEADERS='
 base        check.h escape.h json.h report.h signature.h util.h
 spec        spec.h plan.h
 store       store.h query.h query-report.h control.h checkpointer.h gc.h wake.h gate.h
-            journal.h runs.h pools.h query-times.h deps.h
+            journal.h runs.h pools.h query-times.h deps.h catchup.h
 exec        exec.h executor.h spool.h
 supervisor  runtime.h
 render      summary.h metrics.h export.h report-html.h compare.h grep.h

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "nightshift/catchup.h"
 #include "nightshift/cli.h"
 #include "nightshift/plan.h"
 #include "nightshift/runtime.h"
@@ -39,6 +40,14 @@ static const struct cli_option run_options[] = {
      .flags = CLI_NUMBER,
      .min = 1,
      .max = INT64_MAX},
+    {.name = "only",
+     .arg = "WHICH",
+     .help = "a catch-up run (a new run): missing runs only the keys no earlier run of the job "
+             "ran, failed those and the ones that failed, all every key; keys an earlier run "
+             "succeeded are left alone, keys another live run holds are untouched",
+     .complete = "missing failed all"},
+    {.name = "dry-run",
+     .help = "print what --only would run and leave alone, key by key, and run nothing"},
     {.name = "metrics-textfile",
      .arg = "PATH",
      .help = "keep PATH fresh with the run's Prometheus metrics (every 5 s and at the end; "
@@ -267,6 +276,68 @@ static int print_result(const struct ns_run_result *res, const char *job)
     return exit_for_state(res->run_state);
 }
 
+/* --dry-run: each key of the plan, what earlier runs did with it and what
+ * --only does with it now (catchup_classify and catchup_words, as the run
+ * applies them). */
+struct dry_run {
+    struct ns_store *st; /* NULL: no database yet, every key is new */
+    const char *job, *spec_path;
+    enum ns_only only;
+    int64_t total, runs;
+};
+
+static int dry_run_key(void *ctx, const struct ns_partition *p)
+{
+    struct dry_run *d = ctx;
+    int64_t run = 0;
+    enum ns_key_past past =
+        d->st ? catchup_classify(d->st, d->job, d->spec_path, 0, p->key, &run) : NS_KEY_NEW;
+    char words[160];
+    catchup_words(d->only, past, run, words, sizeof words);
+    char *key = cli_escape(p->key);
+    printf("%-10s %-24s %s\n", catchup_past_word(past), key, words);
+    free(key);
+    d->total++;
+    d->runs += catchup_runs(d->only, past);
+    return 0;
+}
+
+static int dry_run(struct cli *c, const struct ns_spec *spec, const struct ns_plan *plan,
+                   const char *db_path, enum ns_only only)
+{
+    struct ns_store st;
+    char err[512];
+    char *spec_path = realpath(spec->path, NULL);
+    struct dry_run d = {.job = spec->name, .spec_path = spec_path ? spec_path : spec->path,
+                        .only = only};
+    struct stat sb;
+    if (stat(db_path, &sb) == 0) {
+        if (store_open(&st, db_path, NS_STORE_READ, err, sizeof err) != 0) {
+            cli_error("run", "%s", err);
+            free(spec_path);
+            return NS_EXIT_ERROR;
+        }
+        d.st = &st;
+    }
+    struct ns_diags diags = {0};
+    int stopped = 0;
+    int rc = plan_stream_known(spec, c->params, c->nparams, plan, dry_run_key, &d, &diags,
+                               &stopped);
+    if (rc != 0)
+        cli_print_diags(&diags, spec->path);
+    else
+        printf("dry run: %lld of %lld partition%s would run%s%s; nothing was run\n",
+               (long long)d.runs, (long long)d.total, d.total == 1 ? "" : "s",
+               only ? " (--only " : "",
+               only == NS_ONLY_MISSING ? "missing)" : only == NS_ONLY_FAILED ? "failed)"
+                                                   : only == NS_ONLY_ALL ? "all)" : "");
+    diags_release(&diags);
+    if (d.st)
+        store_close(&st);
+    free(spec_path);
+    return rc != 0 ? NS_EXIT_USAGE : NS_EXIT_OK;
+}
+
 /* --metrics-textfile as an absolute path: the runtime may outlive this
  * directory's meaning (--detach). The caller frees. */
 static char *absolute_path(const char *path)
@@ -305,8 +376,20 @@ static int run(struct cli *c)
     }
     int rc = NS_EXIT_ERROR;
     char *db_path = store_default_path(c->db);
-    char *log_path = NULL;
-    char *metrics_abs = metrics_opt ? absolute_path(metrics_opt) : NULL;
+    char *log_path = NULL, *metrics_abs = NULL;
+    int only = catchup_only_of(cli_opt(c, "only"));
+    if (only < 0) {
+        cli_error("run", "--only: \"%s\" is not missing, failed or all", cli_opt(c, "only"));
+        rc = NS_EXIT_USAGE;
+        goto out;
+    }
+    if (cli_flag(c, "dry-run")) {
+        rc = dry_run(c, &spec, &plan, db_path, (enum ns_only)only);
+        goto out;
+    }
+    opts.only = only;
+    opts.rerun |= only != NS_ONLY_NONE; /* a catch-up is a new run */
+    metrics_abs = metrics_opt ? absolute_path(metrics_opt) : NULL;
     if (want_detach) {
         ready_fd = detach(db_path, &log_path);
         if (ready_fd < 0)
@@ -352,7 +435,8 @@ out:
 const struct ns_command cmd_run = {
     .name = "run",
     .args = "SPEC [-p NAME=VALUE]... [--db PATH] [--rerun] [--force] [--retry-failed] [--detach]"
-            " [--quiet] [--metrics-textfile PATH] [--after RUN]",
+            " [--quiet] [--metrics-textfile PATH] [--after RUN]\n"
+            "SPEC [-p NAME=VALUE]... --only missing|failed|all [--dry-run] [--db PATH]",
     .summary = "run or resume a job",
     .run = run,
     .help = "\n"

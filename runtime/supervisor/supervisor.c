@@ -930,6 +930,8 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
         goto out;
     if (result->resumed)
         rt_reconcile(rt);
+    else if (opts->only)
+        rt_apply_only(rt);
     bool idle_resume = rt_start(rt, result->resumed, ended_before);
     rt_window_open(rt);
     rc = loop(rt, err, errlen);

@@ -379,6 +379,13 @@ bool upstream_admits(struct rt *rt, int64_t idx);
  * looked at again and held partitions go back in line. */
 void upstream_service(struct rt *rt, bool hinted);
 void upstream_close(struct rt *rt);
+/* A pending partition settled without an attempt (upstream.c): failed or
+ * skipped, with why as its message (and skip reason), and an event. */
+void rt_settle_partition(struct rt *rt, int64_t idx, enum ns_part_state to, const char *why);
+
+/* only.c: run --only missing|failed|all. On a new run, skips the
+ * partitions that are not due (catchup.h), each with the dry run's words. */
+void rt_apply_only(struct rt *rt);
 
 /* reconcile.c: before anything is dispatched on a resumed run. */
 void rt_reconcile(struct rt *rt);

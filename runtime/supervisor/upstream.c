@@ -171,8 +171,7 @@ int upstream_open(struct rt *rt, char *err, size_t errlen)
     return 0;
 }
 
-/* The partition failed or is skipped because of its upstream. */
-static void settle(struct rt *rt, int64_t idx, enum ns_part_state to, const char *why)
+void rt_settle_partition(struct rt *rt, int64_t idx, enum ns_part_state to, const char *why)
 {
     struct part *p = rt_part(rt, idx);
     rt_set_str(&p->row.last_message, why, strlen(why));
@@ -201,7 +200,7 @@ bool upstream_admits(struct rt *rt, int64_t idx)
     }
     bool admitted = v == NS_DEP_READY;
     if (v == NS_DEP_SKIP || v == NS_DEP_FAIL) {
-        settle(rt, idx, v == NS_DEP_SKIP ? P_SKIPPED : P_FAILED, why);
+        rt_settle_partition(rt, idx, v == NS_DEP_SKIP ? P_SKIPPED : P_FAILED, why);
     } else if (v == NS_DEP_WAIT) {
         if (u->held[idx] == 0) /* said once; status shows the current word */
             rt_event(rt, idx, 0, "upstream", "partition %lld [%s]: %s", (long long)idx, key, why);
