@@ -172,6 +172,9 @@ struct ns_run_summary {
                                          what its upstreams hold back ("waiting for extract
                                          2026-11-03 (failed, attempt 3/3)": deps_run_waiting);
                                          NULL: nothing (a pool: or no runtime drives it) */
+    char *exit_note; /* why its runtime stopped, in its last words
+                        (store_exit_note_read), when no runtime drives the
+                        unfinished run and it left one; else NULL */
     int64_t concurrency;
     struct ns_state_counts counts;
     int64_t records_done, records_total, error_records;

@@ -88,6 +88,19 @@ int64_t store_latest_run(struct ns_store *st);
 char *store_make_run_dir(const struct ns_store *st, int64_t run_id, const char *fresh_token,
                          char *err, size_t errlen);
 
+/* A runtime's last words: why it stopped when it could not say so in the
+ * database (disk full, a database error). store_exit_note_reserve makes
+ * "<run dir>/exit-note" blank, with room for NS_EXIT_NOTE_MAX bytes taken
+ * now, so that store_exit_note_write later needs no new disk space; it
+ * returns the open fd (the caller closes it), or -1. The write puts why
+ * (its first line, cut to fit) over the blanks. store_exit_note_read gives
+ * the note of run_id, or NULL when it is blank or missing (a runtime that
+ * stopped cleanly, or was killed and said nothing); the caller frees. */
+#define NS_EXIT_NOTE_MAX 512
+int store_exit_note_reserve(const struct ns_store *st, int64_t run_id);
+void store_exit_note_write(int fd, const char *why);
+char *store_exit_note_read(const struct ns_store *st, int64_t run_id);
+
 /* Path of the lock file held by the runtime driving run_id. Caller frees. */
 char *store_lock_path(const struct ns_store *st, int64_t run_id);
 

@@ -276,6 +276,7 @@ static void json_run_fields(struct ns_json *j, const struct ns_run_summary *r)
     json_field_bytes(j, "state_reason", r->state_reason,
                      r->state_reason ? strlen(r->state_reason) : 0);
     json_field_bool(j, "runtime_alive", r->alive);
+    json_field_bytes(j, "runtime_exit", r->exit_note, r->exit_note ? strlen(r->exit_note) : 0);
     if (r->alive)
         json_field_int(j, "runtime_pid", r->runtime_pid);
     else
@@ -698,8 +699,13 @@ static void print_run_lines(struct ns_store *st, const struct ns_run_summary *r,
     if (r->alive)
         printf("; runtime pid %lld, heartbeat %.1fs ago", (long long)r->runtime_pid,
                now - r->heartbeat_at);
-    else if (!r->final)
+    else if (!r->final && r->exit_note) {
+        char *why = cli_escape(r->exit_note);
+        printf("; NO RUNTIME is driving it (its runtime stopped: %s)", why);
+        free(why);
+    } else if (!r->final) {
         printf("; NO RUNTIME is driving it (it was killed or crashed)");
+    }
     printf("\n");
     char *next = NULL;
     const char *what = control_next_command(st, r->id, r->run_state, r->alive, &next);

@@ -288,6 +288,8 @@ void query_run_summary_release(struct ns_run_summary *s)
 {
     free(s->waiting_for); /* derived, not a column */
     s->waiting_for = NULL;
+    free(s->exit_note);
+    s->exit_note = NULL;
     query_cols_release(run_cols, NS_ARRAY_LEN(run_cols), s, sizeof *s);
 }
 
@@ -457,6 +459,7 @@ static void derive_run(struct ns_store *st, struct ns_run_summary *out, double n
     out->waiting_for = out->alive ? pools_run_waiting(st, out->id) : NULL;
     if (!out->waiting_for && !out->final) /* else its upstreams (after:), if they hold it */
         out->waiting_for = deps_run_waiting(st, out->id);
+    out->exit_note = !out->alive && !out->final ? store_exit_note_read(st, out->id) : NULL;
     derive_motion(out, now);
     out->has_eta = run_has_eta(out->run_state, out->alive) && out->finish_at > 0;
     if (!out->has_eta)

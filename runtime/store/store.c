@@ -780,6 +780,58 @@ char *store_make_run_dir(const struct ns_store *st, int64_t run_id, const char *
     return dir;
 }
 
+static char *exit_note_path(const struct ns_store *st, int64_t run_id)
+{
+    return ns_xasprintf("%s/run-%lld/exit-note", st->data_dir, (long long)run_id);
+}
+
+int store_exit_note_reserve(const struct ns_store *st, int64_t run_id)
+{
+    char *path = exit_note_path(st, run_id);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    free(path);
+    if (fd < 0)
+        return -1;
+    char blank[NS_EXIT_NOTE_MAX];
+    memset(blank, ' ', sizeof blank);
+    if (pwrite(fd, blank, sizeof blank, 0) != (ssize_t)sizeof blank || fsync(fd) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+void store_exit_note_write(int fd, const char *why)
+{
+    char note[NS_EXIT_NOTE_MAX];
+    memset(note, ' ', sizeof note);
+    size_t n = strcspn(why, "\n");
+    if (n > sizeof note)
+        n = sizeof note;
+    memcpy(note, why, n);
+    /* Over the reserved blocks: no new space is needed, even on a full disk. */
+    if (pwrite(fd, note, sizeof note, 0) == (ssize_t)sizeof note)
+        (void)fdatasync(fd);
+}
+
+char *store_exit_note_read(const struct ns_store *st, int64_t run_id)
+{
+    char *path = exit_note_path(st, run_id);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    free(path);
+    if (fd < 0)
+        return NULL;
+    char note[NS_EXIT_NOTE_MAX + 1];
+    ssize_t got = pread(fd, note, NS_EXIT_NOTE_MAX, 0);
+    close(fd);
+    if (got <= 0)
+        return NULL;
+    size_t n = (size_t)got;
+    while (n > 0 && (note[n - 1] == ' ' || note[n - 1] == '\0'))
+        n--;
+    return n > 0 ? ns_xstrndup(note, n) : NULL;
+}
+
 char *store_lock_path(const struct ns_store *st, int64_t run_id)
 {
     return ns_xasprintf("%s/run-%lld.lock", st->data_dir, (long long)run_id);

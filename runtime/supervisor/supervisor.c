@@ -640,6 +640,8 @@ static void rt_release(struct rt *rt)
     free(rt->requeue);
     free(rt->waiting);
     free(rt->run_dir);
+    if (rt->exit_note_fd >= 0)
+        close(rt->exit_note_fd);
     free(rt->metrics_path);
     free(rt->waiters_dir);
     if (rt->wake_fd >= 0)
@@ -722,6 +724,9 @@ static int open_run(struct rt *rt, const char *db_path, struct ns_run_result *re
                                      err, errlen);
     if (!rt->run_dir)
         return -1;
+    /* Room for its last words, taken while there is some: a runtime that
+     * must stop because the disk is full can still say so (status reads it). */
+    rt->exit_note_fd = store_exit_note_reserve(&rt->st, rt->run_id);
     return rt_load_partitions(rt, err, errlen);
 }
 
@@ -921,7 +926,8 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
                 const struct ns_runtime_opts *opts, struct ns_run_result *result, bool *refused,
                 char *err, size_t errlen)
 {
-    struct rt rt_storage = {.spec = spec, .plan = plan, .opts = opts}, *rt = &rt_storage;
+    struct rt rt_storage = {.spec = spec, .plan = plan, .opts = opts, .exit_note_fd = -1},
+              *rt = &rt_storage;
     memset(result, 0, sizeof *result);
     *refused = false;
     bool ended_before = false; /* its end hooks fired when it ended */
@@ -936,6 +942,8 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     rt_window_open(rt);
     rc = loop(rt, err, errlen);
     if (rc != 0) {
+        if (rt->exit_note_fd >= 0) /* before abandon_workers adds its line */
+            store_exit_note_write(rt->exit_note_fd, err);
         abandon_workers(rt, err, errlen);
         control_next_command(&rt->st, rt->run_id, NS_RS_RUNNING, false, &result->next_command);
         goto out;

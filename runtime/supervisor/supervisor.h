@@ -164,6 +164,7 @@ struct rt {
     size_t nkey_hashes;
     bool key_hashes_read;
     int wake_fd;           /* the commands hint FIFO (wake.h), or -1: poll only */
+    int exit_note_fd;      /* the run's reserved last words (store_exit_note_reserve), or -1 */
     char *waiters_dir;     /* waiting clients' FIFOs, poked after verdicts are committed */
     bool verdicts;         /* verdicts written in the open transaction */
     bool finishing;        /* the run has ended; its runtime waits for its end hooks: every
