@@ -18,6 +18,10 @@
 struct ns_run_report;
 struct ns_store;
 
+/* Partitions drawn one bar per attempt on the timeline; above, it
+ * aggregates (and says so). */
+#define HTML_DETAIL_MAX 2000
+
 /* Appends s as HTML text (also safe inside a quoted attribute): worker
  * bytes are first made visible by the terminal escaper (escape.h), then
  * & < > " ' become entities. NULL appends nothing. */

@@ -23,11 +23,10 @@
 #include "nightshift/query-times.h"
 #include "nightshift/query.h"
 
-#define HTML_DETAIL_MAX 2000 /* partitions drawn one bar per attempt */
-#define AGG_COLS 240         /* time buckets of the aggregated timeline */
-#define AGG_ROWS 48          /* at most this many rows of slots when aggregated */
-#define SERIES_COLS 240      /* at most this many buckets in the charts over time, */
-#define SERIES_MIN_S 1.0     /* each at least a second long */
+#define AGG_COLS 240     /* time buckets of the aggregated timeline */
+#define AGG_ROWS 48      /* at most this many rows of slots when aggregated */
+#define SERIES_COLS 240  /* at most this many buckets in the charts over time, */
+#define SERIES_MIN_S 1.0 /* each at least a second long */
 
 /* The number of buckets of a chart over the axis's time. */
 static int series_cols(const struct html_axis *ax)
@@ -175,6 +174,21 @@ static int pack_slots(const struct ns_span *spans, size_t n, double now, int *sl
 #define TL_TOP 8.0
 #define TL_LEFT 70.0
 
+/* The key of span s's partition when the keys were read (parts and spans
+ * are both in partition order: a binary search), else NULL. */
+static const char *part_key(const struct ns_run_times *t, const struct ns_span *s)
+{
+    size_t lo = 0, hi = t->nparts;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t->parts[mid].idx < s->idx)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < t->nparts && t->parts[lo].idx == s->idx ? t->parts[lo].key : NULL;
+}
+
 /* One bar per attempt, with its retry wait and its queue wait. */
 static void detail_bars(struct ns_buf *b, const struct ns_run_report *r, const int *slot,
                         const struct html_axis *ax, double rowh)
@@ -209,9 +223,15 @@ static void detail_bars(struct ns_buf *b, const struct ns_run_report *r, const i
         }
         buf_addf(b, "<rect class=\"bar %s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\">",
                  look_class[lk], x, y + rowh * 0.25, w < 1 ? 1 : w, rowh * 0.45);
-        buf_addf(b, "<title>partition %lld attempt %d, slot %d: %s, %s (%s to %s)</title></rect>\n",
-                 (long long)s->idx, s->n, slot[i] + 1, look_words[lk],
-                 html_dur(s->duration >= 0 ? s->duration : e - a, d1, sizeof d1),
+        const char *key = part_key(t, s);
+        buf_addf(b, "<title>partition %lld", (long long)s->idx);
+        if (key) {
+            buf_adds(b, " [");
+            html_text(b, key); /* worker bytes */
+            buf_adds(b, "]");
+        }
+        buf_addf(b, " attempt %d, slot %d: %s, %s (%s to %s)</title></rect>\n", s->n, slot[i] + 1,
+                 look_words[lk], html_dur(s->duration >= 0 ? s->duration : e - a, d1, sizeof d1),
                  html_clock(a, 0, c1, sizeof c1),
                  s->ended_at > 0 ? html_clock(s->ended_at, 0, c2, sizeof c2) : "now");
     }
@@ -281,6 +301,14 @@ static void aggregate_cells(struct ns_buf *b, const struct ns_run_report *r, con
                      html_clock(ax->t0 + (c + 1) * span, 0, c2, sizeof c2),
                      100 * (share > 1 ? 1 : share), (long long)g->ended[row][c],
                      (long long)g->failed[row][c]);
+            /* Failures under a majority of successes stay visible: a strip
+             * under the cell, as opaque as failed time's share of the busy. */
+            if (lk != L_FAILED && g->sec[row][c][L_FAILED] > 0)
+                buf_addf(b,
+                         "<rect class=\"failed\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+                         "height=\"%.1f\" fill-opacity=\"%.2f\"/>\n",
+                         html_x(ax, ax->t0 + c * span), TL_TOP + row * rowh + rowh * 0.65, cw,
+                         rowh * 0.25, 0.3 + 0.7 * g->sec[row][c][L_FAILED] / busy);
         }
     }
     free(g);

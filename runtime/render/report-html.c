@@ -388,6 +388,10 @@ int report_html_render(struct ns_store *st, struct ns_run_report *r, struct ns_b
                        size_t errlen)
 {
     struct html_axis ax = time_axis(r);
+    /* The timeline names each attempt's partition when it draws one bar per attempt. */
+    if (r->times.nparts <= HTML_DETAIL_MAX &&
+        query_run_times_keys(st, r->run_id, &r->times, err, errlen) != 0)
+        return -1;
     header(out, r);
     figures(out, r);
     buf_adds(out, "<h2>Timeline</h2>\n");
@@ -404,9 +408,9 @@ int report_html_render(struct ns_store *st, struct ns_run_report *r, struct ns_b
     /* The comparison reuses this run's attempts, read once, with its keys. */
     struct ns_compare cmp;
     int64_t base = query_previous_success(st, r->run_id);
-    int rc = base < 0    ? -1
-             : base == 0 ? 0
-                         : query_run_times_keys(st, r->run_id, &r->times, err, errlen);
+    int rc = base < 0 ? -1 : 0;
+    if (base > 0 && r->times.nparts > HTML_DETAIL_MAX) /* else read for the timeline */
+        rc = query_run_times_keys(st, r->run_id, &r->times, err, errlen);
     if (base < 0)
         ns_errf(err, errlen, "cannot look for the last successful run of %s", r->run.job);
     memset(&cmp, 0, sizeof cmp);

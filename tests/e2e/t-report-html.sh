@@ -125,6 +125,7 @@ is "one bar per attempt ($attempts)" "$(grep -o 'class="bar [a-z]*"' "$T/dom.htm
 is "the failed attempts are drawn failed (bad twice, flaky once)" \
     "$(grep -o 'class="bar failed"' "$T/dom.html" | wc -l | tr -d ' ')" 3
 check "the retry's backoff is drawn as a wait" grep -q 'class="wait"' "$T/dom.html"
+like "a bar's hover text names its partition and time" "$(cat "$T/dom.html")" "<title>partition 2 \\[slow\\] attempt 1, slot [0-9]+: succeeded, 1\\.[0-9]s \\([0-9:]+ to [0-9:]+\\)</title>"
 like "the operator's pause is on the timeline" "$(cat "$T/dom.html")" "command [0-9]+: pause \{\} by [^ ]+ \(cli\): applied"
 ns status 2 --json >"$T/status.json"
 cat >"$T/figures.py" <<'PY'
@@ -190,6 +191,7 @@ sh "$ROOT/tests/bench/report-fixture.sh" "$T/big.db" 3000 10
 "$NIGHTSHIFT" summary 1 --db "$T/big.db" --format html >"$T/big.html"
 is "the 3000-partition report is written" "$?" 0
 check "it aggregates" grep -q 'data-mode="aggregate"' "$T/big.html"
+check "failed time stays visible under a majority of successes" grep -q '<rect class="failed"' "$T/big.html"
 check "and says so" grep -q 'too many to draw one bar per attempt, so this is an aggregate' "$T/big.html"
 is "no bar per attempt" "$(grep -c 'class="bar ' "$T/big.html")" 0
 check "the aggregated page is self-contained too" python3 "$T/offline.py" "$T/big.html"
