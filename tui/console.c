@@ -325,6 +325,7 @@ void tui_command(struct tui *t, int64_t run_id, const char *verb, const char *ar
         action_status(t, run_id, term_attr(TUI_C_BAD), what, "refused", sub.why);
         return;
     }
+    t->submitted++; /* sent or queued: the command will be applied */
     if (sub.outcome == NS_SUBMIT_QUEUED) {
         action_status(t, run_id, term_attr(TUI_C_WAIT), what, "queued", sub.why);
         return;

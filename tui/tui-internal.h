@@ -288,6 +288,7 @@ struct tui {
     int64_t status_run;  /* the run an action's line is about (0: any view) */
     int64_t pending_cmd; /* command submitted, verdict not seen yet */
     int64_t pending_run;
+    unsigned submitted; /* commands sent or queued so far (an action went through) */
     /* The run table's sort, remembered for every run view of the session. */
     enum ns_part_sort sort;
     bool sort_desc;

@@ -907,9 +907,10 @@ static enum tui_result run_key(struct tui_view *vv, struct tui *t, enum tui_cmd 
     case TUI_CMD_SKIP: {
         int64_t *sel;
         size_t n = marked_or_current(v, &sel);
+        unsigned before = t->submitted;
         tui_partition_action(t, vv->run_id, cmd, sel, n, NULL);
         free(sel);
-        if (v->marks.n && cmd != TUI_CMD_KILL)
+        if (v->marks.n && cmd != TUI_CMD_KILL && t->submitted != before) /* not if cancelled */
             marks_clear(&v->marks);
         return TUI_RELOAD;
     }

@@ -93,6 +93,10 @@ keys r
 wait_screen "an action says how many" 5 'Retry 2 marked partitions from their checkpoint\? \[y/N\]'
 keys n
 wait_screen "cancelled" 5 'cancelled'
+wait_screen "the marks outlive a cancelled action" 5 'marked 2'
+keys r y
+wait_screen "the retry of the marked ones is queued (no runtime)" 5 'retry 2 marked partitions: queued'
+wait_screen_not "the marks are spent once it went through" 5 'marked 2'
 
 keys Q
 wait_for "the console exits" 5 console_exited
