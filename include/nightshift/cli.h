@@ -237,6 +237,14 @@ int64_t cli_lookup_run(struct ns_store *st, const char *arg, int64_t *by_id, int
  * run's identity and stored parameters hold the date itself. */
 int cli_resolve_date(const char *name, const char *name_value, char **out);
 
+struct ns_spec;
+/* The spec's params: defaults that are relative dates (from: today-7d),
+ * resolved now as -p values are, and added to c->params unless -p gave
+ * that parameter: so a default resolves once, at the start, like the
+ * command line. Returns 0, or NS_EXIT_USAGE after printing why (a default
+ * that looks like a relative date and is not one). */
+int cli_resolve_default_dates(struct cli *c, const struct ns_spec *spec);
+
 /* The exit status that tells how a run ended, as `run` and `events
  * --follow` return it: 0 succeeded, 1 failed, 4 stopped or halted; 3 for a
  * run that has not ended (a state that is not final). run_state is an enum

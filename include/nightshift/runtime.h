@@ -43,6 +43,7 @@ struct ns_runtime_opts {
     void (*on_started)(void *ctx, int64_t run_id);
     const char *runtime_log; /* --detach: where the runtime's output goes */
     int64_t after_run;       /* run --after RUN: wait for that run to succeed (0: none) */
+    const char *order;       /* run --order oldest|newest (NULL: the spec's order:) */
     int only;                /* run --only (enum ns_only, catchup.h): a new run skips what is not due */
     /* The -p parameters the plan was made with: a new run streams its plan
      * into the partitions table (plan_stream) instead of holding it. */

@@ -190,6 +190,7 @@ struct ns_spec {
     size_t uses_len;
     struct ns_window window;
     struct ns_after *after; /* after: the runs this job waits for */
+    char *order;            /* "oldest" (default: plan order) or "newest" (the last keys first) */
     size_t after_len;
 };
 

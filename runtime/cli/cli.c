@@ -327,3 +327,32 @@ void cli_print_diags(const struct ns_diags *d, const char *file)
     put_escaped(stderr, text, strlen(text));
     free(text);
 }
+
+int cli_resolve_default_dates(struct cli *c, const struct ns_spec *spec)
+{
+    for (size_t i = 0; i < spec->params_len; i++) {
+        const struct ns_kv *kv = &spec->params[i];
+        size_t len = strlen(kv->name);
+        bool given = false;
+        for (size_t j = 0; j < c->nparams && !given; j++)
+            given = strncmp(c->params[j], kv->name, len) == 0 && c->params[j][len] == '=';
+        if (given || !kv->value)
+            continue;
+        char date[16];
+        int rc = ns_resolve_relative_date(kv->value, ns_now(), date, sizeof date);
+        if (rc < 0) {
+            char *shown = cli_escape(kv->value);
+            cli_error(c->cmd->name,
+                      "%s: params.%s: \"%s\" is not a date: a relative date is today or "
+                      "yesterday, then optionally +N or -N with d (days) or w (weeks)",
+                      spec->path, kv->name, shown);
+            free(shown);
+            return NS_EXIT_USAGE;
+        }
+        if (rc == 1) {
+            c->params = ns_xrealloc(c->params, (c->nparams + 1) * sizeof *c->params);
+            c->params[c->nparams++] = ns_xasprintf("%s=%s", kv->name, date);
+        }
+    }
+    return 0;
+}

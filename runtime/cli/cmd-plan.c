@@ -136,6 +136,8 @@ static int plan_main(struct cli *c)
     if (spec_load(file, &spec, &diags) < 0)
         goto problems;
     loaded = true;
+    if (cli_resolve_default_dates(c, &spec) != 0)
+        goto out;
     struct listing l = {.json = cli_flag(c, "json"), .kw = 3};
     int stopped = 0;
     /* Pass one validates and measures; only a good plan is printed. */

@@ -46,6 +46,11 @@ static const struct cli_option run_options[] = {
              "ran, failed those and the ones that failed, all every key; keys an earlier run "
              "succeeded are left alone, keys another live run holds are untouched",
      .complete = "missing failed all"},
+    {.name = "order",
+     .arg = "ORDER",
+     .help = "which partitions start first: oldest (plan order) or newest (the last keys first, "
+             "when last night is urgent and last month is not); overrides order: in the spec",
+     .complete = "oldest newest"},
     {.name = "dry-run",
      .help = "print what --only would run and leave alone, key by key, and run nothing"},
     {.name = "metrics-textfile",
@@ -365,6 +370,10 @@ static int run(struct cli *c)
         diags_release(&diags);
         return NS_EXIT_USAGE;
     }
+    if (cli_resolve_default_dates(c, &spec) != 0) {
+        spec_release(&spec);
+        return NS_EXIT_USAGE;
+    }
     /* Validated and summarised here (len, hash); the runtime streams the
      * partitions into the database itself, so no plan is ever held. */
     int stopped = 0;
@@ -387,6 +396,13 @@ static int run(struct cli *c)
         rc = dry_run(c, &spec, &plan, db_path, (enum ns_only)only);
         goto out;
     }
+    const char *order = cli_opt(c, "order");
+    if (order && strcmp(order, "oldest") != 0 && strcmp(order, "newest") != 0) {
+        cli_error("run", "--order: \"%s\" is not oldest or newest", order);
+        rc = NS_EXIT_USAGE;
+        goto out;
+    }
+    opts.order = order;
     opts.only = only;
     opts.rerun |= only != NS_ONLY_NONE; /* a catch-up is a new run */
     metrics_abs = metrics_opt ? absolute_path(metrics_opt) : NULL;
@@ -435,7 +451,7 @@ out:
 const struct ns_command cmd_run = {
     .name = "run",
     .args = "SPEC [-p NAME=VALUE]... [--db PATH] [--rerun] [--force] [--retry-failed] [--detach]"
-            " [--quiet] [--metrics-textfile PATH] [--after RUN]\n"
+            " [--quiet] [--metrics-textfile PATH] [--after RUN] [--order ORDER]\n"
             "SPEC [-p NAME=VALUE]... --only missing|failed|all [--dry-run] [--db PATH]",
     .summary = "run or resume a job",
     .run = run,

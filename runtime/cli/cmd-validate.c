@@ -126,8 +126,6 @@ static void describe(const struct ns_spec *spec, const struct ns_plan *plan)
 static int validate(struct cli *c)
 {
     const char *file = c->target;
-    char **given = c->params;
-    size_t ngiven = c->nparams;
     struct ns_spec spec;
     struct ns_plan plan;
     struct ns_diags diags = {0};
@@ -137,6 +135,12 @@ static int validate(struct cli *c)
         diags_release(&diags);
         return rc;
     }
+    if (cli_resolve_default_dates(c, &spec) != 0) {
+        spec_release(&spec);
+        return rc;
+    }
+    char **given = c->params;
+    size_t ngiven = c->nparams;
     struct ns_buf missing = NS_BUF_INIT;
     if (check_given(&spec, given, ngiven, file) != 0)
         goto out;

@@ -154,6 +154,8 @@ char *spec_canonical(const struct ns_spec *s)
     if (s->executor && strcmp(s->executor, "local") != 0)
         buf_addf(&b, "executor: %s\n", s->executor);
     spec_pools_canonical(s, &b);
+    if (s->order && strcmp(s->order, "newest") == 0)
+        buf_addf(&b, "order: newest\n"); /* only when not the default, as executor */
     /* Likewise after: only when given (the hash of a spec without it stays). */
     for (size_t i = 0; i < s->after_len; i++) {
         const struct ns_after *a = &s->after[i];

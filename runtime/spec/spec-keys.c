@@ -191,6 +191,7 @@ static const struct key_def partition_keys[] = {
      "one partition per file matching a glob"},
 };
 
+static const char *const order_words[] = {"oldest", "newest", NULL};
 static const char *const after_params_words[] = {"same", NULL};
 static const char *const after_partitions_words[] = {"same-key", "all", NULL};
 static const char *const after_failure_words[] = {"wait", "skip", "fail", NULL};
@@ -255,6 +256,8 @@ static const struct key_def top_keys[] = {
     {"window", F_SECTION, OFF(window), NULL, 0, 0, 0,
      &(const struct section)SECTION("window", window_keys), NULL,
      "the hours partitions may start in"},
+    {"order", F_WORD, OFF(order), "oldest", 0, 0, 0, NULL, order_words,
+     "which partitions start first: oldest (plan order) or newest (the last keys first)"},
     {"after", F_AFTER, OFF(after), NULL, 0, 0, 0, &after_section, NULL,
      "runs this one waits for, whole or partition by partition"},
 };

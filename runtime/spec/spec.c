@@ -200,6 +200,7 @@ void spec_release(struct ns_spec *s)
         spec_argv_release(&s->hooks[i]);
     free(s->executor);
     spec_after_free(s->after, s->after_len);
+    free(s->order);
     struct ns_spec_slurm *sl = &s->slurm;
     char *strs[] = {sl->partition, sl->account, sl->qos, sl->mem, sl->spool};
     for (size_t i = 0; i < NS_ARRAY_LEN(strs); i++)

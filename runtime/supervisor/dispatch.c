@@ -312,6 +312,8 @@ static int64_t next_dispatchable(struct rt *rt)
     /* Next in line: the state bytes, no struct part until it is chosen. */
     while (rt->cursor < rt->nparts) {
         size_t i = rt->cursor++;
+        if (rt->newest_first)
+            i = rt->nparts - 1 - i; /* order: newest */
         if (rt->pstate[i] == P_PENDING) {
             const struct part *p = part_map_find(&rt->parts, (int64_t)i);
             if (!p || !p->live)

@@ -819,6 +819,8 @@ static int rt_open(struct rt *rt, const char *db_path, struct ns_run_result *res
 {
     rt->lock_fd = rt->sigfd = rt->wake_fd = -1;
     rt->concurrency = rt->spec->concurrency;
+    const char *order = rt->opts->order ? rt->opts->order : rt->spec->order;
+    rt->newest_first = order && strcmp(order, "newest") == 0;
     rt->exops = rt->opts->executor ? rt->opts->executor : executor_find(rt->spec->executor);
     /* The usual soft limit (1 024) is less than a run at the allowed
      * concurrency needs (two pipes a worker): take what the hard limit

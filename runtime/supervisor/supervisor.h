@@ -195,6 +195,7 @@ struct rt {
     double projected_finish;
     struct upstream *upstream; /* after: what the run waits for (upstream.c); NULL: nothing */
     bool settled;              /* partitions settled in the open turn: poke the waiters */
+    bool newest_first;         /* order: newest - the cursor runs from the last partition */
     struct hook **hooks; /* running hook commands */
     size_t nhooks;
     struct rt_pools *pools; /* pools.c: NULL when the spec uses no pool */

@@ -63,4 +63,24 @@ ns wait 2 --timeout 10s >/dev/null
 ns run "$T/bf.yaml" --only maybe >/dev/null 2>"$T/bad.err"
 is "--only with another word is a usage error" "$?" 2
 is "and says so" "$(cat "$T/bad.err")" 'nightshift: run: --only: "maybe" is not missing, failed or all'
+
+# order: newest - the last keys first (the spec's key, or run --order).
+sed 's/^concurrency: 2$/concurrency: 1/' "$T/bf.yaml" >"$T/bf-one.yaml"
+ns run "$T/bf-one.yaml" -p from=2026-10-01 -p to=2026-10-04 -p tag=n --order newest -q >/dev/null
+is "--order newest runs the newest day first" "$(tr '\n' ' ' <"$T/ran-n")" "2026-10-04 2026-10-03 2026-10-02 2026-10-01 "
+sed 's/^concurrency: 1$/concurrency: 1\norder: newest/' "$T/bf-one.yaml" >"$T/bf-newest.yaml"
+ns run "$T/bf-newest.yaml" -p from=2026-10-01 -p to=2026-10-03 -p tag=o -q >/dev/null
+is "order: newest in the spec does the same" "$(tr '\n' ' ' <"$T/ran-o")" "2026-10-03 2026-10-02 2026-10-01 "
+ns run "$T/bf.yaml" --order soon >/dev/null 2>&1
+is "--order with another word is a usage error" "$?" 2
+
+# Relative dates as params: defaults, resolved once at the start as -p values are.
+sed 's/from: "2026-11-01", to: "2026-11-05"/from: today-2d, to: yesterday/' "$T/bf.yaml" >"$T/bf-rel.yaml"
+is "a relative default is resolved like -p" "$(ns plan "$T/bf-rel.yaml" | awk 'NR > 1 { print $2 }' | tr '\n' ' ')" \
+    "$(date -d '2 days ago' +%F) $(date -d yesterday +%F) "
+is "-p still overrides it" "$(ns plan "$T/bf-rel.yaml" -p from=yesterday | awk 'NR > 1 { print $2 }')" "$(date -d yesterday +%F)"
+sed 's/from: "2026-11-01"/from: today-2x/' "$T/bf.yaml" >"$T/bf-bad.yaml"
+out=$(ns validate "$T/bf-bad.yaml" 2>&1)
+is "a default that is no relative date is refused" "$?" 2
+like "naming the parameter, not the partitioner" "$out" 'params.from: "today-2x" is not a date: a relative date is today or yesterday'
 done_testing
