@@ -60,7 +60,7 @@ bool find_ask_search(struct tui *t, struct tui_find *f)
 }
 
 /* The letters of the sort chooser, one per column (enum ns_part_sort). */
-static const char sort_letters[NS_SORT_COUNT + 1] = "ikspratexm";
+static const char sort_letters[NS_SORT_COUNT + 1] = "ikspraetxm";
 
 bool find_sort_key(struct tui *t, enum tui_cmd cmd)
 {

@@ -67,6 +67,12 @@ wait_screen "the arrow shows the direction" 5 'KEY▼'
 keys '>'
 wait_screen "> sorts by the next column" 5 'sort state  '
 wait_screen "state order: failed first" 5 '^ +8 part-000008 +failed'
+# Every column's letter, as the prompt names it.
+for kw in "i index" "k key" "s state" "p progress" "r rec/s" "a attempts" "e elapsed" "t eta" \
+    "x errors" "m message"; do
+    keys o "${kw%% *}"
+    wait_screen "o ${kw%% *} sorts by ${kw#* }" 5 "sorted by ${kw#* }, ascending"
+done
 keys o a o a
 wait_screen "the same column again reverses" 5 'sort attempts desc'
 wait_screen "most attempts first" 5 '^ +9 part-000009 +retry_wait +.* 4/'
