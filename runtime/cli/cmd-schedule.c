@@ -40,6 +40,12 @@ static const struct cli_option schedule_options[] = {
      .arg = "PART",
      .help = "print only the service, the timer or the cron line",
      .complete = "service timer cron"},
+    {.name = "catch-up",
+     .arg = "WHICH",
+     .help = "each start is a catch-up run (run --only WHICH): missing or failed - with a "
+             "rolling window (-p from=today-7d -p to=yesterday) a failed night is retried by "
+             "the next one",
+     .complete = "missing failed all"},
 };
 
 static const char schedule_help[] =
@@ -200,6 +206,12 @@ static int schedule_check(struct cli *c)
         cli_error("schedule", "--only: \"%s\" is not service, timer or cron", only);
         return NS_EXIT_USAGE;
     }
+    const char *catch_up = cli_opt(c, "catch-up");
+    if (catch_up && strcmp(catch_up, "missing") != 0 && strcmp(catch_up, "failed") != 0 &&
+        strcmp(catch_up, "all") != 0) {
+        cli_error("schedule", "--catch-up: \"%s\" is not missing, failed or all", catch_up);
+        return NS_EXIT_USAGE;
+    }
     if (!*when || has_control(when) || (cron && has_control(cron))) {
         cli_error("schedule", "--on-calendar and --cron take one line of text");
         return NS_EXIT_USAGE;
@@ -321,9 +333,11 @@ static int schedule(struct cli *c)
         cli_error("schedule", "%s: cannot name it with an absolute path", spec_file);
         goto release;
     }
-    const char *args[] = {self, "run", "--db", db, "--quiet", spec_abs};
+    const char *catch_up = cli_opt(c, "catch-up");
+    const char *args[] = {self, "run", "--db", db, "--quiet", spec_abs, "--only", catch_up};
+    size_t nargs = NS_ARRAY_LEN(args) - (catch_up ? 0 : 2);
     struct ns_buf exec = NS_BUF_INIT, line = NS_BUF_INIT;
-    for (size_t i = 0; i < NS_ARRAY_LEN(args); i++) {
+    for (size_t i = 0; i < nargs; i++) {
         if (i)
             buf_addc(&exec, ' '), buf_addc(&line, ' ');
         add_unit_arg(&exec, args[i]);
@@ -352,7 +366,8 @@ release:
 
 const struct ns_command cmd_schedule = {
     .name = "schedule",
-    .args = "SPEC [-p NAME=VALUE]... [--on-calendar WHEN] [--cron EXPR] [--only PART]",
+    .args = "SPEC [-p NAME=VALUE]... [--on-calendar WHEN] [--cron EXPR] [--only PART]"
+            " [--catch-up WHICH]",
     .summary = "print a systemd timer and a crontab line for a job",
     .run = schedule,
     .check = schedule_check,

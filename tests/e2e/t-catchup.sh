@@ -64,6 +64,13 @@ ns run "$T/bf.yaml" --only maybe >/dev/null 2>"$T/bad.err"
 is "--only with another word is a usage error" "$?" 2
 is "and says so" "$(cat "$T/bad.err")" 'nightshift: run: --only: "maybe" is not missing, failed or all'
 
+# schedule --catch-up: every start of the timer is a catch-up run.
+line=$(ns schedule "$T/bf.yaml" --catch-up failed --only cron 2>&1)
+like "schedule --catch-up failed emits run --only failed" "$line" "'--quiet' '[^']*bf.yaml' '--only' 'failed'"
+like "and its units too" "$(ns schedule "$T/bf.yaml" --catch-up failed --only service)" '^ExecStart=.*"--only" "failed"'
+ns schedule "$T/bf.yaml" --catch-up soon >/dev/null 2>&1
+is "--catch-up with another word is a usage error" "$?" 2
+
 # order: newest - the last keys first (the spec's key, or run --order).
 sed 's/^concurrency: 2$/concurrency: 1/' "$T/bf.yaml" >"$T/bf-one.yaml"
 ns run "$T/bf-one.yaml" -p from=2026-10-01 -p to=2026-10-04 -p tag=n --order newest -q >/dev/null
