@@ -107,7 +107,7 @@ void rt_fill_counts(struct rt *rt, struct ns_counts *c, double rate, double fini
     c->records_done = rt->records_done;
     c->error_records = rt->error_records;
     c->elapsed_s = ns_monotonic() - rt->start_mono;
-    c->rate = rate;
+    c->rate = rt->state == NS_RS_RUNNING ? rate : 0; /* paused, halted: nothing moves */
     c->eta_s = finish > 0 ? finish - now : -1;
     c->state = query_run_state_word(rt->state);
 }
