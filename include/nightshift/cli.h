@@ -270,6 +270,13 @@ void cli_roff_unfilled(struct ns_buf *b, const char *text);
  * man(7) source line is over 78 bytes. */
 void cli_fold_lines(struct ns_buf *b, const char *text);
 
+struct ns_json;
+/* An operator command's who, when and what as JSON fields (audit --json,
+ * pool audit --json): issued_at, user, uid, source, verb, args (a JSON
+ * object's text). */
+void cli_json_issued(struct ns_json *j, double issued_at, const char *user, int64_t uid,
+                     const char *source, const char *verb, const char *args_json);
+
 /* Worker or user text made safe for the terminal; the caller frees. */
 char *cli_escape(const char *s);
 /* Local "YYYY-MM-DD HH:MM:SS", or "-" when t <= 0. */

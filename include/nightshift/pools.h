@@ -127,6 +127,19 @@ char *pools_run_waiting(struct ns_store *st, int64_t run_id);
 
 /* ---- operators: nightshift pool set -------------------------------------- */
 
+/* One row of pool_commands: a pool set, who, when, what it changed. */
+struct ns_pool_command {
+    int64_t id;
+    char *pool, *user, *source, *verb, *args, *result; /* args: a JSON object */
+    int64_t uid;
+    double issued_at;
+};
+
+/* The audit of pool set, oldest first. Returns the count (*rows the
+ * caller's, pools_commands_free), or -1 with err. */
+long pools_commands(struct ns_store *st, struct ns_pool_command **rows, char *err, size_t errlen);
+void pools_commands_free(struct ns_pool_command *rows, long n);
+
 /* Sets pool name's size (slots > 0) and, if rate_n >= 0, its start rate
  * (0: none); a pool not in the store is made. Audited (pool_commands: who,
  * when, what, source "cli" or "console"), in one transaction; then every

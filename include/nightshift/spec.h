@@ -130,6 +130,10 @@ struct ns_pool_use {
 
 #define NS_SPEC_MAX_POOLS 16
 
+/* True if s is a pool's name: as a job's, letters, digits, ".", "_" and
+ * "-", 1 to 64 (so a name is never a terminal escape). */
+bool spec_pool_name_ok(const char *s);
+
 /* window: the run starts partitions only between start and end, local
  * times of day (over midnight when end < start), in tz if given. */
 struct ns_window {

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "nightshift/cli.h"
+#include "nightshift/json.h"
 #include "nightshift/escape.h"
 #include "nightshift/query.h"
 #include "nightshift/spec.h"
@@ -355,4 +356,15 @@ int cli_resolve_default_dates(struct cli *c, const struct ns_spec *spec)
         }
     }
     return 0;
+}
+
+void cli_json_issued(struct ns_json *j, double issued_at, const char *user, int64_t uid,
+                     const char *source, const char *verb, const char *args_json)
+{
+    json_field_real(j, "issued_at", issued_at);
+    json_field_bytes(j, "user", user, strlen(user));
+    json_field_int(j, "uid", uid);
+    json_field_str(j, "source", source);
+    json_field_str(j, "verb", verb);
+    json_field_raw(j, "args", args_json);
 }

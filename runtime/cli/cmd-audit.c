@@ -41,12 +41,7 @@ static void audit_json(const struct ns_command_row *rows, int n, long long run)
         json_open_object(&j, NULL);
         json_field_int(&j, "id", c->id);
         json_field_int(&j, "run_id", c->run_id);
-        json_field_real(&j, "issued_at", c->issued_at);
-        json_field_bytes(&j, "user", c->user, strlen(c->user));
-        json_field_int(&j, "uid", c->uid);
-        json_field_str(&j, "source", c->source);
-        json_field_str(&j, "verb", c->verb);
-        json_field_raw(&j, "args", c->args);
+        cli_json_issued(&j, c->issued_at, c->user, c->uid, c->source, c->verb, c->args);
         json_field_str(&j, "state", c->state);
         json_field_bytes(&j, "result", c->result, c->result ? strlen(c->result) : 0);
         json_field_time(&j, "applied_at", c->applied_at);

@@ -11,11 +11,14 @@
 #include "nightshift/cli.h"
 #include "nightshift/json.h"
 #include "nightshift/pools.h"
+#include "nightshift/spec.h"
 #include "nightshift/store.h"
 #include "nightshift/util.h"
 
 static const struct cli_option pool_options[] = {
-    {.name = "json", .help = "list as one JSON object, schema nightshift.pools/1 (docs/json.md)"},
+    {.name = "json",
+     .help = "one JSON object: nightshift.pools/1, or nightshift.pool-audit/1 for audit "
+             "(docs/json.md)"},
     {.name = "rate",
      .arg = "N/UNIT",
      .help = "pool set: at most N starts per second, minute or hour (10/s, 60/min, 500/h); "
@@ -26,6 +29,8 @@ static const struct cli_option pool_options[] = {
 
 static int pool_check(struct cli *c)
 {
+    if (c->nrest == 1 && strcmp(c->rest[0], "audit") == 0)
+        return 0;
     if (c->nrest == 0) {
         if (cli_opt(c, "rate")) {
             cli_error("pool", "--rate goes with pool set NAME SLOTS");
@@ -34,7 +39,14 @@ static int pool_check(struct cli *c)
         return 0;
     }
     if (strcmp(c->rest[0], "set") != 0 || c->nrest != 3) {
-        cli_error("pool", "expected no operand (the list) or: set NAME SLOTS [--rate N/s]");
+        cli_error("pool", "expected no operand (the list), audit, or: set NAME SLOTS [--rate N/s]");
+        return NS_EXIT_USAGE;
+    }
+    if (!spec_pool_name_ok(c->rest[1])) {
+        cli_error("pool",
+                  "\"%s\" is not a pool name (letters, digits, \".\", \"_\" and \"-\", 1 "
+                  "to 64)",
+                  c->rest[1]);
         return NS_EXIT_USAGE;
     }
     int64_t slots;
@@ -153,16 +165,74 @@ static int pool_set(struct cli *c)
     return NS_EXIT_OK;
 }
 
+static void audit_json(const struct ns_pool_command *rows, long n)
+{
+    struct ns_buf b = NS_BUF_INIT;
+    struct ns_json j;
+    json_begin_document(&j, &b, "pool-audit");
+    json_open_array(&j, "commands");
+    for (long i = 0; i < n; i++) {
+        const struct ns_pool_command *c = &rows[i];
+        json_open_object(&j, NULL);
+        json_field_int(&j, "id", c->id);
+        json_field_str(&j, "pool", c->pool);
+        cli_json_issued(&j, c->issued_at, c->user, c->uid, c->source, c->verb, c->args);
+        json_field_str(&j, "result", c->result);
+        json_close_object(&j);
+    }
+    json_close_array(&j);
+    json_end_document(&j);
+    fwrite(b.data, 1, b.len, stdout);
+    buf_release(&b);
+}
+
+/* pool audit: every pool set, oldest first (pool_commands). */
+static int pool_audit(bool json, const char *db)
+{
+    struct ns_store st;
+    if (cli_open_store("pool", db, NS_STORE_READ, &st) != 0)
+        return NS_EXIT_ERROR;
+    struct ns_pool_command *rows;
+    char err[512];
+    long n = pools_commands(&st, &rows, err, sizeof err);
+    store_close(&st);
+    if (n < 0) {
+        cli_error("pool", "%s", err);
+        return NS_EXIT_ERROR;
+    }
+    if (json) {
+        audit_json(rows, n);
+    } else if (n == 0) {
+        printf("(no pool was set by an operator)\n");
+    } else {
+        printf("%-5s %-19s %-16s %-7s %s\n", "ID", "ISSUED", "USER(UID)", "SOURCE",
+               "ARGS -> RESULT");
+        for (long i = 0; i < n; i++) {
+            char when[32], who[64];
+            cli_format_time(rows[i].issued_at, when, sizeof when);
+            snprintf(who, sizeof who, "%s(%lld)", rows[i].user, (long long)rows[i].uid);
+            cli_say("%-5lld %-19s %-16s %-7s %s %s -> %s", (long long)rows[i].id, when, who,
+                    rows[i].source, rows[i].pool, rows[i].args, rows[i].result);
+        }
+    }
+    pools_commands_free(rows, n);
+    return NS_EXIT_OK;
+}
+
 static int pool(struct cli *c)
 {
     if (c->nrest == 0)
         return pool_list(cli_flag(c, "json"), c->db);
+    if (strcmp(c->rest[0], "audit") == 0)
+        return pool_audit(cli_flag(c, "json"), c->db);
     return pool_set(c);
 }
 
 const struct ns_command cmd_pool = {
     .name = "pool",
-    .args = "[--json] [--db PATH]\nset NAME SLOTS [--rate N/UNIT] [--db PATH]",
+    .args =
+        "[--json] [--db PATH]\nset NAME SLOTS [--rate N/UNIT] [--db PATH]\naudit [--json] [--db "
+        "PATH]",
     .summary = "list the shared pools, or set a pool's size and start rate",
     .run = pool,
     .check = pool_check,
@@ -178,7 +248,8 @@ const struct ns_command cmd_pool = {
             "starts until fewer than SLOTS are in use. --rate N/UNIT also limits the pool's\n"
             "starts (at most N per second, minute or hour, evenly spaced, across every run);\n"
             "--rate none lifts the limit. An operator's size wins over any spec's default.\n"
-            "Every change is recorded (who, when, what) in the pool_commands table.\n",
+            "Every change is recorded (who, when, what) in the pool_commands table;\n"
+            "pool audit lists them, oldest first.\n",
     .exits = "023",
     .options = pool_options,
     .noptions = NS_ARRAY_LEN(pool_options),

@@ -18,8 +18,7 @@
 #define POOL_MAX_SLOTS 100000
 #define POOL_MAX_WEIGHT 1000
 
-/* Pool names as job names: letters, digits, ".", "_" and "-", 1 to 64. */
-static bool pool_name_ok(const char *s)
+bool spec_pool_name_ok(const char *s)
 {
     size_t n = strlen(s);
     if (n == 0 || n > 64)
@@ -55,7 +54,7 @@ static bool pool_key_ok(struct spec_loader *L, const struct node *key, const cha
 {
     if (key->ignored)
         return false;
-    if (!pool_name_ok(key->text)) {
+    if (!spec_pool_name_ok(key->text)) {
         diags_add(L->diags, key->line, key->col,
                   "%s: %s is not a pool name (letters, digits, \".\", \"_\" and \"-\", 1 to 64)",
                   path, Q(key->text));

@@ -504,6 +504,56 @@ char *pools_run_waiting(struct ns_store *st, int64_t run_id)
 
 /* ---- operators ------------------------------------------------------------ */
 
+static char *text_col(sqlite3_stmt *s, int i)
+{
+    const char *t = (const char *)sqlite3_column_text(s, i);
+    return ns_xstrdup(t ? t : "");
+}
+
+long pools_commands(struct ns_store *st, struct ns_pool_command **rows, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = store_prepare(st, "SELECT id, pool, issued_at, user, uid, source, verb, "
+                                        "args, result FROM pool_commands ORDER BY id");
+    long n = 0, cap = 0;
+    *rows = NULL;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 8;
+            *rows = ns_xrealloc(*rows, (size_t)cap * sizeof **rows);
+        }
+        struct ns_pool_command *c = &(*rows)[n++];
+        c->id = sqlite3_column_int64(s, 0);
+        c->pool = text_col(s, 1);
+        c->issued_at = sqlite3_column_double(s, 2);
+        c->user = text_col(s, 3);
+        c->uid = sqlite3_column_int64(s, 4);
+        c->source = text_col(s, 5);
+        c->verb = text_col(s, 6);
+        c->args = text_col(s, 7);
+        c->result = text_col(s, 8);
+    }
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE) {
+        ns_errf(err, errlen, "%s: %s", st->path, sqlite3_errmsg(store_db(st)));
+        pools_commands_free(*rows, n);
+        *rows = NULL;
+        return -1;
+    }
+    return n;
+}
+
+void pools_commands_free(struct ns_pool_command *rows, long n)
+{
+    for (long i = 0; i < n; i++) {
+        char *strs[] = {rows[i].pool, rows[i].user, rows[i].source,
+                        rows[i].verb, rows[i].args, rows[i].result};
+        for (size_t k = 0; k < NS_ARRAY_LEN(strs); k++)
+            free(strs[k]);
+    }
+    free(rows);
+}
+
 /* The size and rate of pool name now (a missing pool: -1 slots). */
 static void pool_now(struct ns_store *st, const char *name, int *slots, int *rate_n,
                      double *rate_per)
@@ -582,6 +632,10 @@ static void poke_waiters(struct ns_store *st, const char *name)
 int pools_set(struct ns_store *st, const char *name, int slots, int rate_n, double rate_per,
               const char *source, char *result, size_t rlen, char *err, size_t errlen)
 {
+    if (!spec_pool_name_ok(name)) {
+        ns_errf(err, errlen, "not a pool name (letters, digits, \".\", \"_\" and \"-\", 1 to 64)");
+        return -1;
+    }
     if (store_begin(st, err, errlen) != 0)
         return -1;
     int was_slots, was_rn;

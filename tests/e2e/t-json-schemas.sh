@@ -130,6 +130,9 @@ ns pool set jsonpool 2 --rate 5/s >/dev/null && ns pool set jsonpool2 1 >/dev/nu
 ns pool --json >"$T/pools.json"
 is "pool --json is strict JSON, schema nightshift.pools/1" "$(validate "$T/pools.json" pools)" ok
 is "pool --json matches json.md" "$(md nightshift.pools/1 "$T/pools.json")" ok
+ns pool audit --json >"$T/pool-audit.json"
+is "pool audit --json is strict JSON, schema nightshift.pool-audit/1" "$(validate "$T/pool-audit.json" pool-audit)" ok
+is "pool audit --json matches json.md" "$(md nightshift.pool-audit/1 "$T/pool-audit.json")" ok
 is "each is strict JSON too" "$(validate "$T/summary.json" summary) $(validate "$T/events.jsonl" event jsonl) $(validate "$T/plan.jsonl" plan jsonl)" "ok ok ok"
 is "plan: a schema and a numeric index on every line" \
     "$(field "$T/plan.jsonl" '[(x["schema"], x["index"]) for x in ds]')" \

@@ -111,6 +111,10 @@ grew=$(($(now_ms) - t0))
 diag "pool set to 3: a third worker started after ${grew} ms"
 check "pool set took effect within a second" test "$grew" -lt 1000
 is "pool set is audited" "$(sql "SELECT pool || ' ' || verb || ' ' || source || ' ' || result FROM pool_commands ORDER BY id DESC LIMIT 1")" "gated set cli gated: 2 -> 3 slots"
+like "pool audit lists it" "$(ns pool audit | tail -n 1)" '^[0-9]+ +[0-9-]+ [0-9:]+ +[^ ]+\([0-9]+\) +cli +gated \{"slots":3\} -> gated: 2 -> 3 slots$'
+ns pool set "$(printf 'x\033[2Jy')" 3 >"$T/bad.out" 2>&1
+is "a name that is no pool name is refused (exit 2)" "$?" 2
+like "and shown escaped" "$(cat "$T/bad.out")" 'x\\x1b\[2Jy.* is not a pool name'
 sleep 0.3
 is "3 workers, no more" "$(starts "$LOG")" 3
 
