@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "nightshift/query.h"
+#include "nightshift/util.h"
 #include "nightshift/query-times.h"
 
 struct ns_store;
@@ -144,6 +145,13 @@ struct ns_night_group {
     char *example_message;            /* worker bytes: its last failure */
 };
 
+/* The upstream runs one run waits for (deps.h: the spec's after: and run
+ * --after, the run found as its runtime finds it). */
+struct ns_night_after {
+    int64_t *runs;
+    size_t n;
+};
+
 /* The morning report of a period: each run active in it (created, last
  * written or finished at or after since: the runs list's --since), oldest
  * first, as report_load reads it (without its own lists), and the failure
@@ -151,6 +159,7 @@ struct ns_night_group {
 struct ns_night_report {
     double since, now;
     struct ns_run_report *runs;
+    struct ns_night_after *after; /* one per run: the runs it waits for */
     size_t nruns;
     struct ns_night_group *groups;
     size_t ngroups;
@@ -183,15 +192,29 @@ struct ns_night_finish {
     int64_t unfinished;  /* runs not yet succeeded or failed */
     double finish_at;    /* when the last of them is projected to end (the last end
                             when all have ended); 0 when not known: */
-    int64_t unknown_run; /* a run that has no projection (it does not move), or 0 */
+    int64_t last_run;    /* the run that ends last (the end of the critical path), or 0 */
+    int64_t unknown_run; /* a run whose end cannot be projected, or 0: it does not move,
+                            or it waits for a run that cannot end (unknown_upstream) */
+    int64_t unknown_upstream; /* that run: failed (its dependants wait for a human's retry)
+                                 or with no projection itself; 0: unknown_run's own */
     double deadline;     /* the latest SLA deadline among the runs (each the earlier of
                             its deadline and start + max_duration); 0: none has one */
     int64_t deadline_run;
 };
-/* Without dependencies between runs, the set ends when its last run ends:
- * the latest of the runs' projected finishes (query.h's ETA), as the runs
- * themselves project it. Pure. */
+/* The set ends when its last run ends, taken along its dependencies: a
+ * run's end is its own projection (query.h's ETA; its end once ended), but
+ * no earlier than the end of each run of the set it waits for; a run that
+ * waits for a failed one, or for one with no projection, has none. Pure. */
 void report_night_finish(const struct ns_night_report *n, struct ns_night_finish *out);
+
+/* The finish as words, for the summary and the console: "projected T (run
+ * 6, the last to end)", "all ended, the last at T", "not known: run 3 waits
+ * for run 2 (failed)", "not known: run 5 does not move", then "; latest
+ * deadline T (run 2): on time | late by D | passed" or "; no run has an
+ * SLA". time_of formats a time (Unix seconds) into its buffer. */
+void report_night_finish_words(const struct ns_night_report *n, const struct ns_night_finish *f,
+                               char *(*time_of)(double t, char *out, size_t len),
+                               struct ns_buf *out);
 
 /* One row of the events feed. */
 struct ns_report_event {

@@ -45,21 +45,14 @@ static char *id_cell(int64_t id)
     return ns_xasprintf("%lld", (long long)id);
 }
 
-/* "on time", "late by 12m" or "deadline passed": the set's finish against
- * the latest deadline. NULL without a deadline, or with no projection
- * while the deadline is still ahead. */
-static char *verdict(const struct ns_night_finish *fin, double now)
+/* A time as the report writes it (local, to the second; "-" for none),
+ * into out: report_night_finish_words' formatter. */
+static char *long_time(double t, char *out, size_t len)
 {
-    if (fin->deadline <= 0)
-        return NULL;
-    double end = fin->finish_at;
-    if (end <= 0)
-        return now > fin->deadline ? ns_xstrdup("deadline passed") : NULL;
-    if (end <= fin->deadline)
-        return ns_xstrdup("on time");
-    char *d = summary_dur(end - fin->deadline), *s = ns_xasprintf("late by %s", d);
-    free(d);
-    return s;
+    char *s = summary_time(t);
+    snprintf(out, len, "%s", s);
+    free(s);
+    return out;
 }
 
 /* The heading: the period, the runs by pile and the one finish. */
@@ -77,25 +70,10 @@ static void night_figures(const struct ns_night_report *n, const struct ns_night
     summary_figure(out, f, "runs", "%zu: %zu succeeded, %zu failed, %zu unfinished", n->nruns,
                    pile_count(n, PILE_SUCCEEDED), pile_count(n, PILE_FAILED),
                    pile_count(n, PILE_UNFINISHED));
-    char *end = summary_time(fin->finish_at), *dl = summary_time(fin->deadline);
-    char *v = verdict(fin, n->now);
     struct ns_buf b = NS_BUF_INIT;
-    if (n->nruns == 0)
-        buf_adds(&b, "nothing ran");
-    else if (fin->unknown_run)
-        buf_addf(&b, "not known: run %lld does not move", (long long)fin->unknown_run);
-    else
-        buf_addf(&b, "%s %s", fin->unfinished ? "projected" : "all ended, the last at", end);
-    if (fin->deadline > 0)
-        buf_addf(&b, "; latest deadline %s (run %lld)%s%s", dl, (long long)fin->deadline_run,
-                 v ? ": " : "", v ? v : "");
-    else if (n->nruns)
-        buf_adds(&b, "; no run has an SLA");
+    report_night_finish_words(n, fin, long_time, &b);
     summary_figure(out, f, "finish", "%s", b.data);
     buf_release(&b);
-    free(end);
-    free(dl);
-    free(v);
     char *host = summary_cell(n->host, f), *db = summary_cell(n->db_path ? n->db_path : "?", f);
     summary_figure(out, f, "host", "%s", host);
     summary_figure(out, f, "database", "%s", db);
@@ -316,7 +294,10 @@ static void render_night_json(const struct ns_night_report *n, const struct ns_n
     json_open_object(&j, "finish");
     json_field_int(&j, "unfinished_runs", fin->unfinished);
     json_field_time(&j, "projected_finish", fin->finish_at);
+    json_field_int_or_null(&j, "last_run", fin->last_run > 0, fin->last_run);
     json_field_int_or_null(&j, "unknown_run", fin->unknown_run > 0, fin->unknown_run);
+    json_field_int_or_null(&j, "unknown_upstream", fin->unknown_upstream > 0,
+                           fin->unknown_upstream);
     json_field_time(&j, "latest_deadline", fin->deadline);
     json_field_int_or_null(&j, "deadline_run", fin->deadline_run > 0, fin->deadline_run);
     if (fin->deadline > 0 && fin->finish_at > 0)

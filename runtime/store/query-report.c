@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "nightshift/control.h"
+#include "nightshift/deps.h"
 #include "nightshift/query-report.h"
 #include "nightshift/query.h"
 #include "nightshift/query-times.h"
@@ -621,6 +622,25 @@ static void night_groups(struct load *L, struct ns_night_report *n, int top)
     load_done(L, s);
 }
 
+/* The runs run_id waits for: each dependency's run, as deps_waits finds
+ * it (a run not found at start is looked for again). */
+static void night_after(struct ns_store *st, int64_t run_id, struct ns_night_after *a)
+{
+    struct ns_dep *d;
+    long nd = deps_read(st, run_id, &d);
+    for (long i = 0; i < nd; i++) {
+        int64_t up = d[i].upstream_run;
+        if (up <= 0 && !d[i].pinned)
+            up = deps_find_upstream(st, d[i].job, run_id);
+        if (up <= 0)
+            continue;
+        a->runs = ns_xrealloc(a->runs, (a->n + 1) * sizeof *a->runs);
+        a->runs[a->n++] = up;
+    }
+    if (nd > 0)
+        deps_free(d, (size_t)nd);
+}
+
 int report_night_load(struct ns_store *st, double since, int top, struct ns_night_report *n,
                       char *err, size_t errlen)
 {
@@ -639,6 +659,9 @@ int report_night_load(struct ns_store *st, double since, int top, struct ns_nigh
     for (long i = 0; i < count && rc == 0; i++, n->nruns++)
         rc = report_load(st, ids[i], 0, 0, &n->runs[i], err, errlen);
     free(ids);
+    n->after = ns_xcalloc(n->nruns + 1, sizeof *n->after);
+    for (size_t i = 0; i < n->nruns && rc == 0; i++)
+        night_after(st, n->runs[i].run_id, &n->after[i]);
     if (rc != 0 || n->nruns == 0)
         return rc;
     struct load L = {st, NULL, 0, err, errlen};
@@ -648,9 +671,13 @@ int report_night_load(struct ns_store *st, double since, int top, struct ns_nigh
 
 void report_night_release(struct ns_night_report *n)
 {
-    for (size_t i = 0; i < n->nruns; i++)
+    for (size_t i = 0; i < n->nruns; i++) {
         report_release(&n->runs[i]);
+        if (n->after)
+            free(n->after[i].runs);
+    }
     free(n->runs);
+    free(n->after);
     for (size_t i = 0; i < n->ngroups; i++) {
         struct ns_night_group *g = &n->groups[i];
         free(g->signature);
@@ -689,10 +716,21 @@ char *report_run_waits(const struct ns_run_summary *s)
                         (long long)c->n[NS_PS_RETRY_WAIT]);
 }
 
+/* The index of run id in the night, or -1. */
+static long night_index(const struct ns_night_report *n, int64_t id)
+{
+    for (size_t i = 0; i < n->nruns; i++)
+        if (n->runs[i].run_id == id)
+            return (long)i;
+    return -1;
+}
+
 void report_night_finish(const struct ns_night_report *n, struct ns_night_finish *out)
 {
     memset(out, 0, sizeof *out);
-    double last = 0;
+    /* Each run's own end: its end, its projection, or 0 (not known). */
+    double *end = ns_xcalloc(n->nruns + 1, sizeof *end);
+    int64_t *why = ns_xcalloc(n->nruns + 1, sizeof *why); /* the upstream that makes it unknown */
     for (size_t i = 0; i < n->nruns; i++) {
         const struct ns_run_summary *s = &n->runs[i].run;
         /* The runtime stores the earlier of the deadline and start + max_duration. */
@@ -701,15 +739,82 @@ void report_night_finish(const struct ns_night_report *n, struct ns_night_finish
             out->deadline_run = s->id;
         }
         bool ended = s->run_state == NS_RS_SUCCEEDED || s->run_state == NS_RS_FAILED;
-        if (ended) {
-            last = s->finished_at > last ? s->finished_at : last;
-            continue;
-        }
-        out->unfinished++;
-        if (s->has_eta && s->finish_at > 0)
-            last = s->finish_at > last ? s->finish_at : last;
-        else if (!out->unknown_run)
-            out->unknown_run = s->id;
+        out->unfinished += !ended;
+        end[i] = ended ? s->finished_at : s->has_eta && s->finish_at > 0 ? s->finish_at : 0;
     }
-    out->finish_at = out->unknown_run ? 0 : last;
+    /* Along the dependencies (no cycle: a run that would close one is
+     * refused at its start), so nruns passes settle every chain. */
+    for (size_t pass = 0; pass < n->nruns; pass++)
+        for (size_t i = 0; i < n->nruns; i++) {
+            const struct ns_run_summary *s = &n->runs[i].run;
+            if (s->run_state == NS_RS_SUCCEEDED || s->run_state == NS_RS_FAILED || !n->after)
+                continue;
+            for (size_t k = 0; k < n->after[i].n; k++) {
+                long u = night_index(n, n->after[i].runs[k]);
+                if (u < 0)
+                    continue;
+                /* A failed upstream holds it only while it holds partitions
+                 * back (on_failure: wait); skip or fail lets it end. */
+                bool failed = n->runs[u].run.run_state == NS_RS_FAILED;
+                bool held = failed ? s->waiting_for != NULL : end[u] <= 0;
+                if (held && end[i] > 0) {
+                    end[i] = 0;
+                    why[i] = n->runs[u].run_id;
+                } else if (end[i] > 0 && end[u] > end[i]) {
+                    end[i] = end[u];
+                }
+            }
+        }
+    for (size_t i = 0; i < n->nruns; i++) {
+        if (end[i] <= 0 && !out->unknown_run && !n->runs[i].run.final) {
+            out->unknown_run = n->runs[i].run_id;
+            out->unknown_upstream = why[i];
+        }
+        if (end[i] > 0 && end[i] >= out->finish_at) { /* ties: the later run, a dependant */
+            out->finish_at = end[i];
+            out->last_run = n->runs[i].run_id;
+        }
+    }
+    if (out->unknown_run)
+        out->finish_at = 0, out->last_run = 0;
+    free(end);
+    free(why);
+}
+
+void report_night_finish_words(const struct ns_night_report *n, const struct ns_night_finish *f,
+                               char *(*time_of)(double t, char *out, size_t len),
+                               struct ns_buf *out)
+{
+    char end[64], dl[64];
+    time_of(f->finish_at, end, sizeof end);
+    time_of(f->deadline, dl, sizeof dl);
+    if (n->nruns == 0)
+        buf_adds(out, "nothing ran");
+    else if (f->unknown_upstream)
+        buf_addf(out, "not known: run %lld waits for run %lld (%s)", (long long)f->unknown_run,
+                 (long long)f->unknown_upstream,
+                 n->runs[night_index(n, f->unknown_upstream)].run.run_state == NS_RS_FAILED
+                     ? "failed"
+                     : "no projection");
+    else if (f->unknown_run)
+        buf_addf(out, "not known: run %lld does not move", (long long)f->unknown_run);
+    else if (f->unfinished)
+        buf_addf(out, "projected %s (run %lld, the last to end)", end, (long long)f->last_run);
+    else
+        buf_addf(out, "all ended, the last at %s", end);
+    if (f->deadline <= 0) {
+        if (n->nruns)
+            buf_adds(out, "; no run has an SLA");
+        return;
+    }
+    buf_addf(out, "; latest deadline %s (run %lld)", dl, (long long)f->deadline_run);
+    if (f->finish_at > 0 && f->finish_at <= f->deadline) {
+        buf_adds(out, ": on time");
+    } else if (f->finish_at > 0) {
+        char d[32];
+        int64_t ms = (int64_t)((f->finish_at - f->deadline) * 1000 + 0.5);
+        buf_addf(out, ": late by %s", ns_format_duration(ms, d, sizeof d));
+    } else if (n->now > f->deadline) {
+        buf_adds(out, ": passed");
+    }
 }

@@ -121,8 +121,8 @@ is "json: run 6 waits for its upstream, a runtime drives it" \
     "$(j '[(r["runtime_alive"], r["waiting_on"], r["waiting_for"]) for r in d["runs"] if r["id"] == 6]')" \
     "[(True, 'waiting for load a (failed, attempt 1/1); 2 more partitions wait', 'waiting for load a (failed, attempt 1/1); 2 more partitions wait')]"
 is "json: SLA of run 2 and the latest deadline is its" \
-    "$(j '([r["sla_state"] for r in d["runs"] if r["id"] == 2], d["finish"]["deadline_run"], d["finish"]["unknown_run"], d["finish"]["on_time"])')" \
-    "(['met'], 2, 5, None)"
+    "$(j '([r["sla_state"] for r in d["runs"] if r["id"] == 2], d["finish"]["deadline_run"], d["finish"]["unknown_run"], d["finish"]["unknown_upstream"], d["finish"]["on_time"])')" \
+    "(['met'], 2, 5, None, None)"
 is "json: the text's commands, the same" \
     "$(j '"\n".join(r["next_command"] for r in d["runs"] if r["next_command"])')" \
     "$(sect 'to retry' | sed -n 's/^  nightshift/nightshift/p')"
@@ -145,7 +145,11 @@ is "runs 3, 4 and 5 now succeeded, run 2 untouched" \
 is "run 3's failed partitions ran again, run 3's success did not" \
     "$(sql "SELECT key, attempts_total FROM partitions WHERE run_id = 3 ORDER BY idx" | tr '\n' ' ')" \
     "a|2 b|2 c|2 d|1 "
-like "after: the night is all succeeded, nothing to type" "$(ns summary --since 24h)" \
+ns summary --since 24h >"$T/after.txt"
+like "after: the night is all succeeded" "$(cat "$T/after.txt")" \
     "runs +5: 5 succeeded, 0 failed, 0 unfinished"
+like "and it all ended" "$(cat "$T/after.txt")" "finish +all ended, the last at [0-9-]+ [0-9:]+; latest deadline"
+like "nothing to type" "$(cat "$T/after.txt")" "to retry or resume \\(0\\):
+  \\(none\\)"
 
 done_testing

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -19,6 +20,13 @@ static char sig[] = "bad field <n>", key[] = "rec`1|x", msg[] = "bad \x1b[31mfie
             job[] = "jo\"b\\x", params[] = "day=2026-11-30\n", state_word[] = "failed",
             reason[] = "1 of 3 partitions failed";
 static struct ns_report_group group = {sig, 3, 7, key, msg};
+
+/* A time as a plain number, for report_night_finish_words. */
+static char *fmt_num(double t, char *out, size_t len)
+{
+    snprintf(out, len, "%g", t);
+    return out;
+}
 
 static struct ns_run_report sample(void)
 {
@@ -113,6 +121,73 @@ static void test_summary_json_keeps_bytes(void **state)
     buf_release(&b);
 }
 
+/* One finish for a night, along its dependencies (report_night_finish):
+ * a dependant ends no earlier than what it waits for; a run held by a
+ * failed upstream, or by one with no projection, has none. */
+static struct ns_run_report night_run(int64_t id, int state, double finish, double finished_at)
+{
+    struct ns_run_report r = {0};
+    r.run_id = id;
+    r.run.id = id;
+    r.run.run_state = state;
+    r.run.final = state == NS_RS_SUCCEEDED || state == NS_RS_FAILED || state == NS_RS_STOPPED;
+    r.run.has_eta = finish > 0;
+    r.run.finish_at = finish;
+    r.run.finished_at = finished_at;
+    return r;
+}
+
+static void test_night_finish_along_dependencies(void **state)
+{
+    (void)state;
+    char held[] = "waiting for a d2 (failed, attempt 1/1)";
+    int64_t a_id = 1;
+    struct ns_run_report runs[3] = {night_run(1, NS_RS_RUNNING, 100, 0),
+                                    night_run(2, NS_RS_RUNNING, 50, 0),
+                                    night_run(3, NS_RS_SUCCEEDED, 0, 20)};
+    runs[2].run.sla_deadline = 90;
+    struct ns_night_after after[3] = {{NULL, 0}, {&a_id, 1}, {NULL, 0}};
+    struct ns_night_report n = {.runs = runs, .after = after, .nruns = 3, .now = 10};
+    struct ns_night_finish f;
+    report_night_finish(&n, &f);
+    /* Run 2 projects 50 on its own but waits for run 1 (100). */
+    assert_true(f.finish_at == 100);
+    assert_int_equal(f.last_run, 2);
+    assert_int_equal(f.unfinished, 2);
+    assert_int_equal(f.deadline_run, 3);
+    struct ns_buf b = NS_BUF_INIT;
+    report_night_finish_words(&n, &f, fmt_num, &b);
+    assert_string_equal(b.data, "projected 100 (run 2, the last to end); latest deadline 90 "
+                                "(run 3): late by 10s");
+    buf_reset(&b);
+
+    /* Run 1 failed and holds a partition of run 2 back: no projection. */
+    runs[0] = night_run(1, NS_RS_FAILED, 0, 30);
+    runs[1].run.waiting_for = held;
+    report_night_finish(&n, &f);
+    assert_true(f.finish_at == 0);
+    assert_int_equal(f.unknown_run, 2);
+    assert_int_equal(f.unknown_upstream, 1);
+    report_night_finish_words(&n, &f, fmt_num, &b);
+    assert_string_equal(b.data, "not known: run 2 waits for run 1 (failed); latest deadline 90 "
+                                "(run 3)");
+    buf_reset(&b);
+    /* on_failure: skip: nothing held, run 2 ends on its own. */
+    runs[1].run.waiting_for = NULL;
+    report_night_finish(&n, &f);
+    assert_true(f.finish_at == 50);
+    assert_int_equal(f.unknown_run, 0);
+
+    /* Run 1 paused: no projection of its own, and so none for run 2. */
+    runs[0] = night_run(1, NS_RS_PAUSED, 0, 0);
+    report_night_finish(&n, &f);
+    assert_int_equal(f.unknown_run, 1);
+    assert_int_equal(f.unknown_upstream, 0);
+    report_night_finish_words(&n, &f, fmt_num, &b);
+    assert_string_equal(b.data, "not known: run 1 does not move; latest deadline 90 (run 3)");
+    buf_release(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -120,6 +195,7 @@ int main(void)
         cmocka_unit_test(test_summary_text_escapes),
         cmocka_unit_test(test_summary_markdown_cannot_break_out),
         cmocka_unit_test(test_summary_json_keeps_bytes),
+        cmocka_unit_test(test_night_finish_along_dependencies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
