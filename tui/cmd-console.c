@@ -49,6 +49,7 @@ static void console_man_keys(struct ns_buf *b)
         {TUI_SCOPE_ERRORS, "In the error records and failure groups"},
         {TUI_SCOPE_TEXT, "In a text (help, a record, a log)"},
         {TUI_SCOPE_POOLS, "In the pools panel"},
+        {TUI_SCOPE_NIGHT, "In the night view (N from the runs list)"},
     };
     buf_adds(b, ".PP\nThe console's keys (its help screen, ?, shows those of the view at hand):\n");
     for (size_t i = 0; i < NS_ARRAY_LEN(views); i++) {

@@ -65,6 +65,7 @@
     X(MAP)                                                                                         \
     X(POOLS)                                                                                       \
     X(POOL_SET)                                                                                    \
+    X(NIGHT)                                                                                       \
     X(GREP)                                                                                        \
     X(ZOOM)                                                                                        \
     X(ERRORS)                                                                                      \
@@ -96,7 +97,8 @@ enum {
     TUI_SCOPE_TEXT = 1 << 4, /* help, full error record, log */
     TUI_SCOPE_TIMELINE = 1 << 5,
     TUI_SCOPE_POOLS = 1 << 6, /* the pools panel (P) */
-    TUI_SCOPE_ALL = 0x7f,
+    TUI_SCOPE_NIGHT = 1 << 7, /* the night view (N) */
+    TUI_SCOPE_ALL = 0xff,
 };
 
 /* Binding flags. */
@@ -259,6 +261,9 @@ struct tui_view *view_timeline_new(struct tui *t, int64_t run_id);
 struct tui_view *view_errors_new(struct tui *t, int64_t run_id, int64_t idx, bool failures);
 /* The pools panel: every shared pool, who holds its slots, who waits. */
 struct tui_view *view_pools_new(struct tui *t);
+/* The night: every run since 18:00 yesterday (N: another period), each
+ * run's state, ETA and what it waits on, the pools, one projected finish. */
+struct tui_view *view_night_new(struct tui *t);
 /* A scrollable text (help, full record, log); takes ownership of text.
  * follow_path: a log file re-read (last 64 KiB) whenever it changes. */
 struct tui_view *view_text_new(struct tui *t, const char *title, char *text,

@@ -191,6 +191,9 @@ static enum tui_result runs_key(struct tui_view *vv, struct tui *t, enum tui_cmd
             return TUI_OK;
         t->pushed = view_errors_new(t, r->id, -1, cmd == TUI_CMD_FAILURES);
         return TUI_PUSH;
+    } else if (cmd == TUI_CMD_NIGHT) {
+        t->pushed = view_night_new(t);
+        return TUI_PUSH;
     } else if (cmd == TUI_CMD_SEARCH) {
         tui_prompt(t, "filter runs (job or params): ", v->search, sizeof v->search);
         list_reset(&v->list);

@@ -96,6 +96,11 @@ is "step 9: every load day started after its extract day succeeded" \
     "$(sql "SELECT count(*) FROM partitions l JOIN runs lr ON lr.id = l.run_id AND lr.job = 'chain-load'
             JOIN runs er ON er.job = 'chain-extract' JOIN partitions e ON e.run_id = er.id AND e.key = l.key
             WHERE l.state = 'succeeded' AND l.started_at >= e.finished_at")" 3
+like "step 10: one report for the night's runs" "$(cat "$T/tour-morning.out")" \
+    "^nightshift summary: [0-9]+ runs since "
+like "step 10: the failed demo run with the command that retries it" "$(cat "$T/tour-morning.out")" \
+    "# retry run [0-9]+ \\(demo, failed\\)
+  nightshift run --retry-failed --db "
 
 # --- after `make demo`: its run first, then step 5 again -------------------
 NIGHTSHIFT_DB=$T/db2/nightshift.db
