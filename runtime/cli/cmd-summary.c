@@ -44,7 +44,12 @@ static const char summary_help[] =
     "written or finished since WHEN): what succeeded, what failed and why\n"
     "(failure signatures across runs, with an example), what still runs or waits\n"
     "and on what, one projected finish against the latest deadline, each run's\n"
-    "SLA, and the commands that retry or resume each failed or unfinished run.\n";
+    "SLA, and the commands that retry or resume each failed or unfinished run.\n"
+    "\n"
+    "--format html writes one self-contained page (inline CSS and SVG, nothing\n"
+    "fetched): the figures, a timeline of every attempt on its worker slot, charts\n"
+    "over time, durations, failure groups and the comparison with the job's last\n"
+    "successful run; with --since, that for each run of the period.\n";
 
 static int summary_check(struct cli *c)
 {
@@ -55,10 +60,6 @@ static int summary_check(struct cli *c)
     }
     if (cli_opt(c, "since") && c->target) {
         cli_error("summary", "--since reports every run of the period: leave RUN out");
-        return NS_EXIT_USAGE;
-    }
-    if (cli_opt(c, "since") && f && summary_format_from_name(f) == NS_SUMMARY_HTML) {
-        cli_error("summary", "--since: the report of a period is text, markdown or json");
         return NS_EXIT_USAGE;
     }
     return 0;
@@ -84,10 +85,16 @@ static int summary_night(struct cli *c, enum ns_summary_format format)
         cli_error("summary", "%s", err);
     } else {
         struct ns_buf b = NS_BUF_INIT;
-        summary_render_night(&n, format, &b);
-        fwrite(b.data, 1, b.len, stdout);
+        if (format != NS_SUMMARY_HTML)
+            summary_render_night(&n, format, &b);
+        if (format == NS_SUMMARY_HTML &&
+            report_html_render_night(c->st, &n, &b, err, sizeof err) != 0) {
+            cli_error("summary", "%s", err);
+        } else {
+            fwrite(b.data, 1, b.len, stdout);
+            rc = NS_EXIT_OK;
+        }
         buf_release(&b);
-        rc = NS_EXIT_OK;
     }
     report_night_release(&n);
     return rc;

@@ -257,7 +257,7 @@ void compare_render_json(const struct ns_compare *c, size_t top, struct ns_buf *
 
 void compare_render_html(const struct ns_compare *c, size_t top, struct ns_buf *out)
 {
-    buf_adds(out, "<section id=\"compare\"><h2>Against the last successful run</h2>\n");
+    buf_adds(out, "<section class=\"compare\"><h2>Against the last successful run</h2>\n");
     if (!c->run_b) {
         buf_adds(out, "<p>No earlier run of this job succeeded: nothing to compare with.</p>"
                       "</section>\n");

@@ -328,7 +328,7 @@ void html_timeline(struct ns_buf *b, struct ns_store *st, const struct ns_run_re
         rowh = 2;
     double h = TL_TOP + rows * rowh;
     char d[32];
-    buf_adds(b, "<figure id=\"timeline\"><figcaption>Timeline: each row a worker slot");
+    buf_adds(b, "<figure class=\"timeline\"><figcaption>Timeline: each row a worker slot");
     if (detail)
         buf_addf(b,
                  ", each bar one attempt (%zu attempts on %d slots, slots packed from the "
@@ -406,7 +406,7 @@ void html_running_chart(struct ns_buf *b, struct ns_store *st, const struct ns_r
         spread(v, n, ax, a, e, e - a); /* attempt-seconds per second: attempts running */
     }
     buf_addf(b,
-             "<figure id=\"running\"><figcaption>Attempts running over time (the average "
+             "<figure class=\"running\"><figcaption>Attempts running over time (the average "
              "over each of %d buckets of %s; operator commands marked)</figcaption>\n"
              "<svg class=\"chart\" viewBox=\"0 0 %.0f 150\" role=\"img\" "
              "aria-label=\"running attempts\">\n",
@@ -446,7 +446,7 @@ void html_throughput_chart(struct ns_buf *b, struct ns_store *st, const struct n
     }
     free(sm);
     buf_addf(b,
-             "<figure id=\"throughput\"><figcaption>Throughput: partitions finished per "
+             "<figure class=\"throughput\"><figcaption>Throughput: partitions finished per "
              "second, and records per second (from the runtime's %ld samples), each over "
              "buckets of %s</figcaption>\n<svg class=\"chart\" viewBox=\"0 0 %.0f 120\" "
              "role=\"img\" aria-label=\"partitions per second\">\n",
@@ -482,7 +482,7 @@ void html_duration_histogram(struct ns_buf *b, const struct ns_run_report *r)
     double x0 = 70, w = 880, h = 110, top = 8, cw = w / HIST_BINS;
     char d1[32], d2[32], d3[32];
     buf_addf(b,
-             "<figure id=\"durations\"><figcaption>Partition durations: %lld finished "
+             "<figure class=\"durations\"><figcaption>Partition durations: %lld finished "
              "partitions in %d bins of %s (p50 %s, p95 %s marked)</figcaption>\n"
              "<svg class=\"chart\" viewBox=\"0 0 960 150\" role=\"img\" "
              "aria-label=\"durations\">\n",

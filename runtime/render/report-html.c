@@ -23,20 +23,19 @@
 #include "nightshift/query-times.h"
 #include "nightshift/query.h"
 #include "nightshift/report-html.h"
+#include "nightshift/summary.h"
 
 #define TOP_GROUPS 10
 #define TOP_COMPARE 20
 
 /* ---- helpers (html.h) ----------------------------------------------------- */
 
-void html_text(struct ns_buf *b, const char *s)
+/* Text already made safe for a terminal, as HTML: entities only (the
+ * terminal escaper would double its backslashes). */
+static void html_escaped_text(struct ns_buf *b, const char *s, size_t len)
 {
-    if (!s)
-        return;
-    struct ns_buf e = NS_BUF_INIT;
-    escape_for_terminal(s, strlen(s), 0, &e);
-    for (size_t i = 0; i < e.len; i++) {
-        switch (e.data[i]) {
+    for (size_t i = 0; i < len; i++) {
+        switch (s[i]) {
         case '&':
             buf_adds(b, "&amp;");
             break;
@@ -53,9 +52,18 @@ void html_text(struct ns_buf *b, const char *s)
             buf_adds(b, "&#39;");
             break;
         default:
-            buf_addc(b, e.data[i]);
+            buf_addc(b, s[i]);
         }
     }
+}
+
+void html_text(struct ns_buf *b, const char *s)
+{
+    if (!s)
+        return;
+    struct ns_buf e = NS_BUF_INIT;
+    escape_for_terminal(s, strlen(s), 0, &e);
+    html_escaped_text(b, e.data ? e.data : "", e.len);
     buf_release(&e);
 }
 
@@ -175,7 +183,11 @@ static const char style[] =
     "{color:var(--failed)}.key .interrupted{color:var(--interrupted)}.key .live"
     "{color:var(--live)}.key .wait{color:var(--wait)}.key .queued{color:var(--queued)}"
     ".key .cmdk{border-left:2px dashed var(--cmd);width:0}\n"
-    "@media print{:root{--bg:#fff;--fg:#000;--muted:#333}body{max-width:none;margin:0;"
+    "pre.night-text{white-space:pre-wrap;font-size:.85em}section.run{margin-top:2.5em;"
+    "border-top:3px solid var(--rule)}\n"
+    "@media "
+    "print{section.run{break-before:page}:root{--bg:#fff;--fg:#000;--muted:#333}body{max-width:"
+    "none;margin:0;"
     "font-size:11px}figure,table,section{break-inside:avoid}h2{break-after:avoid}"
     ".hover:hover{fill:transparent}}\n";
 
@@ -197,16 +209,33 @@ static void figure_row(struct ns_buf *b, const char *label, const char *name, co
     buf_release(&t);
 }
 
-static void header(struct ns_buf *b, const struct ns_run_report *r)
+/* The document's head (title escaped) and the opening of its body. */
+static void page_open(struct ns_buf *b, const char *title)
 {
-    char *params = ns_params_oneline(r->run.params);
     buf_adds(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                 "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
                 "<meta name=\"generator\" content=\"nightshift " NS_VERSION "\"><title>");
-    html_textf(b, "nightshift: run %lld %s", (long long)r->run_id, r->run.job);
-    buf_addf(b, "</title><style>\n%s</style></head>\n<body>\n<header><h1>", style);
+    html_text(b, title);
+    buf_addf(b, "</title><style>\n%s</style></head>\n<body>\n", style);
+}
+
+static void page_close(struct ns_buf *b, double now)
+{
+    char t[40];
+    buf_addf(b,
+             "<footer class=\"muted\"><p>nightshift " NS_VERSION
+             " &middot; written %s &middot; one file, no script, nothing fetched</p>"
+             "</footer>\n</body></html>\n",
+             html_clock(now, 1, t, sizeof t));
+}
+
+/* A run's heading: level 1 on its own page, 2 within a night's. */
+static void run_heading(struct ns_buf *b, const struct ns_run_report *r, int level)
+{
+    char *params = ns_params_oneline(r->run.params);
+    buf_addf(b, "<header><h%d>", level);
     html_textf(b, "Run %lld: %s", (long long)r->run_id, r->run.job);
-    buf_adds(b, "</h1><p class=\"muted\">parameters: <span data-figure=\"params\">");
+    buf_addf(b, "</h%d><p class=\"muted\">parameters: <span data-figure=\"params\">", level);
     html_text(b, *params ? params : "(none)");
     buf_adds(b, "</span></p></header>\n");
     free(params);
@@ -217,7 +246,7 @@ static void figures(struct ns_buf *b, const struct ns_run_report *r)
 {
     const struct ns_state_counts *c = &r->run.counts;
     char d1[32], d2[32], d3[32], t0[40], t1[40];
-    buf_adds(b, "<section id=\"figures\"><dl class=\"figures\">\n");
+    buf_adds(b, "<section class=\"figures\"><dl class=\"figures\">\n");
     figure_row(b, "run", "id", "%lld", (long long)r->run_id);
     figure_row(b, "job", "job", "%s", r->run.job);
     figure_row(b, "state", "state", "%s", r->run.state);
@@ -269,7 +298,7 @@ static void key_legend(struct ns_buf *b)
 static void slowest_table(struct ns_buf *b, const struct ns_run_report *r)
 {
     char d[32];
-    buf_adds(b, "<section id=\"slowest\"><h2>Slowest partitions</h2>\n<table><thead><tr>"
+    buf_adds(b, "<section class=\"slowest\"><h2>Slowest partitions</h2>\n<table><thead><tr>"
                 "<th>part</th><th>key</th><th>time</th><th>attempts</th><th>state</th></tr>"
                 "</thead><tbody>\n");
     for (size_t i = 0; i < r->nslowest; i++) {
@@ -293,7 +322,7 @@ static int failure_tables(struct ns_buf *b, struct ns_store *st, const struct ns
     if (query_failure_groups(st, r->run_id, TOP_GROUPS, &fg, err, errlen) != 0)
         return -1;
     buf_addf(b,
-             "<section id=\"failures\"><h2>Failure groups</h2>\n<p class=\"muted\">"
+             "<section class=\"failures\"><h2>Failure groups</h2>\n<p class=\"muted\">"
              "Partitions that failed or wait to retry, by the signature of their last "
              "failure: <span data-figure=\"failure_group_partitions\">%lld</span> in all."
              "</p>\n<table><thead><tr><th>partitions</th><th>failed</th><th>to retry</th>"
@@ -337,7 +366,7 @@ static void audit_table(struct ns_buf *b, const struct ns_run_report *r)
 {
     char t[40];
     buf_addf(b,
-             "<section id=\"audit\"><h2>Operator commands</h2>\n<p class=\"muted\">%lld "
+             "<section class=\"audit\"><h2>Operator commands</h2>\n<p class=\"muted\">%lld "
              "commands (the newest %zu listed); marked on the timeline.</p>\n<table><thead>"
              "<tr><th>id</th><th>issued</th><th>who</th><th>verb</th><th>arguments</th>"
              "<th>state</th><th>result</th></tr></thead><tbody>\n",
@@ -384,15 +413,16 @@ static struct html_axis time_axis(const struct ns_run_report *r)
     return (struct html_axis){t0, t1, 70, 880};
 }
 
-int report_html_render(struct ns_store *st, struct ns_run_report *r, struct ns_buf *out, char *err,
-                       size_t errlen)
+/* Everything of one run after its heading: figures, charts, tables and
+ * the comparison with the job's last successful run. */
+static int run_body(struct ns_buf *out, struct ns_store *st, struct ns_run_report *r, char *err,
+                    size_t errlen)
 {
     struct html_axis ax = time_axis(r);
     /* The timeline names each attempt's partition when it draws one bar per attempt. */
     if (r->times.nparts <= HTML_DETAIL_MAX &&
         query_run_times_keys(st, r->run_id, &r->times, err, errlen) != 0)
         return -1;
-    header(out, r);
     figures(out, r);
     buf_adds(out, "<h2>Timeline</h2>\n");
     key_legend(out);
@@ -419,13 +449,55 @@ int report_html_render(struct ns_store *st, struct ns_run_report *r, struct ns_b
     if (rc == 0)
         compare_render_html(&cmp, TOP_COMPARE, out);
     compare_release(&cmp);
-    if (rc != 0)
+    return rc;
+}
+
+int report_html_render(struct ns_store *st, struct ns_run_report *r, struct ns_buf *out, char *err,
+                       size_t errlen)
+{
+    struct ns_buf title = NS_BUF_INIT;
+    buf_addf(&title, "nightshift: run %lld %s", (long long)r->run_id, r->run.job);
+    page_open(out, title.data);
+    buf_release(&title);
+    run_heading(out, r, 1);
+    if (run_body(out, st, r, err, errlen) != 0)
         return -1;
-    char now[40];
+    page_close(out, r->now);
+    return 0;
+}
+
+int report_html_render_night(struct ns_store *st, struct ns_night_report *n, struct ns_buf *out,
+                             char *err, size_t errlen)
+{
+    char since[40];
+    html_clock(n->since, 1, since, sizeof since);
+    struct ns_buf title = NS_BUF_INIT, text = NS_BUF_INIT;
+    buf_addf(&title, "nightshift: the runs since %s", since);
+    page_open(out, title.data);
+    buf_release(&title);
     buf_addf(out,
-             "<footer class=\"muted\"><p>nightshift " NS_VERSION
-             " &middot; written %s &middot; one file, no script, nothing fetched</p>"
-             "</footer>\n</body></html>\n",
-             html_clock(r->now, 1, now, sizeof now));
+             "<header><h1>The runs since %s</h1></header>\n<section class=\"night\">"
+             "<p class=\"muted\">%zu runs, each below.</p>\n<ul>",
+             since, n->nruns);
+    for (size_t i = 0; i < n->nruns; i++) {
+        buf_addf(out, "<li><a href=\"#run-%lld\">", (long long)n->runs[i].run_id);
+        html_textf(out, "run %lld %s: %s", (long long)n->runs[i].run_id, n->runs[i].run.job,
+                   n->runs[i].run.state);
+        buf_adds(out, "</a></li>");
+    }
+    /* The night's own report (summary --since) as text: the same words. */
+    summary_render_night(n, NS_SUMMARY_TEXT, &text);
+    buf_adds(out, "</ul>\n<pre class=\"night-text\">");
+    html_escaped_text(out, text.data ? text.data : "", text.len);
+    buf_adds(out, "</pre></section>\n");
+    buf_release(&text);
+    for (size_t i = 0; i < n->nruns; i++) {
+        buf_addf(out, "<section class=\"run\" id=\"run-%lld\">\n", (long long)n->runs[i].run_id);
+        run_heading(out, &n->runs[i], 2);
+        if (run_body(out, st, &n->runs[i], err, errlen) != 0)
+            return -1;
+        buf_adds(out, "</section>\n");
+    }
+    page_close(out, n->now);
     return 0;
 }

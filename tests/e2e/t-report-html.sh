@@ -82,6 +82,8 @@ class P(HTMLParser):
         if tag == "style":
             self.in_style = True
         for k, v in attrs:
+            if k == "href" and tag == "a" and v and v.startswith("#"):
+                continue  # a link within the page
             if k in FETCH_ATTRS or k.startswith("on"):
                 self.bad.append("attribute %s= on <%s>" % (k, tag))
             if k == "style" and v and ("url(" in v or "@import" in v):
@@ -118,13 +120,30 @@ render() { # render FILE OUT: the DOM after Chromium loaded FILE, offline
 }
 render "$T/report.html" "$T/dom.html"
 is "headless Chromium renders it" "$?" 0
-check "the DOM has the timeline" grep -q 'id="timeline"' "$T/dom.html"
+check "the DOM has the timeline" grep -q 'class="timeline"' "$T/dom.html"
 check "the rendered page references nothing outside either" python3 "$T/offline.py" "$T/dom.html"
 attempts=$(sql "SELECT count(*) FROM attempts WHERE run_id = 2")
 is "one bar per attempt ($attempts)" "$(grep -o 'class="bar [a-z]*"' "$T/dom.html" | wc -l | tr -d ' ')" "$attempts"
 is "the failed attempts are drawn failed (bad twice, flaky once)" \
     "$(grep -o 'class="bar failed"' "$T/dom.html" | wc -l | tr -d ' ')" 3
 check "the retry's backoff is drawn as a wait" grep -q 'class="wait"' "$T/dom.html"
+like "concurrency 2: the packing finds 2 worker slots" "$(cat "$T/dom.html")" 'data-slots="2"'
+cat >"$T/overlap.py" <<'PY'
+# No two attempts' bars overlap on one slot's row (1 px of rounding allowed).
+import re, sys
+rows = {}
+for x, y, w in re.findall(r'<rect class="bar [a-z]+" x="([0-9.]+)" y="([0-9.]+)" width="([0-9.]+)"',
+                          open(sys.argv[1], encoding="utf-8").read()):
+    rows.setdefault(y, []).append((float(x), float(x) + float(w)))
+for y, bars in rows.items():
+    bars.sort()
+    for (a0, a1), (b0, b1) in zip(bars, bars[1:]):
+        if b0 < a1 - 1:
+            print("row y=%s: %.1f-%.1f overlaps %.1f-%.1f" % (y, a0, a1, b0, b1))
+            sys.exit(1)
+sys.exit(0 if rows else 1)
+PY
+check "no two bars overlap on a slot's row" python3 "$T/overlap.py" "$T/dom.html"
 like "a bar's hover text names its partition and time" "$(cat "$T/dom.html")" "<title>partition 2 \\[slow\\] attempt 1, slot [0-9]+: succeeded, 1\\.[0-9]s \\([0-9:]+ to [0-9:]+\\)</title>"
 like "the operator's pause is on the timeline" "$(cat "$T/dom.html")" "command [0-9]+: pause \{\} by [^ ]+ \(cli\): applied"
 ns status 2 --json >"$T/status.json"
@@ -176,6 +195,15 @@ ns compare 2 1 --json >"$T/cmp21.json"
 like "an explicit baseline is not called the last success" "$(cat "$T/cmp21.json")" '"baseline":1,"baseline_is_last_success":false'
 ns compare 2 nosuchjob >/dev/null 2>&1
 check "an unknown baseline is an error" test $? -ne 0
+
+# ---- the whole night: every run of the period on one page --------------------------
+ns summary --since 1h --format html >"$T/night.html" 2>"$T/night.err"
+is "summary --since 1h --format html exits 0" "$?" 0
+is "a section per run of the period (runs 1 and 2)" "$(grep -o '<section class="run" id="run-[0-9]*"' "$T/night.html" | sed 's/.*run-//; s/"//' | sort | tr '\n' ' ')" "1 2 "
+is "one bar per attempt of both runs" "$(grep -o 'class="bar [a-z]*"' "$T/night.html" | wc -l | tr -d ' ')" "$(sql "SELECT count(*) FROM attempts")"
+like "the night's own report heads it, escaped" "$(cat "$T/night.html")" '<pre class="night-text">nightshift summary: 2 runs since '
+check "the night's page references nothing outside itself (links only within it)" \
+    python3 "$T/offline.py" "$T/night.html"
 
 # ---- queued on the executor (Slurm) is drawn apart ------------------------------
 sh "$ROOT/tests/bench/report-fixture.sh" "$T/queued.db" 300 10
