@@ -10,8 +10,9 @@
  * Every kind has its own glyph, so the picture reads without colour:
  *   = succeeded   > running   X failed   ! killed/interrupted/lost   . waiting
  * When a cell holds several, the most urgent wins (X ! > = .). An attempt
- * longer than a column starts with '|', so attempts back to back on a slot
- * (and a retry after its wait) stay apart.
+ * of three columns or more starts with '|', so attempts back to back on a
+ * slot (and a retry after its wait) stay apart while short ones keep their
+ * glyph.
  *
  * Only the window on screen is read (query_timeline_spans, at most SPANS_MAX), so a
  * million attempts cost what a screenful costs. Following (the default
@@ -24,7 +25,7 @@
 #include "nightshift/query.h"
 #include "tui-internal.h"
 
-enum { SPANS_MAX = 20000, LABEL_W = 8 };
+enum { SPANS_MAX = 10000, LABEL_W = 8 };
 
 static const struct {
     char glyph;
@@ -67,6 +68,21 @@ static double window_start(const struct timeline_view *v)
     return v->follow ? window_end(v) - v->spc * v->cols : v->t0;
 }
 
+/* A partition's attempt and its slot, sorted by (idx, start). */
+struct last_slot {
+    int64_t idx;
+    double start;
+    int slot;
+};
+
+static int last_slot_cmp(const void *pa, const void *pb)
+{
+    const struct last_slot *a = pa, *b = pb;
+    if (a->idx != b->idx)
+        return a->idx < b->idx ? -1 : 1;
+    return (a->start > b->start) - (a->start < b->start);
+}
+
 /* Greedy slots: each attempt on the lowest slot free at its start; a wait
  * on the slot of the attempt it precedes (or, still waiting, of the
  * partition's last attempt). */
@@ -91,18 +107,36 @@ static void lay_out(struct timeline_view *v)
         busy_until[k] = end;
         v->slot[i] = k;
     }
+    /* A wait before a retry sits on its retry's slot: query_timeline_spans
+     * gives it just before its attempt. A partition still waiting sits on
+     * the slot of its last attempt, found by a binary search by index. */
+    struct last_slot *last = ns_xmalloc(sizeof *last * (size_t)(v->n > 0 ? v->n : 1));
+    int n_last = 0;
+    for (int i = 0; i < v->n; i++)
+        if (v->spans[i].kind != NS_TL_WAITING)
+            last[n_last++] = (struct last_slot){v->spans[i].idx, v->spans[i].start, v->slot[i]};
+    qsort(last, (size_t)n_last, sizeof *last, last_slot_cmp);
     for (int i = 0; i < v->n; i++) {
         const struct ns_tl_span *s = &v->spans[i];
         if (s->kind != NS_TL_WAITING)
             continue;
         v->slot[i] = -1;
-        for (int j = 0; j < v->n && v->slot[i] < 0; j++) {
-            const struct ns_tl_span *a = &v->spans[j];
-            if (a->kind != NS_TL_WAITING && a->idx == s->idx &&
-                (s->n ? a->n == s->n : a->end > 0 && fabs(a->end - s->start) < 1e-6))
-                v->slot[i] = v->slot[j];
+        if (s->n && i + 1 < v->n && v->spans[i + 1].idx == s->idx)
+            v->slot[i] = v->slot[i + 1];
+        if (s->n)
+            continue;
+        int lo = 0, hi = n_last; /* the first entry past idx */
+        while (lo < hi) {
+            int mid = (lo + hi) / 2;
+            if (last[mid].idx <= s->idx)
+                lo = mid + 1;
+            else
+                hi = mid;
         }
+        if (lo > 0 && last[lo - 1].idx == s->idx)
+            v->slot[i] = last[lo - 1].slot;
     }
+    free(last);
     free(busy_until);
     v->n_slots = n_slots;
 }
@@ -182,7 +216,7 @@ static void draw_head(struct timeline_view *v, int y, int w, double t0)
     x += term_putf(y, x, w - x, A_NORMAL, "%s-%s  %s/col  running ",
                    tui_fmt_clock(t0, a, sizeof a), tui_fmt_clock(t0 + v->spc * v->cols, b, sizeof b),
                    tui_fmt_dur(v->spc, d, sizeof d));
-    int sw = w - x - 12;
+    int sw = w - x - 22;
     if (sw > v->cols)
         sw = v->cols;
     if (sw > 4) {
@@ -190,7 +224,7 @@ static void draw_head(struct timeline_view *v, int y, int w, double t0)
         tui_sparkline(t, y, x, sw, running, v->cols, term_attr(TUI_C_RUN));
         x += sw;
     }
-    term_putf(y, x, w - x, A_NORMAL, " max %.0f%s", max, v->truncated ? " (first spans)" : "");
+    term_putf(y, x, w - x, A_NORMAL, " max %.0f%s", max, v->truncated ? " (cut: zoom in)" : "");
     free(running);
 }
 
@@ -211,7 +245,7 @@ static void draw_slots(struct timeline_view *v, int y, int rows, double t0)
     int n_cells = rows * v->cols;
     signed char *cell = ns_xmalloc((size_t)(n_cells > 0 ? n_cells : 1));
     memset(cell, -1, (size_t)(n_cells > 0 ? n_cells : 1));
-    /* An attempt's first column, when it has more than one, is a '|':
+    /* An attempt's first column, when it has three or more, is a '|':
      * back-to-back attempts on one slot stay apart without colour. */
     bool *first = ns_xcalloc((size_t)(n_cells > 0 ? n_cells : 1), sizeof *first);
     for (int i = 0; i < v->n; i++) {
@@ -225,7 +259,7 @@ static void draw_slots(struct timeline_view *v, int y, int rows, double t0)
                 *p = (signed char)k;
         }
         double start_col = (v->spans[i].start - t0) / v->spc;
-        if (k != NS_TL_WAITING && c1 > c0 && start_col >= 0)
+        if (k != NS_TL_WAITING && c1 - c0 >= 2 && start_col >= 0)
             first[row * v->cols + c0] = true;
     }
     for (int r = 0; r < rows && v->top + r < v->n_slots; r++) {
