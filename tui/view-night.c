@@ -25,7 +25,7 @@
 struct night_row {
     int64_t id;
     bool alive, final;
-    char *job, *state, *waits;
+    char *job, *state, *waits, *after;
     char done[32], eta[32], sla[16];
     char finish[16];
 };
@@ -49,6 +49,7 @@ static void night_clear(struct night_view *v)
         free(v->rows[i].job);
         free(v->rows[i].state);
         free(v->rows[i].waits);
+        free(v->rows[i].after);
     }
     free(v->rows);
     v->rows = NULL;
@@ -61,8 +62,10 @@ static void night_clear(struct night_view *v)
     v->error[0] = '\0';
 }
 
-static void night_row_fill(struct night_row *row, struct tui *t, const struct ns_run_report *rep)
+static void night_row_fill(struct night_row *row, struct tui *t, const struct ns_run_report *rep,
+                           const struct ns_night_after *after)
 {
+    row->after = report_night_after_list(after);
     const struct ns_run_summary *s = &rep->run;
     row->id = s->id;
     row->alive = s->alive;
@@ -117,7 +120,7 @@ static void night_load(struct tui_view *vv, struct tui *t)
     v->rows = ns_xcalloc(r.nruns + 1, sizeof *v->rows);
     size_t piles[3] = {0};
     for (size_t i = 0; i < r.nruns; i++) {
-        night_row_fill(&v->rows[v->n++], t, &r.runs[i]);
+        night_row_fill(&v->rows[v->n++], t, &r.runs[i], r.after ? &r.after[i] : NULL);
         int st = r.runs[i].run.run_state;
         piles[st == NS_RS_SUCCEEDED ? 0 : st == NS_RS_FAILED ? 1 : 2]++;
     }
@@ -157,7 +160,7 @@ static bool night_poll(struct tui_view *vv, struct tui *t)
     return false;
 }
 
-enum { C_RUN, C_JOB, C_STATE, C_DONE, C_ETA, C_FINISH, C_SLA, C_WAITS, C_N };
+enum { C_RUN, C_JOB, C_STATE, C_DONE, C_ETA, C_FINISH, C_SLA, C_AFTER, C_WAITS, C_N };
 
 static void night_draw(struct tui_view *vv, struct tui *t, int y, int h, int w)
 {
@@ -171,7 +174,8 @@ static void night_draw(struct tui_view *vv, struct tui *t, int y, int h, int w)
         {"RUN", 6, 0, false, true, 0, false},       {"JOB", 14, 0, false, false, 0, false},
         {"STATE", 10, 0, false, false, 0, false},   {"DONE", 11, 1, false, true, 0, false},
         {"ETA", 8, 2, false, true, 0, false},       {"FINISH", 8, 2, false, true, 0, false},
-        {"SLA", 8, 3, false, false, 0, false},      {"WAITING ON", 20, 0, true, false, 0, false},
+        {"SLA", 8, 3, false, false, 0, false},      {"AFTER", 6, 1, false, false, 0, false},
+        {"WAITING ON", 20, 0, true, false, 0, false},
     };
     cols_layout(c, C_N, w);
     cols_header(c, C_N, y + 3, w, A_BOLD | A_UNDERLINE);
@@ -198,6 +202,7 @@ static void night_draw(struct tui_view *vv, struct tui *t, int y, int h, int w)
         cols_cell(&c[C_ETA], yy, base, r->eta);
         cols_cell(&c[C_FINISH], yy, base, r->finish);
         cols_cell(&c[C_SLA], yy, base | term_attr(term_state_color(r->sla)), r->sla);
+        cols_cell(&c[C_AFTER], yy, base, r->after);
         cols_cell(&c[C_WAITS], yy, base, r->waits);
     }
     if (v->n == 0)

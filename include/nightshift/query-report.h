@@ -152,6 +152,9 @@ struct ns_night_after {
     size_t n;
 };
 
+/* The runs a wait for as "2,3" ("-" for none); the caller frees. */
+char *report_night_after_list(const struct ns_night_after *a);
+
 /* The morning report of a period: each run active in it (created, last
  * written or finished at or after since: the runs list's --since), oldest
  * first, as report_load reads it (without its own lists), and the failure

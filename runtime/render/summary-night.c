@@ -143,7 +143,7 @@ static void night_unfinished(const struct ns_night_report *n, enum ns_summary_fo
     char title[64];
     snprintf(title, sizeof title, "still running or waiting (%zu)", pile_count(n, PILE_UNFINISHED));
     struct summary_table t = {
-        title, 6, {"RUN", "JOB", "STATE", "DONE", "ETA", "WAITING ON"}, NULL, 0};
+        title, 7, {"RUN", "JOB", "STATE", "DONE", "ETA", "AFTER", "WAITING ON"}, NULL, 0};
     for (size_t i = 0; i < n->nruns; i++) {
         const struct ns_run_summary *s = &n->runs[i].run;
         if (pile_of(s) != PILE_UNFINISHED)
@@ -154,6 +154,7 @@ static void night_unfinished(const struct ns_night_report *n, enum ns_summary_fo
                           ns_xasprintf("%lld/%lld", (long long)query_done(&s->counts),
                                        (long long)s->counts.total),
                           eta >= 0 ? summary_dur(eta) : ns_xstrdup("-"),
+                          report_night_after_list(n->after ? &n->after[i] : NULL),
                           summary_cell(waits ? waits : "", f));
         free(waits);
     }
@@ -218,7 +219,8 @@ static void json_text(struct ns_json *j, const char *key, const char *v)
     json_field_bytes(j, key, v, v ? strlen(v) : 0);
 }
 
-static void json_night_run(struct ns_json *j, const struct ns_run_report *r)
+static void json_night_run(struct ns_json *j, const struct ns_run_report *r,
+                           const struct ns_night_after *after)
 {
     const struct ns_run_summary *s = &r->run;
     json_open_object(j, NULL);
@@ -246,6 +248,10 @@ static void json_night_run(struct ns_json *j, const struct ns_run_report *r)
     char *waits = report_run_waits(s);
     json_text(j, "waiting_on", waits);
     free(waits);
+    json_open_array(j, "after");
+    for (size_t k = 0; after && k < after->n; k++)
+        json_field_int(j, NULL, after->runs[k]);
+    json_close_array(j);
     json_text(j, "waiting_for", s->waiting_for);
     json_text(j, "blocked_reason", s->blocked_reason);
     json_field_str(j, "sla_state", s->sla_state);
@@ -307,7 +313,7 @@ static void render_night_json(const struct ns_night_report *n, const struct ns_n
     json_close_object(&j);
     json_open_array(&j, "runs");
     for (size_t i = 0; i < n->nruns; i++)
-        json_night_run(&j, &n->runs[i]);
+        json_night_run(&j, &n->runs[i], n->after ? &n->after[i] : NULL);
     json_close_array(&j);
     json_field_int(&j, "failure_signatures", n->nsignatures);
     json_field_int(&j, "failure_group_partitions", n->group_partitions);

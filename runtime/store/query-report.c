@@ -716,6 +716,16 @@ char *report_run_waits(const struct ns_run_summary *s)
                         (long long)c->n[NS_PS_RETRY_WAIT]);
 }
 
+char *report_night_after_list(const struct ns_night_after *a)
+{
+    if (!a || a->n == 0)
+        return ns_xstrdup("-");
+    struct ns_buf b = NS_BUF_INIT;
+    for (size_t k = 0; k < a->n; k++)
+        buf_addf(&b, "%s%lld", k ? "," : "", (long long)a->runs[k]);
+    return buf_detach(&b);
+}
+
 /* The index of run id in the night, or -1. */
 static long night_index(const struct ns_night_report *n, int64_t id)
 {

@@ -33,10 +33,10 @@ keys N
 wait_screen "N opens the night view from the runs list" 5 '^Runs > night'
 wait_screen "since 18:00 yesterday: three runs by outcome" 5 \
     'The night since yesterday 18:00 \([0-9:]+\): 3 runs: 1 succeeded, 1 failed, 1 unfinished'
-wait_screen "each run's state" 5 '^ +1 +extract +succeeded +2/2 .* met'
+wait_screen "each run's state" 5 '^ +1 +extract +succeeded +2/2 .* met +- *$'
 wait_screen "the failed one" 5 '^ +2 +load +failed +2/2 '
-wait_screen "what waits for what: run 3 for load's failed d2" 5 \
-    '^ +3 +report +running +1/2 .*waiting for load d2 \(failed, attempt 1/1\)'
+wait_screen "what waits for what: run 3 after run 2, for load's failed d2" 5 \
+    '^ +3 +report +running +1/2 .* 2 +waiting for load d2 \(failed, attempt 1/1\)'
 wait_screen "one finish for the set, along what waits for what: run 3 cannot end while run 2 failed" 5 \
     '^finish: not known: run 3 waits for run 2 \(failed\); latest deadline [0-9:]+ \(run 1\)$'
 wait_screen "the pools" 5 'pool wh: 0/2 slots used, 0 runs holding, 0 waiting'

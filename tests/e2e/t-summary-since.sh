@@ -73,9 +73,9 @@ like "disk full: 4 partitions in runs 3 and 4, the example partition a of run 3"
 like "the refused connection: 2 partitions, example run 3 partition 2" "$(sect failures)" \
     " 2 +3,4 +exit 2: connection refused by db +run 3 partition 2, key c +exit 2 after [0-9.]+s: connection refused by db"
 like "what still waits: run 5, on a runtime" "$(sect still)" \
-    " 5 +slow +running +0/3 +- +no runtime drives it"
-like "what still waits: run 6, on its upstream's failed partitions" "$(sect still)" \
-    " 6 +report +running +1/4 +[-0-9.hms]+ +waiting for load a \\(failed, attempt 1/1\\); 2 more partitions wait"
+    " 5 +slow +running +0/3 +- +- +no runtime drives it"
+like "what still waits: run 6, after run 3, on its upstream's failed partitions" "$(sect still)" \
+    " 6 +report +running +1/4 +[-0-9.hms]+ +3 +waiting for load a \\(failed, attempt 1/1\\); 2 more partitions wait"
 like "one projected finish: not known while run 5 does not move, against the deadline of run 2" \
     "$s" "finish +not known: run 5 does not move; latest deadline [0-9-]+ [0-9:]+ \\(run 2\\)\$"
 like "SLA outcomes" "$(sect SLA)" " 2 +extract +met "
@@ -101,7 +101,7 @@ like "markdown: the failure groups as a table" "$md" \
 like "markdown: the commands in a shell block" "$(echo "$md" | sed -n '/^~~~sh/,/^~~~$/p')" \
     "# retry run 4 \\(load, failed\\)
 nightshift run --retry-failed --db [^ ]+ [^ ]+/load.yaml -p day=2026-11-04"
-like "markdown: the one waiting" "$md" "\\| \`5\` \\| \`slow\` \\| \`running\` \\| \`0/3\` \\| \`-\` \\| \`no runtime drives it\` \\|"
+like "markdown: the one waiting" "$md" "\\| \`5\` \\| \`slow\` \\| \`running\` \\| \`0/3\` \\| \`-\` \\| \`-\` \\| \`no runtime drives it\` \\|"
 
 # --- json ---------------------------------------------------------------------
 ns summary --since 24h --format json >"$T/night.json"
@@ -118,8 +118,8 @@ is "json: run 5 waits on a runtime, its partitions" \
     "$(j '[(r["waiting_on"], r["partitions"]["total"], r["runtime_alive"]) for r in d["runs"] if r["id"] == 5]')" \
     "[('no runtime drives it', 3, False)]"
 is "json: run 6 waits for its upstream, a runtime drives it" \
-    "$(j '[(r["runtime_alive"], r["waiting_on"], r["waiting_for"]) for r in d["runs"] if r["id"] == 6]')" \
-    "[(True, 'waiting for load a (failed, attempt 1/1); 2 more partitions wait', 'waiting for load a (failed, attempt 1/1); 2 more partitions wait')]"
+    "$(j '[(r["runtime_alive"], r["after"], r["waiting_on"], r["waiting_for"]) for r in d["runs"] if r["id"] == 6]')" \
+    "[(True, [3], 'waiting for load a (failed, attempt 1/1); 2 more partitions wait', 'waiting for load a (failed, attempt 1/1); 2 more partitions wait')]"
 is "json: SLA of run 2 and the latest deadline is its" \
     "$(j '([r["sla_state"] for r in d["runs"] if r["id"] == 2], d["finish"]["deadline_run"], d["finish"]["unknown_run"], d["finish"]["unknown_upstream"], d["finish"]["on_time"])')" \
     "(['met'], 2, 5, None, None)"
