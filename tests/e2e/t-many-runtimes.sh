@@ -78,12 +78,14 @@ cmd() {
     rc=$?
     echo "$(ms_since "$s") $rc $*" >>"$T/cmd.ms"
 }
+# small5 is paused first, so that it cannot end (a run of 3 s) before the
+# resume comes; it stays paused while the busy run's settings change.
+small_id=$(sql "SELECT id FROM runs WHERE job = 'small5'")
+cmd pause "$small_id"
 for c in 1 2 3 4 5; do
     cmd set busy concurrency=7
     cmd set busy concurrency=8
 done
-small_id=$(sql "SELECT id FROM runs WHERE job = 'small5'")
-cmd pause "$small_id"
 cmd resume "$small_id"
 
 for i in 1 2 3 4 5 6 7 8 9; do
