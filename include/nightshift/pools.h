@@ -41,6 +41,11 @@ struct ns_pools;
 int pools_declare(struct ns_store *st, const struct ns_pool_decl *d, size_t n, char *err,
                   size_t errlen);
 
+/* A runtime of run_id whose spec uses no pool (any more): holds and waits
+ * a predecessor left for the run are dropped (only read when there are
+ * none). Returns 0, or -1 with err. */
+int pools_forget_run(struct ns_store *st, int64_t run_id, char *err, size_t errlen);
+
 /* The grants of run_id, whose attempts each hold uses[0..n) (the spec's:
  * borrowed for the life of the result). Never NULL. */
 struct ns_pools *pools_new(struct ns_store *st, int64_t run_id, const struct ns_pool_use *uses,

@@ -347,6 +347,30 @@ int pools_check_holds(struct ns_pools *p, size_t nlive, char *err, size_t errlen
     return rc;
 }
 
+int pools_forget_run(struct ns_store *st, int64_t run_id, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = store_prepare(
+        st, "SELECT EXISTS (SELECT 1 FROM pool_holds WHERE run_id = ?1) OR "
+            "EXISTS (SELECT 1 FROM pool_waiters WHERE run_id = ?1)");
+    sqlite3_bind_int64(s, 1, run_id);
+    bool any = sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    if (!any)
+        return 0;
+    char sql[160];
+    snprintf(sql, sizeof sql,
+             "DELETE FROM pool_holds WHERE run_id = %lld; DELETE FROM pool_waiters WHERE run_id "
+             "= %lld",
+             (long long)run_id, (long long)run_id);
+    if (store_begin(st, err, errlen) != 0)
+        return -1;
+    if (store_exec(st, sql, err, errlen) != 0) {
+        store_rollback(st);
+        return -1;
+    }
+    return store_commit(st, err, errlen);
+}
+
 int pools_declare(struct ns_store *st, const struct ns_pool_decl *d, size_t n, char *err,
                   size_t errlen)
 {

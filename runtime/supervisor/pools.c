@@ -39,8 +39,8 @@ int rt_pools_open(struct rt *rt, char *err, size_t errlen)
 {
     if (pools_declare(&rt->st, rt->spec->pools, rt->spec->pools_len, err, errlen) != 0)
         return -1;
-    if (rt->spec->uses_len == 0)
-        return 0;
+    if (rt->spec->uses_len == 0) /* a spec changed with --force may have dropped uses: */
+        return pools_forget_run(&rt->st, rt->run_id, err, errlen);
     rt->pools = ns_xcalloc(1, sizeof *rt->pools);
     rt->pools->grants = pools_new(&rt->st, rt->run_id, rt->spec->uses, rt->spec->uses_len);
     return 0;

@@ -172,12 +172,40 @@ static void test_start_rate(void **state)
     pools_free(pb);
 }
 
+/* Shrinking a pool ends nothing and starts nothing until use is under the
+ * new size; a runtime whose spec uses no pool drops what its run held. */
+static void test_shrink_and_forget(void **state)
+{
+    struct fx *f = *state;
+    declare(&f->a, "s", 2, 0);
+    struct ns_pool_use u = {.pool = (char *)"s", .weight = 1};
+    struct ns_pools *pa = pools_new(&f->a, 1, &u, 1), *pb = pools_new(&f->b, 2, &u, 1);
+    struct pools_answer ans;
+    assert_int_equal(ask(&f->a, pa, 1000, 11, &ans), POOLS_GRANTED);
+    assert_int_equal(ask(&f->a, pa, 1000, 12, &ans), POOLS_GRANTED);
+    char err[256], result[128];
+    assert_int_equal(pools_set(&f->b, "s", 1, -1, 1, "cli", result, sizeof result, err, sizeof err),
+                     0);
+    assert_string_equal(result, "s: 2 -> 1 slots");
+    assert_int_equal(ask(&f->b, pb, 1001, 21, &ans), POOLS_FULL);
+    assert_int_equal(ans.used, 2);                                    /* both holds stay */
+    assert_int_equal(pools_forget_run(&f->a, 1, err, sizeof err), 0); /* run 1 uses no pool now */
+    assert_int_equal(ask(&f->b, pb, 1002, 21, &ans), POOLS_GRANTED);
+    assert_int_equal(pools_check_holds(pb, 1, err, sizeof err), 0);
+    assert_int_equal(
+        pools_set(&f->b, "x y", 1, -1, 1, "cli", result, sizeof result, err, sizeof err),
+        -1); /* not a pool name */
+    pools_free(pa);
+    pools_free(pb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_last_slot_and_dead_runtime, setup, teardown),
         cmocka_unit_test_setup_teardown(test_oldest_waiter_reserves, setup, teardown),
         cmocka_unit_test_setup_teardown(test_start_rate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shrink_and_forget, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
