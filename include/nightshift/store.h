@@ -90,7 +90,7 @@ char *store_make_run_dir(const struct ns_store *st, int64_t run_id, const char *
 
 /* A runtime's last words: why it stopped when it could not say so in the
  * database (disk full, a database error). store_exit_note_reserve makes
- * "<run dir>/exit-note" blank, with room for NS_EXIT_NOTE_MAX bytes taken
+ * "<data dir>/run-N.exit" blank, with room for NS_EXIT_NOTE_MAX bytes taken
  * now, so that store_exit_note_write later needs no new disk space; it
  * returns the open fd (the caller closes it), or -1. The write puts why
  * (its first line, cut to fit) over the blanks. store_exit_note_read gives
@@ -100,6 +100,8 @@ char *store_make_run_dir(const struct ns_store *st, int64_t run_id, const char *
 int store_exit_note_reserve(const struct ns_store *st, int64_t run_id);
 void store_exit_note_write(int fd, const char *why);
 char *store_exit_note_read(const struct ns_store *st, int64_t run_id);
+/* Removes it (gc, with the run). */
+void store_exit_note_remove(const struct ns_store *st, int64_t run_id);
 
 /* Path of the lock file held by the runtime driving run_id. Caller frees. */
 char *store_lock_path(const struct ns_store *st, int64_t run_id);

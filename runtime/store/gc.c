@@ -132,6 +132,7 @@ int gc_delete_run(struct ns_store *st, int64_t run_id, double cutoff, int64_t *b
     }
     free(dir);
     remove_run_files(st, run_id, runtime_log, bytes);
+    store_exit_note_remove(st, run_id);
     unlink(lock); /* while held: a runtime opening it now gets a fresh one */
     rc = 0;
 out:

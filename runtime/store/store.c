@@ -782,7 +782,14 @@ char *store_make_run_dir(const struct ns_store *st, int64_t run_id, const char *
 
 static char *exit_note_path(const struct ns_store *st, int64_t run_id)
 {
-    return ns_xasprintf("%s/run-%lld/exit-note", st->data_dir, (long long)run_id);
+    return ns_xasprintf("%s/run-%lld.exit", st->data_dir, (long long)run_id);
+}
+
+void store_exit_note_remove(const struct ns_store *st, int64_t run_id)
+{
+    char *path = exit_note_path(st, run_id);
+    unlink(path);
+    free(path);
 }
 
 int store_exit_note_reserve(const struct ns_store *st, int64_t run_id)
