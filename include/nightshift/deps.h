@@ -68,6 +68,14 @@ enum ns_dep_verdict {
 enum ns_dep_verdict deps_judge(struct ns_store *st, const struct ns_dep *d, int64_t idx,
                                const char *key, char *why, size_t whylen);
 
+/* The partitions of run up_run that settled (succeeded, failed, skipped)
+ * in a write at or after since (their updated_at): each(ctx, idx, key) for
+ * each; *newest gets the latest write seen (since when none). Returns their
+ * count, or -1 on a database error. One statement over up_run's rows: a
+ * waiting runtime looks again only at what changed. */
+long deps_settled_since(struct ns_store *st, int64_t up_run, double since, double *newest,
+                        void (*each)(void *ctx, int64_t idx, const char *key), void *ctx);
+
 /* One pending partition of a run that waits, and why (for readers). */
 struct ns_dep_wait {
     int64_t idx;

@@ -481,7 +481,7 @@ static void print_pending_commands(struct ns_store *st, const struct ns_run_summ
 }
 
 #define WAITS_SHOWN 20
-#define WAITS_SCANNED 100000 /* pending partitions looked at for what holds them */
+#define WAITS_SCANNED 10000 /* pending partitions looked at for what holds them (a query each) */
 
 #define STRAGGLERS_SHOWN 20
 

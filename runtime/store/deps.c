@@ -238,6 +238,28 @@ enum ns_dep_verdict deps_judge(struct ns_store *st, const struct ns_dep *d, int6
     return v;
 }
 
+long deps_settled_since(struct ns_store *st, int64_t up_run, double since, double *newest,
+                        void (*each)(void *ctx, int64_t idx, const char *key), void *ctx)
+{
+    sqlite3_stmt *s = store_prepare(
+        st, "SELECT idx, key, updated_at FROM partitions WHERE run_id = ? AND updated_at >= ? "
+            "AND state IN ('succeeded', 'failed', 'skipped')");
+    sqlite3_bind_int64(s, 1, up_run);
+    sqlite3_bind_double(s, 2, since);
+    *newest = since;
+    long n = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        double at = sqlite3_column_double(s, 2);
+        if (at > *newest)
+            *newest = at;
+        each(ctx, sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 1));
+        n++;
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? n : -1;
+}
+
 long deps_waits(struct ns_store *st, int64_t run_id, long limit, long scan_limit,
                 struct ns_dep_wait **out, long *total)
 {

@@ -41,6 +41,8 @@ struct upstream {
     int64_t *heldq;      /* the partitions held now, in dispatch order */
     size_t nheld, cap;
     double last_look;    /* monotonic */
+    double *seen_at;     /* per dep: the upstream's writes looked at up to (wall clock) */
+    bool look_all;       /* the next look rechecks every held partition */
     char **links;        /* our FIFO's links in upstream waiters directories */
     size_t nlinks;
 };
@@ -164,6 +166,7 @@ int upstream_open(struct rt *rt, char *err, size_t errlen)
         if (u->deps[i].upstream_run > 0)
             link_wake(rt, u->deps[i].upstream_run);
     u->round_verdict = ns_xcalloc(u->n, sizeof *u->round_verdict);
+    u->seen_at = ns_xcalloc(u->n, sizeof *u->seen_at);
     for (size_t i = 0; i < u->n; i++)
         u->round_verdict[i] = -1;
     u->held = ns_xcalloc(rt->nparts ? rt->nparts : 1, 1);
@@ -215,6 +218,66 @@ bool upstream_admits(struct rt *rt, int64_t idx)
     return admitted;
 }
 
+/* A settled upstream partition: ours at the same index goes back in line
+ * if it is held for that key; another layout makes the look a full one. */
+struct changed {
+    struct rt *rt;
+};
+
+static void requeue_held(struct rt *rt, int64_t idx)
+{
+    rt->upstream->held[idx] = 2;
+    rt_requeue(rt, idx);
+}
+
+static void on_settled(void *ctx, int64_t idx, const char *key)
+{
+    struct rt *rt = ((struct changed *)ctx)->rt;
+    struct upstream *u = rt->upstream;
+    if (idx < 0 || (size_t)idx >= rt->nparts || strcmp(rt_part_key(rt, idx), key) != 0) {
+        u->look_all = true; /* not the same plan order: look at every held one */
+        return;
+    }
+    if (u->held[idx] == 1)
+        requeue_held(rt, idx);
+}
+
+/* Seconds of upstream writes looked at again: a row written before a
+ * commit we already read may be committed after it. */
+#define SEEN_MARGIN_S 2.0
+/* Below this many held partitions a full look is as cheap. */
+#define LOOK_ALL_BELOW 64
+
+/* Only the held partitions whose same-key upstream settled since the last
+ * look go back in line (one statement per upstream, not one per held
+ * partition). False when it cannot tell: look at them all. */
+static bool look_changed(struct rt *rt)
+{
+    struct upstream *u = rt->upstream;
+    if (u->nheld < LOOK_ALL_BELOW)
+        return false;
+    for (size_t i = 0; i < u->n; i++)
+        if (u->deps[i].upstream_run <= 0 || strcmp(u->deps[i].partitions, "same-key") != 0)
+            return false;
+    u->look_all = false;
+    struct changed c = {rt};
+    for (size_t i = 0; i < u->n && !u->look_all; i++) {
+        double newest;
+        if (deps_settled_since(&u->rd, u->deps[i].upstream_run, u->seen_at[i] - SEEN_MARGIN_S,
+                               &newest, on_settled, &c) < 0)
+            return false;
+        u->seen_at[i] = newest;
+    }
+    if (u->look_all)
+        return false;
+    size_t kept = 0; /* the ones still held, in order */
+    for (size_t i = 0; i < u->nheld; i++)
+        if (u->held[u->heldq[i]] == 1)
+            u->heldq[kept++] = u->heldq[i];
+    u->nheld = kept;
+    return true;
+}
+
 void upstream_service(struct rt *rt, bool hinted)
 {
     struct upstream *u = rt->upstream;
@@ -225,11 +288,13 @@ void upstream_service(struct rt *rt, bool hinted)
     resolve(rt);
     for (size_t i = 0; i < u->n; i++)
         u->round_verdict[i] = -1;
-    /* Every held partition gets another look, in the order it was held. */
-    for (size_t i = 0; i < u->nheld; i++) {
-        u->held[u->heldq[i]] = 2;
-        rt_requeue(rt, u->heldq[i]);
-    }
+    /* A hint: what settled upstream. The slow poll (and a hint that cannot
+     * be narrowed down) looks at every held partition, in the order it was
+     * held. */
+    if (hinted && look_changed(rt))
+        return;
+    for (size_t i = 0; i < u->nheld; i++)
+        requeue_held(rt, u->heldq[i]);
     u->nheld = 0;
 }
 
@@ -245,6 +310,7 @@ void upstream_close(struct rt *rt)
     free(u->links);
     deps_free(u->deps, u->n);
     free(u->round_verdict);
+    free(u->seen_at);
     free(u->held);
     free(u->heldq);
     store_close(&u->rd);

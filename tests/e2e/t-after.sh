@@ -94,6 +94,41 @@ is "the skipped day says why" "$(sql "SELECT skip_reason FROM partitions WHERE r
 is "load (set b) ran the four other days" "$(grep -c '^load .* end' "$T/times-b")" 4
 is "no load day before its extract day (set b)" "$(check_order "$T/times-b" | head -1)" "order ok"
 
+# Many days (more than upstream.c's LOOK_ALL_BELOW held at once): with the
+# load runtime's slow poll at 10 minutes, only the upstream's hints can start
+# its days - each looks only at the days that settled since the last one.
+cat >"$T/x80.yaml" <<YAML
+name: x80
+params: {dir: "$T"}
+command: [sh, -c, 'sleep 0.04; echo "extract \$0 end \$(date +%s.%N)" >>"\$1/times-80"', "{date}", "{dir}"]
+partitions: {dates: {from: "2026-01-01", to: "2026-03-21"}}
+concurrency: 2
+YAML
+cat >"$T/l80.yaml" <<YAML
+name: l80
+params: {dir: "$T"}
+command: [sh, -c, 'echo "load \$0 start \$(date +%s.%N)" >>"\$1/times-80"', "{date}", "{dir}"]
+partitions: {dates: {from: "2026-01-01", to: "2026-03-21"}}
+concurrency: 4
+after: [{job: x80}]
+YAML
+ns run "$T/x80.yaml" --detach >/dev/null 2>&1
+NIGHTSHIFT_POLL_MS=600000 ns run "$T/l80.yaml" --detach >/dev/null 2>&1
+ns wait job:l80 --timeout 60s >/dev/null
+is "80 days: load follows extract on the hints alone" "$?" 0
+is "every one of the 80 load days after its extract day" "$(python3 -c "
+e, l = {}, {}
+for line in open('$T/times-80'):
+    job, key, what, at = line.split()
+    (e if job == 'extract' else l)[key] = float(at)
+print(len(l), sum(1 for k in l if l[k] < e[k]))")" "80 0"
+is "and day by day, not at extract's end: load's first day before extract's last" "$(python3 -c "
+e, l = {}, {}
+for line in open('$T/times-80'):
+    job, key, what, at = line.split()
+    (e if job == 'extract' else l)[key] = float(at)
+print(min(l.values()) < max(e.values()))")" True
+
 # A cycle is refused at start, naming the chain.
 job extract 0.1 1 "after:
   - {job: load, partitions: all}"
