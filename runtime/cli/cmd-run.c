@@ -35,11 +35,8 @@ static const struct cli_option run_options[] = {
     {.name = "quiet", .short_name = 'q', .help = "print only the final summary"},
     {.name = "after",
      .arg = "RUN",
-     .help = "start partitions only once run RUN (an id) succeeded; until then the run waits, "
-             "and says so",
-     .flags = CLI_NUMBER,
-     .min = 1,
-     .max = INT64_MAX},
+     .help = "start partitions only once run RUN (an id, run:N, job:NAME or a job's name: its "
+             "newest run, now) succeeded; until then the run waits, and says so"},
     {.name = "only",
      .arg = "WHICH",
      .help = "a catch-up run (a new run): missing runs only the keys no earlier run of the job "
@@ -360,7 +357,7 @@ static int run(struct cli *c)
     struct ns_runtime_opts opts = {.rerun = cli_flag(c, "rerun"),
                                    .force = cli_flag(c, "force"),
                                    .retry_failed = cli_flag(c, "retry-failed"),
-                                   .after_run = cli_number_opt(c, "after", 0)};
+                                   .after_run = 0};
     struct run_view view = {.quiet = cli_flag(c, "quiet")};
     struct ns_spec spec;
     struct ns_plan plan;
@@ -403,6 +400,19 @@ static int run(struct cli *c)
         goto out;
     }
     opts.order = order;
+    if (cli_opt(c, "after")) {
+        /* RUN as every command reads it, resolved once, now. */
+        struct ns_store st;
+        if (cli_open_store("run", c->db, NS_STORE_READ, &st) != 0)
+            goto out;
+        int64_t id = cli_find_run("run", &st, cli_opt(c, "after"));
+        store_close(&st);
+        if (id <= 0) {
+            rc = id == -2 ? NS_EXIT_USAGE : NS_EXIT_ERROR;
+            goto out;
+        }
+        opts.after_run = id;
+    }
     opts.only = only;
     opts.rerun |= only != NS_ONLY_NONE; /* a catch-up is a new run */
     metrics_abs = metrics_opt ? absolute_path(metrics_opt) : NULL;

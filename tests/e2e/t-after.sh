@@ -116,18 +116,15 @@ ns run "$T/x80.yaml" --detach >/dev/null 2>&1
 NIGHTSHIFT_POLL_MS=600000 ns run "$T/l80.yaml" --detach >/dev/null 2>&1
 ns wait job:l80 --timeout 60s >/dev/null
 is "80 days: load follows extract on the hints alone" "$?" 0
-is "every one of the 80 load days after its extract day" "$(python3 -c "
+python3 -c "
 e, l = {}, {}
 for line in open('$T/times-80'):
     job, key, what, at = line.split()
     (e if job == 'extract' else l)[key] = float(at)
-print(len(l), sum(1 for k in l if l[k] < e[k]))")" "80 0"
-is "and day by day, not at extract's end: load's first day before extract's last" "$(python3 -c "
-e, l = {}, {}
-for line in open('$T/times-80'):
-    job, key, what, at = line.split()
-    (e if job == 'extract' else l)[key] = float(at)
-print(min(l.values()) < max(e.values()))")" True
+print(len(l), sum(1 for k in l if l[k] < e[k]))
+print(min(l.values()) < max(e.values()))" >"$T/order-80"
+is "every one of the 80 load days after its extract day" "$(head -1 "$T/order-80")" "80 0"
+is "and day by day, not at extract's end: load's first day before extract's last" "$(tail -1 "$T/order-80")" True
 
 # A cycle is refused at start, naming the chain.
 job extract 0.1 1 "after:
@@ -141,10 +138,13 @@ is "and no run is made for it" "$(sql "SELECT count(*) FROM runs WHERE params LI
 job solo 0.05 2 ""
 ns run "$T/solo.yaml" -p set=d --after 2 >/dev/null 2>&1
 is "run --after a run that succeeded runs at once" "$?" 0
-ns run "$T/solo.yaml" -p set=e --after 3 --detach >/dev/null 2>&1
+ns run "$T/solo.yaml" -p set=e --after run:3 --detach >/dev/null 2>&1
 wait_for "run --after a failed run waits, and says on what" 10 sh -c \
     "'$NIGHTSHIFT' status --db '$NIGHTSHIFT_DB' job:solo | grep -q 'waiting for extract run 3 (failed, 5/5 done, some failed)'"
 ns stop job:solo >/dev/null 2>&1
 ns wait job:solo --timeout 10s >/dev/null
 is "and is stopped by an operator like any run" "$?" 4
+ns run "$T/solo.yaml" -p set=f --after job:nosuch >/dev/null 2>"$T/after.err"
+is "run --after a run that does not exist exits 3" "$?" 3
+like "and says so" "$(cat "$T/after.err")" "^nightshift: run: no run \"job:nosuch\" in "
 done_testing
