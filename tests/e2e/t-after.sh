@@ -126,6 +126,20 @@ print(min(l.values()) < max(e.values()))" >"$T/order-80"
 is "every one of the 80 load days after its extract day" "$(head -1 "$T/order-80")" "80 0"
 is "and day by day, not at extract's end: load's first day before extract's last" "$(tail -1 "$T/order-80")" True
 
+# A key the upstream run does not have: the partition fails with the reason
+# (missing: error, the default), or runs without waiting (missing: ignore).
+for m in error ignore; do
+    job load 0.01 5 "after:
+  - {job: extract, missing: $m}"
+    sed -i 's/to: "2026-11-05"/to: "2026-11-06"/' "$T/load.yaml"
+    ns run "$T/load.yaml" -p set=a --rerun -q >/dev/null
+    echo "$?" >"$T/missing-$m.rc"
+done
+is "missing: error - the day extract does not have fails the run" "$(cat "$T/missing-error.rc")" 1
+is "with the reason" "$(sql "SELECT last_message FROM partitions p JOIN runs r ON r.id = p.run_id WHERE r.job = 'load' AND p.key = '2026-11-06' AND p.state = 'failed'")" \
+    "extract run 2 has no partition 2026-11-06 (missing: ignore would run it)"
+is "missing: ignore - that day runs" "$(cat "$T/missing-ignore.rc")" 0
+
 # A cycle is refused at start, naming the chain.
 job extract 0.1 1 "after:
   - {job: load, partitions: all}"
