@@ -61,6 +61,7 @@ script '^export PATH' '^nightshift console' fresh
 walk fresh
 like "step 2: the second run of flaky-keys says it had succeeded" "$(cat "$T/tour-fresh.out")" "already succeeded"
 like "step 3: status says no runtime drives the killed run" "$(cat "$T/tour-fresh.out")" "NO RUNTIME is driving it"
+like "step 3: and gives the command that resumes it (issue 22 item 1)" "$(cat "$T/tour-fresh.out")" "^resume +nightshift run --db /.* /.*/configs/backfill.yaml .*-p pace=0.3"
 like "step 3: the run again resumes it" "$(cat "$T/tour-fresh.out")" "resumed"
 is "step 3: the backfill run succeeded in the end" "$(sql "SELECT state FROM runs WHERE job = 'backfill' ORDER BY id DESC LIMIT 1")" succeeded
 like "step 5: the retry of the failed chunk was applied" "$(cat "$T/tour-fresh.out")" "retry applied: retrying 1 partition"
