@@ -193,6 +193,13 @@ static void render_figures(const struct ns_run_report *r, enum ns_summary_format
            : r->run.alive ? "; a runtime is driving it"
                           : "; no runtime drives it");
     free(reason);
+    char *waits = final ? NULL : report_run_waits(&r->run); /* the night's phrase */
+    if (waits) {
+        char *w = summary_cell(waits, f);
+        summary_figure(out, f, "waits on", "%s", w);
+        free(w);
+        free(waits);
+    }
     if (r->next_command) {
         char *next = summary_cell(r->next_command, f);
         summary_figure(out, f, r->next_what, md ? "`%s`" : "%s", next);
@@ -390,6 +397,9 @@ static void render_json(const struct ns_run_report *r, struct ns_buf *b)
     json_field_str(&j, "state", r->run.state);
     json_str(&j, "state_reason", r->run.state_reason);
     json_field_bool(&j, "runtime_alive", r->run.alive);
+    char *waits = r->run.finished_at > 0 ? NULL : report_run_waits(&r->run);
+    json_str(&j, "waits_on", waits);
+    free(waits);
     json_str(&j, "next_command", r->next_command);
     json_str(&j, "host", r->host);
     json_str(&j, "database", r->db_path);

@@ -49,6 +49,9 @@ is "load's 3rd day waits, with the reason in status --json" "$reason" \
 like "status says it too" "$(ns status 1)" "waiting for upstreams \(1\):
  +2 +2026-11-03 +waiting for extract 2026-11-03 \(failed, attempt 1/1\)"
 is "the load run is still running" "$(sql "SELECT state FROM runs WHERE id = 1")" running
+like "its morning report says what it waits on" "$(ns summary 1)" "waits on +waiting for extract 2026-11-03 \(failed, attempt 1/1\)"
+is "and so does its JSON" "$(ns summary 1 --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["waits_on"])')" \
+    "waiting for extract 2026-11-03 (failed, attempt 1/1)"
 
 rm -f "$T/fail-extract-2026-11-03"
 ns retry 2 2026-11-03 --start >/dev/null 2>&1
