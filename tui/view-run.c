@@ -77,6 +77,7 @@ struct run_head {
     char *waiting; /* the shared pool its next attempt waits for ("": none) */
     const char *next_what; /* "resume" or "retry" with next, when nothing drives it */
     char *next;            /* the command that does it (control_next_command), or "" */
+    char *exit_note;       /* why its runtime stopped, escaped ("": it said nothing) */
 };
 
 struct run_view {
@@ -184,6 +185,7 @@ static void head_release(struct run_head *h)
     free(h->blocked);
     free(h->waiting);
     free(h->next);
+    free(h->exit_note);
     memset(h, 0, sizeof *h);
 }
 
@@ -210,6 +212,8 @@ static void load_head(struct run_view *v)
         h->next_what = control_next_command(&t->st, h->r.id, h->r.run_state, h->r.alive, &next);
         h->next = next ? tui_esc(t, next, strlen(next)) : ns_xstrdup("");
         free(next);
+        const char *note = h->r.exit_note ? h->r.exit_note : "";
+        h->exit_note = tui_esc(t, note, strlen(note));
     } else {
         h->job = ns_xstrdup("?");
         h->params = ns_xstrdup("");
@@ -219,6 +223,7 @@ static void load_head(struct run_view *v)
         h->blocked = ns_xstrdup("");
         h->waiting = ns_xstrdup("");
         h->next = ns_xstrdup("");
+        h->exit_note = ns_xstrdup("");
     }
     /* Throughput over the last ten minutes, from samples. */
     free(v->spark);
@@ -447,7 +452,9 @@ static void draw_header(struct run_view *v, int y, int w)
      * elapsed; parameters. */
     x = 0;
     if (!r->final && !r->alive)
-        x += term_put(y + 3, x, w, term_attr(TUI_C_BAD), "no runtime");
+        x += term_putf(y + 3, x, w, term_attr(TUI_C_BAD), "no runtime%s%s%s",
+                       h->exit_note[0] ? " (stopped: " : "", h->exit_note,
+                       h->exit_note[0] ? ")" : "");
     else if (r->alive)
         x += term_putf(y + 3, x, w, term_attr(TUI_C_OK), "runtime pid %lld",
                        (long long)r->runtime_pid);

@@ -200,6 +200,11 @@ static void render_figures(const struct ns_run_report *r, enum ns_summary_format
         free(w);
         free(waits);
     }
+    if (r->run.exit_note) { /* its last words: why it stopped, not "crashed" */
+        char *note = summary_cell(r->run.exit_note, f);
+        summary_figure(out, f, "stopped", "its runtime stopped: %s", note);
+        free(note);
+    }
     if (r->next_command) {
         char *next = summary_cell(r->next_command, f);
         summary_figure(out, f, r->next_what, md ? "`%s`" : "%s", next);

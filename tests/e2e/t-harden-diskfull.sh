@@ -40,6 +40,7 @@ unshare -rm sh -c '
     echo $? >"$5/rc1"
     "$1" status --db "$3" 1 >"$5/status1" 2>&1
     "$1" status --db "$3" 1 --json >"$5/status1.json" 2>&1
+    "$1" summary --db "$3" 1 >"$5/summary1" 2>&1
     n=0; for p in $(cat "$5/w/pids"); do kill -0 "$p" 2>/dev/null && n=$((n + 1)); done; echo "$n" >"$5/left"
     mount -o remount,size=200m none "$2" 2>/dev/null || mount -o remount,size=200m "$2"
     touch "$5/w/calm"
@@ -57,6 +58,7 @@ like "and that it ended the running attempts" "$(cat "$T/run1.out")" "2 running 
 # last words it wrote in room taken at its start - not "killed or crashed".
 like "status says why the runtime stopped" "$(cat "$T/status1")" \
     "NO RUNTIME is driving it \(its runtime stopped: .*database or disk is full.*\)"
+like "the summary says it too" "$(cat "$T/summary1")" "stopped +its runtime stopped: .*database or disk is full"
 like "status --json: runtime_exit" "$(cat "$T/status1.json")" '"runtime_exit":"[^"]*database or disk is full'
 is "no worker was left running ($(wc -l <"$T/w/pids") started)" "$(cat "$T/left")" 0
 is "the next run exits 0" "$(cat "$T/rc2")" 0
