@@ -95,7 +95,10 @@ bool control_needs_live_runtime(const char *verb);
  * lock (query_runtime_alive) and on the verb:
  *   runtime alive               -> SENT: pending until the runtime decides;
  *   no runtime, live-only verb  -> REFUSED at once ("no runtime is driving
- *                                  run N (start it with `nightshift run ...`)");
+ *                                  run N (start it with `nightshift run ...`)";
+ *                                  for a run that has ended, "run N is already
+ *                                  stopped (...)" or "run N has ended (failed):
+ *                                  nothing to pause (...)");
  *   no runtime, retry|skip, run succeeded -> REFUSED (nothing would apply it);
  *   no runtime, retry|skip      -> QUEUED: pending, applied by the next
  *                                  `nightshift run` ("no runtime: run
