@@ -486,6 +486,12 @@ struct tui_view *tui_grep_view(struct tui *t, int64_t run_id);
 
 /* "  2 stragglers" at (y, x) when run r has any (the run view's header). */
 void tui_put_stragglers(int y, int x, int w, const struct ns_run_summary *r);
+/* The run view's counts line on row y, w wide: counts by state, and beside
+ * the running count the sparkline of running[0..n_running) (oldest first;
+ * n_running 0: none) with its peak, as room allows; short words when the
+ * full ones would leave it no 4 columns. */
+void tui_run_counts_line(const struct tui *t, const struct ns_run_summary *r,
+                         const double *running, int n_running, int y, int w);
 /* Sets cells[idx - from] to mark for each straggler of run r (query.h)
  * among partitions [from, from + n) that has a cell (non-zero). */
 void tui_mark_stragglers(struct tui *t, const struct ns_run_summary *r, int64_t from,

@@ -2,7 +2,7 @@
  * view-run.c - one run: header, partition table, partition map.
  *
  * Header: the runs row (the runtime keeps its counters) plus the last ten
- * minutes of samples for the throughput sparkline. Table: keyset pages over
+ * minutes of samples for the throughput and running-count sparklines. Table: keyset pages over
  * the partitions primary key (run_id, idx) or partitions_state (run_id,
  * state, idx), filtered by state and text. Map: one cell per partition (one
  * letter), two (half-blocks, colour + UTF-8) or eight (braille, UTF-8) -
@@ -86,6 +86,8 @@ struct run_view {
     struct run_head h;
     double *spark; /* partitions/s between samples, oldest first */
     int n_spark;
+    double *running; /* partitions running at each sample, oldest first */
+    int n_running;
     struct tui_list list;
     int filter;
     struct tui_find find;
@@ -228,6 +230,8 @@ static void load_head(struct run_view *v)
     /* Throughput over the last ten minutes, from samples. */
     free(v->spark);
     v->n_spark = query_throughput_series(&t->st, v->base.run_id, t->now - 600, &v->spark);
+    free(v->running);
+    v->n_running = query_running_series(&t->st, v->base.run_id, t->now - 600, &v->running);
     query_partition_range(&t->st, v->base.run_id, &v->idx_min, &v->idx_max);
 }
 
@@ -412,39 +416,7 @@ static void draw_header(struct run_view *v, int y, int w)
     x += term_putf(y, x, w - x, A_NORMAL, "  errors %s", tui_fmt_count(r->error_records, a, sizeof a));
     tui_put_stragglers(y, x, w, r);
 
-    /* Counts by state, each in its colour. */
-    x = 0;
-    static const enum tui_color colors[NS_PS_COUNT] = {
-        [NS_PS_PENDING] = TUI_C_PENDING, [NS_PS_RUNNING] = TUI_C_RUN,
-        [NS_PS_RETRY_WAIT] = TUI_C_WAIT, [NS_PS_PAUSED] = TUI_C_PAUSED,
-        [NS_PS_SUCCEEDED] = TUI_C_OK,    [NS_PS_FAILED] = TUI_C_BAD,
-        [NS_PS_SKIPPED] = TUI_C_SKIP};
-    /* Too narrow for the words (80 columns): short ones, so no count is cut. */
-    static const char *const brief[NS_PS_COUNT] = {
-        [NS_PS_PENDING] = "pend",  [NS_PS_RUNNING] = "run",  [NS_PS_RETRY_WAIT] = "wait",
-        [NS_PS_PAUSED] = "paused", [NS_PS_SUCCEEDED] = "ok", [NS_PS_FAILED] = "fail",
-        [NS_PS_SKIPPED] = "skip"};
-    char num[32];
-    int need = snprintf(num, sizeof num, "conc %lld", (long long)r->concurrency);
-    for (int i = 0; i < NS_PS_COUNT; i++)
-        need += (int)strlen(query_part_state_word((enum ns_part_state)i)) +
-                snprintf(num, sizeof num, " %lld  ", (long long)n[i]);
-    /* Pending ones already in Slurm's queue: submitted, not running. */
-    char queued[32] = "";
-    if (r->counts.queued > 0)
-        need += snprintf(queued, sizeof queued, " (%lld queued)", (long long)r->counts.queued);
-    bool narrow = need > w;
-    if (narrow && queued[0])
-        snprintf(queued, sizeof queued, "(%lldq)", (long long)r->counts.queued);
-    for (int i = 0; i < NS_PS_COUNT; i++) {
-        x += term_putf(y + 1, x, w - x, term_attr(colors[i]), "%s %lld",
-                       narrow ? brief[i] : query_part_state_word((enum ns_part_state)i),
-                       (long long)n[i]);
-        if (i == NS_PS_PENDING && queued[0])
-            x += term_put(y + 1, x, w - x, term_attr(colors[i]), queued);
-        x += term_put(y + 1, x, w - x, A_NORMAL, narrow ? " " : "  ");
-    }
-    term_putf(y + 1, x, w - x, A_DIM, "conc %lld", (long long)r->concurrency);
+    tui_run_counts_line(t, r, v->running, v->n_running, y + 1, w);
 
     draw_pace_line(v, y + 2, w);
 
@@ -940,6 +912,7 @@ static void run_free(struct tui_view *vv)
     if (v->cur_loaded)
         part_row_release(&v->cur_part);
     free(v->spark);
+    free(v->running);
     free(v->cells);
     marks_clear(&v->marks);
     free(v->signature);

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nightshift/query-times.h"
 #include "nightshift/query.h"
 #include "nightshift/store.h"
 
@@ -156,7 +157,9 @@ int64_t journal_drop_errors_after(struct journal *j, int64_t idx, int64_t after_
 void journal_run_state(struct journal *j, enum ns_run_state state, const char *reason);
 void journal_run_counters(struct journal *j, const struct ns_run_figures *f);
 void journal_heartbeat(struct journal *j, double at, int pid);
-void journal_sample(struct journal *j, double at, int64_t done, int64_t records, int64_t failed);
+/* One sample of the run's progress: partitions done, records, failed, and
+ * the partitions running at that moment. */
+void journal_sample(struct journal *j, const struct ns_sample *m);
 void journal_concurrency(struct journal *j, int concurrency);
 /* run --force: the run now records the new spec (spec_path NULL: unchanged). */
 void journal_spec(struct journal *j, const char *canon, const char *hash, int concurrency,

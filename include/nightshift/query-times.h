@@ -76,6 +76,7 @@ int query_part_key_state(struct ns_store *st, int64_t run_id, int64_t idx, char 
 struct ns_sample {
     double at;
     int64_t done, records, failed;
+    int64_t running; /* partitions running then; -1: not recorded (before schema 12) */
 };
 /* The samples of run_id, oldest first, into a fresh array (caller frees).
  * Returns the count, or -1 with err. */

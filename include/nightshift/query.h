@@ -557,6 +557,10 @@ void query_event_row_release(struct ns_event_row *r);
 /* Partitions finished per second between the samples taken since `since`,
  * oldest first (at most 2000). *rates is heap (caller frees); count returned. */
 int query_throughput_series(struct ns_store *st, int64_t run_id, double since, double **rates);
+/* Partitions running at each sample taken since `since`, oldest first (at
+ * most 2000; samples from before schema version 12 have none and are left
+ * out). *counts is heap (caller frees); count returned. */
+int query_running_series(struct ns_store *st, int64_t run_id, double since, double **counts);
 
 struct ns_command_row {
     int64_t id, run_id, uid;

@@ -16,7 +16,7 @@
 
 #include "nightshift/gate.h"
 
-#define NS_SCHEMA_VERSION 11
+#define NS_SCHEMA_VERSION 12
 
 /* The SQL that creates the current schema (for docs and tests). */
 extern const char *const store_schema_sql;

@@ -106,8 +106,8 @@
                     "record_rate = ?12, projected_finish = ?13, updated_at = ?14, n_paused = ?15 " \
                     "WHERE id = ?1")                                                               \
     X(HEARTBEAT, "UPDATE runs SET heartbeat_at = ?2, runtime_pid = ?3 WHERE id = ?1")              \
-    X(SAMPLE, "INSERT OR REPLACE INTO samples(run_id, at, done, records, failed) "                 \
-              "VALUES (?1, ?2, ?3, ?4, ?5)")                                                       \
+    X(SAMPLE, "INSERT OR REPLACE INTO samples(run_id, at, done, records, failed, running) "        \
+              "VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                                                    \
     X(SKIP_REASON, "UPDATE partitions SET skip_reason = ?3 WHERE run_id = ?1 AND idx = ?2")        \
     X(SLA,                                                                                         \
       "UPDATE runs SET sla_deadline = ?2, sla_max_duration = ?3, sla_state = ?4 WHERE id = ?1")    \
@@ -922,13 +922,13 @@ void journal_heartbeat(struct journal *j, double at, int pid)
     run(j, s);
 }
 
-void journal_sample(struct journal *j, double at, int64_t done, int64_t records, int64_t failed)
+void journal_sample(struct journal *j, const struct ns_sample *m)
 {
     sqlite3_stmt *s = use(j, J_SAMPLE);
-    sqlite3_bind_double(s, 2, at);
-    sqlite3_bind_int64(s, 3, done);
-    sqlite3_bind_int64(s, 4, records);
-    sqlite3_bind_int64(s, 5, failed);
+    sqlite3_bind_double(s, 2, m->at);
+    const int64_t counts[] = {m->done, m->records, m->failed, m->running};
+    for (int i = 0; i < 4; i++)
+        sqlite3_bind_int64(s, 3 + i, counts[i]);
     run(j, s);
 }
 

@@ -195,7 +195,8 @@ long query_run_samples(struct ns_store *st, int64_t run_id, struct ns_sample **o
 {
     *out = NULL;
     sqlite3_stmt *s = query_prep(st,
-                                 "SELECT at, done, records, failed FROM samples WHERE run_id = ? "
+                                 "SELECT at, done, records, failed, coalesce(running, -1) FROM "
+                                 "samples WHERE run_id = ? "
                                  "ORDER BY at",
                                  "the run's samples", err, errlen);
     if (!s)
@@ -206,7 +207,8 @@ long query_run_samples(struct ns_store *st, int64_t run_id, struct ns_sample **o
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         *out = grow(*out, n, &cap, sizeof **out);
         (*out)[n++] = (struct ns_sample){sqlite3_column_double(s, 0), sqlite3_column_int64(s, 1),
-                                         sqlite3_column_int64(s, 2), sqlite3_column_int64(s, 3)};
+                                         sqlite3_column_int64(s, 2), sqlite3_column_int64(s, 3),
+                                         sqlite3_column_int64(s, 4)};
     }
     if (rc != SQLITE_DONE) {
         ns_errf(err, errlen, "reading the run's samples: %s", sqlite3_errmsg(store_db(st)));

@@ -628,30 +628,55 @@ void query_event_row_release(struct ns_event_row *r)
     memset(r, 0, sizeof *r);
 }
 
-int query_throughput_series(struct ns_store *st, int64_t run_id, double since, double **rates)
+/* One column of the run's samples since `since`, oldest first (at most
+ * 2000, rows where it is NULL left out), with their times: two heap arrays. */
+static int sample_series(struct ns_store *st, int64_t run_id, double since, bool running,
+                         double **ats, double **vals)
 {
-    *rates = NULL;
-    sqlite3_stmt *s = store_prepare(st, "SELECT at, done FROM samples WHERE run_id = ? AND at >= ? "
-                                        "ORDER BY at LIMIT 2000");
+    *ats = *vals = NULL;
+    sqlite3_stmt *s = store_prepare(
+        st, running ? "SELECT at, running FROM samples WHERE run_id = ? AND at >= ? AND running "
+                      "IS NOT NULL ORDER BY at LIMIT 2000"
+                    : "SELECT at, done FROM samples WHERE run_id = ? AND at >= ? ORDER BY at "
+                      "LIMIT 2000");
     sqlite3_bind_int64(s, 1, run_id);
     sqlite3_bind_double(s, 2, since);
-    double pat = 0, pdone = 0;
     int n = 0, cap = 0;
-    bool first = true;
     while (sqlite3_step(s) == SQLITE_ROW) {
-        double at = sqlite3_column_double(s, 0), done = sqlite3_column_double(s, 1);
-        if (!first && at > pat) {
-            if (n == cap) {
-                cap = cap ? cap * 2 : 64;
-                *rates = ns_xrealloc(*rates, sizeof **rates * (size_t)cap);
-            }
-            (*rates)[n++] = (done - pdone) / (at - pat);
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            *ats = ns_xrealloc(*ats, sizeof **ats * (size_t)cap);
+            *vals = ns_xrealloc(*vals, sizeof **vals * (size_t)cap);
         }
-        first = false;
-        pat = at;
-        pdone = done;
+        (*ats)[n] = sqlite3_column_double(s, 0);
+        (*vals)[n++] = sqlite3_column_double(s, 1);
     }
     sqlite3_finalize(s);
+    return n;
+}
+
+int query_throughput_series(struct ns_store *st, int64_t run_id, double since, double **rates)
+{
+    double *at, *done;
+    int n = sample_series(st, run_id, since, false, &at, &done), k = 0;
+    /* Rates between consecutive samples, in place over done. */
+    for (int i = 1; i < n; i++)
+        if (at[i] > at[i - 1])
+            done[k++] = (done[i] - done[i - 1]) / (at[i] - at[i - 1]);
+    free(at);
+    if (k == 0) {
+        free(done);
+        done = NULL;
+    }
+    *rates = done;
+    return k;
+}
+
+int query_running_series(struct ns_store *st, int64_t run_id, double since, double **counts)
+{
+    double *at;
+    int n = sample_series(st, run_id, since, true, &at, counts);
+    free(at);
     return n;
 }
 

@@ -22,11 +22,12 @@
 #include "store-internal.h"
 #include "nightshift/util.h"
 
-/* Schema version 11 (version 1, the executor columns of migrations[1], the rework columns of
+/* Schema version 12 (version 1, the executor columns of migrations[1], the rework columns of
  * migrations[2], the run token of migrations[3], the blocked reason of migrations[4], the events'
  * states of migrations[5], the pools of migrations[6], the counts by signature of
  * migrations[7], the waits of migrations[8], the upstreams of migrations[9],
- * the straggler threshold of migrations[10]). Times are Unix
+ * the straggler threshold of migrations[10], the samples' running count of migrations[11]).
+ * Times are Unix
  * seconds (REAL); states are the words of DESIGN.md. Counters on runs are maintained by the
  * runtime so a runs list never scans partitions; error_signatures and error_signature_parts
  * likewise, so grouping a million error records reads a handful of rows (the journal writes them
@@ -198,6 +199,7 @@ const char *const store_schema_sql =
     "  done INTEGER NOT NULL,          -- partitions finished (succeeded+failed+skipped)\n"
     "  records INTEGER NOT NULL,       -- records done\n"
     "  failed INTEGER NOT NULL,\n"
+    "  running INTEGER,                -- attempts live then (NULL: written before version 12)\n"
     "  PRIMARY KEY (run_id, at)\n"
     ") WITHOUT ROWID;\n"
     "CREATE TABLE pools (\n"
@@ -563,6 +565,9 @@ static const char *const migrations[] = {
     /* 10 -> 11: how long an attempt may run before it is a straggler
      * (query_straggler_after), as the runtime last worked it out. */
     "ALTER TABLE runs ADD COLUMN straggler_after REAL;\n",
+    /* 11 -> 12: how many attempts ran at each sample (the console run
+     * view's running-count sparkline); old samples keep NULL. */
+    "ALTER TABLE samples ADD COLUMN running INTEGER;\n",
 };
 
 static int migrate(struct ns_store *st, char *err, size_t errlen)

@@ -155,7 +155,8 @@ void rt_periodic(struct rt *rt, bool force)
     }
     if (force || now_mono - rt->last_sample >= SAMPLE_S) {
         rt->last_sample = now_mono;
-        journal_sample(rt->j, now, rt_done_count(rt), rt->records_done, rt->counts[P_FAILED]);
+        journal_sample(rt->j, &(struct ns_sample){now, rt_done_count(rt), rt->records_done,
+                                                  rt->counts[P_FAILED], rt->counts[P_RUNNING]});
     }
     if (rt->metrics_path && (force || now_mono - rt->last_metrics >= rt->metrics_every)) {
         rt->last_metrics = now_mono;

@@ -88,8 +88,8 @@ SELECT run_id, idx, signature, count(*) FROM error_records GROUP BY run_id, idx,
 INSERT INTO error_signatures(run_id, signature, records, partitions)
 SELECT run_id, signature, sum(records), count(*) FROM error_signature_parts GROUP BY run_id, signature;
 WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i < 59)
-INSERT INTO samples(run_id, at, done, records, failed)
-SELECT 1, $now - 300 + i * 5, i * (10 + i % 7), i * 1000, i FROM c;
+INSERT INTO samples(run_id, at, done, records, failed, running)
+SELECT 1, $now - 300 + i * 5, i * (10 + i % 7), i * 1000, i, 2 + i % 7 FROM c;
 COMMIT;
 SQL
 } | sqlite3 -bail -batch "$db" >/dev/null

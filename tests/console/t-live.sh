@@ -4,7 +4,8 @@
 # in /proc/PID/stat) and resume continues it, a failure is shown, retry from
 # the console changes the partition in SQLite, a hostile error payload is
 # shown escaped (and the pane title is not changed), and at 80x24 the layout
-# stays readable.
+# stays readable; beside the running count, a sparkline of how many ran
+# (the runtime's samples, every 5 s).
 . "$(dirname "$0")/lib.sh"
 
 # Chunk 1000-1999 (partition 1) fails for good; chunks take 2-6 s at pace
@@ -21,6 +22,12 @@ pct0() { screen | grep -E '^ +0 0-999 ' | grep -oE '[0-9]+%' | head -n 1; }
 first=$(pct0)
 moved() { p=$(pct0); [ -n "$p" ] && [ "$p" != "$first" ]; }
 wait_for "progress of partition 0 moves" 10 moved && ok "progress moves ($first -> $(pct0))"
+
+# The runtime samples how many run (4 at a time), and the header draws it
+# beside the running count, with its peak.
+wait_for "a sample counts the 4 running" 12 sql_is "select max(running) from samples" 4
+wait_screen "the running-count sparkline beside the running count" 5 \
+    '^pending [0-9]+  running [0-9] [▁▂▃▄▅▆▇█]+ max 4  retry_wait'
 
 # Pause: every live worker is stopped (SIGSTOP -> state T).
 t0=$(now_ms)

@@ -1,7 +1,7 @@
 #!/bin/sh
 # t-narrow.sh - 80x24 stays usable (issue 21): the SLA state and the
 # deadline are never cut (the sparkline shrinks, finish and rates give way
-# whole); a question and a refusal are shown in full, wrapped at spaces
+# whole; the running count's sparkline shrinks); a question and a refusal are shown in full, wrapped at spaces
 # over the rows above the key bar, not cut mid-word.
 . "$(dirname "$0")/lib.sh"
 
@@ -17,6 +17,10 @@ tmx kill-server
 
 console_start 80 24 1
 wait_screen "the run at 80x24" 5 "deadline $deadline at_risk\$"
+# The running-count sparkline fits beside the running count: the words go
+# brief for it, nothing after it is cut.
+wait_screen "the running count's sparkline at 80 columns" 5 \
+    '^pend 60 run 0 [▁▂▃▄▅▆▇█]{4,} max 8 wait 30 paused 0 ok 180 fail 30 skip 0 conc 8 *$'
 
 # A refusal that names the command to type: whole, on as many rows as it takes.
 want=$("$NIGHTSHIFT" pause --db "$NIGHTSHIFT_DB" 1 2>&1 | sed -n 's/.*(start it with `\(.*\)`).*/\1/p')
