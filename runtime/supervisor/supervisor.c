@@ -936,6 +936,7 @@ int runtime_run(const struct ns_spec *spec, const struct ns_plan *plan, const ch
     int rc = rt_open(rt, db_path, result, refused, &ended_before, err, errlen);
     if (rc != 0 || result->already_succeeded)
         goto out;
+    upstream_announce(rt); /* runs that wait for a run of this job */
     if (result->resumed)
         rt_reconcile(rt);
     else if (opts->only)

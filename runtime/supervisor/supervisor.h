@@ -381,6 +381,9 @@ bool upstream_admits(struct rt *rt, int64_t idx);
  * looked at again and held partitions go back in line. */
 void upstream_service(struct rt *rt, bool hinted);
 void upstream_close(struct rt *rt);
+/* Pokes the runs waiting for a run of this job that did not exist when they
+ * started (they look again at once); nothing when none waits. */
+void upstream_announce(struct rt *rt);
 /* A pending partition settled without an attempt (upstream.c): failed or
  * skipped, with why as its message (and skip reason), and an event. */
 void rt_settle_partition(struct rt *rt, int64_t idx, enum ns_part_state to, const char *why);

@@ -47,13 +47,20 @@ struct upstream {
     size_t nlinks;
 };
 
-/* Our wake FIFO, linked into upstream run up's waiters directory, so its
- * runtime's pokes reach our loop. A failure costs only latency (the poll). */
-static void link_wake(struct rt *rt, int64_t up)
+/* The directory where runs waiting for a run of job that does not exist
+ * yet are linked: a runtime of that job pokes them as it starts. */
+static char *job_waiters_dir(const struct rt *rt, const char *job)
+{
+    return ns_xasprintf("%s/job-%s.waiters", rt->st.data_dir, job);
+}
+
+/* Our wake FIFO, linked into dir (an upstream run's waiters, or a job's), so
+ * that runtime's pokes reach our loop. A failure costs only latency (the
+ * poll). dir is taken. */
+static void link_wake_into(struct rt *rt, char *dir)
 {
     struct upstream *u = rt->upstream;
     char *ours = wake_path(&rt->st, rt->run_id, WAKE_COMMANDS);
-    char *dir = wake_path(&rt->st, up, WAKE_WAITERS);
     char *link_path = ns_xasprintf("%s/run-%lld", dir, (long long)rt->run_id);
     /* Our FIFO may not be made yet (we link before the loop listens):
      * wake_listen reuses the one made here. */
@@ -68,6 +75,18 @@ static void link_wake(struct rt *rt, int64_t up)
     free(link_path);
     free(dir);
     free(ours);
+}
+
+static void link_wake(struct rt *rt, int64_t up)
+{
+    link_wake_into(rt, wake_path(&rt->st, up, WAKE_WAITERS));
+}
+
+void upstream_announce(struct rt *rt)
+{
+    char *dir = job_waiters_dir(rt, rt->spec->name);
+    wake_poke_all(dir); /* a missing directory: nobody waits for this job */
+    free(dir);
 }
 
 /* Refuses a chain that comes back to us: chain[0..depth) is the path so
@@ -162,9 +181,12 @@ int upstream_open(struct rt *rt, char *err, size_t errlen)
             u->deps[i].upstream_run = deps_find_upstream(&u->rd, u->deps[i].job, rt->run_id);
     if (deps_record(&u->rd, rt->run_id, u->deps, u->n, err, errlen) != 0)
         return -1;
-    for (size_t i = 0; i < u->n; i++)
+    for (size_t i = 0; i < u->n; i++) {
         if (u->deps[i].upstream_run > 0)
             link_wake(rt, u->deps[i].upstream_run);
+        else /* its first runtime pokes us as it starts */
+            link_wake_into(rt, job_waiters_dir(rt, u->deps[i].job));
+    }
     u->round_verdict = ns_xcalloc(u->n, sizeof *u->round_verdict);
     u->seen_at = ns_xcalloc(u->n, sizeof *u->seen_at);
     for (size_t i = 0; i < u->n; i++)

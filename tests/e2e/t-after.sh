@@ -98,8 +98,10 @@ is "load (set b) ran the four other days" "$(grep -c '^load .* end' "$T/times-b"
 is "no load day before its extract day (set b)" "$(check_order "$T/times-b" | head -1)" "order ok"
 
 # Many days (more than upstream.c's LOOK_ALL_BELOW held at once): with the
-# load runtime's slow poll at 10 minutes, only the upstream's hints can start
-# its days - each looks only at the days that settled since the last one.
+# load runtime's slow poll at 10 minutes, only hints can start its days -
+# extract's runtime pokes the runs waiting for a run of its job as it
+# starts, then after each commit in which days settled (each look then only
+# at the days that settled since the last one).
 cat >"$T/x80.yaml" <<YAML
 name: x80
 params: {dir: "$T"}
@@ -115,8 +117,8 @@ partitions: {dates: {from: "2026-01-01", to: "2026-03-21"}}
 concurrency: 4
 after: [{job: x80}]
 YAML
-ns run "$T/x80.yaml" --detach >/dev/null 2>&1
 NIGHTSHIFT_POLL_MS=600000 ns run "$T/l80.yaml" --detach >/dev/null 2>&1
+ns run "$T/x80.yaml" --detach >/dev/null 2>&1
 ns wait job:l80 --timeout 60s >/dev/null
 is "80 days: load follows extract on the hints alone" "$?" 0
 python3 -c "
