@@ -19,6 +19,8 @@
 char *summary_cell(const char *s, enum ns_summary_format f);
 /* A duration in seconds, and a time (Unix seconds, local; "-" for none), as
  * heap strings. */
+/* "s" for a count that is not one: "1 error record", "2 error records". */
+const char *summary_plural(int64_t n);
 char *summary_dur(double s);
 char *summary_time(double t);
 /* Canonical "name=value\n" parameters on one line, as a cell. */

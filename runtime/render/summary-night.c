@@ -87,14 +87,15 @@ static void night_succeeded(const struct ns_night_report *n, enum ns_summary_for
     char title[64];
     snprintf(title, sizeof title, "succeeded (%zu)", pile_count(n, PILE_SUCCEEDED));
     struct summary_table t = {
-        title, 6, {"RUN", "JOB", "PARAMETERS", "PARTITIONS", "WALL", "FINISHED"}, NULL, 0};
+        title, 6, {"RUN", "JOB", "PARTITIONS", "WALL", "FINISHED", "PARAMETERS"}, NULL, 0};
     for (size_t i = 0; i < n->nruns; i++) {
         const struct ns_run_summary *s = &n->runs[i].run;
         if (pile_of(s) != PILE_SUCCEEDED)
             continue;
-        summary_table_row(&t, id_cell(s->id), summary_cell(s->job, f), summary_params(s->params, f),
-                          id_cell(s->counts.total), summary_dur(n->runs[i].wall_s),
-                          summary_time(s->finished_at));
+        /* The parameters last: the one long cell does not widen the others. */
+        summary_table_row(&t, id_cell(s->id), summary_cell(s->job, f), id_cell(s->counts.total),
+                          summary_dur(n->runs[i].wall_s), summary_time(s->finished_at),
+                          summary_params(s->params, f));
     }
     summary_table_write(&t, f, out);
 }
@@ -117,8 +118,9 @@ static void night_failed(const struct ns_night_report *n, enum ns_summary_format
     summary_table_write(&t, f, out);
 
     snprintf(title, sizeof title,
-             "failures by signature, across runs (top %zu of %lld signatures, %lld partitions)",
-             n->ngroups, (long long)n->nsignatures, (long long)n->group_partitions);
+             "failures by signature, across runs (top %zu of %lld signature%s, %lld partition%s)",
+             n->ngroups, (long long)n->nsignatures, summary_plural(n->nsignatures),
+             (long long)n->group_partitions, summary_plural(n->group_partitions));
     t = (struct summary_table){
         title, 5, {"PARTITIONS", "RUNS", "SIGNATURE", "EXAMPLE", "MESSAGE"}, NULL, 0};
     for (size_t i = 0; i < n->ngroups; i++) {

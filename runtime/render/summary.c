@@ -57,8 +57,7 @@ char *summary_cell(const char *s, enum ns_summary_format f)
     return buf_detach(&m);
 }
 
-/* "s" for a count that is not one: "1 error record", "2 error records". */
-static const char *plural(int64_t n)
+const char *summary_plural(int64_t n)
 {
     return n == 1 ? "" : "s";
 }
@@ -127,8 +126,10 @@ void summary_table_write(struct summary_table *t, enum ns_summary_format f, stru
         w[c] = strlen(t->head[c]);
         for (size_t r = 0; r < t->nrows; r++) {
             size_t l = strlen(t->cells[r * t->ncols + c]);
+            /* No cap: a long cell (a run's parameters, a signature) widens
+             * its column rather than pushing the rest of its row out of line. */
             if (l > w[c] && c + 1 < t->ncols)
-                w[c] = l > 40 ? 40 : l;
+                w[c] = l;
         }
     }
     for (size_t r = 0; r <= t->nrows; r++) {
@@ -229,7 +230,7 @@ static void render_figures(const struct ns_run_report *r, enum ns_summary_format
     if (r->ndurations > 0) {
         char *p50 = summary_dur(r->p50_s), *p95 = summary_dur(r->p95_s), *mx = summary_dur(r->max_s);
         summary_figure(out, f, "durations", "p50 %s, p95 %s, max %s (over %lld finished partition%s)", p50,
-               p95, mx, (long long)r->ndurations, plural(r->ndurations));
+               p95, mx, (long long)r->ndurations, summary_plural(r->ndurations));
         free(p50);
         free(p95);
         free(mx);
@@ -245,8 +246,8 @@ static void render_figures(const struct ns_run_report *r, enum ns_summary_format
     summary_figure(out, f, "rework",
            "%lld record%s redone after crashes (%lld in all, by %lld attempt%s resuming behind "
            "the progress reached)",
-           (long long)r->redone_after_crash, plural(r->redone_after_crash), (long long)r->redone,
-           (long long)r->resumed_attempts, plural(r->resumed_attempts));
+           (long long)r->redone_after_crash, summary_plural(r->redone_after_crash), (long long)r->redone,
+           (long long)r->resumed_attempts, summary_plural(r->resumed_attempts));
     if (r->run.pool_wait_s >= 0.05 || r->run.window_wait_s >= 0.05) {
         char *pw = summary_dur(r->run.pool_wait_s), *ww = summary_dur(r->run.window_wait_s);
         summary_figure(out, f, "waited", "%s for shared pool slots, %s outside its window", pw, ww);
@@ -255,7 +256,7 @@ static void render_figures(const struct ns_run_report *r, enum ns_summary_format
     }
     summary_figure(out, f, "records", "%lld done; %lld error record%s under %lld signature%s",
            (long long)r->run.records_done, (long long)r->run.error_records,
-           plural(r->run.error_records), (long long)r->nsignatures, plural(r->nsignatures));
+           summary_plural(r->run.error_records), (long long)r->nsignatures, summary_plural(r->nsignatures));
     if (r->run.sla_state) {
         char *dl = summary_time(r->run.sla_deadline), *md_ = summary_dur(r->run.sla_max_duration);
         summary_figure(out, f, "SLA", "%s (deadline %s, max duration %s)", r->run.sla_state, dl,
@@ -336,7 +337,7 @@ static void table_audit(const struct ns_run_report *r, enum ns_summary_format f,
 {
     char title[96];
     snprintf(title, sizeof title, "audit trail (%lld operator command%s)",
-             (long long)r->naudit_total, plural(r->naudit_total));
+             (long long)r->naudit_total, summary_plural(r->naudit_total));
     struct summary_table t = {
         title, 6, {"ID", "ISSUED", "WHO", "VERB", "STATE", "ARGS -> RESULT"}, NULL, 0};
     for (size_t i = 0; i < r->naudit; i++) {

@@ -62,7 +62,9 @@ s=$(cat "$T/night.txt")
 like "the period and its runs: not the one of three days ago" "$s" "^nightshift summary: 5 runs since "
 like "runs by outcome" "$s" "runs +5: 1 succeeded, 2 failed, 2 unfinished"
 sect() { sed -n "/^$1/,/^\$/p" "$T/night.txt"; }
-like "what succeeded: run 2 with its parameters" "$(sect succeeded)" " 2 +extract +day=2026-11-03 +3 "
+like "what succeeded: run 2 with its parameters, last" "$(sect succeeded)" " 2 +extract +3 +[0-9.]+s +[0-9-]+ [0-9:]+ day=2026-11-03\$"
+is "the columns line up: PARAMETERS over the parameters" \
+    "$(sect succeeded | awk '/PARAMETERS/ { h = index($0, "PARAMETERS") } / extract / { print (index($0, "day=") == h) }')" 1
 check "run 1 is not in the report" sh -c "! grep -q 'day=2026-10-29' '$T/night.txt'"
 like "what failed: run 3, 3 of its 4 partitions" "$(sect 'failed (')" " 3 +load +day=2026-11-03 +3 of 4 "
 like "and run 4" "$(sect 'failed (')" " 4 +load +day=2026-11-04 +3 of 4 "
