@@ -45,6 +45,8 @@ nap=$(awk -v p="$pace" -v u="$units" -v s="$steps" 'BEGIN { printf "%.3f", p * u
 payload=$(mktemp "$tmp/nightshift-demo.XXXXXX")
 trap 'rm -f "$payload"' EXIT
 
+# What it prints (not reports) goes to its log: `nightshift logs demo 0`.
+echo "chunk $start: re-indexing documents $start..$end (attempt $attempt, index ${DEMO_INDEX:-documents})"
 i=1
 while [ "$i" -le "$steps" ]; do
     sleep "$nap"
@@ -86,3 +88,4 @@ while [ "$i" -le "$steps" ]; do
     i=$((i + 1))
 done
 ns_log info "indexed documents $start..$end"
+echo "chunk $start: $total documents re-indexed"

@@ -218,7 +218,7 @@ static bool do_retry(struct rt *rt, const struct cmd *c, struct ns_buf *out)
         return false;
     }
     buf_addf(out, "retrying %zu partition%s %s", done, done == 1 ? "" : "s",
-             scratch ? "from scratch" : "from their checkpoints");
+             scratch ? "from scratch" : done == 1 ? "from its checkpoint" : "from their checkpoints");
     if (skipped)
         buf_addf(out, "; left %zu alone (%s%s)", skipped, notes.data, skipped > 5 ? ", ..." : "");
     if (rt->state == NS_RS_HALTED || rt->state == NS_RS_PAUSED)

@@ -65,6 +65,10 @@ like "step 3: and gives the command that resumes it (issue 22 item 1)" "$(cat "$
 like "step 3: the run again resumes it" "$(cat "$T/tour-fresh.out")" "resumed"
 is "step 3: the backfill run succeeded in the end" "$(sql "SELECT state FROM runs WHERE job = 'backfill' ORDER BY id DESC LIMIT 1")" succeeded
 like "step 5: the retry of the failed chunk was applied" "$(cat "$T/tour-fresh.out")" "retry applied: retrying 1 partition"
+like "step 5: logs --follow prints partition 0's output" "$(cat "$T/tour-fresh.out")" \
+    "^chunk 0: re-indexing documents 0..999 \\(attempt 1, index documents-v2\\)"
+like "step 5: the retry of the failed chunk said its checkpoint" "$(cat "$T/tour-fresh.out")" \
+    "retrying 1 partition from its checkpoint"
 like "step 5: audit lists pause, resume and the retry" "$(cat "$T/tour-fresh.out")" "pause +applied.*"
 check "step 5: no '1 partitions' anywhere" sh -c "! grep -q ' 1 partitions' '$T/tour-fresh.out'"
 
@@ -99,6 +103,10 @@ is "step 9: every load day started after its extract day succeeded" \
             WHERE l.state = 'succeeded' AND l.started_at >= e.finished_at")" 3
 like "step 10: one report for the night's runs" "$(cat "$T/tour-morning.out")" \
     "^nightshift summary: [0-9]+ runs since "
+like "step 10: one failure, counted in the singular" "$(cat "$T/tour-morning.out")" \
+    "failures by signature, across runs \\(top 1 of 1 signature, 1 partition\\)"
+check "steps 6-10: no '1 partitions' or '1 signatures' anywhere" \
+    sh -c "! grep -Eq ' 1 (partitions|signatures|error records)' '$T/tour-morning.out'"
 like "step 10: the failed demo run with the command that retries it" "$(cat "$T/tour-morning.out")" \
     "# retry run [0-9]+ \\(demo, failed\\)
   nightshift run --retry-failed --db "

@@ -32,7 +32,7 @@ like "a failed past a checkpoint" "$cp_a" "^step=[0-9]+$"
 rm "$D/fail-a" "$D/fail-b"
 out=$(ns retry 1 a)
 is "retry a exits 0" "$?" 0
-like "retry a: from its checkpoint" "$out" "^run 1: retry applied: retrying 1 partition from their checkpoints$"
+like "retry a: from its checkpoint" "$out" "^run 1: retry applied: retrying 1 partition from its checkpoint$"
 wait_for "a's attempt 2" 10 sql_true "SELECT count(*) = 1 FROM attempts WHERE run_id = 1 AND idx = 0 AND n = 2"
 is "a's attempt 2 resumed from its checkpoint" "$(sql "SELECT CAST(resumed_from AS TEXT) FROM attempts WHERE run_id = 1 AND idx = 0 AND n = 2")" "$cp_a"
 is "a's attempt budget was reset (1 of 2 used)" "$(sql "SELECT attempts || '/' || max_attempts FROM partitions WHERE run_id = 1 AND key = 'a'")" "1/2"
