@@ -446,7 +446,13 @@ static void draw_header(struct run_view *v, int y, int w)
      * parameters too (status prints the same one). */
     if (h->next[0]) {
         x += term_putf(y + 3, x, w - x, A_DIM, "%s: ", h->next_what);
-        term_put(y + 3, x, w - x, A_NORMAL, h->next);
+        /* A command cut at the screen's edge would be typed wrong: when it
+         * does not fit, the key that shows it whole (and yanks it). */
+        if (term_width(h->next) <= w - x)
+            term_put(y + 3, x, w - x, A_NORMAL, h->next);
+        else
+            term_putf(y + 3, x, w - x, A_NORMAL, "y %c shows the whole command",
+                      strcmp(h->next_what, "retry") == 0 ? 'r' : 'c');
     } else if (h->params[0]) {
         x += term_put(y + 3, x, w - x, A_DIM, "params ");
         term_put(y + 3, x, w - x, A_NORMAL, h->params);

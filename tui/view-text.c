@@ -77,13 +77,67 @@ static void free_lines(struct text_view *v)
     v->n_lines = 0;
 }
 
-/* Splits text into lines of at most w display columns. */
+/* The column a long line of our own words continues at: where its text
+ * starts after a key column ("  F6 o     sort by ..."), else its own indent;
+ * 0 when that would leave too little room. */
+static int hang_indent(const char *line, int w)
+{
+    int at = 0;
+    while (line[at] == ' ')
+        at++;
+    const char *gap = strstr(line + at, "  ");
+    if (gap) {
+        const char *text = gap;
+        while (*text == ' ')
+            text++;
+        if (*text)
+            at = (int)(text - line);
+    }
+    return at < w / 2 ? at : 0;
+}
+
+/* The bytes of q (at most w display columns) that go on one row, on a
+ * character boundary; with at_spaces, backed off to the last space so no
+ * word is cut (a word longer than the row still is). */
+static size_t row_bytes(char *q, int w, bool at_spaces)
+{
+    size_t cut = 0;
+    int cols = 0;
+    while (q[cut] && cols < w) {
+        size_t cl = 1;
+        while ((q[cut + cl] & 0xc0) == 0x80)
+            cl++;
+        char save = q[cut + cl];
+        q[cut + cl] = '\0';
+        int cw = term_width(q + cut);
+        q[cut + cl] = save;
+        if (cols + cw > w)
+            break;
+        cols += cw;
+        cut += cl;
+    }
+    if (at_spaces && q[cut]) {
+        size_t sp = cut;
+        while (sp > 0 && q[sp] != ' ')
+            sp--;
+        if (sp > 0)
+            cut = sp;
+    }
+    if (cut == 0 && q[0])
+        cut = 1;
+    return cut;
+}
+
+/* Splits text into lines of at most w display columns. A log is cut where
+ * the row ends (its bytes are the worker's); our own words (help, an error
+ * record, a command) wrap at spaces, continuing under their text. */
 static void wrap(struct text_view *v, int w)
 {
     free_lines(v);
     v->wrap_w = w;
     if (w < 8)
         w = 8;
+    bool prose = !v->follow;
     int cap = 64;
     v->lines = ns_xmalloc(sizeof *v->lines * (size_t)cap);
     const char *p = v->text;
@@ -92,31 +146,19 @@ static void wrap(struct text_view *v, int w)
         size_t linelen = nl ? (size_t)(nl - p) : strlen(p);
         char *line = ns_xstrndup(p, linelen);
         char *q = line;
+        int hang = prose ? hang_indent(line, w) : 0, indent = 0;
         do {
-            /* Cut at w columns, on a character boundary. */
-            size_t cut = 0;
-            int cols = 0;
-            while (q[cut] && cols < w) {
-                size_t cl = 1;
-                while ((q[cut + cl] & 0xc0) == 0x80)
-                    cl++;
-                char save = q[cut + cl];
-                q[cut + cl] = '\0';
-                int cw = term_width(q + cut);
-                q[cut + cl] = save;
-                if (cols + cw > w)
-                    break;
-                cols += cw;
-                cut += cl;
-            }
-            if (cut == 0 && q[0])
-                cut = 1;
+            size_t cut = row_bytes(q, w - indent, prose);
             if (v->n_lines == cap) {
                 cap *= 2;
                 v->lines = ns_xrealloc(v->lines, sizeof *v->lines * (size_t)cap);
             }
-            v->lines[v->n_lines++] = ns_xstrndup(q, cut);
+            v->lines[v->n_lines++] = ns_xasprintf("%*s%.*s", indent, "", (int)cut, q);
             q += cut;
+            if (prose)
+                while (*q == ' ')
+                    q++;
+            indent = hang;
         } while (*q);
         free(line);
         p = nl ? nl + 1 : p + linelen;

@@ -46,15 +46,25 @@ case $(buffer) in
 "nightshift run --db $NIGHTSHIFT_DB "*) ok "it names the database" ;;
 *) not_ok "it names the database: $(buffer)" ;;
 esac
-# Uncut: the view's lines joined give the whole command back.
-shown=$(screen | sed -n '/^Resumes the run/,/^Yanked/p' | sed '1d;$d' | tr -d '\n' | sed 's/ *$//')
-is "the view shows the command in full (wrapped, not cut)" "$shown" "$(buffer)"
+# Uncut: the view's lines joined at the spaces where they wrap give the
+# whole command back; no word is cut at the screen's edge.
+shown=$(screen | sed -n '/^Resumes the run/,/^Yanked/p' | sed '1d;$d' | sed 's/ *$//;/^$/d' | paste -sd' ')
+is "the view shows the command in full (wrapped at spaces, not cut)" "$shown" "$(buffer)"
 keys q y r
 wait_screen "the retry command" 5 'Retries the run'
 case $(buffer) in
 "nightshift run --retry-failed --db "*) ok "the retry command is the builder's, with --retry-failed" ;;
 *) not_ok "retry command: $(buffer)" ;;
 esac
+keys q
+
+# The help at 80 columns: a key's long description wraps at a space and
+# goes on under its text, not cut mid-word at the edge.
+keys '?'
+wait_screen "the help" 5 '> help'
+keys G
+wait_screen "its end" 5 'NIGHTSHIFT_DB'
+like "y's line wraps at a space, under its text" "$(screen)" '^ {21}resume command$'
 keys q
 
 keys Q
