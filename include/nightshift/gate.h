@@ -37,4 +37,8 @@ bool gate_enter(struct ns_gate *g, double timeout_s);
 /* After COMMIT or ROLLBACK: the next writer in line may begin. */
 void gate_leave(struct ns_gate *g);
 
+/* While we hold the gate: true if another nightshift process has drawn a
+ * ticket after ours and waits in line for it. */
+bool gate_others_in_line(const struct ns_gate *g);
+
 #endif

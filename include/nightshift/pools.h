@@ -82,9 +82,14 @@ void pools_hold(struct ns_pools *p, int64_t attempt_id, double now);
  * attempts that ended with the dead runtime are dropped. */
 void pools_resync(struct ns_pools *p, const int64_t *live_ids, size_t n, double now);
 
-/* The runs other than ours waiting for a pool ours uses (after our commit
- * freed slots, they are poked). *ids is the caller's to free; returns n. */
-size_t pools_waiting_runs(struct ns_pools *p, int64_t **ids);
+/* After our commit freed slots: the runs other than ours that wait for a
+ * pool ours uses and that the free slots can serve now, oldest first as the
+ * grants serve them (the head, then the next while their weights fit), so
+ * only those are woken - not every waiter, which would each ask, be refused
+ * and queue at the write gate before the runtime that can use the slot.
+ * *ids is the caller's to free; returns n (0: nothing is free now, e.g. our
+ * own next attempt took the slot in the same transaction). */
+size_t pools_waiters_to_wake(struct ns_pools *p, int64_t **ids);
 
 /* The invariant, for checked builds: the run's holds are exactly one per
  * pool used for each of its live attempts (nlive). Returns 0, or -1 with

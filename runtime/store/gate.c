@@ -132,3 +132,14 @@ void gate_leave(struct ns_gate *g)
     g->ticket = 0;
     g->held = false;
 }
+
+bool gate_others_in_line(const struct ns_gate *g)
+{
+    if (!g->on || !g->held || !g->ticket)
+        return false;
+    struct flock fl;
+    /* l_len 0: every ticket after ours, however many were drawn. */
+    if (byte_lock(g->fd, F_OFD_GETLK, F_WRLCK, g->ticket + 1, 0, &fl) != 0)
+        return false;
+    return fl.l_type != F_UNLCK;
+}

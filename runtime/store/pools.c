@@ -43,7 +43,9 @@
     X(RUN_WEIGHT, "SELECT coalesce(sum(weight), 0) FROM pool_holds WHERE pool = ?1 "               \
                   "AND run_id = ?2")                                                               \
     X(DROP_HOLDS, "DELETE FROM pool_holds WHERE run_id = ?1")                                      \
-    X(WAITERS, "SELECT run_id FROM pool_waiters WHERE pool = ?1 AND run_id != ?2")                 \
+    /* Oldest first, as the grants serve them; ?3: the pool's size. */                             \
+    X(WAITERS, "SELECT run_id, weight FROM pool_waiters WHERE pool = ?1 AND run_id != ?2 "         \
+               "AND weight <= ?3 ORDER BY since, run_id")                                          \
     X(OWN_HOLDS, "SELECT attempt_id FROM pool_holds WHERE run_id = ?1")                            \
     X(DROP_HOLD, "DELETE FROM pool_holds WHERE run_id = ?1 AND attempt_id = ?2")                   \
     X(HOLD_SUMS, "SELECT pool, count(*), sum(weight) FROM pool_holds WHERE run_id = ?1 "           \
@@ -292,24 +294,47 @@ void pools_resync(struct ns_pools *p, const int64_t *live_ids, size_t n, double 
     p->waiting = false;
 }
 
-size_t pools_waiting_runs(struct ns_pools *p, int64_t **ids)
+/* The size of pool and the slots held of it now. */
+static void pool_size_used(struct ns_pools *p, const char *pool, int *slots, int *used)
 {
-    size_t n = 0;
+    sqlite3_stmt *s = use(p, P_POOL, pool);
+    *slots = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
+    sqlite3_reset(s);
+    *used = (int)one_int(p, use(p, P_USED, pool));
+}
+
+size_t pools_waiters_to_wake(struct ns_pools *p, int64_t **ids)
+{
+    size_t n = 0, cap = 0;
     *ids = NULL;
     for (size_t i = 0; i < p->nuses; i++) {
+        int slots, used;
+        pool_size_used(p, p->uses[i].pool, &slots, &used);
+        int free_slots = slots - used;
         sqlite3_stmt *s = use(p, P_WAITERS, p->uses[i].pool);
         sqlite3_bind_int64(s, 2, p->run_id);
-        int64_t *some;
-        size_t k = collect_ids(s, &some);
-        *ids = ns_xrealloc(*ids, (n + k + 1) * sizeof **ids);
-        for (size_t j = 0; j < k; j++) {
+        sqlite3_bind_int(s, 3, slots);
+        /* The head reserves its weight: once it does not fit, nobody
+         * behind it may take what is free (pools_try_grant), so waking
+         * them would only make them ask, be refused and write their wait. */
+        while (free_slots > 0 && sqlite3_step(s) == SQLITE_ROW) {
+            int64_t run = sqlite3_column_int64(s, 0);
+            int weight = sqlite3_column_int(s, 1);
+            if (weight > free_slots)
+                break;
+            free_slots -= weight;
             bool seen = false;
             for (size_t m = 0; m < n && !seen; m++)
-                seen = (*ids)[m] == some[j];
-            if (!seen)
-                (*ids)[n++] = some[j];
+                seen = (*ids)[m] == run;
+            if (seen)
+                continue;
+            if (n == cap) {
+                cap = cap ? cap * 2 : 8;
+                *ids = ns_xrealloc(*ids, cap * sizeof **ids);
+            }
+            (*ids)[n++] = run;
         }
-        free(some);
+        sqlite3_reset(s);
     }
     return n;
 }

@@ -20,6 +20,7 @@
 
 #include "supervisor.h"
 #include "nightshift/check.h"
+#include "nightshift/gate.h"
 #include "nightshift/pools.h"
 #include "nightshift/util.h"
 #include "nightshift/wake.h"
@@ -30,6 +31,7 @@ struct rt_pools {
     struct ns_pools *grants;
     bool resynced;      /* holds made to match the live attempts (after a restart) */
     bool released;      /* slots given back since the last commit: poke the waiters */
+    bool asked;         /* asked for slots since the last commit */
     bool waiting;       /* the last ask was refused */
     double ask_at_mono; /* don't ask before (0: now) */
     double wait_began;  /* monotonic, while waiting */
@@ -103,6 +105,7 @@ bool rt_pools_grant(struct rt *rt)
     struct pools_answer ans;
     char err[512] = "";
     double now = ns_now();
+    p->asked = true;
     if (pools_try_grant(p->grants, now, &ans, err, sizeof err) != 0) {
         rt_event(rt, -1, 0, "pool", "run %lld: asking for pool slots failed: %s",
                  (long long)rt->run_id, err);
@@ -159,7 +162,12 @@ double rt_pools_wait(const struct rt *rt, double now_mono)
 
 bool rt_pools_handoff_due(const struct rt *rt)
 {
-    return rt->pools->released;
+    /* An ask (granted or refused) is committed at once too, and any turn's
+     * writes once another runtime is in line for the write lock: it is not
+     * kept for the group delay while our attempt runs or our counters wait,
+     * so the other runtimes' ends (their releases) and grants go on. */
+    return rt->pools->released || rt->pools->asked ||
+           (journal_open_since(rt->j) > 0 && gate_others_in_line(&rt->st.gate));
 }
 
 void rt_pools_committed(struct rt *rt)
@@ -171,11 +179,12 @@ void rt_pools_committed(struct rt *rt)
         NS_BUG("run %lld: slots held differ from the live attempts: %s", (long long)rt->run_id,
                err);
 #endif
+    p->asked = false;
     if (!p->released)
         return;
     p->released = false;
     int64_t *ids;
-    size_t n = pools_waiting_runs(p->grants, &ids);
+    size_t n = pools_waiters_to_wake(p->grants, &ids);
     for (size_t i = 0; i < n; i++) {
         char *path = wake_path(&rt->st, ids[i], WAKE_COMMANDS);
         wake_poke(path);

@@ -487,6 +487,14 @@ static void poll_commands(struct rt *rt, bool force)
     apply_pending_commands(rt);
 }
 
+/* A run that shares pools holds the write lock for the group delay only
+ * while nobody waits for it: the runtimes of the pool's other runs need it
+ * to record their ends (give back slots) and take the freed ones, so a
+ * transaction left open for counters would stall the pool. A pool's
+ * runtime in line looks for its turn as often: each hand-over of the lock
+ * is on the way of a slot from one attempt to the next. */
+#define POOL_LINE_CHECK_S 0.001
+
 static int loop(struct rt *rt, char *err, size_t errlen)
 {
     struct pollfd *pfd = NULL;
@@ -546,6 +554,8 @@ static int loop(struct rt *rt, char *err, size_t errlen)
         since = journal_open_since(rt->j);
         if (since > 0)
             wait = fmin(wait, since + COMMIT_DELAY_S - now_mono);
+        if (since > 0 && rt->pools) /* is someone in line for our lock? (commit then) */
+            wait = fmin(wait, POOL_LINE_CHECK_S);
         double hook_deadline = hooks_next_deadline(rt);
         if (hook_deadline > 0)
             wait = fmin(wait, hook_deadline - now_mono);
@@ -556,8 +566,8 @@ static int loop(struct rt *rt, char *err, size_t errlen)
             if (a->kill_at_mono > 0)
                 wait = fmin(wait, a->kill_at_mono - now_mono);
         }
-        if (journal_waiting(rt->j))
-            wait = fmin(wait, 0.005); /* our turn at the write gate may have come */
+        if (journal_waiting(rt->j)) /* our turn at the write gate may have come */
+            wait = fmin(wait, rt->pools ? POOL_LINE_CHECK_S : 0.005);
         double retry = rt_next_retry_at(rt);
         if (retry > 0)
             wait = fmin(wait, retry - ns_now());

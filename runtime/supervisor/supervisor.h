@@ -340,8 +340,10 @@ void rt_pools_release(struct rt *rt, const struct attempt *a);
 void rt_pools_hinted(struct rt *rt);
 /* Seconds until the next ask is due (INFINITY: none). */
 double rt_pools_wait(const struct rt *rt, double now_mono);
-/* True when slots given back wait for the commit that hands them to
- * another run (the loop then commits at once, not after the group delay). */
+/* True when the turn's writes should be committed at once, not after the
+ * group delay: slots given back wait for the commit that hands them to
+ * another run, we asked for slots, or another runtime waits in line for the
+ * write lock (it may be giving back or taking the pool's slots). */
 bool rt_pools_handoff_due(const struct rt *rt);
 /* After each commit: poke the runs waiting for what we gave back. */
 void rt_pools_committed(struct rt *rt);

@@ -199,6 +199,52 @@ static void test_shrink_and_forget(void **state)
     pools_free(pb);
 }
 
+/* A commit that freed slots wakes only the waiters those slots serve, oldest
+ * first: nobody while our own next attempt took the slot back, the head
+ * alone for one slot, and nobody behind a wide head that does not fit yet
+ * (it reserves what is free). */
+static void test_wake_only_whom_free_slots_serve(void **state)
+{
+    struct fx *f = *state;
+    declare(&f->a, "w", 2, 0);
+    struct ns_pool_use u = {.pool = (char *)"w", .weight = 1},
+                       wide = {.pool = (char *)"w", .weight = 2};
+    struct ns_pools *p1 = pools_new(&f->a, 1, &u, 1), *p2 = pools_new(&f->b, 2, &wide, 1),
+                    *p3 = pools_new(&f->b, 3, &u, 1);
+    struct pools_answer ans;
+    char err[256];
+    int64_t *ids;
+    assert_int_equal(ask(&f->a, p1, 1000, 11, &ans), POOLS_GRANTED);
+    assert_int_equal(ask(&f->a, p1, 1000, 12, &ans), POOLS_GRANTED);
+    assert_int_equal(ask(&f->b, p3, 1001, 31, &ans), POOLS_FULL); /* the head: narrow */
+    assert_int_equal(ask(&f->b, p2, 1002, 21, &ans), POOLS_FULL); /* behind it: wide */
+    assert_int_equal(pools_waiters_to_wake(p1, &ids), 0);         /* 2/2 in use */
+    free(ids);
+    /* Attempt 11 ends and run 1's next attempt would be refused (the head
+     * reserves the slot): the head alone is woken, not the wide one. */
+    assert_int_equal(
+        store_exec(&f->a, "DELETE FROM pool_holds WHERE attempt_id = 11", err, sizeof err), 0);
+    assert_int_equal(ask(&f->a, p1, 1003, 13, &ans), POOLS_FULL);
+    assert_int_equal(pools_waiters_to_wake(p1, &ids), 1);
+    assert_int_equal(ids[0], 3);
+    free(ids);
+    assert_int_equal(ask(&f->b, p3, 1004, 32, &ans), POOLS_GRANTED);
+    /* The wide run is the head now and needs both slots: nobody is woken
+     * while one is free, and it alone once both are. */
+    assert_int_equal(
+        store_exec(&f->a, "DELETE FROM pool_holds WHERE attempt_id = 12", err, sizeof err), 0);
+    assert_int_equal(pools_waiters_to_wake(p3, &ids), 0);
+    free(ids);
+    assert_int_equal(
+        store_exec(&f->a, "DELETE FROM pool_holds WHERE attempt_id = 32", err, sizeof err), 0);
+    assert_int_equal(pools_waiters_to_wake(p3, &ids), 1);
+    assert_int_equal(ids[0], 2);
+    free(ids);
+    pools_free(p1);
+    pools_free(p2);
+    pools_free(p3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -206,6 +252,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_oldest_waiter_reserves, setup, teardown),
         cmocka_unit_test_setup_teardown(test_start_rate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shrink_and_forget, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wake_only_whom_free_slots_serve, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
