@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -601,6 +602,24 @@ static int migrate(struct ns_store *st, char *err, size_t errlen)
     return rc;
 }
 
+/* Puts a writer's connection in WAL mode. On a new database file several
+ * runtimes started at once all convert it, and SQLite answers SQLITE_BUSY
+ * at once (no busy handler: two connections each holding the lock the
+ * other waits for) to all but one: they try again, within the same 5 s a
+ * busy statement is given, until the file is in WAL mode. */
+#define WAL_TRY_NS 10000000L
+static int set_wal(struct ns_store *st, char *err, size_t errlen)
+{
+    for (int tries = 0;; tries++) {
+        if (store_exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", err, errlen) == 0)
+            return 0;
+        if ((sqlite3_errcode(store_db(st)) & 0xff) != SQLITE_BUSY || tries >= 500)
+            return -1;
+        struct timespec pause = {0, WAL_TRY_NS};
+        nanosleep(&pause, NULL);
+    }
+}
+
 int store_open(struct ns_store *st, const char *path, enum ns_store_mode mode, char *err,
                size_t errlen)
 {
@@ -676,7 +695,7 @@ int store_open(struct ns_store *st, const char *path, enum ns_store_mode mode, c
          * SQLite's CPU per error record in a flood, but the whole run gained
          * only ~4 % and operator commands got slower (docs/benchmarks.md,
          * fifth round). */
-        if (store_exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", err, errlen) != 0)
+        if (set_wal(st, err, errlen) != 0)
             goto fail;
     }
     if (store_exec(st, "PRAGMA foreign_keys=ON", err, errlen) != 0)
