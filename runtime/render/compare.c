@@ -193,8 +193,9 @@ void compare_render_text(const struct ns_compare *c, size_t top, struct ns_buf *
     buf_addf(out, "%-13s %s against %s (%s), summed over the partitions in both\n", "work",
              html_dur(c->sum_a, d1, sizeof d1), html_dur(c->sum_b, d2, sizeof d2),
              times_str(c->sum_a, c->sum_b, x, sizeof x));
-    buf_addf(out, "%-13s %lld partitions took at least %.0fx their earlier time\n", "flagged",
-             (long long)c->flagged, NS_COMPARE_RATIO);
+    buf_addf(out, "%-13s %lld %s at least %.0fx their earlier time\n", "flagged",
+             (long long)c->flagged, c->flagged == 1 ? "partition took" : "partitions took",
+             NS_COMPARE_RATIO);
     size_t n = c->nparts < top ? c->nparts : top;
     buf_addf(out, "\nflagged first, then the greatest ratios (%zu of %zu):\n", n, c->nparts);
     if (!n)

@@ -177,6 +177,8 @@ c=$(cat "$T/cmp.out")
 like "it compares with run 1, the last success" "$c" "run 2 nightly \(failed\) against run 1 \(succeeded\), the last run of the job that succeeded before it"
 like "wall times" "$c" "wall time +[0-9.hms]+ against [0-9.hms]+ \([0-9.]+x\)"
 like "the partitions in both (bad failed: not compared)" "$c" "partitions +5 in both; 0 only in run 2, 0 only in run 1"
+like "flagged: counted in the singular when it is one (slow; the others may be noise)" "$c" \
+    "^flagged +(1 partition took|[02-9][0-9]* partitions took) at least 2x their earlier time\$"
 like "slow is flagged, listed first" "$(echo "$c" | sed -n '/^flagged first/{n;n;p}')" "^ +>=2x +2 +1\\.[0-9]+s +0\\.[0-9]+s +[0-9.]+x +slow"
 ns compare 2 --json >"$T/cmp.json"
 cat >"$T/cmp.py" <<'PY'
