@@ -170,8 +170,11 @@ static enum tui_result find_jump(struct tui *t, struct tui_find *f,
     f->only_hits = false;
     if (n > 0) {
         list_goto(l, row);
-        tui_status(t, A_NORMAL, "match #%lld of %lld%s", (long long)tg->idx_of(row),
-                   (long long)f->hits, wrapped ? " (search wrapped)" : "");
+        /* The partition's index (the table's # column) and the hit count:
+         * not "#8 of 200", which read as the 8th of 200 matches. */
+        tui_status(t, A_NORMAL, "match: partition #%lld (%lld hit%s)%s",
+                   (long long)tg->idx_of(row), (long long)f->hits, f->hits == 1 ? "" : "s",
+                   wrapped ? " (search wrapped)" : "");
         if (l->ops->release)
             l->ops->release(row);
     } else {

@@ -42,14 +42,14 @@ wait_screen "an empty filter clears it" 5 '^ +0 part-000000 +succeeded'
 keys /
 wait_screen "/ asks for a search" 5 'search \(n/N next/previous; empty clears\): ?$'
 keys "state:failed" Enter
-wait_screen "the first match, with the count" 5 'match #8 of 200'
+wait_screen "the first match, with the count" 5 'match: partition #8 \(200 hits\)'
 wait_screen "the search is shown with its hits" 5 '/state:failed 200 hits'
 wait_screen "matches are flagged (no colour needed)" 5 '^> +8 part-000008 +failed'
 wait_screen "a search keeps the other rows" 5 '^ +9 part-000009 +retry_wait'
 keys n
-wait_screen "n: the next match" 5 'match #18 of 200$'
+wait_screen "n: the next match" 5 'match: partition #18 \(200 hits\)$'
 keys N N
-wait_screen "N past the first wraps to the last" 5 'match #1998 of 200 \(search wrapped\)'
+wait_screen "N past the first wraps to the last" 5 'match: partition #1998 \(200 hits\) \(search wrapped\)'
 wait_screen "the table moved to it" 5 '^> +1998 part-001998 +failed'
 keys / Enter
 wait_screen "an empty search clears it" 5 'search cleared'
