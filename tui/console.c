@@ -90,10 +90,18 @@ char *tui_esc_cause(const struct tui *t, const char *msg, size_t len)
     while (c < len && (msg[c] == ':' || msg[c] == ' '))
         c++;
     struct ns_buf b = NS_BUF_INIT;
-    buf_add(&b, msg + c, len - c);
-    buf_adds(&b, " (");
-    buf_add(&b, msg, cut);
-    buf_addc(&b, ')');
+    static const char timed_out[] = "timed out";
+    if (cut == sizeof timed_out - 1 && memcmp(msg, timed_out, cut) == 0) {
+        /* A timeout is the cause; what the worker said last is not: a
+         * narrow column must still show "timed out". */
+        buf_adds(&b, "timed out: ");
+        buf_add(&b, msg + c, len - c);
+    } else {
+        buf_add(&b, msg + c, len - c);
+        buf_adds(&b, " (");
+        buf_add(&b, msg, cut);
+        buf_addc(&b, ')');
+    }
     char *e = tui_esc(t, b.data, b.len);
     buf_release(&b);
     return e;

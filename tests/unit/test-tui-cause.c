@@ -48,6 +48,8 @@ static void test_cause_first(void **state)
     (void)state;
     shown("exit 3 after 3.0s: connection reset by peer", "connection reset by peer (exit 3)");
     shown("killed by signal 9 (Killed) after 2s: oom", "oom (killed by signal 9 (Killed))");
+    /* A timeout is the cause, whatever the worker printed last. */
+    shown("timed out after 3.0s: day 2026-12-04 attempt 2", "timed out: day 2026-12-04 attempt 2");
     shown("ok 12", "ok 12");
     shown("exit 2 after 1s: \x1b]0;x\x07", "\\x1b]0;x\\x07 (exit 2)"); /* still escaped */
 }
