@@ -21,6 +21,13 @@
 struct ns_store;
 
 /* One attempt. */
+/* What held an attempt before it started (attempts.waited_for). */
+enum ns_wait_kind { NS_WAIT_NONE, NS_WAIT_POOL, NS_WAIT_WINDOW, NS_WAIT_UPSTREAM, NS_WAIT_COUNT };
+/* "pool", "window", "upstream" ("" for none); and back (NS_WAIT_NONE for
+ * NULL or an unknown word). Pure. */
+const char *query_wait_kind_word(enum ns_wait_kind k);
+enum ns_wait_kind query_wait_kind_of(const char *word);
+
 struct ns_span {
     int64_t idx;       /* its partition */
     int64_t redone;    /* records done again (attempts.redone), 0 if none */
@@ -29,6 +36,8 @@ struct ns_span {
     double duration;   /* running time; < 0 unknown (live) */
     int32_t n;         /* 1-based over the partition's life */
     int8_t outcome;    /* enum ns_attempt_outcome; -1 while live */
+    int8_t waited_for; /* enum ns_wait_kind: what held it before started_at */
+    float waited_s;    /* for how long (0: not held) */
 };
 
 /* The time an attempt began to run: its end minus its running time (a

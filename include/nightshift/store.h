@@ -16,7 +16,7 @@
 
 #include "nightshift/gate.h"
 
-#define NS_SCHEMA_VERSION 12
+#define NS_SCHEMA_VERSION 13
 
 /* The SQL that creates the current schema (for docs and tests). */
 extern const char *const store_schema_sql;
@@ -63,6 +63,12 @@ void store_rollback(struct ns_store *st);
 
 /* Runs a statement with no result rows; -1 with err on failure. */
 int store_exec(struct ns_store *st, const char *sql, char *err, size_t errlen);
+
+/* The runtime only, inside the journal's open transaction, right after the
+ * attempt's row was inserted: attempt_id was held waited_s seconds before it
+ * started, by why ("pool", "window" or "upstream": a static string). */
+void store_attempt_waited(struct ns_store *st, int64_t attempt_id, double waited_s,
+                          const char *why);
 
 /* The database's page size in bytes. */
 int store_page_size(struct ns_store *st);

@@ -14,6 +14,7 @@
  * cells instead, each coloured by the outcome that took most of its time,
  * its opacity the share of time busy, and the chart says so.
  */
+#include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,6 +190,25 @@ static const char *part_key(const struct ns_run_times *t, const struct ns_span *
     return lo < t->nparts && t->parts[lo].idx == s->idx ? t->parts[lo].key : NULL;
 }
 
+/* What held an attempt before it started (a pool, the window, an upstream
+ * run): a thin bar in its own colour up to its start, over a retry's wait. */
+static void held_bar(struct ns_buf *b, const struct ns_span *s, const struct html_axis *ax,
+                     double y, double rowh)
+{
+    static const char *const why[NS_WAIT_COUNT] = {
+        [NS_WAIT_POOL] = "for pool slots",
+        [NS_WAIT_WINDOW] = "by the run's window",
+        [NS_WAIT_UPSTREAM] = "for an upstream run"};
+    char d[32];
+    double hx = html_x(ax, s->started_at - s->waited_s);
+    buf_addf(b,
+             "<rect class=\"held-%s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\">"
+             "<title>partition %lld attempt %d: held %s %s before it started</title></rect>\n",
+             query_wait_kind_word((enum ns_wait_kind)s->waited_for), hx, y + rowh * 0.72,
+             fmax(html_x(ax, s->started_at) - hx, 1), rowh * 0.2, (long long)s->idx, s->n,
+             why[s->waited_for], html_dur(s->waited_s, d, sizeof d));
+}
+
 /* One bar per attempt, with its retry wait and its queue wait. */
 static void detail_bars(struct ns_buf *b, const struct ns_run_report *r, const int *slot,
                         const struct html_axis *ax, double rowh)
@@ -212,6 +232,8 @@ static void detail_bars(struct ns_buf *b, const struct ns_run_report *r, const i
                      (long long)s->idx, html_dur(s->started_at - prev->ended_at, d1, sizeof d1),
                      s->n);
         }
+        if (s->waited_s > 0 && s->waited_for != NS_WAIT_NONE)
+            held_bar(b, s, ax, y, rowh);
         if (a > s->started_at + 0.5) {
             double qx = html_x(ax, s->started_at);
             buf_addf(b,
@@ -333,7 +355,9 @@ void html_timeline(struct ns_buf *b, struct ns_store *st, const struct ns_run_re
         buf_addf(b,
                  ", each bar one attempt (%zu attempts on %d slots, slots packed from the "
                  "attempts' times). A thin bar under a retry: its wait (the backoff); a thin bar "
-                 "above an attempt: time queued on the executor (Slurm).",
+                 "under an attempt in its own colour: how long a pool, the run's window or an "
+                 "upstream run held it before it started; a thin bar above an attempt: time "
+                 "queued on the executor (Slurm).",
                  t->nspans, nslots);
     else
         buf_addf(b,

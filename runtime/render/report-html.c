@@ -151,11 +151,11 @@ static const char style[] =
     ":root{color-scheme:light dark;--bg:#fff;--fg:#1b1b1b;--muted:#555;--grid:#e2e2e2;"
     "--ok:#2e7d32;--failed:#c62828;--interrupted:#e65100;--live:#1565c0;--wait:#8e24aa;"
     "--queued:#6d4c41;--cmd:#00838f;--area:#1565c0;--area2:#6a1b9a;--flag:#fde2e2;"
-    "--rule:#ccc}\n"
+    "--rule:#ccc;--hpool:#f9a825;--hwindow:#546e7a;--hupstream:#ad1457}\n"
     "@media (prefers-color-scheme:dark){:root{--bg:#131416;--fg:#e6e6e6;--muted:#a8a8a8;"
     "--grid:#2c2e33;--ok:#66bb6a;--failed:#ef5350;--interrupted:#ffa726;--live:#64b5f6;"
     "--wait:#ce93d8;--queued:#bcaaa4;--cmd:#4dd0e1;--area:#64b5f6;--area2:#ce93d8;"
-    "--flag:#4a2323;--rule:#444}}\n"
+    "--flag:#4a2323;--rule:#444;--hpool:#ffd54f;--hwindow:#90a4ae;--hupstream:#f48fb1}}\n"
     "body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;"
     "background:var(--bg);color:var(--fg);max-width:1040px;margin:1.5em auto;padding:0 1em}\n"
     "h1{font-size:1.5em;margin:.2em 0}h2{font-size:1.15em;margin:1.6em 0 .4em;"
@@ -171,7 +171,8 @@ static const char style[] =
     ".label{text-anchor:end}.tick{text-anchor:middle}.grid{stroke:var(--grid);stroke-width:1}\n"
     ".ok{fill:var(--ok)}.failed{fill:var(--failed)}.interrupted{fill:var(--interrupted)}"
     ".live{fill:var(--live)}.wait{fill:var(--wait);fill-opacity:.45}"
-    ".queued{fill:var(--queued);fill-opacity:.7}\n"
+    ".queued{fill:var(--queued);fill-opacity:.7}.held-pool{fill:var(--hpool)}"
+    ".held-window{fill:var(--hwindow)}.held-upstream{fill:var(--hupstream)}\n"
     ".cmd line{stroke:var(--cmd);stroke-width:1.5;stroke-dasharray:4 2}.cmdhit,.hover"
     "{fill:transparent}.hover:hover{fill:var(--grid);fill-opacity:.5}\n"
     ".area.running,.area.parts{fill:var(--area);fill-opacity:.35;stroke:var(--area)}"
@@ -182,6 +183,8 @@ static const char style[] =
     ".key .queued{background:currentColor}.key .ok{color:var(--ok)}.key .failed"
     "{color:var(--failed)}.key .interrupted{color:var(--interrupted)}.key .live"
     "{color:var(--live)}.key .wait{color:var(--wait)}.key .queued{color:var(--queued)}"
+    ".key .held-pool{background:var(--hpool)}.key .held-window{background:var(--hwindow)}"
+    ".key .held-upstream{background:var(--hupstream)}"
     ".key .cmdk{border-left:2px dashed var(--cmd);width:0}\n"
     "pre.night-text{white-space:pre-wrap;font-size:.85em}section.run{margin-top:2.5em;"
     "border-top:3px solid var(--rule)}\n"
@@ -291,8 +294,11 @@ static void key_legend(struct ns_buf *b)
     buf_adds(b, "<p class=\"key muted\"><span class=\"ok\"></span>succeeded<span "
                 "class=\"failed\"></span>failed (exit, timeout, signal, kill, lost)<span "
                 "class=\"interrupted\"></span>interrupted<span class=\"live\"></span>running"
-                "<span class=\"wait\"></span>retry wait<span class=\"queued\"></span>queued on "
-                "the executor<span class=\"cmdk\"></span>operator command</p>\n");
+                "<span class=\"wait\"></span>retry wait<span class=\"held-pool\"></span>held "
+                "for pool slots<span class=\"held-window\"></span>held by the run's window"
+                "<span class=\"held-upstream\"></span>held for an upstream run<span "
+                "class=\"queued\"></span>queued on the executor<span class=\"cmdk\"></span>"
+                "operator command</p>\n");
 }
 
 static void slowest_table(struct ns_buf *b, const struct ns_run_report *r)

@@ -39,6 +39,21 @@ static int by_partition(const void *x, const void *y)
     return a->n < b->n ? -1 : a->n > b->n;
 }
 
+static const char *const wait_words[NS_WAIT_COUNT] = {"", "pool", "window", "upstream"};
+
+const char *query_wait_kind_word(enum ns_wait_kind k)
+{
+    return k > NS_WAIT_NONE && k < NS_WAIT_COUNT ? wait_words[k] : "";
+}
+
+enum ns_wait_kind query_wait_kind_of(const char *word)
+{
+    for (int k = NS_WAIT_NONE + 1; word && k < NS_WAIT_COUNT; k++)
+        if (strcmp(word, wait_words[k]) == 0)
+            return (enum ns_wait_kind)k;
+    return NS_WAIT_NONE;
+}
+
 /* Every attempt of the run, read in row order over the id range the run's
  * attempts span (a sequential walk of the table: the index in partition
  * order would cost a table lookup per attempt, two thirds of the scan at
@@ -48,7 +63,8 @@ static int read_spans(struct ns_store *st, int64_t run_id, struct ns_run_times *
 {
     sqlite3_stmt *s = query_prep(st,
                                  "SELECT idx, n, started_at, coalesce(ended_at, 0), "
-                                 "coalesce(duration, -1), outcome, coalesce(redone, 0) "
+                                 "coalesce(duration, -1), outcome, coalesce(redone, 0), "
+                                 "coalesce(waited_s, 0), waited_for "
                                  "FROM attempts WHERE id BETWEEN (SELECT min(id) FROM "
                                  "attempts WHERE run_id = ?1) AND (SELECT max(id) FROM "
                                  "attempts WHERE run_id = ?1) AND +run_id = ?1",
@@ -68,6 +84,8 @@ static int read_spans(struct ns_store *st, int64_t run_id, struct ns_run_times *
         a->duration = sqlite3_column_double(s, 4);
         a->outcome = (int8_t)query_attempt_outcome_of((const char *)sqlite3_column_text(s, 5));
         a->redone = sqlite3_column_int64(s, 6);
+        a->waited_s = (float)sqlite3_column_double(s, 7);
+        a->waited_for = (int8_t)query_wait_kind_of((const char *)sqlite3_column_text(s, 8));
     }
     if (rc != SQLITE_DONE) {
         ns_errf(err, errlen, "reading the run's attempts: %s", sqlite3_errmsg(store_db(st)));

@@ -23,11 +23,12 @@
 #include "store-internal.h"
 #include "nightshift/util.h"
 
-/* Schema version 12 (version 1, the executor columns of migrations[1], the rework columns of
+/* Schema version 13 (version 1, the executor columns of migrations[1], the rework columns of
  * migrations[2], the run token of migrations[3], the blocked reason of migrations[4], the events'
  * states of migrations[5], the pools of migrations[6], the counts by signature of
  * migrations[7], the waits of migrations[8], the upstreams of migrations[9],
- * the straggler threshold of migrations[10], the samples' running count of migrations[11]).
+ * the straggler threshold of migrations[10], the samples' running count of migrations[11],
+ * the attempts' waits of migrations[12]).
  * Times are Unix
  * seconds (REAL); states are the words of DESIGN.md. Counters on runs are maintained by the
  * runtime so a runs list never scans partitions; error_signatures and error_signature_parts
@@ -133,7 +134,9 @@ const char *const store_schema_sql =
     "  report_offset INTEGER NOT NULL DEFAULT 0,  -- report bytes consumed (adoptable backends)\n"
     "  output_offset INTEGER NOT NULL DEFAULT 0,  -- output bytes consumed (adoptable backends)\n"
     "  progress_from INTEGER,          -- progress it resumed at (its checkpoint's, or 0)\n"
-    "  redone INTEGER                  -- progress reached before it beyond that: records done again\n"
+    "  redone INTEGER,                 -- progress reached before it beyond that: records done again\n"
+    "  waited_s REAL,                  -- how long it was held before it started (NULL: not held)\n"
+    "  waited_for TEXT                 -- what held it: pool window upstream\n"
     ");\n"
     "CREATE INDEX attempts_partition ON attempts(run_id, idx, n);\n"
     "CREATE INDEX attempts_live ON attempts(run_id) WHERE outcome IS NULL;\n"
@@ -569,6 +572,11 @@ static const char *const migrations[] = {
     /* 11 -> 12: how many attempts ran at each sample (the console run
      * view's running-count sparkline); old samples keep NULL. */
     "ALTER TABLE samples ADD COLUMN running INTEGER;\n",
+    /* 12 -> 13: how long an attempt was held before it started, and by what
+     * (a pool, the window, an upstream run): the report's timeline shades
+     * it. Old attempts keep NULL. */
+    "ALTER TABLE attempts ADD COLUMN waited_s REAL;\n"
+    "ALTER TABLE attempts ADD COLUMN waited_for TEXT;\n",
 };
 
 static int migrate(struct ns_store *st, char *err, size_t errlen)

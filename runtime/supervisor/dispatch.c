@@ -247,6 +247,9 @@ static void launch(struct rt *rt, int64_t idx)
                                   p->row.checkpoint_len, progress_from, redone);
     if (rt->pools)
         rt_pools_hold(rt, a); /* granted in this transaction (rt_dispatch) */
+    if (rt->held_since > 0) /* the wait that ended with this pass (rt_dispatch) */
+        store_attempt_waited(&rt->st, a->id, now - rt->held_since, rt->held_for);
+    rt->pass_launches++;
     p->live = a;
     if (!p->row.started_at)
         p->row.started_at = now;
@@ -332,15 +335,22 @@ static int64_t next_dispatchable(struct rt *rt)
 #define QUEUE_AHEAD 1000
 #define QUEUE_LOW (QUEUE_AHEAD / 4)
 
-void rt_dispatch(struct rt *rt)
+/* What a dispatch pass says of holds: KEEP_HOLD when it cannot tell (the
+ * journal waits for a lock, a pool's ask is not due), NULL when nothing was
+ * held, else what held a partition that could have started. */
+static const char KEEP_HOLD[] = "";
+
+static const char *dispatch_pass(struct rt *rt)
 {
     if (rt->window && !rt_window_allows(rt)) {
         if (rt->pools)
             rt_pools_withdraw(rt); /* outside its window it reserves no slot */
-        return;
+        bool could = rt->state == NS_RS_RUNNING && rt->nlive < (size_t)rt->concurrency &&
+                     rt->counts[P_PENDING] > 0;
+        return could ? "window" : NULL;
     }
     if (journal_waiting(rt->j))
-        return; /* an attempt needs its row now; the lock is another's */
+        return KEEP_HOLD; /* an attempt needs its row now; the lock is another's */
     size_t limit = (size_t)rt->concurrency;
     if (rt->exops->caps & NS_EXEC_QUEUES) {
         size_t queued = 0;
@@ -351,34 +361,55 @@ void rt_dispatch(struct rt *rt)
     if (rt->env_hold_until > 0) {
         if (rt->nlive >= rt->env_hold_nlive && rt->nlive > 0 &&
             ns_monotonic() < rt->env_hold_until)
-            return; /* an environment fault: more once a worker ends (or soon) */
+            return KEEP_HOLD; /* an environment fault: more once a worker ends (or soon) */
         if (rt->nlive == 0 && ns_monotonic() < rt->env_hold_until)
-            return;
+            return KEEP_HOLD;
         rt->env_hold_until = 0;
     }
     if (rt->pools && rt->state != NS_RS_RUNNING)
         rt_pools_withdraw(rt); /* paused or stopping: no slot is reserved for it */
+    bool upstream_held = false;
     while (rt->state == NS_RS_RUNNING && rt->nlive < limit) {
         if (rt->pools && !rt_pools_may_ask(rt))
-            return; /* refused lately: asked again on a hint, an end, or later */
+            return KEEP_HOLD; /* refused lately: asked again on a hint, an end, or later */
         int64_t idx = next_dispatchable(rt);
         if (idx < 0) {
             if (rt->pools)
                 rt_pools_withdraw(rt);
-            return;
+            return upstream_held ? "upstream" : NULL;
         }
-        if (rt->upstream && !upstream_admits(rt, idx))
+        if (rt->upstream && !upstream_admits(rt, idx)) {
+            upstream_held = true;
             continue; /* held for its upstream (upstream.c), or settled by it */
+        }
         if (!journal_ready(rt->j)) {
             rt_requeue(rt, idx); /* launched once another process's write lock frees */
-            return;
+            return KEEP_HOLD;
         }
         if (rt->pools && !rt_pools_grant(rt)) {
             rt_requeue(rt, idx); /* it waits for its pool slots */
-            return;
+            return "pool";
         }
         launch(rt, idx);
         if (rt->env_hold_until > 0)
-            return; /* it could not start: the environment, not the partition */
+            return KEEP_HOLD; /* it could not start: the environment, not the partition */
+    }
+    return NULL;
+}
+
+/* A pass, and the hold it saw: a wait begins at the first pass held (or
+ * anew after a pass that launched), and ends with a pass that holds
+ * nothing; the attempts launched meanwhile carry it (launch). */
+void rt_dispatch(struct rt *rt)
+{
+    rt->pass_launches = 0;
+    const char *held = dispatch_pass(rt);
+    if (held == KEEP_HOLD)
+        return;
+    if (!held) {
+        rt->held_since = 0;
+    } else if (rt->held_since == 0 || rt->pass_launches > 0 || strcmp(held, rt->held_for) != 0) {
+        rt->held_since = ns_now();
+        rt->held_for = held;
     }
 }

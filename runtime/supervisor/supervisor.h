@@ -200,6 +200,12 @@ struct rt {
     size_t nhooks;
     struct rt_pools *pools; /* pools.c: NULL when the spec uses no pool */
     struct rt_window *window; /* window.c: NULL when the spec has no window */
+    /* A partition could have started but a pool, the window or an upstream
+     * held it: since when (wall clock; 0: nothing held), and by what. The
+     * attempts the next dispatch starts carry the wait (attempts.waited_s). */
+    double held_since;
+    const char *held_for;
+    int pass_launches; /* attempts launched in the current rt_dispatch */
     struct straggle straggle;
 };
 

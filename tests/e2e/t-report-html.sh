@@ -216,6 +216,34 @@ is "each queue wait is its own mark, apart from the running bar" "$(grep -c '<re
 like "its hover text says how long" "$(cat "$T/queued.html")" "partition 3 attempt 1: queued on the executor 2\\.0s"
 is "still one bar per attempt" "$(grep -c 'class="bar ' "$T/queued.html")" "$(sqlite3 "$T/queued.db" "SELECT count(*) FROM attempts WHERE run_id = 1")"
 
+# ---- held for a pool: shaded apart from running time ---------------------------
+# Concurrency 2 but a pool of 1 slot: every attempt but the first is held
+# for the slot until the one before it ends, and carries that wait.
+cat >"$T/pooled.yaml" <<YAML
+name: pooled
+command: [sh, -c, "sleep 0.3"]
+partitions: {list: [a, b, c, d]}
+concurrency: 2
+pools: {one: {slots: 1}}
+uses: {one: 1}
+YAML
+"$NIGHTSHIFT" run --db "$T/pooled.db" "$T/pooled.yaml" >"$T/pooled.out" 2>&1
+is "the pool-limited run succeeds" "$?" 0
+pq() { sqlite3 "$T/pooled.db" "$1"; }
+is "3 of its 4 attempts were held for the pool" "$(pq "SELECT count(*) FROM attempts WHERE waited_for = 'pool' AND waited_s > 0")" 3
+is "each wait began while the slot's holder ran and ended at its start, after that one ended" \
+    "$(pq "SELECT count(*) FROM attempts a JOIN attempts p ON p.id = a.id - 1 WHERE a.waited_for = 'pool' AND a.started_at - a.waited_s < p.ended_at AND a.started_at >= p.ended_at")" 3
+"$NIGHTSHIFT" summary 1 --db "$T/pooled.db" --format html >"$T/pooled.html"
+render "$T/pooled.html" "$T/pooled-dom.html"
+is "Chromium renders it" "$?" 0
+is "each pool wait is its own mark, apart from the running bars" "$(grep -o '<rect class="held-pool"' "$T/pooled-dom.html" | wc -l | tr -d ' ')" 3
+is "still one bar per attempt" "$(grep -o 'class="bar [a-z]*"' "$T/pooled-dom.html" | wc -l | tr -d ' ')" 4
+like "its hover text says what held it, and how long" "$(cat "$T/pooled-dom.html")" \
+    "<title>partition 1 attempt 1: held for pool slots 0\\.[0-9]s before it started</title>"
+like "the legend names each kind of wait" "$(cat "$T/pooled-dom.html")" \
+    'class="held-pool"></span>held for pool slots<span class="held-window"></span>held by the run.s window<span class="held-upstream"></span>held for an upstream run'
+check "the pooled page is self-contained too" python3 "$T/offline.py" "$T/pooled-dom.html"
+
 # ---- above 2 000 partitions: aggregated, and said ------------------------------
 sh "$ROOT/tests/bench/report-fixture.sh" "$T/big.db" 3000 10
 "$NIGHTSHIFT" summary 1 --db "$T/big.db" --format html >"$T/big.html"
