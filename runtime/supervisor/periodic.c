@@ -55,13 +55,14 @@ static double recent_rate(struct rt *rt, double now_mono, bool sample)
 /* When the run will end, by the one projection every reader shows
  * (query_project): nothing while it does not dispatch, else from the recent
  * rate, else from the share of work done (running partitions' progress
- * included). 0 when unknown. */
+ * included); with a window, the time it is closed counts too (window.c).
+ * 0 when unknown. */
 static double projected_finish(const struct rt *rt, double rate, double now)
 {
     struct ns_projection_in in = {
         .total = (int64_t)rt->nparts,
         .done = rt_done_count(rt),
-        .rate = rate,
+        .rate = rt->window ? rt_window_rate(rt, rate) : rate,
         .elapsed_s = now - rt->start_wall,
         .dispatching = rt->state == NS_RS_RUNNING,
     };
@@ -72,7 +73,8 @@ static double projected_finish(const struct rt *rt, double rate, double now)
         if (p->row.total > 0)
             in.partial += fmin(1.0, (double)p->row.progress / (double)p->row.total);
     }
-    return query_project(&in, now);
+    double finish = query_project(&in, now);
+    return rt->window ? rt_window_stretch(rt, finish, now) : finish;
 }
 
 /* The run's row: its counters (rt->counts), records, rates and projection. */

@@ -366,6 +366,13 @@ bool rt_window_allows(struct rt *rt);
  * the recent rate it cannot finish before the window closes, with about
  * how many partitions will be left. */
 void rt_window_check_risk(struct rt *rt, double rate, double projected_finish);
+/* The rate the ETA projects with: the recent rate while the window is
+ * open; while it is closed (nothing finishes) the last one measured open. */
+double rt_window_rate(const struct rt *rt, double rate);
+/* A projected finish (wall clock) that counts only open time, made one
+ * that counts the closed time too: the work left after the close waits for
+ * the next opening. 0 (unknown) stays 0. */
+double rt_window_stretch(const struct rt *rt, double finish, double now);
 /* Seconds until the window's next change. */
 double rt_window_wait(const struct rt *rt);
 /* resume while the window is closed: refused without force (0, words in

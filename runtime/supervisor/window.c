@@ -32,6 +32,7 @@ struct rt_window {
     bool paused_by_it;   /* on_close: pause paused the run */
     bool risk_said;     /* this opening's at-risk warning was given */
     double closed_since; /* monotonic: the wait outside the window began (0: none) */
+    double open_rate;    /* partitions/s last measured while open (the ETA's, closed) */
     char reason[128];    /* what status shows while closed */
 };
 
@@ -224,4 +225,42 @@ void rt_window_check_risk(struct rt *rt, double rate, double projected_finish)
     rt_event(rt, -1, 0, "window",
              "run %lld %s (at %.2f partitions/s; on_close: %s, it resumes %s)",
              (long long)rt->run_id, why, rate, sw->on_close, sw->start);
+}
+
+double rt_window_rate(const struct rt *rt, double rate)
+{
+    struct rt_window *w = rt->window;
+    if (w->open || w->override) {
+        if (rate > 0)
+            w->open_rate = rate;
+        return rate;
+    }
+    return w->open_rate > 0 ? w->open_rate : rate;
+}
+
+double rt_window_stretch(const struct rt *rt, double finish, double now)
+{
+    const struct rt_window *w = rt->window;
+    if (finish <= now)
+        return finish; /* unknown (0), or done */
+    struct rt_window at = *w;
+    look(&at, now); /* w may be a turn behind the clock */
+    bool open = at.open;
+    double change = at.next_change, t = now, work = finish - now;
+    if (!open && w->override && now < w->next_change) {
+        open = true; /* forced open until the opening, then open as usual */
+        change = rt_next_local_time(w->end, change);
+    }
+    /* Work is done only while open: walk the openings until it fits (a
+     * year of days at most: a projection, not a promise). */
+    for (int n = 0; n < 800 && change > t; n++) {
+        if (open && t + work <= change)
+            return t + work;
+        if (open)
+            work -= change - t;
+        t = change;
+        open = !open;
+        change = rt_next_local_time(open ? w->end : w->start, t);
+    }
+    return t + work;
 }
