@@ -7,9 +7,12 @@
  * lowest slot free at its start - so there are as many rows as attempts
  * ever ran at once. A retry's wait (from the failure to its next start) is
  * drawn before the retry on its slot where that slot is otherwise empty.
+ * What held an attempt before its start (a pool, the window, an upstream
+ * run: attempts.waited_for) is drawn the same way, up to its start.
  * Every kind has its own glyph, so the picture reads without colour:
- *   = succeeded   > running   X failed   ! killed/interrupted/lost   . waiting
- * When a cell holds several, the most urgent wins (X ! > = .). An attempt
+ *   = succeeded   > running   X failed   ! killed/interrupted/lost
+ *   . a retry's wait   p w u held for a pool, by the window, for an upstream
+ * When a cell holds several, the most urgent wins (X ! > = p w u .). An attempt
  * of three columns or more starts with '|', so attempts back to back on a
  * slot (and a retry after its wait) stay apart while short ones keep their
  * glyph.
@@ -37,8 +40,17 @@ static const struct {
     [NS_TL_OK] = {'=', TUI_C_OK, 2, "succeeded"},
     [NS_TL_FAILED] = {'X', TUI_C_BAD, 5, "failed"},
     [NS_TL_STOPPED] = {'!', TUI_C_WAIT, 4, "killed/lost"},
-    [NS_TL_WAITING] = {'.', TUI_C_PENDING, 1, "waiting (retry)"},
+    [NS_TL_WAITING] = {'.', TUI_C_PENDING, 0, "retry wait"},
+    [NS_TL_HELD_POOL] = {'p', TUI_C_WAIT, 1, "pool"},
+    [NS_TL_HELD_WINDOW] = {'w', TUI_C_PAUSED, 1, "window"},
+    [NS_TL_HELD_UPSTREAM] = {'u', TUI_C_SKIP, 1, "upstream"},
 };
+
+/* A wait (a retry's, or held), drawn before its attempt: not an attempt. */
+static bool is_wait(enum ns_tl_kind k)
+{
+    return k >= NS_TL_WAITING;
+}
 
 struct timeline_view {
     struct tui_view base;
@@ -94,7 +106,7 @@ static void lay_out(struct timeline_view *v)
     int n_slots = 0;
     for (int i = 0; i < v->n; i++) {
         const struct ns_tl_span *s = &v->spans[i];
-        if (s->kind == NS_TL_WAITING)
+        if (is_wait(s->kind))
             continue;
         double end = s->end > 0 ? s->end : INFINITY;
         int k = 0;
@@ -107,18 +119,19 @@ static void lay_out(struct timeline_view *v)
         busy_until[k] = end;
         v->slot[i] = k;
     }
-    /* A wait before a retry sits on its retry's slot: query_timeline_spans
-     * gives it just before its attempt. A partition still waiting sits on
-     * the slot of its last attempt, found by a binary search by index. */
+    /* A wait before an attempt sits on its attempt's slot: query_timeline_spans
+     * gives the waits just before their attempt (retry wait, held, attempt:
+     * hence from the end). A partition still waiting sits on the slot of its
+     * last attempt, found by a binary search by index. */
     struct last_slot *last = ns_xmalloc(sizeof *last * (size_t)(v->n > 0 ? v->n : 1));
     int n_last = 0;
     for (int i = 0; i < v->n; i++)
-        if (v->spans[i].kind != NS_TL_WAITING)
+        if (!is_wait(v->spans[i].kind))
             last[n_last++] = (struct last_slot){v->spans[i].idx, v->spans[i].start, v->slot[i]};
     qsort(last, (size_t)n_last, sizeof *last, last_slot_cmp);
-    for (int i = 0; i < v->n; i++) {
+    for (int i = v->n - 1; i >= 0; i--) {
         const struct ns_tl_span *s = &v->spans[i];
-        if (s->kind != NS_TL_WAITING)
+        if (!is_wait(s->kind))
             continue;
         v->slot[i] = -1;
         if (s->n && i + 1 < v->n && v->spans[i + 1].idx == s->idx)
@@ -166,14 +179,14 @@ static void tl_load(struct tui_view *vv, struct tui *t)
      * with more attempts than that is read from the window's start. */
     int n = query_timeline_spans(&t->st, vv->run_id, v->run_start, window_end(v) + v->spc, SPANS_MAX,
                         &v->spans);
-    if (n >= SPANS_MAX - 1) {
+    if (n >= SPANS_MAX - 2) {
         free(v->spans);
         v->spans = NULL;
         n = query_timeline_spans(&t->st, vv->run_id, window_start(v), window_end(v) + v->spc, SPANS_MAX,
                         &v->spans);
     }
     v->n = n > 0 ? n : 0;
-    v->truncated = n >= SPANS_MAX - 1;
+    v->truncated = n >= SPANS_MAX - 2;
     lay_out(v);
 }
 
@@ -201,7 +214,7 @@ static void draw_head(struct timeline_view *v, int y, int w, double t0)
         const struct ns_tl_span *sp = &v->spans[i];
         double end = sp->end > 0 ? sp->end : t->now;
         int c0, c1;
-        if (sp->kind != NS_TL_WAITING && span_cols(v, sp, t0, &c0, &c1))
+        if (!is_wait(sp->kind) && span_cols(v, sp, t0, &c0, &c1))
             for (int c = c0; c <= c1; c++) {
                 double mid = t0 + v->spc * (c + 0.5);
                 if (sp->start <= mid && mid < end)
@@ -259,7 +272,7 @@ static void draw_slots(struct timeline_view *v, int y, int rows, double t0)
                 *p = (signed char)k;
         }
         double start_col = (v->spans[i].start - t0) / v->spc;
-        if (k != NS_TL_WAITING && c1 - c0 >= 2 && start_col >= 0)
+        if (!is_wait(k) && c1 - c0 >= 2 && start_col >= 0)
             first[row * v->cols + c0] = true;
     }
     for (int r = 0; r < rows && v->top + r < v->n_slots; r++) {
@@ -299,9 +312,15 @@ static void tl_draw(struct tui_view *vv, struct tui *t, int y, int h, int w)
     draw_slots(v, y + 2, rows, t0);
     if (v->n == 0)
         term_put(y + 3, LABEL_W, w - LABEL_W, A_DIM, "no attempt in this window");
-    /* The legend: glyphs first, so it reads without colour. */
+    /* The legend: glyphs first, so it reads without colour; a kind of
+     * hold only when one is in the window (80 columns). */
+    bool shown[NS_ARRAY_LEN(kinds)] = {false};
+    for (int i = 0; i < v->n; i++)
+        shown[v->spans[i].kind] = true;
     int x = 0;
     for (size_t k = 0; k < NS_ARRAY_LEN(kinds) && x < w; k++) {
+        if (k >= NS_TL_HELD_POOL && !shown[k])
+            continue;
         char g[2] = {kinds[k].glyph, 0};
         x += term_put(y + h - 1, x, w - x, term_attr(kinds[k].color) | A_BOLD, g);
         x += term_putf(y + h - 1, x, w - x, A_NORMAL, " %s  ", kinds[k].word);

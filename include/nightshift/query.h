@@ -591,6 +591,11 @@ enum ns_tl_kind {
     NS_TL_FAILED,    /* failed, signalled, timed_out */
     NS_TL_STOPPED,   /* killed, interrupted, lost: ended by an operator or the world */
     NS_TL_WAITING,   /* a retry's backoff: from the failure to the next start */
+    /* Held before it started (attempts.waited_for), up to its start; every
+     * kind from NS_TL_WAITING on is a wait, not an attempt. */
+    NS_TL_HELD_POOL,
+    NS_TL_HELD_WINDOW,
+    NS_TL_HELD_UPSTREAM,
 };
 
 struct ns_tl_span {
@@ -601,7 +606,9 @@ struct ns_tl_span {
 
 /* The attempts of run_id that overlap [from, to), oldest start first, and
  * the waits between a failed attempt and its retry (or, for a partition
- * in retry_wait now, until its retry), at most max spans in all. Returns
+ * in retry_wait now, until its retry), and what held an attempt before its
+ * start (each wait just before its attempt: retry wait, held, attempt), at
+ * most max spans in all (a cut list holds at least max - 2). Returns
  * the count into *out (the caller frees), or -1 on a database error. */
 int query_timeline_spans(struct ns_store *st, int64_t run_id, double from, double to, int max,
                 struct ns_tl_span **out);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "store-internal.h"
+#include "nightshift/query-times.h"
 #include "nightshift/query.h"
 #include "nightshift/util.h"
 #include "query-internal.h"
@@ -39,7 +40,8 @@ int query_timeline_spans(struct ns_store *st, int64_t run_id, double from, doubl
     sqlite3_stmt *s = store_prepare(
         st, "SELECT idx, n, started_at, coalesce(ended_at, 0), outcome, "
             "(SELECT max(b.ended_at) FROM attempts b WHERE b.run_id = a.run_id AND b.idx = a.idx "
-            "AND b.n < a.n) FROM attempts a WHERE run_id = ?1 AND started_at < ?3 AND "
+            "AND b.n < a.n), coalesce(waited_s, 0), waited_for FROM attempts a "
+            "WHERE run_id = ?1 AND started_at < ?3 AND "
             "(ended_at IS NULL OR ended_at >= ?2) ORDER BY started_at, idx LIMIT ?4");
     sqlite3_bind_int64(s, 1, run_id);
     sqlite3_bind_double(s, 2, from);
@@ -48,7 +50,7 @@ int query_timeline_spans(struct ns_store *st, int64_t run_id, double from, doubl
     struct ns_tl_span *v = NULL;
     size_t n = 0, cap = 0;
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW && n + 1 < (size_t)max) {
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW && n + 2 < (size_t)max) {
         struct ns_tl_span a = {.idx = sqlite3_column_int64(s, 0),
                             .n = sqlite3_column_int64(s, 1),
                             .start = sqlite3_column_double(s, 2),
@@ -60,6 +62,12 @@ int query_timeline_spans(struct ns_store *st, int64_t run_id, double from, doubl
                 push(&v, &n, &cap,
                      (struct ns_tl_span){a.idx, a.n, prev_end, a.start, NS_TL_WAITING});
         }
+        double held = sqlite3_column_double(s, 6);
+        enum ns_wait_kind why = query_wait_kind_of((const char *)sqlite3_column_text(s, 7));
+        if (held > 0 && why != NS_WAIT_NONE)
+            push(&v, &n, &cap,
+                 (struct ns_tl_span){a.idx, a.n, a.start - held, a.start,
+                                     NS_TL_HELD_POOL + (why - NS_WAIT_POOL)});
         push(&v, &n, &cap, a);
     }
     sqlite3_finalize(s);

@@ -1,7 +1,8 @@
 #!/bin/sh
 # t-timeline.sh - the console's timeline (issue 21): a text Gantt of the
 # run, one row per worker slot, in which running, succeeded, failed,
-# killed attempts and the waits before retries each have their own glyph
+# killed attempts, the waits before retries and what held an attempt before
+# its start (a pool, the window) each have their own glyph
 # (read here without colour, NO_COLOR); a running-count sparkline in its
 # header; scrolling and zooming in time; following "now". Attempts are
 # planted in a fixture at known moments and the clock is frozen, so the
@@ -21,7 +22,10 @@ INSERT INTO attempts (run_id, idx, n, started_at, ended_at, outcome) VALUES
  (1, 1, 2, $now - 450, $now - 310, 'succeeded'),
  (1, 2, 1, $now - 550, NULL, NULL),
  (1, 3, 1, $now - 390, $now - 200, 'killed'),
- (1, 4, 1, $now - 300, $now - 250, 'failed');"
+ (1, 4, 1, $now - 300, $now - 250, 'failed');
+-- The retry of #1 waited its last 30 s for a pool; #2 40 s for its window.
+UPDATE attempts SET waited_s = 30, waited_for = 'pool' WHERE idx = 1 AND n = 2;
+UPDATE attempts SET waited_s = 40, waited_for = 'window' WHERE idx = 2;"
 
 CONSOLE_ENV="NIGHTSHIFT_TEST_NOW=$now NIGHTSHIFT_TEST_CLOCK=frozen TZ=UTC NO_COLOR=1"
 console_start 80 24 1
@@ -32,9 +36,11 @@ wait_screen "the whole run on one screen, following now" 5 '^following 00:42:32-
 wait_screen "the sparkline's peak: three ran at once" 5 ' max 3$'
 wait_screen "a clock every ten columns" 5 '^slot +\|00:42:32 +\|00:44:02'
 wait_screen "slot 1: #0 succeeded, then #3 killed" 5 '^ +1 +\|=+\|!+$'
-wait_screen "slot 2: a failure, its wait, the retry, a failure waiting now" 5 '^ +2 +\|X+\.+\|=+\|X+\.+$'
-wait_screen "slot 3: running up to now" 5 '^ +3 +\|>+$'
-wait_screen "the legend reads without colour" 5 '^> running += succeeded +X failed +! killed/lost +\. waiting'
+wait_screen "slot 2: a failure, its wait, held for the pool, the retry, a failure waiting now" 5 \
+    '^ +2 +\|X+\.+p{3,4}\|=+\|X+\.+$'
+wait_screen "slot 3: held by its window, then running up to now" 5 '^ +3 +w{4,5}\|>+$'
+wait_screen "the legend reads without colour, the holds in the window included" 5 \
+    '^> running += succeeded +X failed +! killed/lost +\. retry wait +p pool +w window'
 row3=$(screen | grep -E '^ +3 ')
 # 550 s at 9 s a column: 61 or 62 columns of '>' up to the right edge.
 n=$(printf '%s' "$row3" | tr -cd '|>' | wc -c)
