@@ -139,6 +139,12 @@ int find_draw_line(struct tui *t, const struct tui_find *f, bool filter, size_t 
     return x - x0;
 }
 
+/* "partition" or "partitions" for a count: "1 partition kept". */
+static const char *parts_word(int64_t n)
+{
+    return n == 1 ? "partition" : "partitions";
+}
+
 /* Marks beyond this many are refused: an action on more is a CLI job
  * (`nightshift retry RUN --failed`, `--signature`). */
 enum { MARKS_MAX = 100000 };
@@ -305,7 +311,8 @@ static void mark_range(struct tui *t, struct tui_find *f, const struct tui_find_
             }
     }
     size_t added = marks_add(tg->marks, v, n);
-    tui_status(t, A_NORMAL, "marked %zu partitions of the range (%zu new); %zu marked", n, added,
+    tui_status(t, A_NORMAL, "marked %zu %s of the range (%zu new); %zu marked", n,
+               parts_word((int64_t)n), added,
                tg->marks->n);
     free(v);
 }
@@ -338,7 +345,8 @@ enum tui_result find_key(struct tui *t, struct tui_find *f, const struct tui_fin
                 list_reset(tg->list);
             struct ns_part_select sel = tg->sel;
             sel.where = &f->filter;
-            tui_status(t, A_NORMAL, "%lld partitions kept", (long long)query_partition_count(&t->st, &sel));
+            int64_t kept = query_partition_count(&t->st, &sel);
+            tui_status(t, A_NORMAL, "%lld %s kept", (long long)kept, parts_word(kept));
         }
         return TUI_RELOAD;
     case TUI_CMD_SORT:
@@ -351,16 +359,16 @@ enum tui_result find_key(struct tui *t, struct tui_find *f, const struct tui_fin
     case TUI_CMD_MARK_ALL:
         if ((n = kept_indexes(t, tg, &v)) >= 0) {
             size_t added = marks_add(tg->marks, v, (size_t)n);
-            tui_status(t, A_NORMAL, "marked %lld partitions (%zu new); %zu marked", (long long)n,
-                       added, tg->marks->n);
+            tui_status(t, A_NORMAL, "marked %lld %s (%zu new); %zu marked", (long long)n,
+                       parts_word(n), added, tg->marks->n);
             free(v);
         }
         return TUI_REDRAW;
     case TUI_CMD_MARK_INVERT:
         if ((n = kept_indexes(t, tg, &v)) >= 0) {
             marks_invert(tg->marks, v, (size_t)n);
-            tui_status(t, A_NORMAL, "marks inverted over %lld partitions; %zu marked",
-                       (long long)n, tg->marks->n);
+            tui_status(t, A_NORMAL, "marks inverted over %lld %s; %zu marked",
+                       (long long)n, parts_word(n), tg->marks->n);
             free(v);
         }
         return TUI_REDRAW;

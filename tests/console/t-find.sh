@@ -32,6 +32,8 @@ keys F4 "key~-0001 err~RESET" Enter
 wait_screen "key~ and err~ (any case)" 5 '10 partitions kept'
 wait_screen "a failed partition whose key has 0001" 5 '^ +108 part-000108 +failed'
 wait_screen_not "no other state" 5 'part-000109|part-000106'
+keys F4 "key:part-000108" Enter
+wait_screen "one kept, counted in the singular" 5 '1 partition kept'
 keys F4 "bogus:1" Enter
 wait_screen "an unknown field is refused, in words" 5 'not changed: unknown field "bogus"'
 wait_screen "the old filter stays" 5 '^ +108 part-000108 +failed'
