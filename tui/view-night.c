@@ -167,9 +167,19 @@ static void night_draw(struct tui_view *vv, struct tui *t, int y, int h, int w)
     struct night_view *v = (struct night_view *)vv;
     (void)t;
     vv->height = h;
-    term_put(y, 0, w, A_BOLD, v->summary);
-    term_put(y + 1, 0, w, v->error[0] ? term_attr(TUI_C_BAD) : A_NORMAL,
-             v->error[0] ? v->error : v->finish);
+    /* The period and the finish are read whole: at 80 columns they wrap
+     * at spaces (up to 3 rows each) and push the table down. */
+    size_t starts[3], lens[3];
+    int hy = y;
+    int n = wrap_text(v->summary, w, starts, lens, 3);
+    hy += term_put_wrapped(hy + n - 1, w, n, A_BOLD, false, v->summary, NULL);
+    const char *fin = v->error[0] ? v->error : v->finish;
+    n = wrap_text(fin, w, starts, lens, 3);
+    hy += term_put_wrapped(hy + n - 1, w, n, v->error[0] ? term_attr(TUI_C_BAD) : A_NORMAL, false,
+                           fin, NULL);
+    int extra = hy - (y + 2);
+    y += extra;
+    h -= extra;
     struct tui_col c[C_N] = {
         {"RUN", 6, 0, false, true, 0, false},       {"JOB", 14, 0, false, false, 0, false},
         {"STATE", 10, 0, false, false, 0, false},   {"DONE", 11, 1, false, true, 0, false},

@@ -44,6 +44,14 @@ keys Enter
 wait_screen "Enter opens the run under the cursor (the newest)" 5 '^Runs > night > run 3 report'
 keys Escape
 wait_screen "back in the night view" 5 '^Runs > night$|^Runs > night '
+# At 80 columns the period and the finish wrap at spaces, whole, and the
+# table moves down under them.
+tmx resize-window -t c -x 80 -y 24
+wait_screen "80x24: the period's line ends at a space" 5 '^The night since yesterday 18:00 \([0-9:]+\): 3 runs: 1 succeeded, 1 failed, 1$'
+wait_screen "80x24: and goes on below, whole" 5 '^unfinished$'
+wait_screen "80x24: the finish, whole, over two lines" 5 '^finish: not known: run 3 waits for run 2 \(failed\); latest deadline [0-9:]+ \(run$'
+wait_screen "80x24: the table below them" 5 '^ +1 +extract +succeeded +2/2'
+tmx resize-window -t c -x 160 -y 30
 keys N C-u 'today 23:59:59' Enter
 wait_screen "N chooses another period: none ran since tonight's 23:59:59" 5 \
     'The night since today 23:59:59 \([0-9:]+\): 0 runs'
