@@ -474,6 +474,28 @@ out:
     return true;
 }
 
+/* Whether run_id waits for its window (its runtime says so in the reason:
+ * window.c), and then the question that forces it open (resume --force, as
+ * the CLI asks for it). The runtime still decides: forced in an open window
+ * is an ordinary resume. */
+static bool waits_for_window(struct tui *t, int64_t run_id, char *q, size_t qlen)
+{
+    struct ns_run_summary r;
+    char err[256];
+    if (query_run_summary(&t->st, run_id, t->now, &r, err, sizeof err) != 1)
+        return false;
+    const char *why = r.alive && r.state_reason ? r.state_reason : "";
+    bool waits = strstr(why, "waiting for window") || strstr(why, "(on_close: pause)");
+    if (waits) {
+        char *safe = tui_esc(t, why, strlen(why));
+        snprintf(q, qlen, "Run %lld: %.100s. Start it now, outside its window (forced, audited)?",
+                 (long long)run_id, safe);
+        free(safe);
+    }
+    query_run_summary_release(&r);
+    return waits;
+}
+
 /* Run-level actions, the same from every view that knows its run. */
 static void run_action(struct tui *t, int64_t run_id, enum tui_cmd cmd)
 {
@@ -483,10 +505,20 @@ static void run_action(struct tui *t, int64_t run_id, enum tui_cmd cmd)
         snprintf(what, sizeof what, "pause run %lld", (long long)run_id);
         tui_verb(t, run_id, "pause", &(struct ns_control_args){0}, what);
         break;
-    case TUI_CMD_RESUME:
-        snprintf(what, sizeof what, "resume run %lld", (long long)run_id);
-        tui_verb(t, run_id, "resume", &(struct ns_control_args){0}, what);
+    case TUI_CMD_RESUME: {
+        bool force = false;
+        if (waits_for_window(t, run_id, q, sizeof q)) {
+            if (!tui_confirm(t, q)) {
+                tui_status(t, A_NORMAL, "cancelled");
+                break;
+            }
+            force = true;
+        }
+        snprintf(what, sizeof what, "resume%s run %lld", force ? " --force" : "",
+                 (long long)run_id);
+        tui_verb(t, run_id, "resume", &(struct ns_control_args){.force = force}, what);
         break;
+    }
     case TUI_CMD_STOP:
     case TUI_CMD_STOP_NOW: {
         bool now = cmd == TUI_CMD_STOP_NOW;
