@@ -300,11 +300,14 @@ int control_issue(struct ns_store *st, int64_t run_id, const char *verb, const c
         snprintf(out->why, sizeof out->why, "no runtime is driving run %lld (start it with `%s`)",
                  (long long)run_id, how);
     } else if (state == NS_RS_SUCCEEDED) {
-        /* `nightshift run` would say "already succeeded" and apply nothing. */
+        /* `nightshift run` would say "already succeeded" and apply nothing;
+         * the one command that does something: a new run, same parameters. */
         out->outcome = NS_SUBMIT_REFUSED;
+        char *rerun = control_resume_command(st, run_id, "--rerun");
         snprintf(out->why, sizeof out->why,
-                 "the run succeeded: every partition is done (a new run: "
-                 "`nightshift run --rerun ...`)");
+                 "the run succeeded: every partition is done (a new run with its parameters: `%s`)",
+                 rerun);
+        free(rerun);
     } else {
         out->outcome = NS_SUBMIT_QUEUED;
         snprintf(out->why, sizeof out->why, "no runtime: run `%s` to apply it", how);

@@ -70,4 +70,17 @@ is "the printed resume command exits 0" "$?" 0
 is "it resumed run 2 (no new run)" "$(sql "SELECT count(*) FROM runs")" 2
 is "run 2 succeeded" "$(sql "SELECT state FROM runs WHERE id = 2")" succeeded
 check "its output went to the run's own out directory" test -s "$odd/2026-11-06.tsv"
+
+# --- a succeeded run: a retry is refused with the command for a new run -----
+ns retry 2 --failed >"$T/retry2.out" 2>&1
+is "a retry of the succeeded run is refused (exit 1)" "$?" 1
+rerun=$(sed -n 's/.*a new run with its parameters: `\(.*\)`)$/\1/p' "$T/retry2.out")
+is "the refusal gives the exact command: --rerun and the resume command's words" "$rerun" \
+    "$(echo "$resume" | sed 's/^nightshift run /nightshift run --rerun /')"
+run_printed "$rerun --detach"
+is "the printed command starts a run" "$?" 0
+is "a new run 3 of backfill with run 2's parameters" \
+    "$(sql "SELECT r3.job = r2.job AND r3.params = r2.params FROM runs r2, runs r3 WHERE r2.id = 2 AND r3.id = 3")" 1
+ns stop 3 --now >/dev/null 2>&1
+wait_for "run 3 stops" 20 sh -c "test \"\$(sqlite3 '$NIGHTSHIFT_DB' \"SELECT state FROM runs WHERE id = 3\" 2>/dev/null)\" = stopped"
 done_testing
