@@ -376,6 +376,8 @@ static const char *dispatch_pass(struct rt *rt)
         if (idx < 0) {
             if (rt->pools)
                 rt_pools_withdraw(rt);
+            /* Held ones leave the dispatch order: still held, still a wait. */
+            upstream_held = upstream_held || (rt->upstream && upstream_holds(rt));
             return upstream_held ? "upstream" : NULL;
         }
         if (rt->upstream && !upstream_admits(rt, idx)) {
@@ -397,9 +399,12 @@ static const char *dispatch_pass(struct rt *rt)
     return NULL;
 }
 
-/* A pass, and the hold it saw: a wait begins at the first pass held (or
- * anew after a pass that launched), and ends with a pass that holds
- * nothing; the attempts launched meanwhile carry it (launch). */
+/* A pass, and the hold it saw: a wait begins at the first pass held and
+ * ends with a pass that holds nothing; the attempts launched meanwhile
+ * carry it (launch). A pass that launched but is still held took the slot
+ * that waited longest: the next one has waited since the last attempt's
+ * end freed a slot, if that came later (a pool's single slot), else as
+ * long (partitions held for their upstreams, with slots free all along). */
 void rt_dispatch(struct rt *rt)
 {
     rt->pass_launches = 0;
@@ -408,8 +413,10 @@ void rt_dispatch(struct rt *rt)
         return;
     if (!held) {
         rt->held_since = 0;
-    } else if (rt->held_since == 0 || rt->pass_launches > 0 || strcmp(held, rt->held_for) != 0) {
+    } else if (rt->held_since == 0 || strcmp(held, rt->held_for) != 0) {
         rt->held_since = ns_now();
         rt->held_for = held;
+    } else if (rt->pass_launches > 0 && rt->last_end_wall > rt->held_since) {
+        rt->held_since = rt->last_end_wall;
     }
 }

@@ -243,6 +243,7 @@ void finish_attempt(struct rt *rt, struct attempt *a, const char *spawn_error)
     bool counts = v.counts;
     struct ns_attempt_image row = attempt_row(rt, a);
     journal_attempt_end(rt->j, &row, now, outcome, code, sig, msg);
+    rt->last_end_wall = now; /* a slot free from now on (rt_dispatch's waits) */
     if (rt->pools)
         rt_pools_release(rt, a); /* with its end, in one transaction */
 

@@ -205,7 +205,8 @@ struct rt {
      * attempts the next dispatch starts carry the wait (attempts.waited_s). */
     double held_since;
     const char *held_for;
-    int pass_launches; /* attempts launched in the current rt_dispatch */
+    int pass_launches;    /* attempts launched in the current rt_dispatch */
+    double last_end_wall; /* wall clock of the last attempt's end (0: none yet) */
     struct straggle straggle;
 };
 
@@ -392,6 +393,8 @@ int upstream_refuse_cycle(struct rt *rt, char *err, size_t errlen);
  * now? false: it is held until the next hint, or skipped/failed as its
  * dependency's on_failure and missing say. */
 bool upstream_admits(struct rt *rt, int64_t idx);
+/* Partitions are held for an upstream now (they left the dispatch order). */
+bool upstream_holds(const struct rt *rt);
 /* Each loop turn: on a hint (or every poll interval) the upstreams are
  * looked at again and held partitions go back in line. */
 void upstream_service(struct rt *rt, bool hinted);

@@ -240,6 +240,11 @@ bool upstream_admits(struct rt *rt, int64_t idx)
     return admitted;
 }
 
+bool upstream_holds(const struct rt *rt)
+{
+    return rt->upstream->nheld > 0;
+}
+
 /* A settled upstream partition: ours at the same index goes back in line
  * if it is held for that key; another layout makes the look a full one. */
 struct changed {

@@ -6,8 +6,9 @@
 # checked as a file (self-contained: nothing it could fetch) and as rendered
 # by headless Chromium with no network (one bar per attempt, the figures of
 # `status --json` in the DOM, the comparison with run 1 flagged). Then
-# `compare` in text and JSON, and a 3 000-partition fixture that the report
-# must aggregate and say so.
+# `compare` in text and JSON; waits for a pool (a real pool-limited run) and
+# for an upstream run (after:) recorded and drawn apart; and a
+# 3 000-partition fixture that the report must aggregate and say so.
 . "$(dirname "$0")/lib.sh"
 
 command -v chromium >/dev/null || bail_out "chromium is needed (.ci/install-deps installs it)"
@@ -243,6 +244,35 @@ like "its hover text says what held it, and how long" "$(cat "$T/pooled-dom.html
 like "the legend names each kind of wait" "$(cat "$T/pooled-dom.html")" \
     'class="held-pool"></span>held for pool slots<span class="held-window"></span>held by the run.s window<span class="held-upstream"></span>held for an upstream run'
 check "the pooled page is self-contained too" python3 "$T/offline.py" "$T/pooled-dom.html"
+
+# Held for an upstream run: "down" (2 slots) starts first and waits for
+# "up" (one partition at a time, 0.5 s each) key by key; both its slots
+# were free from its start, so each attempt waited from then.
+cat >"$T/up.yaml" <<YAML
+name: up
+command: [sh, -c, "sleep 0.5"]
+partitions: {list: [a, b]}
+concurrency: 1
+YAML
+cat >"$T/down.yaml" <<YAML
+name: down
+command: [sh, -c, "sleep 0.1"]
+partitions: {list: [a, b]}
+concurrency: 2
+after:
+  - {job: up, partitions: same-key}
+YAML
+"$NIGHTSHIFT" run --db "$T/after.db" "$T/down.yaml" --detach >/dev/null 2>&1
+wait_for "down waits for up" 10 sh -c "'$NIGHTSHIFT' status --db '$T/after.db' 1 --json | grep -q 'waiting for a run of up'"
+"$NIGHTSHIFT" run --db "$T/after.db" "$T/up.yaml" >/dev/null 2>&1
+"$NIGHTSHIFT" wait --db "$T/after.db" 1 >/dev/null 2>&1
+is "down succeeds after up" "$?" 0
+aq() { sqlite3 -cmd ".timeout 5000" "$T/after.db" "$1"; }
+is "both its attempts were held for the upstream, from down's start to their own" \
+    "$(aq "SELECT count(*) FROM attempts a JOIN runs r ON r.id = a.run_id WHERE r.job = 'down' AND a.waited_for = 'upstream' AND abs(a.started_at - a.waited_s - r.started_at) < 0.3")" 2
+"$NIGHTSHIFT" summary 1 --db "$T/after.db" --format html >"$T/after.html"
+is "each upstream wait is its own mark" "$(grep -c '<rect class="held-upstream"' "$T/after.html")" 2
+like "its hover text says so" "$(cat "$T/after.html")" "partition 1 attempt 1: held for an upstream run [0-9.]+s before it started"
 
 # ---- above 2 000 partitions: aggregated, and said ------------------------------
 sh "$ROOT/tests/bench/report-fixture.sh" "$T/big.db" 3000 10
