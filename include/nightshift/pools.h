@@ -15,10 +15,11 @@
  * runtime died) is dropped by the next runtime that needs the slot; a hold
  * of a runtime that may still live is never dropped.
  *
- * Fairness: a pool's waiters are served oldest first. The oldest waiter
- * that can fit the pool at all reserves what it needs: a newer request is
- * granted only if it leaves the head's weight free, so a wide request is
- * never starved by a stream of narrow ones.
+ * Fairness: a pool's waiters are served by priority (the spec's, higher
+ * first), then oldest first. The first waiter that can fit the pool at all
+ * reserves what it needs: a request after it is granted only if it leaves
+ * the head's weight free, so a wide request is never starved by a stream
+ * of narrow ones (of its priority or lower).
  */
 #ifndef NIGHTSHIFT_POOLS_H
 #define NIGHTSHIFT_POOLS_H
@@ -51,6 +52,10 @@ int pools_forget_run(struct ns_store *st, int64_t run_id, char *err, size_t errl
 struct ns_pools *pools_new(struct ns_store *st, int64_t run_id, const struct ns_pool_use *uses,
                            size_t n);
 void pools_free(struct ns_pools *p);
+
+/* The run's spec priority (default 0): its waits are served before those of
+ * lower priority, ties oldest first. */
+void pools_set_priority(struct ns_pools *p, int priority);
 
 enum pools_verdict { POOLS_GRANTED, POOLS_FULL, POOLS_RATE };
 

@@ -192,6 +192,7 @@ struct ns_spec {
     size_t pools_len;
     struct ns_pool_use *uses; /* uses: every one names a declared pool */
     size_t uses_len;
+    int priority;             /* priority: pool waiters, higher first (default 0) */
     struct ns_window window;
     struct ns_after *after; /* after: the runs this job waits for */
     char *order;            /* "oldest" (default: plan order) or "newest" (the last keys first) */

@@ -16,7 +16,7 @@
 
 #include "nightshift/gate.h"
 
-#define NS_SCHEMA_VERSION 13
+#define NS_SCHEMA_VERSION 14
 
 /* The SQL that creates the current schema (for docs and tests). */
 extern const char *const store_schema_sql;

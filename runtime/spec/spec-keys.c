@@ -253,6 +253,8 @@ static const struct key_def top_keys[] = {
      "pools shared by the runs of the database: NAME: {slots: N, rate: 10/s}"},
     {"uses", F_USES, OFF(uses), NULL, 0, 0, 0, NULL, NULL,
      "slots each running attempt holds: POOL: N (a pool declared under pools)"},
+    {"priority", F_INT, OFF(priority), "0", -1000, 1000, 0, NULL, NULL,
+     "pool fairness: a waiting run of higher priority gets slots first (ties: oldest first)"},
     {"window", F_SECTION, OFF(window), NULL, 0, 0, 0,
      &(const struct section)SECTION("window", window_keys), NULL,
      "the hours partitions may start in"},

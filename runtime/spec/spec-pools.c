@@ -204,6 +204,8 @@ void spec_pools_canonical(const struct ns_spec *s, struct ns_buf *b)
     }
     for (size_t i = 0; i < s->uses_len; i++)
         buf_addf(b, "uses.%s: %d\n", s->uses[i].pool, s->uses[i].weight);
+    if (s->priority != 0) /* only when given, as the rest */
+        buf_addf(b, "priority: %d\n", s->priority);
     if (s->window.start)
         buf_addf(b, "window: start=%s end=%s on_close=%s tz=%s\n", s->window.start,
                  s->window.end ? s->window.end : "?", s->window.on_close,

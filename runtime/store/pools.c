@@ -25,16 +25,19 @@
 #define POOLS_STATEMENTS(X)                                                                        \
     X(POOL, "SELECT slots, rate_n, rate_per, next_start_at FROM pools WHERE name = ?1")            \
     X(USED, "SELECT coalesce(sum(weight), 0) FROM pool_holds WHERE pool = ?1")                     \
-    /* The oldest waiter before us (all of them, if we do not wait) that                           \
-     * can fit the pool at all (?3: its size): it reserves its weight. */                          \
+    /* The first waiter before us that can fit the pool at all (?3: its                            \
+     * size): it reserves its weight. Before us: of a higher priority than                         \
+     * ours (?4), or of ours and waiting since before us (all of them, if                          \
+     * we do not wait). */                                                                         \
     X(HEAD, "SELECT w.weight FROM pool_waiters w WHERE w.pool = ?1 AND w.run_id != ?2 "            \
-            "AND w.weight <= ?3 AND NOT EXISTS (SELECT 1 FROM pool_waiters m WHERE m.pool = ?1 "   \
-            "AND m.run_id = ?2 AND (m.since, m.run_id) < (w.since, w.run_id)) "                    \
-            "ORDER BY w.since, w.run_id LIMIT 1")                                                  \
+            "AND w.weight <= ?3 AND (w.priority > ?4 OR (w.priority = ?4 AND NOT EXISTS "          \
+            "(SELECT 1 FROM pool_waiters m WHERE m.pool = ?1 AND m.run_id = ?2 "                   \
+            "AND (m.since, m.run_id) < (w.since, w.run_id)))) "                                    \
+            "ORDER BY w.priority DESC, w.since, w.run_id LIMIT 1")                                 \
     X(CHARGE_RATE, "UPDATE pools SET next_start_at = ?2 WHERE name = ?1")                          \
-    X(WAIT, "INSERT INTO pool_waiters(pool, run_id, weight, since, why) "                          \
-            "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(pool, run_id) DO UPDATE SET "                 \
-            "weight = excluded.weight, why = excluded.why")                                        \
+    X(WAIT, "INSERT INTO pool_waiters(pool, run_id, weight, since, why, priority) "                \
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(pool, run_id) DO UPDATE SET "             \
+            "weight = excluded.weight, why = excluded.why, priority = excluded.priority")          \
     X(UNWAIT, "DELETE FROM pool_waiters WHERE run_id = ?1")                                        \
     X(HOLD, "INSERT OR REPLACE INTO pool_holds(pool, run_id, attempt_id, weight, since) "          \
             "VALUES (?1, ?2, ?3, ?4, ?5)")                                                         \
@@ -43,9 +46,9 @@
     X(RUN_WEIGHT, "SELECT coalesce(sum(weight), 0) FROM pool_holds WHERE pool = ?1 "               \
                   "AND run_id = ?2")                                                               \
     X(DROP_HOLDS, "DELETE FROM pool_holds WHERE run_id = ?1")                                      \
-    /* Oldest first, as the grants serve them; ?3: the pool's size. */                             \
+    /* In the order the grants serve them; ?3: the pool's size. */                                 \
     X(WAITERS, "SELECT run_id, weight FROM pool_waiters WHERE pool = ?1 AND run_id != ?2 "         \
-               "AND weight <= ?3 ORDER BY since, run_id")                                          \
+               "AND weight <= ?3 ORDER BY priority DESC, since, run_id")                           \
     X(OWN_HOLDS, "SELECT attempt_id FROM pool_holds WHERE run_id = ?1")                            \
     X(DROP_HOLD, "DELETE FROM pool_holds WHERE run_id = ?1 AND attempt_id = ?2")                   \
     X(HOLD_SUMS, "SELECT pool, count(*), sum(weight) FROM pool_holds WHERE run_id = ?1 "           \
@@ -65,6 +68,7 @@ struct ns_pools {
     int64_t run_id;
     const struct ns_pool_use *uses;
     size_t nuses;
+    int priority; /* the spec's priority: (pools_set_priority) */
     bool waiting; /* a pool_waiters row of ours may exist */
     sqlite3_stmt *stmt[P_COUNT];
 };
@@ -81,6 +85,11 @@ struct ns_pools *pools_new(struct ns_store *st, int64_t run_id, const struct ns_
     for (int i = 0; i < P_COUNT; i++)
         p->stmt[i] = store_prepare(st, pools_sql[i]);
     return p;
+}
+
+void pools_set_priority(struct ns_pools *p, int priority)
+{
+    p->priority = priority;
 }
 
 void pools_free(struct ns_pools *p)
@@ -200,6 +209,7 @@ static bool fits(struct ns_pools *p, const struct ns_pool_use *u, double now,
     s = use(p, P_HEAD, u->pool);
     sqlite3_bind_int64(s, 2, p->run_id);
     sqlite3_bind_int(s, 3, slots);
+    sqlite3_bind_int(s, 4, p->priority);
     int head = (int)one_int(p, s);
     if (ans->used + u->weight + head <= slots)
         return true;
@@ -216,6 +226,7 @@ static bool wait_for(struct ns_pools *p, const struct pools_answer *ans, int wei
     sqlite3_bind_int(s, 3, weight);
     sqlite3_bind_double(s, 4, now);
     sqlite3_bind_text(s, 5, ans->verdict == POOLS_RATE ? "rate" : "slots", -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 6, p->priority);
     p->waiting = true;
     return done(p, s, err, errlen);
 }

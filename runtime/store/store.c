@@ -230,6 +230,7 @@ const char *const store_schema_sql =
     "  weight INTEGER NOT NULL,\n"
     "  since REAL NOT NULL,             -- oldest first: the order slots are given in\n"
     "  why TEXT NOT NULL,               -- slots or rate\n"
+    "  priority INTEGER NOT NULL DEFAULT 0, -- the spec's priority: higher first, then oldest\n"
     "  PRIMARY KEY (pool, run_id)\n"
     ") WITHOUT ROWID;\n"
     "CREATE INDEX pool_waiters_run ON pool_waiters(run_id);\n"
@@ -577,6 +578,9 @@ static const char *const migrations[] = {
      * it. Old attempts keep NULL. */
     "ALTER TABLE attempts ADD COLUMN waited_s REAL;\n"
     "ALTER TABLE attempts ADD COLUMN waited_for TEXT;\n",
+    /* 13 -> 14: a pool waiter's priority (spec priority:, issue 19): higher
+     * first, then oldest first. */
+    "ALTER TABLE pool_waiters ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;\n",
 };
 
 static int migrate(struct ns_store *st, char *err, size_t errlen)

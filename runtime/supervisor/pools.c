@@ -45,6 +45,7 @@ int rt_pools_open(struct rt *rt, char *err, size_t errlen)
         return pools_forget_run(&rt->st, rt->run_id, err, errlen);
     rt->pools = ns_xcalloc(1, sizeof *rt->pools);
     rt->pools->grants = pools_new(&rt->st, rt->run_id, rt->spec->uses, rt->spec->uses_len);
+    pools_set_priority(rt->pools->grants, rt->spec->priority);
     return 0;
 }
 

@@ -245,6 +245,40 @@ static void test_wake_only_whom_free_slots_serve(void **state)
     pools_free(p3);
 }
 
+/* priority: a waiter of higher priority is served first, though it began
+ * waiting later; among equal priorities the oldest; and it is the one woken. */
+static void test_priority_first(void **state)
+{
+    struct fx *f = *state;
+    declare(&f->a, "q", 1, 0);
+    struct ns_pool_use u = {.pool = (char *)"q", .weight = 1};
+    struct ns_pools *p1 = pools_new(&f->a, 1, &u, 1), *p2 = pools_new(&f->b, 2, &u, 1),
+                    *p3 = pools_new(&f->b, 3, &u, 1);
+    pools_set_priority(p3, 5);
+    struct pools_answer ans;
+    char err[256];
+    int64_t *ids;
+    assert_int_equal(ask(&f->a, p1, 1000, 11, &ans), POOLS_GRANTED);
+    assert_int_equal(ask(&f->b, p2, 1001, 21, &ans), POOLS_FULL); /* oldest, priority 0 */
+    assert_int_equal(ask(&f->b, p3, 1002, 31, &ans), POOLS_FULL); /* newer, priority 5 */
+    assert_int_equal(
+        store_exec(&f->a, "DELETE FROM pool_holds WHERE attempt_id = 11", err, sizeof err), 0);
+    assert_int_equal(pools_waiters_to_wake(p1, &ids), 1);
+    assert_int_equal(ids[0], 3); /* the higher priority is woken, not the oldest */
+    free(ids);
+    assert_int_equal(ask(&f->b, p2, 1003, 22, &ans), POOLS_FULL); /* run 3 reserves the slot */
+    assert_int_equal(ask(&f->b, p3, 1003, 32, &ans), POOLS_GRANTED);
+    /* A fresh ask of priority 5 goes before the older waiter of priority 0
+     * too, once a slot is free; of priority 0 it waits behind run 2. */
+    assert_int_equal(
+        store_exec(&f->a, "DELETE FROM pool_holds WHERE attempt_id = 32", err, sizeof err), 0);
+    assert_int_equal(ask(&f->a, p1, 1004, 12, &ans), POOLS_FULL);
+    assert_int_equal(ask(&f->b, p3, 1004, 33, &ans), POOLS_GRANTED);
+    pools_free(p1);
+    pools_free(p2);
+    pools_free(p3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -253,6 +287,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_start_rate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shrink_and_forget, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wake_only_whom_free_slots_serve, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_priority_first, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
