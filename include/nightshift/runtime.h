@@ -23,7 +23,7 @@ struct ns_executor_ops; /* executor.h */
 struct ns_counts {
     int64_t total, pending, running, retry_wait, paused, succeeded, failed, skipped;
     int64_t records_done, error_records;
-    double elapsed_s;  /* since this runtime started */
+    double elapsed_s;  /* since the run first started (status's elapsed) */
     double rate;       /* partitions per second, recent */
     double eta_s;      /* < 0 when unknown */
     const char *state; /* run state word */

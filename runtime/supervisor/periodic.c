@@ -108,7 +108,9 @@ void rt_fill_counts(struct rt *rt, struct ns_counts *c, double rate, double fini
     c->skipped = rt->counts[P_SKIPPED];
     c->records_done = rt->records_done;
     c->error_records = rt->error_records;
-    c->elapsed_s = ns_monotonic() - rt->start_mono;
+    /* Since the run first started, as status and the summary count it: a
+     * resumed run's last line must not say 15s where status says 21s. */
+    c->elapsed_s = rt->run_started_at > 0 ? now - rt->run_started_at : ns_monotonic() - rt->start_mono;
     c->rate = rt->state == NS_RS_RUNNING ? rate : 0; /* paused, halted: nothing moves */
     c->eta_s = finish > 0 ? finish - now : -1;
     c->state = query_run_state_word(rt->state);

@@ -27,6 +27,13 @@ like "status says no runtime drives it" "$(ns status 1)" "NO RUNTIME"
 ns run "$CONFIGS/backfill.yaml" $P >"$T/rerun.out" 2>&1
 is "the rerun exits 0" "$?" 0
 is "it resumed run 1 (no new run)" "$(sql "SELECT count(*) FROM runs")" 1
+# Its last line's duration is the run's, from its first start (as status's
+# "took"), not only this runtime's.
+last=$(sed -n 's/^run 1 succeeded: .*; \([0-9.hms]*\)$/\1/p' "$T/rerun.out")
+secs=$(echo "$last" | awk '{ m = 0; s = $0; if (index(s, "m")) { split(s, a, "m"); m = a[1]; s = a[2] } sub(/s$/, "", s); print m * 60 + s }')
+took=$(sql "SELECT finished_at - started_at FROM runs WHERE id = 1")
+check "the last line's $last is the run's wall time ($took s), the crash's runtime included" \
+    awk -v a="$secs" -v b="$took" 'BEGIN { exit !(a != "" && a >= b - 1 && a <= b + 2) }'
 is "every partition succeeded" "$(sql "SELECT count(*) FROM partitions WHERE state = 'succeeded'")" 10
 is "each exactly once: one succeeded attempt per partition" "$(sql "SELECT count(*) FROM (SELECT idx FROM attempts WHERE outcome = 'succeeded' GROUP BY idx HAVING count(*) = 1)")" 10
 is "partitions done before the kill did not run again" "$(sql "SELECT count(*) FROM attempts a WHERE a.started_at > (SELECT min(at) FROM events WHERE message LIKE '%resumed it%') AND a.idx IN (SELECT idx FROM attempts WHERE outcome = 'succeeded' AND ended_at < (SELECT min(at) FROM events WHERE message LIKE '%resumed it%'))")" 0
