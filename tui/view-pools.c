@@ -56,10 +56,13 @@ static void add_party(struct pools_view *v, struct tui *t, const struct ns_pool_
     char *job = tui_esc(t, p->job, strlen(p->job));
     char d[32];
     tui_fmt_dur(t->now - p->since, d, sizeof d);
+    char prio[32] = "";
+    if (p->priority != 0)
+        snprintf(prio, sizeof prio, ", priority %d", p->priority);
     if (p->waiting)
         add_line(v, term_attr(TUI_C_WAIT),
-                 ns_xasprintf("    waits  run %-5lld %-24s wants %d, for %s", (long long)p->run_id,
-                              job, p->weight, d));
+                 ns_xasprintf("    waits  run %-5lld %-24s wants %d, for %s%s", (long long)p->run_id,
+                              job, p->weight, d, prio));
     else
         add_line(v, term_attr(TUI_C_RUN),
                  ns_xasprintf("    holds  run %-5lld %-24s %d slot%s, %d attempt%s, since %s ago",

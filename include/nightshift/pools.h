@@ -127,10 +127,11 @@ struct ns_pool_party {
     int weight;      /* slots held (in all), or wanted by its next attempt */
     int attempts;    /* live attempts holding them (0 for a waiter) */
     double since;    /* the oldest hold, or when the wait began */
+    int priority;    /* a waiter's spec priority (0 for a holder) */
 };
 
 /* Every run holding or waiting for a pool, by pool, holders first, then
- * waiters oldest first (the order slots go in). Returns the count (*rows
+ * waiters in the order slots go in (higher priority, then oldest, first). Returns the count (*rows
  * the caller's, pools_parties_free), or -1 with err. */
 long pools_parties(struct ns_store *st, struct ns_pool_party **rows, char *err, size_t errlen);
 void pools_parties_free(struct ns_pool_party *rows, long n);

@@ -492,10 +492,10 @@ void pools_rows_free(struct ns_pool_row *rows, long n)
 long pools_parties(struct ns_store *st, struct ns_pool_party **rows, char *err, size_t errlen)
 {
     sqlite3_stmt *s = store_prepare(
-        st, "SELECT h.pool, h.run_id, r.job, 0, sum(h.weight), count(*), min(h.since) "
+        st, "SELECT h.pool, h.run_id, r.job, 0, sum(h.weight), count(*), min(h.since), 0 "
             "FROM pool_holds h JOIN runs r ON r.id = h.run_id GROUP BY h.pool, h.run_id "
-            "UNION ALL SELECT w.pool, w.run_id, r.job, 1, w.weight, 0, w.since "
-            "FROM pool_waiters w JOIN runs r ON r.id = w.run_id ORDER BY 1, 4, 7, 2");
+            "UNION ALL SELECT w.pool, w.run_id, r.job, 1, w.weight, 0, w.since, w.priority "
+            "FROM pool_waiters w JOIN runs r ON r.id = w.run_id ORDER BY 1, 4, 8 DESC, 7, 2");
     long n = 0, cap = 0;
     *rows = NULL;
     int rc;
@@ -512,6 +512,7 @@ long pools_parties(struct ns_store *st, struct ns_pool_party **rows, char *err, 
         r->weight = sqlite3_column_int(s, 4);
         r->attempts = sqlite3_column_int(s, 5);
         r->since = sqlite3_column_double(s, 6);
+        r->priority = sqlite3_column_int(s, 7);
     }
     sqlite3_finalize(s);
     if (rc != SQLITE_DONE) {

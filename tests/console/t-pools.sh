@@ -2,7 +2,7 @@
 # t-pools.sh - the console's pools panel and a waiting run's reason (issue
 # 19): two runs share a pool of 2 whose slots the first holds (its workers
 # wait at a gate); P opens the panel: the pool used 2/2, the first run
-# holding 2 slots with 2 attempts, the second waiting; the second run's
+# holding 2 slots with 2 attempts, the second waiting (with its priority); the second run's
 # header says what it waits for; = sets the pool to 3 from the console
 # (audited, source console), which the panel shows; q goes back.
 . "$(dirname "$0")/lib.sh"
@@ -23,6 +23,7 @@ pools: {warehouse: {slots: 2}}
 uses: {warehouse: 1}
 EOS
 done
+echo "priority: 3" >>"$T/waiter.yaml" # shown beside its wait
 ns pool set warehouse 2 >/dev/null
 spawn holder "$NIGHTSHIFT" run --db "$NIGHTSHIFT_DB" "$T/holder.yaml"
 wait_for "the holder holds both slots" 15 sql_is "SELECT count(*) FROM pool_holds" 2 || bail_out "no holds"
@@ -34,7 +35,7 @@ keys P
 wait_screen "P opens the pools panel" 5 '^Runs > pools'
 wait_screen "the pool, full: 2/2, one holder, one waiter" 5 '^warehouse +2/2 +1 +1 +- +operator'
 wait_screen "the holder's line: 2 slots, 2 attempts" 5 '^ +holds +run 1 +holder +2 slots, 2 attempts, since'
-wait_screen "the waiter's line, wanting 1" 5 '^ +waits +run 2 +waiter +wants 1, for'
+wait_screen "the waiter's line, wanting 1, with its priority" 5 '^ +waits +run 2 +waiter +wants 1, for .*, priority 3$'
 keys =
 wait_screen "= asks for the pool and its size" 5 'pool set NAME SLOTS:'
 keys "warehouse 3" Enter

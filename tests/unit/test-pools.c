@@ -261,6 +261,15 @@ static void test_priority_first(void **state)
     assert_int_equal(ask(&f->a, p1, 1000, 11, &ans), POOLS_GRANTED);
     assert_int_equal(ask(&f->b, p2, 1001, 21, &ans), POOLS_FULL); /* oldest, priority 0 */
     assert_int_equal(ask(&f->b, p3, 1002, 31, &ans), POOLS_FULL); /* newer, priority 5 */
+    /* The read model (the console's pools panel) lists them in that order. */
+    struct ns_pool_party *parties;
+    assert_int_equal(pools_parties(&f->a, &parties, err, sizeof err), 3);
+    assert_false(parties[0].waiting);
+    assert_int_equal(parties[1].run_id, 3);
+    assert_int_equal(parties[1].priority, 5);
+    assert_int_equal(parties[2].run_id, 2);
+    assert_int_equal(parties[2].priority, 0);
+    pools_parties_free(parties, 3);
     assert_int_equal(
         store_exec(&f->a, "DELETE FROM pool_holds WHERE attempt_id = 11", err, sizeof err), 0);
     assert_int_equal(pools_waiters_to_wake(p1, &ids), 1);
