@@ -7,6 +7,7 @@
  * re-read when the file's size or mtime changes (poll), so it follows a
  * running attempt without the database changing.
  */
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -267,6 +268,24 @@ static void draw_log_tail(struct part_view *v, struct tui *t, int row, int y, in
     }
 }
 
+/* Puts one printf-formatted figure at *x on row y if it fits whole in w;
+ * once one does not, *room turns false and the rest are left out too. */
+static void put_whole(int y, int *x, int w, attr_t attr, bool *room, const char *fmt, ...)
+{
+    if (!*room)
+        return;
+    char buf[160];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (term_width(buf) > w - *x) {
+        *room = false;
+        return;
+    }
+    *x += term_put(y, *x, w - *x, attr, buf);
+}
+
 static void part_draw(struct tui_view *vv, struct tui *t, int y, int h, int w)
 {
     struct part_view *v = (struct part_view *)vv;
@@ -279,21 +298,26 @@ static void part_draw(struct tui_view *vv, struct tui *t, int y, int h, int w)
     x += term_put(y, x, w - x, A_BOLD, v->key);
     x += term_put(y, x, w - x, A_NORMAL, "  ");
     x += term_put(y, x, w - x, term_attr(term_state_color(v->state)) | A_BOLD, v->state);
-    /* Attempts used of those allowed so far, across operator retries. */
-    x += term_putf(y, x, w - x, A_NORMAL, "  attempts %lld/%lld", (long long)v->attempts_total,
-                   (long long)v->allowed);
-    if (v->attempts_total > v->attempts)
-        x += term_putf(y, x, w - x, A_DIM, " (%lld/%lld since the last retry)",
-                       (long long)v->attempts, (long long)v->max_attempts);
-    x += term_putf(y, x, w - x, A_NORMAL, "  time %s  progress %lld",
-                   tui_fmt_dur(v->attempts_total ? v->spent : -1, b, sizeof b),
-                   (long long)v->progress);
+    /* The figures, each whole or not at all (a cut "time 1" for 12s would
+     * lie), the most telling first. Attempts used of those allowed so far,
+     * across operator retries. */
+    bool room = true;
+    put_whole(y, &x, w, A_NORMAL, &room, "  attempts %lld/%lld", (long long)v->attempts_total,
+              (long long)v->allowed);
+    put_whole(y, &x, w, A_NORMAL, &room, "  time %s",
+              tui_fmt_dur(v->attempts_total ? v->spent : -1, b, sizeof b));
     if (v->has_total)
-        x += term_putf(y, x, w - x, A_NORMAL, "/%lld", (long long)v->total);
-    x += term_putf(y, x, w - x, A_NORMAL, "  errors %lld", (long long)v->errors);
+        put_whole(y, &x, w, A_NORMAL, &room, "  progress %lld/%lld", (long long)v->progress,
+                  (long long)v->total);
+    else
+        put_whole(y, &x, w, A_NORMAL, &room, "  progress %lld", (long long)v->progress);
+    put_whole(y, &x, w, A_NORMAL, &room, "  errors %lld", (long long)v->errors);
     if (v->next_at > 0 && v->pstate == NS_PS_RETRY_WAIT)
-        term_putf(y, x, w - x, A_NORMAL, "  next attempt in %s",
+        put_whole(y, &x, w, A_NORMAL, &room, "  next attempt in %s",
                   tui_fmt_dur(v->next_at - t->now, a, sizeof a));
+    if (v->attempts_total > v->attempts)
+        put_whole(y, &x, w, A_DIM, &room, "  (%lld/%lld attempts since the last retry)",
+                  (long long)v->attempts, (long long)v->max_attempts);
     int row = y + 1;
     x = term_put(row, 0, w, A_DIM, "params     ");
     term_put(row, x, w - x, A_NORMAL, v->params);
