@@ -403,6 +403,29 @@ def bench_console():
     results["console_text"] = "\n".join(l[2:] for l in r.stdout.splitlines() if l.startswith("# "))
 
 
+def bench_script(key, argv):
+    """A bench script of tests/bench that prints its numbers: its output, whole."""
+    r = subprocess.run(argv, env=dict(ENV, NIGHTSHIFT_BUILD=BUILD), capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError("%s: %s" % (os.path.basename(argv[0]), (r.stdout + r.stderr).strip()[-300:]))
+    results[key] = r.stdout.rstrip()
+
+
+def bench_pools():
+    """Issue 19: 10 runtimes on one pool of 4, 200 partitions each, of `true` and of
+    `sleep 0.05` (tests/bench/pools.sh says what each line measures)."""
+    script = os.path.join(ROOT, "tests", "bench", "pools.sh")
+    n = "20" if QUICK else "200"
+    bench_script("pools_text", [script, "10", n, "true"])
+    bench_script("pools_sleep_text", [script, "10", "20", "sleep", "0.05"])
+
+
+def bench_after():
+    """Issue 20: an upstream partition's success to its dependant's start, 1 000 keys."""
+    bench_script("after_text", [os.path.join(ROOT, "tests", "bench", "after.sh"),
+                                "100" if QUICK else "1000"])
+
+
 # ---- the report --------------------------------------------------------------
 
 def machine():
@@ -443,7 +466,8 @@ def main():
     for name, fn in [("plan", bench_plan), ("store", bench_store), ("rss-live", bench_rss_live),
                      ("control", bench_control), ("idle", bench_idle), ("small", bench_small),
                      ("ingest", bench_ingest), ("full", bench_full), ("console", bench_console),
-                     ("report", bench_report), ("many", bench_many), ("slurm", bench_slurm)]:
+                     ("report", bench_report), ("many", bench_many), ("pools", bench_pools),
+                     ("after", bench_after), ("slurm", bench_slurm)]:
         guard(name, fn)
     m["load"] = machine()["load"]  # the load, though, at the end
     results["machine"] = m
@@ -579,6 +603,14 @@ def main():
     L.append("tests/console/t-scale.sh on a fixture (tests/console/make-fixture.sh), driven")
     L.append("through tmux (times include tmux's polling, 50 ms steps).\n")
     L.append("```\n%s\n```\n" % r.get("console_text", "not measured"))
+    L.append("## Shared pools (issue 19)\n")
+    L.append("tests/bench/pools.sh: 10 runtimes, one pool of 4 slots; first 200 partitions of `true`")
+    L.append("each, then 20 of `sleep 0.05` each.\n")
+    L.append("```\n%s\n\n%s\n```\n" % (r.get("pools_text", "not measured"),
+                                        r.get("pools_sleep_text", "not measured")))
+    L.append("## Runs that wait for runs (issue 20)\n")
+    L.append("tests/bench/after.sh: extract and load over the same keys, load waiting day by day.\n")
+    L.append("```\n%s\n```\n" % r.get("after_text", "not measured"))
     if r.get("slurm_md"):
         L.append(r["slurm_md"] + "\n")
     extra = os.path.join(ROOT, "tests", "bench", "notes.md")
