@@ -262,6 +262,17 @@ static bool jobcomp_end(const struct ns_task *t, struct ns_exec_end *end)
     return true;
 }
 
+/* Ends a task that wrote no exit file, with what its spool files still
+ * hold read first (its last reports and output). */
+static void end_without_exit(struct ns_executor *ex, struct ns_task *t,
+                             const struct ns_exec_end *end, const struct ns_exec_events *ev,
+                             void *ctx)
+{
+    slurm_drain(&t->report_fd, t, t->dir, "report", t->report_off, 0, ev->report, ctx);
+    slurm_drain(&t->output_fd, t, t->dir, "output", t->output_off, 0, ev->output, ctx);
+    slurm_end_task(ex, t, end, ev, ctx);
+}
+
 /* The end of a task Slurm no longer runs and that wrote no exit file. */
 static void vanished(struct ns_executor *ex, struct ns_task *t, const struct ns_exec_events *ev,
                      void *ctx)
@@ -292,10 +303,7 @@ static void vanished(struct ns_executor *ex, struct ns_task *t, const struct ns_
     else
         snprintf(end.detail, sizeof end.detail, "Slurm job %lld_%d is gone, no exit status",
                  (long long)t->job, t->index);
-    slurm_drain(&t->report_fd, t, t->dir, "report", t->report_off, 0, ev->report, ctx);
-    slurm_drain(&t->output_fd, t, t->dir, "output", t->output_off, 0, ev->output, ctx);
-    (void)ex;
-    slurm_end_task(ex, t, &end, ev, ctx);
+    end_without_exit(ex, t, &end, ev, ctx);
 }
 
 /* How often a task Slurm lists as running has its fence looked at, and how
@@ -367,9 +375,7 @@ static void apply_snapshot(struct ns_executor *ex, const struct ns_exec_events *
                          "Slurm lists job %lld_%d as %s, but no process of the attempt is left "
                          "and it wrote no exit status",
                          (long long)t->job, t->index, s->state);
-                slurm_drain(&t->report_fd, t, t->dir, "report", t->report_off, 0, ev->report, ctx);
-                slurm_drain(&t->output_fd, t, t->dir, "output", t->output_off, 0, ev->output, ctx);
-                slurm_end_task(ex, t, &end, ev, ctx);
+                end_without_exit(ex, t, &end, ev, ctx);
             }
             continue;
         }
